@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+/**
+ * Entry point: global flags, then a subcommand (default: serve over stdio).
+ * In stdio mode nothing but MCP messages may reach stdout.
+ */
+import { loadConfig, withSimulator, VERSION, type Config, type Flags } from './config.js';
+import { EXIT_USAGE, UsageError, reportError } from './commands/output.js';
+import { AppContext } from './services/context.js';
+import { Logger, stderrSink } from './shared/log.js';
+
+const COMMANDS = ['serve', 'model-search', 'text-to-image', 'raw', 'poll', 'runway-task', 'runway-accounts', 'simulator'] as const;
+type Command = (typeof COMMANDS)[number];
+
+const HELP = `runware-mcp-server ${VERSION}: an MCP server and CLI for Runware generation and Runway task lookup.
+
+Usage: runware-mcp-server [global flags] [command] [command flags]
+
+Commands:
+  serve                 MCP over stdio (the default); --http [--host H] [--port P] for Streamable HTTP at /mcp
+  model-search          search models              (--search TEXT ...)
+  text-to-image         generate images            (--prompt TEXT ... [--out DIR])
+  raw FILE|-            send a JSON task array under the rules
+  poll TASK_UUID        getResponse for an async task ([--wait S])
+  runway-task ID        look up a Runway task      ([--provider P] [--wait S])
+  runway-accounts       useapi.net Runway accounts (secrets removed)
+  simulator             run the built-in simulator ([--port N])
+
+Global flags:
+  --simulate            start the simulator in-process and point every client at it (no key needed)
+  --transport rest|ws   Runware transport (default rest)
+  --help, --version
+
+Each command has --help. Configuration is read from the environment (see README).`;
+
+interface Parsed {
+  command: Command;
+  rest: string[];
+  flags: Flags;
+}
+
+export function parseGlobal(argv: string[]): Parsed | 'help' | 'version' {
+  const flags: Flags = {};
+  const rest: string[] = [];
+  let command: Command | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--simulate') flags.simulate = true;
+    else if (a === '--transport' || a.startsWith('--transport=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (!v) throw new UsageError('--transport needs a value: rest or ws');
+      flags.transport = v;
+    } else if (!command && (a === '--help' || a === '-h')) return 'help';
+    else if (!command && (a === '--version' || a === '-v')) return 'version';
+    else if (!command && !a.startsWith('-')) {
+      if (!(COMMANDS as readonly string[]).includes(a)) throw new UsageError(`unknown command "${a}"; commands: ${COMMANDS.join(', ')}`);
+      command = a as Command;
+    } else rest.push(a);
+  }
+  return { command: command ?? 'serve', rest, flags };
+}
+
+async function withOptionalSimulator<T>(config: Config, fn: (config: Config) => Promise<T>): Promise<T> {
+  if (!config.simulate) return fn(config);
+  const { Simulator } = await import('./simulator/server.js');
+  const sim = new Simulator({ timeScale: config.simTimeScale });
+  const info = await sim.start();
+  try {
+    return await fn(withSimulator(config, info));
+  } finally {
+    await sim.stop();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseGlobal(argv);
+  if (parsed === 'help') {
+    process.stderr.write(`${HELP}\n`);
+    return 0;
+  }
+  if (parsed === 'version') {
+    process.stderr.write(`${VERSION}\n`);
+    return 0;
+  }
+  const { command, rest, flags } = parsed;
+  const mod = await loadCommand(command);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stderr.write(`${mod.usage}\n`);
+    return 0;
+  }
+  if (command === 'simulator') return (mod as typeof import('./commands/simulator.js')).run(rest);
+  if (command === 'serve') {
+    const serve = mod as typeof import('./mcp/serve.js');
+    const serveFlags = serve.parseServeFlags(rest);
+    const config = loadConfig(process.env, { ...flags, ...serveFlags });
+    return serve.serve(config);
+  }
+  const config = loadConfig(process.env, flags);
+  const logger = new Logger(config.logLevel);
+  logger.addSink(stderrSink);
+  return withOptionalSimulator(config, async (cfg) => {
+    const ctx = new AppContext(cfg, logger);
+    try {
+      return await (mod as { run(ctx: AppContext, args: string[]): Promise<number> }).run(ctx, rest);
+    } finally {
+      await ctx.close();
+    }
+  });
+}
+
+async function loadCommand(c: Command): Promise<{ usage: string; run?: unknown }> {
+  switch (c) {
+    case 'serve':
+      return import('./mcp/serve.js');
+    case 'model-search':
+      return import('./commands/model-search.js');
+    case 'text-to-image':
+      return import('./commands/text-to-image.js');
+    case 'raw':
+      return import('./commands/raw.js');
+    case 'poll':
+      return import('./commands/poll.js');
+    case 'runway-task':
+      return import('./commands/runway-task.js');
+    case 'runway-accounts':
+      return import('./commands/runway-accounts.js');
+    case 'simulator':
+      return import('./commands/simulator.js');
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.exitCode = reportError(e);
+    if (process.exitCode === undefined) process.exitCode = EXIT_USAGE;
+  },
+);

@@ -1,0 +1,33 @@
+/**
+ * The CLI's one writer to stdout: full JSON, scrubbed. Errors become JSON too,
+ * with exit codes 0 (nothing failed), 1 (a task or lookup failed), 2 (usage).
+ */
+import { isAppError } from '../shared/errors.js';
+import { scrubber } from '../shared/redact.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export class UsageError extends Error {}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(scrubber.value(value), null, 2)}\n`);
+}
+
+/** Prints an error as JSON on stdout and a one-line summary on stderr; returns the exit code. */
+export function reportError(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`${scrubber.text(e.message)}\nRun with --help for usage.\n`);
+    return EXIT_USAGE;
+  }
+  if (isAppError(e)) {
+    printJson({ error: e.toJSON() });
+    process.stderr.write(`error: ${scrubber.text(e.message)}${e.hint ? `\nhint: ${scrubber.text(e.hint)}` : ''}\n`);
+    return e.kind === 'validation' || e.kind === 'policy' || e.kind === 'config' ? EXIT_USAGE : EXIT_FAILED;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  printJson({ error: { kind: 'internal', message: msg } });
+  process.stderr.write(`error: ${scrubber.text(msg)}\n`);
+  return EXIT_FAILED;
+}

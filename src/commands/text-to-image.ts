@@ -1,0 +1,45 @@
+import { resolve } from 'node:path';
+import type { AppContext } from '../services/context.js';
+import { textToImage, type TextToImageInput } from '../services/text-to-image.js';
+import { int, num, parse, str } from './args.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, printJson } from './output.js';
+import { progressPrinter } from './progress.js';
+
+export const usage = `Usage: runware-mcp-server text-to-image --prompt TEXT [--model AIR] [--width W --height H]
+         [--negative-prompt TEXT] [--steps N] [--cfg-scale X] [--scheduler NAME] [--number-results N] [--seed S]
+         [--format JPG|PNG|WEBP] [--async | --wait SECONDS] [--out DIR]
+
+Generates images (one imageInference task). With --out, saves them into DIR.
+With --async, returns the taskUUID at once; finish it with: runware-mcp-server poll TASK_UUID --wait 60`;
+
+export async function run(ctx: AppContext, args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    prompt: { type: 'string' }, 'negative-prompt': { type: 'string' }, model: { type: 'string' }, width: { type: 'string' }, height: { type: 'string' },
+    steps: { type: 'string' }, 'cfg-scale': { type: 'string' }, scheduler: { type: 'string' }, 'number-results': { type: 'string' }, seed: { type: 'string' },
+    format: { type: 'string' }, async: { type: 'boolean' }, wait: { type: 'string' }, out: { type: 'string' },
+  });
+  const prompt = str(values, 'prompt');
+  if (!prompt) throw new UsageError('text-to-image needs --prompt TEXT');
+  if (values.async && values.wait !== undefined) throw new UsageError('--async and --wait cannot be combined');
+  const format = str(values, 'format')?.toUpperCase().replace('JPEG', 'JPG');
+  if (format && !['JPG', 'PNG', 'WEBP'].includes(format)) throw new UsageError(`--format must be JPG, PNG or WEBP, not "${format}"`);
+  const input: TextToImageInput = { prompt, waitSeconds: values.async ? 0 : (num(values, 'wait', 0, 3600) ?? 300) };
+  const set = <K extends keyof TextToImageInput>(k: K, v: TextToImageInput[K] | undefined): void => {
+    if (v !== undefined) input[k] = v;
+  };
+  set('negativePrompt', str(values, 'negative-prompt'));
+  set('model', str(values, 'model'));
+  set('width', num(values, 'width', -Infinity, Infinity));
+  set('height', num(values, 'height', -Infinity, Infinity));
+  set('steps', num(values, 'steps', -Infinity, Infinity));
+  set('CFGScale', num(values, 'cfg-scale', -Infinity, Infinity));
+  set('scheduler', str(values, 'scheduler'));
+  set('numberResults', int(values, 'number-results', 1, 20));
+  set('seed', num(values, 'seed', -Infinity, Infinity));
+  set('outputFormat', format as TextToImageInput['outputFormat']);
+  const out = str(values, 'out');
+  if (out) set('saveTo', `${resolve(out)}/`);
+  const r = await textToImage(ctx, input, { roots: out ? [resolve(out)] : [], onProgress: progressPrinter() });
+  printJson(r.output);
+  return r.output.status === 'error' || r.output.status === 'partial' ? EXIT_FAILED : EXIT_OK;
+}

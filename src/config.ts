@@ -1,0 +1,180 @@
+/**
+ * The ONE place that reads the environment and flags. Everything else gets a
+ * validated Config. Every secret read here is registered with the scrubber.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './shared/errors.js';
+import { LEVELS, type LogLevel } from './shared/log.js';
+import { scrubber } from './shared/redact.js';
+
+export const VERSION = '0.1.0';
+
+const url = (name: string) =>
+  z.url({ message: `${name} must be an absolute http(s) or ws(s) URL` }).refine((u) => /^(https?|wss?):\/\//.test(u), { message: `${name} must use http(s) or ws(s)` });
+
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() ? v.trim() : undefined));
+
+const intFrom = (name: string, min: number, max: number, dflt: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return dflt;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const numFrom = (name: string, min: number, max: number, dflt: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return dflt;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const boolFrom = z
+  .string()
+  .optional()
+  .transform((v) => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim()));
+
+const envSchema = z.object({
+  RUNWARE_API_KEY: optionalSecret,
+  RUNWARE_API_URL: url('RUNWARE_API_URL').default('https://api.runware.ai/v1'),
+  RUNWARE_WS_URL: url('RUNWARE_WS_URL').default('wss://ws-api.runware.ai/v1'),
+  RUNWARE_TRANSPORT: z.enum(['rest', 'ws'], { message: 'RUNWARE_TRANSPORT must be rest or ws' }).default('rest'),
+  RUNWARE_SIMULATE: boolFrom,
+  RUNWARE_OUTPUT_DIR: z.string().optional(),
+  RUNWARE_MAX_CONCURRENCY: intFrom('RUNWARE_MAX_CONCURRENCY', 1, 64, 4),
+  RUNWARE_PREVIEW_MAX_BYTES: intFrom('RUNWARE_PREVIEW_MAX_BYTES', 0, 10 * 1024 * 1024, 512 * 1024),
+  RUNWARE_LOG_LEVEL: z.enum(LEVELS).default('info'),
+  RUNWARE_SIM_TIME_SCALE: numFrom('RUNWARE_SIM_TIME_SCALE', 0.001, 100, 1),
+  RUNWAYML_API_SECRET: optionalSecret,
+  RUNWAYML_API_URL: url('RUNWAYML_API_URL').default('https://api.dev.runwayml.com'),
+  USEAPI_API_TOKEN: optionalSecret,
+  USEAPI_API_URL: url('USEAPI_API_URL').default('https://api.useapi.net/v1'),
+  MAKEVID_API_KEY: optionalSecret,
+  MAKEVID_API_URL: url('MAKEVID_API_URL').default('https://makevid.ai/api/v1'),
+  RUNWARE_MCP_HTTP_TOKEN: optionalSecret,
+});
+
+export interface Flags {
+  simulate?: boolean;
+  transport?: string;
+  http?: boolean;
+  host?: string;
+  port?: number;
+}
+
+export interface Config {
+  version: string;
+  runware: {
+    apiKey: string | undefined;
+    apiUrl: string;
+    wsUrl: string;
+    transport: 'rest' | 'ws';
+    maxConcurrency: number;
+  };
+  runway: {
+    official: { secret: string | undefined; url: string };
+    useapi: { token: string | undefined; url: string };
+    makevid: { key: string | undefined; url: string };
+  };
+  /** Explicit output directory (RUNWARE_OUTPUT_DIR), if set. */
+  outputDir: string | undefined;
+  /** Used when neither RUNWARE_OUTPUT_DIR nor client roots are available. */
+  defaultOutputDir: string;
+  previewMaxBytes: number;
+  logLevel: LogLevel;
+  simulate: boolean;
+  /** Simulated-time scale: durations in the simulator and client polling are multiplied by it. */
+  simTimeScale: number;
+  http: { enabled: boolean; host: string; port: number; token: string | undefined };
+}
+
+/** Reads env and flags; throws ConfigError naming the variable on bad values. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Flags = {}): Config {
+  const r = envSchema.safeParse(env);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`${name}: ${issue.message}`, `Fix ${name} in the MCP client's env settings or your shell.`);
+  }
+  const e = r.data;
+  let transport = e.RUNWARE_TRANSPORT;
+  if (flags.transport !== undefined) {
+    if (flags.transport !== 'rest' && flags.transport !== 'ws') throw new ConfigError(`--transport must be rest or ws, not "${flags.transport}"`);
+    transport = flags.transport;
+  }
+  const port = flags.port ?? 8787;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--port must be an integer from 0 to 65535');
+  scrubber.addSecrets(e.RUNWARE_API_KEY, e.RUNWAYML_API_SECRET, e.USEAPI_API_TOKEN, e.MAKEVID_API_KEY, e.RUNWARE_MCP_HTTP_TOKEN);
+  return {
+    version: VERSION,
+    runware: {
+      apiKey: e.RUNWARE_API_KEY,
+      apiUrl: e.RUNWARE_API_URL,
+      wsUrl: e.RUNWARE_WS_URL,
+      transport,
+      maxConcurrency: e.RUNWARE_MAX_CONCURRENCY,
+    },
+    runway: {
+      official: { secret: e.RUNWAYML_API_SECRET, url: e.RUNWAYML_API_URL.replace(/\/+$/, '') },
+      useapi: { token: e.USEAPI_API_TOKEN, url: e.USEAPI_API_URL.replace(/\/+$/, '') },
+      makevid: { key: e.MAKEVID_API_KEY, url: e.MAKEVID_API_URL.replace(/\/+$/, '') },
+    },
+    outputDir: e.RUNWARE_OUTPUT_DIR ? resolve(e.RUNWARE_OUTPUT_DIR) : undefined,
+    defaultOutputDir: join(homedir(), 'runware-output'),
+    previewMaxBytes: e.RUNWARE_PREVIEW_MAX_BYTES,
+    logLevel: e.RUNWARE_LOG_LEVEL,
+    simulate: flags.simulate === true || e.RUNWARE_SIMULATE,
+    simTimeScale: e.RUNWARE_SIM_TIME_SCALE,
+    http: { enabled: flags.http === true, host: flags.host ?? '127.0.0.1', port, token: e.RUNWARE_MCP_HTTP_TOKEN },
+  };
+}
+
+export interface SimulatorEndpoints {
+  runwareUrl: string;
+  wsUrl: string;
+  runwayUrl: string;
+  useapiUrl: string;
+  makevidUrl: string;
+  /** Credentials the simulator accepts. */
+  apiKey: string;
+  runwaySecret: string;
+  useapiToken: string;
+  makevidKey: string;
+}
+
+/** Points every client at the simulator; real keys are kept out of it. */
+export function withSimulator(config: Config, sim: SimulatorEndpoints): Config {
+  scrubber.addSecrets(sim.apiKey, sim.runwaySecret, sim.useapiToken, sim.makevidKey);
+  return {
+    ...config,
+    simulate: true,
+    runware: { ...config.runware, apiKey: sim.apiKey, apiUrl: sim.runwareUrl, wsUrl: sim.wsUrl },
+    runway: {
+      official: { secret: sim.runwaySecret, url: sim.runwayUrl },
+      useapi: { token: sim.useapiToken, url: sim.useapiUrl },
+      makevid: { key: sim.makevidKey, url: sim.makevidUrl },
+    },
+  };
+}
+
+/** Explains how to get going when the Runware key is missing. */
+export const MISSING_KEY_HINT =
+  'RUNWARE_API_KEY is not set. Set it to a key from https://my.runware.ai (in your MCP client config: "env": {"RUNWARE_API_KEY": "..."}), or start the server with --simulate (or RUNWARE_SIMULATE=1) to use the built-in simulator.';

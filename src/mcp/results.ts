@@ -1,0 +1,59 @@
+/**
+ * Building tool results: structuredContent plus the same JSON as text, every
+ * byte scrubbed; failures as isError results a model can act on.
+ */
+import type { CallToolResult, ContentBlock } from '@modelcontextprotocol/sdk/types.js';
+import { isAppError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { scrubber } from '../shared/redact.js';
+
+export type ToolExtra = {
+  signal: AbortSignal;
+  _meta?: { progressToken?: string | number; [k: string]: unknown };
+  sendNotification: (n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void>;
+};
+
+export function ok(structured: object, extra: ContentBlock[] = []): CallToolResult {
+  const clean = scrubber.value(structured) as Record<string, unknown>;
+  return {
+    content: [{ type: 'text', text: JSON.stringify(clean, null, 2) }, ...(scrubber.value(extra) as ContentBlock[])],
+    structuredContent: clean,
+  };
+}
+
+/** An isError result: what went wrong, the field or code, and what to do next. */
+export function fail(e: unknown, log?: Logger): CallToolResult {
+  let text: string;
+  if (isAppError(e)) {
+    const j = e.toJSON();
+    text = `Error (${e.kind}): ${e.message}${e.hint ? `\nNext: ${e.hint}` : ''}\n${JSON.stringify({ error: j })}`;
+    log?.info(`tool call refused or failed: ${e.kind}: ${e.message}`);
+  } else {
+    text = `Internal error: ${e instanceof Error ? e.message : String(e)}. This is a bug in runware-mcp-server; please report it.`;
+    log?.error('tool handler crashed', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  }
+  return { isError: true, content: [{ type: 'text', text: scrubber.text(text) }] };
+}
+
+/** Progress goes out only when the request carried a progressToken, and never goes backwards. */
+export function progressFor(extra: ToolExtra): ((p: { progress: number; total?: number; message?: string }) => void) | undefined {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return undefined;
+  let last = -1;
+  return (p) => {
+    if (p.progress <= last) return;
+    last = p.progress;
+    void extra
+      .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: scrubber.text(p.message) } : {}) } })
+      .catch(() => undefined);
+  };
+}
+
+/** Runs a handler, turning every thrown error into an isError result. */
+export async function guard(log: Logger, fn: () => Promise<CallToolResult>): Promise<CallToolResult> {
+  try {
+    return await fn();
+  } catch (e) {
+    return fail(e, log);
+  }
+}

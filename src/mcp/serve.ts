@@ -1,0 +1,78 @@
+/** `serve`: MCP over stdio (default) or Streamable HTTP, optionally against the simulator. */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { withSimulator, type Config, type Flags } from '../config.js';
+import { UsageError } from '../commands/output.js';
+import { parse, int, str } from '../commands/args.js';
+import { AppContext } from '../services/context.js';
+import { Logger, stderrSink } from '../shared/log.js';
+import { createServer } from './server.js';
+import { startHttp } from './http.js';
+
+export const usage = `Usage: runware-mcp-server [serve] [--simulate] [--http [--host 127.0.0.1] [--port 8787]]
+
+Serves MCP over stdio (the default), or over Streamable HTTP at /mcp with --http.
+Off loopback, HTTP requires RUNWARE_MCP_HTTP_TOKEN (clients send it as a Bearer token).`;
+
+export function parseServeFlags(rest: string[]): Flags {
+  const { values } = parse(rest, { http: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' } });
+  if (!values.http && (values.host !== undefined || values.port !== undefined)) throw new UsageError('--host and --port go with --http');
+  const host = str(values, 'host');
+  const port = int(values, 'port', 0, 65535);
+  return { http: values.http === true, ...(host ? { host } : {}), ...(port !== undefined ? { port } : {}) };
+}
+
+const HOW_TO_CONNECT = `runware-mcp-server speaks MCP on stdin/stdout; it is meant to be started by an MCP client.
+  Claude Code:    claude mcp add runware -e RUNWARE_API_KEY=... -- npx -y runware-mcp-server
+  Claude Desktop: add {"command":"npx","args":["-y","runware-mcp-server"],"env":{"RUNWARE_API_KEY":"..."}} under "mcpServers"
+  Try it:         npx -y -p node@22 -p @modelcontextprotocol/inspector@2 mcp-inspector --cli node dist/cli.js --simulate -- --method tools/list
+Waiting for MCP messages on stdin (Ctrl-C to quit).
+`;
+
+export async function serve(baseConfig: Config): Promise<number> {
+  const logger = new Logger(baseConfig.logLevel);
+  logger.addSink(stderrSink);
+  let config = baseConfig;
+  let stopSim: (() => Promise<void>) | undefined;
+  if (config.simulate) {
+    const { Simulator } = await import('../simulator/server.js');
+    const sim = new Simulator({ timeScale: config.simTimeScale });
+    config = withSimulator(config, await sim.start());
+    stopSim = () => sim.stop();
+    logger.info(`simulator running at ${sim.info.url}; no real API is called`);
+  }
+  const app = new AppContext(config, logger);
+  const shutdown = async (): Promise<void> => {
+    await app.close().catch(() => undefined);
+    await stopSim?.().catch(() => undefined);
+  };
+
+  if (config.http.enabled) {
+    const h = await startHttp(app);
+    process.stderr.write(`runware-mcp-server: MCP over Streamable HTTP at ${h.url}${config.http.token ? ' (bearer token required)' : ''}\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await h.close();
+    await shutdown();
+    return 0;
+  }
+
+  if (process.stdin.isTTY) process.stderr.write(HOW_TO_CONNECT);
+  if (!config.runware.apiKey) logger.warn('RUNWARE_API_KEY is not set: Runware tools will explain how to set it (or start with --simulate).');
+  const { server, dispose } = createServer(app);
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+    process.stdin.once('end', () => resolve());
+    process.stdin.once('close', () => resolve());
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await server.connect(transport);
+  await closed;
+  dispose();
+  await server.close().catch(() => undefined);
+  await shutdown();
+  return 0;
+}

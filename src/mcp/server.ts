@@ -1,0 +1,55 @@
+/**
+ * createServer(app): one McpServer with the tools, instructions, logging
+ * (retries, reconnects and refusals go out as MCP log messages, scrubbed),
+ * and the client's roots for saving files.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { AppContext } from '../services/context.js';
+import { Roots } from './roots.js';
+import { registerTools } from './tools/index.js';
+
+export const INSTRUCTIONS = `Runware image generation and Runway task lookup.
+Workflow: runware_model_search to pick a model (its "air" id) -> runware_text_to_image (waits up to waitSeconds; if it returns status "processing", call runware_poll with the taskUUID instead of generating again) -> results carry imageURL, seed, cost, and the saved path when saveTo is given (inside RUNWARE_OUTPUT_DIR or the client's roots).
+runware_request sends any other Runware task types. The server assigns every taskUUID and authenticates by itself: never put taskUUIDs you invent, apiKey fields or authentication tasks in a request.
+Errors are scoped per taskUUID; a batch can partly succeed. Validation, auth, credit and safety errors are final: fix the input. Transient errors were already retried.
+Runway: runway_get_task looks up a video task by id (official API, useapi.net or makevid.ai); runway_list_accounts lists useapi.net accounts without secrets. Output URLs are signed and expire at expiresAt.`;
+
+export interface CreatedServer {
+  server: McpServer;
+  /** Stops forwarding logs to this server. */
+  dispose: () => void;
+}
+
+export function createServer(app: AppContext): CreatedServer {
+  const server = new McpServer(
+    { name: 'runware-mcp-server', title: 'Runware', version: app.config.version },
+    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+  );
+  const log = app.logger.child('mcp');
+  const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir);
+  registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes });
+
+  let connected = false;
+  server.server.oninitialized = () => {
+    connected = true;
+    void roots.refresh(server.server, log);
+  };
+  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
+    await roots.refresh(server.server, log);
+  });
+  const removeSink = app.logger.addSink((r) => {
+    if (!connected) return;
+    // Records are already scrubbed by the logger.
+    void server.server
+      .sendLoggingMessage({ level: r.level, logger: r.scope, data: r.data ? { message: r.message, ...r.data } : r.message })
+      .catch(() => undefined);
+  });
+  return {
+    server,
+    dispose: () => {
+      connected = false;
+      removeSink();
+    },
+  };
+}

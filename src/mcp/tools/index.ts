@@ -1,0 +1,14 @@
+/** The tool registry: one module per tool, registered in the order agents read them. */
+import * as modelSearch from './model-search.js';
+import * as poll from './poll.js';
+import * as request from './request.js';
+import * as runwayGetTask from './runway-get-task.js';
+import * as runwayListAccounts from './runway-list-accounts.js';
+import * as textToImage from './text-to-image.js';
+import type { ToolDeps } from './types.js';
+
+export const TOOLS = [modelSearch, textToImage, request, poll, runwayGetTask, runwayListAccounts] as const;
+
+export function registerTools(deps: ToolDeps): void {
+  for (const t of TOOLS) t.register(deps);
+}

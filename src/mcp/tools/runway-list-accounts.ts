@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { guard, ok, type ToolExtra } from '../results.js';
+import type { ToolDeps } from './types.js';
+
+export const name = 'runway_list_accounts';
+
+export const inputSchema = z.object({}).strict();
+
+export const outputSchema = z.object({
+  accounts: z.array(
+    z.object({
+      email: z.string(),
+      maxJobs: z.number().nullable(),
+      sessionExpiresAt: z.string().nullable(),
+      sessionValid: z.boolean().nullable(),
+    }),
+  ),
+});
+
+export function register({ server, app, log }: ToolDeps): void {
+  server.registerTool(
+    name,
+    {
+      title: 'List useapi.net Runway accounts',
+      description:
+        'List the Runway accounts linked at useapi.net: email, maxJobs (parallel jobs allowed) and when the Runway session expires. ' +
+        'Use it to see which account a useapi task id refers to, or why tasks stall (an expired session). Passwords and session tokens are never returned.',
+      inputSchema,
+      outputSchema,
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    },
+    async (_args, extra) => guard(log, async () => ok({ accounts: await app.runway().accounts((extra as ToolExtra).signal) })),
+  );
+}

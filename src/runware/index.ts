@@ -1,0 +1,43 @@
+/** Builds a RunwareClient from plain options (the core never reads env itself). */
+import { ConfigError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { RunwareClient } from './client.js';
+import type { PollSchedule } from './poll.js';
+import { RestTransport } from './rest.js';
+import type { RetryPolicy } from './retry.js';
+import { Rules } from './rules.js';
+
+export interface RunwareSetup {
+  apiKey: string | undefined;
+  apiUrl: string;
+  wsUrl: string;
+  transport: 'rest' | 'ws';
+  maxConcurrency: number;
+  userAgent: string;
+  logger: Logger;
+  /** Missing-key explanation to raise when no key is set. */
+  missingKeyHint: string;
+  pollSchedule?: PollSchedule;
+  retry?: RetryPolicy;
+  rules?: Rules;
+}
+
+export function createRunwareClient(s: RunwareSetup): RunwareClient {
+  if (!s.apiKey) throw new ConfigError(s.missingKeyHint);
+  if (s.transport === 'ws') {
+    throw new ConfigError('The WebSocket transport is not available in this build; use --transport rest (the default).');
+  }
+  const transport = new RestTransport({ url: s.apiUrl, apiKey: s.apiKey, userAgent: s.userAgent });
+  return new RunwareClient({
+    transport,
+    rules: s.rules ?? new Rules(),
+    logger: s.logger,
+    maxConcurrency: s.maxConcurrency,
+    ...(s.pollSchedule ? { pollSchedule: s.pollSchedule } : {}),
+    ...(s.retry ? { retry: s.retry } : {}),
+  });
+}
+
+export { RunwareClient } from './client.js';
+export type { SubmitResult, TaskOutcome } from './client.js';
+export { Rules } from './rules.js';

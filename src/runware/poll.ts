@@ -1,0 +1,190 @@
+/**
+ * getResponse polling: a deadline, backoff (≈1 s, ×1.5, capped near 10 s), a
+ * monotonic progress callback, an AbortSignal, and results accumulated and
+ * de-duplicated across polls (each poll returns the full current state).
+ */
+import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
+import { sleep } from '../shared/time.js';
+import type { ApiErrorItem, DataItem, Envelope } from './errors.js';
+
+export interface PollSchedule {
+  initialMs: number;
+  factor: number;
+  maxMs: number;
+}
+
+export const DEFAULT_POLL_SCHEDULE: PollSchedule = { initialMs: 1000, factor: 1.5, maxMs: 10_000 };
+
+export interface Progress {
+  /** 0..100, never decreasing within one wait. */
+  progress: number;
+  total: 100;
+  message: string;
+}
+
+export type PollStatus = 'processing' | 'success' | 'partial' | 'error';
+
+export interface PollState {
+  taskUUID: string;
+  taskType?: string;
+  status: PollStatus;
+  progress: number;
+  results: DataItem[];
+  errors: ApiErrorItem[];
+  polls: number;
+  /** Polls that failed transiently and were simply repeated. */
+  transientFailures: number;
+}
+
+export interface PollOptions {
+  numberResults?: number;
+  /** How long to keep polling; 0 = exactly one poll. */
+  waitMs: number;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  schedule?: PollSchedule;
+  /** Called on each transient poll failure (for logging). */
+  onTransient?: (e: unknown) => void;
+}
+
+const OUTPUT_ID_FIELDS = ['imageUUID', 'videoUUID', 'audioUUID', 'mediaUUID', 'guideImageUUID', 'maskImageUUID', 'text'];
+
+/** A stable identity for one generated result, so repeated polls do not duplicate it. */
+export function resultKey(item: DataItem): string {
+  if (typeof item.resultIndex === 'number') return `#${item.resultIndex}`;
+  for (const f of OUTPUT_ID_FIELDS) if (typeof item[f] === 'string') return `${f}:${String(item[f])}`;
+  return JSON.stringify(item);
+}
+
+/** Whether a data item is a finished result (rather than a processing marker or an async ACK). */
+export function isFinished(item: DataItem): boolean {
+  if (item.status === 'success') return true;
+  if (item.status !== undefined) return false;
+  return Object.keys(item).some((k) => !['taskType', 'taskUUID', 'errors', 'status', 'progress'].includes(k));
+}
+
+/** Folds polls into one state. Separate from the loop so it can be unit-tested. */
+export class ResultAccumulator {
+  private readonly results = new Map<string, DataItem>();
+  private readonly errorKeys = new Set<string>();
+  readonly errors: ApiErrorItem[] = [];
+  private best = 0;
+  taskType: string | undefined;
+
+  constructor(
+    readonly taskUUID: string,
+    readonly numberResults = 1,
+  ) {}
+
+  /** Applies one getResponse envelope; returns the (monotonic) progress 0..100. */
+  apply(env: Envelope): number {
+    const mine = env.data.filter((d) => d.taskUUID === undefined || d.taskUUID === this.taskUUID);
+    let processingProgress = 0;
+    let processingCount = 0;
+    for (const item of mine) {
+      if (typeof item.taskType === 'string' && item.taskType !== 'getResponse') this.taskType ??= item.taskType;
+      if (isFinished(item)) {
+        const { status: _s, progress: _p, ...rest } = item;
+        this.results.set(resultKey(item), rest as DataItem);
+      } else if (item.status === 'processing' || item.status !== undefined) {
+        processingCount++;
+        const p = typeof item.progress === 'number' ? item.progress : 0;
+        processingProgress += Math.min(100, Math.max(0, p));
+      }
+    }
+    for (const e of env.errors) {
+      if (e.taskUUID !== undefined && e.taskUUID !== this.taskUUID) continue;
+      const key = `${e.code}|${e.message}`;
+      if (!this.errorKeys.has(key)) {
+        this.errorKeys.add(key);
+        this.errors.push(e);
+      }
+    }
+    const n = Math.max(1, this.numberResults);
+    const done = Math.min(n, this.results.size);
+    const running = Math.min(processingCount, n - done);
+    const avgRunning = processingCount > 0 ? processingProgress / processingCount : 0;
+    const raw = ((done * 100 + running * avgRunning) / n);
+    this.best = Math.max(this.best, Math.min(this.isDone() && this.errors.length === 0 ? 100 : 99, Math.round(raw * 10) / 10));
+    if (this.isDone() && this.errors.length === 0) this.best = 100;
+    return this.best;
+  }
+
+  isDone(): boolean {
+    if (this.results.size >= this.numberResults) return true;
+    if (this.errors.length === 0) return false;
+    // One error settles a single-result task; for batches, wait until every slot is settled
+    // unless the error is not tied to one result (a task-level failure).
+    return this.numberResults <= 1 || this.results.size + this.errors.length >= this.numberResults || this.errors.some((e) => !e.retryable);
+  }
+
+  get progress(): number {
+    return this.best;
+  }
+
+  snapshot(polls: number, transientFailures: number): PollState {
+    const results = [...this.results.values()];
+    let status: PollStatus = 'processing';
+    if (this.errors.length > 0 && this.isDone()) status = results.length > 0 ? 'partial' : 'error';
+    else if (results.length >= this.numberResults) status = 'success';
+    return {
+      taskUUID: this.taskUUID,
+      ...(this.taskType ? { taskType: this.taskType } : {}),
+      status,
+      progress: this.best,
+      results,
+      errors: [...this.errors],
+      polls,
+      transientFailures,
+    };
+  }
+}
+
+/**
+ * Polls until the task settles, the wait runs out, or the signal aborts.
+ * Transient failures are repeated at the next tick; a permanent request-level
+ * failure (bad key, ...) is thrown. Running out of time is not an error: the
+ * state comes back with status "processing".
+ */
+export async function pollTask(
+  poll: (signal?: AbortSignal) => Promise<Envelope>,
+  taskUUID: string,
+  opts: PollOptions,
+): Promise<PollState> {
+  const schedule = opts.schedule ?? DEFAULT_POLL_SCHEDULE;
+  const acc = new ResultAccumulator(taskUUID, opts.numberResults ?? 1);
+  const deadline = Date.now() + Math.max(0, opts.waitMs);
+  let delay = schedule.initialMs;
+  let polls = 0;
+  let transient = 0;
+  let reported = -1;
+  for (;;) {
+    if (opts.signal?.aborted) throw new CancelledError();
+    try {
+      const env = await poll(opts.signal);
+      polls++;
+      const requestLevel = env.errors.find((e) => e.taskUUID === undefined && !e.retryable);
+      if (requestLevel) {
+        throw new UpstreamError(`Runware rejected the poll: ${requestLevel.code}: ${requestLevel.message}`, {
+          code: requestLevel.code,
+          category: requestLevel.category,
+          retryable: false,
+        });
+      }
+      const p = acc.apply(env);
+      if (p > reported && opts.onProgress) {
+        reported = p;
+        opts.onProgress({ progress: p, total: 100, message: acc.isDone() ? 'done' : `processing ${Math.round(p)}%` });
+      }
+    } catch (e) {
+      if (!(e instanceof NetworkError || (e instanceof UpstreamError && e.retryable))) throw e;
+      transient++;
+      opts.onTransient?.(e);
+    }
+    if (acc.isDone()) break;
+    if (Date.now() + delay > deadline) break;
+    await sleep(delay, opts.signal);
+    delay = Math.min(schedule.maxMs, delay * schedule.factor);
+  }
+  return acc.snapshot(polls, transient);
+}

@@ -1,0 +1,94 @@
+/**
+ * REST transport: POST a task array with `Authorization: Bearer`, over a
+ * keep-alive undici Agent with explicit connect, header and body timeouts.
+ */
+import { Agent, request } from 'undici';
+import { CancelledError, NetworkError } from '../shared/errors.js';
+import { parseRetryAfter } from './retry.js';
+import type { Task } from './rules.js';
+import type { Transport, TransportReply } from './transport.js';
+
+export interface RestOptions {
+  url: string;
+  apiKey: string;
+  userAgent: string;
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+}
+
+/** Error codes raised before any byte of the request could reach the server. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+
+function errorCode(e: unknown): string | undefined {
+  const err = e as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const c = err?.code ?? err?.cause?.code;
+  return typeof c === 'string' ? c : undefined;
+}
+
+export function toNetworkError(e: unknown, signal?: AbortSignal): Error {
+  if (signal?.aborted) return new CancelledError();
+  const code = errorCode(e) ?? 'UNKNOWN';
+  const sent = !NOT_SENT.has(code);
+  const what = sent ? 'the connection failed after the request was sent' : 'could not connect';
+  return new NetworkError(`Runware API: ${what} (${code}).`, sent, code);
+}
+
+export class RestTransport implements Transport {
+  readonly name = 'rest' as const;
+  private readonly agent: Agent;
+
+  constructor(private readonly opts: RestOptions) {
+    this.agent = new Agent({
+      connect: { timeout: opts.connectTimeoutMs ?? 10_000 },
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 120_000,
+      headersTimeout: opts.headersTimeoutMs ?? 150_000,
+      bodyTimeout: opts.bodyTimeoutMs ?? 60_000,
+      connections: 16,
+    });
+  }
+
+  async send(tasks: Task[], { signal }: { signal?: AbortSignal } = {}): Promise<TransportReply> {
+    if (signal?.aborted) throw new CancelledError();
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(this.opts.url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: {
+          authorization: `Bearer ${this.opts.apiKey}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'user-agent': this.opts.userAgent,
+        },
+        body: JSON.stringify(tasks),
+        signal,
+      });
+    } catch (e) {
+      throw toNetworkError(e, signal);
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (e) {
+      throw toNetworkError(e, signal);
+    }
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+    let body: unknown = null;
+    try {
+      body = text.length ? JSON.parse(text) : null;
+    } catch {
+      // A proxy's HTML error page on 429/5xx is still an answer; a broken body on
+      // any other status means we cannot tell what happened to the tasks.
+      if (res.statusCode !== 429 && res.statusCode < 500) {
+        throw new NetworkError(`Runware API returned an unparsable body (HTTP ${res.statusCode}).`, true, 'MALFORMED_BODY');
+      }
+    }
+    return { status: res.statusCode, body, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

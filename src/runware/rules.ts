@@ -1,0 +1,154 @@
+/**
+ * The Runware usage rules, enforced before anything is sent:
+ * - every task carries a fresh UUID v4 made here (a caller's is accepted only
+ *   if it is a v4 never seen before); getResponse alone names an earlier UUID;
+ * - no `apiKey` field, no `authentication` task, no secret value anywhere;
+ * - no prototype-polluting keys, no oversize or absurdly deep payloads;
+ * - known task types are checked field by field.
+ */
+import { v4 as uuidv4, validate as uuidValidate, version as uuidVersion } from 'uuid';
+import { PolicyError, ValidationError } from '../shared/errors.js';
+import { scrubber } from '../shared/redact.js';
+import { genericTask, KNOWN_TASK_TYPES, STRICT_SCHEMAS } from './tasks/index.js';
+import { parseOrThrow } from './tasks/common.js';
+
+export type Task = Record<string, unknown> & { taskType: string; taskUUID: string };
+
+export const DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+export const MAX_DEPTH = 32;
+export const MAX_TASKS_PER_REQUEST = 50;
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const API_KEY_FIELD = /^api[-_]?key$/i;
+
+export function isUuidV4(s: unknown): s is string {
+  return typeof s === 'string' && uuidValidate(s) && uuidVersion(s) === 4;
+}
+
+/**
+ * Every taskUUID this process has made or accepted. UUIDs are 16 bytes of
+ * entropy; a long-lived server keeps a few MB per hundred thousand tasks.
+ */
+export class UuidRegistry {
+  private readonly seen = new Set<string>();
+
+  /** A fresh v4 that has never been used by this process. */
+  fresh(): string {
+    for (;;) {
+      const u = uuidv4();
+      if (!this.seen.has(u)) {
+        this.seen.add(u);
+        return u;
+      }
+    }
+  }
+
+  /** Accepts a caller-supplied UUID once, or throws naming the field. */
+  claim(uuid: unknown, field: string): string {
+    if (typeof uuid !== 'string' || !isUuidV4(uuid)) {
+      throw new ValidationError(field, 'must be a UUID v4, or omitted so the server makes one', 'a never-used UUID v4, or nothing');
+    }
+    const u = uuid.toLowerCase();
+    if (this.seen.has(u)) {
+      throw new PolicyError(field, `taskUUID ${u} was already used; every task needs a fresh UUID`, 'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
+    }
+    this.seen.add(u);
+    return u;
+  }
+
+  has(uuid: string): boolean {
+    return this.seen.has(uuid.toLowerCase());
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}
+
+export interface RulesOptions {
+  maxPayloadBytes?: number;
+}
+
+/** Walks the payload and refuses forbidden keys and excessive depth, naming the path. */
+function checkStructure(value: unknown, path: string, depth: number): void {
+  if (depth > MAX_DEPTH) throw new ValidationError(path, `nesting deeper than ${MAX_DEPTH} levels`);
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkStructure(v, `${path}[${i}]`, depth + 1));
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    const p = path ? `${path}.${key}` : key;
+    if (FORBIDDEN_KEYS.has(key)) throw new PolicyError(p, `the key "${key}" is not allowed in a payload`, 'Remove it; it is never a Runware field.');
+    if (API_KEY_FIELD.test(key)) throw new PolicyError(p, 'API keys never travel in the payload; the server authenticates with an Authorization header', 'Remove the field; the key comes from RUNWARE_API_KEY.');
+    checkStructure((value as Record<string, unknown>)[key], p, depth + 1);
+  }
+}
+
+export class Rules {
+  readonly uuids = new UuidRegistry();
+  private readonly maxPayloadBytes: number;
+
+  constructor(opts: RulesOptions = {}) {
+    this.maxPayloadBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  }
+
+  /**
+   * Checks a task array (or one task) and returns copies with taskUUIDs
+   * assigned. Throws ValidationError/PolicyError; nothing has been sent then.
+   */
+  prepare(input: unknown, prefix = 'tasks'): Task[] {
+    const list = Array.isArray(input) ? input : [input];
+    if (list.length === 0) throw new ValidationError(prefix, 'must hold at least one task');
+    if (list.length > MAX_TASKS_PER_REQUEST) throw new ValidationError(prefix, `at most ${MAX_TASKS_PER_REQUEST} tasks per request`);
+    let json: string;
+    try {
+      json = JSON.stringify(list);
+    } catch {
+      throw new ValidationError(prefix, 'must be plain JSON (no cycles, no BigInt)');
+    }
+    const bytes = Buffer.byteLength(json);
+    if (bytes > this.maxPayloadBytes) {
+      throw new ValidationError(prefix, `payload is ${bytes} bytes, over the ${this.maxPayloadBytes}-byte limit`, 'upload large images first (mediaStorage) and pass their UUID or URL');
+    }
+    checkStructure(list, prefix, 0);
+    if (scrubber.containsSecret(json)) {
+      throw new PolicyError(prefix, 'the payload contains a configured secret (an API key or token value)', 'Remove the secret; the server authenticates by itself.');
+    }
+
+    // Validate every task before claiming any UUID, so a refused batch spends nothing.
+    const checked = list.map((raw, i) => this.check(raw, `${prefix}[${i}]`));
+    return checked.map((t, i) => {
+      const field = `${prefix}[${i}].taskUUID`;
+      if (t.taskType === 'getResponse') return { ...t, taskUUID: String(t.taskUUID).toLowerCase() } as Task;
+      const taskUUID = t.taskUUID === undefined ? this.uuids.fresh() : this.uuids.claim(t.taskUUID, field);
+      return { ...t, taskUUID } as Task;
+    });
+  }
+
+  /** A getResponse task for an earlier UUID: the one task that reuses a UUID. */
+  getResponse(taskUUID: string): Task {
+    return this.check({ taskType: 'getResponse', taskUUID }, 'taskUUID') as Task;
+  }
+
+  /** A copy of `task` with a fresh UUID, for resending a task that did not run. */
+  withFreshUuid(task: Task): Task {
+    return { ...task, taskUUID: this.uuids.fresh() };
+  }
+
+  private check(raw: unknown, path: string): Record<string, unknown> {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(path, 'must be a task object with a taskType');
+    const t = raw as Record<string, unknown>;
+    if (typeof t.taskType !== 'string' || t.taskType.length === 0) {
+      throw new ValidationError(`${path}.taskType`, 'is required', KNOWN_TASK_TYPES.join(', '));
+    }
+    if (t.taskType === 'authentication') {
+      throw new PolicyError(`${path}.taskType`, 'authentication tasks are not allowed; the server authenticates by itself', 'Remove the authentication task.');
+    }
+    if (!(KNOWN_TASK_TYPES as readonly string[]).includes(t.taskType)) {
+      throw new ValidationError(`${path}.taskType`, `unknown task type "${t.taskType}"`, KNOWN_TASK_TYPES.join(', '));
+    }
+    const schema = STRICT_SCHEMAS[t.taskType] ?? genericTask;
+    return parseOrThrow(schema, t, path) as Record<string, unknown>;
+  }
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { ValidationError } from '../../shared/errors.js';
+
+/**
+ * AIR identifiers (`source:id@version`). Official SDKs use no regex; this is
+ * deliberately permissive so valid ids like `runware:realesrgan@anime-6b` pass.
+ */
+export const AIR = /^[A-Za-z0-9_.-]+:[A-Za-z0-9_.\-/]+@[A-Za-z0-9_.-]+$/;
+export const air = z.string().regex(AIR, { message: 'must be an AIR model id like runware:101@1 (source:id@version)' });
+
+export const UUID_ANY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Turns the first zod issue into a ValidationError whose field is a readable path. */
+export function zodToValidationError(error: z.ZodError, prefix = ''): ValidationError {
+  const issue = error.issues[0]!;
+  const path = formatPath(prefix, issue.path);
+  const i = issue as z.core.$ZodIssue & Record<string, unknown>;
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const keys = (i.keys as string[]) ?? [];
+      return new ValidationError(formatPath(path, [keys[0] ?? '?']), `unknown field${keys.length > 1 ? `s ${keys.join(', ')}` : ''}`, 'only the documented fields of this task type; check the spelling');
+    }
+    case 'invalid_value':
+      return new ValidationError(path || '(input)', issue.message, (i.values as unknown[] | undefined)?.map(String).join(' | '));
+    case 'too_small':
+    case 'too_big':
+      return new ValidationError(path || '(input)', issue.message);
+    default:
+      return new ValidationError(path || '(input)', issue.message);
+  }
+}
+
+function formatPath(prefix: string, path: ReadonlyArray<PropertyKey>): string {
+  let out = prefix;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}
+
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, prefix = ''): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw zodToValidationError(r.error, prefix);
+  return r.data;
+}

@@ -1,0 +1,19 @@
+import type { Task } from './rules.js';
+
+/** What a transport hands back: the HTTP-level status and the parsed body. */
+export interface TransportReply {
+  status: number;
+  /** Parsed JSON, or null when a 429/5xx carried no JSON. */
+  body: unknown;
+  retryAfterMs?: number;
+}
+
+/**
+ * Sends one task array. Throws NetworkError (with `sent` telling whether the
+ * body may have reached the server) or CancelledError; never interprets tasks.
+ */
+export interface Transport {
+  readonly name: 'rest' | 'ws';
+  send(tasks: Task[], opts: { signal?: AbortSignal }): Promise<TransportReply>;
+  close(): Promise<void>;
+}

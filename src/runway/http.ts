@@ -1,0 +1,117 @@
+/**
+ * GET with retries for the Runway providers: 429 honours Retry-After (header
+ * or useapi's `retryAfter` body field), 5xx and network errors back off with
+ * jitter, and every status becomes a sentence saying what to do.
+ */
+import { Agent, request } from 'undici';
+import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { sleep } from '../shared/time.js';
+import { parseRetryAfter } from '../runware/retry.js';
+import { maskEmails } from './ids.js';
+import type { Provider } from './types.js';
+
+export const ENV_OF: Record<Provider, string> = { runway: 'RUNWAYML_API_SECRET', useapi: 'USEAPI_API_TOKEN', makevid: 'MAKEVID_API_KEY' };
+export const NAME_OF: Record<Provider, string> = { runway: 'The Runway API', useapi: 'useapi.net', makevid: 'makevid.ai' };
+
+export interface GetResult {
+  status: number;
+  body: unknown;
+}
+
+function upstreamMessage(body: unknown): string {
+  if (body && typeof body === 'object') {
+    const b = body as Record<string, unknown>;
+    const m = b.error ?? b.message;
+    if (typeof m === 'string') return maskEmails(m).slice(0, 300);
+  }
+  return '';
+}
+
+/** The sentence for a failed status, or undefined for statuses that are retried or expected. */
+export function statusError(provider: Provider, status: number, body: unknown, retryAfterMs?: number): UpstreamError {
+  const name = NAME_OF[provider];
+  const detail = upstreamMessage(body);
+  const said = detail ? ` It said: "${detail}"` : '';
+  const mk = (message: string, category: UpstreamError['opts']['category'], retryable: boolean, hint: string): UpstreamError =>
+    new UpstreamError(`${message}${said}`, { status, code: `http${status}`, category, retryable, provider, hint, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  switch (status) {
+    case 401:
+    case 403:
+      return mk(`${name} rejected the credentials (HTTP ${status}).`, 'auth', false, `Check ${ENV_OF[provider]}.`);
+    case 402:
+      return mk(`${name} says the subscription has lapsed (HTTP 402).`, 'quota', false, 'Renew the subscription, then try again.');
+    case 404:
+      return mk(`${name} has no task with this id (HTTP 404).`, 'notFound', false, 'Check the id and the provider; deleted tasks cannot be fetched.');
+    case 410:
+      return mk(`${name} says the task's result has expired (HTTP 410).`, 'notFound', false, 'Results are kept for a limited time (7 days at useapi.net); generate it again.');
+    case 412:
+      return mk(`${name} says the Runway account has not enough credits (HTTP 412).`, 'quota', false, 'Top up the Runway account, then try again.');
+    case 422:
+      return mk(`${name} says the prompt or input was moderated (HTTP 422).`, 'safety', false, 'Change the prompt or input image.');
+    case 429:
+      return mk(`${name} is rate limiting (HTTP 429)${retryAfterMs !== undefined ? `; retry after ${Math.ceil(retryAfterMs / 1000)} s` : ''}.`, 'rateLimit', true, 'Wait for the Retry-After time, then try again.');
+    case 596:
+      return mk('useapi.net says the linked Runway account session is broken (HTTP 596).', 'auth', false, 'Delete the account at useapi.net and add it again (DELETE then POST /runwayml/accounts/{email}), then retry.');
+    default:
+      if (status >= 500) return mk(`${name} had a server error (HTTP ${status}).`, 'serverError', true, 'A transient upstream failure; try again shortly.');
+      return mk(`${name} refused the request (HTTP ${status}).`, 'validation', false, 'Check the id.');
+  }
+}
+
+export class ProviderHttp {
+  private readonly agent = new Agent({ connect: { timeout: 10_000 }, headersTimeout: 30_000, bodyTimeout: 30_000, keepAliveTimeout: 30_000 });
+
+  constructor(
+    private readonly log: Logger,
+    private readonly userAgent: string,
+  ) {}
+
+  /**
+   * GETs `url`, retrying 429/5xx/network within `deadline` (epoch ms) and at
+   * most 4 attempts. Resolves 2xx and 404 (callers decide what 404 means).
+   */
+  async get(provider: Provider, url: string, headers: Record<string, string>, deadline: number, signal?: AbortSignal): Promise<GetResult> {
+    let lastError: Error | undefined;
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      if (signal?.aborted) throw new CancelledError();
+      let status: number;
+      let body: unknown = null;
+      let retryAfterMs: number | undefined;
+      try {
+        const res = await request(url, { method: 'GET', dispatcher: this.agent, headers: { accept: 'application/json', 'user-agent': this.userAgent, ...headers }, ...(signal ? { signal } : {}) });
+        status = res.statusCode;
+        const text = await res.body.text();
+        try {
+          body = text ? JSON.parse(text) : null;
+        } catch {
+          body = null;
+        }
+        retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+        const bodyRetry = body && typeof body === 'object' ? (body as Record<string, unknown>).retryAfter : undefined;
+        if (retryAfterMs === undefined && typeof bodyRetry === 'string') retryAfterMs = parseRetryAfter(bodyRetry);
+      } catch (e) {
+        if (signal?.aborted) throw new CancelledError();
+        lastError = new NetworkError(`${NAME_OF[provider]} could not be reached: ${(e as Error).message}`, false);
+        const delay = Math.random() * 500 * 2 ** attempt;
+        if (Date.now() + delay > deadline || attempt === 4) throw lastError;
+        this.log.warn(`${provider}: network error; retrying in ${Math.round(delay)} ms`);
+        await sleep(delay, signal);
+        continue;
+      }
+      if ((status >= 200 && status < 300) || status === 404) return { status, body };
+      const err = statusError(provider, status, body, retryAfterMs);
+      if (!err.retryable || attempt === 4) throw err;
+      const delay = retryAfterMs ?? Math.random() * 1000 * 2 ** attempt;
+      if (Date.now() + delay > deadline) throw err;
+      this.log.warn(`${provider}: HTTP ${status}; retrying in ${Math.round(delay)} ms`, { retryAfterMs });
+      await sleep(delay, signal);
+      lastError = err;
+    }
+    throw lastError ?? new Error('unreachable');
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * What every front-end needs: the config, the logger, and lazily built
+ * clients. Building lazily lets the server start and list tools with no key;
+ * the tools then answer a clear error instead.
+ */
+import { MISSING_KEY_HINT, type Config } from '../config.js';
+import { RunwareClient, createRunwareClient } from '../runware/index.js';
+import { Rules } from '../runware/rules.js';
+import { RunwayLookup } from '../runway/lookup.js';
+import type { Logger } from '../shared/log.js';
+
+export class AppContext {
+  private runwareClient: RunwareClient | undefined;
+  private runwayLookup: RunwayLookup | undefined;
+  /** One rules instance per process: the UUID registry must see every task. */
+  readonly rules = new Rules();
+
+  constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+  ) {}
+
+  get userAgent(): string {
+    return `runware-mcp-server/${this.config.version} node/${process.versions.node}`;
+  }
+
+  /** The Runware client; throws ConfigError (with setup instructions) when no key is set. */
+  runware(): RunwareClient {
+    if (!this.runwareClient) {
+      const c = this.config;
+      const scale = c.simulate ? c.simTimeScale : 1;
+      this.runwareClient = createRunwareClient({
+        apiKey: c.runware.apiKey,
+        apiUrl: c.runware.apiUrl,
+        wsUrl: c.runware.wsUrl,
+        transport: c.runware.transport,
+        maxConcurrency: c.runware.maxConcurrency,
+        userAgent: this.userAgent,
+        logger: this.logger,
+        missingKeyHint: MISSING_KEY_HINT,
+        rules: this.rules,
+        pollSchedule: { initialMs: 1000 * scale, factor: 1.5, maxMs: 10_000 * scale },
+        ...(scale !== 1 ? { retry: { maxAttempts: 4, baseDelayMs: Math.max(10, 500 * scale), maxDelayMs: 8000 * scale, budgetMs: 60_000 } } : {}),
+      });
+    }
+    return this.runwareClient;
+  }
+
+  runway(): RunwayLookup {
+    if (!this.runwayLookup) {
+      const r = this.config.runway;
+      this.runwayLookup = new RunwayLookup({
+        official: r.official,
+        useapi: r.useapi,
+        makevid: r.makevid,
+        userAgent: this.userAgent,
+        logger: this.logger,
+        timeScale: this.config.simulate ? this.config.simTimeScale : 1,
+      });
+    }
+    return this.runwayLookup;
+  }
+
+  async close(): Promise<void> {
+    await this.runwareClient?.close();
+    await this.runwayLookup?.close();
+  }
+}

@@ -1,0 +1,15 @@
+/** The raw escape hatch: any task array, under the same rules as everything else. */
+import type { SubmitResult } from '../runware/client.js';
+import type { AppContext } from './context.js';
+
+export interface RequestOutput extends SubmitResult {
+  next?: string;
+}
+
+export async function rawRequest(ctx: AppContext, tasks: unknown, signal?: AbortSignal): Promise<RequestOutput> {
+  const r = await ctx.runware().submit(tasks, signal ? { signal } : {});
+  const processing = r.tasks.filter((t) => t.status === 'processing').map((t) => t.taskUUID);
+  return processing.length
+    ? { ...r, next: `Async task(s) accepted; call runware_poll with taskUUID ${processing.map((u) => `"${u}"`).join(', ')} to get the results.` }
+    : r;
+}

@@ -1,0 +1,180 @@
+/**
+ * Text to image: always submitted async, then polled with progress for up to
+ * `waitSeconds`, so a slow generation never holds a request open past the
+ * client's timeout. What is not done by then comes back as "processing" with
+ * the taskUUID to poll.
+ */
+import type { ApiErrorItem, DataItem } from '../runware/errors.js';
+import type { Progress } from '../runware/poll.js';
+import { IMAGE_FORMATS } from '../runware/tasks/image-inference.js';
+import { loadBytes, saveOutputs } from '../media/index.js';
+import { formatFromExtension, MIME_OF, sniffFormat, type MediaFormat } from '../media/formats.js';
+import { resolveSaveTarget } from '../media/save.js';
+import { ValidationError, isAppError } from '../shared/errors.js';
+import type { AppContext } from './context.js';
+
+export const DEFAULT_MODEL = 'runware:101@1';
+/** Below the common 60 s client request timeout, with room for saving. */
+export const DEFAULT_WAIT_SECONDS = 45;
+
+export interface TextToImageInput {
+  prompt: string;
+  negativePrompt?: string;
+  model?: string;
+  width?: number;
+  height?: number;
+  steps?: number;
+  CFGScale?: number;
+  scheduler?: string;
+  seed?: number;
+  numberResults?: number;
+  outputFormat?: (typeof IMAGE_FORMATS)[number];
+  includeCost?: boolean;
+  extra?: Record<string, unknown>;
+  waitSeconds?: number;
+  saveTo?: string;
+}
+
+export interface ImageOut {
+  imageUUID?: string;
+  imageURL?: string;
+  seed?: number;
+  cost?: number;
+  NSFWContent?: boolean;
+  savedTo?: string;
+  format?: MediaFormat;
+  mimeType?: string;
+  bytes?: number;
+}
+
+export interface TextToImageOutput {
+  status: 'success' | 'partial' | 'processing' | 'error';
+  taskUUID: string;
+  model: string;
+  progress: number;
+  images: ImageOut[];
+  cost?: number;
+  errors: ApiErrorItem[];
+  next?: string;
+}
+
+export interface TextToImageOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Directories saving is allowed in (first = where relative paths resolve). */
+  roots: string[];
+  /** Load image bytes up to this size for previews (0 = none). */
+  previewMaxBytes?: number;
+}
+
+export interface TextToImageResult {
+  output: TextToImageOutput;
+  /** Bytes of images small enough to preview inline, by index into output.images. */
+  previews: Map<number, { data: Buffer; mimeType: string }>;
+}
+
+/** Fields the tool takes at top level; `extra` may not repeat or override them. */
+const FIRST_CLASS = new Set(['taskType', 'taskUUID', 'positivePrompt', 'negativePrompt', 'model', 'width', 'height', 'steps', 'CFGScale', 'scheduler', 'seed', 'numberResults', 'outputFormat', 'includeCost', 'deliveryMethod', 'outputType']);
+
+export function buildImageTask(input: TextToImageInput, outputFormat: string | undefined): Record<string, unknown> {
+  for (const k of Object.keys(input.extra ?? {})) {
+    if (FIRST_CLASS.has(k)) {
+      throw new ValidationError(`extra.${k}`, k === 'taskType' || k === 'taskUUID' || k === 'deliveryMethod' || k === 'outputType' ? 'is set by the server' : `use the top-level "${k === 'positivePrompt' ? 'prompt' : k}" parameter instead`);
+    }
+  }
+  const task: Record<string, unknown> = {
+    taskType: 'imageInference',
+    positivePrompt: input.prompt,
+    model: input.model ?? DEFAULT_MODEL,
+    numberResults: input.numberResults ?? 1,
+    includeCost: input.includeCost ?? true,
+    outputType: 'URL',
+    deliveryMethod: 'async',
+    ...(input.extra ?? {}),
+  };
+  for (const k of ['negativePrompt', 'width', 'height', 'steps', 'CFGScale', 'scheduler', 'seed'] as const) if (input[k] !== undefined) task[k] = input[k];
+  if (outputFormat) task.outputFormat = outputFormat;
+  return task;
+}
+
+/** Maps a rules error on the built task back to the caller's field names. */
+function renameField(e: unknown, extraKeys: Set<string>): never {
+  if (e instanceof ValidationError || (isAppError(e) && 'field' in e)) {
+    const field = String((e as ValidationError).field).replace(/^tasks\[0\]\.?/, '');
+    const top = field.split(/[.[]/)[0] ?? '';
+    const renamed = top === 'positivePrompt' ? field.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${field}` : field;
+    if (e instanceof ValidationError) throw new ValidationError(renamed || 'input', e.message.replace(/^[^:]*: /, '').replace(/ \(allowed: .*\)$/, ''), e.allowed);
+  }
+  throw e;
+}
+
+export async function textToImage(ctx: AppContext, input: TextToImageInput, opts: TextToImageOptions): Promise<TextToImageResult> {
+  const fromExt = input.saveTo ? formatFromExtension(input.saveTo) : undefined;
+  if (input.outputFormat && fromExt && fromExt !== input.outputFormat) {
+    throw new ValidationError('saveTo', `the extension says ${fromExt} but outputFormat is ${input.outputFormat}`, 'a matching extension, or no extension');
+  }
+  if (fromExt && !(IMAGE_FORMATS as readonly string[]).includes(fromExt)) throw new ValidationError('saveTo', `images can be saved as ${IMAGE_FORMATS.join(', ')}`);
+  const outputFormat = input.outputFormat ?? fromExt;
+  // Refuse a bad save path before anything is sent (and billed).
+  if (input.saveTo) await resolveSaveTarget(input.saveTo, opts.roots);
+  const task = buildImageTask(input, outputFormat);
+  const client = ctx.runware();
+  let submitted;
+  try {
+    submitted = await client.submit(task, opts.signal ? { signal: opts.signal } : {});
+  } catch (e) {
+    renameField(e, new Set(Object.keys(input.extra ?? {})));
+  }
+  const t = submitted.tasks[0]!;
+  const model = String(task.model);
+  const base = { taskUUID: t.taskUUID, model };
+  if (t.status === 'error') {
+    return { output: { ...base, status: 'error', progress: 0, images: [], errors: t.errors.length ? t.errors : submitted.requestErrors }, previews: new Map() };
+  }
+  const waitMs = Math.max(0, (input.waitSeconds ?? DEFAULT_WAIT_SECONDS) * 1000);
+  const numberResults = Number(task.numberResults);
+  const polled = waitMs === 0 && t.results.length === 0
+    ? { status: 'processing' as const, progress: 0, results: [] as DataItem[], errors: [] as ApiErrorItem[] }
+    : await client.poll(t.taskUUID, { waitMs, numberResults, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const images: ImageOut[] = polled.results.map((r) => {
+    const img: ImageOut = {};
+    if (typeof r.imageUUID === 'string') img.imageUUID = r.imageUUID;
+    if (typeof r.imageURL === 'string') img.imageURL = r.imageURL;
+    if (typeof r.seed === 'number') img.seed = r.seed;
+    if (typeof r.cost === 'number') img.cost = r.cost;
+    if (typeof r.NSFWContent === 'boolean') img.NSFWContent = r.NSFWContent;
+    return img;
+  });
+  const previews = new Map<number, { data: Buffer; mimeType: string }>();
+  const wantBytes = input.saveTo !== undefined || (opts.previewMaxBytes ?? 0) > 0;
+  if (wantBytes && images.length > 0) {
+    const loaded = await Promise.all(polled.results.map((r) => loadBytes({ name: String(r.imageUUID ?? 'image'), ...(typeof r.imageURL === 'string' ? { url: r.imageURL } : {}), ...(typeof r.imageBase64Data === 'string' ? { base64: r.imageBase64Data } : {}), ...(typeof r.imageDataURI === 'string' ? { dataURI: r.imageDataURI } : {}) }, opts.signal)));
+    if (input.saveTo) {
+      const saved = await saveOutputs(
+        loaded.map((bytes, i) => ({ bytes, name: `runware-${images[i]!.imageUUID ?? t.taskUUID}`, ...(outputFormat ? { expected: outputFormat as MediaFormat } : {}) })),
+        input.saveTo,
+        opts.roots,
+      );
+      saved.forEach((s, i) => Object.assign(images[i]!, { savedTo: s.path, format: s.format, mimeType: s.mimeType, bytes: s.bytes }));
+    }
+    loaded.forEach((bytes, i) => {
+      const format = sniffFormat(bytes);
+      if (!format) return;
+      Object.assign(images[i]!, { format, mimeType: MIME_OF[format], bytes: bytes.length });
+      if (bytes.length <= (opts.previewMaxBytes ?? 0)) previews.set(i, { data: bytes, mimeType: MIME_OF[format] });
+    });
+  }
+  const costs = images.map((i) => i.cost).filter((c): c is number => typeof c === 'number');
+  const output: TextToImageOutput = {
+    ...base,
+    status: polled.status,
+    progress: polled.progress,
+    images,
+    errors: polled.errors,
+    ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}),
+  };
+  if (polled.status === 'processing') {
+    output.next = `Still generating (${Math.round(polled.progress)}%). Call runware_poll with taskUUID "${t.taskUUID}" and numberResults ${numberResults} to wait for the images.`;
+  }
+  return { output, previews };
+}

@@ -1,0 +1,144 @@
+/**
+ * The small typed error hierarchy the core throws. Every class carries what a
+ * model (or a person) needs to act: the field or upstream code, and a hint.
+ */
+export type ErrorKind =
+  | 'validation'
+  | 'policy'
+  | 'config'
+  | 'upstream'
+  | 'network'
+  | 'timeout'
+  | 'cancelled';
+
+export abstract class AppError extends Error {
+  abstract readonly kind: ErrorKind;
+  /** What to do next, in one sentence. */
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+  toJSON(): Record<string, unknown> {
+    return { kind: this.kind, message: this.message, ...(this.hint ? { hint: this.hint } : {}) };
+  }
+}
+
+/** Input that breaks a schema. Nothing was sent upstream. */
+export class ValidationError extends AppError {
+  readonly kind = 'validation' as const;
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly allowed?: string,
+  ) {
+    super(`${field}: ${message}${allowed ? ` (allowed: ${allowed})` : ''}`, 'Fix the named field and call again; nothing was sent.');
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), field: this.field, ...(this.allowed ? { allowed: this.allowed } : {}) };
+  }
+}
+
+/** Input refused by a usage rule (keys in payloads, reused UUIDs, ...). Nothing was sent. */
+export class PolicyError extends AppError {
+  readonly kind = 'policy' as const;
+  constructor(
+    readonly field: string,
+    message: string,
+    hint = 'Remove the offending field; the server adds authentication and taskUUIDs itself.',
+  ) {
+    super(`${field}: ${message}`, hint);
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), field: this.field };
+  }
+}
+
+/** Missing or invalid configuration (no key, bad URL, ...). */
+export class ConfigError extends AppError {
+  readonly kind = 'config' as const;
+}
+
+export type ErrorCategory =
+  | 'validation'
+  | 'auth'
+  | 'quota'
+  | 'rateLimit'
+  | 'timeout'
+  | 'provider'
+  | 'notFound'
+  | 'serverError'
+  | 'safety'
+  | 'connection'
+  | 'unknown';
+
+/** The upstream API answered with an error. */
+export class UpstreamError extends AppError {
+  readonly kind = 'upstream' as const;
+  constructor(
+    message: string,
+    readonly opts: {
+      status?: number;
+      code?: string;
+      category: ErrorCategory;
+      retryable: boolean;
+      retryAfterMs?: number;
+      provider?: string;
+      hint?: string;
+    },
+  ) {
+    super(message, opts.hint);
+  }
+  get status(): number | undefined {
+    return this.opts.status;
+  }
+  get code(): string | undefined {
+    return this.opts.code;
+  }
+  get retryable(): boolean {
+    return this.opts.retryable;
+  }
+  override toJSON(): Record<string, unknown> {
+    const { status, code, category, retryable, provider } = this.opts;
+    return { ...super.toJSON(), status, code, category, retryable, provider };
+  }
+}
+
+/**
+ * The connection failed. `sent` tells whether the request body may have
+ * reached the server: when true, a task may have landed and must not be
+ * blindly resubmitted.
+ */
+export class NetworkError extends AppError {
+  readonly kind = 'network' as const;
+  constructor(
+    message: string,
+    readonly sent: boolean,
+    readonly causeCode?: string,
+  ) {
+    super(message, 'Check the network or the endpoint URL, then try again.');
+  }
+}
+
+/** A wait ran out. */
+export class DeadlineError extends AppError {
+  readonly kind = 'timeout' as const;
+}
+
+/** The caller cancelled. */
+export class CancelledError extends AppError {
+  readonly kind = 'cancelled' as const;
+  constructor(message = 'Cancelled by the caller.') {
+    super(message);
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
+
+/** Throws CancelledError when the signal is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError();
+}

@@ -1,0 +1,270 @@
+/**
+ * The simulated Runware REST API, written from the protocol reference (not
+ * from the client): auth, task validation, sync and async delivery, cumulative
+ * getResponse, conflictTaskUUID, modelSearch, and a few utility tasks.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { CATALOG } from './catalog.js';
+import { EXT, MIME, renderImage, type SimFormat } from './images.js';
+import type { Fault, SimState } from './state.js';
+
+type Item = Record<string, unknown>;
+interface ApiError {
+  code: string;
+  message: string;
+  parameter?: string;
+  taskType?: string;
+  taskUUID?: string;
+}
+
+interface Job {
+  uuid: string;
+  taskType: string;
+  startedAt: number;
+  durationMs: number;
+  results: Item[];
+  async: boolean;
+  error?: ApiError;
+}
+
+export interface MediaEntry {
+  format: SimFormat | 'MP4';
+  width: number;
+  height: number;
+  seed: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const AIRISH = /^[^:\s]+:[^@\s]+@[^\s]+$/;
+const SIMULATED = new Set(['imageInference', 'modelSearch', 'getResponse', 'ping', 'promptEnhance', 'accountManagement', 'caption', 'imageCaption', 'videoInference', 'removeBackground', 'imageBackgroundRemoval', 'upscale', 'imageUpscale']);
+
+class TaskFailure extends Error {
+  constructor(readonly error: ApiError) {
+    super(error.message);
+  }
+}
+
+const fail = (code: string, message: string, parameter?: string): never => {
+  throw new TaskFailure({ code, message, ...(parameter ? { parameter } : {}) });
+};
+
+export class RunwareSim {
+  readonly jobs = new Map<string, Job>();
+  readonly media = new Map<string, MediaEntry>();
+
+  constructor(
+    private readonly state: SimState,
+    private readonly baseUrl: () => string,
+  ) {}
+
+  /** Authenticates by Bearer header or a leading authentication task. */
+  authenticate(header: string | undefined, tasks: Item[]): ApiError | undefined {
+    const key = this.state.credentials.apiKey;
+    const bearer = header?.match(/^Bearer\s+(.+)$/i)?.[1];
+    const authTask = tasks[0]?.taskType === 'authentication' ? tasks[0] : undefined;
+    const given = bearer ?? (typeof authTask?.apiKey === 'string' ? authTask.apiKey : undefined);
+    if (given === undefined) return { code: 'missingApiKey', message: 'Missing API key. Send Authorization: Bearer <key> or an authentication task.', parameter: 'apiKey', taskType: 'authentication' };
+    if (given !== key) return { code: 'invalidApiKey', message: 'Invalid API key. Get a valid key from the dashboard.', parameter: 'apiKey', taskType: 'authentication' };
+    return undefined;
+  }
+
+  /** Runs a task array; resolves when every sync task is done. */
+  async handle(tasks: Item[], fault: Fault | undefined): Promise<{ data: Item[]; errors: ApiError[] }> {
+    const data: Item[] = [];
+    const errors: ApiError[] = [];
+    const waits: Promise<void>[] = [];
+    tasks.forEach((task, index) => {
+      if (task.taskType === 'authentication') return;
+      const taskType = String(task.taskType ?? '');
+      const taskUUID = typeof task.taskUUID === 'string' ? task.taskUUID : undefined;
+      const scope = { taskType, ...(taskUUID ? { taskUUID } : {}) };
+      try {
+        if (taskType === 'ping') {
+          data.push({ taskType: 'ping', pong: true, ...(taskUUID ? { taskUUID } : {}) });
+          return;
+        }
+        if (!taskUUID) fail('missingTaskUUID', 'taskUUID is required.', 'taskUUID');
+        if (!UUID.test(taskUUID!)) fail('invalidTaskUUID', 'taskUUID must be a UUID v4.', 'taskUUID');
+        if (taskType === 'getResponse') {
+          const r = this.getResponse(taskUUID!);
+          data.push(...r.data);
+          errors.push(...r.errors);
+          return;
+        }
+        if (this.state.known.has(taskUUID!)) fail('conflictTaskUUID', `A task with taskUUID ${taskUUID} already exists; each task needs a unique UUID.`, 'taskUUID');
+        if (!SIMULATED.has(taskType)) fail('unsupportedTaskType', `The simulator does not implement ${taskType}.`, 'taskType');
+        this.state.known.add(taskUUID!);
+        if (fault?.kind === 'taskError' && (fault.taskIndex === undefined || fault.taskIndex === index) && (!fault.taskType || fault.taskType === taskType)) {
+          // A task-scoped transient failure: the UUID is spent, nothing ran.
+          fail(fault.code ?? 'timeoutProvider', 'The provider did not answer in time.');
+        }
+        const job = this.start(task, taskType, taskUUID!);
+        if (fault?.kind === 'asyncError' && job.async) job.error = { code: fault.code ?? 'taskFailed', message: 'The task failed during processing.', taskType, taskUUID: taskUUID! };
+        this.state.accepted.set(taskUUID!, (this.state.accepted.get(taskUUID!) ?? 0) + 1);
+        if (job.async) {
+          data.push({ taskType, taskUUID });
+          return;
+        }
+        waits.push(
+          new Promise<void>((resolve) => setTimeout(resolve, job.durationMs)).then(() => {
+            data.push(...job.results);
+          }),
+        );
+      } catch (e) {
+        if (e instanceof TaskFailure) errors.push({ ...e.error, ...scope });
+        else throw e;
+      }
+    });
+    await Promise.all(waits);
+    return { data, errors };
+  }
+
+  private start(task: Item, taskType: string, uuid: string): Job {
+    const job: Job = { uuid, taskType, startedAt: Date.now(), durationMs: 0, results: [], async: task.deliveryMethod === 'async' };
+    switch (taskType) {
+      case 'imageInference':
+        this.imageInference(task, job);
+        break;
+      case 'modelSearch':
+        job.results = [this.modelSearch(task, uuid)];
+        break;
+      case 'promptEnhance': {
+        const prompt = String(task.prompt ?? '');
+        if (!prompt) fail('missingPrompt', 'prompt is required.', 'prompt');
+        const n = Number(task.promptVersions ?? 1);
+        job.results = Array.from({ length: n }, (_, i) => ({ taskType, taskUUID: uuid, text: `${prompt}, highly detailed, dramatic lighting, variation ${i + 1}`, ...this.cost(task, 0.0001) }));
+        break;
+      }
+      case 'accountManagement':
+        if (task.operation !== 'getDetails') fail('invalidOperation', 'operation must be getDetails.', 'operation');
+        job.results = [{ taskType, taskUUID: uuid, operation: 'getDetails', organizationName: 'Simulated Org', balance: 42.5 }];
+        break;
+      case 'caption':
+      case 'imageCaption':
+        if (!task.inputImage && !task.inputs) fail('missingInputImage', 'inputImage is required.', 'inputImage');
+        job.results = [{ taskType, taskUUID: uuid, text: 'a simulated picture of a gradient', ...this.cost(task, 0.0002) }];
+        break;
+      case 'removeBackground':
+      case 'imageBackgroundRemoval':
+      case 'upscale':
+      case 'imageUpscale': {
+        if (!task.inputImage && !task.inputs) fail('missingInputImage', 'inputImage is required.', 'inputImage');
+        const factor = taskType.toLowerCase().includes('upscale') ? Number(task.upscaleFactor ?? 2) : 1;
+        job.durationMs = this.state.scaled(800);
+        job.results = [this.imageResult(task, taskType, uuid, 'PNG', 512 * factor, 512 * factor, randomInt(1, 2 ** 31))];
+        break;
+      }
+      case 'videoInference': {
+        if (task.deliveryMethod !== 'async') fail('invalidDeliveryMethod', 'videoInference supports only deliveryMethod "async".', 'deliveryMethod');
+        if (!task.positivePrompt) fail('missingPositivePrompt', 'positivePrompt is required.', 'positivePrompt');
+        job.durationMs = this.state.scaled(10_000);
+        const videoUUID = randomUUID();
+        this.media.set(videoUUID, { format: 'MP4', width: 1280, height: 720, seed: 0 });
+        job.results = [{ taskType, taskUUID: uuid, videoUUID, videoURL: `${this.baseUrl()}/media/${videoUUID}.mp4`, ...this.cost(task, 0.25) }];
+        break;
+      }
+    }
+    this.jobs.set(uuid, job);
+    return job;
+  }
+
+  private cost(task: Item, usd: number): Item {
+    return task.includeCost === true ? { cost: Math.round(usd * 10000) / 10000 } : {};
+  }
+
+  private imageInference(task: Item, job: Job): void {
+    const prompt = task.positivePrompt;
+    if (typeof prompt !== 'string' || prompt.trim().length === 0) fail('missingPositivePrompt', 'positivePrompt is required.', 'positivePrompt');
+    if ((prompt as string).length > 3000) fail('invalidPositivePrompt', 'positivePrompt must be at most 3000 characters.', 'positivePrompt');
+    if (typeof task.model !== 'string') fail('missingModel', 'model is required (an AIR id such as runware:101@1).', 'model');
+    if (!AIRISH.test(task.model as string)) fail('invalidModel', `"${String(task.model)}" is not an AIR id.`, 'model');
+    const model = CATALOG.find((m) => m.air === task.model);
+    const flux = (model?.architecture ?? '').startsWith('flux');
+    const step = flux ? 16 : 64;
+    const width = Number(task.width ?? model?.defaultWidth ?? 1024);
+    const height = Number(task.height ?? model?.defaultHeight ?? 1024);
+    for (const [name, v] of [['width', width], ['height', height]] as const) {
+      if (!Number.isInteger(v) || v < 128 || v > 2048 || v % step !== 0) {
+        fail(`invalid${name[0]!.toUpperCase()}${name.slice(1)}`, `Image ${name} must be between 128 and 2048, in multiples of ${step}.`, name);
+      }
+    }
+    const n = Number(task.numberResults ?? 1);
+    if (!Number.isInteger(n) || n < 1 || n > 20) fail('invalidNumberResults', 'numberResults must be an integer from 1 to 20.', 'numberResults');
+    const steps = Number(task.steps ?? model?.defaultSteps ?? 28);
+    if (!Number.isInteger(steps) || steps < 1 || steps > 100) fail('invalidSteps', 'steps must be an integer from 1 to 100.', 'steps');
+    if (task.CFGScale !== undefined && !(Number(task.CFGScale) >= 0 && Number(task.CFGScale) <= 50)) fail('invalidCFGScale', 'CFGScale must be from 0 to 50.', 'CFGScale');
+    const fmt = String(task.outputFormat ?? 'JPG').toUpperCase().replace('JPEG', 'JPG');
+    if (!['JPG', 'PNG', 'WEBP'].includes(fmt)) fail('invalidOutputFormat', 'outputFormat must be JPG, PNG or WEBP.', 'outputFormat');
+    const outputType = String(task.outputType ?? 'URL');
+    if (!['URL', 'base64Data', 'dataURI'].includes(outputType)) fail('invalidOutputType', 'outputType must be URL, base64Data or dataURI.', 'outputType');
+    const seed = task.seed !== undefined ? Number(task.seed) : randomInt(1, 2 ** 32 - 1);
+    // About 1.5 s for 28 steps at 1 MP; long enough to watch progress.
+    job.durationMs = this.state.scaled(Math.min(60_000, Math.max(400, 1500 * (steps / 28) * ((width * height) / 1_048_576))));
+    const price = (model?.price ?? 0.002) * ((width * height) / 1_048_576);
+    job.results = Array.from({ length: n }, (_, i) => this.imageResult(task, 'imageInference', job.uuid, fmt as SimFormat, width, height, seed + i, price));
+  }
+
+  private imageResult(task: Item, taskType: string, uuid: string, fmt: SimFormat, width: number, height: number, seed: number, price = 0.001): Item {
+    const imageUUID = randomUUID();
+    const outputType = String(task.outputType ?? 'URL');
+    const item: Item = { taskType, taskUUID: uuid, imageUUID, seed };
+    if (outputType === 'URL') {
+      this.media.set(imageUUID, { format: fmt, width, height, seed });
+      item.imageURL = `${this.baseUrl()}/media/${imageUUID}.${EXT[fmt]}`;
+    } else {
+      const b64 = renderImage(fmt, width, height, seed).toString('base64');
+      if (outputType === 'base64Data') item.imageBase64Data = b64;
+      else item.imageDataURI = `data:${MIME[fmt]};base64,${b64}`;
+    }
+    if (task.checkNSFW === true) item.NSFWContent = false;
+    Object.assign(item, this.cost(task, price));
+    return item;
+  }
+
+  private modelSearch(task: Item, uuid: string): Item {
+    const q = typeof task.search === 'string' ? task.search.toLowerCase() : '';
+    const tags = Array.isArray(task.tags) ? task.tags.map((t) => String(t).toLowerCase()) : [];
+    const limit = Number(task.limit ?? 20);
+    const offset = Number(task.offset ?? 0);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) fail('invalidLimit', 'limit must be from 1 to 100.', 'limit');
+    if (!Number.isInteger(offset) || offset < 0) fail('invalidOffset', 'offset must be 0 or more.', 'offset');
+    const hits = CATALOG.filter(
+      (m) =>
+        (!q || [m.name, m.air, m.architecture, ...m.tags].some((s) => s.toLowerCase().includes(q))) &&
+        (!task.category || m.category === task.category) &&
+        (!task.architecture || m.architecture === task.architecture) &&
+        (!task.type || m.type === task.type) &&
+        (!task.conditioning || m.conditioning === task.conditioning) &&
+        tags.every((t) => m.tags.map((x) => x.toLowerCase()).includes(t)),
+    );
+    const results = hits.slice(offset, offset + limit).map(({ price: _p, ...m }) => ({
+      ...m,
+      private: false,
+      heroImage: `${this.baseUrl()}/media/hero-${encodeURIComponent(m.air)}.jpg`,
+    }));
+    return { taskType: 'modelSearch', taskUUID: uuid, totalResults: hits.length, results };
+  }
+
+  /** Cumulative state of a task: every poll returns all N slots. */
+  private getResponse(uuid: string): { data: Item[]; errors: ApiError[] } {
+    const job = this.jobs.get(uuid);
+    if (!job || (!job.async && !this.state.options.getResponseCoversSync)) {
+      if (this.state.options.unknownTask === 'notFound') {
+        return { data: [], errors: [{ code: 'taskNotFound', message: `No task with taskUUID ${uuid}.`, taskType: 'getResponse', taskUUID: uuid, parameter: 'taskUUID' }] };
+      }
+      return { data: [], errors: [] };
+    }
+    const elapsed = Date.now() - job.startedAt;
+    const n = Math.max(1, job.results.length);
+    if (job.error && elapsed >= job.durationMs) {
+      return { data: [{ taskType: job.taskType, taskUUID: uuid, status: 'error', error: { code: job.error.code, message: job.error.message } }], errors: [] };
+    }
+    const data = job.results.map((r, i) => {
+      const finishAt = (job.durationMs * (i + 1)) / n;
+      if (elapsed >= finishAt) return { ...r, status: 'success' };
+      const progress = Math.min(99, Math.floor((100 * elapsed) / Math.max(1, finishAt)));
+      return { taskType: job.taskType, taskUUID: uuid, status: 'processing', progress };
+    });
+    return { data, errors: [] };
+  }
+}

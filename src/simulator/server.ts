@@ -1,0 +1,345 @@
+/**
+ * The built-in simulator: a loopback HTTP server that speaks the Runware REST
+ * API, the three Runway task APIs, hosts media, injects faults, and keeps a
+ * request log that tests (in-process or via /__sim/log) use to prove what was sent.
+ *
+ * It imports nothing from the client: it is an independent implementation of
+ * the server side, so it can catch the client's mistakes.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EXT, MIME, renderImage, type SimFormat } from './images.js';
+import { RunwareSim } from './runware.js';
+import { RunwaySim, type RunwayProvider, type Scenario } from './runway.js';
+import { SimState, type Fault, type SimOptions, type Surface } from './state.js';
+
+export interface SimulatorStartOptions extends Partial<SimOptions> {
+  port?: number;
+  host?: string;
+  credentials?: Partial<SimState['credentials']>;
+}
+
+export interface SimulatorInfo {
+  url: string;
+  runwareUrl: string;
+  wsUrl: string;
+  runwayUrl: string;
+  useapiUrl: string;
+  makevidUrl: string;
+  controlUrl: string;
+  apiKey: string;
+  runwaySecret: string;
+  useapiToken: string;
+  makevidKey: string;
+}
+
+const MAX_BODY = 32 * 1024 * 1024;
+
+const readBody = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error('body too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+};
+
+const HTTP_FAULT_STATUS: Partial<Record<Fault['kind'], number>> = {
+  http429: 429, http500: 500, http503: 503, http504: 504, http596: 596, http401: 401, http404: 404, http410: 410, http412: 412, http422: 422,
+};
+
+export class Simulator {
+  readonly state: SimState;
+  readonly runware: RunwareSim;
+  readonly runway: RunwaySim;
+  private server: Server | undefined;
+  private base = '';
+
+  constructor(opts: SimulatorStartOptions = {}) {
+    this.state = new SimState(
+      {
+        timeScale: opts.timeScale ?? 1,
+        getResponseCoversSync: opts.getResponseCoversSync ?? true,
+        unknownTask: opts.unknownTask ?? 'empty',
+      },
+      { ...SimState.newCredentials(), ...opts.credentials },
+    );
+    this.runware = new RunwareSim(this.state, () => this.base);
+    this.runway = new RunwaySim(this.state, () => this.base);
+  }
+
+  async start(port = 0, host = '127.0.0.1'): Promise<SimulatorInfo> {
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((e: unknown) => {
+        if (!res.headersSent) json(res, 500, { errors: [{ code: 'internalServerError', message: String((e as Error).message) }] });
+        else res.destroy();
+      });
+    });
+    this.server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address() as AddressInfo;
+    this.base = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+    this.runway.seedExamples();
+    return this.info;
+  }
+
+  get info(): SimulatorInfo {
+    const c = this.state.credentials;
+    return {
+      url: this.base,
+      runwareUrl: `${this.base}/v1`,
+      wsUrl: `${this.base.replace(/^http/, 'ws')}/v1`,
+      runwayUrl: `${this.base}/runway`,
+      useapiUrl: `${this.base}/useapi/v1`,
+      makevidUrl: `${this.base}/makevid/api/v1`,
+      controlUrl: `${this.base}/__sim`,
+      apiKey: c.apiKey,
+      runwaySecret: c.runwaySecret,
+      useapiToken: c.useapiToken,
+      makevidKey: c.makevidKey,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  addFaults(...f: Fault[]): void {
+    this.state.addFaults(...f);
+  }
+
+  /** Runware requests as received (parsed bodies and headers). */
+  runwareRequests(): SimState['log'] {
+    return this.state.log.filter((e) => e.surface === 'runware');
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.base);
+    const path = url.pathname;
+    if (path.startsWith('/__sim')) return this.control(req, res, path);
+    if (path.startsWith('/media/')) return this.mediaRoute(req, res, path);
+    if (path === '/v1' || path === '/v1/') return this.runwareRoute(req, res);
+    if (path.startsWith('/runway/v1/tasks/')) return this.runwayRoute(req, res, 'runway', (req.url ?? '').split('?')[0]!.slice('/runway/v1/tasks/'.length));
+    if (path.startsWith('/useapi/v1/runwayml/')) return this.useapiRoute(req, res, (req.url ?? '').split('?')[0]!.slice('/useapi/v1/runwayml/'.length));
+    if (path.startsWith('/makevid/api/v1/get_runway/')) return this.runwayRoute(req, res, 'makevid', (req.url ?? '').split('?')[0]!.slice('/makevid/api/v1/get_runway/'.length));
+    json(res, 404, { error: 'Not found.' });
+  }
+
+  private async runwareRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const text = req.method === 'POST' ? await readBody(req) : '';
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    const entry = this.state.record({ surface: 'runware', method: req.method ?? '', path: '/v1', headers: { ...req.headers }, body });
+    const tasks = Array.isArray(body) ? (body as Array<Record<string, unknown>>) : [];
+    const fault = this.state.takeFault('runware', tasks.map((t) => String(t?.taskType)));
+    if (fault) entry.fault = fault.kind;
+    if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms ?? 200));
+    if (fault?.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    const status = fault ? HTTP_FAULT_STATUS[fault.kind] : undefined;
+    if (status) {
+      entry.status = status;
+      const headers: Record<string, string> = status === 429 ? { 'retry-after': String(fault!.retryAfter ?? 1) } : {};
+      json(res, status, { errors: [{ code: status === 429 ? 'rateLimitExceeded' : status === 504 ? 'gatewayTimeout' : 'serviceUnavailable', message: `Simulated HTTP ${status}.` }] }, headers);
+      return;
+    }
+    if (req.method !== 'POST') {
+      entry.status = 405;
+      json(res, 405, { errors: [{ code: 'methodNotAllowed', message: 'Use POST.' }] });
+      return;
+    }
+    if (!Array.isArray(body)) {
+      entry.status = 400;
+      json(res, 400, { errors: [{ code: 'invalidRequestBody', message: 'The body must be a JSON array of tasks.' }] });
+      return;
+    }
+    const authError = this.runware.authenticate(req.headers.authorization, tasks);
+    if (authError) {
+      entry.status = 401;
+      json(res, 401, { errors: [authError] });
+      return;
+    }
+    const out = await this.runware.handle(tasks, fault);
+    if (fault?.kind === 'resetAfterAccept') {
+      // The tasks ran; the client never hears about it.
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'malformed') {
+      entry.status = 200;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(out).slice(0, 25));
+      return;
+    }
+    entry.status = out.data.length === 0 && out.errors.length > 0 ? 400 : 200;
+    json(res, entry.status, out.errors.length ? { data: out.data, errors: out.errors } : { data: out.data });
+  }
+
+  private runwayAuth(req: IncomingMessage, provider: Surface): boolean {
+    const c = this.state.credentials;
+    const want = provider === 'runway' ? c.runwaySecret : provider === 'useapi' ? c.useapiToken : c.makevidKey;
+    return req.headers.authorization === `Bearer ${want}`;
+  }
+
+  /** Applies an injected HTTP fault for a Runway surface; true when it answered. */
+  private runwayFault(res: ServerResponse, provider: Surface, entry: { status?: number; fault?: Fault['kind'] }): boolean {
+    const fault = this.state.takeFault(provider);
+    if (!fault) return false;
+    entry.fault = fault.kind;
+    const status = HTTP_FAULT_STATUS[fault.kind] ?? 500;
+    entry.status = status;
+    const messages: Record<number, string> = {
+      401: 'Unauthorized.', 404: 'Not found.', 410: 'Task expired.', 412: 'Insufficient credits.', 422: 'Prompt moderated.',
+      429: 'Too many requests.', 500: 'Internal error.', 503: 'Service unavailable.', 504: 'Gateway timeout.',
+      596: 'Account creator@example.com session is broken; please delete and re-add the account.',
+    };
+    const headers: Record<string, string> = status === 429 ? { 'retry-after': String(fault.retryAfter ?? 1) } : {};
+    json(res, status, provider === 'useapi' ? { error: messages[status], code: status } : { error: messages[status] }, headers);
+    return true;
+  }
+
+  private async runwayRoute(req: IncomingMessage, res: ServerResponse, provider: RunwayProvider, rawId: string): Promise<void> {
+    const entry = this.state.record({ surface: provider, method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, body: undefined });
+    if (!this.runwayAuth(req, provider)) {
+      entry.status = 401;
+      json(res, 401, { error: 'Unauthorized.' });
+      return;
+    }
+    if (provider === 'runway' && req.headers['x-runway-version'] !== '2024-11-06') {
+      entry.status = 400;
+      json(res, 400, { error: 'X-Runway-Version header is required (2024-11-06).' });
+      return;
+    }
+    if (this.runwayFault(res, provider, entry)) return;
+    const id = decodeURIComponent(rawId);
+    const task = this.runway.find(id, provider);
+    if (!task) {
+      entry.status = 404;
+      json(res, 404, { error: provider === 'runway' ? 'Task not found' : 'Not found.' });
+      return;
+    }
+    entry.status = 200;
+    json(res, 200, provider === 'runway' ? this.runway.official(task) : { task: this.runway.webApp(task, 'makevid') });
+  }
+
+  private async useapiRoute(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
+    const entry = this.state.record({ surface: 'useapi', method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, body: undefined });
+    if (!this.runwayAuth(req, 'useapi')) {
+      entry.status = 401;
+      json(res, 401, { error: 'Unauthorized.', code: 401 });
+      return;
+    }
+    if (this.runwayFault(res, 'useapi', entry)) return;
+    if (rest === 'accounts' || rest === 'accounts/') {
+      entry.status = 200;
+      const out: Record<string, unknown> = {};
+      for (const a of this.runway.accounts.values()) {
+        out[a.email] = { email: a.email, password: a.password, maxJobs: a.maxJobs, jwt: { token: a.jwtToken, exp: Math.floor(Date.now() / 1000) + 86400, iat: Math.floor(Date.now() / 1000), id: 1234567 } };
+      }
+      json(res, 200, out);
+      return;
+    }
+    if (rest.startsWith('tasks/')) {
+      const id = rest.slice('tasks/'.length);
+      // useapi ids are sent raw (':' and '@' unencoded); accept the encoded form too.
+      const m = /-task:([0-9a-f-]{36})$/.exec(decodeURIComponent(id));
+      const task = m ? this.runway.find(m[1]!, 'useapi') : undefined;
+      if (!task) {
+        entry.status = 404;
+        json(res, 404, { error: 'Not found.', code: 404 });
+        return;
+      }
+      entry.status = 200;
+      json(res, 200, this.runway.webApp(task, 'useapi'));
+      return;
+    }
+    entry.status = 404;
+    json(res, 404, { error: 'Not found.', code: 404 });
+  }
+
+  private mediaRoute(req: IncomingMessage, res: ServerResponse, path: string): void {
+    this.state.record({ surface: 'media', method: req.method ?? '', path, headers: {}, body: undefined });
+    const file = path.slice('/media/'.length);
+    if (file.startsWith('runway/') || file.endsWith('.mp4')) {
+      // A minimal ISO-BMFF header: enough to be recognised as MP4.
+      const ftyp = Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0, 0x69, 0x73, 0x6f, 0x6d, 0x6d, 0x70, 0x34, 0x31]);
+      res.writeHead(200, { 'content-type': file.endsWith('.jpg') ? 'image/jpeg' : 'video/mp4', 'content-length': ftyp.length });
+      res.end(ftyp);
+      return;
+    }
+    if (file.startsWith('hero-')) {
+      const img = renderImage('JPG', 256, 256, file.length);
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': img.length });
+      res.end(img);
+      return;
+    }
+    const id = file.replace(/\.[a-z]+$/, '');
+    const m = this.runware.media.get(id);
+    if (!m || m.format === 'MP4') {
+      res.writeHead(404).end();
+      return;
+    }
+    const fmt = m.format as SimFormat;
+    if (!file.endsWith(`.${EXT[fmt]}`)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const img = renderImage(fmt, m.width, m.height, m.seed);
+    res.writeHead(200, { 'content-type': MIME[fmt], 'content-length': img.length });
+    res.end(img);
+  }
+
+  private async control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const body = req.method === 'POST' ? await readBody(req) : '';
+    const data = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+    switch (`${req.method} ${path}`) {
+      case 'GET /__sim/log':
+        return json(res, 200, { requests: this.state.log, accepted: Object.fromEntries(this.state.accepted) });
+      case 'POST /__sim/faults':
+        this.state.addFaults(...((Array.isArray(data) ? data : [data]) as Fault[]));
+        return json(res, 200, { pending: this.state.pendingFaults });
+      case 'POST /__sim/reset':
+        this.state.reset();
+        return json(res, 200, { ok: true });
+      case 'POST /__sim/options':
+        Object.assign(this.state.options, data);
+        return json(res, 200, this.state.options);
+      case 'POST /__sim/runway/tasks': {
+        const id = this.runway.create((data.provider as RunwayProvider) ?? 'runway', (data.scenario as Scenario) ?? 'success', Number(data.durationMs ?? 12_000), (data.email as string) ?? 'creator@example.com');
+        return json(res, 200, { id });
+      }
+      case 'POST /__sim/runway/accounts':
+        this.runway.addAccount({ email: String(data.email), password: String(data.password), maxJobs: Number(data.maxJobs ?? 5), jwtToken: String(data.jwtToken) });
+        return json(res, 200, { ok: true });
+      default:
+        return json(res, 404, { error: 'unknown control endpoint' });
+    }
+  }
+}
+
+export { MAKEVID_EXAMPLE_ID } from './runway.js';
+export type { Fault } from './state.js';
