@@ -71,19 +71,21 @@ export class Scrubber {
     return this.walk(input, (s) => this.forLog(s), 0) as T;
   }
 
-  private walk(v: unknown, onString: (s: string) => string, depth: number): unknown {
-    if (typeof v === 'string') return onString(v);
+  /** Copies `v`, passing strings through `onString`; under a secret-named key every string value goes. */
+  private walk(v: unknown, onString: (s: string) => string, depth: number, redactAll = false): unknown {
+    if (typeof v === 'string') return redactAll ? REDACTED : onString(v);
     if (v === null || typeof v !== 'object') return v;
     if (depth > 64) return '[TOO DEEP]';
     if (v instanceof Error) return onString(v.message);
-    if (Array.isArray(v)) return v.map((x) => this.walk(x, onString, depth + 1));
+    if (Array.isArray(v)) return v.map((x) => this.walk(x, onString, depth + 1, redactAll));
     if (ArrayBuffer.isView(v)) return v;
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      const key = onString(k);
-      out[key] = SECRET_FIELD.test(k) && x !== null && x !== undefined && typeof x !== 'object' ? REDACTED : this.walk(x, onString, depth + 1);
-      // A secret-named object (e.g. useapi's `jwt: {token, exp}`) keeps its shape but loses its strings.
-      if (SECRET_FIELD.test(k) && x && typeof x === 'object') out[key] = this.walk(x, () => REDACTED, depth + 1);
+      const named = SECRET_FIELD.test(k);
+      const primitive = x === null || typeof x !== 'object';
+      // A secret-named field loses its value; a secret-named object (useapi's `jwt: {token, exp}`)
+      // keeps its shape and numbers but loses every string.
+      out[onString(k)] = named && primitive && x !== null && x !== undefined ? REDACTED : this.walk(x, onString, depth + 1, redactAll || named);
     }
     return out;
   }

@@ -1,0 +1,148 @@
+/**
+ * Test helpers: a simulator with canary credentials, a client wired to it,
+ * the built CLI and MCP server as child processes, and capture of everything
+ * they print so each file can prove no canary leaked.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { RunwareClient } from '../src/runware/client.js';
+import { RestTransport } from '../src/runware/rest.js';
+import { Rules } from '../src/runware/rules.js';
+import { Logger, type LogRecord } from '../src/shared/log.js';
+import { scrubber } from '../src/shared/redact.js';
+import { Simulator, type SimulatorStartOptions } from '../src/simulator/server.js';
+
+export const ROOT = resolve(__dirname, '..');
+export const CLI = join(ROOT, 'dist', 'cli.js');
+
+/** Distinctive secret values: if any appears in captured output, something leaked. */
+export const CANARY = {
+  apiKey: 'CANARYrunwareKEY-5f1c9e27a0b84d3c',
+  runwaySecret: 'key_CANARYrunway7d2e91b4c6a0',
+  useapiToken: 'user:777-CANARYuseapi93b1f0d2e8',
+  makevidKey: 'CANARYmakevid-c41e8a7f20d9',
+};
+
+export const CANARY_VALUES = Object.values(CANARY);
+
+export async function startSim(opts: SimulatorStartOptions = {}): Promise<Simulator> {
+  const sim = new Simulator({ timeScale: 0.05, ...opts, credentials: { ...CANARY, ...opts.credentials } });
+  await sim.start();
+  return sim;
+}
+
+/** Environment that points the built CLI/server at `sim` with the canary credentials. */
+export function simEnv(sim: Simulator, extra: Record<string, string> = {}): Record<string, string> {
+  const i = sim.info;
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? tmpdir(),
+    RUNWARE_API_URL: i.runwareUrl,
+    RUNWARE_API_KEY: CANARY.apiKey,
+    RUNWAYML_API_URL: i.runwayUrl,
+    RUNWAYML_API_SECRET: CANARY.runwaySecret,
+    USEAPI_API_URL: i.useapiUrl,
+    USEAPI_API_TOKEN: CANARY.useapiToken,
+    MAKEVID_API_URL: i.makevidUrl,
+    MAKEVID_API_KEY: CANARY.makevidKey,
+    RUNWARE_SIMULATE: '0',
+    RUNWARE_LOG_LEVEL: 'debug',
+    ...extra,
+  };
+}
+
+/** A client wired to the simulator, fast polling, with its log records kept. */
+export function clientFor(sim: Simulator, opts: { maxAttempts?: number; followMs?: number } = {}): { client: RunwareClient; logs: LogRecord[]; rules: Rules } {
+  scrubber.addSecrets(...CANARY_VALUES);
+  const logger = new Logger('debug');
+  const logs: LogRecord[] = [];
+  logger.addSink((r) => logs.push(r));
+  const rules = new Rules();
+  const client = new RunwareClient({
+    transport: new RestTransport({ url: sim.info.runwareUrl, apiKey: CANARY.apiKey, userAgent: 'test', headersTimeoutMs: 5000 }),
+    rules,
+    logger,
+    retry: { maxAttempts: opts.maxAttempts ?? 4, baseDelayMs: 10, maxDelayMs: 50, budgetMs: 10_000 },
+    pollSchedule: { initialMs: 20, factor: 1.5, maxMs: 100 },
+    followMs: opts.followMs ?? 2000,
+  });
+  return { client, logs, rules };
+}
+
+/** Everything a test file captured, checked for canaries at the end. */
+export class Capture {
+  readonly texts: string[] = [];
+  readonly dirs: string[] = [];
+  add(...t: unknown[]): void {
+    for (const x of t) this.texts.push(typeof x === 'string' ? x : JSON.stringify(x));
+  }
+  tempDir(prefix = 'rw-test-'): string {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    this.dirs.push(d);
+    return d;
+  }
+  /** Canary values found in captured text or in files under captured dirs. */
+  leaks(): string[] {
+    const found: string[] = [];
+    const scan = (text: string, where: string): void => {
+      for (const c of CANARY_VALUES) if (text.includes(c) || text.includes(encodeURIComponent(c))) found.push(`${where}: ${c}`);
+    };
+    this.texts.forEach((t, i) => scan(t, `capture #${i}`));
+    const walk = (d: string): void => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else scan(readFileSync(p, 'latin1'), p);
+      }
+    };
+    this.dirs.forEach(walk);
+    return found;
+  }
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI and captures its output. */
+export function runCli(args: string[], env: Record<string, string>, capture?: Capture, stdin?: string): Promise<CliRun> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      capture?.add(stdout, stderr);
+      resolveRun({ code, stdout, stderr });
+    });
+    if (stdin !== undefined) child.stdin.end(stdin);
+    else child.stdin.end();
+  });
+}
+
+/** Connects the SDK Client to the built server over stdio. */
+export async function connectStdio(args: string[], env: Record<string, string>, capture?: Capture, clientCaps: Record<string, unknown> = {}): Promise<{ client: Client; stderr: () => string; close: () => Promise<void> }> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, ...args], env, stderr: 'pipe' });
+  let err = '';
+  transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const client = new Client({ name: 'test', version: '0' }, { capabilities: clientCaps });
+  await client.connect(transport);
+  return {
+    client,
+    stderr: () => err,
+    close: async () => {
+      await client.close();
+      capture?.add(err);
+    },
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

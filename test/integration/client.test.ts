@@ -1,0 +1,276 @@
+/**
+ * The client against the simulator: every rule is checked in the simulator's
+ * own request log, and retries are checked by counting accepted tasks.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { version as uuidVersion, validate as uuidValidate } from 'uuid';
+import { PolicyError, ValidationError } from '../../src/shared/errors.js';
+import type { Simulator } from '../../src/simulator/server.js';
+import { CANARY, Capture, clientFor, startSim } from '../helpers.js';
+
+let sim: Simulator;
+const capture = new Capture();
+const img = (extra: Record<string, unknown> = {}) => ({ taskType: 'imageInference', positivePrompt: 'a lighthouse', model: 'runware:101@1', width: 512, height: 512, ...extra });
+
+beforeAll(async () => {
+  sim = await startSim({ timeScale: 0.02 });
+});
+afterAll(async () => {
+  await sim.stop();
+});
+afterEach(() => {
+  sim.state.reset();
+  sim.state.options.getResponseCoversSync = true;
+  sim.state.options.unknownTask = 'empty';
+});
+
+/** Every taskUUID in every Runware request body, with its taskType. */
+function sentTasks(): Array<{ taskType: string; taskUUID: string }> {
+  return sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<{ taskType: string; taskUUID: string }>) : []));
+}
+
+/** UUIDs of tasks that create work (not getResponse polls). */
+function submittedUuids(): string[] {
+  return sentTasks().filter((t) => t.taskType !== 'getResponse').map((t) => t.taskUUID);
+}
+
+describe('the rules, proved by the request log', () => {
+  it('sends a fresh v4 per task, Bearer auth on every request, and never the key in a body', async () => {
+    const { client } = clientFor(sim);
+    sim.addFaults({ kind: 'http503' }, { kind: 'taskError', code: 'timeoutProvider', taskIndex: 1 });
+    const r = await client.submit([img(), img(), { taskType: 'modelSearch', search: 'flux' }]);
+    capture.add(r);
+    expect(r.tasks.map((t) => t.status)).toEqual(['success', 'success', 'success']);
+    const uuids = submittedUuids();
+    expect(uuids.length).toBeGreaterThanOrEqual(7); // 3 (503) + 3 (one timeoutProvider) + 1 retry
+    for (const u of uuids) {
+      expect(uuidValidate(u)).toBe(true);
+      expect(uuidVersion(u)).toBe(4);
+    }
+    expect(new Set(uuids).size).toBe(uuids.length);
+    for (const e of sim.runwareRequests()) {
+      expect(e.headers.authorization).toBe(`Bearer ${CANARY.apiKey}`);
+      const body = JSON.stringify(e.body);
+      expect(body).not.toContain(CANARY.apiKey);
+      expect(body).not.toMatch(/"api_?key"/i);
+      expect(body).not.toContain('"authentication"');
+    }
+  });
+
+  it('refuses bad input before anything is sent', async () => {
+    const { client } = clientFor(sim);
+    const bad: unknown[] = [
+      img({ apiKey: 'x' }),
+      img({ nested: { apiKey: 'x' } }),
+      [{ taskType: 'authentication', apiKey: 'x' }, img()],
+      img({ positivePrompt: `use ${CANARY.apiKey}` }),
+      img({ widht: 512 }),
+      img({ width: '512' }),
+      img({ steps: 1000 }),
+      img({ positivePrompt: 'x'.repeat(9 * 1024 * 1024) }),
+      JSON.parse('{"taskType":"imageInference","positivePrompt":"a","model":"runware:101@1","__proto__":{"admin":true}}'),
+      { taskType: 'nope' },
+      img({ taskUUID: '00000000-0000-1000-8000-000000000000' }),
+    ];
+    for (const b of bad) {
+      const e = await client.submit(b).then(() => undefined, (x: unknown) => x);
+      expect(e, JSON.stringify(b).slice(0, 80)).toSatisfy((x: unknown) => x instanceof ValidationError || x instanceof PolicyError);
+      capture.add((e as Error).message);
+      expect((e as Error).message).not.toContain(CANARY.apiKey);
+    }
+    expect(sim.runwareRequests()).toHaveLength(0);
+  });
+});
+
+describe('errors scoped per taskUUID', () => {
+  it('a 3-task request with one failing task yields two successes and one scoped error', async () => {
+    const { client } = clientFor(sim);
+    const r = await client.submit([img(), img({ width: 520, height: 512 }), { taskType: 'modelSearch', search: 'sdxl' }]);
+    capture.add(r);
+    expect(r.tasks.map((t) => t.status)).toEqual(['success', 'error', 'success']);
+    expect(r.tasks[1]!.errors[0]).toMatchObject({ code: 'invalidWidth', parameter: 'width', taskUUID: r.tasks[1]!.taskUUID, retryable: false });
+    expect(r.tasks[0]!.results[0]!.imageURL).toMatch(/^http/);
+    expect(r).toMatchObject({ anyFailed: true, allFailed: false });
+    expect(sim.runwareRequests()).toHaveLength(1);
+  });
+
+  it('matches responses by taskUUID and taskType, not by order', async () => {
+    const { client } = clientFor(sim);
+    const r = await client.submit([{ taskType: 'modelSearch', search: 'flux', limit: 1 }, img({ numberResults: 2 }), { taskType: 'promptEnhance', prompt: 'cat', promptVersions: 2 }]);
+    expect(r.tasks[0]!.results[0]).toHaveProperty('totalResults');
+    expect(r.tasks[1]!.results).toHaveLength(2);
+    expect(r.tasks[1]!.results.every((x) => x.taskUUID === r.tasks[1]!.taskUUID)).toBe(true);
+    expect(r.tasks[2]!.results).toHaveLength(2);
+  });
+
+  it('an invalid key is a request-level auth error, not retried', async () => {
+    const { client } = clientFor(sim);
+    sim.state.credentials.apiKey = 'something-else-entirely';
+    try {
+      const r = await client.submit(img());
+      expect(r.tasks[0]!.status).toBe('error');
+      expect(r.requestErrors[0]).toMatchObject({ code: 'invalidApiKey', category: 'auth' });
+      expect(sim.runwareRequests()).toHaveLength(1);
+    } finally {
+      sim.state.credentials.apiKey = CANARY.apiKey;
+    }
+  });
+});
+
+describe('retries', () => {
+  it('retries a 429, honouring Retry-After, then succeeds under a fresh UUID', async () => {
+    const { client, logs } = clientFor(sim);
+    sim.addFaults({ kind: 'http429', retryAfter: 0.3 });
+    const t0 = Date.now();
+    const r = await client.submit(img());
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(r.tasks[0]!.status).toBe('success');
+    expect(r.tasks[0]!.attempts.map((a) => a.outcome)).toEqual(['HTTP 429', 'success']);
+    const [first, second] = submittedUuids();
+    expect(first).not.toBe(second);
+    expect(r.tasks[0]!.taskUUID).toBe(second);
+    expect(logs.some((l) => l.message.includes('retrying'))).toBe(true);
+  });
+
+  it.each(['http500', 'http503', 'http504'] as const)('retries %s', async (kind) => {
+    const { client } = clientFor(sim);
+    sim.addFaults({ kind });
+    expect((await client.submit(img())).tasks[0]!.status).toBe('success');
+  });
+
+  it.each(['timeoutProvider', 'providerRateLimitExceeded'])('retries a task-scoped %s with a fresh UUID, keeping the others', async (code) => {
+    const { client } = clientFor(sim);
+    sim.addFaults({ kind: 'taskError', code, taskIndex: 0 });
+    const r = await client.submit([img(), { taskType: 'modelSearch', search: 'flux' }]);
+    expect(r.tasks.map((t) => t.status)).toEqual(['success', 'success']);
+    expect(r.tasks[0]!.attempts[0]!.outcome).toBe(code);
+    expect(r.tasks[1]!.attempts).toHaveLength(1);
+    expect([...sim.state.accepted.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('never retries a permanent error', async () => {
+    const { client } = clientFor(sim);
+    const r = await client.submit(img({ width: 520, height: 512 }));
+    expect(r.tasks[0]!.status).toBe('error');
+    expect(sim.runwareRequests()).toHaveLength(1);
+    sim.addFaults({ kind: 'taskError', code: 'insufficientCredits' }, { kind: 'taskError', code: 'contentPolicyViolation' });
+    expect((await client.submit(img())).tasks[0]!.errors[0]!.category).toBe('quota');
+    expect((await client.submit(img())).tasks[0]!.errors[0]!.category).toBe('safety');
+    expect(sim.runwareRequests()).toHaveLength(3);
+  });
+
+  it('gives up after the attempt budget, reporting the last error', async () => {
+    const { client } = clientFor(sim, { maxAttempts: 3 });
+    sim.addFaults({ kind: 'http503', count: 10 });
+    const r = await client.submit(img());
+    expect(r.tasks[0]).toMatchObject({ status: 'error' });
+    expect(r.tasks[0]!.note).toMatch(/Gave up after 3 attempts/);
+    expect(sim.runwareRequests()).toHaveLength(3);
+  });
+
+  it('a reset before the task ran: the landing check finds nothing, one task runs', async () => {
+    const { client } = clientFor(sim);
+    sim.addFaults({ kind: 'reset' });
+    const r = await client.submit(img());
+    expect(r.tasks[0]!.status).toBe('success');
+    expect(sim.state.accepted.size).toBe(1);
+  });
+});
+
+describe('no task is billed twice', () => {
+  it('an ambiguous failure, then conflictTaskUUID: exactly one accepted task', async () => {
+    const { client } = clientFor(sim, { followMs: 300 });
+    // getResponse cannot see sync tasks here, so the client must resend the same UUID to learn it landed.
+    sim.state.options.getResponseCoversSync = false;
+    sim.addFaults({ kind: 'resetAfterAccept' });
+    const r = await client.submit(img());
+    capture.add(r);
+    const outcomes = r.tasks[0]!.attempts.map((a) => a.outcome);
+    expect(outcomes).toContain('landed (conflictTaskUUID)');
+    expect(sim.state.accepted.size).toBe(1);
+    expect([...sim.state.accepted.values()]).toEqual([1]);
+    expect(new Set(submittedUuids()).size).toBe(1);
+    expect(r.tasks[0]!.status).toBe('processing');
+    expect(r.tasks[0]!.note).toMatch(/poll taskUUID/);
+  });
+
+  it('an ambiguous failure found by getResponse: one accepted task and its result', async () => {
+    const { client } = clientFor(sim);
+    sim.addFaults({ kind: 'resetAfterAccept' });
+    const r = await client.submit(img({ numberResults: 2 }));
+    expect(r.tasks[0]!.status).toBe('success');
+    expect(r.tasks[0]!.results).toHaveLength(2);
+    expect(r.tasks[0]!.attempts.map((a) => a.outcome)).toContain('landed (found by getResponse)');
+    expect([...sim.state.accepted.values()]).toEqual([1]);
+  });
+
+  it('a malformed body is ambiguous too', async () => {
+    const { client } = clientFor(sim);
+    sim.addFaults({ kind: 'malformed' });
+    const r = await client.submit(img());
+    expect(r.tasks[0]!.status).toBe('success');
+    expect([...sim.state.accepted.values()]).toEqual([1]);
+  });
+
+  it('getResponse saying "not found" proves it did not land: resent once with a fresh UUID', async () => {
+    const { client } = clientFor(sim);
+    sim.state.options.unknownTask = 'notFound';
+    sim.addFaults({ kind: 'reset' });
+    const r = await client.submit(img());
+    expect(r.tasks[0]!.status).toBe('success');
+    expect(sim.state.accepted.size).toBe(1);
+  });
+
+  it('an ambiguous empty getResponse followed by a clean resend runs the task once', async () => {
+    const { client } = clientFor(sim);
+    sim.addFaults({ kind: 'reset' });
+    const r = await client.submit(img());
+    expect(r.tasks[0]!.status).toBe('success');
+    expect([...sim.state.accepted.values()]).toEqual([1]);
+  });
+});
+
+describe('async and polling', () => {
+  it('submits async, polls with monotonic progress, accumulates numberResults', async () => {
+    const { client } = clientFor(sim);
+    sim.state.options.timeScale = 0.2;
+    try {
+      const r = await client.submit(img({ deliveryMethod: 'async', numberResults: 3, steps: 60 }));
+      expect(r.tasks[0]!.status).toBe('processing');
+      const seen: number[] = [];
+      const st = await client.poll(r.tasks[0]!.taskUUID, { waitMs: 10_000, numberResults: 3, onProgress: (p) => seen.push(p.progress) });
+      expect(st.status).toBe('success');
+      expect(st.results).toHaveLength(3);
+      expect(new Set(st.results.map((x) => x.imageUUID)).size).toBe(3);
+      expect(seen.length).toBeGreaterThan(2);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      expect(seen.at(-1)).toBe(100);
+    } finally {
+      sim.state.options.timeScale = 0.02;
+    }
+  });
+
+  it('reports an async failure scoped to its task', async () => {
+    const { client } = clientFor(sim);
+    sim.addFaults({ kind: 'asyncError', code: 'inferenceError' });
+    const r = await client.submit(img({ deliveryMethod: 'async' }));
+    const st = await client.poll(r.tasks[0]!.taskUUID, { waitMs: 5000 });
+    expect(st.status).toBe('error');
+    expect(st.errors[0]).toMatchObject({ code: 'inferenceError', taskUUID: r.tasks[0]!.taskUUID });
+  });
+
+  it('honours concurrency: no more than the limit in flight', async () => {
+    const { client } = clientFor(sim);
+    const r = await client.submit(Array.from({ length: 9 }, () => img()));
+    expect(r.tasks.every((t) => t.status === 'success')).toBe(true);
+    const sizes = sim.runwareRequests().map((e) => (e.body as unknown[]).length);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(9);
+  });
+});
+
+describe('leaks', () => {
+  it('captured results never hold a canary', () => {
+    expect(capture.leaks()).toEqual([]);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { REDACTED, Scrubber, isSignedUrl, stripUrlSignature } from '../../src/shared/redact.js';
+import { Logger, type LogRecord } from '../../src/shared/log.js';
+import { scrubber } from '../../src/shared/redact.js';
+
+describe('Scrubber', () => {
+  const s = new Scrubber();
+  s.addSecrets('sk-live-abcdef123456', 'short', undefined);
+
+  it('replaces secret values, their encodings, and bearer credentials', () => {
+    expect(s.text('key=sk-live-abcdef123456!')).toBe(`key=${REDACTED}!`);
+    expect(s.text('Authorization: Bearer anything-here')).toBe(`Authorization: Bearer ${REDACTED}`);
+    expect(s.text('short stays')).toBe('short stays');
+    const s2 = new Scrubber();
+    s2.addSecrets('user:1-a/b c');
+    expect(s2.text(`x=${encodeURIComponent('user:1-a/b c')}`)).toBe(`x=${REDACTED}`);
+  });
+
+  it('redacts secret-named fields at any depth, keeping shape', () => {
+    const v = s.value({ a: { password: 'p4ss', jwt: { token: 't', exp: 1 }, apiKey: 'k', keep: 'sk-live-abcdef123456' }, list: [{ token: 'x' }] });
+    expect(v).toEqual({ a: { password: REDACTED, jwt: { token: REDACTED, exp: 1 }, apiKey: REDACTED, keep: REDACTED }, list: [{ token: REDACTED }] });
+  });
+
+  it('keeps signed output URLs in results but strips them from logs', () => {
+    const url = 'https://cdn.example.com/v.mp4?_jwt=eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.abcdef&x=1';
+    expect(s.text(url)).toBe(url);
+    expect(s.forLog(`got ${url} ok`)).toBe('got https://cdn.example.com/v.mp4?x=1 ok');
+    expect(s.forLog('token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.sig')).toBe(`token ${REDACTED}`);
+  });
+
+  it('strips S3 signatures and credentials in URLs', () => {
+    const u = 'https://user:pw@b.s3.amazonaws.com/f.mp4?X-Amz-Signature=abc&X-Amz-Credential=c&X-Amz-Date=20250101T000000Z';
+    expect(stripUrlSignature(u)).toBe('https://b.s3.amazonaws.com/f.mp4?X-Amz-Date=20250101T000000Z');
+    expect(isSignedUrl(u)).toBe(true);
+    expect(isSignedUrl('https://a/b.png')).toBe(false);
+    expect(stripUrlSignature('not a url')).toBe('not a url');
+  });
+
+  it('the logger scrubs before any sink sees a record', () => {
+    scrubber.addSecrets('log-secret-99887766');
+    const log = new Logger('debug');
+    const got: LogRecord[] = [];
+    log.addSink((r) => got.push(r));
+    log.child('x').warn('failed with log-secret-99887766', { header: 'Bearer log-secret-99887766', url: 'https://a/b?_jwt=abc' });
+    expect(JSON.stringify(got)).not.toContain('log-secret-99887766');
+    expect(JSON.stringify(got)).not.toContain('_jwt');
+    expect(got[0]!.scope).toBe('x');
+  });
+});
