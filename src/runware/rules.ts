@@ -111,6 +111,12 @@ export class Rules {
     if (bytes > this.maxPayloadBytes) {
       throw new ValidationError(prefix, `payload is ${bytes} bytes, over the ${this.maxPayloadBytes}-byte limit`, 'upload large images first (mediaStorage) and pass their UUID or URL');
     }
+    // Named first, so an authentication task is refused as such rather than for its apiKey.
+    list.forEach((t, i) => {
+      if (t && typeof t === 'object' && (t as Record<string, unknown>).taskType === 'authentication') {
+        throw new PolicyError(`${prefix}[${i}].taskType`, 'authentication tasks are not allowed; the server authenticates by itself', 'Remove the authentication task.');
+      }
+    });
     checkStructure(list, prefix, 0);
     if (scrubber.containsSecret(json)) {
       throw new PolicyError(prefix, 'the payload contains a configured secret (an API key or token value)', 'Remove the secret; the server authenticates by itself.');
@@ -141,9 +147,6 @@ export class Rules {
     const t = raw as Record<string, unknown>;
     if (typeof t.taskType !== 'string' || t.taskType.length === 0) {
       throw new ValidationError(`${path}.taskType`, 'is required', KNOWN_TASK_TYPES.join(', '));
-    }
-    if (t.taskType === 'authentication') {
-      throw new PolicyError(`${path}.taskType`, 'authentication tasks are not allowed; the server authenticates by itself', 'Remove the authentication task.');
     }
     if (!(KNOWN_TASK_TYPES as readonly string[]).includes(t.taskType)) {
       throw new ValidationError(`${path}.taskType`, `unknown task type "${t.taskType}"`, KNOWN_TASK_TYPES.join(', '));

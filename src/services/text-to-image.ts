@@ -10,7 +10,7 @@ import { IMAGE_FORMATS } from '../runware/tasks/image-inference.js';
 import { loadBytes, saveOutputs } from '../media/index.js';
 import { formatFromExtension, MIME_OF, sniffFormat, type MediaFormat } from '../media/formats.js';
 import { resolveSaveTarget } from '../media/save.js';
-import { ValidationError, isAppError } from '../shared/errors.js';
+import { PolicyError, ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
@@ -97,13 +97,14 @@ export function buildImageTask(input: TextToImageInput, outputFormat: string | u
   return task;
 }
 
-/** Maps a rules error on the built task back to the caller's field names. */
+/** Maps a rules error on the built task back to the caller's field names (prompt, extra.*). */
 function renameField(e: unknown, extraKeys: Set<string>): never {
-  if (e instanceof ValidationError || (isAppError(e) && 'field' in e)) {
-    const field = String((e as ValidationError).field).replace(/^tasks\[0\]\.?/, '');
+  if (e instanceof ValidationError || e instanceof PolicyError) {
+    const field = e.field.replace(/^tasks\[0\]\.?/, '');
     const top = field.split(/[.[]/)[0] ?? '';
-    const renamed = top === 'positivePrompt' ? field.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${field}` : field;
-    if (e instanceof ValidationError) throw new ValidationError(renamed || 'input', e.message.replace(/^[^:]*: /, '').replace(/ \(allowed: .*\)$/, ''), e.allowed);
+    const renamed = (top === 'positivePrompt' ? field.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${field}` : field) || 'input';
+    const message = e.message.slice(e.field.length + 2).replace(/ \(allowed: .*\)$/, '');
+    throw e instanceof ValidationError ? new ValidationError(renamed, message, e.allowed) : new PolicyError(renamed, message, e.hint);
   }
   throw e;
 }
