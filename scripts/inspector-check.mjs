@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Drives the built server through the official MCP Inspector CLI (v2, Node 22 via npx)
+// against --simulate: tools/list, then one tools/call per tool. Prints one line per
+// check and a final "N passed, N failed"; exits 1 if any failed.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const out = mkdtempSync(join(tmpdir(), 'rw-inspector-'));
+const env = { PATH: process.env.PATH, HOME: process.env.HOME ?? out, npm_config_yes: 'true' };
+const base = ['-y', '-p', 'node@22', '-p', '@modelcontextprotocol/inspector@2', 'mcp-inspector', '--cli', 'node', join(root, 'dist/cli.js'), '--simulate', '--', '-e', `RUNWARE_OUTPUT_DIR=${out}`];
+
+const checks = [
+  ['tools/list', ['--method', 'tools/list'], (r) => r.tools?.length === 6],
+  ['runware_model_search', ['--method', 'tools/call', '--tool-name', 'runware_model_search', '--tool-args-json', '{"search":"flux","limit":2}'], (r) => r.structuredContent?.results?.length === 2],
+  ['runware_text_to_image', ['--method', 'tools/call', '--tool-name', 'runware_text_to_image', '--tool-args-json', '{"prompt":"a lighthouse","width":256,"height":256,"saveTo":"inspector/"}'], (r) => r.structuredContent?.status === 'success' && r.structuredContent.images[0].savedTo],
+  ['runware_request', ['--method', 'tools/call', '--tool-name', 'runware_request', '--tool-args-json', '{"tasks":[{"taskType":"promptEnhance","prompt":"a cat"}]}'], (r) => r.structuredContent?.tasks?.[0]?.status === 'success'],
+  ['runware_poll', ['--method', 'tools/call', '--tool-name', 'runware_poll', '--tool-args-json', '{"taskUUID":"3b241101-e2bb-4255-8caf-4136c566a962"}'], (r) => r.structuredContent?.status === 'processing'],
+  ['runway_get_task', ['--method', 'tools/call', '--tool-name', 'runway_get_task', '--tool-args-json', '{"id":"2c8dec65-7882-494b-9365-d1418676cd62"}'], (r) => r.structuredContent?.status === 'succeeded'],
+  ['runway_list_accounts', ['--method', 'tools/call', '--tool-name', 'runway_list_accounts', '--tool-args-json', '{}'], (r) => Array.isArray(r.structuredContent?.accounts)],
+];
+
+let passed = 0;
+let failed = 0;
+for (const [name, args, ok] of checks) {
+  const r = spawnSync('npx', [...base, ...args, '--format', 'json'], { env, encoding: 'utf8', timeout: 240_000 });
+  let result;
+  try {
+    const parsed = JSON.parse(r.stdout);
+    result = parsed.result ?? parsed;
+  } catch {
+    result = undefined;
+  }
+  const good = r.status === 0 && result !== undefined && Boolean(ok(result));
+  if (good) passed++;
+  else failed++;
+  process.stdout.write(`${good ? 'ok  ' : 'FAIL'} inspector ${name}${good ? '' : ` (exit ${r.status}): ${(r.stderr || r.stdout || '').split('\n').filter((l) => !l.startsWith('npm warn')).join(' ').slice(0, 500)}`}\n`);
+}
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exit(failed ? 1 : 0);

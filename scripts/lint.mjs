@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Project rules a generic linter does not know:
+// 1. stdout belongs to the MCP protocol: only the CLI front-end may write to it.
+// 2. The core (runware/, runway/, media/, shared/, services/) never imports a front-end (mcp/, commands/).
+// 3. The simulator never imports the client: it is an independent implementation.
+// 4. Only config.ts reads process.env.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const src = join(root, 'src');
+const files = [];
+const walk = (d) => {
+  for (const f of readdirSync(d)) {
+    const p = join(d, f);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (p.endsWith('.ts')) files.push(p);
+  }
+};
+walk(src);
+
+const problems = [];
+const CORE = /^(runware|runway|media|shared|services)\//;
+for (const file of files) {
+  const rel = relative(src, file);
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    const at = `src/${rel}:${i + 1}`;
+    if (/console\.(log|info|debug)\(|process\.stdout\.write/.test(line) && !/^(commands\/|cli\.ts)/.test(rel)) problems.push(`${at}: writes to stdout outside the CLI front-end`);
+    if (/console\.(warn|error)\(/.test(line)) problems.push(`${at}: use the logger (it scrubs secrets), not console`);
+    if (/process\.env\b/.test(line) && rel !== 'config.ts' && rel !== 'cli.ts') problems.push(`${at}: reads process.env outside config.ts`);
+    const imp = /from '([^']+)'/.exec(line)?.[1];
+    if (!imp || !imp.startsWith('.')) return;
+    if (CORE.test(rel) && /\/(mcp|commands)\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: core module imports a front-end (${imp})`);
+    if (rel.startsWith('simulator/') && !imp.startsWith('./')) problems.push(`${at}: the simulator imports outside itself (${imp})`);
+  });
+}
+if (problems.length) {
+  process.stderr.write(`${problems.join('\n')}\n${problems.length} problem(s)\n`);
+  process.exit(1);
+}
+process.stderr.write(`lint: ${files.length} files clean\n`);
