@@ -38,5 +38,5 @@ for (const [name, args, ok] of checks) {
   else failed++;
   process.stdout.write(`${good ? 'ok  ' : 'FAIL'} inspector ${name}${good ? '' : ` (exit ${r.status}): ${(r.stderr || r.stdout || '').split('\n').filter((l) => !l.startsWith('npm warn')).join(' ').slice(0, 500)}`}\n`);
 }
-process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.stdout.write(`inspector: ${passed} passed, ${failed} failed\n`);
 process.exit(failed ? 1 : 0);

@@ -35,18 +35,37 @@ export function fail(e: unknown, log?: Logger): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: scrubber.text(text) }] };
 }
 
+export interface ProgressReporter {
+  (p: { progress: number; total?: number; message?: string }): void;
+  /**
+   * Waits until the last notification is written, and a moment more if it was
+   * just sent: the SDK client handles progress in a microtask but responses at
+   * once, so a final "100%" read in the same chunk as the result would be dropped.
+   */
+  settle(): Promise<void>;
+}
+
 /** Progress goes out only when the request carried a progressToken, and never goes backwards. */
-export function progressFor(extra: ToolExtra): ((p: { progress: number; total?: number; message?: string }) => void) | undefined {
+export function progressFor(extra: ToolExtra): ProgressReporter | undefined {
   const token = extra._meta?.progressToken;
   if (token === undefined) return undefined;
   let last = -1;
-  return (p) => {
+  let pending: Promise<void> = Promise.resolve();
+  let sentAt = 0;
+  const report = ((p) => {
     if (p.progress <= last) return;
     last = p.progress;
-    void extra
+    sentAt = Date.now();
+    pending = extra
       .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: scrubber.text(p.message) } : {}) } })
       .catch(() => undefined);
+  }) as ProgressReporter;
+  report.settle = async () => {
+    await pending;
+    const since = Date.now() - sentAt;
+    if (since < 20) await new Promise((r) => setTimeout(r, 20 - since));
   };
+  return report;
 }
 
 /** Runs a handler, turning every thrown error into an isError result. */

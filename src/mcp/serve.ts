@@ -47,14 +47,17 @@ export async function serve(baseConfig: Config): Promise<number> {
   };
 
   if (config.http.enabled) {
-    const h = await startHttp(app);
-    process.stderr.write(`runware-mcp-server: MCP over Streamable HTTP at ${h.url}${config.http.token ? ' (bearer token required)' : ''}\n`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await h.close();
-    await shutdown();
+    try {
+      const h = await startHttp(app);
+      process.stderr.write(`runware-mcp-server: MCP over Streamable HTTP at ${h.url}${config.http.token ? ' (bearer token required)' : ''}\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await h.close();
+    } finally {
+      await shutdown();
+    }
     return 0;
   }
 

@@ -42,6 +42,7 @@ export function register({ server, app, log }: ToolDeps): void {
         const extra = extraRaw as ToolExtra;
         const onProgress = progressFor(extra);
         const r = await pollTask(app, args, { signal: extra.signal, ...(onProgress ? { onProgress } : {}) });
+        await onProgress?.settle();
         const res = ok(r);
         if (r.status === 'error') res.isError = true;
         return res;

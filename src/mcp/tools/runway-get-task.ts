@@ -70,6 +70,7 @@ export function register({ server, app, log }: ToolDeps): void {
           ...(args.provider ? { provider: args.provider } : {}),
           ...(onProgress ? { onProgress } : {}),
         });
+        await onProgress?.settle();
         return ok(view);
       }),
   );

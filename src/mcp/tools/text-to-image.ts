@@ -77,6 +77,7 @@ export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps)
           previewMaxBytes,
           ...(onProgress ? { onProgress } : {}),
         });
+        await onProgress?.settle();
         const blocks: ContentBlock[] = [];
         r.output.images.forEach((img, i) => {
           const uri = img.savedTo ? pathToFileURL(img.savedTo).href : img.imageURL;
