@@ -74,7 +74,8 @@ describe.each(['runway', 'useapi', 'makevid'] as const)('%s', (provider) => {
   });
 
   it('a not-found id is a clear error', async () => {
-    const r = await call('runway_get_task', { id: '0f0f0f0f-1111-4222-8333-444444444444', ...(provider === 'useapi' ? { id: 'user:1-runwayml:creator@example.com-task:0f0f0f0f-1111-4222-8333-444444444444' } : { provider }) });
+    const missing = '0f0f0f0f-1111-4222-8333-444444444444';
+    const r = await call('runway_get_task', provider === 'useapi' ? { id: `user:1-runwayml:creator@example.com-task:${missing}` } : { id: missing, provider });
     expect(r.isError).toBe(true);
     expect(text(r)).toMatch(/no task with this id|No task with this id/);
   });
