@@ -6,7 +6,6 @@ import { parse, int, str } from '../commands/args.js';
 import { AppContext } from '../services/context.js';
 import { Logger, stderrSink } from '../shared/log.js';
 import { createServer } from './server.js';
-import { startHttp } from './http.js';
 
 export const usage = `Usage: runware-mcp-server [serve] [--simulate] [--http [--host 127.0.0.1] [--port 8787]]
 
@@ -48,6 +47,7 @@ export async function serve(baseConfig: Config): Promise<number> {
 
   if (config.http.enabled) {
     try {
+      const { startHttp } = await import('./http.js');
       const h = await startHttp(app);
       process.stderr.write(`runware-mcp-server: MCP over Streamable HTTP at ${h.url}${config.http.token ? ' (bearer token required)' : ''}\n`);
       await new Promise<void>((resolve) => {

@@ -1,5 +1,5 @@
 /** Bounded downloads of generated media: a deadline, a size cap, cancellation. */
-import { request } from 'undici';
+import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import { withTimeout } from '../shared/time.js';
 
@@ -13,6 +13,7 @@ export const DEFAULT_MAX_DOWNLOAD = 64 * 1024 * 1024;
 
 export async function download(url: string, opts: DownloadOptions = {}): Promise<Buffer> {
   if (!/^https?:\/\//.test(url)) throw new UpstreamError('Only http(s) media URLs can be downloaded.', { category: 'validation', retryable: false });
+  const { request } = await undici();
   const max = opts.maxBytes ?? DEFAULT_MAX_DOWNLOAD;
   const signal = withTimeout(opts.signal, opts.timeoutMs ?? 60_000);
   try {

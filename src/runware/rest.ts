@@ -2,7 +2,8 @@
  * REST transport: POST a task array with `Authorization: Bearer`, over a
  * keep-alive undici Agent with explicit connect, header and body timeouts.
  */
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
+import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError } from '../shared/errors.js';
 import { parseRetryAfter } from './retry.js';
 import type { Task } from './rules.js';
@@ -36,26 +37,32 @@ export function toNetworkError(e: unknown, signal?: AbortSignal): Error {
 
 export class RestTransport implements Transport {
   readonly name = 'rest' as const;
-  private readonly agent: Agent;
+  private agent: Agent | undefined;
 
-  constructor(private readonly opts: RestOptions) {
-    this.agent = new Agent({
-      connect: { timeout: opts.connectTimeoutMs ?? 10_000 },
+  constructor(private readonly opts: RestOptions) {}
+
+  private async dispatcher(): Promise<Agent> {
+    const { Agent } = await undici();
+    this.agent ??= new Agent({
+      connect: { timeout: this.opts.connectTimeoutMs ?? 10_000 },
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 120_000,
-      headersTimeout: opts.headersTimeoutMs ?? 150_000,
-      bodyTimeout: opts.bodyTimeoutMs ?? 60_000,
+      headersTimeout: this.opts.headersTimeoutMs ?? 150_000,
+      bodyTimeout: this.opts.bodyTimeoutMs ?? 60_000,
       connections: 16,
     });
+    return this.agent;
   }
 
   async send(tasks: Task[], { signal }: { signal?: AbortSignal } = {}): Promise<TransportReply> {
     if (signal?.aborted) throw new CancelledError();
+    const { request } = await undici();
+    const dispatcher = await this.dispatcher();
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(this.opts.url, {
         method: 'POST',
-        dispatcher: this.agent,
+        dispatcher,
         headers: {
           authorization: `Bearer ${this.opts.apiKey}`,
           'content-type': 'application/json',
@@ -89,6 +96,6 @@ export class RestTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent?.close();
   }
 }

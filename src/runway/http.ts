@@ -3,7 +3,8 @@
  * or useapi's `retryAfter` body field), 5xx and network errors back off with
  * jitter, and every status becomes a sentence saying what to do.
  */
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
+import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { sleep } from '../shared/time.js';
@@ -60,7 +61,7 @@ export function statusError(provider: Provider, status: number, body: unknown, r
 }
 
 export class ProviderHttp {
-  private readonly agent = new Agent({ connect: { timeout: 10_000 }, headersTimeout: 30_000, bodyTimeout: 30_000, keepAliveTimeout: 30_000 });
+  private agent: Agent | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -72,6 +73,8 @@ export class ProviderHttp {
    * most 4 attempts. Resolves 2xx and 404 (callers decide what 404 means).
    */
   async get(provider: Provider, url: string, headers: Record<string, string>, deadline: number, signal?: AbortSignal): Promise<GetResult> {
+    const { Agent, request } = await undici();
+    this.agent ??= new Agent({ connect: { timeout: 10_000 }, headersTimeout: 30_000, bodyTimeout: 30_000, keepAliveTimeout: 30_000 });
     let lastError: Error | undefined;
     for (let attempt = 1; attempt <= 4; attempt++) {
       if (signal?.aborted) throw new CancelledError();
@@ -112,6 +115,6 @@ export class ProviderHttp {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent?.close();
   }
 }
