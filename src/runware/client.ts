@@ -76,6 +76,8 @@ const ALIASES: Record<string, string> = {
   imageUpload: 'mediaStorage',
 };
 const canonical = (t: string): string => ALIASES[t] ?? t;
+/** getResponse reads an earlier task: it runs nothing and may be repeated under the same UUID. */
+const isRead = (t: Task): boolean => t.taskType === 'getResponse';
 
 type SlotState = 'pending' | 'ambiguous' | 'done';
 
@@ -194,7 +196,8 @@ export class RunwareClient {
         });
         await sleep(delay, signal);
         // The old UUID is spent: a task that did not run is resent under a fresh one.
-        for (const s of toSend) s.task = this.rules.withFreshUuid(s.task);
+        // getResponse is a read of an earlier task and keeps the UUID it names.
+        for (const s of toSend) if (!isRead(s.task)) s.task = this.rules.withFreshUuid(s.task);
       }
       round++;
       retryAfterMs = undefined;
@@ -211,7 +214,7 @@ export class RunwareClient {
         for (const s of toSend) {
           s.attempts.push({ taskUUID: s.task.taskUUID, outcome: `network error ${e.causeCode ?? ''} (${e.sent ? 'may have landed' : 'not sent'})`.replace('  ', ' ') });
           s.lastErrors = [synthetic('connectionError', e.message, 'connection', true, s.task.taskUUID)];
-          s.state = e.sent ? 'ambiguous' : 'pending';
+          s.state = e.sent && !isRead(s.task) ? 'ambiguous' : 'pending';
         }
         this.log.warn(`network error on send: ${e.message}`, { sent: e.sent });
         continue;
@@ -245,8 +248,10 @@ export class RunwareClient {
   private itemsFor(s: Slot, env: Envelope): { items: DataItem[]; errors: ApiErrorItem[] } {
     const uuid = s.task.taskUUID;
     const want = canonical(s.task.taskType);
-    const items = env.data.filter((d) => d.taskUUID === uuid && (d.taskType === undefined || canonical(String(d.taskType)) === want));
-    const errors = env.errors.filter((e) => e.taskUUID === uuid && (e.taskType === undefined || canonical(e.taskType) === want || e.taskType === 'getResponse'));
+    // A getResponse answer carries the polled task's own taskType, so only the UUID can match it.
+    const typeOk = (t: unknown): boolean => isRead(s.task) || t === undefined || canonical(String(t)) === want || t === 'getResponse';
+    const items = env.data.filter((d) => d.taskUUID === uuid && typeOk(d.taskType));
+    const errors = env.errors.filter((e) => e.taskUUID === uuid && typeOk(e.taskType));
     return { items, errors };
   }
 
@@ -297,6 +302,11 @@ export class RunwareClient {
       const c = classifyStatus(status);
       s.attempts.push({ taskUUID: uuid, outcome: `HTTP ${status}` });
       this.finish(s, { taskUUID: uuid, status: 'error', results: [], errors: [synthetic(`http${status}`, `Runware answered HTTP ${status} with no error detail.`, c.category, false, uuid)] });
+      return;
+    }
+    if (isRead(s.task)) {
+      s.attempts.push({ taskUUID: uuid, outcome: 'no result yet' });
+      this.finish(s, { taskUUID: uuid, status: 'processing', results: [], errors: [], note: 'No result for this taskUUID yet (still running, or unknown); poll again later.' });
       return;
     }
     // The API answered but said nothing of this task: it may or may not have run.

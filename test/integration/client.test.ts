@@ -259,6 +259,20 @@ describe('async and polling', () => {
     expect(st.errors[0]).toMatchObject({ code: 'inferenceError', taskUUID: r.tasks[0]!.taskUUID });
   });
 
+  it('a getResponse task in a raw batch returns the earlier task\'s items, and keeps its UUID on retry', async () => {
+    const { client } = clientFor(sim);
+    const r = await client.submit(img({ deliveryMethod: 'async' }));
+    const uuid = r.tasks[0]!.taskUUID;
+    await client.poll(uuid, { waitMs: 5000 });
+    sim.addFaults({ kind: 'http503' });
+    const g = await client.submit([{ taskType: 'getResponse', taskUUID: uuid }, { taskType: 'ping' }]);
+    expect(g.tasks[0]).toMatchObject({ status: 'success', taskUUID: uuid });
+    expect(g.tasks[0]!.results[0]!.imageURL).toMatch(/^http/);
+    const polls = sentTasks().filter((t) => t.taskType === 'getResponse').map((t) => t.taskUUID);
+    expect(new Set(polls)).toEqual(new Set([uuid]));
+    expect([...sim.state.accepted.entries()].filter(([u]) => u === uuid)).toEqual([[uuid, 1]]);
+  });
+
   it('honours concurrency: no more than the limit in flight', async () => {
     const { client } = clientFor(sim);
     const r = await client.submit(Array.from({ length: 9 }, () => img()));

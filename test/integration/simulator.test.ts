@@ -1,0 +1,127 @@
+/** The simulator's own protocol, spoken over plain HTTP (no client code involved). */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sniffFormat } from '../../src/media/formats.js';
+import type { Simulator } from '../../src/simulator/server.js';
+import { CANARY, CLI, sleep, startSim } from '../helpers.js';
+
+let sim: Simulator;
+type Body = { data?: Array<Record<string, unknown>>; errors?: Array<Record<string, unknown>> };
+
+async function post(tasks: unknown, auth: string | null = `Bearer ${CANARY.apiKey}`): Promise<{ status: number; body: Body }> {
+  const res = await fetch(sim.info.runwareUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify(tasks) });
+  return { status: res.status, body: (await res.json()) as Body };
+}
+const img = (extra: Record<string, unknown> = {}) => ({ taskType: 'imageInference', taskUUID: randomUUID(), positivePrompt: 'a cat', model: 'runware:101@1', width: 256, height: 256, ...extra });
+
+beforeAll(async () => {
+  sim = await startSim({ timeScale: 0.02 });
+});
+afterAll(async () => {
+  await sim.stop();
+});
+
+describe('auth', () => {
+  it('accepts Bearer, or an authentication task first; refuses others with invalidApiKey', async () => {
+    expect((await post([img()])).status).toBe(200);
+    const viaTask = await post([{ taskType: 'authentication', apiKey: CANARY.apiKey }, img()], null);
+    expect(viaTask.status).toBe(200);
+    expect(viaTask.body.data).toHaveLength(1);
+    const bad = await post([img()], 'Bearer wrong');
+    expect(bad.status).toBe(401);
+    expect(bad.body.errors![0]).toMatchObject({ code: 'invalidApiKey', parameter: 'apiKey', taskType: 'authentication' });
+    expect((await post([img()], null)).body.errors![0]!.code).toBe('missingApiKey');
+  });
+});
+
+describe('imageInference', () => {
+  it('returns base64Data and dataURI outputs of the requested format, with cost and seed', async () => {
+    const a = await post([img({ outputType: 'base64Data', outputFormat: 'WEBP', includeCost: true, seed: 42 })]);
+    const item = a.body.data![0]!;
+    expect(sniffFormat(Buffer.from(String(item.imageBase64Data), 'base64'))).toBe('WEBP');
+    expect(item).toMatchObject({ seed: 42 });
+    expect(item.cost).toBeGreaterThan(0);
+    const b = await post([img({ outputType: 'dataURI', outputFormat: 'PNG' })]);
+    expect(String(b.body.data![0]!.imageDataURI)).toMatch(/^data:image\/png;base64,iVBOR/);
+  });
+
+  it('serves real media bytes from its URLs', async () => {
+    const r = await post([img({ outputFormat: 'JPG' })]);
+    const res = await fetch(String(r.body.data![0]!.imageURL));
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    expect(sniffFormat(Buffer.from(await res.arrayBuffer()))).toBe('JPG');
+  });
+
+  it('names the parameter in validation errors', async () => {
+    const r = await post([img({ width: 250 }), img({ positivePrompt: '' }), img({ numberResults: 50 })]);
+    expect(r.status).toBe(400);
+    expect(r.body.errors!.map((e) => e.parameter)).toEqual(['width', 'positivePrompt', 'numberResults']);
+  });
+
+  it('answers conflictTaskUUID for a reused UUID', async () => {
+    const t = img();
+    await post([t]);
+    expect((await post([t])).body.errors![0]).toMatchObject({ code: 'conflictTaskUUID', taskUUID: t.taskUUID });
+  });
+
+  it('async: ACK, then cumulative getResponse with progress', async () => {
+    sim.state.options.timeScale = 0.3;
+    try {
+      const t = img({ deliveryMethod: 'async', numberResults: 2, steps: 56 });
+      expect((await post([t])).body.data).toEqual([{ taskType: 'imageInference', taskUUID: t.taskUUID }]);
+      const first = await post([{ taskType: 'getResponse', taskUUID: t.taskUUID }]);
+      expect(first.body.data!.map((d) => d.status)).toEqual(['processing', 'processing']);
+      await sleep(1000);
+      const later = await post([{ taskType: 'getResponse', taskUUID: t.taskUUID }]);
+      expect(later.body.data!.every((d) => d.status === 'success' && d.imageURL)).toBe(true);
+    } finally {
+      sim.state.options.timeScale = 0.02;
+    }
+  });
+});
+
+describe('modelSearch', () => {
+  it('has at least 30 models, with filters, limit and offset', async () => {
+    const all = await post([{ taskType: 'modelSearch', taskUUID: randomUUID(), search: '', limit: 100 }]);
+    expect(all.body.data![0]!.totalResults).toBeGreaterThanOrEqual(30);
+    const lora = await post([{ taskType: 'modelSearch', taskUUID: randomUUID(), search: 'detail', category: 'lora', architecture: 'sdxl' }]);
+    expect((lora.body.data![0]!.results as Array<{ air: string }>).map((m) => m.air)).toEqual(['civitai:122359@135867']);
+    const p1 = await post([{ taskType: 'modelSearch', taskUUID: randomUUID(), search: 'sdxl', limit: 2, offset: 0 }]);
+    const p2 = await post([{ taskType: 'modelSearch', taskUUID: randomUUID(), search: 'sdxl', limit: 2, offset: 2 }]);
+    const ids = [...(p1.body.data![0]!.results as Array<{ air: string }>), ...(p2.body.data![0]!.results as Array<{ air: string }>)].map((m) => m.air);
+    expect(new Set(ids).size).toBe(4);
+  });
+});
+
+describe('faults and the control endpoint', () => {
+  it('injects latency, statuses and task errors through /__sim/faults, and logs requests at /__sim/log', async () => {
+    const control = sim.info.controlUrl;
+    await fetch(`${control}/faults`, { method: 'POST', body: JSON.stringify([{ kind: 'latency', ms: 300 }, { kind: 'http429', retryAfter: 7 }, { kind: 'taskError', code: 'providerRateLimitExceeded' }]) });
+    const t0 = Date.now();
+    expect((await post([{ taskType: 'ping' }])).status).toBe(200);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    const r429 = await fetch(sim.info.runwareUrl, { method: 'POST', headers: { authorization: `Bearer ${CANARY.apiKey}` }, body: '[{"taskType":"ping"}]' });
+    expect(r429.status).toBe(429);
+    expect(r429.headers.get('retry-after')).toBe('7');
+    const te = await post([img()]);
+    expect(te.body.errors![0]).toMatchObject({ code: 'providerRateLimitExceeded' });
+    const log = (await (await fetch(`${control}/log`)).json()) as { requests: Array<{ fault?: string }>; accepted: Record<string, number> };
+    expect(log.requests.map((r) => r.fault).filter(Boolean)).toEqual(['latency', 'http429', 'taskError']);
+    expect(log.accepted).toBeTypeOf('object');
+  });
+});
+
+describe('simulator subcommand', () => {
+  it('prints its URLs and the keys it accepts, then serves until stopped', async () => {
+    const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 100 && !out.trim().endsWith('}'); i++) await sleep(30);
+    const info = JSON.parse(out) as { simulator: { runwareUrl: string }; env: Record<string, string> };
+    const res = await fetch(info.simulator.runwareUrl, { method: 'POST', headers: { authorization: `Bearer ${info.env.RUNWARE_API_KEY}` }, body: '[{"taskType":"ping"}]' });
+    expect(res.status).toBe(200);
+    child.kill('SIGINT');
+    await new Promise((r) => child.on('close', r));
+  });
+});
