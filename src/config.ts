@@ -19,33 +19,21 @@ const optionalSecret = z
   .optional()
   .transform((v) => (v && v.trim() ? v.trim() : undefined));
 
-const intFrom = (name: string, min: number, max: number, dflt: number) =>
+/** A numeric env var with bounds; `integer` also refuses fractions. */
+const numberFrom = (name: string, min: number, max: number, dflt: number, integer = false) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v.trim() === '') return dflt;
       const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an integer from ${min} to ${max}` });
+      if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}` });
         return z.NEVER;
       }
       return n;
     });
-
-const numFrom = (name: string, min: number, max: number, dflt: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return dflt;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a number from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      return n;
-    });
+const intFrom = (name: string, min: number, max: number, dflt: number) => numberFrom(name, min, max, dflt, true);
 
 const boolFrom = z
   .string()
@@ -62,7 +50,7 @@ const envSchema = z.object({
   RUNWARE_MAX_CONCURRENCY: intFrom('RUNWARE_MAX_CONCURRENCY', 1, 64, 4),
   RUNWARE_PREVIEW_MAX_BYTES: intFrom('RUNWARE_PREVIEW_MAX_BYTES', 0, 10 * 1024 * 1024, 512 * 1024),
   RUNWARE_LOG_LEVEL: z.enum(LEVELS).default('info'),
-  RUNWARE_SIM_TIME_SCALE: numFrom('RUNWARE_SIM_TIME_SCALE', 0.001, 100, 1),
+  RUNWARE_SIM_TIME_SCALE: numberFrom('RUNWARE_SIM_TIME_SCALE', 0.001, 100, 1),
   RUNWAYML_API_SECRET: optionalSecret,
   RUNWAYML_API_URL: url('RUNWAYML_API_URL').default('https://api.dev.runwayml.com'),
   USEAPI_API_TOKEN: optionalSecret,

@@ -13,21 +13,18 @@ export function parse(args: string[], options: Options, allowPositionals = false
   }
 }
 
-export function int(values: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
+/** A numeric flag with bounds, or undefined when absent; `integer` also refuses fractions. */
+export function num(values: Record<string, unknown>, name: string, min: number, max: number, integer = false): number | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not "${String(v)}"`);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, not "${String(v)}"`);
+  }
   return n;
 }
 
-export function num(values: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
-  const v = values[name];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}, not "${String(v)}"`);
-  return n;
-}
+export const int = (values: Record<string, unknown>, name: string, min: number, max: number): number | undefined => num(values, name, min, max, true);
 
 export function str(values: Record<string, unknown>, name: string): string | undefined {
   const v = values[name];

@@ -1,18 +1,25 @@
 import type { AppContext } from '../services/context.js';
 import { pollTask } from '../services/poll.js';
-import { int, num, parse } from './args.js';
+import { resolve } from 'node:path';
+import { int, num, parse, str } from './args.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, printJson } from './output.js';
 import { progressPrinter } from './progress.js';
 
-export const usage = `Usage: runware-mcp-server poll TASK_UUID [--wait SECONDS] [--number-results N]
+export const usage = `Usage: runware-mcp-server poll TASK_UUID [--wait SECONDS] [--number-results N] [--out DIR]
 
-Polls an async task with getResponse. Without --wait, polls once.`;
+Polls an async task with getResponse. Without --wait, polls once. With --out, saves finished outputs into DIR.`;
 
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { wait: { type: 'string' }, 'number-results': { type: 'string' } }, true);
+  const { values, positionals } = parse(args, { wait: { type: 'string' }, 'number-results': { type: 'string' }, out: { type: 'string' } }, true);
   if (positionals.length !== 1) throw new UsageError('poll needs exactly one TASK_UUID');
   const nr = int(values, 'number-results', 1, 20);
-  const out = await pollTask(ctx, { taskUUID: positionals[0]!, waitSeconds: num(values, 'wait', 0, 3600) ?? 0, ...(nr ? { numberResults: nr } : {}) }, { ...(progressPrinter() ? { onProgress: progressPrinter()! } : {}) });
+  const dir = str(values, 'out');
+  const p = progressPrinter();
+  const { output: out } = await pollTask(
+    ctx,
+    { taskUUID: positionals[0]!, waitSeconds: num(values, 'wait', 0, 3600) ?? 0, ...(nr ? { numberResults: nr } : {}), ...(dir ? { saveTo: `${resolve(dir)}/` } : {}) },
+    { roots: dir ? [resolve(dir)] : [], ...(p ? { onProgress: p } : {}) },
+  );
   printJson(out);
   return out.status === 'error' || out.status === 'partial' ? EXIT_FAILED : EXIT_OK;
 }

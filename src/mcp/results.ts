@@ -2,6 +2,7 @@
  * Building tool results: structuredContent plus the same JSON as text, every
  * byte scrubbed; failures as isError results a model can act on.
  */
+import { pathToFileURL } from 'node:url';
 import type { CallToolResult, ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { isAppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
@@ -75,4 +76,24 @@ export async function guard(log: Logger, fn: () => Promise<CallToolResult>): Pro
   } catch (e) {
     return fail(e, log);
   }
+}
+
+export interface MediaItem {
+  savedTo?: string;
+  url?: string;
+  mimeType?: string;
+  name: string;
+  description: string;
+}
+
+/** A resource_link per output (the saved file, else its URL) and an inline preview where one was kept. */
+export function mediaBlocks(items: MediaItem[], previews: Map<number, { data: Buffer; mimeType: string }>): ContentBlock[] {
+  const blocks: ContentBlock[] = [];
+  items.forEach((m, i) => {
+    const uri = m.savedTo ? pathToFileURL(m.savedTo).href : m.url;
+    if (uri) blocks.push({ type: 'resource_link', uri, name: m.savedTo ? m.savedTo.split(/[\\/]/).pop()! : m.name, ...(m.mimeType ? { mimeType: m.mimeType } : {}), description: m.description });
+    const p = previews.get(i);
+    if (p) blocks.push({ type: 'image', data: p.data.toString('base64'), mimeType: p.mimeType });
+  });
+  return blocks;
 }

@@ -1,29 +1,52 @@
 import type { PollState, Progress } from '../runware/poll.js';
+import { resolveSaveTarget } from '../media/save.js';
 import type { AppContext } from './context.js';
+import { materialize, type MediaInfo } from './outputs.js';
 
 export interface PollInput {
   taskUUID: string;
   waitSeconds?: number;
   numberResults?: number;
+  /** Save finished outputs here (inside the roots), as text-to-image does. */
+  saveTo?: string;
 }
 
 export interface PollOutput extends PollState {
+  /** With saveTo: where each result was saved, by result index. */
+  files?: Array<MediaInfo & { index: number }>;
   next?: string;
 }
 
-export async function pollTask(ctx: AppContext, input: PollInput, opts: { signal?: AbortSignal; onProgress?: (p: Progress) => void } = {}): Promise<PollOutput> {
+export interface PollOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  roots?: string[];
+  previewMaxBytes?: number;
+}
+
+export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOptions = {}): Promise<{ output: PollOutput; previews: Map<number, { data: Buffer; mimeType: string }> }> {
+  const roots = opts.roots ?? [];
+  // A bad save path is refused before any polling.
+  if (input.saveTo !== undefined) await resolveSaveTarget(input.saveTo, roots);
   const st = await ctx.runware().poll(input.taskUUID, {
     waitMs: Math.max(0, (input.waitSeconds ?? 0) * 1000),
     ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
-  if (st.status !== 'processing') return st;
-  const unknown = st.polls > 0 && st.progress === 0 && st.results.length === 0;
-  return {
-    ...st,
-    next: unknown
+  const { info, previews } = await materialize(st.results, st.taskUUID, {
+    roots,
+    ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
+    ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const output: PollOutput = { ...st };
+  if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo);
+  if (st.status === 'processing') {
+    const unknown = st.polls > 0 && st.progress === 0 && st.results.length === 0;
+    output.next = unknown
       ? `No progress reported yet for ${st.taskUUID}. If it was submitted long ago, the UUID may be unknown or expired; otherwise poll again with waitSeconds.`
-      : `Still processing (${Math.round(st.progress)}%). Poll again with waitSeconds to wait longer.`,
-  };
+      : `Still processing (${Math.round(st.progress)}%). Poll again with waitSeconds to wait longer${input.saveTo ? '; pass saveTo again to save the results' : ''}.`;
+  }
+  return { output, previews };
 }

@@ -7,11 +7,11 @@
 import type { ApiErrorItem, DataItem } from '../runware/errors.js';
 import type { Progress } from '../runware/poll.js';
 import { IMAGE_FORMATS } from '../runware/tasks/image-inference.js';
-import { loadBytes, saveOutputs } from '../media/index.js';
-import { formatFromExtension, MIME_OF, sniffFormat, type MediaFormat } from '../media/formats.js';
+import { formatFromExtension, type MediaFormat } from '../media/formats.js';
 import { resolveSaveTarget } from '../media/save.js';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
+import { materialize } from './outputs.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
@@ -146,25 +146,14 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
     if (typeof r.NSFWContent === 'boolean') img.NSFWContent = r.NSFWContent;
     return img;
   });
-  const previews = new Map<number, { data: Buffer; mimeType: string }>();
-  const wantBytes = input.saveTo !== undefined || (opts.previewMaxBytes ?? 0) > 0;
-  if (wantBytes && images.length > 0) {
-    const loaded = await Promise.all(polled.results.map((r) => loadBytes({ name: String(r.imageUUID ?? 'image'), ...(typeof r.imageURL === 'string' ? { url: r.imageURL } : {}), ...(typeof r.imageBase64Data === 'string' ? { base64: r.imageBase64Data } : {}), ...(typeof r.imageDataURI === 'string' ? { dataURI: r.imageDataURI } : {}) }, opts.signal)));
-    if (input.saveTo) {
-      const saved = await saveOutputs(
-        loaded.map((bytes, i) => ({ bytes, name: `runware-${images[i]!.imageUUID ?? t.taskUUID}`, ...(outputFormat ? { expected: outputFormat as MediaFormat } : {}) })),
-        input.saveTo,
-        opts.roots,
-      );
-      saved.forEach((s, i) => Object.assign(images[i]!, { savedTo: s.path, format: s.format, mimeType: s.mimeType, bytes: s.bytes }));
-    }
-    loaded.forEach((bytes, i) => {
-      const format = sniffFormat(bytes);
-      if (!format) return;
-      Object.assign(images[i]!, { format, mimeType: MIME_OF[format], bytes: bytes.length });
-      if (bytes.length <= (opts.previewMaxBytes ?? 0)) previews.set(i, { data: bytes, mimeType: MIME_OF[format] });
-    });
-  }
+  const { info, previews } = await materialize(polled.results, t.taskUUID, {
+    roots: opts.roots,
+    ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
+    ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
+    ...(outputFormat ? { expected: outputFormat as MediaFormat } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  info.forEach((m, i) => Object.assign(images[i]!, m));
   const costs = images.map((i) => i.cost).filter((c): c is number => typeof c === 'number');
   const output: TextToImageOutput = {
     ...base,
@@ -175,7 +164,8 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
     ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}),
   };
   if (polled.status === 'processing') {
-    output.next = `Still generating (${Math.round(polled.progress)}%). Call runware_poll with taskUUID "${t.taskUUID}" and numberResults ${numberResults} to wait for the images.`;
+    const save = input.saveTo !== undefined ? ` and saveTo ${JSON.stringify(input.saveTo)}` : '';
+    output.next = `Still generating (${Math.round(polled.progress)}%). Call runware_poll with taskUUID "${t.taskUUID}", numberResults ${numberResults}${save} to wait for the images${save ? ' and save them' : ''}; do not generate again.`;
   }
   return { output, previews };
 }

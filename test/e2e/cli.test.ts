@@ -72,11 +72,15 @@ describe('CLI against a running simulator', () => {
     const submitted = JSON.parse(a.stdout);
     expect(submitted.status).toBe('processing');
     expect(submitted.next).toContain(submitted.taskUUID);
-    const p = await runCli(['poll', submitted.taskUUID, '--wait', '20', '--number-results', '2'], env, capture);
+    const dir = capture.tempDir();
+    const p = await runCli(['poll', submitted.taskUUID, '--wait', '20', '--number-results', '2', '--out', dir], env, capture);
     expect(p.code, p.stderr).toBe(0);
     const done = JSON.parse(p.stdout);
     expect(done.status).toBe('success');
     expect(done.results).toHaveLength(2);
+    expect(done.files).toHaveLength(2);
+    expect(readdirSync(dir).sort()).toEqual(done.files.map((f: { savedTo: string }) => f.savedTo.split('/').pop()).sort());
+    expect(sniffFormat(readFileSync(done.files[0].savedTo))).toBe('JPG');
   });
 
   it('the key only travels in the Authorization header', async () => {

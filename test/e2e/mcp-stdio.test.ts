@@ -169,6 +169,23 @@ describe('saving files', () => {
     expect((again.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo).toBe(join(outDir, 'cats', 'cat-1.webp'));
   });
 
+  it('runware_poll saves the results of an async task with saveTo', async () => {
+    const sub = await call('runware_text_to_image', { prompt: 'later', width: 128, height: 128, numberResults: 2, outputFormat: 'PNG', waitSeconds: 0, saveTo: 'ignored-when-async/' });
+    const uuid = (sub.structuredContent as { taskUUID: string }).taskUUID;
+    expect((sub.structuredContent as { next: string }).next).toContain('saveTo "ignored-when-async/"');
+    const r = await call('runware_poll', { taskUUID: uuid, waitSeconds: 20, numberResults: 2, saveTo: 'polled/' });
+    expect(r.isError, text(r)).toBeFalsy();
+    const files = (r.structuredContent as { files: Array<{ savedTo: string; format: string }> }).files;
+    expect(files).toHaveLength(2);
+    for (const f of files) {
+      expect(f.savedTo.startsWith(join(outDir, 'polled'))).toBe(true);
+      expect(sniffFormat(readFileSync(f.savedTo))).toBe('PNG');
+    }
+    expect(r.content.filter((c) => c.type === 'resource_link').map((c) => (c as { uri: string }).uri)).toEqual(files.map((f) => pathToFileURL(f.savedTo).href));
+    const outside = await call('runware_poll', { taskUUID: uuid, saveTo: '../../nope/' });
+    expect(outside.isError).toBe(true);
+  });
+
   it('a path outside the roots is refused with nothing written and nothing sent', async () => {
     const outside = capture.tempDir('rw-outside-');
     const before = sim.runwareRequests().length;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { pollTask } from '../../services/poll.js';
-import { guard, ok, progressFor, type ToolExtra } from '../results.js';
+import { mediaSource } from '../../services/outputs.js';
+import { guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
 import type { ToolDeps } from './types.js';
 
 export const name = 'runware_poll';
@@ -10,6 +11,7 @@ export const inputSchema = z
     taskUUID: z.uuid({ message: 'must be the taskUUID of an earlier async task' }).describe('The taskUUID returned by runware_text_to_image or runware_request.'),
     waitSeconds: z.number().min(0).max(300).default(0).describe('0 polls once; otherwise keep polling (with progress) until done or this many seconds pass. Stay under your client timeout (often 60 s).'),
     numberResults: z.number().int().min(1).max(20).default(1).describe('How many results the task was asked for, so the wait knows when it is complete.'),
+    saveTo: z.string().min(1).max(1024).optional().describe('Save finished outputs here, as runware_text_to_image does: a directory (ending in /) or a file name, inside RUNWARE_OUTPUT_DIR or your MCP roots. Existing files are never overwritten.'),
   })
   .strict();
 
@@ -22,16 +24,17 @@ export const outputSchema = z.object({
   errors: z.array(z.object({ code: z.string(), message: z.string() }).loose()),
   polls: z.number(),
   transientFailures: z.number(),
+  files: z.array(z.object({ index: z.number(), savedTo: z.string().optional(), format: z.string().optional(), mimeType: z.string().optional(), bytes: z.number().optional() })).optional(),
   next: z.string().optional(),
 });
 
-export function register({ server, app, log }: ToolDeps): void {
+export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps): void {
   server.registerTool(
     name,
     {
       title: 'Poll an async Runware task',
       description:
-        'Check on (or wait for) an async Runware task by its taskUUID, using getResponse. Returns status (processing, success, partial, error), progress 0-100, the results accumulated so far, and errors scoped to the task. ' +
+        'Check on (or wait for) an async Runware task by its taskUUID, using getResponse. Returns status (processing, success, partial, error), progress 0-100, the results accumulated so far, errors scoped to the task, and with saveTo the saved files. ' +
         'Free to call repeatedly: it never re-runs the task.',
       inputSchema,
       outputSchema,
@@ -41,10 +44,19 @@ export function register({ server, app, log }: ToolDeps): void {
       guard(log, async () => {
         const extra = extraRaw as ToolExtra;
         const onProgress = progressFor(extra);
-        const r = await pollTask(app, args, { signal: extra.signal, ...(onProgress ? { onProgress } : {}) });
+        const { output, previews } = await pollTask(app, args, { signal: extra.signal, roots: roots.allowed(), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
         await onProgress?.settle();
-        const res = ok(r);
-        if (r.status === 'error') res.isError = true;
+        const files = new Map((output.files ?? []).map((f) => [f.index, f]));
+        const blocks = mediaBlocks(
+          output.results.map((r, i) => {
+            const src = mediaSource(r);
+            const f = files.get(i);
+            return { ...(f?.savedTo ? { savedTo: f.savedTo } : {}), ...(src.url ? { url: src.url } : {}), ...(f?.mimeType ? { mimeType: f.mimeType } : {}), name: src.uuid ?? `result-${i + 1}`, description: `Result ${i + 1} of task ${output.taskUUID}` };
+          }),
+          previews,
+        );
+        const res = ok(output, blocks);
+        if (output.status === 'error') res.isError = true;
         return res;
       }),
   );

@@ -1,9 +1,7 @@
-import { pathToFileURL } from 'node:url';
-import type { ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { DEFAULT_MODEL, DEFAULT_WAIT_SECONDS, textToImage } from '../../services/text-to-image.js';
 import { AIR } from '../../runware/tasks/common.js';
-import { guard, ok, progressFor, type ToolExtra } from '../results.js';
+import { guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
 import type { ToolDeps } from './types.js';
 
 export const name = 'runware_text_to_image';
@@ -78,13 +76,10 @@ export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps)
           ...(onProgress ? { onProgress } : {}),
         });
         await onProgress?.settle();
-        const blocks: ContentBlock[] = [];
-        r.output.images.forEach((img, i) => {
-          const uri = img.savedTo ? pathToFileURL(img.savedTo).href : img.imageURL;
-          if (uri) blocks.push({ type: 'resource_link', uri, name: img.savedTo ? img.savedTo.split(/[\\/]/).pop()! : `${img.imageUUID ?? 'image'}`, ...(img.mimeType ? { mimeType: img.mimeType } : {}), description: `Generated image ${i + 1}${img.seed !== undefined ? ` (seed ${img.seed})` : ''}` });
-          const p = r.previews.get(i);
-          if (p) blocks.push({ type: 'image', data: p.data.toString('base64'), mimeType: p.mimeType });
-        });
+        const blocks = mediaBlocks(
+          r.output.images.map((img, i) => ({ ...(img.savedTo ? { savedTo: img.savedTo } : {}), ...(img.imageURL ? { url: img.imageURL } : {}), ...(img.mimeType ? { mimeType: img.mimeType } : {}), name: img.imageUUID ?? 'image', description: `Generated image ${i + 1}${img.seed !== undefined ? ` (seed ${img.seed})` : ''}` })),
+          r.previews,
+        );
         const res = ok(r.output, blocks);
         if (r.output.status === 'error') res.isError = true;
         return res;

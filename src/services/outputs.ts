@@ -1,0 +1,67 @@
+/**
+ * Turning result items into files: load their bytes (URL, base64 or data URI)
+ * only when saving or previewing, save inside the allowed roots, and keep
+ * small images for inline previews.
+ */
+import type { DataItem } from '../runware/errors.js';
+import { loadBytes, saveOutputs } from '../media/index.js';
+import { MIME_OF, sniffFormat, type MediaFormat } from '../media/formats.js';
+
+export interface MediaInfo {
+  savedTo?: string;
+  format?: MediaFormat;
+  mimeType?: string;
+  bytes?: number;
+}
+
+export interface Materialized {
+  /** One entry per result, in order. */
+  info: MediaInfo[];
+  /** Bytes of results small enough to preview inline, by result index. */
+  previews: Map<number, { data: Buffer; mimeType: string }>;
+}
+
+export interface MaterializeOptions {
+  saveTo?: string;
+  roots: string[];
+  previewMaxBytes?: number;
+  /** Refuse outputs of another format (the caller asked for this one). */
+  expected?: MediaFormat;
+  signal?: AbortSignal;
+}
+
+const KINDS = ['image', 'video', 'audio', 'media'] as const;
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+
+/** Where a result's bytes are, whatever kind of output it is. */
+export function mediaSource(r: DataItem): { url?: string; base64?: string; dataURI?: string; uuid?: string } {
+  for (const k of KINDS) {
+    const url = str(r[`${k}URL`]);
+    const base64 = str(r[`${k}Base64Data`]);
+    const dataURI = str(r[`${k}DataURI`]);
+    if (url || base64 || dataURI) return { ...(url ? { url } : {}), ...(base64 ? { base64 } : {}), ...(dataURI ? { dataURI } : {}), ...(str(r[`${k}UUID`]) ? { uuid: str(r[`${k}UUID`])! } : {}) };
+  }
+  return {};
+}
+
+export async function materialize(results: DataItem[], fallbackName: string, opts: MaterializeOptions): Promise<Materialized> {
+  const info: MediaInfo[] = results.map(() => ({}));
+  const previews = new Map<number, { data: Buffer; mimeType: string }>();
+  const previewMax = opts.previewMaxBytes ?? 0;
+  const sources = results.map(mediaSource);
+  const wanted = sources.map((s) => (s.url || s.base64 || s.dataURI) && (opts.saveTo !== undefined || previewMax > 0));
+  if (!wanted.some(Boolean)) return { info, previews };
+  const loaded = await Promise.all(sources.map((s, i) => (wanted[i] ? loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal) : undefined)));
+  loaded.forEach((bytes, i) => {
+    const format = bytes ? sniffFormat(bytes) : undefined;
+    if (!bytes || !format) return;
+    info[i] = { format, mimeType: MIME_OF[format], bytes: bytes.length };
+    if (bytes.length <= previewMax && format !== 'MP4') previews.set(i, { data: bytes, mimeType: MIME_OF[format] });
+  });
+  if (opts.saveTo !== undefined) {
+    const items = loaded.flatMap((bytes, i) => (bytes ? [{ i, bytes, name: `runware-${sources[i]!.uuid ?? fallbackName}`, ...(opts.expected ? { expected: opts.expected } : {}) }] : []));
+    const saved = await saveOutputs(items, opts.saveTo, opts.roots);
+    saved.forEach((s, k) => Object.assign(info[items[k]!.i]!, { savedTo: s.path }));
+  }
+  return { info, previews };
+}
