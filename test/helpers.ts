@@ -11,6 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { RunwareClient } from '../src/runware/client.js';
 import { RestTransport } from '../src/runware/rest.js';
+import { WsTransport } from '../src/runware/ws.js';
 import { Rules } from '../src/runware/rules.js';
 import { Logger, type LogRecord } from '../src/shared/log.js';
 import { scrubber } from '../src/shared/redact.js';
@@ -56,14 +57,17 @@ export function simEnv(sim: Simulator, extra: Record<string, string> = {}): Reco
 }
 
 /** A client wired to the simulator, fast polling, with its log records kept. */
-export function clientFor(sim: Simulator, opts: { maxAttempts?: number; followMs?: number } = {}): { client: RunwareClient; logs: LogRecord[]; rules: Rules } {
+export function clientFor(sim: Simulator, opts: { maxAttempts?: number; followMs?: number; transport?: 'rest' | 'ws' } = {}): { client: RunwareClient; logs: LogRecord[]; rules: Rules } {
   scrubber.addSecrets(...CANARY_VALUES);
   const logger = new Logger('debug');
   const logs: LogRecord[] = [];
   logger.addSink((r) => logs.push(r));
   const rules = new Rules();
   const client = new RunwareClient({
-    transport: new RestTransport({ url: sim.info.runwareUrl, apiKey: CANARY.apiKey, userAgent: 'test', headersTimeoutMs: 5000 }),
+    transport:
+      opts.transport === 'ws'
+        ? new WsTransport({ url: sim.info.wsUrl, apiKey: CANARY.apiKey, logger, requestTimeoutMs: 5000, authTimeoutMs: 2000 })
+        : new RestTransport({ url: sim.info.runwareUrl, apiKey: CANARY.apiKey, userAgent: 'test', headersTimeoutMs: 5000 }),
     rules,
     logger,
     retry: { maxAttempts: opts.maxAttempts ?? 4, baseDelayMs: 10, maxDelayMs: 50, budgetMs: 10_000 },

@@ -6,6 +6,7 @@ import type { PollSchedule } from './poll.js';
 import { RestTransport } from './rest.js';
 import type { RetryPolicy } from './retry.js';
 import { Rules } from './rules.js';
+import { WsTransport } from './ws.js';
 
 export interface RunwareSetup {
   apiKey: string | undefined;
@@ -24,10 +25,10 @@ export interface RunwareSetup {
 
 export function createRunwareClient(s: RunwareSetup): RunwareClient {
   if (!s.apiKey) throw new ConfigError(s.missingKeyHint);
-  if (s.transport === 'ws') {
-    throw new ConfigError('The WebSocket transport is not available in this build; use --transport rest (the default).');
-  }
-  const transport = new RestTransport({ url: s.apiUrl, apiKey: s.apiKey, userAgent: s.userAgent });
+  const transport =
+    s.transport === 'ws'
+      ? new WsTransport({ url: s.wsUrl, apiKey: s.apiKey, logger: s.logger })
+      : new RestTransport({ url: s.apiUrl, apiKey: s.apiKey, userAgent: s.userAgent });
   return new RunwareClient({
     transport,
     rules: s.rules ?? new Rules(),

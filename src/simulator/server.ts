@@ -12,6 +12,7 @@ import { EXT, MIME, renderImage, type SimFormat } from './images.js';
 import { RunwareSim } from './runware.js';
 import { RunwaySim, type RunwayProvider, type Scenario } from './runway.js';
 import { SimState, type Fault, type SimOptions, type Surface } from './state.js';
+import { WsEndpoint } from './ws.js';
 
 export interface SimulatorStartOptions extends Partial<SimOptions> {
   port?: number;
@@ -64,6 +65,7 @@ export class Simulator {
   readonly state: SimState;
   readonly runware: RunwareSim;
   readonly runway: RunwaySim;
+  private readonly ws: WsEndpoint;
   private server: Server | undefined;
   private base = '';
 
@@ -78,6 +80,7 @@ export class Simulator {
     );
     this.runware = new RunwareSim(this.state, () => this.base);
     this.runway = new RunwaySim(this.state, () => this.base);
+    this.ws = new WsEndpoint(this.state, this.runware);
   }
 
   async start(port = 0, host = '127.0.0.1'): Promise<SimulatorInfo> {
@@ -88,6 +91,10 @@ export class Simulator {
       });
     });
     this.server.keepAliveTimeout = 5000;
+    this.server.on('upgrade', (req, socket) => {
+      if ((req.url ?? '').split('?')[0]!.replace(/\/$/, '') === '/v1') this.ws.upgrade(req, socket);
+      else socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
@@ -117,6 +124,7 @@ export class Simulator {
 
   async stop(): Promise<void> {
     if (!this.server) return;
+    this.ws.closeAll();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     this.server = undefined;

@@ -41,6 +41,15 @@ describe('CLI with --simulate (no key)', () => {
     expect(readdirSync(dir)).toHaveLength(1);
   });
 
+  it('--transport ws generates and saves over the WebSocket API', async () => {
+    const dir = capture.tempDir();
+    const r = await runCli(['--simulate', '--transport', 'ws', 'text-to-image', '--prompt', 'a fox', '--width', '256', '--height', '256', '--number-results', '2', '--out', dir], bare, capture);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('success');
+    expect(readdirSync(dir)).toHaveLength(2);
+  });
+
   it('raw sends a task array under the rules, from a file or stdin', async () => {
     const dir = capture.tempDir();
     const file = join(dir, 'tasks.json');

@@ -262,6 +262,26 @@ describe('client roots', () => {
   });
 });
 
+describe('RUNWARE_TRANSPORT=ws', () => {
+  it('every Runware tool works over the WebSocket transport', async () => {
+    const dir = capture.tempDir('rw-ws-');
+    const c = await connectStdio(['--simulate'], { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_TRANSPORT: 'ws', RUNWARE_OUTPUT_DIR: dir, RUNWARE_SIM_TIME_SCALE: '0.05' }, capture);
+    try {
+      const cl = c.client;
+      const ms = (await cl.callTool({ name: 'runware_model_search', arguments: { search: 'flux', limit: 2 } })) as CallToolResult;
+      expect(ms.isError, text(ms)).toBeFalsy();
+      const img = (await cl.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'ws', width: 128, height: 128, saveTo: 'ws/' } })) as CallToolResult;
+      expect(img.isError, text(img)).toBeFalsy();
+      expect(existsSync((img.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo)).toBe(true);
+      const req = (await cl.callTool({ name: 'runware_request', arguments: { tasks: [{ taskType: 'promptEnhance', prompt: 'x' }, { taskType: 'ping' }] } })) as CallToolResult;
+      expect((req.structuredContent as { tasks: Array<{ status: string }> }).tasks.map((t) => t.status)).toEqual(['success', 'success']);
+      capture.add(ms, img, req);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('no key and no --simulate', () => {
   it('starts, lists tools, and every tool explains how to set it up', async () => {
     const c = await connectStdio([], { PATH: process.env.PATH ?? '', HOME: capture.tempDir() }, capture);
