@@ -9,6 +9,8 @@ import type { Logger } from '../shared/log.js';
 
 export class Roots {
   private clientRoots: string[] = [];
+  /** The roots/list in flight, so a call right after initialize waits for its answer. */
+  private refreshing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly outputDir: string | undefined,
@@ -16,13 +18,19 @@ export class Roots {
   ) {}
 
   /** Allowed directories, the first being where relative paths resolve. */
-  allowed(): string[] {
+  async allowed(): Promise<string[]> {
+    await this.refreshing;
     const list = [...(this.outputDir ? [this.outputDir] : []), ...this.clientRoots];
     return list.length ? list : [this.defaultDir];
   }
 
   /** Asks the client for its roots (when it offers them) and keeps them current. */
-  async refresh(server: Server, log: Logger): Promise<void> {
+  refresh(server: Server, log: Logger): Promise<void> {
+    this.refreshing = this.fetch(server, log);
+    return this.refreshing;
+  }
+
+  private async fetch(server: Server, log: Logger): Promise<void> {
     if (!server.getClientCapabilities()?.roots) return;
     try {
       const { roots } = await server.listRoots(undefined, { timeout: 5000 });

@@ -44,7 +44,7 @@ export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps)
       guard(log, async () => {
         const extra = extraRaw as ToolExtra;
         const onProgress = progressFor(extra);
-        const { output, previews } = await pollTask(app, args, { signal: extra.signal, roots: roots.allowed(), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
+        const { output, previews } = await pollTask(app, args, { signal: extra.signal, roots: await roots.allowed(), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
         await onProgress?.settle();
         const files = new Map((output.files ?? []).map((f) => [f.index, f]));
         const blocks = mediaBlocks(

@@ -71,7 +71,7 @@ export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps)
         const onProgress = progressFor(extra);
         const r = await textToImage(app, args, {
           signal: extra.signal,
-          roots: roots.allowed(),
+          roots: await roots.allowed(),
           previewMaxBytes,
           ...(onProgress ? { onProgress } : {}),
         });
