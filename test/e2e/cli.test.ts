@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sniffFormat } from '../../src/media/formats.js';
 import type { Simulator } from '../../src/simulator/server.js';
-import { CANARY, Capture, runCli, simEnv, startSim } from '../helpers.js';
+import { CANARY, CLI, Capture, runCli, simEnv, startSim } from '../helpers.js';
 
 let sim: Simulator;
 const capture = new Capture();
@@ -140,6 +140,33 @@ describe('exit codes and messages', () => {
       expect(r.stderr).toMatch(/Usage: runware-mcp-server/);
       expect(r.stdout).toBe('');
     }
+  });
+});
+
+describe('serve on an interactive terminal', () => {
+  it('tells a person how to connect it from an MCP client, on stderr', async () => {
+    // A real pseudo-terminal (python's pty), since the banner only shows when stdin is a TTY.
+    const script = `import os, pty, sys, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], sys.argv[2]])
+out = b''
+end = time.time() + 10
+while time.time() < end and b'Waiting for MCP' not in out:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            out += os.read(fd, 4096)
+        except OSError:
+            break
+os.kill(pid, 15)
+sys.stdout.write(out.decode('utf8', 'replace'))`;
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('python3', ['-c', script, process.execPath, CLI], { encoding: 'utf8', env: bare, timeout: 20_000 });
+    capture.add(r.stdout);
+    expect(r.stdout).toMatch(/claude mcp add runware/);
+    expect(r.stdout).toMatch(/mcpServers/);
+    expect(r.stdout).toMatch(/Waiting for MCP messages/);
   });
 });
 
