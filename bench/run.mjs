@@ -14,6 +14,7 @@ const cli = join(root, 'dist/cli.js');
 const { Simulator } = await import(join(root, 'dist/simulator/server.js'));
 const { RunwareClient } = await import(join(root, 'dist/runware/client.js'));
 const { RestTransport } = await import(join(root, 'dist/runware/rest.js'));
+const { WsTransport } = await import(join(root, 'dist/runware/ws.js'));
 const { Rules } = await import(join(root, 'dist/runware/rules.js'));
 const { Logger } = await import(join(root, 'dist/shared/log.js'));
 
@@ -87,15 +88,18 @@ const sim = new Simulator({ timeScale: 0 });
 const info = await sim.start();
 const logger = new Logger('emergency');
 const client = new RunwareClient({ transport: new RestTransport({ url: info.runwareUrl, apiKey: info.apiKey, userAgent: 'bench' }), rules: new Rules(), logger });
+const wsClient = new RunwareClient({ transport: new WsTransport({ url: info.wsUrl, apiKey: info.apiKey, logger }), rules: new Rules(), logger });
 const agent = new Agent({ keepAliveTimeout: 30_000 });
 const N = Number(process.env.BENCH_REQUESTS ?? 400);
 const direct = [];
 const ours = [];
+const overWs = [];
 let u = 0;
 const body = () => JSON.stringify([{ taskType: 'modelSearch', taskUUID: `00000000-0000-4000-8000-${String(++u).padStart(12, '0')}`, search: 'flux', limit: 5 }]);
 for (let i = 0; i < 50; i++) {
   await (await request(info.runwareUrl, { method: 'POST', dispatcher: agent, headers: { authorization: `Bearer ${info.apiKey}`, 'content-type': 'application/json' }, body: body() })).body.json();
   await client.submit({ taskType: 'modelSearch', search: 'flux', limit: 5 });
+  await wsClient.submit({ taskType: 'modelSearch', search: 'flux', limit: 5 });
 }
 for (let i = 0; i < N; i++) {
   let t0 = process.hrtime.bigint();
@@ -104,8 +108,12 @@ for (let i = 0; i < N; i++) {
   t0 = process.hrtime.bigint();
   await client.submit({ taskType: 'modelSearch', search: 'flux', limit: 5 });
   ours.push(ms(process.hrtime.bigint() - t0));
+  t0 = process.hrtime.bigint();
+  await wsClient.submit({ taskType: 'modelSearch', search: 'flux', limit: 5 });
+  overWs.push(ms(process.hrtime.bigint() - t0));
 }
 await client.close();
+await wsClient.close();
 await agent.close();
 await sim.stop();
 
@@ -148,7 +156,8 @@ const lines = [
   '| path | median ms | p95 ms | vs direct undici |',
   '|---|---|---|---|',
   `| direct undici POST | ${median(direct).toFixed(3)} | ${p95(direct).toFixed(3)} | 1.00× |`,
-  `| RunwareClient.submit (rules, UUIDs, parsing, scoping, limiter) | ${median(ours).toFixed(3)} | ${p95(ours).toFixed(3)} | ${(median(ours) / median(direct)).toFixed(2)}× |`,
+  `| RunwareClient.submit over REST (rules, UUIDs, parsing, scoping, limiter) | ${median(ours).toFixed(3)} | ${p95(ours).toFixed(3)} | ${(median(ours) / median(direct)).toFixed(2)}× |`,
+  `| RunwareClient.submit over WebSocket (one authenticated socket) | ${median(overWs).toFixed(3)} | ${p95(overWs).toFixed(3)} | ${(median(overWs) / median(direct)).toFixed(2)}× |`,
   '',
   '## Memory (RSS)',
   '',

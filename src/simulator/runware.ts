@@ -34,6 +34,13 @@ export interface MediaEntry {
   seed: number;
 }
 
+/** Jobs and media kept for getResponse and downloads; the oldest go first (a long --simulate session stays bounded). */
+const KEEP = 500;
+
+function capped<K, V>(map: Map<K, V>): void {
+  while (map.size > KEEP) map.delete(map.keys().next().value as K);
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AIRISH = /^[^:\s]+:[^@\s]+@[^\s]+$/;
 const SIMULATED = new Set(['imageInference', 'modelSearch', 'getResponse', 'ping', 'promptEnhance', 'accountManagement', 'caption', 'imageCaption', 'videoInference', 'removeBackground', 'imageBackgroundRemoval', 'upscale', 'imageUpscale']);
@@ -165,6 +172,8 @@ export class RunwareSim {
       }
     }
     this.jobs.set(uuid, job);
+    capped(this.jobs);
+    capped(this.media);
     return job;
   }
 

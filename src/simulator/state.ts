@@ -77,7 +77,7 @@ export class SimState {
   record(e: Omit<LogEntry, 'id' | 'at'>): LogEntry {
     const entry: LogEntry = { id: this.nextId++, at: new Date().toISOString(), ...e };
     this.log.push(entry);
-    if (this.log.length > 5000) this.log.shift();
+    if (this.log.length > 1000) this.log.shift();
     return entry;
   }
 
