@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fetchTool } from './npx-fetch.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), 'rw-inspector-'));
@@ -24,6 +25,10 @@ const checks = [
 
 let passed = 0;
 let failed = 0;
+if (!fetchTool(['node@22', '@modelcontextprotocol/inspector@2'], 'mcp-inspector', ['--help'])) {
+  process.stdout.write('SKIPPED inspector: the Inspector could not be fetched from the npm registry (see stderr); nothing was checked\n');
+  process.exit(0);
+}
 for (const [name, args, ok] of checks) {
   const r = spawnSync('npx', [...base, ...args, '--format', 'json'], { env, encoding: 'utf8', timeout: 240_000 });
   let result;
