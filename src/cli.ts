@@ -4,7 +4,7 @@
  * In stdio mode nothing but MCP messages may reach stdout.
  */
 import { loadConfig, withSimulator, VERSION, type Config, type Flags } from './config.js';
-import { EXIT_USAGE, UsageError, reportError } from './commands/output.js';
+import { UsageError, reportError } from './commands/output.js';
 import { AppContext } from './services/context.js';
 import { Logger, stderrSink } from './shared/log.js';
 
@@ -134,6 +134,5 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     process.exitCode = reportError(e);
-    if (process.exitCode === undefined) process.exitCode = EXIT_USAGE;
   },
 );

@@ -8,7 +8,6 @@ export type ErrorKind =
   | 'config'
   | 'upstream'
   | 'network'
-  | 'timeout'
   | 'cancelled';
 
 export abstract class AppError extends Error {
@@ -121,11 +120,6 @@ export class NetworkError extends AppError {
   }
 }
 
-/** A wait ran out. */
-export class DeadlineError extends AppError {
-  readonly kind = 'timeout' as const;
-}
-
 /** The caller cancelled. */
 export class CancelledError extends AppError {
   readonly kind = 'cancelled' as const;
@@ -136,9 +130,4 @@ export class CancelledError extends AppError {
 
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
-}
-
-/** Throws CancelledError when the signal is aborted. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CancelledError();
 }

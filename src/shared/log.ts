@@ -82,6 +82,3 @@ export const stderrSink: LogSink = (r) => {
   const data = r.data ? ` ${JSON.stringify(r.data)}` : '';
   process.stderr.write(`[${r.scope}] ${r.level}: ${r.message}${data}\n`);
 };
-
-/** A logger that discards everything (library use and tests). */
-export const silentLogger = (): Logger => new Logger('emergency');
