@@ -17,7 +17,7 @@ export interface MediaInfo {
 export interface Materialized {
   /** One entry per result, in order. */
   info: MediaInfo[];
-  /** Bytes of results small enough to preview inline, by result index. */
+  /** Bytes of results previewed inline (within the byte budget), by result index. */
   previews: Map<number, { data: Buffer; mimeType: string }>;
 }
 
@@ -52,11 +52,16 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   const wanted = sources.map((s) => (s.url || s.base64 || s.dataURI) && (opts.saveTo !== undefined || previewMax > 0));
   if (!wanted.some(Boolean)) return { info, previews };
   const loaded = await Promise.all(sources.map((s, i) => (wanted[i] ? loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal) : undefined)));
+  // previewMax is a budget for all previews of one result, so many images cannot flood a context.
+  let budget = previewMax;
   loaded.forEach((bytes, i) => {
     const format = bytes ? sniffFormat(bytes) : undefined;
     if (!bytes || !format) return;
     info[i] = { format, mimeType: MIME_OF[format], bytes: bytes.length };
-    if (bytes.length <= previewMax && format !== 'MP4') previews.set(i, { data: bytes, mimeType: MIME_OF[format] });
+    if (bytes.length <= budget && format !== 'MP4') {
+      previews.set(i, { data: bytes, mimeType: MIME_OF[format] });
+      budget -= bytes.length;
+    }
   });
   if (opts.saveTo !== undefined) {
     const items = loaded.flatMap((bytes, i) => (bytes ? [{ i, bytes, name: `runware-${sources[i]!.uuid ?? fallbackName}`, ...(opts.expected ? { expected: opts.expected } : {}) }] : []));

@@ -89,6 +89,22 @@ describe('each tool on a valid call', () => {
     expect(text(r)).not.toMatch(/iVBORw0KGgo/);
   });
 
+  it('inline previews stay within one byte budget per result', async () => {
+    const c = await connectStdio(['--simulate'], { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_PREVIEW_MAX_BYTES: '2500', RUNWARE_SIM_TIME_SCALE: '0.05' }, capture);
+    try {
+      const r = (await c.client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'budget', width: 256, height: 256, numberResults: 4, outputFormat: 'JPG', seed: 5 } })) as CallToolResult;
+      capture.add(r);
+      const images = r.content.filter((x) => x.type === 'image') as Array<{ data: string }>;
+      const total = images.reduce((n, x) => n + Buffer.from(x.data, 'base64').length, 0);
+      expect(images.length).toBeGreaterThan(0);
+      expect(images.length).toBeLessThan(4);
+      expect(total).toBeLessThanOrEqual(2500);
+      expect(r.content.filter((x) => x.type === 'resource_link')).toHaveLength(4);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('runware_request: per-task outcomes, isError only when all fail', async () => {
     const r = await call('runware_request', { tasks: [{ taskType: 'promptEnhance', prompt: 'a cat' }, { taskType: 'imageInference', positivePrompt: 'x', model: 'runware:101@1', width: 4000, height: 512 }] });
     expect(r.isError).toBeFalsy();
