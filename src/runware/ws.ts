@@ -49,6 +49,7 @@ export class WsTransport implements Transport {
   private socket: UndiciWebSocket | undefined;
   private connecting: Promise<UndiciWebSocket> | undefined;
   private sessionUUID: string | undefined;
+  private everConnected = false;
   private readonly byUuid = new Map<string, Group>();
   private readonly groups = new Set<Group>();
   private pingTimer: NodeJS.Timeout | undefined;
@@ -135,7 +136,10 @@ export class WsTransport implements Transport {
           const resumed = this.sessionUUID === ok.connectionSessionUUID;
           this.sessionUUID = String(ok.connectionSessionUUID);
           ws.removeEventListener('message', onAuth);
-          this.log.debug(resumed ? 'WebSocket session resumed' : 'WebSocket connected');
+          if (resumed) this.log.info('WebSocket reconnected; session resumed');
+          else if (this.everConnected) this.log.info('WebSocket reconnected; new session');
+          else this.log.debug('WebSocket connected');
+          this.everConnected = true;
           resolve();
         } else if (errs.length || msg?.error === true) {
           const e = errs[0] ?? { code: 'invalidApiKey', message: String(msg?.errorMessage ?? 'Authentication failed.') };
@@ -220,7 +224,7 @@ export class WsTransport implements Transport {
       g.cleanup();
       g.reject(new NetworkError('Runware WebSocket: the connection closed with tasks in flight.', true, 'CLOSED'));
     }
-    if (this.groups.size === 0) this.log.debug('WebSocket closed');
+    this.log.info('WebSocket closed; the next call reconnects');
   }
 
   /** Keeps the connection alive while work is in flight; idle sockets may be closed by the server. */

@@ -340,7 +340,9 @@ describe('stdout is only the protocol', () => {
     send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'x', width: 128, height: 128, saveTo: 'a/' }, _meta: { progressToken: 'p1' } } });
     send({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'x', width: 13 } } });
     send({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'nope', arguments: {} } });
-    for (let i = 0; i < 100 && !out.includes('"id":7'); i++) await sleep(100);
+    // Call 5 polls and may finish after 6 and 7: wait for every response, not the last id.
+    const answered = (): number => new Set(out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id?: number }).id).filter((id) => id !== undefined)).size;
+    for (let i = 0; i < 300 && answered() < 7; i++) await sleep(100);
     child.stdin.end();
     await new Promise((r) => child.on('close', r));
     capture.add(out, err);

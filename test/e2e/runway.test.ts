@@ -123,6 +123,25 @@ describe('provider-specific', () => {
   });
 });
 
+describe('cancellation', () => {
+  it('cancelling a wait stops the polling at once', async () => {
+    const id = await newTask('runway', 'success', 600_000);
+    const ac = new AbortController();
+    let progressed = false;
+    const p = client.callTool({ name: 'runway_get_task', arguments: { id, waitSeconds: 120 } }, undefined, { signal: ac.signal, onprogress: () => (progressed = true) });
+    for (let i = 0; i < 100 && !progressed; i++) await sleep(20);
+    await sleep(400);
+    ac.abort();
+    await expect(p).rejects.toThrow();
+    await sleep(100);
+    const count = async (): Promise<number> => (await runwayRequests()).filter((e) => e.path.includes(id)).length;
+    const after = await count();
+    expect(after).toBeGreaterThanOrEqual(2);
+    await sleep(1000);
+    expect(await count()).toBe(after);
+  });
+});
+
 describe('accounts', () => {
   it('runway_list_accounts never shows a password or a session token', async () => {
     const password = 'CANARYpassword-4e7d1b9a';

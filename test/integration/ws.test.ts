@@ -67,7 +67,7 @@ describe('WebSocket transport', () => {
   });
 
   it('a drop after the task ran: reconnect, resume the session, find it, bill it once', async () => {
-    const { client } = clientFor(sim, { transport: 'ws' });
+    const { client, logs } = clientFor(sim, { transport: 'ws' });
     await client.submit({ taskType: 'ping' });
     sim.addFaults({ kind: 'resetAfterAccept' });
     const t0 = Date.now();
@@ -76,6 +76,7 @@ describe('WebSocket transport', () => {
     expect(r.tasks[0]!.attempts.map((a) => a.outcome)).toContain('landed (found by getResponse)');
     expect(Date.now() - t0).toBeLessThan(4000);
     expect([...sim.state.accepted.values()]).toEqual([1]);
+    expect(logs.some((l) => l.message.includes('reconnected; session resumed'))).toBe(true);
     const auths = wsBodies().filter((b) => b[0]?.taskType === 'authentication');
     expect(auths.length).toBe(2);
     expect(auths[1]![0]!.connectionSessionUUID).toBeTypeOf('string');
