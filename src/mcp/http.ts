@@ -14,9 +14,12 @@ import { createServer, type CreatedServer } from './server.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 const MAX_BODY = 16 * 1024 * 1024;
+/** Sessions whose client went away without DELETE are closed after this long idle. */
+export const SESSION_IDLE_MS = 30 * 60 * 1000;
 
 export interface HttpHandle {
   url: string;
+  sessionCount: () => number;
   close: () => Promise<void>;
 }
 
@@ -43,12 +46,24 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
-export async function startHttp(app: AppContext): Promise<HttpHandle> {
+export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number } = {}): Promise<HttpHandle> {
   const { host, port, token } = app.config.http;
   if (!LOOPBACK.has(host) && !token) {
     throw new ConfigError(`Refusing to serve MCP on ${host} without RUNWARE_MCP_HTTP_TOKEN.`, 'Set RUNWARE_MCP_HTTP_TOKEN, or bind to 127.0.0.1.');
   }
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; created: CreatedServer }>();
+  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; created: CreatedServer; lastSeen: number }>();
+  const idleMs = opts.sessionIdleMs ?? SESSION_IDLE_MS;
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [id, sess] of sessions) {
+      if (now - sess.lastSeen > idleMs) {
+        sessions.delete(id);
+        void sess.transport.close().catch(() => undefined);
+        app.logger.info('closed an idle MCP HTTP session');
+      }
+    }
+  }, Math.min(60_000, Math.max(50, idleMs / 4)));
+  sweeper.unref();
   let actualPort = port;
   const allowedHosts = (): Set<string> => new Set([...LOOPBACK].map((h) => `${h}:${actualPort}`).concat(LOOPBACK.has(host) ? [] : [`${host}:${actualPort}`]));
 
@@ -80,14 +95,17 @@ export async function startHttp(app: AppContext): Promise<HttpHandle> {
         return jsonError(res, 400, `Bad request: ${(e as Error).message}`);
       }
       const existing = sessionId ? sessions.get(sessionId) : undefined;
-      if (existing) return existing.transport.handleRequest(req, res, body);
+      if (existing) {
+        existing.lastSeen = Date.now();
+        return existing.transport.handleRequest(req, res, body);
+      }
       if (sessionId) return jsonError(res, 404, 'Unknown session; initialize again.');
       if (!isInitializeRequest(body)) return jsonError(res, 400, 'Bad request: no session; send initialize first.');
       const created = createServer(app);
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, created });
+          sessions.set(id, { transport, created, lastSeen: Date.now() });
         },
       });
       transport.onclose = () => {
@@ -100,6 +118,7 @@ export async function startHttp(app: AppContext): Promise<HttpHandle> {
     if (req.method === 'GET' || req.method === 'DELETE') {
       const existing = sessionId ? sessions.get(sessionId) : undefined;
       if (!existing) return jsonError(res, sessionId ? 404 : 400, sessionId ? 'Unknown session.' : 'Missing Mcp-Session-Id header.');
+      existing.lastSeen = Date.now();
       return existing.transport.handleRequest(req, res);
     }
     return jsonError(res, 405, 'Method not allowed.', { allow: 'GET, POST, DELETE' });
@@ -119,7 +138,9 @@ export async function startHttp(app: AppContext): Promise<HttpHandle> {
   const shownHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${actualPort}/mcp`,
+    sessionCount: () => sessions.size,
     close: async () => {
+      clearInterval(sweeper);
       for (const { transport } of sessions.values()) await transport.close().catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,32 @@
+/** Streamable HTTP sessions in-process: idle ones are closed, active ones kept. */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startHttp } from '../../src/mcp/http.js';
+import { AppContext } from '../../src/services/context.js';
+import { Logger } from '../../src/shared/log.js';
+import { sleep } from '../helpers.js';
+
+describe('HTTP sessions', () => {
+  it('closes sessions left idle, and a closed session must initialize again', async () => {
+    const app = new AppContext({ ...loadConfig({ HOME: '/tmp' }), http: { enabled: true, host: '127.0.0.1', port: 0, token: undefined } }, new Logger('error'));
+    const h = await startHttp(app, { sessionIdleMs: 300 });
+    try {
+      const client = new Client({ name: 'idle', version: '0' });
+      const transport = new StreamableHTTPClientTransport(new URL(h.url));
+      await client.connect(transport);
+      expect(h.sessionCount()).toBe(1);
+      await client.listTools();
+      await sleep(150);
+      await client.listTools();
+      expect(h.sessionCount()).toBe(1);
+      await sleep(700);
+      expect(h.sessionCount()).toBe(0);
+      await expect(client.listTools()).rejects.toThrow();
+    } finally {
+      await h.close();
+      await app.close();
+    }
+  });
+});
