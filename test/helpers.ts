@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { RunwareClient } from '../src/runware/client.js';
@@ -147,6 +148,25 @@ export async function connectStdio(args: string[], env: Record<string, string>, 
       capture?.add(err);
     },
   };
+}
+
+/** An imageInference task for the simulator (512×512 FLUX unless overridden). */
+export const imageTask = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ taskType: 'imageInference', positivePrompt: 'a lighthouse', model: 'runware:101@1', width: 512, height: 512, ...extra });
+
+/** Starts a fast simulator for a test file, stops it after, and clears its state between tests. */
+export function useSim(onReset: (sim: Simulator) => void = () => undefined): () => Simulator {
+  let sim: Simulator | undefined;
+  beforeAll(async () => {
+    sim = await startSim({ timeScale: 0.02 });
+  });
+  afterAll(async () => {
+    await sim?.stop();
+  });
+  afterEach(() => {
+    sim?.state.reset();
+    if (sim) onReset(sim);
+  });
+  return () => sim!;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

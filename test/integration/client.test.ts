@@ -2,26 +2,22 @@
  * The client against the simulator: every rule is checked in the simulator's
  * own request log, and retries are checked by counting accepted tasks.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { version as uuidVersion, validate as uuidValidate } from 'uuid';
 import { PolicyError, ValidationError } from '../../src/shared/errors.js';
 import type { Simulator } from '../../src/simulator/server.js';
-import { CANARY, Capture, clientFor, startSim } from '../helpers.js';
+import { CANARY, Capture, clientFor, imageTask, useSim } from '../helpers.js';
 
 let sim: Simulator;
 const capture = new Capture();
-const img = (extra: Record<string, unknown> = {}) => ({ taskType: 'imageInference', positivePrompt: 'a lighthouse', model: 'runware:101@1', width: 512, height: 512, ...extra });
+const img = imageTask;
 
-beforeAll(async () => {
-  sim = await startSim({ timeScale: 0.02 });
-});
-afterAll(async () => {
-  await sim.stop();
-});
-afterEach(() => {
-  sim.state.reset();
+const getSim = useSim((sim) => {
   sim.state.options.getResponseCoversSync = true;
   sim.state.options.unknownTask = 'empty';
+});
+beforeAll(() => {
+  sim = getSim();
 });
 
 /** Every taskUUID in every Runware request body, with its taskType. */

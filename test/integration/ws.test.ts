@@ -1,23 +1,18 @@
 /** The WebSocket transport against the simulator's WebSocket endpoint. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { version as uuidVersion } from 'uuid';
 import { UpstreamError } from '../../src/shared/errors.js';
 import type { Simulator } from '../../src/simulator/server.js';
-import { CANARY, Capture, clientFor, startSim } from '../helpers.js';
+import { CANARY, Capture, clientFor, imageTask, useSim } from '../helpers.js';
 
 let sim: Simulator;
 const capture = new Capture();
-const img = (extra: Record<string, unknown> = {}) => ({ taskType: 'imageInference', positivePrompt: 'a lighthouse', model: 'runware:101@1', width: 512, height: 512, ...extra });
+const img = imageTask;
 const wsBodies = () => sim.runwareRequests().filter((e) => e.method === 'WS').map((e) => e.body as Array<Record<string, unknown>>);
 
-beforeAll(async () => {
-  sim = await startSim({ timeScale: 0.02 });
-});
-afterAll(async () => {
-  await sim.stop();
-});
-afterEach(() => {
-  sim.state.reset();
+const getSim = useSim();
+beforeAll(() => {
+  sim = getSim();
 });
 
 describe('WebSocket transport', () => {
