@@ -51,5 +51,3 @@ export async function saveOutputs(
   return out;
 }
 
-export { download, sniffFormat, MIME_OF, EXT_OF };
-export type { MediaFormat };

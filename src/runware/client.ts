@@ -119,10 +119,6 @@ export class RunwareClient {
     this.followMs = opts.followMs ?? 30_000;
   }
 
-  get transportName(): string {
-    return this.transport.name;
-  }
-
   /**
    * Checks and sends a task array (or one task). Throws ValidationError or
    * PolicyError before sending anything; otherwise every task gets an outcome.

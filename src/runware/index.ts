@@ -40,5 +40,3 @@ export function createRunwareClient(s: RunwareSetup): RunwareClient {
 }
 
 export { RunwareClient } from './client.js';
-export type { SubmitResult, TaskOutcome } from './client.js';
-export { Rules } from './rules.js';

@@ -7,7 +7,7 @@ import type { Logger } from '../shared/log.js';
 import { sleep } from '../shared/time.js';
 import { checkIdFor, classifyId } from './ids.js';
 import { ENV_OF, NAME_OF, ProviderHttp } from './http.js';
-import { jwtExpiry, normalizeOfficial, normalizeWebApp } from './normalize.js';
+import { normalizeOfficial, normalizeWebApp } from './normalize.js';
 import type { AccountView, Provider, RunwayTaskView } from './types.js';
 
 export interface RunwaySetup {
@@ -155,4 +155,3 @@ export class RunwayLookup {
   }
 }
 
-export { jwtExpiry };

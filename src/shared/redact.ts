@@ -48,10 +48,6 @@ export class Scrubber {
     return this.secrets.some((s) => text.includes(s));
   }
 
-  get secretCount(): number {
-    return this.secrets.length;
-  }
-
   text(input: string): string {
     let out = input;
     for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);

@@ -349,5 +349,4 @@ export class Simulator {
   }
 }
 
-export { MAKEVID_EXAMPLE_ID } from './runway.js';
 export type { Fault } from './state.js';

@@ -55,4 +55,3 @@ export const genericTask = z
   .object({ taskType: z.string(), taskUUID: z.string().optional(), model: air.optional() })
   .loose();
 
-export { imageInferenceTask, air };
