@@ -58,7 +58,7 @@ export function simEnv(sim: Simulator, extra: Record<string, string> = {}): Reco
 }
 
 /** A client wired to the simulator, fast polling, with its log records kept. */
-export function clientFor(sim: Simulator, opts: { maxAttempts?: number; followMs?: number; transport?: 'rest' | 'ws' } = {}): { client: RunwareClient; logs: LogRecord[]; rules: Rules } {
+export function clientFor(sim: Simulator, opts: { maxAttempts?: number; budgetMs?: number; transport?: 'rest' | 'ws'; pingMs?: number } = {}): { client: RunwareClient; logs: LogRecord[]; rules: Rules } {
   scrubber.addSecrets(...CANARY_VALUES);
   const logger = new Logger('debug');
   const logs: LogRecord[] = [];
@@ -67,13 +67,14 @@ export function clientFor(sim: Simulator, opts: { maxAttempts?: number; followMs
   const client = new RunwareClient({
     transport:
       opts.transport === 'ws'
-        ? new WsTransport({ url: sim.info.wsUrl, apiKey: CANARY.apiKey, logger, requestTimeoutMs: 5000, authTimeoutMs: 2000 })
+        ? new WsTransport({ url: sim.info.wsUrl, apiKey: CANARY.apiKey, logger, requestTimeoutMs: 5000, authTimeoutMs: 2000, replayGraceMs: 200, pingIntervalMs: opts.pingMs ?? 1000, pongTimeoutMs: opts.pingMs ?? 1000 })
         : new RestTransport({ url: sim.info.runwareUrl, apiKey: CANARY.apiKey, userAgent: 'test', headersTimeoutMs: 5000 }),
     rules,
     logger,
-    retry: { maxAttempts: opts.maxAttempts ?? 4, baseDelayMs: 10, maxDelayMs: 50, budgetMs: 10_000 },
+    retry: { maxAttempts: opts.maxAttempts ?? 4, baseDelayMs: 10, maxDelayMs: 50, budgetMs: opts.budgetMs ?? 10_000 },
     pollSchedule: { initialMs: 20, factor: 1.5, maxMs: 100 },
-    followMs: opts.followMs ?? 2000,
+    readTimeoutMs: 2000,
+    settleMs: 20,
   });
   return { client, logs, rules };
 }

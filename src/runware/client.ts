@@ -1,47 +1,37 @@
 /**
  * The Runware client: submit task arrays under the rules, get one outcome per
- * task (matched by taskUUID and taskType, never by order), retry what is
- * transient without ever billing a task twice, and poll async work.
+ * task (matched by taskUUID and taskType, never by order), recover from every
+ * failure without billing a task twice (recovery.ts), and poll any earlier
+ * task. Every request inside a call has a deadline: a call never hangs.
  */
-import { CancelledError, NetworkError, UpstreamError, type ErrorCategory } from '../shared/errors.js';
+import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import { FairLimiter } from '../shared/limiter.js';
 import type { Logger } from '../shared/log.js';
 import { sleep } from '../shared/time.js';
-import { classifyStatus, parseEnvelope, type ApiErrorItem, type DataItem, type Envelope } from './errors.js';
-import { DEFAULT_POLL_SCHEDULE, isFinished, pollTask, type PollSchedule, type PollState, type Progress } from './poll.js';
-import { canRetry, DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry.js';
+import { parseEnvelope, type ApiErrorItem, type Envelope } from './errors.js';
+import { DEFAULT_POLL_SCHEDULE, pollTask, type PollSchedule, type PollState, type Progress } from './poll.js';
+import { giveUp, isRead, newSlot, transition, type Attempt, type Outcome, type Slot, type Verdict } from './recovery.js';
+import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry.js';
 import type { Rules, Task } from './rules.js';
 import type { Transport, TransportReply } from './transport.js';
+import { detailsEnvelope, expectedResults, judgeDetails, judgeReply } from './verdicts.js';
 
-export type TaskStatus = 'success' | 'partial' | 'processing' | 'error';
+export type { Attempt, TaskStatus } from './recovery.js';
 
-/** One send of a task, for the lineage shown in results and logs. */
-export interface Attempt {
-  taskUUID: string;
-  outcome: string;
-}
-
-export interface TaskOutcome {
+export interface TaskOutcome extends Outcome {
   /** Position of the task in the caller's array. */
   index: number;
   taskType: string;
-  /** The UUID of the attempt that produced the outcome. */
-  taskUUID: string;
-  status: TaskStatus;
-  results: DataItem[];
-  errors: ApiErrorItem[];
   attempts: Attempt[];
-  progress?: number;
-  note?: string;
 }
 
 export interface SubmitResult {
   tasks: TaskOutcome[];
   /** Errors the API returned without a taskUUID. */
   requestErrors: ApiErrorItem[];
-  /** True when any task ended in error. */
+  /** True when any task ended in error (or unknown). */
   anyFailed: boolean;
-  /** True when every task ended in error. */
+  /** True when every task ended in error (or unknown). */
   allFailed: boolean;
 }
 
@@ -52,12 +42,21 @@ export interface ClientOptions {
   maxConcurrency?: number;
   retry?: RetryPolicy;
   pollSchedule?: PollSchedule;
-  /** How long to follow a task that landed despite an ambiguous failure. */
-  followMs?: number;
+  /** Cap on one read (a poll or a landing check), so a slow one cannot eat a whole wait. */
+  readTimeoutMs?: number;
+  /** Cap on one submission request (a sync task may take this long). */
+  sendTimeoutMs?: number;
+  /** Pause between two "not found" landing checks before resending, for a task still being registered. */
+  settleMs?: number;
 }
 
 export interface SubmitOptions {
   signal?: AbortSignal;
+  /** The whole call's budget (default: the retry budget). */
+  deadlineMs?: number;
+  /** Follow async tasks until they finish or the deadline (default: return their ACK). */
+  wait?: boolean;
+  onProgress?: (p: Progress) => void;
 }
 
 export interface PollRequest {
@@ -67,38 +66,8 @@ export interface PollRequest {
   onProgress?: (p: Progress) => void;
 }
 
-/** Legacy and current names of the same task type, for matching responses. */
-const ALIASES: Record<string, string> = {
-  imageUpscale: 'upscale',
-  imageBackgroundRemoval: 'removeBackground',
-  imageCaption: 'caption',
-  imageControlNetPreProcess: 'controlNetPreprocess',
-  imageUpload: 'mediaStorage',
-};
-const canonical = (t: string): string => ALIASES[t] ?? t;
-/** getResponse reads an earlier task: it runs nothing and may be repeated under the same UUID. */
-const isRead = (t: Task): boolean => t.taskType === 'getResponse';
-
-type SlotState = 'pending' | 'ambiguous' | 'done';
-
-interface Slot {
-  index: number;
-  task: Task;
-  state: SlotState;
-  attempts: Attempt[];
-  outcome?: Omit<TaskOutcome, 'index' | 'taskType' | 'attempts'>;
-  /** Errors from the last transient failure, reported if retries run out. */
-  lastErrors: ApiErrorItem[];
-  landingChecked: boolean;
-}
-
-const synthetic = (code: string, message: string, category: ErrorCategory, retryable: boolean, taskUUID?: string): ApiErrorItem => ({
-  code,
-  message,
-  category,
-  retryable,
-  ...(taskUUID ? { taskUUID } : {}),
-});
+/** Remembered tasks this process submitted, so a poll that learns of a transient failure can retry it. */
+const LINEAGE_KEEP = 1000;
 
 export class RunwareClient {
   readonly rules: Rules;
@@ -107,7 +76,10 @@ export class RunwareClient {
   private readonly limiter: FairLimiter;
   private readonly retry: RetryPolicy;
   private readonly schedule: PollSchedule;
-  private readonly followMs: number;
+  private readonly readTimeoutMs: number;
+  private readonly sendTimeoutMs: number;
+  private readonly settleMs: number;
+  private readonly submitted = new Map<string, Task>();
 
   constructor(opts: ClientOptions) {
     this.transport = opts.transport;
@@ -116,7 +88,9 @@ export class RunwareClient {
     this.limiter = new FairLimiter(opts.maxConcurrency ?? 4);
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.schedule = opts.pollSchedule ?? DEFAULT_POLL_SCHEDULE;
-    this.followMs = opts.followMs ?? 30_000;
+    this.readTimeoutMs = opts.readTimeoutMs ?? 10_000;
+    this.sendTimeoutMs = opts.sendTimeoutMs ?? 150_000;
+    this.settleMs = opts.settleMs ?? Math.min(1000, this.retry.baseDelayMs * 2);
   }
 
   /**
@@ -125,293 +99,252 @@ export class RunwareClient {
    */
   async submit(input: unknown, opts: SubmitOptions = {}): Promise<SubmitResult> {
     const tasks = this.rules.prepare(input);
+    const deadline = Date.now() + (opts.deadlineMs ?? this.retry.budgetMs);
     const size = this.limiter.capacity;
-    const chunks: Array<Array<{ index: number; task: Task }>> = [];
+    const chunks: Slot[][] = [];
     tasks.forEach((task, index) => {
       if (index % size === 0) chunks.push([]);
-      chunks[chunks.length - 1]!.push({ index, task });
+      chunks[chunks.length - 1]!.push(newSlot(index, task, opts.wait === true));
     });
     const requestErrors: ApiErrorItem[] = [];
-    const done = await Promise.all(
-      chunks.map((c) => this.limiter.run(c.length, () => this.runBatch(c, requestErrors, opts.signal), opts.signal)),
-    );
-    const outcomes = done.flat().sort((a, b) => a.index - b.index);
-    const failed = outcomes.filter((o) => o.status === 'error').length;
+    const ctx: DriveContext = { deadline, requestErrors, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}) };
+    await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
+    const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
+    const failed = outcomes.filter((o) => o.status === 'error' || o.status === 'unknown').length;
     return { tasks: outcomes, requestErrors, anyFailed: failed > 0, allFailed: failed === outcomes.length };
   }
 
-  /** Polls an async task with getResponse until it settles or the wait runs out. */
-  async poll(taskUUID: string, req: PollRequest): Promise<PollState> {
-    const task = this.rules.getResponse(taskUUID);
-    return pollTask((signal) => this.getResponse(task, signal), task.taskUUID, {
-      waitMs: req.waitMs,
-      schedule: this.schedule,
-      onTransient: (e) => this.log.warn(`poll of ${task.taskUUID} failed transiently; polling again`, { error: String((e as Error).message) }),
-      ...(req.numberResults !== undefined ? { numberResults: req.numberResults } : {}),
-      ...(req.signal ? { signal: req.signal } : {}),
-      ...(req.onProgress ? { onProgress: req.onProgress } : {}),
-    });
+  /** One task, waited for: submitted, recovered, followed until it settles or `waitMs` passes. */
+  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void }): Promise<TaskOutcome> {
+    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const t = r.tasks[0]!;
+    if (t.errors.length === 0 && r.requestErrors.length > 0 && t.status === 'error') return { ...t, errors: r.requestErrors };
+    return t;
+  }
+
+  /**
+   * Polls any earlier task until it settles or the wait runs out: getResponse,
+   * and getTaskDetails where getResponse does not know the UUID (sync tasks).
+   * A transient failure of a task this process submitted is retried as a new task.
+   */
+  async poll(taskUUID: string, req: PollRequest): Promise<PollState & { attempts?: Attempt[] }> {
+    const read = this.rules.getResponse(taskUUID);
+    const deadline = Date.now() + Math.max(0, req.waitMs);
+    const known = this.submitted.get(read.taskUUID);
+    const st = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress);
+    const transient = st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
+    if (!transient || !known || Date.now() >= deadline) return st;
+    const s = newSlot(0, this.rules.withFreshUuid(known), true);
+    s.attempts.push({ taskUUID: read.taskUUID, outcome: st.errors.map((e) => e.code).join(', ') });
+    this.log.warn(`task ${read.taskUUID} failed transiently (${st.errors[0]!.code}); retrying as a new task under ${s.task.taskUUID}`);
+    await this.drive(s, { deadline, requestErrors: [], ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
+    const o = this.toOutcome(s);
+    return { ...st, taskUUID: o.taskUUID, status: o.status === 'unknown' ? 'unknown' : o.status, results: o.results, errors: o.errors, progress: o.status === 'success' ? 100 : st.progress, attempts: o.attempts };
   }
 
   async close(): Promise<void> {
     await this.transport.close();
   }
 
-  private async getResponse(task: Task, signal?: AbortSignal): Promise<Envelope> {
-    const reply = await this.transport.send([task], signal ? { signal } : {});
-    if (reply.status === 429 || reply.status >= 500 || reply.status === 408) {
-      const c = classifyStatus(reply.status);
-      throw new UpstreamError(`Runware answered HTTP ${reply.status} to getResponse.`, { status: reply.status, ...c });
-    }
-    const env = parseEnvelope(reply.body);
-    if (reply.status === 401 || reply.status === 403) {
-      const e = env.errors[0];
-      throw new UpstreamError(`Runware refused the key: ${e?.message ?? `HTTP ${reply.status}`}`, { status: reply.status, code: e?.code ?? 'unauthorized', category: 'auth', retryable: false });
-    }
-    return env;
+  private remember(t: Task): void {
+    if (isRead(t)) return;
+    this.submitted.set(t.taskUUID, t);
+    if (this.submitted.size > LINEAGE_KEEP) this.submitted.delete(this.submitted.keys().next().value as string);
   }
 
-  private async runBatch(entries: Array<{ index: number; task: Task }>, requestErrors: ApiErrorItem[], signal?: AbortSignal): Promise<TaskOutcome[]> {
-    const slots: Slot[] = entries.map(({ index, task }) => ({ index, task, state: 'pending', attempts: [], lastErrors: [], landingChecked: false }));
-    const started = Date.now();
-    let round = 0;
-    let retryAfterMs: number | undefined;
-    for (;;) {
-      const toSend = slots.filter((s) => s.state === 'pending');
-      const toVerify = slots.filter((s) => s.state === 'ambiguous');
-      if (toSend.length === 0 && toVerify.length === 0) break;
-      if (round > 0) {
-        const delay = retryDelay(round, this.retry, retryAfterMs);
-        if (!canRetry(round, Date.now() - started, delay, this.retry)) {
-          for (const s of [...toSend, ...toVerify]) this.giveUp(s, round);
+  /** The first send is shared by a chunk; after it, each task recovers on its own. */
+  private async runChunk(slots: Slot[], ctx: DriveContext): Promise<void> {
+    await this.send(slots, ctx);
+    await Promise.all(slots.map((s) => this.drive(s, ctx)));
+  }
+
+  /** Runs one task's state machine until it is done. */
+  private async drive(s: Slot, ctx: DriveContext): Promise<void> {
+    while (s.phase !== 'done') {
+      if (ctx.signal?.aborted) throw new CancelledError();
+      if (Date.now() >= ctx.deadline) {
+        giveUp(s, 'the deadline passed');
+        break;
+      }
+      switch (s.phase) {
+        case 'send':
+        case 'resend': {
+          if (s.sends >= this.retry.maxAttempts) {
+            giveUp(s, `${s.sends} attempts`);
+            break;
+          }
+          if (s.phase === 'send' && s.sends > 0 && !(await this.pause(s, retryDelay(s.sends, this.retry, s.retryAfterMs), ctx))) break;
+          delete s.retryAfterMs;
+          await this.send([s], ctx);
           break;
         }
-        this.log.info(`retrying ${toSend.length + toVerify.length} task(s) in ${delay} ms (attempt ${round + 1}/${this.retry.maxAttempts})`, {
-          taskUUIDs: [...toSend, ...toVerify].map((s) => s.task.taskUUID),
-          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-        });
-        await sleep(delay, signal);
-        // The old UUID is spent: a task that did not run is resent under a fresh one.
-        // getResponse is a read of an earlier task and keeps the UUID it names.
-        for (const s of toSend) if (!isRead(s.task)) s.task = this.rules.withFreshUuid(s.task);
-      }
-      round++;
-      retryAfterMs = undefined;
-      for (const s of toVerify) await this.checkLanding(s, signal);
-      if (toSend.length === 0) continue;
-      let reply: TransportReply;
-      try {
-        reply = await this.transport.send(
-          toSend.map((s) => s.task),
-          signal ? { signal } : {},
-        );
-      } catch (e) {
-        if (!(e instanceof NetworkError)) throw e;
-        for (const s of toSend) {
-          s.attempts.push({ taskUUID: s.task.taskUUID, outcome: `network error ${e.causeCode ?? ''} (${e.sent ? 'may have landed' : 'not sent'})`.replace('  ', ' ') });
-          s.lastErrors = [synthetic('connectionError', e.message, 'connection', true, s.task.taskUUID)];
-          s.state = e.sent && !isRead(s.task) ? 'ambiguous' : 'pending';
+        case 'check': {
+          const wait = s.notFound > 0 ? this.settleMs : s.checkFailures > 0 ? retryDelay(s.checkFailures + 1, this.retry) : 0;
+          if (wait > 0 && !(await this.pause(s, wait, ctx))) break;
+          await this.check(s, ctx);
+          break;
         }
-        this.log.warn(`network error on send: ${e.message}`, { sent: e.sent });
-        continue;
+        case 'follow': {
+          try {
+            const st = await this.follow(s.task.taskUUID, s.task, ctx.deadline, expectedResults(s.task), ctx.signal, ctx.onProgress);
+            this.apply(s, followVerdict(st));
+          } catch (e) {
+            if (!(e instanceof UpstreamError)) throw e;
+            // The task landed; a refused poll must not lose it.
+            this.apply(s, { kind: 'processing', progress: 0, items: [] });
+            s.outcome!.note = `The task was accepted, but polling it failed (${e.message}); poll taskUUID ${s.task.taskUUID} later.`;
+          }
+          break;
+        }
       }
-      retryAfterMs = this.applyReply(toSend, reply, requestErrors);
     }
-    return slots.map((s) => this.toOutcome(s));
   }
 
-  /** Applies one reply to the slots that were sent; returns a Retry-After to honour. */
-  private applyReply(sent: Slot[], reply: TransportReply, requestErrors: ApiErrorItem[]): number | undefined {
+  /** Waits `ms` unless that runs past the deadline (then gives up); false when it gave up. */
+  private async pause(s: Slot, ms: number, ctx: DriveContext): Promise<boolean> {
+    if (Date.now() + ms >= ctx.deadline) {
+      giveUp(s, 'no time left for another try');
+      return false;
+    }
+    await sleep(ms, ctx.signal);
+    return true;
+  }
+
+  private apply(s: Slot, v: Verdict): void {
+    const line = transition(s, v, (t) => this.rules.withFreshUuid(t));
+    if (line) this.log.info(line, { taskUUID: s.task.taskUUID });
+  }
+
+  private timeLeft(ctx: DriveContext, cap: number): number {
+    return Math.max(1, Math.min(cap, ctx.deadline - Date.now()));
+  }
+
+  /** Sends the slots' tasks as one request and applies the verdict to each. */
+  private async send(slots: Slot[], ctx: DriveContext): Promise<void> {
+    for (const s of slots) {
+      s.sends++;
+      s.sentUuids.set(s.task.taskUUID, (s.sentUuids.get(s.task.taskUUID) ?? 0) + 1);
+      this.remember(s.task);
+    }
+    let reply: TransportReply;
+    try {
+      reply = await this.limiter.run(
+        slots.length,
+        () => this.transport.send(slots.map((s) => s.task), { timeoutMs: this.timeLeft(ctx, this.sendTimeoutMs), ...(ctx.signal ? { signal: ctx.signal } : {}) }),
+        ctx.signal,
+      );
+    } catch (e) {
+      if (!(e instanceof NetworkError)) throw e;
+      this.log.warn(`network error on send: ${e.message}`, { sent: e.sent });
+      for (const s of slots) {
+        s.lastErrors = [{ code: 'connectionError', message: e.message, category: 'connection', retryable: true, taskUUID: s.task.taskUUID }];
+        this.apply(s, e.sent ? { kind: 'unknown', why: `network error ${e.causeCode ?? ''}`.trim() } : { kind: 'notRun', why: `could not connect (${e.causeCode ?? 'network'})`, errors: s.lastErrors });
+      }
+      return;
+    }
     const env = parseEnvelope(reply.body);
-    const transientStatus = reply.status === 429 || reply.status === 408 || reply.status >= 500;
-    if (transientStatus && env.data.length === 0) {
-      // The API answered and ran nothing: every task is resent under a fresh UUID.
-      const c = classifyStatus(reply.status);
-      for (const s of sent) {
-        s.attempts.push({ taskUUID: s.task.taskUUID, outcome: `HTTP ${reply.status}` });
-        s.lastErrors = [synthetic(reply.status === 429 ? 'rateLimitExceeded' : `http${reply.status}`, `Runware answered HTTP ${reply.status}.`, c.category, true, s.task.taskUUID)];
-        s.state = 'pending';
-      }
-      this.log.warn(`Runware answered HTTP ${reply.status}; will retry`, { retryAfterMs: reply.retryAfterMs });
-      return reply.retryAfterMs;
+    for (const e of env.errors) if (!e.taskUUID && !ctx.requestErrors.some((r) => r.code === e.code && r.message === e.message)) ctx.requestErrors.push(e);
+    if (reply.status === 401 || reply.status === 403) {
+      // A refused key refuses every task alike; nothing ran.
+      for (const s of slots) this.apply(s, { kind: 'requestError', errors: env.errors.length ? env.errors.map((e) => ({ ...e, category: 'auth' as const, retryable: false })) : [{ code: 'unauthorized', message: `Runware answered HTTP ${reply.status}.`, category: 'auth', retryable: false }] });
+      return;
     }
-    const reqErrors = env.errors.filter((e) => !e.taskUUID);
-    for (const e of reqErrors) if (!requestErrors.some((r) => r.code === e.code && r.message === e.message)) requestErrors.push(e);
-    for (const s of sent) this.applyToSlot(s, env, reqErrors, reply.status);
-    return reply.retryAfterMs;
+    for (const s of slots) this.apply(s, judgeReply(s.task, reply, slots.length));
   }
 
-  private itemsFor(s: Slot, env: Envelope): { items: DataItem[]; errors: ApiErrorItem[] } {
-    const uuid = s.task.taskUUID;
-    const want = canonical(s.task.taskType);
-    // A getResponse answer carries the polled task's own taskType, so only the UUID can match it.
-    const typeOk = (t: unknown): boolean => isRead(s.task) || t === undefined || canonical(String(t)) === want || t === 'getResponse';
-    const items = env.data.filter((d) => d.taskUUID === uuid && typeOk(d.taskType));
-    const errors = env.errors.filter((e) => e.taskUUID === uuid && typeOk(e.taskType));
-    return { items, errors };
-  }
-
-  private applyToSlot(s: Slot, env: Envelope, reqErrors: ApiErrorItem[], status: number): void {
-    const { items, errors } = this.itemsFor(s, env);
-    const uuid = s.task.taskUUID;
-    if (errors.length > 0) {
-      if (items.length === 0 && errors.every((e) => e.retryable)) {
-        // A task-scoped transient error (timeoutProvider, ...): the task did not run.
-        s.attempts.push({ taskUUID: uuid, outcome: errors.map((e) => e.code).join(', ') });
-        s.lastErrors = errors;
-        s.state = 'pending';
-        this.log.warn(`task ${uuid} failed transiently (${errors[0]!.code}); will retry under a fresh UUID`);
-        return;
-      }
-      s.attempts.push({ taskUUID: uuid, outcome: errors.map((e) => e.code).join(', ') });
-      this.finish(s, { taskUUID: uuid, status: items.some(isFinished) ? 'partial' : 'error', results: items.filter(isFinished), errors });
-      return;
+  /** Landing check: asks getTaskDetails what became of the slot's UUID. */
+  private async check(s: Slot, ctx: DriveContext): Promise<void> {
+    const read = this.rules.getTaskDetails(s.task.taskUUID);
+    let v: Verdict;
+    try {
+      const reply = await this.transport.send([read], { timeoutMs: this.timeLeft(ctx, this.readTimeoutMs), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      if (reply.status === 401 || reply.status === 403) throw new UpstreamError('Runware refused the key during a landing check.', { status: reply.status, code: 'unauthorized', category: 'auth', retryable: false });
+      v = judgeDetails(s.task, reply);
+    } catch (e) {
+      if (!(e instanceof NetworkError || e instanceof UpstreamError)) throw e;
+      v = { kind: 'noAnswer', why: e instanceof NetworkError ? (e.causeCode ?? 'network error') : e.message };
     }
-    if (items.length > 0) {
-      const finished = items.filter(isFinished);
-      s.attempts.push({ taskUUID: uuid, outcome: finished.length ? 'success' : 'accepted' });
-      if (finished.length === 0) {
-        this.finish(s, { taskUUID: uuid, status: 'processing', results: [], errors: [], note: 'Accepted for async processing; poll it with getResponse.' });
-        return;
-      }
-      const want = typeof s.task.numberResults === 'number' ? s.task.numberResults : 1;
-      this.finish(s, {
-        taskUUID: uuid,
-        status: finished.length >= want || s.task.taskType !== 'imageInference' ? 'success' : 'partial',
-        results: finished,
-        errors: [],
-        ...(finished.length < want && s.task.taskType === 'imageInference' ? { note: `${finished.length} of ${want} results arrived.` } : {}),
-      });
-      return;
-    }
-    if (reqErrors.length > 0) {
-      s.attempts.push({ taskUUID: uuid, outcome: reqErrors.map((e) => e.code).join(', ') });
-      if (reqErrors.every((e) => e.retryable)) {
-        s.lastErrors = reqErrors;
-        s.state = 'pending';
-        return;
-      }
-      this.finish(s, { taskUUID: uuid, status: 'error', results: [], errors: reqErrors.map((e) => ({ ...e })), note: 'A request-level error; see requestErrors.' });
-      return;
-    }
-    if (status >= 400) {
-      const c = classifyStatus(status);
-      s.attempts.push({ taskUUID: uuid, outcome: `HTTP ${status}` });
-      this.finish(s, { taskUUID: uuid, status: 'error', results: [], errors: [synthetic(`http${status}`, `Runware answered HTTP ${status} with no error detail.`, c.category, false, uuid)] });
-      return;
-    }
-    if (isRead(s.task)) {
-      s.attempts.push({ taskUUID: uuid, outcome: 'no result yet' });
-      this.finish(s, { taskUUID: uuid, status: 'processing', results: [], errors: [], note: 'No result for this taskUUID yet (still running, or unknown); poll again later.' });
-      return;
-    }
-    // The API answered but said nothing of this task: it may or may not have run.
-    s.attempts.push({ taskUUID: uuid, outcome: 'missing from the response' });
-    s.state = 'ambiguous';
+    this.apply(s, v);
   }
 
   /**
-   * After an ambiguous failure: did the task land? Ask getResponse first; if
-   * that cannot tell, resend the identical task under the same UUID once, where
-   * `conflictTaskUUID` proves it landed. Never resubmit a task that may be running.
+   * Reads a task's current state as a getResponse-style envelope. getResponse
+   * first for async work; where it does not know the UUID (or for sync work),
+   * getTaskDetails. `unknown` is true when neither knows it.
    */
-  private async checkLanding(s: Slot, signal?: AbortSignal): Promise<void> {
-    const uuid = s.task.taskUUID;
-    let env: Envelope;
-    try {
-      env = await this.getResponse(this.rules.getResponse(uuid), signal);
-    } catch (e) {
-      if (e instanceof CancelledError || (e instanceof UpstreamError && !e.retryable)) throw e;
-      s.attempts.push({ taskUUID: uuid, outcome: 'landing check failed transiently' });
-      return; // stays ambiguous; the next round asks again
+  private async read(uuid: string, task: Task | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<Envelope & { unknown?: boolean }> {
+    const opts = { timeoutMs, ...(signal ? { signal } : {}) };
+    const tryGetResponse = !task || task.deliveryMethod === 'async';
+    if (tryGetResponse) {
+      const reply = await this.transport.send([this.rules.getResponse(uuid)], opts);
+      this.throwIfRefused(reply, 'getResponse');
+      if (reply.status !== 404) {
+        const env = parseEnvelope(reply.body);
+        const mine = { data: env.data.filter((d) => d.taskUUID === uuid || d.taskUUID === undefined), errors: env.errors.filter((e) => e.taskUUID === uuid || e.taskUUID === undefined) };
+        const notFound = mine.errors.length > 0 && mine.errors.every((e) => e.category === 'notFound');
+        if (mine.data.length > 0 || (mine.errors.length > 0 && !notFound)) return mine;
+      }
     }
-    const items = env.data.filter((d) => d.taskUUID === uuid);
-    const errors = env.errors.filter((e) => e.taskUUID === uuid);
-    if (items.length > 0 || errors.some((e) => e.category !== 'notFound')) {
-      s.attempts.push({ taskUUID: uuid, outcome: 'landed (found by getResponse)' });
-      this.log.info(`task ${uuid} landed despite the failure; following it instead of resending`);
-      await this.follow(s, signal);
-      return;
+    const reply = await this.transport.send([this.rules.getTaskDetails(uuid)], opts);
+    this.throwIfRefused(reply, 'getTaskDetails');
+    const stub = task ?? ({ taskType: 'unknown', taskUUID: uuid } as Task);
+    const v = judgeDetails(stub, reply);
+    switch (v.kind) {
+      case 'notFound':
+        return { data: [], errors: [], unknown: true };
+      case 'noAnswer':
+        throw new UpstreamError(`getTaskDetails gave no answer (${v.why}).`, { category: 'serverError', retryable: true });
+      case 'running':
+        return { data: [{ taskUUID: uuid, status: 'processing' }], errors: [] };
+      default: {
+        const item = parseEnvelope(reply.body).data.find((d) => d.taskUUID === uuid || d.taskUUID === undefined);
+        const inner = detailsEnvelope(item?.response, uuid);
+        // Sync results carry no status; mark them finished so polls accumulate them.
+        return { data: inner.data.map((d) => (d.status === undefined ? { ...d, status: 'success' } : d)), errors: inner.errors };
+      }
     }
-    if (errors.length > 0) {
-      s.attempts.push({ taskUUID: uuid, outcome: 'did not land (getResponse: not found)' });
-      s.state = 'pending';
-      return;
-    }
-    if (s.landingChecked) {
-      this.finish(s, {
-        taskUUID: uuid,
-        status: 'error',
-        results: [],
-        errors: [synthetic('landingUnknown', 'It is unknown whether the task ran; it was not resent, to avoid billing it twice.', 'connection', false, uuid)],
-        note: `Poll taskUUID ${uuid} later to see whether it produced a result.`,
-      });
-      return;
-    }
-    s.landingChecked = true;
-    let reply: TransportReply;
-    try {
-      reply = await this.transport.send([s.task], signal ? { signal } : {});
-    } catch (e) {
-      if (!(e instanceof NetworkError)) throw e;
-      s.attempts.push({ taskUUID: uuid, outcome: 'landing check resend failed' });
-      return; // stays ambiguous; the next round decides
-    }
-    const renv = parseEnvelope(reply.body);
-    if (renv.errors.some((e) => e.taskUUID === uuid && e.code === 'conflictTaskUUID')) {
-      s.attempts.push({ taskUUID: uuid, outcome: 'landed (conflictTaskUUID)' });
-      this.log.info(`task ${uuid} landed (conflictTaskUUID); following it with getResponse`);
-      await this.follow(s, signal);
-      return;
-    }
-    if (reply.status === 429 || reply.status >= 500) {
-      s.attempts.push({ taskUUID: uuid, outcome: `landing check: HTTP ${reply.status}` });
-      return;
-    }
-    this.applyToSlot(s, renv, renv.errors.filter((e) => !e.taskUUID), reply.status);
   }
 
-  /** Follows a task known to have landed, with getResponse, for a bounded time. */
-  private async follow(s: Slot, signal?: AbortSignal): Promise<void> {
-    const uuid = s.task.taskUUID;
-    const numberResults = typeof s.task.numberResults === 'number' ? s.task.numberResults : 1;
-    const st = await this.poll(uuid, { waitMs: this.followMs, numberResults, ...(signal ? { signal } : {}) });
-    if (st.status === 'processing') {
-      this.finish(s, {
-        taskUUID: uuid,
-        status: 'processing',
-        results: st.results,
-        errors: [],
-        progress: st.progress,
-        note: `The task was accepted by Runware but its result is not available yet; poll taskUUID ${uuid}.`,
-      });
-      return;
+  private throwIfRefused(reply: TransportReply, what: string): void {
+    if (reply.status === 401 || reply.status === 403) {
+      const e = parseEnvelope(reply.body).errors[0];
+      throw new UpstreamError(`Runware refused the key: ${e?.message ?? `HTTP ${reply.status}`}`, { status: reply.status, code: e?.code ?? 'unauthorized', category: 'auth', retryable: false });
     }
-    this.finish(s, { taskUUID: uuid, status: st.status, results: st.results, errors: st.errors });
+    if (reply.status === 429 || reply.status >= 500 || reply.status === 408) {
+      throw new UpstreamError(`Runware answered HTTP ${reply.status} to ${what}.`, { status: reply.status, category: 'serverError', retryable: true });
+    }
   }
 
-  private giveUp(s: Slot, attempts: number): void {
-    const errors = s.lastErrors.length
-      ? s.lastErrors
-      : [synthetic('retriesExhausted', 'Transient failures persisted.', 'unknown', true, s.task.taskUUID)];
-    this.finish(s, {
-      taskUUID: s.task.taskUUID,
-      status: 'error',
-      results: [],
-      errors,
-      note: s.state === 'ambiguous'
-        ? `Gave up after ${attempts} attempts; it is unknown whether taskUUID ${s.task.taskUUID} ran. Poll it before resubmitting.`
-        : `Gave up after ${attempts} attempts of transient failures; safe to try again later.`,
+  /** Polls a task until it settles or the deadline; every poll is capped by the time left. */
+  private follow(uuid: string, task: Task | undefined, deadline: number, numberResults: number, signal?: AbortSignal, onProgress?: (p: Progress) => void): Promise<PollState> {
+    return pollTask((sig, timeoutMs) => this.read(uuid, task, sig, timeoutMs), uuid, {
+      waitMs: Math.max(0, deadline - Date.now()),
+      schedule: this.schedule,
+      numberResults,
+      readTimeoutMs: this.readTimeoutMs,
+      onTransient: (e) => this.log.warn(`poll of ${uuid} failed transiently; polling again`, { error: String((e as Error).message) }),
+      ...(signal ? { signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
     });
-  }
-
-  private finish(s: Slot, outcome: NonNullable<Slot['outcome']>): void {
-    s.outcome = outcome;
-    s.state = 'done';
   }
 
   private toOutcome(s: Slot): TaskOutcome {
     const o = s.outcome ?? { taskUUID: s.task.taskUUID, status: 'error' as const, results: [], errors: s.lastErrors };
     return { index: s.index, taskType: s.task.taskType, attempts: s.attempts, ...o };
   }
+}
+
+interface DriveContext {
+  deadline: number;
+  requestErrors: ApiErrorItem[];
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+/** A finished (or timed-out) follow as a verdict. */
+function followVerdict(st: PollState): Verdict {
+  if (st.status === 'success') return { kind: 'result', items: st.results };
+  if (st.status === 'partial') return { kind: 'result', items: st.results, errors: st.errors, partial: true };
+  if (st.status === 'error') return { kind: 'taskError', errors: st.errors, transient: st.errors.length > 0 && st.errors.every((e) => e.retryable) };
+  return { kind: 'processing', progress: st.progress, items: st.results };
 }

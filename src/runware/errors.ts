@@ -26,28 +26,63 @@ export interface Envelope {
   errors: ApiErrorItem[];
 }
 
-const RETRYABLE: ReadonlySet<ErrorCategory> = new Set(['provider', 'timeout', 'connection', 'rateLimit', 'serverError']);
+const SAFETY = new Set(['contentPolicyViolation', 'providerContentPolicyViolation', 'sensitiveContentDetected', 'unsafeContentDetected', 'nsfwContentDetected', 'promptBlocked', 'imageBlocked', 'moderationFailed']);
+const AUTH = new Set(['unauthorized', 'forbidden', 'permissionDenied', 'insufficientPermissions', 'authenticationFailed', 'authFailed', 'authTimeout', 'invalidAuthentication', 'invalidCredentials', 'missingAuthentication', 'tokenExpired', 'tokenInvalid', 'tokenMissing', 'tokenRevoked', 'accountSuspended', 'accountDisabled', 'organizationSuspended', 'organizationDisabled', 'workspaceSuspended', 'workspaceDisabled']);
+const NOT_FOUND = new Set(['taskCancelled', 'taskFailedOrNotFound', 'unknownModel']);
+const SERVER = new Set(['internalServerError', 'serviceUnavailable', 'serverUnavailable', 'standardError', 'unknownError', 'undefinedError', 'defaultError', 'unrecognizedResponse', 'errorRetrievingAccountManagement']);
+const PROVIDER = new Set(['inferenceError', 'processingFailed', 'taskFailed', 'downloadFailed', 'uploadFailed', 'noAvailableServer', 'modelUnavailable', 'modelDisabled', 'modelNotReady', 'mediaStorageFileCouldNotBeMoved']);
+const VALIDATION = new Set(['unknownParameter', 'incompatibleParameters', 'mismatchProviderSettingsProvider', 'unknownProviderSettingsProvider', 'transparentModelMismatch', 'modelOwnershipValidationError', 'modelAlreadyExists', 'validationFailed']);
+const CONNECTION = new Set(['connectionFailed', 'notConnected', 'notOpen', 'reconnectionFailed', 'disconnected', 'connectionError']);
 
 /**
- * Buckets a raw Runware error code. The catalogue is large and unstable, so
- * codes are matched by family; order matters (invalidApiKey is auth, not
- * validation; taskFailedOrNotFound is notFound, not provider).
+ * The code family, exactly as the official TypeScript SDK derives it
+ * (reference, "TS error families"): checked in this order, first match wins,
+ * case-sensitive. The family is for reporting; whether to resubmit is
+ * `isTransientCode`, a much narrower list.
  */
-export function classifyCode(code: string): { category: ErrorCategory; retryable: boolean } {
+export function codeFamily(code: string): ErrorCategory {
   const c = code.trim();
-  const cat = ((): ErrorCategory => {
-    if (/apikey|unauthori[sz]ed|forbidden|accountSuspended|^auth|authTimeout|permissionDenied/i.test(c)) return 'auth';
-    if (/credit|quota|balance|paymentRequired|insufficientFunds/i.test(c)) return 'quota';
-    if (/contentPolicy|nsfw|safety|moderat|contentModeration|inappropriate/i.test(c)) return 'safety';
-    if (/notFound$|expired$|taskCancelled|taskFailedOrNotFound|^notFound/i.test(c)) return 'notFound';
-    if (/ratelimit|tooManyRequests/i.test(c)) return 'rateLimit';
-    if (/timeout|timedOut/i.test(c)) return 'timeout';
-    if (/^provider|inferenceError|processingFailed|^taskFailed$|noAvailableServer|modelUnavailable|serverBusy|capacity/i.test(c)) return 'provider';
-    if (/internalServerError|serviceUnavailable|unknownError|internalError|badGateway|gatewayTimeout/i.test(c)) return 'serverError';
-    if (/^(invalid|missing|conflict|duplicate|unsupported|value|array|max|min|unknown|incompatible|validation|required|too|bad|malformed)/i.test(c)) return 'validation';
-    return 'unknown';
-  })();
-  return { category: cat, retryable: RETRYABLE.has(cat) };
+  if (c === 'aborted') return 'unknown';
+  if (CONNECTION.has(c)) return 'connection';
+  if (/Credits|Quota|Balance/.test(c) || c === 'quotaExceeded' || c === 'paymentRequired') return 'quota';
+  if (c.includes('RateLimit') || c === 'rateLimitExceeded') return 'rateLimit';
+  if (SAFETY.has(c)) return 'safety';
+  if (c.includes('ApiKey') || AUTH.has(c)) return 'auth';
+  if (c.includes('Timeout') || c === 'timeout') return 'timeout';
+  if (/(NotFound|Expired)$/.test(c) || NOT_FOUND.has(c)) return 'notFound';
+  if (SERVER.has(c)) return 'serverError';
+  if (c.startsWith('provider') || PROVIDER.has(c)) return 'provider';
+  if (/^(invalid|missing|conflict|duplicate|unsupported|value|array|max)/.test(c) || VALIDATION.has(c)) return 'validation';
+  return 'unknown';
+}
+
+/**
+ * Task-level codes that mean "the task ran and failed for a passing reason":
+ * the project's guidance resubmits these (as a new task, fresh UUID). Every
+ * other code, unknown ones included, is permanent. Kept explicit on purpose:
+ * family matching by substring retried `invalidTimeoutValue`,
+ * `providerSettingsInvalid`, `unknownError` and `modelUnavailable`.
+ */
+const TRANSIENT_CODES = new Set([
+  'timeoutProvider',
+  'providerTimeout',
+  'providerRateLimitExceeded',
+  'rateLimitExceeded',
+  'inferenceRateLimitExceeded',
+  'noAvailableServer',
+  'serviceUnavailable',
+  'serverUnavailable',
+  'internalServerError',
+  ...CONNECTION,
+]);
+
+export function isTransientCode(code: string): boolean {
+  return TRANSIENT_CODES.has(code.trim());
+}
+
+export function classifyCode(code: string): { category: ErrorCategory; retryable: boolean } {
+  const category = code.trim() === 'timeoutProvider' ? 'timeout' : codeFamily(code);
+  return { category, retryable: isTransientCode(code) };
 }
 
 /** Category of an HTTP status when the body says nothing more specific. */
@@ -147,10 +182,11 @@ export function hintFor(category: ErrorCategory): string {
       return 'The task or resource does not exist or has expired; check the id.';
     case 'rateLimit':
     case 'timeout':
-    case 'provider':
     case 'serverError':
     case 'connection':
       return 'A transient upstream failure; it was retried. Try again later.';
+    case 'provider':
+      return 'The model provider failed; try another model, or again later.';
     default:
       return 'See the error message.';
   }

@@ -22,7 +22,8 @@ export interface Progress {
   message: string;
 }
 
-export type PollStatus = 'processing' | 'success' | 'partial' | 'error';
+/** `unknown`: no poll found any record of the UUID (never submitted, expired, or not yet registered). */
+export type PollStatus = 'processing' | 'success' | 'partial' | 'error' | 'unknown';
 
 export interface PollState {
   taskUUID: string;
@@ -45,7 +46,12 @@ export interface PollOptions {
   schedule?: PollSchedule;
   /** Called on each transient poll failure (for logging). */
   onTransient?: (e: unknown) => void;
+  /** Cap on one poll request; each is also capped by the time left. */
+  readTimeoutMs?: number;
 }
+
+/** One poll's answer; `unknown` when the API has no record of the UUID. */
+export type PollAnswer = Envelope & { unknown?: boolean };
 
 const OUTPUT_ID_FIELDS = ['imageUUID', 'videoUUID', 'audioUUID', 'mediaUUID', 'guideImageUUID', 'maskImageUUID', 'text'];
 
@@ -122,9 +128,9 @@ export class ResultAccumulator {
     return this.best;
   }
 
-  snapshot(polls: number, transientFailures: number): PollState {
+  snapshot(polls: number, transientFailures: number, known = true): PollState {
     const results = [...this.results.values()];
-    let status: PollStatus = 'processing';
+    let status: PollStatus = known ? 'processing' : 'unknown';
     if (this.errors.length > 0 && this.isDone()) status = results.length > 0 ? 'partial' : 'error';
     else if (results.length >= this.numberResults) status = 'success';
     return {
@@ -147,22 +153,27 @@ export class ResultAccumulator {
  * state comes back with status "processing".
  */
 export async function pollTask(
-  poll: (signal?: AbortSignal) => Promise<Envelope>,
+  poll: (signal: AbortSignal | undefined, timeoutMs: number) => Promise<PollAnswer>,
   taskUUID: string,
   opts: PollOptions,
 ): Promise<PollState> {
   const schedule = opts.schedule ?? DEFAULT_POLL_SCHEDULE;
   const acc = new ResultAccumulator(taskUUID, opts.numberResults ?? 1);
   const deadline = Date.now() + Math.max(0, opts.waitMs);
+  const cap = opts.readTimeoutMs ?? 10_000;
   let delay = schedule.initialMs;
   let polls = 0;
   let transient = 0;
   let reported = -1;
+  let known = false;
   for (;;) {
     if (opts.signal?.aborted) throw new CancelledError();
     try {
-      const env = await poll(opts.signal);
+      // No poll outlives the wait; a single poll (waitMs 0) gets the cap.
+      const left = deadline - Date.now();
+      const env = await poll(opts.signal, Math.max(1, left > 0 ? Math.min(cap, left) : cap));
       polls++;
+      if (!env.unknown) known = true;
       const requestLevel = env.errors.find((e) => e.taskUUID === undefined && !e.retryable);
       if (requestLevel) {
         throw new UpstreamError(`Runware rejected the poll: ${requestLevel.code}: ${requestLevel.message}`, {
@@ -186,5 +197,5 @@ export async function pollTask(
     await sleep(delay, opts.signal);
     delay = Math.min(schedule.maxMs, delay * schedule.factor);
   }
-  return acc.snapshot(polls, transient);
+  return acc.snapshot(polls, transient, known || polls === 0);
 }

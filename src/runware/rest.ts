@@ -7,7 +7,7 @@ import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError } from '../shared/errors.js';
 import { parseRetryAfter } from './retry.js';
 import type { Task } from './rules.js';
-import type { Transport, TransportReply } from './transport.js';
+import type { SendOptions, Transport, TransportReply } from './transport.js';
 
 export interface RestOptions {
   url: string;
@@ -27,8 +27,9 @@ function errorCode(e: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-export function toNetworkError(e: unknown, signal?: AbortSignal): Error {
+export function toNetworkError(e: unknown, signal?: AbortSignal, timeout?: AbortSignal): Error {
   if (signal?.aborted) return new CancelledError();
+  if (timeout?.aborted) return new NetworkError('Runware API: no answer before the deadline (the request was sent).', true, 'TIMEOUT');
   const code = errorCode(e) ?? 'UNKNOWN';
   const sent = !NOT_SENT.has(code);
   const what = sent ? 'the connection failed after the request was sent' : 'could not connect';
@@ -54,10 +55,12 @@ export class RestTransport implements Transport {
     return this.agent;
   }
 
-  async send(tasks: Task[], { signal }: { signal?: AbortSignal } = {}): Promise<TransportReply> {
+  async send(tasks: Task[], { signal, timeoutMs }: SendOptions = {}): Promise<TransportReply> {
     if (signal?.aborted) throw new CancelledError();
     const { request } = await undici();
     const dispatcher = await this.dispatcher();
+    const timeout = timeoutMs !== undefined ? AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs))) : undefined;
+    const combined = signal && timeout ? AbortSignal.any([signal, timeout]) : (signal ?? timeout);
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(this.opts.url, {
@@ -70,16 +73,16 @@ export class RestTransport implements Transport {
           'user-agent': this.opts.userAgent,
         },
         body: JSON.stringify(tasks),
-        signal,
+        signal: combined,
       });
     } catch (e) {
-      throw toNetworkError(e, signal);
+      throw toNetworkError(e, signal, timeout);
     }
     let text: string;
     try {
       text = await res.body.text();
     } catch (e) {
-      throw toNetworkError(e, signal);
+      throw toNetworkError(e, signal, timeout);
     }
     const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
     let body: unknown = null;

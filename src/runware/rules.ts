@@ -1,7 +1,8 @@
 /**
  * The Runware usage rules, enforced before anything is sent:
  * - every task carries a fresh UUID v4 made here (a caller's is accepted only
- *   if it is a v4 never seen before); getResponse alone names an earlier UUID;
+ *   if it is a v4 never seen before); the reads (getResponse, getTaskDetails)
+ *   alone name an earlier UUID;
  * - no `apiKey` field, no `authentication` task, no secret value anywhere;
  * - no prototype-polluting keys, no oversize or absurdly deep payloads;
  * - known task types are checked field by field.
@@ -17,6 +18,9 @@ export type Task = Record<string, unknown> & { taskType: string; taskUUID: strin
 export const DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 export const MAX_DEPTH = 32;
 export const MAX_TASKS_PER_REQUEST = 50;
+
+/** Reads name an earlier task's UUID; they run nothing. */
+const READS = new Set(['getResponse', 'getTaskDetails']);
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const API_KEY_FIELD = /^api[-_]?key$/i;
@@ -126,15 +130,25 @@ export class Rules {
     const checked = list.map((raw, i) => this.check(raw, `${prefix}[${i}]`));
     return checked.map((t, i) => {
       const field = `${prefix}[${i}].taskUUID`;
-      if (t.taskType === 'getResponse') return { ...t, taskUUID: String(t.taskUUID).toLowerCase() } as Task;
+      if (READS.has(t.taskType as string)) return { ...t, taskUUID: String(t.taskUUID).toLowerCase() } as Task;
       const taskUUID = t.taskUUID === undefined ? this.uuids.fresh() : this.uuids.claim(t.taskUUID, field);
       return { ...t, taskUUID } as Task;
     });
   }
 
-  /** A getResponse task for an earlier UUID: the one task that reuses a UUID. */
+  /** A getResponse task for an earlier UUID: a read, so it reuses the UUID it names. */
   getResponse(taskUUID: string): Task {
-    return this.check({ taskType: 'getResponse', taskUUID }, 'taskUUID') as Task;
+    return this.read('getResponse', taskUUID);
+  }
+
+  /** A getTaskDetails task for an earlier UUID (any task, sync or async): a read too. */
+  getTaskDetails(taskUUID: string): Task {
+    return this.read('getTaskDetails', taskUUID);
+  }
+
+  private read(taskType: 'getResponse' | 'getTaskDetails', taskUUID: string): Task {
+    const t = this.check({ taskType, taskUUID }, 'taskUUID') as Task;
+    return { ...t, taskUUID: t.taskUUID.toLowerCase() };
   }
 
   /** A copy of `task` with a fresh UUID, for resending a task that did not run. */

@@ -12,8 +12,14 @@ export interface TransportReply {
  * Sends one task array. Throws NetworkError (with `sent` telling whether the
  * body may have reached the server) or CancelledError; never interprets tasks.
  */
+export interface SendOptions {
+  signal?: AbortSignal;
+  /** No answer within this many ms: NetworkError(sent, 'TIMEOUT'). Bounds every wait. */
+  timeoutMs?: number;
+}
+
 export interface Transport {
   readonly name: 'rest' | 'ws';
-  send(tasks: Task[], opts: { signal?: AbortSignal }): Promise<TransportReply>;
+  send(tasks: Task[], opts: SendOptions): Promise<TransportReply>;
   close(): Promise<void>;
 }

@@ -1,34 +1,51 @@
 /**
  * WebSocket transport. The key travels only in the connect-time
- * authentication message; the session UUID it returns is used to resume after
- * a drop. Each send() registers its tasks by taskUUID and resolves once every
- * task is complete (all expected items, or an error), giving the client the
- * same {data, errors} envelope REST gives. A drop while tasks are in flight
- * rejects with NetworkError(sent) so the client's landing check runs.
+ * authentication message. Each send() registers its tasks by taskUUID and
+ * resolves once every task is complete (all expected items, or an error),
+ * giving the client the same {data, errors} envelope REST gives.
+ *
+ * A drop does not forget what is in flight: the transport reconnects at once
+ * with the session UUID, lets a replay (if the API sends one) complete the
+ * tasks, and only rejects what the replay did not complete, as
+ * NetworkError(sent), so the client's landing check asks about exactly those.
+ * A refused resume authenticates again without the session UUID.
+ *
+ * Frames that name no task never complete or fail a task in flight; reads are
+ * sent one at a time, so an empty answer (which names no task) can only be
+ * the one pending read's.
  */
 import type { WebSocket as UndiciWebSocket } from 'undici';
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { undici } from '../shared/undici.js';
+import { resultKey } from './poll.js';
 import type { Task } from './rules.js';
-import type { Transport, TransportReply } from './transport.js';
+import type { SendOptions, Transport, TransportReply } from './transport.js';
+import { expectedResults } from './verdicts.js';
 
 export interface WsOptions {
   url: string;
   apiKey: string;
   logger: Logger;
   authTimeoutMs?: number;
-  /** Bound on one send: the server's sync budget is about 120 s. */
+  /** Bound on one send when the caller gives none: the server's sync budget is about 120 s. */
   requestTimeoutMs?: number;
   pingIntervalMs?: number;
+  /** A socket with no pong this long after a ping counts as dropped. */
+  pongTimeoutMs?: number;
+  /** After a resumed session, how long a replay may take to complete the tasks in flight. */
+  replayGraceMs?: number;
 }
 
 type Raw = Record<string, unknown>;
 
 interface Group {
+  tasks: Task[];
   /** Items still expected per taskUUID. */
   expected: Map<string, number>;
-  reads: Set<string>;
+  /** Result identities seen per taskUUID, so duplicate frames count once. */
+  seen: Map<string, Set<string>>;
+  isRead: boolean;
   data: Raw[];
   errors: Raw[];
   resolve: (r: TransportReply) => void;
@@ -36,13 +53,15 @@ interface Group {
   cleanup: () => void;
 }
 
-/** How many result items a task produces when it completes synchronously. */
+const READS = new Set(['getResponse', 'getTaskDetails']);
+
+/** How many result items a task produces before it is complete on the socket. */
 export function expectedItems(t: Task): number {
   if (t.deliveryMethod === 'async') return 1;
-  if (t.taskType === 'imageInference' && typeof t.numberResults === 'number') return t.numberResults;
-  if (t.taskType === 'promptEnhance' && typeof t.promptVersions === 'number') return t.promptVersions;
-  return 1;
+  return expectedResults(t);
 }
+
+const isObj = (v: unknown): v is Raw => !!v && typeof v === 'object' && !Array.isArray(v);
 
 export class WsTransport implements Transport {
   readonly name = 'ws' as const;
@@ -53,19 +72,36 @@ export class WsTransport implements Transport {
   private readonly byUuid = new Map<string, Group>();
   private readonly groups = new Set<Group>();
   private pingTimer: NodeJS.Timeout | undefined;
+  private pongTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
+  /** Reads go one at a time (see the header). */
+  private readChain: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   constructor(private readonly opts: WsOptions) {
     this.log = opts.logger.child('ws');
   }
 
-  async send(tasks: Task[], { signal }: { signal?: AbortSignal } = {}): Promise<TransportReply> {
+  async send(tasks: Task[], { signal, timeoutMs }: SendOptions = {}): Promise<TransportReply> {
     if (signal?.aborted) throw new CancelledError();
-    const ws = await this.connect(signal);
+    const isRead = tasks.length > 0 && tasks.every((t) => READS.has(t.taskType));
+    if (!isRead) return this.sendNow(tasks, signal, timeoutMs);
+    const run = this.readChain.then(() => this.sendNow(tasks, signal, timeoutMs));
+    this.readChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sendNow(tasks: Task[], signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<TransportReply> {
+    const started = Date.now();
+    const budget = timeoutMs ?? this.opts.requestTimeoutMs ?? 150_000;
+    const ws = await this.connect(signal, budget);
+    const left = Math.max(1, budget - (Date.now() - started));
     return new Promise<TransportReply>((resolve, reject) => {
       const group: Group = {
-        expected: new Map(tasks.map((t) => [t.taskUUID, expectedItems(t)])),
-        reads: new Set(tasks.filter((t) => t.taskType === 'getResponse').map((t) => t.taskUUID)),
+        tasks,
+        expected: new Map(tasks.map((t) => [t.taskUUID, READS.has(t.taskType) ? 1 : expectedItems(t)])),
+        seen: new Map(),
+        isRead: tasks.every((t) => READS.has(t.taskType)),
         data: [],
         errors: [],
         resolve,
@@ -79,8 +115,8 @@ export class WsTransport implements Transport {
       };
       const timer = setTimeout(() => {
         group.cleanup();
-        reject(new NetworkError('Runware WebSocket: no complete answer in time.', true, 'TIMEOUT'));
-      }, this.opts.requestTimeoutMs ?? 150_000);
+        reject(new NetworkError('Runware WebSocket: no complete answer before the deadline.', true, 'TIMEOUT'));
+      }, left);
       const onAbort = (): void => {
         group.cleanup();
         reject(new CancelledError());
@@ -98,9 +134,9 @@ export class WsTransport implements Transport {
   }
 
   /** Connects and authenticates once; concurrent callers share the attempt. */
-  private async connect(signal?: AbortSignal): Promise<UndiciWebSocket> {
+  private async connect(signal?: AbortSignal, budgetMs?: number): Promise<UndiciWebSocket> {
     if (this.socket && this.socket.readyState === 1) return this.socket;
-    this.connecting ??= this.open().finally(() => {
+    this.connecting ??= this.open(budgetMs).finally(() => {
       this.connecting = undefined;
     });
     const ws = await this.connecting;
@@ -108,98 +144,147 @@ export class WsTransport implements Transport {
     return ws;
   }
 
-  private async open(): Promise<UndiciWebSocket> {
+  private async open(budgetMs?: number): Promise<UndiciWebSocket> {
+    this.closed = false;
+    try {
+      return await this.openOnce(this.sessionUUID, budgetMs);
+    } catch (e) {
+      if (resumeIdTimedOut(e, this.sessionUUID)) {
+        // A session that cannot even authenticate is dead: the next attempt starts afresh.
+        this.sessionUUID = undefined;
+      }
+      if (e instanceof ResumeRefused) {
+        // The API would not resume that session: start a new one; nothing will be replayed.
+        this.log.info('WebSocket resume refused; authenticating without the session UUID');
+        this.sessionUUID = undefined;
+        this.failInFlight('the session could not be resumed');
+        return this.openOnce(undefined, budgetMs);
+      }
+      throw e;
+    }
+  }
+
+  private async openOnce(resumeId: string | undefined, budgetMs?: number): Promise<UndiciWebSocket> {
     const { WebSocket } = await undici();
-    const ws = new WebSocket(this.opts.url);
-    const authTimeout = this.opts.authTimeoutMs ?? 15_000;
+    const url = this.opts.url;
+    const ws = new WebSocket(url);
+    const authTimeout = Math.min(this.opts.authTimeoutMs ?? 15_000, budgetMs ?? Infinity);
+    let resumed = false;
+    let authed = false;
     await new Promise<void>((resolve, reject) => {
+      let settled = false;
       const timer = setTimeout(() => {
+        fail(new NetworkError(`Runware WebSocket: authentication at ${url} timed out.`, false, 'AUTH_TIMEOUT'));
         ws.close();
-        reject(new NetworkError('Runware WebSocket: authentication timed out.', false, 'AUTH_TIMEOUT'));
-      }, authTimeout);
+      }, Math.max(1, authTimeout));
       const fail = (e: Error): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         reject(e);
       };
-      ws.addEventListener('error', () => fail(new NetworkError('Runware WebSocket: could not connect.', false, 'CONNECT')));
-      ws.addEventListener('close', () => fail(new NetworkError('Runware WebSocket: closed during authentication.', false, 'CLOSED')));
+      ws.addEventListener('error', () => fail(new NetworkError(`Runware WebSocket: could not connect to ${url}.`, false, 'CONNECT')));
+      ws.addEventListener('close', () => fail(new NetworkError(`Runware WebSocket: ${url} closed during authentication.`, false, 'CLOSED')));
       ws.addEventListener('open', () => {
         // The one place the key is sent over WebSocket.
-        ws.send(JSON.stringify([{ taskType: 'authentication', apiKey: this.opts.apiKey, ...(this.sessionUUID ? { connectionSessionUUID: this.sessionUUID } : {}) }]));
+        ws.send(JSON.stringify([{ taskType: 'authentication', apiKey: this.opts.apiKey, ...(resumeId ? { connectionSessionUUID: resumeId } : {}) }]));
       });
       const onAuth = (ev: { data: unknown }): void => {
         const msg = this.parse(ev.data);
-        const ok = (msg?.data as Raw[] | undefined)?.find((d) => d.taskType === 'authentication' && typeof d.connectionSessionUUID === 'string');
-        const errs = [...((msg?.errors as Raw[] | undefined) ?? []), ...(msg?.error && typeof msg.error === 'object' ? [msg.error as Raw] : [])];
+        if (!msg) return;
+        const data = Array.isArray(msg.data) ? msg.data.filter(isObj) : [];
+        const ok = data.find((d) => d.taskType === 'authentication' && typeof d.connectionSessionUUID === 'string');
+        const errs = [...(Array.isArray(msg.errors) ? msg.errors.filter(isObj) : []), ...(Array.isArray(msg.error) ? msg.error.filter(isObj) : isObj(msg.error) ? [msg.error] : [])];
         if (ok) {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
-          const resumed = this.sessionUUID === ok.connectionSessionUUID;
+          resumed = resumeId !== undefined && resumeId === ok.connectionSessionUUID;
           this.sessionUUID = String(ok.connectionSessionUUID);
-          ws.removeEventListener('message', onAuth);
-          if (resumed) this.log.info('WebSocket reconnected; session resumed');
-          else if (this.everConnected) this.log.info('WebSocket reconnected; new session');
-          else this.log.debug('WebSocket connected');
-          this.everConnected = true;
+          // From here on frames are routed (a replay may come in the same chunk as this reply).
+          authed = true;
           resolve();
-        } else if (errs.length || msg?.error === true) {
-          const e = errs[0] ?? { code: 'invalidApiKey', message: String(msg?.errorMessage ?? 'Authentication failed.') };
+        } else if (errs.length || msg.error === true) {
+          const e = errs[0] ?? { code: 'invalidApiKey', message: String(msg.errorMessage ?? 'Authentication failed.') };
+          const code = String(e.code ?? 'invalidApiKey');
           ws.close();
-          fail(new UpstreamError(`Runware refused the key: ${String(e.message ?? e.code)}`, { code: String(e.code ?? 'invalidApiKey'), category: 'auth', retryable: false, hint: 'Check RUNWARE_API_KEY, or run with --simulate.' }));
+          if (resumeId && !/apikey/i.test(code)) fail(new ResumeRefused(code));
+          else fail(new UpstreamError(`Runware refused the key: ${String(e.message ?? e.code)}`, { code, category: 'auth', retryable: false, hint: 'Check RUNWARE_API_KEY, or run with --simulate.' }));
         }
       };
-      ws.addEventListener('message', onAuth);
+      ws.addEventListener('message', (ev) => (authed ? this.onMessage(ev.data) : onAuth(ev)));
     });
-    ws.addEventListener('message', (ev) => this.onMessage(ev.data));
     ws.addEventListener('close', () => this.onClose(ws));
     this.socket = ws;
     this.startPing(ws);
+    if (this.everConnected) this.log.info(resumed ? 'WebSocket reconnected; session resumed' : 'WebSocket reconnected; new session');
+    else this.log.debug('WebSocket connected');
+    this.everConnected = true;
+    if (!resumed) this.failInFlight('a new session replays nothing');
+    else this.awaitReplay();
     return ws;
   }
 
   private parse(data: unknown): Raw | undefined {
     try {
       const v = JSON.parse(typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer).toString('utf8')) as unknown;
-      return v && typeof v === 'object' && !Array.isArray(v) ? (v as Raw) : undefined;
+      return isObj(v) ? v : undefined;
     } catch {
       return undefined;
     }
   }
 
+  /** Routes one frame. No upstream byte may throw here: this runs inside an event listener. */
   private onMessage(raw: unknown): void {
+    try {
+      this.route(raw);
+    } catch (e) {
+      this.log.warn('ignored a WebSocket frame that could not be routed', { error: String((e as Error)?.message ?? e) });
+    }
+  }
+
+  private route(raw: unknown): void {
     const msg = this.parse(raw);
     if (!msg) return;
-    const data = Array.isArray(msg.data) ? (msg.data as Raw[]) : [];
-    const errors = [...(Array.isArray(msg.errors) ? (msg.errors as Raw[]) : []), ...(Array.isArray(msg.error) ? (msg.error as Raw[]) : msg.error && typeof msg.error === 'object' ? [msg.error as Raw] : [])];
+    this.gotTraffic();
+    const data = Array.isArray(msg.data) ? msg.data.filter(isObj) : [];
+    const errors = [...(Array.isArray(msg.errors) ? msg.errors.filter(isObj) : []), ...(Array.isArray(msg.error) ? msg.error.filter(isObj) : isObj(msg.error) ? [msg.error] : [])];
     const touched = new Set<Group>();
     for (const d of data) {
       // Keep-alive pongs and auth replies name no task; a ping *task* carries its taskUUID.
       if (d.taskType === 'authentication' || (d.taskType === 'ping' && d.taskUUID === undefined)) continue;
-      const g = typeof d.taskUUID === 'string' ? this.byUuid.get(d.taskUUID) : undefined;
-      if (!g) continue;
+      const uuid = typeof d.taskUUID === 'string' ? d.taskUUID : undefined;
+      const g = uuid ? this.byUuid.get(uuid) : undefined;
+      if (!g || !uuid) continue;
+      const keys = g.seen.get(uuid) ?? new Set<string>();
+      g.seen.set(uuid, keys);
+      const key = resultKey(d);
+      if (keys.has(key)) continue; // a duplicate frame counts once
+      keys.add(key);
       g.data.push(d);
       touched.add(g);
-      // A getResponse reply holds the task's whole state in one frame.
-      if (g.reads.has(String(d.taskUUID))) g.expected.set(String(d.taskUUID), 0);
-      else g.expected.set(String(d.taskUUID), (g.expected.get(String(d.taskUUID)) ?? 1) - 1);
+      // A read's answer holds the task's whole state in one frame.
+      if (g.isRead) g.expected.set(uuid, 0);
+      else g.expected.set(uuid, (g.expected.get(uuid) ?? 1) - 1);
     }
     for (const e of errors) {
       const uuid = typeof e.taskUUID === 'string' ? e.taskUUID : undefined;
-      const g = uuid ? this.byUuid.get(uuid) : this.oldest();
-      if (!g) continue;
+      const g = uuid ? this.byUuid.get(uuid) : this.soleRead();
+      if (!g) {
+        // An error that names no task belongs to no task: it never fails one in flight.
+        this.log.warn('Runware sent an error that names no task; ignored', { code: String(e.code ?? '') });
+        continue;
+      }
       g.errors.push(e);
       touched.add(g);
       if (uuid) g.expected.set(uuid, 0);
-      // An error that names no task ends the whole request it answers.
       else for (const k of g.expected.keys()) g.expected.set(k, 0);
     }
     if (data.length === 0 && errors.length === 0 && Array.isArray(msg.data)) {
-      // An empty answer names no task: it belongs to the oldest getResponse waiting for one.
-      const g = [...this.groups].find((x) => [...x.reads].some((u) => (x.expected.get(u) ?? 0) > 0));
+      // An empty answer names no task: only the one pending read can own it.
+      const g = this.soleRead();
       if (g) {
-        for (const u of g.reads) if ((g.expected.get(u) ?? 0) > 0) {
-          g.expected.set(u, 0);
-          break;
-        }
+        for (const k of g.expected.keys()) g.expected.set(k, 0);
         touched.add(g);
       }
     }
@@ -211,35 +296,91 @@ export class WsTransport implements Transport {
     }
   }
 
-  private oldest(): Group | undefined {
-    return this.groups.values().next().value;
+  /** The pending read, when it is the only one (reads are sent one at a time). */
+  private soleRead(): Group | undefined {
+    const reads = [...this.groups].filter((g) => g.isRead);
+    return reads.length === 1 ? reads[0] : undefined;
   }
 
   private onClose(ws: UndiciWebSocket): void {
     if (this.socket !== ws) return;
     this.socket = undefined;
     clearInterval(this.pingTimer);
-    // Whatever was in flight may have landed: the client checks before resending.
-    for (const g of [...this.groups]) {
-      g.cleanup();
-      g.reject(new NetworkError('Runware WebSocket: the connection closed with tasks in flight.', true, 'CLOSED'));
+    clearTimeout(this.pongTimer);
+    if (this.closed || this.groups.size === 0) {
+      if (!this.closed) this.log.info('WebSocket closed; the next call reconnects');
+      return;
     }
-    this.log.info('WebSocket closed; the next call reconnects');
+    // Tasks are in flight: resume the session now, so a replay can complete them.
+    this.log.info('WebSocket dropped with tasks in flight; resuming the session');
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    this.connecting.catch((e: unknown) => this.failInFlight(`reconnecting failed: ${String((e as Error)?.message ?? e)}`));
   }
 
-  /** Keeps the connection alive while work is in flight; idle sockets may be closed by the server. */
+  /** After a resume, what the replay has not completed within the grace gets a landing check. */
+  private awaitReplay(): void {
+    const pending = [...this.groups];
+    if (pending.length === 0) return;
+    const t = setTimeout(() => {
+      for (const g of pending) if (this.groups.has(g)) this.rejectGroup(g, 'the resumed session replayed no answer');
+    }, this.opts.replayGraceMs ?? 1500);
+    t.unref();
+  }
+
+  private failInFlight(why: string): void {
+    for (const g of [...this.groups]) this.rejectGroup(g, why);
+  }
+
+  private rejectGroup(g: Group, why: string): void {
+    g.cleanup();
+    // Whatever was in flight may have landed: the client checks before resending.
+    g.reject(new NetworkError(`Runware WebSocket: the connection dropped with tasks in flight (${why}).`, true, 'DROPPED'));
+  }
+
+  /** Any frame proves the socket alive. */
+  private gotTraffic(): void {
+    clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
+  }
+
+  /** Pings while work is in flight; a socket that stays silent past the pong deadline is dropped. */
   private startPing(ws: UndiciWebSocket): void {
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => {
-      if (this.groups.size > 0 && ws.readyState === 1) ws.send(JSON.stringify([{ taskType: 'ping', ping: true }]));
-    }, this.opts.pingIntervalMs ?? 30_000);
+      if (this.groups.size === 0 || ws.readyState !== 1) return;
+      ws.send(JSON.stringify([{ taskType: 'ping', ping: true }]));
+      if (this.pongTimer) return;
+      this.pongTimer = setTimeout(() => {
+        this.pongTimer = undefined;
+        this.log.warn('WebSocket silent past the pong deadline; treating it as dropped');
+        this.onClose(ws);
+        try {
+          ws.close();
+        } catch {
+          // already closing
+        }
+      }, this.opts.pongTimeoutMs ?? 5_000);
+      this.pongTimer.unref();
+    }, this.opts.pingIntervalMs ?? 5_000);
     this.pingTimer.unref();
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
     const ws = this.socket;
     this.socket = undefined;
     ws?.close();
+  }
+}
+
+const resumeIdTimedOut = (e: unknown, sessionUUID: string | undefined): boolean => sessionUUID !== undefined && e instanceof NetworkError && e.causeCode === 'AUTH_TIMEOUT';
+
+class ResumeRefused extends Error {
+  constructor(readonly code: string) {
+    super(`resume refused (${code})`);
   }
 }

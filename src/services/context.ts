@@ -14,6 +14,8 @@ export class AppContext {
   private runwayLookup: RunwayLookup | undefined;
   /** One rules instance per process: the UUID registry must see every task. */
   readonly rules = new Rules();
+  /** Default sizes per model, from model search. */
+  readonly modelSizes = new Map<string, { width: number; height: number }>();
 
   constructor(
     readonly config: Config,

@@ -4,18 +4,49 @@
  * client's timeout. What is not done by then comes back as "processing" with
  * the taskUUID to poll.
  */
-import type { ApiErrorItem, DataItem } from '../runware/errors.js';
+import type { ApiErrorItem } from '../runware/errors.js';
 import type { Progress } from '../runware/poll.js';
 import { IMAGE_FORMATS } from '../runware/tasks/image-inference.js';
 import { formatFromExtension, type MediaFormat } from '../media/formats.js';
 import { resolveSaveTarget } from '../media/save.js';
-import { PolicyError, ValidationError } from '../shared/errors.js';
+import { CancelledError, PolicyError, ValidationError } from '../shared/errors.js';
+import type { Attempt, TaskOutcome } from '../runware/client.js';
 import type { AppContext } from './context.js';
 import { materialize } from './outputs.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
 export const DEFAULT_WAIT_SECONDS = 45;
+/** With waitSeconds 0: how long the submit (and its recovery) may take before the taskUUID comes back. */
+const SUBMIT_ONLY_BUDGET_MS = 15_000;
+/** At most this much of a wait goes to looking up a model's default size. */
+const SIZE_LOOKUP_MS = 5_000;
+const FALLBACK_SIZE = { width: 1024, height: 1024 };
+
+const withRequestErrors = (t: TaskOutcome, requestErrors: ApiErrorItem[]): TaskOutcome => (t.status === 'error' && t.errors.length === 0 ? { ...t, errors: requestErrors } : t);
+
+/**
+ * Width and height are required by most models' official schemas, so an
+ * omitted size becomes the model's default from model search (cached), or
+ * 1024×1024 when model search cannot say.
+ */
+async function defaultSize(ctx: AppContext, model: string, waitMs: number, signal?: AbortSignal): Promise<{ width: number; height: number }> {
+  const cached = ctx.modelSizes.get(model);
+  if (cached) return cached;
+  let size = FALLBACK_SIZE;
+  try {
+    const r = await ctx.runware().submit({ taskType: 'modelSearch', search: model, limit: 5 }, { deadlineMs: Math.min(SIZE_LOOKUP_MS, Math.max(1000, waitMs / 4)), ...(signal ? { signal } : {}) });
+    const hits = (r.tasks[0]?.results[0]?.results ?? []) as unknown[];
+    const hit = hits.find((h): h is Record<string, unknown> => !!h && typeof h === 'object' && (h as Record<string, unknown>).air === model);
+    const w = Number(hit?.defaultWidth);
+    const h = Number(hit?.defaultHeight);
+    if (Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0) size = { width: w, height: h };
+    if (hit) ctx.modelSizes.set(model, size);
+  } catch (e) {
+    if (e instanceof CancelledError) throw e;
+  }
+  return size;
+}
 
 export interface TextToImageInput {
   prompt: string;
@@ -48,8 +79,10 @@ export interface ImageOut {
 }
 
 export interface TextToImageOutput {
-  status: 'success' | 'partial' | 'processing' | 'error';
+  status: 'success' | 'partial' | 'processing' | 'error' | 'unknown';
   taskUUID: string;
+  /** The lineage, when more than one attempt was needed. */
+  attempts?: Attempt[];
   model: string;
   progress: number;
   images: ImageOut[];
@@ -118,25 +151,27 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   const outputFormat = input.outputFormat ?? fromExt;
   // Refuse a bad save path before anything is sent (and billed).
   if (input.saveTo) await resolveSaveTarget(input.saveTo, opts.roots);
-  const task = buildImageTask(input, outputFormat);
+  const waitMs = Math.max(0, (input.waitSeconds ?? DEFAULT_WAIT_SECONDS) * 1000);
+  const started = Date.now();
+  const size = input.width === undefined && input.height === undefined ? await defaultSize(ctx, input.model ?? DEFAULT_MODEL, waitMs, opts.signal) : undefined;
+  const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
   const client = ctx.runware();
-  let submitted;
+  const numberResults = Number(task.numberResults);
+  let t;
   try {
-    submitted = await client.submit(task, opts.signal ? { signal: opts.signal } : {});
+    // One deadline covers the submit, any recovery, and the wait: the call returns within waitSeconds.
+    t = waitMs === 0
+      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}) }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
+      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   } catch (e) {
     renameField(e, new Set(Object.keys(input.extra ?? {})));
   }
-  const t = submitted.tasks[0]!;
   const model = String(task.model);
-  const base = { taskUUID: t.taskUUID, model };
-  if (t.status === 'error') {
-    return { output: { ...base, status: 'error', progress: 0, images: [], errors: t.errors.length ? t.errors : submitted.requestErrors }, previews: new Map() };
+  const base = { taskUUID: t.taskUUID, model, ...(t.attempts.length > 1 ? { attempts: t.attempts } : {}) };
+  if (t.status === 'error' || t.status === 'unknown') {
+    return { output: { ...base, status: t.status, progress: 0, images: [], errors: t.errors, ...(t.note ? { next: t.note } : {}) }, previews: new Map() };
   }
-  const waitMs = Math.max(0, (input.waitSeconds ?? DEFAULT_WAIT_SECONDS) * 1000);
-  const numberResults = Number(task.numberResults);
-  const polled = waitMs === 0 && t.results.length === 0
-    ? { status: 'processing' as const, progress: 0, results: [] as DataItem[], errors: [] as ApiErrorItem[] }
-    : await client.poll(t.taskUUID, { waitMs, numberResults, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const polled = { status: t.status, progress: t.status === 'success' ? 100 : (t.progress ?? 0), results: t.results, errors: t.errors };
   const images: ImageOut[] = polled.results.map((r) => {
     const img: ImageOut = {};
     if (typeof r.imageUUID === 'string') img.imageUUID = r.imageUUID;

@@ -27,6 +27,18 @@ interface Job {
   error?: ApiError;
 }
 
+/**
+ * What the API remembers of a taskUUID from the moment it receives it: the
+ * request, and once it has one, the response. getTaskDetails reads this.
+ */
+interface Received {
+  request: Item[];
+  receivedAt: number;
+  job?: Job;
+  /** Set when the task was refused or failed before running (task-scoped errors). */
+  errors?: ApiError[];
+}
+
 export interface MediaEntry {
   format: SimFormat | 'MP4';
   width: number;
@@ -43,7 +55,7 @@ function capped<K, V>(map: Map<K, V>): void {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AIRISH = /^[^:\s]+:[^@\s]+@[^\s]+$/;
-const SIMULATED = new Set(['imageInference', 'modelSearch', 'getResponse', 'ping', 'promptEnhance', 'accountManagement', 'caption', 'imageCaption', 'videoInference', 'removeBackground', 'imageBackgroundRemoval', 'upscale', 'imageUpscale']);
+const SIMULATED = new Set(['imageInference', 'modelSearch', 'getResponse', 'getTaskDetails', 'ping', 'promptEnhance', 'accountManagement', 'caption', 'imageCaption', 'videoInference', 'removeBackground', 'imageBackgroundRemoval', 'upscale', 'imageUpscale']);
 
 class TaskFailure extends Error {
   constructor(readonly error: ApiError) {
@@ -58,11 +70,17 @@ const fail = (code: string, message: string, parameter?: string): never => {
 export class RunwareSim {
   readonly jobs = new Map<string, Job>();
   readonly media = new Map<string, MediaEntry>();
+  readonly received = new Map<string, Received>();
 
   constructor(
     private readonly state: SimState,
     private readonly baseUrl: () => string,
-  ) {}
+  ) {
+    state.onReset(() => {
+      this.jobs.clear();
+      this.received.clear();
+    });
+  }
 
   /** Authenticates by Bearer header or a leading authentication task. */
   authenticate(header: string | undefined, tasks: Item[]): ApiError | undefined {
@@ -75,13 +93,17 @@ export class RunwareSim {
     return undefined;
   }
 
-  /** Runs a task array; resolves when every sync task is done. */
-  async handle(tasks: Item[], fault: Fault | undefined): Promise<{ data: Item[]; errors: ApiError[] }> {
+  /**
+   * Runs a task array; resolves when every sync task is done. Tasks are
+   * received (and visible to getTaskDetails) first; `delayMs` then passes
+   * before they run, as a queue would.
+   */
+  async handle(tasks: Item[], fault: Fault | undefined, delayMs = 0): Promise<{ data: Item[]; errors: ApiError[] }> {
     const data: Item[] = [];
     const errors: ApiError[] = [];
-    const waits: Promise<void>[] = [];
+    const admitted: Array<{ task: Item; index: number; taskType: string; taskUUID: string }> = [];
     tasks.forEach((task, index) => {
-      if (task.taskType === 'authentication') return;
+      if (!task || typeof task !== 'object' || task.taskType === 'authentication') return;
       const taskType = String(task.taskType ?? '');
       const taskUUID = typeof task.taskUUID === 'string' ? task.taskUUID : undefined;
       const scope = { taskType, ...(taskUUID ? { taskUUID } : {}) };
@@ -92,25 +114,46 @@ export class RunwareSim {
         }
         if (!taskUUID) fail('missingTaskUUID', 'taskUUID is required.', 'taskUUID');
         if (!UUID.test(taskUUID!)) fail('invalidTaskUUID', 'taskUUID must be a UUID v4.', 'taskUUID');
-        if (taskType === 'getResponse') {
-          const r = this.getResponse(taskUUID!);
+        if (taskType === 'getResponse' || taskType === 'getTaskDetails') {
+          const r = taskType === 'getResponse' ? this.getResponse(taskUUID!) : this.getTaskDetails(taskUUID!);
           data.push(...r.data);
           errors.push(...r.errors);
           return;
         }
-        if (this.state.known.has(taskUUID!)) fail('conflictTaskUUID', `A task with taskUUID ${taskUUID} already exists; each task needs a unique UUID.`, 'taskUUID');
+        if (this.state.known.has(taskUUID!)) {
+          const reuse = this.state.options.reusedUuid;
+          const msg = `A task with taskUUID ${taskUUID} already exists; each task needs a unique UUID.`;
+          if (reuse === 'conflictNoUuid') throw new TaskFailure({ code: 'conflictTaskUUID', message: msg, parameter: 'taskUUID' });
+          if (reuse === 'conflict') fail('conflictTaskUUID', msg, 'taskUUID');
+          // runsAgain: the API does not look; the task is run (and billed) once more.
+        }
         if (!SIMULATED.has(taskType)) fail('unsupportedTaskType', `The simulator does not implement ${taskType}.`, 'taskType');
         this.state.known.add(taskUUID!);
+        this.received.set(taskUUID!, { request: [{ ...task }], receivedAt: Date.now() });
+        capped(this.received);
+        admitted.push({ task, index, taskType, taskUUID: taskUUID! });
+      } catch (e) {
+        if (!(e instanceof TaskFailure)) throw e;
+        // A conflict that names no task is a request-level error.
+        errors.push(e.error.code === 'conflictTaskUUID' && !e.error.taskUUID && this.state.options.reusedUuid === 'conflictNoUuid' ? { ...e.error } : { ...e.error, ...scope });
+      }
+    });
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    const waits: Promise<void>[] = [];
+    for (const { task, index, taskType, taskUUID } of admitted) {
+      const rec = this.received.get(taskUUID);
+      try {
         if (fault?.kind === 'taskError' && (fault.taskIndex === undefined || fault.taskIndex === index) && (!fault.taskType || fault.taskType === taskType)) {
-          // A task-scoped transient failure: the UUID is spent, nothing ran.
+          // A task-scoped failure: the UUID is spent, the task ran and failed.
           fail(fault.code ?? 'timeoutProvider', 'The provider did not answer in time.');
         }
-        const job = this.start(task, taskType, taskUUID!);
-        if (fault?.kind === 'asyncError' && job.async) job.error = { code: fault.code ?? 'taskFailed', message: 'The task failed during processing.', taskType, taskUUID: taskUUID! };
-        this.state.accepted.set(taskUUID!, (this.state.accepted.get(taskUUID!) ?? 0) + 1);
+        const job = this.start(task, taskType, taskUUID);
+        if (rec) rec.job = job;
+        if (fault?.kind === 'asyncError' && job.async) job.error = { code: fault.code ?? 'taskFailed', message: 'The task failed during processing.', taskType, taskUUID };
+        this.state.accepted.set(taskUUID, (this.state.accepted.get(taskUUID) ?? 0) + 1);
         if (job.async) {
           data.push({ taskType, taskUUID });
-          return;
+          continue;
         }
         waits.push(
           new Promise<void>((resolve) => setTimeout(resolve, job.durationMs)).then(() => {
@@ -118,12 +161,62 @@ export class RunwareSim {
           }),
         );
       } catch (e) {
-        if (e instanceof TaskFailure) errors.push({ ...e.error, ...scope });
-        else throw e;
+        if (!(e instanceof TaskFailure)) throw e;
+        const err = { ...e.error, taskType, taskUUID };
+        if (rec) rec.errors = [err];
+        errors.push(err);
       }
-    });
+    }
     await Promise.all(waits);
     return { data, errors };
+  }
+
+  /** Whether getResponse (or getTaskDetails) would answer "unknown" over HTTP 404, per the options. */
+  readUnknownIs404(tasks: Item[]): boolean {
+    if (tasks.length !== 1) return false;
+    const t = tasks[0]!;
+    const uuid = typeof t.taskUUID === 'string' ? t.taskUUID : '';
+    if (t.taskType === 'getResponse') return this.state.options.unknownTask === 'http404' && !this.getResponseKnows(uuid);
+    if (t.taskType === 'getTaskDetails') return this.state.options.taskDetailsUnknown === 'http404' && !this.received.has(uuid);
+    return false;
+  }
+
+  private getResponseKnows(uuid: string): boolean {
+    const job = this.jobs.get(uuid);
+    return !!job && (job.async || this.state.options.getResponseCoversSync);
+  }
+
+  /**
+   * The documented lookup of any earlier task, sync or async: the request as
+   * sent and, once there is one, the response. The unknown answers are options.
+   */
+  private getTaskDetails(uuid: string): { data: Item[]; errors: ApiError[] } {
+    const rec = this.received.get(uuid);
+    if (!rec) {
+      switch (this.state.options.taskDetailsUnknown) {
+        case 'error':
+        case 'http404':
+          return { data: [], errors: [{ code: 'taskNotFound', message: `No task with taskUUID ${uuid}.`, taskType: 'getTaskDetails', taskUUID: uuid, parameter: 'taskUUID' }] };
+        case 'empty':
+          return { data: [], errors: [] };
+        case 'noResponse':
+          return { data: [{ taskType: 'getTaskDetails', taskUUID: uuid }], errors: [] };
+      }
+    }
+    const item: Item = { taskType: 'getTaskDetails', taskUUID: uuid, request: rec.request };
+    if (rec.errors) item.response = { errors: rec.errors };
+    else if (rec.job) {
+      const job = rec.job;
+      const elapsed = Date.now() - job.startedAt;
+      if (elapsed >= job.durationMs) {
+        item.response = job.error ? { errors: [job.error] } : job.async ? { data: job.results.map((r) => ({ ...r, status: 'success' })) } : { data: job.results };
+      } else if (this.state.options.taskDetailsRunning === 'processing') {
+        item.response = { data: [{ taskType: job.taskType, taskUUID: uuid, status: 'processing' }] };
+      }
+    } else if (this.state.options.taskDetailsRunning === 'processing') {
+      item.response = { data: [{ taskType: String(rec.request[0]?.taskType ?? ''), taskUUID: uuid, status: 'processing' }] };
+    }
+    return { data: [item], errors: [] };
   }
 
   private start(task: Item, taskType: string, uuid: string): Job {
@@ -189,7 +282,8 @@ export class RunwareSim {
     if (!AIRISH.test(task.model as string)) fail('invalidModel', `"${String(task.model)}" is not an AIR id.`, 'model');
     const model = CATALOG.find((m) => m.air === task.model);
     const flux = (model?.architecture ?? '').startsWith('flux');
-    const step = flux ? 16 : 64;
+    // Multiples of 8, and of 16 for FLUX (reference, "Dimensions").
+    const step = flux || /flux/i.test(String(model?.name ?? '')) ? 16 : 8;
     const width = Number(task.width ?? model?.defaultWidth ?? 1024);
     const height = Number(task.height ?? model?.defaultHeight ?? 1024);
     for (const [name, v] of [['width', width], ['height', height]] as const) {
@@ -257,10 +351,12 @@ export class RunwareSim {
   /** Cumulative state of a task: every poll returns all N slots. */
   private getResponse(uuid: string): { data: Item[]; errors: ApiError[] } {
     const job = this.jobs.get(uuid);
-    if (!job || (!job.async && !this.state.options.getResponseCoversSync)) {
-      if (this.state.options.unknownTask === 'notFound') {
+    if (!job || !this.getResponseKnows(uuid)) {
+      const mode = this.state.options.unknownTask;
+      if (mode === 'notFound' || mode === 'http404') {
         return { data: [], errors: [{ code: 'taskNotFound', message: `No task with taskUUID ${uuid}.`, taskType: 'getResponse', taskUUID: uuid, parameter: 'taskUUID' }] };
       }
+      if (mode === 'expired') return { data: [], errors: [{ code: 'taskExpired', message: `The task ${uuid} has expired.`, taskType: 'getResponse', taskUUID: uuid }] };
       return { data: [], errors: [] };
     }
     const elapsed = Date.now() - job.startedAt;

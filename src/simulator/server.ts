@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { EXT, MIME, renderImage, type SimFormat } from './images.js';
 import { RunwareSim } from './runware.js';
 import { RunwaySim, type RunwayProvider, type Scenario } from './runway.js';
-import { SimState, type Fault, type SimOptions, type Surface } from './state.js';
+import { PESSIMISTIC, SimState, type Fault, type SimOptions, type Surface } from './state.js';
 import { WsEndpoint } from './ws.js';
 
 export interface SimulatorStartOptions extends Partial<SimOptions> {
@@ -35,6 +35,12 @@ export interface SimulatorInfo {
 }
 
 const MAX_BODY = 32 * 1024 * 1024;
+
+/** The simulator options among the start options (credentials, port and host are not options). */
+function stripUndefined(opts: SimulatorStartOptions): Partial<SimOptions> {
+  const { port: _p, host: _h, credentials: _c, ...rest } = opts;
+  return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<SimOptions>;
+}
 
 const readBody = (req: IncomingMessage): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -71,11 +77,7 @@ export class Simulator {
 
   constructor(opts: SimulatorStartOptions = {}) {
     this.state = new SimState(
-      {
-        timeScale: opts.timeScale ?? 1,
-        getResponseCoversSync: opts.getResponseCoversSync ?? true,
-        unknownTask: opts.unknownTask ?? 'empty',
-      },
+      { ...PESSIMISTIC, timeScale: 1, ...stripUndefined(opts) },
       { ...SimState.newCredentials(), ...opts.credentials },
     );
     this.runware = new RunwareSim(this.state, () => this.base);
@@ -163,48 +165,63 @@ export class Simulator {
     const tasks = Array.isArray(body) ? (body as Array<Record<string, unknown>>) : [];
     const fault = this.state.takeFault('runware', tasks.map((t) => String(t?.taskType)));
     if (fault) entry.fault = fault.kind;
-    if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms ?? 200));
+    const answer = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
+      entry.status = status;
+      json(res, status, payload, headers);
+    };
+    // Faults in front of the API: nothing ran.
     if (fault?.kind === 'reset') {
       req.socket.destroy();
       return;
     }
     const status = fault ? HTTP_FAULT_STATUS[fault.kind] : undefined;
     if (status) {
-      entry.status = status;
-      const headers: Record<string, string> = status === 429 ? { 'retry-after': String(fault!.retryAfter ?? 1) } : {};
-      json(res, status, { errors: [{ code: status === 429 ? 'rateLimitExceeded' : status === 504 ? 'gatewayTimeout' : 'serviceUnavailable', message: `Simulated HTTP ${status}.` }] }, headers);
+      const headers: Record<string, string> = status === 429 && this.state.options.retryAfter ? { 'retry-after': String(fault!.retryAfter ?? 1) } : {};
+      answer(status, { errors: [{ code: status === 429 ? 'rateLimitExceeded' : status === 504 ? 'gatewayTimeout' : 'serviceUnavailable', message: `Simulated HTTP ${status}; the request was not processed.` }] }, headers);
       return;
     }
-    if (req.method !== 'POST') {
-      entry.status = 405;
-      json(res, 405, { errors: [{ code: 'methodNotAllowed', message: 'Use POST.' }] });
-      return;
-    }
-    if (!Array.isArray(body)) {
-      entry.status = 400;
-      json(res, 400, { errors: [{ code: 'invalidRequestBody', message: 'The body must be a JSON array of tasks.' }] });
-      return;
-    }
+    if (fault?.kind === 'proxy' && fault.when === 'before') return this.proxyAnswer(res, entry, fault);
+    if (req.method !== 'POST') return answer(405, { errors: [{ code: 'methodNotAllowed', message: 'Use POST.' }] });
+    if (!Array.isArray(body)) return answer(400, { errors: [{ code: 'invalidRequestBody', message: 'The body must be a JSON array of tasks.' }] });
     const authError = this.runware.authenticate(req.headers.authorization, tasks);
-    if (authError) {
-      entry.status = 401;
-      json(res, 401, { errors: [authError] });
-      return;
-    }
-    const out = await this.runware.handle(tasks, fault);
+    if (authError) return answer(401, { errors: [authError] });
+    if (this.runware.readUnknownIs404(tasks)) return answer(404, { errors: [{ code: 'taskNotFound', message: 'No such task.', taskUUID: tasks[0]!.taskUUID, taskType: tasks[0]!.taskType }] });
+    const out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? fault.ms ?? 200 : 0);
     if (fault?.kind === 'resetAfterAccept') {
       // The tasks ran; the client never hears about it.
       req.socket.destroy();
       return;
     }
     if (fault?.kind === 'malformed') {
+      // A truncated body, after the tasks ran.
       entry.status = 200;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(out).slice(0, 25));
       return;
     }
-    entry.status = out.data.length === 0 && out.errors.length > 0 ? 400 : 200;
-    json(res, entry.status, out.errors.length ? { data: out.data, errors: out.errors } : { data: out.data });
+    if (fault?.kind === 'proxy') return this.proxyAnswer(res, entry, fault);
+    const outBody = this.state.options.hostile ? this.hostile(out) : out.errors.length ? { data: out.data, errors: out.errors } : { data: out.data };
+    answer(out.data.length === 0 && out.errors.length > 0 ? 400 : 200, outBody);
+  }
+
+  /** A proxy's answer: its status, with Runware's body, no body, or an HTML page. */
+  private proxyAnswer(res: ServerResponse, entry: { status?: number }, fault: Fault): void {
+    const status = fault.status ?? 502;
+    entry.status = status;
+    if (fault.body === 'runware') {
+      json(res, status, { errors: [{ code: 'serviceUnavailable', message: `Simulated HTTP ${status}; the request was not processed.` }] });
+      return;
+    }
+    const html = fault.body === 'html' ? `<html><body><h1>${status} Bad Gateway</h1></body></html>` : '';
+    res.writeHead(status, { 'content-type': fault.body === 'html' ? 'text/html' : 'text/plain', 'content-length': Buffer.byteLength(html) });
+    res.end(html);
+  }
+
+  /** Hostile mode: the same answer, with null items, traversal names and the key echoed in an error. */
+  private hostile(out: { data: Array<Record<string, unknown>>; errors: unknown[] }): unknown {
+    const key = this.state.credentials.apiKey;
+    const data = out.data.map((d) => (typeof d.imageUUID === 'string' ? { ...d, imageUUID: `x/../../../outside/${key}` } : d));
+    return { data: [null, ...data], errors: [null, ...out.errors, { code: 'unknownError', message: `upstream said: key ${key} password=hunter2` }] };
   }
 
   private runwayAuth(req: IncomingMessage, provider: Surface): boolean {

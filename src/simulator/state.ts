@@ -17,7 +17,17 @@ export type FaultKind =
   | 'resetAfterAccept'
   | 'malformed'
   | 'taskError'
-  | 'asyncError';
+  | 'asyncError'
+  /** An HTTP answer from something in front of the API (a proxy): `status`, `body`, `when`. */
+  | 'proxy'
+  /** WebSocket: every result frame is sent twice. */
+  | 'duplicateFrames'
+  /** WebSocket: the results of one message are sent in reverse order. */
+  | 'interleave'
+  /** WebSocket: the socket drops after the tasks ran; `resume` says whether the session can still be resumed. */
+  | 'wsDrop'
+  /** WebSocket: the server stops answering pings (and everything else) without closing. */
+  | 'silence';
 
 export type Surface = 'runware' | 'runway' | 'useapi' | 'makevid';
 
@@ -35,8 +45,16 @@ export interface Fault {
   code?: string;
   /** For latency: real milliseconds. */
   ms?: number;
-  /** For 429: the Retry-After value in seconds. */
+  /** For 429: the Retry-After value in seconds (sent only when the retryAfter option is on). */
   retryAfter?: number;
+  /** For proxy: the HTTP status (default 502). */
+  status?: number;
+  /** For proxy: Runware's own error body, no body, or an HTML page (default none). */
+  body?: 'runware' | 'none' | 'html';
+  /** For proxy: before the API saw the request, or after the tasks ran (default after). */
+  when?: 'before' | 'after';
+  /** For wsDrop: within the resume window, or beyond it (the buffer is gone). */
+  resume?: 'inside' | 'beyond';
 }
 
 export interface LogEntry {
@@ -51,14 +69,62 @@ export interface LogEntry {
   fault?: FaultKind;
 }
 
+/**
+ * Every behaviour the reference marks UNKNOWN is a switch, with each
+ * possibility implemented. `PESSIMISTIC` is the default in tests: the choice
+ * under which a careless client loses results or bills twice.
+ */
 export interface SimOptions {
   /** Durations are multiplied by this (0.1 = ten times faster). */
   timeScale: number;
   /** getResponse also answers for sync tasks (the result stays fetchable). */
   getResponseCoversSync: boolean;
-  /** What getResponse says for a UUID it never saw: `{data:[]}` or a taskNotFound error. */
-  unknownTask: 'empty' | 'notFound';
+  /** What getResponse says for a UUID it does not know. */
+  unknownTask: 'empty' | 'notFound' | 'expired' | 'http404';
+  /** What a task with an already-used taskUUID gets. */
+  reusedUuid: 'conflict' | 'conflictNoUuid' | 'runsAgain';
+  /** Whether re-authenticating with the session UUID replays buffered results. */
+  wsResumeReplays: boolean;
+  /** What an unknown or expired connectionSessionUUID gets at authentication. */
+  staleSession: 'refused' | 'newSession';
+  /** Whether a 429 carries Retry-After. */
+  retryAfter: boolean;
+  /** Whether the N results of one WebSocket task come in N frames or in one. */
+  wsFraming: 'perItem' | 'oneFrame';
+  /** What getTaskDetails says for a UUID it does not know. */
+  taskDetailsUnknown: 'error' | 'empty' | 'noResponse' | 'http404';
+  /** What getTaskDetails says for a task still running. */
+  taskDetailsRunning: 'noResponse' | 'processing';
+  /** Hostile upstream: traversal names, secrets echoed in errors, null items, frames that name no task. */
+  hostile: boolean;
 }
+
+/** The possibilities of each unknown, for tests that run the combinations. */
+export const UNKNOWNS = {
+  getResponseCoversSync: [false, true],
+  unknownTask: ['empty', 'notFound', 'expired', 'http404'],
+  reusedUuid: ['runsAgain', 'conflict', 'conflictNoUuid'],
+  wsResumeReplays: [false, true],
+  staleSession: ['refused', 'newSession'],
+  retryAfter: [false, true],
+  wsFraming: ['perItem', 'oneFrame'],
+  taskDetailsUnknown: ['noResponse', 'empty', 'error', 'http404'],
+  taskDetailsRunning: ['noResponse', 'processing'],
+} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile'>]: ReadonlyArray<SimOptions[K]> };
+
+/** The default: the first possibility of each unknown, the one that hides the most. */
+export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
+  getResponseCoversSync: false,
+  unknownTask: 'empty',
+  reusedUuid: 'runsAgain',
+  wsResumeReplays: false,
+  staleSession: 'refused',
+  retryAfter: false,
+  wsFraming: 'perItem',
+  taskDetailsUnknown: 'noResponse',
+  taskDetailsRunning: 'noResponse',
+  hostile: false,
+};
 
 export class SimState {
   readonly log: LogEntry[] = [];
@@ -103,11 +169,20 @@ export class SimState {
     return Math.max(0, Math.round(ms * this.options.timeScale));
   }
 
+  private readonly resetHooks: Array<() => void> = [];
+
+  onReset(fn: () => void): void {
+    this.resetHooks.push(fn);
+  }
+
+  /** Forgets requests, faults and tasks; options go back to the pessimistic defaults (time scale kept). */
   reset(): void {
     this.log.length = 0;
     this.faults.length = 0;
     this.accepted.clear();
     this.known.clear();
+    Object.assign(this.options, PESSIMISTIC);
+    for (const fn of this.resetHooks) fn();
   }
 
   static newCredentials(): SimState['credentials'] {

@@ -16,7 +16,12 @@ interface Session {
   uuid: string;
   socket: Duplex | undefined;
   buffer: string[];
+  /** When the socket went away; the buffer is kept for the resume window after that. */
+  leftAt?: number;
 }
+
+/** Undelivered results are kept this long after a drop (reference: 120 s). */
+const RESUME_WINDOW_MS = 120_000;
 
 /** Encodes a server frame (never masked). */
 export function encodeFrame(opcode: number, payload: Buffer): Buffer {
@@ -64,6 +69,8 @@ export function decodeFrames(buf: Buffer): { frames: Array<{ fin: boolean; opcod
 export class WsEndpoint {
   private readonly sessions = new Map<string, Session>();
   private readonly sockets = new Set<Duplex>();
+  /** Sockets hit by a 'silence' fault: read, never answered again (a dead connection that stays open). */
+  private readonly silent = new WeakSet<Duplex>();
 
   constructor(
     private readonly state: SimState,
@@ -84,11 +91,16 @@ export class WsEndpoint {
     let session: Session | undefined;
     let buf: Buffer = Buffer.alloc(0);
     let fragments: Buffer[] = [];
+    // Results follow their session: to its current socket, or into its buffer while it has none.
     const sendText = (obj: unknown): void => {
       const text = JSON.stringify(obj);
-      if (session && session.socket !== socket) session.buffer.push(text);
-      else if (!socket.destroyed) socket.write(encodeFrame(1, Buffer.from(text)));
-      else session?.buffer.push(text);
+      const target = session ? session.socket : socket;
+      if (!target || target.destroyed) {
+        session?.buffer.push(text);
+        return;
+      }
+      if (this.silent.has(target)) return;
+      target.write(encodeFrame(1, Buffer.from(text)));
     };
     socket.on('data', (chunk: Buffer) => {
       const r = decodeFrames(Buffer.concat([buf, chunk]));
@@ -99,7 +111,7 @@ export class WsEndpoint {
           continue;
         }
         if (f.opcode === 9) {
-          socket.write(encodeFrame(10, f.payload));
+          if (!this.silent.has(socket)) socket.write(encodeFrame(10, f.payload));
           continue;
         }
         if (f.opcode !== 1 && f.opcode !== 0) continue;
@@ -112,7 +124,10 @@ export class WsEndpoint {
     });
     const detach = (): void => {
       this.sockets.delete(socket);
-      if (session && session.socket === socket) session.socket = undefined;
+      if (session && session.socket === socket) {
+        session.socket = undefined;
+        session.leftAt = Date.now();
+      }
     };
     socket.on('close', detach);
     socket.on('error', detach);
@@ -149,14 +164,24 @@ export class WsEndpoint {
         return;
       }
       const resumeId = typeof auth.connectionSessionUUID === 'string' ? auth.connectionSessionUUID : undefined;
-      const resumed = resumeId ? this.sessions.get(resumeId) : undefined;
+      let resumed = resumeId ? this.sessions.get(resumeId) : undefined;
+      if (resumed?.leftAt !== undefined && Date.now() - resumed.leftAt > this.state.scaled(RESUME_WINDOW_MS)) {
+        this.sessions.delete(resumed.uuid);
+        resumed = undefined;
+      }
+      if (resumeId && !resumed && this.state.options.staleSession === 'refused') {
+        send({ errors: [{ code: 'invalidConnectionSessionUUID', message: 'The session to resume is unknown or has expired.', parameter: 'connectionSessionUUID', taskType: 'authentication' }] });
+        return;
+      }
       const s: Session = resumed ?? { uuid: randomUUID(), socket, buffer: [] };
       s.socket = socket;
+      delete s.leftAt;
       this.sessions.set(s.uuid, s);
       setSession(s);
       send({ data: [{ taskType: 'authentication', connectionSessionUUID: s.uuid }] });
-      // Results that were ready while the client was away.
-      for (const pending of s.buffer.splice(0)) socket.write(encodeFrame(1, Buffer.from(pending)));
+      // Results that were ready while the client was away, if this API replays them.
+      const pending = s.buffer.splice(0);
+      if (this.state.options.wsResumeReplays) for (const p of pending) socket.write(encodeFrame(1, Buffer.from(p)));
       return;
     }
     if (tasks.length === 1 && tasks[0]?.taskType === 'ping' && tasks[0]?.taskUUID === undefined) {
@@ -165,7 +190,6 @@ export class WsEndpoint {
     }
     const fault = this.state.takeFault('runware', tasks.map((t) => String(t?.taskType)));
     if (fault) entry.fault = fault.kind;
-    if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms ?? 200));
     if (fault?.kind === 'reset') {
       socket.destroy();
       return;
@@ -178,20 +202,48 @@ export class WsEndpoint {
       send({ errors: [{ code: 'alreadyAuthenticated', message: 'This connection is already authenticated.', taskType: 'authentication' }] });
       return;
     }
-    const out = await this.runware.handle(tasks, fault);
-    if (fault?.kind === 'resetAfterAccept') {
-      // The results wait in the session buffer for a resume.
-      socket.destroy();
+    if (fault?.kind === 'silence') this.silent.add(socket);
+    const out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? fault.ms ?? 200 : 0);
+    const frames = this.frames(tasks, out);
+    if (fault?.kind === 'resetAfterAccept' || fault?.kind === 'wsDrop') {
+      // The tasks ran; their results wait in the session buffer for a resume (or are lost beyond the window).
       const s = getSession();
-      if (s) for (const d of out.data) s.buffer.push(JSON.stringify({ data: [d] }));
+      socket.destroy();
+      if (s) {
+        for (const f of frames) s.buffer.push(JSON.stringify(f));
+        if (fault.kind === 'wsDrop' && fault.resume === 'beyond') {
+          s.buffer.length = 0;
+          this.sessions.delete(s.uuid);
+        }
+      }
       return;
     }
-    if (out.errors.length) send({ errors: out.errors });
-    // getResponse answers in one frame (even when empty); other results arrive one frame per item.
-    const polls = tasks.filter((t) => t.taskType === 'getResponse').map((t) => t.taskUUID);
-    const pollItems = out.data.filter((d) => polls.includes(d.taskUUID as string));
-    if (polls.length && !out.errors.some((e) => polls.includes(e.taskUUID))) send({ data: pollItems });
-    for (const d of out.data) if (!pollItems.includes(d)) send({ data: [d] });
+    if (fault?.kind === 'interleave') frames.reverse();
+    for (const f of frames) {
+      send(f);
+      if (fault?.kind === 'duplicateFrames') send(f);
+    }
+  }
+
+  /** The frames answering one message: errors, then reads in one frame each, then results per item or per task. */
+  private frames(tasks: Array<Record<string, unknown>>, out: { data: Array<Record<string, unknown>>; errors: unknown[] }): unknown[] {
+    const frames: unknown[] = [];
+    if (out.errors.length) frames.push({ errors: out.errors });
+    const reads = tasks.filter((t) => t.taskType === 'getResponse' || t.taskType === 'getTaskDetails').map((t) => t.taskUUID);
+    const readItems = out.data.filter((d) => reads.includes(d.taskUUID as string));
+    // A read answers in one frame, even when empty (an empty frame names no task).
+    for (const u of reads) {
+      const erred = (out.errors as Array<{ taskUUID?: unknown }>).some((e) => e.taskUUID === u);
+      if (!erred) frames.push({ data: readItems.filter((d) => d.taskUUID === u) });
+    }
+    const rest = out.data.filter((d) => !readItems.includes(d));
+    if (this.state.options.wsFraming === 'oneFrame') {
+      const byTask = new Map<unknown, Array<Record<string, unknown>>>();
+      for (const d of rest) byTask.set(d.taskUUID, [...(byTask.get(d.taskUUID) ?? []), d]);
+      for (const items of byTask.values()) frames.push({ data: items });
+    } else for (const d of rest) frames.push({ data: [d] });
+    if (this.state.options.hostile) frames.push({ data: [null] }, { errors: [null] }, { error: [null] }, { data: [] }, { errors: [{ code: 'unknownError', message: 'names no task' }] });
+    return frames;
   }
 
   closeAll(): void {

@@ -34,7 +34,8 @@ afterAll(async () => {
 
 describe.each(['runway', 'useapi', 'makevid'] as const)('%s', (provider) => {
   it('a task moves PENDING -> RUNNING -> SUCCEEDED while waiting, with monotonic progress', async () => {
-    const id = await newTask(provider);
+    // Long enough that the first poll sees PENDING even on a loaded machine.
+    const id = await newTask(provider, 'success', 80_000);
     const seen: Array<{ progress: number; message?: string }> = [];
     const r = await call('runway_get_task', { id, waitSeconds: 30 }, (p) => seen.push(p));
     expect(r.isError, text(r)).toBeFalsy();

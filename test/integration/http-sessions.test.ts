@@ -11,17 +11,17 @@ import { sleep } from '../helpers.js';
 describe('HTTP sessions', () => {
   it('closes sessions left idle, and a closed session must initialize again', async () => {
     const app = new AppContext({ ...loadConfig({ HOME: '/tmp' }), http: { enabled: true, host: '127.0.0.1', port: 0, token: undefined } }, new Logger('error'));
-    const h = await startHttp(app, { sessionIdleMs: 300 });
+    const h = await startHttp(app, { sessionIdleMs: 800 });
     try {
       const client = new Client({ name: 'idle', version: '0' });
       const transport = new StreamableHTTPClientTransport(new URL(h.url));
       await client.connect(transport);
       expect(h.sessionCount()).toBe(1);
       await client.listTools();
-      await sleep(150);
+      await sleep(300);
       await client.listTools();
       expect(h.sessionCount()).toBe(1);
-      await sleep(700);
+      await sleep(2000);
       expect(h.sessionCount()).toBe(0);
       await expect(client.listTools()).rejects.toThrow();
     } finally {

@@ -59,10 +59,44 @@ describe('imageInference', () => {
     expect(r.body.errors!.map((e) => e.parameter)).toEqual(['width', 'positivePrompt', 'numberResults']);
   });
 
-  it('answers conflictTaskUUID for a reused UUID', async () => {
+  it('answers a reused UUID as each possibility says: conflict, conflict naming no task, or a second run', async () => {
+    for (const mode of ['conflict', 'conflictNoUuid', 'runsAgain'] as const) {
+      sim.state.options.reusedUuid = mode;
+      const t = img();
+      await post([t]);
+      const again = await post([t]);
+      if (mode === 'runsAgain') {
+        expect(again.status).toBe(200);
+        expect(sim.state.accepted.get(t.taskUUID)).toBe(2);
+      } else {
+        expect(again.body.errors![0]!.code).toBe('conflictTaskUUID');
+        expect(again.body.errors![0]!.taskUUID).toBe(mode === 'conflict' ? t.taskUUID : undefined);
+        expect(sim.state.accepted.get(t.taskUUID)).toBe(1);
+      }
+    }
+  });
+
+  it('getTaskDetails knows every received task, sync or async, and answers unknown UUIDs as each possibility says', async () => {
+    sim.state.options.reusedUuid = 'conflict';
     const t = img();
     await post([t]);
-    expect((await post([t])).body.errors![0]).toMatchObject({ code: 'conflictTaskUUID', taskUUID: t.taskUUID });
+    const d = await post([{ taskType: 'getTaskDetails', taskUUID: t.taskUUID }]);
+    const item = d.body.data![0] as { request: unknown[]; response: { data: unknown[] } };
+    expect(item.request).toHaveLength(1);
+    expect(item.response.data).toHaveLength(1);
+    const unknown = '0b8e5a0e-3c43-4d1e-9f43-3d2f6c7f9a11';
+    const answers: Record<string, unknown> = {};
+    for (const mode of ['error', 'empty', 'noResponse', 'http404'] as const) {
+      sim.state.options.taskDetailsUnknown = mode;
+      const r = await post([{ taskType: 'getTaskDetails', taskUUID: unknown }]);
+      answers[mode] = { status: r.status, data: r.body.data, code: r.body.errors?.[0]?.code };
+    }
+    expect(answers).toEqual({
+      error: { status: 400, data: [], code: 'taskNotFound' },
+      empty: { status: 200, data: [], code: undefined },
+      noResponse: { status: 200, data: [{ taskType: 'getTaskDetails', taskUUID: unknown }], code: undefined },
+      http404: { status: 404, data: undefined, code: 'taskNotFound' },
+    });
   });
 
   it('async: ACK, then cumulative getResponse with progress', async () => {
@@ -97,6 +131,7 @@ describe('modelSearch', () => {
 describe('faults and the control endpoint', () => {
   it('injects latency, statuses and task errors through /__sim/faults, and logs requests at /__sim/log', async () => {
     const control = sim.info.controlUrl;
+    sim.state.options.retryAfter = true;
     await fetch(`${control}/faults`, { method: 'POST', body: JSON.stringify([{ kind: 'latency', ms: 300 }, { kind: 'http429', retryAfter: 7 }, { kind: 'taskError', code: 'providerRateLimitExceeded' }]) });
     const t0 = Date.now();
     expect((await post([{ taskType: 'ping' }])).status).toBe(200);

@@ -44,7 +44,7 @@ describe('WebSocket transport', () => {
     expect(st).toMatchObject({ status: 'success' });
     expect(st.results).toHaveLength(2);
     const unknown = await client.poll('3b241101-e2bb-4255-8caf-4136c566a962', { waitMs: 0 });
-    expect(unknown.status).toBe('processing');
+    expect(unknown.status).toBe('unknown');
     await client.close();
   });
 
@@ -61,20 +61,79 @@ describe('WebSocket transport', () => {
     }
   });
 
-  it('a drop after the task ran: reconnect, resume the session, find it, bill it once', async () => {
+  it.each([true, false])('a drop after the task ran (replay %s): resume the session, recover the result, bill it once', async (replays) => {
+    sim.state.options.wsResumeReplays = replays;
     const { client, logs } = clientFor(sim, { transport: 'ws' });
     await client.submit({ taskType: 'ping' });
     sim.addFaults({ kind: 'resetAfterAccept' });
     const t0 = Date.now();
-    const r = await client.submit(img());
+    const r = await client.submit(img({ numberResults: 2 }));
     expect(r.tasks[0]!.status).toBe('success');
-    expect(r.tasks[0]!.attempts.map((a) => a.outcome)).toContain('landed (found by getResponse)');
+    expect(r.tasks[0]!.results).toHaveLength(2);
+    const outcomes = r.tasks[0]!.attempts.map((a) => a.outcome);
+    // Replayed results complete the task with no landing check; otherwise getTaskDetails finds it.
+    if (replays) expect(outcomes).toEqual(['success']);
+    else expect(outcomes).toContain('landed (found by getTaskDetails)');
     expect(Date.now() - t0).toBeLessThan(4000);
     expect([...sim.state.accepted.values()]).toEqual([1]);
     expect(logs.some((l) => l.message.includes('reconnected; session resumed'))).toBe(true);
     const auths = wsBodies().filter((b) => b[0]?.taskType === 'authentication');
     expect(auths.length).toBe(2);
     expect(auths[1]![0]!.connectionSessionUUID).toBeTypeOf('string');
+    await client.close();
+  });
+
+  it.each(['refused', 'newSession'] as const)('a drop beyond the resume window (stale session %s): a new session, then the landing check', async (mode) => {
+    sim.state.options.staleSession = mode;
+    const { client, logs } = clientFor(sim, { transport: 'ws' });
+    await client.submit({ taskType: 'ping' });
+    sim.addFaults({ kind: 'wsDrop', resume: 'beyond' });
+    const r = await client.submit(img());
+    expect(r.tasks[0]!.status).toBe('success');
+    expect(r.tasks[0]!.attempts.map((a) => a.outcome)).toContain('landed (found by getTaskDetails)');
+    expect([...sim.state.accepted.values()]).toEqual([1]);
+    if (mode === 'refused') expect(logs.some((l) => l.message.includes('resume refused'))).toBe(true);
+    expect(logs.some((l) => l.message.includes('new session'))).toBe(true);
+    await client.close();
+  });
+
+  it('a socket that goes silent counts as dropped within seconds, not at the request timeout', async () => {
+    const { client, logs } = clientFor(sim, { transport: 'ws', pingMs: 100 });
+    await client.submit({ taskType: 'ping' });
+    sim.addFaults({ kind: 'silence' });
+    const t0 = Date.now();
+    const r = await client.submit(img());
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(r.tasks[0]!.status).toBe('success');
+    expect(logs.some((l) => l.message.includes('pong deadline'))).toBe(true);
+    expect([...sim.state.accepted.values()]).toEqual([1]);
+    await client.close();
+  });
+
+  it('frames that name no task, duplicates and reordering never settle or double a task', async () => {
+    const { client } = clientFor(sim, { transport: 'ws' });
+    sim.addFaults({ kind: 'duplicateFrames' });
+    const r = await client.submit(img({ numberResults: 3 }));
+    expect(r.tasks[0]!.results).toHaveLength(3);
+    expect(new Set(r.tasks[0]!.results.map((x) => x.imageUUID)).size).toBe(3);
+    sim.addFaults({ kind: 'interleave' });
+    const r2 = await client.submit([img({ numberResults: 2 }), { taskType: 'promptEnhance', prompt: 'a', promptVersions: 2 }]);
+    expect(r2.tasks.map((t) => t.results.length)).toEqual([2, 2]);
+    sim.state.options.hostile = true;
+    try {
+      const r3 = await client.submit(img({ numberResults: 2 }));
+      expect(r3.tasks[0]!.results).toHaveLength(2);
+    } finally {
+      sim.state.options.hostile = false;
+    }
+    await client.close();
+  });
+
+  it('counts results in one frame or in N frames alike', async () => {
+    sim.state.options.wsFraming = 'oneFrame';
+    const { client } = clientFor(sim, { transport: 'ws' });
+    const r = await client.submit([img({ numberResults: 3 }), { taskType: 'promptEnhance', prompt: 'cat', promptVersions: 2 }]);
+    expect(r.tasks.map((t) => [t.status, t.results.length])).toEqual([['success', 3], ['success', 2]]);
     await client.close();
   });
 

@@ -18,7 +18,8 @@ export const inputSchema = z
 export const outputSchema = z.object({
   taskUUID: z.string(),
   taskType: z.string().optional(),
-  status: z.enum(['processing', 'success', 'partial', 'error']),
+  status: z.enum(['processing', 'success', 'partial', 'error', 'unknown']),
+  attempts: z.array(z.object({ taskUUID: z.string(), outcome: z.string() })).optional(),
   progress: z.number(),
   results: z.array(z.record(z.string(), z.unknown())),
   errors: z.array(z.object({ code: z.string(), message: z.string() }).loose()),

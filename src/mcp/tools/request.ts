@@ -24,7 +24,7 @@ export const outputSchema = z.object({
         index: z.number(),
         taskType: z.string(),
         taskUUID: z.string(),
-        status: z.enum(['success', 'partial', 'processing', 'error']),
+        status: z.enum(['success', 'partial', 'processing', 'error', 'unknown']),
         results: z.array(z.record(z.string(), z.unknown())),
         errors: z.array(apiError),
         attempts: z.array(z.object({ taskUUID: z.string(), outcome: z.string() })),

@@ -43,8 +43,9 @@ const image = z
   .loose();
 
 export const outputSchema = z.object({
-  status: z.enum(['success', 'partial', 'processing', 'error']),
+  status: z.enum(['success', 'partial', 'processing', 'error', 'unknown']),
   taskUUID: z.string(),
+  attempts: z.array(z.object({ taskUUID: z.string(), outcome: z.string() })).optional(),
   model: z.string(),
   progress: z.number(),
   images: z.array(image),

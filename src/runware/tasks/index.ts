@@ -29,6 +29,13 @@ export const getResponseTask = z
   })
   .strict();
 
+export const getTaskDetailsTask = z
+  .object({
+    taskType: z.literal('getTaskDetails'),
+    taskUUID: z.string().regex(UUID_ANY, { message: 'must be the UUID of an earlier task' }),
+  })
+  .strict();
+
 export const pingTask = z
   .object({ taskType: z.literal('ping'), taskUUID: z.string().optional(), ping: z.boolean().optional() })
   .strict();
@@ -47,6 +54,7 @@ export const STRICT_SCHEMAS: Partial<Record<string, z.ZodType>> = {
   imageInference: imageInferenceTask,
   modelSearch: modelSearchTask,
   getResponse: getResponseTask,
+  getTaskDetails: getTaskDetailsTask,
   ping: pingTask,
 };
 
