@@ -51,6 +51,7 @@ const envSchema = z.object({
   RUNWARE_PREVIEW_MAX_BYTES: intFrom('RUNWARE_PREVIEW_MAX_BYTES', 0, 10 * 1024 * 1024, 512 * 1024),
   RUNWARE_LOG_LEVEL: z.enum(LEVELS).default('info'),
   RUNWARE_SIM_TIME_SCALE: numberFrom('RUNWARE_SIM_TIME_SCALE', 0.001, 100, 1),
+  RUNWARE_TIME_SCALE: numberFrom('RUNWARE_TIME_SCALE', 0.001, 100, 1),
   RUNWAYML_API_SECRET: optionalSecret,
   RUNWAYML_API_URL: url('RUNWAYML_API_URL').default('https://api.dev.runwayml.com'),
   USEAPI_API_TOKEN: optionalSecret,
@@ -91,6 +92,8 @@ export interface Config {
   simulate: boolean;
   /** Simulated-time scale: durations in the simulator and client polling are multiplied by it. */
   simTimeScale: number;
+  /** Multiplies the client's waits (polls, backoff, timeouts) against an external simulator; 1 in production. */
+  timeScale: number;
   http: { enabled: boolean; host: string; port: number; token: string | undefined };
 }
 
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Flags = 
     logLevel: e.RUNWARE_LOG_LEVEL,
     simulate: flags.simulate === true || e.RUNWARE_SIMULATE,
     simTimeScale: e.RUNWARE_SIM_TIME_SCALE,
+    timeScale: e.RUNWARE_TIME_SCALE,
     http: { enabled: flags.http === true, host: flags.host ?? '127.0.0.1', port, token: e.RUNWARE_MCP_HTTP_TOKEN },
   };
 }

@@ -19,7 +19,8 @@ import { scrubber } from '../src/shared/redact.js';
 import { Simulator, type SimulatorStartOptions } from '../src/simulator/server.js';
 
 export const ROOT = resolve(__dirname, '..');
-export const CLI = join(ROOT, 'dist', 'cli.js');
+/** The built CLI; TEST_CLI points the suite at another build (to measure an older one). */
+export const CLI = process.env.TEST_CLI ?? join(ROOT, 'dist', 'cli.js');
 
 /** Distinctive secret values: if any appears in captured output, something leaked. */
 export const CANARY = {
@@ -44,6 +45,7 @@ export function simEnv(sim: Simulator, extra: Record<string, string> = {}): Reco
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? tmpdir(),
     RUNWARE_API_URL: i.runwareUrl,
+    RUNWARE_WS_URL: i.wsUrl,
     RUNWARE_API_KEY: CANARY.apiKey,
     RUNWAYML_API_URL: i.runwayUrl,
     RUNWAYML_API_SECRET: CANARY.runwaySecret,

@@ -7,7 +7,10 @@ import { progressPrinter } from './progress.js';
 
 export const usage = `Usage: runware-mcp-server poll TASK_UUID [--wait SECONDS] [--number-results N] [--out DIR]
 
-Polls an async task with getResponse. Without --wait, polls once. With --out, saves finished outputs into DIR.`;
+Polls any earlier task: getResponse for async work, getTaskDetails where getResponse
+does not know the UUID (sync tasks, or a task whose answer was lost). Without --wait,
+polls once. With --out, saves finished outputs into DIR. Exit 1 when the task failed
+or Runware has no record of it.`;
 
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { wait: { type: 'string' }, 'number-results': { type: 'string' }, out: { type: 'string' } }, true);
@@ -21,5 +24,5 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
     { roots: dir ? [resolve(dir)] : [], ...(p ? { onProgress: p } : {}) },
   );
   printJson(out);
-  return out.status === 'error' || out.status === 'partial' ? EXIT_FAILED : EXIT_OK;
+  return out.status === 'error' || out.status === 'partial' || out.status === 'unknown' ? EXIT_FAILED : EXIT_OK;
 }

@@ -41,5 +41,5 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
   if (out) set('saveTo', `${resolve(out)}/`);
   const r = await textToImage(ctx, input, { roots: out ? [resolve(out)] : [], onProgress: progressPrinter() });
   printJson(r.output);
-  return r.output.status === 'error' || r.output.status === 'partial' ? EXIT_FAILED : EXIT_OK;
+  return r.output.status === 'error' || r.output.status === 'partial' || r.output.status === 'unknown' ? EXIT_FAILED : EXIT_OK;
 }

@@ -21,16 +21,23 @@ export interface RunwareSetup {
   pollSchedule?: PollSchedule;
   retry?: RetryPolicy;
   rules?: Rules;
+  /** Scales the transport's and client's timeouts (tests against a fast simulator); default 1. */
+  timeScale?: number;
 }
 
 export function createRunwareClient(s: RunwareSetup): RunwareClient {
   if (!s.apiKey) throw new ConfigError(s.missingKeyHint);
+  const k = s.timeScale ?? 1;
+  const ms = (base: number, floor: number): number => Math.max(floor, Math.round(base * k));
   const transport =
     s.transport === 'ws'
-      ? new WsTransport({ url: s.wsUrl, apiKey: s.apiKey, logger: s.logger })
+      ? new WsTransport({ url: s.wsUrl, apiKey: s.apiKey, logger: s.logger, authTimeoutMs: ms(15_000, 500), pingIntervalMs: ms(5000, 50), pongTimeoutMs: ms(5000, 100), replayGraceMs: ms(1500, 50) })
       : new RestTransport({ url: s.apiUrl, apiKey: s.apiKey, userAgent: s.userAgent });
   return new RunwareClient({
     transport,
+    readTimeoutMs: ms(10_000, 300),
+    sendTimeoutMs: ms(150_000, 1000),
+    settleMs: ms(1000, 20),
     rules: s.rules ?? new Rules(),
     logger: s.logger,
     maxConcurrency: s.maxConcurrency,

@@ -30,7 +30,7 @@ export class AppContext {
   runware(): RunwareClient {
     if (!this.runwareClient) {
       const c = this.config;
-      const scale = c.simulate ? c.simTimeScale : 1;
+      const scale = c.simulate ? c.simTimeScale : c.timeScale;
       this.runwareClient = createRunwareClient({
         apiKey: c.runware.apiKey,
         apiUrl: c.runware.apiUrl,
@@ -42,6 +42,7 @@ export class AppContext {
         missingKeyHint: MISSING_KEY_HINT,
         rules: this.rules,
         pollSchedule: { initialMs: 1000 * scale, factor: 1.5, maxMs: 10_000 * scale },
+        timeScale: scale,
         ...(scale !== 1 ? { retry: { maxAttempts: 4, baseDelayMs: Math.max(10, 500 * scale), maxDelayMs: 8000 * scale, budgetMs: 60_000 } } : {}),
       });
     }

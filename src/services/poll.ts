@@ -42,11 +42,11 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
   });
   const output: PollOutput = { ...st };
   if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo);
+  const again = `runware_poll with taskUUID "${st.taskUUID}" and waitSeconds`;
   if (st.status === 'processing') {
-    const unknown = st.polls > 0 && st.progress === 0 && st.results.length === 0;
-    output.next = unknown
-      ? `No progress reported yet for ${st.taskUUID}. If it was submitted long ago, the UUID may be unknown or expired; otherwise poll again with waitSeconds.`
-      : `Still processing (${Math.round(st.progress)}%). Poll again with waitSeconds to wait longer${input.saveTo ? '; pass saveTo again to save the results' : ''}.`;
+    output.next = `Still processing (${Math.round(st.progress)}%). Call ${again} to wait longer${input.saveTo ? ', and saveTo again to save the results' : ''}; do not submit it again.`;
+  } else if (st.status === 'unknown') {
+    output.next = `Runware has no record of taskUUID ${st.taskUUID} (getResponse and getTaskDetails both said so): it never ran, has expired, or is not registered yet. If it was submitted moments ago, call ${again}; otherwise it is safe to submit it again.`;
   }
   return { output, previews };
 }

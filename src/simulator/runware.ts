@@ -151,6 +151,7 @@ export class RunwareSim {
         if (rec) rec.job = job;
         if (fault?.kind === 'asyncError' && job.async) job.error = { code: fault.code ?? 'taskFailed', message: 'The task failed during processing.', taskType, taskUUID };
         this.state.accepted.set(taskUUID, (this.state.accepted.get(taskUUID) ?? 0) + 1);
+        if (!job.error) this.state.succeeded.set(taskUUID, (this.state.succeeded.get(taskUUID) ?? 0) + 1);
         if (job.async) {
           data.push({ taskType, taskUUID });
           continue;

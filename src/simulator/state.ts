@@ -131,6 +131,10 @@ export class SimState {
   private readonly faults: Array<Fault & { left: number }> = [];
   /** Tasks that ran (and would be billed), per taskUUID. */
   readonly accepted = new Map<string, number>();
+  /** Runs that succeeded (not failed by a task error), per taskUUID: a task billed for a result. */
+  readonly succeeded = new Map<string, number>();
+  /** Random faults: each Runware request draws one of `faults` with probability `rate` (seeded, repeatable). */
+  random: { rate: number; faults: Fault[]; next: () => number } | undefined;
   /** Every taskUUID the simulated API has seen, run or not. */
   readonly known = new Set<string>();
   private nextId = 1;
@@ -153,6 +157,14 @@ export class SimState {
 
   /** Takes the first fault that matches this request, if any. */
   takeFault(surface: Surface, taskTypes: string[] = []): Fault | undefined {
+    const queued = this.takeQueued(surface, taskTypes);
+    if (queued || surface !== 'runware' || !this.random || this.random.faults.length === 0) return queued;
+    const r = this.random;
+    if (r.next() >= r.rate) return undefined;
+    return r.faults[Math.floor(r.next() * r.faults.length)];
+  }
+
+  private takeQueued(surface: Surface, taskTypes: string[]): Fault | undefined {
     const i = this.faults.findIndex((f) => (f.surface ?? 'runware') === surface && (!f.taskType || taskTypes.includes(f.taskType)));
     if (i < 0) return undefined;
     const f = this.faults[i]!;
@@ -180,9 +192,23 @@ export class SimState {
     this.log.length = 0;
     this.faults.length = 0;
     this.accepted.clear();
+    this.succeeded.clear();
     this.known.clear();
+    this.random = undefined;
     Object.assign(this.options, PESSIMISTIC);
     for (const fn of this.resetHooks) fn();
+  }
+
+  /** A small seeded generator (mulberry32), so a fault run can be repeated exactly. */
+  static seeded(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
   }
 
   static newCredentials(): SimState['credentials'] {

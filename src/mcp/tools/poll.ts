@@ -8,7 +8,7 @@ export const name = 'runware_poll';
 
 export const inputSchema = z
   .object({
-    taskUUID: z.uuid({ message: 'must be the taskUUID of an earlier async task' }).describe('The taskUUID returned by runware_text_to_image or runware_request.'),
+    taskUUID: z.uuid({ message: 'must be the taskUUID of an earlier task' }).describe('The taskUUID of any earlier task (sync or async), from runware_text_to_image, runware_request or an "unknown" result.'),
     waitSeconds: z.number().min(0).max(300).default(0).describe('0 polls once; otherwise keep polling (with progress) until done or this many seconds pass. Stay under your client timeout (often 60 s).'),
     numberResults: z.number().int().min(1).max(20).default(1).describe('How many results the task was asked for, so the wait knows when it is complete.'),
     saveTo: z.string().min(1).max(1024).optional().describe('Save finished outputs here, as runware_text_to_image does: a directory (ending in /) or a file name, inside RUNWARE_OUTPUT_DIR or your MCP roots. Existing files are never overwritten.'),
@@ -33,9 +33,10 @@ export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps)
   server.registerTool(
     name,
     {
-      title: 'Poll an async Runware task',
+      title: 'Poll an earlier Runware task',
       description:
-        'Check on (or wait for) an async Runware task by its taskUUID, using getResponse. Returns status (processing, success, partial, error), progress 0-100, the results accumulated so far, errors scoped to the task, and with saveTo the saved files. ' +
+        'Check on (or wait for) any earlier Runware task by its taskUUID: getResponse for async work, getTaskDetails where getResponse does not know it (sync tasks, or a task whose answer was lost). ' +
+        'Returns status (processing, success, partial, error, or unknown when Runware has no record of it), progress 0-100, the results so far, errors scoped to the task, and with saveTo the saved files. ' +
         'Free to call repeatedly: it never re-runs the task.',
       inputSchema,
       outputSchema,

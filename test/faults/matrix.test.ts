@@ -1,0 +1,113 @@
+/**
+ * The fault matrix (see harness.ts). In CI it runs a bounded smoke; with
+ * FAULTS_FULL=1 (`npm run test:faults`) every cell at 500 tasks, and the
+ * table goes to bench/RELIABILITY.md.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/server.js';
+import { SimState } from '../../src/simulator/state.js';
+import { Capture, ROOT, startSim } from '../helpers.js';
+import { cellTasks, FAULTS, judge, runCliCell, runMcpCell, startServer, table, unknownCombos, type CellResult, type Transport } from './harness.js';
+
+const FULL = process.env.FAULTS_FULL === '1';
+const TASKS = Number(process.env.FAULTS_TASKS ?? (FULL ? 500 : 10));
+const RATE = 0.2;
+const rows: CellResult[] = [];
+
+for (const transport of ['rest', 'ws'] as const) {
+  describe(`fault matrix over ${transport}`, () => {
+    let sim: Simulator;
+    let server: Awaited<ReturnType<typeof startServer>>;
+    const capture = new Capture();
+    beforeAll(async () => {
+      sim = await startSim({ timeScale: 0.02 });
+      server = await startServer(sim, transport, capture);
+    });
+    afterAll(async () => {
+      await server?.close();
+      await sim?.stop();
+    });
+
+    const faults = FAULTS.filter((f) => f.transports.includes(transport));
+    const combos = unknownCombos(transport);
+    // The smoke: every fault under the pessimistic unknowns, and every combination under the central fault.
+    const cells = FULL
+      ? faults.flatMap((f) => combos.map((c) => ({ f, c })))
+      : [...faults.map((f) => ({ f, c: combos[0]! })), ...combos.slice(1).map((c) => ({ f: FAULTS.find((x) => x.name === 'reset after the task ran')!, c }))];
+    let seed = transport === 'rest' ? 1 : 100_000;
+
+    it.each(cells.map((x) => [`${x.f.name} | ${x.c.name}`, x] as const))('%s', async (_name, { f, c }) => {
+      sim.state.reset();
+      Object.assign(sim.state.options, c.options);
+      sim.state.random = { rate: RATE, faults: [f.fault], next: SimState.seeded(seed++) };
+      const before = capture.texts.length;
+      const j = await runMcpCell(server.client, sim, cellTasks(TASKS, seed), capture);
+      const leaks = countLeaks(capture, before);
+      const row = await judge(sim, j, (uuid, n) => recoverMcp(server.client, uuid, n), { front: 'mcp', transport, fault: f.name, unknowns: c.name, alive: true }, leaks);
+      row.alive = await alive(server.client);
+      rows.push(row);
+      expect(row.tasks).toBe(TASKS);
+      // Every fault here is survivable: a cell where tasks mostly fail is a broken cell, not a pass.
+      expect(row.successes + row.unknown, JSON.stringify(row)).toBeGreaterThanOrEqual(Math.ceil(TASKS * 0.8));
+      expect({ doubleAccepted: row.doubleAccepted, lost: row.lost, hung: row.hung, leaks: row.leaks, alive: row.alive }).toEqual({ doubleAccepted: 0, lost: 0, hung: 0, leaks: 0, alive: true });
+    }, FULL ? 600_000 : 60_000);
+  });
+}
+
+describe('fault matrix through the CLI', () => {
+  let sim: Simulator;
+  const capture = new Capture();
+  beforeAll(async () => {
+    sim = await startSim({ timeScale: 0.02 });
+  });
+  afterAll(async () => {
+    await sim?.stop();
+  });
+  const names = FULL ? FAULTS.filter((f) => f.transports.includes('rest')).map((f) => f.name) : ['reset after the task ran', '502 without a body, after the task ran', 'timeoutProvider'];
+  it.each(names)('%s | pessimistic', async (name) => {
+    const f = FAULTS.find((x) => x.name === name)!;
+    sim.state.reset();
+    sim.state.random = { rate: RATE, faults: [f.fault], next: SimState.seeded(7) };
+    const { env } = { env: (await import('./harness.js')).matrixEnv(sim, 'rest' as Transport, capture.tempDir()) };
+    const before = capture.texts.length;
+    const j = await runCliCell(env, cellTasks(FULL ? TASKS : 25, 3), capture);
+    const row = await judge(sim, j, async () => ({ status: 'error', taskUUID: '' }), { front: 'cli', transport: 'rest', fault: name, unknowns: 'pessimistic', alive: true }, countLeaks(capture, before));
+    rows.push(row);
+    expect(row.successes + row.unknown, JSON.stringify(row)).toBeGreaterThanOrEqual(Math.ceil(row.tasks * 0.8));
+    expect({ doubleAccepted: row.doubleAccepted, lost: row.lost, hung: row.hung, leaks: row.leaks }).toEqual({ doubleAccepted: 0, lost: 0, hung: 0, leaks: 0 });
+  }, FULL ? 600_000 : 60_000);
+});
+
+afterAll(() => {
+  const totals = rows.reduce((a, r) => ({ tasks: a.tasks + r.tasks, double: a.double + r.doubleAccepted, lost: a.lost + r.lost, hung: a.hung + r.hung }), { tasks: 0, double: 0, lost: 0, hung: 0 });
+  const text =
+    `# Reliability: the fault matrix\n\n` +
+    `${FULL ? 'Full run' : 'Smoke run'}: ${rows.length} cells, ${totals.tasks} tasks, faults in ${RATE * 100}% of requests, seeded. ` +
+    `Double-accepted ${totals.double}, lost ${totals.lost}, hung ${totals.hung}.\n\n` +
+    `Made by \`npm run test:faults\` (FAULTS_FULL=1) on ${new Date().toISOString().slice(0, 10)}; columns are defined in test/faults/harness.ts.\n\n` +
+    table(rows);
+  const target = FULL || process.env.FAULTS_WRITE === '1' ? join(ROOT, 'bench', 'RELIABILITY.md') : join(ROOT, 'bench', '.reliability-smoke.md');
+  writeFileSync(target, text);
+});
+
+function countLeaks(capture: Capture, from: number): number {
+  const c = new Capture();
+  c.texts.push(...capture.texts.slice(from));
+  return c.leaks().length;
+}
+
+async function recoverMcp(client: import('@modelcontextprotocol/sdk/client/index.js').Client, uuid: string, n: number): Promise<{ status: string; taskUUID: string }> {
+  const r = await client.callTool({ name: 'runware_poll', arguments: { taskUUID: uuid, waitSeconds: 3, numberResults: n } });
+  return (r.structuredContent as { status: string; taskUUID: string }) ?? { status: 'error', taskUUID: uuid };
+}
+
+async function alive(client: import('@modelcontextprotocol/sdk/client/index.js').Client): Promise<boolean> {
+  try {
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
