@@ -7,17 +7,21 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './shared/errors.js';
 import { LEVELS, type LogLevel } from './shared/log.js';
-import { scrubber } from './shared/redact.js';
+import { MIN_SECRET_LENGTH, scrubber } from './shared/redact.js';
 
 export const VERSION = '0.1.0';
 
 const url = (name: string) =>
   z.url({ message: `${name} must be an absolute http(s) or ws(s) URL` }).refine((u) => /^(https?|wss?):\/\//.test(u), { message: `${name} must use http(s) or ws(s)` });
 
+/** A secret env var: trimmed; one too short to keep out of outputs is refused rather than leaked or mangled. */
 const optionalSecret = z
   .string()
   .optional()
-  .transform((v) => (v && v.trim() ? v.trim() : undefined));
+  .transform((v) => (v && v.trim() ? v.trim() : undefined))
+  .refine((v) => v === undefined || v.length >= MIN_SECRET_LENGTH, {
+    message: `is shorter than ${MIN_SECRET_LENGTH} characters, too short to be kept out of every output; use the full key or token from the provider's dashboard`,
+  });
 
 /** A numeric env var with bounds; `integer` also refuses fractions. */
 const numberFrom = (name: string, min: number, max: number, dflt: number, integer = false) =>

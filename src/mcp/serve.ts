@@ -1,11 +1,11 @@
 /** `serve`: MCP over stdio (default) or Streamable HTTP, optionally against the simulator. */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { withSimulator, type Config, type Flags } from '../config.js';
 import { UsageError } from '../commands/output.js';
 import { parse, int, str } from '../commands/args.js';
 import { AppContext } from '../services/context.js';
 import { Logger, stderrSink } from '../shared/log.js';
 import { createServer } from './server.js';
+import { SafeStdioTransport } from './stdio.js';
 
 export const usage = `Usage: runware-mcp-server [serve] [--simulate] [--http [--host 127.0.0.1] [--port 8787]]
 
@@ -64,7 +64,7 @@ export async function serve(baseConfig: Config): Promise<number> {
   if (process.stdin.isTTY) process.stderr.write(HOW_TO_CONNECT);
   if (!config.runware.apiKey) logger.warn('RUNWARE_API_KEY is not set: Runware tools will explain how to set it (or start with --simulate).');
   const { server, dispose } = createServer(app);
-  const transport = new StdioServerTransport();
+  const transport = new SafeStdioTransport(logger.child('stdio'));
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();
     process.stdin.once('end', () => resolve());

@@ -5,9 +5,8 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { AppContext } from '../services/context.js';
-import { scrubber } from '../shared/redact.js';
+import { harden } from './harden.js';
 import { Roots } from './roots.js';
 import { registerTools } from './tools/index.js';
 
@@ -23,28 +22,13 @@ export interface CreatedServer {
   dispose: () => void;
 }
 
-/**
- * The SDK turns a failed input validation into an error result whose text
- * echoes the caller's field names and values, which may hold a secret. Every
- * such text goes through the scrubber, and names the next step. (The SDK
- * declares the method private; it is the one place it builds these results.)
- */
-function scrubSdkToolErrors(server: McpServer): void {
-  const target = server as unknown as { createToolError: (message: string) => CallToolResult };
-  target.createToolError = (message: string): CallToolResult => {
-    const text = scrubber.text(message).slice(0, 4000);
-    const next = /Input validation error/.test(text) ? '\nNext: fix the named argument (see the tool\'s input schema) and call again; nothing was sent.' : '';
-    return { isError: true, content: [{ type: 'text', text: `${text}${next}` }] };
-  };
-}
-
 export function createServer(app: AppContext): CreatedServer {
   const server = new McpServer(
     { name: 'runware-mcp-server', title: 'Runware', version: app.config.version },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
   const log = app.logger.child('mcp');
-  scrubSdkToolErrors(server);
+  harden(server);
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir);
   registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes });
 

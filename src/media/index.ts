@@ -18,6 +18,8 @@ export interface SavedMedia {
   format: MediaFormat;
   mimeType: string;
   bytes: number;
+  /** Set when the saved format differs from the one asked for. */
+  note?: string;
 }
 
 /** The bytes of one output, from whichever form the API returned. */
@@ -32,22 +34,54 @@ export async function loadBytes(src: MediaSource, signal?: AbortSignal): Promise
   throw new ValidationError('output', 'has no URL or inline data to save');
 }
 
-/** Saves outputs under `saveTo` inside `roots`; returns where each landed. */
+/** One output's fate: saved, or why not (the output itself, already billed, is kept either way). */
+export type SaveResult = SavedMedia | { error: string };
+
+/**
+ * Saves outputs under `saveTo` inside `roots`, each on its own: one that
+ * cannot be saved (full disk, read-only, an unexpected format) does not stop
+ * the others, and says why.
+ */
 export async function saveOutputs(
   items: Array<{ bytes: Buffer; name: string; expected?: MediaFormat }>,
   saveTo: string,
   roots: string[],
-): Promise<SavedMedia[]> {
-  const target = await resolveSaveTarget(saveTo, roots);
-  const out: SavedMedia[] = [];
+): Promise<SaveResult[]> {
+  let target: Awaited<ReturnType<typeof resolveSaveTarget>>;
+  try {
+    target = await resolveSaveTarget(saveTo, roots);
+  } catch (e) {
+    return items.map(() => ({ error: describeSaveError(e) }));
+  }
+  const out: SaveResult[] = [];
   for (const [i, it] of items.entries()) {
-    const format = sniffFormat(it.bytes);
-    if (!format) throw new ValidationError('output', `${it.name} is not a recognised image or video`);
-    if (it.expected && it.expected !== format) throw new ValidationError('outputFormat', `expected ${it.expected} but the output is ${format}`);
-    const stem = target.stem ? (items.length > 1 ? `${target.stem}-${i + 1}` : target.stem) : it.name;
-    const path = await writeNew(target.dir, stem, EXT_OF[format], it.bytes, roots);
-    out.push({ path, format, mimeType: MIME_OF[format], bytes: it.bytes.length });
+    try {
+      const format = sniffFormat(it.bytes);
+      if (!format) throw new ValidationError('output', 'is not a recognised image, video or audio file');
+      // The extension follows the bytes; a different format than asked for is said, not hidden.
+      const stem = target.stem ? (items.length > 1 ? `${target.stem}-${i + 1}` : target.stem) : it.name;
+      const path = await writeNew(target.dir, stem, EXT_OF[format], it.bytes, roots);
+      out.push({ path, format, mimeType: MIME_OF[format], bytes: it.bytes.length, ...(it.expected && it.expected !== format ? { note: `saved as ${format}: the output is ${format}, not the ${it.expected} asked for` } : {}) });
+    } catch (e) {
+      out.push({ error: describeSaveError(e) });
+    }
   }
   return out;
+}
+
+/** A save failure in one sentence; the task itself ran and its URL is still given. */
+export function describeSaveError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const why: Record<string, string> = {
+    ENOSPC: 'the disk is full',
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    ENOTDIR: 'a part of the path is a file, not a directory',
+    ENAMETOOLONG: 'the file name is too long',
+    EISDIR: 'the target is a directory',
+  };
+  const base = code && why[code] ? why[code] : e instanceof Error ? e.message : String(e);
+  return `not saved: ${base}. The task ran; use its URL, or poll it again with another saveTo.`;
 }
 

@@ -5,7 +5,12 @@
 import { constants } from 'node:fs';
 import { mkdir, open, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
 import { PolicyError, ValidationError } from '../shared/errors.js';
+import { scrubber } from '../shared/redact.js';
+
+/** Bytes a file name may have (most file systems allow 255); room is left for "-N.ext". */
+const MAX_NAME_BYTES = 200;
 
 export interface SaveTarget {
   /** A directory to save into, or a file path for the first output. */
@@ -14,9 +19,27 @@ export interface SaveTarget {
   stem?: string;
 }
 
-function inside(child: string, root: string): boolean {
+/** Whether `child` is `root` or below it. `..foo` is a name inside; only a `..` component escapes. */
+export function inside(child: string, root: string): boolean {
   const rel = relative(root, child);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.split(sep).includes('..'));
+  return rel === '' || (!isAbsolute(rel) && !rel.split(sep).includes('..'));
+}
+
+/**
+ * A file name built from upstream data (an imageUUID, say) reduced to a safe
+ * basename: no separators or dots that could climb, no control characters,
+ * bounded length, and never a secret (a name holding one becomes its hash).
+ */
+export function safeBasename(name: string, fallback = 'output'): string {
+  if (scrubber.containsSecret(name)) return `output-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+  let out = name
+    .normalize('NFKC')
+    // Separators, control characters and what Windows reserves; letters and spaces stay.
+    .replace(/[\/\\<>:"|?*\u0000-\u001f\u007f]+/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[.-]+|[.-]+$/g, '');
+  while (Buffer.byteLength(out) > MAX_NAME_BYTES) out = out.slice(0, -1);
+  return out || fallback;
 }
 
 /** The real path of the deepest existing ancestor, plus the components below it. */
@@ -49,8 +72,28 @@ export async function resolveSaveTarget(saveTo: string, roots: string[], field =
   if (!realRoots.some((r) => inside(real, r))) {
     throw new PolicyError(field, `${saveTo} is outside the allowed output directories`, `Save inside ${roots.join(' or ')} (RUNWARE_OUTPUT_DIR or the client's roots).`);
   }
+  for (const part of abs.split(sep)) {
+    if (Buffer.byteLength(part) > MAX_NAME_BYTES) throw new ValidationError(field, `the name "${part.slice(0, 40)}…" is ${Buffer.byteLength(part)} bytes; at most ${MAX_NAME_BYTES} per path component`);
+  }
   const looksLikeDir = saveTo.endsWith('/') || saveTo.endsWith(sep) || extname(abs) === '' || (await stat(abs).then((s) => s.isDirectory(), () => false));
-  return looksLikeDir ? { dir: real } : { dir: dirname(real), stem: basename(real, extname(real)) };
+  const target: SaveTarget = looksLikeDir ? { dir: real } : { dir: dirname(real), stem: basename(real, extname(real)) };
+  await checkDirectoryPath(target.dir, field);
+  return target;
+}
+
+/** The deepest existing ancestor of `dir` must be a directory (a file there would fail the write after billing). */
+async function checkDirectoryPath(dir: string, field: string): Promise<void> {
+  let cur = dir;
+  for (;;) {
+    const st = await stat(cur).catch(() => undefined);
+    if (st) {
+      if (!st.isDirectory()) throw new ValidationError(field, `${cur} is a file, not a directory, so nothing can be saved under it`, 'a directory, or a name in an existing directory');
+      return;
+    }
+    const parent = dirname(cur);
+    if (parent === cur) return;
+    cur = parent;
+  }
 }
 
 /**
@@ -63,8 +106,12 @@ export async function writeNew(dir: string, name: string, ext: string, bytes: Ui
   const realDir = await realpath(dir);
   const realRoots = await Promise.all(roots.map((r) => realAncestor(resolve(r))));
   if (!realRoots.some((r) => inside(realDir, r))) throw new PolicyError('saveTo', 'the target directory resolves outside the allowed output directories');
+  const stem = safeBasename(name);
+  const safeExt = safeBasename(ext, 'bin');
   for (let i = 0; i < 1000; i++) {
-    const path = join(realDir, `${name}${i === 0 ? '' : `-${i}`}.${ext}`);
+    const path = join(realDir, `${stem}${i === 0 ? '' : `-${i}`}.${safeExt}`);
+    // Checked at the moment of writing, whatever the name's origin.
+    if (dirname(path) !== realDir || !realRoots.some((r) => inside(path, r))) throw new PolicyError('saveTo', 'the file name would land outside the allowed output directories');
     let handle;
     try {
       handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);

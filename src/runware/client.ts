@@ -152,10 +152,36 @@ export class RunwareClient {
     if (this.submitted.size > LINEAGE_KEEP) this.submitted.delete(this.submitted.keys().next().value as string);
   }
 
-  /** The first send is shared by a chunk; after it, each task recovers on its own. */
+  /**
+   * The first send is shared by a chunk; after it, each task recovers on its
+   * own. A failure of one task's machinery never takes the others' results
+   * with it; only the caller's cancellation ends them all.
+   */
   private async runChunk(slots: Slot[], ctx: DriveContext): Promise<void> {
-    await this.send(slots, ctx);
-    await Promise.all(slots.map((s) => this.drive(s, ctx)));
+    try {
+      await this.send(slots, ctx);
+    } catch (e) {
+      if (e instanceof CancelledError) throw e;
+      for (const s of slots) this.apply(s, this.failureVerdict(e));
+    }
+    await Promise.all(
+      slots.map(async (s) => {
+        try {
+          await this.drive(s, ctx);
+        } catch (e) {
+          if (e instanceof CancelledError) throw e;
+          this.log.error(`recovering task ${s.task.taskUUID} failed: ${String((e as Error)?.message ?? e)}`);
+          this.apply(s, this.failureVerdict(e));
+          if (s.phase !== 'done') giveUp(s, 'an internal error');
+        }
+      }),
+    );
+  }
+
+  /** An exception as a verdict: an upstream refusal is request-level; anything else leaves it unknown whether the task ran. */
+  private failureVerdict(e: unknown): Verdict {
+    if (e instanceof UpstreamError && !e.retryable) return { kind: 'requestError', errors: [{ code: e.code ?? 'upstreamError', message: e.message, category: e.opts.category, retryable: false }] };
+    return { kind: 'unknown', why: `an internal error (${String((e as Error)?.message ?? e).slice(0, 120)})` };
   }
 
   /** Runs one task's state machine until it is done. */
@@ -280,7 +306,8 @@ export class RunwareClient {
       this.throwIfRefused(reply, 'getResponse');
       if (reply.status !== 404) {
         const env = parseEnvelope(reply.body);
-        const mine = { data: env.data.filter((d) => d.taskUUID === uuid || d.taskUUID === undefined), errors: env.errors.filter((e) => e.taskUUID === uuid || e.taskUUID === undefined) };
+        this.throwIfRequestLevel(env, 'getResponse');
+        const mine = { data: env.data.filter((d) => d.taskUUID === uuid), errors: env.errors.filter((e) => e.taskUUID === uuid) };
         const notFound = mine.errors.length > 0 && mine.errors.every((e) => e.category === 'notFound');
         if (mine.data.length > 0 || (mine.errors.length > 0 && !notFound)) return mine;
       }
@@ -303,6 +330,13 @@ export class RunwareClient {
         return { data: inner.data.map((d) => (d.status === undefined ? { ...d, status: 'success' } : d)), errors: inner.errors };
       }
     }
+  }
+
+  /** An error that names no task is about the request, never the task: transient ones are retried as a failed poll. */
+  private throwIfRequestLevel(env: Envelope, what: string): void {
+    const e = env.errors.find((x) => x.taskUUID === undefined);
+    if (!e) return;
+    throw new UpstreamError(`Runware answered ${what} with a request-level error: ${e.code}: ${e.message}`, { code: e.code, category: e.category, retryable: e.retryable || e.category === 'serverError' || e.category === 'unknown' });
   }
 
   private throwIfRefused(reply: TransportReply, what: string): void {

@@ -99,7 +99,8 @@ export class ResultAccumulator {
       }
     }
     for (const e of env.errors) {
-      if (e.taskUUID !== undefined && e.taskUUID !== this.taskUUID) continue;
+      // Only errors that name this task are its own; one that names no task is about the request.
+      if (e.taskUUID !== this.taskUUID) continue;
       const key = `${e.code}|${e.message}`;
       if (!this.errorKeys.has(key)) {
         this.errorKeys.add(key);
@@ -174,12 +175,13 @@ export async function pollTask(
       const env = await poll(opts.signal, Math.max(1, left > 0 ? Math.min(cap, left) : cap));
       polls++;
       if (!env.unknown) known = true;
-      const requestLevel = env.errors.find((e) => e.taskUUID === undefined && !e.retryable);
+      const requestLevel = env.errors.find((e) => e.taskUUID === undefined);
       if (requestLevel) {
+        // Never the task's failure: a transient one is a failed poll, repeated; a refusal (bad key) ends the wait.
         throw new UpstreamError(`Runware rejected the poll: ${requestLevel.code}: ${requestLevel.message}`, {
           code: requestLevel.code,
           category: requestLevel.category,
-          retryable: false,
+          retryable: requestLevel.category !== 'auth' && requestLevel.category !== 'quota' && requestLevel.category !== 'validation',
         });
       }
       const p = acc.apply(env);

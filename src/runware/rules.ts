@@ -23,7 +23,28 @@ export const MAX_TASKS_PER_REQUEST = 50;
 const READS = new Set(['getResponse', 'getTaskDetails']);
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const API_KEY_FIELD = /^api[-_]?key$/i;
+
+/** Cyrillic and Greek letters that look like Latin ones (NFKC does not fold them). */
+const CONFUSABLES: Record<string, string> = {
+  а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', у: 'y', х: 'x', і: 'i', ј: 'j', ѕ: 's', к: 'k', т: 't', н: 'h', м: 'm', в: 'b', ԁ: 'd', ԛ: 'q', ԝ: 'w',
+  α: 'a', ε: 'e', ο: 'o', ρ: 'p', τ: 't', υ: 'u', κ: 'k', ι: 'i', ν: 'v',
+};
+
+/** A field name as the policy compares it: NFKC, lookalikes folded, lower case, no separators or invisible joiners. */
+export function normalizeFieldName(name: string): string {
+  return [...name.normalize('NFKC').toLowerCase()]
+    .map((c) => CONFUSABLES[c] ?? c)
+    .join('')
+    .replace(/[\s._\-:/\\\u200b-\u200f\u2060\ufeff\u00ad]+/g, '');
+}
+
+const CREDENTIAL_NAMES = new Set(['apikey', 'apikeys', 'xapikey', 'authorization', 'proxyauthorization', 'token', 'accesstoken', 'authtoken', 'apitoken', 'bearertoken', 'secret', 'clientsecret', 'password', 'passwd']);
+
+/** Whether a field name looks like a credential, however it is spelled. */
+export function isCredentialName(name: string): boolean {
+  const n = normalizeFieldName(name);
+  return CREDENTIAL_NAMES.has(n) || n.endsWith('apikey') || n.endsWith('apikeys');
+}
 
 export function isUuidV4(s: unknown): s is string {
   return typeof s === 'string' && uuidValidate(s) && uuidVersion(s) === 4;
@@ -47,8 +68,8 @@ export class UuidRegistry {
     }
   }
 
-  /** Accepts a caller-supplied UUID once, or throws naming the field. */
-  claim(uuid: unknown, field: string): string {
+  /** Throws, naming the field, unless `uuid` is a v4 never used; claims nothing. */
+  check(uuid: unknown, field: string): string {
     if (typeof uuid !== 'string' || !isUuidV4(uuid)) {
       throw new ValidationError(field, 'must be a UUID v4, or omitted so the server makes one', 'a never-used UUID v4, or nothing');
     }
@@ -56,6 +77,12 @@ export class UuidRegistry {
     if (this.seen.has(u)) {
       throw new PolicyError(field, `taskUUID ${u} was already used; every task needs a fresh UUID`, 'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
     }
+    return u;
+  }
+
+  /** Accepts a caller-supplied UUID once, or throws naming the field. */
+  claim(uuid: unknown, field: string): string {
+    const u = this.check(uuid, field);
     this.seen.add(u);
     return u;
   }
@@ -74,18 +101,22 @@ export interface RulesOptions {
 }
 
 /** Walks the payload and refuses forbidden keys and excessive depth, naming the path. */
-function checkStructure(value: unknown, path: string, depth: number): void {
-  if (depth > MAX_DEPTH) throw new ValidationError(path, `nesting deeper than ${MAX_DEPTH} levels`);
+function checkStructure(value: unknown, path: string, depth: number, strings: string[]): void {
+  if (depth > MAX_DEPTH) throw new ValidationError(path, `nests deeper than the limit of ${MAX_DEPTH} levels`, `at most ${MAX_DEPTH} levels of objects and arrays`);
+  if (typeof value === 'string') {
+    strings.push(value);
+    return;
+  }
   if (value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
-    value.forEach((v, i) => checkStructure(v, `${path}[${i}]`, depth + 1));
+    value.forEach((v, i) => checkStructure(v, `${path}[${i}]`, depth + 1, strings));
     return;
   }
   for (const key of Object.keys(value)) {
     const p = path ? `${path}.${key}` : key;
     if (FORBIDDEN_KEYS.has(key)) throw new PolicyError(p, `the key "${key}" is not allowed in a payload`, 'Remove it; it is never a Runware field.');
-    if (API_KEY_FIELD.test(key)) throw new PolicyError(p, 'API keys never travel in the payload; the server authenticates with an Authorization header', 'Remove the field; the key comes from RUNWARE_API_KEY.');
-    checkStructure((value as Record<string, unknown>)[key], p, depth + 1);
+    if (isCredentialName(key)) throw new PolicyError(p, 'credentials never travel in the payload (this name looks like one); the server authenticates with an Authorization header', 'Remove the field; the key comes from RUNWARE_API_KEY.');
+    checkStructure((value as Record<string, unknown>)[key], p, depth + 1, strings);
   }
 }
 
@@ -105,29 +136,40 @@ export class Rules {
     const list = Array.isArray(input) ? input : [input];
     if (list.length === 0) throw new ValidationError(prefix, 'must hold at least one task');
     if (list.length > MAX_TASKS_PER_REQUEST) throw new ValidationError(prefix, `at most ${MAX_TASKS_PER_REQUEST} tasks per request`);
-    let json: string;
-    try {
-      json = JSON.stringify(list);
-    } catch {
-      throw new ValidationError(prefix, 'must be plain JSON (no cycles, no BigInt)');
-    }
-    const bytes = Buffer.byteLength(json);
-    if (bytes > this.maxPayloadBytes) {
-      throw new ValidationError(prefix, `payload is ${bytes} bytes, over the ${this.maxPayloadBytes}-byte limit`, 'upload large images first (mediaStorage) and pass their UUID or URL');
-    }
     // Named first, so an authentication task is refused as such rather than for its apiKey.
     list.forEach((t, i) => {
       if (t && typeof t === 'object' && (t as Record<string, unknown>).taskType === 'authentication') {
         throw new PolicyError(`${prefix}[${i}].taskType`, 'authentication tasks are not allowed; the server authenticates by itself', 'Remove the authentication task.');
       }
     });
-    checkStructure(list, prefix, 0);
-    if (scrubber.containsSecret(json)) {
+    // Structure next: depth is named as such, before serialising could overflow.
+    const strings: string[] = [];
+    checkStructure(list, prefix, 0, strings);
+    let json: string;
+    try {
+      json = JSON.stringify(list);
+    } catch {
+      throw new ValidationError(prefix, 'must be plain JSON (no BigInt, functions or cycles)');
+    }
+    const bytes = Buffer.byteLength(json);
+    if (bytes > this.maxPayloadBytes) {
+      throw new ValidationError(prefix, `payload is ${bytes} bytes, over the ${this.maxPayloadBytes}-byte limit`, 'upload large images first (mediaStorage) and pass their UUID or URL');
+    }
+    // A secret split across fields shows when the strings are joined.
+    if (scrubber.containsSecret(json) || scrubber.containsSecret(strings.join(''))) {
       throw new PolicyError(prefix, 'the payload contains a configured secret (an API key or token value)', 'Remove the secret; the server authenticates by itself.');
     }
 
-    // Validate every task before claiming any UUID, so a refused batch spends nothing.
+    // Validate every task, and every caller UUID, before claiming any: a refused batch spends nothing.
     const checked = list.map((raw, i) => this.check(raw, `${prefix}[${i}]`));
+    const seenHere = new Set<string>();
+    checked.forEach((t, i) => {
+      if (READS.has(t.taskType as string) || t.taskUUID === undefined) return;
+      const field = `${prefix}[${i}].taskUUID`;
+      const u = this.uuids.check(t.taskUUID, field);
+      if (seenHere.has(u)) throw new PolicyError(field, `taskUUID ${u} appears twice in this request; every task needs its own`, 'Omit taskUUID and the server assigns a fresh one.');
+      seenHere.add(u);
+    });
     return checked.map((t, i) => {
       const field = `${prefix}[${i}].taskUUID`;
       if (READS.has(t.taskType as string)) return { ...t, taskUUID: String(t.taskUUID).toLowerCase() } as Task;

@@ -102,6 +102,16 @@ export class ProviderHttp {
         await sleep(delay, signal);
         continue;
       }
+      if (status >= 200 && status < 300 && (body === null || typeof body !== 'object')) {
+        // A 2xx that is not a JSON object is not an answer (a captive portal, a proxy page): never a normal result.
+        const err = new UpstreamError(`${NAME_OF[provider]} answered HTTP ${status} with a body that is not JSON.`, { status, code: 'malformedBody', category: 'serverError', retryable: true, provider, hint: 'A transient upstream problem; try again shortly.' });
+        lastError = err;
+        const delay = Math.random() * 500 * 2 ** attempt;
+        if (attempt === 4 || Date.now() + delay > deadline) throw err;
+        this.log.warn(`${provider}: HTTP ${status} with a non-JSON body; retrying in ${Math.round(delay)} ms`);
+        await sleep(delay, signal);
+        continue;
+      }
       if ((status >= 200 && status < 300) || status === 404) return { status, body };
       const err = statusError(provider, status, body, retryAfterMs);
       if (!err.retryable || attempt === 4) throw err;

@@ -67,6 +67,9 @@ export async function modelSearch(ctx: AppContext, input: ModelSearchInput, sign
     });
   }
   const item = (t.results[0] ?? {}) as DataItem;
-  const results = Array.isArray(item.results) ? (item.results as Array<Record<string, unknown>>).map(compactModel) : [];
+  // Upstream items are hostile until shown otherwise: null or air-less entries are skipped, not crashed on.
+  const results = Array.isArray(item.results)
+    ? (item.results as unknown[]).filter((m): m is Record<string, unknown> => !!m && typeof m === 'object' && !Array.isArray(m)).map(compactModel).filter((m) => m.air.length > 0)
+    : [];
   return { taskUUID: t.taskUUID, totalResults: typeof item.totalResults === 'number' ? item.totalResults : results.length, offset: input.offset ?? 0, results };
 }

@@ -6,12 +6,17 @@
 import type { DataItem } from '../runware/errors.js';
 import { loadBytes, saveOutputs } from '../media/index.js';
 import { MIME_OF, sniffFormat, type MediaFormat } from '../media/formats.js';
+import { safeBasename } from '../media/save.js';
+import { CancelledError } from '../shared/errors.js';
 
 export interface MediaInfo {
   savedTo?: string;
   format?: MediaFormat;
   mimeType?: string;
   bytes?: number;
+  /** Why the output was not saved (or not loaded); the result and its URL are kept. */
+  saveError?: string;
+  saveNote?: string;
 }
 
 export interface Materialized {
@@ -51,7 +56,18 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   const sources = results.map(mediaSource);
   const wanted = sources.map((s) => (s.url || s.base64 || s.dataURI) && (opts.saveTo !== undefined || previewMax > 0));
   if (!wanted.some(Boolean)) return { info, previews };
-  const loaded = await Promise.all(sources.map((s, i) => (wanted[i] ? loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal) : undefined)));
+  const loadErrors = new Map<number, string>();
+  const loaded = await Promise.all(
+    sources.map((s, i) =>
+      wanted[i]
+        ? loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal).catch((e: unknown) => {
+            if (e instanceof CancelledError) throw e;
+            loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
+            return undefined;
+          })
+        : undefined,
+    ),
+  );
   // previewMax is a budget for all previews of one result, so many images cannot flood a context.
   let budget = previewMax;
   loaded.forEach((bytes, i) => {
@@ -64,9 +80,10 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
     }
   });
   if (opts.saveTo !== undefined) {
-    const items = loaded.flatMap((bytes, i) => (bytes ? [{ i, bytes, name: `runware-${sources[i]!.uuid ?? fallbackName}`, ...(opts.expected ? { expected: opts.expected } : {}) }] : []));
+    for (const [i, why] of loadErrors) info[i] = { ...info[i], saveError: why };
+    const items = loaded.flatMap((bytes, i) => (bytes ? [{ i, bytes, name: `runware-${safeBasename(sources[i]!.uuid ?? fallbackName)}`, ...(opts.expected ? { expected: opts.expected } : {}) }] : []));
     const saved = await saveOutputs(items, opts.saveTo, opts.roots);
-    saved.forEach((s, k) => Object.assign(info[items[k]!.i]!, { savedTo: s.path }));
+    saved.forEach((s, k) => Object.assign(info[items[k]!.i]!, 'error' in s ? { saveError: s.error } : { savedTo: s.path, ...(s.note ? { saveNote: s.note } : {}) }));
   }
   return { info, previews };
 }

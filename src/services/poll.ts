@@ -41,7 +41,7 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   const output: PollOutput = { ...st };
-  if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo);
+  if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo || f.saveError);
   const again = `runware_poll with taskUUID "${st.taskUUID}" and waitSeconds`;
   if (st.status === 'processing') {
     output.next = `Still processing (${Math.round(st.progress)}%). Call ${again} to wait longer${input.saveTo ? ', and saveTo again to save the results' : ''}; do not submit it again.`;

@@ -76,6 +76,9 @@ export interface ImageOut {
   format?: MediaFormat;
   mimeType?: string;
   bytes?: number;
+  /** The image was generated (and billed) but not saved: why. Its URL is still here. */
+  saveError?: string;
+  saveNote?: string;
 }
 
 export interface TextToImageOutput {

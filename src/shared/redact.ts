@@ -17,41 +17,118 @@ const SECRET_FIELD = /^(api[-_]?key|apikey|password|passwd|pass|secret|client[-_
 /** Query parameters that make a URL a capability (signed links). */
 const SIGNATURE_PARAM = /^(_jwt|jwt|token|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|se|sp|sv|skoid|sktid)$/i;
 
-const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=:@-]{4,}/gi;
+/** Auth schemes are case-sensitive here, and need a token-sized credential: "a basic watercolor" stays. */
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=:@-]{16,}/g;
 const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+/** `password=…`, `"secret": "…"` and the like in free text (an upstream error that echoes a credential). */
+const CREDENTIAL_IN_TEXT = /\b(password|passwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token)(["']?\s*[=:]\s*["']?)((?=[^\s"'&,;}]*[0-9_+/=-])[^\s"'&,;}]{6,})/gi;
 const URL_IN_TEXT = /https?:\/\/[^\s"'<>`]+/g;
 
-/** Secrets shorter than this are not registered: replacing them would mangle ordinary text. */
-const MIN_SECRET_LENGTH = 6;
+/**
+ * A configured secret shorter than this is refused at start-up (config.ts):
+ * scrubbing it would mangle ordinary text, and not scrubbing it would leak it.
+ */
+export const MIN_SECRET_LENGTH = 12;
+/** Any run of this many characters of a secret (case-insensitive) counts as the secret: prefixes, halves split across fields. */
+const FRAGMENT = 10;
+
+/** Every form a secret can take in output: as is, in either case, URL/JSON-escaped, base64 (any alignment), hex. */
+export function encodedForms(secret: string): string[] {
+  const forms = new Set<string>([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
+  const buf = Buffer.from(secret, 'utf8');
+  for (let pad = 0; pad < 3; pad++) {
+    // The key inside a longer base64 string starts at one of three alignments; drop the edge characters that depend on neighbours.
+    const b64 = Buffer.concat([Buffer.alloc(pad), buf]).toString('base64');
+    const core = b64.slice(pad === 0 ? 0 : Math.ceil((pad * 4) / 3), b64.length - 4);
+    if (core.length >= FRAGMENT) {
+      forms.add(core);
+      forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+    }
+  }
+  forms.add(buf.toString('hex'));
+  return [...forms].filter((f) => f.length >= Math.min(FRAGMENT, secret.length));
+}
+
+interface Registered {
+  /** Case-folded forms, matched case-insensitively. */
+  folded: string[];
+  /** Case-sensitive forms (base64 is case-sensitive). */
+  exact: string[];
+  /** Case-folded windows of FRAGMENT characters of the secret itself. */
+  windows: string[];
+}
 
 export class Scrubber {
-  private secrets: string[] = [];
+  private readonly registered = new Map<string, Registered>();
 
   /** Registers secret values (keys, tokens, passwords) to scrub everywhere. */
   addSecrets(...values: Array<string | undefined | null>): void {
     for (const v of values) {
       if (typeof v !== 'string') continue;
       const s = v.trim();
-      if (s.length < MIN_SECRET_LENGTH || this.secrets.includes(s)) continue;
-      this.secrets.push(s);
-      // The same secret as it appears URL-encoded or JSON-escaped.
-      for (const variant of [encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]) {
-        if (variant !== s && !this.secrets.includes(variant)) this.secrets.push(variant);
-      }
+      // config.ts refuses shorter secrets; one registered anyway would mangle ordinary text.
+      if (s.length < MIN_SECRET_LENGTH || this.registered.has(s)) continue;
+      const forms = encodedForms(s);
+      const windows = new Set<string>();
+      const lower = s.toLowerCase();
+      if (lower.length > FRAGMENT) for (let i = 0; i + FRAGMENT <= lower.length; i++) windows.add(lower.slice(i, i + FRAGMENT));
+      const b64 = new Set(forms.filter((f) => !f.includes(s) && /^[A-Za-z0-9+/_-]+$/.test(f) && f !== Buffer.from(s).toString('hex') && f !== s));
+      this.registered.set(s, {
+        folded: forms.filter((f) => !b64.has(f)).map((f) => f.toLowerCase()).sort((a, b) => b.length - a.length),
+        exact: [...b64].sort((a, b) => b.length - a.length),
+        windows: [...windows],
+      });
     }
-    // Longest first, so a secret that contains another is replaced whole.
-    this.secrets.sort((a, b) => b.length - a.length);
   }
 
-  /** Whether `text` contains any registered secret value. */
+  /** Whether `text` contains any registered secret, in any form. */
   containsSecret(text: string): boolean {
-    return this.secrets.some((s) => text.includes(s));
+    return this.ranges(text).length > 0;
   }
 
+  /** Character ranges of `text` that hold a secret in some form. */
+  private ranges(text: string): Array<[number, number]> {
+    if (this.registered.size === 0 || text.length === 0) return [];
+    const lower = text.toLowerCase();
+    const found: Array<[number, number]> = [];
+    const scan = (hay: string, needle: string): void => {
+      for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + 1)) found.push([i, i + needle.length]);
+    };
+    for (const r of this.registered.values()) {
+      for (const f of r.folded) scan(lower, f);
+      for (const f of r.exact) scan(text, f);
+      for (const w of r.windows) scan(lower, w);
+    }
+    if (found.length === 0) return [];
+    found.sort((a, b) => a[0] - b[0]);
+    const merged: Array<[number, number]> = [found[0]!];
+    for (const [a, b] of found.slice(1)) {
+      const last = merged[merged.length - 1]!;
+      if (a <= last[1]) last[1] = Math.max(last[1], b);
+      else merged.push([a, b]);
+    }
+    return merged;
+  }
+
+  private secretsOut(input: string): string {
+    const rs = this.ranges(input);
+    if (rs.length === 0) return input;
+    let out = '';
+    let at = 0;
+    for (const [a, b] of rs) {
+      out += input.slice(at, a) + REDACTED;
+      at = b;
+    }
+    return out + input.slice(at);
+  }
+
+  /**
+   * Secret values in any form, auth headers, and credentials in free text
+   * (JWTs and `password=` outside URLs: signed output URLs keep working).
+   */
   text(input: string): string {
-    let out = input;
-    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
-    return out.replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`);
+    const out = this.secretsOut(input).replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`);
+    return outsideUrls(out, (seg) => seg.replace(JWT, REDACTED).replace(CREDENTIAL_IN_TEXT, (_m, name: string, sep: string) => `${name}${sep}${REDACTED}`));
   }
 
   /** A deep copy of `input` with secret fields and secret values replaced. */
@@ -61,6 +138,11 @@ export class Scrubber {
 
   forLog(input: string): string {
     return this.text(input).replace(URL_IN_TEXT, (u) => stripUrlSignature(u)).replace(JWT, REDACTED);
+  }
+
+  /** Whether `name` is a registered secret's value (for tests and config checks). */
+  has(value: string): boolean {
+    return this.registered.has(value.trim());
   }
 
   valueForLog<T>(input: T): T {
@@ -85,6 +167,17 @@ export class Scrubber {
     }
     return out;
   }
+}
+
+/** Applies `fn` to the parts of `text` that are not URLs. */
+function outsideUrls(text: string, fn: (segment: string) => string): string {
+  let out = '';
+  let at = 0;
+  for (const m of text.matchAll(URL_IN_TEXT)) {
+    out += fn(text.slice(at, m.index)) + m[0];
+    at = m.index + m[0].length;
+  }
+  return out + fn(text.slice(at));
 }
 
 /** Removes signature-bearing query parameters from a URL; other text is returned as is. */

@@ -346,7 +346,7 @@ export class RunwareSim {
       private: false,
       heroImage: `${this.baseUrl()}/media/hero-${encodeURIComponent(m.air)}.jpg`,
     }));
-    return { taskType: 'modelSearch', taskUUID: uuid, totalResults: hits.length, results };
+    return { taskType: 'modelSearch', taskUUID: uuid, totalResults: hits.length, results: this.state.options.hostile ? [null, { name: 'no air' }, ...results] : results };
   }
 
   /** Cumulative state of a task: every poll returns all N slots. */

@@ -235,6 +235,13 @@ export class Simulator {
     const fault = this.state.takeFault(provider);
     if (!fault) return false;
     entry.fault = fault.kind;
+    if (fault.kind === 'proxy') {
+      // Something in front of the API answering with a page, even with a 2xx.
+      entry.status = fault.status ?? 502;
+      res.writeHead(entry.status, { 'content-type': 'text/html' });
+      res.end('<html><body>Please sign in to the network</body></html>');
+      return true;
+    }
     const status = HTTP_FAULT_STATUS[fault.kind] ?? 500;
     entry.status = status;
     const messages: Record<number, string> = {

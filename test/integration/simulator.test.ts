@@ -53,6 +53,12 @@ describe('imageInference', () => {
     expect(sniffFormat(Buffer.from(await res.arrayBuffer()))).toBe('JPG');
   });
 
+  it('checks sizes as documented: multiples of 8, and of 16 for FLUX', async () => {
+    const r = await post([img({ width: 520, height: 512 }), img({ model: 'civitai:101055@128078', width: 520, height: 512 }), img({ width: 528, height: 512 })]);
+    expect(r.body.errors!.map((e) => e.parameter)).toEqual(['width']);
+    expect(r.body.data).toHaveLength(2);
+  });
+
   it('names the parameter in validation errors', async () => {
     const r = await post([img({ width: 250 }), img({ positivePrompt: '' }), img({ numberResults: 50 })]);
     expect(r.status).toBe(400);

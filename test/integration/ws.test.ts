@@ -1,7 +1,6 @@
 /** The WebSocket transport against the simulator's WebSocket endpoint. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { version as uuidVersion } from 'uuid';
-import { UpstreamError } from '../../src/shared/errors.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { CANARY, Capture, clientFor, imageTask, useSim } from '../helpers.js';
 
@@ -52,9 +51,11 @@ describe('WebSocket transport', () => {
     const { client } = clientFor(sim, { transport: 'ws' });
     sim.state.credentials.apiKey = 'another-key-entirely';
     try {
-      const e = await client.submit(img()).then(() => undefined, (x: unknown) => x);
-      expect(e).toBeInstanceOf(UpstreamError);
-      expect((e as UpstreamError).opts.category).toBe('auth');
+      // As over REST: the task ends in a request-level auth error, nothing retried.
+      const r = await client.submit(img());
+      expect(r.tasks[0]!.status).toBe('error');
+      expect(r.tasks[0]!.errors[0]).toMatchObject({ category: 'auth', retryable: false });
+      expect(wsBodies().filter((b) => b[0]?.taskType !== 'authentication')).toHaveLength(0);
     } finally {
       sim.state.credentials.apiKey = CANARY.apiKey;
       await client.close();

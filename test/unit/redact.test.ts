@@ -9,11 +9,49 @@ describe('Scrubber', () => {
 
   it('replaces secret values, their encodings, and bearer credentials', () => {
     expect(s.text('key=sk-live-abcdef123456!')).toBe(`key=${REDACTED}!`);
-    expect(s.text('Authorization: Bearer anything-here')).toBe(`Authorization: Bearer ${REDACTED}`);
+    expect(s.text('Authorization: Bearer anything-here-and-more')).toBe(`Authorization: Bearer ${REDACTED}`);
     expect(s.text('short stays')).toBe('short stays');
     const s2 = new Scrubber();
     s2.addSecrets('user:1-a/b c');
     expect(s2.text(`x=${encodeURIComponent('user:1-a/b c')}`)).toBe(`x=${REDACTED}`);
+  });
+
+  it('catches every derived form: case, base64 at any alignment, hex, long prefixes and halves', () => {
+    const key = 'CANARYrunwareKEY-5f1c9e27a0b84d3c';
+    const k = new Scrubber();
+    k.addSecrets(key);
+    const forms = [
+      key.toUpperCase(),
+      key.toLowerCase(),
+      Buffer.from(key).toString('base64'),
+      Buffer.from(`Bearer ${key}`).toString('base64'),
+      Buffer.from(`x${key}`).toString('base64url'),
+      Buffer.from(key).toString('hex'),
+      Buffer.from(key).toString('hex').toUpperCase(),
+      key.slice(0, 20),
+      key.slice(14),
+      encodeURIComponent(key),
+    ];
+    for (const f of forms) {
+      expect(k.containsSecret(`before ${f} after`), f).toBe(true);
+      expect(k.text(`before ${f} after`), f).not.toContain(f);
+    }
+    expect(k.text('before and after')).toBe('before and after');
+  });
+
+  it('leaves ordinary words alone: "a basic watercolor", model ids', () => {
+    const k = new Scrubber();
+    k.addSecrets('runware-key-0123456789abcdef');
+    expect(k.text('a basic watercolor of a fox, Basic shapes')).toBe('a basic watercolor of a fox, Basic shapes');
+    expect(k.text('runware:101@1')).toBe('runware:101@1');
+  });
+
+  it('scrubs JWTs and password= in upstream text, but keeps signed URLs working', () => {
+    const k = new Scrubber();
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.c2lnbmF0dXJl';
+    expect(k.text(`session ${jwt} broke; password=hunter22 "secret": "s3cr3t-v4lue"`)).toBe(`session ${REDACTED} broke; password=${REDACTED} "secret": "${REDACTED}"`);
+    const url = `https://cdn.example.com/v.mp4?_jwt=${jwt}`;
+    expect(k.text(`download ${url}`)).toBe(`download ${url}`);
   });
 
   it('redacts secret-named fields at any depth, keeping shape', () => {

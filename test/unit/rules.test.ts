@@ -45,10 +45,11 @@ describe('fresh UUIDs', () => {
     expect(refused(() => rules.prepare([img({ taskUUID: u }), img({ taskUUID: u })])).field).toBe('tasks[1].taskUUID');
   });
 
-  it('a refused batch spends no UUID', () => {
+  it('a refused batch spends no UUID, a duplicate inside the batch included', () => {
     const rules = new Rules();
     const u = '9b2c4a1e-5d3f-4a6b-8c7d-0e1f2a3b4c5e';
     refused(() => rules.prepare([img({ taskUUID: u }), img({ width: 3 })]));
+    refused(() => rules.prepare([img({ taskUUID: u }), img({ taskUUID: u })]));
     expect(rules.prepare(img({ taskUUID: u }))[0]!.taskUUID).toBe(u);
   });
 
@@ -94,6 +95,31 @@ describe('payload policy', () => {
     expect(e.message).not.toContain('secret-key-value-1234567');
   });
 
+  it('refuses the key split across fields', () => {
+    scrubber.addSecrets('split-secret-value-abcdefghij');
+    // Each piece shorter than any fragment the scrubber knows; together, the key.
+    const e = refused(() => new Rules().prepare(img({ providerSettings: { x: { a: 'split-sec', b: 'ret-valu', c: 'e-abcdef', d: 'ghij' } } })));
+    expect(e.message).toMatch(/configured secret/);
+  });
+
+  it.each(['x-api-key', 'apiKeys', 'runwareApiKey', 'api.key', 'API_KEY', 'аpiKey', 'ａｐｉＫｅｙ', 'api\u200bkey', 'Authorization', 'token', 'secret', 'password', 'access_token'])('refuses credential-like field %s', (name) => {
+    const field = name.replace('\\u200b', '\u200b');
+    const e = refused(() => new Rules().prepare(img({ providerSettings: { [field]: 'x' } })));
+    expect(e.field).toBe(`tasks[0].providerSettings.${field}`);
+    expect(e.message).toMatch(/credentials never travel/);
+  });
+
+  it('keeps documented fields that merely contain such words', () => {
+    expect(() => new Rules().prepare({ taskType: 'textInference', model: 'runware:1@1', maxTokens: 100, messages: [{ role: 'user', content: 'a password manager logo' }] })).not.toThrow();
+  });
+
+  it('names the depth limit for deep nesting, not serialisation', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 5000; i++) deep = { a: deep };
+    const e = refused(() => new Rules().prepare(img({ providerSettings: deep })));
+    expect(e.message).toMatch(/deeper than the limit of 32 levels/);
+  });
+
   it('refuses prototype-polluting keys', () => {
     const rules = new Rules();
     expect(refused(() => rules.prepare(JSON.parse('[{"taskType":"imageInference","positivePrompt":"a","model":"runware:101@1","lora":[{"model":"a","__proto__":{"x":1}}]}]'))).field).toBe('tasks[0].lora[0].__proto__');
@@ -106,7 +132,7 @@ describe('payload policy', () => {
     let deep: Record<string, unknown> = {};
     const root = deep;
     for (let i = 0; i < 40; i++) deep = (deep.a = {}) as Record<string, unknown>;
-    expect(refused(() => new Rules().prepare(img({ providerSettings: root }))).message).toMatch(/nesting deeper/);
+    expect(refused(() => new Rules().prepare(img({ providerSettings: root }))).message).toMatch(/nests deeper than the limit of 32 levels/);
   });
 
   it('names unknown and mistyped fields and what is allowed', () => {

@@ -2,12 +2,21 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { saveOutputs } from '../../src/media/index.js';
-import { resolveSaveTarget } from '../../src/media/save.js';
+import { saveOutputs as saveAll, type SaveResult, type SavedMedia } from '../../src/media/index.js';
+import { inside, resolveSaveTarget, safeBasename, writeNew } from '../../src/media/save.js';
+import { scrubber } from '../../src/shared/redact.js';
 import { PolicyError, ValidationError } from '../../src/shared/errors.js';
 import { renderImage } from '../../src/simulator/images.js';
 
 const png = renderImage('PNG', 16, 16, 1);
+/** Saved outputs, or the first save error thrown as the error it was. */
+async function saveOutputs(...a: Parameters<typeof saveAll>): Promise<SavedMedia[]> {
+  const r: SaveResult[] = await saveAll(...a);
+  return r.map((x) => {
+    if ('error' in x) throw new Error(x.error);
+    return x;
+  });
+}
 
 describe('saving inside roots', () => {
   it('saves into a directory and never overwrites', async () => {
@@ -35,7 +44,7 @@ describe('saving inside roots', () => {
     await expect(resolveSaveTarget('../escape/', [root])).rejects.toBeInstanceOf(PolicyError);
     await expect(resolveSaveTarget(`${outside}/x.png`, [root])).rejects.toBeInstanceOf(PolicyError);
     symlinkSync(outside, join(root, 'link'));
-    await expect(saveOutputs([{ bytes: png, name: 'x' }], 'link/x.png', [root])).rejects.toBeInstanceOf(PolicyError);
+    await expect(saveOutputs([{ bytes: png, name: 'x' }], 'link/x.png', [root])).rejects.toThrow(/outside the allowed output directories/);
     mkdirSync(join(root, 'real'));
     symlinkSync(join(outside, 'target.png'), join(root, 'real', 'trap.png'));
     const r = await saveOutputs([{ bytes: png, name: 'x' }], 'real/trap.png', [root]);
@@ -43,9 +52,41 @@ describe('saving inside roots', () => {
     expect(readdirSync(outside)).toEqual([]);
   });
 
-  it('checks the bytes are the declared format', async () => {
+  it('saves by the real format and says so when it differs; unrecognised bytes are a per-output error', async () => {
     const root = mkdtempSync(join(tmpdir(), 'rw-save-'));
-    await expect(saveOutputs([{ bytes: png, name: 'x', expected: 'JPG' }], 'a/', [root])).rejects.toBeInstanceOf(ValidationError);
-    await expect(saveOutputs([{ bytes: Buffer.from('nope'), name: 'x' }], 'a/', [root])).rejects.toBeInstanceOf(ValidationError);
+    const r = await saveAll([{ bytes: png, name: 'x', expected: 'JPG' }, { bytes: Buffer.from('nope'), name: 'y' }], 'a/', [root]);
+    expect(r[0]).toMatchObject({ path: join(root, 'a', 'x.png'), note: expect.stringMatching(/not the JPG/) });
+    expect(r[1]).toMatchObject({ error: expect.stringMatching(/not saved: .*The task ran/) });
+  });
+
+  it('upstream names are reduced to safe basenames, and a secret never becomes a file name', () => {
+    expect(safeBasename('x/../../../outside/pwned')).toBe('x-.-.-.-outside-pwned');
+    expect(safeBasename('..')).toBe('output');
+    expect(safeBasename('a\u0000b:c')).toBe('a-b-c');
+    scrubber.addSecrets('save-test-secret-0123456789');
+    expect(safeBasename('save-test-secret-0123456789')).toMatch(/^output-[0-9a-f]{16}$/);
+    expect(Buffer.byteLength(safeBasename('é'.repeat(500)))).toBeLessThanOrEqual(200);
+  });
+
+  it('every write is checked inside the root, whatever the name', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rw-save-'));
+    const outside = mkdtempSync(join(tmpdir(), 'rw-outside-'));
+    const p = await writeNew(root, '../../../x', 'png', png, [root]);
+    expect(p.startsWith(root)).toBe(true);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('"..foo" is a name inside the root; only a ".." component escapes', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rw-save-'));
+    expect(inside(join(root, '..foo', 'x.jpg'), root)).toBe(true);
+    expect(inside(join(root, '..', 'x.jpg'), root)).toBe(false);
+    await expect(resolveSaveTarget('..foo/x.jpg', [root])).resolves.toMatchObject({ dir: join(root, '..foo') });
+  });
+
+  it('refuses before sending: a parent that is a file, and names too long', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rw-save-'));
+    writeFileSync(join(root, 'afile'), 'x');
+    await expect(resolveSaveTarget('afile/x.png', [root])).rejects.toBeInstanceOf(ValidationError);
+    await expect(resolveSaveTarget(`${'n'.repeat(300)}.png`, [root])).rejects.toBeInstanceOf(ValidationError);
   });
 });

@@ -25,7 +25,7 @@ export const outputSchema = z.object({
   errors: z.array(z.object({ code: z.string(), message: z.string() }).loose()),
   polls: z.number(),
   transientFailures: z.number(),
-  files: z.array(z.object({ index: z.number(), savedTo: z.string().optional(), format: z.string().optional(), mimeType: z.string().optional(), bytes: z.number().optional() })).optional(),
+  files: z.array(z.object({ index: z.number(), savedTo: z.string().optional(), format: z.string().optional(), mimeType: z.string().optional(), bytes: z.number().optional(), saveError: z.string().optional(), saveNote: z.string().optional() })).optional(),
   next: z.string().optional(),
 });
 

@@ -39,6 +39,8 @@ const image = z
     format: z.string().optional(),
     mimeType: z.string().optional(),
     bytes: z.number().optional(),
+    saveError: z.string().optional(),
+    saveNote: z.string().optional(),
   })
   .loose();
 
