@@ -35,7 +35,8 @@ export function safeBasename(name: string, fallback = 'output'): string {
   let out = name
     .normalize('NFKC')
     // Separators, control characters and what Windows reserves; letters and spaces stay.
-    .replace(/[\/\\<>:"|?*\u0000-\u001f\u007f]+/g, '-')
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
+    .replace(/[/\\<>:"|?*\u0000-\u001f\u007f]+/g, '-')
     .replace(/\.{2,}/g, '.')
     .replace(/^[.-]+|[.-]+$/g, '');
   while (Buffer.byteLength(out) > MAX_NAME_BYTES) out = out.slice(0, -1);
