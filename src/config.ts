@@ -63,6 +63,9 @@ const envSchema = z.object({
   MAKEVID_API_KEY: optionalSecret,
   MAKEVID_API_URL: url('MAKEVID_API_URL').default('https://makevid.ai/api/v1'),
   RUNWARE_MCP_HTTP_TOKEN: optionalSecret,
+  RUNWARE_MCP_ALLOWED_HOSTS: z.string().optional(),
+  RUNWARE_MCP_HTTP_MAX_SESSIONS: numberFrom('RUNWARE_MCP_HTTP_MAX_SESSIONS', 1, 100_000, 200, true),
+  RUNWARE_MCP_HTTP_IDLE_SECONDS: numberFrom('RUNWARE_MCP_HTTP_IDLE_SECONDS', 1, 86_400, 600),
 });
 
 export interface Flags {
@@ -71,6 +74,8 @@ export interface Flags {
   http?: boolean;
   host?: string;
   port?: number;
+  /** Host names (with or without :port) the HTTP server answers to, besides loopback and the bind address. */
+  allowedHosts?: string[];
 }
 
 export interface Config {
@@ -98,7 +103,7 @@ export interface Config {
   simTimeScale: number;
   /** Multiplies the client's waits (polls, backoff, timeouts) against an external simulator; 1 in production. */
   timeScale: number;
-  http: { enabled: boolean; host: string; port: number; token: string | undefined };
+  http: { enabled: boolean; host: string; port: number; token: string | undefined; allowedHosts: string[]; maxSessions: number; idleMs: number };
 }
 
 /** Reads env and flags; throws ConfigError naming the variable on bad values. */
@@ -139,7 +144,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Flags = 
     simulate: flags.simulate === true || e.RUNWARE_SIMULATE,
     simTimeScale: e.RUNWARE_SIM_TIME_SCALE,
     timeScale: e.RUNWARE_TIME_SCALE,
-    http: { enabled: flags.http === true, host: flags.host ?? '127.0.0.1', port, token: e.RUNWARE_MCP_HTTP_TOKEN },
+    http: {
+      enabled: flags.http === true,
+      host: flags.host ?? '127.0.0.1',
+      port,
+      token: e.RUNWARE_MCP_HTTP_TOKEN,
+      allowedHosts: flags.allowedHosts ?? (e.RUNWARE_MCP_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+      maxSessions: e.RUNWARE_MCP_HTTP_MAX_SESSIONS,
+      idleMs: e.RUNWARE_MCP_HTTP_IDLE_SECONDS * 1000,
+    },
   };
 }
 

@@ -15,7 +15,7 @@ import { RestTransport } from '../src/runware/rest.js';
 import { WsTransport } from '../src/runware/ws.js';
 import { Rules } from '../src/runware/rules.js';
 import { Logger, type LogRecord } from '../src/shared/log.js';
-import { scrubber } from '../src/shared/redact.js';
+import { encodedForms, scrubber } from '../src/shared/redact.js';
 import { Simulator, type SimulatorStartOptions } from '../src/simulator/server.js';
 
 export const ROOT = resolve(__dirname, '..');
@@ -93,16 +93,29 @@ export class Capture {
     this.dirs.push(d);
     return d;
   }
-  /** Canary values found in captured text or in files under captured dirs. */
+  /**
+   * Canary values found in captured text, in files under captured dirs, or in
+   * their names: in every encoded form (any case, URL/JSON escapes, base64 at
+   * any alignment, hex) and as any 16-character run of the secret.
+   */
   leaks(): string[] {
     const found: string[] = [];
+    const needles = CANARY_VALUES.flatMap((c) => {
+      const forms = encodedForms(c).map((f) => ({ c, f, folded: !/^[A-Za-z0-9+/_-]+$/.test(f) || f.toLowerCase().includes(c.toLowerCase()) || /^[0-9a-f]+$/.test(f) }));
+      const runs = Array.from({ length: Math.max(0, c.length - 15) }, (_, i) => ({ c, f: c.slice(i, i + 16), folded: true }));
+      return [...forms, ...runs];
+    });
     const scan = (text: string, where: string): void => {
-      for (const c of CANARY_VALUES) if (text.includes(c) || text.includes(encodeURIComponent(c))) found.push(`${where}: ${c}`);
+      const lower = text.toLowerCase();
+      const hit = new Set<string>();
+      for (const n of needles) if (!hit.has(n.c) && (n.folded ? lower.includes(n.f.toLowerCase()) : text.includes(n.f))) hit.add(n.c);
+      for (const c of hit) found.push(`${where}: ${c}`);
     };
     this.texts.forEach((t, i) => scan(t, `capture #${i}`));
     const walk = (d: string): void => {
       for (const f of readdirSync(d)) {
         const p = join(d, f);
+        scan(f, `file name in ${d}`);
         if (statSync(p).isDirectory()) walk(p);
         else scan(readFileSync(p, 'latin1'), p);
       }

@@ -8,10 +8,13 @@
  * - input-validation errors echo field names and values (possibly a secret):
  *   they pass the scrubber and say what to do next;
  * - `logging/setLevel` with a bad level answered a raw zod dump: it now gets
- *   -32602 naming the allowed levels.
+ *   -32602 naming the allowed levels;
+ * - every tool call runs as its session's work, so its log records reach
+ *   that session only (runOwned).
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, LoggingLevelSchema, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { runOwned } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
 
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -40,10 +43,22 @@ type Internals = {
   createToolError: (message: string) => CallToolResult;
   validateToolInput: (tool: unknown, args: unknown, name: string) => Promise<unknown>;
   server: { _requestHandlers: Map<string, (req: { params?: { level?: unknown } }, extra: unknown) => unknown> };
+  setToolRequestHandlers: () => void;
 };
 
-export function harden(server: McpServer): void {
+export function harden(server: McpServer, owner: symbol): void {
   const s = server as unknown as Internals;
+  // Tool handlers are installed lazily by the SDK; wrap tools/call once they are.
+  const install = s.setToolRequestHandlers.bind(server);
+  s.setToolRequestHandlers = () => {
+    install();
+    const handlers = s.server._requestHandlers;
+    const call = handlers.get('tools/call');
+    if (call && !(call as { owned?: boolean }).owned) {
+      const owned = Object.assign((req: { params?: { level?: unknown } }, extra: unknown) => runOwned(owner, () => call(req, extra)), { owned: true });
+      handlers.set('tools/call', owned);
+    }
+  };
   s.createToolError = (message: string): CallToolResult => {
     const text = scrubber.text(message).slice(0, 4000);
     const next = /Input validation error/.test(text) ? "\nNext: fix the named argument (see the tool's input schema) and call again; nothing was sent." : '';

@@ -14,8 +14,9 @@ import { createServer, type CreatedServer } from './server.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 const MAX_BODY = 16 * 1024 * 1024;
-/** Sessions whose client went away without DELETE are closed after this long idle. */
-export const SESSION_IDLE_MS = 30 * 60 * 1000;
+/** Slow clients cannot hold a socket: headers within 10 s, the whole request within 30 s. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface HttpHandle {
   url: string;
@@ -46,13 +47,23 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
-export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number } = {}): Promise<HttpHandle> {
+export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number; maxSessions?: number; headersTimeoutMs?: number; requestTimeoutMs?: number } = {}): Promise<HttpHandle> {
   const { host, port, token } = app.config.http;
+  const maxSessions = opts.maxSessions ?? app.config.http.maxSessions;
   if (!LOOPBACK.has(host) && !token) {
     throw new ConfigError(`Refusing to serve MCP on ${host} without RUNWARE_MCP_HTTP_TOKEN.`, 'Set RUNWARE_MCP_HTTP_TOKEN, or bind to 127.0.0.1.');
   }
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; created: CreatedServer; lastSeen: number }>();
-  const idleMs = opts.sessionIdleMs ?? SESSION_IDLE_MS;
+  const idleMs = opts.sessionIdleMs ?? app.config.http.idleMs;
+  /** At the cap, the session idle the longest makes room for a new one. */
+  const evictOldest = (): void => {
+    let oldest: [string, { lastSeen: number; transport: StreamableHTTPServerTransport }] | undefined;
+    for (const e of sessions) if (!oldest || e[1].lastSeen < oldest[1].lastSeen) oldest = e;
+    if (!oldest) return;
+    sessions.delete(oldest[0]);
+    void oldest[1].transport.close().catch(() => undefined);
+    app.logger.info(`closed the longest-idle MCP HTTP session to stay within ${maxSessions} sessions`);
+  };
   const sweeper = setInterval(() => {
     const now = Date.now();
     for (const [id, sess] of sessions) {
@@ -65,17 +76,25 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number 
   }, Math.min(60_000, Math.max(50, idleMs / 4)));
   sweeper.unref();
   let actualPort = port;
-  const allowedHosts = (): Set<string> => new Set([...LOOPBACK].map((h) => `${h}:${actualPort}`).concat(LOOPBACK.has(host) ? [] : [`${host}:${actualPort}`]));
+  // DNS-rebinding protection: only these Host headers are served. Extra names (a proxy, a DNS name) come from --allowed-hosts.
+  const extra = app.config.http.allowedHosts;
+  const allowedHosts = (): Set<string> =>
+    new Set([
+      ...[...LOOPBACK].map((h) => `${h}:${actualPort}`),
+      ...(LOOPBACK.has(host) ? [] : [`${host}:${actualPort}`]),
+      ...extra.flatMap((h) => (h.includes(':') && !h.startsWith('[') ? [h] : [h, `${h}:${actualPort}`])),
+    ]);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/mcp') return jsonError(res, 404, 'Not found: the MCP endpoint is /mcp.');
-    if (!allowedHosts().has(String(req.headers.host ?? ''))) return jsonError(res, 403, 'Forbidden: unexpected Host header.');
+    if (!allowedHosts().has(String(req.headers.host ?? '').toLowerCase())) return jsonError(res, 403, 'Forbidden: unexpected Host header (add the name with --allowed-hosts or RUNWARE_MCP_ALLOWED_HOSTS).');
     const origin = req.headers.origin;
     if (origin) {
       let ok = false;
       try {
-        ok = LOOPBACK.has(new URL(origin).hostname) || new URL(origin).hostname === host;
+        const name = new URL(origin).hostname.toLowerCase();
+        ok = LOOPBACK.has(name) || name === host || extra.some((h) => h.split(':')[0] === name);
       } catch {
         ok = false;
       }
@@ -101,7 +120,8 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number 
       }
       if (sessionId) return jsonError(res, 404, 'Unknown session; initialize again.');
       if (!isInitializeRequest(body)) return jsonError(res, 400, 'Bad request: no session; send initialize first.');
-      const created = createServer(app);
+      if (sessions.size >= maxSessions) evictOldest();
+      const created = createServer(app, { exclusive: false });
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
@@ -124,12 +144,15 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number 
     return jsonError(res, 405, 'Method not allowed.', { allow: 'GET, POST, DELETE' });
   };
 
-  const server: Server = createHttpServer((req, res) => {
+  // Timeouts are checked every connectionsCheckingInterval; the default (30 s) would let a slow client sit three times as long.
+  const server: Server = createHttpServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       app.logger.error(`HTTP handler failed: ${(e as Error).message}`);
       if (!res.headersSent) jsonError(res, 500, 'Internal error.');
     });
   });
+  server.headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  server.requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

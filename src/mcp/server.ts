@@ -22,13 +22,22 @@ export interface CreatedServer {
   dispose: () => void;
 }
 
-export function createServer(app: AppContext): CreatedServer {
+export interface CreateOptions {
+  /**
+   * One client per process (stdio): every log record goes to it. Otherwise
+   * (HTTP) a session gets only the records of its own work.
+   */
+  exclusive?: boolean;
+}
+
+export function createServer(app: AppContext, opts: CreateOptions = { exclusive: true }): CreatedServer {
   const server = new McpServer(
     { name: 'runware-mcp-server', title: 'Runware', version: app.config.version },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
   const log = app.logger.child('mcp');
-  harden(server);
+  const owner = Symbol('mcp-session');
+  harden(server, owner);
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir);
   registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes });
 
@@ -42,6 +51,7 @@ export function createServer(app: AppContext): CreatedServer {
   });
   const removeSink = app.logger.addSink((r) => {
     if (!connected) return;
+    if (!opts.exclusive && r.owner !== owner) return;
     // Records are already scrubbed by the logger.
     void server.server
       .sendLoggingMessage({ level: r.level, logger: r.scope, data: r.data ? { message: r.message, ...r.data } : r.message })

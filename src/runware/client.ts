@@ -306,10 +306,11 @@ export class RunwareClient {
       this.throwIfRefused(reply, 'getResponse');
       if (reply.status !== 404) {
         const env = parseEnvelope(reply.body);
-        this.throwIfRequestLevel(env, 'getResponse');
         const mine = { data: env.data.filter((d) => d.taskUUID === uuid), errors: env.errors.filter((e) => e.taskUUID === uuid) };
         const notFound = mine.errors.length > 0 && mine.errors.every((e) => e.category === 'notFound');
         if (mine.data.length > 0 || (mine.errors.length > 0 && !notFound)) return mine;
+        // Nothing about the task: an error that names no task makes this poll a failed one, never the task's failure.
+        if (mine.errors.length === 0) this.throwIfRequestLevel(env, 'getResponse');
       }
     }
     const reply = await this.transport.send([this.rules.getTaskDetails(uuid)], opts);
@@ -324,7 +325,8 @@ export class RunwareClient {
       case 'running':
         return { data: [{ taskUUID: uuid, status: 'processing' }], errors: [] };
       default: {
-        const item = parseEnvelope(reply.body).data.find((d) => d.taskUUID === uuid || d.taskUUID === undefined);
+        const data = parseEnvelope(reply.body).data;
+        const item = data.find((d) => d.taskUUID === uuid) ?? data.find((d) => d.taskUUID === undefined);
         const inner = detailsEnvelope(item?.response, uuid);
         // Sync results carry no status; mark them finished so polls accumulate them.
         return { data: inner.data.map((d) => (d.status === undefined ? { ...d, status: 'success' } : d)), errors: inner.errors };

@@ -110,11 +110,17 @@ export function judgeDetails(task: Task, reply: TransportReply): Verdict {
   if (reply.status === 404) return { kind: 'notFound' };
   if (reply.status === 429 || reply.status >= 500 || reply.status === 408) return { kind: 'noAnswer', why: statusWhy(reply.status) };
   const env = parseEnvelope(reply.body);
-  const errors = env.errors.filter((e) => e.taskUUID === uuid || e.taskUUID === undefined);
-  if (errors.some((e) => e.category === 'notFound')) return { kind: 'notFound' };
-  if (errors.length > 0) return { kind: 'noAnswer', why: errors.map((e) => e.code).join(', ') };
-  const item = env.data.find((d) => d.taskUUID === uuid || d.taskUUID === undefined);
-  if (!item) return { kind: 'notFound' };
+  // The item about this task decides; an error that names no task speaks only when there is none.
+  const item = env.data.find((d) => d.taskUUID === uuid) ?? env.data.find((d) => d.taskUUID === undefined && (d.request !== undefined || d.response !== undefined));
+  if (!item) {
+    const mine = env.errors.filter((e) => e.taskUUID === uuid);
+    const requestLevel = env.errors.filter((e) => e.taskUUID === undefined);
+    for (const errors of [mine, requestLevel]) {
+      if (errors.some((e) => e.category === 'notFound')) return { kind: 'notFound' };
+      if (errors.length > 0) return { kind: 'noAnswer', why: errors.map((e) => e.code).join(', ') };
+    }
+    return { kind: 'notFound' };
+  }
   const request = Array.isArray(item.request) ? item.request : item.request && typeof item.request === 'object' ? [item.request] : [];
   const rawResponse = item.response;
   const hasResponse = rawResponse !== undefined && rawResponse !== null && !(Array.isArray(rawResponse) && rawResponse.length === 0);

@@ -1,4 +1,13 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { scrubber } from './redact.js';
+
+/** Whose work a log record describes (an MCP session), carried through async calls. */
+const owners = new AsyncLocalStorage<symbol>();
+
+/** Runs `fn` so that every record logged inside it, however deep, is owned by `owner`. */
+export function runOwned<T>(owner: symbol, fn: () => T): T {
+  return owners.run(owner, fn);
+}
 
 /** MCP's syslog-style levels, so a log line maps 1:1 onto notifications/message. */
 export const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
@@ -9,6 +18,8 @@ export interface LogRecord {
   scope: string;
   message: string;
   data?: Record<string, unknown>;
+  /** The session whose work this describes, when logged inside runOwned(). */
+  owner?: symbol;
 }
 
 export type LogSink = (record: LogRecord) => void;
@@ -45,11 +56,13 @@ export class Logger {
   log(level: LogLevel, message: string, data?: Record<string, unknown>): void {
     const r = this.root ?? this;
     if (rank(level) < rank(r.minLevel)) return;
+    const owner = owners.getStore();
     const record: LogRecord = {
       level,
       scope: this.scope,
       message: scrubber.forLog(message),
       ...(data ? { data: scrubber.valueForLog(data) } : {}),
+      ...(owner ? { owner } : {}),
     };
     for (const sink of r.sinks) {
       try {

@@ -220,8 +220,15 @@ export class Simulator {
   /** Hostile mode: the same answer, with null items, traversal names and the key echoed in an error. */
   private hostile(out: { data: Array<Record<string, unknown>>; errors: unknown[] }): unknown {
     const key = this.state.credentials.apiKey;
-    const data = out.data.map((d) => (typeof d.imageUUID === 'string' ? { ...d, imageUUID: `x/../../../outside/${key}` } : d));
-    return { data: [null, ...data], errors: [null, ...out.errors, { code: 'unknownError', message: `upstream said: key ${key} password=hunter2` }] };
+    // Names a client might build a file name from: one that climbs out of its folder, one that is the key.
+    let n = 0;
+    const data = out.data.map((d) => {
+      if (typeof d.imageUUID !== 'string') return d;
+      const i = n++;
+      return i === 0 ? { ...d, imageUUID: `x/../../../outside/pwned-${d.imageUUID}` } : i === 1 ? { ...d, imageUUID: key } : d;
+    });
+    const echoed = `upstream said: key ${key}, ${key.toUpperCase()}, ${Buffer.from(key).toString('base64')}; session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.c2lnbmF0dXJl password=hunter22`;
+    return { data: [null, ...data], errors: [null, ...out.errors, { code: 'unknownError', message: echoed }] };
   }
 
   private runwayAuth(req: IncomingMessage, provider: Surface): boolean {

@@ -28,6 +28,8 @@ export interface FaultSpec {
   name: string;
   fault: Fault;
   transports: Transport[];
+  /** Also turn on the simulator's hostile mode (malformed items, traversal names, echoed secrets, frames naming no task). */
+  hostile?: boolean;
 }
 
 /** Every fault the simulator can inject, as the matrix names them. */
@@ -50,6 +52,7 @@ export const FAULTS: FaultSpec[] = [
   { name: 'drop inside the resume window', fault: { kind: 'wsDrop', resume: 'inside' }, transports: ['ws'] },
   { name: 'drop beyond the resume window', fault: { kind: 'wsDrop', resume: 'beyond' }, transports: ['ws'] },
   { name: 'silent socket', fault: { kind: 'silence' }, transports: ['ws'] },
+  { name: 'hostile upstream, reset after the task ran', fault: { kind: 'resetAfterAccept' }, transports: ['rest', 'ws'], hostile: true },
 ];
 
 type Unknowns = Omit<SimOptions, 'timeScale' | 'hostile'>;

@@ -40,7 +40,7 @@ for (const transport of ['rest', 'ws'] as const) {
 
     it.each(cells.map((x) => [`${x.f.name} | ${x.c.name}`, x] as const))('%s', async (_name, { f, c }) => {
       sim.state.reset();
-      Object.assign(sim.state.options, c.options);
+      Object.assign(sim.state.options, c.options, f.hostile ? { hostile: true } : {});
       sim.state.random = { rate: RATE, faults: [f.fault], next: SimState.seeded(seed++) };
       const before = capture.texts.length;
       const j = await runMcpCell(server.client, sim, cellTasks(TASKS, seed), capture);
