@@ -18,7 +18,7 @@ const checks = [
   ['runware_model_search', ['--method', 'tools/call', '--tool-name', 'runware_model_search', '--tool-args-json', '{"search":"flux","limit":2}'], (r) => r.structuredContent?.results?.length === 2],
   ['runware_text_to_image', ['--method', 'tools/call', '--tool-name', 'runware_text_to_image', '--tool-args-json', '{"prompt":"a lighthouse","width":256,"height":256,"saveTo":"inspector/"}'], (r) => r.structuredContent?.status === 'success' && r.structuredContent.images[0].savedTo],
   ['runware_request', ['--method', 'tools/call', '--tool-name', 'runware_request', '--tool-args-json', '{"tasks":[{"taskType":"promptEnhance","prompt":"a cat"}]}'], (r) => r.structuredContent?.tasks?.[0]?.status === 'success'],
-  ['runware_poll', ['--method', 'tools/call', '--tool-name', 'runware_poll', '--tool-args-json', '{"taskUUID":"3b241101-e2bb-4255-8caf-4136c566a962"}'], (r) => r.structuredContent?.status === 'processing'],
+  ['runware_poll', ['--method', 'tools/call', '--tool-name', 'runware_poll', '--tool-args-json', '{"taskUUID":"3b241101-e2bb-4255-8caf-4136c566a962"}'], (r) => r.structuredContent?.status === 'unknown'],
   ['runway_get_task', ['--method', 'tools/call', '--tool-name', 'runway_get_task', '--tool-args-json', '{"id":"2c8dec65-7882-494b-9365-d1418676cd62"}'], (r) => r.structuredContent?.status === 'succeeded'],
   ['runway_list_accounts', ['--method', 'tools/call', '--tool-name', 'runway_list_accounts', '--tool-args-json', '{}'], (r) => Array.isArray(r.structuredContent?.accounts)],
 ];
