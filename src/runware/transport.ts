@@ -6,6 +6,11 @@ export interface TransportReply {
   /** Parsed JSON, or null when a 429/5xx carried no JSON. */
   body: unknown;
   retryAfterMs?: number;
+  /**
+   * WebSocket only: the answer was an empty frame, which names no task. It may
+   * belong to another message, so it never proves that a task is unknown.
+   */
+  untagged?: boolean;
 }
 
 /**

@@ -107,6 +107,8 @@ export const synthetic = (code: string, message: string, taskUUID?: string, retr
  */
 export function judgeDetails(task: Task, reply: TransportReply): Verdict {
   const uuid = task.taskUUID;
+  // An empty WebSocket frame names no task: it is no evidence either way.
+  if (reply.untagged) return { kind: 'noAnswer', why: 'an empty answer that names no task' };
   if (reply.status === 404) return { kind: 'notFound' };
   if (reply.status === 429 || reply.status >= 500 || reply.status === 408) return { kind: 'noAnswer', why: statusWhy(reply.status) };
   const env = parseEnvelope(reply.body);

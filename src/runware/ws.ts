@@ -280,18 +280,20 @@ export class WsTransport implements Transport {
       if (uuid) g.expected.set(uuid, 0);
       else for (const k of g.expected.keys()) g.expected.set(k, 0);
     }
+    let untagged: Group | undefined;
     if (data.length === 0 && errors.length === 0 && Array.isArray(msg.data)) {
-      // An empty answer names no task: only the one pending read can own it.
-      const g = this.soleRead();
-      if (g) {
-        for (const k of g.expected.keys()) g.expected.set(k, 0);
-        touched.add(g);
+      // An empty answer names no task: only the one pending read can own it, and even then it may be another message's.
+      untagged = this.soleRead();
+      if (untagged) {
+        for (const k of untagged.expected.keys()) untagged.expected.set(k, 0);
+        touched.add(untagged);
       }
     }
     for (const g of touched) {
       if ([...g.expected.values()].every((n) => n <= 0)) {
         g.cleanup();
-        g.resolve({ status: 200, body: { data: g.data, ...(g.errors.length ? { errors: g.errors } : {}) } });
+        const empty = g === untagged && g.data.length === 0 && g.errors.length === 0;
+        g.resolve({ status: 200, body: { data: g.data, ...(g.errors.length ? { errors: g.errors } : {}) }, ...(empty ? { untagged: true } : {}) });
       }
     }
   }

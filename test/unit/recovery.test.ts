@@ -118,5 +118,7 @@ describe('verdicts', () => {
     expect(judgeDetails(t, { status: 200, body: { data: [{ taskUUID: U, request: [{}], response: { data: [{ imageURL: 'a' }, { imageURL: 'b' }] } }] } }).kind).toBe('result');
     expect(judgeDetails(t, { status: 200, body: { data: [{ taskUUID: U, request: [{}], response: { errors: [{ code: 'timeoutProvider', message: 'slow' }] } }] } })).toMatchObject({ kind: 'taskError', transient: true });
     expect(judgeDetails(t, { status: 503, body: null }).kind).toBe('noAnswer');
+    // An empty WebSocket frame names no task: never proof that the task is unknown.
+    expect(judgeDetails(t, { status: 200, body: { data: [] }, untagged: true }).kind).toBe('noAnswer');
   });
 });
