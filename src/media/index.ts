@@ -23,14 +23,14 @@ export interface SavedMedia {
 }
 
 /** The bytes of one output, from whichever form the API returned. */
-export async function loadBytes(src: MediaSource, signal?: AbortSignal): Promise<Buffer> {
+export async function loadBytes(src: MediaSource, signal?: AbortSignal, timeoutMs?: number): Promise<Buffer> {
   if (src.base64) return Buffer.from(src.base64, 'base64');
   if (src.dataURI) {
     const m = /^data:[^;,]+;base64,(.*)$/s.exec(src.dataURI);
     if (!m) throw new ValidationError('dataURI', 'is not a base64 data URI');
     return Buffer.from(m[1]!, 'base64');
   }
-  if (src.url) return download(src.url, signal ? { signal } : {});
+  if (src.url) return download(src.url, { ...(signal ? { signal } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   throw new ValidationError('output', 'has no URL or inline data to save');
 }
 

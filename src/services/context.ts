@@ -43,7 +43,7 @@ export class AppContext {
         rules: this.rules,
         pollSchedule: { initialMs: 1000 * scale, factor: 1.5, maxMs: 10_000 * scale },
         timeScale: scale,
-        ...(scale !== 1 ? { retry: { maxAttempts: 4, baseDelayMs: Math.max(10, 500 * scale), maxDelayMs: 8000 * scale, budgetMs: 60_000 } } : {}),
+        ...(scale !== 1 ? { retry: { maxAttempts: 4, baseDelayMs: Math.max(10, 500 * scale), maxDelayMs: 8000 * scale, budgetMs: Math.max(2000, 60_000 * scale) } } : {}),
       });
     }
     return this.runwareClient;

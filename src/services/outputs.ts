@@ -30,9 +30,16 @@ export interface MaterializeOptions {
   saveTo?: string;
   roots: string[];
   previewMaxBytes?: number;
-  /** Refuse outputs of another format (the caller asked for this one). */
+  /** The format the caller asked for (a different one is saved as what it is, and said). */
   expected?: MediaFormat;
   signal?: AbortSignal;
+  /** Bound on each download, so saving cannot stretch a call past its wait. */
+  downloadTimeoutMs?: number;
+}
+
+/** Downloads get what is left of the wait plus a margin: at least 3 s, at most 60 s. */
+export function downloadBudget(deadline: number): number {
+  return Math.min(60_000, Math.max(3000, deadline - Date.now() + 5000));
 }
 
 const KINDS = ['image', 'video', 'audio', 'media'] as const;
@@ -60,7 +67,7 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   const loaded = await Promise.all(
     sources.map((s, i) =>
       wanted[i]
-        ? loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal).catch((e: unknown) => {
+        ? loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal, opts.downloadTimeoutMs).catch((e: unknown) => {
             if (e instanceof CancelledError) throw e;
             loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
             return undefined;

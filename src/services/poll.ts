@@ -1,7 +1,7 @@
 import type { PollState, Progress } from '../runware/poll.js';
 import { resolveSaveTarget } from '../media/save.js';
 import type { AppContext } from './context.js';
-import { materialize, type MediaInfo } from './outputs.js';
+import { downloadBudget, materialize, type MediaInfo } from './outputs.js';
 
 export interface PollInput {
   taskUUID: string;
@@ -26,6 +26,7 @@ export interface PollOptions {
 
 export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOptions = {}): Promise<{ output: PollOutput; previews: Map<number, { data: Buffer; mimeType: string }> }> {
   const roots = opts.roots ?? [];
+  const deadline = Date.now() + Math.max(0, (input.waitSeconds ?? 0) * 1000);
   // A bad save path is refused before any polling.
   if (input.saveTo !== undefined) await resolveSaveTarget(input.saveTo, roots);
   const st = await ctx.runware().poll(input.taskUUID, {
@@ -39,6 +40,7 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
     ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    downloadTimeoutMs: downloadBudget(deadline),
   });
   const output: PollOutput = { ...st };
   if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo || f.saveError);

@@ -12,7 +12,7 @@ import { resolveSaveTarget } from '../media/save.js';
 import { CancelledError, PolicyError, ValidationError } from '../shared/errors.js';
 import type { Attempt, TaskOutcome } from '../runware/client.js';
 import type { AppContext } from './context.js';
-import { materialize } from './outputs.js';
+import { downloadBudget, materialize } from './outputs.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
@@ -190,6 +190,7 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(outputFormat ? { expected: outputFormat as MediaFormat } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    downloadTimeoutMs: downloadBudget(started + waitMs),
   });
   info.forEach((m, i) => Object.assign(images[i]!, m));
   const costs = images.map((i) => i.cost).filter((c): c is number => typeof c === 'number');

@@ -59,6 +59,19 @@ describe('1. names chosen by the upstream', () => {
     for (const n of names) expect(n).not.toContain(CANARY.apiKey.slice(0, 12));
   });
 
+  it('the same through the CLI: text-to-image --out keeps every file inside the folder, no key in a name', async () => {
+    sim.state.reset();
+    sim.state.options.hostile = true;
+    const dir = join(out, 'cli-hostile');
+    const r = await runCli(['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512', '--number-results', '2', '--out', dir], env, capture);
+    sim.state.options.hostile = false;
+    expect(r.code).toBe(0);
+    const names = readdirSync(dir);
+    expect(names).toHaveLength(2);
+    for (const n of names) expect(n).not.toContain(CANARY.apiKey.slice(0, 12));
+    expect(existsSync(join(out, '..', 'outside'))).toBe(false);
+  });
+
   it('"..foo/x.jpg" is inside the root, and is saved', async () => {
     sim.state.reset();
     const { sc } = await call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, saveTo: '..foo/x.jpg', waitSeconds: 20 });

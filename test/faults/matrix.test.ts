@@ -3,7 +3,7 @@
  * FAULTS_FULL=1 (`npm run test:faults`) every cell at 500 tasks, and the
  * table goes to bench/RELIABILITY.md.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/server.js';
@@ -84,6 +84,29 @@ describe('fault matrix through the CLI', () => {
   }, FULL ? 600_000 : 60_000);
 });
 
+function report(): string {
+  const totals = rows.reduce((a, r) => ({ tasks: a.tasks + r.tasks, double: a.double + r.doubleAccepted, lost: a.lost + r.lost, hung: a.hung + r.hung }), { tasks: 0, double: 0, lost: 0, hung: 0 });
+  return (
+    `# Reliability: the fault matrix\n\n` +
+    `Full run: ${rows.length} cells, ${totals.tasks} tasks, faults in ${RATE * 100}% of requests, seeded. ` +
+    `Double-accepted ${totals.double}, lost ${totals.lost}, hung ${totals.hung}.\n\n` +
+    `Made by \`npm run test:faults\` (FAULTS_FULL=1) on ${new Date().toISOString().slice(0, 10)}; columns are defined in test/faults/harness.ts.\n\n` +
+    table(rows)
+  );
+}
+
+/** Rows of an existing RELIABILITY.md. */
+function parseTable(md: string): CellResult[] {
+  return md
+    .split('\n')
+    .filter((l) => /^\| (mcp|cli) \|/.test(l))
+    .map((l) => {
+      const c = l.split('|').slice(1, -1).map((x) => x.trim());
+      const [u, rec] = /^(\d+) \((\d+)\)$/.exec(c[7]!)!.slice(1).map(Number) as [number, number];
+      return { front: c[0] as CellResult['front'], transport: c[1] as CellResult['transport'], fault: c[2]!, unknowns: c[3]!, tasks: Number(c[4]), successes: Number(c[5]), scopedErrors: Number(c[6]), unknown: u, recovered: rec, doubleAccepted: Number(c[8]), lost: Number(c[9]), hung: Number(c[10]), leaks: Number(c[11]), alive: true };
+    });
+}
+
 afterAll(() => {
   const totals = rows.reduce((a, r) => ({ tasks: a.tasks + r.tasks, double: a.double + r.doubleAccepted, lost: a.lost + r.lost, hung: a.hung + r.hung }), { tasks: 0, double: 0, lost: 0, hung: 0 });
   const text =
@@ -93,6 +116,17 @@ afterAll(() => {
     `Made by \`npm run test:faults\` (FAULTS_FULL=1) on ${new Date().toISOString().slice(0, 10)}; columns are defined in test/faults/harness.ts.\n\n` +
     table(rows);
   const target = FULL || process.env.FAULTS_WRITE === '1' ? join(ROOT, 'bench', 'RELIABILITY.md') : join(ROOT, 'bench', '.reliability-smoke.md');
+  // FAULTS_MERGE=1 (with -t to pick cells): the cells run replace theirs in the existing table.
+  if (process.env.FAULTS_MERGE === '1' && existsSync(target)) {
+    const key = (r: CellResult): string => [r.front, r.transport, r.fault, r.unknowns].join('|');
+    const old = parseTable(readFileSync(target, 'utf8'));
+    const fresh = new Map(rows.map((r) => [key(r), r]));
+    const merged = old.map((r) => fresh.get(key(r)) ?? r);
+    for (const r of rows) if (!old.some((o) => key(o) === key(r))) merged.push(r);
+    rows.length = 0;
+    rows.push(...merged);
+    return writeFileSync(target, report());
+  }
   writeFileSync(target, text);
 });
 
