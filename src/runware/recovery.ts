@@ -47,7 +47,7 @@
  * they run nothing, so any failure is retried under their own UUID.
  */
 import type { ApiErrorItem, DataItem } from './errors.js';
-import type { Task } from './rules.js';
+import { isReadType, type Task } from './rules.js';
 
 export type Phase = 'send' | 'check' | 'resend' | 'follow' | 'done';
 export type TaskStatus = 'success' | 'partial' | 'processing' | 'error' | 'unknown';
@@ -103,7 +103,7 @@ export interface Slot {
   waits: boolean;
 }
 
-export const isRead = (t: Task): boolean => t.taskType === 'getResponse' || t.taskType === 'getTaskDetails';
+export const isRead = (t: Task): boolean => isReadType(t.taskType);
 
 export function newSlot(index: number, task: Task, waits: boolean): Slot {
   return { index, task, phase: 'send', attempts: [], lastErrors: [], sentUuids: new Map(), notFound: 0, checkFailures: 0, sends: 0, waits };

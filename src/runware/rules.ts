@@ -22,6 +22,9 @@ export const MAX_TASKS_PER_REQUEST = 50;
 /** Reads name an earlier task's UUID; they run nothing. */
 const READS = new Set(['getResponse', 'getTaskDetails']);
 
+/** Whether a task type is a read (getResponse, getTaskDetails): the one list of them. */
+export const isReadType = (taskType: string): boolean => READS.has(taskType);
+
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Cyrillic and Greek letters that look like Latin ones (NFKC does not fold them). */

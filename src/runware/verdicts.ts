@@ -172,8 +172,7 @@ function judgeInner(task: Task, env: Envelope): Verdict {
   if (finished.length === 0) return { kind: 'running' };
   const want = expectedResults(task);
   if (finished.length < want) {
-    // Async work still producing; a sync task with fewer results is done with what it has.
-    if (task.deliveryMethod === 'async' && items.some((i) => i.status === 'processing')) return { kind: 'running' };
+    // Async work is still producing; a sync task with fewer results is done with what it has.
     if (task.deliveryMethod === 'async') return { kind: 'running' };
     return { kind: 'result', items: finished, partial: true, note: `${finished.length} of ${want} results arrived.` };
   }

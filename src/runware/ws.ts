@@ -19,7 +19,7 @@ import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js
 import type { Logger } from '../shared/log.js';
 import { undici } from '../shared/undici.js';
 import { resultKey } from './poll.js';
-import type { Task } from './rules.js';
+import { isReadType, type Task } from './rules.js';
 import type { SendOptions, Transport, TransportReply } from './transport.js';
 import { expectedResults } from './verdicts.js';
 
@@ -53,8 +53,6 @@ interface Group {
   cleanup: () => void;
 }
 
-const READS = new Set(['getResponse', 'getTaskDetails']);
-
 /** How many result items a task produces before it is complete on the socket. */
 export function expectedItems(t: Task): number {
   if (t.deliveryMethod === 'async') return 1;
@@ -84,7 +82,7 @@ export class WsTransport implements Transport {
 
   async send(tasks: Task[], { signal, timeoutMs }: SendOptions = {}): Promise<TransportReply> {
     if (signal?.aborted) throw new CancelledError();
-    const isRead = tasks.length > 0 && tasks.every((t) => READS.has(t.taskType));
+    const isRead = tasks.length > 0 && tasks.every((t) => isReadType(t.taskType));
     if (!isRead) return this.sendNow(tasks, signal, timeoutMs);
     const run = this.readChain.then(() => this.sendNow(tasks, signal, timeoutMs));
     this.readChain = run.catch(() => undefined);
@@ -99,9 +97,9 @@ export class WsTransport implements Transport {
     return new Promise<TransportReply>((resolve, reject) => {
       const group: Group = {
         tasks,
-        expected: new Map(tasks.map((t) => [t.taskUUID, READS.has(t.taskType) ? 1 : expectedItems(t)])),
+        expected: new Map(tasks.map((t) => [t.taskUUID, isReadType(t.taskType) ? 1 : expectedItems(t)])),
         seen: new Map(),
-        isRead: tasks.every((t) => READS.has(t.taskType)),
+        isRead: tasks.every((t) => isReadType(t.taskType)),
         data: [],
         errors: [],
         resolve,
