@@ -128,7 +128,8 @@ const bareRss = await new Promise((resolve) => {
 const s = startServer({ RUNWARE_PREVIEW_MAX_BYTES: '0' });
 await s.rpc('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '0' } });
 s.notify('notifications/initialized');
-await s.rpc('tools/list', {});
+const listed = (await s.rpc('tools/list', {})).result.tools;
+const listBytes = JSON.stringify(listed).length;
 const rssStart = rssOf(s.child.pid);
 for (let i = 0; i < 200; i++) await s.rpc('tools/call', { name: 'runware_model_search', arguments: { search: 'flux' } });
 const rssAfter = rssOf(s.child.pid);
@@ -163,6 +164,10 @@ const lines = [
   `| spawn → \`initialize\` answered, no simulator (as deployed) | ${f(median(prodInit))} | ${(median(prodInit) / median(bare)).toFixed(1)}× |`,
   `| spawn → \`initialize\` answered, \`--simulate\` | ${f(median(init))} | ${(median(init) / median(bare)).toFixed(1)}× |`,
   `| spawn → \`tools/list\` answered, \`--simulate\` | ${f(median(list))} | ${(median(list) / median(bare)).toFixed(1)}× |`,
+  '',
+  '## Context cost of `tools/list`',
+  '',
+  `${listed.length} tools, ${listBytes} bytes of JSON: **${Math.round(listBytes / listed.length)} bytes per tool** (the budget is 2048).`,
   '',
   `## Per-request overhead (modelSearch, ${N} sequential requests, keep-alive)`,
   '',

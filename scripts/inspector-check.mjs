@@ -3,20 +3,26 @@
 // against --simulate: tools/list, then one tools/call per tool. Prints one line per
 // check and a final "N passed, N failed"; exits 1 if any failed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchTool } from './npx-fetch.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), 'rw-inspector-'));
+// A local input for runware_run and runware_upload, inside the output root.
+const { renderImage } = await import(join(root, 'dist/simulator/images.js'));
+writeFileSync(join(out, 'cat.png'), renderImage('PNG', 64, 64, 1));
 const env = { PATH: process.env.PATH, HOME: process.env.HOME ?? out, npm_config_yes: 'true' };
 const base = ['-y', '-p', 'node@22', '-p', '@modelcontextprotocol/inspector@2', 'mcp-inspector', '--cli', 'node', join(root, 'dist/cli.js'), '--simulate', '--', '-e', `RUNWARE_OUTPUT_DIR=${out}`];
 
 const checks = [
-  ['tools/list', ['--method', 'tools/list'], (r) => r.tools?.length === 6],
+  ['tools/list', ['--method', 'tools/list'], (r) => r.tools?.length === 9],
   ['runware_model_search', ['--method', 'tools/call', '--tool-name', 'runware_model_search', '--tool-args-json', '{"search":"flux","limit":2}'], (r) => r.structuredContent?.results?.length === 2],
   ['runware_text_to_image', ['--method', 'tools/call', '--tool-name', 'runware_text_to_image', '--tool-args-json', '{"prompt":"a lighthouse","width":256,"height":256,"saveTo":"inspector/"}'], (r) => r.structuredContent?.status === 'success' && r.structuredContent.images[0].savedTo],
+  ['runware_model_info', ['--method', 'tools/call', '--tool-name', 'runware_model_info', '--tool-args-json', '{"model":"klingai:5@3"}'], (r) => r.structuredContent?.taskType === 'videoInference' && r.structuredContent.deliveryMethods?.[0] === 'async'],
+  ['runware_run', ['--method', 'tools/call', '--tool-name', 'runware_run', '--tool-args-json', '{"model":"runware:109@1","params":{"inputImage":"cat.png"},"saveTo":"inspector/"}'], (r) => r.structuredContent?.status === 'success' && r.structuredContent.uploads?.length === 1 && r.structuredContent.outputs[0].savedTo],
+  ['runware_upload', ['--method', 'tools/call', '--tool-name', 'runware_upload', '--tool-args-json', '{"path":"cat.png"}'], (r) => /^[0-9a-f-]{36}$/.test(r.structuredContent?.mediaUUID ?? '')],
   ['runware_request', ['--method', 'tools/call', '--tool-name', 'runware_request', '--tool-args-json', '{"tasks":[{"taskType":"promptEnhance","prompt":"a cat"}]}'], (r) => r.structuredContent?.tasks?.[0]?.status === 'success'],
   ['runware_poll', ['--method', 'tools/call', '--tool-name', 'runware_poll', '--tool-args-json', '{"taskUUID":"3b241101-e2bb-4255-8caf-4136c566a962"}'], (r) => r.structuredContent?.status === 'unknown'],
   ['runway_get_task', ['--method', 'tools/call', '--tool-name', 'runway_get_task', '--tool-args-json', '{"id":"2c8dec65-7882-494b-9365-d1418676cd62"}'], (r) => r.structuredContent?.status === 'succeeded'],

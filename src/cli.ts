@@ -8,7 +8,7 @@ import { UsageError, reportError } from './commands/output.js';
 import { AppContext } from './services/context.js';
 import { Logger, stderrSink } from './shared/log.js';
 
-const COMMANDS = ['serve', 'model-search', 'text-to-image', 'raw', 'poll', 'runway-task', 'runway-accounts', 'simulator'] as const;
+const COMMANDS = ['serve', 'model-search', 'model-info', 'text-to-image', 'run', 'upload', 'raw', 'poll', 'runway-task', 'runway-accounts', 'simulator'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const HELP = `runware-mcp-server ${VERSION}: an MCP server and CLI for Runware generation and Runway task lookup.
@@ -18,9 +18,12 @@ Usage: runware-mcp-server [global flags] [command] [command flags]
 Commands:
   serve                 MCP over stdio (the default); --http [--host H] [--port P] for Streamable HTTP at /mcp
   model-search          search models              (--search TEXT ...)
+  model-info MODEL      what a model takes: parameters, delivery, docs, pricing
   text-to-image         generate images            (--prompt TEXT ... [--out DIR])
+  run MODEL             one task for any model     (--param K=V ... | --params-file F) [--out DIR]
+  upload PATH           store a local media file with Runware; prints its mediaUUID
   raw FILE|-            send a JSON task array under the rules
-  poll TASK_UUID        getResponse for an async task ([--wait S])
+  poll TASK_UUID        any earlier task           ([--wait S] [--out DIR])
   runway-task ID        look up a Runway task      ([--provider P] [--wait S])
   runway-accounts       useapi.net Runway accounts (secrets removed)
   simulator             run the built-in simulator ([--port N])
@@ -113,8 +116,14 @@ async function loadCommand(c: Command): Promise<{ usage: string; run?: unknown }
       return import('./mcp/serve.js');
     case 'model-search':
       return import('./commands/model-search.js');
+    case 'model-info':
+      return import('./commands/model-info.js');
     case 'text-to-image':
       return import('./commands/text-to-image.js');
+    case 'run':
+      return import('./commands/run.js');
+    case 'upload':
+      return import('./commands/upload.js');
     case 'raw':
       return import('./commands/raw.js');
     case 'poll':

@@ -66,6 +66,12 @@ const envSchema = z.object({
   RUNWARE_MCP_ALLOWED_HOSTS: z.string().optional(),
   RUNWARE_MCP_HTTP_MAX_SESSIONS: numberFrom('RUNWARE_MCP_HTTP_MAX_SESSIONS', 1, 100_000, 200, true),
   RUNWARE_MCP_HTTP_IDLE_SECONDS: numberFrom('RUNWARE_MCP_HTTP_IDLE_SECONDS', 1, 86_400, 600),
+  RUNWARE_SCHEMAS_URL: url('RUNWARE_SCHEMAS_URL').default('https://schemas.runware.ai'),
+  RUNWARE_CONTENT_URL: url('RUNWARE_CONTENT_URL').default('https://content.runware.ai'),
+  RUNWARE_CACHE_DIR: z.string().optional(),
+  // A data URI travels in the JSON payload, whose cap is 8 MiB: 6 MiB of file is 8 MiB of base64.
+  RUNWARE_UPLOAD_MAX_BYTES: intFrom('RUNWARE_UPLOAD_MAX_BYTES', 1, 6 * 1024 * 1024, 5 * 1024 * 1024),
+  XDG_CACHE_HOME: z.string().optional(),
 });
 
 export interface Flags {
@@ -104,6 +110,12 @@ export interface Config {
   /** Multiplies the client's waits (polls, backoff, timeouts) against an external simulator; 1 in production. */
   timeScale: number;
   http: { enabled: boolean; host: string; port: number; token: string | undefined; allowedHosts: string[]; maxSessions: number; idleMs: number };
+  /** Runware's per-model schema service and content service (public, no key). */
+  catalog: { schemasUrl: string; contentUrl: string };
+  /** Where fetched schemas are kept between runs. */
+  cacheDir: string;
+  /** Largest local file runware_upload (and a path in a media field) may send. */
+  uploadMaxBytes: number;
 }
 
 /** Reads env and flags; throws ConfigError naming the variable on bad values. */
@@ -153,6 +165,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Flags = 
       maxSessions: e.RUNWARE_MCP_HTTP_MAX_SESSIONS,
       idleMs: e.RUNWARE_MCP_HTTP_IDLE_SECONDS * 1000,
     },
+    catalog: { schemasUrl: e.RUNWARE_SCHEMAS_URL.replace(/\/+$/, ''), contentUrl: e.RUNWARE_CONTENT_URL.replace(/\/+$/, '') },
+    cacheDir: resolve(e.RUNWARE_CACHE_DIR ?? join(e.XDG_CACHE_HOME || join(homedir(), '.cache'), 'runware-mcp-server')),
+    uploadMaxBytes: e.RUNWARE_UPLOAD_MAX_BYTES,
   };
 }
 
@@ -162,6 +177,8 @@ export interface SimulatorEndpoints {
   runwayUrl: string;
   useapiUrl: string;
   makevidUrl: string;
+  schemasUrl: string;
+  contentUrl: string;
   /** Credentials the simulator accepts. */
   apiKey: string;
   runwaySecret: string;
@@ -176,6 +193,7 @@ export function withSimulator(config: Config, sim: SimulatorEndpoints): Config {
     ...config,
     simulate: true,
     runware: { ...config.runware, apiKey: sim.apiKey, apiUrl: sim.runwareUrl, wsUrl: sim.wsUrl },
+    catalog: { schemasUrl: sim.schemasUrl, contentUrl: sim.contentUrl },
     runway: {
       official: { secret: sim.runwaySecret, url: sim.runwayUrl },
       useapi: { token: sim.useapiToken, url: sim.useapiUrl },

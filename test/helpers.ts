@@ -53,6 +53,10 @@ export function simEnv(sim: Simulator, extra: Record<string, string> = {}): Reco
     USEAPI_API_TOKEN: CANARY.useapiToken,
     MAKEVID_API_URL: i.makevidUrl,
     MAKEVID_API_KEY: CANARY.makevidKey,
+    RUNWARE_SCHEMAS_URL: i.schemasUrl,
+    RUNWARE_CONTENT_URL: i.contentUrl,
+    // Each process gets its own schema cache unless a test shares one on purpose.
+    RUNWARE_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rw-cache-')),
     RUNWARE_SIMULATE: '0',
     RUNWARE_LOG_LEVEL: 'debug',
     ...extra,

@@ -136,6 +136,20 @@ export class Rules {
    * assigned. Throws ValidationError/PolicyError; nothing has been sent then.
    */
   prepare(input: unknown, prefix = 'tasks'): Task[] {
+    const checked = this.inspect(input, prefix);
+    return checked.map((t, i) => {
+      const field = `${prefix}[${i}].taskUUID`;
+      if (READS.has(t.taskType as string)) return { ...t, taskUUID: String(t.taskUUID).toLowerCase() } as Task;
+      const taskUUID = t.taskUUID === undefined ? this.uuids.fresh() : this.uuids.claim(t.taskUUID, field);
+      return { ...t, taskUUID } as Task;
+    });
+  }
+
+  /**
+   * Every check of `prepare`, claiming nothing: for a caller that must know a
+   * task will pass before it sends anything else (uploads of its inputs, say).
+   */
+  inspect(input: unknown, prefix = 'tasks'): Array<Record<string, unknown>> {
     const list = Array.isArray(input) ? input : [input];
     if (list.length === 0) throw new ValidationError(prefix, 'must hold at least one task');
     if (list.length > MAX_TASKS_PER_REQUEST) throw new ValidationError(prefix, `at most ${MAX_TASKS_PER_REQUEST} tasks per request`);
@@ -173,12 +187,7 @@ export class Rules {
       if (seenHere.has(u)) throw new PolicyError(field, `taskUUID ${u} appears twice in this request; every task needs its own`, 'Omit taskUUID and the server assigns a fresh one.');
       seenHere.add(u);
     });
-    return checked.map((t, i) => {
-      const field = `${prefix}[${i}].taskUUID`;
-      if (READS.has(t.taskType as string)) return { ...t, taskUUID: String(t.taskUUID).toLowerCase() } as Task;
-      const taskUUID = t.taskUUID === undefined ? this.uuids.fresh() : this.uuids.claim(t.taskUUID, field);
-      return { ...t, taskUUID } as Task;
-    });
+    return checked;
   }
 
   /** A getResponse task for an earlier UUID: a read, so it reuses the UUID it names. */

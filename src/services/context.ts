@@ -3,15 +3,18 @@
  * clients. Building lazily lets the server start and list tools with no key;
  * the tools then answer a clear error instead.
  */
+import { join } from 'node:path';
 import { MISSING_KEY_HINT, type Config } from '../config.js';
 import { RunwareClient, createRunwareClient } from '../runware/index.js';
 import { Rules } from '../runware/rules.js';
 import { RunwayLookup } from '../runway/lookup.js';
+import { ModelCatalog } from '../runware/schemas/catalog.js';
 import type { Logger } from '../shared/log.js';
 
 export class AppContext {
   private runwareClient: RunwareClient | undefined;
   private runwayLookup: RunwayLookup | undefined;
+  private modelCatalog: ModelCatalog | undefined;
   /** One rules instance per process: the UUID registry must see every task. */
   readonly rules = new Rules();
   /** Default sizes per model, from model search. */
@@ -47,6 +50,19 @@ export class AppContext {
       });
     }
     return this.runwareClient;
+  }
+
+  /** Runware's public schema, registry and content services (no key needed), cached in memory and on disk. */
+  catalog(): ModelCatalog {
+    this.modelCatalog ??= new ModelCatalog({
+      schemasUrl: this.config.catalog.schemasUrl,
+      contentUrl: this.config.catalog.contentUrl,
+      // The in-process simulator's schemas are not worth keeping on disk.
+      ...(this.config.simulate ? {} : { cacheDir: join(this.config.cacheDir, 'catalog') }),
+      userAgent: this.userAgent,
+      logger: this.logger.child('catalog'),
+    });
+    return this.modelCatalog;
   }
 
   runway(): RunwayLookup {

@@ -4,8 +4,9 @@
  * small images for inline previews.
  */
 import type { DataItem } from '../runware/errors.js';
+import type { Progress } from '../runware/poll.js';
 import { loadBytes, saveOutputs } from '../media/index.js';
-import { MIME_OF, sniffFormat, type MediaFormat } from '../media/formats.js';
+import { MIME_OF, previewable, sniffFormat, type MediaFormat } from '../media/formats.js';
 import { safeBasename } from '../media/save.js';
 import { CancelledError } from '../shared/errors.js';
 
@@ -24,6 +25,19 @@ export interface Materialized {
   info: MediaInfo[];
   /** Bytes of results previewed inline (within the byte budget), by result index. */
   previews: Map<number, { data: Buffer; mimeType: string }>;
+}
+
+/** Inline previews of a result, by output index. */
+export type Previews = Map<number, { data: Buffer; mimeType: string }>;
+
+/** What a call that makes media takes besides its input: cancellation, progress, where it may save, previews. */
+export interface MediaCallOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Directories saving (and reading local inputs) is allowed in; the first is where relative paths resolve. */
+  roots: string[];
+  /** Byte budget for inline previews (0 = none). */
+  previewMaxBytes?: number;
 }
 
 export interface MaterializeOptions {
@@ -56,6 +70,15 @@ export function mediaSource(r: DataItem): { url?: string; base64?: string; dataU
   return {};
 }
 
+/** Result items with one media source each: a 3D result's `outputs.files` become one item per file. */
+export function mediaItems(results: DataItem[]): DataItem[] {
+  return results.flatMap((r) => {
+    const files = (r?.outputs as { files?: unknown } | undefined)?.files;
+    if (!Array.isArray(files)) return [r];
+    return (files as Array<Record<string, unknown>>).filter((f) => f && typeof f === 'object').map((f) => ({ ...r, outputs: undefined, mediaURL: f.url, mediaUUID: f.uuid, mediaDataURI: f.dataURI, mediaBase64Data: f.base64Data }) as DataItem);
+  });
+}
+
 export async function materialize(results: DataItem[], fallbackName: string, opts: MaterializeOptions): Promise<Materialized> {
   const info: MediaInfo[] = results.map(() => ({}));
   const previews = new Map<number, { data: Buffer; mimeType: string }>();
@@ -81,7 +104,7 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
     const format = bytes ? sniffFormat(bytes) : undefined;
     if (!bytes || !format) return;
     info[i] = { format, mimeType: MIME_OF[format], bytes: bytes.length };
-    if (bytes.length <= budget && format !== 'MP4') {
+    if (bytes.length <= budget && previewable(format)) {
       previews.set(i, { data: bytes, mimeType: MIME_OF[format] });
       budget -= bytes.length;
     }

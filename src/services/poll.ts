@@ -1,7 +1,7 @@
 import type { PollState, Progress } from '../runware/poll.js';
 import { resolveSaveTarget } from '../media/save.js';
 import type { AppContext } from './context.js';
-import { downloadBudget, materialize, type MediaInfo } from './outputs.js';
+import { downloadBudget, materialize, mediaItems, type MediaInfo } from './outputs.js';
 
 export interface PollInput {
   taskUUID: string;
@@ -12,7 +12,7 @@ export interface PollInput {
 }
 
 export interface PollOutput extends PollState {
-  /** With saveTo: where each result was saved, by result index. */
+  /** With saveTo: where each output was saved, by result index (a 3D result's files count one each). */
   files?: Array<MediaInfo & { index: number }>;
   next?: string;
 }
@@ -35,7 +35,7 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
-  const { info, previews } = await materialize(st.results, st.taskUUID, {
+  const { info, previews } = await materialize(mediaItems(st.results), st.taskUUID, {
     roots,
     ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),

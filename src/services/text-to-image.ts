@@ -5,14 +5,15 @@
  * the taskUUID to poll.
  */
 import type { ApiErrorItem } from '../runware/errors.js';
-import type { Progress } from '../runware/poll.js';
 import { IMAGE_FORMATS } from '../runware/tasks/image-inference.js';
 import { formatFromExtension, type MediaFormat } from '../media/formats.js';
 import { resolveSaveTarget } from '../media/save.js';
 import { CancelledError, PolicyError, ValidationError } from '../shared/errors.js';
 import type { Attempt, TaskOutcome } from '../runware/client.js';
 import type { AppContext } from './context.js';
-import { downloadBudget, materialize } from './outputs.js';
+import { downloadBudget, materialize, type MediaCallOptions, type Previews } from './outputs.js';
+import { findLocalInputs, readLocalInputs, uploadLocalInputs, type Upload } from './media-inputs.js';
+import { checkTask, chooseDelivery, LOOKUP_BUDGET_MS, modelFacts } from './model-schema.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
@@ -91,22 +92,20 @@ export interface TextToImageOutput {
   images: ImageOut[];
   cost?: number;
   errors: ApiErrorItem[];
+  /** "checked" against the model's live schema, or "skipped" (see note). */
+  validation: 'checked' | 'skipped';
+  note?: string;
+  /** Local files in `extra` uploaded first, each replaced by its mediaUUID. */
+  uploads?: Upload[];
   next?: string;
 }
 
-export interface TextToImageOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-  /** Directories saving is allowed in (first = where relative paths resolve). */
-  roots: string[];
-  /** Load image bytes up to this size for previews (0 = none). */
-  previewMaxBytes?: number;
-}
+export type TextToImageOptions = MediaCallOptions;
 
 export interface TextToImageResult {
   output: TextToImageOutput;
   /** Bytes of images small enough to preview inline, by index into output.images. */
-  previews: Map<number, { data: Buffer; mimeType: string }>;
+  previews: Previews;
 }
 
 /** Fields the tool takes at top level; `extra` may not repeat or override them. */
@@ -156,9 +155,31 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   if (input.saveTo) await resolveSaveTarget(input.saveTo, opts.roots);
   const waitMs = Math.max(0, (input.waitSeconds ?? DEFAULT_WAIT_SECONDS) * 1000);
   const started = Date.now();
-  const size = input.width === undefined && input.height === undefined ? await defaultSize(ctx, input.model ?? DEFAULT_MODEL, waitMs, opts.signal) : undefined;
-  const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
+  // No key: say how to set one up before looking anything up.
   const client = ctx.runware();
+  const modelId = input.model ?? DEFAULT_MODEL;
+  const facts = await modelFacts(ctx, modelId, { ...(opts.signal ? { signal: opts.signal } : {}), budgetMs: Math.min(LOOKUP_BUDGET_MS, Math.max(1000, waitMs / 4)) });
+  const props = (facts.schema?.requestSchema.properties ?? {}) as Record<string, { default?: unknown }>;
+  const schemaSize = Number.isInteger(props.width?.default) && Number.isInteger(props.height?.default) ? { width: props.width!.default as number, height: props.height!.default as number } : undefined;
+  const size = input.width === undefined && input.height === undefined ? (schemaSize ?? (await defaultSize(ctx, modelId, waitMs, opts.signal))) : undefined;
+  const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
+  // Async whenever the model allows it (the wait then polls with progress).
+  task.deliveryMethod = chooseDelivery(facts.delivery) ?? 'async';
+  const extraKeys = new Set(Object.keys(input.extra ?? {}));
+  const fieldOf = (p: string): string => {
+    const top = p.split(/[.[]/)[0] ?? '';
+    return top === 'positivePrompt' ? p.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${p}` : p || 'input';
+  };
+  try {
+    // The usage rules first, before the schema and before any upload goes out.
+    ctx.rules.inspect(task);
+  } catch (e) {
+    renameField(e, extraKeys);
+  }
+  await checkTask(facts, task, fieldOf);
+  const locals = findLocalInputs(input.extra ?? {}, 'extra');
+  const read = await readLocalInputs(ctx, locals, opts.roots);
+  const uploads = read.size ? await uploadLocalInputs(ctx, task, read, { ...(opts.signal ? { signal: opts.signal } : {}), deadlineMs: Math.max(5000, waitMs / 2) }) : [];
   const numberResults = Number(task.numberResults);
   let t;
   try {
@@ -167,10 +188,17 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
       ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}) }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
       : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   } catch (e) {
-    renameField(e, new Set(Object.keys(input.extra ?? {})));
+    renameField(e, extraKeys);
   }
   const model = String(task.model);
-  const base = { taskUUID: t.taskUUID, model, ...(t.attempts.length > 1 ? { attempts: t.attempts } : {}) };
+  const base = {
+    taskUUID: t.taskUUID,
+    model,
+    validation: facts.schema ? ('checked' as const) : ('skipped' as const),
+    ...(facts.unchecked ? { note: facts.unchecked } : {}),
+    ...(uploads.length ? { uploads } : {}),
+    ...(t.attempts.length > 1 ? { attempts: t.attempts } : {}),
+  };
   if (t.status === 'error' || t.status === 'unknown') {
     return { output: { ...base, status: t.status, progress: 0, images: [], errors: t.errors, ...(t.note ? { next: t.note } : {}) }, previews: new Map() };
   }

@@ -31,11 +31,13 @@ export class ValidationError extends AppError {
     readonly field: string,
     message: string,
     readonly allowed?: string,
+    /** The model's documentation for this parameter, when a live schema said so. */
+    readonly documentation?: string,
   ) {
-    super(`${field}: ${message}${allowed ? ` (allowed: ${allowed})` : ''}`, 'Fix the named field and call again; nothing was sent.');
+    super(`${field}: ${message}${allowed ? ` (allowed: ${allowed})` : ''}`, `Fix the named field and call again; nothing was sent.${documentation ? ` Docs: ${documentation}` : ''}`);
   }
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), field: this.field, ...(this.allowed ? { allowed: this.allowed } : {}) };
+    return { ...super.toJSON(), field: this.field, ...(this.allowed ? { allowed: this.allowed } : {}), ...(this.documentation ? { documentation: this.documentation } : {}) };
   }
 }
 

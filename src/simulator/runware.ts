@@ -5,6 +5,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { CATALOG } from './catalog.js';
+import { schemaFor } from './schemas.js';
 import { EXT, MIME, renderImage, type SimFormat } from './images.js';
 import type { Fault, SimState } from './state.js';
 
@@ -39,8 +40,14 @@ interface Received {
   errors?: ApiError[];
 }
 
+/** Formats the simulator hosts besides images: tiny files with the right magic bytes. */
+export type SimFileFormat = 'MP4' | 'WEBM' | 'MP3' | 'WAV' | 'GLB';
+
 export interface MediaEntry {
-  format: SimFormat | 'MP4';
+  format: SimFormat | SimFileFormat;
+  /** Bytes stored by mediaStorage, served as they came. */
+  bytes?: Buffer;
+  mime?: string;
   width: number;
   height: number;
   seed: number;
@@ -55,7 +62,54 @@ function capped<K, V>(map: Map<K, V>): void {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AIRISH = /^[^:\s]+:[^@\s]+@[^\s]+$/;
-const SIMULATED = new Set(['imageInference', 'modelSearch', 'getResponse', 'getTaskDetails', 'ping', 'promptEnhance', 'accountManagement', 'caption', 'imageCaption', 'videoInference', 'removeBackground', 'imageBackgroundRemoval', 'upscale', 'imageUpscale']);
+const SIMULATED = new Set(['imageInference', 'modelSearch', 'getResponse', 'getTaskDetails', 'ping', 'promptEnhance', 'accountManagement', 'caption', 'imageCaption', 'videoInference', 'removeBackground', 'imageBackgroundRemoval', 'upscale', 'imageUpscale', 'audioInference', '3dInference', 'mediaStorage']);
+
+/** What each output format's file is called and served as. */
+export const FILE_EXT: Record<SimFileFormat, { ext: string; mime: string }> = {
+  MP4: { ext: 'mp4', mime: 'video/mp4' },
+  WEBM: { ext: 'webm', mime: 'video/webm' },
+  MP3: { ext: 'mp3', mime: 'audio/mpeg' },
+  WAV: { ext: 'wav', mime: 'audio/wav' },
+  GLB: { ext: 'glb', mime: 'model/gltf-binary' },
+};
+
+/** Minimal files that media tools recognise by their magic bytes. */
+export function renderFile(format: SimFileFormat): Buffer {
+  switch (format) {
+    case 'MP4':
+      return Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0, 0x69, 0x73, 0x6f, 0x6d, 0x6d, 0x70, 0x34, 0x31]);
+    case 'WEBM':
+      return Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0xf7, 0x81, 0x01, 0x42, 0x82, 0x84, 0x77, 0x65, 0x62, 0x6d]);
+    case 'MP3':
+      return Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'), Buffer.from([0xff, 0xfb, 0x90, 0x64]), Buffer.alloc(413)]);
+    case 'WAV': {
+      const b = Buffer.alloc(44 + 800);
+      b.write('RIFF', 0, 'latin1');
+      b.writeUInt32LE(36 + 800, 4);
+      b.write('WAVEfmt ', 8, 'latin1');
+      b.writeUInt32LE(16, 16);
+      b.writeUInt16LE(1, 20);
+      b.writeUInt16LE(1, 22);
+      b.writeUInt32LE(8000, 24);
+      b.writeUInt32LE(8000, 28);
+      b.writeUInt16LE(1, 32);
+      b.writeUInt16LE(8, 34);
+      b.write('data', 36, 'latin1');
+      b.writeUInt32LE(800, 40);
+      return b;
+    }
+    case 'GLB': {
+      const json = Buffer.from('{"asset":{"version":"2.0"}}  ', 'utf8');
+      const h = Buffer.alloc(20);
+      h.write('glTF', 0, 'latin1');
+      h.writeUInt32LE(2, 4);
+      h.writeUInt32LE(20 + json.length, 8);
+      h.writeUInt32LE(json.length, 12);
+      h.write('JSON', 16, 'latin1');
+      return Buffer.concat([h, json]);
+    }
+  }
+}
 
 class TaskFailure extends Error {
   constructor(readonly error: ApiError) {
@@ -221,6 +275,10 @@ export class RunwareSim {
   }
 
   private start(task: Item, taskType: string, uuid: string): Job {
+    // A model whose schema allows only async delivery refuses sync, as the API does.
+    const modes = (((schemaFor(String(task.model ?? ''))?.requestSchema.properties as Item | undefined)?.deliveryMethod as Item | undefined)?.oneOf as Item[] | undefined)?.map((b) => b.const);
+    if (modes && task.deliveryMethod !== undefined && !modes.includes(task.deliveryMethod)) fail('invalidDeliveryMethod', `${String(task.model)} supports deliveryMethod ${modes.map((m) => `"${String(m)}"`).join(' or ')} only.`, 'deliveryMethod');
+    if (modes && task.deliveryMethod === undefined && !modes.includes('sync')) fail('invalidDeliveryMethod', `${String(task.model)} supports only deliveryMethod "async".`, 'deliveryMethod');
     const job: Job = { uuid, taskType, startedAt: Date.now(), durationMs: 0, results: [], async: task.deliveryMethod === 'async' };
     switch (taskType) {
       case 'imageInference':
@@ -258,17 +316,61 @@ export class RunwareSim {
       case 'videoInference': {
         if (task.deliveryMethod !== 'async') fail('invalidDeliveryMethod', 'videoInference supports only deliveryMethod "async".', 'deliveryMethod');
         if (!task.positivePrompt) fail('missingPositivePrompt', 'positivePrompt is required.', 'positivePrompt');
+        const fmt = String(task.outputFormat ?? 'MP4').toUpperCase();
+        if (fmt !== 'MP4' && fmt !== 'WEBM') fail('invalidOutputFormat', 'outputFormat must be MP4 or WEBM.', 'outputFormat');
         job.durationMs = this.state.scaled(10_000);
-        const videoUUID = randomUUID();
-        this.media.set(videoUUID, { format: 'MP4', width: 1280, height: 720, seed: 0 });
-        job.results = [{ taskType, taskUUID: uuid, videoUUID, videoURL: `${this.baseUrl()}/media/${videoUUID}.mp4`, ...this.cost(task, 0.25) }];
+        job.results = this.files(task, taskType, uuid, 'video', fmt as SimFileFormat, 0.25);
         break;
       }
+      case 'audioInference': {
+        if (!task.positivePrompt) fail('missingPositivePrompt', 'positivePrompt is required.', 'positivePrompt');
+        const fmt = String(task.outputFormat ?? 'MP3').toUpperCase();
+        if (fmt !== 'MP3' && fmt !== 'WAV') fail('invalidOutputFormat', 'outputFormat must be MP3 or WAV.', 'outputFormat');
+        job.durationMs = this.state.scaled(3000);
+        job.results = this.files(task, taskType, uuid, 'audio', fmt as SimFileFormat, 0.03);
+        break;
+      }
+      case '3dInference': {
+        const images = (task.inputs as Item | undefined)?.images;
+        if (!Array.isArray(images) || images.length === 0) fail('missingInputs', 'inputs.images needs at least one image.', 'inputs.images');
+        job.durationMs = this.state.scaled(6000);
+        const fileUUID = randomUUID();
+        this.media.set(fileUUID, { format: 'GLB', width: 0, height: 0, seed: 0 });
+        job.results = [{ taskType, taskUUID: uuid, outputs: { files: [{ uuid: fileUUID, url: `${this.baseUrl()}/media/${fileUUID}.glb` }] }, ...this.cost(task, 0.25) }];
+        break;
+      }
+      case 'mediaStorage':
+        job.results = [this.mediaStorage(task, uuid)];
+        break;
     }
     this.jobs.set(uuid, job);
     capped(this.jobs);
     capped(this.media);
     return job;
+  }
+
+  /** numberResults files of one kind: `video` → videoUUID/videoURL, `audio` → audioUUID/audioURL. */
+  private files(task: Item, taskType: string, uuid: string, kind: 'video' | 'audio', fmt: SimFileFormat, usd: number): Item[] {
+    const n = Number(task.numberResults ?? 1);
+    if (!Number.isInteger(n) || n < 1 || n > 4) fail('invalidNumberResults', 'numberResults must be an integer from 1 to 4.', 'numberResults');
+    return Array.from({ length: n }, () => {
+      const id = randomUUID();
+      this.media.set(id, { format: fmt, width: 0, height: 0, seed: 0 });
+      return { taskType, taskUUID: uuid, [`${kind}UUID`]: id, [`${kind}URL`]: `${this.baseUrl()}/media/${id}.${FILE_EXT[fmt].ext}`, ...this.cost(task, usd) };
+    });
+  }
+
+  /** mediaStorage upload: a data URI, base64 or URL becomes a stored file with a reusable UUID. */
+  private mediaStorage(task: Item, uuid: string): Item {
+    if (task.operation !== 'upload') fail('invalidOperation', 'operation must be "upload" (the simulator does not delete).', 'operation');
+    const media = typeof task.media === 'string' ? task.media : '';
+    if (!media) fail('missingMedia', 'media is required: a URL, data URI or base64 string.', 'media');
+    const m = /^data:([^;,]+);base64,(.*)$/s.exec(media);
+    const bytes = m ? Buffer.from(m[2]!, 'base64') : /^https?:\/\//.test(media) ? undefined : Buffer.from(media, 'base64');
+    if (bytes && bytes.length === 0) fail('invalidMedia', 'media holds no data.', 'media');
+    const mediaUUID = randomUUID();
+    this.media.set(mediaUUID, { format: 'PNG', width: 0, height: 0, seed: 0, ...(bytes ? { bytes, mime: m?.[1] ?? 'application/octet-stream' } : {}) });
+    return { taskType: 'mediaStorage', taskUUID: uuid, operation: 'upload', mediaUUID, mediaURL: `${this.baseUrl()}/media/${mediaUUID}` };
   }
 
   private cost(task: Item, usd: number): Item {

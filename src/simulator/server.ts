@@ -6,11 +6,13 @@
  * It imports nothing from the client: it is an independent implementation of
  * the server side, so it can catch the client's mistakes.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EXT, MIME, renderImage, type SimFormat } from './images.js';
-import { RunwareSim } from './runware.js';
+import { FILE_EXT, renderFile, RunwareSim, type SimFileFormat } from './runware.js';
 import { RunwaySim, type RunwayProvider, type Scenario } from './runway.js';
+import { contentItem, registryBody, resolveBody, schemaFor, SCHEMAS } from './schemas.js';
 import { PESSIMISTIC, SimState, type Fault, type SimOptions, type Surface } from './state.js';
 import { WsEndpoint } from './ws.js';
 
@@ -27,6 +29,8 @@ export interface SimulatorInfo {
   runwayUrl: string;
   useapiUrl: string;
   makevidUrl: string;
+  schemasUrl: string;
+  contentUrl: string;
   controlUrl: string;
   apiKey: string;
   runwaySecret: string;
@@ -116,6 +120,8 @@ export class Simulator {
       runwayUrl: `${this.base}/runway`,
       useapiUrl: `${this.base}/useapi/v1`,
       makevidUrl: `${this.base}/makevid/api/v1`,
+      schemasUrl: `${this.base}/schemas`,
+      contentUrl: `${this.base}/content`,
       controlUrl: `${this.base}/__sim`,
       apiKey: c.apiKey,
       runwaySecret: c.runwaySecret,
@@ -147,6 +153,8 @@ export class Simulator {
     if (path.startsWith('/__sim')) return this.control(req, res, path);
     if (path.startsWith('/media/')) return this.mediaRoute(req, res, path);
     if (path === '/v1' || path === '/v1/') return this.runwareRoute(req, res);
+    if (path.startsWith('/schemas/')) return this.catalogRoute(req, res, 'schemas', path.slice('/schemas/'.length));
+    if (path.startsWith('/content/')) return this.catalogRoute(req, res, 'content', path.slice('/content/'.length));
     if (path.startsWith('/runway/v1/tasks/')) return this.runwayRoute(req, res, 'runway', (req.url ?? '').split('?')[0]!.slice('/runway/v1/tasks/'.length));
     if (path.startsWith('/useapi/v1/runwayml/')) return this.useapiRoute(req, res, (req.url ?? '').split('?')[0]!.slice('/useapi/v1/runwayml/'.length));
     if (path.startsWith('/makevid/api/v1/get_runway/')) return this.runwayRoute(req, res, 'makevid', (req.url ?? '').split('?')[0]!.slice('/makevid/api/v1/get_runway/'.length));
@@ -229,6 +237,45 @@ export class Simulator {
     });
     const echoed = `upstream said: key ${key}, ${key.toUpperCase()}, ${Buffer.from(key).toString('base64')}; session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.c2lnbmF0dXJl password=hunter22`;
     return { data: [null, ...data], errors: [null, ...out.errors, { code: 'unknownError', message: echoed }] };
+  }
+
+  /**
+   * The public schema and content services: no auth, Cache-Control and
+   * ETag on every answer, 304 for a matching If-None-Match.
+   */
+  private catalogRoute(req: IncomingMessage, res: ServerResponse, surface: 'schemas' | 'content', rest: string): void {
+    const entry = this.state.record({ surface, method: req.method ?? '', path: `/${surface}/${rest}`, headers: { ...req.headers }, body: undefined });
+    const fault = this.state.takeFault(surface);
+    if (this.state.options.catalogDown || fault) {
+      entry.status = fault?.status ?? 503;
+      if (fault) entry.fault = fault.kind;
+      return json(res, entry.status, { error: 'Service unavailable.' });
+    }
+    const answer = (status: number, body: unknown): void => {
+      entry.status = status;
+      if (status !== 200) return json(res, status, body);
+      const text = JSON.stringify(body);
+      const etag = `"${createHash('sha256').update(text).digest('hex').slice(0, 16)}"`;
+      const headers = { etag, 'cache-control': 'public, max-age=300' };
+      if (req.headers['if-none-match'] === etag) {
+        entry.status = 304;
+        res.writeHead(304, headers).end();
+        return;
+      }
+      json(res, 200, body, headers);
+    };
+    const id = decodeURIComponent(rest.replace(/^resolve\/|^models\/|\/pricing$/g, ''));
+    if (surface === 'schemas' && rest === 'registry.json') return answer(200, registryBody());
+    if (surface === 'schemas' && rest.startsWith('resolve/')) {
+      const e = schemaFor(id);
+      return e ? answer(200, resolveBody(e)) : answer(404, { error: `No schema found for model: ${id}` });
+    }
+    if (surface === 'content' && rest === 'models') return answer(200, { data: SCHEMAS.map(contentItem) });
+    if (surface === 'content' && /^models\/[^/]+\/pricing$/.test(rest)) {
+      const e = schemaFor(id);
+      return e ? answer(200, { data: contentItem(e) }) : answer(404, { error: `No pricing for ${id}.` });
+    }
+    answer(404, { error: 'Not found.' });
   }
 
   private runwayAuth(req: IncomingMessage, provider: Surface): boolean {
@@ -323,7 +370,7 @@ export class Simulator {
   private mediaRoute(req: IncomingMessage, res: ServerResponse, path: string): void {
     this.state.record({ surface: 'media', method: req.method ?? '', path, headers: {}, body: undefined });
     const file = path.slice('/media/'.length);
-    if (file.startsWith('runway/') || file.endsWith('.mp4')) {
+    if (file.startsWith('runway/')) {
       // A minimal ISO-BMFF header: enough to be recognised as MP4.
       const ftyp = Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0, 0x69, 0x73, 0x6f, 0x6d, 0x6d, 0x70, 0x34, 0x31]);
       res.writeHead(200, { 'content-type': file.endsWith('.jpg') ? 'image/jpeg' : 'video/mp4', 'content-length': ftyp.length });
@@ -336,10 +383,26 @@ export class Simulator {
       res.end(img);
       return;
     }
-    const id = file.replace(/\.[a-z]+$/, '');
+    const id = file.replace(/\.[a-z0-9]+$/, '');
     const m = this.runware.media.get(id);
-    if (!m || m.format === 'MP4') {
+    if (!m) {
       res.writeHead(404).end();
+      return;
+    }
+    if (m.bytes) {
+      res.writeHead(200, { 'content-type': m.mime ?? 'application/octet-stream', 'content-length': m.bytes.length });
+      res.end(m.bytes);
+      return;
+    }
+    if (m.format in FILE_EXT) {
+      const f = FILE_EXT[m.format as SimFileFormat];
+      if (!file.endsWith(`.${f.ext}`)) {
+        res.writeHead(404).end();
+        return;
+      }
+      const bytes = renderFile(m.format as SimFileFormat);
+      res.writeHead(200, { 'content-type': f.mime, 'content-length': bytes.length });
+      res.end(bytes);
       return;
     }
     const fmt = m.format as SimFormat;

@@ -27,9 +27,11 @@ export type FaultKind =
   /** WebSocket: the socket drops after the tasks ran; `resume` says whether the session can still be resumed. */
   | 'wsDrop'
   /** WebSocket: the server stops answering pings (and everything else) without closing. */
-  | 'silence';
+  | 'silence'
+  /** The schema or content service: one answer of HTTP `status` (default 503). */
+  | 'catalog';
 
-export type Surface = 'runware' | 'runway' | 'useapi' | 'makevid';
+export type Surface = 'runware' | 'runway' | 'useapi' | 'makevid' | 'schemas' | 'content';
 
 export interface Fault {
   kind: FaultKind;
@@ -97,6 +99,8 @@ export interface SimOptions {
   taskDetailsRunning: 'noResponse' | 'processing';
   /** Hostile upstream: traversal names, secrets echoed in errors, null items, frames that name no task. */
   hostile: boolean;
+  /** The schema and content services answer 503 (a fault, not an unknown). */
+  catalogDown: boolean;
 }
 
 /** The possibilities of each unknown, for tests that run the combinations. */
@@ -110,7 +114,7 @@ export const UNKNOWNS = {
   wsFraming: ['perItem', 'oneFrame'],
   taskDetailsUnknown: ['noResponse', 'empty', 'error', 'http404'],
   taskDetailsRunning: ['noResponse', 'processing'],
-} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile'>]: ReadonlyArray<SimOptions[K]> };
+} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'catalogDown'>]: ReadonlyArray<SimOptions[K]> };
 
 /** The default: the first possibility of each unknown, the one that hides the most. */
 export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
@@ -124,6 +128,7 @@ export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
   taskDetailsUnknown: 'noResponse',
   taskDetailsRunning: 'noResponse',
   hostile: false,
+  catalogDown: false,
 };
 
 export class SimState {

@@ -38,9 +38,9 @@ afterAll(async () => {
 });
 
 describe('tools/list', () => {
-  it('lists the six tools with titles, schemas and annotations', async () => {
+  it('lists the nine tools with titles, schemas and annotations', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['runware_model_search', 'runware_text_to_image', 'runware_request', 'runware_poll', 'runway_get_task', 'runway_list_accounts']);
+    expect(tools.map((t) => t.name)).toEqual(['runware_model_search', 'runware_model_info', 'runware_text_to_image', 'runware_run', 'runware_upload', 'runware_request', 'runware_poll', 'runway_get_task', 'runway_list_accounts']);
     for (const t of tools) {
       expect(t.title, t.name).toBeTruthy();
       expect(t.description!.length, t.name).toBeGreaterThan(80);
@@ -302,10 +302,12 @@ describe('no key and no --simulate', () => {
   it('starts, lists tools, and every tool explains how to set it up', async () => {
     const c = await connectStdio([], { PATH: process.env.PATH ?? '', HOME: capture.tempDir() }, capture);
     try {
-      expect((await c.client.listTools()).tools).toHaveLength(6);
+      expect((await c.client.listTools()).tools).toHaveLength(9);
       const calls: Array<[string, Record<string, unknown>, RegExp]> = [
         ['runware_model_search', { search: 'x' }, /RUNWARE_API_KEY[\s\S]*--simulate/],
         ['runware_text_to_image', { prompt: 'x' }, /RUNWARE_API_KEY/],
+        ['runware_run', { model: 'klingai:5@3', params: { positivePrompt: 'waves' } }, /RUNWARE_API_KEY/],
+        ['runware_upload', { path: 'cat.png' }, /RUNWARE_API_KEY/],
         ['runware_request', { tasks: { taskType: 'ping' } }, /RUNWARE_API_KEY/],
         ['runware_poll', { taskUUID: '3b241101-e2bb-4255-8caf-4136c566a962' }, /RUNWARE_API_KEY/],
         ['runway_get_task', { id: '3b241101-e2bb-4255-8caf-4136c566a962' }, /RUNWAYML_API_SECRET|MAKEVID_API_KEY/],
@@ -337,7 +339,7 @@ describe('stdout is only the protocol', () => {
     send({ jsonrpc: '2.0', id: 2, method: 'logging/setLevel', params: { level: 'debug' } });
     send({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
     send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'runware_model_search', arguments: { search: 'flux' } } });
-    send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'x', width: 128, height: 128, saveTo: 'a/' }, _meta: { progressToken: 'p1' } } });
+    send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'a fox', width: 128, height: 128, saveTo: 'a/' }, _meta: { progressToken: 'p1' } } });
     send({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'x', width: 13 } } });
     send({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'nope', arguments: {} } });
     // Call 5 polls and may finish after 6 and 7: wait for every response, not the last id.

@@ -70,7 +70,7 @@ describe('the rules, proved by the request log', () => {
       img({ nested: { apiKey: 'x' } }),
       [{ taskType: 'authentication', apiKey: 'x' }, img()],
       img({ positivePrompt: `use ${CANARY.apiKey}` }),
-      img({ widht: 512 }),
+      // A misspelt field is the live schema's to refuse (services/run, e2e/models); the client judges only what it types.
       img({ width: '512' }),
       img({ steps: 1000 }),
       img({ positivePrompt: 'x'.repeat(9 * 1024 * 1024) }),

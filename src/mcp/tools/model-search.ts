@@ -7,33 +7,17 @@ export const name = 'runware_model_search';
 
 export const inputSchema = z
   .object({
-    search: z.string().min(1).max(200).describe('Free text: a model name, style or base (e.g. "flux", "anime", "juggernaut").'),
-    category: z.enum(['checkpoint', 'lora', 'lycoris', 'controlnet', 'vae', 'embeddings']).optional().describe('Kind of model; checkpoints are what text-to-image needs.'),
-    architecture: z.string().max(50).optional().describe('Base architecture, e.g. sdxl, flux1d, sd1x, pony.'),
-    type: z.enum(['base', 'inpainting', 'refiner']).optional().describe('Checkpoint type.'),
-    tags: z.array(z.string().max(100)).max(10).optional().describe('Every tag must match.'),
-    limit: z.number().int().min(1).max(50).default(10).describe('Results per page (1-50).'),
-    offset: z.number().int().min(0).max(10000).default(0).describe('Skip this many results (paging).'),
+    search: z.string().min(1).max(200).describe('A model name, style or base, e.g. "flux", "anime".'),
+    category: z.enum(['checkpoint', 'lora', 'lycoris', 'controlnet', 'vae', 'embeddings']).optional().describe('Checkpoints are what text-to-image needs.'),
+    architecture: z.string().max(50).optional().describe('e.g. sdxl, flux1d, sd1x, pony.'),
+    type: z.enum(['base', 'inpainting', 'refiner']).optional(),
+    tags: z.array(z.string().max(100)).max(10).optional().describe('All must match.'),
+    limit: z.number().int().min(1).max(50).default(10),
+    offset: z.number().int().min(0).max(10000).default(0),
   })
   .strict();
 
-const model = z
-  .object({
-    air: z.string(),
-    name: z.string(),
-    version: z.string().optional(),
-    category: z.string().optional(),
-    architecture: z.string().optional(),
-    type: z.string().optional(),
-    defaultWidth: z.number().optional(),
-    defaultHeight: z.number().optional(),
-    defaultSteps: z.number().optional(),
-    defaultCFG: z.number().optional(),
-    defaultScheduler: z.string().optional(),
-    positiveTriggerWords: z.string().optional(),
-    tags: z.array(z.string()),
-  })
-  .loose();
+const model = z.object({ air: z.string(), name: z.string(), category: z.string().optional(), architecture: z.string().optional(), defaultWidth: z.number().optional(), defaultHeight: z.number().optional() }).loose();
 
 export const outputSchema = z.object({
   taskUUID: z.string(),
@@ -48,8 +32,7 @@ export function register({ server, app, log }: ToolDeps): void {
     {
       title: 'Search Runware models',
       description:
-        'Find image models on Runware by name, style or architecture. Use it before runware_text_to_image when the user wants a particular model or style. ' +
-        'Returns compact entries: air (the model id to pass as `model`), name, version, category, architecture, default width/height/steps/CFG, and tags; plus totalResults for paging with offset.',
+        'Find models on Runware by name, style or architecture. Returns compact entries: air (the id to pass as model), name, category, architecture, defaults and tags; totalResults for paging.',
       inputSchema,
       outputSchema,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { rawRequest } from '../../services/request.js';
 import { guard, ok, type ToolExtra } from '../results.js';
+import * as shape from './shapes.js';
 import type { ToolDeps } from './types.js';
 
 export const name = 'runware_request';
@@ -11,28 +12,13 @@ export const inputSchema = z
   .object({
     tasks: z
       .union([z.array(task).min(1).max(50), task])
-      .describe('One Runware task object, or an array of them, e.g. [{"taskType":"promptEnhance","prompt":"a cat","promptVersions":2}]. Omit taskUUID (the server assigns fresh ones) and never include apiKey or authentication tasks.'),
+      .describe('A task object or an array, e.g. [{"taskType":"promptEnhance","prompt":"a cat","promptVersions":2}]. No taskUUID, apiKey or authentication tasks.'),
   })
   .strict();
 
-const apiError = z.object({ code: z.string(), message: z.string() }).loose();
-
 export const outputSchema = z.object({
-  tasks: z.array(
-    z
-      .object({
-        index: z.number(),
-        taskType: z.string(),
-        taskUUID: z.string(),
-        status: z.enum(['success', 'partial', 'processing', 'error', 'unknown']),
-        results: z.array(z.record(z.string(), z.unknown())),
-        errors: z.array(apiError),
-        attempts: z.array(z.object({ taskUUID: z.string(), outcome: z.string() })),
-        note: z.string().optional(),
-      })
-      .loose(),
-  ),
-  requestErrors: z.array(apiError),
+  tasks: z.array(z.object({ index: z.number(), taskType: z.string(), taskUUID: z.string(), status: shape.status, results: z.array(z.record(z.string(), z.unknown())), errors: shape.errors, note: z.string().optional() }).loose()),
+  requestErrors: shape.errors,
   anyFailed: z.boolean(),
   allFailed: z.boolean(),
   next: z.string().optional(),
@@ -44,9 +30,8 @@ export function register({ server, app, log }: ToolDeps): void {
     {
       title: 'Send raw Runware tasks',
       description:
-        'Send any Runware task types (imageInference, promptEnhance, upscale, removeBackground, caption, videoInference, accountManagement, ...) as one request, under the same rules as the other tools. ' +
-        'Use it when no dedicated tool fits. Each task gets a fresh taskUUID; the result lists every task\'s outcome by taskUUID (status, results, errors, attempts), plus request-level errors. ' +
-        'Async tasks (deliveryMethod "async", and all videoInference) come back "processing": finish them with runware_poll. It is an error only when every task failed.',
+        'Raw escape hatch: any task types as one request, under the usage rules but not checked against model schemas. For one model task use runware_run. ' +
+        'Each task gets a fresh taskUUID and its own outcome (status, results, errors). Async tasks come back "processing": finish with runware_poll.',
       inputSchema,
       outputSchema,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },

@@ -7,27 +7,13 @@ export const name = 'runway_get_task';
 
 export const inputSchema = z
   .object({
-    id: z.string().min(1).max(300).describe('The task id: a UUID (official Runway API or makevid.ai) or a useapi.net id like user:123-runwayml:you@example.com-task:<uuid>.'),
-    provider: z.enum(PROVIDERS as unknown as ['runway', 'useapi', 'makevid']).optional().describe('Where the task lives. Omit to detect: composite ids go to useapi.net; UUIDs try the official API, then makevid.ai.'),
-    waitSeconds: z.number().min(0).max(300).default(0).describe('0 looks once; otherwise poll at the provider\'s pace, with progress, until the task ends or this many seconds pass.'),
+    id: z.string().min(1).max(300).describe('A UUID (official API or makevid.ai) or a useapi.net id like user:123-runwayml:you@example.com-task:<uuid>.'),
+    provider: z.enum(PROVIDERS as unknown as ['runway', 'useapi', 'makevid']).optional().describe('Omit to detect from the id.'),
+    waitSeconds: z.number().min(0).max(300).default(0).describe('0 looks once; else wait with progress until it ends or this long passes.'),
   })
   .strict();
 
-const output = z
-  .object({
-    url: z.string(),
-    previewUrls: z.array(z.string()),
-    kind: z.enum(['video', 'image', 'audio', 'unknown']),
-    mimeType: z.string().optional(),
-    durationSec: z.number().optional(),
-    width: z.number().optional(),
-    height: z.number().optional(),
-    frameRate: z.number().optional(),
-    sizeBytes: z.number().optional(),
-    expiresAt: z.string().optional(),
-    assetId: z.string().optional(),
-  })
-  .loose();
+const output = z.object({ url: z.string(), kind: z.enum(['video', 'image', 'audio', 'unknown']), expiresAt: z.string().optional() }).loose();
 
 export const outputSchema = z.object({
   id: z.string(),
@@ -40,10 +26,8 @@ export const outputSchema = z.object({
   updatedAt: z.string().nullable(),
   model: z.string().optional(),
   prompt: z.string().optional(),
-  etaToStartSec: z.number().nullable().optional(),
-  inputs: z.object({ initImage: z.string().optional() }).optional(),
   outputs: z.array(output),
-  error: z.object({ code: z.string().optional(), message: z.string(), category: z.string().optional(), retryable: z.boolean() }).nullable(),
+  error: z.object({ message: z.string(), retryable: z.boolean() }).loose().nullable(),
   pollAfterSec: z.number().optional(),
 });
 
@@ -53,9 +37,8 @@ export function register({ server, app, log }: ToolDeps): void {
     {
       title: 'Look up a Runway task',
       description:
-        'Get the status and outputs of a Runway video task started elsewhere (official Runway API, useapi.net or makevid.ai), as one normalized view: ' +
-        'status (queued, throttled, running, succeeded, failed, cancelled), progress 0-1, outputs (signed URLs with expiresAt, duration, size), and error with retryable. ' +
-        'If not terminal, pollAfterSec says when to look again; or pass waitSeconds to wait here.',
+        'Status and outputs of a Runway video task (official API, useapi.net or makevid.ai), normalized: status, progress 0-1, outputs (signed URLs with expiresAt), error with retryable. ' +
+        'If not terminal, pollAfterSec says when to look again.',
       inputSchema,
       outputSchema,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -23,8 +23,7 @@ export function register({ server, app, log }: ToolDeps): void {
     {
       title: 'List useapi.net Runway accounts',
       description:
-        'List the Runway accounts linked at useapi.net: email, maxJobs (parallel jobs allowed) and when the Runway session expires. ' +
-        'Use it to see which account a useapi task id refers to, or why tasks stall (an expired session). Passwords and session tokens are never returned.',
+        'The Runway accounts linked at useapi.net: email, maxJobs, and when the session expires (why tasks stall). Never shows passwords or tokens.',
       inputSchema,
       outputSchema,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -19,7 +19,11 @@ export const dimension = z
 const weighted = z.object({ model: z.string().min(1), weight: z.number().min(-10).max(10).optional() }).loose();
 const open = z.record(z.string(), z.unknown());
 
-/** Every documented imageInference field; anything else is refused as unknown. */
+/**
+ * The imageInference fields the server knows, type-checked. Other fields pass:
+ * Runware adds parameters per model (watermark, trueCFGScale, acePlusPlus, ...),
+ * and the model's live schema, not this list, says which it takes.
+ */
 export const imageInferenceShape = {
   taskType: z.literal('imageInference'),
   taskUUID: z.string().optional(),
@@ -71,7 +75,7 @@ export const imageInferenceShape = {
 
 export const imageInferenceTask = z
   .object(imageInferenceShape)
-  .strict()
+  .loose()
   .refine((t) => (t.width === undefined) === (t.height === undefined), {
     message: 'width and height must be given together',
     path: ['width'],

@@ -1,0 +1,17 @@
+import type { AppContext } from '../services/context.js';
+import { modelInfo } from '../services/model-info.js';
+import { parse } from './args.js';
+import { EXIT_OK, UsageError, printJson } from './output.js';
+
+export const usage = `Usage: runware-mcp-server model-info MODEL
+
+What MODEL takes, from its live schema: taskType, delivery methods, each parameter
+(type, required, allowed values or range, default), cross-field rules, the docs link,
+and pricing from Runware's content service. Needs no API key.`;
+
+export async function run(ctx: AppContext, args: string[]): Promise<number> {
+  const { positionals } = parse(args, {}, true);
+  if (positionals.length !== 1) throw new UsageError('model-info needs exactly one MODEL (an AIR id such as runware:101@1)');
+  printJson(await modelInfo(ctx, positionals[0]!));
+  return EXIT_OK;
+}

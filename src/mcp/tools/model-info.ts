@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { AIR } from '../../runware/tasks/common.js';
+import { modelInfo } from '../../services/model-info.js';
+import { guard, ok, type ToolExtra } from '../results.js';
+import type { ToolDeps } from './types.js';
+
+export const name = 'runware_model_info';
+
+export const inputSchema = z.object({ model: z.string().regex(AIR, 'must be an AIR id like runware:101@1').describe('AIR id, e.g. klingai:5@3.') }).strict();
+
+export const outputSchema = z.object({
+  model: z.string(),
+  taskType: z.string().optional(),
+  deliveryMethods: z.array(z.enum(['sync', 'async'])).optional(),
+  deliveryUsed: z.enum(['sync', 'async']).optional(),
+  schema: z.enum(['live', 'cached', 'none']),
+  parameters: z.array(z.object({ name: z.string(), type: z.string(), required: z.boolean().optional(), allowed: z.string().optional() }).loose()),
+  rules: z.array(z.string()).optional(),
+  documentation: z.string().optional(),
+  pricing: z.object({ overview: z.string().optional(), examples: z.array(z.record(z.string(), z.string())) }).optional(),
+  note: z.string().optional(),
+});
+
+export function register({ server, app, log }: ToolDeps): void {
+  server.registerTool(
+    name,
+    {
+      title: 'What a Runware model takes',
+      description: 'From the live schema: task type, delivery, parameters (type, required, allowed, default), rules, docs and pricing. Read before runware_run. Free.',
+      inputSchema,
+      outputSchema,
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    },
+    async (args, extra) => guard(log, async () => ok(await modelInfo(app, args.model, (extra as ToolExtra).signal))),
+  );
+}

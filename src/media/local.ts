@@ -1,0 +1,62 @@
+/**
+ * Reading a local file to use as an input: only inside the allowed roots
+ * (symlinks resolved first, so a link cannot point out), only a regular file,
+ * only media (proven by its bytes), and only up to the size limit.
+ */
+import { open, realpath, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PolicyError, ValidationError } from '../shared/errors.js';
+import { kindOf, MIME_OF, sniffFormat, type MediaFormat, type MediaKind } from './formats.js';
+import { inside } from './save.js';
+
+export interface LocalMedia {
+  /** The real path read. */
+  path: string;
+  bytes: Buffer;
+  format: MediaFormat;
+  kind: MediaKind;
+  mimeType: string;
+}
+
+/** `~/x`, `file:///x`, absolute, or relative to the first root. */
+export function expandPath(p: string, roots: string[]): string {
+  if (p.startsWith('file://')) return fileURLToPath(p);
+  if (p === '~' || p.startsWith('~/')) return resolve(homedir(), p.slice(2));
+  return isAbsolute(p) ? resolve(p) : resolve(roots[0] ?? process.cwd(), p);
+}
+
+export async function readLocalMedia(p: string, roots: string[], maxBytes: number, field = 'path'): Promise<LocalMedia> {
+  if (p.includes('\0')) throw new ValidationError(field, 'must not contain NUL bytes');
+  if (roots.length === 0) throw new PolicyError(field, 'no directory is allowed for reading', 'Set RUNWARE_OUTPUT_DIR, or use a client that offers MCP roots.');
+  const abs = expandPath(p, roots);
+  const real = await realpath(abs).catch((e: NodeJS.ErrnoException) => {
+    throw new ValidationError(field, e.code === 'ENOENT' ? `${p} does not exist` : `${p} cannot be read (${e.code ?? e.message})`);
+  });
+  const realRoots = await Promise.all(roots.map((r) => realpath(resolve(r)).catch(() => resolve(r))));
+  if (!realRoots.some((r) => inside(real, r))) {
+    throw new PolicyError(field, `${p} is outside the allowed directories${real !== abs ? ' (it is a link that points outside)' : ''}`, `Use a file inside ${roots.join(' or ')} (RUNWARE_OUTPUT_DIR or the client's roots), or pass a URL.`);
+  }
+  const st = await stat(real);
+  if (!st.isFile()) throw new ValidationError(field, `${p} is not a regular file`);
+  if (st.size > maxBytes) throw new ValidationError(field, `${p} is ${st.size} bytes, over the ${maxBytes}-byte upload limit`, `files up to ${maxBytes} bytes (RUNWARE_UPLOAD_MAX_BYTES), or a URL`);
+  if (st.size === 0) throw new ValidationError(field, `${p} is empty`);
+  const handle = await open(real, 'r');
+  let bytes: Buffer;
+  try {
+    // Read at most the limit, whatever the file grew to since stat.
+    const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    if (bytesRead > maxBytes) throw new ValidationError(field, `${p} is over the ${maxBytes}-byte upload limit`);
+    bytes = buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+  const format = sniffFormat(bytes);
+  if (!format) throw new ValidationError(field, `${p} is not a recognised image, video, audio or 3D file`, 'JPG, PNG, WEBP, GIF, SVG, MP4, MOV, WEBM, MP3, M4A, WAV, OGG, FLAC or GLB');
+  return { path: real, bytes, format, kind: kindOf(format), mimeType: MIME_OF[format] };
+}
+
+/** A data URI of a file, the form mediaStorage takes. */
+export const dataUri = (m: LocalMedia): string => `data:${m.mimeType};base64,${m.bytes.toString('base64')}`;

@@ -1,0 +1,100 @@
+/**
+ * Runware's public catalogue: the per-model request schema
+ * (`{schemas}/resolve/{AIR}`), the registry that maps an AIR to its taskType
+ * (`{schemas}/registry.json`), and pricing from the content service. None of
+ * them takes the API key. A model with no schema, or a service that cannot be
+ * reached, is not a failure: callers get `schema: undefined` and a reason.
+ */
+import type { Logger } from '../../shared/log.js';
+import { HttpCache, type Fetched } from './http-cache.js';
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface ModelSchema {
+  air: string;
+  requestSchema: JsonSchema;
+  documentation?: string;
+  /** Where it came from: fetched now, cached (memory/disk), or a stale copy because the service was down. */
+  source: 'network' | 'memory' | 'disk' | 'stale';
+}
+
+export interface SchemaLookup {
+  schema?: ModelSchema;
+  /** Why there is no schema (no schema for this model, or the service unreachable). */
+  missing?: { reason: 'notFound' | 'unavailable'; detail: string };
+}
+
+export interface Pricing {
+  overview?: string;
+  examples: Array<{ configuration: string; price: string }>;
+}
+
+export interface CatalogOptions {
+  schemasUrl: string;
+  contentUrl: string;
+  cacheDir?: string;
+  userAgent: string;
+  logger: Logger;
+  timeoutMs?: number;
+}
+
+const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+
+/** taskType as the schema fixes it: `const`, then `enum[0]`, then `default` (as the official CLI reads it). */
+export function taskTypeOf(schema: JsonSchema | undefined): string | undefined {
+  const p = obj(obj(schema?.properties)?.taskType);
+  const v = p?.const ?? (Array.isArray(p?.enum) ? p.enum[0] : undefined) ?? p?.default;
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The delivery methods a schema allows (`oneOf` of consts, `enum`, or a bare `const`); undefined when it has none. */
+export function deliveryMethodsOf(schema: JsonSchema | undefined): Array<'sync' | 'async'> | undefined {
+  const p = obj(obj(schema?.properties)?.deliveryMethod);
+  if (!p) return undefined;
+  const values = Array.isArray(p.oneOf) ? p.oneOf.map((b) => obj(b)?.const) : Array.isArray(p.enum) ? p.enum : p.const !== undefined ? [p.const] : ['sync', 'async'];
+  const out = values.filter((v): v is 'sync' | 'async' => v === 'sync' || v === 'async');
+  return out.length ? out : undefined;
+}
+
+export class ModelCatalog {
+  private readonly cache: HttpCache;
+
+  constructor(private readonly opts: CatalogOptions) {
+    this.cache = new HttpCache({ ...(opts.cacheDir ? { dir: opts.cacheDir } : {}), userAgent: opts.userAgent, logger: opts.logger, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  }
+
+  async schema(air: string, signal?: AbortSignal): Promise<SchemaLookup> {
+    const r = await this.cache.get(`${this.opts.schemasUrl}/resolve/${encodeURIComponent(air)}`, signal);
+    if (r.status === 'notFound') return { missing: { reason: 'notFound', detail: `Runware's schema service has no schema for ${air}` } };
+    if (r.status === 'unavailable') return { missing: { reason: 'unavailable', detail: `Runware's schema service could not be reached (${r.reason})` } };
+    const body = obj(r.body);
+    const requestSchema = obj(body?.requestSchema);
+    if (!requestSchema) return { missing: { reason: 'notFound', detail: `the schema service's answer for ${air} holds no requestSchema` } };
+    const documentation = typeof body?.documentation === 'string' && /^https?:\/\//.test(body.documentation) ? body.documentation : undefined;
+    return { schema: { air, requestSchema, ...(documentation ? { documentation } : {}), source: r.source } };
+  }
+
+  /** The registry entry of an AIR: its taskType and slug, when the registry knows it. */
+  async registryEntry(air: string, signal?: AbortSignal): Promise<{ taskType?: string; slug?: string }> {
+    const r: Fetched = await this.cache.get(`${this.opts.schemasUrl}/registry.json`, signal);
+    if (r.status !== 'ok') return {};
+    const e = obj(obj(obj(r.body)?.models)?.[air]);
+    return { ...(typeof e?.taskType === 'string' ? { taskType: e.taskType } : {}), ...(typeof e?.id === 'string' ? { slug: e.id } : {}) };
+  }
+
+  /** Pricing examples from the content service, by slug (else the AIR, which it also accepts). */
+  async pricing(air: string, slug: string | undefined, signal?: AbortSignal): Promise<Pricing | undefined> {
+    const r = await this.cache.get(`${this.opts.contentUrl}/models/${encodeURIComponent(slug ?? air)}/pricing`, signal);
+    if (r.status !== 'ok') return undefined;
+    const body = obj(r.body);
+    const item = obj(body?.data) ?? body;
+    const examples = (Array.isArray(item?.pricingExamples) ? item.pricingExamples : [])
+      .map(obj)
+      .filter((x): x is Record<string, unknown> => !!x && typeof x.configuration === 'string' && typeof x.price === 'string')
+      .slice(0, 8)
+      .map((x) => ({ configuration: String(x.configuration), price: String(x.price) }));
+    const overview = typeof item?.pricingOverview === 'string' ? item.pricingOverview : undefined;
+    if (!overview && examples.length === 0) return undefined;
+    return { ...(overview ? { overview } : {}), examples };
+  }
+}

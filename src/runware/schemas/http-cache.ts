@@ -1,0 +1,164 @@
+/**
+ * A small HTTP cache for the public catalogue services (schemas, registry,
+ * pricing): memory first, then disk, honouring Cache-Control and ETag. When
+ * the service cannot be reached, a stale copy (memory or disk) still answers,
+ * so an offline restart keeps its schemas.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { undici } from '../../shared/undici.js';
+import { CancelledError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/log.js';
+import { scrubber } from '../../shared/redact.js';
+import { withTimeout } from '../../shared/time.js';
+
+/** When the service says nothing about caching: the five minutes the official MCP uses. */
+const DEFAULT_MAX_AGE_S = 300;
+/** How long a 404 is believed before asking again. */
+const NOT_FOUND_S = 300;
+const FETCH_TIMEOUT_MS = 5000;
+
+export type Fetched =
+  | { status: 'ok'; body: unknown; source: 'network' | 'memory' | 'disk' | 'stale' }
+  | { status: 'notFound' }
+  | { status: 'unavailable'; reason: string };
+
+interface Entry {
+  url: string;
+  body: unknown;
+  etag?: string;
+  /** Epoch ms after which the entry must be revalidated. */
+  freshUntil: number;
+  /** Cache-Control: no-store; kept in memory for this call only. */
+  noStore?: boolean;
+}
+
+export interface HttpCacheOptions {
+  /** Disk folder; none = memory only. */
+  dir?: string;
+  userAgent: string;
+  logger: Logger;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+export function maxAgeOf(cacheControl: string | undefined): { maxAgeS: number; noStore: boolean } {
+  const cc = (cacheControl ?? '').toLowerCase();
+  if (/\bno-store\b/.test(cc)) return { maxAgeS: 0, noStore: true };
+  if (/\bno-cache\b/.test(cc)) return { maxAgeS: 0, noStore: false };
+  const m = /\bmax-age=(\d+)/.exec(cc);
+  return { maxAgeS: m ? Number(m[1]) : DEFAULT_MAX_AGE_S, noStore: false };
+}
+
+export class HttpCache {
+  private readonly memory = new Map<string, Entry>();
+  private readonly missing = new Map<string, number>();
+  private readonly inflight = new Map<string, Promise<Fetched>>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: HttpCacheOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The JSON at `url`: fresh from memory or disk, revalidated, or stale when the service is down. */
+  get(url: string, signal?: AbortSignal): Promise<Fetched> {
+    let p = this.inflight.get(url);
+    if (!p) {
+      p = this.load(url, signal).finally(() => this.inflight.delete(url));
+      this.inflight.set(url, p);
+    }
+    return p;
+  }
+
+  private async load(url: string, signal?: AbortSignal): Promise<Fetched> {
+    const now = this.now();
+    const miss = this.missing.get(url);
+    if (miss !== undefined && miss > now) return { status: 'notFound' };
+    let cached = this.memory.get(url);
+    if (cached && cached.freshUntil > now) return { status: 'ok', body: cached.body, source: 'memory' };
+    let fromDisk = false;
+    if (!cached) {
+      cached = await this.readDisk(url);
+      fromDisk = !!cached;
+      if (cached) this.memory.set(url, cached);
+      if (cached && cached.freshUntil > now) return { status: 'ok', body: cached.body, source: 'disk' };
+    }
+    try {
+      const { request } = await undici();
+      const res = await request(url, {
+        method: 'GET',
+        headers: { accept: 'application/json', 'user-agent': this.opts.userAgent, ...(cached?.etag ? { 'if-none-match': cached.etag } : {}) },
+        signal: withTimeout(signal, this.opts.timeoutMs ?? FETCH_TIMEOUT_MS),
+        maxRedirections: 0,
+      } as Parameters<typeof request>[1]);
+      const header = (n: string): string | undefined => {
+        const v = res.headers[n];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      const { maxAgeS, noStore } = maxAgeOf(header('cache-control'));
+      if (res.statusCode === 304 && cached) {
+        await res.body.dump();
+        cached.freshUntil = this.now() + maxAgeS * 1000;
+        if (!noStore) await this.writeDisk(cached);
+        return { status: 'ok', body: cached.body, source: fromDisk ? 'disk' : 'memory' };
+      }
+      if (res.statusCode === 404) {
+        await res.body.dump();
+        this.missing.set(url, this.now() + NOT_FOUND_S * 1000);
+        return { status: 'notFound' };
+      }
+      if (res.statusCode !== 200) {
+        await res.body.dump();
+        return this.stale(cached, `HTTP ${res.statusCode}`);
+      }
+      const body = (await res.body.json()) as unknown;
+      const etag = header('etag');
+      const entry: Entry = { url, body, ...(etag ? { etag } : {}), freshUntil: this.now() + maxAgeS * 1000, ...(noStore ? { noStore } : {}) };
+      this.memory.set(url, entry);
+      this.missing.delete(url);
+      if (!noStore) await this.writeDisk(entry);
+      return { status: 'ok', body, source: 'network' };
+    } catch (e) {
+      if (signal?.aborted) throw new CancelledError();
+      return this.stale(cached, (e as Error).message || 'unreachable');
+    }
+  }
+
+  private stale(cached: Entry | undefined, reason: string): Fetched {
+    if (cached) {
+      this.opts.logger.info(`catalogue service unavailable (${reason}); using the cached copy of ${cached.url}`);
+      return { status: 'ok', body: cached.body, source: 'stale' };
+    }
+    return { status: 'unavailable', reason };
+  }
+
+  private fileFor(url: string): string | undefined {
+    return this.opts.dir ? join(this.opts.dir, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.json`) : undefined;
+  }
+
+  private async readDisk(url: string): Promise<Entry | undefined> {
+    const file = this.fileFor(url);
+    if (!file) return undefined;
+    try {
+      const e = JSON.parse(await readFile(file, 'utf8')) as Entry;
+      return e && e.url === url && typeof e.freshUntil === 'number' ? e : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Written whole or not at all (a temporary file renamed), scrubbed like every other saved file. */
+  private async writeDisk(e: Entry): Promise<void> {
+    const file = this.fileFor(e.url);
+    if (!file) return;
+    try {
+      await mkdir(this.opts.dir!, { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(scrubber.value(e)), { mode: 0o600 });
+      await rename(tmp, file);
+    } catch (err) {
+      this.opts.logger.debug(`schema cache not written: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * What the server knows of a model before sending it a task: its live schema
+ * (or why there is none), its taskType, and the delivery methods it allows.
+ * Shared by runware_run, runware_model_info and text-to-image.
+ */
+import { deliveryMethodsOf, taskTypeOf, type ModelSchema } from '../runware/schemas/catalog.js';
+import { validateAgainst } from '../runware/schemas/validate.js';
+import { CancelledError } from '../shared/errors.js';
+import { withTimeout } from '../shared/time.js';
+import type { AppContext } from './context.js';
+
+/** Task types that take deliveryMethod, and those that allow only async (reference: "Delivery"). */
+const DELIVERY_TYPES = new Set(['imageInference', 'videoInference', 'audioInference', '3dInference', 'upscale', 'imageUpscale', 'removeBackground', 'imageBackgroundRemoval', 'caption', 'imageCaption', 'vectorize', 'controlNetPreprocess', 'imageControlNetPreProcess', 'imageMasking', 'promptEnhance', 'textInference', 'photoMaker']);
+const ASYNC_ONLY = new Set(['videoInference', 'training']);
+
+/** At most this long goes to the catalogue before a task is sent unvalidated. */
+export const LOOKUP_BUDGET_MS = 6000;
+
+export interface ModelFacts {
+  air: string;
+  schema?: ModelSchema;
+  /** One line: why the task is not checked against a schema. */
+  unchecked?: string;
+  taskType?: string;
+  slug?: string;
+  /** Allowed delivery methods; undefined when the task type takes none. */
+  delivery?: Array<'sync' | 'async'>;
+}
+
+export async function modelFacts(ctx: AppContext, air: string, opts: { signal?: AbortSignal; budgetMs?: number } = {}): Promise<ModelFacts> {
+  const signal = withTimeout(opts.signal, opts.budgetMs ?? LOOKUP_BUDGET_MS);
+  const catalog = ctx.catalog();
+  try {
+    const [lookup, reg] = await Promise.all([catalog.schema(air, signal), catalog.registryEntry(air, signal)]);
+    const taskType = reg.taskType ?? taskTypeOf(lookup.schema?.requestSchema);
+    const delivery = lookup.schema ? deliveryMethodsOf(lookup.schema.requestSchema) : taskType ? defaultDelivery(taskType) : undefined;
+    return {
+      air,
+      ...(lookup.schema ? { schema: lookup.schema } : { unchecked: `Not checked against a live schema: ${lookup.missing?.detail ?? 'none found'}. The task was sent as given; Runware checks it.` }),
+      ...(taskType ? { taskType } : {}),
+      ...(reg.slug ? { slug: reg.slug } : {}),
+      ...(delivery ? { delivery } : {}),
+    };
+  } catch (e) {
+    if (opts.signal?.aborted) throw new CancelledError();
+    if (e instanceof CancelledError) return { air, unchecked: 'Not checked against a live schema: the schema service did not answer in time. The task was sent as given; Runware checks it.' };
+    throw e;
+  }
+}
+
+/** Without a schema: what the reference says the task type allows. */
+export function defaultDelivery(taskType: string): Array<'sync' | 'async'> | undefined {
+  if (ASYNC_ONLY.has(taskType)) return ['async'];
+  return DELIVERY_TYPES.has(taskType) ? ['sync', 'async'] : undefined;
+}
+
+/** Async whenever allowed: a long task never holds a request open, and progress can be polled. */
+export const chooseDelivery = (allowed: Array<'sync' | 'async'> | undefined): 'sync' | 'async' | undefined => (allowed ? (allowed.includes('async') ? 'async' : 'sync') : undefined);
+
+/** A stand-in taskUUID for the schema check only; the real one is assigned when the task is sent. */
+const PLACEHOLDER_UUID = '00000000-0000-4000-8000-000000000000';
+
+/** Validates a built task when there is a schema; a no-op otherwise. */
+export async function checkTask(facts: ModelFacts, task: Record<string, unknown>, fieldOf: (path: string) => string): Promise<void> {
+  if (!facts.schema) return;
+  await validateAgainst({ taskUUID: PLACEHOLDER_UUID, ...task }, facts.schema, fieldOf);
+}
