@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Ajv, type ValidateFunction } from 'ajv';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sniffFormat } from '../../src/media/formats.js';
@@ -22,9 +23,13 @@ let outside: string;
 const capture = new Capture();
 
 type Structured = Record<string, unknown> & { status?: string; outputs?: Array<Record<string, unknown>> };
+const outputChecks = new Map<string, ValidateFunction>();
+/** Calls a tool, and holds its structuredContent to the output schema it lists (as strict clients such as the Inspector do). */
 async function call(name: string, args: Record<string, unknown>): Promise<CallToolResult & { structuredContent?: Structured }> {
   const r = (await client.callTool({ name, arguments: args })) as CallToolResult & { structuredContent?: Structured };
   capture.add(r);
+  const check = outputChecks.get(name);
+  if (check && r.structuredContent && !r.isError) expect(check(r.structuredContent), `${name} output: ${JSON.stringify(check.errors)}`).toBe(true);
   return r;
 }
 const text = (r: CallToolResult): string => r.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n');
@@ -40,6 +45,8 @@ beforeAll(async () => {
   const c = await connectStdio([], simEnv(sim, { RUNWARE_OUTPUT_DIR: outDir, RUNWARE_SIM_TIME_SCALE: '0.02' }), capture);
   client = c.client;
   close = c.close;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  for (const t of (await client.listTools()).tools) if (t.outputSchema) outputChecks.set(t.name, ajv.compile(t.outputSchema));
 });
 afterEach(() => {
   sim.state.log.length = 0;

@@ -26,6 +26,7 @@ export const outputSchema = z.object({
   taskUUID: z.string(),
   taskType: z.string(),
   model: z.string(),
+  deliveryMethod: z.enum(['sync', 'async']).optional(),
   progress: z.number(),
   outputs: z.array(item),
   cost: z.number().optional(),

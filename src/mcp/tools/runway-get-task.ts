@@ -7,7 +7,7 @@ export const name = 'runway_get_task';
 
 export const inputSchema = z
   .object({
-    id: z.string().min(1).max(300).describe('A UUID (official API or makevid.ai) or a useapi.net id like user:123-runwayml:you@example.com-task:<uuid>.'),
+    id: z.string().min(1).max(300).describe('A UUID, or a useapi.net id like user:1-runwayml:me@x.com-task:<uuid>.'),
     provider: z.enum(PROVIDERS as unknown as ['runway', 'useapi', 'makevid']).optional().describe('Omit to detect from the id.'),
     waitSeconds: z.number().min(0).max(300).default(0).describe('0 looks once; else wait with progress until it ends or this long passes.'),
   })
@@ -26,6 +26,8 @@ export const outputSchema = z.object({
   updatedAt: z.string().nullable(),
   model: z.string().optional(),
   prompt: z.string().optional(),
+  etaToStartSec: z.number().nullable().optional(),
+  inputs: z.record(z.string(), z.unknown()).optional(),
   outputs: z.array(output),
   error: z.object({ message: z.string(), retryable: z.boolean() }).loose().nullable(),
   pollAfterSec: z.number().optional(),

@@ -23,7 +23,7 @@ export const inputSchema = z
     numberResults: z.number().int().min(1).max(8).default(1),
     outputFormat: z.enum(['JPG', 'PNG', 'WEBP']).optional().describe('Default JPG, or the extension of saveTo.'),
     includeCost: z.boolean().default(true),
-    extra: z.record(z.string(), z.unknown()).optional().describe('Any other field the model\'s schema allows (lora, seedImage, strength, watermark, ...; see runware_model_info). Local paths in image fields are uploaded.'),
+    extra: z.record(z.string(), z.unknown()).optional().describe('Other fields the model\'s schema allows (lora, seedImage, strength, ...). Local image paths are uploaded.'),
     waitSeconds: z.number().min(0).max(300).default(DEFAULT_WAIT_SECONDS).describe('Wait this long (default 45, under the usual 60 s client timeout); 0 returns the taskUUID for runware_poll.'),
     saveTo: z.string().min(1).max(1024).optional().describe('Directory (ending in /) or file name inside RUNWARE_OUTPUT_DIR or your MCP roots; never overwrites.'),
   })

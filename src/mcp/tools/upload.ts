@@ -5,7 +5,7 @@ import type { ToolDeps } from './types.js';
 
 export const name = 'runware_upload';
 
-export const inputSchema = z.object({ path: z.string().min(1).max(4096).describe('A local image, video, audio or 3D file inside RUNWARE_OUTPUT_DIR or your MCP roots.') }).strict();
+export const inputSchema = z.object({ path: z.string().min(1).max(4096).describe('A media file inside RUNWARE_OUTPUT_DIR or your MCP roots.') }).strict();
 
 export const outputSchema = z.object({ field: z.string(), path: z.string(), mediaUUID: z.string(), mediaURL: z.string().optional(), format: z.string(), bytes: z.number(), next: z.string() });
 
