@@ -17,7 +17,7 @@ const env = { PATH: process.env.PATH, HOME: process.env.HOME ?? out, npm_config_
 const base = ['-y', '-p', 'node@22', '-p', '@modelcontextprotocol/inspector@2', 'mcp-inspector', '--cli', 'node', join(root, 'dist/cli.js'), '--simulate', '--', '-e', `RUNWARE_OUTPUT_DIR=${out}`];
 
 const checks = [
-  ['tools/list', ['--method', 'tools/list'], (r) => r.tools?.length === 9],
+  ['tools/list', ['--method', 'tools/list'], (r) => r.tools?.length === 11],
   ['runware_model_search', ['--method', 'tools/call', '--tool-name', 'runware_model_search', '--tool-args-json', '{"search":"flux","limit":2}'], (r) => r.structuredContent?.results?.length === 2],
   ['runware_text_to_image', ['--method', 'tools/call', '--tool-name', 'runware_text_to_image', '--tool-args-json', '{"prompt":"a lighthouse","width":256,"height":256,"saveTo":"inspector/"}'], (r) => r.structuredContent?.status === 'success' && r.structuredContent.images[0].savedTo],
   ['runware_model_info', ['--method', 'tools/call', '--tool-name', 'runware_model_info', '--tool-args-json', '{"model":"klingai:5@3"}'], (r) => r.structuredContent?.taskType === 'videoInference' && r.structuredContent.deliveryMethods?.[0] === 'async'],

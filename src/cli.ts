@@ -8,7 +8,7 @@ import { UsageError, reportError } from './commands/output.js';
 import { AppContext } from './services/context.js';
 import { Logger, stderrSink } from './shared/log.js';
 
-const COMMANDS = ['serve', 'model-search', 'model-info', 'text-to-image', 'run', 'upload', 'raw', 'poll', 'runway-task', 'runway-accounts', 'simulator'] as const;
+const COMMANDS = ['serve', 'model-search', 'model-info', 'text-to-image', 'run', 'upload', 'raw', 'poll', 'tasks', 'task', 'account', 'runway-task', 'runway-accounts', 'simulator'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const HELP = `runware-mcp-server ${VERSION}: an MCP server and CLI for Runware generation and Runway task lookup.
@@ -24,6 +24,9 @@ Commands:
   upload PATH           store a local media file with Runware; prints its mediaUUID
   raw FILE|-            send a JSON task array under the rules
   poll TASK_UUID        any earlier task           ([--wait S] [--out DIR])
+  tasks                 recent tasks from the journal ([--status S] [--since T] [--model AIR] [--limit N])
+  task TASK_UUID        one task's journal record
+  account               balance, spend today and in total, the daily cap
   runway-task ID        look up a Runway task      ([--provider P] [--wait S])
   runway-accounts       useapi.net Runway accounts (secrets removed)
   simulator             run the built-in simulator ([--port N])
@@ -128,6 +131,12 @@ async function loadCommand(c: Command): Promise<{ usage: string; run?: unknown }
       return import('./commands/raw.js');
     case 'poll':
       return import('./commands/poll.js');
+    case 'tasks':
+      return import('./commands/tasks.js');
+    case 'task':
+      return import('./commands/task.js');
+    case 'account':
+      return import('./commands/account.js');
     case 'runway-task':
       return import('./commands/runway-task.js');
     case 'runway-accounts':

@@ -72,6 +72,20 @@ const envSchema = z.object({
   // A data URI travels in the JSON payload, whose cap is 8 MiB: 6 MiB of file is 8 MiB of base64.
   RUNWARE_UPLOAD_MAX_BYTES: intFrom('RUNWARE_UPLOAD_MAX_BYTES', 1, 6 * 1024 * 1024, 5 * 1024 * 1024),
   XDG_CACHE_HOME: z.string().optional(),
+  RUNWARE_STATE_DIR: z.string().optional(),
+  XDG_STATE_HOME: z.string().optional(),
+  RUNWARE_MAX_SPEND_USD: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) {
+        ctx.addIssue({ code: 'custom', message: 'RUNWARE_MAX_SPEND_USD must be a number of US dollars, 0 or more (e.g. 5 or 12.50)' });
+        return z.NEVER;
+      }
+      return n;
+    }),
 });
 
 export interface Flags {
@@ -116,6 +130,10 @@ export interface Config {
   cacheDir: string;
   /** Largest local file runware_upload (and a path in a media field) may send. */
   uploadMaxBytes: number;
+  /** The journal and spend ledger (SQLite) live here. */
+  stateDir: string;
+  /** Spend cap per UTC day in USD, across processes; undefined = none. */
+  maxSpendUsd: number | undefined;
 }
 
 /** Reads env and flags; throws ConfigError naming the variable on bad values. */
@@ -168,6 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Flags = 
     catalog: { schemasUrl: e.RUNWARE_SCHEMAS_URL.replace(/\/+$/, ''), contentUrl: e.RUNWARE_CONTENT_URL.replace(/\/+$/, '') },
     cacheDir: resolve(e.RUNWARE_CACHE_DIR ?? join(e.XDG_CACHE_HOME || join(homedir(), '.cache'), 'runware-mcp-server')),
     uploadMaxBytes: e.RUNWARE_UPLOAD_MAX_BYTES,
+    stateDir: resolve(e.RUNWARE_STATE_DIR ?? join(e.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'runware-mcp-server')),
+    maxSpendUsd: e.RUNWARE_MAX_SPEND_USD,
   };
 }
 

@@ -57,6 +57,8 @@ export function simEnv(sim: Simulator, extra: Record<string, string> = {}): Reco
     RUNWARE_CONTENT_URL: i.contentUrl,
     // Each process gets its own schema cache unless a test shares one on purpose.
     RUNWARE_CACHE_DIR: mkdtempSync(join(tmpdir(), 'rw-cache-')),
+    // And its own journal, unless a test shares one between processes on purpose.
+    RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-state-')),
     RUNWARE_SIMULATE: '0',
     RUNWARE_LOG_LEVEL: 'debug',
     ...extra,

@@ -8,12 +8,14 @@ import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/ty
 import type { AppContext } from '../services/context.js';
 import { harden } from './harden.js';
 import { Roots } from './roots.js';
+import { registerResources } from './resources.js';
 import { registerTools } from './tools/index.js';
 
-export const INSTRUCTIONS = `Runware image generation and Runway task lookup.
-Workflow: runware_model_search to pick a model (its "air" id) -> runware_text_to_image (waits up to waitSeconds; if it returns status "processing", call runware_poll with the taskUUID instead of generating again) -> results carry imageURL, seed, cost, and the saved path when saveTo is given (inside RUNWARE_OUTPUT_DIR or the client's roots).
-runware_request sends any other Runware task types. The server assigns every taskUUID and authenticates by itself: never put taskUUIDs you invent, apiKey fields or authentication tasks in a request.
-Errors are scoped per taskUUID; a batch can partly succeed. Validation, auth, credit and safety errors are final: fix the input. Transient errors were already retried.
+export const INSTRUCTIONS = `Runware generation (any model: image, video, audio, 3D, editing) and Runway task lookup.
+Images: runware_model_search to pick a model (its "air") -> runware_text_to_image. Any other model: runware_model_info (its parameters) -> runware_run with params by their API names; local file paths in media fields are uploaded. Both wait up to waitSeconds; on status "processing" call runware_poll with the taskUUID instead of running again (every run is billed). saveTo saves inside RUNWARE_OUTPUT_DIR or the client's roots.
+runware_request sends raw task arrays. The server assigns every taskUUID and authenticates by itself: never put taskUUIDs you invent, apiKey fields or authentication tasks in a request.
+Errors are scoped per taskUUID; a batch can partly succeed. Validation, auth, credit, safety and spend-cap errors are final: fix the input. Transient errors were already retried.
+runware_tasks lists what was generated (cost, files); runware_account shows balance, spend today and the daily cap.
 Runway: runway_get_task looks up a video task by id (official API, useapi.net or makevid.ai); runway_list_accounts lists useapi.net accounts without secrets. Output URLs are signed and expire at expiresAt.`;
 
 export interface CreatedServer {
@@ -40,6 +42,7 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
   harden(server, owner);
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir);
   registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes });
+  registerResources(server, app);
 
   let connected = false;
   server.server.oninitialized = () => {

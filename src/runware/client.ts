@@ -10,10 +10,12 @@ import type { Logger } from '../shared/log.js';
 import { sleep } from '../shared/time.js';
 import { parseEnvelope, type ApiErrorItem, type Envelope } from './errors.js';
 import { DEFAULT_POLL_SCHEDULE, pollTask, type PollSchedule, type PollState, type Progress } from './poll.js';
+import { isReadType } from './rules.js';
 import { giveUp, isRead, newSlot, transition, type Attempt, type Outcome, type Slot, type Verdict } from './recovery.js';
 import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry.js';
 import type { Rules, Task } from './rules.js';
 import type { Transport, TransportReply } from './transport.js';
+import { isBillable, type Journal } from '../state/journal.js';
 import { detailsEnvelope, expectedResults, judgeDetails, judgeReply } from './verdicts.js';
 
 export type { Attempt, TaskStatus } from './recovery.js';
@@ -48,6 +50,8 @@ export interface ClientOptions {
   sendTimeoutMs?: number;
   /** Pause between two "not found" landing checks before resending, for a task still being registered. */
   settleMs?: number;
+  /** UUIDs claimed across processes, spend reserved against the cap, one record per task. */
+  journal?: Journal;
 }
 
 export interface SubmitOptions {
@@ -57,6 +61,8 @@ export interface SubmitOptions {
   /** Follow async tasks until they finish or the deadline (default: return their ACK). */
   wait?: boolean;
   onProgress?: (p: Progress) => void;
+  /** Kept in the journal, so a poll after a restart saves where the caller asked. */
+  saveTo?: string;
 }
 
 export interface PollRequest {
@@ -80,6 +86,7 @@ export class RunwareClient {
   private readonly sendTimeoutMs: number;
   private readonly settleMs: number;
   private readonly submitted = new Map<string, Task>();
+  readonly journal: Journal | undefined;
 
   constructor(opts: ClientOptions) {
     this.transport = opts.transport;
@@ -91,6 +98,7 @@ export class RunwareClient {
     this.readTimeoutMs = opts.readTimeoutMs ?? 10_000;
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 150_000;
     this.settleMs = opts.settleMs ?? Math.min(1000, this.retry.baseDelayMs * 2);
+    this.journal = opts.journal;
   }
 
   /**
@@ -99,6 +107,9 @@ export class RunwareClient {
    */
   async submit(input: unknown, opts: SubmitOptions = {}): Promise<SubmitResult> {
     const tasks = this.rules.prepare(input);
+    // The cost of every billable task is asked for, so the ledger always knows it.
+    for (const t of tasks) if (isBillable(t.taskType) && t.includeCost !== true) t.includeCost = true;
+    if (this.journal) await this.journal.admit(tasks, callerUuids(input), opts.saveTo ? { saveTo: opts.saveTo } : {});
     const deadline = Date.now() + (opts.deadlineMs ?? this.retry.budgetMs);
     const size = this.limiter.capacity;
     const chunks: Slot[][] = [];
@@ -107,16 +118,17 @@ export class RunwareClient {
       chunks[chunks.length - 1]!.push(newSlot(index, task, opts.wait === true));
     });
     const requestErrors: ApiErrorItem[] = [];
-    const ctx: DriveContext = { deadline, requestErrors, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}) };
+    const ctx: DriveContext = { deadline, requestErrors, admitted: new Set(tasks.map((t) => t.taskUUID)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}) };
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
     const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
+    if (this.journal) for (const o of outcomes) await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
     const failed = outcomes.filter((o) => o.status === 'error' || o.status === 'unknown').length;
     return { tasks: outcomes, requestErrors, anyFailed: failed > 0, allFailed: failed === outcomes.length };
   }
 
   /** One task, waited for: submitted, recovered, followed until it settles or `waitMs` passes. */
-  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void }): Promise<TaskOutcome> {
-    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void; saveTo?: string }): Promise<TaskOutcome> {
+    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.saveTo ? { saveTo: opts.saveTo } : {}) });
     const t = r.tasks[0]!;
     if (t.errors.length === 0 && r.requestErrors.length > 0 && t.status === 'error') return { ...t, errors: r.requestErrors };
     return t;
@@ -133,12 +145,16 @@ export class RunwareClient {
     const known = this.submitted.get(read.taskUUID);
     const st = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress);
     const transient = st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
-    if (!transient || !known || Date.now() >= deadline) return st;
+    if (!transient || !known || Date.now() >= deadline) {
+      if (known && this.journal && st.status !== 'unknown') await this.journal.record(known, { ...st, attempts: [] });
+      return st;
+    }
     const s = newSlot(0, this.rules.withFreshUuid(known), true);
     s.attempts.push({ taskUUID: read.taskUUID, outcome: st.errors.map((e) => e.code).join(', ') });
     this.log.warn(`task ${read.taskUUID} failed transiently (${st.errors[0]!.code}); retrying as a new task under ${s.task.taskUUID}`);
-    await this.drive(s, { deadline, requestErrors: [], ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
+    await this.drive(s, { deadline, requestErrors: [], admitted: new Set(), ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
     const o = this.toOutcome(s);
+    if (this.journal) await this.journal.record(s.task, o);
     return { ...st, taskUUID: o.taskUUID, status: o.status === 'unknown' ? 'unknown' : o.status, results: o.results, errors: o.errors, progress: o.status === 'success' ? 100 : st.progress, attempts: o.attempts };
   }
 
@@ -246,7 +262,22 @@ export class RunwareClient {
   }
 
   /** Sends the slots' tasks as one request and applies the verdict to each. */
-  private async send(slots: Slot[], ctx: DriveContext): Promise<void> {
+  private async send(all: Slot[], ctx: DriveContext): Promise<void> {
+    const slots: Slot[] = [];
+    for (const s of all) {
+      // A retry under a fresh UUID is a new billable task: claimed and reserved like the first.
+      if (this.journal && !ctx.admitted.has(s.task.taskUUID)) {
+        const previous = s.attempts.at(-1)?.taskUUID ?? s.task.taskUUID;
+        ctx.admitted.add(s.task.taskUUID);
+        const refusal = await this.journal.admitRetry(s.task, previous);
+        if (refusal) {
+          this.apply(s, { kind: 'requestError', errors: [{ ...refusal, category: 'quota', retryable: false }] });
+          continue;
+        }
+      }
+      slots.push(s);
+    }
+    if (slots.length === 0) return;
     for (const s of slots) {
       s.sends++;
       s.sentUuids.set(s.task.taskUUID, (s.sentUuids.get(s.task.taskUUID) ?? 0) + 1);
@@ -372,6 +403,8 @@ export class RunwareClient {
 
 interface DriveContext {
   deadline: number;
+  /** UUIDs the journal has admitted in this call (the first sends); any other is a retry to admit. */
+  admitted: Set<string>;
   requestErrors: ApiErrorItem[];
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
@@ -383,4 +416,10 @@ function followVerdict(st: PollState): Verdict {
   if (st.status === 'partial') return { kind: 'result', items: st.results, errors: st.errors, partial: true };
   if (st.status === 'error') return { kind: 'taskError', errors: st.errors, transient: st.errors.length > 0 && st.errors.every((e) => e.retryable) };
   return { kind: 'processing', progress: st.progress, items: st.results };
+}
+
+/** The taskUUIDs the caller supplied (not the ones the rules made), which must never have been used anywhere. */
+function callerUuids(input: unknown): string[] {
+  const list = Array.isArray(input) ? input : [input];
+  return list.flatMap((t) => (t && typeof t === 'object' && typeof (t as Record<string, unknown>).taskUUID === 'string' && !isReadType(String((t as Record<string, unknown>).taskType)) ? [String((t as Record<string, unknown>).taskUUID).toLowerCase()] : []));
 }

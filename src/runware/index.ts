@@ -7,6 +7,7 @@ import { RestTransport } from './rest.js';
 import type { RetryPolicy } from './retry.js';
 import { Rules } from './rules.js';
 import { WsTransport } from './ws.js';
+import type { Journal } from '../state/journal.js';
 
 export interface RunwareSetup {
   apiKey: string | undefined;
@@ -23,6 +24,7 @@ export interface RunwareSetup {
   rules?: Rules;
   /** Scales the transport's and client's timeouts (tests against a fast simulator); default 1. */
   timeScale?: number;
+  journal?: Journal;
 }
 
 export function createRunwareClient(s: RunwareSetup): RunwareClient {
@@ -43,6 +45,7 @@ export function createRunwareClient(s: RunwareSetup): RunwareClient {
     maxConcurrency: s.maxConcurrency,
     ...(s.pollSchedule ? { pollSchedule: s.pollSchedule } : {}),
     ...(s.retry ? { retry: s.retry } : {}),
+    ...(s.journal ? { journal: s.journal } : {}),
   });
 }
 

@@ -59,13 +59,35 @@ export function isUuidV4(s: unknown): s is string {
  */
 export class UuidRegistry {
   private readonly seen = new Set<string>();
+  private max = Infinity;
+
+  /**
+   * Keeps only the most recent `n` in memory. Called once the journal is open:
+   * it then remembers every UUID across processes, so memory per task is O(1).
+   */
+  limit(n: number): void {
+    this.max = n;
+    this.trim();
+  }
+
+  private add(u: string): void {
+    this.seen.add(u);
+    if (this.seen.size > this.max) this.trim();
+  }
+
+  private trim(): void {
+    for (const u of this.seen) {
+      if (this.seen.size <= this.max) break;
+      this.seen.delete(u);
+    }
+  }
 
   /** A fresh v4 that has never been used by this process. */
   fresh(): string {
     for (;;) {
       const u = uuidv4();
       if (!this.seen.has(u)) {
-        this.seen.add(u);
+        this.add(u);
         return u;
       }
     }
@@ -86,7 +108,7 @@ export class UuidRegistry {
   /** Accepts a caller-supplied UUID once, or throws naming the field. */
   claim(uuid: unknown, field: string): string {
     const u = this.check(uuid, field);
-    this.seen.add(u);
+    this.add(u);
     return u;
   }
 

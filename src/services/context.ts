@@ -9,12 +9,22 @@ import { RunwareClient, createRunwareClient } from '../runware/index.js';
 import { Rules } from '../runware/rules.js';
 import { RunwayLookup } from '../runway/lookup.js';
 import { ModelCatalog } from '../runware/schemas/catalog.js';
+import { Journal } from '../state/journal.js';
+import { SqliteState } from '../state/sqlite.js';
 import type { Logger } from '../shared/log.js';
+
+/** UUIDs kept in memory once the journal remembers all of them. */
+const RECENT_UUIDS = 10_000;
 
 export class AppContext {
   private runwareClient: RunwareClient | undefined;
   private runwayLookup: RunwayLookup | undefined;
   private modelCatalog: ModelCatalog | undefined;
+  /**
+   * The journal and spend ledger, shared by every process of the user. Opened
+   * on first use; the simulator's tasks are kept apart from real ones.
+   */
+  readonly journal: Journal;
   /** One rules instance per process: the UUID registry must see every task. */
   readonly rules = new Rules();
   /** Default sizes per model, from model search. */
@@ -23,7 +33,10 @@ export class AppContext {
   constructor(
     readonly config: Config,
     readonly logger: Logger,
-  ) {}
+  ) {
+    const dir = config.simulate ? join(config.stateDir, 'simulator') : config.stateDir;
+    this.journal = new Journal({ open: async () => SqliteState.open(dir), logger: logger.child('state'), maxSpendUsd: config.maxSpendUsd, onOpen: () => this.rules.uuids.limit(RECENT_UUIDS) });
+  }
 
   get userAgent(): string {
     return `runware-mcp-server/${this.config.version} node/${process.versions.node}`;
@@ -44,6 +57,7 @@ export class AppContext {
         logger: this.logger,
         missingKeyHint: MISSING_KEY_HINT,
         rules: this.rules,
+        journal: this.journal,
         pollSchedule: { initialMs: 1000 * scale, factor: 1.5, maxMs: 10_000 * scale },
         timeScale: scale,
         ...(scale !== 1 ? { retry: { maxAttempts: 4, baseDelayMs: Math.max(10, 500 * scale), maxDelayMs: 8000 * scale, budgetMs: Math.max(2000, 60_000 * scale) } } : {}),
@@ -81,6 +95,7 @@ export class AppContext {
   }
 
   async close(): Promise<void> {
+    await this.journal.close();
     await this.runwareClient?.close();
     await this.runwayLookup?.close();
   }

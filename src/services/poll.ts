@@ -27,6 +27,12 @@ export interface PollOptions {
 export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOptions = {}): Promise<{ output: PollOutput; previews: Map<number, { data: Buffer; mimeType: string }> }> {
   const roots = opts.roots ?? [];
   const deadline = Date.now() + Math.max(0, (input.waitSeconds ?? 0) * 1000);
+  // What the journal remembers (from this process or an earlier one): how many results, and where to save them.
+  const record = await ctx.journal
+    .state()
+    .then((st) => st.getTask(input.taskUUID.toLowerCase()))
+    .catch(() => undefined);
+  input = { ...input, ...(input.numberResults === undefined && record ? { numberResults: record.numberResults } : {}), ...(input.saveTo === undefined && record?.saveTo && roots.length ? { saveTo: record.saveTo } : {}) };
   // A bad save path is refused before any polling.
   if (input.saveTo !== undefined) await resolveSaveTarget(input.saveTo, roots);
   const st = await ctx.runware().poll(input.taskUUID, {
@@ -42,6 +48,10 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
     ...(opts.signal ? { signal: opts.signal } : {}),
     downloadTimeoutMs: downloadBudget(deadline),
   });
+  if (record) {
+    const task = { ...record.request, taskType: record.taskType, taskUUID: st.taskUUID } as Parameters<typeof ctx.journal.record>[0];
+    if (st.status !== 'unknown') await ctx.journal.record(task, { ...st, attempts: st.attempts ?? record.attempts }, { ...(input.saveTo ? { saveTo: input.saveTo } : {}), savedTo: info.map((m) => m.savedTo ?? '') }).catch(() => undefined);
+  }
   const output: PollOutput = { ...st };
   if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo || f.saveError);
   const again = `runware_poll with taskUUID "${st.taskUUID}" and waitSeconds`;

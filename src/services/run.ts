@@ -18,6 +18,8 @@ import { downloadBudget, materialize, mediaItems, mediaSource, type MediaCallOpt
 
 export const DEFAULT_RUN_WAIT_SECONDS = 45;
 const SUBMIT_ONLY_BUDGET_MS = 15_000;
+/** A task type the rules check generically (structure, keys, secrets), before the real one is known. */
+const PRECHECK_TYPE = 'videoInference';
 
 export interface RunInput {
   model: string;
@@ -103,6 +105,12 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
     if (k === 'model' && given.model !== input.model) throw new ValidationError('params.model', `differs from model "${input.model}"`, 'omit it; the model argument is used');
   }
   if (input.saveTo) await resolveSaveTarget(input.saveTo, opts.roots);
+  try {
+    // The usage rules (keys, secrets, depth, size) first: refused input sends nothing, not even a schema lookup.
+    ctx.rules.inspect({ ...given, taskType: PRECHECK_TYPE, model: input.model });
+  } catch (e) {
+    throw renamed(e);
+  }
 
   const facts = await modelFacts(ctx, input.model, opts.signal ? { signal: opts.signal } : {});
   const asked = typeof given.taskType === 'string' ? given.taskType : undefined;
@@ -139,11 +147,11 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
 
   const t =
     waitMs === 0
-      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}) }).then((r) => {
+      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}) }).then((r) => {
           const o = r.tasks[0]!;
           return o.status === 'error' && o.errors.length === 0 ? { ...o, errors: r.requestErrors } : o;
         })
-      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}) });
 
   const base = {
     taskUUID: t.taskUUID,
@@ -176,6 +184,7 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   const previews: Previews = new Map();
   for (const [i, p] of mediaPreviews) previews.set(found.indexOf(media[i]!), p);
   const outputs = found.map((f) => f.item);
+  if (input.saveTo !== undefined) await ctx.journal.saved(t.taskUUID, media.map((f) => f.item.savedTo));
   const costs = t.results.map((r) => num(r.cost)).filter((c): c is number => c !== undefined);
   const progress = t.status === 'success' ? 100 : (t.progress ?? 0);
   const output: RunOutput = { ...base, status: t.status, progress, outputs, errors: t.errors, ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}) };

@@ -158,6 +158,13 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   // No key: say how to set one up before looking anything up.
   const client = ctx.runware();
   const modelId = input.model ?? DEFAULT_MODEL;
+  const extraKeys = new Set(Object.keys(input.extra ?? {}));
+  try {
+    // The usage rules first: refused input sends nothing, not even a schema lookup.
+    ctx.rules.inspect(buildImageTask(input, outputFormat));
+  } catch (e) {
+    renameField(e, extraKeys);
+  }
   const facts = await modelFacts(ctx, modelId, { ...(opts.signal ? { signal: opts.signal } : {}), budgetMs: Math.min(LOOKUP_BUDGET_MS, Math.max(1000, waitMs / 4)) });
   const props = (facts.schema?.requestSchema.properties ?? {}) as Record<string, { default?: unknown }>;
   const schemaSize = Number.isInteger(props.width?.default) && Number.isInteger(props.height?.default) ? { width: props.width!.default as number, height: props.height!.default as number } : undefined;
@@ -165,7 +172,6 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
   // Async whenever the model allows it (the wait then polls with progress).
   task.deliveryMethod = chooseDelivery(facts.delivery) ?? 'async';
-  const extraKeys = new Set(Object.keys(input.extra ?? {}));
   const fieldOf = (p: string): string => {
     const top = p.split(/[.[]/)[0] ?? '';
     return top === 'positivePrompt' ? p.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${p}` : p || 'input';
@@ -185,8 +191,8 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   try {
     // One deadline covers the submit, any recovery, and the wait: the call returns within waitSeconds.
     t = waitMs === 0
-      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}) }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
-      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}) }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
+      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}) });
   } catch (e) {
     renameField(e, extraKeys);
   }
@@ -221,6 +227,7 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
     downloadTimeoutMs: downloadBudget(started + waitMs),
   });
   info.forEach((m, i) => Object.assign(images[i]!, m));
+  if (input.saveTo !== undefined) await ctx.journal.saved(t.taskUUID, info.map((m) => m.savedTo));
   const costs = images.map((i) => i.cost).filter((c): c is number => typeof c === 'number');
   const output: TextToImageOutput = {
     ...base,

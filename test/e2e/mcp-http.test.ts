@@ -32,7 +32,7 @@ describe('Streamable HTTP', () => {
     const { url } = await startHttp();
     const client = new Client({ name: 'http-test', version: '0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-    expect((await client.listTools()).tools).toHaveLength(9);
+    expect((await client.listTools()).tools).toHaveLength(11);
     const seen: number[] = [];
     const r = (await client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'over http', width: 256, height: 256 } }, undefined, { onprogress: (p) => seen.push(p.progress) })) as CallToolResult;
     capture.add(r);
@@ -52,7 +52,7 @@ describe('Streamable HTTP', () => {
     capture.add(await wrong.text());
     const client = new Client({ name: 'http-test', version: '0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${TOKEN}` } } }));
-    expect((await client.listTools()).tools.length).toBe(9);
+    expect((await client.listTools()).tools.length).toBe(11);
     await client.close();
   });
 

@@ -38,9 +38,9 @@ afterAll(async () => {
 });
 
 describe('tools/list', () => {
-  it('lists the nine tools with titles, schemas and annotations', async () => {
+  it('lists the eleven tools with titles, schemas and annotations', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['runware_model_search', 'runware_model_info', 'runware_text_to_image', 'runware_run', 'runware_upload', 'runware_request', 'runware_poll', 'runway_get_task', 'runway_list_accounts']);
+    expect(tools.map((t) => t.name)).toEqual(['runware_model_search', 'runware_model_info', 'runware_text_to_image', 'runware_run', 'runware_upload', 'runware_request', 'runware_poll', 'runware_tasks', 'runware_account', 'runway_get_task', 'runway_list_accounts']);
     for (const t of tools) {
       expect(t.title, t.name).toBeTruthy();
       expect(t.description!.length, t.name).toBeGreaterThan(80);
@@ -302,7 +302,7 @@ describe('no key and no --simulate', () => {
   it('starts, lists tools, and every tool explains how to set it up', async () => {
     const c = await connectStdio([], { PATH: process.env.PATH ?? '', HOME: capture.tempDir() }, capture);
     try {
-      expect((await c.client.listTools()).tools).toHaveLength(9);
+      expect((await c.client.listTools()).tools).toHaveLength(11);
       const calls: Array<[string, Record<string, unknown>, RegExp]> = [
         ['runware_model_search', { search: 'x' }, /RUNWARE_API_KEY[\s\S]*--simulate/],
         ['runware_text_to_image', { prompt: 'x' }, /RUNWARE_API_KEY/],

@@ -1,0 +1,45 @@
+/**
+ * The account: Runware's balance (accountManagement getDetails, a read that no
+ * cap refuses), beside what the ledger says was spent today, in this session
+ * and in total, and the daily cap with what is left.
+ */
+import { dayEnds, utcDay } from '../state/journal.js';
+import type { AppContext } from './context.js';
+
+export interface AccountOutput {
+  balance?: unknown;
+  organizationName?: string;
+  balanceError?: string;
+  spend: { today: number; pendingToday: number; session: number; total: number; day: string };
+  cap?: { usd: number; left: number; resetsAt: string };
+  journal?: string;
+  note?: string;
+}
+
+const round = (n: number): number => Math.round(n * 1e6) / 1e6;
+
+export async function account(ctx: AppContext, signal?: AbortSignal): Promise<AccountOutput> {
+  const day = utcDay();
+  let balance: Pick<AccountOutput, 'balance' | 'organizationName' | 'balanceError'> = {};
+  try {
+    const r = await ctx.runware().submit({ taskType: 'accountManagement', operation: 'getDetails' }, { deadlineMs: 15_000, ...(signal ? { signal } : {}) });
+    const item = r.tasks[0]?.results[0];
+    const err = r.tasks[0]?.errors[0] ?? r.requestErrors[0];
+    balance = item ? { balance: item.balance, ...(typeof item.organizationName === 'string' ? { organizationName: item.organizationName } : {}) } : { balanceError: err ? `${err.code}: ${err.message}` : 'Runware did not answer in time' };
+  } catch (e) {
+    balance = { balanceError: (e as Error).message };
+  }
+  const cap = ctx.journal.cap;
+  try {
+    const store = await ctx.journal.state();
+    const s = await store.spend(day);
+    return {
+      ...balance,
+      spend: { today: round(s.today), pendingToday: round(s.pendingToday), session: ctx.journal.spentThisSession, total: round(s.total), day },
+      ...(cap !== undefined ? { cap: { usd: cap, left: round(Math.max(0, cap - s.today)), resetsAt: dayEnds() } } : {}),
+      journal: store.location,
+    };
+  } catch (e) {
+    return { ...balance, spend: { today: 0, pendingToday: 0, session: ctx.journal.spentThisSession, total: 0, day }, ...(cap !== undefined ? { cap: { usd: cap, left: 0, resetsAt: dayEnds() } } : {}), note: `The spend ledger is unavailable: ${(e as Error).message}` };
+  }
+}

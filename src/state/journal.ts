@@ -1,0 +1,267 @@
+/**
+ * What the client tells the state layer, and what it asks of it: every
+ * taskUUID claimed across processes before it is sent, spend reserved against
+ * the daily cap before a billable task goes out and settled with the real cost
+ * after, and one journal record per task. The store is opened on first use.
+ */
+import { createHash } from 'node:crypto';
+import type { ApiErrorItem, DataItem } from '../runware/errors.js';
+import { PolicyError, type AppError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { scrubber } from '../shared/redact.js';
+import type { JournalOutput, JournalStatus, StateStore, TaskRecord } from './types.js';
+
+/** Task types that are never billed: reads, search, account, storage. */
+const FREE = new Set(['getResponse', 'getTaskDetails', 'modelSearch', 'accountManagement', 'ping', 'mediaStorage', 'imageUpload', 'authentication']);
+export const isBillable = (taskType: string): boolean => !FREE.has(taskType);
+
+/**
+ * What a task of a type is reserved when nothing better is known (a model this
+ * journal has never seen settle): a ceiling, so the cap holds even then.
+ */
+const CEILING_USD: Record<string, number> = {
+  imageInference: 0.1, photoMaker: 0.1, videoInference: 3, audioInference: 0.5, '3dInference': 1.5, textInference: 0.1,
+  upscale: 0.05, imageUpscale: 0.05, removeBackground: 0.05, imageBackgroundRemoval: 0.05, caption: 0.02, imageCaption: 0.02,
+  vectorize: 0.05, controlNetPreprocess: 0.02, imageControlNetPreProcess: 0.02, imageMasking: 0.02, promptEnhance: 0.01, training: 20, modelUpload: 1,
+};
+const DEFAULT_CEILING_USD = 1;
+
+export const utcDay = (t = Date.now()): string => new Date(t).toISOString().slice(0, 10);
+/** When the UTC day of `t` ends, for "the cap resets at ...". */
+export const dayEnds = (t = Date.now()): string => `${utcDay(t)}T23:59:59Z`;
+
+type Task = Record<string, unknown> & { taskType: string; taskUUID: string };
+
+const countOf = (t: Task): number => {
+  const n = t.taskType === 'promptEnhance' ? t.promptVersions : t.numberResults;
+  return typeof n === 'number' && n > 0 ? n : 1;
+};
+const money = (n: number): string => `$${n.toFixed(4).replace(/0{1,2}$/, '')}`;
+
+/** Long strings that carry media (data URIs, base64) become their size and hash; secrets are scrubbed. */
+export function scrubRequest(v: unknown): unknown {
+  if (typeof v === 'string') {
+    if (v.length > 512 && (v.startsWith('data:') || /^[A-Za-z0-9+/=\s]+$/.test(v.slice(0, 512)))) return `[media: ${v.length} chars, sha256 ${createHash('sha256').update(v).digest('hex').slice(0, 16)}]`;
+    return scrubber.text(v);
+  }
+  if (Array.isArray(v)) return v.map(scrubRequest);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrubRequest(x)]));
+  return v;
+}
+
+/** Where a result's output lives, for the journal (URLs, UUIDs, expiry). */
+export function outputsOf(results: DataItem[]): JournalOutput[] {
+  const out: JournalOutput[] = [];
+  for (const r of results) {
+    if (!r || typeof r !== 'object') continue;
+    const files = (r.outputs as { files?: Array<Record<string, unknown>> } | undefined)?.files;
+    if (Array.isArray(files)) {
+      for (const f of files) if (f && typeof f.url === 'string') out.push({ url: f.url, ...(typeof f.uuid === 'string' ? { uuid: f.uuid } : {}), kind: '3d' });
+      continue;
+    }
+    for (const kind of ['image', 'video', 'audio', 'media']) {
+      const url = r[`${kind}URL`];
+      const uuid = r[`${kind}UUID`];
+      if (typeof url === 'string' || typeof uuid === 'string') {
+        out.push({ ...(typeof url === 'string' ? { url } : {}), ...(typeof uuid === 'string' ? { uuid } : {}), kind, ...(typeof r.expiresAt === 'string' ? { expiresAt: r.expiresAt } : {}) });
+        break;
+      }
+    }
+    if (typeof r.text === 'string') out.push({ kind: 'text' });
+  }
+  return out;
+}
+
+export interface JournalOptions {
+  /** Opens the store; called once, on first need. Throws an AppError when it cannot. */
+  open: () => Promise<StateStore>;
+  logger: Logger;
+  /** USD per UTC day; undefined = no cap. */
+  maxSpendUsd: number | undefined;
+  /** Called once the store is open (the in-memory UUID registry can then be bounded). */
+  onOpen?: () => void;
+}
+
+export interface OutcomeLike {
+  taskUUID: string;
+  status: JournalStatus | 'processing';
+  results: DataItem[];
+  errors: ApiErrorItem[];
+  attempts: Array<{ taskUUID: string; outcome: string }>;
+}
+
+export class Journal {
+  private store: Promise<StateStore> | undefined;
+  private failure: AppError | undefined;
+  /** First UUID of each lineage this process is following, by current UUID. */
+  private readonly roots = new Map<string, string>();
+  private readonly created = new Map<string, string>();
+  /** Spend this process has settled, for "this session". */
+  private sessionSpend = 0;
+
+  constructor(private readonly opts: JournalOptions) {}
+
+  get cap(): number | undefined {
+    return this.opts.maxSpendUsd;
+  }
+
+  get spentThisSession(): number {
+    return Math.round(this.sessionSpend * 1e6) / 1e6;
+  }
+
+  /** The store, or the error that keeps it closed (reported once, then remembered). */
+  async state(): Promise<StateStore> {
+    if (this.failure) throw this.failure;
+    this.store ??= this.opts.open().then(
+      (st) => {
+        this.opts.onOpen?.();
+        return st;
+      },
+      (e: AppError) => {
+      this.failure = e;
+        this.opts.logger.warn(`task journal unavailable: ${e.message}`);
+        throw e;
+      },
+    );
+    return this.store;
+  }
+
+  /**
+   * Before the first send: claims every UUID across processes (refusing a
+   * caller's reused one), reserves each billable task's estimate against the
+   * cap, and writes a `submitted` record. Throws PolicyError, having claimed
+   * and reserved nothing, when a task must not go out.
+   */
+  async admit(tasks: Task[], callerUuids: string[], extra: { saveTo?: string } = {}): Promise<void> {
+    let store: StateStore;
+    try {
+      store = await this.state();
+    } catch (e) {
+      // Without state, a cap cannot be kept: refuse billable work rather than overspend.
+      if (this.cap !== undefined && tasks.some((t) => isBillable(t.taskType))) {
+        throw new PolicyError('tasks', `RUNWARE_MAX_SPEND_USD is set, but the spend ledger is unavailable (${(e as Error).message})`, (e as AppError).hint ?? 'Fix RUNWARE_STATE_DIR.');
+      }
+      return;
+    }
+    const taken = await store.claimUuids(tasks.map((t) => t.taskUUID), callerUuids);
+    if (taken.length) {
+      const i = tasks.findIndex((t) => t.taskUUID === taken[0]);
+      throw new PolicyError(`tasks[${i}].taskUUID`, `taskUUID ${taken[0]} was already used (the journal at ${store.location} has it); every task needs a fresh UUID`, 'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
+    }
+    const reserved: string[] = [];
+    for (const [i, t] of tasks.entries()) {
+      if (!isBillable(t.taskType)) continue;
+      const r = await this.reserve(store, t);
+      if (!r.ok) {
+        for (const u of reserved) await store.settle(u, 0);
+        throw new PolicyError(`tasks[${i}]`, r.message, r.hint);
+      }
+      reserved.push(t.taskUUID);
+    }
+    const now = new Date().toISOString();
+    for (const t of tasks) {
+      if (!isBillable(t.taskType) && t.taskType !== 'mediaStorage') continue;
+      this.roots.set(t.taskUUID, t.taskUUID);
+      this.created.set(t.taskUUID, now);
+      await store.putTask(t.taskUUID, this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo));
+    }
+  }
+
+  /** Before a retry goes out under a fresh UUID: claims it and reserves again. An error item to fail it with, when it must not. */
+  async admitRetry(task: Task, previous: string): Promise<{ code: string; message: string; taskUUID: string } | undefined> {
+    const root = this.roots.get(previous) ?? previous;
+    this.roots.set(task.taskUUID, root);
+    let store: StateStore;
+    try {
+      store = await this.state();
+    } catch {
+      return this.cap !== undefined && isBillable(task.taskType) ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger is unavailable.', taskUUID: task.taskUUID } : undefined;
+    }
+    await store.claimUuids([task.taskUUID], []);
+    if (!isBillable(task.taskType)) return undefined;
+    const r = await this.reserve(store, task);
+    return r.ok ? undefined : { code: 'spendCapReached', message: `The retry was not sent: ${r.message}`, taskUUID: task.taskUUID };
+  }
+
+  private async reserve(store: StateStore, t: Task): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
+    const n = countOf(t);
+    const model = typeof t.model === 'string' ? t.model : undefined;
+    const seen = model ? await store.maxCost(model, n) : undefined;
+    const estimate = seen ?? (CEILING_USD[t.taskType] ?? DEFAULT_CEILING_USD) * (t.taskType === '3dInference' || t.taskType === 'training' ? 1 : n);
+    const r = await store.reserve(t.taskUUID, utcDay(), estimate, this.cap, { ...(model ? { model } : {}), numberResults: n });
+    if (r.ok) return { ok: true };
+    const how = seen !== undefined ? `the most this model has cost for ${n} result${n > 1 ? 's' : ''}` : `its cost is unknown (no settled run of ${model ?? t.taskType} yet), so the ceiling for ${t.taskType} is reserved`;
+    return {
+      ok: false,
+      message: `the daily spend cap RUNWARE_MAX_SPEND_USD=${money(r.cap)} would be passed: ${money(r.spentToday)} is spent or reserved today (UTC), and this task would cost up to ${money(r.wanted)} (${how})`,
+      hint: `Nothing was sent. The cap resets at ${dayEnds()} (UTC midnight); reads (runware_poll, runware_model_search, runware_account) still work. Raise RUNWARE_MAX_SPEND_USD to allow more.`,
+    };
+  }
+
+  /** After an outcome: the record updated, and the ledger settled once the cost is final. */
+  async record(task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] } = {}): Promise<void> {
+    if (!isBillable(task.taskType) && task.taskType !== 'mediaStorage') return;
+    let store: StateStore;
+    try {
+      store = await this.state();
+    } catch {
+      return;
+    }
+    const root = this.roots.get(o.taskUUID) ?? this.roots.get(task.taskUUID) ?? o.attempts[0]?.taskUUID ?? o.taskUUID;
+    const prior = await store.getTask(root);
+    const now = new Date().toISOString();
+    const rec = this.toRecord(task, o, prior?.createdAt ?? this.created.get(root) ?? now, extra.saveTo ?? prior?.saveTo);
+    if (extra.savedTo) extra.savedTo.forEach((p, i) => p && rec.outputs[i] && (rec.outputs[i]!.savedTo = p));
+    // Saved paths already recorded stay.
+    prior?.outputs.forEach((po, i) => po.savedTo && rec.outputs[i] && !rec.outputs[i]!.savedTo && (rec.outputs[i]!.savedTo = po.savedTo));
+    if (prior && rec.outputs.length === 0) rec.outputs = prior.outputs;
+    await store.putTask(root, rec);
+    // Settle every UUID of the lineage: the failed ones cost nothing, the last its results' cost.
+    for (const a of o.attempts) if (a.taskUUID !== o.taskUUID) await store.settle(a.taskUUID, 0);
+    if (o.status === 'success' || o.status === 'partial') {
+      const cost = rec.cost ?? 0;
+      await store.settle(o.taskUUID, cost);
+      if (!prior || prior.cost === undefined) this.sessionSpend += cost;
+    } else if (o.status === 'error') await store.settle(o.taskUUID, 0);
+    // processing / unknown: the reservation stands until a poll settles it.
+  }
+
+  async close(): Promise<void> {
+    if (!this.store || this.failure) return;
+    await (await this.store.catch(() => undefined))?.close().catch(() => undefined);
+  }
+
+  /** Saved paths for a task's outputs, by output index. */
+  async saved(uuid: string, paths: Array<string | undefined>): Promise<void> {
+    try {
+      const store = await this.state();
+      const rec = await store.getTask(uuid);
+      if (!rec) return;
+      paths.forEach((p, i) => p && rec.outputs[i] && (rec.outputs[i]!.savedTo = p));
+      const root = rec.attempts[0]?.taskUUID ?? rec.taskUUID;
+      await store.putTask(root, { ...rec, updatedAt: new Date().toISOString() });
+    } catch {
+      // The journal is a record, not a gate: a failure here never loses the result.
+    }
+  }
+
+  private toRecord(task: Task, o: OutcomeLike, createdAt: string, saveTo: string | undefined): TaskRecord {
+    const costs = o.results.map((r) => r?.cost).filter((c): c is number => typeof c === 'number');
+    return {
+      taskUUID: o.taskUUID,
+      attempts: o.attempts,
+      taskType: task.taskType,
+      ...(typeof task.model === 'string' ? { model: task.model } : {}),
+      ...(task.deliveryMethod === 'async' || task.deliveryMethod === 'sync' ? { delivery: task.deliveryMethod } : {}),
+      status: o.status,
+      createdAt,
+      updatedAt: new Date().toISOString(),
+      ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}),
+      numberResults: countOf(task),
+      outputs: outputsOf(o.results),
+      request: scrubRequest(task) as Record<string, unknown>,
+      ...(saveTo ? { saveTo } : {}),
+      ...(o.errors.length ? { errors: o.errors.map((e) => ({ code: e.code, message: scrubber.text(e.message) })) } : {}),
+    };
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The embedded state: one SQLite file per user (WAL, so the servers several
+ * clients start, and CLI runs, share it), opened on first use. Writes that
+ * must agree across processes (claiming UUIDs, reserving spend) run in
+ * IMMEDIATE transactions, which take the write lock before reading.
+ */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { ConfigError } from '../shared/errors.js';
+import type { Reservation, SpendSummary, StateStore, TaskFilter, TaskRecord } from './types.js';
+
+/** How long a write waits for another process's lock before it is reported. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Each entry moves the schema one version up; never edit a shipped one. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE uuids (uuid TEXT PRIMARY KEY, root TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE tasks (root TEXT PRIMARY KEY, uuid TEXT NOT NULL, task_type TEXT NOT NULL, model TEXT, status TEXT NOT NULL,
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, cost REAL, record TEXT NOT NULL);
+   CREATE INDEX tasks_updated ON tasks (updated_at DESC);
+   CREATE TABLE ledger (uuid TEXT PRIMARY KEY, day TEXT NOT NULL, model TEXT, number_results INTEGER NOT NULL,
+     reserved REAL NOT NULL, actual REAL, at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX ledger_day ON ledger (day);
+   CREATE INDEX ledger_model ON ledger (model, number_results);`,
+];
+
+/** A state problem in one sentence: the path, what went wrong, what to do. */
+export function stateError(path: string, e: unknown): ConfigError {
+  const code = String((e as { code?: string })?.code ?? '');
+  const msg = String((e as Error)?.message ?? e);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/i.test(msg)) {
+    return new ConfigError(`The task journal at ${path} is corrupt (${msg}).`, `Move it aside (mv "${path}" "${path}.bad") and the server starts a new one; tools that need no state keep working meanwhile.`);
+  }
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new ConfigError(`The task journal at ${path} stayed locked by another process for more than ${BUSY_TIMEOUT_MS / 1000} s.`, 'Try again; if it persists, look for a stuck runware-mcp-server process.');
+  }
+  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS' || code === 'EPERM') {
+    return new ConfigError(`The task journal at ${path} cannot be written (${msg}).`, 'Point RUNWARE_STATE_DIR at a writable directory.');
+  }
+  return new ConfigError(`The task journal at ${path} failed: ${msg}.`, 'Check RUNWARE_STATE_DIR; moving the file aside starts a new journal.');
+}
+
+type Row = { record: string };
+
+export class SqliteState implements StateStore {
+  readonly location: string;
+  private readonly db: BetterSqlite3.Database;
+  private readonly stmt: Record<string, BetterSqlite3.Statement>;
+
+  private constructor(path: string, db: BetterSqlite3.Database) {
+    this.location = path;
+    this.db = db;
+    const p = (sql: string): BetterSqlite3.Statement => db.prepare(sql);
+    this.stmt = {
+      claim: p('INSERT INTO uuids (uuid, root, at) VALUES (?, ?, ?) ON CONFLICT (uuid) DO NOTHING'),
+      hasUuid: p('SELECT 1 FROM uuids WHERE uuid = ?'),
+      link: p('INSERT INTO uuids (uuid, root, at) VALUES (?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET root = excluded.root'),
+      rootOf: p('SELECT root FROM uuids WHERE uuid = ?'),
+      putTask: p(`INSERT INTO tasks (root, uuid, task_type, model, status, created_at, updated_at, cost, record) VALUES (@root, @uuid, @taskType, @model, @status, @createdAt, @updatedAt, @cost, @record)
+        ON CONFLICT (root) DO UPDATE SET uuid = excluded.uuid, status = excluded.status, updated_at = excluded.updated_at, cost = excluded.cost, record = excluded.record`),
+      getTask: p('SELECT record FROM tasks WHERE root = ?'),
+      spentDay: p('SELECT COALESCE(SUM(COALESCE(actual, reserved)), 0) AS spent, COALESCE(SUM(CASE WHEN actual IS NULL THEN reserved ELSE 0 END), 0) AS pending FROM ledger WHERE day = ?'),
+      spentTotal: p('SELECT COALESCE(SUM(COALESCE(actual, reserved)), 0) AS spent FROM ledger'),
+      reserve: p('INSERT INTO ledger (uuid, day, model, number_results, reserved, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING'),
+      settle: p('UPDATE ledger SET actual = ? WHERE uuid = ?'),
+      maxCost: p('SELECT MAX(actual) AS m FROM ledger WHERE model = ? AND number_results = ? AND actual > 0'),
+    };
+  }
+
+  /** Opens (creating and migrating) the journal in `dir`; throws a ConfigError naming the path. */
+  static open(dir: string): SqliteState {
+    const path = join(dir, 'journal.sqlite');
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // Loaded here, not at start-up: a server that never needs state never pays for the native module.
+      const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+      const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      const version = Number(db.pragma('user_version', { simple: true }));
+      if (version > MIGRATIONS.length) throw new ConfigError(`The task journal at ${path} is from a newer version (schema ${version}).`, 'Upgrade runware-mcp-server, or point RUNWARE_STATE_DIR elsewhere.');
+      db.transaction(() => {
+        for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+        db.pragma(`user_version = ${MIGRATIONS.length}`);
+      }).immediate();
+      return new SqliteState(path, db);
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw stateError(path, e);
+    }
+  }
+
+  private run<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(stateError(this.location, e));
+    }
+  }
+
+  claimUuids(uuids: string[], callerUuids: string[]): Promise<string[]> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          const taken = callerUuids.filter((u) => this.stmt.hasUuid!.get(u));
+          if (taken.length) return taken;
+          const now = Date.now();
+          const root = uuids[0] ?? '';
+          for (const u of uuids) this.stmt.claim!.run(u, root, now);
+          return [];
+        })
+        .immediate(),
+    );
+  }
+
+  hasUuid(uuid: string): Promise<boolean> {
+    return this.run(() => !!this.stmt.hasUuid!.get(uuid));
+  }
+
+  putTask(rootUuid: string, r: TaskRecord): Promise<void> {
+    return this.run(() => {
+      this.db
+        .transaction(() => {
+          const now = Date.now();
+          // Every UUID of the lineage finds the record.
+          for (const u of new Set([rootUuid, ...r.attempts.map((a) => a.taskUUID), r.taskUUID])) this.stmt.link!.run(u, rootUuid, now);
+          this.stmt.putTask!.run({ root: rootUuid, uuid: r.taskUUID, taskType: r.taskType, model: r.model ?? null, status: r.status, createdAt: Date.parse(r.createdAt), updatedAt: Date.parse(r.updatedAt), cost: r.cost ?? null, record: JSON.stringify(r) });
+        })
+        .immediate();
+    });
+  }
+
+  getTask(uuid: string): Promise<TaskRecord | undefined> {
+    return this.run(() => {
+      const root = (this.stmt.rootOf!.get(uuid) as { root: string } | undefined)?.root ?? uuid;
+      const row = this.stmt.getTask!.get(root) as Row | undefined;
+      return row ? (JSON.parse(row.record) as TaskRecord) : undefined;
+    });
+  }
+
+  listTasks(f: TaskFilter): Promise<TaskRecord[]> {
+    return this.run(() => {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      const add = (clause: string, v: unknown): void => {
+        where.push(clause);
+        args.push(v);
+      };
+      if (f.status) add('status = ?', f.status);
+      if (f.model) add('model = ?', f.model);
+      if (f.since !== undefined) add('updated_at >= ?', f.since);
+      const sql = `SELECT record FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT ?`;
+      return (this.db.prepare(sql).all(...args, Math.max(1, Math.min(500, f.limit ?? 20))) as Row[]).map((r) => JSON.parse(r.record) as TaskRecord);
+    });
+  }
+
+  reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: { model?: string; numberResults: number }): Promise<Reservation> {
+    return this.run(() =>
+      this.db
+        .transaction((): Reservation => {
+          const { spent } = this.stmt.spentDay!.get(day) as { spent: number };
+          if (cap !== undefined && spent + amount > cap + 1e-9) return { ok: false, spentToday: spent, cap, wanted: amount };
+          this.stmt.reserve!.run(uuid, day, meta.model ?? null, meta.numberResults, amount, Date.now());
+          return { ok: true, reserved: amount };
+        })
+        .immediate(),
+    );
+  }
+
+  settle(uuid: string, actual: number): Promise<void> {
+    return this.run(() => {
+      this.stmt.settle!.run(actual, uuid);
+    });
+  }
+
+  spend(day: string): Promise<SpendSummary> {
+    return this.run(() => {
+      const d = this.stmt.spentDay!.get(day) as { spent: number; pending: number };
+      const t = this.stmt.spentTotal!.get() as { spent: number };
+      return { today: d.spent, pendingToday: d.pending, total: t.spent };
+    });
+  }
+
+  maxCost(model: string, numberResults: number): Promise<number | undefined> {
+    return this.run(() => (this.stmt.maxCost!.get(model, numberResults) as { m: number | null }).m ?? undefined);
+  }
+
+  close(): Promise<void> {
+    return this.run(() => {
+      this.db.close();
+    });
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The state that outlives a process, behind one interface: the journal of
+ * tasks, every taskUUID ever sent, and the spend ledger. SQLite (embedded, the
+ * default) and Redis (shared by instances) implement it. Every method is
+ * async so either can; every write is whole or not at all.
+ */
+
+export type JournalStatus = 'submitted' | 'processing' | 'success' | 'partial' | 'error' | 'unknown';
+
+export interface JournalOutput {
+  url?: string;
+  uuid?: string;
+  /** ISO time the URL stops working, when known. */
+  expiresAt?: string;
+  savedTo?: string;
+  kind?: string;
+}
+
+export interface TaskRecord {
+  /** The task's current taskUUID (the last of its lineage). */
+  taskUUID: string;
+  /** Every UUID the task was sent under, oldest first, with what became of each. */
+  attempts: Array<{ taskUUID: string; outcome: string }>;
+  taskType: string;
+  model?: string;
+  delivery?: 'sync' | 'async';
+  status: JournalStatus;
+  createdAt: string;
+  updatedAt: string;
+  /** USD, summed over results, once known. */
+  cost?: number;
+  numberResults: number;
+  outputs: JournalOutput[];
+  /** The request as sent, scrubbed: no secrets, media data reduced to its size and hash. */
+  request: Record<string, unknown>;
+  /** Where the caller asked outputs to be saved, so a poll after a restart can save them. */
+  saveTo?: string;
+  errors?: Array<{ code: string; message: string }>;
+}
+
+export interface TaskFilter {
+  status?: JournalStatus;
+  /** ISO time or epoch ms: records updated at or after it. */
+  since?: number;
+  model?: string;
+  limit?: number;
+}
+
+/** What a reservation against the daily cap decided. */
+export type Reservation =
+  | { ok: true; reserved: number }
+  | { ok: false; spentToday: number; cap: number; wanted: number };
+
+export interface SpendSummary {
+  today: number;
+  total: number;
+  /** Reserved today for tasks whose cost is not settled yet (included in today). */
+  pendingToday: number;
+}
+
+export interface StateStore {
+  /** Where it lives, for messages. */
+  readonly location: string;
+  /**
+   * Claims UUIDs as used: each is recorded, and the call fails (claiming none)
+   * if any of `callerUuids` was used before, by any process. Returns the ones already used.
+   */
+  claimUuids(uuids: string[], callerUuids: string[]): Promise<string[]>;
+  hasUuid(uuid: string): Promise<boolean>;
+  /** Inserts or updates a task record (keyed by its first UUID; any later UUID finds it). */
+  putTask(rootUuid: string, record: TaskRecord): Promise<void>;
+  /** The record a UUID (any of its lineage) belongs to. */
+  getTask(uuid: string): Promise<TaskRecord | undefined>;
+  listTasks(filter: TaskFilter): Promise<TaskRecord[]>;
+  /** Reserves `amount` USD for `uuid` on `day`, atomically across processes, unless it would pass `cap`. */
+  reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: { model?: string; numberResults: number }): Promise<Reservation>;
+  /** Replaces a reservation with the real cost (0 for a task that failed). */
+  settle(uuid: string, actual: number): Promise<void>;
+  spend(day: string): Promise<SpendSummary>;
+  /** The highest settled cost seen for a model and result count, for estimates. */
+  maxCost(model: string, numberResults: number): Promise<number | undefined>;
+  close(): Promise<void>;
+}
