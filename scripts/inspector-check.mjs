@@ -14,7 +14,7 @@ const out = mkdtempSync(join(tmpdir(), 'rw-inspector-'));
 const { renderImage } = await import(join(root, 'dist/simulator/images.js'));
 writeFileSync(join(out, 'cat.png'), renderImage('PNG', 64, 64, 1));
 const env = { PATH: process.env.PATH, HOME: process.env.HOME ?? out, npm_config_yes: 'true' };
-const base = ['-y', '-p', 'node@22', '-p', '@modelcontextprotocol/inspector@2', 'mcp-inspector', '--cli', 'node', join(root, 'dist/cli.js'), '--simulate', '--', '-e', `RUNWARE_OUTPUT_DIR=${out}`];
+const base = ['-y', '-p', 'node@22', '-p', '@modelcontextprotocol/inspector@2', 'mcp-inspector', '--cli', 'node', join(root, 'dist/cli.js'), '--simulate', '--', '-e', `RUNWARE_OUTPUT_DIR=${out}`, '-e', `RUNWARE_STATE_DIR=${join(out, 'state')}`];
 
 const checks = [
   ['tools/list', ['--method', 'tools/list'], (r) => r.tools?.length === 11],
@@ -25,6 +25,8 @@ const checks = [
   ['runware_upload', ['--method', 'tools/call', '--tool-name', 'runware_upload', '--tool-args-json', '{"path":"cat.png"}'], (r) => /^[0-9a-f-]{36}$/.test(r.structuredContent?.mediaUUID ?? '')],
   ['runware_request', ['--method', 'tools/call', '--tool-name', 'runware_request', '--tool-args-json', '{"tasks":[{"taskType":"promptEnhance","prompt":"a cat"}]}'], (r) => r.structuredContent?.tasks?.[0]?.status === 'success'],
   ['runware_poll', ['--method', 'tools/call', '--tool-name', 'runware_poll', '--tool-args-json', '{"taskUUID":"3b241101-e2bb-4255-8caf-4136c566a962"}'], (r) => r.structuredContent?.status === 'unknown'],
+  ['runware_tasks', ['--method', 'tools/call', '--tool-name', 'runware_tasks', '--tool-args-json', '{"limit":5}'], (r) => r.structuredContent?.tasks?.length >= 2], // made by the earlier checks' processes
+  ['runware_account', ['--method', 'tools/call', '--tool-name', 'runware_account', '--tool-args-json', '{}'], (r) => r.structuredContent?.balance === 42.5 && typeof r.structuredContent.spend?.today === 'number'],
   ['runway_get_task', ['--method', 'tools/call', '--tool-name', 'runway_get_task', '--tool-args-json', '{"id":"2c8dec65-7882-494b-9365-d1418676cd62"}'], (r) => r.structuredContent?.status === 'succeeded'],
   ['runway_list_accounts', ['--method', 'tools/call', '--tool-name', 'runway_list_accounts', '--tool-args-json', '{}'], (r) => Array.isArray(r.structuredContent?.accounts)],
 ];

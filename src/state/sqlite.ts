@@ -24,6 +24,9 @@ const MIGRATIONS: string[] = [
      reserved REAL NOT NULL, actual REAL, at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE INDEX ledger_day ON ledger (day);
    CREATE INDEX ledger_model ON ledger (model, number_results);`,
+  // Running totals per day, so a reservation reads one row instead of summing the day's ledger.
+  `CREATE TABLE days (day TEXT PRIMARY KEY, spent REAL NOT NULL, pending REAL NOT NULL) WITHOUT ROWID;
+   INSERT INTO days (day, spent, pending) SELECT day, SUM(COALESCE(actual, reserved)), SUM(CASE WHEN actual IS NULL THEN reserved ELSE 0 END) FROM ledger GROUP BY day;`,
 ];
 
 /** A state problem in one sentence: the path, what went wrong, what to do. */
@@ -61,8 +64,10 @@ export class SqliteState implements StateStore {
       putTask: p(`INSERT INTO tasks (root, uuid, task_type, model, status, created_at, updated_at, cost, record) VALUES (@root, @uuid, @taskType, @model, @status, @createdAt, @updatedAt, @cost, @record)
         ON CONFLICT (root) DO UPDATE SET uuid = excluded.uuid, status = excluded.status, updated_at = excluded.updated_at, cost = excluded.cost, record = excluded.record`),
       getTask: p('SELECT record FROM tasks WHERE root = ?'),
-      spentDay: p('SELECT COALESCE(SUM(COALESCE(actual, reserved)), 0) AS spent, COALESCE(SUM(CASE WHEN actual IS NULL THEN reserved ELSE 0 END), 0) AS pending FROM ledger WHERE day = ?'),
-      spentTotal: p('SELECT COALESCE(SUM(COALESCE(actual, reserved)), 0) AS spent FROM ledger'),
+      spentDay: p('SELECT spent, pending FROM days WHERE day = ?'),
+      addDay: p('INSERT INTO days (day, spent, pending) VALUES (?, ?, ?) ON CONFLICT (day) DO UPDATE SET spent = spent + excluded.spent, pending = pending + excluded.pending'),
+      entry: p('SELECT day, reserved, actual FROM ledger WHERE uuid = ?'),
+      spentTotal: p('SELECT COALESCE(SUM(spent), 0) AS spent FROM days'),
       reserve: p('INSERT INTO ledger (uuid, day, model, number_results, reserved, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING'),
       settle: p('UPDATE ledger SET actual = ? WHERE uuid = ?'),
       maxCost: p('SELECT MAX(actual) AS m FROM ledger WHERE model = ? AND number_results = ? AND actual > 0'),
@@ -161,9 +166,9 @@ export class SqliteState implements StateStore {
     return this.run(() =>
       this.db
         .transaction((): Reservation => {
-          const { spent } = this.stmt.spentDay!.get(day) as { spent: number };
+          const spent = (this.stmt.spentDay!.get(day) as { spent: number } | undefined)?.spent ?? 0;
           if (cap !== undefined && spent + amount > cap + 1e-9) return { ok: false, spentToday: spent, cap, wanted: amount };
-          this.stmt.reserve!.run(uuid, day, meta.model ?? null, meta.numberResults, amount, Date.now());
+          if (this.stmt.reserve!.run(uuid, day, meta.model ?? null, meta.numberResults, amount, Date.now()).changes === 1) this.stmt.addDay!.run(day, amount, amount);
           return { ok: true, reserved: amount };
         })
         .immediate(),
@@ -172,13 +177,21 @@ export class SqliteState implements StateStore {
 
   settle(uuid: string, actual: number): Promise<void> {
     return this.run(() => {
-      this.stmt.settle!.run(actual, uuid);
+      this.db
+        .transaction(() => {
+          const e = this.stmt.entry!.get(uuid) as { day: string; reserved: number; actual: number | null } | undefined;
+          if (!e) return;
+          // The day's total moves by the difference; a first settlement also clears the pending reservation.
+          this.stmt.addDay!.run(e.day, actual - (e.actual ?? e.reserved), e.actual === null ? -e.reserved : 0);
+          this.stmt.settle!.run(actual, uuid);
+        })
+        .immediate();
     });
   }
 
   spend(day: string): Promise<SpendSummary> {
     return this.run(() => {
-      const d = this.stmt.spentDay!.get(day) as { spent: number; pending: number };
+      const d = (this.stmt.spentDay!.get(day) as { spent: number; pending: number } | undefined) ?? { spent: 0, pending: 0 };
       const t = this.stmt.spentTotal!.get() as { spent: number };
       return { today: d.spent, pendingToday: d.pending, total: t.spent };
     });
