@@ -51,7 +51,8 @@ describe('the SQLite state', () => {
 
   it('reopens (migrations run once) and reports a corrupt file by path with what to do', async () => {
     const d = dir();
-    (await SqliteState.open(d).close(), await SqliteState.open(d).close());
+    await SqliteState.open(d).close();
+    await SqliteState.open(d).close();
     const bad = dir();
     writeFileSync(join(bad, 'journal.sqlite'), 'not a database '.repeat(100));
     let e: unknown;
