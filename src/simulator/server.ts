@@ -193,6 +193,12 @@ export class Simulator {
     if (!Array.isArray(body)) return answer(400, { errors: [{ code: 'invalidRequestBody', message: 'The body must be a JSON array of tasks.' }] });
     const authError = this.runware.authenticate(req.headers.authorization, tasks);
     if (authError) return answer(401, { errors: [authError] });
+    const dry = req.headers['x-runware-dry-run'] === '1' ? this.state.options.dryRun : 'ignored';
+    if (dry !== 'ignored') {
+      // Validated and (maybe) priced, not run: nothing is accepted or billed.
+      const price = (t: Record<string, unknown>): Record<string, unknown> => (dry === 'priced' ? { cost: t.taskType === 'videoInference' ? 0.25 : 0.004, dryRun: true } : { dryRun: true });
+      return answer(200, { data: tasks.filter((t) => t && t.taskType !== 'authentication').map((t) => ({ taskType: t.taskType, taskUUID: t.taskUUID, ...price(t) })) });
+    }
     if (this.runware.readUnknownIs404(tasks)) return answer(404, { errors: [{ code: 'taskNotFound', message: 'No such task.', taskUUID: tasks[0]!.taskUUID, taskType: tasks[0]!.taskType }] });
     const out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? fault.ms ?? 200 : 0);
     if (fault?.kind === 'resetAfterAccept') {

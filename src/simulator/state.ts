@@ -101,6 +101,12 @@ export interface SimOptions {
   hostile: boolean;
   /** The schema and content services answer 503 (a fault, not an unknown). */
   catalogDown: boolean;
+  /**
+   * What `X-Runware-Dry-Run: 1` does (UNKNOWN in the reference): ignored (the task runs and
+   * is billed, the pessimistic default), an acknowledgement without cost, or a priced answer.
+   * The client never sends it; the switch shows why an estimate must not rely on it.
+   */
+  dryRun: 'ignored' | 'ack' | 'priced';
 }
 
 /** The possibilities of each unknown, for tests that run the combinations. */
@@ -114,7 +120,7 @@ export const UNKNOWNS = {
   wsFraming: ['perItem', 'oneFrame'],
   taskDetailsUnknown: ['noResponse', 'empty', 'error', 'http404'],
   taskDetailsRunning: ['noResponse', 'processing'],
-} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'catalogDown'>]: ReadonlyArray<SimOptions[K]> };
+} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'catalogDown' | 'dryRun'>]: ReadonlyArray<SimOptions[K]> };
 
 /** The default: the first possibility of each unknown, the one that hides the most. */
 export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
@@ -129,6 +135,7 @@ export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
   taskDetailsRunning: 'noResponse',
   hostile: false,
   catalogDown: false,
+  dryRun: 'ignored',
 };
 
 export class SimState {

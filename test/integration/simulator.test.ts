@@ -153,6 +153,29 @@ describe('faults and the control endpoint', () => {
   });
 });
 
+describe('dry runs (UNKNOWN: every possibility)', () => {
+  const dry = async (): Promise<Body> => {
+    const res = await fetch(sim.info.runwareUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CANARY.apiKey}`, 'x-runware-dry-run': '1' }, body: JSON.stringify([img({ includeCost: true })]) });
+    return (await res.json()) as Body;
+  };
+  it('ignored by default: the "dry" task runs and would be billed, which is why the client never relies on it', async () => {
+    sim.state.reset();
+    const b = await dry();
+    expect(b.data?.[0]?.imageURL).toBeTruthy();
+    expect(sim.state.accepted.size).toBe(1);
+  });
+  it('or acknowledged, or priced, without running', async () => {
+    for (const mode of ['ack', 'priced'] as const) {
+      sim.state.reset();
+      sim.state.options.dryRun = mode;
+      const b = await dry();
+      expect(b.data?.[0]).toMatchObject({ dryRun: true, ...(mode === 'priced' ? { cost: expect.any(Number) } : {}) });
+      expect(sim.state.accepted.size).toBe(0);
+    }
+    sim.state.reset();
+  });
+});
+
 describe('simulator subcommand', () => {
   it('prints its URLs and the keys it accepts, then serves until stopped', async () => {
     const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
