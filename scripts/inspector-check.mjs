@@ -14,7 +14,8 @@ const out = mkdtempSync(join(tmpdir(), 'rw-inspector-'));
 const { renderImage } = await import(join(root, 'dist/simulator/images.js'));
 writeFileSync(join(out, 'cat.png'), renderImage('PNG', 64, 64, 1));
 const env = { PATH: process.env.PATH, HOME: process.env.HOME ?? out, npm_config_yes: 'true' };
-const base = ['-y', '-p', 'node@22', '-p', '@modelcontextprotocol/inspector@2', 'mcp-inspector', '--cli', 'node', join(root, 'dist/cli.js'), '--simulate', '--', '-e', `RUNWARE_OUTPUT_DIR=${out}`, '-e', `RUNWARE_STATE_DIR=${join(out, 'state')}`];
+// The server runs under this Node (its native SQLite module is built for it); only the Inspector needs 22.
+const base = ['-y', '-p', 'node@22', '-p', '@modelcontextprotocol/inspector@2', 'mcp-inspector', '--cli', process.execPath, join(root, 'dist/cli.js'), '--simulate', '--', '-e', `RUNWARE_OUTPUT_DIR=${out}`, '-e', `RUNWARE_STATE_DIR=${join(out, 'state')}`];
 
 const checks = [
   ['tools/list', ['--method', 'tools/list'], (r) => r.tools?.length === 11],

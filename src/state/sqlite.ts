@@ -36,6 +36,9 @@ export function stateError(path: string, e: unknown): ConfigError {
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/i.test(msg)) {
     return new ConfigError(`The task journal at ${path} is corrupt (${msg}).`, `Move it aside (mv "${path}" "${path}.bad") and the server starts a new one; tools that need no state keep working meanwhile.`);
   }
+  if (/NODE_MODULE_VERSION|compiled against a different Node|Could not locate the bindings|invalid ELF/i.test(msg)) {
+    return new ConfigError(`The task journal at ${path} cannot be opened: the SQLite module (better-sqlite3) does not load under Node.js ${process.version}.`, 'Run `npm rebuild better-sqlite3` with the Node.js that runs the server, or reinstall runware-mcp-server; tools that need no state keep working meanwhile.');
+  }
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     return new ConfigError(`The task journal at ${path} stayed locked by another process for more than ${BUSY_TIMEOUT_MS / 1000} s.`, 'Try again; if it persists, look for a stuck runware-mcp-server process.');
   }
