@@ -90,6 +90,10 @@ export interface OutcomeLike {
   attempts: Array<{ taskUUID: string; outcome: string }>;
 }
 
+const capMessage = (cap: number, spent: number, wanted: number, how: string): string =>
+  `the daily spend cap RUNWARE_MAX_SPEND_USD=${money(cap)} would be passed: ${money(spent)} is spent or reserved today (UTC), and this task would cost up to ${money(wanted)} (${how})`;
+const capHint = (): string => `Nothing was sent. The cap resets at ${dayEnds()} (UTC midnight); reads (runware_poll, runware_model_search, runware_account) still work. Raise RUNWARE_MAX_SPEND_USD to allow more.`;
+
 export class Journal {
   private store: Promise<StateStore> | undefined;
   private failure: AppError | undefined;
@@ -143,27 +147,32 @@ export class Journal {
       }
       return;
     }
-    const taken = await store.claimUuids(tasks.map((t) => t.taskUUID), callerUuids);
-    if (taken.length) {
-      const i = tasks.findIndex((t) => t.taskUUID === taken[0]);
-      throw new PolicyError(`tasks[${i}].taskUUID`, `taskUUID ${taken[0]} was already used (the journal at ${store.location} has it); every task needs a fresh UUID`, 'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
-    }
-    const reserved: string[] = [];
-    for (const [i, t] of tasks.entries()) {
-      if (!isBillable(t.taskType)) continue;
-      const r = await this.reserve(store, t);
-      if (!r.ok) {
-        for (const u of reserved) await store.settle(u, 0);
-        throw new PolicyError(`tasks[${i}]`, r.message, r.hint);
-      }
-      reserved.push(t.taskUUID);
-    }
+    const day = utcDay();
+    const reservations: Array<{ uuid: string; amount: number; model?: string; numberResults: number; how: string }> = [];
+    for (const t of tasks) if (isBillable(t.taskType)) reservations.push({ uuid: t.taskUUID, ...(await this.estimate(store, t)) });
     const now = new Date().toISOString();
-    for (const t of tasks) {
-      if (!isBillable(t.taskType) && t.taskType !== 'mediaStorage') continue;
+    const journaled = tasks.filter((t) => isBillable(t.taskType) || t.taskType === 'mediaStorage');
+    // One atomic step: nothing is claimed, reserved or written unless every task may go.
+    const r = await store.admit({
+      uuids: tasks.map((t) => t.taskUUID),
+      callerUuids,
+      day,
+      cap: this.cap,
+      reservations,
+      records: journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo) })),
+    });
+    if (!r.ok && 'taken' in r) {
+      const i = tasks.findIndex((t) => t.taskUUID === r.taken);
+      throw new PolicyError(`tasks[${i}].taskUUID`, `taskUUID ${r.taken} was already used (the journal at ${store.location} has it); every task needs a fresh UUID`, 'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
+    }
+    if (!r.ok) {
+      const res = reservations[r.refused]!;
+      const i = tasks.findIndex((t) => t.taskUUID === res.uuid);
+      throw new PolicyError(`tasks[${i}]`, capMessage(r.cap, r.spentToday, r.wanted, res.how), capHint());
+    }
+    for (const t of journaled) {
       this.roots.set(t.taskUUID, t.taskUUID);
       this.created.set(t.taskUUID, now);
-      await store.putTask(t.taskUUID, this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo));
     }
   }
 
@@ -183,19 +192,20 @@ export class Journal {
     return r.ok ? undefined : { code: 'spendCapReached', message: `The retry was not sent: ${r.message}`, taskUUID: task.taskUUID };
   }
 
-  private async reserve(store: StateStore, t: Task): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
+  /** What a task is reserved: the most this model has cost for that many results, else the ceiling of its type. */
+  private async estimate(store: StateStore, t: Task): Promise<{ amount: number; model?: string; numberResults: number; how: string }> {
     const n = countOf(t);
     const model = typeof t.model === 'string' ? t.model : undefined;
     const seen = model ? await store.maxCost(model, n) : undefined;
-    const estimate = seen ?? (CEILING_USD[t.taskType] ?? DEFAULT_CEILING_USD) * (t.taskType === '3dInference' || t.taskType === 'training' ? 1 : n);
-    const r = await store.reserve(t.taskUUID, utcDay(), estimate, this.cap, { ...(model ? { model } : {}), numberResults: n });
-    if (r.ok) return { ok: true };
+    const amount = seen ?? (CEILING_USD[t.taskType] ?? DEFAULT_CEILING_USD) * (t.taskType === '3dInference' || t.taskType === 'training' ? 1 : n);
     const how = seen !== undefined ? `the most this model has cost for ${n} result${n > 1 ? 's' : ''}` : `its cost is unknown (no settled run of ${model ?? t.taskType} yet), so the ceiling for ${t.taskType} is reserved`;
-    return {
-      ok: false,
-      message: `the daily spend cap RUNWARE_MAX_SPEND_USD=${money(r.cap)} would be passed: ${money(r.spentToday)} is spent or reserved today (UTC), and this task would cost up to ${money(r.wanted)} (${how})`,
-      hint: `Nothing was sent. The cap resets at ${dayEnds()} (UTC midnight); reads (runware_poll, runware_model_search, runware_account) still work. Raise RUNWARE_MAX_SPEND_USD to allow more.`,
-    };
+    return { amount, ...(model ? { model } : {}), numberResults: n, how };
+  }
+
+  private async reserve(store: StateStore, t: Task): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
+    const e = await this.estimate(store, t);
+    const r = await store.reserve(t.taskUUID, utcDay(), e.amount, this.cap, { ...(e.model ? { model: e.model } : {}), numberResults: e.numberResults });
+    return r.ok ? { ok: true } : { ok: false, message: capMessage(r.cap, r.spentToday, r.wanted, e.how), hint: capHint() };
   }
 
   /** After an outcome: the record updated, and the ledger settled once the cost is final. */
@@ -215,15 +225,13 @@ export class Journal {
     // Saved paths already recorded stay.
     prior?.outputs.forEach((po, i) => po.savedTo && rec.outputs[i] && !rec.outputs[i]!.savedTo && (rec.outputs[i]!.savedTo = po.savedTo));
     if (prior && rec.outputs.length === 0) rec.outputs = prior.outputs;
-    await store.putTask(root, rec);
-    // Settle every UUID of the lineage: the failed ones cost nothing, the last its results' cost.
-    for (const a of o.attempts) if (a.taskUUID !== o.taskUUID) await store.settle(a.taskUUID, 0);
-    if (o.status === 'success' || o.status === 'partial') {
-      const cost = rec.cost ?? 0;
-      await store.settle(o.taskUUID, cost);
-      if (!prior || prior.cost === undefined) this.sessionSpend += cost;
-    } else if (o.status === 'error') await store.settle(o.taskUUID, 0);
+    // Every UUID of the lineage settles with the record: the failed ones cost nothing, the last its results' cost.
+    const settlements: Array<[string, number]> = o.attempts.filter((a) => a.taskUUID !== o.taskUUID).map((a) => [a.taskUUID, 0]);
+    if (o.status === 'success' || o.status === 'partial') settlements.push([o.taskUUID, rec.cost ?? 0]);
+    else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
     // processing / unknown: the reservation stands until a poll settles it.
+    await store.finish(root, rec, settlements);
+    if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined)) this.sessionSpend += rec.cost ?? 0;
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../shared/errors.js';
-import type { Reservation, SpendSummary, StateStore, TaskFilter, TaskRecord } from './types.js';
+import type { AdmitBatch, AdmitResult, Reservation, SpendSummary, StateStore, TaskFilter, TaskRecord } from './types.js';
 
 /** How long a write waits for another process's lock before it is reported. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -130,14 +130,8 @@ export class SqliteState implements StateStore {
 
   putTask(rootUuid: string, r: TaskRecord): Promise<void> {
     return this.run(() => {
-      this.db
-        .transaction(() => {
-          const now = Date.now();
-          // Every UUID of the lineage finds the record.
-          for (const u of new Set([rootUuid, ...r.attempts.map((a) => a.taskUUID), r.taskUUID])) this.stmt.link!.run(u, rootUuid, now);
-          this.stmt.putTask!.run({ root: rootUuid, uuid: r.taskUUID, taskType: r.taskType, model: r.model ?? null, status: r.status, createdAt: Date.parse(r.createdAt), updatedAt: Date.parse(r.updatedAt), cost: r.cost ?? null, record: JSON.stringify(r) });
-        })
-        .immediate();
+      // Every UUID of the lineage finds the record.
+      this.db.transaction(() => this.putRecord(rootUuid, r, Date.now())).immediate();
     });
   }
 
@@ -180,15 +174,7 @@ export class SqliteState implements StateStore {
 
   settle(uuid: string, actual: number): Promise<void> {
     return this.run(() => {
-      this.db
-        .transaction(() => {
-          const e = this.stmt.entry!.get(uuid) as { day: string; reserved: number; actual: number | null } | undefined;
-          if (!e) return;
-          // The day's total moves by the difference; a first settlement also clears the pending reservation.
-          this.stmt.addDay!.run(e.day, actual - (e.actual ?? e.reserved), e.actual === null ? -e.reserved : 0);
-          this.stmt.settle!.run(actual, uuid);
-        })
-        .immediate();
+      this.db.transaction(() => this.settleOne(uuid, actual)).immediate();
     });
   }
 
@@ -202,6 +188,52 @@ export class SqliteState implements StateStore {
 
   maxCost(model: string, numberResults: number): Promise<number | undefined> {
     return this.run(() => (this.stmt.maxCost!.get(model, numberResults) as { m: number | null }).m ?? undefined);
+  }
+
+  admit(b: AdmitBatch): Promise<AdmitResult> {
+    return this.run(() =>
+      this.db
+        .transaction((): AdmitResult => {
+          const taken = b.callerUuids.find((u) => this.stmt.hasUuid!.get(u));
+          if (taken) return { ok: false, taken };
+          let spent = (this.stmt.spentDay!.get(b.day) as { spent: number } | undefined)?.spent ?? 0;
+          for (const [i, r] of b.reservations.entries()) {
+            if (b.cap !== undefined && spent + r.amount > b.cap + 1e-9) return { ok: false, refused: i, spentToday: spent, cap: b.cap, wanted: r.amount };
+            spent += r.amount;
+          }
+          const now = Date.now();
+          const root = b.uuids[0] ?? '';
+          for (const u of b.uuids) this.stmt.claim!.run(u, root, now);
+          for (const r of b.reservations) if (this.stmt.reserve!.run(r.uuid, b.day, r.model ?? null, r.numberResults, r.amount, now).changes === 1) this.stmt.addDay!.run(b.day, r.amount, r.amount);
+          for (const { root: rt, record } of b.records) this.putRecord(rt, record, now);
+          return { ok: true };
+        })
+        .immediate(),
+    );
+  }
+
+  finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<void> {
+    return this.run(() => {
+      this.db
+        .transaction(() => {
+          this.putRecord(rootUuid, record, Date.now());
+          for (const [u, actual] of settlements) this.settleOne(u, actual);
+        })
+        .immediate();
+    });
+  }
+
+  private putRecord(rootUuid: string, r: TaskRecord, now: number): void {
+    for (const u of new Set([rootUuid, ...r.attempts.map((a) => a.taskUUID), r.taskUUID])) this.stmt.link!.run(u, rootUuid, now);
+    this.stmt.putTask!.run({ root: rootUuid, uuid: r.taskUUID, taskType: r.taskType, model: r.model ?? null, status: r.status, createdAt: Date.parse(r.createdAt), updatedAt: Date.parse(r.updatedAt), cost: r.cost ?? null, record: JSON.stringify(r) });
+  }
+
+  private settleOne(uuid: string, actual: number): void {
+    const e = this.stmt.entry!.get(uuid) as { day: string; reserved: number; actual: number | null } | undefined;
+    if (!e) return;
+    // The day's total moves by the difference; a first settlement also clears the pending reservation.
+    this.stmt.addDay!.run(e.day, actual - (e.actual ?? e.reserved), e.actual === null ? -e.reserved : 0);
+    this.stmt.settle!.run(actual, uuid);
   }
 
   close(): Promise<void> {

@@ -79,5 +79,27 @@ export interface StateStore {
   spend(day: string): Promise<SpendSummary>;
   /** The highest settled cost seen for a model and result count, for estimates. */
   maxCost(model: string, numberResults: number): Promise<number | undefined>;
+  /**
+   * The first send of a batch, in one atomic step: refuses (writing nothing) when a
+   * caller UUID was used or a reservation would pass the cap; else claims the UUIDs,
+   * reserves, and writes the `submitted` records.
+   */
+  admit(batch: AdmitBatch): Promise<AdmitResult>;
+  /** An outcome, in one atomic step: the record written and the lineage's reservations settled. */
+  finish(rootUuid: string, record: TaskRecord, settlements: Array<[uuid: string, actual: number]>): Promise<void>;
   close(): Promise<void>;
 }
+
+export interface AdmitBatch {
+  uuids: string[];
+  callerUuids: string[];
+  day: string;
+  cap: number | undefined;
+  reservations: Array<{ uuid: string; amount: number; model?: string; numberResults: number }>;
+  records: Array<{ root: string; record: TaskRecord }>;
+}
+
+export type AdmitResult =
+  | { ok: true }
+  | { ok: false; taken: string }
+  | { ok: false; refused: number; spentToday: number; cap: number; wanted: number };
