@@ -137,7 +137,9 @@ function countLeaks(capture: Capture, from: number): number {
 }
 
 async function recoverMcp(client: import('@modelcontextprotocol/sdk/client/index.js').Client, uuid: string, n: number): Promise<{ status: string; taskUUID: string }> {
-  const r = await client.callTool({ name: 'runware_poll', arguments: { taskUUID: uuid, waitSeconds: 3, numberResults: n } });
+  // numberResults is left to the server, which knows what the task asked for (a fixed 2 left 1-result tasks "processing").
+  void n;
+  const r = await client.callTool({ name: 'runware_poll', arguments: { taskUUID: uuid, waitSeconds: 3 } });
   return (r.structuredContent as { status: string; taskUUID: string }) ?? { status: 'error', taskUUID: uuid };
 }
 

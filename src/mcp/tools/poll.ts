@@ -11,7 +11,7 @@ export const inputSchema = z
   .object({
     taskUUID: shape.taskUUID.describe('Of any earlier task, sync or async.'),
     waitSeconds: z.number().min(0).max(300).default(0).describe('0 polls once; else wait with progress up to this long (stay under your client timeout).'),
-    numberResults: z.number().int().min(1).max(20).default(1).describe('Results the task was asked for, so the wait knows when it is done.'),
+    numberResults: z.number().int().min(1).max(20).optional().describe('Results the task was asked for; omit to use what the journal knows.'),
     saveTo: z.string().min(1).max(1024).optional().describe('Save finished outputs here, as runware_run does.'),
   })
   .strict();
