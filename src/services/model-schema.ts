@@ -5,7 +5,7 @@
  */
 import { deliveryMethodsOf, taskTypeOf, type ModelSchema } from '../runware/schemas/catalog.js';
 import { validateAgainst } from '../runware/schemas/validate.js';
-import { CancelledError } from '../shared/errors.js';
+import { CancelledError, PolicyError, ValidationError } from '../shared/errors.js';
 import { withTimeout } from '../shared/time.js';
 import type { AppContext } from './context.js';
 
@@ -64,4 +64,21 @@ const PLACEHOLDER_UUID = '00000000-0000-4000-8000-000000000000';
 export async function checkTask(facts: ModelFacts, task: Record<string, unknown>, fieldOf: (path: string) => string): Promise<void> {
   if (!facts.schema) return;
   await validateAgainst({ taskUUID: PLACEHOLDER_UUID, ...task }, facts.schema, fieldOf);
+}
+
+/** A rules error on a built task (`tasks[0].x`), named as the caller spells the field. */
+export function asCallerError(e: unknown, fieldOf: (path: string) => string): unknown {
+  if (!(e instanceof ValidationError) && !(e instanceof PolicyError)) return e;
+  const name = fieldOf(e.field.replace(/^tasks\[0\]\.?/, ''));
+  const message = e.message.slice(e.field.length + 2).replace(/ \(allowed: .*\)$/, '');
+  return e instanceof ValidationError ? new ValidationError(name, message, e.allowed) : new PolicyError(name, message, e.hint);
+}
+
+/** The usage rules on a task, claiming nothing, with errors named for the caller: run before anything is sent. */
+export function inspectTask(ctx: AppContext, task: Record<string, unknown>, fieldOf: (path: string) => string): void {
+  try {
+    ctx.rules.inspect(task);
+  } catch (e) {
+    throw asCallerError(e, fieldOf);
+  }
 }

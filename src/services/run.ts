@@ -13,7 +13,7 @@ import { kindOf, type MediaKind } from '../media/formats.js';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
 import { findLocalInputs, readLocalInputs, uploadLocalInputs, type Upload } from './media-inputs.js';
-import { checkTask, chooseDelivery, modelFacts } from './model-schema.js';
+import { checkTask, chooseDelivery, inspectTask, modelFacts } from './model-schema.js';
 import { downloadBudget, materialize, mediaItems, mediaSource, type MediaCallOptions, type Previews } from './outputs.js';
 
 export const DEFAULT_RUN_WAIT_SECONDS = 45;
@@ -84,15 +84,6 @@ export function outputsOf(results: DataItem[]): Array<{ item: RunOutputItem; sou
   });
 }
 
-/** A rules error on the built task, named as the caller spelled it (params.*). */
-function renamed(e: unknown): unknown {
-  if (!(e instanceof ValidationError) && !(e instanceof PolicyError)) return e;
-  const field = e.field.replace(/^tasks\[0\]\.?/, '');
-  const name = field ? `params.${field}` : 'params';
-  const message = e.message.slice(e.field.length + 2).replace(/ \(allowed: .*\)$/, '');
-  return e instanceof ValidationError ? new ValidationError(name, message, e.allowed) : new PolicyError(name, message, e.hint);
-}
-
 export async function runModel(ctx: AppContext, input: RunInput, opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   // No key: say how to set one up before looking anything up.
@@ -105,12 +96,9 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
     if (k === 'model' && given.model !== input.model) throw new ValidationError('params.model', `differs from model "${input.model}"`, 'omit it; the model argument is used');
   }
   if (input.saveTo) await resolveSaveTarget(input.saveTo, opts.roots);
-  try {
-    // The usage rules (keys, secrets, depth, size) first: refused input sends nothing, not even a schema lookup.
-    ctx.rules.inspect({ ...given, taskType: PRECHECK_TYPE, model: input.model });
-  } catch (e) {
-    throw renamed(e);
-  }
+  const fieldOf = (p: string): string => (p ? `params.${p}` : 'params');
+  // The usage rules (keys, secrets, depth, size) first: refused input sends nothing, not even a schema lookup.
+  inspectTask(ctx, { ...given, taskType: PRECHECK_TYPE, model: input.model }, fieldOf);
 
   const facts = await modelFacts(ctx, input.model, opts.signal ? { signal: opts.signal } : {});
   const asked = typeof given.taskType === 'string' ? given.taskType : undefined;
@@ -131,13 +119,8 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
     // Cost is reported whenever the model takes the flag; the caller may still say false.
     ...((schema ? 'includeCost' in props : !!delivery) && params.includeCost === undefined ? { includeCost: true } : {}),
   };
-  const fieldOf = (p: string): string => (p ? `params.${p}` : 'params');
-  try {
-    // The usage rules first (a key in params says more than "not a parameter"), before any upload goes out.
-    ctx.rules.inspect(task);
-  } catch (e) {
-    throw renamed(e);
-  }
+  // Again with the real task type (its typed fields), before the schema and before any upload goes out.
+  inspectTask(ctx, task, fieldOf);
   await checkTask(facts, task, fieldOf);
 
   // Local files: every one checked before the first byte goes out.

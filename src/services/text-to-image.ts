@@ -8,12 +8,12 @@ import type { ApiErrorItem } from '../runware/errors.js';
 import { IMAGE_FORMATS } from '../runware/tasks/image-inference.js';
 import { formatFromExtension, type MediaFormat } from '../media/formats.js';
 import { resolveSaveTarget } from '../media/save.js';
-import { CancelledError, PolicyError, ValidationError } from '../shared/errors.js';
+import { CancelledError, ValidationError } from '../shared/errors.js';
 import type { Attempt, TaskOutcome } from '../runware/client.js';
 import type { AppContext } from './context.js';
 import { downloadBudget, materialize, type MediaCallOptions, type Previews } from './outputs.js';
 import { findLocalInputs, readLocalInputs, uploadLocalInputs, type Upload } from './media-inputs.js';
-import { checkTask, chooseDelivery, LOOKUP_BUDGET_MS, modelFacts } from './model-schema.js';
+import { asCallerError, checkTask, chooseDelivery, inspectTask, LOOKUP_BUDGET_MS, modelFacts } from './model-schema.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
@@ -132,18 +132,6 @@ export function buildImageTask(input: TextToImageInput, outputFormat: string | u
   return task;
 }
 
-/** Maps a rules error on the built task back to the caller's field names (prompt, extra.*). */
-function renameField(e: unknown, extraKeys: Set<string>): never {
-  if (e instanceof ValidationError || e instanceof PolicyError) {
-    const field = e.field.replace(/^tasks\[0\]\.?/, '');
-    const top = field.split(/[.[]/)[0] ?? '';
-    const renamed = (top === 'positivePrompt' ? field.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${field}` : field) || 'input';
-    const message = e.message.slice(e.field.length + 2).replace(/ \(allowed: .*\)$/, '');
-    throw e instanceof ValidationError ? new ValidationError(renamed, message, e.allowed) : new PolicyError(renamed, message, e.hint);
-  }
-  throw e;
-}
-
 export async function textToImage(ctx: AppContext, input: TextToImageInput, opts: TextToImageOptions): Promise<TextToImageResult> {
   const fromExt = input.saveTo ? formatFromExtension(input.saveTo) : undefined;
   if (input.outputFormat && fromExt && fromExt !== input.outputFormat) {
@@ -159,12 +147,14 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   const client = ctx.runware();
   const modelId = input.model ?? DEFAULT_MODEL;
   const extraKeys = new Set(Object.keys(input.extra ?? {}));
-  try {
-    // The usage rules first: refused input sends nothing, not even a schema lookup.
-    ctx.rules.inspect(buildImageTask(input, outputFormat));
-  } catch (e) {
-    renameField(e, extraKeys);
-  }
+  // Rules errors named as the caller spells the field: prompt, extra.*, or the top-level name.
+  const fieldOf = (p: string): string => {
+    const top = p.split(/[.[]/)[0] ?? '';
+    return top === 'positivePrompt' ? p.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${p}` : p || 'input';
+  };
+  // The usage rules first, once: refused input sends nothing, not even a schema lookup. What the
+  // server adds afterwards (size, delivery) cannot break them.
+  inspectTask(ctx, buildImageTask(input, outputFormat), fieldOf);
   const facts = await modelFacts(ctx, modelId, { ...(opts.signal ? { signal: opts.signal } : {}), budgetMs: Math.min(LOOKUP_BUDGET_MS, Math.max(1000, waitMs / 4)) });
   const props = (facts.schema?.requestSchema.properties ?? {}) as Record<string, { default?: unknown }>;
   const schemaSize = Number.isInteger(props.width?.default) && Number.isInteger(props.height?.default) ? { width: props.width!.default as number, height: props.height!.default as number } : undefined;
@@ -172,16 +162,6 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
   // Async whenever the model allows it (the wait then polls with progress).
   task.deliveryMethod = chooseDelivery(facts.delivery) ?? 'async';
-  const fieldOf = (p: string): string => {
-    const top = p.split(/[.[]/)[0] ?? '';
-    return top === 'positivePrompt' ? p.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${p}` : p || 'input';
-  };
-  try {
-    // The usage rules first, before the schema and before any upload goes out.
-    ctx.rules.inspect(task);
-  } catch (e) {
-    renameField(e, extraKeys);
-  }
   await checkTask(facts, task, fieldOf);
   const locals = findLocalInputs(input.extra ?? {}, 'extra');
   const read = await readLocalInputs(ctx, locals, opts.roots);
@@ -194,7 +174,7 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
       ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}) }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
       : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}) });
   } catch (e) {
-    renameField(e, extraKeys);
+    throw asCallerError(e, fieldOf);
   }
   const model = String(task.model);
   const base = {

@@ -186,10 +186,16 @@ export class Journal {
     } catch {
       return this.cap !== undefined && isBillable(task.taskType) ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger is unavailable.', taskUUID: task.taskUUID } : undefined;
     }
-    await store.claimUuids([task.taskUUID], []);
-    if (!isBillable(task.taskType)) return undefined;
-    const r = await this.reserve(store, task);
-    return r.ok ? undefined : { code: 'spendCapReached', message: `The retry was not sent: ${r.message}`, taskUUID: task.taskUUID };
+    try {
+      await store.claimUuids([task.taskUUID], []);
+      if (!isBillable(task.taskType)) return undefined;
+      const r = await this.reserve(store, task);
+      return r.ok ? undefined : { code: 'spendCapReached', message: `The retry was not sent: ${r.message}`, taskUUID: task.taskUUID };
+    } catch (e) {
+      // As when the ledger cannot be opened: with a cap, no unreserved retry goes out.
+      this.opts.logger.warn(`retry ${task.taskUUID} not journaled: ${(e as Error).message}`);
+      return this.cap !== undefined && isBillable(task.taskType) ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger failed.', taskUUID: task.taskUUID } : undefined;
+    }
   }
 
   /** What a task is reserved: the most this model has cost for that many results, else the ceiling of its type. */
@@ -211,12 +217,15 @@ export class Journal {
   /** After an outcome: the record updated, and the ledger settled once the cost is final. */
   async record(task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] } = {}): Promise<void> {
     if (!isBillable(task.taskType) && task.taskType !== 'mediaStorage') return;
-    let store: StateStore;
     try {
-      store = await this.state();
-    } catch {
-      return;
+      await this.write(await this.state(), task, o, extra);
+    } catch (e) {
+      // The task ran: a journal that fails now must never cost the caller its result.
+      this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
     }
+  }
+
+  private async write(store: StateStore, task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] }): Promise<void> {
     const root = this.roots.get(o.taskUUID) ?? this.roots.get(task.taskUUID) ?? o.attempts[0]?.taskUUID ?? o.taskUUID;
     const prior = await store.getTask(root);
     const now = new Date().toISOString();
