@@ -50,6 +50,9 @@ export function stateError(path: string, e: unknown): ConfigError {
 
 type Row = { record: string };
 
+/** Whether `uuid` is one of the record's own UUIDs: its first, its current, or an attempt's. */
+export const inLineage = (r: TaskRecord, uuid: string, root: string): boolean => uuid === root || r.taskUUID === uuid || r.attempts.some((a) => a.taskUUID === uuid);
+
 export class SqliteState implements StateStore {
   readonly location: string;
   private readonly db: BetterSqlite3.Database;
@@ -116,8 +119,8 @@ export class SqliteState implements StateStore {
           const taken = callerUuids.filter((u) => this.stmt.hasUuid!.get(u));
           if (taken.length) return taken;
           const now = Date.now();
-          const root = uuids[0] ?? '';
-          for (const u of uuids) this.stmt.claim!.run(u, root, now);
+          // A claimed UUID is its own root until a record links it into a lineage.
+          for (const u of uuids) this.stmt.claim!.run(u, u, now);
           return [];
         })
         .immediate(),
@@ -139,7 +142,9 @@ export class SqliteState implements StateStore {
     return this.run(() => {
       const root = (this.stmt.rootOf!.get(uuid) as { root: string } | undefined)?.root ?? uuid;
       const row = this.stmt.getTask!.get(root) as Row | undefined;
-      return row ? (JSON.parse(row.record) as TaskRecord) : undefined;
+      const rec = row ? (JSON.parse(row.record) as TaskRecord) : undefined;
+      // Only a UUID of the record's own lineage gets it: older journals linked every UUID of a batch to its first task.
+      return rec && inLineage(rec, uuid, root) ? rec : undefined;
     });
   }
 
@@ -202,8 +207,9 @@ export class SqliteState implements StateStore {
             spent += r.amount;
           }
           const now = Date.now();
-          const root = b.uuids[0] ?? '';
-          for (const u of b.uuids) this.stmt.claim!.run(u, root, now);
+          // Each UUID is its own root: tasks sent together are not one lineage (a batch's first task
+          // must never answer for the others).
+          for (const u of b.uuids) this.stmt.claim!.run(u, u, now);
           for (const r of b.reservations) if (this.stmt.reserve!.run(r.uuid, b.day, r.model ?? null, r.numberResults, r.amount, now).changes === 1) this.stmt.addDay!.run(b.day, r.amount, r.amount);
           for (const { root: rt, record } of b.records) this.putRecord(rt, record, now);
           return { ok: true };

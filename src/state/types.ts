@@ -69,7 +69,7 @@ export interface StateStore {
   hasUuid(uuid: string): Promise<boolean>;
   /** Inserts or updates a task record (keyed by its first UUID; any later UUID finds it). */
   putTask(rootUuid: string, record: TaskRecord): Promise<void>;
-  /** The record a UUID (any of its lineage) belongs to. */
+  /** The record a UUID (any of its lineage) belongs to; never another task's (a UUID claimed in the same batch is not of its lineage). */
   getTask(uuid: string): Promise<TaskRecord | undefined>;
   listTasks(filter: TaskFilter): Promise<TaskRecord[]>;
   /** Reserves `amount` USD for `uuid` on `day`, atomically across processes, unless it would pass `cap`. */

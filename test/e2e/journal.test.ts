@@ -92,6 +92,24 @@ describe('one journal for every process of a user', () => {
     expect((rec.outputs as Array<{ savedTo?: string }>).every((o) => o.savedTo)).toBe(true);
   });
 
+  it('keeps the tasks of one batch apart: a model search polled later is never taken for the image beside it', async () => {
+    const c = await connectStdio([], env(), capture);
+    try {
+      const sent = (await c.client.callTool({ name: 'runware_request', arguments: { tasks: [{ taskType: 'imageInference', positivePrompt: 'a wren', model: 'runware:101@1', width: 512, height: 512, numberResults: 2 }, { taskType: 'modelSearch', search: 'flux' }] } })) as CallToolResult & { structuredContent: { tasks: Array<{ taskUUID: string; taskType: string }> } };
+      expect(sent.isError, text(sent)).toBeFalsy();
+      const [image, search] = sent.structuredContent.tasks;
+      // The search was never journaled: it has no record, and the image's is not lent to it.
+      await expect(c.client.readResource({ uri: `runware://tasks/${search!.taskUUID}` })).rejects.toThrow();
+      const p = (await c.client.callTool({ name: 'runware_poll', arguments: { taskUUID: search!.taskUUID, waitSeconds: 10 } })) as CallToolResult & { structuredContent: { status: string; taskUUID: string; results: unknown[] } };
+      expect(p.structuredContent).toMatchObject({ status: 'success', taskUUID: search!.taskUUID });
+      // And the poll wrote nothing over the image's record.
+      const rec = JSON.parse((((await c.client.readResource({ uri: `runware://tasks/${image!.taskUUID}` })).contents[0]) as { text: string }).text) as Record<string, unknown>;
+      expect(rec).toMatchObject({ taskUUID: image!.taskUUID, taskType: 'imageInference', numberResults: 2 });
+    } finally {
+      await c.close();
+    }
+  });
+
   it('keeps an upstream that echoes the key out of the journal', async () => {
     sim.state.options.hostile = true;
     sim.addFaults({ kind: 'taskError', code: 'invalidPrompt' });

@@ -202,6 +202,7 @@ export async function runMcpCell(client: Client, sim: Simulator, tasks: Array<Re
       const p = (await timed(() => client.callTool({ name: 'runware_poll', arguments: { taskUUID: t.taskUUID, waitSeconds: 2, numberResults: numberResultsOf(batch[(t as unknown as { index: number }).index]) } }, undefined, { timeout: 60_000 }))) as CallToolResult;
       capture.add(p);
       const ps = p.structuredContent as Outcome | undefined;
+      if (process.env.FAULTS_DEBUG === '1' && ps && ps.taskUUID !== t.taskUUID) process.stderr.write(`MISMATCH ${JSON.stringify({ submitted: t, polled: ps }).slice(0, 3000)}\n`);
       outcomes.push({ ...(ps ?? { status: 'error', taskUUID: t.taskUUID }), attempts: [...(t.attempts ?? []), ...(ps?.attempts ?? [])] });
     }
   });
@@ -289,7 +290,11 @@ export async function judge(sim: Simulator, j: Judged, recover: (uuid: string, n
       else {
         const back = await recover(o.taskUUID, 2);
         if (back.status === 'success' || back.status === 'partial') recovered++;
-        else lost++;
+        else {
+          lost++;
+          // FAULTS_DEBUG=1 shows why: the outcome, each UUID's counts in the simulator, and what the recovery poll said.
+          if (process.env.FAULTS_DEBUG === '1') process.stderr.write(`LOST ${JSON.stringify({ outcome: o, lineage, runs, wins, back })}\n`);
+        }
       }
     }
   }

@@ -140,6 +140,10 @@ async function recoverMcp(client: import('@modelcontextprotocol/sdk/client/index
   // numberResults is left to the server, which knows what the task asked for (a fixed 2 left 1-result tasks "processing").
   void n;
   const r = await client.callTool({ name: 'runware_poll', arguments: { taskUUID: uuid, waitSeconds: 3 } });
+  if (process.env.FAULTS_DEBUG === '1' && (r.structuredContent as { status?: string } | undefined)?.status !== 'success') {
+    const rec = await client.readResource({ uri: `runware://tasks/${uuid}` }).catch((e: unknown) => String(e));
+    process.stderr.write(`JOURNAL ${JSON.stringify(rec).slice(0, 4000)}\n`);
+  }
   return (r.structuredContent as { status: string; taskUUID: string }) ?? { status: 'error', taskUUID: uuid };
 }
 

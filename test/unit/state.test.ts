@@ -49,6 +49,38 @@ describe('the SQLite state', () => {
     await s.close();
   });
 
+  it('never answers for a task of the same batch: each admitted UUID is its own lineage', async () => {
+    const s = SqliteState.open(dir());
+    const now = new Date().toISOString();
+    const image = { taskUUID: 'img', attempts: [], taskType: 'imageInference', status: 'submitted' as const, createdAt: now, updatedAt: now, numberResults: 2, outputs: [], request: { taskUUID: 'img' } };
+    // An image and a (never journaled) model search sent together.
+    expect(await s.admit({ uuids: ['img', 'search'], callerUuids: [], day: utcDay(), cap: undefined, reservations: [], records: [{ root: 'img', record: image }] })).toEqual({ ok: true });
+    expect(await s.getTask('search')).toBeUndefined();
+    expect((await s.getTask('img'))?.numberResults).toBe(2);
+    await s.claimUuids(['a1', 'a2'], []);
+    await s.putTask('a1', { ...image, taskUUID: 'a1', request: {} });
+    expect(await s.getTask('a2')).toBeUndefined();
+    expect(await s.hasUuid('search')).toBe(true);
+    await s.close();
+  });
+
+  it('refuses a record to a UUID outside its lineage, even from a journal that linked one there', async () => {
+    const d = dir();
+    const s = SqliteState.open(d);
+    const now = new Date().toISOString();
+    await s.putTask('img', { taskUUID: 'img', attempts: [], taskType: 'imageInference', status: 'success', createdAt: now, updatedAt: now, numberResults: 2, outputs: [], request: {} });
+    await s.close();
+    // What an older version wrote: a batch's second UUID linked to the first task's root.
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(join(d, 'journal.sqlite'));
+    db.prepare('INSERT INTO uuids (uuid, root, at) VALUES (?, ?, ?)').run('search', 'img', Date.now());
+    db.close();
+    const again = SqliteState.open(d);
+    expect(await again.getTask('search')).toBeUndefined();
+    expect((await again.getTask('img'))?.taskUUID).toBe('img');
+    await again.close();
+  });
+
   it('reopens (migrations run once) and reports a corrupt file by path with what to do', async () => {
     const d = dir();
     await SqliteState.open(d).close();
