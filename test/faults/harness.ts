@@ -239,6 +239,16 @@ export async function runCliCell(env: Record<string, string>, tasks: Array<Recor
   return { outcomes, hung };
 }
 
+/** The recovery poll through the CLI: `poll UUID`, with numberResults left to the journal, as a user would run it. */
+export async function pollCli(env: Record<string, string>, uuid: string, capture: Capture): Promise<{ status: string; taskUUID: string }> {
+  const p = await cli(['poll', uuid, '--wait', '3'], env, capture);
+  try {
+    return JSON.parse(p.stdout) as { status: string; taskUUID: string };
+  } catch {
+    return { status: 'error', taskUUID: uuid };
+  }
+}
+
 function cli(args: string[], env: Record<string, string>, capture: Capture): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

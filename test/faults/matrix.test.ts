@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/server.js';
 import { SimState } from '../../src/simulator/state.js';
 import { Capture, ROOT, startSim } from '../helpers.js';
-import { cellTasks, FAULTS, judge, runCliCell, runMcpCell, startServer, table, unknownCombos, type CellResult, type Transport } from './harness.js';
+import { cellTasks, FAULTS, judge, pollCli, runCliCell, runMcpCell, startServer, table, unknownCombos, type CellResult, type Transport } from './harness.js';
 
 const FULL = process.env.FAULTS_FULL === '1';
 const TASKS = Number(process.env.FAULTS_TASKS ?? (FULL ? 500 : 10));
@@ -77,7 +77,7 @@ describe('fault matrix through the CLI', () => {
     const { env } = { env: (await import('./harness.js')).matrixEnv(sim, 'rest' as Transport, capture.tempDir()) };
     const before = capture.texts.length;
     const j = await runCliCell(env, cellTasks(FULL ? TASKS : 25, 3), capture);
-    const row = await judge(sim, j, async () => ({ status: 'error', taskUUID: '' }), { front: 'cli', transport: 'rest', fault: name, unknowns: 'pessimistic', alive: true }, countLeaks(capture, before));
+    const row = await judge(sim, j, (uuid) => pollCli(env, uuid, capture), { front: 'cli', transport: 'rest', fault: name, unknowns: 'pessimistic', alive: true }, countLeaks(capture, before));
     rows.push(row);
     expect(row.successes + row.unknown, JSON.stringify(row)).toBeGreaterThanOrEqual(Math.ceil(row.tasks * 0.8));
     expect({ doubleAccepted: row.doubleAccepted, lost: row.lost, hung: row.hung, leaks: row.leaks }).toEqual({ doubleAccepted: 0, lost: 0, hung: 0, leaks: 0 });
