@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Project rules a generic linter does not know:
 // 1. stdout belongs to the MCP protocol: only the CLI front-end may write to it.
-// 2. The core (runware/, runway/, media/, shared/, services/) never imports a front-end (mcp/, commands/).
+// 2. The core (runware/, runway/, media/, shared/, services/, state/) never imports a front-end (mcp/, commands/),
+//    and the front-ends do not import each other (cli.ts, the entry point, joins them).
+// 5. Only src/mcp/ knows the MCP SDK.
 // 3. The simulator never imports the client: it is an independent implementation.
 // 4. Only config.ts reads process.env.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -20,7 +22,7 @@ const walk = (d) => {
 walk(src);
 
 const problems = [];
-const CORE = /^(runware|runway|media|shared|services)\//;
+const CORE = /^(runware|runway|media|shared|services|state)\//;
 for (const file of files) {
   const rel = relative(src, file);
   const text = readFileSync(file, 'utf8');
@@ -30,8 +32,11 @@ for (const file of files) {
     if (/console\.(log|info|debug)\(|process\.stdout\.write/.test(line) && !/^(commands\/|cli\.ts)/.test(rel)) problems.push(`${at}: writes to stdout outside the CLI front-end`);
     if (/console\.(warn|error)\(/.test(line)) problems.push(`${at}: use the logger (it scrubs secrets), not console`);
     if (/process\.env\b/.test(line) && rel !== 'config.ts' && rel !== 'cli.ts') problems.push(`${at}: reads process.env outside config.ts`);
-    const imp = /from '([^']+)'/.exec(line)?.[1];
+    const imp = /from '([^']+)'/.exec(line)?.[1] ?? /import\('([^']+)'\)/.exec(line)?.[1];
+    if (imp?.startsWith('@modelcontextprotocol/sdk') && !rel.startsWith('mcp/')) problems.push(`${at}: only src/mcp/ may use the MCP SDK (${imp})`);
     if (!imp || !imp.startsWith('.')) return;
+    if (rel.startsWith('mcp/') && /\/commands\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: the MCP front-end imports the CLI front-end (${imp})`);
+    if (rel.startsWith('commands/') && /\/mcp\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: the CLI front-end imports the MCP front-end (${imp})`);
     if (CORE.test(rel) && /\/(mcp|commands)\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: core module imports a front-end (${imp})`);
     if (rel.startsWith('simulator/') && !imp.startsWith('./')) problems.push(`${at}: the simulator imports outside itself (${imp})`);
   });

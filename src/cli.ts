@@ -16,7 +16,7 @@ const HELP = `runware-mcp-server ${VERSION}: an MCP server and CLI for Runware g
 Usage: runware-mcp-server [global flags] [command] [command flags]
 
 Commands:
-  serve                 MCP over stdio (the default); --http [--host H] [--port P] for Streamable HTTP at /mcp
+  serve                 MCP over stdio (the default); --http [--host H] [--port P] [--stateless] for Streamable HTTP at /mcp
   model-search          search models              (--search TEXT ...)
   model-info MODEL      what a model takes: parameters, delivery, docs, pricing
   text-to-image         generate images            (--prompt TEXT ... [--out DIR])
@@ -95,10 +95,9 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'simulator') return (mod as typeof import('./commands/simulator.js')).run(rest);
   if (command === 'serve') {
-    const serve = mod as typeof import('./mcp/serve.js');
-    const serveFlags = serve.parseServeFlags(rest);
+    const serveFlags = (mod as typeof import('./commands/serve-flags.js')).parseServeFlags(rest);
     const config = loadConfig(process.env, { ...flags, ...serveFlags });
-    return serve.serve(config);
+    return (await import('./mcp/serve.js')).serve(config);
   }
   const config = loadConfig(process.env, flags);
   const logger = new Logger(config.logLevel);
@@ -116,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
 async function loadCommand(c: Command): Promise<{ usage: string; run?: unknown }> {
   switch (c) {
     case 'serve':
-      return import('./mcp/serve.js');
+      return import('./commands/serve-flags.js');
     case 'model-search':
       return import('./commands/model-search.js');
     case 'model-info':

@@ -2,7 +2,7 @@
  * The ONE place that reads the environment and flags. Everything else gets a
  * validated Config. Every secret read here is registered with the scrubber.
  */
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './shared/errors.js';
@@ -73,6 +73,13 @@ const envSchema = z.object({
   RUNWARE_UPLOAD_MAX_BYTES: intFrom('RUNWARE_UPLOAD_MAX_BYTES', 1, 6 * 1024 * 1024, 5 * 1024 * 1024),
   XDG_CACHE_HOME: z.string().optional(),
   RUNWARE_STATE_DIR: z.string().optional(),
+  RUNWARE_STATE_URL: z
+    .string()
+    .optional()
+    .transform((v) => (v && v.trim() ? v.trim() : undefined))
+    .refine((v) => v === undefined || /^rediss?:\/\/[^/]/.test(v), { message: 'RUNWARE_STATE_URL must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379)' }),
+  RUNWARE_STATE_LEASE_SECONDS: numberFrom('RUNWARE_STATE_LEASE_SECONDS', 1, 600, 30),
+  RUNWARE_MCP_HTTP_STATELESS: boolFrom,
   XDG_STATE_HOME: z.string().optional(),
   RUNWARE_MAX_SPEND_USD: z
     .string()
@@ -96,6 +103,8 @@ export interface Flags {
   port?: number;
   /** Host names (with or without :port) the HTTP server answers to, besides loopback and the bind address. */
   allowedHosts?: string[];
+  /** HTTP without sessions: every POST stands alone (for load balancers that cannot pin). */
+  stateless?: boolean;
 }
 
 export interface Config {
@@ -123,17 +132,34 @@ export interface Config {
   simTimeScale: number;
   /** Multiplies the client's waits (polls, backoff, timeouts) against an external simulator; 1 in production. */
   timeScale: number;
-  http: { enabled: boolean; host: string; port: number; token: string | undefined; allowedHosts: string[]; maxSessions: number; idleMs: number };
+  http: { enabled: boolean; host: string; port: number; token: string | undefined; allowedHosts: string[]; maxSessions: number; idleMs: number; stateless: boolean };
   /** Runware's per-model schema service and content service (public, no key). */
   catalog: { schemasUrl: string; contentUrl: string };
   /** Where fetched schemas are kept between runs. */
   cacheDir: string;
   /** Largest local file runware_upload (and a path in a media field) may send. */
   uploadMaxBytes: number;
-  /** The journal and spend ledger (SQLite) live here. */
+  /** The journal and spend ledger (SQLite) live here, unless stateUrl is set. */
   stateDir: string;
+  /** Redis shared by every instance: journal, UUIDs, ledger, concurrency leases, HTTP sessions. */
+  stateUrl: string | undefined;
+  /** How long a concurrency lease lives unrenewed (an instance that dies frees its permits after this). */
+  leaseMs: number;
+  /** Names this process in logs and /healthz. */
+  instanceId: string;
   /** Spend cap per UTC day in USD, across processes; undefined = none. */
   maxSpendUsd: number | undefined;
+}
+
+/** The password inside a Redis URL, which is as secret as the API key. */
+function redisPassword(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const u = new URL(url);
+    return u.password ? decodeURIComponent(u.password) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads env and flags; throws ConfigError naming the variable on bad values. */
@@ -152,7 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Flags = 
   }
   const port = flags.port ?? 8787;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--port must be an integer from 0 to 65535');
-  scrubber.addSecrets(e.RUNWARE_API_KEY, e.RUNWAYML_API_SECRET, e.USEAPI_API_TOKEN, e.MAKEVID_API_KEY, e.RUNWARE_MCP_HTTP_TOKEN);
+  scrubber.addSecrets(redisPassword(e.RUNWARE_STATE_URL), e.RUNWARE_API_KEY, e.RUNWAYML_API_SECRET, e.USEAPI_API_TOKEN, e.MAKEVID_API_KEY, e.RUNWARE_MCP_HTTP_TOKEN);
   return {
     version: VERSION,
     runware: {
@@ -182,12 +208,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Flags = 
       allowedHosts: flags.allowedHosts ?? (e.RUNWARE_MCP_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
       maxSessions: e.RUNWARE_MCP_HTTP_MAX_SESSIONS,
       idleMs: e.RUNWARE_MCP_HTTP_IDLE_SECONDS * 1000,
+      stateless: flags.stateless === true || e.RUNWARE_MCP_HTTP_STATELESS,
     },
     catalog: { schemasUrl: e.RUNWARE_SCHEMAS_URL.replace(/\/+$/, ''), contentUrl: e.RUNWARE_CONTENT_URL.replace(/\/+$/, '') },
     cacheDir: resolve(e.RUNWARE_CACHE_DIR ?? join(e.XDG_CACHE_HOME || join(homedir(), '.cache'), 'runware-mcp-server')),
     uploadMaxBytes: e.RUNWARE_UPLOAD_MAX_BYTES,
     stateDir: resolve(e.RUNWARE_STATE_DIR ?? join(e.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'runware-mcp-server')),
     maxSpendUsd: e.RUNWARE_MAX_SPEND_USD,
+    stateUrl: e.RUNWARE_STATE_URL,
+    leaseMs: e.RUNWARE_STATE_LEASE_SECONDS * 1000,
+    instanceId: `${hostname()}:${process.pid}`,
   };
 }
 

@@ -1,15 +1,21 @@
 /**
- * Streamable HTTP at /mcp with sessions. Guarded: a bearer token when
- * RUNWARE_MCP_HTTP_TOKEN is set (required off loopback), Host and Origin
- * checks against DNS rebinding, and a body size cap.
+ * Streamable HTTP at /mcp. Guarded: a bearer token when RUNWARE_MCP_HTTP_TOKEN
+ * is set (required off loopback), Host and Origin checks against DNS
+ * rebinding, and a body size cap. Sessions by default; with RUNWARE_STATE_URL
+ * they live in Redis too, so any instance serves any session and resumes its
+ * streams; --stateless serves each POST on its own. GET /healthz for load
+ * balancers.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError } from '../shared/errors.js';
 import type { AppContext } from '../services/context.js';
+import type { RedisState } from '../state/redis.js';
+import { drain, sendWebResponse, toWebRequest } from './http-bridge.js';
+import { followRemoteStream, parseEventId, RedisEventStore } from './http-shared.js';
 import { createServer, type CreatedServer } from './server.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -17,6 +23,8 @@ const MAX_BODY = 16 * 1024 * 1024;
 /** Slow clients cannot hold a socket: headers within 10 s, the whole request within 30 s. */
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** The longest a resumed stream follows a call running on another instance. */
+const FOLLOW_MS = 15 * 60_000;
 
 export interface HttpHandle {
   url: string;
@@ -47,34 +55,120 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
+interface Session {
+  /** The initialize request, so the session can be recorded again if Redis loses it. */
+  init: unknown;
+  transport: WebStandardStreamableHTTPServerTransport;
+  created: CreatedServer;
+  lastSeen: number;
+}
+
 export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number; maxSessions?: number; headersTimeoutMs?: number; requestTimeoutMs?: number } = {}): Promise<HttpHandle> {
-  const { host, port, token } = app.config.http;
+  const { host, port, token, stateless } = app.config.http;
   const maxSessions = opts.maxSessions ?? app.config.http.maxSessions;
   if (!LOOPBACK.has(host) && !token) {
     throw new ConfigError(`Refusing to serve MCP on ${host} without RUNWARE_MCP_HTTP_TOKEN.`, 'Set RUNWARE_MCP_HTTP_TOKEN, or bind to 127.0.0.1.');
   }
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; created: CreatedServer; lastSeen: number }>();
+  const sessions = new Map<string, Session>();
   const idleMs = opts.sessionIdleMs ?? app.config.http.idleMs;
-  /** At the cap, the session idle the longest makes room for a new one. */
+  const log = app.logger.child('http');
+  // With shared state, sessions and their events live in Redis as well.
+  const shared: RedisState | undefined = await app.shared()?.catch((e: unknown) => {
+    throw e instanceof ConfigError ? e : new ConfigError(`RUNWARE_STATE_URL: ${(e as Error).message}`);
+  });
+  const events = shared ? new RedisEventStore(shared, idleMs, log) : undefined;
+
+  const dropLocal = (id: string, why: string): void => {
+    const sess = sessions.get(id);
+    if (!sess) return;
+    sessions.delete(id);
+    void sess.transport.close().catch(() => undefined);
+    log.info(`closed MCP HTTP session: ${why}`);
+  };
+  /** At the cap, the session idle the longest makes room for a new one (it stays in Redis for another instance). */
   const evictOldest = (): void => {
-    let oldest: [string, { lastSeen: number; transport: StreamableHTTPServerTransport }] | undefined;
+    let oldest: [string, Session] | undefined;
     for (const e of sessions) if (!oldest || e[1].lastSeen < oldest[1].lastSeen) oldest = e;
-    if (!oldest) return;
-    sessions.delete(oldest[0]);
-    void oldest[1].transport.close().catch(() => undefined);
-    app.logger.info(`closed the longest-idle MCP HTTP session to stay within ${maxSessions} sessions`);
+    if (oldest) dropLocal(oldest[0], `the longest idle, to stay within ${maxSessions} sessions`);
   };
   const sweeper = setInterval(() => {
     const now = Date.now();
-    for (const [id, sess] of sessions) {
-      if (now - sess.lastSeen > idleMs) {
-        sessions.delete(id);
-        void sess.transport.close().catch(() => undefined);
-        app.logger.info('closed an idle MCP HTTP session');
-      }
-    }
+    for (const [id, sess] of sessions) if (now - sess.lastSeen > idleMs) dropLocal(id, 'idle');
   }, Math.min(60_000, Math.max(50, idleMs / 4)));
   sweeper.unref();
+
+  /** A transport and server for one session: a new one (initialize), or one rebuilt here from Redis. */
+  const open = async (sessionId?: string, init?: unknown): Promise<Session> => {
+    const created = createServer(app, { exclusive: false });
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => sessionId ?? randomUUID(),
+      ...(events ? { eventStore: events } : {}),
+      onsessioninitialized: async (id) => {
+        sessions.set(id, entry);
+        // Recorded before the client hears its session id, so another instance can take it over at once.
+        if (shared && init !== undefined) await record(id, init).catch((e: unknown) => log.warn(`session not shared (${(e as Error).message}); only this instance can serve it`));
+      },
+      onsessionclosed: async (id) => {
+        // DELETE: the session ends everywhere.
+        await shared?.deleteSession(id).catch(() => undefined);
+      },
+    });
+    const entry: Session = { init, transport, created, lastSeen: Date.now() };
+    transport.onclose = () => {
+      if (transport.sessionId && sessions.get(transport.sessionId) === entry) sessions.delete(transport.sessionId);
+      created.dispose();
+    };
+    await created.server.connect(transport);
+    return entry;
+  };
+
+  /** Takes over a session begun on another instance: its initialize is replayed here, unseen by the client. */
+  const adopt = async (sessionId: string): Promise<Session | undefined> => {
+    const saved = shared ? await shared.getSession(sessionId) : undefined;
+    if (!saved) return undefined;
+    const { init } = JSON.parse(saved) as { init: unknown };
+    if (sessions.size >= maxSessions) evictOldest();
+    const entry = await open(sessionId);
+    entry.init = init;
+    const post = (body: unknown, extra: Record<string, string> = {}): Request =>
+      new Request('http://localhost/mcp', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...extra }, body: JSON.stringify(body) });
+    const status = await drain(await entry.transport.handleRequest(post(init), { parsedBody: init }));
+    if (status !== 200) {
+      dropLocal(sessionId, 'could not be rebuilt');
+      return undefined;
+    }
+    const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
+    await drain(await entry.transport.handleRequest(post(initialized, { 'mcp-session-id': sessionId }), { parsedBody: initialized }));
+    log.info('took over an MCP HTTP session begun on another instance');
+    return entry;
+  };
+
+  /** A known session: local (renewed in Redis), else adopted from Redis. */
+  const record = (id: string, init: unknown): Promise<void> => shared!.putSession(id, JSON.stringify({ init, at: new Date().toISOString() }), idleMs);
+  const find = async (sessionId: string): Promise<Session | 'gone' | 'unavailable'> => {
+    const local = sessions.get(sessionId);
+    if (local) {
+      local.lastSeen = Date.now();
+      // Checked and renewed on every request: a session ended on one instance ends on all at once.
+      if (shared) {
+        // Redis away: this instance goes on serving the session it holds.
+        const st = await shared.touchSession(sessionId, idleMs).catch(() => 'alive' as const);
+        if (st === 'ended') {
+          dropLocal(sessionId, 'ended on another instance');
+          return 'gone';
+        }
+        if (st === 'missing') await record(sessionId, local.init).catch(() => undefined);
+      }
+      return local;
+    }
+    if (!shared) return 'gone';
+    try {
+      return (await adopt(sessionId)) ?? 'gone';
+    } catch {
+      return 'unavailable';
+    }
+  };
+
   let actualPort = port;
   // DNS-rebinding protection: only these Host headers are served. Extra names (a proxy, a DNS name) come from --allowed-hosts.
   const extra = app.config.http.allowedHosts;
@@ -85,8 +179,23 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
       ...extra.flatMap((h) => (h.includes(':') && !h.startsWith('[') ? [h] : [h, `${h}:${actualPort}`])),
     ]);
 
+  const healthz = async (res: ServerResponse): Promise<void> => {
+    const redis = shared ? ((await shared.ping()) ? 'ok' : 'unreachable') : 'not used';
+    const ok = redis !== 'unreachable';
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ status: ok ? 'ok' : 'degraded', instance: app.config.instanceId, sessions: sessions.size, mode: stateless ? 'stateless' : 'sessions', state: shared ? 'redis' : 'embedded', redis }));
+  };
+
+  const serveWeb = async (req: IncomingMessage, res: ServerResponse, transport: WebStandardStreamableHTTPServerTransport, body?: unknown): Promise<void> => {
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    await sendWebResponse(res, await transport.handleRequest(toWebRequest(req, body, abort.signal), body !== undefined ? { parsedBody: body } : {}));
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Health checks come from load balancers by address, without the token: they learn nothing but up or down.
+    if (url.pathname === '/healthz' && req.method === 'GET') return healthz(res);
     if (url.pathname !== '/mcp') return jsonError(res, 404, 'Not found: the MCP endpoint is /mcp.');
     if (!allowedHosts().has(String(req.headers.host ?? '').toLowerCase())) return jsonError(res, 403, 'Forbidden: unexpected Host header (add the name with --allowed-hosts or RUNWARE_MCP_ALLOWED_HOSTS).');
     const origin = req.headers.origin;
@@ -104,6 +213,26 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
       const m = /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ''));
       if (!m || !sameToken(m[1]!, token)) return jsonError(res, 401, 'Unauthorized: send Authorization: Bearer <RUNWARE_MCP_HTTP_TOKEN>.', { 'www-authenticate': 'Bearer' });
     }
+    if (stateless) {
+      if (req.method !== 'POST') return jsonError(res, 405, 'Method not allowed: this server is stateless (no sessions), so only POST is served.', { allow: 'POST' });
+      let body: unknown;
+      try {
+        body = await readJson(req);
+      } catch (e) {
+        return jsonError(res, 400, `Bad request: ${(e as Error).message}`);
+      }
+      // Each POST gets its own server and transport, gone when its answer is.
+      const created = createServer(app, { exclusive: false });
+      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      await created.server.connect(transport);
+      try {
+        await serveWeb(req, res, transport, body);
+      } finally {
+        created.dispose();
+        await transport.close().catch(() => undefined);
+      }
+      return;
+    }
     const sid = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(sid) ? sid[0] : sid;
     if (req.method === 'POST') {
@@ -113,33 +242,35 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
       } catch (e) {
         return jsonError(res, 400, `Bad request: ${(e as Error).message}`);
       }
-      const existing = sessionId ? sessions.get(sessionId) : undefined;
-      if (existing) {
-        existing.lastSeen = Date.now();
-        return existing.transport.handleRequest(req, res, body);
+      if (sessionId) {
+        const s = await find(sessionId);
+        if (s === 'unavailable') return jsonError(res, 503, 'The shared state (Redis) is unreachable, so this session cannot be served here; retry shortly.', { 'retry-after': '1' });
+        if (s === 'gone') return jsonError(res, 404, 'Unknown session; initialize again.');
+        return serveWeb(req, res, s.transport, body);
       }
-      if (sessionId) return jsonError(res, 404, 'Unknown session; initialize again.');
       if (!isInitializeRequest(body)) return jsonError(res, 400, 'Bad request: no session; send initialize first.');
       if (sessions.size >= maxSessions) evictOldest();
-      const created = createServer(app, { exclusive: false });
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          sessions.set(id, { transport, created, lastSeen: Date.now() });
-        },
-      });
-      transport.onclose = () => {
-        if (transport.sessionId) sessions.delete(transport.sessionId);
-        created.dispose();
-      };
-      await created.server.connect(transport);
-      return transport.handleRequest(req, res, body);
+      const entry = await open(undefined, body);
+      return serveWeb(req, res, entry.transport, body);
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
-      const existing = sessionId ? sessions.get(sessionId) : undefined;
-      if (!existing) return jsonError(res, sessionId ? 404 : 400, sessionId ? 'Unknown session.' : 'Missing Mcp-Session-Id header.');
-      existing.lastSeen = Date.now();
-      return existing.transport.handleRequest(req, res);
+      if (!sessionId) return jsonError(res, 400, 'Missing Mcp-Session-Id header.');
+      const lastEventId = req.method === 'GET' ? String(req.headers['last-event-id'] ?? '') : '';
+      const at = lastEventId ? parseEventId(lastEventId) : undefined;
+      // A stream whose call runs elsewhere: follow it from Redis until its answer.
+      if (shared && at && !events!.isLocal(at.streamId)) {
+        if (!sessions.has(sessionId) && !(await shared.getSession(sessionId).catch(() => undefined))) return jsonError(res, 404, 'Unknown session.');
+        return followRemoteStream(res, shared, sessionId, lastEventId, FOLLOW_MS, log);
+      }
+      if (req.method === 'DELETE' && shared && !sessions.has(sessionId)) {
+        await shared.deleteSession(sessionId).catch(() => undefined);
+        res.writeHead(200).end();
+        return;
+      }
+      const s = await find(sessionId);
+      if (s === 'unavailable') return jsonError(res, 503, 'The shared state (Redis) is unreachable; retry shortly.', { 'retry-after': '1' });
+      if (s === 'gone') return jsonError(res, 404, 'Unknown session.');
+      return serveWeb(req, res, s.transport);
     }
     return jsonError(res, 405, 'Method not allowed.', { allow: 'GET, POST, DELETE' });
   };
@@ -147,8 +278,9 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
   // Timeouts are checked every connectionsCheckingInterval; the default (30 s) would let a slow client sit three times as long.
   const server: Server = createHttpServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
-      app.logger.error(`HTTP handler failed: ${(e as Error).message}`);
+      log.error(`HTTP handler failed: ${(e as Error).message}`);
       if (!res.headersSent) jsonError(res, 500, 'Internal error.');
+      else if (!res.writableEnded) res.end();
     });
   });
   server.headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
@@ -164,6 +296,7 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
     sessionCount: () => sessions.size,
     close: async () => {
       clearInterval(sweeper);
+      // Local copies go; the sessions stay in Redis for the other instances.
       for (const { transport } of sessions.values()) await transport.close().catch(() => undefined);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

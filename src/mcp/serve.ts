@@ -1,28 +1,9 @@
-/** `serve`: MCP over stdio (default) or Streamable HTTP, optionally against the simulator. */
-import { withSimulator, type Config, type Flags } from '../config.js';
-import { UsageError } from '../commands/output.js';
-import { parse, int, str } from '../commands/args.js';
+/** `serve`: MCP over stdio (default) or Streamable HTTP, optionally against the simulator. Its flags are parsed by commands/serve-flags.ts. */
+import { withSimulator, type Config } from '../config.js';
 import { AppContext } from '../services/context.js';
 import { Logger, stderrSink } from '../shared/log.js';
 import { createServer } from './server.js';
 import { SafeStdioTransport } from './stdio.js';
-
-export const usage = `Usage: runware-mcp-server [serve] [--simulate] [--http [--host 127.0.0.1] [--port 8787] [--allowed-hosts NAME,...]]
-
-Serves MCP over stdio (the default), or over Streamable HTTP at /mcp with --http.
-Off loopback, HTTP requires RUNWARE_MCP_HTTP_TOKEN (clients send it as a Bearer token).
---allowed-hosts (or RUNWARE_MCP_ALLOWED_HOSTS) lists the Host names a server behind a
-proxy or DNS name answers to; loopback and the bind address are always allowed.`;
-
-export function parseServeFlags(rest: string[]): Flags {
-  const { values } = parse(rest, { http: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' }, 'allowed-hosts': { type: 'string' } });
-  if (!values.http && (values.host !== undefined || values.port !== undefined || values['allowed-hosts'] !== undefined)) throw new UsageError('--host, --port and --allowed-hosts go with --http');
-  const host = str(values, 'host');
-  const port = int(values, 'port', 0, 65535);
-  const allowed = str(values, 'allowed-hosts');
-  const allowedHosts = allowed?.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
-  return { http: values.http === true, ...(host ? { host } : {}), ...(port !== undefined ? { port } : {}), ...(allowedHosts ? { allowedHosts } : {}) };
-}
 
 const HOW_TO_CONNECT = `runware-mcp-server speaks MCP on stdin/stdout; it is meant to be started by an MCP client.
   Claude Code:    claude mcp add runware -e RUNWARE_API_KEY=... -- npx -y runware-mcp-server
@@ -53,7 +34,8 @@ export async function serve(baseConfig: Config): Promise<number> {
     try {
       const { startHttp } = await import('./http.js');
       const h = await startHttp(app);
-      process.stderr.write(`runware-mcp-server: MCP over Streamable HTTP at ${h.url}${config.http.token ? ' (bearer token required)' : ''}\n`);
+      const how = [config.http.token ? 'bearer token required' : '', config.http.stateless ? 'stateless' : '', config.stateUrl ? 'state shared through Redis' : ''].filter(Boolean).join(', ');
+      process.stderr.write(`runware-mcp-server: MCP over Streamable HTTP at ${h.url}${how ? ` (${how})` : ''}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -5,7 +5,7 @@
  * task. Every request inside a call has a deadline: a call never hangs.
  */
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
-import { FairLimiter } from '../shared/limiter.js';
+import { FairLimiter, type Limiter } from '../shared/limiter.js';
 import type { Logger } from '../shared/log.js';
 import { sleep } from '../shared/time.js';
 import { parseEnvelope, type ApiErrorItem, type Envelope } from './errors.js';
@@ -42,6 +42,8 @@ export interface ClientOptions {
   rules: Rules;
   logger: Logger;
   maxConcurrency?: number;
+  /** A limit shared with other instances (Redis leases); default: this process's own FairLimiter of maxConcurrency. */
+  limiter?: Limiter;
   retry?: RetryPolicy;
   pollSchedule?: PollSchedule;
   /** Cap on one read (a poll or a landing check), so a slow one cannot eat a whole wait. */
@@ -52,6 +54,8 @@ export interface ClientOptions {
   settleMs?: number;
   /** UUIDs claimed across processes, spend reserved against the cap, one record per task. */
   journal?: Journal;
+  /** One info line per task outcome. */
+  logTasks?: boolean;
 }
 
 export interface SubmitOptions {
@@ -79,7 +83,8 @@ export class RunwareClient {
   readonly rules: Rules;
   private readonly transport: Transport;
   private readonly log: Logger;
-  private readonly limiter: FairLimiter;
+  private readonly limiter: Limiter;
+  private readonly logTasks: boolean;
   private readonly retry: RetryPolicy;
   private readonly schedule: PollSchedule;
   private readonly readTimeoutMs: number;
@@ -92,13 +97,14 @@ export class RunwareClient {
     this.transport = opts.transport;
     this.rules = opts.rules;
     this.log = opts.logger.child('runware');
-    this.limiter = new FairLimiter(opts.maxConcurrency ?? 4);
+    this.limiter = opts.limiter ?? new FairLimiter(opts.maxConcurrency ?? 4);
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.schedule = opts.pollSchedule ?? DEFAULT_POLL_SCHEDULE;
     this.readTimeoutMs = opts.readTimeoutMs ?? 10_000;
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 150_000;
     this.settleMs = opts.settleMs ?? Math.min(1000, this.retry.baseDelayMs * 2);
     this.journal = opts.journal;
+    this.logTasks = opts.logTasks === true;
   }
 
   /**
@@ -122,6 +128,7 @@ export class RunwareClient {
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
     const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
     if (this.journal) for (const o of outcomes) await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
+    if (this.logTasks) for (const o of outcomes) this.log.info(`task ${o.taskUUID} ${o.taskType} ${o.status}`, { attempts: o.attempts.length, ...(o.errors[0] ? { error: o.errors[0].code } : {}) });
     const failed = outcomes.filter((o) => o.status === 'error' || o.status === 'unknown').length;
     return { tasks: outcomes, requestErrors, anyFailed: failed > 0, allFailed: failed === outcomes.length };
   }

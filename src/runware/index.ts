@@ -8,6 +8,7 @@ import type { RetryPolicy } from './retry.js';
 import { Rules } from './rules.js';
 import { WsTransport } from './ws.js';
 import type { Journal } from '../state/journal.js';
+import type { Limiter } from '../shared/limiter.js';
 
 export interface RunwareSetup {
   apiKey: string | undefined;
@@ -25,6 +26,10 @@ export interface RunwareSetup {
   /** Scales the transport's and client's timeouts (tests against a fast simulator); default 1. */
   timeScale?: number;
   journal?: Journal;
+  /** A concurrency limit shared across instances; default: this process's own. */
+  limiter?: Limiter;
+  /** One info line per finished task (HTTP instances, for watching a fleet). */
+  logTasks?: boolean;
 }
 
 export function createRunwareClient(s: RunwareSetup): RunwareClient {
@@ -46,6 +51,8 @@ export function createRunwareClient(s: RunwareSetup): RunwareClient {
     ...(s.pollSchedule ? { pollSchedule: s.pollSchedule } : {}),
     ...(s.retry ? { retry: s.retry } : {}),
     ...(s.journal ? { journal: s.journal } : {}),
+    ...(s.limiter ? { limiter: s.limiter } : {}),
+    ...(s.logTasks ? { logTasks: true } : {}),
   });
 }
 

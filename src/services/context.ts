@@ -3,6 +3,7 @@
  * clients. Building lazily lets the server start and list tools with no key;
  * the tools then answer a clear error instead.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { MISSING_KEY_HINT, type Config } from '../config.js';
 import { RunwareClient, createRunwareClient } from '../runware/index.js';
@@ -11,6 +12,9 @@ import { RunwayLookup } from '../runway/lookup.js';
 import { ModelCatalog } from '../runware/schemas/catalog.js';
 import { Journal } from '../state/journal.js';
 import { SqliteState } from '../state/sqlite.js';
+import type { RedisState } from '../state/redis.js';
+import type { Limiter } from '../shared/limiter.js';
+import { GlobalLimiter } from '../state/leases.js';
 import type { Logger } from '../shared/log.js';
 
 /** UUIDs kept in memory once the journal remembers all of them. */
@@ -30,12 +34,44 @@ export class AppContext {
   /** Default sizes per model, from model search. */
   readonly modelSizes = new Map<string, { width: number; height: number }>();
 
+  /** The Redis shared with other instances, when RUNWARE_STATE_URL is set; connected on first use. */
+  private redis: Promise<RedisState> | undefined;
+  private globalLimiter: GlobalLimiter | undefined;
+
   constructor(
     readonly config: Config,
     readonly logger: Logger,
   ) {
     const dir = config.simulate ? join(config.stateDir, 'simulator') : config.stateDir;
-    this.journal = new Journal({ open: async () => SqliteState.open(dir), logger: logger.child('state'), maxSpendUsd: config.maxSpendUsd, onOpen: () => this.rules.uuids.limit(RECENT_UUIDS) });
+    const open = config.stateUrl ? () => this.shared()! : async () => SqliteState.open(dir);
+    // Shared state is strict: with other instances relying on it, nothing goes out that it has not recorded.
+    this.journal = new Journal({ open, logger: logger.child('state'), maxSpendUsd: config.maxSpendUsd, strict: config.stateUrl !== undefined, onOpen: () => this.rules.uuids.limit(RECENT_UUIDS) });
+  }
+
+  /** The shared Redis state, or undefined without RUNWARE_STATE_URL. The module loads only here. */
+  shared(): Promise<RedisState> | undefined {
+    const url = this.config.stateUrl;
+    if (!url) return undefined;
+    this.redis ??= (async () => {
+      const { connectRedis, RedisState } = await import('../state/redis.js');
+      // The simulator's tasks are kept apart from real ones, as on disk.
+      return new RedisState(await connectRedis(url, this.logger.child('state')), url, this.config.simulate ? 'runware-sim' : 'runware');
+    })();
+    this.redis.catch(() => (this.redis = undefined));
+    return this.redis;
+  }
+
+  /** With shared state, RUNWARE_MAX_CONCURRENCY counts across instances, per API key. */
+  private limiter(): Limiter | undefined {
+    if (!this.config.stateUrl) return undefined;
+    this.globalLimiter ??= new GlobalLimiter({
+      capacity: this.config.runware.maxConcurrency,
+      state: () => this.shared()!,
+      keyId: createHash('sha256').update(`runware-mcp-server:${this.config.runware.apiKey ?? ''}`).digest('hex').slice(0, 16),
+      leaseMs: this.config.leaseMs,
+      logger: this.logger.child('leases'),
+    });
+    return this.globalLimiter;
   }
 
   get userAgent(): string {
@@ -58,6 +94,8 @@ export class AppContext {
         missingKeyHint: MISSING_KEY_HINT,
         rules: this.rules,
         journal: this.journal,
+        ...(c.stateUrl ? { limiter: this.limiter()! } : {}),
+        logTasks: c.http.enabled,
         pollSchedule: { initialMs: 1000 * scale, factor: 1.5, maxMs: 10_000 * scale },
         timeScale: scale,
         ...(scale !== 1 ? { retry: { maxAttempts: 4, baseDelayMs: Math.max(10, 500 * scale), maxDelayMs: 8000 * scale, budgetMs: Math.max(2000, 60_000 * scale) } } : {}),
@@ -95,6 +133,8 @@ export class AppContext {
   }
 
   async close(): Promise<void> {
+    this.globalLimiter?.close();
+    // The journal closes the shared Redis connection when it holds it.
     await this.journal.close();
     await this.runwareClient?.close();
     await this.runwayLookup?.close();

@@ -8,6 +8,7 @@ export type ErrorKind =
   | 'config'
   | 'upstream'
   | 'network'
+  | 'state'
   | 'cancelled';
 
 export abstract class AppError extends Error {
@@ -119,6 +120,21 @@ export class NetworkError extends AppError {
     readonly causeCode?: string,
   ) {
     super(message, 'Check the network or the endpoint URL, then try again.');
+  }
+}
+
+/**
+ * The shared state (Redis) could not be reached. Nothing that needed it was
+ * sent upstream; the same call works again once it is back, with no restart.
+ */
+export class StateUnavailableError extends AppError {
+  readonly kind = 'state' as const;
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message, 'Nothing was sent. Check that Redis (RUNWARE_STATE_URL) is up, then call again; the server reconnects by itself.');
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), retryable: true };
   }
 }
 

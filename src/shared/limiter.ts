@@ -1,10 +1,16 @@
 import { CancelledError } from './errors.js';
 
+/** What the client needs of a limit on requests in flight: this process's, or one shared by instances. */
+export interface Limiter {
+  readonly capacity: number;
+  run<T>(n: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+}
+
 /**
  * A weighted semaphore with a FIFO queue: a large request is never starved by
  * a stream of small ones, because nobody overtakes the head of the queue.
  */
-export class FairLimiter {
+export class FairLimiter implements Limiter {
   private available: number;
   private readonly queue: Array<{ n: number; grant: () => void }> = [];
 

@@ -162,6 +162,18 @@ export class Simulator {
   }
 
   private async runwareRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const st = this.state;
+    st.inFlight++;
+    st.maxInFlight = Math.max(st.maxInFlight, st.inFlight);
+    try {
+      if (st.holdMs > 0) await new Promise((r) => setTimeout(r, st.holdMs));
+      await this.runwareAnswer(req, res);
+    } finally {
+      st.inFlight--;
+    }
+  }
+
+  private async runwareAnswer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = req.method === 'POST' ? await readBody(req) : '';
     let body: unknown;
     try {

@@ -149,6 +149,11 @@ export class SimState {
   random: { rate: number; faults: Fault[]; next: () => number } | undefined;
   /** Every taskUUID the simulated API has seen, run or not. */
   readonly known = new Set<string>();
+  /** Real milliseconds every Runware request is held before it is answered (load, not a fault). */
+  holdMs = 0;
+  /** Runware requests being handled now, and the most at once since the last reset (for concurrency limits). */
+  inFlight = 0;
+  maxInFlight = 0;
   private nextId = 1;
 
   constructor(
@@ -207,6 +212,8 @@ export class SimState {
     this.succeeded.clear();
     this.known.clear();
     this.random = undefined;
+    this.holdMs = 0;
+    this.maxInFlight = this.inFlight;
     Object.assign(this.options, PESSIMISTIC);
     for (const fn of this.resetHooks) fn();
   }

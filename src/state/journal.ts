@@ -80,6 +80,11 @@ export interface JournalOptions {
   maxSpendUsd: number | undefined;
   /** Called once the store is open (the in-memory UUID registry can then be bounded). */
   onOpen?: () => void;
+  /**
+   * Shared state (Redis): no task goes out that the store has not claimed and
+   * recorded, cap or no cap, since other instances rely on the record.
+   */
+  strict?: boolean;
 }
 
 export interface OutcomeLike {
@@ -141,6 +146,7 @@ export class Journal {
     try {
       store = await this.state();
     } catch (e) {
+      if (this.opts.strict) throw e;
       // Without state, a cap cannot be kept: refuse billable work rather than overspend.
       if (this.cap !== undefined && tasks.some((t) => isBillable(t.taskType))) {
         throw new PolicyError('tasks', `RUNWARE_MAX_SPEND_USD is set, but the spend ledger is unavailable (${(e as Error).message})`, (e as AppError).hint ?? 'Fix RUNWARE_STATE_DIR.');
@@ -183,7 +189,8 @@ export class Journal {
     let store: StateStore;
     try {
       store = await this.state();
-    } catch {
+    } catch (e) {
+      if (this.opts.strict) return { code: 'stateUnavailable', message: `The retry was not sent: ${(e as Error).message}`, taskUUID: task.taskUUID };
       return this.cap !== undefined && isBillable(task.taskType) ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger is unavailable.', taskUUID: task.taskUUID } : undefined;
     }
     try {
@@ -194,6 +201,7 @@ export class Journal {
     } catch (e) {
       // As when the ledger cannot be opened: with a cap, no unreserved retry goes out.
       this.opts.logger.warn(`retry ${task.taskUUID} not journaled: ${(e as Error).message}`);
+      if (this.opts.strict) return { code: 'stateUnavailable', message: `The retry was not sent: the shared state failed (${(e as Error).message}).`, taskUUID: task.taskUUID };
       return this.cap !== undefined && isBillable(task.taskType) ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger failed.', taskUUID: task.taskUUID } : undefined;
     }
   }

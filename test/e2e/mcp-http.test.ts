@@ -77,6 +77,34 @@ describe('Streamable HTTP', () => {
     expect((await fetch(new URL('/other', url))).status).toBe(404);
   });
 
+  it('serves stateless with --stateless: every POST stands alone, no session id, GET refused', async () => {
+    const { url } = await startHttp({}, ['--stateless']);
+    const transport = new StreamableHTTPClientTransport(new URL(url));
+    const client = new Client({ name: 'http-stateless', version: '0' });
+    await client.connect(transport);
+    expect(transport.sessionId).toBeUndefined();
+    expect((await client.listTools()).tools).toHaveLength(11);
+    const seen: number[] = [];
+    const r = (await client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'no session', width: 256, height: 256 } }, undefined, { onprogress: (p) => seen.push(p.progress) })) as CallToolResult;
+    capture.add(r);
+    expect(r.isError).toBeFalsy();
+    expect(seen.at(-1)).toBe(100);
+    // A bare tools/call with no initialize before it is served too: no instance needs to have seen the client.
+    const bare = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }) });
+    expect(bare.status).toBe(200);
+    expect(await bare.text()).toMatch(/runware_text_to_image/);
+    expect((await fetch(url, { headers: { accept: 'text/event-stream' } })).status).toBe(405);
+    await client.close();
+  });
+
+  it('answers /healthz without the token, for load balancers', async () => {
+    const { url } = await startHttp({ RUNWARE_MCP_HTTP_TOKEN: TOKEN });
+    const h = await fetch(new URL('/healthz', url));
+    expect(h.status).toBe(200);
+    expect(await h.json()).toMatchObject({ status: 'ok', state: 'embedded', redis: 'not used', mode: 'sessions', sessions: 0 });
+    expect((await fetch(url, { method: 'POST' })).status).toBe(401);
+  });
+
   it('will not bind a non-loopback host without a token', async () => {
     const r = await runCli(['--simulate', 'serve', '--http', '--host', '0.0.0.0', '--port', '0'], { PATH: process.env.PATH ?? '', HOME: capture.tempDir() }, capture);
     expect(r.code).toBe(2);

@@ -1,0 +1,347 @@
+/**
+ * The shared state: the journal, the used UUIDs, the spend ledger, the global
+ * concurrency leases and the HTTP sessions of every instance, in one Redis
+ * (RUNWARE_STATE_URL). Every write that must agree across instances is one Lua
+ * script, so it is atomic. All keys share one hash tag, so a cluster keeps
+ * them in one slot. node-redis is loaded only when the URL is set.
+ *
+ * Failure: commands are never queued while disconnected; they fail at once
+ * with StateUnavailableError, and the client reconnects by itself.
+ */
+import { createRequire } from 'node:module';
+import { ConfigError, StateUnavailableError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import type { AdmitBatch, AdmitResult, Reservation, SpendSummary, StateStore, TaskFilter, TaskRecord } from './types.js';
+
+type Reply = unknown;
+/** The little of node-redis used here: raw commands, so no command typings leak into the rest. */
+export interface RedisLink {
+  sendCommand(args: string[]): Promise<Reply>;
+  readonly isReady: boolean;
+  duplicate(): RedisLink;
+  connect(): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string) => void): Promise<void>;
+  publish(channel: string, message: string): Promise<number>;
+  destroy(): void;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+/** Day totals and ledger entries outlive their day by this long (the cap needs only today's). */
+const DAY_TTL_S = 40 * 86_400;
+const CONNECT_TIMEOUT_MS = 2000;
+
+/** The URL as it may be shown: no password, no user. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return 'redis://(unparsable URL)';
+  }
+}
+
+/** Opens a node-redis client that fails fast while Redis is away and reconnects on its own. */
+export async function connectRedis(url: string, logger: Logger): Promise<RedisLink> {
+  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`RUNWARE_STATE_URL must start with redis:// or rediss:// (got ${safeUrl(url)}).`, 'Set RUNWARE_STATE_URL=redis://host:6379 (rediss:// for TLS), or unset it to keep state in the embedded journal.');
+  let mod: { createClient: (o: unknown) => RedisLink };
+  try {
+    mod = createRequire(import.meta.url)('redis') as typeof mod;
+  } catch (e) {
+    throw new ConfigError(`RUNWARE_STATE_URL is set, but the redis module does not load (${(e as Error).message}).`, 'Reinstall runware-mcp-server (npm ci), or unset RUNWARE_STATE_URL.');
+  }
+  let warned = false;
+  const client = mod.createClient({
+    url,
+    // A command while disconnected fails now rather than waiting in a queue: no call hangs on Redis.
+    disableOfflineQueue: true,
+    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 5), 1000) + Math.floor(Math.random() * 50) },
+  });
+  client.on('error', (e: unknown) => {
+    if (warned) return;
+    warned = true;
+    logger.warn(`shared state at ${safeUrl(url)} unreachable: ${(e as Error).message}; reconnecting`);
+  });
+  client.on('ready', () => {
+    if (warned) logger.info(`shared state at ${safeUrl(url)} is back`);
+    warned = false;
+  });
+  // The first connection is waited for briefly; past that, calls fail fast until it comes.
+  const first = client.connect().catch(() => undefined);
+  await Promise.race([first, new Promise((r) => setTimeout(r, CONNECT_TIMEOUT_MS).unref())]);
+  return client;
+}
+
+/** A Lua script, run by its SHA and loaded on first use (or after a Redis restart forgot it). */
+class Script {
+  private sha: string | undefined;
+  constructor(private readonly source: string) {}
+  async run(r: RedisLink, keys: string[], args: Array<string | number>): Promise<Reply> {
+    const argv = args.map(String);
+    if (this.sha) {
+      try {
+        return await r.sendCommand(['EVALSHA', this.sha, String(keys.length), ...keys, ...argv]);
+      } catch (e) {
+        if (!/NOSCRIPT/.test(String((e as Error).message))) throw e;
+      }
+    }
+    this.sha = String(await r.sendCommand(['SCRIPT', 'LOAD', this.source]));
+    return r.sendCommand(['EVALSHA', this.sha, String(keys.length), ...keys, ...argv]);
+  }
+}
+
+// Shared Lua pieces. p = key prefix (with the hash tag).
+const LUA_LIB = `
+local p = ARGV[1]
+local function reserve(uuid, day, amount, model, n, now)
+  if redis.call('HSETNX', p..'ledger:'..uuid, 'reserved', amount) == 1 then
+    redis.call('HSET', p..'ledger:'..uuid, 'day', day, 'model', model, 'n', n, 'at', now)
+    redis.call('EXPIRE', p..'ledger:'..uuid, ${DAY_TTL_S})
+    redis.call('HINCRBYFLOAT', p..'day:'..day, 'spent', amount)
+    redis.call('HINCRBYFLOAT', p..'day:'..day, 'pending', amount)
+    redis.call('INCRBYFLOAT', p..'total', amount)
+    redis.call('EXPIRE', p..'day:'..day, ${DAY_TTL_S})
+  end
+end
+local function put(root, rec)
+  for _, u in ipairs(rec.links) do redis.call('SET', p..'uuid:'..u, root) end
+  redis.call('SET', p..'task:'..root, rec.json)
+  redis.call('ZADD', p..'tasks', rec.updatedAt, root)
+end
+local function settle(uuid, actual)
+  local e = redis.call('HMGET', p..'ledger:'..uuid, 'day', 'reserved', 'actual', 'model', 'n')
+  if not e[1] then return end
+  local prev = tonumber(e[3] or e[2])
+  redis.call('HINCRBYFLOAT', p..'day:'..e[1], 'spent', actual - prev)
+  redis.call('INCRBYFLOAT', p..'total', actual - prev)
+  if not e[3] then redis.call('HINCRBYFLOAT', p..'day:'..e[1], 'pending', -tonumber(e[2])) end
+  redis.call('HSET', p..'ledger:'..uuid, 'actual', actual)
+  if actual > 0 and e[4] and e[4] ~= '' then
+    local k = p..'maxcost:'..e[4]..'|'..e[5]
+    local m = tonumber(redis.call('GET', k) or '0')
+    if actual > m then redis.call('SET', k, actual) end
+  end
+end
+`;
+
+const CLAIM = new Script(`${LUA_LIB}
+local b = cjson.decode(ARGV[2])
+local taken = {}
+for _, u in ipairs(b.callers) do if redis.call('EXISTS', p..'uuid:'..u) == 1 then table.insert(taken, u) end end
+if #taken > 0 then return cjson.encode(taken) end
+for _, u in ipairs(b.uuids) do redis.call('SET', p..'uuid:'..u, u, 'NX') end
+return '[]'`);
+
+const ADMIT = new Script(`${LUA_LIB}
+local b = cjson.decode(ARGV[2])
+for _, u in ipairs(b.callers) do
+  if redis.call('EXISTS', p..'uuid:'..u) == 1 then return cjson.encode({ok = false, taken = u}) end
+end
+local spent = tonumber(redis.call('HGET', p..'day:'..b.day, 'spent') or '0')
+for i, r in ipairs(b.reservations) do
+  if b.cap >= 0 and spent + r.amount > b.cap + 1e-9 then
+    return cjson.encode({ok = false, refused = i - 1, spentToday = spent, cap = b.cap, wanted = r.amount})
+  end
+  spent = spent + r.amount
+end
+for _, u in ipairs(b.uuids) do redis.call('SET', p..'uuid:'..u, u, 'NX') end
+for _, r in ipairs(b.reservations) do reserve(r.uuid, b.day, r.amount, r.model, r.n, b.now) end
+for _, r in ipairs(b.records) do put(r.root, r) end
+return '{"ok":true}'`);
+
+const RESERVE = new Script(`${LUA_LIB}
+local b = cjson.decode(ARGV[2])
+local spent = tonumber(redis.call('HGET', p..'day:'..b.day, 'spent') or '0')
+if b.cap >= 0 and spent + b.amount > b.cap + 1e-9 then
+  return cjson.encode({ok = false, spentToday = spent, cap = b.cap, wanted = b.amount})
+end
+reserve(b.uuid, b.day, b.amount, b.model, b.n, b.now)
+return cjson.encode({ok = true, reserved = b.amount})`);
+
+const FINISH = new Script(`${LUA_LIB}
+local b = cjson.decode(ARGV[2])
+if b.record then put(b.root, b.record) end
+for _, s in ipairs(b.settlements) do settle(s[1], s[2]) end
+return 1`);
+
+const ENDED = 'ended';
+const TOUCH = new Script(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if v == '${ENDED}' then return -1 end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`);
+
+/** Every UUID a record answers to. */
+const linksOf = (root: string, r: TaskRecord): string[] => [...new Set([root, ...r.attempts.map((a) => a.taskUUID), r.taskUUID])];
+const recordArg = (root: string, r: TaskRecord): Record<string, unknown> => ({ root, links: linksOf(root, r), json: JSON.stringify(r), updatedAt: Date.parse(r.updatedAt) });
+
+export class RedisState implements StateStore {
+  readonly location: string;
+  /** With the hash tag: every key of one namespace lands in one cluster slot. */
+  readonly prefix: string;
+
+  constructor(
+    readonly redis: RedisLink,
+    url: string,
+    namespace: string,
+  ) {
+    this.location = `${safeUrl(url)} (namespace ${namespace})`;
+    this.prefix = `{${namespace}}:`;
+  }
+
+  /** Runs a command, turning "Redis is away" into one clear, retryable error. */
+  async call<T>(fn: (r: RedisLink) => Promise<T>): Promise<T> {
+    if (!this.redis.isReady) throw new StateUnavailableError(`The shared state at ${this.location} is unreachable (reconnecting).`);
+    try {
+      return await fn(this.redis);
+    } catch (e) {
+      const msg = String((e as Error).message);
+      if (/closed|ECONNREFUSED|ECONNRESET|offline|not connected|Socket|EPIPE/i.test(msg) || !this.redis.isReady) throw new StateUnavailableError(`The shared state at ${this.location} is unreachable (${msg}).`);
+      throw new ConfigError(`The shared state at ${this.location} refused a command: ${msg}`, 'Check that RUNWARE_STATE_URL names a Redis 6.2 or newer that this user may write.');
+    }
+  }
+
+  private cmd(args: Array<string | number>): Promise<Reply> {
+    return this.call((r) => r.sendCommand(args.map(String)));
+  }
+
+  private script(s: Script, payload: unknown): Promise<Reply> {
+    return this.call((r) => s.run(r, [`${this.prefix}tasks`], [this.prefix, JSON.stringify(payload)]));
+  }
+
+  async claimUuids(uuids: string[], callerUuids: string[]): Promise<string[]> {
+    return JSON.parse(String(await this.script(CLAIM, { uuids, callers: callerUuids }))) as string[];
+  }
+
+  async hasUuid(uuid: string): Promise<boolean> {
+    return Number(await this.cmd(['EXISTS', `${this.prefix}uuid:${uuid}`])) === 1;
+  }
+
+  async putTask(rootUuid: string, record: TaskRecord): Promise<void> {
+    await this.script(FINISH, { root: rootUuid, record: recordArg(rootUuid, record), settlements: [] });
+  }
+
+  async getTask(uuid: string): Promise<TaskRecord | undefined> {
+    const root = (await this.cmd(['GET', `${this.prefix}uuid:${uuid}`])) as string | null;
+    const json = (await this.cmd(['GET', `${this.prefix}task:${root ?? uuid}`])) as string | null;
+    const rec = json ? (JSON.parse(json) as TaskRecord) : undefined;
+    // As in SQLite: only a UUID of the record's own lineage gets it.
+    return rec && (uuid === (root ?? uuid) || rec.taskUUID === uuid || rec.attempts.some((a) => a.taskUUID === uuid)) ? rec : undefined;
+  }
+
+  async listTasks(f: TaskFilter): Promise<TaskRecord[]> {
+    const limit = Math.max(1, Math.min(500, f.limit ?? 20));
+    const out: TaskRecord[] = [];
+    // Newest first, a page at a time, filtered here (status and model are few; the page bounds the work).
+    for (let offset = 0; out.length < limit && offset < 20_000; offset += 200) {
+      const roots = (await this.cmd(['ZREVRANGEBYSCORE', `${this.prefix}tasks`, '+inf', f.since !== undefined ? String(f.since) : '-inf', 'LIMIT', offset, 200])) as string[];
+      if (roots.length === 0) break;
+      const recs = (await this.cmd(['MGET', ...roots.map((r) => `${this.prefix}task:${r}`)])) as Array<string | null>;
+      for (const j of recs) {
+        if (!j) continue;
+        const r = JSON.parse(j) as TaskRecord;
+        if ((f.status && r.status !== f.status) || (f.model && r.model !== f.model)) continue;
+        out.push(r);
+        if (out.length >= limit) break;
+      }
+      if (roots.length < 200) break;
+    }
+    return out;
+  }
+
+  async reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: { model?: string; numberResults: number }): Promise<Reservation> {
+    return JSON.parse(String(await this.script(RESERVE, { uuid, day, amount, cap: cap ?? -1, model: meta.model ?? '', n: meta.numberResults, now: Date.now() }))) as Reservation;
+  }
+
+  async settle(uuid: string, actual: number): Promise<void> {
+    await this.script(FINISH, { settlements: [[uuid, actual]] });
+  }
+
+  async spend(day: string): Promise<SpendSummary> {
+    const [spent, pending] = (await this.cmd(['HMGET', `${this.prefix}day:${day}`, 'spent', 'pending'])) as Array<string | null>;
+    const total = (await this.cmd(['GET', `${this.prefix}total`])) as string | null;
+    const n = (v: string | null | undefined): number => Math.round(Number(v ?? 0) * 1e9) / 1e9;
+    return { today: n(spent), pendingToday: n(pending), total: n(total) };
+  }
+
+  async maxCost(model: string, numberResults: number): Promise<number | undefined> {
+    const v = (await this.cmd(['GET', `${this.prefix}maxcost:${model}|${numberResults}`])) as string | null;
+    return v === null ? undefined : Number(v);
+  }
+
+  async admit(b: AdmitBatch): Promise<AdmitResult> {
+    const r = JSON.parse(
+      String(
+        await this.script(ADMIT, {
+          uuids: b.uuids,
+          callers: b.callerUuids,
+          day: b.day,
+          cap: b.cap ?? -1,
+          now: Date.now(),
+          reservations: b.reservations.map((x) => ({ uuid: x.uuid, amount: x.amount, model: x.model ?? '', n: x.numberResults })),
+          records: b.records.map((x) => recordArg(x.root, x.record)),
+        }),
+      ),
+    ) as AdmitResult;
+    return r;
+  }
+
+  async finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<void> {
+    await this.script(FINISH, { root: rootUuid, record: recordArg(rootUuid, record), settlements });
+  }
+
+  // HTTP sessions and their event streams, so any instance can serve any session.
+
+  /** Keeps what an instance needs to take a session over (its initialize request), for `ttlMs` after its last use. */
+  async putSession(id: string, json: string, ttlMs: number): Promise<void> {
+    await this.cmd(['SET', `${this.prefix}session:${id}`, json, 'PX', Math.max(1000, ttlMs)]);
+  }
+
+  /**
+   * Renews a session: 'alive'; 'ended' once DELETE ended it on any instance;
+   * 'missing' when Redis lost it (expired, or a restart without persistence), which the holder re-records.
+   */
+  async touchSession(id: string, ttlMs: number): Promise<'alive' | 'ended' | 'missing'> {
+    const r = Number(await this.call((x) => TOUCH.run(x, [`${this.prefix}session:${id}`], [Math.max(1000, ttlMs)])));
+    return r === 1 ? 'alive' : r === -1 ? 'ended' : 'missing';
+  }
+
+  async getSession(id: string): Promise<string | undefined> {
+    const v = (await this.cmd(['GET', `${this.prefix}session:${id}`])) as string | null;
+    return v === null || v === ENDED ? undefined : v;
+  }
+
+  /** Ends a session everywhere: a tombstone, so the instance holding it stops serving it too. */
+  async deleteSession(id: string, ttlMs = 86_400_000): Promise<void> {
+    await this.cmd(['SET', `${this.prefix}session:${id}`, ENDED, 'PX', ttlMs]);
+  }
+
+  /** Appends one event to a stream; returns its stream entry id. Streams are capped and expire with their session. */
+  async appendEvent(streamId: string, json: string, ttlMs: number): Promise<string> {
+    const key = `${this.prefix}events:${streamId}`;
+    const id = String(await this.cmd(['XADD', key, 'MAXLEN', '~', 10_000, '*', 'm', json]));
+    await this.cmd(['PEXPIRE', key, Math.max(1000, ttlMs)]);
+    return id;
+  }
+
+  /** The events of a stream after an entry id, oldest first. */
+  async eventsAfter(streamId: string, afterId: string, count = 500): Promise<Array<{ id: string; json: string }>> {
+    const rows = (await this.cmd(['XRANGE', `${this.prefix}events:${streamId}`, `(${afterId}`, '+', 'COUNT', count])) as Array<[string, string[]]>;
+    return rows.map(([id, fields]) => ({ id, json: fields[fields.indexOf('m') + 1] ?? '{}' }));
+  }
+
+  /** PING, for /healthz. */
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.cmd(['PING'])) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.redis.destroy();
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * What every state store must do, run against each: the embedded SQLite
+ * journal, and Redis (a real redis-server on a free loopback port). The same
+ * tests, so the two can never drift apart.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Logger } from '../../src/shared/log.js';
+import { StateUnavailableError } from '../../src/shared/errors.js';
+import { utcDay } from '../../src/state/journal.js';
+import { connectRedis, RedisState } from '../../src/state/redis.js';
+import { SqliteState } from '../../src/state/sqlite.js';
+import type { StateStore, TaskRecord } from '../../src/state/types.js';
+import { requireRedis, startRedis, type RedisHandle } from '../redis-server.js';
+
+const now = (): string => new Date().toISOString();
+const record = (taskUUID: string, extra: Partial<TaskRecord> = {}): TaskRecord => ({ taskUUID, attempts: [], taskType: 'imageInference', model: 'm', status: 'submitted', createdAt: now(), updatedAt: now(), numberResults: 1, outputs: [], request: {}, ...extra });
+
+let redis: RedisHandle | undefined;
+let namespace = 0;
+const hasRedis = requireRedis('the Redis half of the state contract');
+
+beforeAll(async () => {
+  if (hasRedis) redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const stores: Array<[string, () => Promise<StateStore>, boolean]> = [
+  ['SQLite', async () => SqliteState.open(mkdtempSync(join(tmpdir(), 'rw-contract-'))), true],
+  // Each test gets its own namespace: the same Redis, no shared keys.
+  ['Redis', async () => new RedisState(await connectRedis(redis!.url, new Logger('error')), redis!.url, `contract-${process.pid}-${++namespace}`), hasRedis],
+];
+
+for (const [name, open, available] of stores) {
+  describe.skipIf(!available)(`the ${name} state store`, () => {
+    it('claims UUIDs once, refusing a used caller UUID and claiming nothing then', async () => {
+      const s = await open();
+      expect(await s.claimUuids(['a', 'b'], ['a'])).toEqual([]);
+      expect(await s.claimUuids(['c', 'a'], ['a'])).toEqual(['a']);
+      expect(await s.hasUuid('c')).toBe(false);
+      expect(await s.hasUuid('b')).toBe(true);
+      await s.close();
+    });
+
+    it('reserves against the cap atomically, settles to the real cost, and keeps the day totals', async () => {
+      const s = await open();
+      const day = utcDay();
+      expect(await s.reserve('t1', day, 0.4, 1, { model: 'm', numberResults: 1 })).toEqual({ ok: true, reserved: 0.4 });
+      expect(await s.reserve('t2', day, 0.4, 1, { model: 'm', numberResults: 1 })).toEqual({ ok: true, reserved: 0.4 });
+      expect(await s.reserve('t3', day, 0.4, 1, { model: 'm', numberResults: 1 })).toMatchObject({ ok: false, spentToday: 0.8, cap: 1, wanted: 0.4 });
+      expect(await s.spend(day)).toMatchObject({ today: 0.8, pendingToday: 0.8 });
+      await s.settle('t1', 0.1);
+      await s.settle('t2', 0);
+      const after = await s.spend(day);
+      expect(after.today).toBeCloseTo(0.1);
+      expect(after.pendingToday).toBeCloseTo(0);
+      expect(after.total).toBeCloseTo(0.1);
+      expect(await s.maxCost('m', 1)).toBe(0.1);
+      // A second settlement moves the total by the difference only.
+      await s.settle('t1', 0.2);
+      expect((await s.spend(day)).today).toBeCloseTo(0.2);
+      expect((await s.spend('1999-01-01')).today).toBe(0);
+      expect(await s.maxCost('other', 1)).toBeUndefined();
+      await s.close();
+    });
+
+    it('admits a batch whole or not at all: a used caller UUID or the cap refuses it, writing nothing', async () => {
+      const s = await open();
+      const day = utcDay();
+      const batch = { uuids: ['x1', 'x2'], callerUuids: [], day, cap: 0.5, reservations: [{ uuid: 'x1', amount: 0.2, numberResults: 1 }, { uuid: 'x2', amount: 0.2, numberResults: 1 }], records: [{ root: 'x1', record: record('x1') }, { root: 'x2', record: record('x2') }] };
+      expect(await s.admit(batch)).toEqual({ ok: true });
+      expect((await s.getTask('x2'))?.taskUUID).toBe('x2');
+      // 0.4 is spent; two more at 0.2 would pass 0.5.
+      const over = await s.admit({ ...batch, uuids: ['y1', 'y2'], reservations: [{ uuid: 'y1', amount: 0.05, numberResults: 1 }, { uuid: 'y2', amount: 0.2, numberResults: 1 }], records: [{ root: 'y1', record: record('y1') }] });
+      expect(over).toMatchObject({ ok: false, refused: 1, cap: 0.5, wanted: 0.2 });
+      expect(await s.hasUuid('y1')).toBe(false);
+      expect(await s.getTask('y1')).toBeUndefined();
+      expect((await s.spend(day)).today).toBeCloseTo(0.4);
+      expect(await s.admit({ ...batch, uuids: ['z1'], callerUuids: ['x1'], reservations: [], records: [] })).toEqual({ ok: false, taken: 'x1' });
+      expect(await s.hasUuid('z1')).toBe(false);
+      await s.close();
+    });
+
+    it('finds a record by any UUID of its lineage, settles the lineage in one step, and lists by filter', async () => {
+      const s = await open();
+      const day = utcDay();
+      await s.reserve('root', day, 0.1, undefined, { model: 'm', numberResults: 1 });
+      await s.reserve('second', day, 0.1, undefined, { model: 'm', numberResults: 1 });
+      await s.finish('root', record('second', { attempts: [{ taskUUID: 'root', outcome: 'timeoutProvider' }], status: 'success', cost: 0.01 }), [['root', 0], ['second', 0.01]]);
+      expect((await s.getTask('root'))?.taskUUID).toBe('second');
+      expect((await s.getTask('second'))?.status).toBe('success');
+      expect((await s.spend(day)).today).toBeCloseTo(0.01);
+      expect(await s.listTasks({ status: 'error' })).toEqual([]);
+      expect(await s.listTasks({ model: 'm', since: Date.now() - 60_000 })).toHaveLength(1);
+      expect(await s.listTasks({ since: Date.now() + 60_000 })).toEqual([]);
+      await s.close();
+    });
+
+    it('never answers for a task of the same batch: each admitted UUID is its own lineage', async () => {
+      const s = await open();
+      const image = record('img', { numberResults: 2, request: { taskUUID: 'img' } });
+      // An image and a (never journaled) model search sent together.
+      expect(await s.admit({ uuids: ['img', 'search'], callerUuids: [], day: utcDay(), cap: undefined, reservations: [], records: [{ root: 'img', record: image }] })).toEqual({ ok: true });
+      expect(await s.getTask('search')).toBeUndefined();
+      expect((await s.getTask('img'))?.numberResults).toBe(2);
+      await s.claimUuids(['a1', 'a2'], []);
+      await s.putTask('a1', record('a1'));
+      expect(await s.getTask('a2')).toBeUndefined();
+      expect(await s.hasUuid('search')).toBe(true);
+      await s.close();
+    });
+
+    it('keeps the cap under 40 concurrent reservations', async () => {
+      const s = await open();
+      const day = utcDay();
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => s.reserve(`c${i}`, day, 0.1, 1, { numberResults: 1 })));
+      expect(results.filter((r) => r.ok)).toHaveLength(10);
+      expect((await s.spend(day)).today).toBeCloseTo(1);
+      await s.close();
+    });
+  });
+}
+
+describe.skipIf(!hasRedis)('Redis away', () => {
+  it('fails fast with a retryable state error, and works again once Redis is back, with no reconnect by hand', async () => {
+    const s = new RedisState(await connectRedis(redis!.url, new Logger('error')), redis!.url, `away-${process.pid}`);
+    await s.claimUuids(['before'], []);
+    await redis!.stop();
+    const t0 = Date.now();
+    await expect(s.hasUuid('before')).rejects.toBeInstanceOf(StateUnavailableError);
+    await expect(s.admit({ uuids: ['during'], callerUuids: [], day: utcDay(), cap: undefined, reservations: [], records: [] })).rejects.toThrow(/unreachable/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(await s.ping()).toBe(false);
+    await redis!.start();
+    const back = Date.now();
+    while (!(await s.ping()) && Date.now() - back < 10_000) await new Promise((r) => setTimeout(r, 50));
+    // The append-only file kept what was claimed before.
+    expect(await s.hasUuid('before')).toBe(true);
+    expect(await s.hasUuid('during')).toBe(false);
+    await s.close();
+  });
+
+  it('refuses a URL that is not redis:// and never shows a password', async () => {
+    await expect(connectRedis('http://127.0.0.1:1', new Logger('error'))).rejects.toThrow(/redis:\/\/ or rediss:\/\//);
+    const s = new RedisState(await connectRedis(`redis://user:s3cretPassw0rd@127.0.0.1:${redis!.port}`, new Logger('error')), `redis://user:s3cretPassw0rd@127.0.0.1:${redis!.port}`, 'pw');
+    expect(s.location).not.toContain('s3cret');
+    expect(s.location).not.toContain('user');
+    await s.close();
+  });
+});
