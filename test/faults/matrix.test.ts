@@ -84,13 +84,15 @@ describe('fault matrix through the CLI', () => {
   }, FULL ? 600_000 : 60_000);
 });
 
-function report(): string {
+/** The report: totals, how it was made, and the table. */
+function report(full: boolean): string {
   const totals = rows.reduce((a, r) => ({ tasks: a.tasks + r.tasks, double: a.double + r.doubleAccepted, lost: a.lost + r.lost, hung: a.hung + r.hung }), { tasks: 0, double: 0, lost: 0, hung: 0 });
   return (
     `# Reliability: the fault matrix\n\n` +
-    `Full run: ${rows.length} cells, ${totals.tasks} tasks, faults in ${RATE * 100}% of requests, seeded. ` +
+    `${full ? 'Full run' : 'Smoke run'}: ${rows.length} cells, ${totals.tasks} tasks, faults in ${RATE * 100}% of requests, seeded. ` +
     `Double-accepted ${totals.double}, lost ${totals.lost}, hung ${totals.hung}.\n\n` +
-    `Made by \`npm run test:faults\` (FAULTS_FULL=1) on ${new Date().toISOString().slice(0, 10)}; columns are defined in test/faults/harness.ts.\n\n` +
+    `Made by \`npm run test:faults\` (FAULTS_FULL=1) on ${new Date().toISOString().slice(0, 10)}; columns are defined in test/faults/harness.ts. ` +
+    `What earlier runs found (one journal bug, two harness artefacts) is in docs/recovery.md, "What the fault matrix found".\n\n` +
     table(rows)
   );
 }
@@ -108,13 +110,6 @@ function parseTable(md: string): CellResult[] {
 }
 
 afterAll(() => {
-  const totals = rows.reduce((a, r) => ({ tasks: a.tasks + r.tasks, double: a.double + r.doubleAccepted, lost: a.lost + r.lost, hung: a.hung + r.hung }), { tasks: 0, double: 0, lost: 0, hung: 0 });
-  const text =
-    `# Reliability: the fault matrix\n\n` +
-    `${FULL ? 'Full run' : 'Smoke run'}: ${rows.length} cells, ${totals.tasks} tasks, faults in ${RATE * 100}% of requests, seeded. ` +
-    `Double-accepted ${totals.double}, lost ${totals.lost}, hung ${totals.hung}.\n\n` +
-    `Made by \`npm run test:faults\` (FAULTS_FULL=1) on ${new Date().toISOString().slice(0, 10)}; columns are defined in test/faults/harness.ts.\n\n` +
-    table(rows);
   const target = FULL || process.env.FAULTS_WRITE === '1' ? join(ROOT, 'bench', 'RELIABILITY.md') : join(ROOT, 'bench', '.reliability-smoke.md');
   // FAULTS_MERGE=1 (with -t to pick cells): the cells run replace theirs in the existing table.
   if (process.env.FAULTS_MERGE === '1' && existsSync(target)) {
@@ -125,9 +120,9 @@ afterAll(() => {
     for (const r of rows) if (!old.some((o) => key(o) === key(r))) merged.push(r);
     rows.length = 0;
     rows.push(...merged);
-    return writeFileSync(target, report());
+    return writeFileSync(target, report(true));
   }
-  writeFileSync(target, text);
+  writeFileSync(target, report(FULL));
 });
 
 function countLeaks(capture: Capture, from: number): number {
