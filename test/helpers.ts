@@ -80,7 +80,7 @@ export function clientFor(sim: Simulator, opts: { maxAttempts?: number; budgetMs
     rules,
     logger,
     retry: { maxAttempts: opts.maxAttempts ?? 4, baseDelayMs: 10, maxDelayMs: 50, budgetMs: opts.budgetMs ?? 10_000 },
-    pollSchedule: { initialMs: 20, factor: 1.5, maxMs: 100 },
+    pollSchedule: { minMs: 10, fraction: 0.1, maxMs: 100 },
     readTimeoutMs: 2000,
     settleMs: 20,
   });

@@ -3,7 +3,7 @@
  * byte scrubbed; failures as isError results a model can act on.
  */
 import { pathToFileURL } from 'node:url';
-import type { CallToolResult, ContentBlock } from '@modelcontextprotocol/sdk/types.js';
+import { EmptyResultSchema, type CallToolResult, type ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { isAppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
@@ -12,6 +12,7 @@ export type ToolExtra = {
   signal: AbortSignal;
   _meta?: { progressToken?: string | number; [k: string]: unknown };
   sendNotification: (n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void>;
+  sendRequest: (r: { method: 'ping' }, schema: typeof EmptyResultSchema, options?: { timeout?: number }) => Promise<unknown>;
 };
 
 export function ok(structured: object, extra: ContentBlock[] = []): CallToolResult {
@@ -39,32 +40,33 @@ export function fail(e: unknown, log?: Logger): CallToolResult {
 export interface ProgressReporter {
   (p: { progress: number; total?: number; message?: string }): void;
   /**
-   * Waits until the last notification is written, and a moment more if it was
-   * just sent: the SDK client handles progress in a microtask but responses at
-   * once, so a final "100%" read in the same chunk as the result would be dropped.
+   * Before the response: waits until the last notification is written and,
+   * over stdio, until the client answers a ping. The SDK client handles a
+   * notification in a microtask but a response at once, so a final "100%" read
+   * in the same chunk as the result is dropped; the ping's answer proves the
+   * notification was read and handled. Costs one round trip, not a timer.
    */
   settle(): Promise<void>;
 }
 
 /** Progress goes out only when the request carried a progressToken, and never goes backwards. */
-export function progressFor(extra: ToolExtra): ProgressReporter | undefined {
+export function progressFor(extra: ToolExtra, confirm = false): ProgressReporter | undefined {
   const token = extra._meta?.progressToken;
   if (token === undefined) return undefined;
   let last = -1;
-  let pending: Promise<void> = Promise.resolve();
-  let sentAt = 0;
+  let pending: Promise<void> | undefined;
   const report = ((p) => {
     if (p.progress <= last) return;
     last = p.progress;
-    sentAt = Date.now();
     pending = extra
       .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: scrubber.text(p.message) } : {}) } })
       .catch(() => undefined);
   }) as ProgressReporter;
   report.settle = async () => {
+    if (!pending) return;
     await pending;
-    const since = Date.now() - sentAt;
-    if (since < 20) await new Promise((r) => setTimeout(r, 20 - since));
+    // A client that does not answer pings costs at most this, once per call with a progressToken.
+    if (confirm) await extra.sendRequest({ method: 'ping' }, EmptyResultSchema, { timeout: 250 }).catch(() => undefined);
   };
   return report;
 }

@@ -41,7 +41,7 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
   const owner = Symbol('mcp-session');
   harden(server, owner);
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir);
-  registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes });
+  registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes, confirmProgress: opts.exclusive === true });
   registerResources(server, app);
 
   let connected = false;

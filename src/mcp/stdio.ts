@@ -5,7 +5,7 @@
  *   server goes on serving instead of exiting or going deaf;
  * - a line that is not JSON gets -32700, and a message that is not JSON-RPC
  *   gets -32600 with its id, where the SDK's transport answers nothing;
- * - send() resolves once the message is handed to stdout, so a caller can
+ * - send() resolves once the message is written to the OS, so a caller can
  *   await a notification's write before sending the response.
  */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -115,9 +115,10 @@ export class SafeStdioTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // Resolves when the line is handed to the OS (the write callback), so a notification awaited
+    // before a response is in the pipe before the response is written.
     return new Promise((resolve) => {
-      if (this.stdout.write(`${JSON.stringify(message)}\n`)) resolve();
-      else this.stdout.once('drain', () => resolve());
+      this.stdout.write(`${JSON.stringify(message)}\n`, () => resolve());
     });
   }
 

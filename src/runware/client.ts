@@ -71,6 +71,8 @@ export interface SubmitOptions {
 
 export interface PollRequest {
   numberResults?: number;
+  /** When the task was sent (epoch ms; from the journal for a task of another process), so polling continues its schedule. */
+  startedAt?: number;
   waitMs: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
@@ -84,6 +86,8 @@ export class RunwareClient {
   private readonly transport: Transport;
   private readonly log: Logger;
   private readonly limiter: Limiter;
+  /** Polls and landing checks have their own permits: submissions cannot starve them, nor they submissions. */
+  private readonly reads: FairLimiter;
   private readonly logTasks: boolean;
   private readonly retry: RetryPolicy;
   private readonly schedule: PollSchedule;
@@ -91,6 +95,8 @@ export class RunwareClient {
   private readonly sendTimeoutMs: number;
   private readonly settleMs: number;
   private readonly submitted = new Map<string, Task>();
+  /** When each task was first sent and last polled, so a later call continues its poll schedule. */
+  private readonly pollClock = new Map<string, { startedAt: number; lastPolledAt?: number }>();
   readonly journal: Journal | undefined;
 
   constructor(opts: ClientOptions) {
@@ -98,6 +104,7 @@ export class RunwareClient {
     this.rules = opts.rules;
     this.log = opts.logger.child('runware');
     this.limiter = opts.limiter ?? new FairLimiter(opts.maxConcurrency ?? 4);
+    this.reads = new FairLimiter(opts.maxConcurrency ?? 4);
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.schedule = opts.pollSchedule ?? DEFAULT_POLL_SCHEDULE;
     this.readTimeoutMs = opts.readTimeoutMs ?? 10_000;
@@ -150,7 +157,7 @@ export class RunwareClient {
     const read = this.rules.getResponse(taskUUID);
     const deadline = Date.now() + Math.max(0, req.waitMs);
     const known = this.submitted.get(read.taskUUID);
-    const st = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress);
+    const st = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt);
     const transient = st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
     if (!transient || !known || Date.now() >= deadline) {
       if (known && this.journal && st.status !== 'unknown') await this.journal.record(known, { ...st, attempts: [] });
@@ -173,6 +180,8 @@ export class RunwareClient {
     if (isRead(t)) return;
     this.submitted.set(t.taskUUID, t);
     if (this.submitted.size > LINEAGE_KEEP) this.submitted.delete(this.submitted.keys().next().value as string);
+    if (!this.pollClock.has(t.taskUUID)) this.pollClock.set(t.taskUUID, { startedAt: Date.now() });
+    if (this.pollClock.size > LINEAGE_KEEP) this.pollClock.delete(this.pollClock.keys().next().value as string);
   }
 
   /**
@@ -321,7 +330,7 @@ export class RunwareClient {
     const read = this.rules.getTaskDetails(s.task.taskUUID);
     let v: Verdict;
     try {
-      const reply = await this.transport.send([read], { timeoutMs: this.timeLeft(ctx, this.readTimeoutMs), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      const reply = await this.readSend([read], { timeoutMs: this.timeLeft(ctx, this.readTimeoutMs), ...(ctx.signal ? { signal: ctx.signal } : {}) });
       if (reply.status === 401 || reply.status === 403) throw new UpstreamError('Runware refused the key during a landing check.', { status: reply.status, code: 'unauthorized', category: 'auth', retryable: false });
       v = judgeDetails(s.task, reply);
     } catch (e) {
@@ -336,11 +345,16 @@ export class RunwareClient {
    * first for async work; where it does not know the UUID (or for sync work),
    * getTaskDetails. `unknown` is true when neither knows it.
    */
+  /** A getResponse or getTaskDetails, through the read permits. */
+  private readSend(tasks: Task[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<TransportReply> {
+    return this.reads.run(1, () => this.transport.send(tasks, opts), opts.signal);
+  }
+
   private async read(uuid: string, task: Task | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<Envelope & { unknown?: boolean }> {
     const opts = { timeoutMs, ...(signal ? { signal } : {}) };
     const tryGetResponse = !task || task.deliveryMethod === 'async';
     if (tryGetResponse) {
-      const reply = await this.transport.send([this.rules.getResponse(uuid)], opts);
+      const reply = await this.readSend([this.rules.getResponse(uuid)], opts);
       this.throwIfRefused(reply, 'getResponse');
       if (reply.status !== 404) {
         const env = parseEnvelope(reply.body);
@@ -351,7 +365,7 @@ export class RunwareClient {
         if (mine.errors.length === 0) this.throwIfRequestLevel(env, 'getResponse');
       }
     }
-    const reply = await this.transport.send([this.rules.getTaskDetails(uuid)], opts);
+    const reply = await this.readSend([this.rules.getTaskDetails(uuid)], opts);
     this.throwIfRefused(reply, 'getTaskDetails');
     const stub = task ?? ({ taskType: 'unknown', taskUUID: uuid } as Task);
     const v = judgeDetails(stub, reply);
@@ -390,8 +404,19 @@ export class RunwareClient {
   }
 
   /** Polls a task until it settles or the deadline; every poll is capped by the time left. */
-  private follow(uuid: string, task: Task | undefined, deadline: number, numberResults: number, signal?: AbortSignal, onProgress?: (p: Progress) => void): Promise<PollState> {
+  private follow(uuid: string, task: Task | undefined, deadline: number, numberResults: number, signal?: AbortSignal, onProgress?: (p: Progress) => void, startedAt?: number): Promise<PollState> {
+    let clock = this.pollClock.get(uuid);
+    if (!clock) {
+      clock = { startedAt: startedAt ?? Date.now() };
+      this.pollClock.set(uuid, clock);
+      if (this.pollClock.size > LINEAGE_KEEP) this.pollClock.delete(this.pollClock.keys().next().value as string);
+    }
+    const c = clock;
     return pollTask((sig, timeoutMs) => this.read(uuid, task, sig, timeoutMs), uuid, {
+      startedAt: c.startedAt,
+      ...(c.lastPolledAt !== undefined ? { lastPolledAt: c.lastPolledAt } : {}),
+      onPolled: (at: number) => (c.lastPolledAt = at),
+      ...(task ? { taskType: task.taskType } : {}),
       waitMs: Math.max(0, deadline - Date.now()),
       schedule: this.schedule,
       numberResults,

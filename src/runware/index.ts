@@ -39,7 +39,7 @@ export function createRunwareClient(s: RunwareSetup): RunwareClient {
   const transport =
     s.transport === 'ws'
       ? new WsTransport({ url: s.wsUrl, apiKey: s.apiKey, logger: s.logger, authTimeoutMs: ms(15_000, 500), pingIntervalMs: ms(5000, 50), pongTimeoutMs: ms(5000, 100), replayGraceMs: ms(1500, 50) })
-      : new RestTransport({ url: s.apiUrl, apiKey: s.apiKey, userAgent: s.userAgent });
+      : new RestTransport({ url: s.apiUrl, apiKey: s.apiKey, userAgent: s.userAgent, connections: Math.max(8, 2 * s.maxConcurrency + 4) });
   return new RunwareClient({
     transport,
     readTimeoutMs: ms(10_000, 300),

@@ -1,19 +1,46 @@
 /**
- * getResponse polling: a deadline, backoff (≈1 s, ×1.5, capped near 10 s), a
- * monotonic progress callback, an AbortSignal, and results accumulated and
- * de-duplicated across polls (each poll returns the full current state).
+ * getResponse polling: a deadline, a schedule set by the task's age (so a
+ * later call continues it rather than restarting it), a monotonic progress
+ * callback, an AbortSignal, and results accumulated and de-duplicated across
+ * polls (each poll returns the full current state).
  */
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import { sleep } from '../shared/time.js';
 import type { ApiErrorItem, DataItem, Envelope } from './errors.js';
 
+/**
+ * The wait before each poll is `minMs + fraction × age` (age: time since the
+ * task was sent), capped at `maxMs`. A task finishing at any moment is then
+ * noticed within `fraction` of its run time plus `minMs`, and the number of
+ * polls grows with the logarithm of the run time. Where Runware reports
+ * progress, the next poll is brought forward to the expected finish.
+ */
 export interface PollSchedule {
-  initialMs: number;
-  factor: number;
+  minMs: number;
+  fraction: number;
   maxMs: number;
 }
 
-export const DEFAULT_POLL_SCHEDULE: PollSchedule = { initialMs: 1000, factor: 1.5, maxMs: 10_000 };
+export const DEFAULT_POLL_SCHEDULE: PollSchedule = { minMs: 500, fraction: 0.1, maxMs: 60_000 };
+
+/** Task types that take seconds at the very least: their first poll waits this many `minMs`. */
+const FIRST_POLL_MIN: Record<string, number> = { videoInference: 10, '3dInference': 10, audioInference: 4, training: 60, modelUpload: 10 };
+
+/** How long after it was sent a task is first worth polling. */
+export function firstPollAt(s: PollSchedule, taskType?: string): number {
+  return s.minMs * (taskType ? FIRST_POLL_MIN[taskType] ?? 1 : 1);
+}
+
+/**
+ * The wait before the next poll of a task `ageMs` old. With `progress` (0..100 seen at
+ * `progressAgeMs`), a poll due after the expected finish is brought forward to it.
+ */
+export function nextPollDelay(s: PollSchedule, ageMs: number, progress?: { pct: number; atAgeMs: number }): number {
+  const base = Math.min(s.maxMs, s.minMs + s.fraction * Math.max(0, ageMs));
+  if (!progress || progress.pct <= 0 || progress.pct >= 100 || progress.atAgeMs <= 0) return base;
+  const remaining = progress.atAgeMs * (100 / progress.pct) - ageMs;
+  return Math.max(s.minMs / 2, Math.min(base, remaining));
+}
 
 export interface Progress {
   /** 0..100, never decreasing within one wait. */
@@ -48,6 +75,13 @@ export interface PollOptions {
   onTransient?: (e: unknown) => void;
   /** Cap on one poll request; each is also capped by the time left. */
   readTimeoutMs?: number;
+  /** When the task was sent (epoch ms), for the schedule; default now. */
+  startedAt?: number;
+  /** When it was last polled (by an earlier call), so this call continues the schedule. */
+  lastPolledAt?: number;
+  taskType?: string;
+  /** Told of each poll's time, so the next call can continue from it. */
+  onPolled?: (at: number) => void;
 }
 
 /** One poll's answer; `unknown` when the API has no record of the UUID. */
@@ -161,17 +195,27 @@ export async function pollTask(
   const schedule = opts.schedule ?? DEFAULT_POLL_SCHEDULE;
   const acc = new ResultAccumulator(taskUUID, opts.numberResults ?? 1);
   const deadline = Date.now() + Math.max(0, opts.waitMs);
+  const origin = opts.startedAt ?? Date.now();
   const cap = opts.readTimeoutMs ?? 10_000;
-  let delay = schedule.initialMs;
   let polls = 0;
   let transient = 0;
   let reported = -1;
   let known = false;
+  let progress: { pct: number; atAgeMs: number } | undefined;
+  // Waiting at all: the first poll is when the schedule says (a fresh task is not ready at once;
+  // a task polled a moment ago by another call is not polled again at once). waitMs 0 polls now.
+  if (opts.waitMs > 0) {
+    const age = Date.now() - origin;
+    const due = Math.max(firstPollAt(schedule, opts.taskType) - age, opts.lastPolledAt !== undefined ? opts.lastPolledAt + nextPollDelay(schedule, opts.lastPolledAt - origin) - Date.now() : 0);
+    const wait = Math.min(due, deadline - Date.now() - schedule.minMs);
+    if (wait > 0) await sleep(wait, opts.signal);
+  }
   for (;;) {
     if (opts.signal?.aborted) throw new CancelledError();
     try {
       // No poll outlives the wait; a single poll (waitMs 0) gets the cap.
       const left = deadline - Date.now();
+      opts.onPolled?.(Date.now());
       const env = await poll(opts.signal, Math.max(1, left > 0 ? Math.min(cap, left) : cap));
       polls++;
       if (!env.unknown) known = true;
@@ -185,6 +229,7 @@ export async function pollTask(
         });
       }
       const p = acc.apply(env);
+      if (p > 0 && p < 100 && p !== progress?.pct) progress = { pct: p, atAgeMs: Date.now() - origin };
       if (p > reported && opts.onProgress) {
         reported = p;
         opts.onProgress({ progress: p, total: 100, message: acc.isDone() ? 'done' : `processing ${Math.round(p)}%` });
@@ -195,9 +240,14 @@ export async function pollTask(
       opts.onTransient?.(e);
     }
     if (acc.isDone()) break;
-    if (Date.now() + delay > deadline) break;
+    const left = deadline - Date.now();
+    let delay = nextPollDelay(schedule, Date.now() - origin, progress);
+    // The last poll lands just before the deadline rather than giving up the rest of the wait.
+    if (delay > left - schedule.minMs) {
+      if (left < 2 * schedule.minMs) break;
+      delay = left - schedule.minMs;
+    }
     await sleep(delay, opts.signal);
-    delay = Math.min(schedule.maxMs, delay * schedule.factor);
   }
   return acc.snapshot(polls, transient, known || polls === 0);
 }

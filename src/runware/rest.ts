@@ -16,6 +16,8 @@ export interface RestOptions {
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /** Sockets kept to the API: at least twice the concurrency limit, so submissions and reads never wait for one. */
+  connections?: number;
 }
 
 /** Error codes raised before any byte of the request could reach the server. */
@@ -50,7 +52,7 @@ export class RestTransport implements Transport {
       keepAliveMaxTimeout: 120_000,
       headersTimeout: this.opts.headersTimeoutMs ?? 150_000,
       bodyTimeout: this.opts.bodyTimeoutMs ?? 60_000,
-      connections: 16,
+      connections: this.opts.connections ?? 16,
     });
     return this.agent;
   }

@@ -96,7 +96,7 @@ export class AppContext {
         journal: this.journal,
         ...(c.stateUrl ? { limiter: this.limiter()! } : {}),
         logTasks: c.http.enabled,
-        pollSchedule: { initialMs: 1000 * scale, factor: 1.5, maxMs: 10_000 * scale },
+        pollSchedule: { minMs: 500 * scale, fraction: 0.1, maxMs: 60_000 * scale },
         timeScale: scale,
         ...(scale !== 1 ? { retry: { maxAttempts: 4, baseDelayMs: Math.max(10, 500 * scale), maxDelayMs: 8000 * scale, budgetMs: Math.max(2000, 60_000 * scale) } } : {}),
       });

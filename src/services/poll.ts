@@ -41,6 +41,8 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
   const st = await ctx.runware().poll(input.taskUUID, {
     waitMs: Math.max(0, (input.waitSeconds ?? 0) * 1000),
     ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}),
+    // The journal knows when the task was sent: polling continues its schedule, in any process.
+    ...(record ? { startedAt: Date.parse(record.createdAt) } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });

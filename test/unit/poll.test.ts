@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/runware/errors.js';
 import { parseEnvelope } from '../../src/runware/errors.js';
-import { pollTask, ResultAccumulator } from '../../src/runware/poll.js';
+import { DEFAULT_POLL_SCHEDULE, firstPollAt, nextPollDelay, pollTask, ResultAccumulator } from '../../src/runware/poll.js';
 import { CancelledError, NetworkError, UpstreamError } from '../../src/shared/errors.js';
 
 const U = '11111111-2222-4333-8444-555555555555';
 const proc = (p: number) => ({ taskType: 'imageInference', taskUUID: U, status: 'processing', progress: p });
 const done = (id: string) => ({ taskType: 'imageInference', taskUUID: U, status: 'success', imageUUID: id, imageURL: `u/${id}` });
-const fast = { initialMs: 5, factor: 1.5, maxMs: 20 };
+const fast = { minMs: 5, fraction: 0.1, maxMs: 20 };
 
 describe('ResultAccumulator', () => {
   it('accumulates cumulative polls without duplicates, until numberResults', () => {
@@ -86,11 +86,84 @@ describe('pollTask', () => {
   it('stops at once when the signal aborts', async () => {
     const ac = new AbortController();
     let n = 0;
-    const p = pollTask(async () => (n++, parseEnvelope({ data: [proc(1)] })), U, { waitMs: 60_000, schedule: { initialMs: 50, factor: 1, maxMs: 50 }, signal: ac.signal });
+    const p = pollTask(async () => (n++, parseEnvelope({ data: [proc(1)] })), U, { waitMs: 60_000, schedule: { minMs: 50, fraction: 0, maxMs: 50 }, signal: ac.signal });
     setTimeout(() => ac.abort(), 120);
     await expect(p).rejects.toBeInstanceOf(CancelledError);
     const after = n;
     await new Promise((r) => setTimeout(r, 200));
     expect(n).toBe(after);
+  });
+});
+
+/** The default schedule played on a virtual clock: when a task finishing at `finishMs` is noticed, and after how many polls. */
+function play(finishMs: number, opts: { taskType?: string; progressed?: boolean } = {}): { noticedMs: number; polls: number } {
+  const s = DEFAULT_POLL_SCHEDULE;
+  let t = firstPollAt(s, opts.taskType);
+  let polls = 0;
+  let progress: { pct: number; atAgeMs: number } | undefined;
+  for (;;) {
+    polls++;
+    if (t >= finishMs) return { noticedMs: t, polls };
+    // A task that reports progress reports it truthfully (linear), as Runware's percentages roughly are.
+    if (opts.progressed) progress = { pct: (100 * t) / finishMs, atAgeMs: t };
+    t += nextPollDelay(s, t, progress);
+  }
+}
+
+describe('the poll schedule', () => {
+  it.each([2, 10, 60, 300])('notices a task finishing at %i s within 10%% of its run time plus 0.5 s, in a logarithmic number of polls', (sec) => {
+    const finish = sec * 1000;
+    const { noticedMs, polls } = play(finish);
+    expect(noticedMs - finish).toBeLessThanOrEqual(0.1 * finish + 500);
+    // Polls grow with log(run time): about ln(t / 0.5 s + 5) / ln(1.1) + 1.
+    expect(polls).toBeLessThanOrEqual(Math.ceil(Math.log((finish + 5000) / 5500) / Math.log(1.1)) + 2);
+  });
+
+  it('grows logarithmically: ten times the run time costs a near-constant number of extra polls', () => {
+    const p = [10, 100, 1000].map((s) => play(s * 1000).polls);
+    expect(p[1]! - p[0]!).toBeLessThanOrEqual(26);
+    // Past a minute between polls the cap takes over (a long job is not left unpolled for many minutes).
+    expect(nextPollDelay(DEFAULT_POLL_SCHEDULE, 36_000_000)).toBe(DEFAULT_POLL_SCHEDULE.maxMs);
+  });
+
+  it('aims at the expected finish when progress is reported: never later than without it', () => {
+    for (const sec of [10, 60, 300]) {
+      const plain = play(sec * 1000);
+      const aimed = play(sec * 1000, { progressed: true });
+      expect(aimed.noticedMs).toBeLessThanOrEqual(plain.noticedMs);
+      expect(aimed.noticedMs - sec * 1000).toBeLessThanOrEqual(DEFAULT_POLL_SCHEDULE.minMs);
+    }
+    // 50% at 20 s: the finish is expected at 40 s, so a 40 s-old task... is polled within min.
+    expect(nextPollDelay(DEFAULT_POLL_SCHEDULE, 30_000, { pct: 50, atAgeMs: 20_000 })).toBe(3500);
+    expect(nextPollDelay(DEFAULT_POLL_SCHEDULE, 39_000, { pct: 50, atAgeMs: 20_000 })).toBe(1000);
+  });
+
+  it('waits longer before the first poll of slow task types', () => {
+    expect(firstPollAt(DEFAULT_POLL_SCHEDULE, 'imageInference')).toBe(500);
+    expect(firstPollAt(DEFAULT_POLL_SCHEDULE, 'videoInference')).toBe(5000);
+    expect(play(60_000, { taskType: 'videoInference' }).polls).toBeLessThan(play(60_000).polls);
+  });
+
+  it('continues the schedule across calls: a call right after another does not poll at once', async () => {
+    const startedAt = Date.now() - 10_000;
+    let n = 0;
+    const t0 = Date.now();
+    // Polled 100 ms ago by an earlier call: at 10 s of age the next poll is due 1.5 s after that one.
+    await pollTask(async () => (n++, parseEnvelope({ data: [done('a')] })), U, { waitMs: 5000, startedAt, lastPolledAt: Date.now() - 100, schedule: DEFAULT_POLL_SCHEDULE });
+    expect(n).toBe(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1300);
+    // waitSeconds 0 asks for the state now: one poll, at once.
+    const t1 = Date.now();
+    await pollTask(async () => (n++, parseEnvelope({ data: [proc(5)] })), U, { waitMs: 0, startedAt, lastPolledAt: Date.now(), schedule: DEFAULT_POLL_SCHEDULE });
+    expect(Date.now() - t1).toBeLessThan(100);
+  });
+
+  it('uses the wait to the end: the last poll lands just before the deadline', async () => {
+    const polledAt: number[] = [];
+    const t0 = Date.now();
+    const r = await pollTask(async () => (polledAt.push(Date.now() - t0), parseEnvelope({ data: [proc(5)] })), U, { waitMs: 300, schedule: { minMs: 40, fraction: 0, maxMs: 1000 } });
+    expect(r.status).toBe('processing');
+    expect(polledAt.at(-1)!).toBeGreaterThanOrEqual(200);
+    expect(Date.now() - t0).toBeLessThan(400);
   });
 });

@@ -30,7 +30,7 @@ export const outputSchema = z.object({
   next: z.string().optional(),
 });
 
-export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps): void {
+export function register({ server, app, roots, log, previewMaxBytes, confirmProgress }: ToolDeps): void {
   server.registerTool(
     name,
     {
@@ -45,7 +45,7 @@ export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps)
     async (args, extraRaw) =>
       guard(log, async () => {
         const extra = extraRaw as ToolExtra;
-        const onProgress = progressFor(extra);
+        const onProgress = progressFor(extra, confirmProgress);
         const { output, previews } = await pollTask(app, args, { signal: extra.signal, roots: await roots.allowed(), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
         await onProgress?.settle();
         const files = new Map((output.files ?? []).map((f) => [f.index, f]));

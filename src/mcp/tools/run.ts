@@ -38,7 +38,7 @@ export const outputSchema = z.object({
   next: z.string().optional(),
 });
 
-export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps): void {
+export function register({ server, app, roots, log, previewMaxBytes, confirmProgress }: ToolDeps): void {
   server.registerTool(
     name,
     {
@@ -53,7 +53,7 @@ export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps)
     async (args, extraRaw) =>
       guard(log, async () => {
         const extra = extraRaw as ToolExtra;
-        const onProgress = progressFor(extra);
+        const onProgress = progressFor(extra, confirmProgress);
         const r = await runModel(app, args, { signal: extra.signal, roots: await roots.allowed(), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
         await onProgress?.settle();
         const media = r.output.outputs.map((o, i) => ({ ...(o.savedTo ? { savedTo: o.savedTo } : {}), ...(o.url ? { url: o.url } : {}), ...(o.mimeType ? { mimeType: o.mimeType } : {}), name: o.uuid ?? `output-${i + 1}`, description: `${o.kind} output ${i + 1}` }));

@@ -33,7 +33,7 @@ export const outputSchema = z.object({
   pollAfterSec: z.number().optional(),
 });
 
-export function register({ server, app, log }: ToolDeps): void {
+export function register({ server, app, log, confirmProgress }: ToolDeps): void {
   server.registerTool(
     name,
     {
@@ -48,7 +48,7 @@ export function register({ server, app, log }: ToolDeps): void {
     async (args, extraRaw) =>
       guard(log, async () => {
         const extra = extraRaw as ToolExtra;
-        const onProgress = progressFor(extra);
+        const onProgress = progressFor(extra, confirmProgress);
         const view = await app.runway().get(args.id, {
           waitSeconds: args.waitSeconds,
           signal: extra.signal,

@@ -46,7 +46,7 @@ export const outputSchema = z.object({
   next: z.string().optional(),
 });
 
-export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps): void {
+export function register({ server, app, roots, log, previewMaxBytes, confirmProgress }: ToolDeps): void {
   server.registerTool(
     name,
     {
@@ -61,7 +61,7 @@ export function register({ server, app, roots, log, previewMaxBytes }: ToolDeps)
     async (args, extraRaw) =>
       guard(log, async () => {
         const extra = extraRaw as ToolExtra;
-        const onProgress = progressFor(extra);
+        const onProgress = progressFor(extra, confirmProgress);
         const r = await textToImage(app, args, {
           signal: extra.signal,
           roots: await roots.allowed(),

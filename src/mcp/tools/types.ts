@@ -10,4 +10,6 @@ export interface ToolDeps {
   roots: Roots;
   log: Logger;
   previewMaxBytes: number;
+  /** Over stdio: a ping before each response that follows progress, so the final notification is not dropped. */
+  confirmProgress: boolean;
 }
