@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -87,7 +87,7 @@ await sim.stop();
 
 const base = rows[0];
 const md = `# One instance against three\n\n` +
-  `Made by \`node bench/fleet.mjs\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${CALLS} \`runware_model_search\` calls from ${CLIENTS} MCP clients over Streamable HTTP; ` +
+  `Made by \`npm run bench:fleet\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, all processes on one ${cpus().length}-core machine, ${CALLS} \`runware_model_search\` calls from ${CLIENTS} MCP clients over Streamable HTTP; ` +
   `every Runware request held ${HOLD_MS} ms by the simulator; RUNWARE_MAX_CONCURRENCY=${LIMIT}, which with Redis counts across all instances. ` +
   `The ideal is ${CALLS}/${LIMIT} waves of ${HOLD_MS} ms = ${base.ideal} ms.\n\n` +
   `| setup | wall ms | calls/s | vs one embedded | vs ideal | p50 ms | p95 ms | most in flight upstream |\n|---|---|---|---|---|---|---|---|\n` +
