@@ -203,7 +203,17 @@ export class WsEndpoint {
       return;
     }
     if (fault?.kind === 'silence') this.silent.add(socket);
-    const out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? fault.ms ?? 200 : 0);
+    // Load, counted as over REST: held, and in flight until answered.
+    const st = this.state;
+    st.inFlight++;
+    st.maxInFlight = Math.max(st.maxInFlight, st.inFlight);
+    let out: Awaited<ReturnType<RunwareSim["handle"]>>;
+    try {
+      if (st.holdMs > 0) await new Promise((r) => setTimeout(r, st.holdMs));
+      out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? fault.ms ?? 200 : 0);
+    } finally {
+      st.inFlight--;
+    }
     const frames = this.frames(tasks, out);
     if (fault?.kind === 'resetAfterAccept' || fault?.kind === 'wsDrop') {
       // The tasks ran; their results wait in the session buffer for a resume (or are lost beyond the window).
