@@ -25,6 +25,8 @@ const CEILING_USD: Record<string, number> = {
   vectorize: 0.05, controlNetPreprocess: 0.02, imageControlNetPreProcess: 0.02, imageMasking: 0.02, promptEnhance: 0.01, training: 20, modelUpload: 1,
 };
 const DEFAULT_CEILING_USD = 1;
+/** Lineages kept in memory; older ones are read from the store. */
+const RECENT = 10_000;
 
 export const utcDay = (t = Date.now()): string => new Date(t).toISOString().slice(0, 10);
 /** When the UTC day of `t` ends, for "the cap resets at ...". */
@@ -102,9 +104,16 @@ const capHint = (): string => `Nothing was sent. The cap resets at ${dayEnds()} 
 export class Journal {
   private store: Promise<StateStore> | undefined;
   private failure: AppError | undefined;
-  /** First UUID of each lineage this process is following, by current UUID. */
+  /** First UUID of each lineage this process is following, by current UUID (bounded: the store has them all). */
   private readonly roots = new Map<string, string>();
   private readonly created = new Map<string, string>();
+
+  /** Keeps the in-memory lineage maps to the most recent tasks: they only save a store read. */
+  private remember(map: Map<string, string>, k: string, v: string): void {
+    map.delete(k);
+    map.set(k, v);
+    if (map.size > RECENT) map.delete(map.keys().next().value as string);
+  }
   /** Spend this process has settled, for "this session". */
   private sessionSpend = 0;
 
@@ -177,15 +186,15 @@ export class Journal {
       throw new PolicyError(`tasks[${i}]`, capMessage(r.cap, r.spentToday, r.wanted, res.how), capHint());
     }
     for (const t of journaled) {
-      this.roots.set(t.taskUUID, t.taskUUID);
-      this.created.set(t.taskUUID, now);
+      this.remember(this.roots, t.taskUUID, t.taskUUID);
+      this.remember(this.created, t.taskUUID, now);
     }
   }
 
   /** Before a retry goes out under a fresh UUID: claims it and reserves again. An error item to fail it with, when it must not. */
   async admitRetry(task: Task, previous: string): Promise<{ code: string; message: string; taskUUID: string } | undefined> {
     const root = this.roots.get(previous) ?? previous;
-    this.roots.set(task.taskUUID, root);
+    this.remember(this.roots, task.taskUUID, root);
     let store: StateStore;
     try {
       store = await this.state();
