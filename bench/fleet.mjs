@@ -96,3 +96,4 @@ const md = `# One instance against three\n\n` +
   `the Redis rows show what the shared state costs per call (a lease, the session check), and three instances spread the MCP work and survive one dying.\n`;
 if (!SMOKE) writeFileSync(join(root, 'bench/FLEET.md'), md);
 process.stdout.write(md);
+process.exit(0);

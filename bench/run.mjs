@@ -57,7 +57,11 @@ function stdio(args, env) {
     child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
   };
   const call = (name, args, token) => rpc('tools/call', { name, arguments: args, ...(token ? { _meta: { progressToken: token } } : {}) });
-  return { child, rpc, hello, call, rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024, stop: () => child.kill() };
+  const stop = () => {
+    child.stdin.end();
+    child.kill();
+  };
+  return { child, rpc, hello, call, rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024, stop };
 }
 
 // 1. Cold start: spawn -> tools/list answered.
@@ -197,3 +201,4 @@ const lines = [
 ];
 if (!SMOKE) writeFileSync(join(root, 'bench/RESULTS.md'), lines.join('\n'));
 process.stdout.write(lines.join('\n'));
+process.exit(0);

@@ -68,8 +68,8 @@ mod.paths = Module._nodeModulePaths(path.dirname(file));
 const req = Module.createRequire(file);
 script.runInThisContext()(mod.exports, req, mod, file, path.dirname(file));
 if (process.env.RUNWARE_BUNDLE_CACHE_WRITE === '1') {
-  // Build time: once start-up has served, the cache covers what it compiled too.
-  process.stdin.once('end', () => setTimeout(() => { fs.writeFileSync(file + '.cache', script.createCachedData()); process.exit(0); }, 200));
+  // Build time: when the warm-up run exits, the cache covers what start-up compiled too.
+  process.once('exit', () => fs.writeFileSync(file + '.cache', script.createCachedData()));
 }
 `,
 );

@@ -97,7 +97,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'serve') {
     const serveFlags = (mod as typeof import('./commands/serve-flags.js')).parseServeFlags(rest);
     const config = loadConfig(process.env, { ...flags, ...serveFlags });
-    return (await import('./mcp/serve.js')).serve(config);
+    const code = await (await import('./mcp/serve.js')).serve(config);
+    // The server has shut down (stdin closed, or SIGINT/SIGTERM): exit now, even if the
+    // parent still holds our stdin open or a keep-alive socket lingers.
+    process.exit(code);
   }
   const config = loadConfig(process.env, flags);
   const logger = new Logger(config.logLevel);

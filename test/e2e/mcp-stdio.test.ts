@@ -326,6 +326,21 @@ describe('no key and no --simulate', () => {
 });
 
 describe('stdout is only the protocol', () => {
+  it('exits on SIGTERM even while its parent keeps stdin open', async () => {
+    const child = spawn(process.execPath, [CLI, '--simulate'], { env: { PATH: process.env.PATH ?? '', HOME: capture.tempDir() }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } })}\n`);
+    for (let i = 0; i < 100 && !out.includes('"id":1'); i++) await sleep(30);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, sleep(5000).then(() => 'still running' as const)]);
+    if (code === 'still running') child.kill('SIGKILL');
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
   it('every stdout line of a whole session is a JSON-RPC message', async () => {
     const child = spawn(process.execPath, [CLI, '--simulate'], { env: { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_LOG_LEVEL: 'debug', RUNWARE_OUTPUT_DIR: capture.tempDir() }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
