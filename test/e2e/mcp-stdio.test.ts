@@ -48,7 +48,8 @@ describe('tools/list', () => {
       expect(t.outputSchema?.type, t.name).toBe('object');
       for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const) expect(typeof t.annotations?.[hint], `${t.name}.${hint}`).toBe('boolean');
     }
-    expect(tools.find((t) => t.name === 'runware_poll')!.annotations!.readOnlyHint).toBe(true);
+    // runware_poll reads the task, but with saveTo it writes files: not read-only (#14).
+    expect(tools.find((t) => t.name === 'runware_poll')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false });
     expect(tools.find((t) => t.name === 'runware_text_to_image')!.annotations!.idempotentHint).toBe(false);
   });
 

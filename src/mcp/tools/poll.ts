@@ -40,7 +40,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
         'Free and safe to repeat: it never re-runs the task.',
       inputSchema,
       outputSchema,
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args, extraRaw) =>
       guard(log, async () => {
