@@ -180,8 +180,18 @@ export class RunwareClient {
     if (isRead(t)) return;
     this.submitted.set(t.taskUUID, t);
     if (this.submitted.size > LINEAGE_KEEP) this.submitted.delete(this.submitted.keys().next().value as string);
-    if (!this.pollClock.has(t.taskUUID)) this.pollClock.set(t.taskUUID, { startedAt: Date.now() });
-    if (this.pollClock.size > LINEAGE_KEEP) this.pollClock.delete(this.pollClock.keys().next().value as string);
+    this.clockFor(t.taskUUID);
+  }
+
+  /** A task's poll clock, made on first sight (sent now, or at `startedAt` by the journal's word). */
+  private clockFor(uuid: string, startedAt = Date.now()): { startedAt: number; lastPolledAt?: number } {
+    let clock = this.pollClock.get(uuid);
+    if (!clock) {
+      clock = { startedAt };
+      this.pollClock.set(uuid, clock);
+      if (this.pollClock.size > LINEAGE_KEEP) this.pollClock.delete(this.pollClock.keys().next().value as string);
+    }
+    return clock;
   }
 
   /**
@@ -405,13 +415,7 @@ export class RunwareClient {
 
   /** Polls a task until it settles or the deadline; every poll is capped by the time left. */
   private follow(uuid: string, task: Task | undefined, deadline: number, numberResults: number, signal?: AbortSignal, onProgress?: (p: Progress) => void, startedAt?: number): Promise<PollState> {
-    let clock = this.pollClock.get(uuid);
-    if (!clock) {
-      clock = { startedAt: startedAt ?? Date.now() };
-      this.pollClock.set(uuid, clock);
-      if (this.pollClock.size > LINEAGE_KEEP) this.pollClock.delete(this.pollClock.keys().next().value as string);
-    }
-    const c = clock;
+    const c = this.clockFor(uuid, startedAt);
     return pollTask((sig, timeoutMs) => this.read(uuid, task, sig, timeoutMs), uuid, {
       startedAt: c.startedAt,
       ...(c.lastPolledAt !== undefined ? { lastPolledAt: c.lastPolledAt } : {}),

@@ -28,13 +28,11 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
   const roots = opts.roots ?? [];
   const deadline = Date.now() + Math.max(0, (input.waitSeconds ?? 0) * 1000);
   // What the journal remembers (from this process or an earlier one): how many results, and where to save them.
-  const uuid = input.taskUUID.toLowerCase();
-  const found = await ctx.journal
+  // The store hands back only this UUID's own record, never another task's of the same batch.
+  const record = await ctx.journal
     .state()
-    .then((st) => st.getTask(uuid))
+    .then((st) => st.getTask(input.taskUUID.toLowerCase()))
     .catch(() => undefined);
-  // Defence in depth: a record that is not this UUID's own lineage never lends it a result count or a name.
-  const record = found && (found.taskUUID === uuid || found.attempts.some((a) => a.taskUUID === uuid) || found.request.taskUUID === uuid) ? found : undefined;
   input = { ...input, ...(input.numberResults === undefined && record ? { numberResults: record.numberResults } : {}), ...(input.saveTo === undefined && record?.saveTo && roots.length ? { saveTo: record.saveTo } : {}) };
   // A bad save path is refused before any polling.
   if (input.saveTo !== undefined) await resolveSaveTarget(input.saveTo, roots);

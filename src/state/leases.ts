@@ -12,9 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { CancelledError, StateUnavailableError } from '../shared/errors.js';
 import { FairLimiter, type Limiter } from '../shared/limiter.js';
 import type { Logger } from '../shared/log.js';
-import type { RedisLink, RedisState } from './redis.js';
+import { Script, type RedisLink, type RedisState } from './redis.js';
 
-const ACQUIRE = `
+const ACQUIRE = new Script(`
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local held = 0
@@ -23,7 +23,7 @@ local n = tonumber(ARGV[4])
 if held + n > tonumber(ARGV[3]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[5])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
-return 1`;
+return 1`);
 
 export interface GlobalLimiterOptions {
   capacity: number;
@@ -68,6 +68,8 @@ export class GlobalLimiter implements Limiter {
       await sub.subscribe(this.channel(s), () => this.wakeAll());
     })().catch(() => {
       // Without it, waiters still look on their timer.
+      this.subscriber?.destroy();
+      this.subscriber = undefined;
       this.subscribed = undefined;
     });
   }
@@ -112,7 +114,7 @@ export class GlobalLimiter implements Limiter {
     let delay = 5;
     for (;;) {
       if (signal?.aborted) throw new CancelledError();
-      const got = await s.call((r) => r.sendCommand(['EVAL', ACQUIRE, '1', this.key(s), String(Date.now()), String(this.opts.leaseMs), String(this.capacity), String(n), member]));
+      const got = await s.call((r) => ACQUIRE.run(r, [this.key(s)], [Date.now(), this.opts.leaseMs, this.capacity, n, member]));
       if (Number(got) === 1) return;
       if (Date.now() >= deadline) throw new StateUnavailableError(`No permit of the shared RUNWARE_MAX_CONCURRENCY=${this.capacity} came free within ${Math.round((this.opts.maxWaitMs ?? 600_000) / 1000)} s.`);
       this.subscribe(s);

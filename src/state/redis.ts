@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { ConfigError, StateUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import type { AdmitBatch, AdmitResult, Reservation, SpendSummary, StateStore, TaskFilter, TaskRecord } from './types.js';
+import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 type Reply = unknown;
 /** The little of node-redis used here: raw commands, so no command typings leak into the rest. */
@@ -74,7 +74,7 @@ export async function connectRedis(url: string, logger: Logger): Promise<RedisLi
 }
 
 /** A Lua script, run by its SHA and loaded on first use (or after a Redis restart forgot it). */
-class Script {
+export class Script {
   private sha: string | undefined;
   constructor(private readonly source: string) {}
   async run(r: RedisLink, keys: string[], args: Array<string | number>): Promise<Reply> {
@@ -173,9 +173,7 @@ if v == '${ENDED}' then return -1 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`);
 
-/** Every UUID a record answers to. */
-const linksOf = (root: string, r: TaskRecord): string[] => [...new Set([root, ...r.attempts.map((a) => a.taskUUID), r.taskUUID])];
-const recordArg = (root: string, r: TaskRecord): Record<string, unknown> => ({ root, links: linksOf(root, r), json: JSON.stringify(r), updatedAt: Date.parse(r.updatedAt) });
+const recordArg = (root: string, r: TaskRecord): Record<string, unknown> => ({ root, links: lineageUuids(root, r), json: JSON.stringify(r), updatedAt: Date.parse(r.updatedAt) });
 
 export class RedisState implements StateStore {
   readonly location: string;
@@ -228,7 +226,7 @@ export class RedisState implements StateStore {
     const json = (await this.cmd(['GET', `${this.prefix}task:${root ?? uuid}`])) as string | null;
     const rec = json ? (JSON.parse(json) as TaskRecord) : undefined;
     // As in SQLite: only a UUID of the record's own lineage gets it.
-    return rec && (uuid === (root ?? uuid) || rec.taskUUID === uuid || rec.attempts.some((a) => a.taskUUID === uuid)) ? rec : undefined;
+    return rec && inLineage(rec, uuid, root ?? uuid) ? rec : undefined;
   }
 
   async listTasks(f: TaskFilter): Promise<TaskRecord[]> {

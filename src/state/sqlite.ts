@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../shared/errors.js';
-import type { AdmitBatch, AdmitResult, Reservation, SpendSummary, StateStore, TaskFilter, TaskRecord } from './types.js';
+import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 /** How long a write waits for another process's lock before it is reported. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -49,9 +49,6 @@ export function stateError(path: string, e: unknown): ConfigError {
 }
 
 type Row = { record: string };
-
-/** Whether `uuid` is one of the record's own UUIDs: its first, its current, or an attempt's. */
-export const inLineage = (r: TaskRecord, uuid: string, root: string): boolean => uuid === root || r.taskUUID === uuid || r.attempts.some((a) => a.taskUUID === uuid);
 
 export class SqliteState implements StateStore {
   readonly location: string;
@@ -230,7 +227,7 @@ export class SqliteState implements StateStore {
   }
 
   private putRecord(rootUuid: string, r: TaskRecord, now: number): void {
-    for (const u of new Set([rootUuid, ...r.attempts.map((a) => a.taskUUID), r.taskUUID])) this.stmt.link!.run(u, rootUuid, now);
+    for (const u of lineageUuids(rootUuid, r)) this.stmt.link!.run(u, rootUuid, now);
     this.stmt.putTask!.run({ root: rootUuid, uuid: r.taskUUID, taskType: r.taskType, model: r.model ?? null, status: r.status, createdAt: Date.parse(r.createdAt), updatedAt: Date.parse(r.updatedAt), cost: r.cost ?? null, record: JSON.stringify(r) });
   }
 

@@ -58,6 +58,12 @@ export interface SpendSummary {
   pendingToday: number;
 }
 
+/** Every UUID a record answers to: its first (the root), every attempt's, and its current one. */
+export const lineageUuids = (root: string, r: TaskRecord): string[] => [...new Set([root, ...r.attempts.map((a) => a.taskUUID), r.taskUUID])];
+
+/** Whether `uuid` is one of the record's own UUIDs; a store hands a record to no other. */
+export const inLineage = (r: TaskRecord, uuid: string, root: string): boolean => uuid === root || r.taskUUID === uuid || r.attempts.some((a) => a.taskUUID === uuid);
+
 export interface StateStore {
   /** Where it lives, for messages. */
   readonly location: string;
