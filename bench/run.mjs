@@ -82,22 +82,34 @@ for (let i = 0; i < RUNS; i++) {
   cold.noCache.push(await coldStart([bundleNoCache], serverEnv()));
 }
 
-// 2. Per call: runware_model_search against the yardstick's tool making the same POST.
-const CALLS = SMOKE ? 20 : 600;
-async function perCall(s, name, args) {
-  await s.hello();
-  for (let i = 0; i < 50; i++) await s.call(name, args);
-  const xs = [];
-  for (let i = 0; i < CALLS; i++) {
-    const t0 = performance.now();
-    await s.call(name, args);
-    xs.push(performance.now() - t0);
+// 2. Per call: runware_model_search against the yardstick's tool making the same POST (limit 5
+// both). The two servers run side by side and take turns, call for call, so that a noisy
+// machine slows both alike; the ratio is of the two medians.
+const CALLS = SMOKE ? 20 : 1000;
+async function perCallPaired(a, b) {
+  await a.s.hello();
+  await b.s.hello();
+  for (let i = 0; i < 100; i++) {
+    await a.s.call(a.name, a.args);
+    await b.s.call(b.name, b.args);
   }
-  s.stop();
-  return median(xs);
+  const xa = [];
+  const xb = [];
+  for (let i = 0; i < CALLS; i++) {
+    for (const [p, xs] of i % 2 ? [[a, xa], [b, xb]] : [[b, xb], [a, xa]]) {
+      const t0 = performance.now();
+      await p.s.call(p.name, p.args);
+      xs.push(performance.now() - t0);
+    }
+  }
+  a.s.stop();
+  b.s.stop();
+  return [median(xa), median(xb)];
 }
-const yardCall = await perCall(stdio([yardstick, '--post', info.runwareUrl], clean({ BENCH_KEY: creds.apiKey })), 'search', { search: 'flux' });
-const ourCall = await perCall(stdio([bin], serverEnv()), 'runware_model_search', { search: 'flux' });
+const [yardCall, ourCall] = await perCallPaired(
+  { s: stdio([yardstick, '--post', info.runwareUrl], clean({ BENCH_KEY: creds.apiKey })), name: 'search', args: { search: 'flux' } },
+  { s: stdio([bin], serverEnv()), name: 'runware_model_search', args: { search: 'flux', limit: 5 } },
+);
 
 // 3. A progressToken against none: the same text-to-image call, interleaved.
 const pg = stdio([bin], serverEnv({ RUNWARE_PREVIEW_MAX_BYTES: '0', RUNWARE_TIME_SCALE: '0.01' }));

@@ -9,8 +9,9 @@
  *   they pass the scrubber and say what to do next;
  * - `logging/setLevel` with a bad level answered a raw zod dump: it now gets
  *   -32602 naming the allowed levels;
- * - every tool call runs as its session's work, so its log records reach
- *   that session only (runOwned).
+ * - over HTTP, every tool call runs as its session's work, so its log records
+ *   reach that session only (runOwned). Over stdio there is one session and no
+ *   owner: AsyncLocalStorage would put a hook on every promise for nothing.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, LoggingLevelSchema, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -46,7 +47,7 @@ type Internals = {
   setToolRequestHandlers: () => void;
 };
 
-export function harden(server: McpServer, owner: symbol): void {
+export function harden(server: McpServer, owner?: symbol): void {
   const s = server as unknown as Internals;
   // Tool handlers are installed lazily by the SDK; wrap tools/call once they are.
   const install = s.setToolRequestHandlers.bind(server);
@@ -54,7 +55,7 @@ export function harden(server: McpServer, owner: symbol): void {
     install();
     const handlers = s.server._requestHandlers;
     const call = handlers.get('tools/call');
-    if (call && !(call as { owned?: boolean }).owned) {
+    if (owner && call && !(call as { owned?: boolean }).owned) {
       const owned = Object.assign((req: { params?: { level?: unknown } }, extra: unknown) => runOwned(owner, () => call(req, extra)), { owned: true });
       handlers.set('tools/call', owned);
     }

@@ -16,9 +16,11 @@ export type ToolExtra = {
 };
 
 export function ok(structured: object, extra: ContentBlock[] = []): CallToolResult {
-  const clean = scrubber.value(structured) as Record<string, unknown>;
+  // Compact: the text is read by a model, and indentation is a third of the tokens, not information.
+  const { value, text } = scrubber.json(structured);
+  const clean = value as Record<string, unknown>;
   return {
-    content: [{ type: 'text', text: JSON.stringify(clean, null, 2) }, ...(scrubber.value(extra) as ContentBlock[])],
+    content: [{ type: 'text', text }, ...(scrubber.value(extra) as ContentBlock[])],
     structuredContent: clean,
   };
 }

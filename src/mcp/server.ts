@@ -39,7 +39,7 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
   );
   const log = app.logger.child('mcp');
   const owner = Symbol('mcp-session');
-  harden(server, owner);
+  harden(server, opts.exclusive ? undefined : owner);
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir);
   registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes, confirmProgress: opts.exclusive === true });
   registerResources(server, app);

@@ -5,6 +5,7 @@
 import type { Agent } from 'undici';
 import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError } from '../shared/errors.js';
+import { deadline } from '../shared/time.js';
 import { parseRetryAfter } from './retry.js';
 import type { Task } from './rules.js';
 import type { SendOptions, Transport, TransportReply } from './transport.js';
@@ -29,9 +30,9 @@ function errorCode(e: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-export function toNetworkError(e: unknown, signal?: AbortSignal, timeout?: AbortSignal): Error {
+export function toNetworkError(e: unknown, signal?: AbortSignal, timeout?: { aborted?: boolean; expired?: boolean }): Error {
   if (signal?.aborted) return new CancelledError();
-  if (timeout?.aborted) return new NetworkError('Runware API: no answer before the deadline (the request was sent).', true, 'TIMEOUT');
+  if (timeout?.aborted || timeout?.expired) return new NetworkError('Runware API: no answer before the deadline (the request was sent).', true, 'TIMEOUT');
   const code = errorCode(e) ?? 'UNKNOWN';
   const sent = !NOT_SENT.has(code);
   const what = sent ? 'the connection failed after the request was sent' : 'could not connect';
@@ -61,30 +62,33 @@ export class RestTransport implements Transport {
     if (signal?.aborted) throw new CancelledError();
     const { request } = await undici();
     const dispatcher = await this.dispatcher();
-    const timeout = timeoutMs !== undefined ? AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs))) : undefined;
-    const combined = signal && timeout ? AbortSignal.any([signal, timeout]) : (signal ?? timeout);
+    const timeout = timeoutMs !== undefined ? deadline(signal, timeoutMs) : undefined;
     let res: Awaited<ReturnType<typeof request>>;
-    try {
-      res = await request(this.opts.url, {
-        method: 'POST',
-        dispatcher,
-        headers: {
-          authorization: `Bearer ${this.opts.apiKey}`,
-          'content-type': 'application/json',
-          accept: 'application/json',
-          'user-agent': this.opts.userAgent,
-        },
-        body: JSON.stringify(tasks),
-        signal: combined,
-      });
-    } catch (e) {
-      throw toNetworkError(e, signal, timeout);
-    }
     let text: string;
     try {
-      text = await res.body.text();
-    } catch (e) {
-      throw toNetworkError(e, signal, timeout);
+      try {
+        res = await request(this.opts.url, {
+          method: 'POST',
+          dispatcher,
+          headers: {
+            authorization: `Bearer ${this.opts.apiKey}`,
+            'content-type': 'application/json',
+            accept: 'application/json',
+            'user-agent': this.opts.userAgent,
+          },
+          body: JSON.stringify(tasks),
+          signal: timeout?.signal ?? signal,
+        });
+      } catch (e) {
+        throw toNetworkError(e, signal, timeout);
+      }
+      try {
+        text = await res.body.text();
+      } catch (e) {
+        throw toNetworkError(e, signal, timeout);
+      }
+    } finally {
+      timeout?.done();
     }
     const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
     let body: unknown = null;

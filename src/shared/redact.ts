@@ -31,6 +31,8 @@ const URL_IN_TEXT = /https?:\/\/[^\s"'<>`]+/g;
 export const MIN_SECRET_LENGTH = 12;
 /** Any run of this many characters of a secret (case-insensitive) counts as the secret: prefixes, halves split across fields. */
 const FRAGMENT = 10;
+/** The shortest text `text()` can change: a FRAGMENT of a secret. Keys and small values skip the scan. */
+const SHORTEST = FRAGMENT;
 
 /** Every form a secret can take in output: as is, in either case, URL/JSON-escaped, base64 (any alignment), hex. */
 export function encodedForms(secret: string): string[] {
@@ -58,8 +60,17 @@ interface Registered {
   windows: string[];
 }
 
+/**
+ * Words without which no scrubbing rule can fire, as they appear in JSON text:
+ * auth schemes, JWTs, credential words in free text, and secret field names.
+ * A JSON text with none of these (and no registered secret) comes out unchanged.
+ */
+const SUSPECT = /bearer|basic|eyJ|pass|secret|api[-_]?key|token|authorization|cookie|jwt/i;
+
 export class Scrubber {
   private readonly registered = new Map<string, Registered>();
+  /** A registered secret that JSON escapes (a quote, a backslash, a control character) defeats the fast path. */
+  private escapes = false;
 
   /** Registers secret values (keys, tokens, passwords) to scrub everywhere. */
   addSecrets(...values: Array<string | undefined | null>): void {
@@ -68,6 +79,7 @@ export class Scrubber {
       const s = v.trim();
       // config.ts refuses shorter secrets; one registered anyway would mangle ordinary text.
       if (s.length < MIN_SECRET_LENGTH || this.registered.has(s)) continue;
+      if (JSON.stringify(s) !== `"${s}"`) this.escapes = true;
       const forms = encodedForms(s);
       const windows = new Set<string>();
       const lower = s.toLowerCase();
@@ -127,6 +139,8 @@ export class Scrubber {
    * (JWTs and `password=` outside URLs: signed output URLs keep working).
    */
   text(input: string): string {
+    // Nothing scrubbed is shorter than this (a secret form, a bearer credential, a JWT, `secret=` and a value).
+    if (input.length < SHORTEST) return input;
     const out = this.secretsOut(input).replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`);
     return outsideUrls(out, (seg) => seg.replace(JWT, REDACTED).replace(CREDENTIAL_IN_TEXT, (_m, name: string, sep: string) => `${name}${sep}${REDACTED}`));
   }
@@ -134,6 +148,18 @@ export class Scrubber {
   /** A deep copy of `input` with secret fields and secret values replaced. */
   value<T>(input: T): T {
     return this.walk(input, (s) => this.text(s), 0) as T;
+  }
+
+  /**
+   * `value()` and its JSON text, for results. Most results hold nothing to
+   * scrub: their JSON is checked once for every secret form and every word a
+   * rule needs, and only then is the value walked and copied.
+   */
+  json(input: unknown): { value: unknown; text: string } {
+    const raw = JSON.stringify(input) ?? 'null';
+    if (!this.escapes && !SUSPECT.test(raw) && this.ranges(raw).length === 0) return { value: input, text: raw };
+    const value = this.value(input);
+    return { value, text: JSON.stringify(value) ?? 'null' };
   }
 
   forLog(input: string): string {

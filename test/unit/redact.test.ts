@@ -85,3 +85,37 @@ describe('Scrubber', () => {
     expect(got[0]!.scope).toBe('x');
   });
 });
+
+describe('Scrubber.json (the results fast path)', () => {
+  const key = 'CANARYrunwareKEY-5f1c9e27a0b84d3c';
+  const s = new Scrubber();
+  s.addSecrets(key, 'user:1-quote"and\\slash');
+  const plain = new Scrubber();
+  plain.addSecrets(key);
+
+  it('gives exactly what value() then JSON.stringify give, for any JSON value with secrets and rule words mixed in', async () => {
+    const fc = (await import('fast-check')).default;
+    const word = fc.constantFrom(key, key.slice(3, 17), Buffer.from(key).toString('base64'), 'Bearer abcdefghijklmnopqrstuv', 'eyJhbGciOi.eyJzdWIiOi.sig', 'password=hunter2x9', 'token', 'apiKey', 'a fox', 'https://x.test/a.png?sig=abc');
+    const str = fc.oneof(fc.string(), word, fc.tuple(fc.string(), word, fc.string()).map((p) => p.join('')));
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, str, fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.oneof(str, fc.constantFrom('token', 'jwt', 'password', 'air')), tie('v'), { maxKeys: 4 })),
+    })).v;
+    fc.assert(
+      fc.property(value, (v) => {
+        for (const sc of [s, plain]) {
+          const want = JSON.stringify(sc.value(v));
+          const got = sc.json(v);
+          expect(got.text).toBe(want);
+          expect(JSON.stringify(got.value)).toBe(want);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('returns the same object, uncopied, when there is nothing to scrub', () => {
+    const v = { taskUUID: '1b2c', results: [{ air: 'runware:100@1', name: 'FLUX.1 [schnell]' }] };
+    expect(plain.json(v).value).toBe(v);
+    expect(plain.json({ note: `key ${key}` }).text).toBe(JSON.stringify({ note: `key ${REDACTED}` }));
+  });
+});
