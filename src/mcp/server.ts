@@ -40,18 +40,16 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
   const log = app.logger.child('mcp');
   const owner = Symbol('mcp-session');
   harden(server, opts.exclusive ? undefined : owner);
-  const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir);
+  const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir, server.server, log);
   registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes, confirmProgress: opts.exclusive === true });
   registerResources(server, app);
 
   let connected = false;
   server.server.oninitialized = () => {
     connected = true;
-    void roots.refresh(server.server, log);
   };
-  server.server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
-    await roots.refresh(server.server, log);
-  });
+  // Roots are asked for by the first call that needs them (see roots.ts), then kept until they change.
+  server.server.setNotificationHandler(RootsListChangedNotificationSchema, () => roots.invalidate());
   const removeSink = app.logger.addSink((r) => {
     if (!connected) return;
     if (!opts.exclusive && r.owner !== owner) return;

@@ -2,7 +2,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ListRootsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOTS_TIMEOUT_MS } from '../../src/mcp/roots.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, Capture, runCli, sleep } from '../helpers.js';
 
@@ -38,6 +41,26 @@ describe('Streamable HTTP', () => {
     capture.add(r);
     expect(r.isError).toBeFalsy();
     expect(seen.at(-1)).toBe(100);
+    await client.close();
+  });
+
+  it('asks a client with roots through the call itself: no stall, and the file lands in its root', async () => {
+    const root = capture.tempDir('rw-http-root-');
+    const { url } = await startHttp();
+    const client = new Client({ name: 'http-roots', version: '0' }, { capabilities: { roots: { listChanged: true } } });
+    let asked = 0;
+    client.setRequestHandler(ListRootsRequestSchema, async () => (asked++, { roots: [{ uri: pathToFileURL(root).href, name: 'project' }] }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    for (let i = 0; i < 2; i++) {
+      const t0 = Date.now();
+      const r = (await client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'rooted', width: 128, height: 128, saveTo: 'http/' } })) as CallToolResult;
+      capture.add(r);
+      expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+      // Before: every call waited out a 5 s roots/list that never reached the client.
+      expect(Date.now() - t0).toBeLessThan(ROOTS_TIMEOUT_MS);
+      expect((r.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo.startsWith(join(root, 'http'))).toBe(true);
+    }
+    expect(asked).toBe(1);
     await client.close();
   });
 

@@ -258,21 +258,33 @@ describe('logging', () => {
 });
 
 describe('client roots', () => {
-  it('without RUNWARE_OUTPUT_DIR, saves into the client root', async () => {
+  it('without RUNWARE_OUTPUT_DIR, saves into the client root; asks once, and again only after list_changed', async () => {
     const root = capture.tempDir('rw-root-');
+    const other = capture.tempDir('rw-root2-');
     mkdirSync(join(root, 'inner'));
     const env = simEnv(sim, { RUNWARE_SIM_TIME_SCALE: '0.05' });
     const c = await connectStdio([], env, capture, { roots: { listChanged: true } });
-    c.client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: pathToFileURL(root).href, name: 'project' }] }));
-    try {
-      await c.client.sendRootsListChanged();
-      await sleep(200);
-      const r = (await c.client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'a root', width: 128, height: 128, saveTo: 'inner/' } })) as CallToolResult;
+    let asked = 0;
+    let current = root;
+    c.client.setRequestHandler(ListRootsRequestSchema, async () => (asked++, { roots: [{ uri: pathToFileURL(current).href, name: 'project' }] }));
+    const draw = async (saveTo: string): Promise<string> => {
+      const r = (await c.client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'a root', width: 128, height: 128, saveTo } })) as CallToolResult;
       capture.add(r);
       expect(r.isError, text(r)).toBeFalsy();
-      const saved = (r.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo;
+      return (r.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo;
+    };
+    try {
+      expect(asked).toBe(0);
+      const saved = await draw('inner/');
       expect(saved.startsWith(join(root, 'inner'))).toBe(true);
       expect(existsSync(saved)).toBe(true);
+      await draw('inner/');
+      expect(asked).toBe(1);
+      current = other;
+      await c.client.sendRootsListChanged();
+      await sleep(100);
+      expect((await draw('x.png')).startsWith(other)).toBe(true);
+      expect(asked).toBe(2);
     } finally {
       await c.close();
     }

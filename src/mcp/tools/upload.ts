@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { uploadFile } from '../../services/upload.js';
 import { guard, ok, type ToolExtra } from '../results.js';
 import type { ToolDeps } from './types.js';
+import type { RootsAsker } from '../roots.js';
 
 export const name = 'runware_upload';
 
@@ -19,6 +20,6 @@ export function register({ server, app, roots, log }: ToolDeps): void {
       outputSchema,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    async (args, extra) => guard(log, async () => ok(await uploadFile(app, args.path, await roots.allowed(), (extra as ToolExtra).signal))),
+    async (args, extra) => guard(log, async () => ok(await uploadFile(app, args.path, await roots.allowed(extra as unknown as RootsAsker), (extra as ToolExtra).signal))),
   );
 }
