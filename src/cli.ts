@@ -4,7 +4,7 @@
  * In stdio mode nothing but MCP messages may reach stdout.
  */
 import { loadConfig, withSimulator, VERSION, type Config, type Flags } from './config.js';
-import { UsageError, reportError } from './commands/output.js';
+import { UsageError, printText, reportError } from './commands/output.js';
 import { AppContext } from './services/context.js';
 import { Logger, stderrSink } from './shared/log.js';
 
@@ -80,17 +80,17 @@ async function withOptionalSimulator<T>(config: Config, fn: (config: Config) => 
 async function main(argv: string[]): Promise<number> {
   const parsed = parseGlobal(argv);
   if (parsed === 'help') {
-    process.stderr.write(`${HELP}\n`);
+    printText(HELP);
     return 0;
   }
   if (parsed === 'version') {
-    process.stderr.write(`${VERSION}\n`);
+    printText(VERSION);
     return 0;
   }
   const { command, rest, flags } = parsed;
   const mod = await loadCommand(command);
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stderr.write(`${mod.usage}\n`);
+    printText(mod.usage);
     return 0;
   }
   if (command === 'simulator') return (mod as typeof import('./commands/simulator.js')).run(rest);

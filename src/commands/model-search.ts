@@ -1,6 +1,6 @@
 import type { AppContext } from '../services/context.js';
-import { modelSearch } from '../services/model-search.js';
-import { int, parse, str } from './args.js';
+import { MODEL_SEARCH_LIMITS as L, modelSearch } from '../services/model-search.js';
+import { bounded, parse, str } from './args.js';
 import { EXIT_OK, UsageError, printJson } from './output.js';
 
 export const usage = `Usage: runware-mcp-server model-search --search TEXT [--limit N] [--offset N]
@@ -17,8 +17,8 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
   if (search === undefined) throw new UsageError('model-search needs --search TEXT');
   const out = await modelSearch(ctx, {
     search,
-    ...(int(values, 'limit', 1, 100) !== undefined ? { limit: int(values, 'limit', 1, 100)! } : {}),
-    ...(int(values, 'offset', 0, 100000) !== undefined ? { offset: int(values, 'offset', 0, 100000)! } : {}),
+    ...(bounded(values, 'limit', L.limit) !== undefined ? { limit: bounded(values, 'limit', L.limit)! } : {}),
+    ...(bounded(values, 'offset', L.offset) !== undefined ? { offset: bounded(values, 'offset', L.offset)! } : {}),
     ...(str(values, 'category') ? { category: str(values, 'category')! } : {}),
     ...(str(values, 'architecture') ? { architecture: str(values, 'architecture')! } : {}),
     ...(str(values, 'type') ? { type: str(values, 'type')! } : {}),

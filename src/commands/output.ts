@@ -9,7 +9,19 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Help and version text: what was asked for, so stdout (scrubbed like everything else). */
+export function printText(text: string): void {
+  process.stdout.write(`${scrubber.text(text)}\n`);
+}
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(scrubber.value(value), null, 2)}\n`);
@@ -18,7 +30,9 @@ export function printJson(value: unknown): void {
 /** Prints an error as JSON on stdout and a one-line summary on stderr; returns the exit code. */
 export function reportError(e: unknown): number {
   if (e instanceof UsageError) {
-    process.stderr.write(`${scrubber.text(e.message)}\nRun with --help for usage.\n`);
+    // Like every other error: JSON on stdout for scripts, a line on stderr for people.
+    printJson({ error: { kind: 'usage', message: e.message, hint: e.hint ?? 'Run with --help for usage.' } });
+    process.stderr.write(`${scrubber.text(e.message)}\n${scrubber.text(e.hint ?? 'Run with --help for usage.')}\n`);
     return EXIT_USAGE;
   }
   if (isAppError(e)) {

@@ -1,7 +1,8 @@
 import type { AppContext } from '../services/context.js';
 import { pollTask } from '../services/poll.js';
 import { resolve } from 'node:path';
-import { int, num, parse, str } from './args.js';
+import { bounded, num, parse, str } from './args.js';
+import { TEXT_TO_IMAGE_LIMITS } from '../services/text-to-image.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, printJson } from './output.js';
 import { progressPrinter } from './progress.js';
 
@@ -15,7 +16,7 @@ or Runware has no record of it.`;
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { wait: { type: 'string' }, 'number-results': { type: 'string' }, out: { type: 'string' } }, true);
   if (positionals.length !== 1) throw new UsageError('poll needs exactly one TASK_UUID');
-  const nr = int(values, 'number-results', 1, 20);
+  const nr = bounded(values, 'number-results', TEXT_TO_IMAGE_LIMITS.numberResults);
   const dir = str(values, 'out');
   const p = progressPrinter();
   const { output: out } = await pollTask(

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { AppContext } from '../services/context.js';
-import { textToImage, type TextToImageInput } from '../services/text-to-image.js';
-import { int, num, parse, str } from './args.js';
+import { TEXT_TO_IMAGE_LIMITS as L, textToImage, type TextToImageInput } from '../services/text-to-image.js';
+import { bounded, num, parse, str } from './args.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, printJson } from './output.js';
 import { progressPrinter } from './progress.js';
 
@@ -29,13 +29,13 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
   };
   set('negativePrompt', str(values, 'negative-prompt'));
   set('model', str(values, 'model'));
-  set('width', num(values, 'width', -Infinity, Infinity));
-  set('height', num(values, 'height', -Infinity, Infinity));
-  set('steps', num(values, 'steps', -Infinity, Infinity));
-  set('CFGScale', num(values, 'cfg-scale', -Infinity, Infinity));
+  set('width', bounded(values, 'width', L.width));
+  set('height', bounded(values, 'height', L.height));
+  set('steps', bounded(values, 'steps', L.steps));
+  set('CFGScale', bounded(values, 'cfg-scale', L.CFGScale));
   set('scheduler', str(values, 'scheduler'));
-  set('numberResults', int(values, 'number-results', 1, 20));
-  set('seed', num(values, 'seed', -Infinity, Infinity));
+  set('numberResults', bounded(values, 'number-results', L.numberResults));
+  set('seed', bounded(values, 'seed', L.seed));
   set('outputFormat', format as TextToImageInput['outputFormat']);
   const out = str(values, 'out');
   if (out) set('saveTo', `${resolve(out)}/`);

@@ -286,7 +286,14 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
   server.headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   server.requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      clearInterval(sweeper);
+      // A setting the user chose, not a failed task: exit 2 with what to change.
+      if (e.code === 'EADDRINUSE') reject(new ConfigError(`port ${port} on ${host} is already in use`, `Pick another with --port; --port 0 takes any free port.`));
+      else if (e.code === 'EACCES') reject(new ConfigError(`not allowed to listen on ${host}:${port}`, 'Ports below 1024 need privileges: pick a higher --port.'));
+      else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') reject(new ConfigError(`cannot listen on ${host}: no such local address`, 'Use --host 127.0.0.1 (the default), or an address of this machine.'));
+      else reject(e);
+    });
     server.listen(port, host, () => resolve());
   });
   actualPort = (server.address() as AddressInfo).port;

@@ -1,16 +1,36 @@
 /** `serve`: MCP over stdio (default) or Streamable HTTP, optionally against the simulator. Its flags are parsed by commands/serve-flags.ts. */
+import { realpathSync } from 'node:fs';
 import { withSimulator, type Config } from '../config.js';
 import { AppContext } from '../services/context.js';
 import { Logger, stderrSink } from '../shared/log.js';
 import { createServer } from './server.js';
 import { SafeStdioTransport } from './stdio.js';
 
-const HOW_TO_CONNECT = `runware-mcp-server speaks MCP on stdin/stdout; it is meant to be started by an MCP client.
-  Claude Code:    claude mcp add runware -e RUNWARE_API_KEY=... -- npx -y runware-mcp-server
-  Claude Desktop: add {"command":"npx","args":["-y","runware-mcp-server"],"env":{"RUNWARE_API_KEY":"..."}} under "mcpServers"
-  Try it:         npx -y -p node@22 -p @modelcontextprotocol/inspector@2 mcp-inspector --cli node dist/cli.js --simulate -- --method tools/list
+/**
+ * How this very server is started, for the banner: `npx -y runware-mcp-server`
+ * when it runs from an installed package (node_modules, npx's cache), else
+ * `node` and the absolute path of the bin it was started from (a clone).
+ */
+export function launchCommand(entry = process.argv[1] ?? ''): { command: string; args: string[] } {
+  let path = entry;
+  try {
+    path = realpathSync(entry);
+  } catch {
+    // Keep the path as given.
+  }
+  return /[\\/]node_modules[\\/]/.test(path) || !path ? { command: 'npx', args: ['-y', 'runware-mcp-server'] } : { command: 'node', args: [path] };
+}
+
+function howToConnect(): string {
+  const { command, args } = launchCommand();
+  const line = [command, ...args].map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+  return `runware-mcp-server speaks MCP on stdin/stdout; it is meant to be started by an MCP client.
+  Claude Code:    claude mcp add runware -e RUNWARE_API_KEY=... -- ${line}
+  Claude Desktop: add ${JSON.stringify({ command, args, env: { RUNWARE_API_KEY: '...' } })} under "mcpServers"
+  Try it:         npx -y -p node@22 -p @modelcontextprotocol/inspector@2 mcp-inspector --cli ${line} --simulate -- --method tools/list
 Waiting for MCP messages on stdin (Ctrl-C to quit).
 `;
+}
 
 export async function serve(baseConfig: Config): Promise<number> {
   const logger = new Logger(baseConfig.logLevel);
@@ -47,7 +67,7 @@ export async function serve(baseConfig: Config): Promise<number> {
     return 0;
   }
 
-  if (process.stdin.isTTY) process.stderr.write(HOW_TO_CONNECT);
+  if (process.stdin.isTTY) process.stderr.write(howToConnect());
   if (!config.runware.apiKey) logger.warn('RUNWARE_API_KEY is not set: Runware tools will explain how to set it (or start with --simulate).');
   const { server, dispose } = createServer(app);
   const transport = new SafeStdioTransport(logger.child('stdio'));

@@ -223,7 +223,8 @@ export class Rules {
   }
 
   private read(taskType: 'getResponse' | 'getTaskDetails', taskUUID: string): Task {
-    const t = this.check({ taskType, taskUUID }, 'taskUUID') as Task;
+    // No prefix: the field is the caller's own taskUUID, not a task inside it.
+    const t = this.check({ taskType, taskUUID }, '') as Task;
     return { ...t, taskUUID: t.taskUUID.toLowerCase() };
   }
 

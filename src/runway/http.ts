@@ -14,6 +14,8 @@ import type { Provider } from './types.js';
 
 export const ENV_OF: Record<Provider, string> = { runway: 'RUNWAYML_API_SECRET', useapi: 'USEAPI_API_TOKEN', makevid: 'MAKEVID_API_KEY' };
 export const NAME_OF: Record<Provider, string> = { runway: 'The Runway API', useapi: 'useapi.net', makevid: 'makevid.ai' };
+/** The provider's name inside a sentence ("at the Runway API"). */
+export const nameInSentence = (p: Provider): string => NAME_OF[p].replace(/^The /, 'the ');
 
 export interface GetResult {
   status: number;

@@ -6,7 +6,7 @@ import { CancelledError, ConfigError, UpstreamError, ValidationError } from '../
 import type { Logger } from '../shared/log.js';
 import { sleep } from '../shared/time.js';
 import { checkIdFor, classifyId } from './ids.js';
-import { ENV_OF, NAME_OF, ProviderHttp } from './http.js';
+import { ENV_OF, NAME_OF, ProviderHttp, nameInSentence } from './http.js';
 import { normalizeOfficial, normalizeWebApp } from './normalize.js';
 import type { AccountView, Provider, RunwayTaskView } from './types.js';
 
@@ -43,7 +43,7 @@ export class RunwayLookup {
   }
 
   private requireConfigured(p: Provider): void {
-    if (!this.configured(p)) throw new ConfigError(`${NAME_OF[p]} is not configured: set ${ENV_OF[p]}.`, `Set ${ENV_OF[p]} in the MCP client's env, or run with --simulate.`);
+    if (!this.configured(p)) throw new ConfigError(`${NAME_OF[p]} is not configured (${ENV_OF[p]} is not set).`, "Set it in the MCP client's env (or the shell, for the CLI), or run with --simulate.");
   }
 
   /** One GET for `provider`; undefined on 404. */
@@ -85,7 +85,7 @@ export class RunwayLookup {
       if (v) return v;
       this.log.debug(`${p}: no task ${id.slice(-36)}; trying the next provider`);
     }
-    throw new UpstreamError(`No task with this id at ${providers.map((p) => NAME_OF[p]).join(' or ')}.`, {
+    throw new UpstreamError(`No task with this id at ${providers.map(nameInSentence).join(' or ')}.`, {
       status: 404,
       category: 'notFound',
       retryable: false,

@@ -13,6 +13,9 @@ export interface ModelSearchInput {
   offset?: number;
 }
 
+/** Paging bounds for both front-ends (the MCP schema and the CLI flags). */
+export const MODEL_SEARCH_LIMITS = { limit: { min: 1, max: 100, integer: true }, offset: { min: 0, max: 100_000, integer: true } } as const;
+
 export interface CompactModel {
   air: string;
   name: string;

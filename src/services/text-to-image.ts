@@ -67,6 +67,19 @@ export interface TextToImageInput {
   saveTo?: string;
 }
 
+/**
+ * The bounds of text-to-image's numeric inputs: the one source for the MCP
+ * tool's schema and the CLI's flags, within Runware's imageInference rules.
+ */
+export const TEXT_TO_IMAGE_LIMITS = {
+  width: { min: 64, max: 4096, multipleOf: 8 },
+  height: { min: 64, max: 4096, multipleOf: 8 },
+  steps: { min: 1, max: 100, integer: true },
+  CFGScale: { min: 0, max: 50 },
+  seed: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+  numberResults: { min: 1, max: 20, integer: true },
+} as const;
+
 export interface ImageOut {
   imageUUID?: string;
   imageURL?: string;

@@ -32,6 +32,17 @@ export interface SimAccount {
 /** The example from makevid's documentation, normalized by tests. */
 export const MAKEVID_EXAMPLE_ID = '2c8dec65-7882-494b-9365-d1418676cd62';
 
+/**
+ * Ids that work in every simulator (and so with --simulate), listed in
+ * `simulator --help` and the README: a finished and a failed official task, a
+ * finished useapi.net task, and makevid's documented example.
+ */
+export const EXAMPLE_TASKS = {
+  runway: { succeeded: '0b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e', failed: '0b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4f' },
+  useapi: { succeeded: 'user:1-runwayml:creator@example.com-task:0b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d50' },
+  makevid: { succeeded: MAKEVID_EXAMPLE_ID },
+} as const;
+
 const b64url = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
 /** A token shaped like Runway's media JWTs (HS256; the signature is random). */
@@ -61,8 +72,14 @@ export class RunwaySim {
     return provider === 'useapi' ? useapiTaskId(email, uuid) : uuid;
   }
 
-  /** Seeds the makevid documentation example. */
+  /** Seeds EXAMPLE_TASKS: finished long ago, so they answer at once. */
   seedExamples(): void {
+    const done = (uuid: string, provider: RunwayProvider, scenario: Scenario): void => {
+      this.tasks.set(uuid, { uuid, provider, scenario, createdAt: 0, durationMs: 0, email: 'creator@example.com', prompt: 'a lighthouse in a storm, cinematic', model: 'gen4_turbo' });
+    };
+    done(EXAMPLE_TASKS.runway.succeeded, 'runway', 'success');
+    done(EXAMPLE_TASKS.runway.failed, 'runway', 'safety');
+    done(EXAMPLE_TASKS.useapi.succeeded.split('-task:')[1]!, 'useapi', 'success');
     const base = this.baseUrl();
     const exp = Math.floor(Date.now() / 1000) + 48 * 3600;
     this.tasks.set(MAKEVID_EXAMPLE_ID, {

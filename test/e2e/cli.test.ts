@@ -118,8 +118,65 @@ describe('exit codes and messages', () => {
     for (const args of [['model-search'], ['text-to-image'], ['text-to-image', '--prompt', 'x', '--bogus'], ['frobnicate'], ['poll'], ['text-to-image', '--prompt', 'x', '--format', 'BMP'], ['--transport', 'carrier-pigeon', 'model-search', '--search', 'x']]) {
       const r = await runCli(args, env, capture);
       expect(r.code, args.join(' ')).toBe(2);
+      // Like every other error: JSON on stdout, a line for people on stderr.
+      expect(JSON.parse(r.stdout).error.kind, args.join(' ')).toMatch(/^(usage|validation|config)$/);
+      expect(r.stderr.length).toBeGreaterThan(0);
     }
     expect(sim.runwareRequests().length).toBe(before);
+  });
+
+  it('the CLI and the MCP tools share their limits, and say them in numbers', async () => {
+    const env = simEnv(sim);
+    const many = await runCli(['text-to-image', '--prompt', 'x', '--number-results', '21'], env, capture);
+    expect(many.code).toBe(2);
+    expect(JSON.parse(many.stdout).error.message).toBe('--number-results must be an integer from 1 to 20, not "21"');
+    const wide = await runCli(['text-to-image', '--prompt', 'x', '--width', '5000', '--height', '512'], env, capture);
+    expect(JSON.parse(wide.stdout).error.message).toBe('--width must be an integer from 64 to 4096, not "5000"');
+    const odd = await runCli(['text-to-image', '--prompt', 'x', '--width', '500', '--height', '512'], env, capture);
+    expect(odd.stdout).not.toMatch(/Infinity/);
+    const { TEXT_TO_IMAGE_LIMITS } = await import('../../src/services/text-to-image.js');
+    const { inputSchema } = await import('../../src/mcp/tools/text-to-image.js');
+    const json = (await import('zod')).z.toJSONSchema(inputSchema) as { properties: Record<string, { maximum?: number; minimum?: number }> };
+    expect(json.properties.numberResults!.maximum).toBe(TEXT_TO_IMAGE_LIMITS.numberResults.max);
+    expect(json.properties.width!.maximum).toBe(TEXT_TO_IMAGE_LIMITS.width.max);
+  });
+
+  it('errors read as sentences: one field name, stdin called stdin, providers in lower case mid-sentence', async () => {
+    const p = JSON.parse((await runCli(['--simulate', 'poll', 'not-a-uuid'], bare, capture)).stdout).error;
+    expect(p.field).toBe('taskUUID');
+    expect(p.message).not.toContain('taskUUID.taskUUID');
+    const raw = JSON.parse((await runCli(['--simulate', 'raw', '-'], bare, capture, '{bad')).stdout).error;
+    expect(raw.message).toMatch(/^stdin is not valid JSON/);
+    const rw = JSON.parse((await runCli(['--simulate', 'runway-task', '11111111-2222-4333-8444-555555555555'], bare, capture)).stdout).error;
+    expect(rw.message).toContain('at the Runway API');
+    const cfg = JSON.parse((await runCli(['runway-task', '11111111-2222-4333-8444-555555555555', '--provider', 'runway'], bare, capture)).stdout).error;
+    expect(`${cfg.message} ${cfg.hint}`.match(/RUNWAYML_API_SECRET/g)).toHaveLength(1);
+  });
+
+  it('--version and --help answer on stdout', async () => {
+    const v = await runCli(['--version'], bare, capture);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const h = await runCli(['--help'], bare, capture);
+    expect(h.stdout).toMatch(/Commands:/);
+    expect(h.stderr).toBe('');
+  });
+
+  it('a port in use is a usage error (exit 2) that says what to change', async () => {
+    const net = await import('node:net');
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = String((blocker.address() as { port: number }).port);
+    try {
+      const r = await runCli(['--simulate', 'serve', '--http', '--port', port], bare, capture);
+      expect(r.code).toBe(2);
+      const e = JSON.parse(r.stdout).error;
+      expect(e.kind).toBe('config');
+      expect(e.message).toContain(`port ${port}`);
+      expect(e.hint).toMatch(/--port/);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('bad field values are refused naming the field (exit 2), nothing sent', async () => {
@@ -137,8 +194,35 @@ describe('exit codes and messages', () => {
     for (const c of ['serve', 'model-search', 'text-to-image', 'raw', 'poll', 'runway-task', 'runway-accounts', 'simulator']) {
       const r = await runCli([c, '--help'], bare, capture);
       expect(r.code, c).toBe(0);
-      expect(r.stderr).toMatch(/Usage: runware-mcp-server/);
-      expect(r.stdout).toBe('');
+      expect(r.stdout).toMatch(/Usage: runware-mcp-server/);
+      expect(r.stderr).toBe('');
+    }
+  });
+});
+
+describe('the simulator, as documented', () => {
+  it('every Runway task id that simulator --help lists answers under --simulate', async () => {
+    const help = (await runCli(['simulator', '--help'], bare, capture)).stdout;
+    const ids = [...help.matchAll(/^\s+(?:official API|useapi\.net|makevid\.ai)?\s+(\S+-\S+)\s/gm)].map((m) => m[1]!);
+    expect(ids.length).toBe(4);
+    const statuses = [];
+    for (const id of ids) statuses.push(JSON.parse((await runCli(['--simulate', 'runway-task', id], bare, capture)).stdout).status);
+    expect(statuses).toEqual(['succeeded', 'failed', 'succeeded', 'succeeded']);
+  });
+
+  it('prints every URL the server needs, WebSocket included, and the env works as printed', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0'], { env: bare, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      for (let i = 0; i < 100 && !out.trim().endsWith('}'); i++) await new Promise((r) => setTimeout(r, 50));
+      const env = JSON.parse(out).env as Record<string, string>;
+      for (const k of ['RUNWARE_API_URL', 'RUNWARE_WS_URL', 'RUNWARE_SCHEMAS_URL', 'RUNWARE_CONTENT_URL', 'RUNWARE_API_KEY']) expect(env[k], k).toBeTruthy();
+      const r = await runCli(['--transport', 'ws', 'model-search', '--search', 'flux', '--limit', '1'], { ...bare, ...env }, capture);
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
     }
   });
 });
@@ -167,6 +251,16 @@ sys.stdout.write(out.decode('utf8', 'replace'))`;
     expect(r.stdout).toMatch(/claude mcp add runware/);
     expect(r.stdout).toMatch(/mcpServers/);
     expect(r.stdout).toMatch(/Waiting for MCP messages/);
+    // Started from a clone: the banner gives this bin's own path, which exists, not npx.
+    const { realpathSync } = await import('node:fs');
+    expect(r.stdout).toContain(`claude mcp add runware -e RUNWARE_API_KEY=... -- node ${realpathSync(CLI)}`);
+  });
+
+  it('an installed copy (node_modules, npx cache) suggests npx instead', async () => {
+    const { launchCommand } = await import('../../src/mcp/serve.js');
+    expect(launchCommand('/home/u/.npm/_npx/1a2b/node_modules/runware-mcp-server/dist/cli.js')).toEqual({ command: 'npx', args: ['-y', 'runware-mcp-server'] });
+    expect(launchCommand('C:\\Users\\u\\AppData\\npm\\node_modules\\runware-mcp-server\\dist\\cli.js').command).toBe('npx');
+    expect(launchCommand('/src/runware-mcp-server/dist/cli.js')).toEqual({ command: 'node', args: ['/src/runware-mcp-server/dist/cli.js'] });
   });
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { modelSearch } from '../../services/model-search.js';
+import { MODEL_SEARCH_LIMITS as L, modelSearch } from '../../services/model-search.js';
 import { guard, ok, type ToolExtra } from '../results.js';
 import type { ToolDeps } from './types.js';
 
@@ -12,8 +12,8 @@ export const inputSchema = z
     architecture: z.string().max(50).optional().describe('e.g. sdxl, flux1d, sd1x, pony.'),
     type: z.enum(['base', 'inpainting', 'refiner']).optional(),
     tags: z.array(z.string().max(100)).max(10).optional().describe('All must match.'),
-    limit: z.number().int().min(1).max(50).default(10),
-    offset: z.number().int().min(0).max(10000).default(0),
+    limit: z.number().int().min(L.limit.min).max(L.limit.max).default(10),
+    offset: z.number().int().min(L.offset.min).max(L.offset.max).default(0),
   })
   .strict();
 

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { pollTask } from '../../services/poll.js';
+import { TEXT_TO_IMAGE_LIMITS } from '../../services/text-to-image.js';
 import { mediaSource } from '../../services/outputs.js';
 import { guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
 import * as shape from './shapes.js';
 import type { ToolDeps } from './types.js';
+import type { RootsAsker } from '../roots.js';
 
 export const name = 'runware_poll';
 
@@ -11,7 +13,7 @@ export const inputSchema = z
   .object({
     taskUUID: shape.taskUUID.describe('Of any earlier task, sync or async.'),
     waitSeconds: z.number().min(0).max(300).default(0).describe('0 polls once; else wait with progress up to this long (stay under your client timeout).'),
-    numberResults: z.number().int().min(1).max(20).optional().describe('Results the task was asked for; omit to use what the journal knows.'),
+    numberResults: z.number().int().min(TEXT_TO_IMAGE_LIMITS.numberResults.min).max(TEXT_TO_IMAGE_LIMITS.numberResults.max).optional().describe('Results the task was asked for; omit to use what the journal knows.'),
     saveTo: z.string().min(1).max(1024).optional().describe('Save finished outputs here, as runware_run does.'),
   })
   .strict();
@@ -46,7 +48,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
       guard(log, async () => {
         const extra = extraRaw as ToolExtra;
         const onProgress = progressFor(extra, confirmProgress);
-        const { output, previews } = await pollTask(app, args, { signal: extra.signal, roots: await roots.allowed(), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
+        const { output, previews } = await pollTask(app, args, { signal: extra.signal, roots: await roots.allowed(extra as unknown as RootsAsker), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
         await onProgress?.settle();
         const files = new Map((output.files ?? []).map((f) => [f.index, f]));
         const blocks = mediaBlocks(

@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { DEFAULT_MODEL, DEFAULT_WAIT_SECONDS, textToImage } from '../../services/text-to-image.js';
+import { DEFAULT_MODEL, DEFAULT_WAIT_SECONDS, TEXT_TO_IMAGE_LIMITS as L, textToImage } from '../../services/text-to-image.js';
 import { AIR } from '../../runware/tasks/common.js';
 import { guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
 import * as shape from './shapes.js';
 import type { ToolDeps } from './types.js';
+import type { RootsAsker } from '../roots.js';
 
 export const name = 'runware_text_to_image';
 
-const dim = z.number().int().min(64).max(4096).multipleOf(8);
+const dim = z.number().int().min(L.width.min).max(L.width.max).multipleOf(L.width.multipleOf);
 
 export const inputSchema = z
   .object({
@@ -16,11 +17,11 @@ export const inputSchema = z
     model: z.string().regex(AIR, 'must be an AIR id like runware:101@1').default(DEFAULT_MODEL).describe('AIR id; default FLUX.1 dev. See runware_model_search.'),
     width: dim.optional().describe('Multiple of 8 (16 for FLUX), with height; omit for the model default.'),
     height: dim.optional(),
-    steps: z.number().int().min(1).max(100).optional(),
-    CFGScale: z.number().min(0).max(50).optional(),
+    steps: z.number().int().min(L.steps.min).max(L.steps.max).optional(),
+    CFGScale: z.number().min(L.CFGScale.min).max(L.CFGScale.max).optional(),
     scheduler: z.string().max(100).optional(),
-    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-    numberResults: z.number().int().min(1).max(8).default(1),
+    seed: z.number().int().min(L.seed.min).max(L.seed.max).optional(),
+    numberResults: z.number().int().min(L.numberResults.min).max(L.numberResults.max).default(1),
     outputFormat: z.enum(['JPG', 'PNG', 'WEBP']).optional().describe('Default JPG, or the extension of saveTo.'),
     includeCost: z.boolean().default(true),
     extra: z.record(z.string(), z.unknown()).optional().describe('Other fields the model\'s schema allows (lora, seedImage, strength, ...). Local image paths are uploaded.'),
@@ -64,7 +65,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
         const onProgress = progressFor(extra, confirmProgress);
         const r = await textToImage(app, args, {
           signal: extra.signal,
-          roots: await roots.allowed(),
+          roots: await roots.allowed(extra as unknown as RootsAsker),
           previewMaxBytes,
           ...(onProgress ? { onProgress } : {}),
         });
