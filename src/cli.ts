@@ -6,6 +6,7 @@
 import { loadConfig, withSimulator, VERSION, type Config, type Flags } from './config.js';
 import { UsageError, printText, reportError } from './commands/output.js';
 import { AppContext } from './services/context.js';
+import { adoptUnfinished, type Adopter } from './services/simulated.js';
 import { Logger, stderrSink } from './shared/log.js';
 
 const COMMANDS = ['serve', 'model-search', 'model-info', 'text-to-image', 'run', 'upload', 'raw', 'poll', 'tasks', 'task', 'account', 'runway-task', 'runway-accounts', 'simulator'] as const;
@@ -65,13 +66,13 @@ export function parseGlobal(argv: string[]): Parsed | 'help' | 'version' {
   return { command: command ?? 'serve', rest, flags };
 }
 
-async function withOptionalSimulator<T>(config: Config, fn: (config: Config) => Promise<T>): Promise<T> {
+async function withOptionalSimulator<T>(config: Config, fn: (config: Config, sim?: Adopter) => Promise<T>): Promise<T> {
   if (!config.simulate) return fn(config);
   const { Simulator } = await import('./simulator/server.js');
   const sim = new Simulator({ timeScale: config.simTimeScale });
   const info = await sim.start();
   try {
-    return await fn(withSimulator(config, info));
+    return await fn(withSimulator(config, info), sim.runware);
   } finally {
     await sim.stop();
   }
@@ -105,9 +106,10 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(process.env, flags);
   const logger = new Logger(config.logLevel);
   logger.addSink(stderrSink);
-  return withOptionalSimulator(config, async (cfg) => {
-    const ctx = new AppContext(cfg, logger);
+  return withOptionalSimulator(config, async (cfg, sim) => {
+    const ctx = new AppContext(cfg, logger, 'cli');
     try {
+      if (sim) await adoptUnfinished(ctx, sim);
       return await (mod as { run(ctx: AppContext, args: string[]): Promise<number> }).run(ctx, rest);
     } finally {
       await ctx.close();

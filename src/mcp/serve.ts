@@ -2,6 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { withSimulator, type Config } from '../config.js';
 import { AppContext } from '../services/context.js';
+import { adoptUnfinished, type Adopter } from '../services/simulated.js';
 import { Logger, stderrSink } from '../shared/log.js';
 import { createServer } from './server.js';
 import { SafeStdioTransport } from './stdio.js';
@@ -37,14 +38,18 @@ export async function serve(baseConfig: Config): Promise<number> {
   logger.addSink(stderrSink);
   let config = baseConfig;
   let stopSim: (() => Promise<void>) | undefined;
+  let adopter: Adopter | undefined;
   if (config.simulate) {
     const { Simulator } = await import('../simulator/server.js');
     const sim = new Simulator({ timeScale: config.simTimeScale });
     config = withSimulator(config, await sim.start());
     stopSim = () => sim.stop();
+    adopter = sim.runware;
     logger.info(`simulator running at ${sim.info.url}; no real API is called`);
   }
   const app = new AppContext(config, logger);
+  // Tasks an earlier simulated session left running finish here (services/simulated.ts).
+  if (adopter) await adoptUnfinished(app, adopter);
   const shutdown = async (): Promise<void> => {
     await app.close().catch(() => undefined);
     await stopSim?.().catch(() => undefined);

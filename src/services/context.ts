@@ -11,6 +11,7 @@ import { Rules } from '../runware/rules.js';
 import { RunwayLookup } from '../runway/lookup.js';
 import { ModelCatalog } from '../runware/schemas/catalog.js';
 import { Journal } from '../state/journal.js';
+import type { Frontend } from './next-step.js';
 import { SqliteState } from '../state/sqlite.js';
 import type { RedisState } from '../state/redis.js';
 import type { Limiter } from '../shared/limiter.js';
@@ -41,6 +42,8 @@ export class AppContext {
   constructor(
     readonly config: Config,
     readonly logger: Logger,
+    /** Who reads the results: next steps name MCP tools, or CLI commands. */
+    readonly frontend: Frontend = 'mcp',
   ) {
     const dir = config.simulate ? join(config.stateDir, 'simulator') : config.stateDir;
     const open = config.stateUrl ? () => this.shared()! : async () => SqliteState.open(dir);

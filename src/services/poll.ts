@@ -1,3 +1,4 @@
+import { pollStep } from './next-step.js';
 import type { PollState, Progress } from '../runware/poll.js';
 import { resolveSaveTarget } from '../media/save.js';
 import type { AppContext } from './context.js';
@@ -57,11 +58,11 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
   }
   const output: PollOutput = { ...st };
   if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo || f.saveError);
-  const again = `runware_poll with taskUUID "${st.taskUUID}" and waitSeconds`;
+  const again = pollStep(ctx.frontend, { taskUUID: st.taskUUID, waitSeconds: 60, ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}), ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}) });
   if (st.status === 'processing') {
-    output.next = `Still processing (${Math.round(st.progress)}%). Call ${again} to wait longer${input.saveTo ? ', and saveTo again to save the results' : ''}; do not submit it again.`;
+    output.next = `Still processing (${Math.round(st.progress)}%). Run ${again} to wait longer; do not submit it again.`;
   } else if (st.status === 'unknown') {
-    output.next = `Runware has no record of taskUUID ${st.taskUUID} (getResponse and getTaskDetails both said so): it never ran, has expired, or is not registered yet. If it was submitted moments ago, call ${again}; otherwise it is safe to submit it again.`;
+    output.next = `Runware has no record of taskUUID ${st.taskUUID} (getResponse and getTaskDetails both said so): it never ran, has expired, or is not registered yet. If it was submitted moments ago, run ${again}; otherwise it is safe to submit it again.`;
   }
   return { output, previews };
 }

@@ -1,4 +1,5 @@
 /** The raw escape hatch: any task array, under the same rules as everything else. */
+import { pollStep } from './next-step.js';
 import type { SubmitResult } from '../runware/client.js';
 import type { AppContext } from './context.js';
 
@@ -10,6 +11,6 @@ export async function rawRequest(ctx: AppContext, tasks: unknown, signal?: Abort
   const r = await ctx.runware().submit(tasks, signal ? { signal } : {});
   const processing = r.tasks.filter((t) => t.status === 'processing').map((t) => t.taskUUID);
   return processing.length
-    ? { ...r, next: `Async task(s) accepted; call runware_poll with taskUUID ${processing.map((u) => `"${u}"`).join(', ')} to get the results.` }
+    ? { ...r, next: `Async task(s) accepted; to get the results run ${processing.map((u) => pollStep(ctx.frontend, { taskUUID: u })).join(', then ')}.` }
     : r;
 }

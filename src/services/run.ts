@@ -4,6 +4,7 @@
  * for with progress up to `waitSeconds`, and every output saved with the
  * right extension (images, video, audio, 3D) or returned as text.
  */
+import { pollStep } from './next-step.js';
 import type { ApiErrorItem, DataItem } from '../runware/errors.js';
 import type { Attempt } from '../runware/client.js';
 import { KNOWN_TASK_TYPES } from '../runware/tasks/index.js';
@@ -172,8 +173,7 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   const progress = t.status === 'success' ? 100 : (t.progress ?? 0);
   const output: RunOutput = { ...base, status: t.status, progress, outputs, errors: t.errors, ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}) };
   if (t.status === 'processing') {
-    const save = input.saveTo !== undefined ? ` and saveTo ${JSON.stringify(input.saveTo)}` : '';
-    output.next = `Still running (${Math.round(progress)}%). Call runware_poll with taskUUID "${t.taskUUID}"${save} to wait for the result; do not run it again.`;
+    output.next = `Still running (${Math.round(progress)}%). Run ${pollStep(ctx.frontend, { taskUUID: t.taskUUID, ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}) })} to wait for the result; do not run it again.`;
   }
   return { output, previews };
 }

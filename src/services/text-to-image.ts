@@ -4,6 +4,7 @@
  * client's timeout. What is not done by then comes back as "processing" with
  * the taskUUID to poll.
  */
+import { pollStep } from './next-step.js';
 import type { ApiErrorItem } from '../runware/errors.js';
 import { IMAGE_FORMATS } from '../runware/tasks/image-inference.js';
 import { formatFromExtension, type MediaFormat } from '../media/formats.js';
@@ -231,8 +232,7 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
     ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}),
   };
   if (polled.status === 'processing') {
-    const save = input.saveTo !== undefined ? ` and saveTo ${JSON.stringify(input.saveTo)}` : '';
-    output.next = `Still generating (${Math.round(polled.progress)}%). Call runware_poll with taskUUID "${t.taskUUID}", numberResults ${numberResults}${save} to wait for the images${save ? ' and save them' : ''}; do not generate again.`;
+    output.next = `Still generating (${Math.round(polled.progress)}%). Run ${pollStep(ctx.frontend, { taskUUID: t.taskUUID, numberResults, ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}) })} to wait for the images${input.saveTo !== undefined ? ' and save them' : ''}; do not generate again.`;
   }
   return { output, previews };
 }

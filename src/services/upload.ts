@@ -8,5 +8,9 @@ export async function uploadFile(ctx: AppContext, path: string, roots: string[],
   // Checked in full (roots, links, size, media type) before anything is sent.
   const media = await readLocalMedia(path, roots, ctx.config.uploadMaxBytes, 'path');
   const u = await uploadMedia(ctx, media, 'path', signal ? { signal } : {});
-  return { ...u, next: `Pass mediaUUID "${u.mediaUUID}" in a media field (seedImage, inputImage, referenceImages, inputs.*) of runware_run or runware_text_to_image.` };
+  const next =
+    ctx.frontend === 'cli'
+      ? `Pass it as a media parameter: runware-mcp-server run MODEL --param inputImage=${u.mediaUUID} (or seedImage, referenceImages, inputs.*).`
+      : `Pass "${u.mediaUUID}" in a media field of runware_run (params: {"inputImage":"${u.mediaUUID}"}; or seedImage, referenceImages, inputs.*) or of runware_text_to_image (extra: {"seedImage":"${u.mediaUUID}"}).`;
+  return { ...u, next };
 }

@@ -274,6 +274,28 @@ export class RunwareSim {
     return { data: [item], errors: [] };
   }
 
+  /**
+   * A task an earlier simulator accepted (with --simulate every process has
+   * its own), known from the journal: it runs on as if received at
+   * `receivedAt`, so a poll from a later command finds it. Not counted as
+   * accepted again: it was billed (in make-believe) once, by the first.
+   */
+  adopt(task: Item, receivedAt: number): boolean {
+    const uuid = String(task.taskUUID ?? '');
+    const taskType = String(task.taskType ?? '');
+    if (!uuid || this.received.has(uuid) || !SIMULATED.has(taskType)) return false;
+    try {
+      const job = this.start(task, taskType, uuid);
+      job.startedAt = receivedAt;
+      this.state.known.add(uuid);
+      this.received.set(uuid, { request: [{ ...task }], receivedAt, job });
+      capped(this.received);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private start(task: Item, taskType: string, uuid: string): Job {
     // A model whose schema allows only async delivery refuses sync, as the API does.
     const modes = (((schemaFor(String(task.model ?? ''))?.requestSchema.properties as Item | undefined)?.deliveryMethod as Item | undefined)?.oneOf as Item[] | undefined)?.map((b) => b.const);

@@ -92,6 +92,24 @@ describe('CLI against a running simulator', () => {
     expect(sniffFormat(readFileSync(done.files[0].savedTo))).toBe('JPG');
   });
 
+  it('under --simulate too: --async in one command, poll in the next, and the output names the CLI command', async () => {
+    const home = capture.tempDir('rw-async-home-');
+    const dir = capture.tempDir('rw-async-out-');
+    const env = { PATH: bare.PATH, HOME: home, RUNWARE_SIM_TIME_SCALE: '0.05' };
+    const a = await runCli(['--simulate', 'text-to-image', '--prompt', 'a slow fox', '--async', '--out', dir], env, capture);
+    expect(a.code, a.stderr).toBe(0);
+    const sent = JSON.parse(a.stdout);
+    expect(sent.status).toBe('processing');
+    expect(sent.next).toContain(`runware-mcp-server poll ${sent.taskUUID} --wait 60 --out ${dir}`);
+    expect(sent.next).not.toContain('runware_poll');
+    // A second process with its own simulator: it adopts the task from the simulated journal.
+    const p = await runCli(['--simulate', 'poll', sent.taskUUID, '--wait', '30', '--out', dir], env, capture);
+    expect(p.code, p.stderr).toBe(0);
+    const done = JSON.parse(p.stdout);
+    expect(done.status).toBe('success');
+    expect(readdirSync(dir)).toHaveLength(1);
+  });
+
   it('the key only travels in the Authorization header', async () => {
     const before = sim.runwareRequests().length;
     await runCli(['model-search', '--search', 'anime'], simEnv(sim), capture);

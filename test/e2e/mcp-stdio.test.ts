@@ -120,8 +120,10 @@ describe('each tool on a valid call', () => {
     const r = await call('runware_text_to_image', { prompt: 'a harbour', waitSeconds: 0, numberResults: 2 });
     const s = r.structuredContent as { status: string; taskUUID: string; next: string };
     expect(s.status).toBe('processing');
-    expect(s.next).toContain('runware_poll');
-    const p = await call('runware_poll', { taskUUID: s.taskUUID, waitSeconds: 20, numberResults: 2 });
+    // The exact tool and arguments, as JSON a model can copy.
+    const args = JSON.parse(/runware_poll with (\{.*?\})/.exec(s.next)![1]!) as Record<string, unknown>;
+    expect(args).toEqual({ taskUUID: s.taskUUID, waitSeconds: 60, numberResults: 2 });
+    const p = await call('runware_poll', { ...args, waitSeconds: 20 });
     expect(p.isError, text(p)).toBeFalsy();
     expect(p.structuredContent).toMatchObject({ status: 'success', progress: 100 });
     expect((p.structuredContent as { results: unknown[] }).results).toHaveLength(2);
@@ -189,7 +191,7 @@ describe('saving files', () => {
   it('runware_poll saves the results of an async task with saveTo', async () => {
     const sub = await call('runware_text_to_image', { prompt: 'later', width: 128, height: 128, numberResults: 2, outputFormat: 'PNG', waitSeconds: 0, saveTo: 'ignored-when-async/' });
     const uuid = (sub.structuredContent as { taskUUID: string }).taskUUID;
-    expect((sub.structuredContent as { next: string }).next).toContain('saveTo "ignored-when-async/"');
+    expect((sub.structuredContent as { next: string }).next).toContain('"saveTo":"ignored-when-async/"');
     const r = await call('runware_poll', { taskUUID: uuid, waitSeconds: 20, numberResults: 2, saveTo: 'polled/' });
     expect(r.isError, text(r)).toBeFalsy();
     const files = (r.structuredContent as { files: Array<{ savedTo: string; format: string }> }).files;
