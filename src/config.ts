@@ -163,7 +163,18 @@ function redisPassword(url: string | undefined): string | undefined {
 }
 
 /** Reads env and flags; throws ConfigError naming the variable on bad values. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: Flags = {}): Config {
+/**
+ * A Desktop bundle (.mcpb) maps optional settings the user left empty to
+ * `${user_config.name}`-style placeholders or to empty strings: both mean unset.
+ */
+function withoutPlaceholders(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !/^\$\{user_config\.[\w-]+\}$/.test(v.trim())) out[k] = v;
+  return out;
+}
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags = {}): Config {
+  const env = withoutPlaceholders(rawEnv);
   const r = envSchema.safeParse(env);
   if (!r.success) {
     const issue = r.error.issues[0]!;
