@@ -70,7 +70,8 @@ describe('the packed tarball', () => {
 
   it('the installed server answers over MCP stdio: tools/list, then a text-to-image call', async () => {
     expect(installError).toBe('');
-    const transport = new StdioClientTransport({ command: process.execPath, args: [realpathSync(bin), '--simulate'], env: userEnv(), stderr: 'pipe' });
+    const env = userEnv();
+    const transport = new StdioClientTransport({ command: process.execPath, args: [realpathSync(bin), '--simulate'], env, stderr: 'pipe' });
     const client = new Client({ name: 'pack-test', version: '0' });
     await client.connect(transport);
     try {
@@ -82,5 +83,9 @@ describe('the packed tarball', () => {
     } finally {
       await client.close();
     }
+    // The installed better-sqlite3 loads: the journal holds the task (a missing native module would only warn).
+    const t = spawnSync(bin, ['--simulate', 'tasks'], { encoding: 'utf8', env });
+    expect(t.status, t.stderr).toBe(0);
+    expect(JSON.parse(t.stdout).tasks).toHaveLength(1);
   }, 60_000);
 });
