@@ -184,12 +184,12 @@ mem.stop();
 // 7. The same run under a 32 MB heap cap: does the server live through it, and at what cost per call.
 const capped = stdio([bin], serverEnv({ RUNWARE_TIME_SCALE: '0.01', NODE_OPTIONS: '--max-old-space-size=32' }));
 let cappedExit = null;
-capped.child.on('exit', (code, signal) => (cappedExit = signal ?? code));
+const cappedDied = new Promise((res) => capped.child.once('exit', (code, signal) => res((cappedExit = signal ?? code))));
 await capped.hello();
 let cappedDone = 0;
 const cappedT0 = performance.now();
 for (let i = 1; i <= MEM && cappedExit === null; i++) {
-  const r = await Promise.race([capped.call('runware_text_to_image', { prompt: `a capped heron ${i}`, width: 512, height: 512 }), new Promise((res) => capped.child.once('exit', () => res(undefined)))]);
+  const r = await Promise.race([capped.call('runware_text_to_image', { prompt: `a capped heron ${i}`, width: 512, height: 512 }), cappedDied.then(() => undefined)]);
   if (r?.result && !r.result.isError) cappedDone++;
 }
 const cappedMs = (performance.now() - cappedT0) / Math.max(1, cappedDone);
