@@ -63,7 +63,7 @@ describe('the packed tarball', () => {
     const h = spawnSync(bin, ['--help'], { encoding: 'utf8', env: userEnv() });
     expect(h.status).toBe(0);
     expect(h.stdout).toMatch(/serve/);
-    const s = spawnSync(bin, ['--simulate', 'model-search', 'flux'], { encoding: 'utf8', env: userEnv(), timeout: 60_000 });
+    const s = spawnSync(bin, ['--simulate', 'model-search', '--search', 'flux'], { encoding: 'utf8', env: userEnv(), timeout: 60_000 });
     expect(s.status, s.stderr).toBe(0);
     expect(JSON.parse(s.stdout).results.length).toBeGreaterThan(0);
   });
