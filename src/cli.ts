@@ -78,6 +78,9 @@ async function withOptionalSimulator<T>(config: Config, fn: (config: Config, sim
   }
 }
 
+/** Set once argv is known to start the stdio server, whose stdout carries nothing but MCP. */
+let servingStdio = false;
+
 async function main(argv: string[]): Promise<number> {
   const parsed = parseGlobal(argv);
   if (parsed === 'help') {
@@ -96,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'simulator') return (mod as typeof import('./commands/simulator.js')).run(rest);
   if (command === 'serve') {
+    // From here on stdout is MCP's (unless --http): a start-up error goes to stderr only.
+    servingStdio = !rest.includes('--http');
     const serveFlags = (mod as typeof import('./commands/serve-flags.js')).parseServeFlags(rest);
     const config = loadConfig(process.env, { ...flags, ...serveFlags });
     const code = await (await import('./mcp/serve.js')).serve(config);
@@ -155,6 +160,6 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.exitCode = reportError(e);
+    process.exitCode = reportError(e, { stdout: !servingStdio });
   },
 );

@@ -28,9 +28,7 @@ export function num(values: Record<string, unknown>, name: string, min: number, 
  * A flag within the limits the MCP tool's schema uses too. A step (multipleOf) is
  * left to the task rules, which name the field and the model's own step.
  */
-export function bounded(values: Record<string, unknown>, name: string, l: { min: number; max: number; integer?: boolean; multipleOf?: number }): number | undefined {
-  return num(values, name, l.min, l.max, l.integer === true || l.multipleOf !== undefined);
-}
+export const bounded = (values: Record<string, unknown>, name: string, l: { min: number; max: number; integer?: boolean }): number | undefined => num(values, name, l.min, l.max, l.integer === true);
 
 export const int = (values: Record<string, unknown>, name: string, min: number, max: number): number | undefined => num(values, name, min, max, true);
 

@@ -15,10 +15,12 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
   });
   const search = str(values, 'search');
   if (search === undefined) throw new UsageError('model-search needs --search TEXT');
+  const limit = bounded(values, 'limit', L.limit);
+  const offset = bounded(values, 'offset', L.offset);
   const out = await modelSearch(ctx, {
     search,
-    ...(bounded(values, 'limit', L.limit) !== undefined ? { limit: bounded(values, 'limit', L.limit)! } : {}),
-    ...(bounded(values, 'offset', L.offset) !== undefined ? { offset: bounded(values, 'offset', L.offset)! } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+    ...(offset !== undefined ? { offset } : {}),
     ...(str(values, 'category') ? { category: str(values, 'category')! } : {}),
     ...(str(values, 'architecture') ? { architecture: str(values, 'architecture')! } : {}),
     ...(str(values, 'type') ? { type: str(values, 'type')! } : {}),

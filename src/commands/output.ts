@@ -27,21 +27,28 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(scrubber.value(value), null, 2)}\n`);
 }
 
-/** Prints an error as JSON on stdout and a one-line summary on stderr; returns the exit code. */
-export function reportError(e: unknown): number {
+/**
+ * Prints an error as JSON on stdout and a one-line summary on stderr; returns the
+ * exit code. `stdout: false` for the stdio server: there stdout is the MCP
+ * protocol, and a client would read the JSON as a malformed message.
+ */
+export function reportError(e: unknown, { stdout = true }: { stdout?: boolean } = {}): number {
+  const asJson = (v: unknown): void => {
+    if (stdout) printJson(v);
+  };
   if (e instanceof UsageError) {
     // Like every other error: JSON on stdout for scripts, a line on stderr for people.
-    printJson({ error: { kind: 'usage', message: e.message, hint: e.hint ?? 'Run with --help for usage.' } });
+    asJson({ error: { kind: 'usage', message: e.message, hint: e.hint ?? 'Run with --help for usage.' } });
     process.stderr.write(`${scrubber.text(e.message)}\n${scrubber.text(e.hint ?? 'Run with --help for usage.')}\n`);
     return EXIT_USAGE;
   }
   if (isAppError(e)) {
-    printJson({ error: e.toJSON() });
+    asJson({ error: e.toJSON() });
     process.stderr.write(`error: ${scrubber.text(e.message)}${e.hint ? `\nhint: ${scrubber.text(e.hint)}` : ''}\n`);
     return e.kind === 'validation' || e.kind === 'policy' || e.kind === 'config' ? EXIT_USAGE : EXIT_FAILED;
   }
   const msg = e instanceof Error ? e.message : String(e);
-  printJson({ error: { kind: 'internal', message: msg } });
+  asJson({ error: { kind: 'internal', message: msg } });
   process.stderr.write(`error: ${scrubber.text(msg)}\n`);
   return EXIT_FAILED;
 }

@@ -12,16 +12,15 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { ListRootsResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { ListRootsResultSchema, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../shared/log.js';
 
 export const ROOTS_TIMEOUT_MS = 2000;
 const RETRY_AFTER_MS = 60_000;
 
-/** What a tool call can ask its client, related to itself. */
-export interface RootsAsker {
-  sendRequest: (r: { method: 'roots/list' }, schema: typeof ListRootsResultSchema, options?: { timeout?: number }) => Promise<{ roots: Array<{ uri: string }> }>;
-}
+/** A tool call's own channel to its client (the SDK's handler extra): requests sent on it are related to the call. */
+export type RootsAsker = Pick<RequestHandlerExtra<ServerRequest, ServerNotification>, 'sendRequest'>;
 
 export class Roots {
   /** undefined: not asked yet, or changed since. */

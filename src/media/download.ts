@@ -1,7 +1,7 @@
 /** Bounded downloads of generated media: a deadline, a size cap, cancellation. */
 import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
-import { withTimeout } from '../shared/time.js';
+import { deadline } from '../shared/time.js';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -15,9 +15,9 @@ export async function download(url: string, opts: DownloadOptions = {}): Promise
   if (!/^https?:\/\//.test(url)) throw new UpstreamError('Only http(s) media URLs can be downloaded.', { category: 'validation', retryable: false });
   const { request } = await undici();
   const max = opts.maxBytes ?? DEFAULT_MAX_DOWNLOAD;
-  const signal = withTimeout(opts.signal, opts.timeoutMs ?? 60_000);
+  const time = deadline(opts.signal, opts.timeoutMs ?? 60_000);
   try {
-    const res = await request(url, { method: 'GET', signal, headersTimeout: 30_000, bodyTimeout: 30_000, maxRedirections: 0 } as Parameters<typeof request>[1]);
+    const res = await request(url, { method: 'GET', signal: time.signal, headersTimeout: 30_000, bodyTimeout: 30_000, maxRedirections: 0 } as Parameters<typeof request>[1]);
     if (res.statusCode >= 400) {
       await res.body.dump();
       throw new UpstreamError(`Downloading the output failed with HTTP ${res.statusCode}.`, { status: res.statusCode, category: res.statusCode >= 500 ? 'serverError' : 'notFound', retryable: res.statusCode >= 500 });
@@ -37,5 +37,7 @@ export async function download(url: string, opts: DownloadOptions = {}): Promise
     if (opts.signal?.aborted) throw new CancelledError();
     if (e instanceof UpstreamError) throw e;
     throw new NetworkError(`Downloading the output failed: ${(e as Error).message}`, false);
+  } finally {
+    time.done();
   }
 }

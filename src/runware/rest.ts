@@ -30,9 +30,9 @@ function errorCode(e: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-export function toNetworkError(e: unknown, signal?: AbortSignal, timeout?: { aborted?: boolean; expired?: boolean }): Error {
+export function toNetworkError(e: unknown, signal?: AbortSignal, timeout?: { readonly expired: boolean }): Error {
   if (signal?.aborted) return new CancelledError();
-  if (timeout?.aborted || timeout?.expired) return new NetworkError('Runware API: no answer before the deadline (the request was sent).', true, 'TIMEOUT');
+  if (timeout?.expired) return new NetworkError('Runware API: no answer before the deadline (the request was sent).', true, 'TIMEOUT');
   const code = errorCode(e) ?? 'UNKNOWN';
   const sent = !NOT_SENT.has(code);
   const what = sent ? 'the connection failed after the request was sent' : 'could not connect';
@@ -66,27 +66,21 @@ export class RestTransport implements Transport {
     let res: Awaited<ReturnType<typeof request>>;
     let text: string;
     try {
-      try {
-        res = await request(this.opts.url, {
-          method: 'POST',
-          dispatcher,
-          headers: {
-            authorization: `Bearer ${this.opts.apiKey}`,
-            'content-type': 'application/json',
-            accept: 'application/json',
-            'user-agent': this.opts.userAgent,
-          },
-          body: JSON.stringify(tasks),
-          signal: timeout?.signal ?? signal,
-        });
-      } catch (e) {
-        throw toNetworkError(e, signal, timeout);
-      }
-      try {
-        text = await res.body.text();
-      } catch (e) {
-        throw toNetworkError(e, signal, timeout);
-      }
+      res = await request(this.opts.url, {
+        method: 'POST',
+        dispatcher,
+        headers: {
+          authorization: `Bearer ${this.opts.apiKey}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'user-agent': this.opts.userAgent,
+        },
+        body: JSON.stringify(tasks),
+        signal: timeout?.signal ?? signal,
+      });
+      text = await res.body.text();
+    } catch (e) {
+      throw toNetworkError(e, signal, timeout);
     } finally {
       timeout?.done();
     }

@@ -6,7 +6,7 @@
 import { deliveryMethodsOf, taskTypeOf, type ModelSchema } from '../runware/schemas/catalog.js';
 import { validateAgainst } from '../runware/schemas/validate.js';
 import { CancelledError, PolicyError, ValidationError } from '../shared/errors.js';
-import { withTimeout } from '../shared/time.js';
+import { deadline } from '../shared/time.js';
 import type { AppContext } from './context.js';
 
 /** Task types that take deliveryMethod, and those that allow only async (reference: "Delivery"). */
@@ -28,7 +28,8 @@ export interface ModelFacts {
 }
 
 export async function modelFacts(ctx: AppContext, air: string, opts: { signal?: AbortSignal; budgetMs?: number } = {}): Promise<ModelFacts> {
-  const signal = withTimeout(opts.signal, opts.budgetMs ?? LOOKUP_BUDGET_MS);
+  const budget = deadline(opts.signal, opts.budgetMs ?? LOOKUP_BUDGET_MS);
+  const signal = budget.signal;
   const catalog = ctx.catalog();
   try {
     const [lookup, reg] = await Promise.all([catalog.schema(air, signal), catalog.registryEntry(air, signal)]);
@@ -45,6 +46,8 @@ export async function modelFacts(ctx: AppContext, air: string, opts: { signal?: 
     if (opts.signal?.aborted) throw new CancelledError();
     if (e instanceof CancelledError) return { air, unchecked: 'Not checked against a live schema: the schema service did not answer in time. The task was sent as given; Runware checks it.' };
     throw e;
+  } finally {
+    budget.done();
   }
 }
 

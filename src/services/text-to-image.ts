@@ -73,8 +73,8 @@ export interface TextToImageInput {
  * tool's schema and the CLI's flags, within Runware's imageInference rules.
  */
 export const TEXT_TO_IMAGE_LIMITS = {
-  width: { min: 64, max: 4096, multipleOf: 8 },
-  height: { min: 64, max: 4096, multipleOf: 8 },
+  width: { min: 64, max: 4096, multipleOf: 8, integer: true },
+  height: { min: 64, max: 4096, multipleOf: 8, integer: true },
   steps: { min: 1, max: 100, integer: true },
   CFGScale: { min: 0, max: 50 },
   seed: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },

@@ -16,12 +16,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** A signal that aborts when any input aborts or when `ms` elapses. */
-export function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
-  const t = AbortSignal.timeout(Math.max(1, ms));
-  return signal ? AbortSignal.any([signal, t]) : t;
-}
-
 /** A deadline for one request: `signal` aborts when the caller's does or when time is up. */
 export interface Deadline {
   signal: AbortSignal;
@@ -32,9 +26,9 @@ export interface Deadline {
 }
 
 /**
- * The per-request form of withTimeout, for hot paths: one controller, one timer
- * and one listener, all released by done(). AbortSignal.any and .timeout cost
- * a few times more per call on Node 20 and stay reachable until they fire.
+ * One controller, one timer and one listener, all released by done(), for every
+ * request with a time limit. AbortSignal.any plus .timeout cost a few times more
+ * per call on Node 20, and stay reachable with their timer until it fires.
  */
 export function deadline(parent: AbortSignal | undefined, ms: number): Deadline {
   const ctl = new AbortController();

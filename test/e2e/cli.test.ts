@@ -143,6 +143,15 @@ describe('exit codes and messages', () => {
     expect(sim.runwareRequests().length).toBe(before);
   });
 
+  it('the stdio server reports a start-up error on stderr only: its stdout is MCP', async () => {
+    for (const [args, env] of [[['serve', '--bogus'], bare], [[], { ...bare, RUNWARE_MAX_CONCURRENCY: 'lots' }]] as const) {
+      const r = await runCli([...args], env, capture);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.length).toBeGreaterThan(0);
+    }
+  });
+
   it('the CLI and the MCP tools share their limits, and say them in numbers', async () => {
     const env = simEnv(sim);
     const many = await runCli(['text-to-image', '--prompt', 'x', '--number-results', '21'], env, capture);

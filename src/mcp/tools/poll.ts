@@ -5,7 +5,6 @@ import { mediaSource } from '../../services/outputs.js';
 import { guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
 import * as shape from './shapes.js';
 import type { ToolDeps } from './types.js';
-import type { RootsAsker } from '../roots.js';
 
 export const name = 'runware_poll';
 
@@ -48,7 +47,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
       guard(log, async () => {
         const extra = extraRaw as ToolExtra;
         const onProgress = progressFor(extra, confirmProgress);
-        const { output, previews } = await pollTask(app, args, { signal: extra.signal, roots: await roots.allowed(extra as unknown as RootsAsker), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
+        const { output, previews } = await pollTask(app, args, { signal: extra.signal, roots: await roots.allowed(extraRaw), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
         await onProgress?.settle();
         const files = new Map((output.files ?? []).map((f) => [f.index, f]));
         const blocks = mediaBlocks(

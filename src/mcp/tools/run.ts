@@ -4,7 +4,6 @@ import { DEFAULT_RUN_WAIT_SECONDS, runModel } from '../../services/run.js';
 import { guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
 import * as shape from './shapes.js';
 import type { ToolDeps } from './types.js';
-import type { RootsAsker } from '../roots.js';
 
 export const name = 'runware_run';
 
@@ -55,7 +54,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
       guard(log, async () => {
         const extra = extraRaw as ToolExtra;
         const onProgress = progressFor(extra, confirmProgress);
-        const r = await runModel(app, args, { signal: extra.signal, roots: await roots.allowed(extra as unknown as RootsAsker), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
+        const r = await runModel(app, args, { signal: extra.signal, roots: await roots.allowed(extraRaw), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
         await onProgress?.settle();
         const media = r.output.outputs.map((o, i) => ({ ...(o.savedTo ? { savedTo: o.savedTo } : {}), ...(o.url ? { url: o.url } : {}), ...(o.mimeType ? { mimeType: o.mimeType } : {}), name: o.uuid ?? `output-${i + 1}`, description: `${o.kind} output ${i + 1}` }));
         const texts = r.output.outputs.filter((o) => o.kind === 'text').map((o) => ({ type: 'text' as const, text: o.text! }));

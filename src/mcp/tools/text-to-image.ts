@@ -4,7 +4,6 @@ import { AIR } from '../../runware/tasks/common.js';
 import { guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
 import * as shape from './shapes.js';
 import type { ToolDeps } from './types.js';
-import type { RootsAsker } from '../roots.js';
 
 export const name = 'runware_text_to_image';
 
@@ -65,7 +64,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
         const onProgress = progressFor(extra, confirmProgress);
         const r = await textToImage(app, args, {
           signal: extra.signal,
-          roots: await roots.allowed(extra as unknown as RootsAsker),
+          roots: await roots.allowed(extraRaw),
           previewMaxBytes,
           ...(onProgress ? { onProgress } : {}),
         });

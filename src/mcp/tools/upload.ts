@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { uploadFile } from '../../services/upload.js';
 import { guard, ok, type ToolExtra } from '../results.js';
 import type { ToolDeps } from './types.js';
-import type { RootsAsker } from '../roots.js';
 
 export const name = 'runware_upload';
 
@@ -20,6 +19,6 @@ export function register({ server, app, roots, log }: ToolDeps): void {
       outputSchema,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    async (args, extra) => guard(log, async () => ok(await uploadFile(app, args.path, await roots.allowed(extra as unknown as RootsAsker), (extra as ToolExtra).signal))),
+    async (args, extra) => guard(log, async () => ok(await uploadFile(app, args.path, await roots.allowed(extra), (extra as ToolExtra).signal))),
   );
 }

@@ -11,7 +11,7 @@ import { undici } from '../../shared/undici.js';
 import { CancelledError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { scrubber } from '../../shared/redact.js';
-import { withTimeout } from '../../shared/time.js';
+import { deadline } from '../../shared/time.js';
 
 /** When the service says nothing about caching: the five minutes the official MCP uses. */
 const DEFAULT_MAX_AGE_S = 300;
@@ -84,12 +84,13 @@ export class HttpCache {
       if (cached) this.memory.set(url, cached);
       if (cached && cached.freshUntil > now) return { status: 'ok', body: cached.body, source: 'disk' };
     }
+    const time = deadline(signal, this.opts.timeoutMs ?? FETCH_TIMEOUT_MS);
     try {
       const { request } = await undici();
       const res = await request(url, {
         method: 'GET',
         headers: { accept: 'application/json', 'user-agent': this.opts.userAgent, ...(cached?.etag ? { 'if-none-match': cached.etag } : {}) },
-        signal: withTimeout(signal, this.opts.timeoutMs ?? FETCH_TIMEOUT_MS),
+        signal: time.signal,
         maxRedirections: 0,
       } as Parameters<typeof request>[1]);
       const header = (n: string): string | undefined => {
@@ -122,6 +123,8 @@ export class HttpCache {
     } catch (e) {
       if (signal?.aborted) throw new CancelledError();
       return this.stale(cached, (e as Error).message || 'unreachable');
+    } finally {
+      time.done();
     }
   }
 
