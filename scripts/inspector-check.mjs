@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Drives the built server through the official MCP Inspector CLI (v2, Node 22 via npx)
-// against --simulate: tools/list, then one tools/call per tool. Prints one line per
+// against --simulate: tools/list (also under --strict, with no warning), prompts and resource
+// templates, then one tools/call per tool. Prints one line per
 // check and a final "N passed, N failed"; exits 1 if any failed.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,11 @@ const base = ['-y', '-p', 'node@22', '-p', '@modelcontextprotocol/inspector@2', 
 
 const checks = [
   ['tools/list', ['--method', 'tools/list'], (r) => r.tools?.length === 11],
+  // --strict: the Inspector's portability warnings (empty schemas, type arrays) on stderr; there must be none.
+  ['tools/list --strict', ['--method', 'tools/list', '--strict'], (r, stderr) => r.tools?.length === 11 && !/^Warning/m.test(stderr)],
+  ['prompts/list', ['--method', 'prompts/list'], (r) => r.prompts?.some((p) => p.name === 'generate_image')],
+  ['prompts/get', ['--method', 'prompts/get', '--prompt-name', 'find_model', '--prompt-args', 'style=anime'], (r) => /runware_model_search/.test(r.messages?.[0]?.content?.text ?? '')],
+  ['resources/templates/list', ['--method', 'resources/templates/list'], (r) => r.resourceTemplates?.some((t) => t.uriTemplate === 'runware://tasks/{taskUUID}')],
   ['runware_model_search', ['--method', 'tools/call', '--tool-name', 'runware_model_search', '--tool-args-json', '{"search":"flux","limit":2}'], (r) => r.structuredContent?.results?.length === 2],
   ['runware_text_to_image', ['--method', 'tools/call', '--tool-name', 'runware_text_to_image', '--tool-args-json', '{"prompt":"a lighthouse","width":256,"height":256,"saveTo":"inspector/"}'], (r) => r.structuredContent?.status === 'success' && r.structuredContent.images[0].savedTo],
   ['runware_model_info', ['--method', 'tools/call', '--tool-name', 'runware_model_info', '--tool-args-json', '{"model":"klingai:5@3"}'], (r) => r.structuredContent?.taskType === 'videoInference' && r.structuredContent.deliveryMethods?.[0] === 'async'],
@@ -47,7 +53,7 @@ for (const [name, args, ok] of checks) {
   } catch {
     result = undefined;
   }
-  const good = r.status === 0 && result !== undefined && Boolean(ok(result));
+  const good = r.status === 0 && result !== undefined && Boolean(ok(result, r.stderr ?? ''));
   if (good) passed++;
   else failed++;
   process.stdout.write(`${good ? 'ok  ' : 'FAIL'} inspector ${name}${good ? '' : ` (exit ${r.status}): ${(r.stderr || r.stdout || '').split('\n').filter((l) => !l.startsWith('npm warn')).join(' ').slice(0, 500)}`}\n`);

@@ -2,11 +2,13 @@
  * Where the SDK's own handling falls short, wrapped here (the one place that
  * reaches into SDK internals, so a change of SDK touches one file):
  *
- * - tool arguments: zod drops `__proto__` keys silently, so raw arguments are
- *   checked first for prototype keys, by path (credential-like names are the
- *   payload rules' to refuse, with their own message);
- * - input-validation errors echo field names and values (possibly a secret):
- *   they pass the scrubber and say what to do next;
+ * - tools/call is ours: an unknown tool is a protocol error (-32602), as the
+ *   spec has it, not a tool result; raw arguments are checked for prototype
+ *   keys (zod drops `__proto__` silently); an input-validation error names
+ *   the field, passes the scrubber and carries structuredContent; a call with
+ *   `task` goes to the task runner (tasks.ts) when the tool supports it;
+ * - tools/list: schemas in their portable spelling, icons and task support
+ *   (catalog.ts), none of which registerTool can say;
  * - `logging/setLevel` with a bad level answered a raw zod dump: it now gets
  *   -32602 naming the allowed levels;
  * - over HTTP, every tool call runs as its session's work, so its log records
@@ -14,7 +16,10 @@
  *   owner: AsyncLocalStorage would put a hook on every promise for nothing.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, LoggingLevelSchema, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, LoggingLevelSchema, McpError, type CallToolRequest, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import { decorateTools, type IconKind } from './catalog.js';
+import { errorInfo, errorResult } from './results.js';
 import { runOwned } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
 
@@ -40,48 +45,107 @@ export function forbiddenKey(value: unknown, path = '', depth = 0): { path: stri
   return undefined;
 }
 
+type Handler = (req: never, extra: unknown) => unknown;
+interface RegisteredToolLike {
+  enabled: boolean;
+  inputSchema?: z.ZodType;
+}
 type Internals = {
-  createToolError: (message: string) => CallToolResult;
-  validateToolInput: (tool: unknown, args: unknown, name: string) => Promise<unknown>;
-  server: { _requestHandlers: Map<string, (req: { params?: { level?: unknown } }, extra: unknown) => unknown> };
+  _registeredTools: Record<string, RegisteredToolLike>;
+  executeToolHandler: (tool: RegisteredToolLike, args: unknown, extra: unknown) => Promise<CallToolResult>;
+  validateToolOutput: (tool: RegisteredToolLike, result: CallToolResult, name: string) => Promise<void>;
+  server: { _requestHandlers: Map<string, Handler> };
   setToolRequestHandlers: () => void;
 };
 
-export function harden(server: McpServer, owner?: symbol): void {
+/** Runs a task-augmented call: answers with the task at once and goes on in the background. */
+export interface TaskStarter {
+  start(name: string, run: (extra: unknown) => Promise<CallToolResult>, request: CallToolRequest, extra: unknown): Promise<unknown>;
+}
+
+export interface HardenOptions {
+  /** Over HTTP, the session whose log records a call's work produces. */
+  owner?: symbol;
+  /** Per tool: its icon, and whether it may run as a task. */
+  catalog: ReadonlyMap<string, { icon: IconKind; task: boolean }>;
+  tasks?: TaskStarter;
+}
+
+const dotPath = (path: ReadonlyArray<PropertyKey>): string => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+
+/** An input that fails the tool's schema: which field, what is wrong, and that nothing was sent. */
+function inputError(name: string, issues: Array<{ path: string; message: string }>): CallToolResult {
+  const first = issues[0]!;
+  const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  return errorResult({
+    kind: 'validation',
+    message: `Input validation error: Invalid arguments for tool ${name}: ${detail}`,
+    ...(first.path ? { field: first.path } : {}),
+    next: "Fix the named argument (see the tool's input schema) and call again; nothing was sent.",
+  });
+}
+
+export function harden(server: McpServer, opts: HardenOptions): void {
   const s = server as unknown as Internals;
-  // Tool handlers are installed lazily by the SDK; wrap tools/call once they are.
+  const { owner, catalog, tasks } = opts;
+  // Tool handlers are installed lazily by the SDK; replace tools/call and wrap tools/list once they are.
   const install = s.setToolRequestHandlers.bind(server);
   s.setToolRequestHandlers = () => {
     install();
     const handlers = s.server._requestHandlers;
-    const call = handlers.get('tools/call');
-    if (owner && call && !(call as { owned?: boolean }).owned) {
-      const owned = Object.assign((req: { params?: { level?: unknown } }, extra: unknown) => runOwned(owner, () => call(req, extra)), { owned: true });
-      handlers.set('tools/call', owned);
-    }
-  };
-  s.createToolError = (message: string): CallToolResult => {
-    const text = scrubber.text(message).slice(0, 4000);
-    const next = /Input validation error/.test(text) ? "\nNext: fix the named argument (see the tool's input schema) and call again; nothing was sent." : '';
-    return { isError: true, content: [{ type: 'text', text: `${text}${next}` }] };
-  };
-
-  const validate = s.validateToolInput.bind(server);
-  s.validateToolInput = async (tool, args, name) => {
-    const bad = forbiddenKey(args);
-    if (bad) throw new McpError(ErrorCode.InvalidParams, `Input validation error: Invalid arguments for tool ${name}: ${bad.path}: ${bad.why}`);
-    return validate(tool, args, name);
+    const list = handlers.get('tools/list') as (req: never, extra: unknown) => Promise<ListToolsResult>;
+    let listed: ListToolsResult | undefined;
+    handlers.set('tools/list', async (req: never, extra: unknown) => {
+      // The same tools every time: decorated once. Registering a tool later clears it (see below).
+      listed ??= await list(req, extra).then((r) => ({ ...r, tools: decorateTools(r.tools, catalog) }));
+      return listed;
+    });
+    const changed = server.sendToolListChanged.bind(server);
+    server.sendToolListChanged = () => {
+      listed = undefined;
+      changed();
+    };
+    const call = async (req: CallToolRequest, extra: unknown): Promise<CallToolResult | unknown> => {
+      const { name, arguments: args, task } = req.params;
+      const tool = s._registeredTools[name];
+      if (!tool || !tool.enabled) {
+        throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${scrubber.text(name).slice(0, 80)}". The tools are: ${Object.keys(s._registeredTools).join(', ')}.`);
+      }
+      const bad = forbiddenKey(args);
+      if (bad) return inputError(name, [{ path: bad.path, message: bad.why }]);
+      let parsed: unknown;
+      if (tool.inputSchema) {
+        const r = await tool.inputSchema.safeParseAsync(args ?? {});
+        if (!r.success) return inputError(name, r.error.issues.map((i) => ({ path: dotPath(i.path), message: scrubber.text(i.message) })));
+        parsed = r.data;
+      }
+      const run = async (x: unknown): Promise<CallToolResult> => {
+        try {
+          const result = await s.executeToolHandler(tool, parsed, x);
+          await s.validateToolOutput(tool, result, name);
+          return result;
+        } catch (e) {
+          return errorResult(errorInfo(e));
+        }
+      };
+      if (task) {
+        if (!tasks || !catalog.get(name)?.task) throw new McpError(ErrorCode.MethodNotFound, `Tool ${name} does not run as a task; call it without "task".`);
+        return tasks.start(name, run, req, extra);
+      }
+      return run(extra);
+    };
+    handlers.set('tools/call', (owner ? (req: CallToolRequest, extra: unknown) => runOwned(owner, () => call(req, extra)) : call) as Handler);
   };
 
   const handlers = s.server._requestHandlers;
-  const setLevel = handlers.get('logging/setLevel');
+  const setLevel = handlers.get('logging/setLevel') as ((req: { params?: { level?: unknown } }, extra: unknown) => unknown) | undefined;
   if (setLevel) {
-    handlers.set('logging/setLevel', (req, extra) => {
+    handlers.set('logging/setLevel', ((req: { params?: { level?: unknown } }, extra: unknown) => {
       const level = req.params?.level;
       if (!LoggingLevelSchema.safeParse(level).success) {
         throw new McpError(ErrorCode.InvalidParams, `params.level must be one of ${LEVELS}${typeof level === 'string' ? `, not "${scrubber.text(level).slice(0, 40)}"` : ''}`);
       }
       return setLevel(req, extra);
-    });
+    }) as Handler);
   }
 }

@@ -10,11 +10,12 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError } from '../shared/errors.js';
 import type { AppContext } from '../services/context.js';
 import type { RedisState } from '../state/redis.js';
 import { drain, sendWebResponse, toWebRequest } from './http-bridge.js';
+import { MemoryEventStore } from './http-events.js';
 import { followRemoteStream, parseEventId, RedisEventStore } from './http-shared.js';
 import { createServer, type CreatedServer } from './server.js';
 
@@ -25,6 +26,10 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 /** The longest a resumed stream follows a call running on another instance. */
 const FOLLOW_MS = 15 * 60_000;
+/** The `retry` of each stream's priming event: how soon a client whose stream dropped reconnects. */
+export const RETRY_MS = 1000;
+/** From this revision on, clients take the empty priming event that makes a stream resumable. */
+const PRIMING_FROM = '2025-11-25';
 
 export interface HttpHandle {
   url: string;
@@ -38,9 +43,39 @@ function sameToken(given: string, want: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const jsonError = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void => {
+/** The id of a single JSON-RPC request, so a transport error can answer it by id; null for a batch or a notification. */
+export const requestId = (body: unknown): string | number | null => {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
+  const id = (body as { id?: unknown; method?: unknown }).id;
+  return (typeof id === 'string' || typeof id === 'number') && typeof (body as { method?: unknown }).method === 'string' ? id : null;
+};
+
+const jsonError = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, id: string | number | null = null, code = -32000): void => {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }));
+};
+
+/** A body too large, or not JSON: no id can be read from it. */
+const badBody = (res: ServerResponse, e: unknown): void =>
+  (e as Error).message === 'body too large' ? jsonError(res, 413, `Request body over ${MAX_BODY / 1024 / 1024} MiB.`, {}, null, -32600) : jsonError(res, 400, `Parse error: ${(e as Error).message}`, {}, null, -32700);
+
+/** The SDK's transport answers its own errors (bad Accept, unknown session, ...) with id null; the request's id goes back in. */
+async function withRequestId(r: Response, id: string | number | null): Promise<Response> {
+  if (id === null || r.status < 400 || !r.headers.get('content-type')?.includes('application/json')) return r;
+  const text = await r.text();
+  try {
+    const m = JSON.parse(text) as { error?: unknown; id?: unknown };
+    if (m.error && m.id === null) return new Response(JSON.stringify({ ...m, id }), { status: r.status, headers: r.headers });
+  } catch {
+    // Not JSON-RPC: passed on as it came.
+  }
+  return new Response(text, { status: r.status, headers: r.headers });
+}
+
+/** The revision a session agreed at initialize (what the SDK's server answers for the client's request). */
+const negotiated = (init: unknown): string | undefined => {
+  const v = (init as { params?: { protocolVersion?: unknown } } | undefined)?.params?.protocolVersion;
+  return typeof v === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(v) ? v : typeof v === 'string' ? LATEST_PROTOCOL_VERSION : undefined;
 };
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -76,7 +111,9 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
   const shared: RedisState | undefined = await app.shared()?.catch((e: unknown) => {
     throw e instanceof ConfigError ? e : new ConfigError(`RUNWARE_STATE_URL: ${(e as Error).message}`);
   });
-  const events = shared ? new RedisEventStore(shared, idleMs, log) : undefined;
+  // Every stream is resumable: its events are kept (in Redis when shared, else here) for Last-Event-ID.
+  const events = shared ? new RedisEventStore(shared, idleMs, log) : new MemoryEventStore(idleMs);
+  const redisEvents = events instanceof RedisEventStore ? events : undefined;
 
   const dropLocal = (id: string, why: string): void => {
     const sess = sessions.get(id);
@@ -102,7 +139,8 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
     const created = createServer(app, { exclusive: false });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessionId ?? randomUUID(),
-      ...(events ? { eventStore: events } : {}),
+      eventStore: events,
+      retryInterval: RETRY_MS,
       onsessioninitialized: async (id) => {
         sessions.set(id, entry);
         // Recorded before the client hears its session id, so another instance can take it over at once.
@@ -186,10 +224,15 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
     res.end(JSON.stringify({ status: ok ? 'ok' : 'degraded', instance: app.config.instanceId, sessions: sessions.size, mode: stateless ? 'stateless' : 'sessions', state: shared ? 'redis' : 'embedded', redis }));
   };
 
-  const serveWeb = async (req: IncomingMessage, res: ServerResponse, transport: WebStandardStreamableHTTPServerTransport, body?: unknown): Promise<void> => {
+  const serveWeb = async (req: IncomingMessage, res: ServerResponse, transport: WebStandardStreamableHTTPServerTransport, body?: unknown, agreed?: string): Promise<void> => {
     const abort = new AbortController();
     res.once('close', () => abort.abort());
-    await sendWebResponse(res, await transport.handleRequest(toWebRequest(req, body, abort.signal), body !== undefined ? { parsedBody: body } : {}));
+    const request = toWebRequest(req, body, abort.signal);
+    // A session that agreed a revision with priming events gets them even when a request's header names an older one.
+    const header = request.headers.get('mcp-protocol-version');
+    if (agreed && agreed >= PRIMING_FROM && header && header < PRIMING_FROM && SUPPORTED_PROTOCOL_VERSIONS.includes(header)) request.headers.set('mcp-protocol-version', agreed);
+    const r = await transport.handleRequest(request, body !== undefined ? { parsedBody: body } : {});
+    await sendWebResponse(res, await withRequestId(r, requestId(body)));
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -219,7 +262,7 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
       try {
         body = await readJson(req);
       } catch (e) {
-        return jsonError(res, 400, `Bad request: ${(e as Error).message}`);
+        return badBody(res, e);
       }
       // Each POST gets its own server and transport, gone when its answer is.
       const created = createServer(app, { exclusive: false });
@@ -240,15 +283,15 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
       try {
         body = await readJson(req);
       } catch (e) {
-        return jsonError(res, 400, `Bad request: ${(e as Error).message}`);
+        return badBody(res, e);
       }
       if (sessionId) {
         const s = await find(sessionId);
-        if (s === 'unavailable') return jsonError(res, 503, 'The shared state (Redis) is unreachable, so this session cannot be served here; retry shortly.', { 'retry-after': '1' });
-        if (s === 'gone') return jsonError(res, 404, 'Unknown session; initialize again.');
-        return serveWeb(req, res, s.transport, body);
+        if (s === 'unavailable') return jsonError(res, 503, 'The shared state (Redis) is unreachable, so this session cannot be served here; retry shortly.', { 'retry-after': '1' }, requestId(body));
+        if (s === 'gone') return jsonError(res, 404, 'Unknown session; initialize again.', {}, requestId(body), -32001);
+        return serveWeb(req, res, s.transport, body, negotiated(s.init));
       }
-      if (!isInitializeRequest(body)) return jsonError(res, 400, 'Bad request: no session; send initialize first.');
+      if (!isInitializeRequest(body)) return jsonError(res, 400, 'Bad request: no session; send initialize first.', {}, requestId(body));
       if (sessions.size >= maxSessions) evictOldest();
       const entry = await open(undefined, body);
       return serveWeb(req, res, entry.transport, body);
@@ -258,7 +301,7 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
       const lastEventId = req.method === 'GET' ? String(req.headers['last-event-id'] ?? '') : '';
       const at = lastEventId ? parseEventId(lastEventId) : undefined;
       // A stream whose call runs elsewhere: follow it from Redis until its answer.
-      if (shared && at && !events!.isLocal(at.streamId)) {
+      if (shared && redisEvents && at && !redisEvents.isLocal(at.streamId)) {
         if (!sessions.has(sessionId) && !(await shared.getSession(sessionId).catch(() => undefined))) return jsonError(res, 404, 'Unknown session.');
         return followRemoteStream(res, shared, sessionId, lastEventId, FOLLOW_MS, log);
       }

@@ -25,18 +25,58 @@ export function ok(structured: object, extra: ContentBlock[] = []): CallToolResu
   };
 }
 
+/** The structured error of an isError result (see shapes.toolError): kind, message, field or code, what next. */
+export interface ToolErrorInfo {
+  kind: string;
+  message: string;
+  field?: string;
+  code?: string;
+  retryable?: boolean;
+  next?: string;
+  [k: string]: unknown;
+}
+
+/** An AppError's own description, with its hint as `next`. */
+export function errorInfo(e: unknown): ToolErrorInfo {
+  if (isAppError(e)) {
+    const { hint, ...j } = e.toJSON() as Record<string, unknown> & { kind: string; message: string; hint?: string };
+    const info: ToolErrorInfo = { ...j, kind: j.kind, message: j.message };
+    for (const k of Object.keys(info)) if (info[k] === undefined) delete info[k];
+    if (typeof hint === 'string') info.next = hint;
+    return info;
+  }
+  return { kind: 'internal', message: e instanceof Error ? e.message : String(e), next: 'This is a bug in runware-mcp-server; please report it. Calling again may work.' };
+}
+
+/** An isError result from an error description: text for the model, the same as structuredContent. */
+export function errorResult(info: ToolErrorInfo): CallToolResult {
+  const { value, text } = scrubber.json({ error: info });
+  const clean = value as { error: ToolErrorInfo };
+  const e = clean.error;
+  const head = e.kind === 'internal' ? `Internal error: ${e.message}` : `Error (${e.kind}): ${e.message}`;
+  return { isError: true, content: [{ type: 'text', text: `${head}${e.next ? `\nNext: ${e.next}` : ''}\n${text}` }], structuredContent: clean };
+}
+
 /** An isError result: what went wrong, the field or code, and what to do next. */
 export function fail(e: unknown, log?: Logger): CallToolResult {
-  let text: string;
-  if (isAppError(e)) {
-    const j = e.toJSON();
-    text = `Error (${e.kind}): ${e.message}${e.hint ? `\nNext: ${e.hint}` : ''}\n${JSON.stringify({ error: j })}`;
-    log?.info(`tool call refused or failed: ${e.kind}: ${e.message}`);
-  } else {
-    text = `Internal error: ${e instanceof Error ? e.message : String(e)}. This is a bug in runware-mcp-server; please report it.`;
-    log?.error('tool handler crashed', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-  }
-  return { isError: true, content: [{ type: 'text', text: scrubber.text(text) }] };
+  if (isAppError(e)) log?.info(`tool call refused or failed: ${e.kind}: ${e.message}`);
+  else log?.error('tool handler crashed', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  return errorResult(errorInfo(e));
+}
+
+/**
+ * A result whose task failed but that still has its fields (status, errors,
+ * lineage): isError, with `error` naming the first upstream error and what next.
+ */
+export function failedOutput(output: object & { next?: string }, errors: Array<{ code: string; message: string }> | undefined, extra: ContentBlock[] = []): CallToolResult {
+  const first = errors?.[0];
+  const error: ToolErrorInfo = {
+    kind: 'upstream',
+    message: first ? first.message : 'the task failed',
+    ...(first ? { code: first.code } : {}),
+    next: output.next ?? 'Read errors for each taskUUID: fix the input for validation, safety or credit codes; transient errors were already retried, so a new call is a new (billed) task.',
+  };
+  return { ...ok({ ...output, error }, extra), isError: true };
 }
 
 export interface ProgressReporter {

@@ -1,19 +1,24 @@
 /**
  * createServer(app): one McpServer with the tools, instructions, logging
  * (retries, reconnects and refusals go out as MCP log messages, scrubbed),
- * and the client's roots for saving files.
+ * the client's roots for saving files, the journal as resources, prompts with
+ * completions, and task-augmented calls for the long tools.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { AppContext } from '../services/context.js';
 import { harden } from './harden.js';
 import { Roots } from './roots.js';
+import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
-import { registerTools } from './tools/index.js';
+import { CATALOG, registerTools } from './tools/index.js';
+import { icon } from './catalog.js';
+import { JournalTaskStore, taskStarter } from './tasks.js';
 
 export const INSTRUCTIONS = `Runware generation (any model: image, video, audio, 3D, editing) and Runway task lookup.
 Images: runware_model_search to pick a model (its "air") -> runware_text_to_image. Any other model: runware_model_info (its parameters) -> runware_run with params by their API names; local file paths in media fields are uploaded. Both wait up to waitSeconds; on status "processing" call runware_poll with the taskUUID instead of running again (every run is billed). saveTo saves inside RUNWARE_OUTPUT_DIR or the client's roots.
 runware_request sends raw task arrays. The server assigns every taskUUID and authenticates by itself: never put taskUUIDs you invent, apiKey fields or authentication tasks in a request.
+Every isError result has structuredContent.error: kind (validation, policy, config, upstream, network, state, cancelled, internal), message, field or code, and next (what to do).
 Errors are scoped per taskUUID; a batch can partly succeed. Validation, auth, credit, safety and spend-cap errors are final: fix the input. Transient errors were already retried.
 runware_tasks lists what was generated (cost, files); runware_account shows balance, spend today and the daily cap.
 Runway: runway_get_task looks up a video task by id (official API, useapi.net or makevid.ai); runway_list_accounts lists useapi.net accounts without secrets. Output URLs are signed and expire at expiresAt.`;
@@ -33,16 +38,22 @@ export interface CreateOptions {
 }
 
 export function createServer(app: AppContext, opts: CreateOptions = { exclusive: true }): CreatedServer {
-  const server = new McpServer(
-    { name: 'runware-mcp-server', title: 'Runware', version: app.config.version },
-    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
-  );
   const log = app.logger.child('mcp');
+  const taskStore = new JournalTaskStore(app, log.child('tasks'));
+  const server = new McpServer(
+    { name: 'runware-mcp-server', title: 'Runware', version: app.config.version, icons: icon('server') },
+    {
+      capabilities: { logging: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
+      instructions: INSTRUCTIONS,
+      taskStore,
+    },
+  );
   const owner = Symbol('mcp-session');
-  harden(server, opts.exclusive ? undefined : owner);
+  harden(server, { ...(opts.exclusive ? {} : { owner }), catalog: CATALOG, tasks: taskStarter(taskStore, server.server, log.child('tasks')) });
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir, server.server, log);
   registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes, confirmProgress: opts.exclusive === true });
-  registerResources(server, app);
+  const stopResourceNotes = registerResources(server, app);
+  registerPrompts(server, app);
 
   let connected = false;
   server.server.oninitialized = () => {
@@ -63,6 +74,7 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
     dispose: () => {
       connected = false;
       removeSink();
+      stopResourceNotes();
     },
   };
 }

@@ -7,7 +7,8 @@ import { dayEnds, utcDay } from '../state/journal.js';
 import type { AppContext } from './context.js';
 
 export interface AccountOutput {
-  balance?: unknown;
+  /** USD. */
+  balance?: number;
   organizationName?: string;
   balanceError?: string;
   spend: { today: number; pendingToday: number; session: number; total: number; day: string };
@@ -25,7 +26,7 @@ export async function account(ctx: AppContext, signal?: AbortSignal): Promise<Ac
     const r = await ctx.runware().submit({ taskType: 'accountManagement', operation: 'getDetails' }, { deadlineMs: 15_000, ...(signal ? { signal } : {}) });
     const item = r.tasks[0]?.results[0];
     const err = r.tasks[0]?.errors[0] ?? r.requestErrors[0];
-    balance = item ? { balance: item.balance, ...(typeof item.organizationName === 'string' ? { organizationName: item.organizationName } : {}) } : { balanceError: err ? `${err.code}: ${err.message}` : 'Runware did not answer in time' };
+    balance = item ? { ...usd(item.balance), ...(typeof item.organizationName === 'string' ? { organizationName: item.organizationName } : {}) } : { balanceError: err ? `${err.code}: ${err.message}` : 'Runware did not answer in time' };
   } catch (e) {
     balance = { balanceError: (e as Error).message };
   }
@@ -42,4 +43,10 @@ export async function account(ctx: AppContext, signal?: AbortSignal): Promise<Ac
   } catch (e) {
     return { ...balance, spend: { today: 0, pendingToday: 0, session: ctx.journal.spentThisSession, total: 0, day }, ...(cap !== undefined ? { cap: { usd: cap, left: 0, resetsAt: dayEnds() } } : {}), note: `The spend ledger is unavailable: ${(e as Error).message}` };
   }
+}
+
+/** Runware's balance is a number; a numeric string is taken too, anything else is reported, not passed on. */
+function usd(v: unknown): Pick<AccountOutput, 'balance' | 'balanceError'> {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? { balance: n } : { balanceError: `Runware answered a balance that is not a number (${typeof v})` };
 }

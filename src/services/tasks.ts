@@ -1,4 +1,6 @@
 /** The journal, read: recent tasks (status, cost, outputs) and one task's whole record. */
+import { readFile, stat } from 'node:fs/promises';
+import { formatFromExtension, MIME_OF } from '../media/formats.js';
 import type { JournalStatus, TaskRecord } from '../state/types.js';
 import { ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
@@ -53,4 +55,48 @@ export async function getTask(ctx: AppContext, uuid: string): Promise<TaskRecord
   const r = await store.getTask(uuid.toLowerCase());
   if (!r) throw new ValidationError('taskUUID', `no task ${uuid} in the journal at ${store.location}`, 'a taskUUID from runware_tasks; tasks sent by other tools or machines are not journaled here (runware_poll asks Runware)');
   return r;
+}
+
+/** The largest saved output read back whole (as a resource); a bigger one is named by its path. */
+export const MAX_OUTPUT_READ_BYTES = 20 * 1024 * 1024;
+
+export interface SavedOutput {
+  taskUUID: string;
+  index: number;
+  path: string;
+  mimeType: string;
+  kind?: string;
+}
+
+/** Every saved output of recent tasks, newest task first. */
+export async function savedOutputs(ctx: AppContext, limit = 50): Promise<SavedOutput[]> {
+  const store = await ctx.journal.state();
+  const out: SavedOutput[] = [];
+  for (const r of await store.listTasks({ limit })) {
+    r.outputs.forEach((o, index) => {
+      if (o.savedTo) out.push({ taskUUID: r.taskUUID, index, path: o.savedTo, mimeType: mimeOfPath(o.savedTo), ...(o.kind ? { kind: o.kind } : {}) });
+    });
+  }
+  return out;
+}
+
+const mimeOfPath = (path: string): string => {
+  const f = formatFromExtension(path);
+  return f ? MIME_OF[f] : 'application/octet-stream';
+};
+
+/** One saved output's bytes, as the journal recorded it: only files this server saved are read. */
+export async function readSavedOutput(ctx: AppContext, uuid: string, index: number): Promise<SavedOutput & { data: Buffer }> {
+  const r = await getTask(ctx, uuid);
+  const o = r.outputs[index];
+  if (!o) throw new ValidationError('index', `task ${uuid} has ${r.outputs.length} output(s); there is no output ${index}`, r.outputs.length ? `0 to ${r.outputs.length - 1}` : 'none');
+  if (!o.savedTo) throw new ValidationError('index', `output ${index} of task ${uuid} was not saved`, 'an output saved with saveTo (runware_poll with saveTo saves it now)');
+  let size: number;
+  try {
+    size = (await stat(o.savedTo)).size;
+  } catch {
+    throw new ValidationError('index', `output ${index} of task ${uuid} was saved to ${o.savedTo}, which is gone`, 'runware_poll with saveTo saves it again while its URL lasts');
+  }
+  if (size > MAX_OUTPUT_READ_BYTES) throw new ValidationError('index', `output ${index} of task ${uuid} is ${Math.round(size / 1048576)} MiB, over the ${MAX_OUTPUT_READ_BYTES / 1048576} MiB read as a resource`, `open the file itself: ${o.savedTo}`);
+  return { taskUUID: r.taskUUID, index, path: o.savedTo, mimeType: mimeOfPath(o.savedTo), ...(o.kind ? { kind: o.kind } : {}), data: await readFile(o.savedTo) };
 }

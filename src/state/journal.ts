@@ -9,7 +9,7 @@ import type { ApiErrorItem, DataItem } from '../runware/errors.js';
 import { PolicyError, type AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
-import type { JournalOutput, JournalStatus, StateStore, TaskRecord } from './types.js';
+import { lineageUuids, type JournalOutput, type JournalStatus, type StateStore, type TaskRecord } from './types.js';
 
 /** Task types that are never billed: reads, search, account, storage. */
 const FREE = new Set(['getResponse', 'getTaskDetails', 'modelSearch', 'accountManagement', 'ping', 'mediaStorage', 'imageUpload', 'authentication']);
@@ -89,6 +89,14 @@ export interface JournalOptions {
   strict?: boolean;
 }
 
+/** A record this process wrote: its first UUID, its current one, every UUID it answers to. */
+export interface JournalChange {
+  root: string;
+  taskUUID: string;
+  uuids: string[];
+  status: JournalStatus;
+}
+
 export interface OutcomeLike {
   taskUUID: string;
   status: JournalStatus | 'processing';
@@ -116,6 +124,25 @@ export class Journal {
   }
   /** Spend this process has settled, for "this session". */
   private sessionSpend = 0;
+  private readonly listeners = new Set<(change: JournalChange) => void>();
+
+  /** Told of every record this process writes (front-ends turn it into resource notifications). Returns the unsubscribe. */
+  onChange(listener: (change: JournalChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(root: string, r: TaskRecord): void {
+    if (!this.listeners.size) return;
+    const change: JournalChange = { root, taskUUID: r.taskUUID, uuids: lineageUuids(root, r), status: r.status };
+    for (const l of this.listeners) {
+      try {
+        l(change);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
 
   constructor(private readonly opts: JournalOptions) {}
 
@@ -168,14 +195,8 @@ export class Journal {
     const now = new Date().toISOString();
     const journaled = tasks.filter((t) => isBillable(t.taskType) || t.taskType === 'mediaStorage');
     // One atomic step: nothing is claimed, reserved or written unless every task may go.
-    const r = await store.admit({
-      uuids: tasks.map((t) => t.taskUUID),
-      callerUuids,
-      day,
-      cap: this.cap,
-      reservations,
-      records: journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo) })),
-    });
+    const records = journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo) }));
+    const r = await store.admit({ uuids: tasks.map((t) => t.taskUUID), callerUuids, day, cap: this.cap, reservations, records });
     if (!r.ok && 'taken' in r) {
       const i = tasks.findIndex((t) => t.taskUUID === r.taken);
       throw new PolicyError(`tasks[${i}].taskUUID`, `taskUUID ${r.taken} was already used (the journal at ${store.location} has it); every task needs a fresh UUID`, 'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
@@ -189,6 +210,7 @@ export class Journal {
       this.remember(this.roots, t.taskUUID, t.taskUUID);
       this.remember(this.created, t.taskUUID, now);
     }
+    for (const { root, record } of records) this.changed(root, record);
   }
 
   /** Before a retry goes out under a fresh UUID: claims it and reserves again. An error item to fail it with, when it must not. */
@@ -257,6 +279,7 @@ export class Journal {
     else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
     // processing / unknown: the reservation stands until a poll settles it.
     await store.finish(root, rec, settlements);
+    this.changed(root, rec);
     if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined)) this.sessionSpend += rec.cost ?? 0;
   }
 
@@ -273,7 +296,9 @@ export class Journal {
       if (!rec) return;
       paths.forEach((p, i) => p && rec.outputs[i] && (rec.outputs[i]!.savedTo = p));
       const root = rec.attempts[0]?.taskUUID ?? rec.taskUUID;
-      await store.putTask(root, { ...rec, updatedAt: new Date().toISOString() });
+      const updated = { ...rec, updatedAt: new Date().toISOString() };
+      await store.putTask(root, updated);
+      this.changed(root, updated);
     } catch {
       // The journal is a record, not a gate: a failure here never loses the result.
     }

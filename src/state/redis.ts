@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { ConfigError, StateUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
+import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, JOB_TTL_MS, jobExpiresAt, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 type Reply = unknown;
 /** The little of node-redis used here: raw commands, so no command typings leak into the rest. */
@@ -173,6 +173,21 @@ if v == '${ENDED}' then return -1 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`);
 
+/** A job write: refused (0) with ifActive when the stored job is already done. */
+const PUT_JOB = new Script(`
+local b = cjson.decode(ARGV[1])
+if b.ifActive then
+  local cur = redis.call('GET', KEYS[1])
+  if cur then
+    local s = cjson.decode(cur).status
+    if s == 'completed' or s == 'failed' or s == 'cancelled' then return 0 end
+  end
+end
+redis.call('SET', KEYS[1], b.json, 'PX', b.ttl)
+redis.call('ZADD', KEYS[2], b.at, b.id)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', b.oldest)
+return 1`);
+
 const recordArg = (root: string, r: TaskRecord): Record<string, unknown> => ({ root, links: lineageUuids(root, r), json: JSON.stringify(r), updatedAt: Date.parse(r.updatedAt) });
 
 export class RedisState implements StateStore {
@@ -288,6 +303,35 @@ export class RedisState implements StateStore {
 
   async finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<void> {
     await this.script(FINISH, { root: rootUuid, record: recordArg(rootUuid, record), settlements });
+  }
+
+  async putJob(job: JobRecord, opts: { ifActive?: boolean } = {}): Promise<boolean> {
+    const at = Date.parse(job.createdAt);
+    const ttl = Math.max(1000, jobExpiresAt(job) - Date.now());
+    const payload = JSON.stringify({ ifActive: !!opts.ifActive, json: JSON.stringify(job), ttl, at, id: job.id, oldest: Date.now() - JOB_TTL_MS });
+    return Number(await this.call((r) => PUT_JOB.run(r, [`${this.prefix}job:${job.id}`, `${this.prefix}jobs`], [payload]))) === 1;
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    const v = (await this.cmd(['GET', `${this.prefix}job:${id}`])) as string | null;
+    return v ? (JSON.parse(v) as JobRecord) : undefined;
+  }
+
+  async listJobs(limit: number, before?: string): Promise<JobRecord[]> {
+    const n = Math.max(1, Math.min(500, limit));
+    const cut = before ? { at: Number(before.slice(0, before.indexOf(':'))), id: before.slice(before.indexOf(':') + 1) } : undefined;
+    // Ties on the creation time are ordered by id, as in SQLite; a few extra cover them.
+    const ids = (await this.cmd(['ZREVRANGEBYSCORE', `${this.prefix}jobs`, cut ? String(cut.at) : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, n + 50])) as string[];
+    const page: string[] = [];
+    for (let i = 0; i < ids.length && page.length < n; i += 2) {
+      const id = ids[i]!;
+      const at = Number(ids[i + 1]);
+      if (cut && at === cut.at && id >= cut.id) continue;
+      page.push(id);
+    }
+    if (!page.length) return [];
+    const recs = (await this.cmd(['MGET', ...page.map((id) => `${this.prefix}job:${id}`)])) as Array<string | null>;
+    return recs.filter((j): j is string => !!j).map((j) => JSON.parse(j) as JobRecord).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
   }
 
   // HTTP sessions and their event streams, so any instance can serve any session.

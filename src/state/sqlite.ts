@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../shared/errors.js';
-import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
+import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, isJobDone, jobExpiresAt, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 /** How long a write waits for another process's lock before it is reported. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -27,6 +27,10 @@ const MIGRATIONS: string[] = [
   // Running totals per day, so a reservation reads one row instead of summing the day's ledger.
   `CREATE TABLE days (day TEXT PRIMARY KEY, spent REAL NOT NULL, pending REAL NOT NULL) WITHOUT ROWID;
    INSERT INTO days (day, spent, pending) SELECT day, SUM(COALESCE(actual, reserved)), SUM(CASE WHEN actual IS NULL THEN reserved ELSE 0 END) FROM ledger GROUP BY day;`,
+  // Jobs (MCP tasks): tool calls a client follows by id, across reconnects and processes.
+  `CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+   CREATE INDEX jobs_created ON jobs (created_at DESC, id DESC);
+   CREATE INDEX jobs_expires ON jobs (expires_at);`,
 ];
 
 /** A state problem in one sentence: the path, what went wrong, what to do. */
@@ -74,6 +78,11 @@ export class SqliteState implements StateStore {
       reserve: p('INSERT INTO ledger (uuid, day, model, number_results, reserved, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING'),
       settle: p('UPDATE ledger SET actual = ? WHERE uuid = ?'),
       maxCost: p('SELECT MAX(actual) AS m FROM ledger WHERE model = ? AND number_results = ? AND actual > 0'),
+      putJob: p('INSERT INTO jobs (id, status, created_at, expires_at, record) VALUES (@id, @status, @createdAt, @expiresAt, @record) ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record'),
+      jobStatus: p('SELECT status FROM jobs WHERE id = ?'),
+      getJob: p('SELECT record FROM jobs WHERE id = ? AND expires_at > ?'),
+      listJobs: p('SELECT record FROM jobs WHERE expires_at > @now AND (created_at < @at OR (created_at = @at AND id < @id)) ORDER BY created_at DESC, id DESC LIMIT @limit'),
+      expireJobs: p('DELETE FROM jobs WHERE expires_at <= ?'),
     };
   }
 
@@ -237,6 +246,38 @@ export class SqliteState implements StateStore {
     // The day's total moves by the difference; a first settlement also clears the pending reservation.
     this.stmt.addDay!.run(e.day, actual - (e.actual ?? e.reserved), e.actual === null ? -e.reserved : 0);
     this.stmt.settle!.run(actual, uuid);
+  }
+
+  putJob(job: JobRecord, opts: { ifActive?: boolean } = {}): Promise<boolean> {
+    return this.run(() =>
+      this.db
+        .transaction((): boolean => {
+          if (opts.ifActive) {
+            const cur = this.stmt.jobStatus!.get(job.id) as { status: JobRecord['status'] } | undefined;
+            if (cur && isJobDone(cur.status)) return false;
+          }
+          this.stmt.putJob!.run({ id: job.id, status: job.status, createdAt: Date.parse(job.createdAt), expiresAt: jobExpiresAt(job), record: JSON.stringify(job) });
+          // Expired jobs go as new ones come: the table stays the size of a day's work.
+          this.stmt.expireJobs!.run(Date.now());
+          return true;
+        })
+        .immediate(),
+    );
+  }
+
+  getJob(id: string): Promise<JobRecord | undefined> {
+    return this.run(() => {
+      const row = this.stmt.getJob!.get(id, Date.now()) as Row | undefined;
+      return row ? (JSON.parse(row.record) as JobRecord) : undefined;
+    });
+  }
+
+  listJobs(limit: number, before?: string): Promise<JobRecord[]> {
+    return this.run(() => {
+      const [at, id] = before ? [Number(before.slice(0, before.indexOf(':'))), before.slice(before.indexOf(':') + 1)] : [Number.MAX_SAFE_INTEGER, ''];
+      const rows = this.stmt.listJobs!.all({ now: Date.now(), at: Number.isFinite(at) ? at : 0, id, limit: Math.max(1, Math.min(500, limit)) }) as Row[];
+      return rows.map((r) => JSON.parse(r.record) as JobRecord);
+    });
   }
 
   close(): Promise<void> {

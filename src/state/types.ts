@@ -64,6 +64,33 @@ export const lineageUuids = (root: string, r: TaskRecord): string[] => [...new S
 /** Whether `uuid` is one of the record's own UUIDs; a store hands a record to no other. */
 export const inLineage = (r: TaskRecord, uuid: string, root: string): boolean => uuid === root || r.taskUUID === uuid || r.attempts.some((a) => a.taskUUID === uuid);
 
+export type JobStatus = 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
+export const isJobDone = (s: JobStatus): boolean => s === 'completed' || s === 'failed' || s === 'cancelled';
+
+/**
+ * A job a client follows by id (an MCP task): a tool call running in the
+ * background. Kept here, not in memory, so it outlives a reconnect and any
+ * instance can answer for it.
+ */
+export interface JobRecord {
+  id: string;
+  status: JobStatus;
+  statusMessage?: string;
+  /** ISO times. */
+  createdAt: string;
+  updatedAt: string;
+  /** How long it is kept after it was created, in ms (null: the store's default). */
+  ttlMs: number | null;
+  pollIntervalMs: number;
+  /** The tool it runs. */
+  tool: string;
+  /** The process that runs it, and when that process last said it still does. */
+  runner: string;
+  heartbeatAt: string;
+  /** The result as the client gets it (already scrubbed), once done. */
+  result?: unknown;
+}
+
 export interface StateStore {
   /** Where it lives, for messages. */
   readonly location: string;
@@ -93,8 +120,18 @@ export interface StateStore {
   admit(batch: AdmitBatch): Promise<AdmitResult>;
   /** An outcome, in one atomic step: the record written and the lineage's reservations settled. */
   finish(rootUuid: string, record: TaskRecord, settlements: Array<[uuid: string, actual: number]>): Promise<void>;
+  /** Writes a job; with `ifActive`, only while the stored one is not done (so a cancel and a finish cannot both win). */
+  putJob(job: JobRecord, opts?: { ifActive?: boolean }): Promise<boolean>;
+  getJob(id: string): Promise<JobRecord | undefined>;
+  /** Newest first; `before` is the createdAt/id cursor of the last one seen. */
+  listJobs(limit: number, before?: string): Promise<JobRecord[]>;
   close(): Promise<void>;
 }
+
+/** Jobs are kept this long unless the client asked for less. */
+export const JOB_TTL_MS = 24 * 3_600_000;
+export const jobCursor = (j: JobRecord): string => `${Date.parse(j.createdAt)}:${j.id}`;
+export const jobExpiresAt = (j: JobRecord): number => Date.parse(j.createdAt) + Math.min(j.ttlMs ?? JOB_TTL_MS, JOB_TTL_MS);
 
 export interface AdmitBatch {
   uuids: string[];

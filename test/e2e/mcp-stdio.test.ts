@@ -55,7 +55,7 @@ describe('tools/list', () => {
 
   it('matches the committed schema snapshot', async () => {
     const { tools } = await client.listTools();
-    const snap = tools.map(({ name, title, description, inputSchema, outputSchema, annotations }) => ({ name, title, description, inputSchema, outputSchema, annotations }));
+    const snap = tools.map(({ name, title, description, inputSchema, outputSchema, annotations, execution }) => ({ name, title, description, inputSchema, outputSchema, annotations, execution }));
     await expect(JSON.stringify(snap, null, 2) + '\n').toMatchFileSnapshot('../__snapshots__/tool-schemas.json');
   });
 

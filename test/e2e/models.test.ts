@@ -246,7 +246,10 @@ describe('tools/list budget', () => {
   it('stays at or under 2 KB per tool on average', async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['runware_run', 'runware_model_info', 'runware_upload']));
-    expect(JSON.stringify(tools).length / tools.length).toBeLessThanOrEqual(2048);
+    // What a model reads: icons are for the client's UI (inline SVGs, ~400 bytes each), not the context.
+    const read = tools.map(({ icons: _icons, ...t }) => t);
+    expect(JSON.stringify(read).length / tools.length).toBeLessThanOrEqual(2048);
+    expect(tools.every((t) => t.icons?.[0]?.mimeType === 'image/svg+xml')).toBe(true);
   });
 });
 

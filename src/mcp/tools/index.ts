@@ -1,4 +1,5 @@
 /** The tool registry: one module per tool, registered in the order agents read them. */
+import type { IconKind } from '../catalog.js';
 import * as account from './account.js';
 import * as modelInfo from './model-info.js';
 import * as modelSearch from './model-search.js';
@@ -13,6 +14,9 @@ import * as upload from './upload.js';
 import type { ToolDeps } from './types.js';
 
 export const TOOLS = [modelSearch, modelInfo, textToImage, run, upload, request, poll, tasks, account, runwayGetTask, runwayListAccounts] as const;
+
+/** Each tool's icon, and whether it may run as a task (what tools/list adds to registerTool's listing). */
+export const CATALOG: ReadonlyMap<string, { icon: IconKind; task: boolean }> = new Map(TOOLS.map((t) => [t.name, { icon: t.icon, task: 'task' in t && t.task }]));
 
 export function registerTools(deps: ToolDeps): void {
   for (const t of TOOLS) t.register(deps);

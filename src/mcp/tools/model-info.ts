@@ -3,8 +3,11 @@ import { AIR } from '../../runware/tasks/common.js';
 import { modelInfo } from '../../services/model-info.js';
 import { guard, ok, type ToolExtra } from '../results.js';
 import type { ToolDeps } from './types.js';
+import * as shape from './shapes.js';
+import type { IconKind } from '../catalog.js';
 
 export const name = 'runware_model_info';
+export const icon: IconKind = 'search';
 
 export const inputSchema = z.object({ model: z.string().regex(AIR, 'must be an AIR id like runware:101@1').describe('AIR id, e.g. klingai:5@3.') }).strict();
 
@@ -28,7 +31,7 @@ export function register({ server, app, log }: ToolDeps): void {
       title: 'What a Runware model takes',
       description: 'From the live schema: task type, delivery, parameters (type, required, allowed, default), rules, docs and pricing. Read before runware_run. Free.',
       inputSchema,
-      outputSchema,
+      outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args, extra) => guard(log, async () => ok(await modelInfo(app, args.model, (extra as ToolExtra).signal))),

@@ -2,8 +2,11 @@ import { z } from 'zod';
 import { MODEL_SEARCH_LIMITS as L, modelSearch } from '../../services/model-search.js';
 import { guard, ok, type ToolExtra } from '../results.js';
 import type { ToolDeps } from './types.js';
+import * as shape from './shapes.js';
+import type { IconKind } from '../catalog.js';
 
 export const name = 'runware_model_search';
+export const icon: IconKind = 'search';
 
 export const inputSchema = z
   .object({
@@ -34,7 +37,7 @@ export function register({ server, app, log }: ToolDeps): void {
       description:
         'Find models on Runware by name, style or architecture. Returns compact entries: air (the id to pass as model), name, category, architecture, defaults and tags; totalResults for paging.',
       inputSchema,
-      outputSchema,
+      outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args, extra) => guard(log, async () => ok(await modelSearch(app, args, (extra as ToolExtra).signal))),

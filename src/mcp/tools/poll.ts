@@ -2,11 +2,15 @@ import { z } from 'zod';
 import { pollTask } from '../../services/poll.js';
 import { TEXT_TO_IMAGE_LIMITS } from '../../services/text-to-image.js';
 import { mediaSource } from '../../services/outputs.js';
-import { guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
+import { failedOutput, guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
 import * as shape from './shapes.js';
 import type { ToolDeps } from './types.js';
+import type { IconKind } from '../catalog.js';
 
 export const name = 'runware_poll';
+export const icon: IconKind = 'task';
+/** Long (it can wait minutes): a client may run it as a task (tasks/get, tasks/result, tasks/cancel). */
+export const task = true;
 
 export const inputSchema = z
   .object({
@@ -40,7 +44,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
         'Check on, or wait for, any earlier Runware task by taskUUID. Returns status (processing, success, partial, error, or unknown when Runware has no record), progress 0-100, results, errors, and saved files. ' +
         'Free and safe to repeat: it never re-runs the task.',
       inputSchema,
-      outputSchema,
+      outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args, extraRaw) =>
@@ -58,9 +62,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
           }),
           previews,
         );
-        const res = ok(output, blocks);
-        if (output.status === 'error') res.isError = true;
-        return res;
+        return output.status === 'error' ? failedOutput(output, output.errors, blocks) : ok(output, blocks);
       }),
   );
 }

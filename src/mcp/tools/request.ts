@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { rawRequest } from '../../services/request.js';
-import { guard, ok, type ToolExtra } from '../results.js';
+import { failedOutput, guard, ok, type ToolExtra } from '../results.js';
 import * as shape from './shapes.js';
 import type { ToolDeps } from './types.js';
+import type { IconKind } from '../catalog.js';
 
 export const name = 'runware_request';
+export const icon: IconKind = 'generate';
 
 const task = z.record(z.string(), z.unknown());
 
@@ -33,15 +35,13 @@ export function register({ server, app, log }: ToolDeps): void {
         'Raw escape hatch: any task types as one request, under the usage rules but not checked against model schemas. For one model task use runware_run. ' +
         'Each task gets a fresh taskUUID and its own outcome (status, results, errors). Async tasks come back "processing": finish with runware_poll.',
       inputSchema,
-      outputSchema,
+      outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async (args, extra) =>
       guard(log, async () => {
         const r = await rawRequest(app, args.tasks, (extra as ToolExtra).signal);
-        const res = ok(r);
-        if (r.allFailed) res.isError = true;
-        return res;
+        return r.allFailed ? failedOutput(r, [...r.requestErrors, ...r.tasks.flatMap((t) => t.errors)]) : ok(r);
       }),
   );
 }

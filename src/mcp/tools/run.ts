@@ -1,11 +1,15 @@
 import { z } from 'zod';
 import { AIR } from '../../runware/tasks/common.js';
 import { DEFAULT_RUN_WAIT_SECONDS, runModel } from '../../services/run.js';
-import { guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
+import { failedOutput, guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
 import * as shape from './shapes.js';
 import type { ToolDeps } from './types.js';
+import type { IconKind } from '../catalog.js';
 
 export const name = 'runware_run';
+export const icon: IconKind = 'generate';
+/** Long (it can wait minutes): a client may run it as a task (tasks/get, tasks/result, tasks/cancel). */
+export const task = true;
 
 export const inputSchema = z
   .object({
@@ -47,7 +51,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
         'One task for any model (video, audio, 3D, editing, upscaling, captions): params checked against its live schema, local files uploaded, waited for with progress, outputs saved or returned as text. ' +
         'Prefer it to runware_request. Billed per call: on "processing", use runware_poll.',
       inputSchema,
-      outputSchema,
+      outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     async (args, extraRaw) =>
@@ -58,9 +62,8 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
         await onProgress?.settle();
         const media = r.output.outputs.map((o, i) => ({ ...(o.savedTo ? { savedTo: o.savedTo } : {}), ...(o.url ? { url: o.url } : {}), ...(o.mimeType ? { mimeType: o.mimeType } : {}), name: o.uuid ?? `output-${i + 1}`, description: `${o.kind} output ${i + 1}` }));
         const texts = r.output.outputs.filter((o) => o.kind === 'text').map((o) => ({ type: 'text' as const, text: o.text! }));
-        const res = ok(r.output, [...texts, ...mediaBlocks(media.map((m, i) => (r.output.outputs[i]!.kind === 'text' ? { name: m.name, description: m.description } : m)), r.previews)]);
-        if (r.output.status === 'error') res.isError = true;
-        return res;
+        const blocks = [...texts, ...mediaBlocks(media.map((m, i) => (r.output.outputs[i]!.kind === 'text' ? { name: m.name, description: m.description } : m)), r.previews)];
+        return r.output.status === 'error' ? failedOutput(r.output, r.output.errors, blocks) : ok(r.output, blocks);
       }),
   );
 }

@@ -2,8 +2,13 @@ import { z } from 'zod';
 import { PROVIDERS } from '../../runway/types.js';
 import { guard, ok, progressFor, type ToolExtra } from '../results.js';
 import type { ToolDeps } from './types.js';
+import * as shape from './shapes.js';
+import type { IconKind } from '../catalog.js';
 
 export const name = 'runway_get_task';
+export const icon: IconKind = 'video';
+/** Long (it can wait minutes): a client may run it as a task (tasks/get, tasks/result, tasks/cancel). */
+export const task = true;
 
 export const inputSchema = z
   .object({
@@ -42,7 +47,7 @@ export function register({ server, app, log, confirmProgress }: ToolDeps): void 
         'Status and outputs of a Runway video task (official API, useapi.net or makevid.ai), normalized: status, progress 0-1, outputs (signed URLs with expiresAt), error with retryable. ' +
         'If not terminal, pollAfterSec says when to look again.',
       inputSchema,
-      outputSchema,
+      outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async (args, extraRaw) =>

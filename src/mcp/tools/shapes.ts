@@ -12,3 +12,23 @@ export const attempts = z.array(z.record(z.string(), z.string())).optional();
 export const uploads = z.array(z.object({ field: z.string(), mediaUUID: z.string() }).loose()).optional();
 /** A task UUID, checked in full by the rules; a short pattern keeps the schema small. */
 export const taskUUID = z.string().regex(/^[0-9a-fA-F-]{36}$/, 'must be the taskUUID of an earlier task');
+
+/**
+ * What every isError result carries as structuredContent. Kept bare (the
+ * instructions say what the fields mean once): it is repeated in every tool's
+ * output schema, which agents read on every session.
+ */
+export const toolError = z
+  .object({ kind: z.string(), message: z.string(), field: z.string().optional(), code: z.string().optional(), retryable: z.boolean().optional(), next: z.string().optional() })
+  .loose();
+
+/**
+ * The output schema as published: on success the tool's fields; on isError an
+ * `error` object, with whatever partial fields the failure still has. Both
+ * validate, so no field is required (the success shape is checked in tests).
+ * A tool whose success has an `error` of its own (a Runway task's) takes either.
+ */
+export function published<T extends z.ZodObject>(success: T): z.ZodObject {
+  const own = success.shape.error as z.ZodType | undefined;
+  return success.partial().extend({ error: (own ? z.union([own, toolError]) : toolError).optional() });
+}

@@ -2,8 +2,11 @@ import { z } from 'zod';
 import { listTasks } from '../../services/tasks.js';
 import { guard, ok } from '../results.js';
 import type { ToolDeps } from './types.js';
+import * as shape from './shapes.js';
+import type { IconKind } from '../catalog.js';
 
 export const name = 'runware_tasks';
+export const icon: IconKind = 'task';
 
 const statuses = ['submitted', 'processing', 'success', 'partial', 'error', 'unknown'] as const;
 
@@ -28,7 +31,7 @@ export function register({ server, app, log }: ToolDeps): void {
       title: 'Recent Runware tasks',
       description: 'What was generated, by any process of this user: status, cost, output URLs and saved paths, newest first. Free. Whole record: resource runware://tasks/{taskUUID}.',
       inputSchema,
-      outputSchema,
+      outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args) => guard(log, async () => ok(await listTasks(app, args))),

@@ -1,11 +1,15 @@
 import { z } from 'zod';
 import { DEFAULT_MODEL, DEFAULT_WAIT_SECONDS, TEXT_TO_IMAGE_LIMITS as L, textToImage } from '../../services/text-to-image.js';
 import { AIR } from '../../runware/tasks/common.js';
-import { guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
+import { failedOutput, guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
 import * as shape from './shapes.js';
 import type { ToolDeps } from './types.js';
+import type { IconKind } from '../catalog.js';
 
 export const name = 'runware_text_to_image';
+export const icon: IconKind = 'generate';
+/** Long (it can wait minutes): a client may run it as a task (tasks/get, tasks/result, tasks/cancel). */
+export const task = true;
 
 const dim = z.number().int().min(L.width.min).max(L.width.max).multipleOf(L.width.multipleOf);
 
@@ -55,7 +59,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
         'Generate images from a prompt, checked against the model\'s live schema. Waits up to waitSeconds with progress; if not done, returns "processing" and the taskUUID for runware_poll. ' +
         'Returns imageURL, seed, cost and saved paths, with links and small previews. Billed per call: poll, never repeat.',
       inputSchema,
-      outputSchema,
+      outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     async (args, extraRaw) =>
@@ -73,9 +77,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
           r.output.images.map((img, i) => ({ ...(img.savedTo ? { savedTo: img.savedTo } : {}), ...(img.imageURL ? { url: img.imageURL } : {}), ...(img.mimeType ? { mimeType: img.mimeType } : {}), name: img.imageUUID ?? 'image', description: `Generated image ${i + 1}${img.seed !== undefined ? ` (seed ${img.seed})` : ''}` })),
           r.previews,
         );
-        const res = ok(r.output, blocks);
-        if (r.output.status === 'error') res.isError = true;
-        return res;
+        return r.output.status === 'error' ? failedOutput(r.output, r.output.errors, blocks) : ok(r.output, blocks);
       }),
   );
 }

@@ -2,8 +2,11 @@ import { z } from 'zod';
 import { uploadFile } from '../../services/upload.js';
 import { guard, ok, type ToolExtra } from '../results.js';
 import type { ToolDeps } from './types.js';
+import * as shape from './shapes.js';
+import type { IconKind } from '../catalog.js';
 
 export const name = 'runware_upload';
+export const icon: IconKind = 'upload';
 
 export const inputSchema = z.object({ path: z.string().min(1).max(4096).describe('A media file inside RUNWARE_OUTPUT_DIR or your MCP roots.') }).strict();
 
@@ -16,7 +19,7 @@ export function register({ server, app, roots, log }: ToolDeps): void {
       title: 'Upload a local file to Runware',
       description: 'Stores a local media file with Runware and returns its mediaUUID for any media field. runware_run uploads paths itself.',
       inputSchema,
-      outputSchema,
+      outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     async (args, extra) => guard(log, async () => ok(await uploadFile(app, args.path, await roots.allowed(extra), (extra as ToolExtra).signal))),
