@@ -11,7 +11,8 @@ type Json = unknown;
 
 /**
  * The same schema, portably: `{}` as an open object's value becomes `true`
- * (both accept anything; `{}` reads as a forgotten type), and `type: [T,
+ * (both accept anything; `{}` reads as a forgotten type), `items: {}` goes
+ * (it constrained nothing), and `type: [T,
  * "null"]` becomes `anyOf: [{type: T, ...}, {type: "null"}]`.
  */
 export function portable(schema: Json): Json {
@@ -20,6 +21,7 @@ export function portable(schema: Json): Json {
   const out: Record<string, Json> = {};
   for (const [k, v] of Object.entries(schema as Record<string, Json>)) {
     if (k === 'additionalProperties' && isEmpty(v)) out[k] = true;
+    else if (k === 'items' && isEmpty(v)) continue; // no items keyword: any items, as {} said
     else if (k === 'properties' || k === '$defs' || k === 'definitions' || k === 'patternProperties') out[k] = mapValues(v, portable);
     else out[k] = portable(v);
   }

@@ -314,24 +314,28 @@ export class RedisState implements StateStore {
 
   async getJob(id: string): Promise<JobRecord | undefined> {
     const v = (await this.cmd(['GET', `${this.prefix}job:${id}`])) as string | null;
-    return v ? (JSON.parse(v) as JobRecord) : undefined;
+    const j = v ? (JSON.parse(v) as JobRecord) : undefined;
+    // Redis keeps a key at least a second; the job's own expiry decides.
+    return j && jobExpiresAt(j) > Date.now() ? j : undefined;
   }
 
   async listJobs(limit: number, before?: string): Promise<JobRecord[]> {
     const n = Math.max(1, Math.min(500, limit));
     const cut = before ? { at: Number(before.slice(0, before.indexOf(':'))), id: before.slice(before.indexOf(':') + 1) } : undefined;
     // Ties on the creation time are ordered by id, as in SQLite; a few extra cover them.
-    const ids = (await this.cmd(['ZREVRANGEBYSCORE', `${this.prefix}jobs`, cut ? String(cut.at) : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, n + 50])) as string[];
+    const reply = (await this.cmd(['ZREVRANGEBYSCORE', `${this.prefix}jobs`, cut ? String(cut.at) : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, n + 50])) as unknown[];
+    // RESP3 answers [member, score] pairs; RESP2 a flat list.
+    const pairs: Array<[string, number]> = Array.isArray(reply[0]) ? (reply as Array<[string, unknown]>).map(([m, sc]) => [String(m), Number(sc)]) : reply.flatMap((m, i) => (i % 2 ? [] : [[String(m), Number(reply[i + 1])] as [string, number]]));
     const page: string[] = [];
-    for (let i = 0; i < ids.length && page.length < n; i += 2) {
-      const id = ids[i]!;
-      const at = Number(ids[i + 1]);
+    for (const [id, at] of pairs) {
+      if (page.length >= n) break;
       if (cut && at === cut.at && id >= cut.id) continue;
       page.push(id);
     }
     if (!page.length) return [];
     const recs = (await this.cmd(['MGET', ...page.map((id) => `${this.prefix}job:${id}`)])) as Array<string | null>;
-    return recs.filter((j): j is string => !!j).map((j) => JSON.parse(j) as JobRecord).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
+    const now = Date.now();
+    return recs.filter((j): j is string => !!j).map((j) => JSON.parse(j) as JobRecord).filter((j) => jobExpiresAt(j) > now).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
   }
 
   // HTTP sessions and their event streams, so any instance can serve any session.

@@ -135,6 +135,101 @@ describe('Streamable HTTP', () => {
   });
 });
 
+/** Reads SSE events off a response body until `stop` says enough (or the stream ends). */
+async function readEvents(body: ReadableStream<Uint8Array>, stop: (events: Array<Record<string, string>>) => boolean, ms = 10_000): Promise<Array<Record<string, string>>> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const events: Array<Record<string, string>> = [];
+  let buf = '';
+  const timer = setTimeout(() => void reader.cancel(), ms);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += value;
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const raw = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const e: Record<string, string> = {};
+        for (const line of raw.split('\n')) {
+          const k = line.indexOf(':');
+          if (k > 0) e[line.slice(0, k)] = (e[line.slice(0, k)] ? `${e[line.slice(0, k)]}\n` : '') + line.slice(k + 1).replace(/^ /, '');
+          else if (line && !line.startsWith(':')) e[line] = '';
+        }
+        events.push(e);
+        if (stop(events)) return events;
+      }
+    }
+    return events;
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+describe('resumable streams and transport errors', () => {
+  const H = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
+  const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
+
+  async function session(url: string): Promise<string> {
+    const r = await fetch(url, { method: 'POST', headers: H, body: JSON.stringify(init) });
+    const sid = r.headers.get('mcp-session-id')!;
+    await r.text();
+    await (await fetch(url, { method: 'POST', headers: { ...H, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+    return sid;
+  }
+
+  it('primes every POST stream (an id and retry), and a client that dropped it resumes with Last-Event-ID and gets the result', async () => {
+    const { url } = await startHttp();
+    const sid = await session(url);
+    const call = { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'a resumed lighthouse', width: 1024, height: 1024, steps: 40 }, _meta: { progressToken: 'p1' } } };
+    const r = await fetch(url, { method: 'POST', headers: { ...H, 'mcp-session-id': sid }, body: JSON.stringify(call) });
+    expect(r.headers.get('content-type')).toContain('text/event-stream');
+    // The first event primes the stream: an id, a retry, no data. Then the client drops the stream.
+    const first = await readEvents(r.body!, (ev) => ev.length >= 1);
+    expect(first[0]).toMatchObject({ id: expect.any(String), retry: '1000', data: '' });
+    const lastId = first[0]!.id!;
+    const resumed = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25', 'last-event-id': lastId } });
+    expect(resumed.status).toBe(200);
+    const events = await readEvents(resumed.body!, (ev) => ev.some((e) => e.data && JSON.parse(e.data).id === 3), 20_000);
+    const messages = events.filter((e) => e.data).map((e) => JSON.parse(e.data!) as { id?: number; method?: string; result?: { structuredContent?: { status?: string } } });
+    const answer = messages.find((m) => m.id === 3);
+    expect(answer?.result?.structuredContent?.status).toBe('success');
+    // What was missed came too, in order, each with its event id.
+    expect(messages.filter((m) => m.method === 'notifications/progress').length).toBeGreaterThan(0);
+    expect(events.filter((e) => e.data).every((e) => e.id)).toBe(true);
+  });
+
+  it('a session that agreed 2025-11-25 is primed even when a request header names an older revision', async () => {
+    const { url } = await startHttp();
+    const sid = await session(url);
+    const r = await fetch(url, { method: 'POST', headers: { ...H, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-03-26' }, body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list' }) });
+    const ev = await readEvents(r.body!, (e) => e.length >= 2);
+    expect(ev[0]).toMatchObject({ retry: '1000', data: '' });
+  });
+
+  it('transport errors echo the request id', async () => {
+    const { url } = await startHttp();
+    const sid = await session(url);
+    const notAcceptable = await fetch(url, { method: 'POST', headers: { ...H, accept: 'application/json', 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' }) });
+    expect(notAcceptable.status).toBe(406);
+    expect(await notAcceptable.json()).toMatchObject({ id: 7, error: { code: -32000 } });
+    const unknownSession = await fetch(url, { method: 'POST', headers: { ...H, 'mcp-session-id': 'no-such-session' }, body: JSON.stringify({ jsonrpc: '2.0', id: 'eight', method: 'tools/list' }) });
+    expect(unknownSession.status).toBe(404);
+    expect(await unknownSession.json()).toMatchObject({ id: 'eight', error: { code: -32001 } });
+    const noSession = await fetch(url, { method: 'POST', headers: H, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }) });
+    expect(noSession.status).toBe(400);
+    expect(await noSession.json()).toMatchObject({ id: 9 });
+    const badVersion = await fetch(url, { method: 'POST', headers: { ...H, 'mcp-session-id': sid, 'mcp-protocol-version': '1999-01-01' }, body: JSON.stringify({ jsonrpc: '2.0', id: 10, method: 'tools/list' }) });
+    expect(badVersion.status).toBe(400);
+    expect(await badVersion.json()).toMatchObject({ id: 10 });
+    // No id to echo: a notification, a batch, a body that is not JSON.
+    const notJson = await fetch(url, { method: 'POST', headers: { ...H, 'mcp-session-id': sid }, body: '{"jsonrpc":' });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toMatchObject({ id: null, error: { code: -32700 } });
+  });
+});
+
 describe('leaks', () => {
   it('no token in any output', () => {
     expect(capture.texts.join('\n')).not.toContain(TOKEN);

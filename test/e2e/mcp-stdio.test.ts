@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sniffFormat } from '../../src/media/formats.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { CANARY, CLI, Capture, connectStdio, simEnv, sleep, startSim } from '../helpers.js';
+import { portabilityProblems } from '../../src/mcp/catalog.js';
 
 let sim: Simulator;
 let client: Client;
@@ -51,6 +52,16 @@ describe('tools/list', () => {
     // runware_poll reads the task, but with saveTo it writes files: not read-only (#14).
     expect(tools.find((t) => t.name === 'runware_poll')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false });
     expect(tools.find((t) => t.name === 'runware_text_to_image')!.annotations!.idempotentHint).toBe(false);
+  });
+
+  it('publishes portable schemas: no empty schema, no type array (what the Inspector --strict warns about)', async () => {
+    const { tools } = await client.listTools();
+    for (const t of tools) {
+      expect(portabilityProblems(t.inputSchema), t.name).toEqual([]);
+      expect(portabilityProblems(t.outputSchema), t.name).toEqual([]);
+      // Every output schema takes the structured error of an isError result.
+      expect((t.outputSchema?.properties as Record<string, unknown>).error, t.name).toBeTruthy();
+    }
   });
 
   it('matches the committed schema snapshot', async () => {

@@ -12,11 +12,13 @@ import { StateUnavailableError } from '../../src/shared/errors.js';
 import { utcDay } from '../../src/state/journal.js';
 import { connectRedis, RedisState } from '../../src/state/redis.js';
 import { SqliteState } from '../../src/state/sqlite.js';
-import type { StateStore, TaskRecord } from '../../src/state/types.js';
+import type { JobRecord, StateStore, TaskRecord } from '../../src/state/types.js';
 import { requireRedis, startRedis, type RedisHandle } from '../redis-server.js';
 
 const now = (): string => new Date().toISOString();
 const record = (taskUUID: string, extra: Partial<TaskRecord> = {}): TaskRecord => ({ taskUUID, attempts: [], taskType: 'imageInference', model: 'm', status: 'submitted', createdAt: now(), updatedAt: now(), numberResults: 1, outputs: [], request: {}, ...extra });
+
+const job = (id: string, extra: Partial<JobRecord> = {}): JobRecord => ({ id, status: 'working', createdAt: now(), updatedAt: now(), ttlMs: 60_000, pollIntervalMs: 1000, tool: 'runware_text_to_image', runner: 'here', heartbeatAt: now(), ...extra });
 
 let redis: RedisHandle | undefined;
 let namespace = 0;
@@ -37,6 +39,31 @@ const stores: Array<[string, () => Promise<StateStore>, boolean]> = [
 
 for (const [name, open, available] of stores) {
   describe.skipIf(!available)(`the ${name} state store`, () => {
+    it('keeps jobs: a done job never moves again, listing is newest first in pages, and expired ones are gone', async () => {
+      const s = await open();
+      expect(await s.putJob(job('j1'))).toBe(true);
+      expect(await s.getJob('j1')).toMatchObject({ id: 'j1', status: 'working' });
+      expect(await s.putJob(job('j1', { status: 'cancelled', statusMessage: 'stop' }), { ifActive: true })).toBe(true);
+      // The finish that raced the cancel loses: cancelled stays.
+      expect(await s.putJob(job('j1', { status: 'completed', result: { content: [] } }), { ifActive: true })).toBe(false);
+      expect(await s.getJob('j1')).toMatchObject({ status: 'cancelled', statusMessage: 'stop' });
+      expect(await s.getJob('nope')).toBeUndefined();
+      const t0 = Date.now() + 1000;
+      for (let i = 0; i < 5; i++) await s.putJob(job(`p${i}`, { createdAt: new Date(t0 + i).toISOString() }));
+      // Two created in the same millisecond are ordered by id, and paging never repeats or skips one.
+      await s.putJob(job('p4b', { createdAt: new Date(t0 + 4).toISOString() }));
+      const page1 = await s.listJobs(3);
+      expect(page1.map((j) => j.id)).toEqual(['p4b', 'p4', 'p3']);
+      const last = page1[2]!;
+      const page2 = await s.listJobs(3, `${Date.parse(last.createdAt)}:${last.id}`);
+      expect(page2.map((j) => j.id)).toEqual(['p2', 'p1', 'p0']);
+      // Expired (created longer ago than its ttl): not found, not listed.
+      await s.putJob(job('old', { createdAt: new Date(Date.now() - 120_000).toISOString(), ttlMs: 60_000 }));
+      expect(await s.getJob('old')).toBeUndefined();
+      expect((await s.listJobs(50)).map((j) => j.id)).not.toContain('old');
+      await s.close();
+    });
+
     it('claims UUIDs once, refusing a used caller UUID and claiming nothing then', async () => {
       const s = await open();
       expect(await s.claimUuids(['a', 'b'], ['a'])).toEqual([]);

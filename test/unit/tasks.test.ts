@@ -1,0 +1,99 @@
+/** The task state machine over the journal's store: working -> completed | failed | cancelled, and never out of a done state. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { CallToolRequest, CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { describe, expect, it } from 'vitest';
+import { JournalTaskStore, STALE_MS, taskStarter } from '../../src/mcp/tasks.js';
+import type { AppContext } from '../../src/services/context.js';
+import { Logger } from '../../src/shared/log.js';
+import { SqliteState } from '../../src/state/sqlite.js';
+import { JOB_TTL_MS } from '../../src/state/types.js';
+
+function setup(runner = 'me') {
+  const state = SqliteState.open(mkdtempSync(join(tmpdir(), 'rw-tasks-')));
+  const app = { journal: { state: async () => state }, config: { instanceId: runner } } as unknown as AppContext;
+  return { state, store: new JournalTaskStore(app, new Logger('error')) };
+}
+const request = { method: 'tools/call', params: { name: 'runware_run', arguments: {} } };
+const done: CallToolResult = { content: [{ type: 'text', text: 'ok' }], structuredContent: { status: 'success' } };
+const fakeServer = { notification: async () => undefined, request: async () => ({}) } as unknown as Server;
+
+describe('JournalTaskStore', () => {
+  it('creates working tasks with a capped ttl, and completes them with their result', async () => {
+    const { store } = setup();
+    const t = await store.createTask({ ttl: 10 * JOB_TTL_MS, pollInterval: 10 }, 1, request);
+    expect(t).toMatchObject({ status: 'working', ttl: JOB_TTL_MS, pollInterval: 1000 });
+    await expect(store.getTaskResult(t.taskId)).rejects.toThrow(/no result yet/);
+    await store.storeTaskResult(t.taskId, 'completed', done);
+    expect((await store.getTask(t.taskId))!.status).toBe('completed');
+    expect(await store.getTaskResult(t.taskId)).toEqual(done);
+  });
+
+  it('cancelled is final: its result says so, and a finish that comes after is ignored', async () => {
+    const { store } = setup();
+    const t = await store.createTask({}, 1, request);
+    await store.updateTaskStatus(t.taskId, 'cancelled');
+    await store.storeTaskResult(t.taskId, 'completed', done);
+    const after = await store.getTask(t.taskId);
+    expect(after).toMatchObject({ status: 'cancelled', statusMessage: expect.stringMatching(/polling stopped/) });
+    expect(await store.getTaskResult(t.taskId)).toMatchObject({ isError: true, structuredContent: { error: { kind: 'cancelled' } } });
+  });
+
+  it('a task whose runner went silent is failed, pointing at the journal; a live one on another runner is not', async () => {
+    const { state, store } = setup();
+    const old = new Date(Date.now() - STALE_MS - 1000).toISOString();
+    const base = { status: 'working' as const, createdAt: old, updatedAt: old, ttlMs: 60_000, pollIntervalMs: 1000, tool: 'runware_run' };
+    await state.putJob({ ...base, id: 'stale', runner: 'gone', heartbeatAt: old });
+    await state.putJob({ ...base, id: 'alive', runner: 'other', heartbeatAt: new Date().toISOString() });
+    expect(await store.getTask('stale')).toMatchObject({ status: 'failed', statusMessage: expect.stringMatching(/runware_tasks.*runware_poll/) });
+    expect(await store.getTaskResult('stale')).toMatchObject({ isError: true, structuredContent: { error: { kind: 'state' } } });
+    expect((await store.getTask('alive'))!.status).toBe('working');
+    expect(await store.getTask('never')).toBeNull();
+    await expect(store.getTaskResult('never')).rejects.toThrow(/Task not found/);
+  });
+
+  it('lists newest first, in pages with a cursor', async () => {
+    const { store } = setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 55; i++) ids.push((await store.createTask({}, i, request)).taskId);
+    const p1 = await store.listTasks();
+    expect(p1.tasks).toHaveLength(50);
+    expect(p1.nextCursor).toBeTruthy();
+    const p2 = await store.listTasks(p1.nextCursor);
+    expect(new Set([...p1.tasks, ...p2.tasks].map((t) => t.taskId))).toEqual(new Set(ids));
+    expect(p2.nextCursor).toBeUndefined();
+  });
+});
+
+describe('taskStarter', () => {
+  it('answers with the task at once, runs the tool in the background, and tasks/cancel aborts it', async () => {
+    const { store } = setup();
+    let signal: AbortSignal | undefined;
+    let release!: () => void;
+    const started = taskStarter(store, fakeServer, new Logger('error'));
+    const run = (extra: unknown): Promise<CallToolResult> =>
+      new Promise((resolve) => {
+        signal = (extra as { signal: AbortSignal }).signal;
+        release = () => resolve(done);
+        signal.addEventListener('abort', () => resolve({ isError: true, content: [{ type: 'text', text: 'aborted' }] }));
+      });
+    const req = { method: 'tools/call', params: { name: 'runware_run', arguments: {}, task: {} } } as CallToolRequest;
+    const extra = { signal: new AbortController().signal, requestId: 1, sendNotification: async () => undefined, sendRequest: async () => ({}) };
+    const { task } = (await started.start('runware_run', run, req, extra)) as { task: { taskId: string; status: string } };
+    expect(task.status).toBe('working');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(signal?.aborted).toBe(false);
+    await store.updateTaskStatus(task.taskId, 'cancelled');
+    expect(signal?.aborted).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await store.getTask(task.taskId))!.status).toBe('cancelled');
+
+    // And one left alone completes with the tool's result.
+    const second = (await started.start('runware_run', run, req, extra)) as { task: { taskId: string } };
+    release();
+    for (let i = 0; i < 50 && (await store.getTask(second.task.taskId))!.status === 'working'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await store.getTaskResult(second.task.taskId)).toEqual(done);
+  });
+});
