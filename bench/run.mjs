@@ -127,20 +127,27 @@ for (let i = 0; i < (SMOKE ? 10 : 300); i++) {
 pg.stop();
 
 // 4. Concurrency: 256 calls at RUNWARE_MAX_CONCURRENCY 16, each Runware request held 100 ms.
+// One burst of 32 first (the connections opened, the call path compiled), then the median of three bursts:
+// a server runs many bursts, and a single cold one measured the JIT and the noise of the machine.
 async function burst(transport) {
   const s = stdio([bin], serverEnv({ RUNWARE_MAX_CONCURRENCY: '16', RUNWARE_TRANSPORT: transport }));
   await s.hello();
-  await s.call('runware_model_search', { search: 'warm' });
   const n = SMOKE ? 32 : 256;
-  sim.state.reset();
-  sim.state.holdMs = 100;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: n }, (_, i) => s.call('runware_model_search', { search: `m${i}` })));
-  const wall = performance.now() - t0;
-  const most = sim.state.maxInFlight;
-  sim.state.holdMs = 0;
+  const once = async (count) => {
+    sim.state.reset();
+    sim.state.holdMs = 100;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: count }, (_, i) => s.call('runware_model_search', { search: `m${i}` })));
+    const wall = performance.now() - t0;
+    sim.state.holdMs = 0;
+    return { wall, most: sim.state.maxInFlight };
+  };
+  const cold = await once(32);
+  const runs = [];
+  for (let r = 0; r < (SMOKE ? 1 : 3); r++) runs.push(await once(n));
   s.stop();
-  return { wall, ideal: (n / 16) * 100, most };
+  const mid = [...runs].sort((a, b) => a.wall - b.wall)[Math.floor(runs.length / 2)];
+  return { wall: mid.wall, ideal: (n / 16) * 100, most: mid.most, cold: cold.wall / ((32 / 16) * 100), all: runs.map((r) => r.wall / ((n / 16) * 100)) };
 }
 const rest = await burst('rest');
 const ws = await burst('ws');
@@ -212,8 +219,8 @@ const lines = [
   `| the same, the bundle without its code cache | ${f1(median(cold.noCache))} ms | ${r2(median(cold.noCache) / median(cold.yard))} | | |`,
   `| \`runware_model_search\` call against the bare SDK tool making the same POST (median of ${CALLS}) | ${ourCall.toFixed(2)} ms vs ${yardCall.toFixed(2)} ms | ${r2(ourCall / yardCall)} | at most 1.15× | not measured through MCP |`,
   `| call with a \`progressToken\` against without (text-to-image, median) | ${median(withTok).toFixed(2)} vs ${median(without).toFixed(2)} ms | ${(median(withTok) - median(without)) >= 0 ? '+' : ''}${(median(withTok) - median(without)).toFixed(2)} ms | at most +1 ms | +21 ms |`,
-  `| 256 calls at concurrency 16, held 100 ms upstream, REST, against the ideal | ${f1(rest.wall)} ms vs ${rest.ideal} ms, most in flight ${rest.most} | ${r2(rest.wall / rest.ideal)} | at most 1.15× | 2.2× |`,
-  `| the same over WebSocket | ${f1(ws.wall)} ms, most in flight ${ws.most} | ${r2(ws.wall / ws.ideal)} | at most 1.15× | |`,
+  `| 256 calls at concurrency 16, held 100 ms upstream, REST, against the ideal (median of 3 bursts: ${rest.all.map(r2).join(', ')}; a first burst of 32: ${r2(rest.cold)}) | ${f1(rest.wall)} ms vs ${rest.ideal} ms, most in flight ${rest.most} | ${r2(rest.wall / rest.ideal)} | at most 1.15× | 2.2× |`,
+  `| the same over WebSocket (${ws.all.map(r2).join(', ')}; first burst ${r2(ws.cold)}) | ${f1(ws.wall)} ms, most in flight ${ws.most} | ${r2(ws.wall / ws.ideal)} | at most 1.15× | |`,
   `| RSS growth over ${MEM} text-to-image calls (previews on) after the first ${Math.min(1000, MEM / 2)} | ${f1(rssAt[0])} → ${f1(rssAt[1])} MiB | +${f1(rssAt[1] - rssAt[0])} MiB | at most 15 MiB | 55 MiB over 5,000 |`,
   `| the same ${MEM} calls under a 32 MB heap cap (\`--max-old-space-size=32\`) | ${cappedDone} of ${MEM} succeeded${cappedExit === null ? `, alive at the end, RSS ${f1(cappedRss)} MiB` : `, died (${cappedExit})`}, ${cappedMs.toFixed(1)} ms a call | | survives | died at ~4,000 under 24 MB |`,
   '',

@@ -122,7 +122,10 @@ export class RunwareClient {
     const tasks = this.rules.prepare(input);
     // The cost of every billable task is asked for, so the ledger always knows it.
     for (const t of tasks) if (isBillable(t.taskType) && t.includeCost !== true) t.includeCost = true;
-    if (this.journal) await this.journal.admit(tasks, callerUuids(input), opts.saveTo ? { saveTo: opts.saveTo } : {});
+    const callers = callerUuids(input);
+    // Free tasks with server-made UUIDs are recorded while their request is in flight, not before it.
+    const behind = this.journal && !this.journal.mustAdmitFirst(tasks, callers) ? this.journal.admitBehind(tasks) : undefined;
+    if (this.journal && !behind) await this.journal.admit(tasks, callers, opts.saveTo ? { saveTo: opts.saveTo } : {});
     const deadline = Date.now() + (opts.deadlineMs ?? this.retry.budgetMs);
     const size = this.limiter.capacity;
     const chunks: Slot[][] = [];
@@ -133,6 +136,7 @@ export class RunwareClient {
     const requestErrors: ApiErrorItem[] = [];
     const ctx: DriveContext = { deadline, requestErrors, admitted: new Set(tasks.map((t) => t.taskUUID)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}) };
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
+    await behind;
     const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
     if (this.journal) for (const o of outcomes) await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
     if (this.logTasks) for (const o of outcomes) this.log.info(`task ${o.taskUUID} ${o.taskType} ${o.status}`, { attempts: o.attempts.length, ...(o.errors[0] ? { error: o.errors[0].code } : {}) });

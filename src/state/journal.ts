@@ -213,6 +213,34 @@ export class Journal {
     for (const { root, record } of records) this.changed(root, record);
   }
 
+  /**
+   * Whether admit() must finish before the tasks go out: a cost to reserve, a
+   * record to write, a caller's UUID to check, or shared state (strict). Else
+   * it only records server-made UUIDs, which no one else can know until the
+   * result is returned, so it may run while the request is in flight.
+   */
+  mustAdmitFirst(tasks: Task[], callerUuids: string[]): boolean {
+    return this.opts.strict === true || callerUuids.length > 0 || tasks.some((t) => isBillable(t.taskType) || t.taskType === 'mediaStorage');
+  }
+
+  /**
+   * admit() for tasks that need not wait for it (see mustAdmitFirst), begun
+   * once the request is on the wire: two turns of the event loop, since the
+   * HTTP client writes from an immediate. The caller awaits it before it
+   * returns the result, so every UUID is recorded before anyone learns it.
+   */
+  admitBehind(tasks: Task[]): Promise<void> {
+    return new Promise((resolve) => {
+      setImmediate(() =>
+        setImmediate(() => {
+          this.admit(tasks, [])
+            .catch((e: unknown) => this.opts.logger.warn(`taskUUIDs not recorded in the journal: ${(e as Error).message}`))
+            .finally(resolve);
+        }),
+      );
+    });
+  }
+
   /** Before a retry goes out under a fresh UUID: claims it and reserves again. An error item to fail it with, when it must not. */
   async admitRetry(task: Task, previous: string): Promise<{ code: string; message: string; taskUUID: string } | undefined> {
     const root = this.roots.get(previous) ?? previous;
