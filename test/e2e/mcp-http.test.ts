@@ -189,6 +189,8 @@ describe('resumable streams and transport errors', () => {
     const first = await readEvents(r.body!, (ev) => ev.length >= 1);
     expect(first[0]).toMatchObject({ id: expect.any(String), retry: '1000', data: '' });
     const lastId = first[0]!.id!;
+    // As a client does: reconnect after the retry the stream asked for (by then the server has seen the drop).
+    await sleep(Number(first[0]!.retry));
     const resumed = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25', 'last-event-id': lastId } });
     expect(resumed.status).toBe(200);
     const events = await readEvents(resumed.body!, (ev) => ev.some((e) => e.data && JSON.parse(e.data).id === 3), 20_000);
