@@ -79,6 +79,8 @@ const manifest = {
     },
   },
   tools: await listTools(),
+  // The prompts (generate_image, image_to_video, find_model, check_task) are built per call from their arguments.
+  prompts_generated: true,
   compatibility: { platforms: [process.platform], runtimes: { node: pkg.engines.node } },
   user_config: {
     runware_api_key: { ...secret('Runware API key', 'From my.runware.ai → API Keys. Leave empty only with Simulate on.'), required: false },
