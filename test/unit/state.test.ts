@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scrubRequest } from '../../src/state/journal.js';
-import { SqliteState } from '../../src/state/sqlite.js';
+import { CACHE_KIB, SqliteState } from '../../src/state/sqlite.js';
 import { ConfigError } from '../../src/shared/errors.js';
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'rw-state-unit-'));
@@ -25,6 +25,14 @@ describe('the SQLite state', () => {
     expect(await again.getTask('search')).toBeUndefined();
     expect((await again.getTask('img'))?.taskUUID).toBe('img');
     await again.close();
+  });
+
+  it('keeps its page cache to SQLite\'s default 2 MB (better-sqlite3 builds with 16 MB, which a long run fills)', async () => {
+    const d = dir();
+    const s = SqliteState.open(d) as unknown as { db: { pragma: (q: string, o: { simple: true }) => unknown } };
+    expect(s.db.pragma('cache_size', { simple: true })).toBe(-CACHE_KIB);
+    expect(CACHE_KIB).toBeLessThanOrEqual(2000);
+    await (s as unknown as SqliteState).close();
   });
 
   it('reopens (migrations run once) and reports a corrupt file by path with what to do', async () => {
