@@ -236,6 +236,8 @@ const lines = [
   'Under a 24 MB cap the server still dies at about 4,000 calls: not a leak (heap snapshots after 1,000 and 3,000 calls differ by',
   '0.5 MB, the bounded UUID maps filling) but a floor of ~20 MB live heap (7 MB compiled code, 4.4 MB strings, mostly script sources)',
   'that leaves a 24 MB heap no room for one call\'s previews. See docs/architecture.md, "Memory".',
+  'The RSS climb of earlier runs (about 2.5 MiB per 1,000 calls, for as long as a run lasted) was SQLite\'s page cache: better-sqlite3',
+  'builds it at 16 MB, and the growing journal filled it. The journal now uses SQLite\'s default 2 MB (docs/architecture.md, "Memory").',
   '',
   '## Polling (the schedule on a virtual clock: polls until the task is seen, and how late)',
   '',
