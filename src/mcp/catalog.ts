@@ -69,28 +69,6 @@ const isEmpty = (v: Json): boolean => !!v && typeof v === 'object' && !Array.isA
 const mapValues = (v: Json, f: (x: Json) => Json): Json =>
   v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, Json>).map(([k, x]) => [k, f(x)])) : v;
 
-/** Where a schema is not portable, by path: `{}` anywhere, or a `type` array (what the Inspector's --strict warns about). */
-export function portabilityProblems(schema: Json, path = ''): string[] {
-  if (Array.isArray(schema)) return schema.flatMap((s, i) => portabilityProblems(s, `${path}[${i}]`));
-  if (!schema || typeof schema !== 'object') return [];
-  const o = schema as Record<string, Json>;
-  const found: string[] = [];
-  if (Array.isArray(o.type)) found.push(`${path || '.'}: type is an array`);
-  for (const [k, v] of Object.entries(o)) {
-    const at = `${path}.${k}`;
-    if (k === 'properties' || k === '$defs' || k === 'definitions' || k === 'patternProperties') {
-      for (const [name, sub] of Object.entries((v ?? {}) as Record<string, Json>)) {
-        if (isEmpty(sub)) found.push(`${at}.${name}: empty schema`);
-        found.push(...portabilityProblems(sub, `${at}.${name}`));
-      }
-    } else if (v && typeof v === 'object') {
-      if (isEmpty(v) && k !== 'default' && k !== 'const' && k !== 'examples') found.push(`${at}: empty schema`);
-      found.push(...portabilityProblems(v, at));
-    }
-  }
-  return found;
-}
-
 const svg = (body: string): string => `data:image/svg+xml;base64,${Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#7c3aed" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">${body}</svg>`).toString('base64')}`;
 
 /** Small inline SVGs (no network fetch to show them), one per kind of tool. */

@@ -18,6 +18,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, LoggingLevelSchema, McpError, type CallToolRequest, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
+import { formatPath } from '../runware/tasks/common.js';
 import { decorateTools, type IconKind } from './catalog.js';
 import { errorInfo, errorResult } from './results.js';
 import { runOwned } from '../shared/log.js';
@@ -71,12 +72,11 @@ export interface HardenOptions {
   tasks?: TaskStarter;
 }
 
-const dotPath = (path: ReadonlyArray<PropertyKey>): string => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-
-/** An input that fails the tool's schema: which field, what is wrong, and that nothing was sent. */
+/** An input that fails the tool's schema: which field, what is wrong, and that nothing was sent (scrubbed by errorResult). */
 function inputError(name: string, issues: Array<{ path: string; message: string }>): CallToolResult {
   const first = issues[0]!;
-  const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  // Bounded: a huge input can fail in thousands of places; the first few say what to fix.
+  const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ').slice(0, 4000);
   return errorResult({
     kind: 'validation',
     message: `Input validation error: Invalid arguments for tool ${name}: ${detail}`,
@@ -116,7 +116,7 @@ export function harden(server: McpServer, opts: HardenOptions): void {
       let parsed: unknown;
       if (tool.inputSchema) {
         const r = await tool.inputSchema.safeParseAsync(args ?? {});
-        if (!r.success) return inputError(name, r.error.issues.map((i) => ({ path: dotPath(i.path), message: scrubber.text(i.message) })));
+        if (!r.success) return inputError(name, r.error.issues.map((i) => ({ path: formatPath('', i.path), message: i.message })));
         parsed = r.data;
       }
       const run = async (x: unknown): Promise<CallToolResult> => {

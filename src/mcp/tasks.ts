@@ -163,7 +163,7 @@ export function taskStarter(store: JournalTaskStore, server: Server, log: Logger
   return {
     async start(name, run, request: CallToolRequest, rawExtra) {
       const extra = rawExtra as HandlerExtra & { requestId: RequestId };
-      const { task } = await store.createTask(request.params.task ?? {}, extra.requestId, request).then((t) => ({ task: t }));
+      const task = await store.createTask(request.params.task ?? {}, extra.requestId, request);
       const id = task.taskId;
       const abort = new AbortController();
       running.set(id, abort);
@@ -204,7 +204,9 @@ export function taskStarter(store: JournalTaskStore, server: Server, log: Logger
           const t = await store.getTask(id);
           if (t) await server.notification({ method: 'notifications/tasks/status', params: t } as never).catch(() => undefined);
         } catch (e) {
-          log.warn(`task ${id} (${name}) finished, but its result could not be stored: ${(e as Error).message}`);
+          // The client cannot fetch it now; the Runware taskUUID lets runware_poll fetch it again, free.
+          const uuid = (result.structuredContent as { taskUUID?: unknown } | undefined)?.taskUUID;
+          log.warn(`task ${id} (${name}) finished, but its result could not be stored: ${(e as Error).message}${typeof uuid === 'string' ? `; runware_poll with taskUUID ${uuid} fetches it` : ''}`);
         }
       })();
       return { task };

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sniffFormat } from '../../src/media/formats.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { CANARY, CLI, Capture, connectStdio, simEnv, sleep, startSim } from '../helpers.js';
-import { portabilityProblems } from '../../src/mcp/catalog.js';
+import { portabilityProblems } from '../portability.js';
 
 let sim: Simulator;
 let client: Client;

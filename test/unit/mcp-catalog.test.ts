@@ -2,7 +2,8 @@
 import { Ajv } from 'ajv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decorateTools, portable, portabilityProblems, portableToolSchema } from '../../src/mcp/catalog.js';
+import { decorateTools, portable, portableToolSchema } from '../../src/mcp/catalog.js';
+import { portabilityProblems } from '../portability.js';
 
 const SCHEMAS: Array<Record<string, unknown>> = [
   { type: 'object', properties: { a: { type: ['number', 'null'], minimum: 0, description: 'a count' }, b: { type: 'object', additionalProperties: {} } }, required: ['a'], additionalProperties: false },

@@ -30,7 +30,8 @@ export function zodToValidationError(error: z.ZodError, prefix = ''): Validation
   }
 }
 
-function formatPath(prefix: string, path: ReadonlyArray<PropertyKey>): string {
+/** A zod issue path as the errors name fields: `a.b[0].c`, after an optional prefix. */
+export function formatPath(prefix: string, path: ReadonlyArray<PropertyKey>): string {
   let out = prefix;
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
   return out;
