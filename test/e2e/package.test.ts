@@ -43,7 +43,9 @@ describe('the packed tarball', () => {
     // No source maps pointing at sources that are not shipped, and no install step that needs dev tools.
     expect(files.some((f) => f.endsWith('.map'))).toBe(false);
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown> & { scripts: Record<string, string> };
-    for (const hook of ['prepare', 'preinstall', 'install', 'postinstall']) expect(manifest.scripts[hook], hook).toBeUndefined();
+    // `prepare` builds a clone (npm runs it for `npm install` in a checkout and for `npm pack`, never for a tarball's install).
+    for (const hook of ['preinstall', 'install', 'postinstall']) expect(manifest.scripts[hook], hook).toBeUndefined();
+    expect(manifest.scripts.prepare).toBe('npm run build');
     expect(manifest.main).toBeUndefined();
     expect(manifest.license).toBe('MIT');
     expect((manifest.engines as { node: string }).node).toBe('>=20.18');
