@@ -70,6 +70,7 @@ const manifest = {
       env: {
         RUNWARE_API_KEY: '${user_config.runware_api_key}',
         RUNWARE_OUTPUT_DIR: '${user_config.output_dir}',
+        RUNWARE_INPUT_DIRS: '${user_config.input_dir}',
         RUNWARE_MAX_SPEND_USD: '${user_config.max_spend_usd}',
         RUNWAYML_API_SECRET: '${user_config.runway_api_secret}',
         USEAPI_API_TOKEN: '${user_config.useapi_api_token}',
@@ -85,6 +86,7 @@ const manifest = {
   user_config: {
     runware_api_key: { ...secret('Runware API key', 'From my.runware.ai → API Keys. Leave empty only with Simulate on.'), required: false },
     output_dir: { type: 'directory', title: 'Output folder', description: 'Where generated files are saved (relative saveTo paths resolve here).', required: false, default: '${HOME}/Pictures/runware' },
+    input_dir: { type: 'directory', title: 'Input folder', description: 'Optional: another folder local input files may come from (relative paths are looked for in the output folder, then here).', required: false },
     max_spend_usd: { type: 'number', title: 'Daily spend cap (USD)', description: 'Billable tasks are refused once today\'s spend would pass it. Empty: no cap.', required: false, min: 0 },
     runway_api_secret: secret('Runway API secret', 'Optional: the official Runway API (dev.runwayml.com).'),
     useapi_api_token: secret('useapi.net token', 'Optional: Runway through useapi.net.'),

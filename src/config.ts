@@ -3,7 +3,7 @@
  * validated Config. Every secret read here is registered with the scrubber.
  */
 import { homedir, hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './shared/errors.js';
 import { LEVELS, type LogLevel } from './shared/log.js';
@@ -39,6 +39,41 @@ const numberFrom = (name: string, min: number, max: number, dflt: number, intege
     });
 const intFrom = (name: string, min: number, max: number, dflt: number) => numberFrom(name, min, max, dflt, true);
 
+/**
+ * A folder from the environment: a leading `~` is the home folder (JSON env in client configs
+ * does not expand it), and a relative path is refused, since it would depend on the folder a
+ * client happens to start the server in.
+ */
+export function absolutePathFrom(name: string, value: string, ctx: z.RefinementCtx): string | typeof z.NEVER {
+  const v = value.trim();
+  const expanded = v === '~' ? homedir() : /^~[/\\]/.test(v) ? join(homedir(), v.slice(2)) : v;
+  if (!isAbsolute(expanded)) {
+    ctx.addIssue({ code: 'custom', message: `${name} must be an absolute path (or start with ~/), not "${v}": a relative one would depend on the folder the client starts the server in` });
+    return z.NEVER;
+  }
+  return resolve(expanded);
+}
+const pathFrom = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => (v === undefined || v.trim() === '' ? undefined : absolutePathFrom(name, v, ctx)));
+/** Several folders, separated like PATH (`:`, or `;` on Windows); commas are accepted too. */
+const pathListFrom = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const parts = (v ?? '').split(new RegExp(`[${delimiter},]`)).map((p) => p.trim()).filter(Boolean);
+      const out: string[] = [];
+      for (const p of parts) {
+        const abs = absolutePathFrom(name, p, ctx);
+        if (abs === z.NEVER) return z.NEVER;
+        out.push(abs as string);
+      }
+      return out;
+    });
+
 const boolFrom = z
   .string()
   .optional()
@@ -50,7 +85,8 @@ const envSchema = z.object({
   RUNWARE_WS_URL: url('RUNWARE_WS_URL').default('wss://ws-api.runware.ai/v1'),
   RUNWARE_TRANSPORT: z.enum(['rest', 'ws'], { message: 'RUNWARE_TRANSPORT must be rest or ws' }).default('rest'),
   RUNWARE_SIMULATE: boolFrom,
-  RUNWARE_OUTPUT_DIR: z.string().optional(),
+  RUNWARE_OUTPUT_DIR: pathFrom('RUNWARE_OUTPUT_DIR'),
+  RUNWARE_INPUT_DIRS: pathListFrom('RUNWARE_INPUT_DIRS'),
   RUNWARE_MAX_CONCURRENCY: intFrom('RUNWARE_MAX_CONCURRENCY', 1, 64, 4),
   RUNWARE_PREVIEW_MAX_BYTES: intFrom('RUNWARE_PREVIEW_MAX_BYTES', 0, 10 * 1024 * 1024, 512 * 1024),
   RUNWARE_LOG_LEVEL: z.enum(LEVELS).default('info'),
@@ -68,11 +104,11 @@ const envSchema = z.object({
   RUNWARE_MCP_HTTP_IDLE_SECONDS: numberFrom('RUNWARE_MCP_HTTP_IDLE_SECONDS', 1, 86_400, 600),
   RUNWARE_SCHEMAS_URL: url('RUNWARE_SCHEMAS_URL').default('https://schemas.runware.ai'),
   RUNWARE_CONTENT_URL: url('RUNWARE_CONTENT_URL').default('https://content.runware.ai'),
-  RUNWARE_CACHE_DIR: z.string().optional(),
+  RUNWARE_CACHE_DIR: pathFrom('RUNWARE_CACHE_DIR'),
   // A data URI travels in the JSON payload, whose cap is 8 MiB: 6 MiB of file is 8 MiB of base64.
   RUNWARE_UPLOAD_MAX_BYTES: intFrom('RUNWARE_UPLOAD_MAX_BYTES', 1, 6 * 1024 * 1024, 5 * 1024 * 1024),
   XDG_CACHE_HOME: z.string().optional(),
-  RUNWARE_STATE_DIR: z.string().optional(),
+  RUNWARE_STATE_DIR: pathFrom('RUNWARE_STATE_DIR'),
   RUNWARE_STATE_URL: z
     .string()
     .optional()
@@ -123,6 +159,8 @@ export interface Config {
   };
   /** Explicit output directory (RUNWARE_OUTPUT_DIR), if set. */
   outputDir: string | undefined;
+  /** Folders local inputs may also be read from (RUNWARE_INPUT_DIRS), besides the output folder and client roots. */
+  inputDirs: string[];
   /** Used when neither RUNWARE_OUTPUT_DIR nor client roots are available. */
   defaultOutputDir: string;
   previewMaxBytes: number;
@@ -173,8 +211,16 @@ function withoutPlaceholders(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
+/** Provider keys the simulator replaces with its own. */
+const SIMULATED_KEYS = ['RUNWARE_API_KEY', 'RUNWAYML_API_SECRET', 'USEAPI_API_TOKEN', 'MAKEVID_API_KEY'] as const;
+
 export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags = {}): Config {
   const env = withoutPlaceholders(rawEnv);
+  // Under the simulator the provider keys are never used (it brings its own), so a
+  // placeholder like "your-key" left in a config snippet is not refused; a real key is still scrubbed.
+  const simulate = flags.simulate === true || boolFrom.parse(env.RUNWARE_SIMULATE);
+  const unusedKeys = simulate ? SIMULATED_KEYS.map((k) => env[k]) : [];
+  if (simulate) for (const k of SIMULATED_KEYS) delete env[k];
   const r = envSchema.safeParse(env);
   if (!r.success) {
     const issue = r.error.issues[0]!;
@@ -189,6 +235,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags
   }
   const port = flags.port ?? 8787;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--port must be an integer from 0 to 65535');
+  scrubber.addSecrets(...unusedKeys.map((k) => k?.trim()).filter((k): k is string => !!k && k.length >= MIN_SECRET_LENGTH));
   scrubber.addSecrets(redisPassword(e.RUNWARE_STATE_URL), e.RUNWARE_API_KEY, e.RUNWAYML_API_SECRET, e.USEAPI_API_TOKEN, e.MAKEVID_API_KEY, e.RUNWARE_MCP_HTTP_TOKEN);
   return {
     version: VERSION,
@@ -204,11 +251,12 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags
       useapi: { token: e.USEAPI_API_TOKEN, url: e.USEAPI_API_URL.replace(/\/+$/, '') },
       makevid: { key: e.MAKEVID_API_KEY, url: e.MAKEVID_API_URL.replace(/\/+$/, '') },
     },
-    outputDir: e.RUNWARE_OUTPUT_DIR ? resolve(e.RUNWARE_OUTPUT_DIR) : undefined,
+    outputDir: e.RUNWARE_OUTPUT_DIR,
+    inputDirs: e.RUNWARE_INPUT_DIRS,
     defaultOutputDir: join(homedir(), 'runware-output'),
     previewMaxBytes: e.RUNWARE_PREVIEW_MAX_BYTES,
     logLevel: e.RUNWARE_LOG_LEVEL,
-    simulate: flags.simulate === true || e.RUNWARE_SIMULATE,
+    simulate,
     simTimeScale: e.RUNWARE_SIM_TIME_SCALE,
     timeScale: e.RUNWARE_TIME_SCALE,
     http: {
@@ -222,9 +270,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags
       stateless: flags.stateless === true || e.RUNWARE_MCP_HTTP_STATELESS,
     },
     catalog: { schemasUrl: e.RUNWARE_SCHEMAS_URL.replace(/\/+$/, ''), contentUrl: e.RUNWARE_CONTENT_URL.replace(/\/+$/, '') },
-    cacheDir: resolve(e.RUNWARE_CACHE_DIR ?? join(e.XDG_CACHE_HOME || join(homedir(), '.cache'), 'runware-mcp-server')),
+    cacheDir: e.RUNWARE_CACHE_DIR ?? resolve(join(e.XDG_CACHE_HOME || join(homedir(), '.cache'), 'runware-mcp-server')),
     uploadMaxBytes: e.RUNWARE_UPLOAD_MAX_BYTES,
-    stateDir: resolve(e.RUNWARE_STATE_DIR ?? join(e.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'runware-mcp-server')),
+    stateDir: e.RUNWARE_STATE_DIR ?? resolve(join(e.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'runware-mcp-server')),
     maxSpendUsd: e.RUNWARE_MAX_SPEND_USD,
     stateUrl: e.RUNWARE_STATE_URL,
     leaseMs: e.RUNWARE_STATE_LEASE_SECONDS * 1000,

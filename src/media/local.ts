@@ -27,16 +27,32 @@ export function expandPath(p: string, roots: string[]): string {
   return isAbsolute(p) ? resolve(p) : resolve(roots[0] ?? process.cwd(), p);
 }
 
+/** What every path error ends with: where inputs may come from, and how to allow another folder. */
+export const allowedFoldersText = (roots: string[]): string => `allowed folders: ${roots.map((r) => resolve(r)).join(', ')}`;
+const ALLOW_HINT = "Use a file inside one of the allowed folders (RUNWARE_OUTPUT_DIR, RUNWARE_INPUT_DIRS or the client's roots), add its folder to RUNWARE_INPUT_DIRS, or pass a URL.";
+
+/**
+ * A relative path is looked for in each allowed folder in turn (the first holds it when
+ * none does), so a client without roots still finds `./first.png` in RUNWARE_INPUT_DIRS.
+ */
+async function locate(p: string, roots: string[]): Promise<{ abs: string; tried: string[] }> {
+  if (p.startsWith('file://') || p === '~' || p.startsWith('~/') || isAbsolute(p)) return { abs: expandPath(p, roots), tried: [expandPath(p, roots)] };
+  const tried = [...new Set(roots.map((r) => resolve(r, p)))];
+  for (const t of tried) if (await stat(t).then(() => true, () => false)) return { abs: t, tried };
+  return { abs: tried[0]!, tried };
+}
+
 export async function readLocalMedia(p: string, roots: string[], maxBytes: number, field = 'path'): Promise<LocalMedia> {
   if (p.includes('\0')) throw new ValidationError(field, 'must not contain NUL bytes');
-  if (roots.length === 0) throw new PolicyError(field, 'no directory is allowed for reading', 'Set RUNWARE_OUTPUT_DIR, or use a client that offers MCP roots.');
-  const abs = expandPath(p, roots);
+  if (roots.length === 0) throw new PolicyError(field, 'no folder is allowed for reading', 'Set RUNWARE_INPUT_DIRS or RUNWARE_OUTPUT_DIR, or use a client that offers MCP roots.');
+  const { abs, tried } = await locate(p, roots);
   const real = await realpath(abs).catch((e: NodeJS.ErrnoException) => {
-    throw new ValidationError(field, e.code === 'ENOENT' ? `${p} does not exist` : `${p} cannot be read (${e.code ?? e.message})`);
+    const where = tried.length > 1 ? `looked for ${tried.join(', ')}` : `resolved to ${abs}`;
+    throw new ValidationError(field, e.code === 'ENOENT' ? `${p} does not exist (${where}; ${allowedFoldersText(roots)})` : `${p} cannot be read (${e.code ?? e.message}; resolved to ${abs})`);
   });
   const realRoots = await Promise.all(roots.map((r) => realpath(resolve(r)).catch(() => resolve(r))));
   if (!realRoots.some((r) => inside(real, r))) {
-    throw new PolicyError(field, `${p} is outside the allowed directories${real !== abs ? ' (it is a link that points outside)' : ''}`, `Use a file inside ${roots.join(' or ')} (RUNWARE_OUTPUT_DIR or the client's roots), or pass a URL.`);
+    throw new PolicyError(field, `${p} is outside the allowed folders (resolved to ${real}${real !== abs ? `, through a link at ${abs}` : ''}; ${allowedFoldersText(roots)})`, ALLOW_HINT);
   }
   const st = await stat(real);
   if (!st.isFile()) throw new ValidationError(field, `${p} is not a regular file`);

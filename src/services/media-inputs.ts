@@ -58,10 +58,14 @@ export interface Upload {
   bytes: number;
 }
 
+/** Where local inputs may come from: the save roots (the first is where relative paths resolve first), then RUNWARE_INPUT_DIRS. */
+export const readableFolders = (ctx: AppContext, roots: string[]): string[] => [...new Set([...roots, ...ctx.config.inputDirs])];
+
 /** Reads and checks every local input; throws (naming the field) before anything is sent. */
 export async function readLocalInputs(ctx: AppContext, inputs: LocalInput[], roots: string[]): Promise<Map<LocalInput, LocalMedia>> {
   const read = new Map<LocalInput, LocalMedia>();
-  for (const i of inputs) read.set(i, await readLocalMedia(i.value, roots, ctx.config.uploadMaxBytes, i.field));
+  const folders = readableFolders(ctx, roots);
+  for (const i of inputs) read.set(i, await readLocalMedia(i.value, folders, ctx.config.uploadMaxBytes, i.field));
   return read;
 }
 

@@ -42,8 +42,9 @@ describe('the .mcpb Desktop bundle', () => {
     expect(c.runware_api_key).toMatchObject({ type: 'string', sensitive: true });
     for (const k of ['runway_api_secret', 'useapi_api_token', 'makevid_api_key']) expect(c[k], k).toMatchObject({ sensitive: true });
     expect(c.output_dir!.type).toBe('directory');
+    expect(c.input_dir!.type).toBe('directory');
     // Every setting reaches the server as one env var the config reads.
-    expect(Object.keys(manifest.server.mcp_config.env).sort()).toEqual(['MAKEVID_API_KEY', 'RUNWARE_API_KEY', 'RUNWARE_MAX_SPEND_USD', 'RUNWARE_OUTPUT_DIR', 'RUNWARE_SIMULATE', 'RUNWAYML_API_SECRET', 'USEAPI_API_TOKEN']);
+    expect(Object.keys(manifest.server.mcp_config.env).sort()).toEqual(['MAKEVID_API_KEY', 'RUNWARE_API_KEY', 'RUNWARE_INPUT_DIRS', 'RUNWARE_MAX_SPEND_USD', 'RUNWARE_OUTPUT_DIR', 'RUNWARE_SIMULATE', 'RUNWAYML_API_SECRET', 'USEAPI_API_TOKEN']);
   });
 
   it("starts as Desktop starts it, with settings left empty, and lists the manifest's tools", async () => {
