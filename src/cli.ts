@@ -6,6 +6,7 @@
 import { loadConfig, withSimulator, VERSION, type Config, type Flags } from './config.js';
 import { UsageError, printText, reportError } from './commands/output.js';
 import { AppContext } from './services/context.js';
+import { setCliInvocation } from './services/next-step.js';
 import { adoptUnfinished, type Adopter } from './services/simulated.js';
 import { Logger, stderrSink } from './shared/log.js';
 
@@ -109,6 +110,7 @@ async function main(argv: string[]): Promise<number> {
     process.exit(code);
   }
   const config = loadConfig(process.env, flags);
+  setCliInvocation({ simulate: config.simulate && flags.simulate === true, ...(flags.transport ? { transport: flags.transport } : {}) });
   const logger = new Logger(config.logLevel);
   logger.addSink(stderrSink);
   return withOptionalSimulator(config, async (cfg, sim) => {

@@ -311,6 +311,10 @@ export function withSimulator(config: Config, sim: SimulatorEndpoints): Config {
   };
 }
 
+/** The same for the CLI, whose user sets it in the shell rather than in a client's config. */
+export const MISSING_KEY_HINT_CLI =
+  'RUNWARE_API_KEY is not set. Export it in your shell (export RUNWARE_API_KEY=... with a key from https://my.runware.ai), or add --simulate before the command (runware-mcp-server --simulate ...) to use the built-in simulator.';
+
 /** Explains how to get going when the Runware key is missing. */
 export const MISSING_KEY_HINT =
   'RUNWARE_API_KEY is not set. Set it to a key from https://my.runware.ai (in your MCP client config: "env": {"RUNWARE_API_KEY": "..."}), or start the server with --simulate (or RUNWARE_SIMULATE=1) to use the built-in simulator.';

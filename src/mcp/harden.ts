@@ -138,6 +138,7 @@ export function harden(server: McpServer, opts: HardenOptions): void {
   };
 
   const handlers = s.server._requestHandlers;
+  withPlainErrorMessages(handlers);
   const setLevel = handlers.get('logging/setLevel') as ((req: { params?: { level?: unknown } }, extra: unknown) => unknown) | undefined;
   if (setLevel) {
     handlers.set('logging/setLevel', ((req: { params?: { level?: unknown } }, extra: unknown) => {
@@ -148,4 +149,25 @@ export function harden(server: McpServer, opts: HardenOptions): void {
       return setLevel(req, extra);
     }) as Handler);
   }
+}
+
+/**
+ * McpError puts "MCP error -32602: " in its own message, and the SDK sends that message as
+ * the JSON-RPC error's; the client's McpError adds the prefix again ("MCP error -32602: MCP
+ * error -32602: ..."). Every handler, now and registered later, answers the bare message.
+ */
+function withPlainErrorMessages(handlers: Map<string, Handler>): void {
+  const plain =
+    (h: Handler): Handler =>
+    async (...args: Parameters<Handler>) => {
+      try {
+        return await h(...args);
+      } catch (e) {
+        if (e instanceof McpError) e.message = e.message.replace(/^MCP error -?\d+: /, '');
+        throw e;
+      }
+    };
+  for (const [method, h] of handlers) handlers.set(method, plain(h));
+  const set = handlers.set.bind(handlers);
+  handlers.set = (method: string, h: Handler) => set(method, plain(h));
 }

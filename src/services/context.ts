@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { MISSING_KEY_HINT, type Config } from '../config.js';
+import { MISSING_KEY_HINT, MISSING_KEY_HINT_CLI, type Config } from '../config.js';
 import { RunwareClient, createRunwareClient } from '../runware/index.js';
 import { Rules } from '../runware/rules.js';
 import { RunwayLookup } from '../runway/lookup.js';
@@ -94,7 +94,7 @@ export class AppContext {
         maxConcurrency: c.runware.maxConcurrency,
         userAgent: this.userAgent,
         logger: this.logger,
-        missingKeyHint: MISSING_KEY_HINT,
+        missingKeyHint: this.frontend === 'cli' ? MISSING_KEY_HINT_CLI : MISSING_KEY_HINT,
         rules: this.rules,
         journal: this.journal,
         ...(c.stateUrl ? { limiter: this.limiter()! } : {}),

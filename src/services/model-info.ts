@@ -5,7 +5,7 @@
  */
 import { paramsOf, rulesOf, type ParamInfo } from '../runware/schemas/describe.js';
 import type { Pricing } from '../runware/schemas/catalog.js';
-import { ValidationError } from '../shared/errors.js';
+import { NetworkError, ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
 import { chooseDelivery, modelFacts } from './model-schema.js';
 
@@ -28,6 +28,8 @@ export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSi
   const pricing = await ctx.catalog().pricing(model, facts.slug, signal).catch(() => undefined);
   if (!facts.schema && !facts.taskType && !pricing) {
     const why = facts.unchecked?.replace(/^Not checked against a live schema: /, '').replace(/\. The task was sent.*$/, '') ?? 'nothing is known of it';
+    // Not the caller's mistake: the catalogue could not be asked. Retryable, not "fix the field".
+    if (facts.unreachable) throw new NetworkError(`nothing is known of ${model} here: ${why}`, false);
     throw new ValidationError('model', `no schema, registry entry or pricing for ${model}: ${why}`, 'an AIR from runware_model_search, e.g. runware:101@1; community models run through runware_run with params.taskType');
   }
   const schema = facts.schema?.requestSchema;

@@ -21,6 +21,8 @@ export interface ModelFacts {
   schema?: ModelSchema;
   /** One line: why the task is not checked against a schema. */
   unchecked?: string;
+  /** The schema service could not be reached (not: it has no schema for this model). */
+  unreachable?: boolean;
   taskType?: string;
   slug?: string;
   /** Allowed delivery methods; undefined when the task type takes none. */
@@ -38,13 +40,14 @@ export async function modelFacts(ctx: AppContext, air: string, opts: { signal?: 
     return {
       air,
       ...(lookup.schema ? { schema: lookup.schema } : { unchecked: `Not checked against a live schema: ${lookup.missing?.detail ?? 'none found'}. The task was sent as given; Runware checks it.` }),
+      ...(lookup.missing?.reason === 'unavailable' ? { unreachable: true } : {}),
       ...(taskType ? { taskType } : {}),
       ...(reg.slug ? { slug: reg.slug } : {}),
       ...(delivery ? { delivery } : {}),
     };
   } catch (e) {
     if (opts.signal?.aborted) throw new CancelledError();
-    if (e instanceof CancelledError) return { air, unchecked: 'Not checked against a live schema: the schema service did not answer in time. The task was sent as given; Runware checks it.' };
+    if (e instanceof CancelledError) return { air, unreachable: true, unchecked: 'Not checked against a live schema: the schema service did not answer in time. The task was sent as given; Runware checks it.' };
     throw e;
   } finally {
     budget.done();

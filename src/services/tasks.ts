@@ -1,6 +1,9 @@
 /** The journal, read: recent tasks (status, cost, outputs) and one task's whole record. */
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { formatFromExtension, MIME_OF } from '../media/formats.js';
+import { SqliteState } from '../state/sqlite.js';
 import type { JournalStatus, TaskRecord } from '../state/types.js';
 import { ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
@@ -50,11 +53,40 @@ export async function listTasks(ctx: AppContext, input: TasksInput): Promise<{ t
   return { tasks: records.map(taskLine), journal: store.location };
 }
 
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export async function getTask(ctx: AppContext, uuid: string): Promise<TaskRecord> {
+  if (!UUID_SHAPE.test(uuid)) throw new ValidationError('taskUUID', `"${uuid.slice(0, 80)}" is not a UUID`, 'a taskUUID (8-4-4-4-12 hex digits) from runware_tasks');
   const store = await ctx.journal.state();
   const r = await store.getTask(uuid.toLowerCase());
-  if (!r) throw new ValidationError('taskUUID', `no task ${uuid} in the journal at ${store.location}`, 'a taskUUID from runware_tasks; tasks sent by other tools or machines are not journaled here (runware_poll asks Runware)');
+  if (!r) {
+    const other = await inOtherJournal(ctx, uuid.toLowerCase());
+    throw new ValidationError('taskUUID', `no task ${uuid} in the journal at ${store.location}${other ? `; ${other}` : ''}`, 'a taskUUID from runware_tasks; tasks sent by other tools or machines are not journaled here (runware_poll asks Runware)');
+  }
   return r;
+}
+
+/**
+ * The simulator's tasks are journaled apart from real ones: a task not found in one
+ * journal may be in the other, and the way to see it is to switch --simulate.
+ */
+async function inOtherJournal(ctx: AppContext, uuid: string): Promise<string | undefined> {
+  const c = ctx.config;
+  if (c.stateUrl) return undefined;
+  const dir = c.simulate ? c.stateDir : join(c.stateDir, 'simulator');
+  if (!existsSync(join(dir, 'journal.sqlite'))) return undefined;
+  try {
+    const other = SqliteState.open(dir);
+    try {
+      if (!(await other.getTask(uuid))) return undefined;
+    } finally {
+      await other.close();
+    }
+  } catch {
+    return undefined;
+  }
+  if (ctx.frontend === 'cli') return c.simulate ? `it is a real task: run runware-mcp-server task ${uuid} without --simulate` : `it is a simulated task: run runware-mcp-server --simulate task ${uuid}`;
+  return c.simulate ? 'it is a real task, and this server runs with --simulate' : 'it is a simulated task: a server started with --simulate has it';
 }
 
 /** The largest saved output read back whole (as a resource); a bigger one is named by its path. */

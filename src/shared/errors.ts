@@ -121,6 +121,13 @@ export class NetworkError extends AppError {
   ) {
     super(message, 'Check the network or the endpoint URL, then try again.');
   }
+  /** Safe to call again only when nothing may have reached the server. */
+  get retryable(): boolean {
+    return !this.sent;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), retryable: this.retryable, ...(this.causeCode ? { code: this.causeCode } : {}) };
+  }
 }
 
 /**

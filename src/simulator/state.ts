@@ -230,8 +230,13 @@ export class SimState {
     };
   }
 
+  /**
+   * Random keys with no word in them: the scrubber counts any 10-character run of a key as
+   * the key, so a key spelled "sim-runware-<hex>" made "runware-" plus two hex digits of a
+   * file name look like a leak, and each simulator a process started added two more digits.
+   */
   static newCredentials(): SimState['credentials'] {
-    const r = (): string => randomUUID().replace(/-/g, '');
-    return { apiKey: `sim-runware-${r()}`, runwaySecret: `key_sim${r()}`, useapiToken: `user:1-sim${r()}`, makevidKey: `sim-makevid-${r()}` };
+    const r = (): string => `zq${randomUUID().replace(/-/g, '')}`;
+    return { apiKey: r(), runwaySecret: r(), useapiToken: r(), makevidKey: r() };
   }
 }

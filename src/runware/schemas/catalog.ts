@@ -66,7 +66,7 @@ export class ModelCatalog {
   async schema(air: string, signal?: AbortSignal): Promise<SchemaLookup> {
     const r = await this.cache.get(`${this.opts.schemasUrl}/resolve/${encodeURIComponent(air)}`, signal);
     if (r.status === 'notFound') return { missing: { reason: 'notFound', detail: `Runware's schema service has no schema for ${air}` } };
-    if (r.status === 'unavailable') return { missing: { reason: 'unavailable', detail: `Runware's schema service could not be reached (${r.reason})` } };
+    if (r.status === 'unavailable') return { missing: { reason: 'unavailable', detail: `Runware's schema service could not be reached (${r.reason}; remembered until ${new Date(r.retryAt).toISOString()}, so calls meanwhile do not wait for it)` } };
     const body = obj(r.body);
     const requestSchema = obj(body?.requestSchema);
     if (!requestSchema) return { missing: { reason: 'notFound', detail: `the schema service's answer for ${air} holds no requestSchema` } };

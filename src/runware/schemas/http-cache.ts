@@ -18,11 +18,13 @@ const DEFAULT_MAX_AGE_S = 300;
 /** How long a 404 is believed before asking again. */
 const NOT_FOUND_S = 300;
 const FETCH_TIMEOUT_MS = 5000;
+/** How long a failed fetch (unreachable, 5xx) is remembered, so calls meanwhile do not each wait for it. */
+export const FAILED_S = 60;
 
 export type Fetched =
   | { status: 'ok'; body: unknown; source: 'network' | 'memory' | 'disk' | 'stale' }
   | { status: 'notFound' }
-  | { status: 'unavailable'; reason: string };
+  | { status: 'unavailable'; reason: string; /** Until when (epoch ms) the failure is remembered and the service not asked. */ retryAt: number };
 
 interface Entry {
   url: string;
@@ -51,10 +53,20 @@ export function maxAgeOf(cacheControl: string | undefined): { maxAgeS: number; n
   return { maxAgeS: m ? Number(m[1]) : DEFAULT_MAX_AGE_S, noStore: false };
 }
 
+/** The low-level cause (getaddrinfo ENOTFOUND host, ECONNREFUSED, ...) rather than undici's generic wrapper. */
+function causeOf(e: unknown): string {
+  const err = e as Error & { code?: string; cause?: Error & { code?: string } };
+  const inner = err.cause?.message || '';
+  const msg = err.message || 'unreachable';
+  return inner && !msg.includes(inner) ? `${msg}: ${inner}` : msg;
+}
+
 export class HttpCache {
   private readonly memory = new Map<string, Entry>();
   private readonly missing = new Map<string, number>();
   private readonly inflight = new Map<string, Promise<Fetched>>();
+  /** A short negative cache of failures: url -> when to ask again, and why it failed. */
+  private readonly failed = new Map<string, { until: number; reason: string }>();
   private readonly now: () => number;
 
   constructor(private readonly opts: HttpCacheOptions) {
@@ -84,6 +96,8 @@ export class HttpCache {
       if (cached) this.memory.set(url, cached);
       if (cached && cached.freshUntil > now) return { status: 'ok', body: cached.body, source: 'disk' };
     }
+    const failed = this.failed.get(url);
+    if (failed && failed.until > now) return this.stale(cached, failed.reason, failed.until);
     const time = deadline(signal, this.opts.timeoutMs ?? FETCH_TIMEOUT_MS);
     try {
       const { request } = await undici();
@@ -111,29 +125,36 @@ export class HttpCache {
       }
       if (res.statusCode !== 200) {
         await res.body.dump();
-        return this.stale(cached, `HTTP ${res.statusCode}`);
+        return this.fail(url, cached, `HTTP ${res.statusCode}`);
       }
       const body = (await res.body.json()) as unknown;
       const etag = header('etag');
       const entry: Entry = { url, body, ...(etag ? { etag } : {}), freshUntil: this.now() + maxAgeS * 1000, ...(noStore ? { noStore } : {}) };
       this.memory.set(url, entry);
       this.missing.delete(url);
+      this.failed.delete(url);
       if (!noStore) await this.writeDisk(entry);
       return { status: 'ok', body, source: 'network' };
     } catch (e) {
       if (signal?.aborted) throw new CancelledError();
-      return this.stale(cached, (e as Error).message || 'unreachable');
+      return this.fail(url, cached, causeOf(e));
     } finally {
       time.done();
     }
   }
 
-  private stale(cached: Entry | undefined, reason: string): Fetched {
+  private fail(url: string, cached: Entry | undefined, reason: string): Fetched {
+    const until = this.now() + FAILED_S * 1000;
+    this.failed.set(url, { until, reason });
+    return this.stale(cached, reason, until);
+  }
+
+  private stale(cached: Entry | undefined, reason: string, retryAt: number): Fetched {
     if (cached) {
       this.opts.logger.info(`catalogue service unavailable (${reason}); using the cached copy of ${cached.url}`);
       return { status: 'ok', body: cached.body, source: 'stale' };
     }
-    return { status: 'unavailable', reason };
+    return { status: 'unavailable', reason, retryAt };
   }
 
   private fileFor(url: string): string | undefined {
