@@ -99,7 +99,7 @@ describe('the standalone simulator', () => {
     return out;
   }
 
-  it('prints an env with a journal folder of its own, outside the user'''s state', async () => {
+  it("prints an env with a journal folder of its own, outside the user's state", async () => {
     const home = capture.tempDir('rw-home-');
     const printed = JSON.parse(await simulatorOutput([], home)) as { env: Record<string, string> };
     expect(printed.env.RUNWARE_STATE_DIR).toBeTruthy();
