@@ -146,6 +146,12 @@ export class JournalTaskStore implements TaskStore {
   }
 }
 
+/** A job's status message from a progress report: always with the number, and the tool's words when it gave any. */
+export function progressStatus(p: { progress: number; total?: number; message?: string }): string {
+  const amount = p.total ? `${Math.round(p.progress)} of ${p.total}` : `${Math.round(p.progress)}%`;
+  return p.message && p.message.includes(amount) ? p.message : p.message ? `${amount}: ${p.message}` : amount;
+}
+
 type HandlerExtra = {
   signal: AbortSignal;
   _meta?: { progressToken?: string | number; [k: string]: unknown };
@@ -175,14 +181,16 @@ export function taskStarter(store: JournalTaskStore, server: Server, log: Logger
         ...extra,
         signal: abort.signal,
         // The call's own stream is gone once the handle is sent: notifications and requests go unrelated.
-        _meta: { ...extra._meta, 'io.modelcontextprotocol/related-task': { taskId: id } },
+        // A tool reports progress only for a progressToken: with none from the client, the task's own
+        // stands in, so the job's status message carries the percentage either way.
+        _meta: { ...extra._meta, progressToken: token ?? `task:${id}`, 'io.modelcontextprotocol/related-task': { taskId: id } },
         sendNotification: async (n) => {
           if (n.method !== 'notifications/progress') return server.notification(n as never);
           const p = n.params as { progress: number; total?: number; message?: string };
           const now = Date.now();
           if (now - lastStatus >= STATUS_EVERY_MS) {
             lastStatus = now;
-            void store.touch(id, p.message ?? `${Math.round(p.progress)}${p.total ? ` of ${p.total}` : '%'}`).catch(() => undefined);
+            void store.touch(id, progressStatus(p)).catch(() => undefined);
           }
           if (token !== undefined) await server.notification({ method: 'notifications/progress', params: { ...p, progressToken: token } }).catch(() => undefined);
         },
