@@ -65,6 +65,8 @@ export class WsTransport implements Transport {
   readonly name = 'ws' as const;
   private socket: UndiciWebSocket | undefined;
   private connecting: Promise<UndiciWebSocket> | undefined;
+  /** Set once Runware refuses the key at authentication: permanent for this process. */
+  private keyRefused: UpstreamError | undefined;
   private sessionUUID: string | undefined;
   private everConnected = false;
   private readonly byUuid = new Map<string, Group>();
@@ -134,6 +136,8 @@ export class WsTransport implements Transport {
   /** Connects and authenticates once; concurrent callers share the attempt. */
   private async connect(signal?: AbortSignal, budgetMs?: number): Promise<UndiciWebSocket> {
     if (this.socket && this.socket.readyState === 1) return this.socket;
+    // A refused key stays refused: every later call gets the same answer without a new connection.
+    if (this.keyRefused) throw this.keyRefused;
     this.connecting ??= this.open(budgetMs).finally(() => {
       this.connecting = undefined;
     });
@@ -207,7 +211,10 @@ export class WsTransport implements Transport {
           const code = String(e.code ?? 'invalidApiKey');
           ws.close();
           if (resumeId && !/apikey/i.test(code)) fail(new ResumeRefused(code));
-          else fail(new UpstreamError(`Runware refused the key: ${String(e.message ?? e.code)}`, { code, category: 'auth', retryable: false, hint: 'Check RUNWARE_API_KEY, or run with --simulate.' }));
+          else {
+            this.keyRefused = new UpstreamError(`Runware refused the key: ${String(e.message ?? e.code)}`, { code, category: 'auth', retryable: false, hint: 'Check RUNWARE_API_KEY, then restart the server (the refusal is remembered), or run with --simulate.' });
+            fail(this.keyRefused);
+          }
         }
       };
       ws.addEventListener('message', (ev) => (authed ? this.onMessage(ev.data) : onAuth(ev)));
