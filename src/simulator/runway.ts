@@ -72,10 +72,11 @@ export class RunwaySim {
     return provider === 'useapi' ? useapiTaskId(email, uuid) : uuid;
   }
 
-  /** Seeds EXAMPLE_TASKS: finished long ago, so they answer at once. */
+  /** Seeds EXAMPLE_TASKS: finished a few minutes before the simulator started, so they answer at once with real dates. */
   seedExamples(): void {
+    const createdAt = Date.now() - 5 * 60_000;
     const done = (uuid: string, provider: RunwayProvider, scenario: Scenario): void => {
-      this.tasks.set(uuid, { uuid, provider, scenario, createdAt: 0, durationMs: 0, email: 'creator@example.com', prompt: 'a lighthouse in a storm, cinematic', model: 'gen4_turbo' });
+      this.tasks.set(uuid, { uuid, provider, scenario, createdAt, durationMs: 0, email: 'creator@example.com', prompt: 'a lighthouse in a storm, cinematic', model: 'gen4_turbo' });
     };
     done(EXAMPLE_TASKS.runway.succeeded, 'runway', 'success');
     done(EXAMPLE_TASKS.runway.failed, 'runway', 'safety');
@@ -83,7 +84,7 @@ export class RunwaySim {
     const base = this.baseUrl();
     const exp = Math.floor(Date.now() / 1000) + 48 * 3600;
     this.tasks.set(MAKEVID_EXAMPLE_ID, {
-      uuid: MAKEVID_EXAMPLE_ID, provider: 'makevid', scenario: 'success', createdAt: 0, durationMs: 0, email: '', prompt: '', model: 'gen3a_turbo',
+      uuid: MAKEVID_EXAMPLE_ID, provider: 'makevid', scenario: 'success', createdAt, durationMs: 0, email: '', prompt: '', model: 'gen3a_turbo',
       fixed: {
         id: MAKEVID_EXAMPLE_ID, name: null, image: null,
         createdAt: '2024-10-29T09:41:06.745Z', updatedAt: '2024-10-29T09:42:02.227Z',

@@ -68,6 +68,15 @@ describe('--simulate with the snippet as written', () => {
   });
 });
 
+describe('a simulated Runway task', () => {
+  it("is dated when the simulator ran, not 1970 (the README's example id)", async () => {
+    const r = await runCli(['--simulate', 'runway-task', '0b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e'], shell(), capture);
+    expect(r.code, r.stderr).toBe(0);
+    const created = Date.parse((JSON.parse(r.stdout) as { createdAt: string }).createdAt);
+    expect(Math.abs(Date.now() - created)).toBeLessThan(24 * 3600_000);
+  });
+});
+
 describe('an unreachable schema service', () => {
   it('model-info: kind network, retryable, exit 1, the cause in the message', async () => {
     const port = await closedPort();
