@@ -4,7 +4,7 @@
 // templates, then one tools/call per tool. Prints one line per
 // check and a final "N passed, N failed"; exits 1 if any failed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchTool } from './npx-fetch.mjs';
@@ -57,6 +57,33 @@ for (const [name, args, ok] of checks) {
   if (good) passed++;
   else failed++;
   process.stdout.write(`${good ? 'ok  ' : 'FAIL'} inspector ${name}${good ? '' : ` (exit ${r.status}): ${(r.stderr || r.stdout || '').split('\n').filter((l) => !l.startsWith('npm warn')).join(' ').slice(0, 500)}`}\n`);
+}
+
+// The README's own Inspector commands, exactly as written, through a shell: the server must run
+// on this Node (its journal opens: no "journal unavailable", and the journal file is made).
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const block = /\*\*MCP Inspector\*\*[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+const commands = block.replace(/\\\n\s*/g, '').split('\n').filter((l) => l.startsWith('npx '));
+const readmeChecks = [(r) => r.tools?.length === 11, (r) => r.structuredContent?.status === 'success'];
+if (commands.length !== readmeChecks.length) {
+  failed++;
+  process.stdout.write(`FAIL inspector README: expected ${readmeChecks.length} commands in its MCP Inspector block, found ${commands.length}\n`);
+}
+for (const [i, command] of commands.slice(0, readmeChecks.length).entries()) {
+  const home = mkdtempSync(join(tmpdir(), 'rw-inspector-home-'));
+  const r = spawnSync('sh', ['-c', command], { cwd: root, env: { ...env, HOME: home }, encoding: 'utf8', timeout: 240_000 });
+  let result;
+  try {
+    const parsed = JSON.parse(r.stdout);
+    result = parsed.result ?? parsed;
+  } catch {
+    result = undefined;
+  }
+  const journal = existsSync(join(home, '.local', 'state', 'runware-mcp-server', 'simulator', 'journal.sqlite'));
+  const good = r.status === 0 && result !== undefined && Boolean(readmeChecks[i](result)) && !/journal unavailable/.test(r.stderr ?? '') && journal;
+  if (good) passed++;
+  else failed++;
+  process.stdout.write(`${good ? 'ok  ' : 'FAIL'} inspector README command ${i + 1}${good ? '' : ` (exit ${r.status}, journal ${journal ? 'opened' : 'missing'}): ${(r.stderr || r.stdout || '').split('\n').filter((l) => !l.startsWith('npm ')).join(' ').slice(0, 500)}`}\n`);
 }
 process.stdout.write(`inspector: ${passed} passed, ${failed} failed\n`);
 process.exit(failed ? 1 : 0);
