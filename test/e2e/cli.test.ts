@@ -100,7 +100,7 @@ describe('CLI against a running simulator', () => {
     expect(a.code, a.stderr).toBe(0);
     const sent = JSON.parse(a.stdout);
     expect(sent.status).toBe('processing');
-    expect(sent.next).toContain(`runware-mcp-server poll ${sent.taskUUID} --wait 60 --out ${dir}`);
+    expect(sent.next).toContain(`runware-mcp-server --simulate poll ${sent.taskUUID} --wait 60 --out ${dir}`);
     expect(sent.next).not.toContain('runware_poll');
     // A second process with its own simulator: it adopts the task from the simulated journal.
     const p = await runCli(['--simulate', 'poll', sent.taskUUID, '--wait', '30', '--out', dir], env, capture);

@@ -163,7 +163,7 @@ describe('runware_run', () => {
   it('refuses a path outside the roots, and sends nothing', async () => {
     const r = await call('runware_run', { model: 'runware:109@1', params: { inputImage: join(outside, 'elsewhere.png') } });
     expect(r.isError).toBe(true);
-    expect(text(r)).toMatch(/params.inputImage: .* is outside the allowed directories/);
+    expect(text(r)).toMatch(/params.inputImage: .* is outside the allowed folders \(resolved to .*; allowed folders: /);
     expect(sentTasks()).toEqual([]);
   });
 
