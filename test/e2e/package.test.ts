@@ -24,7 +24,8 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { na
 const userEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(work, 'home-')) });
 
 beforeAll(() => {
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  // dist/ is built (pretest); without --ignore-scripts, pack's `prepare` would rebuild it under the other test files' feet.
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Array<{ filename: string; files: Array<{ path: string }> }>;
   files = packed[0]!.files.map((f) => f.path);
   const tgz = join(work, packed[0]!.filename);
   const r = spawnSync('npm', ['install', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', '--no-save', '--prefer-offline', tgz], {
