@@ -15,6 +15,7 @@ import { getTask, readSavedOutput, savedOutputs } from '../services/tasks.js';
 import { isAppError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
 import { completeTaskUuid } from './completions.js';
+import type { Roots } from './roots.js';
 
 const RECENT = 50;
 /** Changes within this window go out as one list_changed. */
@@ -31,7 +32,7 @@ const asMcp = (e: unknown): never => {
 };
 
 /** Registers the resources; returns what stops the notifications (when the session ends). */
-export function registerResources(server: McpServer, app: AppContext): () => void {
+export function registerResources(server: McpServer, app: AppContext, roots: Roots): () => void {
   const complete = { taskUUID: (value: string) => completeTaskUuid(app, value) };
   server.registerResource(
     'task',
@@ -74,10 +75,10 @@ export function registerResources(server: McpServer, app: AppContext): () => voi
       complete,
     }),
     { title: 'Saved output', description: 'A generated file this server saved (image, video, audio, 3D), read from disk with its MIME type.' },
-    async (uri, vars) => {
+    async (uri, vars, extra) => {
       const index = Number(vars.index);
       if (!Number.isInteger(index) || index < 0) throw new McpError(ErrorCode.InvalidParams, `index must be a whole number from 0, not "${scrubber.text(String(vars.index)).slice(0, 20)}"`);
-      const o = await readSavedOutput(app, String(vars.taskUUID), index).catch(asMcp);
+      const o = await readSavedOutput(app, String(vars.taskUUID), index, await roots.allowed(extra), { signal: extra.signal }).catch(asMcp);
       return { contents: [{ uri: uri.href, mimeType: o.mimeType, blob: o.data.toString('base64'), _meta: { path: o.path } }] };
     },
   );
