@@ -251,7 +251,8 @@ export class Simulator {
     const data = out.data.map((d) => {
       if (typeof d.imageUUID !== 'string') return d;
       const i = n++;
-      return i === 0 ? { ...d, imageUUID: `x/../../../outside/pwned-${d.imageUUID}` } : i === 1 ? { ...d, imageUUID: key } : d;
+      // A third reads as "...gpj.exe" reversed on screen: a right-to-left override and isolates in the name.
+      return i === 0 ? { ...d, imageUUID: `x/../../../outside/pwned-${d.imageUUID}` } : i === 1 ? { ...d, imageUUID: key } : i === 2 ? { ...d, imageUUID: `invoice\u202Egpj\u2066.exe\u2069\u200E-${d.imageUUID}` } : d;
     });
     const echoed = `upstream said: key ${key}, ${key.toUpperCase()}, ${Buffer.from(key).toString('base64')}; session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.c2lnbmF0dXJl password=hunter22`;
     return { data: [null, ...data], errors: [null, ...out.errors, { code: 'unknownError', message: echoed }] };
