@@ -11,7 +11,9 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { AppContext } from '../services/context.js';
-import { getTask, readSavedOutput, savedOutputs } from '../services/tasks.js';
+import { getTask, readSavedOutput, reportSkipped, savedOutputs } from '../services/tasks.js';
+import type { Listed } from '../state/records.js';
+import type { TaskRecord } from '../state/types.js';
 import { isAppError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
 import { completeTaskUuid } from './completions.js';
@@ -39,7 +41,9 @@ export function registerResources(server: McpServer, app: AppContext, roots: Roo
     new ResourceTemplate('runware://tasks/{taskUUID}', {
       list: async () => {
         try {
-          const recent = await (await app.journal.state()).listTasks({ limit: RECENT });
+          const store = await app.journal.state();
+          const recent = await store.listTasks({ limit: RECENT });
+          reportSkipped(app, (recent as Listed<TaskRecord>).skipped, store.location);
           return {
             resources: recent.map((r) => ({
               uri: taskUri(r.taskUUID),

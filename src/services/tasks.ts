@@ -1,6 +1,7 @@
 /** The journal, read: recent tasks (status, cost, outputs) and one task's whole record. */
 import { readRegularFileWithin, UnsafeFileError } from '../media/safe-read.js';
 import { formatFromExtension, MIME_OF } from '../media/formats.js';
+import type { Listed } from '../state/records.js';
 import type { JournalStatus, TaskRecord } from '../state/types.js';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
@@ -44,11 +45,28 @@ export const taskLine = (r: TaskRecord): TaskLine => ({
   outputs: r.outputs.map((o) => ({ ...(o.url ? { url: o.url } : {}), ...(o.savedTo ? { savedTo: o.savedTo } : {}), ...(o.kind ? { kind: o.kind } : {}) })),
 });
 
-export async function listTasks(ctx: AppContext, input: TasksInput): Promise<{ tasks: TaskLine[]; journal: string }> {
+export async function listTasks(ctx: AppContext, input: TasksInput): Promise<{ tasks: TaskLine[]; journal: string; skipped?: string[] }> {
   const since = parseSince(input.since);
   const store = await ctx.journal.state();
-  const records = await store.listTasks({ ...(input.status ? { status: input.status } : {}), ...(input.model ? { model: input.model } : {}), ...(since !== undefined ? { since } : {}), limit: input.limit ?? 20 });
-  return { tasks: records.map(taskLine), journal: store.location };
+  const records: Listed<TaskRecord> = await store.listTasks({ ...(input.status ? { status: input.status } : {}), ...(input.model ? { model: input.model } : {}), ...(since !== undefined ? { since } : {}), limit: input.limit ?? 20 });
+  const skipped = reportSkipped(ctx, records.skipped, store.location);
+  return { tasks: records.map(taskLine), journal: store.location, ...(skipped ? { skipped } : {}) };
+}
+
+const reported = new WeakMap<AppContext, Set<string>>();
+
+/**
+ * Records the store could not read: said in the result each time (so the
+ * listing is known to be partial), and on stderr once per record.
+ */
+export function reportSkipped(ctx: AppContext, keys: string[] | undefined, location: string): string[] | undefined {
+  if (!keys?.length) return undefined;
+  let seen = reported.get(ctx);
+  if (!seen) reported.set(ctx, (seen = new Set()));
+  const fresh = keys.filter((k) => !seen.has(k) && seen.size < 10_000);
+  fresh.forEach((k) => seen.add(k));
+  if (fresh.length) ctx.logger.warn(`the journal at ${location} holds ${fresh.length} record(s) that cannot be read; skipped: ${fresh.slice(0, 10).join(', ')}${fresh.length > 10 ? ', ...' : ''}`);
+  return keys.map((k) => `${k}: not a readable record, skipped`);
 }
 
 export async function getTask(ctx: AppContext, uuid: string): Promise<TaskRecord> {
@@ -73,7 +91,9 @@ export interface SavedOutput {
 export async function savedOutputs(ctx: AppContext, limit = 50): Promise<SavedOutput[]> {
   const store = await ctx.journal.state();
   const out: SavedOutput[] = [];
-  for (const r of await store.listTasks({ limit })) {
+  const records: Listed<TaskRecord> = await store.listTasks({ limit });
+  reportSkipped(ctx, records.skipped, store.location);
+  for (const r of records) {
     r.outputs.forEach((o, index) => {
       if (o.savedTo) out.push({ taskUUID: r.taskUUID, index, path: o.savedTo, mimeType: mimeOfPath(o.savedTo), ...(o.kind ? { kind: o.kind } : {}) });
     });
