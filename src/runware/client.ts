@@ -143,7 +143,8 @@ export class RunwareClient {
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
     await behind;
     const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
-    if (this.journal) for (const o of outcomes) await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
+    // A task the journal could not record says so in one line: a restart will not find it.
+    if (this.journal) for (const o of outcomes) if (!(await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {}))) o.note = [o.note, this.journal.unrecordedNote()].filter(Boolean).join(' ');
     if (this.logTasks) for (const o of outcomes) this.log.info(`task ${o.taskUUID} ${o.taskType} ${o.status}`, { attempts: o.attempts.length, ...(o.errors[0] ? { error: o.errors[0].code } : {}) });
     const failed = outcomes.filter((o) => o.status === 'error' || o.status === 'unknown').length;
     return { tasks: outcomes, requestErrors, anyFailed: failed > 0, allFailed: failed === outcomes.length };
