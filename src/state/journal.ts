@@ -181,7 +181,7 @@ export class Journal {
         },
         (e: unknown) => {
           if (this.store === opening) this.store = undefined;
-          this.failed(e);
+          this.failed(e, true);
           throw this.downError();
         },
       );
@@ -207,7 +207,9 @@ export class Journal {
   }
 
   /** A failure of the store: down until the backoff passes; a store that was replaced or turned unwritable is dropped and opened anew. */
-  private failed(e: unknown): void {
+  private failed(e: unknown, opening = false): void {
+    // Shared state (Redis) reconnects on its own and refuses while it cannot: a failed operation there is its own error, not a backoff.
+    if (this.opts.strict && !opening) return;
     const error = e instanceof Error && 'kind' in e ? (e as AppError) : new ConfigError(`The task journal failed: ${String((e as Error)?.message ?? e)}.`, 'Check RUNWARE_STATE_DIR.');
     const { first, max } = this.opts.reopenMs ?? { first: 500, max: 30_000 };
     const failures = (this.down?.failures ?? 0) + 1;
