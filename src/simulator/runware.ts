@@ -35,6 +35,8 @@ interface Job {
 interface Received {
   request: Item[];
   receivedAt: number;
+  /** getTaskDetails queries answered so far (for the lag switch). */
+  detailsQueries?: number;
   job?: Job;
   /** Set when the task was refused or failed before running (task-scoped errors). */
   errors?: ApiError[];
@@ -223,6 +225,7 @@ export class RunwareSim {
       }
     }
     await Promise.all(waits);
+    if (fault?.kind === 'emptySuccess') return { data: data.map(emptied), errors };
     return { data, errors };
   }
 
@@ -232,7 +235,20 @@ export class RunwareSim {
     const t = tasks[0]!;
     const uuid = typeof t.taskUUID === 'string' ? t.taskUUID : '';
     if (t.taskType === 'getResponse') return this.state.options.unknownTask === 'http404' && !this.getResponseKnows(uuid);
-    if (t.taskType === 'getTaskDetails') return this.state.options.taskDetailsUnknown === 'http404' && !this.received.has(uuid);
+    if (t.taskType === 'getTaskDetails') return this.state.options.taskDetailsUnknown === 'http404' && !this.knowsDetails(uuid);
+    return false;
+  }
+
+  /**
+   * Whether getTaskDetails knows a task yet: with `taskDetailsLag` = N, a task
+   * it received is still "not found" to its first N queries (each call counts one).
+   */
+  private knowsDetails(uuid: string): boolean {
+    const rec = this.received.get(uuid);
+    if (!rec) return false;
+    // Only "not found" answers count, so the HTTP-404 pre-check and the lookup never count one query twice.
+    if ((rec.detailsQueries ?? 0) >= this.state.options.taskDetailsLag) return true;
+    rec.detailsQueries = (rec.detailsQueries ?? 0) + 1;
     return false;
   }
 
@@ -247,7 +263,7 @@ export class RunwareSim {
    */
   private getTaskDetails(uuid: string): { data: Item[]; errors: ApiError[] } {
     const rec = this.received.get(uuid);
-    if (!rec) {
+    if (!rec || !this.knowsDetails(uuid)) {
       switch (this.state.options.taskDetailsUnknown) {
         case 'error':
         case 'http404':
@@ -497,4 +513,20 @@ export class RunwareSim {
     });
     return { data, errors: [] };
   }
+}
+
+/**
+ * The 'emptySuccess' fault: every result in the answer says "success" with
+ * nothing in it (no output, no cost), though the task ran and is billed; a
+ * later read gets the real thing. ACKs and "not found" answers are left alone.
+ */
+function emptied(item: Item): Item {
+  if (!item || typeof item !== 'object') return item;
+  if (item.taskType === 'getTaskDetails') {
+    const resp = item.response as { data?: Item[] } | undefined;
+    return resp && Array.isArray(resp.data) ? { ...item, response: { ...resp, data: resp.data.map((d) => ({ taskType: d.taskType, taskUUID: d.taskUUID, status: 'success' })) } } : item;
+  }
+  const keys = Object.keys(item);
+  if (keys.every((k) => k === 'taskType' || k === 'taskUUID') || (item.status !== undefined && item.status !== 'success')) return item;
+  return { taskType: item.taskType, taskUUID: item.taskUUID, status: 'success' };
 }
