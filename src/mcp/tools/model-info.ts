@@ -21,6 +21,12 @@ export const outputSchema = z.object({
   rules: z.array(z.string()).optional(),
   documentation: z.string().optional(),
   pricing: z.object({ overview: z.string().optional(), examples: z.array(z.record(z.string(), z.string())) }).optional(),
+  name: z.string().optional(),
+  source: z.enum(['curated', 'community']).optional(),
+  capabilities: z.array(z.string()).optional(),
+  examples: z.array(z.object({ title: z.string().optional(), capability: z.string().optional(), params: z.record(z.string(), z.unknown()) })).optional(),
+  about: z.record(z.string(), z.unknown()).optional(),
+  use: z.string().optional(),
   note: z.string().optional(),
 });
 
@@ -29,7 +35,7 @@ export function register({ server, app, log }: ToolDeps): void {
     name,
     {
       title: 'What a Runware model takes',
-      description: 'From the live schema: task type, delivery, parameters (type, required, allowed, default), rules, docs and pricing. Read before runware_run. Free.',
+      description: 'Any AIR from runware_model_search: task type, delivery, parameters (type, required, allowed, default) from the live schema, rules, docs, pricing, and working examples whose params runware_run takes. Free.',
       inputSchema,
       outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
