@@ -78,7 +78,7 @@ export async function completeModel(app: AppContext, value: string, category?: s
     try {
       const r = await modelSearch(app, { ...(v ? { search: v } : {}), ...(category ? { category } : {}), limit: MAX }, d.signal);
       items = r.results.map((m) => ({ air: m.air, name: m.name }));
-      if (v) remember(recent, `${key}\u0000${v}`, items, r.totalResults <= r.results.length);
+      if (v) remember(recent, `${key}\u0000${v}`, items, r.totalResults <= MAX);
     } catch {
       return [];
     } finally {

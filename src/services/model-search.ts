@@ -223,9 +223,10 @@ export async function modelSearch(ctx: AppContext, input: ModelSearchInput, sign
         signal,
       );
       taskUUID = c.taskUUID;
-      // A model both catalogues list is shown once, as the curated entry.
+      // A model both catalogues list is shown once, as the curated entry: its community copy leaves a gap
+      // in the page, and the total still counts it, so paging by offset reaches every hit exactly once.
       const fresh = c.results.filter((m) => !curatedAirs.has(m.air));
-      total += c.totalResults - (c.results.length - fresh.length);
+      total += c.totalResults;
       if (room > 0) page.push(...fresh.slice(0, room).map((m) => communityHit(m, registry)));
     } catch (e) {
       if (e instanceof ConfigError) notes.push('the community catalogue (checkpoints, LoRAs) needs RUNWARE_API_KEY');
