@@ -35,13 +35,13 @@ describe('@runware/sdk-js against the simulator over WebSocket', () => {
   });
 
   it('generates an image', async () => {
-    const images = (await sdk.imageInference({ positivePrompt: 'a lighthouse at dusk', model: 'runware:101@1', width: 512, height: 512, numberResults: 1, includeCost: true })) as unknown as unknown as Item[];
+    const images = (await sdk.imageInference({ positivePrompt: 'a lighthouse at dusk', model: 'runware:101@1', width: 512, height: 512, numberResults: 1, includeCost: true })) as unknown as Item[];
     expect(images).toHaveLength(1);
     expect(images[0]).toMatchObject({ taskType: 'imageInference', imageURL: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/media\/.+\.jpg$/), cost: expect.any(Number) });
   });
 
   it('generates a video: async, then polled with getResponse until done', async () => {
-    const videos = (await sdk.videoInference({ positivePrompt: 'waves at dusk', model: 'klingai:5@3', duration: 5, numberResults: 1 } as never)) as unknown as unknown as Item[];
+    const videos = (await sdk.videoInference({ positivePrompt: 'waves at dusk', model: 'klingai:5@3', duration: 5, numberResults: 1 } as never)) as unknown as Item[];
     expect(videos[0]).toMatchObject({ taskType: 'videoInference', status: 'success', videoURL: expect.stringMatching(/\.mp4$/) });
     expect(sent('videoInference')[0]).toMatchObject({ deliveryMethod: 'async' });
     expect(sent('getResponse').length).toBeGreaterThan(0);
@@ -66,7 +66,7 @@ describe('@runware/sdk-js against the simulator over WebSocket', () => {
     const png = `data:image/png;base64,${Buffer.from('\x89PNG\r\n\x1a\n0000').toString('base64')}`;
     const up = (await sdk.imageUpload({ image: png } as never)) as unknown as Item;
     expect(up).toMatchObject({ taskType: 'imageUpload', imageUUID: expect.stringMatching(/^[0-9a-f-]{36}$/), imageURL: expect.stringMatching(/^http/) });
-    const images = (await sdk.imageInference({ positivePrompt: 'the same, in watercolor', model: 'runware:101@1', width: 512, height: 512, seedImage: up.imageUUID as string, strength: 0.6 })) as unknown as unknown as Item[];
+    const images = (await sdk.imageInference({ positivePrompt: 'the same, in watercolor', model: 'runware:101@1', width: 512, height: 512, seedImage: up.imageUUID as string, strength: 0.6 })) as unknown as Item[];
     expect(images).toHaveLength(1);
     expect(sent('imageInference').at(-1)).toMatchObject({ seedImage: up.imageUUID });
   });
