@@ -229,9 +229,9 @@ export async function modelSearch(ctx: AppContext, input: ModelSearchInput, sign
       total += c.totalResults;
       if (room > 0) page.push(...fresh.slice(0, room).map((m) => communityHit(m, registry)));
     } catch (e) {
-      if (e instanceof ConfigError) notes.push('the community catalogue (checkpoints, LoRAs) needs RUNWARE_API_KEY');
-      else if (curatedAll?.length && e instanceof AppError) notes.push(`the community catalogue could not be searched: ${e.message}`);
-      else throw e;
+      // With curated hits to show, a community search that cannot run is a note; with none, its error is the answer.
+      if (!curated.length || !(e instanceof AppError)) throw e;
+      notes.push(e instanceof ConfigError ? 'the community catalogue (checkpoints, LoRAs) needs RUNWARE_API_KEY (or --simulate to try the simulator)' : `the community catalogue could not be searched: ${e.message}`);
     }
   }
   // Exact matches first (stable: curated before community otherwise).
