@@ -139,6 +139,15 @@ export function examplesOf(e: SimSchemaEntry, capability?: string | null): Item[
     }));
 }
 
+/** A malformed escape is a 404, not a crash. */
+const safeDecode = (s: string): string | undefined => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+};
+
 const bySlugOrAir = (id: string): SimSchemaEntry | undefined => SCHEMAS.find((e) => e.slug === id || e.air === id);
 
 /** Answers a content-service path (after `/content/`), or undefined for a 404. */
@@ -146,8 +155,9 @@ export function contentAnswer(rest: string, query: URLSearchParams): { status: n
   if (rest === 'capabilities') return { status: 200, body: { data: CAPABILITIES } };
   if (rest === 'models') return { status: 200, body: { data: listModels(query) } };
   const m = /^models\/([^/]+)(\/pricing|\/examples)?$/.exec(rest);
-  const e = m ? bySlugOrAir(decodeURIComponent(m[1]!)) : undefined;
-  if (!m || !e) return { status: 404, body: { error: m?.[2] === '/pricing' ? `No pricing for ${decodeURIComponent(m[1]!)}.` : 'Not found.' } };
+  const id = m ? safeDecode(m[1]!) : undefined;
+  const e = id ? bySlugOrAir(id) : undefined;
+  if (!m || !e) return { status: 404, body: { error: m?.[2] === '/pricing' ? `No pricing for ${id ?? m[1]}.` : 'Not found.' } };
   if (m[2] === '/examples') return { status: 200, body: { data: examplesOf(e, query.get('capability')) } };
   return { status: 200, body: { data: contentItem(e) } };
 }
