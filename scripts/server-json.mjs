@@ -46,6 +46,7 @@ export const ENVIRONMENT = [
   v('XDG_STATE_HOME', 'Base of the default state folder (~/.local/state)', { format: 'filepath' }),
   v('RUNWARE_STATE_URL', 'redis:// or rediss:// URL of a Redis shared by several instances (journal, spend ledger, limits, HTTP sessions); may hold a password', secret),
   v('RUNWARE_STATE_LEASE_SECONDS', 'With RUNWARE_STATE_URL: how long a concurrency permit outlives an instance that died holding it', { format: 'number', default: '30' }),
+  v('RUNWARE_RESEND_UNKNOWN', 'after-settle: a task whose fate is unknown is resent under its UUID only after getTaskDetails said not found across the settle window; never: it is never resent', { default: 'after-settle', choices: ['after-settle', 'never'] }),
   v('RUNWARE_MAX_SPEND_USD', 'Spend cap per UTC day in US dollars, across every process sharing the state', { format: 'number' }),
 ];
 
