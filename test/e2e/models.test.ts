@@ -312,7 +312,9 @@ describe('the CLI on the same core', () => {
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stdout).error.field).toBe('params.outputFormat');
     expect(sentOf('audioInference')).toEqual([]);
+    // With no copy at all, the service being down is a network failure (retryable, exit 1), not bad input.
     const fresh = await runCli(['model-info', 'minimax:music@2.6'], cliEnv(), capture);
-    expect(fresh.code).toBe(2);
+    expect(fresh.code).toBe(1);
+    expect(JSON.parse(fresh.stdout).error).toMatchObject({ kind: 'network', retryable: true });
   });
 });
