@@ -26,6 +26,17 @@ import { launchChromium, needChromium } from '../browser.js';
 import { ROOT, simEnv, startSim } from '../helpers.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
+/** The browser-side shapes the test reads (the tests compile without DOM types). */
+interface VideoLike {
+  play(): Promise<void>;
+  paused: boolean;
+  currentTime: number;
+  error: { code: number } | null;
+}
+interface ImageLike {
+  naturalWidth: number;
+  src: string;
+}
 const ok = needChromium('the studio MCP App in a browser');
 
 /** The host page's script: AppBridge over postMessage to the iframe; calls go to window.relay (the test). */
@@ -101,7 +112,7 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
     const res = await client.readResource({ uri: STUDIO_URI });
     const c = res.contents[0] as { text: string; mimeType: string; _meta?: { ui?: { csp?: { resourceDomains?: string[] } } } };
     expect(c.mimeType).toBe('text/html;profile=mcp-app');
-    await page.evaluate((html) => (window as unknown as { startStudio: (h: string) => Promise<void> }).startStudio(html), withCsp(c.text, c._meta?.ui?.csp?.resourceDomains ?? []));
+    await page.evaluate((html) => (globalThis as unknown as { startStudio: (h: string) => Promise<void> }).startStudio(html), withCsp(c.text, c._meta?.ui?.csp?.resourceDomains ?? []));
     mkdirSync(ARTIFACTS, { recursive: true });
   });
   afterAll(async () => {
@@ -115,7 +126,7 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
   /** The host shows a tool's input and result to the page, as a host does after a call. */
   async function deliver(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
     const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-    await page.evaluate(([a, r]) => (window as unknown as { deliver: (a: unknown, r: unknown) => Promise<void> }).deliver(a, r), [args, result] as const);
+    await page.evaluate(([a, r]) => (globalThis as unknown as { deliver: (a: unknown, r: unknown) => Promise<void> }).deliver(a, r), [args, result] as const);
     return result;
   }
 
@@ -123,7 +134,7 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
     await deliver('runware_run', { model: 'klingai:5@3', params: { positivePrompt: 'waves at dusk', outputFormat: 'WEBM', duration: 5 }, saveTo: 'clips/' });
     const video = studio().locator('video');
     await expect.poll(() => video.getAttribute('src'), { timeout: 15_000 }).toMatch(/^blob:/);
-    const played = await video.evaluate(async (v: HTMLVideoElement) => {
+    const played = await video.evaluate(async (v: VideoLike) => {
       await v.play();
       await new Promise((r) => setTimeout(r, 300));
       return { paused: v.paused, time: v.currentTime, error: v.error?.code ?? null };
@@ -138,7 +149,7 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
     const sc = r.structuredContent as { taskUUID: string; images: Array<{ seed: number; savedTo: string }> };
     const cards = studio().locator('#outputs figure.image');
     await expect.poll(() => cards.count(), { timeout: 15_000 }).toBe(4);
-    await expect.poll(() => studio().locator('#outputs img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0 && (i as HTMLImageElement).src.startsWith('blob:')).length), { timeout: 15_000 }).toBe(4);
+    await expect.poll(() => studio().locator('#outputs img').evaluateAll((imgs) => imgs.filter((i) => (i as unknown as ImageLike).naturalWidth > 0 && (i as unknown as ImageLike).src.startsWith('blob:')).length), { timeout: 15_000 }).toBe(4);
     const first = cards.first();
     await expect.poll(() => first.locator('.size').textContent()).toBe('512×512');
     expect(await first.textContent()).toContain(`seed ${sc.images[0]!.seed}`);
@@ -148,7 +159,7 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
     // The prompt is shown as the text it is; no element came of it, no script ran.
     expect(await studio().locator('#call .prompt').textContent()).toBe(prompt);
     expect(await studio().locator('#call script, #call img').count()).toBe(0);
-    expect(await studio().locator('body').evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await studio().locator('body').evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
     await page.screenshot({ path: join(ARTIFACTS, 'studio-batch.png') });
   });
 
@@ -160,7 +171,7 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
     expect((call.arguments.params as Record<string, unknown>).taskType).toBe('upscale');
     expect(call.arguments.saveTo).toBe('batch/');
     // The upscaled image is shown, from its saved file.
-    await expect.poll(() => studio().locator('#outputs img').evaluate((i) => (i as HTMLImageElement).naturalWidth), { timeout: 15_000 }).toBe(1024);
+    await expect.poll(() => studio().locator('#outputs img').evaluate((i) => (i as unknown as ImageLike).naturalWidth), { timeout: 15_000 }).toBe(1024);
     await studio().locator('#tab-journal').click();
     const row = studio().locator('#journal-list .row', { hasText: 'upscale' });
     await expect.poll(() => row.count(), { timeout: 15_000 }).toBeGreaterThan(0);
