@@ -83,6 +83,21 @@ export function normalize(sc: Json, args: Json = {}): Normalized {
   return out;
 }
 
+/** A journal record (runware://tasks/{uuid}): its outputs, prompt, model and cost, as a result is shown. */
+export function normalizeRecord(rec: Json): Normalized {
+  const req = (rec.request ?? {}) as Json;
+  const out: Normalized = { status: str(rec.status) ?? 'unknown', items: pickOutputs(rec) };
+  const uuid = str(rec.taskUUID);
+  if (uuid) out.taskUUID = uuid;
+  const model = str(rec.model) ?? str(req.model);
+  if (model) out.model = model;
+  const cost = num(rec.cost);
+  if (cost !== undefined) out.cost = cost;
+  const prompt = str(req.positivePrompt) ?? str(req.prompt);
+  if (prompt) out.prompt = prompt;
+  return out;
+}
+
 /** A journal line's outputs (runware_tasks: url, savedTo, kind), as items. */
 export function pickOutputs(t: Json): Item[] {
   const outs = Array.isArray(t.outputs) ? (t.outputs as Json[]) : [];

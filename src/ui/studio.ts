@@ -8,7 +8,7 @@
  */
 import { App } from '@modelcontextprotocol/ext-apps';
 import { isRunwareMedia } from '../shared/media-hosts.js';
-import { el, pickOutputs, type Item, type Normalized, normalize, money } from './studio-model.js';
+import { el, pickOutputs, type Item, type Normalized, normalize, normalizeRecord, money } from './studio-model.js';
 
 type Json = Record<string, unknown>;
 export interface ToolAnswer {
@@ -21,6 +21,8 @@ export interface ToolAnswer {
 interface Host {
   call(name: string, args: Json): Promise<ToolAnswer>;
   readOutput(taskUUID: string, index: number): Promise<Blob>;
+  /** One task's journal record. */
+  task(taskUUID: string): Promise<Json>;
 }
 
 const b64ToBytes = (b64: string): Uint8Array => {
@@ -40,6 +42,11 @@ function mcpHost(app: App): Host {
       if (!c?.blob) throw new Error('the output resource had no bytes');
       return new Blob([b64ToBytes(c.blob) as BlobPart], { type: c.mimeType ?? 'application/octet-stream' });
     },
+    task: async (taskUUID) => {
+      const r = await app.readServerResource({ uri: `runware://tasks/${taskUUID}` });
+      const c = r.contents[0] as { text?: string } | undefined;
+      return JSON.parse(c?.text ?? '{}') as Json;
+    },
   };
 }
 
@@ -55,6 +62,12 @@ function localHost(token: string): Host {
       const r = await fetch(`/api/output/${encodeURIComponent(taskUUID)}/${index}`, { headers });
       if (!r.ok) throw new Error(`output ${index} of ${taskUUID}: HTTP ${r.status}`);
       return r.blob();
+    },
+    task: async (taskUUID) => {
+      const r = await fetch(`/api/task/${encodeURIComponent(taskUUID)}`, { headers });
+      const body = (await r.json()) as Json;
+      if (!r.ok) throw new Error(String(((body.structuredContent as Json | undefined)?.error as Json | undefined)?.message ?? `HTTP ${r.status}`));
+      return body;
     },
   };
 }
@@ -268,7 +281,10 @@ async function showResult(r: ToolAnswer): Promise<void> {
   }
   if (Array.isArray(sc.images)) lastTool = 'runware_text_to_image';
   else if (Array.isArray(sc.outputs)) lastTool = 'runware_run';
-  const n = normalize(sc, lastArgs);
+  await showNormalized(normalize(sc, lastArgs), r);
+}
+
+async function showNormalized(n: Normalized, r?: ToolAnswer): Promise<void> {
   const grid = $('outputs');
   const head = $('call');
   head.replaceChildren(
@@ -278,7 +294,7 @@ async function showResult(r: ToolAnswer): Promise<void> {
     ...(n.cost !== undefined ? [el('span', { class: 'cost' }, money(n.cost))] : []),
   );
   if (n.prompt) head.append(el('q', { class: 'prompt' }, n.prompt));
-  if (r.isError) head.append(el('div', { class: 'line warn' }, describeError(r)));
+  if (r?.isError) head.append(el('div', { class: 'line warn' }, describeError(r)));
   const cards = await Promise.all(n.items.map((it) => card(it, n)));
   grid.replaceChildren(...cards);
   tab('outputs');
@@ -303,8 +319,9 @@ async function renderJournal(): Promise<void> {
   const list = $('journal-list');
   const made = await Promise.all(
     rows.map(async (t) => {
-      const row = el('div', { class: 'row' });
+      const row = el('div', { class: 'row', role: 'button', tabindex: '0', title: 'Open this task' });
       row.dataset.taskUuid = String(t.taskUUID);
+      row.addEventListener('click', () => void openTask(String(t.taskUUID)));
       const first = pickOutputs(t)[0];
       const thumb = el('div', { class: 'thumb' });
       if (first) {
@@ -328,6 +345,20 @@ async function renderJournal(): Promise<void> {
     }),
   );
   list.replaceChildren(...(made.length ? made : [el('div', { class: 'muted' }, 'No tasks match.')]));
+}
+
+/** A journal row, opened: the task's outputs, prompt and cost, with the same actions as a fresh result. */
+async function openTask(taskUUID: string): Promise<void> {
+  try {
+    const rec = await host!.task(taskUUID);
+    const n = normalizeRecord(rec);
+    const req = (rec.request ?? {}) as Json;
+    lastTool = rec.taskType === 'imageInference' ? 'runware_text_to_image' : 'runware_run';
+    lastArgs = { ...(n.prompt ? { prompt: n.prompt } : {}), ...(n.model ? { model: n.model } : {}), ...(typeof rec.saveTo === 'string' ? { saveTo: rec.saveTo } : {}), ...(typeof req.width === 'number' ? { width: req.width, height: req.height } : {}) };
+    await showNormalized(n);
+  } catch (e) {
+    status(`Could not open ${taskUUID}: ${(e as Error).message}`, 'error');
+  }
 }
 
 async function refreshJournal(): Promise<void> {
