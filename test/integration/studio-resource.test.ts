@@ -3,11 +3,14 @@
  * (both keys, task support kept), the resource's MIME type and sandbox, and
  * the page it serves (self-contained, no remote script or style).
  */
+import { RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
+import { getToolUiResourceUri } from '@modelcontextprotocol/ext-apps/app-bridge';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/mcp/server.js';
+import { MCP_APP_MIME_TYPE } from '../../src/mcp/studio.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 
@@ -38,6 +41,13 @@ describe('the studio MCP App', () => {
     expect(tools.find((t) => t.name === 'runware_text_to_image')!.execution).toEqual({ taskSupport: 'optional' });
     expect(tools.find((t) => t.name === 'runware_run')!.execution).toEqual({ taskSupport: 'optional' });
     expect(tools.find((t) => t.name === 'runware_account')!._meta).toBeUndefined();
+    // As a host built on ext-apps reads it.
+    expect(getToolUiResourceUri(tools.find((t) => t.name === 'runware_poll')!)).toBe('ui://runware/studio');
+    expect(RESOURCE_URI_META_KEY).toBe('ui/resourceUri');
+  });
+
+  it("registers the resource as ext-apps' registerAppResource would: its MIME type", () => {
+    expect(MCP_APP_MIME_TYPE).toBe(RESOURCE_MIME_TYPE);
   });
 
   it('is listed as text/html;profile=mcp-app and serves one self-contained page with its sandbox', async () => {
