@@ -181,20 +181,26 @@ const BACKGROUND_MODEL = 'runware:109@1';
 /** When model search finds no image-to-video model. */
 const VIDEO_FALLBACK = 'klingai:5@3';
 
-/** An image-to-video model, found by capability (or, where search has no such filter, by a query). */
+/**
+ * An image-to-video model, found by capability; where search has no such
+ * filter, by a query whose hits must say they make video; else a known one.
+ */
 async function videoModel(): Promise<string> {
-  const pick = (r: ToolAnswer): string | undefined => {
-    const hits = (r.structuredContent?.results ?? r.structuredContent?.models ?? []) as Json[];
-    const hit = hits.find((h) => typeof h.air === 'string' && (h.taskType === undefined || h.taskType === 'videoInference'));
-    return hit ? String(hit.air) : undefined;
-  };
+  const hits = (r: ToolAnswer): Json[] => (r.isError ? [] : ((r.structuredContent?.results ?? []) as Json[]).filter((h) => typeof h.air === 'string'));
+  const saysVideo = (h: Json): boolean => h.taskType === 'videoInference' || /video/i.test([h.category, h.type, ...(Array.isArray(h.tags) ? h.tags : [])].join(' '));
   try {
-    let r = await host!.call('runware_model_search', { search: 'image to video', capability: 'image-to-video', limit: 5 });
-    if (r.isError && (r.structuredContent?.error as Json | undefined)?.field === 'capability') r = await host!.call('runware_model_search', { search: 'image to video', limit: 5 });
-    return (!r.isError && pick(r)) || VIDEO_FALLBACK;
+    const r = await host!.call('runware_model_search', { search: 'image to video', capability: 'image-to-video', limit: 5 });
+    const filtered = hits(r).find((h) => h.taskType === undefined || h.taskType === 'videoInference');
+    if (filtered) return String(filtered.air);
+    // A search without the capability filter refuses the argument: ask by query instead.
+    if (r.isError) {
+      const byQuery = hits(await host!.call('runware_model_search', { search: 'image to video', limit: 10 })).find(saysVideo);
+      if (byQuery) return String(byQuery.air);
+    }
   } catch {
-    return VIDEO_FALLBACK;
+    // Search failing is no reason not to animate.
   }
+  return VIDEO_FALLBACK;
 }
 
 const withoutCost = ({ confirmCostUsd: _c, ...rest }: Json): Json => rest;

@@ -214,6 +214,23 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
     expect(await studio().locator('#status').getAttribute('data-kind')).toBe('error');
   });
 
+  it('"animate" finds an image-to-video model through model search and runs it on the image, saved beside it', async () => {
+    await deliver('runware_text_to_image', { prompt: 'a red fox', numberResults: 1, width: 512, height: 512, saveTo: 'batch/' });
+    const card = studio().locator('#outputs figure.image').first();
+    await expect.poll(() => card.count(), { timeout: 15_000 }).toBe(1);
+    expect(await card.getAttribute('data-task-uuid')).toMatch(/^[0-9a-f-]{36}$/);
+    const before = calls.length;
+    await card.getByRole('button', { name: 'Animate' }).click();
+    await expect.poll(() => studio().locator('#status').textContent(), { timeout: 30_000 }).toMatch(/^Done: animating with /);
+    const sent = calls.slice(before);
+    expect(sent[0]).toMatchObject({ name: 'runware_model_search', arguments: { capability: 'image-to-video' } });
+    const run = sent.find((c) => c.name === 'runware_run')!;
+    expect(run.arguments).toMatchObject({ model: 'klingai:5@3', saveTo: 'batch/', params: { positivePrompt: 'a red fox' } });
+    const frames = ((run.arguments.params as Record<string, unknown>).inputs as { frameImages: Array<{ image: string; frame: string }> }).frameImages;
+    expect(frames).toEqual([{ image: expect.stringMatching(/^[0-9a-f-]{36}$/), frame: 'first' }]);
+    await expect.poll(() => studio().locator('#outputs figure.video video').count(), { timeout: 15_000 }).toBe(1);
+  });
+
   it('nothing outside blob:, data: and the declared media origins was loaded', () => {
     expect(blocked).toEqual([]);
   });
