@@ -113,7 +113,7 @@ export async function startStudio(ctx: AppContext, opts: { port?: number } = {})
     const output = /^\/api\/output\/([0-9a-fA-F-]{36})\/(\d{1,4})$/.exec(url.pathname);
     if (output && req.method === 'GET') {
       try {
-        const o = await readStudioOutput(ctx, output[1]!, Number(output[2]), roots);
+        const o = await readStudioOutput(ctx, output[1]!, Number(output[2]), roots, { signal: abort.signal });
         // Served as a download-safe blob: never rendered as a document of this origin.
         return send(res, 200, o.data, { 'content-type': o.mimeType, 'content-length': o.data.length, 'content-security-policy': "default-src 'none'; sandbox" });
       } catch (e) {

@@ -53,7 +53,7 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
   harden(server, { ...(opts.exclusive ? {} : { owner }), catalog: CATALOG, tasks: taskStarter(taskStore, server.server, log.child('tasks')) });
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir, server.server, log);
   registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes, confirmProgress: opts.exclusive === true });
-  const stopResourceNotes = registerResources(server, app);
+  const stopResourceNotes = registerResources(server, app, roots);
   registerStudio(server);
   registerPrompts(server, app);
 

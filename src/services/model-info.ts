@@ -5,6 +5,7 @@
  */
 import { paramsOf, rulesOf, type ParamInfo } from '../runware/schemas/describe.js';
 import type { Pricing } from '../runware/schemas/catalog.js';
+import { checkAir } from '../runware/tasks/common.js';
 import { ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
 import { chooseDelivery, modelFacts } from './model-schema.js';
@@ -24,6 +25,7 @@ export interface ModelInfo {
 }
 
 export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSignal): Promise<ModelInfo> {
+  checkAir(model);
   const facts = await modelFacts(ctx, model, signal ? { signal } : {});
   const pricing = await ctx.catalog().pricing(model, facts.slug, signal).catch(() => undefined);
   if (!facts.schema && !facts.taskType && !pricing) {

@@ -122,7 +122,7 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   };
   // Again with the real task type (its typed fields), before the schema and before any upload goes out.
   inspectTask(ctx, task, fieldOf);
-  await checkTask(facts, task, fieldOf);
+  await checkTask(facts, task, fieldOf, { ctx, ...(opts.signal ? { signal: opts.signal } : {}) });
 
   // Local files: every one checked before the first byte goes out.
   const locals = findLocalInputs(params, 'params');

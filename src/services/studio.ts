@@ -4,11 +4,9 @@
  * load media from, and the one reader every output the local page serves goes
  * through.
  */
-import { lstat, readFile, realpath } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { inside } from '../media/save.js';
+import { readFile } from 'node:fs/promises';
 import { RUNWARE_MEDIA_ORIGINS } from '../shared/media-hosts.js';
-import { ConfigError, isAppError, PolicyError, ValidationError } from '../shared/errors.js';
+import { ConfigError, isAppError, ValidationError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
 import { account } from './account.js';
 import type { AppContext } from './context.js';
@@ -42,23 +40,14 @@ export function studioHtml(): Promise<string> {
 
 /**
  * One recorded output's bytes for the studio: only files the journal says
- * this server saved, by task and index, never a path from the page; and only
- * inside `roots` (the output folder), by real path, as a regular file. A
- * journal entry pointing elsewhere is not served. Every output the local page
- * serves is read here; the read itself is the output resource's.
+ * this server saved, by task and index, never a path from the page; read with
+ * the hardened reader the output resources use (one open, no symlinks, a
+ * regular file inside `roots` by its descriptor, bounded in size and time,
+ * refused if it holds a secret). Every output the local page serves is read
+ * here.
  */
-export async function readStudioOutput(ctx: AppContext, taskUUID: string, index: number, roots: string[]): Promise<SavedOutput & { data: Buffer }> {
-  const task = await getTask(ctx, taskUUID);
-  const savedTo = task.outputs[index]?.savedTo;
-  if (savedTo) {
-    const real = await realpath(savedTo).catch(() => undefined);
-    const realRoots = await Promise.all(roots.map((r) => realpath(resolve(r)).catch(() => resolve(r))));
-    const st = real ? await lstat(real).catch(() => undefined) : undefined;
-    if (!real || !st?.isFile() || !realRoots.some((r) => inside(real, r))) {
-      throw new PolicyError('index', `output ${index} of task ${taskUUID} is not a file inside the output folder (${roots.join(', ')})`, 'Only outputs saved inside RUNWARE_OUTPUT_DIR are served here.');
-    }
-  }
-  return readSavedOutput(ctx, taskUUID, index);
+export async function readStudioOutput(ctx: AppContext, taskUUID: string, index: number, roots: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<SavedOutput & { data: Buffer }> {
+  return readSavedOutput(ctx, taskUUID, index, roots, opts);
 }
 
 /** One task's journal record, scrubbed, as the page shows it when a journal row is opened. */

@@ -186,3 +186,27 @@ export function registryBody(): Schema {
 export function contentItem(e: SimSchemaEntry): Schema {
   return { model: e.slug, air: e.air, name: e.name, status: 'live', category: [e.taskType], pricingOverview: e.pricingOverview, pricingExamples: e.pricingExamples };
 }
+
+/** A hostile schema service's answer built on a real one (see SimOptions.hostileSchema). */
+export function hostileSchema(body: Schema, kind: 'redos' | 'deep' | 'loop' | 'huge' | 'poisoned'): Schema {
+  const request = body.requestSchema as Record<string, unknown> & { properties: Record<string, Record<string, unknown>> };
+  const props = { ...request.properties };
+  switch (kind) {
+    case 'redos':
+      // Backtracking engines take exponential time on "aaaa…a!".
+      for (const [k, v] of Object.entries(props)) if (v?.type === 'string' && !v.enum && !v.const) props[k] = { ...v, pattern: '^(a+)+$' };
+      return { ...body, requestSchema: { ...request, properties: props } };
+    case 'deep': {
+      let node: Record<string, unknown> = { type: 'string' };
+      for (let i = 0; i < 2000; i++) node = { type: 'object', properties: { x: node } };
+      return { ...body, requestSchema: { ...request, properties: { ...props, nested: node } } };
+    }
+    case 'loop':
+      return { ...body, requestSchema: { ...request, allOf: [{ $ref: '#' }] } };
+    case 'huge':
+      return { ...body, requestSchema: { ...request, description: 'x'.repeat(5 * 1024 * 1024 + 1) } };
+    case 'poisoned':
+      for (const [k, v] of Object.entries(props)) if (/prompt/i.test(k) && v?.type === 'string') props[k] = { ...v, maxLength: 1 };
+      return { ...body, requestSchema: { ...request, properties: props } };
+  }
+}

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { EXT, MIME, renderImage, type SimFormat } from './images.js';
 import { FILE_EXT, renderFile, RunwareSim, type SimFileFormat } from './runware.js';
 import { RunwaySim, type RunwayProvider, type Scenario } from './runway.js';
-import { contentItem, registryBody, resolveBody, schemaFor, SCHEMAS } from './schemas.js';
+import { contentItem, hostileSchema, registryBody, resolveBody, schemaFor, SCHEMAS } from './schemas.js';
 import { PESSIMISTIC, SimState, type Fault, type SimOptions, type Surface } from './state.js';
 import { WsEndpoint } from './ws.js';
 
@@ -251,7 +251,8 @@ export class Simulator {
     const data = out.data.map((d) => {
       if (typeof d.imageUUID !== 'string') return d;
       const i = n++;
-      return i === 0 ? { ...d, imageUUID: `x/../../../outside/pwned-${d.imageUUID}` } : i === 1 ? { ...d, imageUUID: key } : d;
+      // A third reads as "...gpj.exe" reversed on screen: a right-to-left override and isolates in the name.
+      return i === 0 ? { ...d, imageUUID: `x/../../../outside/pwned-${d.imageUUID}` } : i === 1 ? { ...d, imageUUID: key } : i === 2 ? { ...d, imageUUID: `invoice\u202Egpj\u2066.exe\u2069\u200E-${d.imageUUID}` } : d;
     });
     const echoed = `upstream said: key ${key}, ${key.toUpperCase()}, ${Buffer.from(key).toString('base64')}; session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.c2lnbmF0dXJl password=hunter22`;
     return { data: [null, ...data], errors: [null, ...out.errors, { code: 'unknownError', message: echoed }] };
@@ -269,12 +270,12 @@ export class Simulator {
       if (fault) entry.fault = fault.kind;
       return json(res, entry.status, { error: 'Service unavailable.' });
     }
-    const answer = (status: number, body: unknown): void => {
+    const answer = (status: number, body: unknown, maxAge = 300): void => {
       entry.status = status;
       if (status !== 200) return json(res, status, body);
       const text = JSON.stringify(body);
       const etag = `"${createHash('sha256').update(text).digest('hex').slice(0, 16)}"`;
-      const headers = { etag, 'cache-control': 'public, max-age=300' };
+      const headers = { etag, 'cache-control': `public, max-age=${maxAge}` };
       if (req.headers['if-none-match'] === etag) {
         entry.status = 304;
         res.writeHead(304, headers).end();
@@ -286,6 +287,8 @@ export class Simulator {
     if (surface === 'schemas' && rest === 'registry.json') return answer(200, registryBody());
     if (surface === 'schemas' && rest.startsWith('resolve/')) {
       const e = schemaFor(id);
+      const kind = this.state.options.hostile ? this.state.options.hostileSchema : 'none';
+      if (e && kind !== 'none') return answer(200, hostileSchema(resolveBody(e), kind), kind === 'poisoned' ? 999_999_999 : 300);
       return e ? answer(200, resolveBody(e)) : answer(404, { error: `No schema found for model: ${id}` });
     }
     if (surface === 'content' && rest === 'models') return answer(200, { data: SCHEMAS.map(contentItem) });

@@ -99,6 +99,12 @@ export interface SimOptions {
   taskDetailsRunning: 'noResponse' | 'processing';
   /** Hostile upstream: traversal names, secrets echoed in errors, null items, frames that name no task. */
   hostile: boolean;
+  /**
+   * With `hostile`, what the schema service answers for a known model: a catastrophic
+   * pattern on every string, nesting thousands deep, a $ref loop, a body over 5 MiB, or
+   * a poisoned schema (prompts of one character at most) kept fresh for decades.
+   */
+  hostileSchema: 'none' | 'redos' | 'deep' | 'loop' | 'huge' | 'poisoned';
   /** The schema and content services answer 503 (a fault, not an unknown). */
   catalogDown: boolean;
   /**
@@ -120,7 +126,7 @@ export const UNKNOWNS = {
   wsFraming: ['perItem', 'oneFrame'],
   taskDetailsUnknown: ['noResponse', 'empty', 'error', 'http404'],
   taskDetailsRunning: ['noResponse', 'processing'],
-} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'catalogDown' | 'dryRun'>]: ReadonlyArray<SimOptions[K]> };
+} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'hostileSchema' | 'catalogDown' | 'dryRun'>]: ReadonlyArray<SimOptions[K]> };
 
 /** The default: the first possibility of each unknown, the one that hides the most. */
 export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
@@ -134,6 +140,7 @@ export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
   taskDetailsUnknown: 'noResponse',
   taskDetailsRunning: 'noResponse',
   hostile: false,
+  hostileSchema: 'none',
   catalogDown: false,
   dryRun: 'ignored',
 };
