@@ -7,7 +7,7 @@
  * its old behaviour (originals within the budget) and stderr says so once.
  */
 import type { Sharp, SharpOptions } from 'sharp';
-import type { MediaFormat } from './formats.js';
+import { MIME_OF, type MediaFormat } from './formats.js';
 import { Logger, stderrSink } from '../shared/log.js';
 
 export const PREVIEW_LONG_SIDE = 512;
@@ -116,6 +116,35 @@ async function contactSheet(sharp: SharpFactory, images: PreviewSource[]): Promi
   return sharp({ create: { width, height, channels: 3, background: '#101016' } }).composite(tiles.flat()).png().toBuffer();
 }
 
+/** Width and height from the header of a PNG, GIF, JPEG or WebP, without decoding it; undefined if not found. */
+export function imageSize(b: Buffer, format: MediaFormat): { width: number; height: number } | undefined {
+  try {
+    if (format === 'PNG' && b.length >= 24) return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+    if (format === 'GIF' && b.length >= 10) return { width: b.readUInt16LE(6), height: b.readUInt16LE(8) };
+    if (format === 'WEBP' && b.length >= 30) {
+      const chunk = b.toString('latin1', 12, 16);
+      if (chunk === 'VP8X') return { width: 1 + b.readUIntLE(24, 3), height: 1 + b.readUIntLE(27, 3) };
+      if (chunk === 'VP8L') {
+        const bits = b.readUInt32LE(21);
+        return { width: 1 + (bits & 0x3fff), height: 1 + ((bits >> 14) & 0x3fff) };
+      }
+      if (chunk === 'VP8 ') return { width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff };
+    }
+    if (format === 'JPG') {
+      // Walk the segments to the first start-of-frame marker.
+      for (let i = 2; i + 9 < b.length; ) {
+        if (b[i] !== 0xff) return undefined;
+        const marker = b[i + 1]!;
+        if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return { width: b.readUInt16BE(i + 7), height: b.readUInt16BE(i + 5) };
+        i += 2 + b.readUInt16BE(i + 2);
+      }
+    }
+  } catch {
+    // A truncated header: unknown.
+  }
+  return undefined;
+}
+
 /**
  * Previews for `images` within `budget` bytes in all, by output index: up to
  * two images one each (half the budget apiece), more as one contact sheet
@@ -125,6 +154,16 @@ async function contactSheet(sharp: SharpFactory, images: PreviewSource[]): Promi
 export async function fitPreviews(images: PreviewSource[], budget: number): Promise<Map<number, Preview> | undefined> {
   const out = new Map<number, Preview>();
   if (!images.length || budget <= 0) return out;
+  // Already small enough (read from the header): shown as they are, and sharp is not even loaded.
+  const share = Math.floor(budget / images.length);
+  const small = (img: PreviewSource): boolean => {
+    const size = imageSize(img.bytes, img.format);
+    return !!size && Math.max(size.width, size.height) <= PREVIEW_LONG_SIDE && img.bytes.length <= share;
+  };
+  if (images.length <= 2 && images.every(small)) {
+    for (const img of images) out.set(img.index, { data: img.bytes, mimeType: MIME_OF[img.format] });
+    return out;
+  }
   const sharp = await sharpOrNothing();
   if (!sharp) return undefined;
   try {
@@ -134,10 +173,13 @@ export async function fitPreviews(images: PreviewSource[], budget: number): Prom
       if (sheet) out.set(shown[shown.length - 1]!.index, { data: sheet, mimeType: 'image/webp' });
       return out;
     }
-    const share = Math.floor(budget / images.length);
     for (const img of images) {
-      const small = await fit(sharp, img.bytes, PREVIEW_LONG_SIDE, share);
-      if (small) out.set(img.index, { data: small, mimeType: 'image/webp' });
+      if (small(img)) {
+        out.set(img.index, { data: img.bytes, mimeType: MIME_OF[img.format] });
+        continue;
+      }
+      const fitted = await fit(sharp, img.bytes, PREVIEW_LONG_SIDE, share);
+      if (fitted) out.set(img.index, { data: fitted, mimeType: 'image/webp' });
     }
     return out;
   } catch {

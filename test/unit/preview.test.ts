@@ -84,3 +84,31 @@ describe('previews', () => {
     expect(said).toHaveLength(1);
   });
 });
+
+describe('image sizes from headers', () => {
+  it('reads PNG, JPEG, WebP (lossy, lossless, extended) and GIF sizes as sharp does', async () => {
+    const { imageSize } = await import('../../src/media/preview.js');
+    const base = sharp({ create: { width: 300, height: 170, channels: 4, background: '#0a0' } });
+    const cases: Array<[Buffer, 'PNG' | 'JPG' | 'WEBP' | 'GIF']> = [
+      [await base.clone().png().toBuffer(), 'PNG'],
+      [await base.clone().jpeg().toBuffer(), 'JPG'],
+      [await base.clone().webp().toBuffer(), 'WEBP'],
+      [await base.clone().webp({ lossless: true }).toBuffer(), 'WEBP'],
+      [await base.clone().gif().toBuffer(), 'GIF'],
+    ];
+    for (const [bytes, format] of cases) expect(imageSize(bytes, format), format).toEqual({ width: 300, height: 170 });
+    expect(imageSize(Buffer.from([0xff, 0xd8, 0xff]), 'JPG')).toBeUndefined();
+  });
+
+  it('small outputs pass through as they are, without loading sharp', async () => {
+    let loads = 0;
+    useSharpLoader(async () => {
+      loads++;
+      return (await import('sharp')).default as never;
+    });
+    const small = await sharp({ create: { width: 256, height: 256, channels: 3, background: '#00f' } }).png().toBuffer();
+    const { previews } = await materialize([result(small)], 'x', { roots: [], previewMaxBytes: 100_000 });
+    expect(previews.get(0)).toEqual({ data: small, mimeType: 'image/png' });
+    expect(loads).toBe(0);
+  });
+});
