@@ -4,6 +4,7 @@
  * output folder are served, the page carries a strict CSP, and in Chromium a
  * prompt holding <script> is shown as text.
  */
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { studioCall } from '../../src/services/studio.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { launchChromium, needChromium } from '../browser.js';
-import { simEnv, startSim } from '../helpers.js';
+import { CLI, simEnv, sleep, startSim } from '../helpers.js';
 
 const PROMPT = 'a lighthouse </q><script>window.pwned=1</script><img src=x onerror="window.pwned=2">';
 
@@ -122,6 +123,23 @@ describe('studio local page', () => {
     // An index the journal has no output for, and a path-like id, are refused too.
     expect((await api(`/api/output/${taskUUID}/7`)).status).toBe(403);
     expect((await api('/api/output/..%2F..%2Fetc%2Fpasswd/0')).status).toBe(404);
+  });
+
+  it('the built bin: `studio` prints its URL, serves the page with the token only, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, '--simulate', 'studio', '--port', '0'], { env: { PATH: process.env.PATH ?? '', HOME: out, RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-studio-bin-')), RUNWARE_OUTPUT_DIR: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      for (let i = 0; i < 400 && !/token=/.test(stdout); i++) await sleep(25);
+      const url = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(stdout)?.[1];
+      expect(url, stdout).toBeDefined();
+      expect((await fetch(url!)).status).toBe(200);
+      expect((await fetch(url!.replace(/token=.*/, 'token=wrong'))).status).toBe(401);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 
   const withBrowser = needChromium('the studio local page in a browser');
