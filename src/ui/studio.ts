@@ -425,8 +425,9 @@ async function start(): Promise<void> {
     void showResult(r as ToolAnswer).then(() => refreshJournal());
   };
   app.onhostcontextchanged = () => undefined;
-  await app.connect();
+  // Set before connecting: the host may send the tool result as soon as the page is initialized.
   host = mcpHost(app);
+  await app.connect();
   status('Connected.', 'ok');
 }
 
