@@ -93,6 +93,7 @@ export class AppContext {
         wsUrl: c.runware.wsUrl,
         transport: c.runware.transport,
         maxConcurrency: c.runware.maxConcurrency,
+        resendUnknown: c.runware.resendUnknown,
         userAgent: this.userAgent,
         logger: this.logger,
         missingKeyHint: MISSING_KEY_HINT,

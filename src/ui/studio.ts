@@ -164,43 +164,49 @@ function actions(it: Item, n: Normalized): HTMLElement {
   if (lastTool === 'runware_text_to_image') {
     button('New seed', () => act('runware_text_to_image', { ...withoutCost(lastArgs), seed: Math.floor(Math.random() * 2 ** 31), numberResults: 1 }, 'Generating with a new seed'));
   }
-  button('Upscale', () => act('runware_run', { model: UPSCALE_MODEL, params: { taskType: 'upscale', inputImage: ref, upscaleFactor: 2 }, ...saveTo }, 'Upscaling'));
-  button('Remove background', () => act('runware_run', { model: BACKGROUND_MODEL, params: { inputImage: ref, outputFormat: 'PNG' }, ...saveTo }, 'Removing the background'));
+  button('Upscale', async () => {
+    status('Finding an upscaler…');
+    await act('runware_run', { model: await modelFor('upscale'), params: { inputImage: ref, upscaleFactor: 2 }, ...saveTo }, 'Upscaling');
+  });
+  button('Remove background', async () => {
+    status('Finding a background remover…');
+    await act('runware_run', { model: await modelFor('background-removal'), params: { inputImage: ref, outputFormat: 'PNG' }, ...saveTo }, 'Removing the background');
+  });
   button('Animate', async () => {
     status('Finding an image-to-video model…');
-    const model = await videoModel();
+    const model = await modelFor('image-to-video');
     const prompt = typeof lastArgs.prompt === 'string' ? lastArgs.prompt : n.prompt ?? 'gentle camera motion';
     await act('runware_run', { model, params: { positivePrompt: prompt, inputs: { frameImages: [{ image: ref, frame: 'first' }] } }, ...saveTo }, `Animating with ${model}`);
   });
   return bar;
 }
 
-/** Upscale and background removal: the models Runware documents for these tasks. */
-const UPSCALE_MODEL = 'runware:500@1';
-const BACKGROUND_MODEL = 'runware:109@1';
-/** When model search finds no image-to-video model. */
-const VIDEO_FALLBACK = 'klingai:5@3';
+/** When model search finds nothing for a capability: models Runware lists for it. */
+const FALLBACK: Record<string, string> = { upscale: 'runware:501@1', 'background-removal': 'runware:109@1', 'image-to-video': 'klingai:5@3' };
+const TASK_TYPE: Record<string, string> = { upscale: 'upscale', 'background-removal': 'removeBackground', 'image-to-video': 'videoInference' };
 
 /**
- * An image-to-video model, found by capability; where search has no such
- * filter, by a query whose hits must say they make video; else a known one.
+ * A model for a capability, found through model search's capability filter;
+ * where search has no such filter, by a query whose hits must say they do
+ * it; else a known one.
  */
-async function videoModel(): Promise<string> {
+async function modelFor(capability: string): Promise<string> {
+  const want = TASK_TYPE[capability];
   const hits = (r: ToolAnswer): Json[] => (r.isError ? [] : ((r.structuredContent?.results ?? []) as Json[]).filter((h) => typeof h.air === 'string'));
-  const saysVideo = (h: Json): boolean => h.taskType === 'videoInference' || /video/i.test([h.category, h.type, ...(Array.isArray(h.tags) ? h.tags : [])].join(' '));
+  const says = (h: Json): boolean => h.taskType === want || [h.category, h.type, ...(Array.isArray(h.tags) ? h.tags : []), ...(Array.isArray(h.capabilities) ? h.capabilities : [])].join(' ').toLowerCase().includes(capability.replace(/-/g, ' ').split(' ')[0]!);
   try {
-    const r = await host!.call('runware_model_search', { search: 'image to video', capability: 'image-to-video', limit: 5 });
-    const filtered = hits(r).find((h) => h.taskType === undefined || h.taskType === 'videoInference');
+    const r = await host!.call('runware_model_search', { capability, limit: 5 });
+    const filtered = hits(r).find((h) => h.taskType === undefined || h.taskType === want);
     if (filtered) return String(filtered.air);
     // A search without the capability filter refuses the argument: ask by query instead.
     if (r.isError) {
-      const byQuery = hits(await host!.call('runware_model_search', { search: 'image to video', limit: 10 })).find(saysVideo);
+      const byQuery = hits(await host!.call('runware_model_search', { search: capability.replace(/-/g, ' '), limit: 10 })).find(says);
       if (byQuery) return String(byQuery.air);
     }
   } catch {
-    // Search failing is no reason not to animate.
+    // Search failing is no reason not to act.
   }
-  return VIDEO_FALLBACK;
+  return FALLBACK[capability]!;
 }
 
 const withoutCost = ({ confirmCostUsd: _c, ...rest }: Json): Json => rest;

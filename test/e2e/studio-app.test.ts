@@ -167,9 +167,9 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
     const before = calls.length;
     await studio().locator('#outputs figure.image').first().getByRole('button', { name: 'Upscale' }).click();
     await expect.poll(() => studio().locator('#status').textContent(), { timeout: 20_000 }).toMatch(/Done: upscaling/);
+    expect(calls[before]).toMatchObject({ name: 'runware_model_search', arguments: { capability: 'upscale' } });
     const call = calls.slice(before).find((c) => c.name === 'runware_run')!;
-    expect((call.arguments.params as Record<string, unknown>).taskType).toBe('upscale');
-    expect(call.arguments.saveTo).toBe('batch/');
+    expect(call.arguments).toMatchObject({ model: 'runware:501@1', saveTo: 'batch/', params: { upscaleFactor: 2 } });
     // The upscaled image is shown, from its saved file.
     await expect.poll(() => studio().locator('#outputs img').evaluate((i) => (i as unknown as ImageLike).naturalWidth), { timeout: 15_000 }).toBe(1024);
     await studio().locator('#tab-journal').click();
@@ -194,7 +194,7 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
       content: [{ type: 'text', text: `Error (policy): ${code}` }],
       structuredContent: { error: { kind: 'policy', code, message: code === 'spend_cap' ? "today's spend would pass the cap" : 'this call costs more than the confirmation threshold', next: 'confirm', ...extra } },
     });
-    stubs.push({ when: (n, a) => n === 'runware_run' && a.model === 'runware:109@1' && a.confirmCostUsd === undefined, result: refusal('confirmation_required', { field: 'confirmCostUsd', quoteUsd: 0.42, spentTodayUsd: 1.5, capUsd: 5 }) });
+    stubs.push({ when: (n, a) => n === 'runware_run' && (a.params as Record<string, unknown>).outputFormat === 'PNG' && a.confirmCostUsd === undefined, result: refusal('confirmation_required', { field: 'confirmCostUsd', quoteUsd: 0.42, spentTodayUsd: 1.5, capUsd: 5 }) });
     const before = calls.length;
     await studio().locator('#outputs figure.image').first().getByRole('button', { name: 'Remove background' }).click();
     const dialog = studio().locator('#confirm');
@@ -224,8 +224,11 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
     await expect.poll(() => studio().locator('#status').textContent(), { timeout: 30_000 }).toMatch(/^Done: animating with /);
     const sent = calls.slice(before);
     expect(sent[0]).toMatchObject({ name: 'runware_model_search', arguments: { capability: 'image-to-video' } });
+    // The model is the one the search found for the capability.
+    const search = (await client.callTool({ name: 'runware_model_search', arguments: sent[0]!.arguments })) as CallToolResult;
+    const found = (search.structuredContent as { results: Array<{ air: string; taskType?: string }> }).results.find((h) => h.taskType === undefined || h.taskType === 'videoInference');
     const run = sent.find((c) => c.name === 'runware_run')!;
-    expect(run.arguments).toMatchObject({ model: 'klingai:5@3', saveTo: 'batch/', params: { positivePrompt: 'a red fox' } });
+    expect(run.arguments).toMatchObject({ model: found?.air ?? 'klingai:5@3', saveTo: 'batch/', params: { positivePrompt: 'a red fox' } });
     const frames = ((run.arguments.params as Record<string, unknown>).inputs as { frameImages: Array<{ image: string; frame: string }> }).frameImages;
     expect(frames).toEqual([{ image: expect.stringMatching(/^[0-9a-f-]{36}$/), frame: 'first' }]);
     await expect.poll(() => studio().locator('#outputs figure.video video').count(), { timeout: 15_000 }).toBe(1);
