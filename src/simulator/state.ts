@@ -103,6 +103,12 @@ export interface SimOptions {
   taskDetailsLag: 0 | 1 | 2 | 3;
   /** Hostile upstream: traversal names, secrets echoed in errors, null items, frames that name no task. */
   hostile: boolean;
+  /**
+   * With `hostile`, what the schema service answers for a known model: a catastrophic
+   * pattern on every string, nesting thousands deep, a $ref loop, a body over 5 MiB, or
+   * a poisoned schema (prompts of one character at most) kept fresh for decades.
+   */
+  hostileSchema: 'none' | 'redos' | 'deep' | 'loop' | 'huge' | 'poisoned';
   /** The schema and content services answer 503 (a fault, not an unknown). */
   catalogDown: boolean;
   /**
@@ -125,7 +131,7 @@ export const UNKNOWNS = {
   taskDetailsUnknown: ['noResponse', 'empty', 'error', 'http404'],
   taskDetailsRunning: ['noResponse', 'processing'],
   taskDetailsLag: [0, 1, 2, 3],
-} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'catalogDown' | 'dryRun'>]: ReadonlyArray<SimOptions[K]> };
+} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'hostileSchema' | 'catalogDown' | 'dryRun'>]: ReadonlyArray<SimOptions[K]> };
 
 /** The default: the first possibility of each unknown, the one that hides the most. */
 export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
@@ -140,6 +146,7 @@ export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
   taskDetailsRunning: 'noResponse',
   taskDetailsLag: 0,
   hostile: false,
+  hostileSchema: 'none',
   catalogDown: false,
   dryRun: 'ignored',
 };

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../shared/errors.js';
+import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
 import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, isJobDone, jobExpiresAt, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 /** Connections to unwritable journals, kept so that no finalizer closes them (and checkpoints into the -shm). */
@@ -224,13 +225,14 @@ export class SqliteState implements StateStore {
     return this.run(() => {
       const root = (this.stmt.rootOf!.get(uuid) as { root: string } | undefined)?.root ?? uuid;
       const row = this.stmt.getTask!.get(root) as Row | undefined;
-      const rec = row ? (JSON.parse(row.record) as TaskRecord) : undefined;
+      // A row that is not a record (edited by hand, half-written) is as good as none.
+      const rec = row ? taskRecordOf(row.record) : undefined;
       // Only a UUID of the record's own lineage gets it: older journals linked every UUID of a batch to its first task.
       return rec && inLineage(rec, uuid, root) ? rec : undefined;
     });
   }
 
-  listTasks(f: TaskFilter): Promise<TaskRecord[]> {
+  listTasks(f: TaskFilter): Promise<Listed<TaskRecord>> {
     return this.run(() => {
       const where: string[] = [];
       const args: unknown[] = [];
@@ -241,8 +243,9 @@ export class SqliteState implements StateStore {
       if (f.status) add('status = ?', f.status);
       if (f.model) add('model = ?', f.model);
       if (f.since !== undefined) add('updated_at >= ?', f.since);
-      const sql = `SELECT record FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT ?`;
-      return (this.db.prepare(sql).all(...args, Math.max(1, Math.min(500, f.limit ?? 20))) as Row[]).map((r) => JSON.parse(r.record) as TaskRecord);
+      const sql = `SELECT root, record FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT ?`;
+      const rows = this.db.prepare(sql).all(...args, Math.max(1, Math.min(500, f.limit ?? 20))) as Array<Row & { root: string }>;
+      return readAll(rows.map((r) => ({ key: `task ${r.root}`, json: r.record })), taskRecordOf);
     });
   }
 
@@ -344,15 +347,15 @@ export class SqliteState implements StateStore {
   getJob(id: string): Promise<JobRecord | undefined> {
     return this.run(() => {
       const row = this.stmt.getJob!.get(id, Date.now()) as Row | undefined;
-      return row ? (JSON.parse(row.record) as JobRecord) : undefined;
+      return row ? jobRecordOf(row.record) : undefined;
     });
   }
 
-  listJobs(limit: number, before?: string): Promise<JobRecord[]> {
+  listJobs(limit: number, before?: string): Promise<Listed<JobRecord>> {
     return this.run(() => {
       const [at, id] = before ? [Number(before.slice(0, before.indexOf(':'))), before.slice(before.indexOf(':') + 1)] : [Number.MAX_SAFE_INTEGER, ''];
       const rows = this.stmt.listJobs!.all({ now: Date.now(), at: Number.isFinite(at) ? at : 0, id, limit: Math.max(1, Math.min(500, limit)) }) as Row[];
-      return rows.map((r) => JSON.parse(r.record) as JobRecord);
+      return readAll(rows.map((r, i) => ({ key: `job #${i}`, json: r.record })), jobRecordOf);
     });
   }
 
