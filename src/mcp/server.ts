@@ -11,6 +11,7 @@ import { harden } from './harden.js';
 import { Roots } from './roots.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
+import { registerStudio } from './studio.js';
 import { CATALOG, registerTools } from './tools/index.js';
 import { icon } from './catalog.js';
 import { JournalTaskStore, taskStarter } from './tasks.js';
@@ -53,6 +54,7 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir, server.server, log);
   registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes, confirmProgress: opts.exclusive === true });
   const stopResourceNotes = registerResources(server, app, roots);
+  registerStudio(server);
   registerPrompts(server, app);
 
   let connected = false;
