@@ -40,7 +40,7 @@ try {
   } catch {
     // reported below
   }
-  check('npm pack builds through prepare and packs the bin', pack.status === 0 && files.includes('dist/cli.js') && files.includes('dist/runware-mcp-server.cjs'), `exit ${pack.status}, files ${files.join(' ')} ${pack.stderr?.slice(-400)}`);
+  check('npm pack builds through prepare and packs the bin', pack.status === 0 && files.includes('dist/cli.js') && files.includes('dist/runware-mcp-server.cjs') && files.includes('dist/studio.html'), `exit ${pack.status}, files ${files.join(' ')} ${pack.stderr?.slice(-400)}`);
   const v = spawnSync(process.execPath, [join(clone, 'dist', 'cli.js'), '--version'], { encoding: 'utf8', timeout: 30_000 });
   check('dist/cli.js runs after the build', v.status === 0 && /\d+\.\d+\.\d+/.test(v.stdout), `exit ${v.status}: ${v.stderr}`);
   const t = spawnSync(process.execPath, [join(clone, 'scripts', 'build-if-stale.mjs')], { cwd: clone, encoding: 'utf8', timeout: 300_000 });
