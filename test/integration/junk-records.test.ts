@@ -51,7 +51,7 @@ for (const [name, extraEnv, corrupt, available] of cases) {
   describe.skipIf(!available)(`9. junk in ${name}`, () => {
     it('a record that is not JSON, and one that is not a record, are skipped and reported once; the rest is served', async () => {
       const home = mkdtempSync(join(tmpdir(), 'rw-junk-'));
-      const logger = new Logger('warn');
+      const logger = new Logger('warning');
       const logs: LogRecord[] = [];
       logger.addSink((r) => logs.push(r));
       const app = new AppContext(loadConfig({ HOME: home, RUNWARE_STATE_DIR: join(home, 'state'), RUNWARE_CACHE_DIR: join(home, 'cache'), ...extraEnv() }), logger);
