@@ -10,6 +10,7 @@ import { startHttp, type HttpHandle } from '../../src/mcp/http.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import { Capture } from '../helpers.js';
+import { requireRedis, startRedis, type RedisHandle } from '../redis-server.js';
 
 const capture = new Capture();
 const H = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
@@ -55,34 +56,54 @@ async function replay(sid: string, lastEventId: string, ms = 800): Promise<{ sta
   }
 }
 
-beforeAll(async () => {
-  const home = capture.tempDir();
-  app = new AppContext({ ...loadConfig({ HOME: home, RUNWARE_STATE_DIR: `${home}/state` }), http: { enabled: true, host: '127.0.0.1', port: 0, token: undefined, allowedHosts: [], maxSessions: 200, idleMs: 600_000, stateless: false } }, new Logger('error'));
-  h = await startHttp(app);
-});
-afterAll(async () => {
-  await h?.close();
-  await app?.close();
+/** Starts the server for a describe block: in-process events, or Redis-backed ones with `stateUrl`. */
+function serve(stateUrl?: () => string): void {
+  beforeAll(async () => {
+    const home = capture.tempDir();
+    app = new AppContext({ ...loadConfig({ HOME: home, RUNWARE_STATE_DIR: `${home}/state`, ...(stateUrl ? { RUNWARE_STATE_URL: stateUrl() } : {}) }), http: { enabled: true, host: '127.0.0.1', port: 0, token: undefined, allowedHosts: [], maxSessions: 200, idleMs: 600_000, stateless: false } }, new Logger('error'));
+    h = await startHttp(app);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await app?.close();
+  });
+}
+
+async function crossReplayIsRefused(): Promise<void> {
+  const a = await session();
+  const b = await session();
+  const secret = await post(a, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'runware_tasks', arguments: { limit: 3 } } });
+  expect(secret.ids.length).toBeGreaterThan(0);
+  expect(secret.text).toMatch(/"journal"/);
+  // Session B asks for A's stream: by A's real ids, and by the guessable standalone-stream id.
+  for (const id of [...secret.ids, '_GET_stream_1']) {
+    const r = await replay(b, id);
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.text).not.toMatch(/"journal"|"id":7/);
+  }
+  // A itself still resumes its own stream.
+  const own = await replay(a, secret.ids[0]!);
+  expect(own.status).toBe(200);
+  expect(own.text).toMatch(/"id":7/);
+}
+
+let redis: RedisHandle | undefined;
+const hasRedis = requireRedis('HTTP session boundary on Redis');
+
+describe.skipIf(!hasRedis)('6. on Redis (shared event store): sessions do not see each other', () => {
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  serve(() => redis!.url);
+  it("a Last-Event-ID of another session's stream is refused and replays nothing", crossReplayIsRefused);
 });
 
 describe('6. HTTP sessions do not see each other', () => {
-  it("a Last-Event-ID of another session's stream is refused and replays nothing", async () => {
-    const a = await session();
-    const b = await session();
-    const secret = await post(a, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'runware_tasks', arguments: { limit: 3 } } });
-    expect(secret.ids.length).toBeGreaterThan(0);
-    expect(secret.text).toMatch(/"journal"/);
-    // Session B asks for A's stream: by A's real ids, and by the guessable standalone-stream id.
-    for (const id of [...secret.ids, '_GET_stream_1']) {
-      const r = await replay(b, id);
-      expect(r.status).toBeGreaterThanOrEqual(400);
-      expect(r.text).not.toMatch(/"journal"|"id":7/);
-    }
-    // A itself still resumes its own stream.
-    const own = await replay(a, secret.ids[0]!);
-    expect(own.status).toBe(200);
-    expect(own.text).toMatch(/"id":7/);
-  });
+  serve();
+  it("a Last-Event-ID of another session's stream is refused and replays nothing (in process)", crossReplayIsRefused);
 
   it('tasks/list shows a session only its own tasks, and tasks/get by id from another session finds nothing', async () => {
     const a = await session();
