@@ -29,7 +29,9 @@ export type FaultKind =
   /** WebSocket: the server stops answering pings (and everything else) without closing. */
   | 'silence'
   /** The schema or content service: one answer of HTTP `status` (default 503). */
-  | 'catalog';
+  | 'catalog'
+  /** Every result of the answer says "success" with no output and no cost; the task ran (and is billed), a later read gets it. */
+  | 'emptySuccess';
 
 export type Surface = 'runware' | 'runway' | 'useapi' | 'makevid' | 'schemas' | 'content';
 
@@ -97,6 +99,8 @@ export interface SimOptions {
   taskDetailsUnknown: 'error' | 'empty' | 'noResponse' | 'http404';
   /** What getTaskDetails says for a task still running. */
   taskDetailsRunning: 'noResponse' | 'processing';
+  /** getTaskDetails lag: a task it received is "not found" to its first N queries (as if not yet registered). */
+  taskDetailsLag: 0 | 1 | 2 | 3;
   /** Hostile upstream: traversal names, secrets echoed in errors, null items, frames that name no task. */
   hostile: boolean;
   /**
@@ -126,6 +130,7 @@ export const UNKNOWNS = {
   wsFraming: ['perItem', 'oneFrame'],
   taskDetailsUnknown: ['noResponse', 'empty', 'error', 'http404'],
   taskDetailsRunning: ['noResponse', 'processing'],
+  taskDetailsLag: [0, 1, 2, 3],
 } as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'hostileSchema' | 'catalogDown' | 'dryRun'>]: ReadonlyArray<SimOptions[K]> };
 
 /** The default: the first possibility of each unknown, the one that hides the most. */
@@ -139,6 +144,7 @@ export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
   wsFraming: 'perItem',
   taskDetailsUnknown: 'noResponse',
   taskDetailsRunning: 'noResponse',
+  taskDetailsLag: 0,
   hostile: false,
   hostileSchema: 'none',
   catalogDown: false,
