@@ -16,7 +16,7 @@ import type { AppContext } from '../services/context.js';
 import { allowedHosts as hostsFor, LOOPBACK, originAllowed, sameToken } from '../services/http-guard.js';
 import type { RedisState } from '../state/redis.js';
 import { drain, sendWebResponse, toWebRequest } from './http-bridge.js';
-import { MemoryEventStore } from './http-events.js';
+import { MemoryEventStore, SessionEventStore } from './http-events.js';
 import { followRemoteStream, parseEventId, RedisEventStore } from './http-shared.js';
 import { createServer, type CreatedServer } from './server.js';
 
@@ -131,9 +131,11 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
   /** A transport and server for one session: a new one (initialize), or one rebuilt here from Redis. */
   const open = async (sessionId?: string, init?: unknown): Promise<Session> => {
     const created = createServer(app, { exclusive: false });
+    const id = sessionId ?? randomUUID();
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => sessionId ?? randomUUID(),
-      eventStore: events,
+      sessionIdGenerator: () => id,
+      // Event ids are bound to the session: another session's Last-Event-ID replays nothing.
+      eventStore: new SessionEventStore(events, id),
       retryInterval: RETRY_MS,
       onsessioninitialized: async (id) => {
         sessions.set(id, entry);
@@ -281,6 +283,7 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
       const lastEventId = req.method === 'GET' ? String(req.headers['last-event-id'] ?? '') : '';
       const at = lastEventId ? parseEventId(lastEventId) : undefined;
       // A stream whose call runs elsewhere: follow it from Redis until its answer.
+      if (at && !SessionEventStore.owns(at.streamId, sessionId)) return jsonError(res, 403, "Forbidden: that Last-Event-ID belongs to another session's stream.");
       if (shared && redisEvents && at && !redisEvents.isLocal(at.streamId)) {
         if (!sessions.has(sessionId) && !(await shared.getSession(sessionId).catch(() => undefined))) return jsonError(res, 404, 'Unknown session.');
         return followRemoteStream(res, shared, sessionId, lastEventId, FOLLOW_MS, log);

@@ -40,7 +40,8 @@ export interface CreateOptions {
 
 export function createServer(app: AppContext, opts: CreateOptions = { exclusive: true }): CreatedServer {
   const log = app.logger.child('mcp');
-  const taskStore = new JournalTaskStore(app, log.child('tasks'));
+  // Over HTTP with a token, a reconnect (a new session of the same token) still reaches its tasks by id.
+  const taskStore = new JournalTaskStore(app, log.child('tasks'), opts.exclusive ? {} : { ...(app.config.http.token ? { token: app.config.http.token } : {}) });
   const server = new McpServer(
     { name: 'runware-mcp-server', title: 'Runware', version: app.config.version, icons: icon('server') },
     {

@@ -5,7 +5,6 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ListRootsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOTS_TIMEOUT_MS } from '../../src/mcp/roots.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, Capture, runCli, sleep } from '../helpers.js';
 
@@ -52,12 +51,12 @@ describe('Streamable HTTP', () => {
     client.setRequestHandler(ListRootsRequestSchema, async () => (asked++, { roots: [{ uri: pathToFileURL(root).href, name: 'project' }] }));
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
     for (let i = 0; i < 2; i++) {
-      const t0 = Date.now();
       const r = (await client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'rooted', width: 128, height: 128, saveTo: 'http/' } })) as CallToolResult;
       capture.add(r);
       expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
-      // Before: every call waited out a 5 s roots/list that never reached the client.
-      expect(Date.now() - t0).toBeLessThan(ROOTS_TIMEOUT_MS);
+      // Before: every call waited out a roots/list that never reached the client. Now the first call's request
+      // reaches it (asked, and the file lands in its root); no wall-clock bound, which a loaded machine breaks.
+      expect(asked).toBe(1);
       expect((r.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo.startsWith(join(root, 'http'))).toBe(true);
     }
     expect(asked).toBe(1);

@@ -23,8 +23,11 @@ describe('HTTP sessions', () => {
       await sleep(200);
       await client.listTools();
       expect(h.sessionCount()).toBe(1);
-      await sleep(4500);
+      // The sweeper runs every idleMs/4: the session goes soon after 2 s of silence (bounded, not a fixed sleep).
+      const silentFrom = Date.now();
+      while (h.sessionCount() > 0 && Date.now() - silentFrom < 10_000) await sleep(50);
       expect(h.sessionCount()).toBe(0);
+      expect(Date.now() - silentFrom).toBeGreaterThanOrEqual(1900);
       await expect(client.listTools()).rejects.toThrow();
     } finally {
       await h.close();
