@@ -6,25 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { ApiErrorItem, DataItem } from '../runware/errors.js';
-import { PolicyError, type AppError } from '../shared/errors.js';
+import { PolicyError, SpendError, type AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
-import { lineageUuids, type JournalOutput, type JournalStatus, type StateStore, type TaskRecord } from './types.js';
+import { randomUUID } from 'node:crypto';
+import { lineageUuids, type JournalOutput, type JournalStatus, type Overrun, type StateStore, type TaskRecord } from './types.js';
 
 /** Task types that are never billed: reads, search, account, storage. */
 const FREE = new Set(['getResponse', 'getTaskDetails', 'modelSearch', 'accountManagement', 'ping', 'mediaStorage', 'imageUpload', 'authentication']);
 export const isBillable = (taskType: string): boolean => !FREE.has(taskType);
 
-/**
- * What a task of a type is reserved when nothing better is known (a model this
- * journal has never seen settle): a ceiling, so the cap holds even then.
- */
-const CEILING_USD: Record<string, number> = {
-  imageInference: 0.1, photoMaker: 0.1, videoInference: 3, audioInference: 0.5, '3dInference': 1.5, textInference: 0.1,
-  upscale: 0.05, imageUpscale: 0.05, removeBackground: 0.05, imageBackgroundRemoval: 0.05, caption: 0.02, imageCaption: 0.02,
-  vectorize: 0.05, controlNetPreprocess: 0.02, imageControlNetPreProcess: 0.02, imageMasking: 0.02, promptEnhance: 0.01, training: 20, modelUpload: 1,
-};
-const DEFAULT_CEILING_USD = 1;
 /** Lineages kept in memory; older ones are read from the store. */
 const RECENT = 10_000;
 
@@ -87,6 +78,21 @@ export interface JournalOptions {
    * recorded, cap or no cap, since other instances rely on the record.
    */
   strict?: boolean;
+  /**
+   * How long a sender's lease on its reservations lasts unrenewed, plus the
+   * settle window: a reservation whose holder stopped renewing this long ago
+   * may be released (see docs/recovery.md). Default 90 s.
+   */
+  leaseMs?: number;
+}
+
+/** What the client quoted a billable task (src/runware/quote.ts). */
+export interface TaskQuote {
+  usd: number;
+  /** Reference units: what the real charge is divided by to learn a price per unit. */
+  units: number;
+  source: string;
+  how: string;
 }
 
 /** A record this process wrote: its first UUID, its current one, every UUID it answers to. */
@@ -108,6 +114,11 @@ export interface OutcomeLike {
 const capMessage = (cap: number, spent: number, wanted: number, how: string): string =>
   `the daily spend cap RUNWARE_MAX_SPEND_USD=${money(cap)} would be passed: ${money(spent)} is spent or reserved today (UTC), and this task would cost up to ${money(wanted)} (${how})`;
 const capHint = (): string => `Nothing was sent. The cap resets at ${dayEnds()} (UTC midnight); reads (runware_poll, runware_model_search, runware_account) still work. Raise RUNWARE_MAX_SPEND_USD to allow more.`;
+/** The refusal of a task the cap cannot take: the setting that refused it is its field. */
+export const capError = (cap: number, spent: number, wanted: number, how: string): SpendError =>
+  new SpendError('RUNWARE_MAX_SPEND_USD', 'spend_cap', capMessage(cap, spent, wanted, how), capHint(), { quoteUsd: wanted, spentTodayUsd: Math.round(spent * 1e6) / 1e6, capUsd: cap });
+/** Without a quote (a journal used on its own): a dollar per result, so the cap still holds. */
+const UNQUOTED_USD = 1;
 
 export class Journal {
   private store: Promise<StateStore> | undefined;
@@ -177,7 +188,7 @@ export class Journal {
    * cap, and writes a `submitted` record. Throws PolicyError, having claimed
    * and reserved nothing, when a task must not go out.
    */
-  async admit(tasks: Task[], callerUuids: string[], extra: { saveTo?: string } = {}): Promise<void> {
+  async admit(tasks: Task[], callerUuids: string[], extra: { saveTo?: string; quotes?: Map<string, TaskQuote> } = {}): Promise<void> {
     let store: StateStore;
     try {
       store = await this.state();
@@ -190,12 +201,12 @@ export class Journal {
       return;
     }
     const day = utcDay();
-    const reservations: Array<{ uuid: string; amount: number; model?: string; numberResults: number; how: string }> = [];
-    for (const t of tasks) if (isBillable(t.taskType)) reservations.push({ uuid: t.taskUUID, ...(await this.estimate(store, t)) });
+    const reservations = tasks.filter((t) => isBillable(t.taskType)).map((t) => ({ uuid: t.taskUUID, ...this.estimate(t, extra.quotes?.get(t.taskUUID)) }));
     const now = new Date().toISOString();
     const journaled = tasks.filter((t) => isBillable(t.taskType) || t.taskType === 'mediaStorage');
     // One atomic step: nothing is claimed, reserved or written unless every task may go.
-    const records = journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo) }));
+    const records = journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo, extra.quotes?.get(t.taskUUID)) }));
+    if (reservations.length) this.holdLease(store);
     const r = await store.admit({ uuids: tasks.map((t) => t.taskUUID), callerUuids, day, cap: this.cap, reservations, records });
     if (!r.ok && 'taken' in r) {
       const i = tasks.findIndex((t) => t.taskUUID === r.taken);
@@ -203,8 +214,7 @@ export class Journal {
     }
     if (!r.ok) {
       const res = reservations[r.refused]!;
-      const i = tasks.findIndex((t) => t.taskUUID === res.uuid);
-      throw new PolicyError(`tasks[${i}]`, capMessage(r.cap, r.spentToday, r.wanted, res.how), capHint());
+      throw capError(r.cap, r.spentToday, r.wanted, res.how);
     }
     for (const t of journaled) {
       this.remember(this.roots, t.taskUUID, t.taskUUID);
@@ -242,7 +252,7 @@ export class Journal {
   }
 
   /** Before a retry goes out under a fresh UUID: claims it and reserves again. An error item to fail it with, when it must not. */
-  async admitRetry(task: Task, previous: string): Promise<{ code: string; message: string; taskUUID: string } | undefined> {
+  async admitRetry(task: Task, previous: string, quote?: TaskQuote): Promise<{ code: string; message: string; taskUUID: string } | undefined> {
     const root = this.roots.get(previous) ?? previous;
     this.remember(this.roots, task.taskUUID, root);
     let store: StateStore;
@@ -255,7 +265,7 @@ export class Journal {
     try {
       await store.claimUuids([task.taskUUID], []);
       if (!isBillable(task.taskType)) return undefined;
-      const r = await this.reserve(store, task);
+      const r = await this.reserve(store, task, quote);
       return r.ok ? undefined : { code: 'spendCapReached', message: `The retry was not sent: ${r.message}`, taskUUID: task.taskUUID };
     } catch (e) {
       // As when the ledger cannot be opened: with a cap, no unreserved retry goes out.
@@ -265,38 +275,76 @@ export class Journal {
     }
   }
 
-  /** What a task is reserved: the most this model has cost for that many results, else the ceiling of its type. */
-  private async estimate(store: StateStore, t: Task): Promise<{ amount: number; model?: string; numberResults: number; how: string }> {
+  /** What a task is reserved: its quote (src/runware/quote.ts), or without one a dollar a result. */
+  private estimate(t: Task, q: TaskQuote | undefined): { amount: number; model?: string; numberResults: number; units?: number; source: string; holder: string; how: string } {
     const n = countOf(t);
     const model = typeof t.model === 'string' ? t.model : undefined;
-    const seen = model ? await store.maxCost(model, n) : undefined;
-    const amount = seen ?? (CEILING_USD[t.taskType] ?? DEFAULT_CEILING_USD) * (t.taskType === '3dInference' || t.taskType === 'training' ? 1 : n);
-    const how = seen !== undefined ? `the most this model has cost for ${n} result${n > 1 ? 's' : ''}` : `its cost is unknown (no settled run of ${model ?? t.taskType} yet), so the ceiling for ${t.taskType} is reserved`;
-    return { amount, ...(model ? { model } : {}), numberResults: n, how };
+    const base = { ...(model ? { model } : {}), numberResults: n, holder: this.holder };
+    if (q) return { ...base, amount: q.usd, units: q.units, source: q.source, how: q.how };
+    return { ...base, amount: UNQUOTED_USD * n, source: 'ceiling', how: `no quote was made, so ${money(UNQUOTED_USD)} a result is reserved` };
   }
 
-  private async reserve(store: StateStore, t: Task): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
-    const e = await this.estimate(store, t);
-    const r = await store.reserve(t.taskUUID, utcDay(), e.amount, this.cap, { ...(e.model ? { model: e.model } : {}), numberResults: e.numberResults });
-    return r.ok ? { ok: true } : { ok: false, message: capMessage(r.cap, r.spentToday, r.wanted, e.how), hint: capHint() };
+  private async reserve(store: StateStore, t: Task, q?: TaskQuote): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
+    const { amount, how, ...meta } = this.estimate(t, q);
+    const r = await store.reserve(t.taskUUID, utcDay(), amount, this.cap, meta);
+    return r.ok ? { ok: true } : { ok: false, message: capMessage(r.cap, r.spentToday, r.wanted, how), hint: capHint() };
   }
 
-  /** After an outcome: the record updated, and the ledger settled once the cost is final. */
-  async record(task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] } = {}): Promise<void> {
-    if (!isBillable(task.taskType) && task.taskType !== 'mediaStorage') return;
+  /** This process's name on its reservations; its lease is renewed while it lives. */
+  readonly holder = randomUUID();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  get leaseMs(): number {
+    return this.opts.leaseMs ?? 90_000;
+  }
+
+  /** Starts renewing this process's lease (once): a process that dies stops, and its open reservations can be released. */
+  private holdLease(store: StateStore): void {
+    if (this.heartbeat) return;
+    const renew = (): void => void store.renewHolder(this.holder, this.leaseMs).catch((e: unknown) => this.opts.logger.warn(`reservation lease not renewed: ${(e as Error).message}`));
+    renew();
+    this.heartbeat = setInterval(renew, Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  /** The most a model has been charged per reference unit, for quotes; undefined without a ledger. */
+  async learnedPerUnit(model: string): Promise<number | undefined> {
     try {
-      await this.write(await this.state(), task, o, extra);
-    } catch (e) {
-      // The task ran: a journal that fails now must never cost the caller its result.
-      this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
+      return await (await this.state()).maxPerUnit(model);
+    } catch {
+      return undefined;
     }
   }
 
-  private async write(store: StateStore, task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] }): Promise<void> {
+  /** Spent or reserved today (UTC), for the confirmation question; undefined without a ledger. */
+  async spentToday(): Promise<number | undefined> {
+    try {
+      return (await (await this.state()).spend(utcDay())).today;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** After an outcome: the record updated, and the ledger settled once the cost is final. */
+  /** Returns the overrun the ledger recorded for this outcome, if its real charge passed its reservation. */
+  async record(task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] } = {}): Promise<Overrun | undefined> {
+    if (!isBillable(task.taskType) && task.taskType !== 'mediaStorage') return undefined;
+    try {
+      const over = await this.write(await this.state(), task, o, extra);
+      for (const x of over) this.opts.logger.warn(`task ${x.taskUUID} cost ${money(x.chargedUsd)}, ${money(x.usd)} more than its reservation of ${money(x.reservedUsd)} (quoted from ${x.source}); recorded as an overrun`);
+      return over.find((x) => x.taskUUID === o.taskUUID) ?? over[0];
+    } catch (e) {
+      // The task ran: a journal that fails now must never cost the caller its result.
+      this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private async write(store: StateStore, task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] }): Promise<Overrun[]> {
     const root = this.roots.get(o.taskUUID) ?? this.roots.get(task.taskUUID) ?? o.attempts[0]?.taskUUID ?? o.taskUUID;
     const prior = await store.getTask(root);
     const now = new Date().toISOString();
-    const rec = this.toRecord(task, o, prior?.createdAt ?? this.created.get(root) ?? now, extra.saveTo ?? prior?.saveTo);
+    const rec = this.toRecord(task, o, prior?.createdAt ?? this.created.get(root) ?? now, extra.saveTo ?? prior?.saveTo, prior?.quote);
     if (extra.savedTo) extra.savedTo.forEach((p, i) => p && rec.outputs[i] && (rec.outputs[i]!.savedTo = p));
     // Saved paths already recorded stay.
     prior?.outputs.forEach((po, i) => po.savedTo && rec.outputs[i] && !rec.outputs[i]!.savedTo && (rec.outputs[i]!.savedTo = po.savedTo));
@@ -306,12 +354,14 @@ export class Journal {
     if (o.status === 'success' || o.status === 'partial') settlements.push([o.taskUUID, rec.cost ?? 0]);
     else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
     // processing / unknown: the reservation stands until a poll settles it.
-    await store.finish(root, rec, settlements);
+    const over = await store.finish(root, rec, settlements);
     this.changed(root, rec);
     if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined)) this.sessionSpend += rec.cost ?? 0;
+    return over;
   }
 
   async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     if (!this.store || this.failure) return;
     await (await this.store.catch(() => undefined))?.close().catch(() => undefined);
   }
@@ -332,7 +382,7 @@ export class Journal {
     }
   }
 
-  private toRecord(task: Task, o: OutcomeLike, createdAt: string, saveTo: string | undefined): TaskRecord {
+  private toRecord(task: Task, o: OutcomeLike, createdAt: string, saveTo: string | undefined, quote?: { usd: number; source: string }): TaskRecord {
     const costs = o.results.map((r) => r?.cost).filter((c): c is number => typeof c === 'number');
     return {
       taskUUID: o.taskUUID,
@@ -349,6 +399,7 @@ export class Journal {
       request: scrubRequest(task) as Record<string, unknown>,
       ...(saveTo ? { saveTo } : {}),
       ...(o.errors.length ? { errors: o.errors.map((e) => ({ code: e.code, message: scrubber.text(e.message) })) } : {}),
+      ...(quote ? { quote: { usd: quote.usd, source: quote.source } } : {}),
     };
   }
 }
