@@ -17,6 +17,10 @@ import type { Rules, Task } from './rules.js';
 import type { Transport, TransportReply } from './transport.js';
 import { isBillable, type Journal } from '../state/journal.js';
 import { detailsEnvelope, expectedResults, judgeDetails, judgeReply } from './verdicts.js';
+import { Quoter, type Quote, type QuoteSources } from './quote.js';
+import { DryRun, SpendGate, type ConfirmOptions } from './spend.js';
+import { SpendError } from '../shared/errors.js';
+import type { Overrun } from '../state/types.js';
 
 export type { Attempt, TaskStatus } from './recovery.js';
 
@@ -25,6 +29,8 @@ export interface TaskOutcome extends Outcome {
   index: number;
   taskType: string;
   attempts: Attempt[];
+  /** The real charge passed the task's reservation: by how much, and which quote source was wrong. */
+  overrun?: Overrun;
 }
 
 export interface SubmitResult {
@@ -56,6 +62,8 @@ export interface ClientOptions {
   journal?: Journal;
   /** One info line per task outcome. */
   logTasks?: boolean;
+  /** Quotes before reservations (src/runware/quote.ts): ceilings, pricing, the dry run, the confirmation threshold. */
+  spend?: Pick<QuoteSources, 'ceilings' | 'pricing'> & { dryRun?: boolean; confirmAboveUsd?: number };
 }
 
 export interface SubmitOptions {
@@ -67,6 +75,8 @@ export interface SubmitOptions {
   onProgress?: (p: Progress) => void;
   /** Kept in the journal, so a poll after a restart saves where the caller asked. */
   saveTo?: string;
+  /** How this call answers when its quote needs confirmation (RUNWARE_CONFIRM_ABOVE_USD, confirmCostUsd). */
+  confirm?: ConfirmOptions;
 }
 
 export interface PollRequest {
@@ -98,6 +108,8 @@ export class RunwareClient {
   /** When each task was first sent and last polled, so a later call continues its poll schedule. */
   private readonly pollClock = new Map<string, { startedAt: number; lastPolledAt?: number }>();
   readonly journal: Journal | undefined;
+  /** Quotes, confirmation and stale reservations, when there is a journal. */
+  readonly spend: SpendGate | undefined;
 
   constructor(opts: ClientOptions) {
     this.transport = opts.transport;
@@ -112,6 +124,43 @@ export class RunwareClient {
     this.settleMs = opts.settleMs ?? Math.min(1000, this.retry.baseDelayMs * 2);
     this.journal = opts.journal;
     this.logTasks = opts.logTasks === true;
+    if (this.journal) {
+      const journal = this.journal;
+      const sp = opts.spend ?? {};
+      const dry = sp.dryRun && this.transport.name === 'rest'
+        ? new DryRun({ send: (tasks, timeoutMs) => this.readSend(tasks, { timeoutMs, dryRun: true }), fresh: () => this.rules.uuids.fresh(), journal, logger: this.log, timeoutMs: this.readTimeoutMs })
+        : undefined;
+      const quoter = new Quoter({ ...(sp.ceilings ? { ceilings: sp.ceilings } : {}), ...(sp.pricing ? { pricing: sp.pricing } : {}), learned: (m) => journal.learnedPerUnit(m), ...(dry ? { dryRun: (t) => dry.price(t as Task) } : {}) });
+      // The settle window's bound (docs/recovery.md): 30 of the settle unit, 30 s in production.
+      this.spend = new SpendGate({ journal, quoter, ...(sp.confirmAboveUsd !== undefined ? { confirmAboveUsd: sp.confirmAboveUsd } : {}), logger: this.log, knows: (u) => this.knowsTask(u), settleWindowMs: 30 * this.settleMs });
+    }
+  }
+
+  /** Whether getTaskDetails knows a task: true, false (not found), undefined (no answer). */
+  async knowsTask(uuid: string): Promise<boolean | undefined> {
+    try {
+      const reply = await this.readSend([this.rules.getTaskDetails(uuid)], { timeoutMs: this.readTimeoutMs });
+      if (reply.status === 401 || reply.status === 403) return undefined;
+      const v = judgeDetails({ taskType: 'unknown', taskUUID: uuid } as Task, reply);
+      return v.kind === 'notFound' ? false : v.kind === 'noAnswer' ? undefined : true;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Quotes the billable tasks, holds the call for confirmation, and admits it; a cap refusal first releases dead senders' reservations. */
+  private async admitWithQuotes(tasks: Task[], callers: string[], opts: SubmitOptions): Promise<Map<string, Quote> | undefined> {
+    const journal = this.journal!;
+    const quotes = this.spend && tasks.some((t) => isBillable(t.taskType)) ? await this.spend.quote(tasks) : undefined;
+    if (quotes) await this.spend!.confirm(tasks, quotes, opts.confirm);
+    const extra = { ...(opts.saveTo ? { saveTo: opts.saveTo } : {}), ...(quotes ? { quotes } : {}) };
+    try {
+      await journal.admit(tasks, callers, extra);
+    } catch (e) {
+      if (!(e instanceof SpendError && e.code === 'spend_cap' && this.spend && (await this.spend.releaseStale(opts.signal)) > 0)) throw e;
+      await journal.admit(tasks, callers, extra);
+    }
+    return quotes;
   }
 
   /**
@@ -125,7 +174,7 @@ export class RunwareClient {
     const callers = callerUuids(input);
     // Free tasks with server-made UUIDs are recorded while their request is in flight, not before it.
     const behind = this.journal && !this.journal.mustAdmitFirst(tasks, callers) ? this.journal.admitBehind(tasks) : undefined;
-    if (this.journal && !behind) await this.journal.admit(tasks, callers, opts.saveTo ? { saveTo: opts.saveTo } : {});
+    const quotes = this.journal && !behind ? await this.admitWithQuotes(tasks, callers, opts) : undefined;
     const deadline = Date.now() + (opts.deadlineMs ?? this.retry.budgetMs);
     const size = this.limiter.capacity;
     const chunks: Slot[][] = [];
@@ -134,19 +183,24 @@ export class RunwareClient {
       chunks[chunks.length - 1]!.push(newSlot(index, task, opts.wait === true));
     });
     const requestErrors: ApiErrorItem[] = [];
-    const ctx: DriveContext = { deadline, requestErrors, admitted: new Set(tasks.map((t) => t.taskUUID)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}) };
+    const ctx: DriveContext = { deadline, requestErrors, admitted: new Set(tasks.map((t) => t.taskUUID)), ...(quotes ? { quotes: new Map(tasks.map((t, i) => [i, quotes.get(t.taskUUID)!] as const).filter(([, q]) => q)) } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}) };
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
     await behind;
     const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
-    if (this.journal) for (const o of outcomes) await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
+    if (this.journal) {
+      for (const o of outcomes) {
+        const over = await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
+        if (over) o.overrun = over;
+      }
+    }
     if (this.logTasks) for (const o of outcomes) this.log.info(`task ${o.taskUUID} ${o.taskType} ${o.status}`, { attempts: o.attempts.length, ...(o.errors[0] ? { error: o.errors[0].code } : {}) });
     const failed = outcomes.filter((o) => o.status === 'error' || o.status === 'unknown').length;
     return { tasks: outcomes, requestErrors, anyFailed: failed > 0, allFailed: failed === outcomes.length };
   }
 
   /** One task, waited for: submitted, recovered, followed until it settles or `waitMs` passes. */
-  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void; saveTo?: string }): Promise<TaskOutcome> {
-    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.saveTo ? { saveTo: opts.saveTo } : {}) });
+  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void; saveTo?: string; confirm?: ConfirmOptions }): Promise<TaskOutcome> {
+    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.saveTo ? { saveTo: opts.saveTo } : {}), ...(opts.confirm ? { confirm: opts.confirm } : {}) });
     const t = r.tasks[0]!;
     if (t.errors.length === 0 && r.requestErrors.length > 0 && t.status === 'error') return { ...t, errors: r.requestErrors };
     return t;
@@ -299,7 +353,7 @@ export class RunwareClient {
       if (this.journal && !ctx.admitted.has(s.task.taskUUID)) {
         const previous = s.attempts.at(-1)?.taskUUID ?? s.task.taskUUID;
         ctx.admitted.add(s.task.taskUUID);
-        const refusal = await this.journal.admitRetry(s.task, previous);
+        const refusal = await this.journal.admitRetry(s.task, previous, ctx.quotes?.get(s.index));
         if (refusal) {
           this.apply(s, { kind: 'requestError', errors: [{ ...refusal, category: 'quota', retryable: false }] });
           continue;
@@ -360,7 +414,7 @@ export class RunwareClient {
    * getTaskDetails. `unknown` is true when neither knows it.
    */
   /** A getResponse or getTaskDetails, through the read permits. */
-  private readSend(tasks: Task[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<TransportReply> {
+  private readSend(tasks: Task[], opts: { timeoutMs: number; signal?: AbortSignal; dryRun?: boolean }): Promise<TransportReply> {
     return this.reads.run(1, () => this.transport.send(tasks, opts), opts.signal);
   }
 
@@ -445,6 +499,8 @@ interface DriveContext {
   deadline: number;
   /** UUIDs the journal has admitted in this call (the first sends); any other is a retry to admit. */
   admitted: Set<string>;
+  /** Each task's quote, by its index: a retry under a fresh UUID is reserved the same. */
+  quotes?: Map<number, Quote>;
   requestErrors: ApiErrorItem[];
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;

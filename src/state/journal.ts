@@ -316,6 +316,55 @@ export class Journal {
     }
   }
 
+  /**
+   * Reserves for a task sent outside a call's admission (a dry-run probe):
+   * claimed, reserved under the cap, no record. False when it must not go out.
+   */
+  async reserveAlone(t: Task, q: TaskQuote): Promise<boolean> {
+    try {
+      const store = await this.state();
+      await store.claimUuids([t.taskUUID], []);
+      this.holdLease(store);
+      return (await this.reserve(store, t, q)).ok;
+    } catch {
+      return false;
+    }
+  }
+
+  async settleAlone(t: Task, actual: number): Promise<void> {
+    await (await this.state()).settle(t.taskUUID, actual).catch((e: unknown) => this.opts.logger.warn(`task ${t.taskUUID} not settled: ${(e as Error).message}`));
+  }
+
+  /** A charge no reservation covered (a dry run that ran after all): recorded at once, as an overrun of a 0 reservation. */
+  async chargeUnplanned(t: Task, actual: number): Promise<void> {
+    try {
+      const store = await this.state();
+      await store.claimUuids([t.taskUUID], []);
+      await store.reserve(t.taskUUID, utcDay(), 0, undefined, { ...(typeof t.model === 'string' ? { model: t.model } : {}), numberResults: countOf(t), source: 'dryRun' });
+      await store.settle(t.taskUUID, actual);
+    } catch (e) {
+      this.opts.logger.warn(`an unplanned charge of ${money(actual)} for ${t.taskUUID} was not recorded: ${(e as Error).message}`);
+    }
+  }
+
+  /** Open reservations whose holder's lease (with its grace) has run out, made more than `windowMs` ago. */
+  async staleReservations(windowMs: number): Promise<Array<{ uuid: string; day: string; reserved: number }>> {
+    return (await this.state()).staleReservations(Date.now() - windowMs, 50);
+  }
+
+  async release(uuid: string): Promise<boolean> {
+    return (await this.state()).release(uuid).catch(() => false);
+  }
+
+  /** Today's spend, pending reservations and overruns, for runware_account. */
+  async overrunsToday(limit = 10): Promise<Overrun[]> {
+    try {
+      return await (await this.state()).overruns(utcDay(), limit);
+    } catch {
+      return [];
+    }
+  }
+
   /** Spent or reserved today (UTC), for the confirmation question; undefined without a ledger. */
   async spentToday(): Promise<number | undefined> {
     try {

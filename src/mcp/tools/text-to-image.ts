@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { elicitConfirm } from '../confirm.js';
 import { DEFAULT_MODEL, DEFAULT_WAIT_SECONDS, TEXT_TO_IMAGE_LIMITS as L, textToImage } from '../../services/text-to-image.js';
 import { AIR } from '../../runware/tasks/common.js';
 import { failedOutput, guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
@@ -29,6 +30,7 @@ export const inputSchema = z
     includeCost: z.boolean().default(true),
     extra: z.record(z.string(), z.unknown()).optional().describe('Other fields the model\'s schema allows (lora, seedImage, strength, ...). Local image paths are uploaded.'),
     waitSeconds: z.number().min(0).max(300).default(DEFAULT_WAIT_SECONDS).describe('Wait this long (default 45, under the usual 60 s client timeout); 0 returns the taskUUID for runware_poll.'),
+    confirmCostUsd: shape.confirmCostUsd,
     saveTo: z.string().min(1).max(1024).optional().describe('Directory (ending in /) or file name inside RUNWARE_OUTPUT_DIR or your MCP roots; never overwrites.'),
   })
   .strict();
@@ -47,6 +49,7 @@ export const outputSchema = z.object({
   validation: z.enum(['checked', 'skipped']),
   note: z.string().optional(),
   uploads: shape.uploads,
+  overrun: shape.overrun,
   next: z.string().optional(),
 });
 
@@ -71,6 +74,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
           roots: await roots.allowed(extraRaw),
           previewMaxBytes,
           ...(onProgress ? { onProgress } : {}),
+          ask: elicitConfirm(server, extraRaw),
         });
         await onProgress?.settle();
         const blocks = mediaBlocks(
