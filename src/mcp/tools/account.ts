@@ -16,7 +16,7 @@ export const outputSchema = z.object({
   balanceError: z.string().optional(),
   spend: z.object({ today: z.number(), pendingToday: z.number(), session: z.number(), total: z.number(), day: z.string() }),
   cap: z.object({ usd: z.number(), left: z.number(), resetsAt: z.string() }).optional(),
-  overruns: z.object({ today: z.number(), tasks: z.array(z.object({ taskUUID: z.string(), usd: z.number(), source: z.string() }).loose()) }).optional(),
+  overruns: z.object({ today: z.number() }).loose().optional(),
   journal: z.string().optional(),
   note: z.string().optional(),
 });

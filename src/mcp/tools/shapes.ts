@@ -33,8 +33,8 @@ export function published<T extends z.ZodObject>(success: T): z.ZodObject {
   return success.partial().extend({ error: (own ? z.union([own, toolError]) : toolError).optional() });
 }
 
-/** On the billable tools: the user confirmed spending up to this (RUNWARE_CONFIRM_ABOVE_USD). */
-export const confirmCostUsd = z.number().min(0).max(100_000).optional().describe('USD the user agreed to spend on this call; needed when a refusal says confirmation_required.');
+/** On the billable tools: the user confirmed spending up to this (RUNWARE_CONFIRM_ABOVE_USD); the instructions say when. */
+export const confirmCostUsd = z.number().min(0).optional();
 
 /** A real charge above its reservation. */
-export const overrun = z.object({ usd: z.number(), source: z.string() }).loose().optional();
+export const overrun = z.object({ usd: z.number() }).loose().optional();

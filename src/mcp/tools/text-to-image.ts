@@ -60,7 +60,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
       title: 'Generate images from text',
       description:
         'Generate images from a prompt, checked against the model\'s live schema. Waits up to waitSeconds with progress; if not done, returns "processing" and the taskUUID for runware_poll. ' +
-        'Returns imageURL, seed, cost and saved paths, with links and small previews. Billed per call: poll, never repeat.',
+        'Returns imageURL, seed, cost, saved paths and previews. Billed per call: poll, never repeat.',
       inputSchema,
       outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
