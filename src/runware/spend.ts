@@ -50,14 +50,17 @@ export interface DryRunOptions {
 }
 
 export class DryRun {
-  private mode: Promise<'priced' | 'ack' | 'ignored'> | undefined;
+  private mode: Promise<'priced' | 'ack' | 'ignored' | 'later'> | undefined;
   private stopped = false;
 
   constructor(private readonly o: DryRunOptions) {}
 
   /** The dry run's price for the whole task, or undefined when it gives none. */
   async price(task: Task): Promise<number | undefined> {
-    if ((await this.probe()) !== 'priced' || this.stopped) return undefined;
+    const mode = await this.probe();
+    // The probe did not fit under the cap: probe again on a later call.
+    if (mode === 'later') this.mode = undefined;
+    if (mode !== 'priced' || this.stopped) return undefined;
     const { deliveryMethod: _d, ...rest } = task;
     // Sync where the task allows it: were the header ignored after all, the answer would be the result, not an ACK.
     const t = { ...rest, ...(task.taskType === 'videoInference' ? { deliveryMethod: 'async' } : {}), taskUUID: this.o.fresh(), includeCost: true } as Task;
@@ -74,11 +77,11 @@ export class DryRun {
   }
 
   /** Once per process: does the dry run price without running? A one-result promptEnhance, reserved first. */
-  private probe(): Promise<'priced' | 'ack' | 'ignored'> {
+  private probe(): Promise<'priced' | 'ack' | 'ignored' | 'later'> {
     this.mode ??= (async () => {
       const t = { taskType: 'promptEnhance', taskUUID: this.o.fresh(), prompt: 'a price probe', promptMaxLength: 16, promptVersions: 1, includeCost: true } as Task;
       const reserve = rowOf('promptEnhance').ceilingUsd;
-      if (!(await this.o.journal.reserveAlone(t, { usd: reserve, units: 1, source: 'ceiling', how: 'a dry-run probe' }))) return 'ignored';
+      if (!(await this.o.journal.reserveAlone(t, { usd: reserve, units: 1, source: 'ceiling', how: 'a dry-run probe' }))) return 'later';
       const item = await this.ask(t);
       if (item === undefined) return 'ignored';
       if (ran(item)) {

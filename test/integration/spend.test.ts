@@ -19,7 +19,9 @@ import { loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
-import { utcDay } from '../../src/state/journal.js';
+import { Journal, utcDay } from '../../src/state/journal.js';
+import { SqliteState } from '../../src/state/sqlite.js';
+import Database from 'better-sqlite3';
 import { simEnv, useSim } from '../helpers.js';
 
 const sim = useSim();
@@ -42,7 +44,7 @@ async function connect(env: Record<string, string>, opts: { elicit?: (message: s
   const call = async (name: string, args: Record<string, unknown>): Promise<Result> => (await client.callTool({ name, arguments: args })) as Result;
   const ledger = async () => {
     const s = await (await app.journal.state()).spend(utcDay());
-    return { spent: s.today, overrun: s.overrunToday ?? 0 };
+    return { spent: Math.round(s.today * 1e6) / 1e6, overrun: Math.round((s.overrunToday ?? 0) * 1e6) / 1e6 };
   };
   return { app, client, call, asked, ledger, close: async () => (await client.close(), await app.close()) };
 }
@@ -189,6 +191,90 @@ describe('confirmation above RUNWARE_CONFIRM_ABOVE_USD', () => {
       const r = await c.call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512 });
       expect(r.isError).toBeFalsy();
       expect(c.asked).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('the dry run, under each answer the API might give', () => {
+  const dryRuns = (): number => sim().runwareRequests().filter((e) => e.headers['x-runware-dry-run'] === '1').length;
+  const quoteOf = async (c: Awaited<ReturnType<typeof connect>>, r: Result): Promise<{ usd: number; source: string }> =>
+    (JSON.parse(((await c.client.readResource({ uri: `runware://tasks/${String(r.structuredContent.taskUUID)}` })).contents[0] as { text: string }).text) as { quote: { usd: number; source: string } }).quote;
+  const args = { prompt: 'a wren', width: 1024, height: 1024, steps: 28 };
+
+  it('priced: quotes from it after a free probe, cached per model and dimensions', async () => {
+    sim().state.options.dryRun = 'priced';
+    const c = await connect({ RUNWARE_MAX_SPEND_USD: '1' });
+    try {
+      const r = await c.call('runware_text_to_image', args);
+      expect(await quoteOf(c, r)).toEqual({ usd: 0.0038, source: 'dryRun' });
+      expect(dryRuns()).toBe(2);
+      await c.call('runware_text_to_image', args);
+      expect(dryRuns()).toBe(2);
+      // The probe and the dry run were free; only the two runs were charged.
+      expect(await c.ledger()).toEqual({ spent: 0.0076, overrun: 0 });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('acknowledged without a price: the probe costs nothing and quotes come from pricing', async () => {
+    sim().state.options.dryRun = 'ack';
+    const c = await connect({ RUNWARE_MAX_SPEND_USD: '1' });
+    try {
+      const r = await c.call('runware_text_to_image', args);
+      expect((await quoteOf(c, r)).source).toBe('pricing');
+      expect(dryRuns()).toBe(1);
+      expect(await c.ledger()).toEqual({ spent: 0.0038, overrun: 0 });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('ignored (the task runs): only the reserved probe ran, it was charged, and no task is dry-run after it', async () => {
+    const c = await connect({ RUNWARE_MAX_SPEND_USD: '1' });
+    try {
+      const r = await c.call('runware_text_to_image', args);
+      expect((await quoteOf(c, r)).source).toBe('pricing');
+      await c.call('runware_text_to_image', { ...args, width: 512 });
+      expect(dryRuns()).toBe(1);
+      expect(sim().runwareRequests().filter((e) => e.headers['x-runware-dry-run'] === '1').flatMap((e) => e.body as Array<{ taskType: string }>).map((t) => t.taskType)).toEqual(['promptEnhance']);
+      expect(await c.ledger()).toEqual({ spent: 0.0001 + 0.0038 + 0.0019, overrun: 0 });
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('a killed sender does not hold the cap (#24)', () => {
+  it('releases a reservation whose lease expired and that Runware does not know; a late charge is an overrun', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-lease-'));
+    // The "killed" process: admitted a $0.348 task and died before sending it.
+    const dead = new Journal({ open: async () => SqliteState.open(join(dir)), logger: new Logger('error'), maxSpendUsd: 0.35, leaseMs: 60_000 });
+    const lost = { taskType: 'imageInference', taskUUID: '9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d', model: 'runware:101@1', positivePrompt: 'lost' };
+    await dead.admit([lost], [], { quotes: new Map([[lost.taskUUID, { usd: 0.348, units: 1, source: 'pricing', how: 'test' }]]) });
+    await dead.close();
+    const c = await connect({ RUNWARE_STATE_DIR: dir, RUNWARE_MAX_SPEND_USD: '0.35' });
+    try {
+      // While its lease lives, the reservation holds: a $0.0038 image does not fit beside it (nor does the dry-run probe).
+      expect(err(await c.call('runware_text_to_image', { prompt: 'a fox', width: 1024, height: 1024 }))).toMatchObject({ code: 'spend_cap', spentTodayUsd: 0.348 });
+      // Its lease ran out, and the settle window passed (the clock moved by rewriting the ledger's times).
+      const db = new Database(join(dir, 'journal.sqlite'));
+      db.prepare('UPDATE holders SET until = 0').run();
+      db.prepare('UPDATE ledger SET at = at - 3600000 WHERE uuid = ?').run(lost.taskUUID);
+      db.close();
+      const r = await c.call('runware_text_to_image', { prompt: 'a fox', width: 1024, height: 1024 });
+      expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
+      expect(await c.ledger()).toEqual({ spent: 0.0039, overrun: 0 });
+      // The task billed after all (it had gone out): the charge is recorded at once, as an overrun of a released reservation.
+      const late = new Journal({ open: async () => SqliteState.open(dir), logger: new Logger('error'), maxSpendUsd: 0.35 });
+      const over = await late.record(lost, { taskUUID: lost.taskUUID, status: 'success', results: [{ taskUUID: lost.taskUUID, taskType: 'imageInference', imageURL: 'https://x/y.jpg', cost: 0.348 }], errors: [], attempts: [] });
+      await late.close();
+      expect(over).toMatchObject({ taskUUID: lost.taskUUID, usd: 0.348, reservedUsd: 0, source: 'released' });
+      const l = await c.ledger();
+      expect(l).toEqual({ spent: 0.3519, overrun: 0.348 });
+      expect(l.spent).toBeLessThanOrEqual(0.35 + l.overrun);
     } finally {
       await c.close();
     }
