@@ -67,19 +67,19 @@ for (const mode of ['ignored', 'priced']) rows.push(await quoteBench(mode));
 sim.state.options.dryRun = 'ignored';
 const capped = client(1e9);
 const free = client(undefined);
-const submitTask = (c) => ({ taskType: 'imageInference', positivePrompt: 'a lighthouse', model: 'runware:101@1', width: 512, height: 512, steps: 4 });
+const submitTask = () => ({ taskType: 'imageInference', positivePrompt: 'a lighthouse', model: 'runware:101@1', width: 512, height: 512, steps: 4 });
 for (let i = 0; i < 50; i++) {
-  await capped.submit(submitTask(capped));
-  await free.submit(submitTask(free));
+  await capped.submit(submitTask());
+  await free.submit(submitTask());
 }
 const a = [];
 const b = [];
 for (let i = 0; i < 400; i++) {
   let t0 = process.hrtime.bigint();
-  await free.submit(submitTask(free));
+  await free.submit(submitTask());
   a.push(ms(process.hrtime.bigint() - t0));
   t0 = process.hrtime.bigint();
-  await capped.submit(submitTask(capped));
+  await capped.submit(submitTask());
   b.push(ms(process.hrtime.bigint() - t0));
 }
 await capped.close();

@@ -211,23 +211,23 @@ export class RunwareClient {
    * and getTaskDetails where getResponse does not know the UUID (sync tasks).
    * A transient failure of a task this process submitted is retried as a new task.
    */
-  async poll(taskUUID: string, req: PollRequest): Promise<PollState & { attempts?: Attempt[] }> {
+  async poll(taskUUID: string, req: PollRequest): Promise<PollState & { attempts?: Attempt[]; overrun?: Overrun }> {
     const read = this.rules.getResponse(taskUUID);
     const deadline = Date.now() + Math.max(0, req.waitMs);
     const known = this.submitted.get(read.taskUUID);
     const st = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt);
     const transient = st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
     if (!transient || !known || Date.now() >= deadline) {
-      if (known && this.journal && st.status !== 'unknown') await this.journal.record(known, { ...st, attempts: [] });
-      return st;
+      const over = known && this.journal && st.status !== 'unknown' ? await this.journal.record(known, { ...st, attempts: [] }) : undefined;
+      return over ? { ...st, overrun: over } : st;
     }
     const s = newSlot(0, this.rules.withFreshUuid(known), true);
     s.attempts.push({ taskUUID: read.taskUUID, outcome: st.errors.map((e) => e.code).join(', ') });
     this.log.warn(`task ${read.taskUUID} failed transiently (${st.errors[0]!.code}); retrying as a new task under ${s.task.taskUUID}`);
     await this.drive(s, { deadline, requestErrors: [], admitted: new Set(), ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
     const o = this.toOutcome(s);
-    if (this.journal) await this.journal.record(s.task, o);
-    return { ...st, taskUUID: o.taskUUID, status: o.status === 'unknown' ? 'unknown' : o.status, results: o.results, errors: o.errors, progress: o.status === 'success' ? 100 : st.progress, attempts: o.attempts };
+    const over = this.journal ? await this.journal.record(s.task, o) : undefined;
+    return { ...(over ? { overrun: over } : {}), ...st, taskUUID: o.taskUUID, status: o.status === 'unknown' ? 'unknown' : o.status, results: o.results, errors: o.errors, progress: o.status === 'success' ? 100 : st.progress, attempts: o.attempts };
   }
 
   async close(): Promise<void> {

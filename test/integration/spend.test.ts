@@ -130,6 +130,21 @@ describe('a charge above its quote', () => {
     }
   });
 
+  it('is reported by the poll that settles an async task', async () => {
+    sim().state.prices.set('civitai:4384@128713', 0.5 / ((512 * 768) / 1_048_576));
+    const c = await connect({ RUNWARE_MAX_SPEND_USD: '0.35' });
+    try {
+      const started = await c.call('runware_text_to_image', { prompt: 'a castle', model: 'civitai:4384@128713', width: 512, height: 768, waitSeconds: 0 });
+      expect(started.structuredContent).toMatchObject({ status: 'processing' });
+      const polled = await c.call('runware_poll', { taskUUID: started.structuredContent.taskUUID, waitSeconds: 20 });
+      expect(polled.structuredContent).toMatchObject({ status: 'success', overrun: { usd: 0.4, reservedUsd: 0.1, chargedUsd: 0.5, source: 'ceiling' } });
+      const l = await c.ledger();
+      expect(l.spent).toBeLessThanOrEqual(0.35 + l.overrun);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('raises the learned bound: the next quote of that model is at least what it really cost per unit', async () => {
     sim().state.prices.set('civitai:4384@128713', 0.2 / ((512 * 768) / 1_048_576));
     const c = await connect({ RUNWARE_MAX_SPEND_USD: '1' });
