@@ -11,7 +11,7 @@ import { sleep } from '../shared/time.js';
 import { parseEnvelope, type ApiErrorItem, type Envelope } from './errors.js';
 import { DEFAULT_POLL_SCHEDULE, pollTask, type PollSchedule, type PollState, type Progress } from './poll.js';
 import { isReadType } from './rules.js';
-import { giveUp, isRead, newSlot, transition, type Attempt, type Outcome, type Slot, type Verdict } from './recovery.js';
+import { giveUp, isRead, newSlot, settleRuleFor, SettleWindow, transition, type Attempt, type Outcome, type Slot, type Verdict } from './recovery.js';
 import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry.js';
 import type { Rules, Task } from './rules.js';
 import type { Transport, TransportReply } from './transport.js';
@@ -56,8 +56,10 @@ export interface ClientOptions {
   readTimeoutMs?: number;
   /** Cap on one submission request (a sync task may take this long). */
   sendTimeoutMs?: number;
-  /** Pause between two "not found" landing checks before resending, for a task still being registered. */
+  /** The settle window's unit: "not found" must hold 4 checks over 8 units (adapting up to 30) before a resend. */
   settleMs?: number;
+  /** `never`: a task whose fate is unknown is never resent; it is reported unknown with its UUID (RUNWARE_RESEND_UNKNOWN). */
+  resendUnknown?: 'after-settle' | 'never';
   /** UUIDs claimed across processes, spend reserved against the cap, one record per task. */
   journal?: Journal;
   /** One info line per task outcome. */
@@ -103,7 +105,9 @@ export class RunwareClient {
   private readonly schedule: PollSchedule;
   private readonly readTimeoutMs: number;
   private readonly sendTimeoutMs: number;
-  private readonly settleMs: number;
+  /** The settle window, shared by every task of this client so what one learns of getTaskDetails' lag serves all. */
+  readonly settle: SettleWindow;
+  private readonly resendUnknown: 'after-settle' | 'never';
   private readonly submitted = new Map<string, Task>();
   /** When each task was first sent and last polled, so a later call continues its poll schedule. */
   private readonly pollClock = new Map<string, { startedAt: number; lastPolledAt?: number }>();
@@ -121,7 +125,8 @@ export class RunwareClient {
     this.schedule = opts.pollSchedule ?? DEFAULT_POLL_SCHEDULE;
     this.readTimeoutMs = opts.readTimeoutMs ?? 10_000;
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 150_000;
-    this.settleMs = opts.settleMs ?? Math.min(1000, this.retry.baseDelayMs * 2);
+    this.settle = new SettleWindow(settleRuleFor(opts.settleMs ?? Math.min(1000, this.retry.baseDelayMs * 2)));
+    this.resendUnknown = opts.resendUnknown ?? 'after-settle';
     this.journal = opts.journal;
     this.logTasks = opts.logTasks === true;
     if (this.journal) {
@@ -131,8 +136,8 @@ export class RunwareClient {
         ? new DryRun({ send: (tasks, timeoutMs) => this.readSend(tasks, { timeoutMs, dryRun: true }), fresh: () => this.rules.uuids.fresh(), journal, logger: this.log, timeoutMs: this.readTimeoutMs })
         : undefined;
       const quoter = new Quoter({ ...(sp.ceilings ? { ceilings: sp.ceilings } : {}), ...(sp.pricing ? { pricing: sp.pricing } : {}), learned: (m) => journal.learnedPerUnit(m), ...(dry ? { dryRun: (t) => dry.price(t as Task) } : {}) });
-      // The settle window's bound (docs/recovery.md): 30 of the settle unit, 30 s in production.
-      this.spend = new SpendGate({ journal, quoter, ...(sp.confirmAboveUsd !== undefined ? { confirmAboveUsd: sp.confirmAboveUsd } : {}), logger: this.log, knows: (u) => this.knowsTask(u), settleWindowMs: 30 * this.settleMs });
+      // The settle window's bound (docs/recovery.md): a task getTaskDetails still does not know after it never landed.
+      this.spend = new SpendGate({ journal, quoter, ...(sp.confirmAboveUsd !== undefined ? { confirmAboveUsd: sp.confirmAboveUsd } : {}), logger: this.log, knows: (u) => this.knowsTask(u), settleWindowMs: this.settle.rule.maxWindowMs });
     }
   }
 
@@ -187,10 +192,12 @@ export class RunwareClient {
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
     await behind;
     const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
+    // A task the journal could not record says so in one line: a restart will not find it.
     if (this.journal) {
       for (const o of outcomes) {
-        const over = await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
-        if (over) o.overrun = over;
+        const r = await this.journal.recordOutcome(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
+        if (!r.written) o.note = [o.note, this.journal.unrecordedNote()].filter(Boolean).join(' ');
+        if (r.overrun) o.overrun = r.overrun;
       }
     }
     if (this.logTasks) for (const o of outcomes) this.log.info(`task ${o.taskUUID} ${o.taskType} ${o.status}`, { attempts: o.attempts.length, ...(o.errors[0] ? { error: o.errors[0].code } : {}) });
@@ -218,7 +225,7 @@ export class RunwareClient {
     const st = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt);
     const transient = st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
     if (!transient || !known || Date.now() >= deadline) {
-      const over = known && this.journal && st.status !== 'unknown' ? await this.journal.record(known, { ...st, attempts: [] }) : undefined;
+      const over = known && this.journal && st.status !== 'unknown' ? (await this.journal.recordOutcome(known, { ...st, attempts: [] })).overrun : undefined;
       return over ? { ...st, overrun: over } : st;
     }
     const s = newSlot(0, this.rules.withFreshUuid(known), true);
@@ -226,7 +233,7 @@ export class RunwareClient {
     this.log.warn(`task ${read.taskUUID} failed transiently (${st.errors[0]!.code}); retrying as a new task under ${s.task.taskUUID}`);
     await this.drive(s, { deadline, requestErrors: [], admitted: new Set(), ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
     const o = this.toOutcome(s);
-    const over = this.journal ? await this.journal.record(s.task, o) : undefined;
+    const over = this.journal ? (await this.journal.recordOutcome(s.task, o)).overrun : undefined;
     return { ...(over ? { overrun: over } : {}), ...st, taskUUID: o.taskUUID, status: o.status === 'unknown' ? 'unknown' : o.status, results: o.results, errors: o.errors, progress: o.status === 'success' ? 100 : st.progress, attempts: o.attempts };
   }
 
@@ -295,6 +302,10 @@ export class RunwareClient {
       switch (s.phase) {
         case 'send':
         case 'resend': {
+          if (s.phase === 'resend' && this.resendUnknown === 'never') {
+            giveUp(s, 'RUNWARE_RESEND_UNKNOWN=never: a task whose fate is unknown is not resent');
+            break;
+          }
           if (s.sends >= this.retry.maxAttempts) {
             giveUp(s, `${s.sends} attempts`);
             break;
@@ -305,7 +316,7 @@ export class RunwareClient {
           break;
         }
         case 'check': {
-          const wait = s.notFound > 0 ? this.settleMs : s.checkFailures > 0 ? retryDelay(s.checkFailures + 1, this.retry) : 0;
+          const wait = s.notFound > 0 ? this.settle.nextDelay(s, Date.now()) : s.checkFailures > 0 ? retryDelay(s.checkFailures + 1, this.retry) : 0;
           if (wait > 0 && !(await this.pause(s, wait, ctx))) break;
           await this.check(s, ctx);
           break;
@@ -337,7 +348,7 @@ export class RunwareClient {
   }
 
   private apply(s: Slot, v: Verdict): void {
-    const line = transition(s, v, (t) => this.rules.withFreshUuid(t));
+    const line = transition(s, v, (t) => this.rules.withFreshUuid(t), this.settle);
     if (line) this.log.info(line, { taskUUID: s.task.taskUUID });
   }
 

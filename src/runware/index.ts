@@ -32,6 +32,8 @@ export interface RunwareSetup {
   logTasks?: boolean;
   /** Quote sources and the confirmation threshold (src/runware/spend.ts). */
   spend?: ClientOptions['spend'];
+  /** `never`: a task whose fate is unknown is reported unknown, never resent. */
+  resendUnknown?: 'after-settle' | 'never';
 }
 
 export function createRunwareClient(s: RunwareSetup): RunwareClient {
@@ -56,6 +58,7 @@ export function createRunwareClient(s: RunwareSetup): RunwareClient {
     ...(s.limiter ? { limiter: s.limiter } : {}),
     ...(s.logTasks ? { logTasks: true } : {}),
     ...(s.spend ? { spend: s.spend } : {}),
+    ...(s.resendUnknown ? { resendUnknown: s.resendUnknown } : {}),
   });
 }
 

@@ -58,7 +58,7 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
   let over = st.overrun;
   if (record) {
     const task = { ...record.request, taskType: record.taskType, taskUUID: st.taskUUID } as Parameters<typeof ctx.journal.record>[0];
-    if (st.status !== 'unknown') over ??= await ctx.journal.record(task, { ...st, attempts: st.attempts ?? record.attempts }, { ...(input.saveTo ? { saveTo: input.saveTo } : {}), savedTo: info.map((m) => m.savedTo ?? '') }).catch(() => undefined);
+    if (st.status !== 'unknown') over ??= await ctx.journal.recordOutcome(task, { ...st, attempts: st.attempts ?? record.attempts }, { ...(input.saveTo ? { saveTo: input.saveTo } : {}), savedTo: info.map((m) => m.savedTo ?? '') }).then((r) => r.overrun).catch(() => undefined);
   }
   const { overrun: _o, ...rest } = st;
   const output: PollOutput = { ...rest, ...(over ? { overrun: overrunOut(over) } : {}) };

@@ -181,7 +181,7 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
   // Async whenever the model allows it (the wait then polls with progress).
   task.deliveryMethod = chooseDelivery(facts.delivery) ?? 'async';
-  await checkTask(facts, task, fieldOf);
+  await checkTask(facts, task, fieldOf, { ctx, ...(opts.signal ? { signal: opts.signal } : {}) });
   const locals = findLocalInputs(input.extra ?? {}, 'extra');
   const read = await readLocalInputs(ctx, locals, opts.roots);
   const uploads = read.size ? await uploadLocalInputs(ctx, task, read, { ...(opts.signal ? { signal: opts.signal } : {}), deadlineMs: Math.max(5000, waitMs / 2) }) : [];

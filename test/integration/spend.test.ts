@@ -284,7 +284,7 @@ describe('a killed sender does not hold the cap (#24)', () => {
       expect(await c.ledger()).toEqual({ spent: 0.0038, overrun: 0 });
       // The task billed after all (it had gone out): the charge is recorded at once, as an overrun of a released reservation.
       const late = new Journal({ open: async () => SqliteState.open(dir), logger: new Logger('error'), maxSpendUsd: 0.35 });
-      const over = await late.record(lost, { taskUUID: lost.taskUUID, status: 'success', results: [{ taskUUID: lost.taskUUID, taskType: 'imageInference', imageURL: 'https://x/y.jpg', cost: 0.348 }], errors: [], attempts: [] });
+      const { overrun: over } = await late.recordOutcome(lost, { taskUUID: lost.taskUUID, status: 'success', results: [{ taskUUID: lost.taskUUID, taskType: 'imageInference', imageURL: 'https://x/y.jpg', cost: 0.348 }], errors: [], attempts: [] });
       await late.close();
       expect(over).toMatchObject({ taskUUID: lost.taskUUID, usd: 0.348, reservedUsd: 0, source: 'released' });
       const l = await c.ledger();
