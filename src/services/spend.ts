@@ -2,23 +2,13 @@
 import type { ConfirmOptions } from '../runware/spend.js';
 import type { Overrun } from '../state/types.js';
 
-export interface OverrunOut {
-  /** USD charged above the reservation. */
-  usd: number;
-  reservedUsd: number;
-  chargedUsd: number;
-  /** The quote source that was wrong (dryRun, pricing, learned, ceiling), or "released". */
-  source: string;
-  note: string;
-}
+/** An overrun as a result reports it: by how much, against what, and which quote source was wrong (runware_account lists them with the numbers). */
+export type OverrunOut = string;
 
-export const overrunOut = (o: Overrun): OverrunOut => ({
-  usd: o.usd,
-  reservedUsd: o.reservedUsd,
-  chargedUsd: o.chargedUsd,
-  source: o.source,
-  note: `Charged $${o.chargedUsd} against a reservation of $${o.reservedUsd} (quoted from ${o.source}); recorded at once. The model's learned price rose, and nothing billable goes out while today's spend is over RUNWARE_MAX_SPEND_USD.`,
-});
+const usd = (n: number): string => `$${n.toFixed(4).replace(/0{1,2}$/, '')}`;
+
+export const overrunOut = (o: Overrun): OverrunOut =>
+  `${usd(o.usd)} over: charged ${usd(o.chargedUsd)} against a reservation of ${usd(o.reservedUsd)} (quote source: ${o.source}). Recorded at once; the model's learned price rose, and nothing billable goes out while today's spend is over RUNWARE_MAX_SPEND_USD.`;
 
 /** A call's confirmation: what the caller confirmed, and how to ask the user. */
 export const confirmOf = (confirmCostUsd: number | undefined, ask: ConfirmOptions['ask'] | undefined): ConfirmOptions => ({

@@ -112,9 +112,9 @@ describe('a charge above its quote', () => {
       const args = { prompt: 'a castle', model: 'civitai:4384@128713', width: 512, height: 768 };
       const first = await c.call('runware_text_to_image', args);
       expect(first.isError, JSON.stringify(first.structuredContent)).toBeFalsy();
-      expect(first.structuredContent.overrun).toMatchObject({ usd: 0.4, reservedUsd: 0.1, chargedUsd: 0.5, source: 'ceiling' });
+      expect(first.structuredContent.overrun).toMatch(/^\$0\.40 over: charged \$0\.50 against a reservation of \$0\.10 \(quote source: ceiling\)/);
       const acct = await c.call('runware_account', {});
-      expect(acct.structuredContent.overruns).toMatchObject({ today: 0.4, tasks: [{ usd: 0.4, source: 'ceiling' }] });
+      expect(acct.structuredContent.overruns).toMatchObject({ today: 0.4, tasks: [{ taskUUID: first.structuredContent.taskUUID, usd: 0.4, source: 'ceiling' }] });
       // Over the cap now: every billable call is refused, before anything is sent.
       const again = await c.call('runware_text_to_image', args);
       // $0.50 and the dry-run probe's $0.0001 (the simulator's default ignores the header, so the probe ran).
@@ -137,7 +137,7 @@ describe('a charge above its quote', () => {
       const started = await c.call('runware_text_to_image', { prompt: 'a castle', model: 'civitai:4384@128713', width: 512, height: 768, waitSeconds: 0 });
       expect(started.structuredContent).toMatchObject({ status: 'processing' });
       const polled = await c.call('runware_poll', { taskUUID: started.structuredContent.taskUUID, waitSeconds: 20 });
-      expect(polled.structuredContent).toMatchObject({ status: 'success', overrun: { usd: 0.4, reservedUsd: 0.1, chargedUsd: 0.5, source: 'ceiling' } });
+      expect(polled.structuredContent).toMatchObject({ status: 'success', overrun: expect.stringMatching(/^\$0\.40 over: charged \$0\.50 against a reservation of \$0\.10 \(quote source: ceiling\)/) });
       const l = await c.ledger();
       expect(l.spent).toBeLessThanOrEqual(0.35 + l.overrun);
     } finally {
@@ -150,7 +150,7 @@ describe('a charge above its quote', () => {
     const c = await connect({ RUNWARE_MAX_SPEND_USD: '1' });
     try {
       const args = { prompt: 'a castle', model: 'civitai:4384@128713', width: 512, height: 768 };
-      expect((await c.call('runware_text_to_image', args)).structuredContent.overrun).toMatchObject({ usd: 0.1, source: 'ceiling' });
+      expect((await c.call('runware_text_to_image', args)).structuredContent.overrun).toMatch(/^\$0\.10 over: .*quote source: ceiling/);
       const second = await c.call('runware_text_to_image', args);
       expect(second.structuredContent.overrun).toBeUndefined();
       const rec = JSON.parse(((await c.client.readResource({ uri: `runware://tasks/${String(second.structuredContent.taskUUID)}` })).contents[0] as { text: string }).text) as Record<string, unknown>;

@@ -51,7 +51,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
     {
       title: 'Run any Runware model',
       description:
-        'One task for any model (video, audio, 3D, editing, upscaling, captions): params checked against its live schema, local files uploaded, waited for with progress, outputs saved or returned as text. ' +
+        'Any model (video, audio, 3D, editing...): params checked against its live schema, local files uploaded, waited for with progress, outputs saved or returned as text. ' +
         'Prefer it to runware_request. Billed per call: on "processing", use runware_poll.',
       inputSchema,
       outputSchema: shape.published(outputSchema),
