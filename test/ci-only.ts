@@ -8,6 +8,7 @@ export const ciOnly = [
   'test/e2e/mcpb.test.ts',
   'test/e2e/fleet.test.ts',
   'test/e2e/journal.test.ts',
+  'test/e2e/journal-heals.test.ts',
   'test/faults/matrix.test.ts',
   'test/ci/**/*.test.ts',
 ];

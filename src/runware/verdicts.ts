@@ -28,7 +28,7 @@ const OUTPUT_OF: Record<string, (item: DataItem) => boolean> = {};
 const media = (item: DataItem): boolean => Object.keys(item).some((k) => MEDIA_OUTPUT.test(k) && typeof item[k] === 'string' && item[k] !== '');
 const text = (item: DataItem): boolean => typeof item.text === 'string';
 const files = (item: DataItem): boolean => Array.isArray((item.outputs as { files?: unknown } | undefined)?.files) || media(item);
-for (const t of ['imageInference', 'photoMaker', 'upscale', 'imageUpscale', 'removeBackground', 'imageBackgroundRemoval', 'vectorize', 'controlNetPreprocess', 'imageControlNetPreProcess', 'imageMasking', 'videoInference', 'audioInference', 'mediaStorage', 'imageUpload']) OUTPUT_OF[t] = media;
+for (const t of ['imageInference', 'photoMaker', 'upscale', 'imageUpscale', 'removeBackground', 'imageBackgroundRemoval', 'vectorize', 'controlNetPreprocess', 'imageControlNetPreProcess', 'imageMasking', 'videoInference', 'audioInference']) OUTPUT_OF[t] = media;
 for (const t of ['caption', 'imageCaption', 'promptEnhance', 'textInference']) OUTPUT_OF[t] = text;
 OUTPUT_OF['3dInference'] = files;
 /** Fields every item may carry that are about the task, not its output. */

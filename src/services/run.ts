@@ -153,7 +153,8 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
     model: input.model,
     ...(delivery ? { deliveryMethod: delivery } : {}),
     validation: facts.schema ? ('checked' as const) : ('skipped' as const),
-    ...(facts.unchecked ? { note: facts.unchecked } : {}),
+    // A result's own note (fewer results than asked, not recorded in the journal) travels with it; other statuses have `next`.
+    ...(facts.unchecked || (t.note && (t.status === 'success' || t.status === 'partial')) ? { note: [facts.unchecked, t.status === 'success' || t.status === 'partial' ? t.note : undefined].filter(Boolean).join(' ') } : {}),
     ...(uploads.length ? { uploads } : {}),
     ...(t.attempts.length > 1 ? { attempts: t.attempts } : {}),
     ...(t.overrun ? { overrun: overrunOut(t.overrun) } : {}),

@@ -201,7 +201,8 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
     taskUUID: t.taskUUID,
     model,
     validation: facts.schema ? ('checked' as const) : ('skipped' as const),
-    ...(facts.unchecked ? { note: facts.unchecked } : {}),
+    // A result's own note (fewer results than asked, not recorded in the journal) travels with it; other statuses have `next`.
+    ...(facts.unchecked || (t.note && (t.status === 'success' || t.status === 'partial')) ? { note: [facts.unchecked, t.status === 'success' || t.status === 'partial' ? t.note : undefined].filter(Boolean).join(' ') } : {}),
     ...(uploads.length ? { uploads } : {}),
     ...(t.attempts.length > 1 ? { attempts: t.attempts } : {}),
     ...(t.overrun ? { overrun: overrunOut(t.overrun) } : {}),
