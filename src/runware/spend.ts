@@ -155,7 +155,7 @@ export class SpendGate {
     const answer = opts.ask && !pastConfirmed ? await opts.ask(req) : undefined;
     if (answer === true) return;
     if (answer === false) throw new SpendError('confirmCostUsd', 'confirmation_declined', `${what} ${why}, and the user declined to run it`, 'Nothing was sent. Ask the user before calling again.', amounts);
-    throw new SpendError('confirmCostUsd', 'confirmation_required', `${what} ${why}; it runs once confirmed`, `Nothing was sent. Ask the user; if they agree, call again with confirmCostUsd: ${quoteUsd} (or more). Today's spend is ${money(spent)}${cap !== undefined ? ` of ${money(cap)}` : ''}.`, amounts);
+    throw new SpendError('confirmCostUsd', 'confirmation_required', `${what} ${why}; it runs once confirmed`, `Nothing was sent. Ask the user; if they agree, call again with confirmCostUsd: ${quoteUsd} (or more; runware_text_to_image and runware_run take it). Today's spend is ${money(spent)}${cap !== undefined ? ` of ${money(cap)}` : ''}.`, amounts);
   }
 
   /**
