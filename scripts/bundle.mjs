@@ -14,6 +14,25 @@ const root = new URL('..', import.meta.url).pathname;
 const out = join(root, 'dist', 'runware-mcp-server.cjs');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
+// The studio page (an MCP App, and the local page): its script bundled for the browser and
+// inlined into one self-contained HTML file. The server reads it only when it is asked for.
+const page = await build({
+  entryPoints: [join(root, 'src', 'ui', 'studio.ts')],
+  bundle: true,
+  write: false,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2020',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+// Inline: nothing in the script may close the <script> element (or open an HTML comment in it).
+const script = page.outputFiles[0].text.replace(/<\/(script)/gi, '<\\/$1');
+if (/<!--/.test(script)) throw new Error('the studio script holds "<!--", which an inline <script> cannot');
+const template = readFileSync(join(root, 'src', 'ui', 'studio.html'), 'utf8');
+writeFileSync(join(root, 'dist', 'studio.html'), template.replace('/*STUDIO_SCRIPT*/', () => script));
+
 const result = await build({
   entryPoints: [join(root, 'src', 'cli.ts')],
   outfile: out,
@@ -22,7 +41,7 @@ const result = await build({
   format: 'cjs',
   target: 'node20.18',
   // Native, large, or needed only by some deployments: loaded from node_modules on first use.
-  external: ['better-sqlite3', 'redis', 'undici'],
+  external: ['better-sqlite3', 'redis', 'undici', 'sharp'],
   // A dynamic import() of an external becomes a require(): the bundle runs inside vm.Script, which has no ESM loader.
   supported: { 'dynamic-import': false },
   // import.meta.url in a CommonJS file: the bundle's own URL.
@@ -91,4 +110,5 @@ rmSync(join(root, 'dist', '.cache-warm'), { recursive: true, force: true });
 if (!/"tools"/.test(warm.stdout)) throw new Error(`the bundle did not serve tools/list: ${warm.stderr}`);
 const size = (f) => readFileSync(f).length;
 const inputs = Object.keys(result.metafile.inputs).length;
+process.stderr.write(`studio: dist/studio.html (${Math.round(size(join(root, 'dist', 'studio.html')) / 1024)} KiB)\n`);
 process.stderr.write(`bundle: ${inputs} modules -> dist/runware-mcp-server.cjs (${Math.round(size(out) / 1024)} KiB), code cache ${Math.round(size(`${out}.cache`) / 1024)} KiB\n`);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run bundle:mcpb`: a Claude Desktop bundle (.mcpb, manifest 0.4) of the built bin.
 // The bundle holds what the packed npm package holds (the bin, its bundle and code cache)
-// plus the three modules the bundle loads from node_modules (undici, better-sqlite3,
-// redis) and their dependencies, copied from this install. better-sqlite3 is native, so a
+// plus the modules the bundle loads from node_modules (undici, better-sqlite3, redis,
+// sharp) and their dependencies, copied from this install. better-sqlite3 and sharp are native, so a
 // bundle is for this platform and architecture; its name says which. The tool list in
 // the manifest is read from the built server itself (tools/list), so it cannot drift.
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,7 +13,8 @@ const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const stage = join(root, 'build', 'mcpb');
 const outDir = join(root, 'build');
-const EXTERNALS = ['undici', 'better-sqlite3', 'redis'];
+// sharp brings its platform packages (@img/sharp-<platform>, libvips) as installed here.
+const EXTERNALS = ['undici', 'better-sqlite3', 'redis', 'sharp'];
 const out = join(outDir, `${pkg.name}-${pkg.version}-${process.platform}-${process.arch}.mcpb`);
 
 /** The built server's tools, over MCP stdio. */
@@ -95,7 +96,7 @@ const manifest = {
 
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'dist'), { recursive: true });
-for (const f of ['cli.js', 'load-bundle.cjs', 'runware-mcp-server.cjs', 'runware-mcp-server.cjs.cache']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
+for (const f of ['cli.js', 'load-bundle.cjs', 'runware-mcp-server.cjs', 'runware-mcp-server.cjs.cache', 'studio.html']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
 for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
 writeFileSync(join(stage, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', license: pkg.license, private: true }, null, 2)}\n`);
 for (const name of closure(EXTERNALS)) {

@@ -9,7 +9,7 @@ import { AppContext } from './services/context.js';
 import { adoptUnfinished, type Adopter } from './services/simulated.js';
 import { Logger, stderrSink } from './shared/log.js';
 
-const COMMANDS = ['serve', 'model-search', 'model-info', 'text-to-image', 'run', 'upload', 'raw', 'poll', 'tasks', 'task', 'account', 'runway-task', 'runway-accounts', 'simulator'] as const;
+const COMMANDS = ['serve', 'model-search', 'model-info', 'text-to-image', 'run', 'upload', 'raw', 'poll', 'tasks', 'task', 'account', 'runway-task', 'runway-accounts', 'simulator', 'studio'] as const;
 type Command = (typeof COMMANDS)[number];
 
 const HELP = `runware-mcp-server ${VERSION}: an MCP server and CLI for Runware generation and Runway task lookup.
@@ -31,6 +31,7 @@ Commands:
   runway-task ID        look up a Runway task      ([--provider P] [--wait S])
   runway-accounts       useapi.net Runway accounts (secrets removed)
   simulator             run the built-in simulator ([--port N])
+  studio                the media studio as a local web page on loopback ([--port N]); prints its URL
 
 Global flags:
   --simulate            start the simulator in-process and point every client at it (no key needed)
@@ -152,6 +153,8 @@ async function loadCommand(c: Command): Promise<{ usage: string; run?: unknown }
       return import('./commands/runway-accounts.js');
     case 'simulator':
       return import('./commands/simulator.js');
+    case 'studio':
+      return import('./commands/studio.js');
   }
 }
 

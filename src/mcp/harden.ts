@@ -19,7 +19,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, LoggingLevelSchema, McpError, type CallToolRequest, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { formatPath } from '../runware/tasks/common.js';
-import { decorateTools, type IconKind } from './catalog.js';
+import { decorateTools, type CatalogEntry } from './catalog.js';
 import { errorInfo, errorResult } from './results.js';
 import { runOwned } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
@@ -67,8 +67,8 @@ export interface TaskStarter {
 export interface HardenOptions {
   /** Over HTTP, the session whose log records a call's work produces. */
   owner?: symbol;
-  /** Per tool: its icon, and whether it may run as a task. */
-  catalog: ReadonlyMap<string, { icon: IconKind; task: boolean }>;
+  /** Per tool: its icon, whether it may run as a task, and its UI resource. */
+  catalog: ReadonlyMap<string, CatalogEntry>;
   tasks?: TaskStarter;
 }
 

@@ -72,3 +72,40 @@ export class MemoryEventStore implements EventStore {
     return this.streams.size;
   }
 }
+
+/**
+ * One session's view of the shared event store: its streams are stored under
+ * the session's id, so an event id names its session, and a replay request
+ * for another session's stream (the standalone GET stream is "_GET_stream" in
+ * every session) finds nothing and is refused.
+ */
+export class SessionEventStore implements EventStore {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly inner: EventStore,
+    sessionId: string,
+  ) {
+    this.prefix = `${sessionId}~`;
+  }
+
+  /** Whether a stream id (as the shared store spells it) belongs to `sessionId`. */
+  static owns(streamId: string, sessionId: string): boolean {
+    return streamId.startsWith(`${sessionId}~`);
+  }
+
+  storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
+    return this.inner.storeEvent(`${this.prefix}${streamId}`, message);
+  }
+
+  async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
+    const full = await this.inner.getStreamIdForEventId?.(eventId);
+    return full?.startsWith(this.prefix) ? full.slice(this.prefix.length) : undefined;
+  }
+
+  async replayEventsAfter(lastEventId: string, opts: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
+    const full = await this.inner.getStreamIdForEventId?.(lastEventId);
+    if (!full?.startsWith(this.prefix)) throw new Error('that event id belongs to another session');
+    return (await this.inner.replayEventsAfter(lastEventId, opts)).slice(this.prefix.length);
+  }
+}

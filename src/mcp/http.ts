@@ -6,20 +6,20 @@
  * streams; --stateless serves each POST on its own. GET /healthz for load
  * balancers.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError } from '../shared/errors.js';
 import type { AppContext } from '../services/context.js';
+import { allowedHosts as hostsFor, LOOPBACK, originAllowed, sameToken } from '../services/http-guard.js';
 import type { RedisState } from '../state/redis.js';
 import { drain, sendWebResponse, toWebRequest } from './http-bridge.js';
-import { MemoryEventStore } from './http-events.js';
+import { MemoryEventStore, SessionEventStore } from './http-events.js';
 import { followRemoteStream, parseEventId, RedisEventStore } from './http-shared.js';
 import { createServer, type CreatedServer } from './server.js';
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 const MAX_BODY = 16 * 1024 * 1024;
 /** Slow clients cannot hold a socket: headers within 10 s, the whole request within 30 s. */
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -35,12 +35,6 @@ export interface HttpHandle {
   url: string;
   sessionCount: () => number;
   close: () => Promise<void>;
-}
-
-function sameToken(given: string, want: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(want);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** The id of a single JSON-RPC request, so a transport error can answer it by id; null for a batch or a notification. */
@@ -137,9 +131,11 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
   /** A transport and server for one session: a new one (initialize), or one rebuilt here from Redis. */
   const open = async (sessionId?: string, init?: unknown): Promise<Session> => {
     const created = createServer(app, { exclusive: false });
+    const id = sessionId ?? randomUUID();
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => sessionId ?? randomUUID(),
-      eventStore: events,
+      sessionIdGenerator: () => id,
+      // Event ids are bound to the session: another session's Last-Event-ID replays nothing.
+      eventStore: new SessionEventStore(events, id),
       retryInterval: RETRY_MS,
       onsessioninitialized: async (id) => {
         sessions.set(id, entry);
@@ -210,12 +206,7 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
   let actualPort = port;
   // DNS-rebinding protection: only these Host headers are served. Extra names (a proxy, a DNS name) come from --allowed-hosts.
   const extra = app.config.http.allowedHosts;
-  const allowedHosts = (): Set<string> =>
-    new Set([
-      ...[...LOOPBACK].map((h) => `${h}:${actualPort}`),
-      ...(LOOPBACK.has(host) ? [] : [`${host}:${actualPort}`]),
-      ...extra.flatMap((h) => (h.includes(':') && !h.startsWith('[') ? [h] : [h, `${h}:${actualPort}`])),
-    ]);
+  const allowedHosts = (): Set<string> => hostsFor(host, actualPort, extra);
 
   const healthz = async (res: ServerResponse): Promise<void> => {
     const redis = shared ? ((await shared.ping()) ? 'ok' : 'unreachable') : 'not used';
@@ -242,16 +233,7 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
     if (url.pathname !== '/mcp') return jsonError(res, 404, 'Not found: the MCP endpoint is /mcp.');
     if (!allowedHosts().has(String(req.headers.host ?? '').toLowerCase())) return jsonError(res, 403, 'Forbidden: unexpected Host header (add the name with --allowed-hosts or RUNWARE_MCP_ALLOWED_HOSTS).');
     const origin = req.headers.origin;
-    if (origin) {
-      let ok = false;
-      try {
-        const name = new URL(origin).hostname.toLowerCase();
-        ok = LOOPBACK.has(name) || name === host || extra.some((h) => h.split(':')[0] === name);
-      } catch {
-        ok = false;
-      }
-      if (!ok) return jsonError(res, 403, 'Forbidden: cross-origin requests are not allowed.');
-    }
+    if (origin && !originAllowed(origin, host, extra)) return jsonError(res, 403, 'Forbidden: cross-origin requests are not allowed.');
     if (token) {
       const m = /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ''));
       if (!m || !sameToken(m[1]!, token)) return jsonError(res, 401, 'Unauthorized: send Authorization: Bearer <RUNWARE_MCP_HTTP_TOKEN>.', { 'www-authenticate': 'Bearer' });
@@ -301,6 +283,7 @@ export async function startHttp(app: AppContext, opts: { sessionIdleMs?: number;
       const lastEventId = req.method === 'GET' ? String(req.headers['last-event-id'] ?? '') : '';
       const at = lastEventId ? parseEventId(lastEventId) : undefined;
       // A stream whose call runs elsewhere: follow it from Redis until its answer.
+      if (at && !SessionEventStore.owns(at.streamId, sessionId)) return jsonError(res, 403, "Forbidden: that Last-Event-ID belongs to another session's stream.");
       if (shared && redisEvents && at && !redisEvents.isLocal(at.streamId)) {
         if (!sessions.has(sessionId) && !(await shared.getSession(sessionId).catch(() => undefined))) return jsonError(res, 404, 'Unknown session.');
         return followRemoteStream(res, shared, sessionId, lastEventId, FOLLOW_MS, log);

@@ -11,6 +11,7 @@ import { harden } from './harden.js';
 import { Roots } from './roots.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
+import { registerStudio } from './studio.js';
 import { CATALOG, registerTools } from './tools/index.js';
 import { icon } from './catalog.js';
 import { JournalTaskStore, taskStarter } from './tasks.js';
@@ -40,7 +41,8 @@ export interface CreateOptions {
 
 export function createServer(app: AppContext, opts: CreateOptions = { exclusive: true }): CreatedServer {
   const log = app.logger.child('mcp');
-  const taskStore = new JournalTaskStore(app, log.child('tasks'));
+  // Over HTTP with a token, a reconnect (a new session of the same token) still reaches its tasks by id.
+  const taskStore = new JournalTaskStore(app, log.child('tasks'), opts.exclusive ? {} : { ...(app.config.http.token ? { token: app.config.http.token } : {}) });
   const server = new McpServer(
     { name: 'runware-mcp-server', title: 'Runware', version: app.config.version, icons: icon('server') },
     {
@@ -54,6 +56,7 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir, server.server, log);
   registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes, confirmProgress: opts.exclusive === true });
   const stopResourceNotes = registerResources(server, app, roots);
+  registerStudio(server);
   registerPrompts(server, app);
 
   let connected = false;

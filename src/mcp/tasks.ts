@@ -16,7 +16,7 @@
  * A done job never moves again: every write after the first is `ifActive`, so
  * a cancel and a finish cannot both win.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { CreateTaskOptions, TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import { ErrorCode, ListRootsResultSchema, McpError, type CallToolRequest, type CallToolResult, type Request, type RequestId, type Result, type Task } from '@modelcontextprotocol/sdk/types.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -45,15 +45,39 @@ function toTask(j: JobRecord): Task {
   return { taskId: j.id, status: j.status, ttl: j.ttlMs, createdAt: j.createdAt, lastUpdatedAt: j.updatedAt, pollInterval: j.pollIntervalMs, ...(j.statusMessage ? { statusMessage: j.statusMessage } : {}) };
 }
 
-/** The SDK's TaskStore over the shared state. Sessions are not a boundary: a task id is an unguessable capability, and a reconnect is a new session. */
+/**
+ * The SDK's TaskStore over the shared state. Sessions are a boundary:
+ * tasks/list shows the calling session's tasks only; tasks/get, tasks/result
+ * and tasks/cancel reach a task from its own session, or, when the HTTP
+ * server has a token, from any session of that token (a reconnect). Without
+ * a token a later session reaches the work through runware_poll and the journal.
+ */
 export class JournalTaskStore implements TaskStore {
   private readonly runner: string;
+  /** The session of calls that name none (stdio: this process). */
+  private readonly ownScope = randomUUID();
+  private readonly tokenReach: string | undefined;
 
   constructor(
     private readonly app: AppContext,
     private readonly log: Logger,
+    opts: { token?: string } = {},
   ) {
     this.runner = app.config.instanceId;
+    this.tokenReach = opts.token ? `token:${createHash('sha256').update(`runware-mcp-tasks:${opts.token}`).digest('hex').slice(0, 24)}` : undefined;
+  }
+
+  private scopeOf(sessionId: string | undefined): string {
+    return sessionId ?? this.ownScope;
+  }
+
+  private reachOf(sessionId: string | undefined): string {
+    return this.tokenReach ?? this.scopeOf(sessionId);
+  }
+
+  /** A job another session may not see is, to it, no job at all (records from before this rule included). */
+  private reachable(j: JobRecord | undefined, sessionId: string | undefined): JobRecord | undefined {
+    return j && j.reach === this.reachOf(sessionId) ? j : undefined;
   }
 
   private async state(): Promise<StateStore> {
@@ -64,13 +88,14 @@ export class JournalTaskStore implements TaskStore {
     }
   }
 
-  private async job(taskId: string): Promise<JobRecord> {
-    const j = await (await this.state()).getJob(taskId);
+  private async job(taskId: string, sessionId?: string, check = false): Promise<JobRecord> {
+    const found = await (await this.state()).getJob(taskId);
+    const j = check ? this.reachable(found, sessionId) : found;
     if (!j) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${scrubber.text(taskId).slice(0, 80)} (unknown, or older than its ttl).`);
     return j;
   }
 
-  async createTask(params: CreateTaskOptions, _requestId: RequestId, request: Request): Promise<Task> {
+  async createTask(params: CreateTaskOptions, _requestId: RequestId, request: Request, sessionId?: string): Promise<Task> {
     const now = new Date().toISOString();
     const ttl = typeof params.ttl === 'number' && params.ttl > 0 ? Math.min(params.ttl, JOB_TTL_MS) : JOB_TTL_MS;
     const job: JobRecord = {
@@ -84,15 +109,23 @@ export class JournalTaskStore implements TaskStore {
       runner: this.runner,
       heartbeatAt: now,
       statusMessage: 'started',
+      session: this.scopeOf(sessionId),
+      reach: this.reachOf(sessionId),
     };
     await (await this.state()).putJob(job);
     return toTask(job);
   }
 
-  async getTask(taskId: string): Promise<Task | null> {
-    const j = await (await this.state()).getJob(taskId);
+  async getTask(taskId: string, sessionId?: string): Promise<Task | null> {
+    const j = this.reachable(await (await this.state()).getJob(taskId), sessionId);
     if (!j) return null;
     return toTask(await this.reap(j));
+  }
+
+  /** The task as its runner sees it, whoever asked for it. */
+  async peek(taskId: string): Promise<Task | null> {
+    const j = await (await this.state()).getJob(taskId);
+    return j ? toTask(j) : null;
   }
 
   /** A working job whose runner stopped (no heartbeat) is failed here, with where its work can still be found. */
@@ -109,14 +142,15 @@ export class JournalTaskStore implements TaskStore {
     await (await this.state()).putJob({ ...j, status, result, statusMessage: status, updatedAt: new Date().toISOString(), heartbeatAt: new Date().toISOString() }, { ifActive: true });
   }
 
-  async getTaskResult(taskId: string): Promise<Result> {
-    const j = await this.job(taskId);
+  async getTaskResult(taskId: string, sessionId?: string): Promise<Result> {
+    const j = await this.job(taskId, sessionId, true);
     if (!isJobDone(j.status) || j.result === undefined) throw new McpError(ErrorCode.InvalidParams, `Task ${taskId} has no result yet (status ${j.status}).`);
     return j.result as Result;
   }
 
-  async updateTaskStatus(taskId: string, status: Task['status'], statusMessage?: string): Promise<void> {
-    const j = await this.job(taskId);
+  async updateTaskStatus(taskId: string, status: Task['status'], statusMessage?: string, sessionId?: string): Promise<void> {
+    // A cancel comes from a client; other changes come from the runner itself.
+    const j = await this.job(taskId, sessionId, status === 'cancelled');
     const now = new Date().toISOString();
     const next: JobRecord = { ...j, status: status as JobStatus, updatedAt: now, heartbeatAt: j.runner === this.runner ? now : j.heartbeatAt, ...(statusMessage ? { statusMessage: scrubber.text(statusMessage) } : {}) };
     if (status === 'cancelled') {
@@ -130,9 +164,10 @@ export class JournalTaskStore implements TaskStore {
     }
   }
 
-  async listTasks(cursor?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
+  async listTasks(cursor?: string, sessionId?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
     const jobs = await (await this.state()).listJobs(PAGE, cursor);
-    const tasks = await Promise.all(jobs.map(async (j) => toTask(await this.reap(j))));
+    const scope = this.scopeOf(sessionId);
+    const tasks = await Promise.all(jobs.filter((j) => j.session === scope).map(async (j) => toTask(await this.reap(j))));
     return { tasks, ...(jobs.length === PAGE ? { nextCursor: jobCursor(jobs[jobs.length - 1]!) } : {}) };
   }
 
@@ -163,7 +198,7 @@ export function taskStarter(store: JournalTaskStore, server: Server, log: Logger
   return {
     async start(name, run, request: CallToolRequest, rawExtra) {
       const extra = rawExtra as HandlerExtra & { requestId: RequestId };
-      const task = await store.createTask(request.params.task ?? {}, extra.requestId, request);
+      const task = await store.createTask(request.params.task ?? {}, extra.requestId, request, (extra as { sessionId?: string }).sessionId);
       const id = task.taskId;
       const abort = new AbortController();
       running.set(id, abort);
@@ -201,7 +236,7 @@ export function taskStarter(store: JournalTaskStore, server: Server, log: Logger
         }
         try {
           await store.storeTaskResult(id, result.isError ? 'failed' : 'completed', result);
-          const t = await store.getTask(id);
+          const t = await store.peek(id);
           if (t) await server.notification({ method: 'notifications/tasks/status', params: t } as never).catch(() => undefined);
         } catch (e) {
           // The client cannot fetch it now; the Runware taskUUID lets runware_poll fetch it again, free.

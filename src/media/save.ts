@@ -9,6 +9,9 @@ import { createHash } from 'node:crypto';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
 
+/** How long writing one output may take. */
+const WRITE_TIMEOUT_MS = 60_000;
+
 /** Bytes a file name may have (most file systems allow 255); room is left for "-N.ext". */
 const MAX_NAME_BYTES = 200;
 
@@ -122,9 +125,17 @@ export async function writeNew(dir: string, name: string, ext: string, bytes: Ui
       if ((e as NodeJS.ErrnoException).code === 'EEXIST' || (e as NodeJS.ErrnoException).code === 'ELOOP') continue;
       throw e;
     }
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await handle.writeFile(bytes);
+      // A write has a deadline too (a hung network file system must not hold the call for ever).
+      await Promise.race([
+        handle.writeFile(bytes),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`writing ${path} took over ${WRITE_TIMEOUT_MS / 1000} s`)), WRITE_TIMEOUT_MS);
+        }),
+      ]);
     } finally {
+      clearTimeout(timer);
       await handle.close();
     }
     return path;

@@ -9,6 +9,7 @@ import type { Progress } from '../runware/poll.js';
 import { loadBytes, saveOutputs } from '../media/index.js';
 import { MIME_OF, previewable, sniffFormat, type MediaFormat } from '../media/formats.js';
 import { safeBasename } from '../media/save.js';
+import { fitPreviews, type PreviewSource } from '../media/preview.js';
 import { CancelledError } from '../shared/errors.js';
 
 export interface MediaInfo {
@@ -102,16 +103,24 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
     ),
   );
   // previewMax is a budget for all previews of one result, so many images cannot flood a context.
-  let budget = previewMax;
+  const candidates: PreviewSource[] = [];
   loaded.forEach((bytes, i) => {
     const format = bytes ? sniffFormat(bytes) : undefined;
     if (!bytes || !format) return;
     info[i] = { format, mimeType: MIME_OF[format], bytes: bytes.length };
-    if (bytes.length <= budget && previewable(format)) {
-      previews.set(i, { data: bytes, mimeType: MIME_OF[format] });
-      budget -= bytes.length;
-    }
+    if (previewMax > 0 && previewable(format)) candidates.push({ index: i, bytes, format });
   });
+  // Downscaled to fit (a contact sheet for more than two); without sharp, originals that fit, as before.
+  const fitted = candidates.length ? await fitPreviews(candidates, previewMax) : undefined;
+  if (fitted) for (const [i, p] of fitted) previews.set(i, p);
+  else {
+    let budget = previewMax;
+    for (const c of candidates) {
+      if (c.bytes.length > budget) continue;
+      previews.set(c.index, { data: c.bytes, mimeType: MIME_OF[c.format] });
+      budget -= c.bytes.length;
+    }
+  }
   if (opts.saveTo !== undefined) {
     for (const [i, why] of loadErrors) info[i] = { ...info[i], saveError: why };
     const items = loaded.flatMap((bytes, i) => (bytes ? [{ i, bytes, name: `runware-${safeBasename(sources[i]!.uuid ?? fallbackName)}`, ...(opts.expected ? { expected: opts.expected } : {}) }] : []));

@@ -8,6 +8,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { CATALOG } from './catalog.js';
 import { SCHEMAS, schemaFor } from './schemas.js';
 import { EXT, MIME, renderImage, type SimFormat } from './images.js';
+import { PLAYABLE_WEBM } from './video.js';
 import type { Fault, SimState } from './state.js';
 
 type Item = Record<string, unknown>;
@@ -82,7 +83,7 @@ export function renderFile(format: SimFileFormat): Buffer {
     case 'MP4':
       return Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0, 0x69, 0x73, 0x6f, 0x6d, 0x6d, 0x70, 0x34, 0x31]);
     case 'WEBM':
-      return Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0xf7, 0x81, 0x01, 0x42, 0x82, 0x84, 0x77, 0x65, 0x62, 0x6d]);
+      return PLAYABLE_WEBM;
     case 'MP3':
       return Buffer.concat([Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1'), Buffer.from([0xff, 0xfb, 0x90, 0x64]), Buffer.alloc(413)]);
     case 'WAV': {

@@ -93,6 +93,10 @@ export interface JobRecord {
   heartbeatAt: string;
   /** The result as the client gets it (already scrubbed), once done. */
   result?: unknown;
+  /** The MCP session that started it (or the process, over stdio): tasks/list shows it to that one only. */
+  session?: string;
+  /** Who may get, fetch or cancel it by id: the session, or with an HTTP token every session of that token. */
+  reach?: string;
 }
 
 export interface StateStore {

@@ -219,7 +219,7 @@ describe('exit codes and messages', () => {
   });
 
   it('every subcommand has --help', async () => {
-    for (const c of ['serve', 'model-search', 'text-to-image', 'raw', 'poll', 'runway-task', 'runway-accounts', 'simulator']) {
+    for (const c of ['serve', 'model-search', 'text-to-image', 'raw', 'poll', 'runway-task', 'runway-accounts', 'simulator', 'studio']) {
       const r = await runCli([c, '--help'], bare, capture);
       expect(r.code, c).toBe(0);
       expect(r.stdout).toMatch(/Usage: runware-mcp-server/);

@@ -45,7 +45,7 @@ interface Conn {
 
 type Transport = 'stdio' | 'http';
 
-async function connect(kind: Transport, env: Record<string, string>, url?: string): Promise<Conn> {
+async function connect(kind: Transport, env: Record<string, string>, url?: string, token?: string): Promise<Conn> {
   const notes: string[] = [];
   let client: Client;
   let close: () => Promise<void>;
@@ -55,7 +55,7 @@ async function connect(kind: Transport, env: Record<string, string>, url?: strin
     close = c.close;
   } else {
     client = new Client({ name: 'surface', version: '0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(url ?? (await startHttp(env)))));
+    await client.connect(new StreamableHTTPClientTransport(new URL(url ?? (await startHttp(env))), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {}));
     close = () => client.close();
   }
   client.fallbackNotificationHandler = async (n) => void notes.push(n.method);
@@ -244,22 +244,26 @@ describe.each(['stdio', 'http'] as const)('over %s', (kind) => {
 });
 
 describe('tasks across connections', () => {
-  it('a task begun in one HTTP session is followed to its result from another', async () => {
-    const env = simEnv(sim, { RUNWARE_OUTPUT_DIR: capture.tempDir('rw-surface-x-') });
+  it('with a token, a task begun in one HTTP session is followed to its result from a reconnect of that token', async () => {
+    const token = 'surface-token-5b2c7e91d04a';
+    const env = simEnv(sim, { RUNWARE_OUTPUT_DIR: capture.tempDir('rw-surface-x-'), RUNWARE_MCP_HTTP_TOKEN: token });
     const url = await startHttp(env);
-    const a = await connect('http', env, url);
+    const a = await connect('http', env, url, token);
     const created = await a.client.request({ method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'outlives', width: 512, height: 512 }, task: {} } }, CreateTaskResultSchema);
     await a.close();
-    const b = await connect('http', env, url);
+    const b = await connect('http', env, url, token);
     try {
       const result = await b.client.request({ method: 'tasks/result', params: { taskId: created.task.taskId } }, CallToolResultSchema, { timeout: 30_000 });
       expect((result.structuredContent as { status: string }).status).toBe('success');
+      // Reachable by id, but not listed: tasks/list is the session's own.
+      const listed = await b.client.request({ method: 'tasks/list', params: {} }, ListTasksResultSchema);
+      expect(listed.tasks.map((t) => t.taskId)).not.toContain(created.task.taskId);
     } finally {
       await b.close();
     }
   });
 
-  it('another process on the same journal answers for a finished task', async () => {
+  it('without a token, another process reaches a finished task through the journal, not by task id', async () => {
     const env = simEnv(sim, { RUNWARE_OUTPUT_DIR: capture.tempDir('rw-surface-y-') });
     const a = await connect('stdio', env);
     const created = await a.client.request({ method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'kept', width: 128, height: 128 }, task: {} } }, CreateTaskResultSchema);
@@ -267,8 +271,11 @@ describe('tasks across connections', () => {
     await a.close();
     const b = await connect('stdio', env);
     try {
-      expect((await b.client.request({ method: 'tasks/get', params: { taskId: created.task.taskId } }, GetTaskResultSchema)).status).toBe('completed');
-      const again = await b.client.request({ method: 'tasks/result', params: { taskId: created.task.taskId } }, CallToolResultSchema);
+      await expect(b.client.request({ method: 'tasks/get', params: { taskId: created.task.taskId } }, GetTaskResultSchema)).rejects.toThrow(/not found/i);
+      const listed = (await b.client.callTool({ name: 'runware_tasks', arguments: { limit: 5 } })) as CallToolResult;
+      const tasks = (listed.structuredContent as { tasks: Array<{ taskUUID: string; status: string }> }).tasks;
+      expect(tasks[0]).toMatchObject({ status: 'success' });
+      const again = (await b.client.callTool({ name: 'runware_poll', arguments: { taskUUID: tasks[0]!.taskUUID } })) as CallToolResult;
       expect((again.structuredContent as { status: string }).status).toBe('success');
       await expect(b.client.request({ method: 'tasks/get', params: { taskId: '00000000-0000-4000-8000-000000000000' } }, GetTaskResultSchema)).rejects.toThrow(/not found/i);
     } finally {

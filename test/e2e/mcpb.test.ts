@@ -5,7 +5,7 @@
  * lists its tools.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -44,6 +44,16 @@ describe('the .mcpb Desktop bundle', () => {
     expect(c.output_dir!.type).toBe('directory');
     // Every setting reaches the server as one env var the config reads.
     expect(Object.keys(manifest.server.mcp_config.env).sort()).toEqual(['MAKEVID_API_KEY', 'RUNWARE_API_KEY', 'RUNWARE_MAX_SPEND_USD', 'RUNWARE_OUTPUT_DIR', 'RUNWARE_SIMULATE', 'RUNWAYML_API_SECRET', 'USEAPI_API_TOKEN']);
+  });
+
+  it('carries the studio page, and sharp with its package for this platform (previews load it on first use)', () => {
+    expect(readFileSync(join(unpacked, 'dist', 'studio.html'), 'utf8')).toMatch(/^<!doctype html>/);
+    expect(existsSync(join(unpacked, 'node_modules', 'sharp', 'package.json'))).toBe(true);
+    const platform = join(unpacked, 'node_modules', '@img', `sharp-${process.platform}-${process.arch}`);
+    // Linux with musl has its own package name; the glibc one is what this install has when present.
+    if (existsSync(join(ROOT, 'node_modules', '@img', `sharp-${process.platform}-${process.arch}`))) expect(existsSync(platform)).toBe(true);
+    const r = spawnSync(process.execPath, ['-e', "require('sharp')"], { cwd: unpacked, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
   });
 
   it("starts as Desktop starts it, with settings left empty, and lists the manifest's tools", async () => {

@@ -39,7 +39,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed tarball', () => {
   it('ships the bin, its bundle and code cache, the skill, README and LICENSE, and nothing else', () => {
-    expect(files.sort()).toEqual(['LICENSE', 'README.md', 'dist/cli.js', 'dist/load-bundle.cjs', 'dist/runware-mcp-server.cjs', 'dist/runware-mcp-server.cjs.cache', 'package.json', 'skills/runware-mcp/SKILL.md']);
+    expect(files.sort()).toEqual(['LICENSE', 'README.md', 'dist/cli.js', 'dist/load-bundle.cjs', 'dist/runware-mcp-server.cjs', 'dist/runware-mcp-server.cjs.cache', 'dist/studio.html', 'package.json', 'skills/runware-mcp/SKILL.md']);
     // No source maps pointing at sources that are not shipped, and no install step that needs dev tools.
     expect(files.some((f) => f.endsWith('.map'))).toBe(false);
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown> & { scripts: Record<string, string> };

@@ -73,16 +73,17 @@ describe('4. a hostile schema cannot freeze or crash the process', () => {
     const t0 = performance.now();
     const pings: number[] = [];
     const ticker = setInterval(() => pings.push(performance.now()), 10);
-    // Exponential for a backtracking engine (2^30 steps); linear under RE2.
-    const { sc, text } = await run(c, `${'a'.repeat(30)}!`);
+    // Exponential for a backtracking engine (2^34 steps: minutes, past the test's timeout); linear under RE2.
+    // The bounds below only have to survive a loaded machine.
+    const { sc, text } = await run(c, `${'a'.repeat(34)}!`);
     clearInterval(ticker);
-    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(performance.now() - t0).toBeLessThan(15_000);
     expect(text).toMatch(/positivePrompt/);
     expect(sc.error ?? sc).toBeTruthy();
     await c.ping();
     // The event loop was never held for long.
     const gaps = pings.slice(1).map((p, i) => p - pings[i]!);
-    expect(Math.max(0, ...gaps)).toBeLessThan(1000);
+    expect(Math.max(0, ...gaps)).toBeLessThan(5_000);
   });
 
   for (const [kind, why] of [

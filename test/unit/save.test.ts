@@ -68,6 +68,11 @@ describe('saving inside roots', () => {
     expect(Buffer.byteLength(safeBasename('é'.repeat(500)))).toBeLessThanOrEqual(200);
   });
 
+  it('bidirectional and other format controls never reach a file name (U+202E, U+2066-2069, U+200E/F, U+FEFF)', () => {
+    expect(safeBasename('invoice\u202Egpj.exe')).toBe('invoicegpj.exe');
+    expect(safeBasename('\u2066a\u2067b\u2068c\u2069\u200Ed\u200Fe\uFEFF\u2028f')).toBe('abcdef');
+  });
+
   it('every write is checked inside the root, whatever the name', async () => {
     const root = mkdtempSync(join(tmpdir(), 'rw-save-'));
     const outside = mkdtempSync(join(tmpdir(), 'rw-outside-'));

@@ -211,7 +211,8 @@ describe('upstream patterns under RE2 (hardening, second wave)', () => {
   it('each pattern is enforced as written, a catastrophic one in linear time', async () => {
     const t0 = performance.now();
     await expect(check({ p: `${'a'.repeat(5000)}!` })).rejects.toThrow(/^p: must match pattern/);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // A backtracking engine would take longer than the universe has; the bound only has to survive a loaded machine.
+    expect(performance.now() - t0).toBeLessThan(10_000);
     await expect(check({ p: 'aaaa', q: 'b' })).resolves.toBeUndefined();
     await expect(check({ q: 'a' })).rejects.toThrow(/^q: must match pattern "\^b\$"/);
   });

@@ -44,14 +44,14 @@ describe('JournalTaskStore', () => {
   it('a task whose runner went silent is failed, pointing at the journal; a live one on another runner is not', async () => {
     const { state, store } = setup();
     const old = new Date(Date.now() - STALE_MS - 1000).toISOString();
-    const base = { status: 'working' as const, createdAt: old, updatedAt: old, ttlMs: 60_000, pollIntervalMs: 1000, tool: 'runware_run' };
+    const base = { status: 'working' as const, createdAt: old, updatedAt: old, ttlMs: 60_000, pollIntervalMs: 1000, tool: 'runware_run', session: 'S', reach: 'S' };
     await state.putJob({ ...base, id: 'stale', runner: 'gone', heartbeatAt: old });
     await state.putJob({ ...base, id: 'alive', runner: 'other', heartbeatAt: new Date().toISOString() });
-    expect(await store.getTask('stale')).toMatchObject({ status: 'failed', statusMessage: expect.stringMatching(/runware_tasks.*runware_poll/) });
-    expect(await store.getTaskResult('stale')).toMatchObject({ isError: true, structuredContent: { error: { kind: 'state' } } });
-    expect((await store.getTask('alive'))!.status).toBe('working');
-    expect(await store.getTask('never')).toBeNull();
-    await expect(store.getTaskResult('never')).rejects.toThrow(/Task not found/);
+    expect(await store.getTask('stale', 'S')).toMatchObject({ status: 'failed', statusMessage: expect.stringMatching(/runware_tasks.*runware_poll/) });
+    expect(await store.getTaskResult('stale', 'S')).toMatchObject({ isError: true, structuredContent: { error: { kind: 'state' } } });
+    expect((await store.getTask('alive', 'S'))!.status).toBe('working');
+    expect(await store.getTask('never', 'S')).toBeNull();
+    await expect(store.getTaskResult('never', 'S')).rejects.toThrow(/Task not found/);
   });
 
   it('lists newest first, in pages with a cursor', async () => {
@@ -95,5 +95,30 @@ describe('taskStarter', () => {
     release();
     for (let i = 0; i < 50 && (await store.getTask(second.task.taskId))!.status === 'working'; i++) await new Promise((r) => setTimeout(r, 10));
     expect(await store.getTaskResult(second.task.taskId)).toEqual(done);
+  });
+});
+
+describe('sessions are a boundary for tasks (hardening, second wave)', () => {
+  it('without a token: tasks/list shows the session its own tasks, and by id another session reaches nothing', async () => {
+    const { store } = setup();
+    const a = await store.createTask({}, 1, request, 'session-A');
+    await store.createTask({}, 2, request, 'session-B');
+    expect((await store.listTasks(undefined, 'session-A')).tasks.map((t) => t.taskId)).toEqual([a.taskId]);
+    expect(await store.getTask(a.taskId, 'session-B')).toBeNull();
+    await expect(store.getTaskResult(a.taskId, 'session-B')).rejects.toThrow(/Task not found/);
+    await expect(store.updateTaskStatus(a.taskId, 'cancelled', undefined, 'session-B')).rejects.toThrow(/Task not found/);
+    expect((await store.getTask(a.taskId, 'session-A'))!.status).toBe('working');
+  });
+
+  it('with a token: a new session of the same token (a reconnect) reaches a task by id, but does not list it', async () => {
+    const state = SqliteState.open(mkdtempSync(join(tmpdir(), 'rw-tasks-')));
+    const app = { journal: { state: async () => state }, config: { instanceId: 'me' } } as unknown as AppContext;
+    const withToken = new JournalTaskStore(app, new Logger('error'), { token: 'a-long-enough-token' });
+    const t = await withToken.createTask({}, 1, request, 'session-A');
+    expect((await withToken.getTask(t.taskId, 'session-C'))!.taskId).toBe(t.taskId);
+    expect((await withToken.listTasks(undefined, 'session-C')).tasks).toEqual([]);
+    // Another server configured without that token (or with another) reaches nothing.
+    const other = new JournalTaskStore(app, new Logger('error'), { token: 'another-token-entirely' });
+    expect(await other.getTask(t.taskId, 'session-A')).toBeNull();
   });
 });

@@ -23,7 +23,7 @@ type RegExpEngine = ((pattern: string, flags: string) => { test(s: string): bool
  * schema" (the task goes unchecked, and the result says why), never a frozen
  * event loop or a blown stack.
  */
-export const SCHEMA_BOUNDS = { maxNodes: 20_000, maxDepth: 40, maxPatternLength: 1000, maxCompileMs: 2000 } as const;
+export const SCHEMA_BOUNDS = { maxNodes: 20_000, maxDepth: 40, maxPatternLength: 1000, maxCompileMs: 10_000 } as const;
 
 async function loadAjv(): Promise<AjvClass> {
   ajvClass ??= import('ajv/dist/2019.js').then((m) => {
