@@ -131,6 +131,33 @@ const envSchema = z.object({
       }
       return n;
     }),
+  RUNWARE_PRICE_CEILINGS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const out: Record<string, number> = {};
+      for (const part of (v ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+        const m = /^([A-Za-z0-9]+)\s*[=:]\s*([0-9]*\.?[0-9]+)$/.exec(part);
+        if (!m || !(Number(m[2]) > 0)) {
+          ctx.addIssue({ code: 'custom', message: `RUNWARE_PRICE_CEILINGS must be taskType=USD pairs separated by commas (e.g. imageInference=0.5,videoInference=10); "${part}" is not one` });
+          return z.NEVER;
+        }
+        out[m[1]!] = Number(m[2]);
+      }
+      return out;
+    }),
+  RUNWARE_CONFIRM_ABOVE_USD: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) {
+        ctx.addIssue({ code: 'custom', message: 'RUNWARE_CONFIRM_ABOVE_USD must be a number of US dollars, 0 or more (e.g. 0.5)' });
+        return z.NEVER;
+      }
+      return n;
+    }),
 });
 
 export interface Flags {
@@ -191,6 +218,10 @@ export interface Config {
   instanceId: string;
   /** Spend cap per UTC day in USD, across processes; undefined = none. */
   maxSpendUsd: number | undefined;
+  /** RUNWARE_PRICE_CEILINGS: USD per reference unit by task type, over src/runware/task-types.ts. */
+  priceCeilings: Record<string, number>;
+  /** A task quoted above this (USD) is run only once the user confirms it; undefined = never asked. */
+  confirmAboveUsd: number | undefined;
 }
 
 /** The password inside a Redis URL, which is as secret as the API key. */
@@ -279,6 +310,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags
     uploadMaxBytes: e.RUNWARE_UPLOAD_MAX_BYTES,
     stateDir: e.RUNWARE_STATE_DIR ?? resolve(join(e.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'runware-mcp-server')),
     maxSpendUsd: e.RUNWARE_MAX_SPEND_USD,
+    priceCeilings: e.RUNWARE_PRICE_CEILINGS,
+    confirmAboveUsd: e.RUNWARE_CONFIRM_ABOVE_USD,
     stateUrl: e.RUNWARE_STATE_URL,
     leaseMs: e.RUNWARE_STATE_LEASE_SECONDS * 1000,
     instanceId: `${hostname()}:${process.pid}`,

@@ -7,6 +7,7 @@ import { num, parse, str } from './args.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, printJson } from './output.js';
 import { progressPrinter } from './progress.js';
 import { readRoots } from './roots.js';
+import { asCliRefusal, cliConfirm } from './confirm.js';
 
 export const usage = `Usage: runware-mcp-server run MODEL (--params-file FILE|- | --param KEY=VALUE ...) [--wait SECONDS] [--out DIR]
 
@@ -16,10 +17,11 @@ One task for any model, checked against the model's live schema (see model-info 
 Values are typed by the schema. Local files in media fields (inside the current directory,
 --out or RUNWARE_OUTPUT_DIR) are uploaded first. Waits up to --wait (default 300) seconds;
 --wait 0 returns the taskUUID for: runware-mcp-server poll TASK_UUID --wait 60
-With --out, every output is saved into DIR with its real extension.`;
+With --out, every output is saved into DIR with its real extension. With RUNWARE_CONFIRM_ABOVE_USD
+set, a task quoted above it is asked about on a terminal; elsewhere it needs --yes.`;
 
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { 'params-file': { type: 'string' }, param: { type: 'string', multiple: true }, wait: { type: 'string' }, out: { type: 'string' } }, true);
+  const { values, positionals } = parse(args, { 'params-file': { type: 'string' }, param: { type: 'string', multiple: true }, wait: { type: 'string' }, out: { type: 'string' }, yes: { type: 'boolean' } }, true);
   if (positionals.length !== 1) throw new UsageError('run needs exactly one MODEL (an AIR id such as klingai:5@3)');
   const model = positionals[0]!;
   const file = str(values, 'params-file');
@@ -37,7 +39,10 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
     for (const p of pairs) setParam(params, p, schema);
   }
   const out = str(values, 'out');
-  const r = await runModel(ctx, { model, params, waitSeconds: num(values, 'wait', 0, 3600) ?? 300, ...(out ? { saveTo: `${resolve(out)}/` } : {}) }, { roots: readRoots(ctx, out), onProgress: progressPrinter() });
+  const { confirmCostUsd, ask } = cliConfirm(values.yes === true);
+  const r = await runModel(ctx, { model, params, waitSeconds: num(values, 'wait', 0, 3600) ?? 300, ...(out ? { saveTo: `${resolve(out)}/` } : {}), ...(confirmCostUsd !== undefined ? { confirmCostUsd } : {}) }, { roots: readRoots(ctx, out), onProgress: progressPrinter(), ...(ask ? { ask } : {}) }).catch((e: unknown) => {
+    throw asCliRefusal(e);
+  });
   printJson(r.output);
   return r.output.status === 'error' || r.output.status === 'partial' || r.output.status === 'unknown' ? EXIT_FAILED : EXIT_OK;
 }

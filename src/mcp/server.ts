@@ -21,6 +21,7 @@ Find a model by what it does: runware_model_search with capability (image-to-vid
 runware_request sends raw task arrays. The server assigns every taskUUID and authenticates by itself: never put taskUUIDs you invent, apiKey fields or authentication tasks in a request.
 Every isError result has structuredContent.error: kind (validation, policy, config, upstream, network, state, cancelled, internal), message, field or code, and next (what to do).
 Errors are scoped per taskUUID; a batch can partly succeed. Validation, auth, credit, safety and spend-cap errors are final: fix the input. Transient errors were already retried.
+Code confirmation_required: the task is quoted at quoteUsd; ask the user, and if they agree call again with confirmCostUsd set to at least quoteUsd.
 runware_tasks lists what was generated (cost, files); runware_account shows balance, spend today and the daily cap.
 Runway: runway_get_task looks up a video task by id (official API, useapi.net or makevid.ai); runway_list_accounts lists useapi.net accounts without secrets. Output URLs are signed and expire at expiresAt.`;
 

@@ -17,6 +17,10 @@ import type { Rules, Task } from './rules.js';
 import type { Transport, TransportReply } from './transport.js';
 import { isBillable, type Journal } from '../state/journal.js';
 import { detailsEnvelope, expectedResults, judgeDetails, judgeReply } from './verdicts.js';
+import { Quoter, type Quote, type QuoteSources } from './quote.js';
+import { DryRun, SpendGate, type ConfirmOptions } from './spend.js';
+import { SpendError } from '../shared/errors.js';
+import type { Overrun } from '../state/types.js';
 
 export type { Attempt, TaskStatus } from './recovery.js';
 
@@ -25,6 +29,8 @@ export interface TaskOutcome extends Outcome {
   index: number;
   taskType: string;
   attempts: Attempt[];
+  /** The real charge passed the task's reservation: by how much, and which quote source was wrong. */
+  overrun?: Overrun;
 }
 
 export interface SubmitResult {
@@ -58,6 +64,8 @@ export interface ClientOptions {
   journal?: Journal;
   /** One info line per task outcome. */
   logTasks?: boolean;
+  /** Quotes before reservations (src/runware/quote.ts): ceilings, pricing, the dry run, the confirmation threshold. */
+  spend?: Pick<QuoteSources, 'ceilings' | 'pricing'> & { dryRun?: boolean; confirmAboveUsd?: number };
 }
 
 export interface SubmitOptions {
@@ -69,6 +77,8 @@ export interface SubmitOptions {
   onProgress?: (p: Progress) => void;
   /** Kept in the journal, so a poll after a restart saves where the caller asked. */
   saveTo?: string;
+  /** How this call answers when its quote needs confirmation (RUNWARE_CONFIRM_ABOVE_USD, confirmCostUsd). */
+  confirm?: ConfirmOptions;
 }
 
 export interface PollRequest {
@@ -102,6 +112,8 @@ export class RunwareClient {
   /** When each task was first sent and last polled, so a later call continues its poll schedule. */
   private readonly pollClock = new Map<string, { startedAt: number; lastPolledAt?: number }>();
   readonly journal: Journal | undefined;
+  /** Quotes, confirmation and stale reservations, when there is a journal. */
+  readonly spend: SpendGate | undefined;
 
   constructor(opts: ClientOptions) {
     this.transport = opts.transport;
@@ -117,6 +129,43 @@ export class RunwareClient {
     this.resendUnknown = opts.resendUnknown ?? 'after-settle';
     this.journal = opts.journal;
     this.logTasks = opts.logTasks === true;
+    if (this.journal) {
+      const journal = this.journal;
+      const sp = opts.spend ?? {};
+      const dry = sp.dryRun && this.transport.name === 'rest'
+        ? new DryRun({ send: (tasks, timeoutMs) => this.readSend(tasks, { timeoutMs, dryRun: true }), fresh: () => this.rules.uuids.fresh(), journal, logger: this.log, timeoutMs: this.readTimeoutMs })
+        : undefined;
+      const quoter = new Quoter({ ...(sp.ceilings ? { ceilings: sp.ceilings } : {}), ...(sp.pricing ? { pricing: sp.pricing } : {}), learned: (m) => journal.learnedPerUnit(m), ...(dry ? { dryRun: (t) => dry.price(t as Task) } : {}) });
+      // The settle window's bound (docs/recovery.md): a task getTaskDetails still does not know after it never landed.
+      this.spend = new SpendGate({ journal, quoter, ...(sp.confirmAboveUsd !== undefined ? { confirmAboveUsd: sp.confirmAboveUsd } : {}), logger: this.log, knows: (u) => this.knowsTask(u), settleWindowMs: this.settle.rule.maxWindowMs });
+    }
+  }
+
+  /** Whether getTaskDetails knows a task: true, false (not found), undefined (no answer). */
+  async knowsTask(uuid: string): Promise<boolean | undefined> {
+    try {
+      const reply = await this.readSend([this.rules.getTaskDetails(uuid)], { timeoutMs: this.readTimeoutMs });
+      if (reply.status === 401 || reply.status === 403) return undefined;
+      const v = judgeDetails({ taskType: 'unknown', taskUUID: uuid } as Task, reply);
+      return v.kind === 'notFound' ? false : v.kind === 'noAnswer' ? undefined : true;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Quotes the billable tasks, holds the call for confirmation, and admits it; a cap refusal first releases dead senders' reservations. */
+  private async admitWithQuotes(tasks: Task[], callers: string[], opts: SubmitOptions): Promise<Map<string, Quote> | undefined> {
+    const journal = this.journal!;
+    const quotes = this.spend && tasks.some((t) => isBillable(t.taskType)) ? await this.spend.quote(tasks) : undefined;
+    if (quotes) await this.spend!.confirm(tasks, quotes, opts.confirm);
+    const extra = { ...(opts.saveTo ? { saveTo: opts.saveTo } : {}), ...(quotes ? { quotes } : {}) };
+    try {
+      await journal.admit(tasks, callers, extra);
+    } catch (e) {
+      if (!(e instanceof SpendError && e.code === 'spend_cap' && this.spend && (await this.spend.releaseStale(opts.signal)) > 0)) throw e;
+      await journal.admit(tasks, callers, extra);
+    }
+    return quotes;
   }
 
   /**
@@ -130,7 +179,7 @@ export class RunwareClient {
     const callers = callerUuids(input);
     // Free tasks with server-made UUIDs are recorded while their request is in flight, not before it.
     const behind = this.journal && !this.journal.mustAdmitFirst(tasks, callers) ? this.journal.admitBehind(tasks) : undefined;
-    if (this.journal && !behind) await this.journal.admit(tasks, callers, opts.saveTo ? { saveTo: opts.saveTo } : {});
+    const quotes = this.journal && !behind ? await this.admitWithQuotes(tasks, callers, opts) : undefined;
     const deadline = Date.now() + (opts.deadlineMs ?? this.retry.budgetMs);
     const size = this.limiter.capacity;
     const chunks: Slot[][] = [];
@@ -139,20 +188,26 @@ export class RunwareClient {
       chunks[chunks.length - 1]!.push(newSlot(index, task, opts.wait === true));
     });
     const requestErrors: ApiErrorItem[] = [];
-    const ctx: DriveContext = { deadline, requestErrors, admitted: new Set(tasks.map((t) => t.taskUUID)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}) };
+    const ctx: DriveContext = { deadline, requestErrors, admitted: new Set(tasks.map((t) => t.taskUUID)), ...(quotes ? { quotes: new Map(tasks.map((t, i) => [i, quotes.get(t.taskUUID)!] as const).filter(([, q]) => q)) } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}) };
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
     await behind;
     const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
     // A task the journal could not record says so in one line: a restart will not find it.
-    if (this.journal) for (const o of outcomes) if (!(await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {}))) o.note = [o.note, this.journal.unrecordedNote()].filter(Boolean).join(' ');
+    if (this.journal) {
+      for (const o of outcomes) {
+        const r = await this.journal.recordOutcome(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
+        if (!r.written) o.note = [o.note, this.journal.unrecordedNote()].filter(Boolean).join(' ');
+        if (r.overrun) o.overrun = r.overrun;
+      }
+    }
     if (this.logTasks) for (const o of outcomes) this.log.info(`task ${o.taskUUID} ${o.taskType} ${o.status}`, { attempts: o.attempts.length, ...(o.errors[0] ? { error: o.errors[0].code } : {}) });
     const failed = outcomes.filter((o) => o.status === 'error' || o.status === 'unknown').length;
     return { tasks: outcomes, requestErrors, anyFailed: failed > 0, allFailed: failed === outcomes.length };
   }
 
   /** One task, waited for: submitted, recovered, followed until it settles or `waitMs` passes. */
-  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void; saveTo?: string }): Promise<TaskOutcome> {
-    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.saveTo ? { saveTo: opts.saveTo } : {}) });
+  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void; saveTo?: string; confirm?: ConfirmOptions }): Promise<TaskOutcome> {
+    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.saveTo ? { saveTo: opts.saveTo } : {}), ...(opts.confirm ? { confirm: opts.confirm } : {}) });
     const t = r.tasks[0]!;
     if (t.errors.length === 0 && r.requestErrors.length > 0 && t.status === 'error') return { ...t, errors: r.requestErrors };
     return t;
@@ -163,23 +218,23 @@ export class RunwareClient {
    * and getTaskDetails where getResponse does not know the UUID (sync tasks).
    * A transient failure of a task this process submitted is retried as a new task.
    */
-  async poll(taskUUID: string, req: PollRequest): Promise<PollState & { attempts?: Attempt[] }> {
+  async poll(taskUUID: string, req: PollRequest): Promise<PollState & { attempts?: Attempt[]; overrun?: Overrun }> {
     const read = this.rules.getResponse(taskUUID);
     const deadline = Date.now() + Math.max(0, req.waitMs);
     const known = this.submitted.get(read.taskUUID);
     const st = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt);
     const transient = st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
     if (!transient || !known || Date.now() >= deadline) {
-      if (known && this.journal && st.status !== 'unknown') await this.journal.record(known, { ...st, attempts: [] });
-      return st;
+      const over = known && this.journal && st.status !== 'unknown' ? (await this.journal.recordOutcome(known, { ...st, attempts: [] })).overrun : undefined;
+      return over ? { ...st, overrun: over } : st;
     }
     const s = newSlot(0, this.rules.withFreshUuid(known), true);
     s.attempts.push({ taskUUID: read.taskUUID, outcome: st.errors.map((e) => e.code).join(', ') });
     this.log.warn(`task ${read.taskUUID} failed transiently (${st.errors[0]!.code}); retrying as a new task under ${s.task.taskUUID}`);
     await this.drive(s, { deadline, requestErrors: [], admitted: new Set(), ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
     const o = this.toOutcome(s);
-    if (this.journal) await this.journal.record(s.task, o);
-    return { ...st, taskUUID: o.taskUUID, status: o.status === 'unknown' ? 'unknown' : o.status, results: o.results, errors: o.errors, progress: o.status === 'success' ? 100 : st.progress, attempts: o.attempts };
+    const over = this.journal ? (await this.journal.recordOutcome(s.task, o)).overrun : undefined;
+    return { ...(over ? { overrun: over } : {}), ...st, taskUUID: o.taskUUID, status: o.status === 'unknown' ? 'unknown' : o.status, results: o.results, errors: o.errors, progress: o.status === 'success' ? 100 : st.progress, attempts: o.attempts };
   }
 
   async close(): Promise<void> {
@@ -309,7 +364,7 @@ export class RunwareClient {
       if (this.journal && !ctx.admitted.has(s.task.taskUUID)) {
         const previous = s.attempts.at(-1)?.taskUUID ?? s.task.taskUUID;
         ctx.admitted.add(s.task.taskUUID);
-        const refusal = await this.journal.admitRetry(s.task, previous);
+        const refusal = await this.journal.admitRetry(s.task, previous, ctx.quotes?.get(s.index));
         if (refusal) {
           this.apply(s, { kind: 'requestError', errors: [{ ...refusal, category: 'quota', retryable: false }] });
           continue;
@@ -370,7 +425,7 @@ export class RunwareClient {
    * getTaskDetails. `unknown` is true when neither knows it.
    */
   /** A getResponse or getTaskDetails, through the read permits. */
-  private readSend(tasks: Task[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<TransportReply> {
+  private readSend(tasks: Task[], opts: { timeoutMs: number; signal?: AbortSignal; dryRun?: boolean }): Promise<TransportReply> {
     return this.reads.run(1, () => this.transport.send(tasks, opts), opts.signal);
   }
 
@@ -455,6 +510,8 @@ interface DriveContext {
   deadline: number;
   /** UUIDs the journal has admitted in this call (the first sends); any other is a retry to admit. */
   admitted: Set<string>;
+  /** Each task's quote, by its index: a retry under a fresh UUID is reserved the same. */
+  quotes?: Map<number, Quote>;
   requestErrors: ApiErrorItem[];
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;

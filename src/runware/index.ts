@@ -1,7 +1,7 @@
 /** Builds a RunwareClient from plain options (the core never reads env itself). */
 import { ConfigError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { RunwareClient } from './client.js';
+import { RunwareClient, type ClientOptions } from './client.js';
 import type { PollSchedule } from './poll.js';
 import { RestTransport } from './rest.js';
 import type { RetryPolicy } from './retry.js';
@@ -30,6 +30,8 @@ export interface RunwareSetup {
   limiter?: Limiter;
   /** One info line per finished task (HTTP instances, for watching a fleet). */
   logTasks?: boolean;
+  /** Quote sources and the confirmation threshold (src/runware/spend.ts). */
+  spend?: ClientOptions['spend'];
   /** `never`: a task whose fate is unknown is reported unknown, never resent. */
   resendUnknown?: 'after-settle' | 'never';
 }
@@ -55,6 +57,7 @@ export function createRunwareClient(s: RunwareSetup): RunwareClient {
     ...(s.journal ? { journal: s.journal } : {}),
     ...(s.limiter ? { limiter: s.limiter } : {}),
     ...(s.logTasks ? { logTasks: true } : {}),
+    ...(s.spend ? { spend: s.spend } : {}),
     ...(s.resendUnknown ? { resendUnknown: s.resendUnknown } : {}),
   });
 }

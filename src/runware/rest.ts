@@ -58,7 +58,7 @@ export class RestTransport implements Transport {
     return this.agent;
   }
 
-  async send(tasks: Task[], { signal, timeoutMs }: SendOptions = {}): Promise<TransportReply> {
+  async send(tasks: Task[], { signal, timeoutMs, dryRun }: SendOptions = {}): Promise<TransportReply> {
     if (signal?.aborted) throw new CancelledError();
     const { request } = await undici();
     const dispatcher = await this.dispatcher();
@@ -74,6 +74,7 @@ export class RestTransport implements Transport {
           'content-type': 'application/json',
           accept: 'application/json',
           'user-agent': this.opts.userAgent,
+          ...(dryRun ? { 'x-runware-dry-run': '1' } : {}),
         },
         body: JSON.stringify(tasks),
         signal: timeout?.signal ?? signal,

@@ -21,6 +21,8 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** No answer within this many ms: NetworkError(sent, 'TIMEOUT'). Bounds every wait. */
   timeoutMs?: number;
+  /** REST: `X-Runware-Dry-Run: 1` (whether Runware honours it is unknown; see src/runware/spend.ts). */
+  dryRun?: boolean;
 }
 
 export interface Transport {

@@ -13,6 +13,8 @@ export interface AccountOutput {
   balanceError?: string;
   spend: { today: number; pendingToday: number; session: number; total: number; day: string };
   cap?: { usd: number; left: number; resetsAt: string };
+  /** Today's overruns: real charges above their reservations (included in spend.today), newest first. */
+  overruns?: { today: number; tasks: Array<{ taskUUID: string; usd: number; source: string; model?: string }> };
   journal?: string;
   note?: string;
 }
@@ -34,10 +36,12 @@ export async function account(ctx: AppContext, signal?: AbortSignal): Promise<Ac
   try {
     const store = await ctx.journal.state();
     const s = await store.spend(day);
+    const over = s.overrunToday ? await ctx.journal.overrunsToday(10) : [];
     return {
       ...balance,
       spend: { today: round(s.today), pendingToday: round(s.pendingToday), session: ctx.journal.spentThisSession, total: round(s.total), day },
       ...(cap !== undefined ? { cap: { usd: cap, left: round(Math.max(0, cap - s.today)), resetsAt: dayEnds() } } : {}),
+      ...(s.overrunToday ? { overruns: { today: round(s.overrunToday), tasks: over.map((o) => ({ taskUUID: o.taskUUID, usd: o.usd, source: o.source, ...(o.model ? { model: o.model } : {}) })) } } : {}),
       journal: store.location,
     };
   } catch (e) {

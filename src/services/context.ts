@@ -49,7 +49,9 @@ export class AppContext {
     const dir = config.simulate ? join(config.stateDir, 'simulator') : config.stateDir;
     const open = config.stateUrl ? () => this.shared()! : async () => SqliteState.open(dir);
     // Shared state is strict: with other instances relying on it, nothing goes out that it has not recorded.
-    this.journal = new Journal({ open, logger: logger.child('state'), maxSpendUsd: config.maxSpendUsd, strict: config.stateUrl !== undefined, onOpen: () => this.rules.uuids.limit(RECENT_UUIDS) });
+    // A reservation's lease: the state lease, plus the settle window (30 s, scaled like the client's waits) as grace.
+    const leaseMs = config.leaseMs + 30_000 * (config.simulate ? config.simTimeScale : config.timeScale);
+    this.journal = new Journal({ open, logger: logger.child('state'), maxSpendUsd: config.maxSpendUsd, strict: config.stateUrl !== undefined, onOpen: () => this.rules.uuids.limit(RECENT_UUIDS), leaseMs });
   }
 
   /** The shared Redis state, or undefined without RUNWARE_STATE_URL. The module loads only here. */
@@ -101,6 +103,15 @@ export class AppContext {
         journal: this.journal,
         ...(c.stateUrl ? { limiter: this.limiter()! } : {}),
         logTasks: c.http.enabled,
+        spend: {
+          ceilings: c.priceCeilings,
+          dryRun: true,
+          ...(c.confirmAboveUsd !== undefined ? { confirmAboveUsd: c.confirmAboveUsd } : {}),
+          pricing: async (air) => {
+            const cat = this.catalog();
+            return (await cat.pricing(air, (await cat.registryEntry(air)).slug))?.examples;
+          },
+        },
         pollSchedule: { minMs: 500 * scale, fraction: 0.1, maxMs: 60_000 * scale },
         timeScale: scale,
         retry: scaledRetry(DEFAULT_RETRY, scale),

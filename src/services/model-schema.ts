@@ -6,7 +6,7 @@
 import { deliveryMethodsOf, taskTypeOf, type ModelSchema, type SchemaLookup } from '../runware/schemas/catalog.js';
 import { unusableSchema, UnusableSchemaError, validateAgainst } from '../runware/schemas/validate.js';
 import { checkAir } from '../runware/tasks/common.js';
-import { CancelledError, PolicyError, ValidationError } from '../shared/errors.js';
+import { CancelledError, PolicyError, SpendError, ValidationError } from '../shared/errors.js';
 import { deadline } from '../shared/time.js';
 import type { AppContext } from './context.js';
 
@@ -120,7 +120,8 @@ function markUnchecked(facts: ModelFacts, detail: string): void {
 
 /** A rules error on a built task (`tasks[0].x`), named as the caller spells the field. */
 export function asCallerError(e: unknown, fieldOf: (path: string) => string): unknown {
-  if (!(e instanceof ValidationError) && !(e instanceof PolicyError)) return e;
+  // A spend refusal names its own field (the setting, or confirmCostUsd): kept as it is.
+  if ((!(e instanceof ValidationError) && !(e instanceof PolicyError)) || e instanceof SpendError) return e;
   const name = fieldOf(e.field.replace(/^tasks\[0\]\.?/, ''));
   const message = e.message.slice(e.field.length + 2).replace(/ \(allowed: .*\)$/, '');
   return e instanceof ValidationError ? new ValidationError(name, message, e.allowed) : new PolicyError(name, message, e.hint);

@@ -3,6 +3,7 @@
  * only when saving or previewing, save inside the allowed roots, and keep
  * small images for inline previews.
  */
+import type { ConfirmOptions } from '../runware/spend.js';
 import type { DataItem } from '../runware/errors.js';
 import type { Progress } from '../runware/poll.js';
 import { loadBytes, saveOutputs } from '../media/index.js';
@@ -39,6 +40,8 @@ export interface MediaCallOptions {
   roots: string[];
   /** Byte budget for inline previews (0 = none). */
   previewMaxBytes?: number;
+  /** How a quote that needs confirmation is answered (src/runware/spend.ts): the front-end's question, or none. */
+  ask?: ConfirmOptions['ask'];
 }
 
 export interface MaterializeOptions {

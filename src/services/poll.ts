@@ -1,4 +1,5 @@
 import { pollStep } from './next-step.js';
+import { overrunOut, type OverrunOut } from './spend.js';
 import type { PollState, Progress } from '../runware/poll.js';
 import { resolveSaveTarget } from '../media/save.js';
 import type { AppContext } from './context.js';
@@ -15,6 +16,8 @@ export interface PollInput {
 export interface PollOutput extends PollState {
   /** With saveTo: where each output was saved, by result index (a 3D result's files count one each). */
   files?: Array<MediaInfo & { index: number }>;
+  /** The real charge passed the task's reservation (see the spend cap in the README). */
+  overrun?: OverrunOut;
   next?: string;
 }
 
@@ -52,11 +55,13 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
     ...(opts.signal ? { signal: opts.signal } : {}),
     downloadTimeoutMs: downloadBudget(deadline),
   });
+  let over = st.overrun;
   if (record) {
     const task = { ...record.request, taskType: record.taskType, taskUUID: st.taskUUID } as Parameters<typeof ctx.journal.record>[0];
-    if (st.status !== 'unknown') await ctx.journal.record(task, { ...st, attempts: st.attempts ?? record.attempts }, { ...(input.saveTo ? { saveTo: input.saveTo } : {}), savedTo: info.map((m) => m.savedTo ?? '') }).catch(() => undefined);
+    if (st.status !== 'unknown') over ??= await ctx.journal.recordOutcome(task, { ...st, attempts: st.attempts ?? record.attempts }, { ...(input.saveTo ? { saveTo: input.saveTo } : {}), savedTo: info.map((m) => m.savedTo ?? '') }).then((r) => r.overrun).catch(() => undefined);
   }
-  const output: PollOutput = { ...st };
+  const { overrun: _o, ...rest } = st;
+  const output: PollOutput = { ...rest, ...(over ? { overrun: overrunOut(over) } : {}) };
   if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo || f.saveError);
   const again = pollStep(ctx.frontend, { taskUUID: st.taskUUID, waitSeconds: 60, ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}), ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}) });
   if (st.status === 'processing') {

@@ -4,6 +4,7 @@
  * for with progress up to `waitSeconds`, and every output saved with the
  * right extension (images, video, audio, 3D) or returned as text.
  */
+import { confirmOf, overrunOut, type OverrunOut } from './spend.js';
 import { pollStep } from './next-step.js';
 import type { ApiErrorItem, DataItem } from '../runware/errors.js';
 import type { Attempt } from '../runware/client.js';
@@ -28,6 +29,8 @@ export interface RunInput {
   params?: unknown;
   waitSeconds?: number;
   saveTo?: string;
+  /** The user confirmed up to this many USD for this call (see RUNWARE_CONFIRM_ABOVE_USD). */
+  confirmCostUsd?: number;
 }
 
 export interface RunOutputItem {
@@ -60,6 +63,8 @@ export interface RunOutput {
   validation: 'checked' | 'skipped';
   note?: string;
   uploads?: Upload[];
+  /** The real charge passed the reservation (see the spend cap in the README). */
+  overrun?: OverrunOut;
   next?: string;
 }
 
@@ -133,13 +138,14 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   const read = await readLocalInputs(ctx, locals, opts.roots);
   const uploads = read.size ? await uploadLocalInputs(ctx, task, read, { ...(opts.signal ? { signal: opts.signal } : {}), deadlineMs: Math.max(5000, waitMs / 2) }) : [];
 
+  const confirm = confirmOf(input.confirmCostUsd, opts.ask);
   const t =
     waitMs === 0
-      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}) }).then((r) => {
+      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}), confirm }).then((r) => {
           const o = r.tasks[0]!;
           return o.status === 'error' && o.errors.length === 0 ? { ...o, errors: r.requestErrors } : o;
         })
-      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}) });
+      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}), confirm });
 
   const base = {
     taskUUID: t.taskUUID,
@@ -151,6 +157,7 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
     ...(facts.unchecked || (t.note && (t.status === 'success' || t.status === 'partial')) ? { note: [facts.unchecked, t.status === 'success' || t.status === 'partial' ? t.note : undefined].filter(Boolean).join(' ') } : {}),
     ...(uploads.length ? { uploads } : {}),
     ...(t.attempts.length > 1 ? { attempts: t.attempts } : {}),
+    ...(t.overrun ? { overrun: overrunOut(t.overrun) } : {}),
   };
   if (t.status === 'error' || t.status === 'unknown') {
     return { output: { ...base, status: t.status, progress: 0, outputs: [], errors: t.errors, ...(t.note ? { next: t.note } : {}) }, previews: new Map() };

@@ -4,6 +4,7 @@
  * client's timeout. What is not done by then comes back as "processing" with
  * the taskUUID to poll.
  */
+import { confirmOf, overrunOut, type OverrunOut } from './spend.js';
 import { pollStep } from './next-step.js';
 import type { ApiErrorItem } from '../runware/errors.js';
 import { IMAGE_FORMATS } from '../runware/tasks/image-inference.js';
@@ -66,6 +67,8 @@ export interface TextToImageInput {
   extra?: Record<string, unknown>;
   waitSeconds?: number;
   saveTo?: string;
+  /** The user confirmed up to this many USD for this call (see RUNWARE_CONFIRM_ABOVE_USD). */
+  confirmCostUsd?: number;
 }
 
 /**
@@ -111,6 +114,8 @@ export interface TextToImageOutput {
   note?: string;
   /** Local files in `extra` uploaded first, each replaced by its mediaUUID. */
   uploads?: Upload[];
+  /** The real charge passed the reservation (see the spend cap in the README). */
+  overrun?: OverrunOut;
   next?: string;
 }
 
@@ -181,12 +186,13 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   const read = await readLocalInputs(ctx, locals, opts.roots);
   const uploads = read.size ? await uploadLocalInputs(ctx, task, read, { ...(opts.signal ? { signal: opts.signal } : {}), deadlineMs: Math.max(5000, waitMs / 2) }) : [];
   const numberResults = Number(task.numberResults);
+  const confirm = confirmOf(input.confirmCostUsd, opts.ask);
   let t;
   try {
     // One deadline covers the submit, any recovery, and the wait: the call returns within waitSeconds.
     t = waitMs === 0
-      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}) }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
-      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}) });
+      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}), confirm }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
+      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}), confirm });
   } catch (e) {
     throw asCallerError(e, fieldOf);
   }
@@ -199,6 +205,7 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
     ...(facts.unchecked || (t.note && (t.status === 'success' || t.status === 'partial')) ? { note: [facts.unchecked, t.status === 'success' || t.status === 'partial' ? t.note : undefined].filter(Boolean).join(' ') } : {}),
     ...(uploads.length ? { uploads } : {}),
     ...(t.attempts.length > 1 ? { attempts: t.attempts } : {}),
+    ...(t.overrun ? { overrun: overrunOut(t.overrun) } : {}),
   };
   if (t.status === 'error' || t.status === 'unknown') {
     return { output: { ...base, status: t.status, progress: 0, images: [], errors: t.errors, ...(t.note ? { next: t.note } : {}) }, previews: new Map() };

@@ -57,6 +57,26 @@ export class PolicyError extends AppError {
   }
 }
 
+/**
+ * A billable call held back by the spend rules: the daily cap would be passed
+ * (spend_cap), or its quote needs the user's confirmation first
+ * (confirmation_required, confirmation_declined). Nothing was sent.
+ */
+export class SpendError extends PolicyError {
+  constructor(
+    field: string,
+    readonly code: 'spend_cap' | 'confirmation_required' | 'confirmation_declined',
+    message: string,
+    hint: string,
+    readonly amounts: { quoteUsd: number; spentTodayUsd: number; capUsd: number | null },
+  ) {
+    super(field, message, hint);
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), code: this.code, ...this.amounts };
+  }
+}
+
 /** Missing or invalid configuration (no key, bad URL, ...). */
 export class ConfigError extends AppError {
   readonly kind = 'config' as const;

@@ -3,6 +3,7 @@
  * from the client): auth, task validation, sync and async delivery, cumulative
  * getResponse, conflictTaskUUID, modelSearch, and a few utility tasks.
  */
+import { reported, simPricePerResult } from './pricing.js';
 import { randomInt, randomUUID } from 'node:crypto';
 import { CATALOG } from './catalog.js';
 import { SCHEMAS, schemaFor } from './schemas.js';
@@ -447,8 +448,9 @@ export class RunwareSim {
     return { taskType: 'mediaStorage', taskUUID: uuid, operation: 'upload', mediaUUID, mediaURL: `${this.baseUrl()}/media/${mediaUUID}` };
   }
 
-  private cost(task: Item, usd: number): Item {
-    return task.includeCost === true ? { cost: Math.round(usd * 10000) / 10000 } : {};
+  /** Priced as Runware prices (pricing.ts); a test's price for the model replaces the model's own. */
+  private cost(task: Item, _usd?: number): Item {
+    return task.includeCost === true ? { cost: reported(simPricePerResult(task, this.state.prices.get(String(task.model)))) } : {};
   }
 
   private imageInference(task: Item, job: Job): void {

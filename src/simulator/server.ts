@@ -6,6 +6,7 @@
  * It imports nothing from the client: it is an independent implementation of
  * the server side, so it can catch the client's mistakes.
  */
+import { simPrice } from './pricing.js';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -209,7 +210,7 @@ export class Simulator {
     const dry = req.headers['x-runware-dry-run'] === '1' ? this.state.options.dryRun : 'ignored';
     if (dry !== 'ignored') {
       // Validated and (maybe) priced, not run: nothing is accepted or billed.
-      const price = (t: Record<string, unknown>): Record<string, unknown> => (dry === 'priced' ? { cost: t.taskType === 'videoInference' ? 0.25 : 0.004, dryRun: true } : { dryRun: true });
+      const price = (t: Record<string, unknown>): Record<string, unknown> => (dry === 'priced' ? { cost: simPrice(t, this.state.prices.get(String(t.model))), dryRun: true } : { dryRun: true });
       return answer(200, { data: tasks.filter((t) => t && t.taskType !== 'authentication').map((t) => ({ taskType: t.taskType, taskUUID: t.taskUUID, ...price(t) })) });
     }
     if (this.runware.readUnknownIs404(tasks)) return answer(404, { errors: [{ code: 'taskNotFound', message: 'No such task.', taskUUID: tasks[0]!.taskUUID, taskType: tasks[0]!.taskType }] });

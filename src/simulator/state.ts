@@ -160,6 +160,8 @@ export class SimState {
   readonly succeeded = new Map<string, number>();
   /** Random faults: each Runware request draws one of `faults` with probability `rate` (seeded, repeatable). */
   random: { rate: number; faults: Fault[]; next: () => number } | undefined;
+  /** A test's prices: USD per reference unit by model (pricing.ts), in place of the catalogue's. */
+  readonly prices = new Map<string, number>();
   /** Every taskUUID the simulated API has seen, run or not. */
   readonly known = new Set<string>();
   /** Real milliseconds every Runware request is held before it is answered (load, not a fault). */
@@ -224,6 +226,7 @@ export class SimState {
     this.accepted.clear();
     this.succeeded.clear();
     this.known.clear();
+    this.prices.clear();
     this.random = undefined;
     this.holdMs = 0;
     this.maxInFlight = this.inFlight;

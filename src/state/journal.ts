@@ -6,25 +6,16 @@
  */
 import { createHash } from 'node:crypto';
 import type { ApiErrorItem, DataItem } from '../runware/errors.js';
-import { ConfigError, PolicyError, type AppError } from '../shared/errors.js';
+import { ConfigError, PolicyError, SpendError, type AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
-import { lineageUuids, type JournalOutput, type JournalStatus, type StateStore, type TaskRecord } from './types.js';
+import { randomUUID } from 'node:crypto';
+import { lineageUuids, type JournalOutput, type JournalStatus, type Overrun, type StateStore, type TaskRecord } from './types.js';
 
 /** Task types that are never billed: reads, search, account, storage. */
 const FREE = new Set(['getResponse', 'getTaskDetails', 'modelSearch', 'accountManagement', 'ping', 'mediaStorage', 'imageUpload', 'authentication']);
 export const isBillable = (taskType: string): boolean => !FREE.has(taskType);
 
-/**
- * What a task of a type is reserved when nothing better is known (a model this
- * journal has never seen settle): a ceiling, so the cap holds even then.
- */
-const CEILING_USD: Record<string, number> = {
-  imageInference: 0.1, photoMaker: 0.1, videoInference: 3, audioInference: 0.5, '3dInference': 1.5, textInference: 0.1,
-  upscale: 0.05, imageUpscale: 0.05, removeBackground: 0.05, imageBackgroundRemoval: 0.05, caption: 0.02, imageCaption: 0.02,
-  vectorize: 0.05, controlNetPreprocess: 0.02, imageControlNetPreProcess: 0.02, imageMasking: 0.02, promptEnhance: 0.01, training: 20, modelUpload: 1,
-};
-const DEFAULT_CEILING_USD = 1;
 /** Lineages kept in memory; older ones are read from the store. */
 const RECENT = 10_000;
 
@@ -89,6 +80,21 @@ export interface JournalOptions {
   strict?: boolean;
   /** Backoff between attempts to open a store that failed: first, doubling to max (default 500 ms to 30 s). */
   reopenMs?: { first: number; max: number };
+  /**
+   * How long a sender's lease on its reservations lasts unrenewed, plus the
+   * settle window: a reservation whose holder stopped renewing this long ago
+   * may be released (see docs/recovery.md). Default 90 s.
+   */
+  leaseMs?: number;
+}
+
+/** What the client quoted a billable task (src/runware/quote.ts). */
+export interface TaskQuote {
+  usd: number;
+  /** Reference units: what the real charge is divided by to learn a price per unit. */
+  units: number;
+  source: string;
+  how: string;
 }
 
 /** Why the store is down, since when, and when it is tried again. */
@@ -118,6 +124,11 @@ export interface OutcomeLike {
 const capMessage = (cap: number, spent: number, wanted: number, how: string): string =>
   `the daily spend cap RUNWARE_MAX_SPEND_USD=${money(cap)} would be passed: ${money(spent)} is spent or reserved today (UTC), and this task would cost up to ${money(wanted)} (${how})`;
 const capHint = (): string => `Nothing was sent. The cap resets at ${dayEnds()} (UTC midnight); reads (runware_poll, runware_model_search, runware_account) still work. Raise RUNWARE_MAX_SPEND_USD to allow more.`;
+/** The refusal of a task the cap cannot take: the setting that refused it is its field. */
+export const capError = (cap: number, spent: number, wanted: number, how: string): SpendError =>
+  new SpendError('RUNWARE_MAX_SPEND_USD', 'spend_cap', capMessage(cap, spent, wanted, how), capHint(), { quoteUsd: wanted, spentTodayUsd: Math.round(spent * 1e6) / 1e6, capUsd: cap });
+/** Without a quote (a journal used on its own): a dollar per result, so the cap still holds. */
+const UNQUOTED_USD = 1;
 
 export class Journal {
   private store: Promise<StateStore> | undefined;
@@ -258,7 +269,7 @@ export class Journal {
    * and reserved nothing, when a task must not go out. False when the tasks
    * may go out unrecorded (the journal is down; see admitUnrecorded).
    */
-  async admit(tasks: Task[], callerUuids: string[], extra: { saveTo?: string } = {}): Promise<boolean> {
+  async admit(tasks: Task[], callerUuids: string[], extra: { saveTo?: string; quotes?: Map<string, TaskQuote> } = {}): Promise<boolean> {
     let store: StateStore;
     try {
       store = await this.state();
@@ -266,16 +277,17 @@ export class Journal {
       return this.admitUnrecorded(tasks, callerUuids, e);
     }
     const day = utcDay();
-    const reservations: Array<{ uuid: string; amount: number; model?: string; numberResults: number; how: string }> = [];
+    const reservations: Array<{ uuid: string } & ReturnType<Journal['estimate']>> = [];
     const now = new Date().toISOString();
     const journaled = tasks.filter((t) => isBillable(t.taskType) || t.taskType === 'mediaStorage');
     // One atomic step: nothing is claimed, reserved or written unless every task may go.
-    const records = journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo) }));
+    const records = journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo, extra.quotes?.get(t.taskUUID)) }));
     let r: Awaited<ReturnType<StateStore['admit']>> | undefined;
     for (let attempt = 0; !r; attempt++) {
       try {
         reservations.length = 0;
-        for (const t of tasks) if (isBillable(t.taskType)) reservations.push({ uuid: t.taskUUID, ...(await this.estimate(store, t)) });
+        for (const t of tasks) if (isBillable(t.taskType)) reservations.push({ uuid: t.taskUUID, ...this.estimate(t, extra.quotes?.get(t.taskUUID)) });
+        if (reservations.length) this.holdLease(store);
         r = await store.admit({ uuids: tasks.map((t) => t.taskUUID), callerUuids, day, cap: this.cap, reservations, records });
       } catch (e) {
         // The store failed under us (locked, replaced, unwritable): as if it could not be opened.
@@ -292,9 +304,7 @@ export class Journal {
       throw new PolicyError(`tasks[${i}].taskUUID`, `taskUUID ${r.taken} was already used (the journal at ${store.location} has it); every task needs a fresh UUID`, 'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
     }
     if (!r.ok) {
-      const res = reservations[r.refused]!;
-      const i = tasks.findIndex((t) => t.taskUUID === res.uuid);
-      throw new PolicyError(`tasks[${i}]`, capMessage(r.cap, r.spentToday, r.wanted, res.how), capHint());
+      throw capError(r.cap, r.spentToday, r.wanted, reservations[r.refused]!.how);
     }
     for (const t of journaled) {
       this.remember(this.roots, t.taskUUID, t.taskUUID);
@@ -333,7 +343,7 @@ export class Journal {
   }
 
   /** Before a retry goes out under a fresh UUID: claims it and reserves again. An error item to fail it with, when it must not. */
-  async admitRetry(task: Task, previous: string): Promise<{ code: string; message: string; taskUUID: string } | undefined> {
+  async admitRetry(task: Task, previous: string, quote?: TaskQuote): Promise<{ code: string; message: string; taskUUID: string } | undefined> {
     const root = this.roots.get(previous) ?? previous;
     this.remember(this.roots, task.taskUUID, root);
     let store: StateStore;
@@ -346,7 +356,7 @@ export class Journal {
     try {
       await store.claimUuids([task.taskUUID], []);
       if (!isBillable(task.taskType)) return undefined;
-      const r = await this.reserve(store, task);
+      const r = await this.reserve(store, task, quote);
       return r.ok ? undefined : { code: 'spendCapReached', message: `The retry was not sent: ${r.message}`, taskUUID: task.taskUUID };
     } catch (e) {
       // As when the ledger cannot be opened: with a cap, no unreserved retry goes out.
@@ -357,55 +367,144 @@ export class Journal {
     }
   }
 
-  /** What a task is reserved: the most this model has cost for that many results, else the ceiling of its type. */
-  private async estimate(store: StateStore, t: Task): Promise<{ amount: number; model?: string; numberResults: number; how: string }> {
+  /** What a task is reserved: its quote (src/runware/quote.ts), or without one a dollar a result. */
+  private estimate(t: Task, q: TaskQuote | undefined): { amount: number; model?: string; numberResults: number; units?: number; source: string; holder: string; how: string } {
     const n = countOf(t);
     const model = typeof t.model === 'string' ? t.model : undefined;
-    const seen = model ? await store.maxCost(model, n) : undefined;
-    const amount = seen ?? (CEILING_USD[t.taskType] ?? DEFAULT_CEILING_USD) * (t.taskType === '3dInference' || t.taskType === 'training' ? 1 : n);
-    const how = seen !== undefined ? `the most this model has cost for ${n} result${n > 1 ? 's' : ''}` : `its cost is unknown (no settled run of ${model ?? t.taskType} yet), so the ceiling for ${t.taskType} is reserved`;
-    return { amount, ...(model ? { model } : {}), numberResults: n, how };
+    const base = { ...(model ? { model } : {}), numberResults: n, holder: this.holder };
+    if (q) return { ...base, amount: q.usd, units: q.units, source: q.source, how: q.how };
+    return { ...base, amount: UNQUOTED_USD * n, source: 'ceiling', how: `no quote was made, so ${money(UNQUOTED_USD)} a result is reserved` };
   }
 
-  private async reserve(store: StateStore, t: Task): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
-    const e = await this.estimate(store, t);
-    const r = await store.reserve(t.taskUUID, utcDay(), e.amount, this.cap, { ...(e.model ? { model: e.model } : {}), numberResults: e.numberResults });
-    return r.ok ? { ok: true } : { ok: false, message: capMessage(r.cap, r.spentToday, r.wanted, e.how), hint: capHint() };
+  private async reserve(store: StateStore, t: Task, q?: TaskQuote): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
+    const { amount, how, ...meta } = this.estimate(t, q);
+    const r = await store.reserve(t.taskUUID, utcDay(), amount, this.cap, meta);
+    return r.ok ? { ok: true } : { ok: false, message: capMessage(r.cap, r.spentToday, r.wanted, how), hint: capHint() };
   }
 
+  /** This process's name on its reservations; its lease is renewed while it lives. */
+  readonly holder = randomUUID();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  get leaseMs(): number {
+    return this.opts.leaseMs ?? 90_000;
+  }
+
+  /** Starts renewing this process's lease (once): a process that dies stops, and its open reservations can be released. */
+  private holdLease(store: StateStore): void {
+    if (this.heartbeat) return;
+    const renew = (): void => void store.renewHolder(this.holder, this.leaseMs).catch((e: unknown) => this.opts.logger.warn(`reservation lease not renewed: ${(e as Error).message}`));
+    renew();
+    this.heartbeat = setInterval(renew, Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  /** The most a model has been charged per reference unit, for quotes; undefined without a ledger. */
+  async learnedPerUnit(model: string): Promise<number | undefined> {
+    try {
+      return await (await this.state()).maxPerUnit(model);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Reserves for a task sent outside a call's admission (a dry-run probe):
+   * claimed, reserved under the cap, no record. False when it must not go out.
+   */
+  async reserveAlone(t: Task, q: TaskQuote): Promise<boolean> {
+    try {
+      const store = await this.state();
+      await store.claimUuids([t.taskUUID], []);
+      this.holdLease(store);
+      return (await this.reserve(store, t, q)).ok;
+    } catch {
+      return false;
+    }
+  }
+
+  async settleAlone(t: Task, actual: number): Promise<void> {
+    await (await this.state()).settle(t.taskUUID, actual).catch((e: unknown) => this.opts.logger.warn(`task ${t.taskUUID} not settled: ${(e as Error).message}`));
+  }
+
+  /** A charge no reservation covered (a dry run that ran after all): recorded at once, as an overrun of a 0 reservation. */
+  async chargeUnplanned(t: Task, actual: number): Promise<void> {
+    try {
+      const store = await this.state();
+      await store.claimUuids([t.taskUUID], []);
+      await store.reserve(t.taskUUID, utcDay(), 0, undefined, { ...(typeof t.model === 'string' ? { model: t.model } : {}), numberResults: countOf(t), source: 'dryRun' });
+      await store.settle(t.taskUUID, actual);
+    } catch (e) {
+      this.opts.logger.warn(`an unplanned charge of ${money(actual)} for ${t.taskUUID} was not recorded: ${(e as Error).message}`);
+    }
+  }
+
+  /** Open reservations whose holder's lease (with its grace) has run out, made more than `windowMs` ago. */
+  async staleReservations(windowMs: number): Promise<Array<{ uuid: string; day: string; reserved: number }>> {
+    return (await this.state()).staleReservations(Date.now() - windowMs, 50);
+  }
+
+  async release(uuid: string): Promise<boolean> {
+    return (await this.state()).release(uuid).catch(() => false);
+  }
+
+  /** Today's spend, pending reservations and overruns, for runware_account. */
+  async overrunsToday(limit = 10): Promise<Overrun[]> {
+    try {
+      return await (await this.state()).overruns(utcDay(), limit);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Spent or reserved today (UTC), for the confirmation question; undefined without a ledger. */
+  async spentToday(): Promise<number | undefined> {
+    try {
+      return (await (await this.state()).spend(utcDay())).today;
+    } catch {
+      return undefined;
+    }
+  }
   /** After an outcome: the record updated, and the ledger settled once the cost is final. False when it could not be written. */
   async record(task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] } = {}): Promise<boolean> {
-    if (!isBillable(task.taskType) && task.taskType !== 'mediaStorage') return true;
+    return (await this.recordOutcome(task, o, extra)).written;
+  }
+
+  /** record(), with the overrun the ledger recorded if the real charge passed the task's reservation. */
+  async recordOutcome(task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] } = {}): Promise<{ written: boolean; overrun?: Overrun }> {
+    if (!isBillable(task.taskType) && task.taskType !== 'mediaStorage') return { written: true };
     let store: StateStore;
     try {
       store = await this.state();
     } catch (e) {
       this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
-      return false;
+      return { written: false };
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.write(store, task, o, extra);
+        const over = await this.write(store, task, o, extra);
         this.healthy();
-        return true;
+        for (const x of over) this.opts.logger.warn(`task ${x.taskUUID} cost ${money(x.chargedUsd)}, ${money(x.usd)} more than its reservation of ${money(x.reservedUsd)} (quoted from ${x.source}); recorded as an overrun`);
+        const overrun = over.find((x) => x.taskUUID === o.taskUUID) ?? over[0];
+        return { written: true, ...(overrun ? { overrun } : {}) };
       } catch (e) {
         // The task ran: a journal that fails now must never cost the caller its result.
         this.failed(e);
         const retry = attempt === 0 && (e as { why?: string })?.why === 'replaced' ? await this.state().catch(() => undefined) : undefined;
         if (!retry) {
           this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
-          return false;
+          return { written: false };
         }
         store = retry;
       }
     }
   }
 
-  private async write(store: StateStore, task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] }): Promise<void> {
+  private async write(store: StateStore, task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] }): Promise<Overrun[]> {
     const root = this.roots.get(o.taskUUID) ?? this.roots.get(task.taskUUID) ?? o.attempts[0]?.taskUUID ?? o.taskUUID;
     const prior = await store.getTask(root);
     const now = new Date().toISOString();
-    const rec = this.toRecord(task, o, prior?.createdAt ?? this.created.get(root) ?? now, extra.saveTo ?? prior?.saveTo);
+    const rec = this.toRecord(task, o, prior?.createdAt ?? this.created.get(root) ?? now, extra.saveTo ?? prior?.saveTo, prior?.quote);
     if (extra.savedTo) extra.savedTo.forEach((p, i) => p && rec.outputs[i] && (rec.outputs[i]!.savedTo = p));
     // Saved paths already recorded stay.
     prior?.outputs.forEach((po, i) => po.savedTo && rec.outputs[i] && !rec.outputs[i]!.savedTo && (rec.outputs[i]!.savedTo = po.savedTo));
@@ -417,12 +516,14 @@ export class Journal {
     if ((o.status === 'success' || o.status === 'partial') && costKnown) settlements.push([o.taskUUID, rec.cost ?? 0]);
     else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
     // processing / unknown: the reservation stands until a poll settles it.
-    await store.finish(root, rec, settlements);
+    const over = await store.finish(root, rec, settlements);
     this.changed(root, rec);
     if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined)) this.sessionSpend += rec.cost ?? 0;
+    return over;
   }
 
   async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     if (!this.store) return;
     await (await this.store.catch(() => undefined))?.close().catch(() => undefined);
   }
@@ -443,7 +544,7 @@ export class Journal {
     }
   }
 
-  private toRecord(task: Task, o: OutcomeLike, createdAt: string, saveTo: string | undefined): TaskRecord {
+  private toRecord(task: Task, o: OutcomeLike, createdAt: string, saveTo: string | undefined, quote?: { usd: number; source: string }): TaskRecord {
     const costs = o.results.map((r) => r?.cost).filter((c): c is number => typeof c === 'number');
     return {
       taskUUID: o.taskUUID,
@@ -460,6 +561,7 @@ export class Journal {
       request: scrubRequest(task) as Record<string, unknown>,
       ...(saveTo ? { saveTo } : {}),
       ...(o.errors.length ? { errors: o.errors.map((e) => ({ code: e.code, message: scrubber.text(e.message) })) } : {}),
+      ...(quote ? { quote: { usd: quote.usd, source: quote.source } } : {}),
     };
   }
 }

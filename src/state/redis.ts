@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { ConfigError, StateUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
-import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, JOB_TTL_MS, jobExpiresAt, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
+import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, JOB_TTL_MS, jobExpiresAt, type Overrun, type Reservation, type ReservationMeta, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 type Reply = unknown;
 /** The little of node-redis used here: raw commands, so no command typings leak into the rest. */
@@ -95,9 +95,10 @@ export class Script {
 // Shared Lua pieces. p = key prefix (with the hash tag).
 const LUA_LIB = `
 local p = ARGV[1]
-local function reserve(uuid, day, amount, model, n, now)
+local function reserve(uuid, day, amount, model, n, now, units, source, holder)
   if redis.call('HSETNX', p..'ledger:'..uuid, 'reserved', amount) == 1 then
-    redis.call('HSET', p..'ledger:'..uuid, 'day', day, 'model', model, 'n', n, 'at', now)
+    redis.call('HSET', p..'ledger:'..uuid, 'day', day, 'model', model, 'n', n, 'at', now, 'units', units or 0, 'source', source or '', 'holder', holder or '')
+    redis.call('ZADD', p..'open', now, uuid)
     redis.call('EXPIRE', p..'ledger:'..uuid, ${DAY_TTL_S})
     redis.call('HINCRBYFLOAT', p..'day:'..day, 'spent', amount)
     redis.call('HINCRBYFLOAT', p..'day:'..day, 'pending', amount)
@@ -111,18 +112,36 @@ local function put(root, rec)
   redis.call('ZADD', p..'tasks', rec.updatedAt, root)
 end
 local function settle(uuid, actual)
-  local e = redis.call('HMGET', p..'ledger:'..uuid, 'day', 'reserved', 'actual', 'model', 'n')
-  if not e[1] then return end
+  local e = redis.call('HMGET', p..'ledger:'..uuid, 'day', 'reserved', 'actual', 'model', 'n', 'units', 'source', 'released')
+  if not e[1] then return nil end
   local prev = tonumber(e[3] or e[2])
   redis.call('HINCRBYFLOAT', p..'day:'..e[1], 'spent', actual - prev)
   redis.call('INCRBYFLOAT', p..'total', actual - prev)
-  if not e[3] then redis.call('HINCRBYFLOAT', p..'day:'..e[1], 'pending', -tonumber(e[2])) end
+  if not e[3] then
+    redis.call('HINCRBYFLOAT', p..'day:'..e[1], 'pending', -tonumber(e[2]))
+    redis.call('ZREM', p..'open', uuid)
+  end
   redis.call('HSET', p..'ledger:'..uuid, 'actual', actual)
   if actual > 0 and e[4] and e[4] ~= '' then
     local k = p..'maxcost:'..e[4]..'|'..e[5]
     local m = tonumber(redis.call('GET', k) or '0')
     if actual > m then redis.call('SET', k, actual) end
+    local units = tonumber(e[6] or '0') or 0
+    if units > 0 then
+      local ku = p..'maxunit:'..e[4]
+      local mu = tonumber(redis.call('GET', ku) or '0')
+      if actual / units > mu then redis.call('SET', ku, actual / units) end
+    end
   end
+  -- A first charge above its reservation is an overrun, recorded in the same step.
+  local reserved = tonumber(e[2])
+  if e[3] or actual <= reserved + 1e-9 then return nil end
+  local o = {taskUUID = uuid, day = e[1], model = e[4] or '', reservedUsd = reserved, chargedUsd = actual, usd = actual - reserved, source = e[8] and 'released' or ((e[7] and e[7] ~= '') and e[7] or 'unknown')}
+  redis.call('HINCRBYFLOAT', p..'day:'..e[1], 'overrun', actual - reserved)
+  redis.call('LPUSH', p..'overruns:'..e[1], cjson.encode(o))
+  redis.call('LTRIM', p..'overruns:'..e[1], 0, 199)
+  redis.call('EXPIRE', p..'overruns:'..e[1], ${DAY_TTL_S})
+  return o
 end
 `;
 
@@ -147,7 +166,7 @@ for i, r in ipairs(b.reservations) do
   spent = spent + r.amount
 end
 for _, u in ipairs(b.uuids) do redis.call('SET', p..'uuid:'..u, u, 'NX') end
-for _, r in ipairs(b.reservations) do reserve(r.uuid, b.day, r.amount, r.model, r.n, b.now) end
+for _, r in ipairs(b.reservations) do reserve(r.uuid, b.day, r.amount, r.model, r.n, b.now, r.units, r.source, r.holder) end
 for _, r in ipairs(b.records) do put(r.root, r) end
 return '{"ok":true}'`);
 
@@ -157,14 +176,31 @@ local spent = tonumber(redis.call('HGET', p..'day:'..b.day, 'spent') or '0')
 if b.cap >= 0 and spent + b.amount > b.cap + 1e-9 then
   return cjson.encode({ok = false, spentToday = spent, cap = b.cap, wanted = b.amount})
 end
-reserve(b.uuid, b.day, b.amount, b.model, b.n, b.now)
+reserve(b.uuid, b.day, b.amount, b.model, b.n, b.now, b.units, b.source, b.holder)
 return cjson.encode({ok = true, reserved = b.amount})`);
+
+const RELEASE = new Script(`${LUA_LIB}
+local uuid = ARGV[2]
+local e = redis.call('HMGET', p..'ledger:'..uuid, 'day', 'reserved', 'actual')
+if not e[1] or e[3] or tonumber(e[2]) <= 0 then return 0 end
+local r = tonumber(e[2])
+redis.call('HSET', p..'ledger:'..uuid, 'released', r, 'reserved', 0)
+redis.call('HINCRBYFLOAT', p..'day:'..e[1], 'spent', -r)
+redis.call('HINCRBYFLOAT', p..'day:'..e[1], 'pending', -r)
+redis.call('INCRBYFLOAT', p..'total', -r)
+redis.call('ZREM', p..'open', uuid)
+return 1`);
 
 const FINISH = new Script(`${LUA_LIB}
 local b = cjson.decode(ARGV[2])
 if b.record then put(b.root, b.record) end
-for _, s in ipairs(b.settlements) do settle(s[1], s[2]) end
-return 1`);
+local over = {}
+for _, s in ipairs(b.settlements) do
+  local o = settle(s[1], s[2])
+  if o then table.insert(over, o) end
+end
+if #over == 0 then return '[]' end
+return cjson.encode(over)`);
 
 const ENDED = 'ended';
 const TOUCH = new Script(`
@@ -188,6 +224,12 @@ redis.call('SET', KEYS[1], b.json, 'PX', b.ttl)
 redis.call('ZADD', KEYS[2], b.at, b.id)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', b.oldest)
 return 1`);
+
+/** An overrun as Lua encoded it: amounts rounded, no empty model. */
+const overrunFrom = (o: Overrun): Overrun => {
+  const { model, ...rest } = o;
+  return { ...rest, ...(model ? { model } : {}), reservedUsd: Number(o.reservedUsd), chargedUsd: Number(o.chargedUsd), usd: Math.round(Number(o.usd) * 1e6) / 1e6 };
+};
 
 const recordArg = (root: string, r: TaskRecord): Record<string, unknown> => ({ root, links: lineageUuids(root, r), json: JSON.stringify(r), updatedAt: Date.parse(r.updatedAt) });
 
@@ -270,19 +312,52 @@ export class RedisState implements StateStore {
     return out;
   }
 
-  async reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: { model?: string; numberResults: number }): Promise<Reservation> {
-    return JSON.parse(String(await this.script(RESERVE, { uuid, day, amount, cap: cap ?? -1, model: meta.model ?? '', n: meta.numberResults, now: Date.now() }))) as Reservation;
+  async reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: ReservationMeta): Promise<Reservation> {
+    return JSON.parse(String(await this.script(RESERVE, { uuid, day, amount, cap: cap ?? -1, model: meta.model ?? '', n: meta.numberResults, now: Date.now(), units: meta.units ?? 0, source: meta.source ?? '', holder: meta.holder ?? '' }))) as Reservation;
   }
 
   async settle(uuid: string, actual: number): Promise<void> {
     await this.script(FINISH, { settlements: [[uuid, actual]] });
   }
 
+  async maxPerUnit(model: string): Promise<number | undefined> {
+    const v = (await this.cmd(['GET', `${this.prefix}maxunit:${model}`])) as string | null;
+    return v === null ? undefined : Number(v);
+  }
+
+  async overruns(day: string, limit: number): Promise<Overrun[]> {
+    const rows = (await this.cmd(['LRANGE', `${this.prefix}overruns:${day}`, 0, Math.max(0, limit - 1)])) as string[];
+    return rows.map((j) => overrunFrom(JSON.parse(j) as Overrun));
+  }
+
+  async renewHolder(holder: string, ttlMs: number): Promise<void> {
+    await this.cmd(['SET', `${this.prefix}holder:${holder}`, '1', 'PX', Math.max(1000, Math.round(ttlMs))]);
+  }
+
+  async staleReservations(before: number, limit: number): Promise<Array<{ uuid: string; day: string; reserved: number }>> {
+    const uuids = (await this.cmd(['ZRANGEBYSCORE', `${this.prefix}open`, '-inf', `(${before}`, 'LIMIT', 0, limit * 4])) as string[];
+    const out: Array<{ uuid: string; day: string; reserved: number }> = [];
+    for (const uuid of uuids) {
+      if (out.length >= limit) break;
+      const [day, reserved, actual, holder] = (await this.cmd(['HMGET', `${this.prefix}ledger:${uuid}`, 'day', 'reserved', 'actual', 'holder'])) as Array<string | null>;
+      if (!day || actual !== null || !(Number(reserved) > 0)) continue;
+      // A holder whose lease key is gone has stopped renewing: died, or ended without settling.
+      if (holder && Number(await this.cmd(['EXISTS', `${this.prefix}holder:${holder}`])) === 1) continue;
+      out.push({ uuid, day, reserved: Number(reserved) });
+    }
+    return out;
+  }
+
+  async release(uuid: string): Promise<boolean> {
+    return Number(await this.call((r) => RELEASE.run(r, [`${this.prefix}tasks`], [this.prefix, uuid]))) === 1;
+  }
+
   async spend(day: string): Promise<SpendSummary> {
     const [spent, pending] = (await this.cmd(['HMGET', `${this.prefix}day:${day}`, 'spent', 'pending'])) as Array<string | null>;
     const total = (await this.cmd(['GET', `${this.prefix}total`])) as string | null;
     const n = (v: string | null | undefined): number => Math.round(Number(v ?? 0) * 1e9) / 1e9;
-    return { today: n(spent), pendingToday: n(pending), total: n(total) };
+    const overrun = (await this.cmd(['HGET', `${this.prefix}day:${day}`, 'overrun'])) as string | null;
+    return { today: n(spent), pendingToday: n(pending), total: n(total), overrunToday: n(overrun) };
   }
 
   async maxCost(model: string, numberResults: number): Promise<number | undefined> {
@@ -299,7 +374,7 @@ export class RedisState implements StateStore {
           day: b.day,
           cap: b.cap ?? -1,
           now: Date.now(),
-          reservations: b.reservations.map((x) => ({ uuid: x.uuid, amount: x.amount, model: x.model ?? '', n: x.numberResults })),
+          reservations: b.reservations.map((x) => ({ uuid: x.uuid, amount: x.amount, model: x.model ?? '', n: x.numberResults, units: x.units ?? 0, source: x.source ?? '', holder: x.holder ?? '' })),
           records: b.records.map((x) => recordArg(x.root, x.record)),
         }),
       ),
@@ -307,8 +382,9 @@ export class RedisState implements StateStore {
     return r;
   }
 
-  async finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<void> {
-    await this.script(FINISH, { root: rootUuid, record: recordArg(rootUuid, record), settlements });
+  async finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<Overrun[]> {
+    const r = JSON.parse(String(await this.script(FINISH, { root: rootUuid, record: recordArg(rootUuid, record), settlements }))) as unknown;
+    return Array.isArray(r) ? (r as Overrun[]).map(overrunFrom) : [];
   }
 
   async putJob(job: JobRecord, opts: { ifActive?: boolean } = {}): Promise<boolean> {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../shared/errors.js';
 import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
-import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, isJobDone, jobExpiresAt, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
+import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, isJobDone, jobExpiresAt, type Overrun, type Reservation, type ReservationMeta, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 /** Connections to unwritable journals, kept so that no finalizer closes them (and checkpoints into the -shm). */
 const ABANDONED: BetterSqlite3.Database[] = [];
@@ -38,6 +38,15 @@ const MIGRATIONS: string[] = [
   `CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
    CREATE INDEX jobs_created ON jobs (created_at DESC, id DESC);
    CREATE INDEX jobs_expires ON jobs (expires_at);`,
+  // Quotes and overruns: each reservation's units (its charge teaches a price per unit), its quote's
+  // source, and the sender whose lease keeps it open; the day's overruns; the senders' leases.
+  `ALTER TABLE ledger ADD COLUMN units REAL;
+   ALTER TABLE ledger ADD COLUMN source TEXT;
+   ALTER TABLE ledger ADD COLUMN holder TEXT;
+   ALTER TABLE ledger ADD COLUMN released REAL;
+   ALTER TABLE days ADD COLUMN overrun REAL NOT NULL DEFAULT 0;
+   CREATE TABLE holders (id TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX ledger_open ON ledger (at) WHERE actual IS NULL;`,
 ];
 
 /** A state problem in one sentence: the path, what went wrong, what to do. */
@@ -60,6 +69,17 @@ export function stateError(path: string, e: unknown): ConfigError {
 }
 
 type Row = { record: string };
+type LedgerRow = { uuid: string; day: string; reserved: number; actual: number | null; model: string | null; source: string | null; released: number | null };
+
+const overrunOf = (uuid: string, e: Omit<LedgerRow, 'uuid' | 'actual'>, actual: number): Overrun => ({
+  taskUUID: uuid,
+  day: e.day,
+  ...(e.model ? { model: e.model } : {}),
+  reservedUsd: e.reserved,
+  chargedUsd: actual,
+  usd: Math.round((actual - e.reserved) * 1e6) / 1e6,
+  source: e.released !== null ? 'released' : (e.source ?? 'unknown'),
+});
 
 /** A journal that must be reopened (or left alone) rather than used: replaced, deleted, or no longer writable. */
 export class StateGoneError extends ConfigError {
@@ -115,11 +135,17 @@ export class SqliteState implements StateStore {
       putTask: p(`INSERT INTO tasks (root, uuid, task_type, model, status, created_at, updated_at, cost, record) VALUES (@root, @uuid, @taskType, @model, @status, @createdAt, @updatedAt, @cost, @record)
         ON CONFLICT (root) DO UPDATE SET uuid = excluded.uuid, status = excluded.status, updated_at = excluded.updated_at, cost = excluded.cost, record = excluded.record`),
       getTask: p('SELECT record FROM tasks WHERE root = ?'),
-      spentDay: p('SELECT spent, pending FROM days WHERE day = ?'),
+      spentDay: p('SELECT spent, pending, overrun FROM days WHERE day = ?'),
       addDay: p('INSERT INTO days (day, spent, pending) VALUES (?, ?, ?) ON CONFLICT (day) DO UPDATE SET spent = spent + excluded.spent, pending = pending + excluded.pending'),
-      entry: p('SELECT day, reserved, actual FROM ledger WHERE uuid = ?'),
+      entry: p('SELECT day, reserved, actual, model, source, released FROM ledger WHERE uuid = ?'),
       spentTotal: p('SELECT COALESCE(SUM(spent), 0) AS spent FROM days'),
-      reserve: p('INSERT INTO ledger (uuid, day, model, number_results, reserved, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING'),
+      reserve: p('INSERT INTO ledger (uuid, day, model, number_results, reserved, at, units, source, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING'),
+      maxPerUnit: p('SELECT MAX(actual / units) AS m FROM ledger WHERE model = ? AND units > 0 AND actual > 0'),
+      addOverrun: p('UPDATE days SET overrun = overrun + ? WHERE day = ?'),
+      overruns: p('SELECT uuid, day, model, reserved, actual, source, released FROM ledger WHERE day = ? AND actual > reserved + 1e-9 ORDER BY at DESC LIMIT ?'),
+      renewHolder: p('INSERT INTO holders (id, until) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET until = excluded.until'),
+      stale: p('SELECT l.uuid, l.day, l.reserved FROM ledger l LEFT JOIN holders h ON h.id = l.holder WHERE l.actual IS NULL AND l.reserved > 0 AND l.at < ? AND (h.until IS NULL OR h.until < ?) LIMIT ?'),
+      release: p('UPDATE ledger SET released = reserved, reserved = 0 WHERE uuid = ? AND actual IS NULL AND reserved > 0'),
       settle: p('UPDATE ledger SET actual = ? WHERE uuid = ?'),
       maxCost: p('SELECT MAX(actual) AS m FROM ledger WHERE model = ? AND number_results = ? AND actual > 0'),
       putJob: p('INSERT INTO jobs (id, status, created_at, expires_at, record) VALUES (@id, @status, @createdAt, @expiresAt, @record) ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record'),
@@ -249,13 +275,13 @@ export class SqliteState implements StateStore {
     });
   }
 
-  reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: { model?: string; numberResults: number }): Promise<Reservation> {
+  reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: ReservationMeta): Promise<Reservation> {
     return this.run(() =>
       this.db
         .transaction((): Reservation => {
           const spent = (this.stmt.spentDay!.get(day) as { spent: number } | undefined)?.spent ?? 0;
           if (cap !== undefined && spent + amount > cap + 1e-9) return { ok: false, spentToday: spent, cap, wanted: amount };
-          if (this.stmt.reserve!.run(uuid, day, meta.model ?? null, meta.numberResults, amount, Date.now()).changes === 1) this.stmt.addDay!.run(day, amount, amount);
+          if (this.insertReservation(uuid, day, amount, meta, Date.now())) this.stmt.addDay!.run(day, amount, amount);
           return { ok: true, reserved: amount };
         })
         .immediate(),
@@ -268,11 +294,46 @@ export class SqliteState implements StateStore {
     });
   }
 
+  private insertReservation(uuid: string, day: string, amount: number, m: ReservationMeta, now: number): boolean {
+    return this.stmt.reserve!.run(uuid, day, m.model ?? null, m.numberResults, amount, now, m.units ?? null, m.source ?? null, m.holder ?? null).changes === 1;
+  }
+
+  maxPerUnit(model: string): Promise<number | undefined> {
+    return this.run(() => (this.stmt.maxPerUnit!.get(model) as { m: number | null }).m ?? undefined);
+  }
+
+  overruns(day: string, limit: number): Promise<Overrun[]> {
+    return this.run(() => (this.stmt.overruns!.all(day, limit) as LedgerRow[]).map((e) => overrunOf(e.uuid, e, e.actual!)));
+  }
+
+  renewHolder(holder: string, ttlMs: number): Promise<void> {
+    return this.run(() => {
+      this.stmt.renewHolder!.run(holder, Date.now() + ttlMs);
+    });
+  }
+
+  staleReservations(before: number, limit: number): Promise<Array<{ uuid: string; day: string; reserved: number }>> {
+    return this.run(() => this.stmt.stale!.all(before, Date.now(), limit) as Array<{ uuid: string; day: string; reserved: number }>);
+  }
+
+  release(uuid: string): Promise<boolean> {
+    return this.run(() =>
+      this.db
+        .transaction((): boolean => {
+          const e = this.stmt.entry!.get(uuid) as LedgerRow | undefined;
+          if (!e || e.actual !== null || e.reserved <= 0 || this.stmt.release!.run(uuid).changes !== 1) return false;
+          this.stmt.addDay!.run(e.day, -e.reserved, -e.reserved);
+          return true;
+        })
+        .immediate(),
+    );
+  }
+
   spend(day: string): Promise<SpendSummary> {
     return this.run(() => {
-      const d = (this.stmt.spentDay!.get(day) as { spent: number; pending: number } | undefined) ?? { spent: 0, pending: 0 };
+      const d = (this.stmt.spentDay!.get(day) as { spent: number; pending: number; overrun: number } | undefined) ?? { spent: 0, pending: 0, overrun: 0 };
       const t = this.stmt.spentTotal!.get() as { spent: number };
-      return { today: d.spent, pendingToday: d.pending, total: t.spent };
+      return { today: d.spent, pendingToday: d.pending, total: t.spent, overrunToday: d.overrun };
     });
   }
 
@@ -295,7 +356,7 @@ export class SqliteState implements StateStore {
           // Each UUID is its own root: tasks sent together are not one lineage (a batch's first task
           // must never answer for the others).
           for (const u of b.uuids) this.stmt.claim!.run(u, u, now);
-          for (const r of b.reservations) if (this.stmt.reserve!.run(r.uuid, b.day, r.model ?? null, r.numberResults, r.amount, now).changes === 1) this.stmt.addDay!.run(b.day, r.amount, r.amount);
+          for (const r of b.reservations) if (this.insertReservation(r.uuid, b.day, r.amount, r, now)) this.stmt.addDay!.run(b.day, r.amount, r.amount);
           for (const { root: rt, record } of b.records) this.putRecord(rt, record, now);
           return { ok: true };
         })
@@ -303,15 +364,15 @@ export class SqliteState implements StateStore {
     );
   }
 
-  finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<void> {
-    return this.run(() => {
+  finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<Overrun[]> {
+    return this.run(() =>
       this.db
-        .transaction(() => {
+        .transaction((): Overrun[] => {
           this.putRecord(rootUuid, record, Date.now());
-          for (const [u, actual] of settlements) this.settleOne(u, actual);
+          return settlements.flatMap(([u, actual]) => this.settleOne(u, actual) ?? []);
         })
-        .immediate();
-    });
+        .immediate(),
+    );
   }
 
   private putRecord(rootUuid: string, r: TaskRecord, now: number): void {
@@ -319,12 +380,16 @@ export class SqliteState implements StateStore {
     this.stmt.putTask!.run({ root: rootUuid, uuid: r.taskUUID, taskType: r.taskType, model: r.model ?? null, status: r.status, createdAt: Date.parse(r.createdAt), updatedAt: Date.parse(r.updatedAt), cost: r.cost ?? null, record: JSON.stringify(r) });
   }
 
-  private settleOne(uuid: string, actual: number): void {
-    const e = this.stmt.entry!.get(uuid) as { day: string; reserved: number; actual: number | null } | undefined;
-    if (!e) return;
+  private settleOne(uuid: string, actual: number): Overrun | undefined {
+    const e = this.stmt.entry!.get(uuid) as LedgerRow | undefined;
+    if (!e) return undefined;
     // The day's total moves by the difference; a first settlement also clears the pending reservation.
     this.stmt.addDay!.run(e.day, actual - (e.actual ?? e.reserved), e.actual === null ? -e.reserved : 0);
     this.stmt.settle!.run(actual, uuid);
+    // A first charge above its reservation is an overrun, recorded in the same transaction.
+    if (e.actual !== null || actual <= e.reserved + 1e-9) return undefined;
+    this.stmt.addOverrun!.run(actual - e.reserved, e.day);
+    return overrunOf(uuid, e, actual);
   }
 
   putJob(job: JobRecord, opts: { ifActive?: boolean } = {}): Promise<boolean> {

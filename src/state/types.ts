@@ -36,6 +36,8 @@ export interface TaskRecord {
   /** Where the caller asked outputs to be saved, so a poll after a restart can save them. */
   saveTo?: string;
   errors?: Array<{ code: string; message: string }>;
+  /** What the task was quoted before it was reserved, and where the price came from. */
+  quote?: { usd: number; source: string };
 }
 
 export interface TaskFilter {
@@ -54,6 +56,8 @@ export type Reservation =
 export interface SpendSummary {
   today: number;
   total: number;
+  /** Today's overruns: what real charges passed their reservations by (included in today). */
+  overrunToday?: number;
   /** Reserved today for tasks whose cost is not settled yet (included in today). */
   pendingToday: number;
 }
@@ -110,9 +114,19 @@ export interface StateStore {
   getTask(uuid: string): Promise<TaskRecord | undefined>;
   listTasks(filter: TaskFilter): Promise<TaskRecord[]>;
   /** Reserves `amount` USD for `uuid` on `day`, atomically across processes, unless it would pass `cap`. */
-  reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: { model?: string; numberResults: number }): Promise<Reservation>;
-  /** Replaces a reservation with the real cost (0 for a task that failed). */
+  reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: ReservationMeta): Promise<Reservation>;
+  /** Replaces a reservation with the real cost (0 for a task that failed); an overrun is recorded at once. */
   settle(uuid: string, actual: number): Promise<void>;
+  /** The most a model has been charged per reference unit (see src/runware/quote.ts), for quotes. */
+  maxPerUnit(model: string): Promise<number | undefined>;
+  /** Today's overruns, newest first. */
+  overruns(day: string, limit: number): Promise<Overrun[]>;
+  /** Says that `holder` still sends the tasks it reserved for, for `ttlMs` more. */
+  renewHolder(holder: string, ttlMs: number): Promise<void>;
+  /** Reservations still open, made before `before` (epoch ms), whose holder's lease has expired. */
+  staleReservations(before: number, limit: number): Promise<Array<{ uuid: string; day: string; reserved: number }>>;
+  /** Releases an open reservation (it counts 0); a charge that comes later is recorded as an overrun. False when it was settled meanwhile. */
+  release(uuid: string): Promise<boolean>;
   spend(day: string): Promise<SpendSummary>;
   /** The highest settled cost seen for a model and result count, for estimates. */
   maxCost(model: string, numberResults: number): Promise<number | undefined>;
@@ -122,8 +136,8 @@ export interface StateStore {
    * reserves, and writes the `submitted` records.
    */
   admit(batch: AdmitBatch): Promise<AdmitResult>;
-  /** An outcome, in one atomic step: the record written and the lineage's reservations settled. */
-  finish(rootUuid: string, record: TaskRecord, settlements: Array<[uuid: string, actual: number]>): Promise<void>;
+  /** An outcome, in one atomic step: the record written and the lineage's reservations settled. Returns the overruns it recorded. */
+  finish(rootUuid: string, record: TaskRecord, settlements: Array<[uuid: string, actual: number]>): Promise<Overrun[]>;
   /** Writes a job; with `ifActive`, only while the stored one is not done (so a cancel and a finish cannot both win). */
   putJob(job: JobRecord, opts?: { ifActive?: boolean }): Promise<boolean>;
   getJob(id: string): Promise<JobRecord | undefined>;
@@ -142,7 +156,7 @@ export interface AdmitBatch {
   callerUuids: string[];
   day: string;
   cap: number | undefined;
-  reservations: Array<{ uuid: string; amount: number; model?: string; numberResults: number }>;
+  reservations: Array<{ uuid: string; amount: number } & ReservationMeta>;
   records: Array<{ root: string; record: TaskRecord }>;
 }
 
@@ -150,3 +164,28 @@ export type AdmitResult =
   | { ok: true }
   | { ok: false; taken: string }
   | { ok: false; refused: number; spentToday: number; cap: number; wanted: number };
+
+/** What a reservation remembers besides its amount. */
+export interface ReservationMeta {
+  model?: string;
+  numberResults: number;
+  /** Reference units of the task, so its real charge teaches a price per unit. */
+  units?: number;
+  /** Where the quote came from (dryRun, pricing, learned, ceiling). */
+  source?: string;
+  /** The sender whose lease keeps the reservation open. */
+  holder?: string;
+}
+
+/** A real charge above its reservation. */
+export interface Overrun {
+  taskUUID: string;
+  day: string;
+  model?: string;
+  reservedUsd: number;
+  chargedUsd: number;
+  /** chargedUsd - reservedUsd. */
+  usd: number;
+  /** The quote's source that was wrong ("released": the reservation had been released). */
+  source: string;
+}

@@ -127,29 +127,36 @@ describe('the daily spend cap', () => {
   const video = ['run', 'klingai:5@3', '--param', 'positivePrompt=waves', '--param', 'duration=5'];
 
   it('holds under four concurrent processes, and reads still work at the cap', async () => {
-    // One settled run teaches the ledger what this model costs ($0.25 in the simulator).
+    // One settled run: $0.92 for 5 s, as the simulator's content service publishes for this model (#27).
     const first = await runCli(video, env(), capture);
     expect(first.code, first.stderr).toBe(0);
-    expect(json(first.stdout).cost).toBe(0.25);
-    const capped = env({ RUNWARE_MAX_SPEND_USD: '1.00' });
-    // $0.25 spent; four more at $0.25 would be $1.25: exactly one must be refused, whatever the interleaving.
+    expect(json(first.stdout).cost).toBe(0.92);
+    const capped = env({ RUNWARE_MAX_SPEND_USD: '3.70' });
+    // $0.92 spent; four more at $0.92 (quoted from the published pricing) would be $4.60: exactly one must be
+    // refused, whatever the interleaving. Each capped process also probes the dry run once ($0.0001: ignored).
     const runs = await Promise.all([1, 2, 3, 4].map(() => runCli(video, capped, capture)));
     const codes = runs.map((r) => r.code).sort();
     expect(codes).toEqual([0, 0, 0, 2]);
     const refused = json(runs.find((r) => r.code === 2)!.stdout).error as { message: string; hint: string };
-    expect(refused.message).toMatch(/daily spend cap RUNWARE_MAX_SPEND_USD=\$1\.00 would be passed: \$1\.00 is spent or reserved today \(UTC\), and this task would cost up to \$0\.25/);
+    expect(refused.message).toMatch(/daily spend cap RUNWARE_MAX_SPEND_USD=\$3\.70 would be passed: \$3\.68\d* is spent or reserved today \(UTC\), and this task would cost up to \$0\.92 \(klingai:5@3's published pricing, scaled to this task\)/);
     expect(refused.hint).toMatch(/resets at \d{4}-\d{2}-\d{2}T23:59:59Z/);
     expect(accepted('videoInference')).toBe(4);
     const acct = json((await runCli(['account'], capped, capture)).stdout);
-    expect(acct).toMatchObject({ balance: 42.5, spend: { today: 1, total: 1 }, cap: { usd: 1, left: 0 } });
+    expect(acct).toMatchObject({ balance: 42.5, cap: { usd: 3.7 } });
+    const spend = acct.spend as { today: number; total: number };
+    // Four runs, and three or four probes of a tenth of a cent each: within the cap, no overrun.
+    expect(spend.today).toBeGreaterThanOrEqual(3.6803);
+    expect(spend.today).toBeLessThanOrEqual(3.6804);
+    expect(spend.total).toBe(spend.today);
+    expect(acct.overruns).toBeUndefined();
     // At the cap: reads are never refused.
     expect((await runCli(['model-search', '--search', 'flux'], capped, capture)).code).toBe(0);
     const uuid = String(json(runs.find((r) => r.code === 0)!.stdout).taskUUID);
     expect((await runCli(['poll', uuid], capped, capture)).code).toBe(0);
     expect((await runCli(['tasks'], capped, capture)).code).toBe(0);
-    // And a billable task is refused before anything is sent.
+    // And a billable task that does not fit what is left ($0.0272 against about $0.02) is refused before anything is sent.
     const before = accepted('imageInference');
-    const img = await runCli(['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512'], capped, capture);
+    const img = await runCli(['text-to-image', '--prompt', 'a fox', '--width', '2048', '--height', '2048', '--steps', '50'], capped, capture);
     expect(img.code).toBe(2);
     expect(accepted('imageInference')).toBe(before);
   });

@@ -141,6 +141,34 @@ for (const [name, open, available] of stores) {
       await s.close();
     });
 
+    it('records an overrun in the step that settles it, learns a price per unit, and releases a dead holder\'s reservation (#27, #24)', async () => {
+      const s = await open();
+      const day = utcDay();
+      await s.admit({ uuids: ['o1', 'o2'], callerUuids: [], day, cap: 1, reservations: [{ uuid: 'o1', amount: 0.1, model: 'm', numberResults: 1, units: 2, source: 'ceiling', holder: 'live' }, { uuid: 'o2', amount: 0.2, model: 'm', numberResults: 1, units: 1, source: 'pricing', holder: 'dead' }], records: [] });
+      await s.renewHolder('live', 60_000);
+      await s.renewHolder('dead', 1);
+      await new Promise((r) => setTimeout(r, 1100));
+      // Only the dead holder's reservation, and only one older than the cut-off, is stale.
+      expect(await s.staleReservations(Date.now() - 10_000, 10)).toEqual([]);
+      expect(await s.staleReservations(Date.now() + 1, 10)).toEqual([{ uuid: 'o2', day, reserved: 0.2 }]);
+      expect(await s.release('o2')).toBe(true);
+      expect(await s.release('o2')).toBe(false);
+      expect((await s.spend(day)).today).toBeCloseTo(0.1);
+      const over = await s.finish('o1', record('o1', { status: 'success', cost: 0.3 }), [['o1', 0.3]]);
+      expect(over).toEqual([{ taskUUID: 'o1', day, model: 'm', reservedUsd: 0.1, chargedUsd: 0.3, usd: 0.2, source: 'ceiling' }]);
+      // The released task billed after all: the whole charge is an overrun.
+      expect(await s.finish('o2', record('o2', { status: 'success', cost: 0.25 }), [['o2', 0.25]])).toMatchObject([{ taskUUID: 'o2', usd: 0.25, reservedUsd: 0, source: 'released' }]);
+      const sp = await s.spend(day);
+      expect(sp.today).toBeCloseTo(0.55);
+      expect(sp.overrunToday).toBeCloseTo(0.45);
+      expect((await s.overruns(day, 10)).map((o) => o.taskUUID).sort()).toEqual(['o1', 'o2']);
+      // 0.3 over 2 units, 0.25 over 1: the most per unit is 0.25.
+      expect(await s.maxPerUnit('m')).toBeCloseTo(0.25);
+      // A second settlement of the same task is not an overrun again.
+      expect(await s.finish('o1', record('o1', { status: 'success', cost: 0.3 }), [['o1', 0.3]])).toEqual([]);
+      await s.close();
+    });
+
     it('keeps the cap under 40 concurrent reservations', async () => {
       const s = await open();
       const day = utcDay();

@@ -16,6 +16,7 @@ export const outputSchema = z.object({
   balanceError: z.string().optional(),
   spend: z.object({ today: z.number(), pendingToday: z.number(), session: z.number(), total: z.number(), day: z.string() }),
   cap: z.object({ usd: z.number(), left: z.number(), resetsAt: z.string() }).optional(),
+  overruns: z.object({}).loose().optional(),
   journal: z.string().optional(),
   note: z.string().optional(),
 });
@@ -25,7 +26,7 @@ export function register({ server, app, log }: ToolDeps): void {
     name,
     {
       title: 'Runware balance and spend',
-      description: 'The account balance, USD spent today (UTC), this session and in total, and the daily cap RUNWARE_MAX_SPEND_USD with what is left. Free; never refused by the cap.',
+      description: 'Balance, USD spent today (UTC), this session and in total, overruns, and the daily cap RUNWARE_MAX_SPEND_USD with what is left. Free; never refused by the cap.',
       inputSchema,
       outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },

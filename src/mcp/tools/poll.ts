@@ -32,6 +32,7 @@ export const outputSchema = z.object({
   polls: z.number(),
   transientFailures: z.number(),
   files: z.array(z.object({ index: z.number(), savedTo: z.string().optional(), saveError: z.string().optional() }).loose()).optional(),
+  overrun: shape.overrun,
   next: z.string().optional(),
 });
 

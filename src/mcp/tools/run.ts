@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { elicitConfirm } from '../confirm.js';
 import { AIR } from '../../runware/tasks/common.js';
 import { DEFAULT_RUN_WAIT_SECONDS, runModel } from '../../services/run.js';
 import { failedOutput, guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
@@ -19,6 +20,7 @@ export const inputSchema = z
       .optional()
       .describe('By their API names, e.g. {"positivePrompt":"waves","duration":5}. Local paths in media fields are uploaded.'),
     waitSeconds: z.number().min(0).max(300).default(DEFAULT_RUN_WAIT_SECONDS).describe('Default 45; 0 returns the taskUUID for runware_poll.'),
+    confirmCostUsd: shape.confirmCostUsd,
     saveTo: z.string().min(1).max(1024).optional().describe('Directory (ending in /) or file name inside the output roots; real extensions.'),
   })
   .strict();
@@ -39,6 +41,7 @@ export const outputSchema = z.object({
   validation: z.enum(['checked', 'skipped']),
   note: z.string().optional(),
   uploads: shape.uploads,
+  overrun: shape.overrun,
   next: z.string().optional(),
 });
 
@@ -48,7 +51,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
     {
       title: 'Run any Runware model',
       description:
-        'One task for any model (video, audio, 3D, editing, upscaling, captions): params checked against its live schema, local files uploaded, waited for with progress, outputs saved or returned as text. ' +
+        'Any model (video, audio, 3D, editing...): params checked against its live schema, local files uploaded, waited for with progress, outputs saved or returned as text. ' +
         'Prefer it to runware_request. Billed per call: on "processing", use runware_poll.',
       inputSchema,
       outputSchema: shape.published(outputSchema),
@@ -58,7 +61,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
       guard(log, async () => {
         const extra = extraRaw as ToolExtra;
         const onProgress = progressFor(extra, confirmProgress);
-        const r = await runModel(app, args, { signal: extra.signal, roots: await roots.allowed(extraRaw), previewMaxBytes, ...(onProgress ? { onProgress } : {}) });
+        const r = await runModel(app, args, { signal: extra.signal, roots: await roots.allowed(extraRaw), previewMaxBytes, ...(onProgress ? { onProgress } : {}), ask: elicitConfirm(server, extraRaw) });
         await onProgress?.settle();
         const media = r.output.outputs.map((o, i) => ({ ...(o.savedTo ? { savedTo: o.savedTo } : {}), ...(o.url ? { url: o.url } : {}), ...(o.mimeType ? { mimeType: o.mimeType } : {}), name: o.uuid ?? `output-${i + 1}`, description: `${o.kind} output ${i + 1}` }));
         const texts = r.output.outputs.filter((o) => o.kind === 'text').map((o) => ({ type: 'text' as const, text: o.text! }));

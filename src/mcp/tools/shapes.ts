@@ -32,3 +32,9 @@ export function published<T extends z.ZodObject>(success: T): z.ZodObject {
   const own = success.shape.error as z.ZodType | undefined;
   return success.partial().extend({ error: (own ? z.union([own, toolError]) : toolError).optional() });
 }
+
+/** On the billable tools: the user confirmed spending up to this (RUNWARE_CONFIRM_ABOVE_USD); the instructions say when. */
+export const confirmCostUsd = z.number().min(0).optional();
+
+/** A real charge above its reservation, in one sentence (runware_account has the numbers): a string keeps tools/list small. */
+export const overrun = z.string().optional();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { elicitConfirm } from '../confirm.js';
 import { DEFAULT_MODEL, DEFAULT_WAIT_SECONDS, TEXT_TO_IMAGE_LIMITS as L, textToImage } from '../../services/text-to-image.js';
 import { AIR } from '../../runware/tasks/common.js';
 import { failedOutput, guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
@@ -18,7 +19,7 @@ export const inputSchema = z
     prompt: z.string().min(1).max(10000).describe('What to draw.'),
     negativePrompt: z.string().max(10000).optional().describe('What to avoid.'),
     model: z.string().regex(AIR, 'must be an AIR id like runware:101@1').default(DEFAULT_MODEL).describe('AIR id; default FLUX.1 dev. See runware_model_search.'),
-    width: dim.optional().describe('Multiple of 8 (16 for FLUX), with height; omit for the model default.'),
+    width: dim.optional().describe('Multiple of 8 (16 for FLUX); omit for the model default.'),
     height: dim.optional(),
     steps: z.number().int().min(L.steps.min).max(L.steps.max).optional(),
     CFGScale: z.number().min(L.CFGScale.min).max(L.CFGScale.max).optional(),
@@ -27,9 +28,10 @@ export const inputSchema = z
     numberResults: z.number().int().min(L.numberResults.min).max(L.numberResults.max).default(1),
     outputFormat: z.enum(['JPG', 'PNG', 'WEBP']).optional().describe('Default JPG, or the extension of saveTo.'),
     includeCost: z.boolean().default(true),
-    extra: z.record(z.string(), z.unknown()).optional().describe('Other fields the model\'s schema allows (lora, seedImage, strength, ...). Local image paths are uploaded.'),
-    waitSeconds: z.number().min(0).max(300).default(DEFAULT_WAIT_SECONDS).describe('Wait this long (default 45, under the usual 60 s client timeout); 0 returns the taskUUID for runware_poll.'),
-    saveTo: z.string().min(1).max(1024).optional().describe('Directory (ending in /) or file name inside RUNWARE_OUTPUT_DIR or your MCP roots; never overwrites.'),
+    extra: z.record(z.string(), z.unknown()).optional().describe('Other schema fields (lora, seedImage, strength, ...); local image paths are uploaded.'),
+    waitSeconds: z.number().min(0).max(300).default(DEFAULT_WAIT_SECONDS).describe('Default 45 (under the usual 60 s client timeout); 0 returns the taskUUID at once.'),
+    confirmCostUsd: shape.confirmCostUsd,
+    saveTo: z.string().min(1).max(1024).optional().describe('Folder (ending in /) or file in RUNWARE_OUTPUT_DIR or your roots; never overwrites.'),
   })
   .strict();
 
@@ -47,6 +49,7 @@ export const outputSchema = z.object({
   validation: z.enum(['checked', 'skipped']),
   note: z.string().optional(),
   uploads: shape.uploads,
+  overrun: shape.overrun,
   next: z.string().optional(),
 });
 
@@ -56,8 +59,8 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
     {
       title: 'Generate images from text',
       description:
-        'Generate images from a prompt, checked against the model\'s live schema. Waits up to waitSeconds with progress; if not done, returns "processing" and the taskUUID for runware_poll. ' +
-        'Returns imageURL, seed, cost and saved paths, with links and small previews. Billed per call: poll, never repeat.',
+        'Generate images from a prompt, checked against the model\'s live schema. Waits up to waitSeconds with progress, else returns "processing" and the taskUUID for runware_poll. ' +
+        'Billed per call: poll, never repeat.',
       inputSchema,
       outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -71,6 +74,7 @@ export function register({ server, app, roots, log, previewMaxBytes, confirmProg
           roots: await roots.allowed(extraRaw),
           previewMaxBytes,
           ...(onProgress ? { onProgress } : {}),
+          ask: elicitConfirm(server, extraRaw),
         });
         await onProgress?.settle();
         const blocks = mediaBlocks(
