@@ -48,6 +48,8 @@ export const ENVIRONMENT = [
   v('RUNWARE_STATE_LEASE_SECONDS', 'With RUNWARE_STATE_URL: how long a concurrency permit outlives an instance that died holding it', { format: 'number', default: '30' }),
   v('RUNWARE_RESEND_UNKNOWN', 'after-settle: a task whose fate is unknown is resent under its UUID only after getTaskDetails said not found across the settle window; never: it is never resent', { default: 'after-settle', choices: ['after-settle', 'never'] }),
   v('RUNWARE_MAX_SPEND_USD', 'Spend cap per UTC day in US dollars, across every process sharing the state', { format: 'number' }),
+  v('RUNWARE_PRICE_CEILINGS', 'Raise the per-unit price ceilings a task is reserved at when nothing better quotes it: taskType=USD pairs separated by commas (e.g. imageInference=0.5,videoInference=10)'),
+  v('RUNWARE_CONFIRM_ABOVE_USD', 'A task quoted above this many US dollars asks first (MCP elicitation, or confirmCostUsd; the CLI asks on a terminal or needs --yes)', { format: 'number' }),
 ];
 
 export function serverJson() {
