@@ -22,6 +22,7 @@ export function portable(schema: Json): Json {
   for (const [k, v] of Object.entries(schema as Record<string, Json>)) {
     if (k === 'additionalProperties' && isEmpty(v)) out[k] = true;
     else if (k === 'items' && isEmpty(v)) continue; // no items keyword: any items, as {} said
+    else if (k === 'propertyNames' && isStringType(v)) continue; // JSON keys are strings: it says nothing
     else if (k === 'properties' || k === '$defs' || k === 'definitions' || k === 'patternProperties') out[k] = mapValues(v, portable);
     else out[k] = portable(v);
   }
@@ -65,6 +66,7 @@ export function portableToolSchema(schema: Json): Json {
   return p;
 }
 
+const isStringType = (v: Json): boolean => !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && (v as Record<string, Json>).type === 'string';
 const isEmpty = (v: Json): boolean => !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0;
 const mapValues = (v: Json, f: (x: Json) => Json): Json =>
   v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, Json>).map(([k, x]) => [k, f(x)])) : v;

@@ -27,6 +27,18 @@ describe('portable()', () => {
     }
   });
 
+  it('drops propertyNames {type: "string"} (every JSON key is a string), and nothing else of that name', () => {
+    const ajv = new Ajv({ strict: false });
+    const schema = { type: 'object', properties: { propertyNames: { type: 'string' }, r: { type: 'object', propertyNames: { type: 'string' }, additionalProperties: { type: 'number' } }, k: { type: 'object', propertyNames: { type: 'string', maxLength: 2 } } } };
+    const after = portable(schema) as { properties: Record<string, Record<string, unknown>> };
+    expect(after.properties.propertyNames).toEqual({ type: 'string' });
+    expect(after.properties.r).not.toHaveProperty('propertyNames');
+    expect(after.properties.k).toHaveProperty('propertyNames');
+    const [b, a] = [ajv.compile(schema), ajv.compile(after as object)];
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => b(v) === a(v)), { numRuns: 400 });
+    for (const v of [{ r: { x: 1 } }, { r: { x: 'y' } }, { k: { abc: 1 } }, { propertyNames: 3 }]) expect(a(v)).toBe(b(v));
+  });
+
   it('leaves nothing the Inspector --strict warns about', () => {
     for (const s of SCHEMAS) {
       expect(portabilityProblems(s).length).toBeGreaterThan(0);
