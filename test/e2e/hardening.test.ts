@@ -367,6 +367,20 @@ describe('8. input is checked before anything is sent (second wave)', () => {
     const catalogue = sim.state.log.filter((e) => e.surface === 'schemas' || e.surface === 'content');
     expect(catalogue.map((e) => e.path)).toEqual([]);
   });
+
+  it('an AIR-shaped id that holds the key, or a part of it, goes into no URL: model-info and run refuse it first', async () => {
+    sim.state.reset();
+    const [head, tail] = [CANARY.apiKey.slice(0, 16), CANARY.apiKey.slice(17)];
+    for (const model of [`runware:${CANARY.apiKey}@1`, `${head}:${tail}@1`, `runware:x@${CANARY.apiKey.toLowerCase()}`]) {
+      const info = await runCli(['model-info', model], env, capture);
+      expect(info.code).not.toBe(0);
+      expect(info.stdout + info.stderr).toMatch(/secret/);
+      const run = await runCli(['run', model, '--param', 'positivePrompt=cat'], env, capture);
+      expect(run.code).not.toBe(0);
+    }
+    expect(sim.state.log.filter((e) => e.surface === 'schemas' || e.surface === 'content').map((e) => e.path)).toEqual([]);
+    expect(sim.state.log.filter((e) => e.surface === 'runware').length).toBe(0);
+  });
 });
 
 describe('leaks', () => {

@@ -6,7 +6,7 @@
  * reached, is not a failure: callers get `schema: undefined` and a reason.
  */
 import type { Logger } from '../../shared/log.js';
-import { AIR } from '../tasks/common.js';
+import { sendableAir } from '../tasks/common.js';
 import { HttpCache, type Fetched } from './http-cache.js';
 import { parseCapabilities, parseCuratedModels, parseExamples, type Capability, type CuratedModel, type ModelExample } from './curated.js';
 
@@ -68,7 +68,7 @@ export class ModelCatalog {
   /** `revalidate`: ask the service even if a copy is fresh (a cached schema just refused a task). */
   async schema(air: string, signal?: AbortSignal, opts: { revalidate?: boolean } = {}): Promise<SchemaLookup> {
     // Whatever the front-end checked: what is not an AIR never goes into a URL.
-    if (!AIR.test(air)) return { missing: { reason: 'notFound', detail: 'the model is not an AIR id, so no schema was asked for' } };
+    if (!sendableAir(air)) return { missing: { reason: 'notFound', detail: 'the model is not an AIR id (or holds a secret), so no schema was asked for' } };
     const r = await this.cache.get(`${this.opts.schemasUrl}/resolve/${encodeURIComponent(air)}`, signal, opts);
     if (r.status === 'notFound') return { missing: { reason: 'notFound', detail: `Runware's schema service has no schema for ${air}` } };
     if (r.status === 'unavailable') return { missing: { reason: 'unavailable', detail: `Runware's schema service could not be reached (${r.reason}; remembered until ${new Date(r.retryAt).toISOString()}, so calls meanwhile do not wait for it)` } };
@@ -89,7 +89,7 @@ export class ModelCatalog {
 
   /** Pricing examples from the content service, by slug (else the AIR, which it also accepts). */
   async pricing(air: string, slug: string | undefined, signal?: AbortSignal): Promise<Pricing | undefined> {
-    if (!AIR.test(air)) return undefined;
+    if (!sendableAir(air)) return undefined;
     const r = await this.cache.get(`${this.opts.contentUrl}/models/${encodeURIComponent(slug ?? air)}/pricing`, signal);
     if (r.status !== 'ok') return undefined;
     const body = obj(r.body);

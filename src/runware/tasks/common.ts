@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ValidationError } from '../../shared/errors.js';
+import { PolicyError, ValidationError } from '../../shared/errors.js';
+import { scrubber } from '../../shared/redact.js';
 
 /**
  * AIR identifiers (`source:id@version`). Official SDKs use no regex; this is
@@ -16,8 +17,17 @@ export const AIR_MAX_LENGTH = 200;
  */
 export function checkAir(value: unknown, field = 'model'): string {
   if (typeof value !== 'string' || value.length > AIR_MAX_LENGTH || !AIR.test(value)) throw new ValidationError(field, 'must be an AIR model id like runware:101@1 (source:id@version); nothing was sent', 'an AIR from runware_model_search (CLI: model-search)');
+  if (holdsSecret(value)) throw new PolicyError(field, 'holds a configured secret (an API key or token, or part of one); nothing was sent', 'Pass the model\'s AIR from runware_model_search, never a key.');
   return value;
 }
+
+/** Whether `value` carries a configured secret in any form the scrubber knows (a key pasted into an AIR goes in no URL). */
+export function holdsSecret(value: string): boolean {
+  return scrubber.text(value) !== value;
+}
+
+/** An AIR that may go into a URL: the AIR shape, and no secret in it. */
+export const sendableAir = (value: string): boolean => value.length <= AIR_MAX_LENGTH && AIR.test(value) && !holdsSecret(value);
 export const air = z.string().regex(AIR, { message: 'must be an AIR model id like runware:101@1 (source:id@version)' });
 
 export const UUID_ANY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
