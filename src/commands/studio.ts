@@ -19,6 +19,7 @@ import { readStudioOutput, RUNWARE_MEDIA_ORIGINS, studioCall, studioError, studi
 import { num, parse } from './args.js';
 import { printText } from './output.js';
 import { ConfigError } from '../shared/errors.js';
+import { scrubber } from '../shared/redact.js';
 
 export const usage = `Usage: runware-mcp-server studio [--port N]
 
@@ -65,7 +66,8 @@ function send(res: ServerResponse, status: number, body: string | Buffer, header
   res.end(body);
 }
 const json = (res: ServerResponse, status: number, value: unknown): void => send(res, status, JSON.stringify(value), { 'content-type': 'application/json; charset=utf-8' });
-const refuse = (res: ServerResponse, status: number, message: string): void => json(res, status, { error: { kind: 'policy', message } });
+/** Every refusal passes the scrubber: some quote what the request sent (JSON.parse's message does). */
+const refuse = (res: ServerResponse, status: number, message: string): void => json(res, status, { error: { kind: 'policy', message: scrubber.text(message) } });
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];

@@ -177,7 +177,25 @@ export async function resolveCapability(ctx: AppContext, given: string, signal?:
   return { id: hit.id, known };
 }
 
+const SEARCH_ENUMS = { category: ['checkpoint', 'lora', 'lycoris', 'controlnet', 'vae', 'embeddings'], type: ['base', 'inpainting', 'refiner'] } as const;
+
+/** The tool's bounds, checked again here for every front-end (the CLI and the local studio have no zod schema in front). */
+function checkSearchInput(input: ModelSearchInput): void {
+  for (const k of ['limit', 'offset'] as const) {
+    const v = input[k];
+    const { min, max } = MODEL_SEARCH_LIMITS[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) throw new ValidationError(k, `must be a whole number from ${min} to ${max}`);
+  }
+  for (const k of ['category', 'type'] as const) {
+    const v = input[k];
+    if (v !== undefined && !(SEARCH_ENUMS[k] as readonly string[]).includes(v)) throw new ValidationError(k, 'is not one of the allowed values', SEARCH_ENUMS[k].join(' | '));
+  }
+  if (input.capability !== undefined && input.capability.trim() === '') throw new ValidationError('capability', 'must not be empty; omit it to search every capability');
+  if (input.search !== undefined && input.search.length > 200) throw new ValidationError('search', 'must be at most 200 characters');
+}
+
 export async function modelSearch(ctx: AppContext, input: ModelSearchInput, signal?: AbortSignal): Promise<ModelSearchOutput> {
+  checkSearchInput(input);
   const q = input.search?.trim() ?? '';
   const limit = input.limit ?? 10;
   const offset = input.offset ?? 0;

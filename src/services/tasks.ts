@@ -48,7 +48,12 @@ export const taskLine = (r: TaskRecord): TaskLine => ({
   outputs: r.outputs.map((o) => ({ ...(o.url ? { url: o.url } : {}), ...(o.savedTo ? { savedTo: o.savedTo } : {}), ...(o.kind ? { kind: o.kind } : {}) })),
 });
 
+const TASK_STATUSES = ['submitted', 'processing', 'success', 'partial', 'error', 'unknown'];
+
 export async function listTasks(ctx: AppContext, input: TasksInput): Promise<{ tasks: TaskLine[]; journal: string; skipped?: string[] }> {
+  // The tool's bounds, again here for every front-end.
+  if (input.status !== undefined && !TASK_STATUSES.includes(input.status)) throw new ValidationError('status', 'is not one of the allowed values', TASK_STATUSES.join(' | '));
+  if (input.limit !== undefined && (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 200)) throw new ValidationError('limit', 'must be a whole number from 1 to 200');
   const since = parseSince(input.since);
   const store = await ctx.journal.state();
   const records: Listed<TaskRecord> = await store.listTasks({ ...(input.status ? { status: input.status } : {}), ...(input.model ? { model: input.model } : {}), ...(since !== undefined ? { since } : {}), limit: input.limit ?? 20 });

@@ -173,11 +173,13 @@ export class SqliteState implements StateStore {
       // the newest records) fits in SQLite's own default of 2 MB, and the OS caches the file besides.
       db.pragma(`cache_size = -${CACHE_KIB}`);
       db.pragma('foreign_keys = ON');
-      const version = Number(db.pragma('user_version', { simple: true }));
-      if (version > MIGRATIONS.length) throw new ConfigError(`The task journal at ${path} is from a newer version (schema ${version}).`, 'Upgrade runware-mcp-server, or point RUNWARE_STATE_DIR elsewhere.');
+      // The version is read under the write lock: processes that open a new journal at once would
+      // otherwise all see version 0 and run the same migrations one after another.
       db.transaction(() => {
+        const version = Number(db.pragma('user_version', { simple: true }));
+        if (version > MIGRATIONS.length) throw new ConfigError(`The task journal at ${path} is from a newer version (schema ${version}).`, 'Upgrade runware-mcp-server, or point RUNWARE_STATE_DIR elsewhere.');
         for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
-        db.pragma(`user_version = ${MIGRATIONS.length}`);
+        if (version < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
       }).immediate();
       return new SqliteState(path, db);
     } catch (e) {

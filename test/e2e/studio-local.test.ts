@@ -17,7 +17,7 @@ import { studioCall } from '../../src/services/studio.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { launchChromium, needChromium } from '../browser.js';
-import { CLI, simEnv, sleep, startSim } from '../helpers.js';
+import { CANARY, CLI, simEnv, sleep, startSim } from '../helpers.js';
 
 const PROMPT = 'a lighthouse </q><script>window.pwned=1</script><img src=x onerror="window.pwned=2">';
 
@@ -101,6 +101,26 @@ describe('studio local page', () => {
     const unknown = await call({ name: 'runware_request', arguments: {} });
     expect(unknown).toMatchObject({ isError: true, structuredContent: { error: { field: 'name' } } });
     expect((await api('/api/call', { 'content-type': 'text/plain' }, 'POST', '{}')).status).toBe(415);
+  });
+
+  it('holds the tools\' bounds, not only their types: nothing out of range is sent, and a refused body is not echoed', async () => {
+    const call = async (body: unknown) => JSON.parse((await api('/api/call', { 'content-type': 'application/json' }, 'POST', JSON.stringify(body))).body) as { isError?: boolean; structuredContent: Record<string, unknown> };
+    const before = sim.state.log.length;
+    for (const [name, args, field] of [
+      ['runware_model_search', { limit: -5 }, 'limit'],
+      ['runware_model_search', { offset: 1e15 }, 'offset'],
+      ['runware_model_search', { type: '../' }, 'type'],
+      ['runware_model_search', { capability: '' }, 'capability'],
+      ['runware_tasks', { status: 'zzz' }, 'status'],
+      ['runware_tasks', { limit: -5 }, 'limit'],
+      ['runware_text_to_image', { prompt: 'a lighthouse at dusk', confirmCostUsd: -1 }, 'confirmCostUsd'],
+    ] as const) {
+      expect(await call({ name, arguments: args }), `${name} ${JSON.stringify(args)}`).toMatchObject({ isError: true, structuredContent: { error: { kind: 'validation', field } } });
+    }
+    expect(sim.state.log.slice(before).filter((e) => e.surface === 'runware')).toEqual([]);
+    const echoed = await api('/api/call', { 'content-type': 'application/json' }, 'POST', CANARY.apiKey);
+    expect(echoed.status).toBe(400);
+    expect(echoed.body).not.toContain(CANARY.apiKey.slice(0, 10));
   });
 
   it('serves only outputs the journal recorded inside the output folder: a journal path outside it, or a symlink out, is not served', async () => {
