@@ -7,7 +7,7 @@ import { paramsOf, rulesOf, type ParamInfo } from '../runware/schemas/describe.j
 import type { Pricing } from '../runware/schemas/catalog.js';
 import { ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
-import { chooseDelivery, modelFacts } from './model-schema.js';
+import { modelFacts, pickDelivery } from './model-schema.js';
 
 export interface ModelInfo {
   model: string;
@@ -32,7 +32,8 @@ export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSi
   }
   const schema = facts.schema?.requestSchema;
   const rules = schema ? rulesOf(schema) : [];
-  const used = chooseDelivery(facts.delivery);
+  // What a call with the default wait would use (runware_run and text-to-image wait 45 s by default).
+  const used = await pickDelivery(ctx, facts.delivery, { taskType: facts.taskType, model }, 45_000);
   return {
     model,
     ...(facts.taskType ? { taskType: facts.taskType } : {}),

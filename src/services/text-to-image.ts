@@ -14,7 +14,7 @@ import type { Attempt, TaskOutcome } from '../runware/client.js';
 import type { AppContext } from './context.js';
 import { downloadBudget, materialize, type MediaCallOptions, type Previews } from './outputs.js';
 import { findLocalInputs, readLocalInputs, uploadLocalInputs, type Upload } from './media-inputs.js';
-import { asCallerError, checkTask, chooseDelivery, inspectTask, LOOKUP_BUDGET_MS, modelFacts } from './model-schema.js';
+import { asCallerError, checkTask, defaultDelivery, inspectTask, LOOKUP_BUDGET_MS, modelFacts, pickDelivery } from './model-schema.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
@@ -174,8 +174,8 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   const schemaSize = Number.isInteger(props.width?.default) && Number.isInteger(props.height?.default) ? { width: props.width!.default as number, height: props.height!.default as number } : undefined;
   const size = input.width === undefined && input.height === undefined ? (schemaSize ?? (await defaultSize(ctx, modelId, waitMs, opts.signal))) : undefined;
   const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
-  // Async whenever the model allows it (the wait then polls with progress).
-  task.deliveryMethod = chooseDelivery(facts.delivery) ?? 'async';
+  // Sync when the model's run fits the wait (the result the moment it exists), else async and polled.
+  task.deliveryMethod = (await pickDelivery(ctx, facts.delivery ?? defaultDelivery('imageInference'), task, waitMs)) ?? 'async';
   await checkTask(facts, task, fieldOf);
   const locals = findLocalInputs(input.extra ?? {}, 'extra');
   const read = await readLocalInputs(ctx, locals, opts.roots);

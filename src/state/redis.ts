@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { ConfigError, StateUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, JOB_TTL_MS, jobExpiresAt, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
+import { DURATION_WEIGHT, inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, JOB_TTL_MS, jobExpiresAt, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 type Reply = unknown;
 /** The little of node-redis used here: raw commands, so no command typings leak into the rest. */
@@ -190,6 +190,17 @@ return 1`);
 
 const recordArg = (root: string, r: TaskRecord): Record<string, unknown> => ({ root, links: lineageUuids(root, r), json: JSON.stringify(r), updatedAt: Date.parse(r.updatedAt) });
 
+/** A stored duration entry; anything unreadable is no entry. */
+function parseDuration(v: string | null): { ms?: number; n?: number } | undefined {
+  if (v === null) return undefined;
+  try {
+    const o = JSON.parse(v) as unknown;
+    return o && typeof o === 'object' ? (o as { ms?: number; n?: number }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class RedisState implements StateStore {
   readonly location: string;
   /** With the hash tag: every key of one namespace lands in one cluster slot. */
@@ -277,6 +288,22 @@ export class RedisState implements StateStore {
     const total = (await this.cmd(['GET', `${this.prefix}total`])) as string | null;
     const n = (v: string | null | undefined): number => Math.round(Number(v ?? 0) * 1e9) / 1e9;
     return { today: n(spent), pendingToday: n(pending), total: n(total) };
+  }
+
+  async typicalDuration(key: string): Promise<number | undefined> {
+    const v = (await this.cmd(['HGET', `${this.prefix}durations`, key])) as string | null;
+    const ms = Number(parseDuration(v)?.ms);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+
+  /** Read, fold, write: two processes learning at once may lose one observation of an estimate, never more. */
+  async learnDuration(key: string, ms: number): Promise<void> {
+    const v = (await this.cmd(['HGET', `${this.prefix}durations`, key])) as string | null;
+    const old = parseDuration(v);
+    const n = Number(old?.n ?? 0);
+    const prev = Number(old?.ms);
+    const next = n > 0 && Number.isFinite(prev) ? prev + (ms - prev) * Math.max(DURATION_WEIGHT, 1 / (n + 1)) : ms;
+    await this.cmd(['HSET', `${this.prefix}durations`, key, JSON.stringify({ ms: next, n: n + 1, at: Date.now() })]);
   }
 
   async maxCost(model: string, numberResults: number): Promise<number | undefined> {
