@@ -165,9 +165,10 @@ export class RunwareClient {
     const deadline = Date.now() + Math.max(0, req.waitMs);
     const known = this.submitted.get(read.taskUUID);
     const expectedMs = req.expectedMs ?? (known ? await this.typicalMs(known) : undefined);
-    const st = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt, expectedMs);
-    // Only a poll that saw the task both running and done brackets its run time (a late poll says nothing).
-    if (known && st.runningAtAge !== undefined) this.learnFromFollow(known, st);
+    const followed = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt, expectedMs);
+    // A poll that saw the task running and then done brackets its run time; so does one aimed at the learned time. A late poll says nothing.
+    if (known && (followed.runningAtAge !== undefined || (expectedMs !== undefined && (followed.doneAtAge ?? Infinity) <= expectedMs * 1.2))) this.learnFromFollow(known, followed);
+    const { doneAtAge: _done, runningAtAge: _running, ...st } = followed;
     const transient = st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
     if (!transient || !known || Date.now() >= deadline) {
       if (known && this.journal && st.status !== 'unknown') await this.journal.record(known, { ...st, attempts: [] });

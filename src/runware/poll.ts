@@ -43,14 +43,21 @@ export function nextPollDelay(s: PollSchedule, ageMs: number, progress?: { pct: 
 }
 
 /**
+ * The first poll of a task whose typical run time is known: a little before it,
+ * so a task on time is caught by the tight polls after it, a few percent late at
+ * most, and its run time is bracketed closely for learning.
+ */
+export const aimedFirstPoll = (expectedMs: number): number => expectedMs * 0.95;
+
+/**
  * The wait before the next poll when the task's typical run time is known
- * (learned, see delivery.ts): straight to it, then tight polls around it (a
+ * (learned, see delivery.ts): just before it (aimedFirstPoll), then tight polls (a
  * twenty-fifth of it, at least a fifth of `minMs`) until half as long again,
  * then the age-based back-off. A task is then seen a few percent after it ends.
  */
 export function aimedPollDelay(s: PollSchedule, ageMs: number, expectedMs: number | undefined, progress?: { pct: number; atAgeMs: number }): number {
   if (expectedMs === undefined || expectedMs <= 0) return nextPollDelay(s, ageMs, progress);
-  if (ageMs < expectedMs) return expectedMs - ageMs;
+  if (ageMs < aimedFirstPoll(expectedMs)) return aimedFirstPoll(expectedMs) - ageMs;
   if (ageMs < expectedMs * 1.5) return Math.max(s.minMs / 5, expectedMs / 25);
   return nextPollDelay(s, ageMs, progress);
 }
@@ -226,7 +233,7 @@ export async function pollTask(
   // a task polled a moment ago by another call is not polled again at once). waitMs 0 polls now.
   if (opts.waitMs > 0) {
     const age = Date.now() - origin;
-    const first = opts.expectedMs !== undefined && opts.expectedMs > 0 ? opts.expectedMs : firstPollAt(schedule, opts.taskType);
+    const first = opts.expectedMs !== undefined && opts.expectedMs > 0 ? aimedFirstPoll(opts.expectedMs) : firstPollAt(schedule, opts.taskType);
     const due = Math.max(first - age, opts.lastPolledAt !== undefined ? opts.lastPolledAt + aimedPollDelay(schedule, opts.lastPolledAt - origin, opts.expectedMs) - Date.now() : 0);
     const wait = Math.min(due, deadline - Date.now() - schedule.minMs);
     if (wait > 0) await sleep(wait, opts.signal);
