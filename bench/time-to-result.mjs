@@ -102,7 +102,7 @@ export async function timeToResult({ sim, info, stdio, serverEnv, creds, root, s
       ...rows.map((r) => `| ${r.c.s} s${r.c.scale !== 1 ? ` (run at ${r.c.s * r.c.scale} s)` : ''} | ${r.n} | ${r.c.reps} | ${f0(r.sdk)} ms | ${f0(r.rest)} ms | ${r2(r.rest / r.sdk)} | ${f0(r.ws)} ms | ${r2(r.ws / r.sdk)} | ${r.reads}${r.polled ? ` (${r.polled} via runware_poll)` : ''} | at most 1.05× |`),
       '',
       `Worst ratio: ${r2(worst)}. Short tasks go out sync (the answer comes with the result); the 60 s one goes async once its run time is learned,`,
-      'and its first poll is aimed at that time (see "Polling" below).',
+      'and its first poll is aimed at that time (see "Polling" above).',
       '',
     ],
   };

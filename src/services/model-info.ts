@@ -24,8 +24,13 @@ export interface ModelInfo {
 }
 
 export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSignal): Promise<ModelInfo> {
-  const facts = await modelFacts(ctx, model, signal ? { signal } : {});
-  const pricing = await ctx.catalog().pricing(model, facts.slug, signal).catch(() => undefined);
+  // Pricing (keyed by the registry's slug) loads beside the schema, not after it.
+  const catalog = ctx.catalog();
+  const pricingP = catalog
+    .registryEntry(model, signal)
+    .then((reg) => catalog.pricing(model, reg.slug, signal))
+    .catch(() => undefined);
+  const [facts, pricing] = await Promise.all([modelFacts(ctx, model, signal ? { signal } : {}), pricingP]);
   if (!facts.schema && !facts.taskType && !pricing) {
     const why = facts.unchecked?.replace(/^Not checked against a live schema: /, '').replace(/\. The task was sent.*$/, '') ?? 'nothing is known of it';
     throw new ValidationError('model', `no schema, registry entry or pricing for ${model}: ${why}`, 'an AIR from runware_model_search, e.g. runware:101@1; community models run through runware_run with params.taskType');

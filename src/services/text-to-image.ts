@@ -169,7 +169,9 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   // The usage rules first, once: refused input sends nothing, not even a schema lookup. What the
   // server adds afterwards (size, delivery) cannot break them.
   inspectTask(ctx, buildImageTask(input, outputFormat), fieldOf);
-  const facts = await modelFacts(ctx, modelId, { ...(opts.signal ? { signal: opts.signal } : {}), budgetMs: Math.min(LOOKUP_BUDGET_MS, Math.max(1000, waitMs / 4)) });
+  // The model's schema and registry entry load beside the reading and checking of local inputs (nothing is sent to Runware yet).
+  const locals = findLocalInputs(input.extra ?? {}, 'extra');
+  const [facts, read] = await Promise.all([modelFacts(ctx, modelId, { ...(opts.signal ? { signal: opts.signal } : {}), budgetMs: Math.min(LOOKUP_BUDGET_MS, Math.max(1000, waitMs / 4)) }), readLocalInputs(ctx, locals, opts.roots)]);
   const props = (facts.schema?.requestSchema.properties ?? {}) as Record<string, { default?: unknown }>;
   const schemaSize = Number.isInteger(props.width?.default) && Number.isInteger(props.height?.default) ? { width: props.width!.default as number, height: props.height!.default as number } : undefined;
   const size = input.width === undefined && input.height === undefined ? (schemaSize ?? (await defaultSize(ctx, modelId, waitMs, opts.signal))) : undefined;
@@ -177,8 +179,6 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   // Sync when the model's run fits the wait (the result the moment it exists), else async and polled.
   task.deliveryMethod = (await pickDelivery(ctx, facts.delivery ?? defaultDelivery('imageInference'), task, waitMs)) ?? 'async';
   await checkTask(facts, task, fieldOf);
-  const locals = findLocalInputs(input.extra ?? {}, 'extra');
-  const read = await readLocalInputs(ctx, locals, opts.roots);
   const uploads = read.size ? await uploadLocalInputs(ctx, task, read, { ...(opts.signal ? { signal: opts.signal } : {}), deadlineMs: Math.max(5000, waitMs / 2) }) : [];
   const numberResults = Number(task.numberResults);
   let t;
