@@ -1,7 +1,7 @@
 // Time to result against Runware's own SDK (@runware/sdk-js, which speaks WebSocket only): the same
 // image request, the same simulator, upstream durations fixed per model (sim.state.imageMs). The tool
-// runs as a client sees it (MCP over stdio, REST and WebSocket, previews on: the time includes the
-// download); the SDK returns URLs only. Each (duration, batch) gets one untimed warm-up per side, so
+// runs as a client sees it (MCP over stdio, REST and WebSocket). Like the SDK, it hands back URLs
+// (previews off); one more column has previews on over REST, the time then including the downloads. Each (duration, batch) gets one untimed warm-up per side, so
 // each model's run time is learned as a user's would be; then the sides take turns, rep for rep.
 // Long durations shrink by TIME_SCALE on both sides, and so does the tool's wait, so the longest task
 // still outlives it: its time to result runs until runware_poll first returns the result.
@@ -23,9 +23,9 @@ export async function timeToResult({ sim, info, stdio, serverEnv, creds, root, s
   const sdk = new RunwareServer({ apiKey: creds.apiKey, url: info.wsUrl, shouldReconnect: true });
   await sdk.ensureConnection();
   const tools = {};
-  for (const transport of ['rest', 'ws']) {
-    tools[transport] = stdio([`${root}dist/cli.js`], serverEnv({ RUNWARE_TRANSPORT: transport }));
-    await tools[transport].hello();
+  for (const [side, transport, previews] of [['rest', 'rest', '0'], ['ws', 'ws', '0'], ['previews', 'rest', undefined]]) {
+    tools[side] = stdio([`${root}dist/cli.js`], serverEnv({ RUNWARE_TRANSPORT: transport, ...(previews !== undefined ? { RUNWARE_PREVIEW_MAX_BYTES: previews } : {}) }));
+    await tools[side].hello();
   }
   // The smoke: the shortest and the longest case, shrunk, one run each, one image.
   const cases = smoke ? [{ ...CASES[0], scale: 0.25, reps: 1 }, { ...CASES[3], scale: 0.03, reps: 1 }] : CASES;
@@ -65,18 +65,19 @@ export async function timeToResult({ sim, info, stdio, serverEnv, creds, root, s
       await viaSdk(c, n);
       await viaTool(c, n, 'rest').catch(() => undefined);
       await viaTool(c, n, 'ws').catch(() => undefined);
-      const x = { sdk: [], rest: [], ws: [], polled: 0, reads: [] };
+      await viaTool(c, n, 'previews').catch(() => undefined);
+      const x = { sdk: [], rest: [], ws: [], previews: [], polled: 0, reads: [] };
       for (let i = 0; i < c.reps; i++) {
-        const order = [['sdk'], ['rest'], ['ws']];
+        const order = [['sdk'], ['rest'], ['ws'], ['previews']];
         if (i % 2) order.reverse();
         for (const [side] of order) {
           const r = side === 'sdk' ? await viaSdk(c, n) : await viaTool(c, n, side);
           x[side].push(r.ms);
           if (r.polled) x.polled++;
-          if (side !== 'sdk') x.reads.push(r.reads);
+          if (side === 'rest' || side === 'ws') x.reads.push(r.reads);
         }
       }
-      rows.push({ c, n, sdk: median(x.sdk), rest: median(x.rest), ws: median(x.ws), polled: x.polled, reads: median(x.reads) });
+      rows.push({ c, n, sdk: median(x.sdk), rest: median(x.rest), ws: median(x.ws), previews: median(x.previews), polled: x.polled, reads: median(x.reads) });
     }
   }
   sim.state.imageMs = undefined;
@@ -95,11 +96,12 @@ export async function timeToResult({ sim, info, stdio, serverEnv, creds, root, s
       'the same simulator, the upstream duration fixed per model. Medians; each case starts with one untimed call per side (the model\'s',
       'run time learned, as in use). The 10 s and 60 s tasks run at a tenth of the time on both sides, and so does the tool\'s wait',
       `(${DEFAULT_WAIT_S} s → ${DEFAULT_WAIT_S / 10} s): the 60 s task outlives it, and its time runs until \`runware_poll\` first returns the result.`,
-      'The tool\'s time includes downloading the images (previews); the SDK returns their URLs.',
+      'Like the SDK, the tool hands back URLs (`RUNWARE_PREVIEW_MAX_BYTES=0`); the last column has previews on (the default),',
+      'its time including the download of every image for the inline preview.',
       '',
-      '| upstream duration | images | runs | SDK (WS) | tool, REST | ratio | tool, WS | ratio | reads per call (tool) | goal |',
-      '|---|---|---|---|---|---|---|---|---|---|',
-      ...rows.map((r) => `| ${r.c.s} s${r.c.scale !== 1 ? ` (run at ${r.c.s * r.c.scale} s)` : ''} | ${r.n} | ${r.c.reps} | ${f0(r.sdk)} ms | ${f0(r.rest)} ms | ${r2(r.rest / r.sdk)} | ${f0(r.ws)} ms | ${r2(r.ws / r.sdk)} | ${r.reads}${r.polled ? ` (${r.polled} via runware_poll)` : ''} | at most 1.05× |`),
+      '| upstream duration | images | runs | SDK (WS) | tool, REST | ratio | tool, WS | ratio | reads per task (tool) | goal | REST with previews |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+      ...rows.map((r) => `| ${r.c.s} s${r.c.scale !== 1 ? ` (run at ${+(r.c.s * r.c.scale).toFixed(3)} s)` : ''} | ${r.n} | ${r.c.reps} | ${f0(r.sdk)} ms | ${f0(r.rest)} ms | ${r2(r.rest / r.sdk)} | ${f0(r.ws)} ms | ${r2(r.ws / r.sdk)} | ${r.reads}${r.polled ? ` (${r.polled} of ${3 * r.c.reps} calls went on with runware_poll)` : ''} | at most 1.05× | ${f0(r.previews)} ms, ${r2(r.previews / r.sdk)} |`),
       '',
       `Worst ratio: ${r2(worst)}. Short tasks go out sync (the answer comes with the result); the 60 s one goes async once its run time is learned,`,
       'and its first poll is aimed at that time (see "Polling" above).',

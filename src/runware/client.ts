@@ -353,7 +353,8 @@ export class RunwareClient {
     for (const s of slots) this.apply(s, judgeReply(s.task, reply, slots.length));
     if (slots[0]!.outcome?.status === 'success') ticker?.stop(true);
     // A sync answer is the run time itself (queue included), the best thing to learn from.
-    for (const s of slots) if (waitsOnRequest(s.task) && s.outcome?.status === 'success') this.journal?.durations.learn(durationKey(s.task), Date.now() - sentAt);
+    // Only work that has a delivery to choose (not searches, uploads, account reads).
+    for (const s of slots) if (s.task.deliveryMethod === 'sync' && s.outcome?.status === 'success') this.journal?.durations.learn(durationKey(s.task), Date.now() - sentAt);
   }
 
   /** The learned run time of a task's model, if any (never a gate: no journal, no answer). */

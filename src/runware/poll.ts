@@ -47,18 +47,18 @@ export function nextPollDelay(s: PollSchedule, ageMs: number, progress?: { pct: 
  * so a task on time is caught by the tight polls after it, a few percent late at
  * most, and its run time is bracketed closely for learning.
  */
-export const aimedFirstPoll = (expectedMs: number): number => expectedMs * 0.95;
+export const aimedFirstPoll = (expectedMs: number): number => expectedMs * 0.97;
 
 /**
  * The wait before the next poll when the task's typical run time is known
  * (learned, see delivery.ts): just before it (aimedFirstPoll), then tight polls (a
- * twenty-fifth of it, at least a fifth of `minMs`) until half as long again,
+ * fortieth of it, at least a fifth of `minMs`) until half as long again,
  * then the age-based back-off. A task is then seen a few percent after it ends.
  */
 export function aimedPollDelay(s: PollSchedule, ageMs: number, expectedMs: number | undefined, progress?: { pct: number; atAgeMs: number }): number {
   if (expectedMs === undefined || expectedMs <= 0) return nextPollDelay(s, ageMs, progress);
   if (ageMs < aimedFirstPoll(expectedMs)) return aimedFirstPoll(expectedMs) - ageMs;
-  if (ageMs < expectedMs * 1.5) return Math.max(s.minMs / 5, expectedMs / 25);
+  if (ageMs < expectedMs * 1.5) return Math.max(s.minMs / 5, expectedMs / 40);
   return nextPollDelay(s, ageMs, progress);
 }
 

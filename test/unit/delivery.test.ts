@@ -76,9 +76,9 @@ describe('progress during a sync wait', () => {
 describe('polling aimed at a learned run time', () => {
   it('waits until just before it, polls tightly around it, then backs off by age', () => {
     const s = DEFAULT_POLL_SCHEDULE;
-    expect(aimedFirstPoll(10_000)).toBe(9500);
-    expect(aimedPollDelay(s, 1000, 10_000)).toBe(8500);
-    expect(aimedPollDelay(s, 9500, 10_000)).toBe(400);
+    expect(aimedFirstPoll(10_000)).toBe(9700);
+    expect(aimedPollDelay(s, 1000, 10_000)).toBe(8700);
+    expect(aimedPollDelay(s, 9700, 10_000)).toBe(250);
     expect(aimedPollDelay(s, 2000, 2000)).toBe(100);
     expect(aimedPollDelay(s, 20_000, 10_000)).toBe(s.minMs + s.fraction * 20_000);
     expect(aimedPollDelay(s, 3000, undefined)).toBe(s.minMs + s.fraction * 3000);
@@ -100,8 +100,8 @@ describe('polling aimed at a learned run time', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     const st = await p;
     expect(st.status).toBe('success');
-    // At 95% of it, then every twenty-fifth: seen 3% late, in three polls.
-    expect(at).toEqual([5700, 5940, 6180]);
-    expect(st).toMatchObject({ runningAtAge: 5940, doneAtAge: 6180 });
+    // At 97% of it, then every fortieth: seen 2% late, in three polls.
+    expect(at).toEqual([5820, 5970, 6120]);
+    expect(st).toMatchObject({ runningAtAge: 5970, doneAtAge: 6120 });
   });
 });
