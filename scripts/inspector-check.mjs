@@ -23,7 +23,7 @@ const checks = [
   // --strict: the Inspector's portability warnings (empty schemas, type arrays) on stderr; there must be none.
   ['tools/list --strict', ['--method', 'tools/list', '--strict'], (r, stderr) => r.tools?.length === 11 && !/^Warning/m.test(stderr)],
   ['prompts/list', ['--method', 'prompts/list'], (r) => r.prompts?.some((p) => p.name === 'generate_image')],
-  ['prompts/get', ['--method', 'prompts/get', '--prompt-name', 'find_model', '--prompt-args', 'style=anime'], (r) => /runware_model_search/.test(r.messages?.[0]?.content?.text ?? '')],
+  ['prompts/get', ['--method', 'prompts/get', '--prompt-name', 'find_model', '--prompt-args', 'need=anime style'], (r) => /runware_model_search/.test(r.messages?.[0]?.content?.text ?? '')],
   ['resources/templates/list', ['--method', 'resources/templates/list'], (r) => r.resourceTemplates?.some((t) => t.uriTemplate === 'runware://tasks/{taskUUID}')],
   ['runware_model_search', ['--method', 'tools/call', '--tool-name', 'runware_model_search', '--tool-args-json', '{"search":"flux","limit":2}'], (r) => r.structuredContent?.results?.length === 2],
   ['runware_text_to_image', ['--method', 'tools/call', '--tool-name', 'runware_text_to_image', '--tool-args-json', '{"prompt":"a lighthouse","width":256,"height":256,"saveTo":"inspector/"}'], (r) => r.structuredContent?.status === 'success' && r.structuredContent.images[0].savedTo],

@@ -18,8 +18,8 @@ Usage: runware-mcp-server [global flags] [command] [command flags]
 
 Commands:
   serve                 MCP over stdio (the default); --http [--host H] [--port P] [--stateless] for Streamable HTTP at /mcp
-  model-search          search models              (--search TEXT ...)
-  model-info MODEL      what a model takes: parameters, delivery, docs, pricing
+  model-search          find models by capability or name (--capability ID | --search TEXT ...)
+  model-info MODEL      what a model takes: parameters, delivery, docs, pricing, examples
   text-to-image         generate images            (--prompt TEXT ... [--out DIR])
   run MODEL             one task for any model     (--param K=V ... | --params-file F) [--out DIR]
   upload PATH           store a local media file with Runware; prints its mediaUUID

@@ -52,6 +52,8 @@ const envSchema = z.object({
   RUNWARE_SIMULATE: boolFrom,
   RUNWARE_OUTPUT_DIR: z.string().optional(),
   RUNWARE_MAX_CONCURRENCY: intFrom('RUNWARE_MAX_CONCURRENCY', 1, 64, 4),
+  // never: a task whose fate is unknown is reported unknown with its UUID, never resent (docs/recovery.md).
+  RUNWARE_RESEND_UNKNOWN: z.enum(['after-settle', 'never'], { message: 'RUNWARE_RESEND_UNKNOWN must be after-settle or never' }).default('after-settle'),
   RUNWARE_PREVIEW_MAX_BYTES: intFrom('RUNWARE_PREVIEW_MAX_BYTES', 0, 10 * 1024 * 1024, 512 * 1024),
   RUNWARE_LOG_LEVEL: z.enum(LEVELS).default('info'),
   RUNWARE_SIM_TIME_SCALE: numberFrom('RUNWARE_SIM_TIME_SCALE', 0.001, 100, 1),
@@ -115,6 +117,8 @@ export interface Config {
     wsUrl: string;
     transport: 'rest' | 'ws';
     maxConcurrency: number;
+    /** Whether a task whose fate stays unknown across the settle window is resent (RUNWARE_RESEND_UNKNOWN). */
+    resendUnknown: 'after-settle' | 'never';
   };
   runway: {
     official: { secret: string | undefined; url: string };
@@ -198,6 +202,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags
       wsUrl: e.RUNWARE_WS_URL,
       transport,
       maxConcurrency: e.RUNWARE_MAX_CONCURRENCY,
+      resendUnknown: e.RUNWARE_RESEND_UNKNOWN,
     },
     runway: {
       official: { secret: e.RUNWAYML_API_SECRET, url: e.RUNWAYML_API_URL.replace(/\/+$/, '') },

@@ -5,9 +5,12 @@ import { EXIT_OK, UsageError, printJson } from './output.js';
 
 export const usage = `Usage: runware-mcp-server model-info MODEL
 
-What MODEL takes, from its live schema: taskType, delivery methods, each parameter
-(type, required, allowed values or range, default), cross-field rules, the docs link,
-and pricing from Runware's content service. Needs no API key.`;
+What MODEL (any AIR model-search returns) takes, from its live schema: taskType,
+delivery methods, each parameter (type, required, allowed values or range, default),
+cross-field rules, the docs link, pricing and up to two working examples from
+Runware's content service. A model with no live schema (a community checkpoint) is
+described from the catalogues: defaults, trigger words, and that runs are not
+validated. Needs no API key, except to look a model up in the community catalogue.`;
 
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
   const { positionals } = parse(args, {}, true);

@@ -85,7 +85,25 @@ function inputError(name: string, issues: Array<{ path: string; message: string 
   });
 }
 
+/**
+ * The SDK internals this file relies on that are missing from `server`, by name. The SDK is pinned
+ * exactly (package.json); a new version that moved one of these fails here, at start-up and in
+ * test/unit/sdk-seam.test.ts, with the name, instead of quietly losing a guard.
+ */
+export function missingSdkInternals(server: McpServer): string[] {
+  const s = server as unknown as Partial<Internals> & { server?: { _requestHandlers?: unknown } };
+  const missing: string[] = [];
+  if (typeof s._registeredTools !== 'object' || s._registeredTools === null) missing.push('McpServer._registeredTools');
+  if (typeof s.executeToolHandler !== 'function') missing.push('McpServer.executeToolHandler');
+  if (typeof s.validateToolOutput !== 'function') missing.push('McpServer.validateToolOutput');
+  if (typeof s.setToolRequestHandlers !== 'function') missing.push('McpServer.setToolRequestHandlers');
+  if (!(s.server?._requestHandlers instanceof Map)) missing.push('Server._requestHandlers');
+  return missing;
+}
+
 export function harden(server: McpServer, opts: HardenOptions): void {
+  const missing = missingSdkInternals(server);
+  if (missing.length > 0) throw new Error(`This build of @modelcontextprotocol/sdk lacks ${missing.join(', ')}, which src/mcp/harden.ts patches; install the exact SDK version package.json pins.`);
   const s = server as unknown as Internals;
   const { owner, catalog, tasks } = opts;
   // Tool handlers are installed lazily by the SDK; replace tools/call and wrap tools/list once they are.

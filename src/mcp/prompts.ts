@@ -9,7 +9,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { AppContext } from '../services/context.js';
-import { completeModel, completeTaskUuid } from './completions.js';
+import { completeCapability, completeModel, completeTaskUuid } from './completions.js';
 
 const user = (text: string): GetPromptResult => ({ messages: [{ role: 'user', content: { type: 'text', text } }] });
 const q = (s: string): string => JSON.stringify(s);
@@ -49,17 +49,18 @@ export function registerPrompts(server: McpServer, app: AppContext): void {
       argsSchema: {
         image: z.string().min(1).max(2000).describe('A local image path or an https URL'),
         motion: z.string().max(1000).optional().describe('What moves, e.g. "slow push-in, leaves drifting"'),
-        model: model('A video model AIR id, e.g. klingai:5@3'),
+        model: model('A video model AIR id; omitted, one is found by capability'),
         saveTo: z.string().max(500).optional().describe('Folder inside the project, e.g. "assets/video/"'),
       },
     },
     ({ image, motion, model: air, saveTo }) => {
-      const m = air || 'klingai:5@3';
+      const m = air ? q(air) : '<the chosen air>';
       return user(
         [
           `Make a short video from the image ${image}${motion ? ` with this motion: ${motion}` : ''}.`,
-          `1. runware_model_info with {"model": ${q(m)}}: read its parameters (the image field's name, durations, sizes) and its cost.`,
-          `2. runware_run with {"model": ${q(m)}, "params": {<the image field>: ${q(image)}, "positivePrompt": <the motion as a prompt>, <a short duration the model allows>}, "saveTo": ${q(saveTo || 'video/')}}. A local path is uploaded by the server.`,
+          ...(air ? [] : ['0. runware_model_search with {"capability": "image-to-video", "limit": 5}: choose a model (price and quality).']),
+          `1. runware_model_info with {"model": ${m}}: read its parameters (the image field's name, durations, sizes), its examples and its cost.`,
+          `2. runware_run with {"model": ${m}, "params": {<the image field>: ${q(image)}, "positivePrompt": <the motion as a prompt>, <a short duration the model allows>}, "saveTo": ${q(saveTo || 'video/')}}. A local path is uploaded by the server.`,
           '3. Video takes minutes: when it answers "processing", call runware_poll with its taskUUID and waitSeconds 60 until it is done. Never call runware_run again for the same video (each run is billed).',
           'Tell me the saved path and the cost.',
         ].join('\n'),
@@ -70,20 +71,23 @@ export function registerPrompts(server: McpServer, app: AppContext): void {
   server.registerPrompt(
     'find_model',
     {
-      title: 'Find a model for a style',
-      description: 'The models that suit a style or subject, compared, with the one to use and why.',
+      title: 'Find a model for a job',
+      description: 'The model for a job (a video from a photo, speech, upscaling, a style), found by capability, compared from model info, and run.',
       argsSchema: {
-        style: z.string().min(1).max(200).describe('A style, subject or base model, e.g. "anime", "architecture", "SDXL"'),
-        category: z.enum(['checkpoint', 'lora', 'controlnet', 'vae', 'embeddings', 'lycoris']).optional().describe('Kind of model; checkpoint by default'),
+        need: z.string().min(1).max(300).describe('What the model must do or look like, e.g. "5 s video from a photo", "text to speech", "anime style"'),
+        capability: completable(z.string().max(100).optional().describe('A capability id, e.g. io:image-to-video, op:upscale'), (v) => completeCapability(app, v ?? '')),
       },
     },
-    ({ style, category }) =>
+    ({ need, capability }) =>
       user(
         [
-          `Find the best Runware model for "${style}".`,
-          `Call runware_model_search with {"search": ${q(style)}, ${category ? `"category": ${q(category)}, ` : ''}"limit": 10}. If it finds few, try a broader word or the base architecture.`,
-          'Compare the top few: name, air, architecture, default size and steps, trigger words for LoRAs.',
-          'Recommend one with its air, and show the runware_text_to_image call that uses it. Do not generate anything yet.',
+          `Find the best Runware model for: ${need}.`,
+          capability
+            ? `1. The capability is ${capability}.`
+            : '1. Pick the capability the job needs, e.g. text-to-image, image-to-image, image-editing, image-to-video, text-to-video, text-to-speech, text-to-music, image-to-3d, upscale, background-removal (an unknown one is answered with the full list).',
+          `2. runware_model_search with {"capability": ${capability ? q(capability) : '<that capability>'}, "limit": 10}; add "search" with a name or style word only to narrow it (for a style, search ${q(need)} among text-to-image models).`,
+          '3. runware_model_info with {"model": <air>} for the best two or three hits: compare parameters, price, and whether they are validated by a live schema.',
+          '4. Recommend one, with its air and why. To run it: runware_run with {"model": <air>, "params": <one of its examples\' params, adapted>, "saveTo": <a folder>}; local file paths in params are uploaded. If it answers "processing", call runware_poll with its taskUUID; never run it again (each run is billed).',
         ].join('\n'),
       ),
   );

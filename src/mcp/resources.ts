@@ -11,10 +11,13 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { AppContext } from '../services/context.js';
-import { getTask, readSavedOutput, savedOutputs } from '../services/tasks.js';
+import { getTask, readSavedOutput, reportSkipped, savedOutputs } from '../services/tasks.js';
+import type { Listed } from '../state/records.js';
+import type { TaskRecord } from '../state/types.js';
 import { isAppError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
 import { completeTaskUuid } from './completions.js';
+import type { Roots } from './roots.js';
 
 const RECENT = 50;
 /** Changes within this window go out as one list_changed. */
@@ -31,14 +34,16 @@ const asMcp = (e: unknown): never => {
 };
 
 /** Registers the resources; returns what stops the notifications (when the session ends). */
-export function registerResources(server: McpServer, app: AppContext): () => void {
+export function registerResources(server: McpServer, app: AppContext, roots: Roots): () => void {
   const complete = { taskUUID: (value: string) => completeTaskUuid(app, value) };
   server.registerResource(
     'task',
     new ResourceTemplate('runware://tasks/{taskUUID}', {
       list: async () => {
         try {
-          const recent = await (await app.journal.state()).listTasks({ limit: RECENT });
+          const store = await app.journal.state();
+          const recent = await store.listTasks({ limit: RECENT });
+          reportSkipped(app, (recent as Listed<TaskRecord>).skipped, store.location);
           return {
             resources: recent.map((r) => ({
               uri: taskUri(r.taskUUID),
@@ -74,10 +79,10 @@ export function registerResources(server: McpServer, app: AppContext): () => voi
       complete,
     }),
     { title: 'Saved output', description: 'A generated file this server saved (image, video, audio, 3D), read from disk with its MIME type.' },
-    async (uri, vars) => {
+    async (uri, vars, extra) => {
       const index = Number(vars.index);
       if (!Number.isInteger(index) || index < 0) throw new McpError(ErrorCode.InvalidParams, `index must be a whole number from 0, not "${scrubber.text(String(vars.index)).slice(0, 20)}"`);
-      const o = await readSavedOutput(app, String(vars.taskUUID), index).catch(asMcp);
+      const o = await readSavedOutput(app, String(vars.taskUUID), index, await roots.allowed(extra), { signal: extra.signal }).catch(asMcp);
       return { contents: [{ uri: uri.href, mimeType: o.mimeType, blob: o.data.toString('base64'), _meta: { path: o.path } }] };
     },
   );

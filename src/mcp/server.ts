@@ -16,7 +16,7 @@ import { icon } from './catalog.js';
 import { JournalTaskStore, taskStarter } from './tasks.js';
 
 export const INSTRUCTIONS = `Runware generation (any model: image, video, audio, 3D, editing) and Runway task lookup.
-Images: runware_model_search to pick a model (its "air") -> runware_text_to_image. Any other model: runware_model_info (its parameters) -> runware_run with params by their API names; local file paths in media fields are uploaded. Both wait up to waitSeconds; on status "processing" call runware_poll with the taskUUID instead of running again (every run is billed). saveTo saves inside RUNWARE_OUTPUT_DIR or the client's roots.
+Find a model by what it does: runware_model_search with capability (image-to-video, text-to-speech, upscale, ...) or a name -> its "air". Images: runware_text_to_image. Any other model: runware_model_info (its parameters and examples) -> runware_run with params by their API names; local file paths in media fields are uploaded. Both wait up to waitSeconds; on status "processing" call runware_poll with the taskUUID instead of running again (every run is billed). saveTo saves inside RUNWARE_OUTPUT_DIR or the client's roots.
 runware_request sends raw task arrays. The server assigns every taskUUID and authenticates by itself: never put taskUUIDs you invent, apiKey fields or authentication tasks in a request.
 Every isError result has structuredContent.error: kind (validation, policy, config, upstream, network, state, cancelled, internal), message, field or code, and next (what to do).
 Errors are scoped per taskUUID; a batch can partly succeed. Validation, auth, credit, safety and spend-cap errors are final: fix the input. Transient errors were already retried.
@@ -52,7 +52,7 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
   harden(server, { ...(opts.exclusive ? {} : { owner }), catalog: CATALOG, tasks: taskStarter(taskStore, server.server, log.child('tasks')) });
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir, server.server, log);
   registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes, confirmProgress: opts.exclusive === true });
-  const stopResourceNotes = registerResources(server, app);
+  const stopResourceNotes = registerResources(server, app, roots);
   registerPrompts(server, app);
 
   let connected = false;

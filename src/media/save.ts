@@ -34,6 +34,8 @@ export function safeBasename(name: string, fallback = 'output'): string {
   if (scrubber.containsSecret(name)) return `output-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
   let out = name
     .normalize('NFKC')
+    // Bidirectional and other format controls (U+202E, U+2066-2069, U+200E/F, ...) and line separators spoof how a name reads.
+    .replace(/[\p{Cf}\p{Zl}\p{Zp}]+/gu, '')
     // Separators, control characters and what Windows reserves; letters and spaces stay.
     // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
     .replace(/[/\\<>:"|?*\u0000-\u001f\u007f]+/g, '-')

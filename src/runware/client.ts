@@ -11,7 +11,7 @@ import { sleep } from '../shared/time.js';
 import { parseEnvelope, type ApiErrorItem, type Envelope } from './errors.js';
 import { DEFAULT_POLL_SCHEDULE, pollTask, type PollSchedule, type PollState, type Progress } from './poll.js';
 import { isReadType } from './rules.js';
-import { giveUp, isRead, newSlot, transition, type Attempt, type Outcome, type Slot, type Verdict } from './recovery.js';
+import { giveUp, isRead, newSlot, settleRuleFor, SettleWindow, transition, type Attempt, type Outcome, type Slot, type Verdict } from './recovery.js';
 import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry.js';
 import type { Rules, Task } from './rules.js';
 import type { Transport, TransportReply } from './transport.js';
@@ -51,8 +51,10 @@ export interface ClientOptions {
   readTimeoutMs?: number;
   /** Cap on one submission request (a sync task may take this long). */
   sendTimeoutMs?: number;
-  /** Pause between two "not found" landing checks before resending, for a task still being registered. */
+  /** The settle window's unit: "not found" must hold 4 checks over 8 units (adapting up to 30) before a resend. */
   settleMs?: number;
+  /** `never`: a task whose fate is unknown is never resent; it is reported unknown with its UUID (RUNWARE_RESEND_UNKNOWN). */
+  resendUnknown?: 'after-settle' | 'never';
   /** UUIDs claimed across processes, spend reserved against the cap, one record per task. */
   journal?: Journal;
   /** One info line per task outcome. */
@@ -96,7 +98,9 @@ export class RunwareClient {
   private readonly schedule: PollSchedule;
   private readonly readTimeoutMs: number;
   private readonly sendTimeoutMs: number;
-  private readonly settleMs: number;
+  /** The settle window, shared by every task of this client so what one learns of getTaskDetails' lag serves all. */
+  readonly settle: SettleWindow;
+  private readonly resendUnknown: 'after-settle' | 'never';
   private readonly submitted = new Map<string, Task>();
   /** When each task was first sent and last polled, so a later call continues its poll schedule. */
   private readonly pollClock = new Map<string, { startedAt: number; lastPolledAt?: number }>();
@@ -112,7 +116,8 @@ export class RunwareClient {
     this.schedule = opts.pollSchedule ?? DEFAULT_POLL_SCHEDULE;
     this.readTimeoutMs = opts.readTimeoutMs ?? 10_000;
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 150_000;
-    this.settleMs = opts.settleMs ?? Math.min(1000, this.retry.baseDelayMs * 2);
+    this.settle = new SettleWindow(settleRuleFor(opts.settleMs ?? Math.min(1000, this.retry.baseDelayMs * 2)));
+    this.resendUnknown = opts.resendUnknown ?? 'after-settle';
     this.journal = opts.journal;
     this.logTasks = opts.logTasks === true;
   }
@@ -141,7 +146,8 @@ export class RunwareClient {
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
     await behind;
     const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
-    if (this.journal) for (const o of outcomes) await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
+    // A task the journal could not record says so in one line: a restart will not find it.
+    if (this.journal) for (const o of outcomes) if (!(await this.journal.record(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {}))) o.note = [o.note, this.journal.unrecordedNote()].filter(Boolean).join(' ');
     if (this.logTasks) for (const o of outcomes) this.log.info(`task ${o.taskUUID} ${o.taskType} ${o.status}`, { attempts: o.attempts.length, ...(o.errors[0] ? { error: o.errors[0].code } : {}) });
     const failed = outcomes.filter((o) => o.status === 'error' || o.status === 'unknown').length;
     return { tasks: outcomes, requestErrors, anyFailed: failed > 0, allFailed: failed === outcomes.length };
@@ -248,6 +254,10 @@ export class RunwareClient {
       switch (s.phase) {
         case 'send':
         case 'resend': {
+          if (s.phase === 'resend' && this.resendUnknown === 'never') {
+            giveUp(s, 'RUNWARE_RESEND_UNKNOWN=never: a task whose fate is unknown is not resent');
+            break;
+          }
           if (s.sends >= this.retry.maxAttempts) {
             giveUp(s, `${s.sends} attempts`);
             break;
@@ -258,7 +268,7 @@ export class RunwareClient {
           break;
         }
         case 'check': {
-          const wait = s.notFound > 0 ? this.settleMs : s.checkFailures > 0 ? retryDelay(s.checkFailures + 1, this.retry) : 0;
+          const wait = s.notFound > 0 ? this.settle.nextDelay(s, Date.now()) : s.checkFailures > 0 ? retryDelay(s.checkFailures + 1, this.retry) : 0;
           if (wait > 0 && !(await this.pause(s, wait, ctx))) break;
           await this.check(s, ctx);
           break;
@@ -291,7 +301,7 @@ export class RunwareClient {
   }
 
   private apply(s: Slot, v: Verdict): void {
-    const line = transition(s, v, (t) => this.rules.withFreshUuid(t));
+    const line = transition(s, v, (t) => this.rules.withFreshUuid(t), this.settle);
     if (line) this.log.info(line, { taskUUID: s.task.taskUUID });
   }
 

@@ -30,6 +30,8 @@ export interface RunwareSetup {
   limiter?: Limiter;
   /** One info line per finished task (HTTP instances, for watching a fleet). */
   logTasks?: boolean;
+  /** `never`: a task whose fate is unknown is reported unknown, never resent. */
+  resendUnknown?: 'after-settle' | 'never';
 }
 
 export function createRunwareClient(s: RunwareSetup): RunwareClient {
@@ -53,6 +55,7 @@ export function createRunwareClient(s: RunwareSetup): RunwareClient {
     ...(s.journal ? { journal: s.journal } : {}),
     ...(s.limiter ? { limiter: s.limiter } : {}),
     ...(s.logTasks ? { logTasks: true } : {}),
+    ...(s.resendUnknown ? { resendUnknown: s.resendUnknown } : {}),
   });
 }
 

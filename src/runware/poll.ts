@@ -7,6 +7,7 @@
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import { sleep } from '../shared/time.js';
 import type { ApiErrorItem, DataItem, Envelope } from './errors.js';
+import { isFinished } from './verdicts.js';
 
 /**
  * The wait before each poll is `minMs + fraction × age` (age: time since the
@@ -121,12 +122,7 @@ export function resultKey(item: DataItem): string {
   return JSON.stringify(item);
 }
 
-/** Whether a data item is a finished result (rather than a processing marker or an async ACK). */
-export function isFinished(item: DataItem): boolean {
-  if (item.status === 'success') return true;
-  if (item.status !== undefined) return false;
-  return Object.keys(item).some((k) => !['taskType', 'taskUUID', 'errors', 'status', 'progress'].includes(k));
-}
+export { isFinished };
 
 /** Folds polls into one state. Separate from the loop so it can be unit-tested. */
 export class ResultAccumulator {

@@ -7,8 +7,10 @@
  *
  *   send    the task goes out (first time, or again)
  *   check   it is unknown whether it ran: ask getTaskDetails
- *   resend  getTaskDetails twice said "not found": send the identical task
- *           under the same UUID, where a conflict proves that it landed
+ *   resend  getTaskDetails said "not found" across the whole settle window
+ *           (SettleWindow below): send the identical task under the same
+ *           UUID, where a conflict proves that it landed. With
+ *           RUNWARE_RESEND_UNKNOWN=never it is not resent: done (unknown)
  *   follow  it landed and is running: poll it (getResponse for async work,
  *           getTaskDetails otherwise) until it settles or the deadline
  *   done    it has an outcome: success, partial, processing, error, unknown
@@ -32,8 +34,8 @@
  *     result                    → done
  *     running                   → follow
  *     task error                → as from send
- *     not found, first time     → check again after a short settle
- *     not found, again          → resend
+ *     not found, window open    → check again (pauses doubling across the window)
+ *     not found, window passed  → resend (or done: unknown, when resends are off)
  *     no answer                 → check again after backoff
  *   from follow
  *     result / permanent error  → done
@@ -71,7 +73,8 @@ export interface Outcome {
 export type Verdict =
   | { kind: 'result'; items: DataItem[]; errors?: ApiErrorItem[]; note?: string; partial?: boolean }
   | { kind: 'accepted' }
-  | { kind: 'running' }
+  /** `why`: it said "done" with nothing in it; looked up again, and reported unknown if nothing comes. */
+  | { kind: 'running'; why?: string }
   | { kind: 'taskError'; errors: ApiErrorItem[]; transient: boolean }
   | { kind: 'conflict' }
   | { kind: 'notRun'; why: string; errors: ApiErrorItem[]; retryAfterMs?: number }
@@ -93,6 +96,10 @@ export interface Slot {
   sentUuids: Map<string, number>;
   /** Consecutive "not found" answers since the last send. */
   notFound: number;
+  /** When the first of them came (epoch ms), for the settle window. */
+  firstNotFoundAt?: number;
+  /** Why a task that said "done" is still pending (it sent no output), for the outcome at the deadline. */
+  pendingWhy?: string;
   /** Consecutive landing checks that got no answer. */
   checkFailures: number;
   /** Sends so far (every phase that puts the task on the wire). */
@@ -104,6 +111,61 @@ export interface Slot {
 }
 
 export const isRead = (t: Task): boolean => isReadType(t.taskType);
+
+/**
+ * How long "not found" must hold before a task whose fate is unknown is
+ * resent: `checks` answers spread over at least `windowMs`. getTaskDetails can
+ * lag behind a task that did land; a resend inside that lag runs it twice.
+ */
+export interface SettleRule {
+  checks: number;
+  windowMs: number;
+  /** The window never grows past this (a call's deadline may end it sooner: then the task is reported unknown, not resent). */
+  maxWindowMs: number;
+}
+
+/** The default window for a time unit (1 s in production): 4 checks over 8 s, adapting up to 30 s. */
+export const settleRuleFor = (unitMs: number): SettleRule => ({ checks: 4, windowMs: 8 * unitMs, maxWindowMs: 30 * unitMs });
+
+/**
+ * The settle window, adaptive and bounded: it widens to twice the longest lag
+ * this process has seen (a task getTaskDetails did not know at first and knew
+ * later), never past `maxWindowMs`.
+ */
+export class SettleWindow {
+  private lagMs = 0;
+  constructor(readonly rule: SettleRule) {}
+
+  get windowMs(): number {
+    return Math.min(this.rule.maxWindowMs, Math.max(this.rule.windowMs, 2 * this.lagMs));
+  }
+
+  get observedLagMs(): number {
+    return this.lagMs;
+  }
+
+  /** A task first "not found" at `firstAt` turned out to exist at `now`. */
+  observe(firstAt: number, now: number): void {
+    this.lagMs = Math.max(this.lagMs, now - firstAt);
+  }
+
+  /** Whether "not found" has held long enough to resend. */
+  passed(s: Slot, now: number): boolean {
+    return s.notFound >= this.rule.checks && s.firstNotFoundAt !== undefined && now - s.firstNotFoundAt >= this.windowMs;
+  }
+
+  /** The pause before the next check after `s.notFound` answers: doubling, so `checks` answers span the window. */
+  nextDelay(s: Slot, now: number): number {
+    const n = Math.max(1, s.notFound);
+    const remaining = (s.firstNotFoundAt ?? now) + this.windowMs - now;
+    if (n >= this.rule.checks) return Math.max(1, remaining);
+    const step = Math.round((this.windowMs / (2 ** (this.rule.checks - 1) - 1)) * 2 ** (n - 1));
+    return Math.max(1, n === this.rule.checks - 1 ? Math.max(step, remaining) : step);
+  }
+}
+
+/** The window when none is given: a 1-second unit, as in production. */
+const DEFAULT_WINDOW = new SettleWindow(settleRuleFor(1000));
 
 export function newSlot(index: number, task: Task, waits: boolean): Slot {
   return { index, task, phase: 'send', attempts: [], lastErrors: [], sentUuids: new Map(), notFound: 0, checkFailures: 0, sends: 0, waits };
@@ -120,9 +182,14 @@ const codes = (errors: ApiErrorItem[]): string => errors.map((e) => e.code).join
  * Applies a verdict to a slot. `fresh` makes a copy of the task under a fresh
  * UUID (the old one is spent). Returns a line for the log, if any.
  */
-export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task): string | undefined {
+export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task, settle: SettleWindow = DEFAULT_WINDOW, now = Date.now()): string | undefined {
   const uuid = s.task.taskUUID;
   const from = s.phase;
+  // Found after "not found": getTaskDetails lagged; the window learns how much.
+  if (from === 'check' && s.firstNotFoundAt !== undefined && v.kind !== 'notFound' && v.kind !== 'noAnswer') {
+    settle.observe(s.firstNotFoundAt, now);
+    delete s.firstNotFoundAt;
+  }
   const note = (outcome: string): void => {
     s.attempts.push({ taskUUID: uuid, outcome });
   };
@@ -135,7 +202,10 @@ export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task): strin
     }
     case 'accepted':
     case 'running':
-      if (from === 'send' || from === 'resend') note('accepted');
+      if (v.kind === 'running' && v.why) {
+        s.pendingWhy = v.why;
+        note(v.why);
+      } else if (from === 'send' || from === 'resend') note('accepted');
       else if (from === 'check') note('landed (running)');
       s.notFound = 0;
       if (s.waits || v.kind === 'running') {
@@ -145,6 +215,10 @@ export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task): strin
       finish(s, { taskUUID: uuid, status: 'processing', results: [], errors: [], note: `Accepted for async processing; poll taskUUID ${uuid}.` });
       return undefined;
     case 'processing':
+      if (s.pendingWhy && v.items.length === 0) {
+        giveUp(s, 'the deadline passed');
+        return undefined;
+      }
       finish(s, { taskUUID: uuid, status: 'processing', results: v.items, errors: [], progress: v.progress, note: `Still running at the deadline; poll taskUUID ${uuid} to get the result.` });
       return undefined;
     case 'taskError':
@@ -193,13 +267,16 @@ export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task): strin
       }
       s.phase = 'check';
       s.notFound = 0;
+      delete s.firstNotFoundAt;
       return `unknown whether task ${uuid} ran (${v.why}); asking getTaskDetails before anything is resent`;
     case 'notFound':
       s.notFound++;
+      s.firstNotFoundAt ??= now;
       note('getTaskDetails: not found');
-      if (s.notFound >= 2) {
+      if (settle.passed(s, now)) {
         s.phase = 'resend';
-        return `task ${uuid} is not known to Runware; resending it under the same UUID`;
+        delete s.firstNotFoundAt;
+        return `task ${uuid} is not known to Runware after ${s.notFound} checks over ${Math.round(settle.windowMs)} ms; resending it under the same UUID`;
       }
       return undefined;
     case 'noAnswer':
@@ -212,6 +289,17 @@ export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task): strin
 /** The outcome when the budget (time or attempts) runs out, by phase. */
 export function giveUp(s: Slot, why: string): void {
   const uuid = s.task.taskUUID;
+  if (s.pendingWhy && s.phase === 'follow') {
+    // It said "done" but no output came: it ran (and is billed); only a later poll can fetch what it made.
+    finish(s, {
+      taskUUID: uuid,
+      status: 'unknown',
+      results: [],
+      errors: [{ code: 'resultMissing', message: `${s.pendingWhy} for task ${uuid}, and none came (${why}); it was not resent.`, category: 'unknown', retryable: false, taskUUID: uuid }],
+      note: `Call runware_poll (CLI: poll) with taskUUID ${uuid} later to fetch its outputs; do not resubmit, it ran.`,
+    });
+    return;
+  }
   if (s.phase === 'check' || s.phase === 'resend') {
     finish(s, {
       taskUUID: uuid,

@@ -13,6 +13,12 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8000, budgetMs: 60_000 };
 
+/** `policy` on a faster clock (simulated time, tests): the same attempts, delays and budget scaled, with floors. */
+export function scaledRetry(policy: RetryPolicy, scale: number): RetryPolicy {
+  if (scale === 1) return policy;
+  return { maxAttempts: policy.maxAttempts, baseDelayMs: Math.max(10, policy.baseDelayMs * scale), maxDelayMs: policy.maxDelayMs * scale, budgetMs: Math.max(2000, policy.budgetMs * scale) };
+}
+
 /** Delay before retry number `retry` (1-based): full jitter over base·2^(retry-1), capped. */
 export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));

@@ -4,7 +4,6 @@
  * request-level and never pinned on one task.
  */
 import { classifyStatus, isTransientCode, parseEnvelope, type ApiErrorItem, type DataItem, type Envelope } from './errors.js';
-import { isFinished } from './poll.js';
 import { isRead, type Verdict } from './recovery.js';
 import type { Task } from './rules.js';
 import type { TransportReply } from './transport.js';
@@ -18,6 +17,51 @@ const ALIASES: Record<string, string> = {
   imageUpload: 'mediaStorage',
 };
 const canonical = (t: string): string => ALIASES[t] ?? t;
+
+/**
+ * What a result of each task type carries. An item that carries none of it is
+ * no result, whatever its status says: Runware answering "success" with
+ * nothing in it has not delivered the task (it is polled again).
+ */
+const MEDIA_OUTPUT = /^(image|video|audio|media|guideImage|maskImage)(URL|UUID|Base64Data|DataURI)$/;
+const OUTPUT_OF: Record<string, (item: DataItem) => boolean> = {};
+const media = (item: DataItem): boolean => Object.keys(item).some((k) => MEDIA_OUTPUT.test(k) && typeof item[k] === 'string' && item[k] !== '');
+const text = (item: DataItem): boolean => typeof item.text === 'string';
+const files = (item: DataItem): boolean => Array.isArray((item.outputs as { files?: unknown } | undefined)?.files) || media(item);
+for (const t of ['imageInference', 'photoMaker', 'upscale', 'imageUpscale', 'removeBackground', 'imageBackgroundRemoval', 'vectorize', 'controlNetPreprocess', 'imageControlNetPreProcess', 'imageMasking', 'videoInference', 'audioInference', 'mediaStorage', 'imageUpload']) OUTPUT_OF[t] = media;
+for (const t of ['caption', 'imageCaption', 'promptEnhance', 'textInference']) OUTPUT_OF[t] = text;
+OUTPUT_OF['3dInference'] = files;
+/** Fields every item may carry that are about the task, not its output. */
+const BOOKKEEPING = new Set(['taskType', 'taskUUID', 'errors', 'status', 'progress', 'cost', 'seed', 'NSFWContent', 'resultIndex', 'deliveryMethod', 'inputImageUUID']);
+
+/** Whether an item carries an output of its task type (`taskType` when the item names none). */
+export function carriesOutput(item: DataItem, taskType?: string): boolean {
+  const type = typeof item.taskType === 'string' && item.taskType !== 'getResponse' && item.taskType !== 'getTaskDetails' ? item.taskType : taskType;
+  const rule = type ? OUTPUT_OF[type] : undefined;
+  if (rule) return rule(item);
+  // A type without a known output field: anything beyond bookkeeping is its output.
+  return Object.keys(item).some((k) => !BOOKKEEPING.has(k));
+}
+
+/** Whether a data item is a finished result (rather than a processing marker, an async ACK, or a "success" with no output). */
+export function isFinished(item: DataItem, taskType?: string): boolean {
+  if (item.status !== undefined && item.status !== 'success') return false;
+  return carriesOutput(item, taskType);
+}
+
+/**
+ * The one rule for whether a task has finished: its expected outputs (per its
+ * type and numberResults) are present, or an error for it is. Anything else is
+ * pending: polled again within its deadline, and reported with its UUID if the
+ * deadline passes. `outputs` are the items that count as results.
+ */
+export function taskFinished(task: Pick<Task, 'taskType'> & Partial<Task>, items: DataItem[], errors: ApiErrorItem[] = []): { finished: boolean; outputs: DataItem[]; expected: number; emptySuccess: boolean } {
+  const outputs = items.filter((i) => isFinished(i, task.taskType));
+  const expected = expectedResults(task as Task);
+  // "Done" without anything in it: the one answer that must never be taken as a result.
+  const emptySuccess = outputs.length === 0 && items.some((i) => i.status === 'success' || (i.status === undefined && !carriesOutput(i, task.taskType) && Object.keys(i).some((k) => k === 'cost')));
+  return { finished: errors.length > 0 || outputs.length >= expected, outputs, expected, emptySuccess };
+}
 
 /** How many results a finished task yields: numberResults where the type has it (promptVersions for promptEnhance). */
 export function expectedResults(t: Task): number {
@@ -53,13 +97,15 @@ export function judgeReply(task: Task, reply: TransportReply, sentCount: number)
   const status = reply.status;
   if (errors.some((e) => e.code === 'conflictTaskUUID')) return { kind: 'conflict' };
   if (errors.length > 0) {
-    const finished = items.filter(isFinished);
+    const finished = taskFinished(task, items).outputs;
     if (finished.length > 0) return { kind: 'result', items: finished, errors, partial: true };
     return { kind: 'taskError', errors, transient: errors.every((e) => isTransientCode(e.code)) };
   }
   if (items.length > 0) {
-    const finished = items.filter(isFinished);
     if (isRead(task)) return { kind: 'result', items };
+    const { outputs: finished, emptySuccess } = taskFinished(task, items);
+    // It ran (and is billed), but nothing came: look it up rather than take "success" as the result.
+    if (emptySuccess) return { kind: 'running', why: 'Runware reported success but sent no output' };
     if (finished.length === 0) return { kind: 'accepted' };
     const want = expectedResults(task);
     if (finished.length < want && task.deliveryMethod !== 'async') {
@@ -164,12 +210,12 @@ function scope(env: Envelope, uuid: string): Envelope {
 function judgeInner(task: Task, env: Envelope): Verdict {
   const { items, errors } = itemsFor({ ...task, taskType: 'getTaskDetails' }, env);
   if (errors.length > 0) {
-    const finished = items.filter(isFinished);
+    const finished = taskFinished(task, items).outputs;
     if (finished.length > 0) return { kind: 'result', items: finished, errors, partial: true };
     return { kind: 'taskError', errors, transient: errors.every((e) => isTransientCode(e.code)) };
   }
-  const finished = items.filter(isFinished);
-  if (finished.length === 0) return { kind: 'running' };
+  const { outputs: finished, emptySuccess } = taskFinished(task, items);
+  if (finished.length === 0) return emptySuccess ? { kind: 'running', why: 'Runware reported success but sent no output' } : { kind: 'running' };
   const want = expectedResults(task);
   if (finished.length < want) {
     // Async work is still producing; a sync task with fewer results is done with what it has.

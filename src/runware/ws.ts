@@ -279,7 +279,8 @@ export class WsTransport implements Transport {
       else for (const k of g.expected.keys()) g.expected.set(k, 0);
     }
     let untagged: Group | undefined;
-    if (data.length === 0 && errors.length === 0 && Array.isArray(msg.data)) {
+    // Only a frame whose data is truly empty is an (empty) answer; `[null]` or items naming no task answer nothing.
+    if (errors.length === 0 && Array.isArray(msg.data) && msg.data.length === 0) {
       // An empty answer names no task: only the one pending read can own it, and even then it may be another message's.
       untagged = this.soleRead();
       if (untagged) {

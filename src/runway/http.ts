@@ -1,14 +1,15 @@
 /**
  * GET with retries for the Runway providers: 429 honours Retry-After (header
  * or useapi's `retryAfter` body field), 5xx and network errors back off with
- * jitter, and every status becomes a sentence saying what to do.
+ * jitter under the same retry policy as Runware's client (runware/retry.ts),
+ * and every status becomes a sentence saying what to do.
  */
 import type { Agent } from 'undici';
 import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { sleep } from '../shared/time.js';
-import { parseRetryAfter } from '../runware/retry.js';
+import { canRetry, DEFAULT_RETRY, parseRetryAfter, retryDelay, type RetryPolicy } from '../runware/retry.js';
 import { maskEmails } from './ids.js';
 import type { Provider } from './types.js';
 
@@ -68,62 +69,65 @@ export class ProviderHttp {
   constructor(
     private readonly log: Logger,
     private readonly userAgent: string,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {}
 
   /**
-   * GETs `url`, retrying 429/5xx/network within `deadline` (epoch ms) and at
-   * most 4 attempts. Resolves 2xx and 404 (callers decide what 404 means).
+   * GETs `url`, retrying 429/5xx/network under the retry policy and within
+   * `deadline` (epoch ms). Resolves 2xx and 404 (callers decide what 404 means).
    */
   async get(provider: Provider, url: string, headers: Record<string, string>, deadline: number, signal?: AbortSignal): Promise<GetResult> {
     const { Agent, request } = await undici();
     this.agent ??= new Agent({ connect: { timeout: 10_000 }, headersTimeout: 30_000, bodyTimeout: 30_000, keepAliveTimeout: 30_000 });
-    let lastError: Error | undefined;
-    for (let attempt = 1; attempt <= 4; attempt++) {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new CancelledError();
-      let status: number;
-      let body: unknown = null;
-      let retryAfterMs: number | undefined;
-      try {
-        const res = await request(url, { method: 'GET', dispatcher: this.agent, headers: { accept: 'application/json', 'user-agent': this.userAgent, ...headers }, ...(signal ? { signal } : {}) });
-        status = res.statusCode;
-        const text = await res.body.text();
-        try {
-          body = text ? JSON.parse(text) : null;
-        } catch {
-          body = null;
-        }
-        retryAfterMs = parseRetryAfter(res.headers['retry-after']);
-        const bodyRetry = body && typeof body === 'object' ? (body as Record<string, unknown>).retryAfter : undefined;
-        if (retryAfterMs === undefined && typeof bodyRetry === 'string') retryAfterMs = parseRetryAfter(bodyRetry);
-      } catch (e) {
-        if (signal?.aborted) throw new CancelledError();
-        lastError = new NetworkError(`${NAME_OF[provider]} could not be reached: ${(e as Error).message}`, false);
-        const delay = Math.random() * 500 * 2 ** attempt;
-        if (Date.now() + delay > deadline || attempt === 4) throw lastError;
-        this.log.warn(`${provider}: network error; retrying in ${Math.round(delay)} ms`);
-        await sleep(delay, signal);
-        continue;
-      }
-      if (status >= 200 && status < 300 && (body === null || typeof body !== 'object')) {
-        // A 2xx that is not a JSON object is not an answer (a captive portal, a proxy page): never a normal result.
-        const err = new UpstreamError(`${NAME_OF[provider]} answered HTTP ${status} with a body that is not JSON.`, { status, code: 'malformedBody', category: 'serverError', retryable: true, provider, hint: 'A transient upstream problem; try again shortly.' });
-        lastError = err;
-        const delay = Math.random() * 500 * 2 ** attempt;
-        if (attempt === 4 || Date.now() + delay > deadline) throw err;
-        this.log.warn(`${provider}: HTTP ${status} with a non-JSON body; retrying in ${Math.round(delay)} ms`);
-        await sleep(delay, signal);
-        continue;
-      }
-      if ((status >= 200 && status < 300) || status === 404) return { status, body };
-      const err = statusError(provider, status, body, retryAfterMs);
-      if (!err.retryable || attempt === 4) throw err;
-      const delay = retryAfterMs ?? Math.random() * 1000 * 2 ** attempt;
-      if (Date.now() + delay > deadline) throw err;
-      this.log.warn(`${provider}: HTTP ${status}; retrying in ${Math.round(delay)} ms`, { retryAfterMs });
+      const outcome = await this.attempt(provider, url, headers, request, signal);
+      if ('result' in outcome) return outcome.result;
+      const { error, retryAfterMs, what } = outcome;
+      const delay = retryDelay(attempt, this.retry, retryAfterMs);
+      // A GET is safe to repeat: every network error is retried; an upstream status only when it says so.
+      const retryable = error instanceof NetworkError || error.retryable;
+      if (!retryable || !canRetry(attempt, Date.now() - started, delay, this.retry) || Date.now() + delay > deadline) throw error;
+      this.log.warn(`${provider}: ${what}; retrying in ${Math.round(delay)} ms`, retryAfterMs !== undefined ? { retryAfterMs } : undefined);
       await sleep(delay, signal);
-      lastError = err;
     }
-    throw lastError ?? new Error('unreachable');
+  }
+
+  /** One request: a result to return, or the error with what the retry needs to know. */
+  private async attempt(
+    provider: Provider,
+    url: string,
+    headers: Record<string, string>,
+    request: Awaited<ReturnType<typeof undici>>['request'],
+    signal: AbortSignal | undefined,
+  ): Promise<{ result: GetResult } | { error: NetworkError | UpstreamError; retryAfterMs?: number; what: string }> {
+    let status: number;
+    let body: unknown = null;
+    let retryAfterMs: number | undefined;
+    try {
+      const res = await request(url, { method: 'GET', dispatcher: this.agent, headers: { accept: 'application/json', 'user-agent': this.userAgent, ...headers }, ...(signal ? { signal } : {}) });
+      status = res.statusCode;
+      const text = await res.body.text();
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        body = null;
+      }
+      retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+      const bodyRetry = body && typeof body === 'object' ? (body as Record<string, unknown>).retryAfter : undefined;
+      if (retryAfterMs === undefined && typeof bodyRetry === 'string') retryAfterMs = parseRetryAfter(bodyRetry);
+    } catch (e) {
+      if (signal?.aborted) throw new CancelledError();
+      return { error: new NetworkError(`${NAME_OF[provider]} could not be reached: ${(e as Error).message}`, false), what: 'network error' };
+    }
+    if (status >= 200 && status < 300 && (body === null || typeof body !== 'object')) {
+      // A 2xx that is not a JSON object is not an answer (a captive portal, a proxy page): never a normal result.
+      const error = new UpstreamError(`${NAME_OF[provider]} answered HTTP ${status} with a body that is not JSON.`, { status, code: 'malformedBody', category: 'serverError', retryable: true, provider, hint: 'A transient upstream problem; try again shortly.' });
+      return { error, what: `HTTP ${status} with a non-JSON body` };
+    }
+    if ((status >= 200 && status < 300) || status === 404) return { result: { status, body } };
+    return { error: statusError(provider, status, body, retryAfterMs), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), what: `HTTP ${status}` };
   }
 
   async close(): Promise<void> {

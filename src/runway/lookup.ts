@@ -7,6 +7,7 @@ import type { Logger } from '../shared/log.js';
 import { sleep } from '../shared/time.js';
 import { checkIdFor, classifyId } from './ids.js';
 import { ENV_OF, NAME_OF, ProviderHttp, nameInSentence } from './http.js';
+import type { RetryPolicy } from '../runware/retry.js';
 import { normalizeOfficial, normalizeWebApp } from './normalize.js';
 import type { AccountView, Provider, RunwayTaskView } from './types.js';
 
@@ -18,6 +19,8 @@ export interface RunwaySetup {
   logger: Logger;
   /** Multiplies the polling pace (simulated time in tests). */
   timeScale?: number;
+  /** The retry policy every GET follows (the same one Runware's client uses). */
+  retry?: RetryPolicy;
 }
 
 export interface LookupOptions {
@@ -35,7 +38,7 @@ export class RunwayLookup {
 
   constructor(private readonly s: RunwaySetup) {
     this.log = s.logger.child('runway');
-    this.http = new ProviderHttp(this.log, s.userAgent);
+    this.http = new ProviderHttp(this.log, s.userAgent, s.retry);
   }
 
   configured(p: Provider): boolean {

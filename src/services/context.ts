@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { MISSING_KEY_HINT, type Config } from '../config.js';
 import { RunwareClient, createRunwareClient } from '../runware/index.js';
+import { DEFAULT_RETRY, scaledRetry } from '../runware/retry.js';
 import { Rules } from '../runware/rules.js';
 import { RunwayLookup } from '../runway/lookup.js';
 import { ModelCatalog } from '../runware/schemas/catalog.js';
@@ -92,6 +93,7 @@ export class AppContext {
         wsUrl: c.runware.wsUrl,
         transport: c.runware.transport,
         maxConcurrency: c.runware.maxConcurrency,
+        resendUnknown: c.runware.resendUnknown,
         userAgent: this.userAgent,
         logger: this.logger,
         missingKeyHint: MISSING_KEY_HINT,
@@ -101,7 +103,7 @@ export class AppContext {
         logTasks: c.http.enabled,
         pollSchedule: { minMs: 500 * scale, fraction: 0.1, maxMs: 60_000 * scale },
         timeScale: scale,
-        ...(scale !== 1 ? { retry: { maxAttempts: 4, baseDelayMs: Math.max(10, 500 * scale), maxDelayMs: 8000 * scale, budgetMs: Math.max(2000, 60_000 * scale) } } : {}),
+        retry: scaledRetry(DEFAULT_RETRY, scale),
       });
     }
     return this.runwareClient;
@@ -130,6 +132,7 @@ export class AppContext {
         userAgent: this.userAgent,
         logger: this.logger,
         timeScale: this.config.simulate ? this.config.simTimeScale : 1,
+        retry: scaledRetry(DEFAULT_RETRY, this.config.simulate ? this.config.simTimeScale : 1),
       });
     }
     return this.runwayLookup;

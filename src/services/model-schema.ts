@@ -3,8 +3,9 @@
  * (or why there is none), its taskType, and the delivery methods it allows.
  * Shared by runware_run, runware_model_info and text-to-image.
  */
-import { deliveryMethodsOf, taskTypeOf, type ModelSchema } from '../runware/schemas/catalog.js';
-import { validateAgainst } from '../runware/schemas/validate.js';
+import { deliveryMethodsOf, taskTypeOf, type ModelSchema, type SchemaLookup } from '../runware/schemas/catalog.js';
+import { unusableSchema, UnusableSchemaError, validateAgainst } from '../runware/schemas/validate.js';
+import { checkAir } from '../runware/tasks/common.js';
 import { deliveryFor, durationKey } from '../runware/delivery.js';
 import { CancelledError, PolicyError, ValidationError } from '../shared/errors.js';
 import { deadline } from '../shared/time.js';
@@ -29,16 +30,18 @@ export interface ModelFacts {
 }
 
 export async function modelFacts(ctx: AppContext, air: string, opts: { signal?: AbortSignal; budgetMs?: number } = {}): Promise<ModelFacts> {
+  checkAir(air);
   const budget = deadline(opts.signal, opts.budgetMs ?? LOOKUP_BUDGET_MS);
   const signal = budget.signal;
   const catalog = ctx.catalog();
   try {
     const [lookup, reg] = await Promise.all([catalog.schema(air, signal), catalog.registryEntry(air, signal)]);
+    await dropUnusable(lookup, air);
     const taskType = reg.taskType ?? taskTypeOf(lookup.schema?.requestSchema);
     const delivery = lookup.schema ? deliveryMethodsOf(lookup.schema.requestSchema) : taskType ? defaultDelivery(taskType) : undefined;
     return {
       air,
-      ...(lookup.schema ? { schema: lookup.schema } : { unchecked: `Not checked against a live schema: ${lookup.missing?.detail ?? 'none found'}. The task was sent as given; Runware checks it.` }),
+      ...(lookup.schema ? { schema: lookup.schema } : { unchecked: uncheckedNote(lookup.missing?.detail ?? 'none found') }),
       ...(taskType ? { taskType } : {}),
       ...(reg.slug ? { slug: reg.slug } : {}),
       ...(delivery ? { delivery } : {}),
@@ -51,6 +54,17 @@ export async function modelFacts(ctx: AppContext, air: string, opts: { signal?: 
     budget.done();
   }
 }
+
+/** A schema over its bounds (or that cannot compile) is no schema, and the lookup says why. */
+async function dropUnusable(lookup: SchemaLookup, air: string): Promise<void> {
+  if (!lookup.schema) return;
+  const why = await unusableSchema(lookup.schema.requestSchema);
+  if (why === undefined) return;
+  delete lookup.schema;
+  lookup.missing = { reason: 'unavailable', detail: `the schema Runware's service gave for ${air} ${why}, so it is not used` };
+}
+
+const uncheckedNote = (detail: string): string => `Not checked against a live schema: ${detail}. The task was sent as given; Runware checks it.`;
 
 /** Without a schema: what the reference says the task type allows. */
 export function defaultDelivery(taskType: string): Array<'sync' | 'async'> | undefined {
@@ -74,10 +88,42 @@ export async function pickDelivery(ctx: AppContext, allowed: Array<'sync' | 'asy
 /** A stand-in taskUUID for the schema check only; the real one is assigned when the task is sent. */
 const PLACEHOLDER_UUID = '00000000-0000-4000-8000-000000000000';
 
-/** Validates a built task when there is a schema; a no-op otherwise. */
-export async function checkTask(facts: ModelFacts, task: Record<string, unknown>, fieldOf: (path: string) => string): Promise<void> {
+/**
+ * Validates a built task when there is a schema; a no-op otherwise. A task
+ * refused by a cached schema is checked once more against the service's
+ * current answer before it is refused (a poisoned copy must not outlive the
+ * upstream's honesty). A schema found unusable while checking becomes no
+ * schema: `facts` then says why (validation "skipped").
+ */
+export async function checkTask(facts: ModelFacts, task: Record<string, unknown>, fieldOf: (path: string) => string, recheck?: { ctx: AppContext; signal?: AbortSignal }): Promise<void> {
   if (!facts.schema) return;
-  await validateAgainst({ taskUUID: PLACEHOLDER_UUID, ...task }, facts.schema, fieldOf);
+  try {
+    await validateAgainst({ taskUUID: PLACEHOLDER_UUID, ...task }, facts.schema, fieldOf);
+  } catch (e) {
+    if (e instanceof UnusableSchemaError) return markUnchecked(facts, `the schema Runware's service gave for ${facts.air} ${e.message}, so it is not used`);
+    if (!(e instanceof ValidationError) || !recheck || facts.schema.source === 'network') throw e;
+    const budget = deadline(recheck.signal, LOOKUP_BUDGET_MS);
+    let fresh: SchemaLookup;
+    try {
+      fresh = await recheck.ctx.catalog().schema(facts.air, budget.signal, { revalidate: true });
+      await dropUnusable(fresh, facts.air);
+    } catch {
+      if (recheck.signal?.aborted) throw new CancelledError();
+      throw e;
+    } finally {
+      budget.done();
+    }
+    // The service could not be asked: the cached copy's verdict stands.
+    if (fresh.missing?.reason === 'unavailable' && !fresh.schema && / could not be reached/.test(fresh.missing.detail)) throw e;
+    if (!fresh.schema) return markUnchecked(facts, fresh.missing?.detail ?? 'none found');
+    facts.schema = fresh.schema;
+    return checkTask(facts, task, fieldOf);
+  }
+}
+
+function markUnchecked(facts: ModelFacts, detail: string): void {
+  delete facts.schema;
+  facts.unchecked = uncheckedNote(detail);
 }
 
 /** A rules error on a built task (`tasks[0].x`), named as the caller spells the field. */

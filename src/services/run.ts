@@ -14,7 +14,8 @@ import { kindOf, type MediaKind } from '../media/formats.js';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
 import { findLocalInputs, readLocalInputs, uploadLocalInputs, type Upload } from './media-inputs.js';
-import { checkTask, inspectTask, modelFacts, pickDelivery } from './model-schema.js';
+import { checkTask, defaultDelivery, inspectTask, modelFacts, pickDelivery } from './model-schema.js';
+import { modelKind } from './model-kind.js';
 import { downloadBudget, materialize, mediaItems, mediaSource, type MediaCallOptions, type Previews } from './outputs.js';
 
 export const DEFAULT_RUN_WAIT_SECONDS = 45;
@@ -104,13 +105,16 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   const facts = await modelFacts(ctx, input.model, opts.signal ? { signal: opts.signal } : {});
   const asked = typeof given.taskType === 'string' ? given.taskType : undefined;
   if (asked && facts.taskType && asked !== facts.taskType) throw new ValidationError('params.taskType', `${input.model} runs ${facts.taskType} tasks, not ${asked}`, facts.taskType);
-  const taskType = facts.taskType ?? asked;
+  // Not in the registry: the catalogues say what it runs as (a community checkpoint: imageInference), or that it is not run alone.
+  const kind = facts.taskType ? undefined : await modelKind(ctx, input.model, opts.signal);
+  if (kind?.use) throw new ValidationError('model', `${input.model} is a ${kind.community?.category ?? 'add-on'}, ${kind.use}`, 'a model whose runware_model_search hit has a taskType');
+  const taskType = facts.taskType ?? asked ?? kind?.taskType;
   if (!taskType) {
     throw new ValidationError('params.taskType', `${input.model} is not in Runware's model registry and has no schema, so its task type is unknown; give it in params`, KNOWN_TASK_TYPES.filter((t) => !['getResponse', 'getTaskDetails', 'ping', 'authentication'].includes(t)).join(', '));
   }
   const schema = facts.schema?.requestSchema;
   const params = (schema ? coerceToSchema(given, schema) : given) as Record<string, unknown>;
-  const delivery = await pickDelivery(ctx, facts.delivery, { taskType, model: input.model }, waitMs);
+  const delivery = await pickDelivery(ctx, facts.delivery ?? defaultDelivery(taskType), { taskType, model: input.model }, waitMs);
   const props = (schema?.properties ?? {}) as Record<string, unknown>;
   const task: Record<string, unknown> = {
     ...params,
@@ -122,7 +126,7 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   };
   // Again with the real task type (its typed fields), before the schema and before any upload goes out.
   inspectTask(ctx, task, fieldOf);
-  await checkTask(facts, task, fieldOf);
+  await checkTask(facts, task, fieldOf, { ctx, ...(opts.signal ? { signal: opts.signal } : {}) });
 
   // Local files: every one checked before the first byte goes out.
   const locals = findLocalInputs(params, 'params');

@@ -1,8 +1,10 @@
 /** The journal, read: recent tasks (status, cost, outputs) and one task's whole record. */
-import { readFile, stat } from 'node:fs/promises';
+import { readRegularFileWithin, UnsafeFileError } from '../media/safe-read.js';
 import { formatFromExtension, MIME_OF } from '../media/formats.js';
+import type { Listed } from '../state/records.js';
 import type { JournalStatus, TaskRecord } from '../state/types.js';
-import { ValidationError } from '../shared/errors.js';
+import { PolicyError, ValidationError } from '../shared/errors.js';
+import { scrubber } from '../shared/redact.js';
 import type { AppContext } from './context.js';
 
 export interface TasksInput {
@@ -43,11 +45,28 @@ export const taskLine = (r: TaskRecord): TaskLine => ({
   outputs: r.outputs.map((o) => ({ ...(o.url ? { url: o.url } : {}), ...(o.savedTo ? { savedTo: o.savedTo } : {}), ...(o.kind ? { kind: o.kind } : {}) })),
 });
 
-export async function listTasks(ctx: AppContext, input: TasksInput): Promise<{ tasks: TaskLine[]; journal: string }> {
+export async function listTasks(ctx: AppContext, input: TasksInput): Promise<{ tasks: TaskLine[]; journal: string; skipped?: string[] }> {
   const since = parseSince(input.since);
   const store = await ctx.journal.state();
-  const records = await store.listTasks({ ...(input.status ? { status: input.status } : {}), ...(input.model ? { model: input.model } : {}), ...(since !== undefined ? { since } : {}), limit: input.limit ?? 20 });
-  return { tasks: records.map(taskLine), journal: store.location };
+  const records: Listed<TaskRecord> = await store.listTasks({ ...(input.status ? { status: input.status } : {}), ...(input.model ? { model: input.model } : {}), ...(since !== undefined ? { since } : {}), limit: input.limit ?? 20 });
+  const skipped = reportSkipped(ctx, records.skipped, store.location);
+  return { tasks: records.map(taskLine), journal: store.location, ...(skipped ? { skipped } : {}) };
+}
+
+const reported = new WeakMap<AppContext, Set<string>>();
+
+/**
+ * Records the store could not read: said in the result each time (so the
+ * listing is known to be partial), and on stderr once per record.
+ */
+export function reportSkipped(ctx: AppContext, keys: string[] | undefined, location: string): string[] | undefined {
+  if (!keys?.length) return undefined;
+  let seen = reported.get(ctx);
+  if (!seen) reported.set(ctx, (seen = new Set()));
+  const fresh = keys.filter((k) => !seen.has(k) && seen.size < 10_000);
+  fresh.forEach((k) => seen.add(k));
+  if (fresh.length) ctx.logger.warn(`the journal at ${location} holds ${fresh.length} record(s) that cannot be read; skipped: ${fresh.slice(0, 10).join(', ')}${fresh.length > 10 ? ', ...' : ''}`);
+  return keys.map((k) => `${k}: not a readable record, skipped`);
 }
 
 export async function getTask(ctx: AppContext, uuid: string): Promise<TaskRecord> {
@@ -72,7 +91,9 @@ export interface SavedOutput {
 export async function savedOutputs(ctx: AppContext, limit = 50): Promise<SavedOutput[]> {
   const store = await ctx.journal.state();
   const out: SavedOutput[] = [];
-  for (const r of await store.listTasks({ limit })) {
+  const records: Listed<TaskRecord> = await store.listTasks({ limit });
+  reportSkipped(ctx, records.skipped, store.location);
+  for (const r of records) {
     r.outputs.forEach((o, index) => {
       if (o.savedTo) out.push({ taskUUID: r.taskUUID, index, path: o.savedTo, mimeType: mimeOfPath(o.savedTo), ...(o.kind ? { kind: o.kind } : {}) });
     });
@@ -85,18 +106,43 @@ const mimeOfPath = (path: string): string => {
   return f ? MIME_OF[f] : 'application/octet-stream';
 };
 
-/** One saved output's bytes, as the journal recorded it: only files this server saved are read. */
-export async function readSavedOutput(ctx: AppContext, uuid: string, index: number): Promise<SavedOutput & { data: Buffer }> {
+/** How long checking and reading one saved output may take. */
+export const OUTPUT_READ_TIMEOUT_MS = 10_000;
+
+/**
+ * One saved output's bytes. The record's path is not trusted (a record can be
+ * edited): the file is served only if, when it is opened, it is a regular file
+ * inside the directories allowed now, and if its bytes hold no secret.
+ */
+export async function readSavedOutput(ctx: AppContext, uuid: string, index: number, roots: readonly string[], opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<SavedOutput & { data: Buffer }> {
   const r = await getTask(ctx, uuid);
   const o = r.outputs[index];
   if (!o) throw new ValidationError('index', `task ${uuid} has ${r.outputs.length} output(s); there is no output ${index}`, r.outputs.length ? `0 to ${r.outputs.length - 1}` : 'none');
   if (!o.savedTo) throw new ValidationError('index', `output ${index} of task ${uuid} was not saved`, 'an output saved with saveTo (runware_poll with saveTo saves it now)');
-  let size: number;
+  const what = `output ${index} of task ${uuid}`;
+  let data: Buffer;
   try {
-    size = (await stat(o.savedTo)).size;
-  } catch {
-    throw new ValidationError('index', `output ${index} of task ${uuid} was saved to ${o.savedTo}, which is gone`, 'runware_poll with saveTo saves it again while its URL lasts');
+    data = await readRegularFileWithin(o.savedTo, roots, { maxBytes: MAX_OUTPUT_READ_BYTES, timeoutMs: opts.timeoutMs ?? OUTPUT_READ_TIMEOUT_MS, ...(opts.signal ? { signal: opts.signal } : {}) });
+  } catch (e) {
+    if (!(e instanceof UnsafeFileError)) throw e;
+    throw savedOutputError(e, what, o.savedTo, roots);
   }
-  if (size > MAX_OUTPUT_READ_BYTES) throw new ValidationError('index', `output ${index} of task ${uuid} is ${Math.round(size / 1048576)} MiB, over the ${MAX_OUTPUT_READ_BYTES / 1048576} MiB read as a resource`, `open the file itself: ${o.savedTo}`);
-  return { taskUUID: r.taskUUID, index, path: o.savedTo, mimeType: mimeOfPath(o.savedTo), ...(o.kind ? { kind: o.kind } : {}), data: await readFile(o.savedTo) };
+  // Served bytes are output like any other: a file holding a secret is not served (binary cannot be redacted).
+  if (scrubber.containsSecret(data.toString('latin1'))) throw new PolicyError('index', `${what} holds a secret value, so it is not served`, `open the file itself: ${o.savedTo}`);
+  return { taskUUID: r.taskUUID, index, path: o.savedTo, mimeType: mimeOfPath(o.savedTo), ...(o.kind ? { kind: o.kind } : {}), data };
+}
+
+function savedOutputError(e: UnsafeFileError, what: string, path: string, roots: readonly string[]): Error {
+  switch (e.reason) {
+    case 'missing':
+      return new ValidationError('index', `${what} was saved to ${path}, which is gone`, 'runware_poll with saveTo saves it again while its URL lasts');
+    case 'tooLarge':
+      return new ValidationError('index', `${what} is over the ${MAX_OUTPUT_READ_BYTES / 1048576} MiB read as a resource`, `open the file itself: ${path}`);
+    case 'outside':
+      return new PolicyError('index', `${what} is recorded at ${path}, which is outside the directories allowed now (${roots.join(', ')}); nothing was read`, 'Saved outputs are served only from RUNWARE_OUTPUT_DIR or the client\'s roots.');
+    case 'timeout':
+      return new PolicyError('index', `${what} at ${path} could not be read in time; nothing was served`, `open the file itself: ${path}`);
+    default:
+      return new PolicyError('index', `${what} at ${path} is not served: ${e.message.slice(e.field.length + 2)}`, 'Only a regular file this server saved, inside the allowed directories, is served; runware_poll with saveTo saves it again while its URL lasts.');
+  }
 }

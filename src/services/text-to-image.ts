@@ -178,7 +178,7 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
   // Sync when the model's run fits the wait (the result the moment it exists), else async and polled.
   task.deliveryMethod = (await pickDelivery(ctx, facts.delivery ?? defaultDelivery('imageInference'), task, waitMs)) ?? 'async';
-  await checkTask(facts, task, fieldOf);
+  await checkTask(facts, task, fieldOf, { ctx, ...(opts.signal ? { signal: opts.signal } : {}) });
   const uploads = read.size ? await uploadLocalInputs(ctx, task, read, { ...(opts.signal ? { signal: opts.signal } : {}), deadlineMs: Math.max(5000, waitMs / 2) }) : [];
   const numberResults = Number(task.numberResults);
   let t;

@@ -189,7 +189,9 @@ export class Scrubber {
       const primitive = x === null || typeof x !== 'object';
       // A secret-named field loses its value; a secret-named object (useapi's `jwt: {token, exp}`)
       // keeps its shape and numbers but loses every string.
-      out[onString(k)] = named && primitive && x !== null && x !== undefined ? REDACTED : this.walk(x, onString, depth + 1, redactAll || named);
+      const copy = named && primitive && x !== null && x !== undefined ? REDACTED : this.walk(x, onString, depth + 1, redactAll || named);
+      // defineProperty, not assignment: a JSON key `__proto__` is an own property to keep, not a prototype to set.
+      Object.defineProperty(out, onString(k), { value: copy, enumerable: true, writable: true, configurable: true });
     }
     return out;
   }

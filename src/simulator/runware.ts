@@ -5,7 +5,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { CATALOG } from './catalog.js';
-import { schemaFor } from './schemas.js';
+import { SCHEMAS, schemaFor } from './schemas.js';
 import { EXT, MIME, renderImage, type SimFormat } from './images.js';
 import type { Fault, SimState } from './state.js';
 
@@ -35,6 +35,8 @@ interface Job {
 interface Received {
   request: Item[];
   receivedAt: number;
+  /** getTaskDetails queries answered so far (for the lag switch). */
+  detailsQueries?: number;
   job?: Job;
   /** Set when the task was refused or failed before running (task-scoped errors). */
   errors?: ApiError[];
@@ -62,7 +64,7 @@ function capped<K, V>(map: Map<K, V>): void {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AIRISH = /^[^:\s]+:[^@\s]+@[^\s]+$/;
-const SIMULATED = new Set(['imageInference', 'modelSearch', 'getResponse', 'getTaskDetails', 'ping', 'promptEnhance', 'accountManagement', 'caption', 'imageCaption', 'videoInference', 'removeBackground', 'imageBackgroundRemoval', 'upscale', 'imageUpscale', 'audioInference', '3dInference', 'mediaStorage']);
+const SIMULATED = new Set(['imageInference', 'modelSearch', 'getResponse', 'getTaskDetails', 'ping', 'promptEnhance', 'accountManagement', 'caption', 'imageCaption', 'videoInference', 'removeBackground', 'imageBackgroundRemoval', 'upscale', 'imageUpscale', 'audioInference', '3dInference', 'mediaStorage', 'imageUpload']);
 
 /** What each output format's file is called and served as. */
 export const FILE_EXT: Record<SimFileFormat, { ext: string; mime: string }> = {
@@ -109,6 +111,30 @@ export function renderFile(format: SimFileFormat): Buffer {
       return Buffer.concat([h, json]);
     }
   }
+}
+
+/** Task types that take a model, and the equivalent names a model's registry entry may use. */
+const SAME_TASK: Record<string, string> = { imageUpscale: 'upscale', imageBackgroundRemoval: 'removeBackground', imageCaption: 'caption' };
+
+/**
+ * The API runs only models it has: an unknown AIR is a task error, as is a
+ * model asked to do what it does not (a video model for an image, a LoRA as
+ * the base model).
+ */
+function checkModel(task: Item, taskType: string): void {
+  const model = task.model;
+  if (typeof model !== 'string' || ['modelSearch', 'mediaStorage', 'imageUpload', 'accountManagement', 'promptEnhance'].includes(taskType)) return;
+  if (!AIRISH.test(model)) fail('invalidModel', `"${model}" is not an AIR id.`, 'model');
+  const kind = SAME_TASK[taskType] ?? taskType;
+  const curated = SCHEMAS.find((e) => e.air === model);
+  if (curated) {
+    if (curated.taskType !== kind) fail('invalidModel', `${model} runs ${curated.taskType} tasks, not ${taskType}.`, 'model');
+    return;
+  }
+  const community = CATALOG.find((m) => m.air === model);
+  if (!community) fail('invalidModel', `Model ${model} does not exist or is not available. Find one with modelSearch.`, 'model');
+  if (community!.category !== 'checkpoint') fail('invalidModel', `${model} is a ${community!.category}, not a base model; use it with a checkpoint (e.g. in lora).`, 'model');
+  if (kind !== 'imageInference') fail('invalidModel', `${model} is an image checkpoint; it runs imageInference tasks, not ${taskType}.`, 'model');
 }
 
 class TaskFailure extends Error {
@@ -223,6 +249,7 @@ export class RunwareSim {
       }
     }
     await Promise.all(waits);
+    if (fault?.kind === 'emptySuccess') return { data: data.map(emptied), errors };
     return { data, errors };
   }
 
@@ -232,7 +259,20 @@ export class RunwareSim {
     const t = tasks[0]!;
     const uuid = typeof t.taskUUID === 'string' ? t.taskUUID : '';
     if (t.taskType === 'getResponse') return this.state.options.unknownTask === 'http404' && !this.getResponseKnows(uuid);
-    if (t.taskType === 'getTaskDetails') return this.state.options.taskDetailsUnknown === 'http404' && !this.received.has(uuid);
+    if (t.taskType === 'getTaskDetails') return this.state.options.taskDetailsUnknown === 'http404' && !this.knowsDetails(uuid);
+    return false;
+  }
+
+  /**
+   * Whether getTaskDetails knows a task yet: with `taskDetailsLag` = N, a task
+   * it received is still "not found" to its first N queries (each call counts one).
+   */
+  private knowsDetails(uuid: string): boolean {
+    const rec = this.received.get(uuid);
+    if (!rec) return false;
+    // Only "not found" answers count, so the HTTP-404 pre-check and the lookup never count one query twice.
+    if ((rec.detailsQueries ?? 0) >= this.state.options.taskDetailsLag) return true;
+    rec.detailsQueries = (rec.detailsQueries ?? 0) + 1;
     return false;
   }
 
@@ -247,7 +287,7 @@ export class RunwareSim {
    */
   private getTaskDetails(uuid: string): { data: Item[]; errors: ApiError[] } {
     const rec = this.received.get(uuid);
-    if (!rec) {
+    if (!rec || !this.knowsDetails(uuid)) {
       switch (this.state.options.taskDetailsUnknown) {
         case 'error':
         case 'http404':
@@ -301,6 +341,7 @@ export class RunwareSim {
     const modes = (((schemaFor(String(task.model ?? ''))?.requestSchema.properties as Item | undefined)?.deliveryMethod as Item | undefined)?.oneOf as Item[] | undefined)?.map((b) => b.const);
     if (modes && task.deliveryMethod !== undefined && !modes.includes(task.deliveryMethod)) fail('invalidDeliveryMethod', `${String(task.model)} supports deliveryMethod ${modes.map((m) => `"${String(m)}"`).join(' or ')} only.`, 'deliveryMethod');
     if (modes && task.deliveryMethod === undefined && !modes.includes('sync')) fail('invalidDeliveryMethod', `${String(task.model)} supports only deliveryMethod "async".`, 'deliveryMethod');
+    checkModel(task, taskType);
     const job: Job = { uuid, taskType, startedAt: Date.now(), durationMs: 0, results: [], async: task.deliveryMethod === 'async' };
     switch (taskType) {
       case 'imageInference':
@@ -345,7 +386,10 @@ export class RunwareSim {
         break;
       }
       case 'audioInference': {
-        if (!task.positivePrompt) fail('missingPositivePrompt', 'positivePrompt is required.', 'positivePrompt');
+        // Speech models take the words in speech.text; music and sound models a prompt.
+        const speech = task.speech as Item | undefined;
+        if (speech !== undefined && (typeof speech?.text !== 'string' || !speech.text)) fail('missingSpeechText', 'speech.text is required.', 'speech.text');
+        if (!task.positivePrompt && !speech) fail('missingPositivePrompt', 'positivePrompt is required.', 'positivePrompt');
         const fmt = String(task.outputFormat ?? 'MP3').toUpperCase();
         if (fmt !== 'MP3' && fmt !== 'WAV') fail('invalidOutputFormat', 'outputFormat must be MP3 or WAV.', 'outputFormat');
         job.durationMs = this.state.scaled(3000);
@@ -364,6 +408,13 @@ export class RunwareSim {
       case 'mediaStorage':
         job.results = [this.mediaStorage(task, uuid)];
         break;
+      case 'imageUpload': {
+        // The deprecated upload task Runware's JavaScript SDK still sends: image in, imageUUID out.
+        if (typeof task.image !== 'string' || !task.image) fail('missingImage', 'image is required: a URL, data URI or base64 string.', 'image');
+        const stored = this.mediaStorage({ operation: 'upload', media: task.image }, uuid);
+        job.results = [{ taskType, taskUUID: uuid, imageUUID: stored.mediaUUID, imageURL: stored.mediaURL }];
+        break;
+      }
     }
     this.jobs.set(uuid, job);
     capped(this.jobs);
@@ -497,4 +548,20 @@ export class RunwareSim {
     });
     return { data, errors: [] };
   }
+}
+
+/**
+ * The 'emptySuccess' fault: every result in the answer says "success" with
+ * nothing in it (no output, no cost), though the task ran and is billed; a
+ * later read gets the real thing. ACKs and "not found" answers are left alone.
+ */
+function emptied(item: Item): Item {
+  if (!item || typeof item !== 'object') return item;
+  if (item.taskType === 'getTaskDetails') {
+    const resp = item.response as { data?: Item[] } | undefined;
+    return resp && Array.isArray(resp.data) ? { ...item, response: { ...resp, data: resp.data.map((d) => ({ taskType: d.taskType, taskUUID: d.taskUUID, status: 'success' })) } } : item;
+  }
+  const keys = Object.keys(item);
+  if (keys.every((k) => k === 'taskType' || k === 'taskUUID') || (item.status !== undefined && item.status !== 'success')) return item;
+  return { taskType: item.taskType, taskUUID: item.taskUUID, status: 'success' };
 }

@@ -135,6 +135,52 @@ const captioner = request('caption', 'runware:151@1', ['sync', 'async'], {
   prompt: { type: 'string', maxLength: 1000, description: 'What to ask about the image.' },
 }, ['inputImage']);
 
+const seedance = request('videoInference', 'bytedance:1@1', ['async'], {
+  positivePrompt: prompt(2, 2000),
+  duration: { type: 'integer', enum: [5, 10], default: 5, description: 'Seconds.' },
+  width: { type: 'integer', enum: [864, 480, 640], default: 864 },
+  height: { type: 'integer', enum: [480, 864, 640], default: 480 },
+  outputFormat: { type: 'string', enum: ['MP4', 'WEBM'], default: 'MP4' },
+  seed: { type: 'integer', minimum: 0 },
+  inputs: {
+    type: 'object',
+    properties: { frameImages: { type: 'array', maxItems: 2, items: { type: 'object', properties: { image: image('A frame.'), frame: { type: 'string', enum: ['first', 'last'] } }, required: ['image'] } } },
+    additionalProperties: false,
+  },
+}, ['positivePrompt'], { allOf: [{ oneOf: [['16:9', 864, 480], ['9:16', 480, 864], ['1:1', 640, 640]].map(([title, w, h]) => ({ title, properties: { width: { const: w }, height: { const: h } } })) }] });
+
+const speech = request('audioInference', 'minimax:speech@2.6-hd', ['sync', 'async'], {
+  speech: {
+    type: 'object',
+    description: 'What to say, and how.',
+    properties: {
+      text: { type: 'string', minLength: 1, maxLength: 5000, description: 'The words to speak.' },
+      voice: { type: 'string', enum: ['Friendly_Person', 'Wise_Woman', 'Deep_Voice_Man', 'Calm_Woman'], default: 'Friendly_Person' },
+      speed: { type: 'number', minimum: 0.5, maximum: 2, default: 1 },
+    },
+    required: ['text'],
+    additionalProperties: false,
+  },
+  outputFormat: { type: 'string', enum: ['MP3', 'WAV'], default: 'MP3' },
+  numberResults: results(3),
+}, ['speech']);
+
+const upscaler = request('upscale', 'runware:501@1', ['sync', 'async'], {
+  inputImage: image('The image to enlarge.'),
+  upscaleFactor: { type: 'integer', enum: [2, 3, 4], default: 2, description: 'How many times larger.' },
+  outputFormat: { type: 'string', enum: ['JPG', 'PNG', 'WEBP'], default: 'PNG' },
+}, ['inputImage']);
+
+const kontextPro = request('imageInference', 'bfl:3@1', ['sync', 'async'], {
+  positivePrompt: prompt(2, 3000),
+  referenceImages: { type: 'array', minItems: 1, maxItems: 4, items: image('The image to edit.'), description: 'The image(s) to edit; the prompt says what changes.' },
+  width: { type: 'integer', minimum: 256, maximum: 2048, multipleOf: 16, default: 1024 },
+  height: { type: 'integer', minimum: 256, maximum: 2048, multipleOf: 16, default: 1024 },
+  outputFormat: { type: 'string', enum: ['JPG', 'PNG', 'WEBP'], default: 'JPG' },
+  numberResults: results(4),
+  seed: { type: 'integer', minimum: 0 },
+}, ['positivePrompt', 'referenceImages']);
+
 const response = (t: string): Schema => ({ type: 'object', properties: { taskType: { const: t }, taskUUID: { type: 'string' } } });
 
 export interface SimSchemaEntry {
@@ -160,6 +206,10 @@ export const SCHEMAS: readonly SimSchemaEntry[] = [
   entry('tencent:hunyuan-3d@3.1-pro', 'hunyuan-3d-3-1-pro', 'Hunyuan3D 3.1 Pro', hunyuan3d, '$0.25 per model', [{ configuration: 'GLB', price: '$0.25' }]),
   entry('runware:109@1', 'rmbg-2-0', 'RMBG 2.0', rmbg, '$0.0006 per image', [{ configuration: 'any size', price: '$0.0006' }]),
   entry('runware:151@1', 'image-caption', 'Image caption', captioner, '$0.0002 per caption', []),
+  entry('bytedance:1@1', 'seedance-1-0-lite', 'Seedance 1.0 Lite', seedance, 'From $0.14 per video', [{ configuration: '5 s, 480p', price: '$0.14' }, { configuration: '10 s, 480p', price: '$0.28' }]),
+  entry('minimax:speech@2.6-hd', 'minimax-speech-2-6-hd', 'MiniMax Speech 2.6 HD', speech, '$0.10 per 1,000 characters', [{ configuration: '1,000 characters', price: '$0.10' }]),
+  entry('runware:501@1', 'real-esrgan-x4', 'Real-ESRGAN', upscaler, '$0.0019 per image', [{ configuration: '2x, up to 4 MP output', price: '$0.0019' }, { configuration: '4x, up to 16 MP output', price: '$0.0052' }]),
+  entry('bfl:3@1', 'flux-1-kontext-pro', 'FLUX.1 Kontext [pro]', kontextPro, '$0.04 per image', [{ configuration: '1024x1024', price: '$0.04' }]),
 ];
 
 export function schemaFor(air: string): SimSchemaEntry | undefined {
@@ -177,12 +227,31 @@ export function registryBody(): Schema {
   return {
     version: REGISTRY_VERSION,
     models: Object.fromEntries(SCHEMAS.map((s) => [s.air, { taskType: s.taskType, id: s.slug }])),
-    architectureTaskTypes: { flux1d: 'imageInference', sdxl: 'imageInference', sd1x: 'imageInference' },
+    architectureTaskTypes: { flux1d: 'imageInference', flux1s: 'imageInference', flux2d: 'imageInference', sdxl: 'imageInference', sd1x: 'imageInference', pony: 'imageInference', hidream: 'imageInference', qwen_image: 'imageInference' },
     modalityTaskTypes: { image: 'imageInference', video: 'videoInference', audio: 'audioInference', '3d': '3dInference' },
   };
 }
 
-/** A content-service list item. */
-export function contentItem(e: SimSchemaEntry): Schema {
-  return { model: e.slug, air: e.air, name: e.name, status: 'live', category: [e.taskType], pricingOverview: e.pricingOverview, pricingExamples: e.pricingExamples };
+/** A hostile schema service's answer built on a real one (see SimOptions.hostileSchema). */
+export function hostileSchema(body: Schema, kind: 'redos' | 'deep' | 'loop' | 'huge' | 'poisoned'): Schema {
+  const request = body.requestSchema as Record<string, unknown> & { properties: Record<string, Record<string, unknown>> };
+  const props = { ...request.properties };
+  switch (kind) {
+    case 'redos':
+      // Backtracking engines take exponential time on "aaaa…a!".
+      for (const [k, v] of Object.entries(props)) if (v?.type === 'string' && !v.enum && !v.const) props[k] = { ...v, pattern: '^(a+)+$' };
+      return { ...body, requestSchema: { ...request, properties: props } };
+    case 'deep': {
+      let node: Record<string, unknown> = { type: 'string' };
+      for (let i = 0; i < 2000; i++) node = { type: 'object', properties: { x: node } };
+      return { ...body, requestSchema: { ...request, properties: { ...props, nested: node } } };
+    }
+    case 'loop':
+      return { ...body, requestSchema: { ...request, allOf: [{ $ref: '#' }] } };
+    case 'huge':
+      return { ...body, requestSchema: { ...request, description: 'x'.repeat(5 * 1024 * 1024 + 1) } };
+    case 'poisoned':
+      for (const [k, v] of Object.entries(props)) if (/prompt/i.test(k) && v?.type === 'string') props[k] = { ...v, maxLength: 1 };
+      return { ...body, requestSchema: { ...request, properties: props } };
+  }
 }

@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { EXT, MIME, renderImage, type SimFormat } from './images.js';
 import { FILE_EXT, renderFile, RunwareSim, type SimFileFormat } from './runware.js';
 import { RunwaySim, type RunwayProvider, type Scenario } from './runway.js';
-import { contentItem, registryBody, resolveBody, schemaFor, SCHEMAS } from './schemas.js';
+import { contentAnswer } from './content.js';
+import { hostileSchema, registryBody, resolveBody, schemaFor } from './schemas.js';
 import { PESSIMISTIC, SimState, type Fault, type SimOptions, type Surface } from './state.js';
 import { WsEndpoint } from './ws.js';
 
@@ -154,7 +155,7 @@ export class Simulator {
     if (path.startsWith('/media/')) return this.mediaRoute(req, res, path);
     if (path === '/v1' || path === '/v1/') return this.runwareRoute(req, res);
     if (path.startsWith('/schemas/')) return this.catalogRoute(req, res, 'schemas', path.slice('/schemas/'.length));
-    if (path.startsWith('/content/')) return this.catalogRoute(req, res, 'content', path.slice('/content/'.length));
+    if (path.startsWith('/content/')) return this.catalogRoute(req, res, 'content', path.slice('/content/'.length), url.searchParams);
     if (path.startsWith('/runway/v1/tasks/')) return this.runwayRoute(req, res, 'runway', (req.url ?? '').split('?')[0]!.slice('/runway/v1/tasks/'.length));
     if (path.startsWith('/useapi/v1/runwayml/')) return this.useapiRoute(req, res, (req.url ?? '').split('?')[0]!.slice('/useapi/v1/runwayml/'.length));
     if (path.startsWith('/makevid/api/v1/get_runway/')) return this.runwayRoute(req, res, 'makevid', (req.url ?? '').split('?')[0]!.slice('/makevid/api/v1/get_runway/'.length));
@@ -251,7 +252,8 @@ export class Simulator {
     const data = out.data.map((d) => {
       if (typeof d.imageUUID !== 'string') return d;
       const i = n++;
-      return i === 0 ? { ...d, imageUUID: `x/../../../outside/pwned-${d.imageUUID}` } : i === 1 ? { ...d, imageUUID: key } : d;
+      // A third reads as "...gpj.exe" reversed on screen: a right-to-left override and isolates in the name.
+      return i === 0 ? { ...d, imageUUID: `x/../../../outside/pwned-${d.imageUUID}` } : i === 1 ? { ...d, imageUUID: key } : i === 2 ? { ...d, imageUUID: `invoice\u202Egpj\u2066.exe\u2069\u200E-${d.imageUUID}` } : d;
     });
     const echoed = `upstream said: key ${key}, ${key.toUpperCase()}, ${Buffer.from(key).toString('base64')}; session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.c2lnbmF0dXJl password=hunter22`;
     return { data: [null, ...data], errors: [null, ...out.errors, { code: 'unknownError', message: echoed }] };
@@ -261,20 +263,20 @@ export class Simulator {
    * The public schema and content services: no auth, Cache-Control and
    * ETag on every answer, 304 for a matching If-None-Match.
    */
-  private catalogRoute(req: IncomingMessage, res: ServerResponse, surface: 'schemas' | 'content', rest: string): void {
-    const entry = this.state.record({ surface, method: req.method ?? '', path: `/${surface}/${rest}`, headers: { ...req.headers }, body: undefined });
+  private catalogRoute(req: IncomingMessage, res: ServerResponse, surface: 'schemas' | 'content', rest: string, query = new URLSearchParams()): void {
+    const entry = this.state.record({ surface, method: req.method ?? '', path: `/${surface}/${rest}${query.size ? `?${query.toString()}` : ''}`, headers: { ...req.headers }, body: undefined });
     const fault = this.state.takeFault(surface);
     if (this.state.options.catalogDown || fault) {
       entry.status = fault?.status ?? 503;
       if (fault) entry.fault = fault.kind;
       return json(res, entry.status, { error: 'Service unavailable.' });
     }
-    const answer = (status: number, body: unknown): void => {
+    const answer = (status: number, body: unknown, maxAge = 300): void => {
       entry.status = status;
       if (status !== 200) return json(res, status, body);
       const text = JSON.stringify(body);
       const etag = `"${createHash('sha256').update(text).digest('hex').slice(0, 16)}"`;
-      const headers = { etag, 'cache-control': 'public, max-age=300' };
+      const headers = { etag, 'cache-control': `public, max-age=${maxAge}` };
       if (req.headers['if-none-match'] === etag) {
         entry.status = 304;
         res.writeHead(304, headers).end();
@@ -286,12 +288,13 @@ export class Simulator {
     if (surface === 'schemas' && rest === 'registry.json') return answer(200, registryBody());
     if (surface === 'schemas' && rest.startsWith('resolve/')) {
       const e = schemaFor(id);
+      const kind = this.state.options.hostile ? this.state.options.hostileSchema : 'none';
+      if (e && kind !== 'none') return answer(200, hostileSchema(resolveBody(e), kind), kind === 'poisoned' ? 999_999_999 : 300);
       return e ? answer(200, resolveBody(e)) : answer(404, { error: `No schema found for model: ${id}` });
     }
-    if (surface === 'content' && rest === 'models') return answer(200, { data: SCHEMAS.map(contentItem) });
-    if (surface === 'content' && /^models\/[^/]+\/pricing$/.test(rest)) {
-      const e = schemaFor(id);
-      return e ? answer(200, { data: contentItem(e) }) : answer(404, { error: `No pricing for ${id}.` });
+    if (surface === 'content') {
+      const a = contentAnswer(rest, query);
+      return answer(a.status, a.body);
     }
     answer(404, { error: 'Not found.' });
   }

@@ -29,7 +29,9 @@ export type FaultKind =
   /** WebSocket: the server stops answering pings (and everything else) without closing. */
   | 'silence'
   /** The schema or content service: one answer of HTTP `status` (default 503). */
-  | 'catalog';
+  | 'catalog'
+  /** Every result of the answer says "success" with no output and no cost; the task ran (and is billed), a later read gets it. */
+  | 'emptySuccess';
 
 export type Surface = 'runware' | 'runway' | 'useapi' | 'makevid' | 'schemas' | 'content';
 
@@ -97,8 +99,16 @@ export interface SimOptions {
   taskDetailsUnknown: 'error' | 'empty' | 'noResponse' | 'http404';
   /** What getTaskDetails says for a task still running. */
   taskDetailsRunning: 'noResponse' | 'processing';
+  /** getTaskDetails lag: a task it received is "not found" to its first N queries (as if not yet registered). */
+  taskDetailsLag: 0 | 1 | 2 | 3;
   /** Hostile upstream: traversal names, secrets echoed in errors, null items, frames that name no task. */
   hostile: boolean;
+  /**
+   * With `hostile`, what the schema service answers for a known model: a catastrophic
+   * pattern on every string, nesting thousands deep, a $ref loop, a body over 5 MiB, or
+   * a poisoned schema (prompts of one character at most) kept fresh for decades.
+   */
+  hostileSchema: 'none' | 'redos' | 'deep' | 'loop' | 'huge' | 'poisoned';
   /** The schema and content services answer 503 (a fault, not an unknown). */
   catalogDown: boolean;
   /**
@@ -120,7 +130,8 @@ export const UNKNOWNS = {
   wsFraming: ['perItem', 'oneFrame'],
   taskDetailsUnknown: ['noResponse', 'empty', 'error', 'http404'],
   taskDetailsRunning: ['noResponse', 'processing'],
-} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'catalogDown' | 'dryRun'>]: ReadonlyArray<SimOptions[K]> };
+  taskDetailsLag: [0, 1, 2, 3],
+} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'hostileSchema' | 'catalogDown' | 'dryRun'>]: ReadonlyArray<SimOptions[K]> };
 
 /** The default: the first possibility of each unknown, the one that hides the most. */
 export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
@@ -133,7 +144,9 @@ export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
   wsFraming: 'perItem',
   taskDetailsUnknown: 'noResponse',
   taskDetailsRunning: 'noResponse',
+  taskDetailsLag: 0,
   hostile: false,
+  hostileSchema: 'none',
   catalogDown: false,
   dryRun: 'ignored',
 };

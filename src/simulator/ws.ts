@@ -237,7 +237,8 @@ export class WsEndpoint {
 
   /** The frames answering one message: errors, then reads in one frame each, then results per item or per task. */
   private frames(tasks: Array<Record<string, unknown>>, out: { data: Array<Record<string, unknown>>; errors: unknown[] }): unknown[] {
-    const frames: unknown[] = [];
+    // Hostile: junk that names no task arrives before every real answer.
+    const frames: unknown[] = this.state.options.hostile ? [{ data: [null] }, { data: [{ taskType: 'imageInference' }] }, { errors: [null] }] : [];
     if (out.errors.length) frames.push({ errors: out.errors });
     const reads = tasks.filter((t) => t.taskType === 'getResponse' || t.taskType === 'getTaskDetails').map((t) => t.taskUUID);
     const readItems = out.data.filter((d) => reads.includes(d.taskUUID as string));

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ApiErrorItem, DataItem } from '../runware/errors.js';
-import { PolicyError, type AppError } from '../shared/errors.js';
+import { ConfigError, PolicyError, type AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
 import { lineageUuids, type JournalOutput, type JournalStatus, type StateStore, type TaskRecord } from './types.js';
@@ -88,6 +88,16 @@ export interface JournalOptions {
    * recorded, cap or no cap, since other instances rely on the record.
    */
   strict?: boolean;
+  /** Backoff between attempts to open a store that failed: first, doubling to max (default 500 ms to 30 s). */
+  reopenMs?: { first: number; max: number };
+}
+
+/** Why the store is down, since when, and when it is tried again. */
+interface Down {
+  error: AppError;
+  since: number;
+  retryAt: number;
+  failures: number;
 }
 
 /** A record this process wrote: its first UUID, its current one, every UUID it answers to. */
@@ -112,7 +122,8 @@ const capHint = (): string => `Nothing was sent. The cap resets at ${dayEnds()} 
 
 export class Journal {
   private store: Promise<StateStore> | undefined;
-  private failure: AppError | undefined;
+  /** Set while the store cannot be used: open failed, a write failed, or the file was replaced or made unwritable. */
+  private down: Down | undefined;
   /** First UUID of each lineage this process is following, by current UUID (bounded: the store has them all). */
   private readonly roots = new Map<string, string>();
   private readonly created = new Map<string, string>();
@@ -158,49 +169,128 @@ export class Journal {
     return Math.round(this.sessionSpend * 1e6) / 1e6;
   }
 
-  /** The store, or the error that keeps it closed (reported once, then remembered). */
+  /**
+   * The store, or the error that keeps it closed. A failure is not for the
+   * life of the process: the store is tried again after a backoff (doubling),
+   * and meanwhile every caller is told why.
+   */
   async state(): Promise<StateStore> {
-    if (this.failure) throw this.failure;
-    this.store ??= this.opts.open().then(
-      (st) => {
-        this.opts.onOpen?.();
-        return st;
-      },
-      (e: AppError) => {
-      this.failure = e;
-        this.opts.logger.warn(`task journal unavailable: ${e.message}`);
-        throw e;
-      },
-    );
+    if (this.down && Date.now() < this.down.retryAt) throw this.downError();
+    if (!this.store) {
+      const opening = this.opts.open().then(
+        (st) => {
+          this.opts.onOpen?.();
+          this.healthy();
+          return st;
+        },
+        (e: unknown) => {
+          if (this.store === opening) this.store = undefined;
+          this.failed(e, true);
+          throw this.downError();
+        },
+      );
+      this.store = opening;
+    }
     return this.store;
+  }
+
+  /** Why the journal is down, in one line, or undefined while it works. */
+  get unavailable(): string | undefined {
+    return this.down ? `the task journal is unavailable since ${new Date(this.down.since).toISOString()}: ${this.down.error.message}` : undefined;
+  }
+
+  /** The line every result carries while its task could not be recorded. */
+  unrecordedNote(): string {
+    return `Not recorded in the task journal (${this.down ? this.down.error.message.replace(/\.$/, '') : 'a write failed'}): a restart cannot find this task, so keep its taskUUID.`;
+  }
+
+  private downError(): AppError {
+    const d = this.down!;
+    const wait = Math.max(0, Math.ceil((d.retryAt - Date.now()) / 1000));
+    return new ConfigError(`${d.error.message.replace(/\.$/, '')} (unavailable since ${new Date(d.since).toISOString()}; tried again in ${wait} s).`, d.error.hint ?? 'Check RUNWARE_STATE_DIR.');
+  }
+
+  /** A failure of the store: down until the backoff passes; a store that was replaced or turned unwritable is dropped and opened anew. */
+  private failed(e: unknown, opening = false): void {
+    // Shared state (Redis) reconnects on its own and refuses while it cannot: a failed operation there is its own error, not a backoff.
+    if (this.opts.strict && !opening) return;
+    const error = e instanceof Error && 'kind' in e ? (e as AppError) : new ConfigError(`The task journal failed: ${String((e as Error)?.message ?? e)}.`, 'Check RUNWARE_STATE_DIR.');
+    const { first, max } = this.opts.reopenMs ?? { first: 500, max: 30_000 };
+    const failures = (this.down?.failures ?? 0) + 1;
+    if (!this.down) this.opts.logger.warn(`task journal unavailable: ${error.message} Tasks are not recorded until it is back; retrying.`);
+    // A file replaced or deleted under us is reopened at once (the new one is there); anything else waits its backoff.
+    const now = Date.now();
+    const retryAt = (e as { why?: string })?.why === 'replaced' ? now : now + Math.min(max, first * 2 ** (failures - 1));
+    this.down = { error, since: this.down?.since ?? now, retryAt, failures };
+    if ((e as { reopen?: boolean })?.reopen === true && this.store) {
+      const old = this.store;
+      this.store = undefined;
+      void old.then((st) => st.close()).catch(() => undefined);
+    }
+  }
+
+  private healthy(): void {
+    if (!this.down) return;
+    this.opts.logger.warn(`task journal available again after ${Math.round((Date.now() - this.down.since) / 1000)} s`);
+    this.down = undefined;
+  }
+
+  /**
+   * While the journal is down: a task goes out unrecorded only when nothing
+   * depends on the record. Refused instead (PolicyError): shared state (strict),
+   * a caller's own taskUUID (it cannot be checked against every earlier use),
+   * and billable work under a cap (it cannot be reserved).
+   */
+  private admitUnrecorded(tasks: Task[], callerUuids: string[], e: unknown): false {
+    if (this.opts.strict) throw e;
+    const why = (e as Error).message;
+    if (callerUuids.length > 0) {
+      const i = Math.max(0, tasks.findIndex((t) => callerUuids.includes(t.taskUUID.toLowerCase())));
+      throw new PolicyError(`tasks[${i}].taskUUID`, `a caller's own taskUUID cannot be checked against every earlier use while ${this.unavailable ?? `the task journal is unavailable (${why})`}`, 'Omit taskUUID and the server assigns a fresh one, which needs no check; nothing was sent.');
+    }
+    // Without state, a cap cannot be kept: refuse billable work rather than overspend.
+    if (this.cap !== undefined && tasks.some((t) => isBillable(t.taskType))) {
+      throw new PolicyError('tasks', `RUNWARE_MAX_SPEND_USD is set, but the spend ledger is unavailable (${why})`, (e as AppError).hint ?? 'Fix RUNWARE_STATE_DIR.');
+    }
+    return false;
   }
 
   /**
    * Before the first send: claims every UUID across processes (refusing a
    * caller's reused one), reserves each billable task's estimate against the
    * cap, and writes a `submitted` record. Throws PolicyError, having claimed
-   * and reserved nothing, when a task must not go out.
+   * and reserved nothing, when a task must not go out. False when the tasks
+   * may go out unrecorded (the journal is down; see admitUnrecorded).
    */
-  async admit(tasks: Task[], callerUuids: string[], extra: { saveTo?: string } = {}): Promise<void> {
+  async admit(tasks: Task[], callerUuids: string[], extra: { saveTo?: string } = {}): Promise<boolean> {
     let store: StateStore;
     try {
       store = await this.state();
     } catch (e) {
-      if (this.opts.strict) throw e;
-      // Without state, a cap cannot be kept: refuse billable work rather than overspend.
-      if (this.cap !== undefined && tasks.some((t) => isBillable(t.taskType))) {
-        throw new PolicyError('tasks', `RUNWARE_MAX_SPEND_USD is set, but the spend ledger is unavailable (${(e as Error).message})`, (e as AppError).hint ?? 'Fix RUNWARE_STATE_DIR.');
-      }
-      return;
+      return this.admitUnrecorded(tasks, callerUuids, e);
     }
     const day = utcDay();
     const reservations: Array<{ uuid: string; amount: number; model?: string; numberResults: number; how: string }> = [];
-    for (const t of tasks) if (isBillable(t.taskType)) reservations.push({ uuid: t.taskUUID, ...(await this.estimate(store, t)) });
     const now = new Date().toISOString();
     const journaled = tasks.filter((t) => isBillable(t.taskType) || t.taskType === 'mediaStorage');
     // One atomic step: nothing is claimed, reserved or written unless every task may go.
     const records = journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo) }));
-    const r = await store.admit({ uuids: tasks.map((t) => t.taskUUID), callerUuids, day, cap: this.cap, reservations, records });
+    let r: Awaited<ReturnType<StateStore['admit']>> | undefined;
+    for (let attempt = 0; !r; attempt++) {
+      try {
+        reservations.length = 0;
+        for (const t of tasks) if (isBillable(t.taskType)) reservations.push({ uuid: t.taskUUID, ...(await this.estimate(store, t)) });
+        r = await store.admit({ uuids: tasks.map((t) => t.taskUUID), callerUuids, day, cap: this.cap, reservations, records });
+      } catch (e) {
+        // The store failed under us (locked, replaced, unwritable): as if it could not be opened.
+        this.failed(e);
+        // A replaced file is reopened at once and the step done there; anything else goes out unrecorded or not at all.
+        const retry = attempt === 0 && (e as { why?: string })?.why === 'replaced' ? await this.state().catch(() => undefined) : undefined;
+        if (!retry) return this.admitUnrecorded(tasks, callerUuids, this.down ? this.downError() : e);
+        store = retry;
+      }
+    }
+    this.healthy();
     if (!r.ok && 'taken' in r) {
       const i = tasks.findIndex((t) => t.taskUUID === r.taken);
       throw new PolicyError(`tasks[${i}].taskUUID`, `taskUUID ${r.taken} was already used (the journal at ${store.location} has it); every task needs a fresh UUID`, 'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
@@ -215,6 +305,7 @@ export class Journal {
       this.remember(this.created, t.taskUUID, now);
     }
     for (const { root, record } of records) this.changed(root, record);
+    return true;
   }
 
   /**
@@ -263,6 +354,7 @@ export class Journal {
       return r.ok ? undefined : { code: 'spendCapReached', message: `The retry was not sent: ${r.message}`, taskUUID: task.taskUUID };
     } catch (e) {
       // As when the ledger cannot be opened: with a cap, no unreserved retry goes out.
+      this.failed(e);
       this.opts.logger.warn(`retry ${task.taskUUID} not journaled: ${(e as Error).message}`);
       if (this.opts.strict) return { code: 'stateUnavailable', message: `The retry was not sent: the shared state failed (${(e as Error).message}).`, taskUUID: task.taskUUID };
       return this.cap !== undefined && isBillable(task.taskType) ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger failed.', taskUUID: task.taskUUID } : undefined;
@@ -285,14 +377,31 @@ export class Journal {
     return r.ok ? { ok: true } : { ok: false, message: capMessage(r.cap, r.spentToday, r.wanted, e.how), hint: capHint() };
   }
 
-  /** After an outcome: the record updated, and the ledger settled once the cost is final. */
-  async record(task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] } = {}): Promise<void> {
-    if (!isBillable(task.taskType) && task.taskType !== 'mediaStorage') return;
+  /** After an outcome: the record updated, and the ledger settled once the cost is final. False when it could not be written. */
+  async record(task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] } = {}): Promise<boolean> {
+    if (!isBillable(task.taskType) && task.taskType !== 'mediaStorage') return true;
+    let store: StateStore;
     try {
-      await this.write(await this.state(), task, o, extra);
+      store = await this.state();
     } catch (e) {
-      // The task ran: a journal that fails now must never cost the caller its result.
       this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
+      return false;
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.write(store, task, o, extra);
+        this.healthy();
+        return true;
+      } catch (e) {
+        // The task ran: a journal that fails now must never cost the caller its result.
+        this.failed(e);
+        const retry = attempt === 0 && (e as { why?: string })?.why === 'replaced' ? await this.state().catch(() => undefined) : undefined;
+        if (!retry) {
+          this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
+          return false;
+        }
+        store = retry;
+      }
     }
   }
 
@@ -307,7 +416,9 @@ export class Journal {
     if (prior && rec.outputs.length === 0) rec.outputs = prior.outputs;
     // Every UUID of the lineage settles with the record: the failed ones cost nothing, the last its results' cost.
     const settlements: Array<[string, number]> = o.attempts.filter((a) => a.taskUUID !== o.taskUUID).map((a) => [a.taskUUID, 0]);
-    if (o.status === 'success' || o.status === 'partial') settlements.push([o.taskUUID, rec.cost ?? 0]);
+    // Never settled at 0 because a field is missing: a result without its cost keeps its reservation (the estimate) as spent.
+    const costKnown = o.results.length > 0 && o.results.every((x) => typeof x?.cost === 'number');
+    if ((o.status === 'success' || o.status === 'partial') && costKnown) settlements.push([o.taskUUID, rec.cost ?? 0]);
     else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
     // processing / unknown: the reservation stands until a poll settles it.
     await store.finish(root, rec, settlements);
@@ -316,7 +427,7 @@ export class Journal {
   }
 
   async close(): Promise<void> {
-    if (!this.store || this.failure) return;
+    if (!this.store) return;
     await (await this.store.catch(() => undefined))?.close().catch(() => undefined);
   }
 

@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import { ConfigError, StateUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
+import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
 import { DURATION_WEIGHT, inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, JOB_TTL_MS, jobExpiresAt, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 type Reply = unknown;
@@ -250,22 +251,27 @@ export class RedisState implements StateStore {
   async getTask(uuid: string): Promise<TaskRecord | undefined> {
     const root = (await this.cmd(['GET', `${this.prefix}uuid:${uuid}`])) as string | null;
     const json = (await this.cmd(['GET', `${this.prefix}task:${root ?? uuid}`])) as string | null;
-    const rec = json ? (JSON.parse(json) as TaskRecord) : undefined;
+    // A value that is not a record (edited, half-written, another program's) is as good as none.
+    const rec = json ? taskRecordOf(json) : undefined;
     // As in SQLite: only a UUID of the record's own lineage gets it.
     return rec && inLineage(rec, uuid, root ?? uuid) ? rec : undefined;
   }
 
-  async listTasks(f: TaskFilter): Promise<TaskRecord[]> {
+  async listTasks(f: TaskFilter): Promise<Listed<TaskRecord>> {
     const limit = Math.max(1, Math.min(500, f.limit ?? 20));
-    const out: TaskRecord[] = [];
+    const out: Listed<TaskRecord> = [];
     // Newest first, a page at a time, filtered here (status and model are few; the page bounds the work).
     for (let offset = 0; out.length < limit && offset < 20_000; offset += 200) {
       const roots = (await this.cmd(['ZREVRANGEBYSCORE', `${this.prefix}tasks`, '+inf', f.since !== undefined ? String(f.since) : '-inf', 'LIMIT', offset, 200])) as string[];
       if (roots.length === 0) break;
       const recs = (await this.cmd(['MGET', ...roots.map((r) => `${this.prefix}task:${r}`)])) as Array<string | null>;
-      for (const j of recs) {
+      for (const [i, j] of recs.entries()) {
         if (!j) continue;
-        const r = JSON.parse(j) as TaskRecord;
+        const r = taskRecordOf(j);
+        if (!r) {
+          (out.skipped ??= []).push(`task ${roots[i]}`);
+          continue;
+        }
         if ((f.status && r.status !== f.status) || (f.model && r.model !== f.model)) continue;
         out.push(r);
         if (out.length >= limit) break;
@@ -341,12 +347,12 @@ export class RedisState implements StateStore {
 
   async getJob(id: string): Promise<JobRecord | undefined> {
     const v = (await this.cmd(['GET', `${this.prefix}job:${id}`])) as string | null;
-    const j = v ? (JSON.parse(v) as JobRecord) : undefined;
+    const j = v ? jobRecordOf(v) : undefined;
     // Redis keeps a key at least a second; the job's own expiry decides.
     return j && jobExpiresAt(j) > Date.now() ? j : undefined;
   }
 
-  async listJobs(limit: number, before?: string): Promise<JobRecord[]> {
+  async listJobs(limit: number, before?: string): Promise<Listed<JobRecord>> {
     const n = Math.max(1, Math.min(500, limit));
     const cut = before ? { at: Number(before.slice(0, before.indexOf(':'))), id: before.slice(before.indexOf(':') + 1) } : undefined;
     // Ties on the creation time are ordered by id, as in SQLite; a few extra cover them.
@@ -362,7 +368,13 @@ export class RedisState implements StateStore {
     if (!page.length) return [];
     const recs = (await this.cmd(['MGET', ...page.map((id) => `${this.prefix}job:${id}`)])) as Array<string | null>;
     const now = Date.now();
-    return recs.filter((j): j is string => !!j).map((j) => JSON.parse(j) as JobRecord).filter((j) => jobExpiresAt(j) > now).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
+    const read = readAll(
+      recs.flatMap((j, i) => (j ? [{ key: `job ${page[i]}`, json: j }] : [])),
+      jobRecordOf,
+    );
+    const out: Listed<JobRecord> = read.filter((j) => jobExpiresAt(j) > now).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
+    if (read.skipped) out.skipped = read.skipped;
+    return out;
   }
 
   // HTTP sessions and their event streams, so any instance can serve any session.

@@ -4,12 +4,16 @@
  * must agree across processes (claiming UUIDs, reserving spend) run in
  * IMMEDIATE transactions, which take the write lock before reading.
  */
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../shared/errors.js';
+import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
 import { DURATION_WEIGHT, inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, isJobDone, jobExpiresAt, type Reservation, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
+
+/** Connections to unwritable journals, kept so that no finalizer closes them (and checkpoints into the -shm). */
+const ABANDONED: BetterSqlite3.Database[] = [];
 
 /** The page cache per connection, in KiB (SQLite's own default). */
 export const CACHE_KIB = 2000;
@@ -71,14 +75,51 @@ export function stateError(path: string, e: unknown): ConfigError {
 
 type Row = { record: string };
 
+/** A journal that must be reopened (or left alone) rather than used: replaced, deleted, or no longer writable. */
+export class StateGoneError extends ConfigError {
+  readonly reopen = true;
+  constructor(
+    message: string,
+    hint: string,
+    readonly why: 'replaced' | 'unwritable',
+  ) {
+    super(message, hint);
+  }
+}
+
+/**
+ * Whether the journal's files can be written, checked before SQLite touches
+ * them: a write into the WAL's memory-mapped -shm of a file that turned
+ * unwritable (immutable, read-only mount) is a SIGBUS that kills the process,
+ * not an error SQLite could return. Costs about 25 µs an operation (docs/recovery.md).
+ */
+export function assertWritable(path: string): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      accessSync(f, constants.W_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && f !== path) continue;
+      if (code === 'ENOENT') return;
+      throw new StateGoneError(`The task journal at ${path} cannot be written (${code ?? 'unknown'} on ${f}).`, 'Make the journal files and RUNWARE_STATE_DIR writable again (chmod, chattr -i, a read-write mount); the server retries on its own and keeps serving meanwhile.', 'unwritable');
+    }
+  }
+}
+
 export class SqliteState implements StateStore {
   readonly location: string;
   private readonly db: BetterSqlite3.Database;
   private readonly stmt: Record<string, BetterSqlite3.Statement>;
+  /** The file this connection opened: a file deleted or put in its place is noticed, not written into the void. */
+  private readonly identity: { dev: number; ino: number };
+  /** Set once it was found gone or unwritable: never touched again (closing could write into the -shm, too). */
+  private gone: StateGoneError | undefined;
 
   private constructor(path: string, db: BetterSqlite3.Database) {
     this.location = path;
     this.db = db;
+    const st = statSync(path);
+    this.identity = { dev: st.dev, ino: st.ino };
     const p = (sql: string): BetterSqlite3.Statement => db.prepare(sql);
     this.stmt = {
       claim: p('INSERT INTO uuids (uuid, root, at) VALUES (?, ?, ?) ON CONFLICT (uuid) DO NOTHING'),
@@ -105,13 +146,15 @@ export class SqliteState implements StateStore {
   }
 
   /** Opens (creating and migrating) the journal in `dir`; throws a ConfigError naming the path. */
-  static open(dir: string): SqliteState {
+  static open(dir: string, opts: { busyTimeoutMs?: number } = {}): SqliteState {
     const path = join(dir, 'journal.sqlite');
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // Opening reads the -shm too: an unwritable journal is refused before SQLite maps it.
+      assertWritable(path);
       // Loaded here, not at start-up: a server that never needs state never pays for the native module.
       const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
-      const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+      const db = new Database(path, { timeout: opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       // better-sqlite3 builds SQLite with a 16 MB page cache, which a growing journal fills page by
@@ -132,11 +175,38 @@ export class SqliteState implements StateStore {
     }
   }
 
+  /** Before every operation: the same file as opened, and still writable. */
+  private guard(): void {
+    if (this.gone) throw this.gone;
+    let st: { dev: number; ino: number } | undefined;
+    try {
+      st = statSync(this.location);
+    } catch {
+      st = undefined;
+    }
+    if (!st || st.dev !== this.identity.dev || st.ino !== this.identity.ino) {
+      this.gone = new StateGoneError(`The task journal at ${this.location} was ${st ? 'replaced by another file' : 'deleted'} while in use.`, 'It is reopened on its own; tasks written meanwhile went to the new file.', 'replaced');
+      throw this.gone;
+    }
+    try {
+      assertWritable(this.location);
+    } catch (e) {
+      this.gone = e as StateGoneError;
+      throw e;
+    }
+  }
+
+  /** Whether it was found gone or unwritable (the holder drops it and opens anew). */
+  get abandoned(): boolean {
+    return this.gone !== undefined;
+  }
+
   private run<T>(fn: () => T): Promise<T> {
     try {
+      this.guard();
       return Promise.resolve(fn());
     } catch (e) {
-      return Promise.reject(stateError(this.location, e));
+      return Promise.reject(e instanceof StateGoneError ? e : stateError(this.location, e));
     }
   }
 
@@ -170,13 +240,14 @@ export class SqliteState implements StateStore {
     return this.run(() => {
       const root = (this.stmt.rootOf!.get(uuid) as { root: string } | undefined)?.root ?? uuid;
       const row = this.stmt.getTask!.get(root) as Row | undefined;
-      const rec = row ? (JSON.parse(row.record) as TaskRecord) : undefined;
+      // A row that is not a record (edited by hand, half-written) is as good as none.
+      const rec = row ? taskRecordOf(row.record) : undefined;
       // Only a UUID of the record's own lineage gets it: older journals linked every UUID of a batch to its first task.
       return rec && inLineage(rec, uuid, root) ? rec : undefined;
     });
   }
 
-  listTasks(f: TaskFilter): Promise<TaskRecord[]> {
+  listTasks(f: TaskFilter): Promise<Listed<TaskRecord>> {
     return this.run(() => {
       const where: string[] = [];
       const args: unknown[] = [];
@@ -187,8 +258,9 @@ export class SqliteState implements StateStore {
       if (f.status) add('status = ?', f.status);
       if (f.model) add('model = ?', f.model);
       if (f.since !== undefined) add('updated_at >= ?', f.since);
-      const sql = `SELECT record FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT ?`;
-      return (this.db.prepare(sql).all(...args, Math.max(1, Math.min(500, f.limit ?? 20))) as Row[]).map((r) => JSON.parse(r.record) as TaskRecord);
+      const sql = `SELECT root, record FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT ?`;
+      const rows = this.db.prepare(sql).all(...args, Math.max(1, Math.min(500, f.limit ?? 20))) as Array<Row & { root: string }>;
+      return readAll(rows.map((r) => ({ key: `task ${r.root}`, json: r.record })), taskRecordOf);
     });
   }
 
@@ -290,15 +362,15 @@ export class SqliteState implements StateStore {
   getJob(id: string): Promise<JobRecord | undefined> {
     return this.run(() => {
       const row = this.stmt.getJob!.get(id, Date.now()) as Row | undefined;
-      return row ? (JSON.parse(row.record) as JobRecord) : undefined;
+      return row ? jobRecordOf(row.record) : undefined;
     });
   }
 
-  listJobs(limit: number, before?: string): Promise<JobRecord[]> {
+  listJobs(limit: number, before?: string): Promise<Listed<JobRecord>> {
     return this.run(() => {
       const [at, id] = before ? [Number(before.slice(0, before.indexOf(':'))), before.slice(before.indexOf(':') + 1)] : [Number.MAX_SAFE_INTEGER, ''];
       const rows = this.stmt.listJobs!.all({ now: Date.now(), at: Number.isFinite(at) ? at : 0, id, limit: Math.max(1, Math.min(500, limit)) }) as Row[];
-      return rows.map((r) => JSON.parse(r.record) as JobRecord);
+      return readAll(rows.map((r, i) => ({ key: `job #${i}`, json: r.record })), jobRecordOf);
     });
   }
 
@@ -313,8 +385,16 @@ export class SqliteState implements StateStore {
   }
 
   close(): Promise<void> {
-    return this.run(() => {
+    if (this.gone?.why === 'unwritable') {
+      // Closing checkpoints the WAL through the -shm mapping: on an unwritable file that is the SIGBUS itself.
+      ABANDONED.push(this.db);
+      return Promise.resolve();
+    }
+    try {
       this.db.close();
-    });
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(stateError(this.location, e));
+    }
   }
 }

@@ -124,7 +124,8 @@ describe('CLI against a running simulator', () => {
 
 describe('exit codes and messages', () => {
   it('without a key or --simulate, says how to set the key (exit 2)', async () => {
-    const r = await runCli(['model-search', '--search', 'x'], bare, capture);
+    // Curated models need no key; with the content service out of reach too, the search has nothing to show.
+    const r = await runCli(['model-search', '--search', 'x'], { ...bare, RUNWARE_CONTENT_URL: 'http://127.0.0.1:9', RUNWARE_SCHEMAS_URL: 'http://127.0.0.1:9' }, capture);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/RUNWARE_API_KEY/);
     expect(r.stderr).toMatch(/--simulate/);

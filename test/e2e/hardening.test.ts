@@ -356,6 +356,19 @@ describe('6. the HTTP boundary', () => {
   });
 });
 
+describe('8. input is checked before anything is sent (second wave)', () => {
+  it('CLI model-info with the key, or any non-AIR, as its argument sends nothing to the schema or pricing service', async () => {
+    sim.state.reset();
+    for (const arg of [CANARY.apiKey, `a:${CANARY.apiKey}`, '../../registry.json', 'runware:101@1/../../x']) {
+      const r = await runCli(['model-info', arg], env, capture);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr + r.stdout).toMatch(/AIR/);
+    }
+    const catalogue = sim.state.log.filter((e) => e.surface === 'schemas' || e.surface === 'content');
+    expect(catalogue.map((e) => e.path)).toEqual([]);
+  });
+});
+
 describe('leaks', () => {
   it('no canary, in any encoded form, in any output or file', () => {
     expect(capture.leaks()).toEqual([]);

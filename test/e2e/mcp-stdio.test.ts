@@ -328,7 +328,8 @@ describe('RUNWARE_TRANSPORT=ws', () => {
 
 describe('no key and no --simulate', () => {
   it('starts, lists tools, and every tool explains how to set it up', async () => {
-    const c = await connectStdio([], { PATH: process.env.PATH ?? '', HOME: capture.tempDir() }, capture);
+    // The public catalogue services out of reach as well: curated models need no key, and would otherwise answer.
+    const c = await connectStdio([], { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_CONTENT_URL: 'http://127.0.0.1:9', RUNWARE_SCHEMAS_URL: 'http://127.0.0.1:9' }, capture);
     try {
       expect((await c.client.listTools()).tools).toHaveLength(11);
       const calls: Array<[string, Record<string, unknown>, RegExp]> = [

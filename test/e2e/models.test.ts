@@ -280,6 +280,25 @@ describe('the CLI on the same core', () => {
     expect(sentOf('mediaStorage')).toHaveLength(1);
   });
 
+  it('model-search by capability across both catalogues, and model-info for any hit', async () => {
+    const caps = await runCli(['model-search', '--capabilities'], cliEnv(), capture);
+    expect(JSON.parse(caps.stdout).capabilities).toEqual(expect.arrayContaining([{ id: 'io:image-to-video', label: 'Image to video' }]));
+    const video = await runCli(['model-search', '--capability', 'image-to-video'], cliEnv(), capture);
+    expect(video.code, video.stderr).toBe(0);
+    const hits = JSON.parse(video.stdout).results as Array<{ air: string; taskType: string }>;
+    expect(hits.map((h) => h.air)).toEqual(['klingai:5@3', 'bytedance:1@1']);
+    const info = await runCli(['model-info', hits[1]!.air], cliEnv(), capture);
+    expect(JSON.parse(info.stdout)).toMatchObject({ taskType: 'videoInference', examples: [{ capability: 'io:image-to-video' }] });
+    const images = JSON.parse((await runCli(['model-search', '--capability', 'text-to-image', '--search', 'schnell'], cliEnv(), capture)).stdout);
+    expect(images.results[0]).toMatchObject({ air: 'runware:100@1', source: 'community', taskType: 'imageInference', validated: false });
+    const community = await runCli(['model-info', 'runware:100@1'], cliEnv(), capture);
+    expect(community.code, community.stderr).toBe(0);
+    expect(JSON.parse(community.stdout)).toMatchObject({ taskType: 'imageInference', schema: 'none', about: { architecture: 'flux1s' } });
+    const bad = await runCli(['model-search', '--capability', 'telepathy'], cliEnv(), capture);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout).error).toMatchObject({ field: 'capability', allowed: expect.stringContaining('op:upscale') });
+  });
+
   it('serves the schema from the disk cache after a restart with the service down', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'rw-cli-cache-'));
     const first = await runCli(['model-info', 'minimax:music@2.6'], cliEnv({ RUNWARE_CACHE_DIR: cache }), capture);

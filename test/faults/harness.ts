@@ -10,8 +10,8 @@
  *   cannot recover);
  * - hung: a call that outlived its deadline plus a margin.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -30,7 +30,11 @@ export interface FaultSpec {
   transports: Transport[];
   /** Also turn on the simulator's hostile mode (malformed items, traversal names, echoed secrets, frames naming no task). */
   hostile?: boolean;
+  /** Also break the server's journal for the cell: its files made unwritable (chattr +i), or deleted under it. */
+  journal?: JournalFault;
 }
+
+export type JournalFault = 'unwritable' | 'replaced';
 
 /** Every fault the simulator can inject, as the matrix names them. */
 export const FAULTS: FaultSpec[] = [
@@ -53,7 +57,30 @@ export const FAULTS: FaultSpec[] = [
   { name: 'drop beyond the resume window', fault: { kind: 'wsDrop', resume: 'beyond' }, transports: ['ws'] },
   { name: 'silent socket', fault: { kind: 'silence' }, transports: ['ws'] },
   { name: 'hostile upstream, reset after the task ran', fault: { kind: 'resetAfterAccept' }, transports: ['rest', 'ws'], hostile: true },
+  { name: 'success without outputs', fault: { kind: 'emptySuccess' }, transports: ['rest', 'ws'] },
+  { name: 'journal made unwritable, reset after the task ran', fault: { kind: 'resetAfterAccept' }, transports: ['rest', 'ws'], journal: 'unwritable' },
+  { name: 'journal deleted, reset after the task ran', fault: { kind: 'resetAfterAccept' }, transports: ['rest', 'ws'], journal: 'replaced' },
 ];
+
+/**
+ * Breaks the journal in `stateDir` as `kind` says; returns the repair (run it
+ * after the cell). Undefined when this machine cannot (chattr needs root on a
+ * file system with the immutable flag): the caller says SKIPPED.
+ */
+export function breakJournal(stateDir: string, kind: JournalFault): (() => void) | undefined {
+  const path = join(stateDir, 'journal.sqlite');
+  const files = [path, `${path}-wal`, `${path}-shm`].filter((f) => existsSync(f));
+  if (kind === 'replaced') {
+    for (const f of files) rmSync(f, { force: true });
+    return () => undefined;
+  }
+  try {
+    execFileSync('chattr', ['+i', ...files], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return () => execFileSync('chattr', ['-i', ...files], { stdio: 'ignore' });
+}
 
 type Unknowns = Omit<SimOptions, 'timeScale' | 'hostile'>;
 const WS_ONLY = new Set(['wsResumeReplays', 'staleSession', 'wsFraming']);

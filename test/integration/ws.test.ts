@@ -161,3 +161,20 @@ describe('leaks', () => {
     expect(capture.leaks()).toEqual([]);
   });
 });
+
+describe('hostile frames (hardening, second wave)', () => {
+  it('frames that name no task, sent before every real answer, answer no waiting read: the billed result comes back', async () => {
+    const { client } = clientFor(sim, { transport: 'ws' });
+    sim.state.options.hostile = true;
+    try {
+      const r = await client.submit(img({ deliveryMethod: 'async' }));
+      const st = await client.poll(r.tasks[0]!.taskUUID, { waitMs: 5000, numberResults: 1 });
+      capture.add(st);
+      expect(st.status).toBe('success');
+      expect(st.results).toHaveLength(1);
+    } finally {
+      sim.state.options.hostile = false;
+      await client.close();
+    }
+  });
+});

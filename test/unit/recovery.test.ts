@@ -1,6 +1,6 @@
 /** The recovery state machine and the verdicts, transition by transition (docs/recovery.md). */
 import { describe, expect, it } from 'vitest';
-import { giveUp, newSlot, transition, type Slot, type Verdict } from '../../src/runware/recovery.js';
+import { giveUp, newSlot, settleRuleFor, SettleWindow, transition, type Slot, type Verdict } from '../../src/runware/recovery.js';
 import type { Task } from '../../src/runware/rules.js';
 import { judgeDetails, judgeReply } from '../../src/runware/verdicts.js';
 
@@ -44,12 +44,19 @@ describe('transitions', () => {
     expect(s.task.taskUUID).toBe(U);
   });
 
-  it('unknown → check; not found twice → resend; conflict on the resend → check', () => {
+  it('unknown → check; not found across the settle window (4 checks over 8 s) → resend; conflict on the resend → check', () => {
     const s = step(sent(newSlot(0, task(), false)), { kind: 'unknown', why: 'reset' });
     expect(s.phase).toBe('check');
-    step(s, { kind: 'notFound' });
+    const w = new SettleWindow(settleRuleFor(1000));
+    // Twice "not found" a second apart is not the evidence: getTaskDetails may lag.
+    transition(s, { kind: 'notFound' }, fresh, w, 0);
+    transition(s, { kind: 'notFound' }, fresh, w, 1000);
     expect(s.phase).toBe('check');
-    step(s, { kind: 'notFound' });
+    transition(s, { kind: 'notFound' }, fresh, w, 3000);
+    // Enough checks, not enough time: still waiting.
+    transition(s, { kind: 'notFound' }, fresh, w, 7000);
+    expect(s.phase).toBe('check');
+    transition(s, { kind: 'notFound' }, fresh, w, 8000);
     expect(s.phase).toBe('resend');
     sent(s);
     step(s, { kind: 'conflict' });

@@ -119,3 +119,13 @@ describe('Scrubber.json (the results fast path)', () => {
     expect(plain.json({ note: `key ${key}` }).text).toBe(JSON.stringify({ note: `key ${REDACTED}` }));
   });
 });
+
+describe('Scrubber.value on keys JSON allows', () => {
+  it('keeps a "__proto__" key as an own property, as json() does', () => {
+    const s = new Scrubber();
+    s.addSecrets('sk-live-abcdef123456');
+    const input = JSON.parse('{"__proto__":0,"a":{"__proto__":{"x":"sk-live-abcdef123456"}}}') as unknown;
+    const out = s.value(input);
+    expect(JSON.stringify(out)).toBe(`{"__proto__":0,"a":{"__proto__":{"x":"${REDACTED}"}}}`);
+  });
+});

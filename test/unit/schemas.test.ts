@@ -8,7 +8,7 @@ import { deliveryMethodsOf, taskTypeOf, type ModelSchema } from '../../src/runwa
 import { coerceToSchema, paramsObject, setParam } from '../../src/runware/schemas/coerce.js';
 import { allowedOf, paramsOf, rulesOf } from '../../src/runware/schemas/describe.js';
 import { HttpCache, maxAgeOf } from '../../src/runware/schemas/http-cache.js';
-import { stripIds, validateAgainst } from '../../src/runware/schemas/validate.js';
+import { overBounds, stripIds, unusableSchema, validateAgainst } from '../../src/runware/schemas/validate.js';
 import { ValidationError } from '../../src/shared/errors.js';
 import { Logger } from '../../src/shared/log.js';
 import { schemaFor } from '../../src/simulator/schemas.js';
@@ -201,5 +201,25 @@ describe('the catalogue cache', () => {
     await cache.get(`${base}/private`);
     cacheControl = 'public, max-age=300';
     expect(readdirSync(dir)).toHaveLength(0);
+  });
+});
+
+describe('upstream patterns under RE2 (hardening, second wave)', () => {
+  const schema = { type: 'object', properties: { p: { type: 'string', pattern: '^(a+)+$' }, q: { type: 'string', pattern: '^b$' } } };
+  const check = (task: Record<string, unknown>) => validateAgainst(task, { air: 'a:b@c', requestSchema: schema, source: 'network' }, (x) => x);
+
+  it('each pattern is enforced as written, a catastrophic one in linear time', async () => {
+    const t0 = performance.now();
+    await expect(check({ p: `${'a'.repeat(5000)}!` })).rejects.toThrow(/^p: must match pattern/);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    await expect(check({ p: 'aaaa', q: 'b' })).resolves.toBeUndefined();
+    await expect(check({ q: 'a' })).rejects.toThrow(/^q: must match pattern "\^b\$"/);
+  });
+
+  it('a schema past its bounds, or with a pattern RE2 cannot run, is unusable and says why', async () => {
+    let deep: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 100; i++) deep = { type: 'object', properties: { x: deep } };
+    expect(overBounds(deep)).toMatch(/nested over/);
+    expect(await unusableSchema({ type: 'object', properties: { x: { type: 'string', pattern: '(a)\\1' } } })).toMatch(/cannot be compiled/);
   });
 });

@@ -21,15 +21,18 @@ export const outputSchema = z.object({
   rules: z.array(z.string()).optional(),
   documentation: z.string().optional(),
   pricing: z.object({ overview: z.string().optional(), examples: z.array(z.record(z.string(), z.string())) }).optional(),
+  examples: z.array(z.record(z.string(), z.unknown())).optional(),
   note: z.string().optional(),
-});
+})
+  // Also name, source, capabilities, about (a schema-less model's defaults) and use (for LoRAs and the like).
+  .loose();
 
 export function register({ server, app, log }: ToolDeps): void {
   server.registerTool(
     name,
     {
       title: 'What a Runware model takes',
-      description: 'From the live schema: task type, delivery, parameters (type, required, allowed, default), rules, docs and pricing. Read before runware_run. Free.',
+      description: 'Any AIR from runware_model_search: task type, delivery, parameters (type, required, allowed, default), rules, docs, pricing, and examples whose params runware_run takes. Free.',
       inputSchema,
       outputSchema: shape.published(outputSchema),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -22,6 +22,7 @@ export const inputSchema = z
 export const outputSchema = z.object({
   tasks: z.array(z.object({ taskUUID: z.string(), status: z.string(), cost: z.number().optional() }).loose()),
   journal: z.string(),
+  skipped: z.array(z.string()).optional(),
 });
 
 export function register({ server, app, log }: ToolDeps): void {

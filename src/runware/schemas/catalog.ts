@@ -6,7 +6,9 @@
  * reached, is not a failure: callers get `schema: undefined` and a reason.
  */
 import type { Logger } from '../../shared/log.js';
+import { AIR } from '../tasks/common.js';
 import { HttpCache, type Fetched } from './http-cache.js';
+import { parseCapabilities, parseCuratedModels, parseExamples, type Capability, type CuratedModel, type ModelExample } from './curated.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -63,8 +65,11 @@ export class ModelCatalog {
     this.cache = new HttpCache({ ...(opts.cacheDir ? { dir: opts.cacheDir } : {}), userAgent: opts.userAgent, logger: opts.logger, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
   }
 
-  async schema(air: string, signal?: AbortSignal): Promise<SchemaLookup> {
-    const r = await this.cache.get(`${this.opts.schemasUrl}/resolve/${encodeURIComponent(air)}`, signal);
+  /** `revalidate`: ask the service even if a copy is fresh (a cached schema just refused a task). */
+  async schema(air: string, signal?: AbortSignal, opts: { revalidate?: boolean } = {}): Promise<SchemaLookup> {
+    // Whatever the front-end checked: what is not an AIR never goes into a URL.
+    if (!AIR.test(air)) return { missing: { reason: 'notFound', detail: 'the model is not an AIR id, so no schema was asked for' } };
+    const r = await this.cache.get(`${this.opts.schemasUrl}/resolve/${encodeURIComponent(air)}`, signal, opts);
     if (r.status === 'notFound') return { missing: { reason: 'notFound', detail: `Runware's schema service has no schema for ${air}` } };
     if (r.status === 'unavailable') return { missing: { reason: 'unavailable', detail: `Runware's schema service could not be reached (${r.reason})` } };
     const body = obj(r.body);
@@ -84,6 +89,7 @@ export class ModelCatalog {
 
   /** Pricing examples from the content service, by slug (else the AIR, which it also accepts). */
   async pricing(air: string, slug: string | undefined, signal?: AbortSignal): Promise<Pricing | undefined> {
+    if (!AIR.test(air)) return undefined;
     const r = await this.cache.get(`${this.opts.contentUrl}/models/${encodeURIComponent(slug ?? air)}/pricing`, signal);
     if (r.status !== 'ok') return undefined;
     const body = obj(r.body);
@@ -96,5 +102,39 @@ export class ModelCatalog {
     const overview = typeof item?.pricingOverview === 'string' ? item.pricingOverview : undefined;
     if (!overview && examples.length === 0) return undefined;
     return { ...(overview ? { overview } : {}), examples };
+  }
+
+  /** Every AIR the registry lists (each has a live schema) with its taskType; undefined when the registry cannot be had. */
+  async registryModels(signal?: AbortSignal): Promise<Map<string, string | undefined> | undefined> {
+    const r = await this.cache.get(`${this.opts.schemasUrl}/registry.json`, signal);
+    const models = r.status === 'ok' ? obj(obj(r.body)?.models) : undefined;
+    if (!models) return undefined;
+    return new Map(Object.entries(models).map(([air, e]) => { const t = obj(e)?.taskType; return [air, typeof t === 'string' ? t : undefined]; }));
+  }
+
+  /** The capability taxonomy (`io:*`, `op:*`); undefined when the content service cannot be reached. */
+  async capabilities(signal?: AbortSignal): Promise<Capability[] | undefined> {
+    const r = await this.cache.get(`${this.opts.contentUrl}/capabilities`, signal);
+    return r.status === 'ok' ? parseCapabilities(r.body) : undefined;
+  }
+
+  /**
+   * Curated models, narrowed by capability on the service's side; free-text
+   * matching is done by the caller, so the cache holds one list per capability.
+   */
+  async curatedModels(capability: string | undefined, signal?: AbortSignal): Promise<CuratedModel[] | undefined> {
+    const r = await this.cache.get(`${this.opts.contentUrl}/models${capability ? `?capability=${encodeURIComponent(capability)}` : ''}`, signal);
+    return r.status === 'ok' ? parseCuratedModels(r.body) : undefined;
+  }
+
+  /** The curated entry of an AIR, when the content service lists it. */
+  async curatedModel(air: string, signal?: AbortSignal): Promise<CuratedModel | undefined> {
+    return (await this.curatedModels(undefined, signal))?.find((m) => m.air === air);
+  }
+
+  /** Up to two working example requests for a curated model, trimmed to its own parameters. */
+  async examples(slug: string, signal?: AbortSignal): Promise<ModelExample[]> {
+    const r = await this.cache.get(`${this.opts.contentUrl}/models/${encodeURIComponent(slug)}/examples`, signal);
+    return r.status === 'ok' ? parseExamples(r.body) : [];
   }
 }

@@ -5,8 +5,9 @@
  * so an offline restart keeps its schemas.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readRegularFileWithin } from '../../media/safe-read.js';
 import { undici } from '../../shared/undici.js';
 import { CancelledError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
@@ -18,6 +19,10 @@ const DEFAULT_MAX_AGE_S = 300;
 /** How long a 404 is believed before asking again. */
 const NOT_FOUND_S = 300;
 const FETCH_TIMEOUT_MS = 5000;
+/** However long the service says: a hostile or mistaken max-age must not keep an answer for years. */
+export const MAX_FRESH_S = 86_400;
+/** A larger answer is not a schema anyone needs; it is refused before it is parsed. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export type Fetched =
   | { status: 'ok'; body: unknown; source: 'network' | 'memory' | 'disk' | 'stale' }
@@ -48,7 +53,7 @@ export function maxAgeOf(cacheControl: string | undefined): { maxAgeS: number; n
   if (/\bno-store\b/.test(cc)) return { maxAgeS: 0, noStore: true };
   if (/\bno-cache\b/.test(cc)) return { maxAgeS: 0, noStore: false };
   const m = /\bmax-age=(\d+)/.exec(cc);
-  return { maxAgeS: m ? Number(m[1]) : DEFAULT_MAX_AGE_S, noStore: false };
+  return { maxAgeS: Math.min(MAX_FRESH_S, m ? Number(m[1]) : DEFAULT_MAX_AGE_S), noStore: false };
 }
 
 export class HttpCache {
@@ -62,17 +67,20 @@ export class HttpCache {
   }
 
   /** The JSON at `url`: fresh from memory or disk, revalidated, or stale when the service is down. */
-  get(url: string, signal?: AbortSignal): Promise<Fetched> {
-    let p = this.inflight.get(url);
+  get(url: string, signal?: AbortSignal, opts: { revalidate?: boolean } = {}): Promise<Fetched> {
+    const key = opts.revalidate ? `revalidate ${url}` : url;
+    let p = this.inflight.get(key);
     if (!p) {
-      p = this.load(url, signal).finally(() => this.inflight.delete(url));
-      this.inflight.set(url, p);
+      p = this.load(url, signal, opts.revalidate === true).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
     }
     return p;
   }
 
-  private async load(url: string, signal?: AbortSignal): Promise<Fetched> {
-    const now = this.now();
+  /** `revalidate`: ask the service even when the copy is fresh (a cached answer just refused a task). */
+  private async load(url: string, signal?: AbortSignal, revalidate = false): Promise<Fetched> {
+    // A copy written by an older process (or edited on disk) is clamped like a new answer.
+    const now = revalidate ? Infinity : this.now();
     const miss = this.missing.get(url);
     if (miss !== undefined && miss > now) return { status: 'notFound' };
     let cached = this.memory.get(url);
@@ -113,7 +121,7 @@ export class HttpCache {
         await res.body.dump();
         return this.stale(cached, `HTTP ${res.statusCode}`);
       }
-      const body = (await res.body.json()) as unknown;
+      const body = await boundedJson(res.body, MAX_BODY_BYTES);
       const etag = header('etag');
       const entry: Entry = { url, body, ...(etag ? { etag } : {}), freshUntil: this.now() + maxAgeS * 1000, ...(noStore ? { noStore } : {}) };
       this.memory.set(url, entry);
@@ -144,8 +152,9 @@ export class HttpCache {
     const file = this.fileFor(url);
     if (!file) return undefined;
     try {
-      const e = JSON.parse(await readFile(file, 'utf8')) as Entry;
-      return e && e.url === url && typeof e.freshUntil === 'number' ? e : undefined;
+      const e = JSON.parse((await readRegularFileWithin(file, [this.opts.dir!], { maxBytes: MAX_BODY_BYTES * 2, timeoutMs: this.opts.timeoutMs ?? FETCH_TIMEOUT_MS })).toString('utf8')) as Entry;
+      if (!e || e.url !== url || typeof e.freshUntil !== 'number') return undefined;
+      return { ...e, freshUntil: Math.min(e.freshUntil, this.now() + MAX_FRESH_S * 1000) };
     } catch {
       return undefined;
     }
@@ -164,4 +173,19 @@ export class HttpCache {
       this.opts.logger.debug(`schema cache not written: ${(err as Error).message}`);
     }
   }
+}
+
+/** The body as JSON, refused (the rest discarded) once it passes `max` bytes. */
+async function boundedJson(body: AsyncIterable<Buffer> & { destroy?: (e?: Error) => unknown }, max: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const c of body) {
+    total += c.length;
+    if (total > max) {
+      body.destroy?.();
+      throw new Error(`the answer is over ${max / 1048576} MiB`);
+    }
+    chunks.push(c);
+  }
+  return JSON.parse(Buffer.concat(chunks, total).toString('utf8')) as unknown;
 }

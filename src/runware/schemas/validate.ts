@@ -11,7 +11,19 @@ import { allowedOf, propertyAt } from './describe.js';
 
 type AjvClass = new (opts: Record<string, unknown>) => { compile(s: JsonSchema): ValidateFunction };
 let ajvClass: Promise<AjvClass> | undefined;
-const compiled = new WeakMap<JsonSchema, ValidateFunction>();
+let re2Engine: Promise<RegExpEngine> | undefined;
+/** A compiled validator, or why the schema is not used. */
+const compiled = new WeakMap<JsonSchema, ValidateFunction | string>();
+
+/** Ajv's `code.regExp`: a pattern compiler whose `test` cannot backtrack. */
+type RegExpEngine = ((pattern: string, flags: string) => { test(s: string): boolean }) & { code: string };
+
+/**
+ * Bounds on an upstream schema before it is compiled: past them it is "no
+ * schema" (the task goes unchecked, and the result says why), never a frozen
+ * event loop or a blown stack.
+ */
+export const SCHEMA_BOUNDS = { maxNodes: 20_000, maxDepth: 40, maxPatternLength: 1000, maxCompileMs: 2000 } as const;
 
 async function loadAjv(): Promise<AjvClass> {
   ajvClass ??= import('ajv/dist/2019.js').then((m) => {
@@ -19,6 +31,36 @@ async function loadAjv(): Promise<AjvClass> {
     return mod.default.default ?? mod.default;
   });
   return ajvClass;
+}
+
+/** Patterns run under RE2 (linear time): `^(a+)+$` costs what `^a+$` costs. */
+async function loadRe2(): Promise<RegExpEngine> {
+  re2Engine ??= import('re2js').then(({ RE2JS }) =>
+    Object.assign(
+      (pattern: string) => {
+        if (pattern.length > SCHEMA_BOUNDS.maxPatternLength) throw new Error(`a pattern is ${pattern.length} characters, over ${SCHEMA_BOUNDS.maxPatternLength}`);
+        const re = RE2JS.compile(pattern);
+        // Ajv keys compiled patterns by toString(): without it every pattern is "[object Object]", the first one.
+        return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` };
+      },
+      { code: 're2js' },
+    ),
+  );
+  return re2Engine;
+}
+
+/** Why a schema is over its bounds (size, depth), walked without recursion; undefined when it is within them. */
+export function overBounds(schema: unknown): string | undefined {
+  let nodes = 0;
+  const stack: Array<[unknown, number]> = [[schema, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    if (++nodes > SCHEMA_BOUNDS.maxNodes) return `is over ${SCHEMA_BOUNDS.maxNodes} nodes`;
+    if (depth > SCHEMA_BOUNDS.maxDepth) return `is nested over ${SCHEMA_BOUNDS.maxDepth} levels deep`;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) if (x && typeof x === 'object') stack.push([x, depth + 1]);
+  }
+  return undefined;
 }
 
 /** Schemas are dereferenced; their inner `$id`s are vestigial and may repeat, which breaks a compile. */
@@ -34,15 +76,34 @@ export function stripIds(v: unknown, inProperties = false): unknown {
   return out;
 }
 
-async function validatorFor(schema: JsonSchema): Promise<ValidateFunction> {
+async function validatorFor(schema: JsonSchema): Promise<ValidateFunction | string> {
   let v = compiled.get(schema);
-  if (!v) {
-    const Ajv = await loadAjv();
-    v = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(stripIds(schema) as JsonSchema);
+  if (v === undefined) {
+    v = overBounds(schema);
+    if (v === undefined) {
+      const [Ajv, regExp] = await Promise.all([loadAjv(), loadRe2()]);
+      const t0 = performance.now();
+      try {
+        v = new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { regExp } }).compile(stripIds(schema) as JsonSchema);
+        const ms = performance.now() - t0;
+        if (ms > SCHEMA_BOUNDS.maxCompileMs) v = `took ${Math.round(ms)} ms to compile, over ${SCHEMA_BOUNDS.maxCompileMs} ms`;
+      } catch (e) {
+        v = `cannot be compiled (${String((e as Error)?.message ?? e).slice(0, 160)})`;
+      }
+    }
     compiled.set(schema, v);
   }
   return v;
 }
+
+/** Why a schema cannot be used to check tasks (over its bounds, or not compilable); undefined when it can. */
+export async function unusableSchema(schema: JsonSchema): Promise<string | undefined> {
+  const v = await validatorFor(schema);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The schema turned out unusable while validating (a loop that recursed for ever): treat it as no schema. */
+export class UnusableSchemaError extends Error {}
 
 const pathOf = (e: ErrorObject): string[] =>
   e.instancePath
@@ -117,7 +178,16 @@ const NOISE = new Set(['if', 'anyOf', 'allOf']);
  */
 export async function validateAgainst(task: Record<string, unknown>, model: ModelSchema, fieldOf: (path: string) => string): Promise<void> {
   const validate = await validatorFor(model.requestSchema);
-  if (validate(task)) return;
+  if (typeof validate === 'string') throw new UnusableSchemaError(validate);
+  let ok: boolean;
+  try {
+    ok = validate(task) as boolean;
+  } catch {
+    // A $ref loop can recurse for ever; the schema is at fault, not the task.
+    compiled.set(model.requestSchema, 'recursed without end while checking a task');
+    throw new UnusableSchemaError('recursed without end while checking a task');
+  }
+  if (ok) return;
   const errors = (validate.errors ?? []).filter((e) => !NOISE.has(e.keyword));
   // Branch-internal const errors are noise once their oneOf has been explained.
   const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath));

@@ -6,6 +6,18 @@ import { ValidationError } from '../../shared/errors.js';
  * deliberately permissive so valid ids like `runware:realesrgan@anime-6b` pass.
  */
 export const AIR = /^[A-Za-z0-9_.-]+:[A-Za-z0-9_.\-/]+@[A-Za-z0-9_.-]+$/;
+/** Longer than any real AIR; a longer value is not an id. */
+export const AIR_MAX_LENGTH = 200;
+
+/**
+ * The one AIR shape check every front-end runs before any request names a
+ * model (schema, registry, pricing, task): the MCP tools' rule. The value is
+ * never echoed, so a key pasted by mistake goes nowhere.
+ */
+export function checkAir(value: unknown, field = 'model'): string {
+  if (typeof value !== 'string' || value.length > AIR_MAX_LENGTH || !AIR.test(value)) throw new ValidationError(field, 'must be an AIR model id like runware:101@1 (source:id@version); nothing was sent', 'an AIR from runware_model_search (CLI: model-search)');
+  return value;
+}
 export const air = z.string().regex(AIR, { message: 'must be an AIR model id like runware:101@1 (source:id@version)' });
 
 export const UUID_ANY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,0 +1,13 @@
+/**
+ * Suites that run in CI (`npm run test:ci`, called by .ci/run) but not in the README's `npm test`:
+ * they pack and install the package, build the Desktop bundle, play the whole fault matrix, or start
+ * several processes and instances. Each is slow for what it adds to an everyday run.
+ */
+export const ciOnly = [
+  'test/e2e/package.test.ts',
+  'test/e2e/mcpb.test.ts',
+  'test/e2e/fleet.test.ts',
+  'test/e2e/journal.test.ts',
+  'test/faults/matrix.test.ts',
+  'test/ci/**/*.test.ts',
+];
