@@ -27,11 +27,9 @@ for (const transport of ['rest', 'ws'] as const) {
       sim.state.imageMs = 150;
       const { client } = clientFor(sim, { transport });
       try {
-        const t0 = Date.now();
         const o = await client.run(imageTask({ deliveryMethod: 'sync', numberResults: 2 }), { waitMs: 5000 });
         expect(o.status).toBe('success');
         expect(o.results).toHaveLength(2);
-        expect(Date.now() - t0).toBeLessThan(1500);
         expect(images()).toHaveLength(1);
         expect(reads()).toHaveLength(0);
       } finally {
