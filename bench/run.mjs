@@ -17,7 +17,8 @@ const bin = join(root, 'dist/cli.js');
 const bundleNoCache = join(root, 'dist/runware-mcp-server.cjs');
 const yardstick = join(root, 'bench/yardstick/sdk-server.mjs');
 const { Simulator } = await import(join(root, 'dist/simulator/server.js'));
-const { DEFAULT_POLL_SCHEDULE, firstPollAt, nextPollDelay } = await import(join(root, 'dist/runware/poll.js'));
+const { DEFAULT_POLL_SCHEDULE, aimedFirstPoll, aimedPollDelay, firstPollAt, nextPollDelay } = await import(join(root, 'dist/runware/poll.js'));
+const { timeToResult } = await import(join(root, 'bench/time-to-result.mjs'));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const creds = { apiKey: 'bench-key-0123456789abcdef', runwaySecret: 'key_bench0123456789', useapiToken: 'user:1-bench0123456789', makevidKey: 'bench-makevid-0123456789' };
@@ -176,6 +177,12 @@ const before = (f) => {
   );
 };
 const polling = [2, 10, 60, 300].map((s) => ({ s, before: before(s * 1000), now: play(s * 1000, (t) => nextPollDelay(DEFAULT_POLL_SCHEDULE, t), firstPollAt(DEFAULT_POLL_SCHEDULE)), aimed: play(s * 1000, (t, f) => nextPollDelay(DEFAULT_POLL_SCHEDULE, t, { pct: (100 * t) / f, atAgeMs: t }), firstPollAt(DEFAULT_POLL_SCHEDULE)) }));
+// With a learned run time (the first poll aimed at it): learned exactly, 10% short, and 10% long of the task's real time.
+const learned = (f, e) => play(f, (t) => aimedPollDelay(DEFAULT_POLL_SCHEDULE, t, e), aimedFirstPoll(e));
+const pollingLearned = [2, 10, 60, 300].map((s) => ({ s, exact: learned(s * 1000, s * 1000), short: learned(s * 1000, s * 900), long: learned(s * 1000, s * 1100) }));
+
+// 5b. Time to result against Runware's SDK (bench/time-to-result.mjs).
+const ttr = await timeToResult({ sim, info, stdio, serverEnv, creds, root, smoke: SMOKE });
 
 // 6. Memory: RSS over text-to-image calls with previews on.
 const MEM = SMOKE ? 200 : 20_000;
@@ -245,6 +252,14 @@ const lines = [
   '|---|---|---|---|---|',
   ...polling.map((p) => `| ${p.s} s | ${p.before.polls}, ${f1(p.before.lateS)} s | ${p.now.polls}, ${f1(p.now.lateS)} s | ${p.aimed.polls}, ${f1(p.aimed.lateS)} s | ${f1(0.1 * p.s + 0.5)} s |`),
   '',
+  'With the model\'s learned run time (async tasks: long work, or a model whose run time passes the wait): the first poll at 97% of it,',
+  'then tight polls (a fortieth of it) up to half as long again, then the age-based back-off. Polls until seen, and how late:',
+  '',
+  '| task finishes at | learned exactly | learned 10% short | learned 10% long |',
+  '|---|---|---|---|',
+  ...pollingLearned.map((p) => `| ${p.s} s | ${p.exact.polls}, ${f1(p.exact.lateS)} s | ${p.short.polls}, ${f1(p.short.lateS)} s | ${p.long.polls}, ${f1(p.long.lateS)} s |`),
+  '',
+  ...ttr.lines,
   'Now: the first poll at 0.5 s (longer for video, audio and 3D), then every 0.5 s + 10% of the task\'s age, capped at a minute;',
   'the age is the task\'s, so a later `runware_poll` continues the schedule. With progress, the next poll is brought forward to the expected finish.',
   '',

@@ -43,7 +43,8 @@ export type SaveResult = SavedMedia | { error: string };
  * the others, and says why.
  */
 export async function saveOutputs(
-  items: Array<{ bytes: Buffer; name: string; expected?: MediaFormat }>,
+  /** `slot`: the item's place in a larger set saved piece by piece (as each download ends), for its file name. */
+  items: Array<{ bytes: Buffer; name: string; expected?: MediaFormat; slot?: { index: number; of: number } }>,
   saveTo: string,
   roots: string[],
 ): Promise<SaveResult[]> {
@@ -59,7 +60,8 @@ export async function saveOutputs(
       const format = sniffFormat(it.bytes);
       if (!format) throw new ValidationError('output', 'is not a recognised image, video or audio file');
       // The extension follows the bytes; a different format than asked for is said, not hidden.
-      const stem = target.stem ? (items.length > 1 ? `${target.stem}-${i + 1}` : target.stem) : it.name;
+      const place = it.slot ?? { index: i, of: items.length };
+      const stem = target.stem ? (place.of > 1 ? `${target.stem}-${place.index + 1}` : target.stem) : it.name;
       const path = await writeNew(target.dir, stem, EXT_OF[format], it.bytes, roots);
       out.push({ path, format, mimeType: MIME_OF[format], bytes: it.bytes.length, ...(it.expected && it.expected !== format ? { note: `saved as ${format}: the output is ${format}, not the ${it.expected} asked for` } : {}) });
     } catch (e) {

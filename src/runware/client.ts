@@ -21,6 +21,7 @@ import { Quoter, type Quote, type QuoteSources } from './quote.js';
 import { DryRun, SpendGate, type ConfirmOptions } from './spend.js';
 import { SpendError } from '../shared/errors.js';
 import type { Overrun } from '../state/types.js';
+import { durationKey, observedAsyncMs, syncProgress, syncWaitMs, waitsOnRequest } from './delivery.js';
 
 export type { Attempt, TaskStatus } from './recovery.js';
 
@@ -88,6 +89,8 @@ export interface PollRequest {
   waitMs: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** The task's typical run time, when the caller knows it (else learned for tasks this process sent). */
+  expectedMs?: number;
 }
 
 /** Remembered tasks this process submitted, so a poll that learns of a transient failure can retry it. */
@@ -222,7 +225,11 @@ export class RunwareClient {
     const read = this.rules.getResponse(taskUUID);
     const deadline = Date.now() + Math.max(0, req.waitMs);
     const known = this.submitted.get(read.taskUUID);
-    const st = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt);
+    const expectedMs = req.expectedMs ?? (known ? await this.typicalMs(known) : undefined);
+    const followed = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt, expectedMs);
+    // A poll that saw the task running and then done brackets its run time; so does one aimed at the learned time. A late poll says nothing.
+    if (known && (followed.runningAtAge !== undefined || (expectedMs !== undefined && (followed.doneAtAge ?? Infinity) <= expectedMs * 1.2))) this.learnFromFollow(known, followed);
+    const { doneAtAge: _done, runningAtAge: _running, ...st } = followed;
     const transient = st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
     if (!transient || !known || Date.now() >= deadline) {
       const over = known && this.journal && st.status !== 'unknown' ? (await this.journal.recordOutcome(known, { ...st, attempts: [] })).overrun : undefined;
@@ -323,7 +330,8 @@ export class RunwareClient {
         }
         case 'follow': {
           try {
-            const st = await this.follow(s.task.taskUUID, s.task, ctx.deadline, expectedResults(s.task), ctx.signal, ctx.onProgress);
+            const st = await this.follow(s.task.taskUUID, s.task, ctx.deadline, expectedResults(s.task), ctx.signal, ctx.onProgress, undefined, await this.typicalMs(s.task));
+            this.learnFromFollow(s.task, st);
             this.apply(s, followVerdict(st));
           } catch (e) {
             if (!(e instanceof UpstreamError)) throw e;
@@ -379,13 +387,18 @@ export class RunwareClient {
       this.remember(s.task);
     }
     let reply: TransportReply;
+    // A sync wait keeps back enough of the budget to look the task up if it outlives it (delivery.ts).
+    const sync = slots.some((s) => waitsOnRequest(s.task));
+    const sentAt = Date.now();
+    const ticker = sync && ctx.onProgress && slots.length === 1 ? syncProgress(await this.typicalMs(slots[0]!.task), ctx.onProgress) : undefined;
     try {
       reply = await this.limiter.run(
         slots.length,
-        () => this.transport.send(slots.map((s) => s.task), { timeoutMs: this.timeLeft(ctx, this.sendTimeoutMs), ...(ctx.signal ? { signal: ctx.signal } : {}) }),
+        () => this.transport.send(slots.map((s) => s.task), { timeoutMs: sync ? Math.min(this.sendTimeoutMs, syncWaitMs(ctx.deadline - Date.now(), this.readTimeoutMs)) : this.timeLeft(ctx, this.sendTimeoutMs), ...(ctx.signal ? { signal: ctx.signal } : {}) }),
         ctx.signal,
       );
     } catch (e) {
+      ticker?.stop(false);
       if (!(e instanceof NetworkError)) throw e;
       this.log.warn(`network error on send: ${e.message}`, { sent: e.sent });
       for (const s of slots) {
@@ -394,6 +407,7 @@ export class RunwareClient {
       }
       return;
     }
+    ticker?.stop(false);
     const env = parseEnvelope(reply.body);
     for (const e of env.errors) if (!e.taskUUID && !ctx.requestErrors.some((r) => r.code === e.code && r.message === e.message)) ctx.requestErrors.push(e);
     if (reply.status === 401 || reply.status === 403) {
@@ -402,6 +416,22 @@ export class RunwareClient {
       return;
     }
     for (const s of slots) this.apply(s, judgeReply(s.task, reply, slots.length));
+    if (slots[0]!.outcome?.status === 'success') ticker?.stop(true);
+    // A sync answer is the run time itself (queue included), the best thing to learn from.
+    // Only work that has a delivery to choose (not searches, uploads, account reads).
+    for (const s of slots) if (s.task.deliveryMethod === 'sync' && s.outcome?.status === 'success') this.journal?.durations.learn(durationKey(s.task), Date.now() - sentAt);
+  }
+
+  /** The learned run time of a task's model, if any (never a gate: no journal, no answer). */
+  private async typicalMs(t: Task): Promise<number | undefined> {
+    if (!this.journal || isRead(t)) return undefined;
+    return this.journal.durations.typical(durationKey(t));
+  }
+
+  /** Learns a run time from a follow that saw the task finish. */
+  private learnFromFollow(t: Task, st: PollState): void {
+    if (!this.journal || st.status !== 'success' || st.doneAtAge === undefined) return;
+    this.journal.durations.learn(durationKey(t), observedAsyncMs(st.doneAtAge, st.runningAtAge));
   }
 
   /** Landing check: asks getTaskDetails what became of the slot's UUID. */
@@ -483,7 +513,7 @@ export class RunwareClient {
   }
 
   /** Polls a task until it settles or the deadline; every poll is capped by the time left. */
-  private follow(uuid: string, task: Task | undefined, deadline: number, numberResults: number, signal?: AbortSignal, onProgress?: (p: Progress) => void, startedAt?: number): Promise<PollState> {
+  private follow(uuid: string, task: Task | undefined, deadline: number, numberResults: number, signal?: AbortSignal, onProgress?: (p: Progress) => void, startedAt?: number, expectedMs?: number): Promise<PollState> {
     const c = this.clockFor(uuid, startedAt);
     return pollTask((sig, timeoutMs) => this.read(uuid, task, sig, timeoutMs), uuid, {
       startedAt: c.startedAt,
@@ -494,6 +524,7 @@ export class RunwareClient {
       schedule: this.schedule,
       numberResults,
       readTimeoutMs: this.readTimeoutMs,
+      ...(expectedMs !== undefined ? { expectedMs } : {}),
       onTransient: (e) => this.log.warn(`poll of ${uuid} failed transiently; polling again`, { error: String((e as Error).message) }),
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress } : {}),

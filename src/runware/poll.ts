@@ -43,6 +43,26 @@ export function nextPollDelay(s: PollSchedule, ageMs: number, progress?: { pct: 
   return Math.max(s.minMs / 2, Math.min(base, remaining));
 }
 
+/**
+ * The first poll of a task whose typical run time is known: a little before it,
+ * so a task on time is caught by the tight polls after it, a few percent late at
+ * most, and its run time is bracketed closely for learning.
+ */
+export const aimedFirstPoll = (expectedMs: number): number => expectedMs * 0.97;
+
+/**
+ * The wait before the next poll when the task's typical run time is known
+ * (learned, see delivery.ts): just before it (aimedFirstPoll), then tight polls (a
+ * fortieth of it, at least a fifth of `minMs`) until half as long again,
+ * then the age-based back-off. A task is then seen a few percent after it ends.
+ */
+export function aimedPollDelay(s: PollSchedule, ageMs: number, expectedMs: number | undefined, progress?: { pct: number; atAgeMs: number }): number {
+  if (expectedMs === undefined || expectedMs <= 0) return nextPollDelay(s, ageMs, progress);
+  if (ageMs < aimedFirstPoll(expectedMs)) return aimedFirstPoll(expectedMs) - ageMs;
+  if (ageMs < expectedMs * 1.5) return Math.max(s.minMs / 5, expectedMs / 40);
+  return nextPollDelay(s, ageMs, progress);
+}
+
 export interface Progress {
   /** 0..100, never decreasing within one wait. */
   progress: number;
@@ -63,6 +83,9 @@ export interface PollState {
   polls: number;
   /** Polls that failed transiently and were simply repeated. */
   transientFailures: number;
+  /** Task age (ms) at the poll that saw it finished, and at the last one that saw it running, for learning its run time. */
+  doneAtAge?: number;
+  runningAtAge?: number;
 }
 
 export interface PollOptions {
@@ -83,6 +106,8 @@ export interface PollOptions {
   taskType?: string;
   /** Told of each poll's time, so the next call can continue from it. */
   onPolled?: (at: number) => void;
+  /** The task's typical run time (learned): the first poll is aimed at it (aimedPollDelay). */
+  expectedMs?: number;
 }
 
 /** One poll's answer; `unknown` when the API has no record of the UUID. */
@@ -198,11 +223,14 @@ export async function pollTask(
   let reported = -1;
   let known = false;
   let progress: { pct: number; atAgeMs: number } | undefined;
+  let runningAtAge: number | undefined;
+  let doneAtAge: number | undefined;
   // Waiting at all: the first poll is when the schedule says (a fresh task is not ready at once;
   // a task polled a moment ago by another call is not polled again at once). waitMs 0 polls now.
   if (opts.waitMs > 0) {
     const age = Date.now() - origin;
-    const due = Math.max(firstPollAt(schedule, opts.taskType) - age, opts.lastPolledAt !== undefined ? opts.lastPolledAt + nextPollDelay(schedule, opts.lastPolledAt - origin) - Date.now() : 0);
+    const first = opts.expectedMs !== undefined && opts.expectedMs > 0 ? aimedFirstPoll(opts.expectedMs) : firstPollAt(schedule, opts.taskType);
+    const due = Math.max(first - age, opts.lastPolledAt !== undefined ? opts.lastPolledAt + aimedPollDelay(schedule, opts.lastPolledAt - origin, opts.expectedMs) - Date.now() : 0);
     const wait = Math.min(due, deadline - Date.now() - schedule.minMs);
     if (wait > 0) await sleep(wait, opts.signal);
   }
@@ -211,7 +239,8 @@ export async function pollTask(
     try {
       // No poll outlives the wait; a single poll (waitMs 0) gets the cap.
       const left = deadline - Date.now();
-      opts.onPolled?.(Date.now());
+      const polledAt = Date.now();
+      opts.onPolled?.(polledAt);
       const env = await poll(opts.signal, Math.max(1, left > 0 ? Math.min(cap, left) : cap));
       polls++;
       if (!env.unknown) known = true;
@@ -225,6 +254,8 @@ export async function pollTask(
         });
       }
       const p = acc.apply(env);
+      if (acc.isDone()) doneAtAge = polledAt - origin;
+      else runningAtAge = polledAt - origin;
       if (p > 0 && p < 100 && p !== progress?.pct) progress = { pct: p, atAgeMs: Date.now() - origin };
       if (p > reported && opts.onProgress) {
         reported = p;
@@ -237,7 +268,7 @@ export async function pollTask(
     }
     if (acc.isDone()) break;
     const left = deadline - Date.now();
-    let delay = nextPollDelay(schedule, Date.now() - origin, progress);
+    let delay = aimedPollDelay(schedule, Date.now() - origin, opts.expectedMs, progress);
     // The last poll lands just before the deadline rather than giving up the rest of the wait.
     if (delay > left - schedule.minMs) {
       if (left < 2 * schedule.minMs) break;
@@ -245,5 +276,6 @@ export async function pollTask(
     }
     await sleep(delay, opts.signal);
   }
-  return acc.snapshot(polls, transient, known || polls === 0);
+  const st = acc.snapshot(polls, transient, known || polls === 0);
+  return { ...st, ...(doneAtAge !== undefined ? { doneAtAge } : {}), ...(runningAtAge !== undefined ? { runningAtAge } : {}) };
 }

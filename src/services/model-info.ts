@@ -11,7 +11,7 @@ import type { Pricing } from '../runware/schemas/catalog.js';
 import { checkAir } from '../runware/tasks/common.js';
 import { NetworkError, ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
-import { chooseDelivery, defaultDelivery, modelFacts } from './model-schema.js';
+import { defaultDelivery, modelFacts, pickDelivery } from './model-schema.js';
 import { modelKind } from './model-kind.js';
 import type { ModelExample } from '../runware/schemas/curated.js';
 
@@ -42,8 +42,13 @@ const ABOUT_KEYS = ['category', 'architecture', 'type', 'version', 'defaultWidth
 
 export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSignal): Promise<ModelInfo> {
   checkAir(model);
-  const facts = await modelFacts(ctx, model, signal ? { signal } : {});
-  const [pricing, kind] = await Promise.all([ctx.catalog().pricing(model, facts.slug, signal).catch(() => undefined), modelKind(ctx, model, signal)]);
+  // Pricing (keyed by the registry's slug) and the model's kind load beside the schema, not after it.
+  const catalog = ctx.catalog();
+  const pricingP = catalog
+    .registryEntry(model, signal)
+    .then((reg) => catalog.pricing(model, reg.slug, signal))
+    .catch(() => undefined);
+  const [facts, pricing, kind] = await Promise.all([modelFacts(ctx, model, signal ? { signal } : {}), pricingP, modelKind(ctx, model, signal)]);
   const slug = facts.slug ?? kind.curated?.slug;
   const examples = slug ? await ctx.catalog().examples(slug, signal).catch(() => []) : [];
   const taskType = facts.taskType ?? kind.taskType;
@@ -56,7 +61,8 @@ export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSi
   const schema = facts.schema?.requestSchema;
   const rules = schema ? rulesOf(schema) : [];
   const delivery = facts.delivery ?? (taskType ? defaultDelivery(taskType) : undefined);
-  const used = chooseDelivery(delivery);
+  // What a call with the default wait would use (runware_run and text-to-image wait 45 s by default).
+  const used = await pickDelivery(ctx, delivery, { taskType, model }, 45_000);
   const c = kind.community;
   const about = c ? Object.fromEntries(ABOUT_KEYS.filter((k) => c[k] !== undefined && !(Array.isArray(c[k]) && (c[k] as string[]).length === 0)).map((k) => [k, c[k]!])) : undefined;
   const name = kind.curated?.name ?? c?.name;

@@ -6,6 +6,7 @@
 import { deliveryMethodsOf, taskTypeOf, type ModelSchema, type SchemaLookup } from '../runware/schemas/catalog.js';
 import { unusableSchema, UnusableSchemaError, validateAgainst } from '../runware/schemas/validate.js';
 import { checkAir } from '../runware/tasks/common.js';
+import { deliveryFor, durationKey } from '../runware/delivery.js';
 import { CancelledError, PolicyError, SpendError, ValidationError } from '../shared/errors.js';
 import { deadline } from '../shared/time.js';
 import type { AppContext } from './context.js';
@@ -76,6 +77,16 @@ export function defaultDelivery(taskType: string): Array<'sync' | 'async'> | und
 
 /** Async whenever allowed: a long task never holds a request open, and progress can be polled. */
 export const chooseDelivery = (allowed: Array<'sync' | 'async'> | undefined): 'sync' | 'async' | undefined => (allowed ? (allowed.includes('async') ? 'async' : 'sync') : undefined);
+
+/**
+ * The delivery for a task the caller waits `waitMs` for: sync when the model's
+ * learned run time fits the wait (the result the moment it exists), async for
+ * long work and when not waiting (src/runware/delivery.ts).
+ */
+export async function pickDelivery(ctx: AppContext, allowed: Array<'sync' | 'async'> | undefined, task: Record<string, unknown>, waitMs: number): Promise<'sync' | 'async' | undefined> {
+  const typical = allowed && allowed.length > 1 && waitMs > 0 ? await ctx.journal.durations.typical(durationKey(task)) : undefined;
+  return deliveryFor(allowed, String(task.taskType ?? ''), waitMs, typical);
+}
 
 /** A stand-in taskUUID for the schema check only; the real one is assigned when the task is sent. */
 const PLACEHOLDER_UUID = '00000000-0000-4000-8000-000000000000';

@@ -91,16 +91,25 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   const wanted = sources.map((s) => (s.url || s.base64 || s.dataURI) && (opts.saveTo !== undefined || previewMax > 0));
   if (!wanted.some(Boolean)) return { info, previews };
   const loadErrors = new Map<number, string>();
+  const saved = new Map<number, Awaited<ReturnType<typeof saveOutputs>>[number]>();
+  const count = wanted.filter(Boolean).length;
+  let slot = 0;
+  const slots = wanted.map((w) => (w ? slot++ : -1));
+  // Every output downloads at once, and each is saved the moment its bytes are in (the first while the others still load).
   const loaded = await Promise.all(
-    sources.map((s, i) =>
-      wanted[i]
-        ? loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal, opts.downloadTimeoutMs).catch((e: unknown) => {
-            if (e instanceof CancelledError) throw e;
-            loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
-            return undefined;
-          })
-        : undefined,
-    ),
+    sources.map(async (s, i) => {
+      if (!wanted[i]) return undefined;
+      const bytes = await loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal, opts.downloadTimeoutMs).catch((e: unknown) => {
+        if (e instanceof CancelledError) throw e;
+        loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
+        return undefined;
+      });
+      if (bytes && opts.saveTo !== undefined) {
+        const [r] = await saveOutputs([{ bytes, name: `runware-${safeBasename(s.uuid ?? fallbackName)}`, slot: { index: slots[i]!, of: count }, ...(opts.expected ? { expected: opts.expected } : {}) }], opts.saveTo, opts.roots);
+        if (r) saved.set(i, r);
+      }
+      return bytes;
+    }),
   );
   // previewMax is a budget for all previews of one result, so many images cannot flood a context.
   const candidates: PreviewSource[] = [];
@@ -123,9 +132,7 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   }
   if (opts.saveTo !== undefined) {
     for (const [i, why] of loadErrors) info[i] = { ...info[i], saveError: why };
-    const items = loaded.flatMap((bytes, i) => (bytes ? [{ i, bytes, name: `runware-${safeBasename(sources[i]!.uuid ?? fallbackName)}`, ...(opts.expected ? { expected: opts.expected } : {}) }] : []));
-    const saved = await saveOutputs(items, opts.saveTo, opts.roots);
-    saved.forEach((s, k) => Object.assign(info[items[k]!.i]!, 'error' in s ? { saveError: s.error } : { savedTo: s.path, ...(s.note ? { saveNote: s.note } : {}) }));
+    for (const [i, s] of saved) Object.assign(info[i]!, 'error' in s ? { saveError: s.error } : { savedTo: s.path, ...(s.note ? { saveNote: s.note } : {}) });
   }
   return { info, previews };
 }

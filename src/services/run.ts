@@ -15,7 +15,7 @@ import { kindOf, type MediaKind } from '../media/formats.js';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
 import { findLocalInputs, readLocalInputs, uploadLocalInputs, type Upload } from './media-inputs.js';
-import { checkTask, chooseDelivery, defaultDelivery, inspectTask, modelFacts } from './model-schema.js';
+import { checkTask, defaultDelivery, inspectTask, modelFacts, pickDelivery } from './model-schema.js';
 import { modelKind } from './model-kind.js';
 import { downloadBudget, materialize, mediaItems, mediaSource, type MediaCallOptions, type Previews } from './outputs.js';
 
@@ -99,7 +99,7 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   const given = paramsObject(input.params);
   for (const k of Object.keys(given)) {
     if (k === 'taskUUID') throw new PolicyError('params.taskUUID', 'is set by the server: every task gets a fresh UUID v4', 'Remove it.');
-    if (k === 'deliveryMethod') throw new ValidationError('params.deliveryMethod', 'is set by the server: async whenever the model allows it, then waited for', 'remove it; use waitSeconds to choose how long to wait');
+    if (k === 'deliveryMethod') throw new ValidationError('params.deliveryMethod', 'is set by the server: sync when the model usually finishes within the wait, else async and polled', 'remove it; use waitSeconds to choose how long to wait');
     if (k === 'model' && given.model !== input.model) throw new ValidationError('params.model', `differs from model "${input.model}"`, 'omit it; the model argument is used');
   }
   if (input.saveTo) await resolveSaveTarget(input.saveTo, opts.roots);
@@ -119,7 +119,7 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   }
   const schema = facts.schema?.requestSchema;
   const params = (schema ? coerceToSchema(given, schema) : given) as Record<string, unknown>;
-  const delivery = chooseDelivery(facts.delivery ?? defaultDelivery(taskType));
+  const delivery = await pickDelivery(ctx, facts.delivery ?? defaultDelivery(taskType), { taskType, model: input.model }, waitMs);
   const props = (schema?.properties ?? {}) as Record<string, unknown>;
   const task: Record<string, unknown> = {
     ...params,

@@ -15,7 +15,7 @@ import type { Attempt, TaskOutcome } from '../runware/client.js';
 import type { AppContext } from './context.js';
 import { downloadBudget, materialize, type MediaCallOptions, type Previews } from './outputs.js';
 import { findLocalInputs, readLocalInputs, uploadLocalInputs, type Upload } from './media-inputs.js';
-import { asCallerError, checkTask, chooseDelivery, inspectTask, LOOKUP_BUDGET_MS, modelFacts } from './model-schema.js';
+import { asCallerError, checkTask, defaultDelivery, inspectTask, LOOKUP_BUDGET_MS, modelFacts, pickDelivery } from './model-schema.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
@@ -174,16 +174,16 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   // The usage rules first, once: refused input sends nothing, not even a schema lookup. What the
   // server adds afterwards (size, delivery) cannot break them.
   inspectTask(ctx, buildImageTask(input, outputFormat), fieldOf);
-  const facts = await modelFacts(ctx, modelId, { ...(opts.signal ? { signal: opts.signal } : {}), budgetMs: Math.min(LOOKUP_BUDGET_MS, Math.max(1000, waitMs / 4)) });
+  // The model's schema and registry entry load beside the reading and checking of local inputs (nothing is sent to Runware yet).
+  const locals = findLocalInputs(input.extra ?? {}, 'extra');
+  const [facts, read] = await Promise.all([modelFacts(ctx, modelId, { ...(opts.signal ? { signal: opts.signal } : {}), budgetMs: Math.min(LOOKUP_BUDGET_MS, Math.max(1000, waitMs / 4)) }), readLocalInputs(ctx, locals, opts.roots)]);
   const props = (facts.schema?.requestSchema.properties ?? {}) as Record<string, { default?: unknown }>;
   const schemaSize = Number.isInteger(props.width?.default) && Number.isInteger(props.height?.default) ? { width: props.width!.default as number, height: props.height!.default as number } : undefined;
   const size = input.width === undefined && input.height === undefined ? (schemaSize ?? (await defaultSize(ctx, modelId, waitMs, opts.signal))) : undefined;
   const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
-  // Async whenever the model allows it (the wait then polls with progress).
-  task.deliveryMethod = chooseDelivery(facts.delivery) ?? 'async';
+  // Sync when the model's run fits the wait (the result the moment it exists), else async and polled.
+  task.deliveryMethod = (await pickDelivery(ctx, facts.delivery ?? defaultDelivery('imageInference'), task, waitMs)) ?? 'async';
   await checkTask(facts, task, fieldOf, { ctx, ...(opts.signal ? { signal: opts.signal } : {}) });
-  const locals = findLocalInputs(input.extra ?? {}, 'extra');
-  const read = await readLocalInputs(ctx, locals, opts.roots);
   const uploads = read.size ? await uploadLocalInputs(ctx, task, read, { ...(opts.signal ? { signal: opts.signal } : {}), deadlineMs: Math.max(5000, waitMs / 2) }) : [];
   const numberResults = Number(task.numberResults);
   const confirm = confirmOf(input.confirmCostUsd, opts.ask);

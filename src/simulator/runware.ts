@@ -481,7 +481,7 @@ export class RunwareSim {
     if (!['URL', 'base64Data', 'dataURI'].includes(outputType)) fail('invalidOutputType', 'outputType must be URL, base64Data or dataURI.', 'outputType');
     const seed = task.seed !== undefined ? Number(task.seed) : randomInt(1, 2 ** 32 - 1);
     // About 1.5 s for 28 steps at 1 MP; long enough to watch progress.
-    job.durationMs = this.state.scaled(Math.min(60_000, Math.max(400, 1500 * (steps / 28) * ((width * height) / 1_048_576))));
+    job.durationMs = this.state.imageMs ?? this.state.scaled(Math.min(60_000, Math.max(400, 1500 * (steps / 28) * ((width * height) / 1_048_576))));
     const price = (model?.price ?? 0.002) * ((width * height) / 1_048_576);
     job.results = Array.from({ length: n }, (_, i) => this.imageResult(task, 'imageInference', job.uuid, fmt as SimFormat, width, height, seed + i, price));
   }

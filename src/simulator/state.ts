@@ -166,6 +166,8 @@ export class SimState {
   readonly known = new Set<string>();
   /** Real milliseconds every Runware request is held before it is answered (load, not a fault). */
   holdMs = 0;
+  /** Benchmarks: every image takes exactly this long (ms, unscaled), whatever its size and steps. */
+  imageMs: number | undefined = undefined;
   /** Runware requests being handled now, and the most at once since the last reset (for concurrency limits). */
   inFlight = 0;
   maxInFlight = 0;
@@ -229,6 +231,7 @@ export class SimState {
     this.prices.clear();
     this.random = undefined;
     this.holdMs = 0;
+    this.imageMs = undefined;
     this.maxInFlight = this.inFlight;
     Object.assign(this.options, PESSIMISTIC);
     for (const fn of this.resetHooks) fn();

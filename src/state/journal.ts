@@ -11,6 +11,7 @@ import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
 import { randomUUID } from 'node:crypto';
 import { lineageUuids, type JournalOutput, type JournalStatus, type Overrun, type StateStore, type TaskRecord } from './types.js';
+import { Durations } from './durations.js';
 
 /** Task types that are never billed: reads, search, account, storage. */
 const FREE = new Set(['getResponse', 'getTaskDetails', 'modelSearch', 'accountManagement', 'ping', 'mediaStorage', 'imageUpload', 'authentication']);
@@ -167,6 +168,9 @@ export class Journal {
   }
 
   constructor(private readonly opts: JournalOptions) {}
+
+  /** Learned run times per model, in the same store (durations.ts). */
+  readonly durations = new Durations(() => this.state());
 
   get cap(): number | undefined {
     return this.opts.maxSpendUsd;

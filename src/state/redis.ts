@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { ConfigError, StateUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
-import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, JOB_TTL_MS, jobExpiresAt, type Overrun, type Reservation, type ReservationMeta, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
+import { DURATION_WEIGHT, inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, JOB_TTL_MS, jobExpiresAt, type Overrun, type Reservation, type ReservationMeta, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 type Reply = unknown;
 /** The little of node-redis used here: raw commands, so no command typings leak into the rest. */
@@ -233,6 +233,17 @@ const overrunFrom = (o: Overrun): Overrun => {
 
 const recordArg = (root: string, r: TaskRecord): Record<string, unknown> => ({ root, links: lineageUuids(root, r), json: JSON.stringify(r), updatedAt: Date.parse(r.updatedAt) });
 
+/** A stored duration entry; anything unreadable is no entry. */
+function parseDuration(v: string | null): { ms?: number; n?: number } | undefined {
+  if (v === null) return undefined;
+  try {
+    const o = JSON.parse(v) as unknown;
+    return o && typeof o === 'object' ? (o as { ms?: number; n?: number }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class RedisState implements StateStore {
   readonly location: string;
   /** With the hash tag: every key of one namespace lands in one cluster slot. */
@@ -358,6 +369,22 @@ export class RedisState implements StateStore {
     const n = (v: string | null | undefined): number => Math.round(Number(v ?? 0) * 1e9) / 1e9;
     const overrun = (await this.cmd(['HGET', `${this.prefix}day:${day}`, 'overrun'])) as string | null;
     return { today: n(spent), pendingToday: n(pending), total: n(total), overrunToday: n(overrun) };
+  }
+
+  async typicalDuration(key: string): Promise<number | undefined> {
+    const v = (await this.cmd(['HGET', `${this.prefix}durations`, key])) as string | null;
+    const ms = Number(parseDuration(v)?.ms);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+
+  /** Read, fold, write: two processes learning at once may lose one observation of an estimate, never more. */
+  async learnDuration(key: string, ms: number): Promise<void> {
+    const v = (await this.cmd(['HGET', `${this.prefix}durations`, key])) as string | null;
+    const old = parseDuration(v);
+    const n = Number(old?.n ?? 0);
+    const prev = Number(old?.ms);
+    const next = n > 0 && Number.isFinite(prev) ? prev + (ms - prev) * Math.max(DURATION_WEIGHT, 1 / (n + 1)) : ms;
+    await this.cmd(['HSET', `${this.prefix}durations`, key, JSON.stringify({ ms: next, n: n + 1, at: Date.now() })]);
   }
 
   async maxCost(model: string, numberResults: number): Promise<number | undefined> {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../shared/errors.js';
 import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
-import { inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, isJobDone, jobExpiresAt, type Overrun, type Reservation, type ReservationMeta, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
+import { DURATION_WEIGHT, inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, isJobDone, jobExpiresAt, type Overrun, type Reservation, type ReservationMeta, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
 
 /** Connections to unwritable journals, kept so that no finalizer closes them (and checkpoints into the -shm). */
 const ABANDONED: BetterSqlite3.Database[] = [];
@@ -48,6 +48,20 @@ const MIGRATIONS: string[] = [
    CREATE TABLE holders (id TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;
    CREATE INDEX ledger_open ON ledger (at) WHERE actual IS NULL;`,
 ];
+
+/**
+ * Learned run times per model: a table of its own, made if missing rather than
+ * by a migration (it is a cache; losing it costs a few slower first polls). A
+ * running mean that weighs the first observations fully, then DURATION_WEIGHT.
+ */
+function durationStatements(db: BetterSqlite3.Database): Record<string, BetterSqlite3.Statement> {
+  db.exec('CREATE TABLE IF NOT EXISTS durations (key TEXT PRIMARY KEY, ms REAL NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID');
+  return {
+    getDuration: db.prepare('SELECT ms FROM durations WHERE key = ?'),
+    learnDuration: db.prepare(`INSERT INTO durations (key, ms, n, at) VALUES (@key, @ms, 1, @at)
+      ON CONFLICT (key) DO UPDATE SET ms = ms + (excluded.ms - ms) * MAX(@weight, 1.0 / (n + 1)), n = n + 1, at = excluded.at`),
+  };
+}
 
 /** A state problem in one sentence: the path, what went wrong, what to do. */
 export function stateError(path: string, e: unknown): ConfigError {
@@ -153,6 +167,7 @@ export class SqliteState implements StateStore {
       getJob: p('SELECT record FROM jobs WHERE id = ? AND expires_at > ?'),
       listJobs: p('SELECT record FROM jobs WHERE expires_at > @now AND (created_at < @at OR (created_at = @at AND id < @id)) ORDER BY created_at DESC, id DESC LIMIT @limit'),
       expireJobs: p('DELETE FROM jobs WHERE expires_at <= ?'),
+      ...durationStatements(db),
     };
   }
 
@@ -423,6 +438,16 @@ export class SqliteState implements StateStore {
       const [at, id] = before ? [Number(before.slice(0, before.indexOf(':'))), before.slice(before.indexOf(':') + 1)] : [Number.MAX_SAFE_INTEGER, ''];
       const rows = this.stmt.listJobs!.all({ now: Date.now(), at: Number.isFinite(at) ? at : 0, id, limit: Math.max(1, Math.min(500, limit)) }) as Row[];
       return readAll(rows.map((r, i) => ({ key: `job #${i}`, json: r.record })), jobRecordOf);
+    });
+  }
+
+  typicalDuration(key: string): Promise<number | undefined> {
+    return this.run(() => (this.stmt.getDuration!.get(key) as { ms: number } | undefined)?.ms);
+  }
+
+  learnDuration(key: string, ms: number): Promise<void> {
+    return this.run(() => {
+      this.stmt.learnDuration!.run({ key, ms, at: Date.now(), weight: DURATION_WEIGHT });
     });
   }
 

@@ -143,8 +143,15 @@ export interface StateStore {
   getJob(id: string): Promise<JobRecord | undefined>;
   /** Newest first; `before` is the createdAt/id cursor of the last one seen. */
   listJobs(limit: number, before?: string): Promise<JobRecord[]>;
+  /** A model's typical run time in ms, learned from finished tasks and shared across processes (durations.ts). */
+  typicalDuration?(key: string): Promise<number | undefined>;
+  /** Folds one observed run time into the model's typical one. */
+  learnDuration?(key: string, ms: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How much one new observation moves a typical duration (after the first few, which count more). */
+export const DURATION_WEIGHT = 0.3;
 
 /** Jobs are kept this long unless the client asked for less. */
 export const JOB_TTL_MS = 24 * 3_600_000;

@@ -119,8 +119,8 @@ describe('2. the upstream cannot crash the server', () => {
 describe('3. a billed result is never thrown away', () => {
   it('a save that fails after billing keeps the taskUUID and URL, with the save error beside them', async () => {
     sim.state.reset();
-    // The first poll is slow; meanwhile a file takes the directory's name, so the write fails after billing.
-    sim.addFaults({ kind: 'latency', ms: 700, taskType: 'getResponse' });
+    // The (sync) answer is slow; meanwhile a file takes the directory's name, so the write fails after billing.
+    sim.addFaults({ kind: 'latency', ms: 700, taskType: 'imageInference' });
     const pending = call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, saveTo: 'later/', waitSeconds: 20 });
     await sleep(300);
     writeFileSync(join(out, 'later'), 'a file where the directory should be');

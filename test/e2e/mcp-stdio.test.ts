@@ -164,22 +164,24 @@ describe('progress and cancellation', () => {
     }
   });
 
-  it('cancelling a call stops upstream polling', async () => {
+  it('cancelling a call stops its sync wait, and nothing polls the task afterwards', async () => {
     const ac = new AbortController();
     let uuid: string | undefined;
     const p = call('runware_text_to_image', { prompt: 'cancel me', steps: 100, width: 2048, height: 2048, waitSeconds: 120 }, { signal: ac.signal, onprogress: () => undefined });
-    // Wait until the task is being polled, then cancel.
+    // Wait until the task is sent (sync: the request is held until the image exists), then cancel.
     for (let i = 0; i < 100 && !uuid; i++) {
       await sleep(50);
-      const polls = sim.runwareRequests().flatMap((e) => (e.body as Array<{ taskType: string; taskUUID: string }>).filter((t) => t.taskType === 'getResponse'));
-      const last = sim.runwareRequests().flatMap((e) => e.body as Array<{ taskType: string; positivePrompt?: string; taskUUID: string }>).find((t) => t.positivePrompt === 'cancel me');
-      if (last && polls.some((t) => t.taskUUID === last.taskUUID)) uuid = last.taskUUID;
+      const sent = sim.runwareRequests().flatMap((e) => e.body as Array<{ taskType: string; positivePrompt?: string; taskUUID: string; deliveryMethod?: string }>).find((t) => t.positivePrompt === 'cancel me');
+      if (sent) {
+        expect(sent.deliveryMethod).toBe('sync');
+        uuid = sent.taskUUID;
+      }
     }
     expect(uuid).toBeDefined();
     ac.abort();
     await expect(p).rejects.toThrow();
     await sleep(200);
-    const count = (): number => sim.runwareRequests().flatMap((e) => e.body as Array<{ taskType: string; taskUUID: string }>).filter((t) => t.taskType === 'getResponse' && t.taskUUID === uuid).length;
+    const count = (): number => sim.runwareRequests().flatMap((e) => e.body as Array<{ taskType: string; taskUUID: string }>).filter((t) => t.taskUUID === uuid).length;
     const after = count();
     await sleep(1000);
     expect(count()).toBe(after);

@@ -63,7 +63,7 @@ describe('runware_model_info', () => {
     const r = await call('runware_model_info', { model: 'runware:101@1' });
     expect(r.isError).toBeFalsy();
     const s = r.structuredContent!;
-    expect(s).toMatchObject({ model: 'runware:101@1', taskType: 'imageInference', deliveryMethods: ['sync', 'async'], deliveryUsed: 'async', schema: 'live', documentation: 'https://runware.ai/docs/models/flux-1-dev' });
+    expect(s).toMatchObject({ model: 'runware:101@1', taskType: 'imageInference', deliveryMethods: ['sync', 'async'], deliveryUsed: 'sync', schema: 'live', documentation: 'https://runware.ai/docs/models/flux-1-dev' });
     const params = s.parameters as Array<Record<string, unknown>>;
     expect(params[0]).toMatchObject({ name: 'positivePrompt', required: true });
     expect(params.find((p) => p.name === 'width')).toMatchObject({ type: 'integer', allowed: '128 to 2048; multiple of 16', default: 1024 });

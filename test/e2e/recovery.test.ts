@@ -61,15 +61,27 @@ describe('transient failures, however learned', () => {
   it('a timeoutProvider learned from a poll of async work is retried as a new task under a fresh UUID', async () => {
     sim.state.reset();
     sim.addFaults({ kind: 'asyncError', code: 'timeoutProvider' });
-    const { sc } = await call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, waitSeconds: 20 });
+    // Video is always async (images now go sync when they fit the wait).
+    const { sc } = await call('runware_run', { model: 'klingai:5@3', params: { positivePrompt: 'waves', duration: 5 }, waitSeconds: 20 });
     expect(sc.status).toBe('success');
     const attempts = sc.attempts as Array<{ taskUUID: string; outcome: string }>;
     expect(attempts.some((a) => a.outcome.includes('timeoutProvider'))).toBe(true);
     const uuids = new Set(attempts.map((a) => a.taskUUID));
     expect(uuids.size).toBe(2);
     expect(sc.taskUUID).toBe(attempts.at(-1)!.taskUUID);
-    const sent = imageRequests().map((t) => t.taskUUID);
+    const sent = sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : [])).filter((t) => t.taskType === 'videoInference').map((t) => t.taskUUID);
     expect(new Set(sent).size).toBe(2);
+  }, 60_000);
+
+  it('a timeoutProvider on a sync image is retried as a new task under a fresh UUID', async () => {
+    sim.state.reset();
+    sim.addFaults({ kind: 'taskError', code: 'timeoutProvider' });
+    const { sc } = await call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, waitSeconds: 20 });
+    expect(sc.status).toBe('success');
+    expect(imageRequests().every((t) => t.deliveryMethod === 'sync')).toBe(true);
+    const attempts = sc.attempts as Array<{ taskUUID: string; outcome: string }>;
+    expect(attempts.some((a) => a.outcome.includes('timeoutProvider'))).toBe(true);
+    expect(new Set(imageRequests().map((t) => t.taskUUID)).size).toBe(2);
   }, 60_000);
 
   it('a permanent code (modelUnavailable) is never retried', async () => {

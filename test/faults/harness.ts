@@ -353,3 +353,46 @@ export function table(rows: CellResult[]): string {
   const head = '| front | transport | fault | unknowns | tasks | success | scoped error | unknown at deadline (recovered by poll) | double-accepted | lost | hung | leaks |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   return head + rows.map((r) => `| ${r.front} | ${r.transport} | ${r.fault} | ${r.unknowns} | ${r.tasks} | ${r.successes} | ${r.scopedErrors} | ${r.unknown} (${r.recovered}) | ${r.doubleAccepted} | ${r.lost} | ${r.hung} | ${r.leaks} |`).join('\n') + '\n';
 }
+
+/**
+ * A sync cell: `n` runware_text_to_image calls (sent sync: a short image fits the wait), four at a time,
+ * each finished with runware_poll when it comes back "processing" (a sync wait that outlived its budget).
+ */
+export async function runSyncCell(client: Client, n: number, capture: Capture): Promise<Judged> {
+  const outcomes: Outcome[] = [];
+  let hung = 0;
+  const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      if (Date.now() - t0 > CALL_BUDGET_MS) hung++;
+    }
+  };
+  await pool(
+    Array.from({ length: n }, (_, i) => i),
+    4,
+    async (i) => {
+      const r = (await timed(() => client.callTool({ name: 'runware_text_to_image', arguments: { prompt: `a sync fox ${i}`, width: 512, height: 512, steps: 4, numberResults: 1 + (i % 2), waitSeconds: 2 } }, undefined, { timeout: 60_000 }))) as CallToolResult;
+      capture.add(r);
+      const sc = r.structuredContent as (Outcome & { images?: unknown[] }) | undefined;
+      if (!sc) {
+        outcomes.push({ status: 'error', taskUUID: '' });
+        return;
+      }
+      const o: Outcome = { ...sc, results: sc.images ?? [] };
+      if (o.status !== 'processing') {
+        outcomes.push(o);
+        return;
+      }
+      const p = (await timed(() => client.callTool({ name: 'runware_poll', arguments: { taskUUID: o.taskUUID, waitSeconds: 2 } }, undefined, { timeout: 60_000 }))) as CallToolResult;
+      capture.add(p);
+      const ps = p.structuredContent as Outcome | undefined;
+      outcomes.push({ ...(ps ?? { status: 'error', taskUUID: o.taskUUID }), attempts: [...(o.attempts ?? []), ...(ps?.attempts ?? [])] });
+    },
+  );
+  return { outcomes, hung };
+}
+
+/** The faults a sync wait meets: a wait past its budget, lost answers after the task ran, a failed task, drops. */
+export const SYNC_FAULTS = ['latency past the timeout', 'reset before the task ran', 'reset after the task ran', 'timeoutProvider', '502 without a body, after the task ran', 'truncated body', 'drop inside the resume window', 'drop beyond the resume window', 'silent socket'];

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/server.js';
 import { SimState } from '../../src/simulator/state.js';
 import { Capture, ROOT, startSim } from '../helpers.js';
-import { breakJournal, cellTasks, FAULTS, judge, pollCli, runCliCell, runMcpCell, startServer, table, unknownCombos, type CellResult, type Transport } from './harness.js';
+import { breakJournal, cellTasks, FAULTS, judge, pollCli, runCliCell, runMcpCell, runSyncCell, startServer, SYNC_FAULTS, table, unknownCombos, type CellResult, type Transport } from './harness.js';
 
 const FULL = process.env.FAULTS_FULL === '1';
 const TASKS = Number(process.env.FAULTS_TASKS ?? (FULL ? 500 : 10));
@@ -66,6 +66,41 @@ for (const transport of ['rest', 'ws'] as const) {
       rows.push(row);
       expect(row.tasks).toBe(TASKS);
       // Every fault here is survivable: a cell where tasks mostly fail is a broken cell, not a pass.
+      expect(row.successes + row.unknown, JSON.stringify(row)).toBeGreaterThanOrEqual(Math.ceil(TASKS * 0.8));
+      expect({ doubleAccepted: row.doubleAccepted, lost: row.lost, hung: row.hung, leaks: row.leaks, alive: row.alive }).toEqual({ doubleAccepted: 0, lost: 0, hung: 0, leaks: 0, alive: true });
+    }, FULL ? 600_000 : 60_000);
+  });
+}
+
+// Sync delivery: text-to-image sends a short image sync and waits on the request (REST) or the open socket (WS).
+for (const transport of ['rest', 'ws'] as const) {
+  describe(`fault matrix, sync delivery over ${transport}`, () => {
+    let sim: Simulator;
+    let server: Awaited<ReturnType<typeof startServer>>;
+    const capture = new Capture();
+    beforeAll(async () => {
+      sim = await startSim({ timeScale: 0.02 });
+      server = await startServer(sim, transport, capture);
+    });
+    afterAll(async () => {
+      await server?.close();
+      await sim?.stop();
+    });
+    const faults = FAULTS.filter((f) => SYNC_FAULTS.includes(f.name) && f.transports.includes(transport));
+    let seed = transport === 'rest' ? 500_000 : 600_000;
+    it.each(faults.map((f) => [`sync: ${f.name} | pessimistic`, f] as const))('%s', async (_name, f) => {
+      sim.state.reset();
+      sim.state.random = { rate: RATE, faults: [f.fault], next: SimState.seeded(seed++) };
+      const before = capture.texts.length;
+      const j = await runSyncCell(server.client, TASKS, capture);
+      // Every image went out sync: that is what these cells are about.
+      const sent = sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : [])).filter((t) => t.taskType === 'imageInference');
+      expect(sent.length).toBeGreaterThan(0);
+      expect(sent.every((t) => t.deliveryMethod === 'sync')).toBe(true);
+      const row = await judge(sim, j, (uuid, n) => recoverMcp(server.client, uuid, n), { front: 'mcp', transport, fault: `sync: ${f.name}`, unknowns: 'pessimistic', alive: true }, countLeaks(capture, before));
+      row.alive = await alive(server.client);
+      rows.push(row);
+      expect(row.tasks).toBe(TASKS);
       expect(row.successes + row.unknown, JSON.stringify(row)).toBeGreaterThanOrEqual(Math.ceil(TASKS * 0.8));
       expect({ doubleAccepted: row.doubleAccepted, lost: row.lost, hung: row.hung, leaks: row.leaks, alive: row.alive }).toEqual({ doubleAccepted: 0, lost: 0, hung: 0, leaks: 0, alive: true });
     }, FULL ? 600_000 : 60_000);

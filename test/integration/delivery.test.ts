@@ -1,0 +1,96 @@
+/**
+ * Sync delivery through the client, over REST and over WebSocket: the result
+ * comes with the answer; a wait that outlives its budget turns into a
+ * getTaskDetails check of the same task, never a resend, and a later poll
+ * finds the result; cancellation ends the wait at once; progress comes from
+ * the learned run time and ends at 100.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Progress } from '../../src/runware/poll.js';
+import { CancelledError } from '../../src/shared/errors.js';
+import type { Simulator } from '../../src/simulator/server.js';
+import { clientFor, imageTask, useSim } from '../helpers.js';
+
+let sim: Simulator;
+const getSim = useSim();
+beforeAll(() => {
+  sim = getSim();
+});
+
+const sent = (): Array<{ taskType: string; taskUUID: string; deliveryMethod?: string }> => sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<{ taskType: string; taskUUID: string; deliveryMethod?: string }>) : []));
+const images = () => sent().filter((t) => t.taskType === 'imageInference');
+const reads = () => sent().filter((t) => t.taskType === 'getTaskDetails' || t.taskType === 'getResponse');
+
+for (const transport of ['rest', 'ws'] as const) {
+  describe(`sync delivery over ${transport}`, () => {
+    it('hands back the result with the answer: one request, no polls', async () => {
+      sim.state.imageMs = 150;
+      const { client } = clientFor(sim, { transport });
+      try {
+        const o = await client.run(imageTask({ deliveryMethod: 'sync', numberResults: 2 }), { waitMs: 5000 });
+        expect(o.status).toBe('success');
+        expect(o.results).toHaveLength(2);
+        expect(images()).toHaveLength(1);
+        expect(reads()).toHaveLength(0);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('a wait past its budget becomes a getTaskDetails check of the same task, and a poll later finds the result; nothing is resent', async () => {
+      sim.state.imageMs = 1500;
+      const { client } = clientFor(sim, { transport });
+      try {
+        const t0 = Date.now();
+        const o = await client.run(imageTask({ deliveryMethod: 'sync' }), { waitMs: 700 });
+        expect(Date.now() - t0).toBeLessThan(700 + 500);
+        expect(o.status).toBe('processing');
+        expect(o.note).toMatch(/poll taskUUID/);
+        expect(images().map((t) => t.taskUUID)).toEqual([o.taskUUID]);
+        expect(reads().filter((t) => t.taskType === 'getTaskDetails' && t.taskUUID === o.taskUUID).length).toBeGreaterThan(0);
+        const later = await client.poll(o.taskUUID, { waitMs: 5000 });
+        expect(later.status).toBe('success');
+        expect(later.results).toHaveLength(1);
+        expect(images()).toHaveLength(1);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('cancellation ends a sync wait at once, and nothing follows it', async () => {
+      sim.state.imageMs = 3000;
+      const { client } = clientFor(sim, { transport });
+      try {
+        const ac = new AbortController();
+        const t0 = Date.now();
+        const p = client.run(imageTask({ deliveryMethod: 'sync' }), { waitMs: 10_000, signal: ac.signal });
+        for (let i = 0; i < 100 && images().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        ac.abort();
+        await expect(p).rejects.toBeInstanceOf(CancelledError);
+        expect(Date.now() - t0).toBeLessThan(1500);
+        const n = sent().length;
+        await new Promise((r) => setTimeout(r, 300));
+        expect(sent().length).toBe(n);
+        expect(reads()).toHaveLength(0);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('reports progress during the wait, monotonic, ending at 100 with the result', async () => {
+      sim.state.imageMs = 600;
+      const { client } = clientFor(sim, { transport });
+      try {
+        const seen: Progress[] = [];
+        const o = await client.run(imageTask({ deliveryMethod: 'sync' }), { waitMs: 5000, onProgress: (p) => seen.push(p) });
+        expect(o.status).toBe('success');
+        expect(seen.length).toBeGreaterThan(1);
+        expect(seen.at(-1)!.progress).toBe(100);
+        const pcts = seen.map((s) => s.progress);
+        expect(pcts).toEqual([...pcts].sort((a, b) => a - b));
+      } finally {
+        await client.close();
+      }
+    });
+  });
+}
