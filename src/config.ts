@@ -74,6 +74,21 @@ const pathListFrom = (name: string) =>
       return out;
     });
 
+/** An optional amount of US dollars, 0 or more; empty means unset. */
+const usdFrom = (name: string, example: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a number of US dollars, 0 or more (${example})` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 const boolFrom = z
   .string()
   .optional()
@@ -119,18 +134,7 @@ const envSchema = z.object({
   RUNWARE_STATE_LEASE_SECONDS: numberFrom('RUNWARE_STATE_LEASE_SECONDS', 1, 600, 30),
   RUNWARE_MCP_HTTP_STATELESS: boolFrom,
   XDG_STATE_HOME: z.string().optional(),
-  RUNWARE_MAX_SPEND_USD: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) {
-        ctx.addIssue({ code: 'custom', message: 'RUNWARE_MAX_SPEND_USD must be a number of US dollars, 0 or more (e.g. 5 or 12.50)' });
-        return z.NEVER;
-      }
-      return n;
-    }),
+  RUNWARE_MAX_SPEND_USD: usdFrom('RUNWARE_MAX_SPEND_USD', 'e.g. 5 or 12.50'),
   RUNWARE_PRICE_CEILINGS: z
     .string()
     .optional()
@@ -146,18 +150,7 @@ const envSchema = z.object({
       }
       return out;
     }),
-  RUNWARE_CONFIRM_ABOVE_USD: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) {
-        ctx.addIssue({ code: 'custom', message: 'RUNWARE_CONFIRM_ABOVE_USD must be a number of US dollars, 0 or more (e.g. 0.5)' });
-        return z.NEVER;
-      }
-      return n;
-    }),
+  RUNWARE_CONFIRM_ABOVE_USD: usdFrom('RUNWARE_CONFIRM_ABOVE_USD', 'e.g. 0.5'),
 });
 
 export interface Flags {

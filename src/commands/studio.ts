@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AppContext } from '../services/context.js';
-import { allowedHosts, originAllowed, sameToken } from '../services/http-guard.js';
+import { allowedHosts, originAllowed, readBodyText, sameToken } from '../services/http-guard.js';
 import { readStudioOutput, RUNWARE_MEDIA_ORIGINS, studioCall, studioError, studioHtml, studioTask } from '../services/studio.js';
 import { num, parse } from './args.js';
 import { printText } from './output.js';
@@ -70,14 +70,7 @@ const json = (res: ServerResponse, status: number, value: unknown): void => send
 const refuse = (res: ServerResponse, status: number, message: string): void => json(res, status, { error: { kind: 'policy', message: scrubber.text(message) } });
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new Error('body too large');
-    chunks.push(c as Buffer);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  return JSON.parse((await readBodyText(req, MAX_BODY)) || '{}');
 }
 
 export async function startStudio(ctx: AppContext, opts: { port?: number } = {}): Promise<StudioHandle> {

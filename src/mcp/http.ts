@@ -13,7 +13,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { isInitializeRequest, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError } from '../shared/errors.js';
 import type { AppContext } from '../services/context.js';
-import { allowedHosts as hostsFor, LOOPBACK, originAllowed, sameToken } from '../services/http-guard.js';
+import { allowedHosts as hostsFor, LOOPBACK, originAllowed, readBodyText, sameToken } from '../services/http-guard.js';
 import type { RedisState } from '../state/redis.js';
 import { drain, sendWebResponse, toWebRequest } from './http-bridge.js';
 import { MemoryEventStore, SessionEventStore } from './http-events.js';
@@ -73,14 +73,7 @@ const negotiated = (init: unknown): string | undefined => {
 };
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new Error('body too large');
-    chunks.push(c as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBodyText(req, MAX_BODY);
   return text ? JSON.parse(text) : undefined;
 }
 

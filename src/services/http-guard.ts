@@ -33,3 +33,15 @@ export function originAllowed(origin: string, host: string, extra: readonly stri
     return false;
   }
 }
+
+/** A request body as text, refused past `maxBytes` (the server's request timeout bounds the wait). */
+export async function readBodyText(req: AsyncIterable<unknown>, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > maxBytes) throw new Error('body too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
