@@ -1,17 +1,17 @@
 /**
- * What lets several HTTP instances serve one client: sessions and their event
- * streams kept in the shared Redis. Any instance can rebuild a session from its
- * initialize request, replay a stream after Last-Event-ID, and follow a stream
- * whose call is still running on another instance until its answer arrives.
+ * What lets several HTTP instances serve one client: event streams kept in the
+ * shared event log (Redis in a fleet; state/sessions.ts). Any instance can
+ * replay a stream after Last-Event-ID, and follow a stream whose call is still
+ * running on another instance until its answer arrives.
  */
 import type { ServerResponse } from 'node:http';
 import type { EventStore } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../shared/log.js';
 import { sleep } from '../shared/time.js';
-import type { RedisState } from '../state/redis.js';
+import { EVENTS_PAGE, type EventLog } from '../state/sessions.js';
 
-/** Event ids are "<stream>.<redis stream entry id>": the stream is known from the id alone. */
+/** Event ids are "<stream>.<entry id in the shared log>": the stream is known from the id alone. */
 export function parseEventId(eventId: string): { streamId: string; entry: string } | undefined {
   const i = eventId.lastIndexOf('.');
   if (i <= 0) return undefined;
@@ -23,7 +23,8 @@ export function parseEventId(eventId: string): { streamId: string; entry: string
 const isMessage = (m: unknown): m is JSONRPCMessage => !!m && typeof m === 'object' && (m as { jsonrpc?: unknown }).jsonrpc === '2.0';
 const isResponse = (m: JSONRPCMessage): boolean => 'result' in m || 'error' in m;
 
-export class RedisEventStore implements EventStore {
+/** The SDK's event store over the shared log. */
+export class SharedEventStore implements EventStore {
   /** Streams this instance wrote to: a resume of one of them is the local transport's to serve. */
   private readonly mine = new Set<string>();
   private fallback = 0;
@@ -31,7 +32,7 @@ export class RedisEventStore implements EventStore {
   private warned = false;
 
   constructor(
-    private readonly state: RedisState,
+    private readonly log: EventLog,
     private readonly ttlMs: number,
     private readonly logger: Logger,
   ) {}
@@ -44,11 +45,11 @@ export class RedisEventStore implements EventStore {
     this.mine.add(streamId);
     if (this.mine.size > 10_000) this.mine.delete(this.mine.values().next().value as string);
     try {
-      const id = `${streamId}.${await this.state.appendEvent(streamId, JSON.stringify(message), this.ttlMs)}`;
+      const id = `${streamId}.${await this.log.appendEvent(streamId, JSON.stringify(message), this.ttlMs)}`;
       this.warned = false;
       return id;
     } catch (e) {
-      // Redis away: the live stream still gets the event; only a later resume past it is lost.
+      // The shared store away: the live stream still gets the event; only a later resume past it is lost.
       if (!this.warned) this.logger.warn(`events are not stored for resuming until the shared state is back (${(e as Error).message})`);
       this.warned = true;
       return `${streamId}.local-${++this.fallback}`;
@@ -64,13 +65,13 @@ export class RedisEventStore implements EventStore {
     if (!at) throw new Error(`unknown event id ${lastEventId}`);
     let after = at.entry;
     for (;;) {
-      const batch = await this.state.eventsAfter(at.streamId, after);
+      const batch = await this.log.eventsAfter(at.streamId, after);
       for (const e of batch) {
         after = e.id;
         const m = JSON.parse(e.json) as unknown;
         if (isMessage(m)) await send(`${at.streamId}.${e.id}`, m);
       }
-      if (batch.length < 500) return at.streamId;
+      if (batch.length < EVENTS_PAGE) return at.streamId;
     }
   }
 }
@@ -80,7 +81,7 @@ export class RedisEventStore implements EventStore {
  * then each new event as that instance stores it, until the call's answer (or
  * the deadline, or the client leaving). The client may resume again after.
  */
-export async function followRemoteStream(res: ServerResponse, state: RedisState, sessionId: string, lastEventId: string, deadlineMs: number, logger: Logger): Promise<void> {
+export async function followRemoteStream(res: ServerResponse, log: EventLog, sessionId: string, lastEventId: string, deadlineMs: number, logger: Logger): Promise<void> {
   const at = parseEventId(lastEventId)!;
   logger.info('resuming a stream whose call runs on another instance');
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no', 'mcp-session-id': sessionId });
@@ -93,7 +94,7 @@ export async function followRemoteStream(res: ServerResponse, state: RedisState,
   let delay = 20;
   try {
     while (!gone && Date.now() < end) {
-      const batch = await state.eventsAfter(at.streamId, after);
+      const batch = await log.eventsAfter(at.streamId, after);
       let answered = false;
       for (const e of batch) {
         after = e.id;
@@ -117,7 +118,7 @@ export async function followRemoteStream(res: ServerResponse, state: RedisState,
       delay = Math.min(250, delay * 2);
     }
   } catch {
-    // Redis went away: end the stream; the client resumes from its last event id.
+    // The shared store went away: end the stream; the client resumes from its last event id.
   } finally {
     if (!res.writableEnded) res.end();
   }

@@ -15,6 +15,7 @@ import { Journal } from '../state/journal.js';
 import type { Frontend } from './next-step.js';
 import { SqliteState } from '../state/sqlite.js';
 import type { RedisState } from '../state/redis.js';
+import type { SharedSessions } from '../state/sessions.js';
 import type { Limiter } from '../shared/limiter.js';
 import { GlobalLimiter } from '../state/leases.js';
 import type { Logger } from '../shared/log.js';
@@ -65,6 +66,11 @@ export class AppContext {
     })();
     this.redis.catch(() => (this.redis = undefined));
     return this.redis;
+  }
+
+  /** HTTP sessions and their events shared with other instances (in the shared Redis), or undefined without RUNWARE_STATE_URL. */
+  sharedSessions(): Promise<SharedSessions> | undefined {
+    return this.shared()?.then(async (state) => new (await import('../state/redis-sessions.js')).RedisSessionStore(state));
   }
 
   /** With shared state, RUNWARE_MAX_CONCURRENCY counts across instances, per API key. */

@@ -202,14 +202,6 @@ end
 if #over == 0 then return '[]' end
 return cjson.encode(over)`);
 
-const ENDED = 'ended';
-const TOUCH = new Script(`
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-if v == '${ENDED}' then return -1 end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1`);
-
 /** A job write: refused (0) with ifActive when the stored job is already done. */
 const PUT_JOB = new Script(`
 local b = cjson.decode(ARGV[1])
@@ -451,46 +443,6 @@ export class RedisState implements StateStore {
     const out: Listed<JobRecord> = read.filter((j) => jobExpiresAt(j) > now).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
     if (read.skipped) out.skipped = read.skipped;
     return out;
-  }
-
-  // HTTP sessions and their event streams, so any instance can serve any session.
-
-  /** Keeps what an instance needs to take a session over (its initialize request), for `ttlMs` after its last use. */
-  async putSession(id: string, json: string, ttlMs: number): Promise<void> {
-    await this.cmd(['SET', `${this.prefix}session:${id}`, json, 'PX', Math.max(1000, ttlMs)]);
-  }
-
-  /**
-   * Renews a session: 'alive'; 'ended' once DELETE ended it on any instance;
-   * 'missing' when Redis lost it (expired, or a restart without persistence), which the holder re-records.
-   */
-  async touchSession(id: string, ttlMs: number): Promise<'alive' | 'ended' | 'missing'> {
-    const r = Number(await this.call((x) => TOUCH.run(x, [`${this.prefix}session:${id}`], [Math.max(1000, ttlMs)])));
-    return r === 1 ? 'alive' : r === -1 ? 'ended' : 'missing';
-  }
-
-  async getSession(id: string): Promise<string | undefined> {
-    const v = (await this.cmd(['GET', `${this.prefix}session:${id}`])) as string | null;
-    return v === null || v === ENDED ? undefined : v;
-  }
-
-  /** Ends a session everywhere: a tombstone, so the instance holding it stops serving it too. */
-  async deleteSession(id: string, ttlMs = 86_400_000): Promise<void> {
-    await this.cmd(['SET', `${this.prefix}session:${id}`, ENDED, 'PX', ttlMs]);
-  }
-
-  /** Appends one event to a stream; returns its stream entry id. Streams are capped and expire with their session. */
-  async appendEvent(streamId: string, json: string, ttlMs: number): Promise<string> {
-    const key = `${this.prefix}events:${streamId}`;
-    const id = String(await this.cmd(['XADD', key, 'MAXLEN', '~', 10_000, '*', 'm', json]));
-    await this.cmd(['PEXPIRE', key, Math.max(1000, ttlMs)]);
-    return id;
-  }
-
-  /** The events of a stream after an entry id, oldest first. */
-  async eventsAfter(streamId: string, afterId: string, count = 500): Promise<Array<{ id: string; json: string }>> {
-    const rows = (await this.cmd(['XRANGE', `${this.prefix}events:${streamId}`, `(${afterId}`, '+', 'COUNT', count])) as Array<[string, string[]]>;
-    return rows.map(([id, fields]) => ({ id, json: fields[fields.indexOf('m') + 1] ?? '{}' }));
   }
 
   /** PING, for /healthz. */
