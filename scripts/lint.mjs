@@ -6,6 +6,7 @@
 // 5. Only src/mcp/ knows the MCP SDK.
 // 3. The simulator never imports the client: it is an independent implementation.
 // 4. Only config.ts reads process.env.
+// 6. src/mcp/ reaches HTTP sessions and events through the interface in state/sessions.ts, never Redis itself.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -38,6 +39,7 @@ for (const file of files) {
     if (rel.startsWith('mcp/') && /\/commands\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: the MCP front-end imports the CLI front-end (${imp})`);
     if (rel.startsWith('commands/') && /\/mcp\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: the CLI front-end imports the MCP front-end (${imp})`);
     if (CORE.test(rel) && /\/(mcp|commands)\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: core module imports a front-end (${imp})`);
+    if (rel.startsWith('mcp/') && /\/state\/redis/.test(`/${join(rel, '..', imp)}`)) problems.push(`${at}: the MCP front-end uses sessions and events through state/sessions.ts, not a Redis module (${imp})`);
     if (rel.startsWith('simulator/') && !imp.startsWith('./')) problems.push(`${at}: the simulator imports outside itself (${imp})`);
   });
 }
