@@ -12,7 +12,7 @@
 import type { EventStore } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { AppContext } from '../services/context.js';
 import { ConfigError } from '../shared/errors.js';
-import type { SharedSessions } from '../state/sessions.js';
+import { STORE_DEADLINE_MS, withDeadline, type SharedSessions } from '../state/sessions.js';
 import { MemoryEventStore } from './http-events.js';
 import { applyDeadlines, requireTokenOffLoopback, type GuardConfig } from './http-guards.js';
 import { closeServer, edgeServer, endpointUrl, listen } from './http-listen.js';
@@ -35,6 +35,8 @@ export interface HttpOptions {
   sharedSessions?: SharedSessions;
   /** The clock sessions go idle by. */
   now?: () => number;
+  /** The longest one call to the shared store may take before the store counts as away. */
+  storeDeadlineMs?: number;
 }
 
 /** The shared store the configuration names; a failure to reach it is a setting to fix (exit 2). */
@@ -49,7 +51,9 @@ export async function startHttp(app: AppContext, opts: HttpOptions = {}): Promis
   requireTokenOffLoopback(host, token);
   const idleMs = opts.sessionIdleMs ?? app.config.http.idleMs;
   const logger = app.logger.child('http');
-  const shared = opts.sharedSessions ?? (await configuredSharedSessions(app));
+  const store = opts.sharedSessions ?? (await configuredSharedSessions(app));
+  // Every read and write of the shared store has a deadline: a Redis that hangs is a Redis that is away.
+  const shared = store && withDeadline(store, opts.storeDeadlineMs ?? STORE_DEADLINE_MS);
   // Every stream is resumable: its events are kept (in the shared store when there is one, else here) for Last-Event-ID.
   const sharedEvents = shared ? new SharedEventStore(shared, idleMs, logger) : undefined;
   const events: EventStore = sharedEvents ?? new MemoryEventStore(idleMs);

@@ -6,6 +6,7 @@
  * (redis-sessions.ts), memory for instances in one process (memory-sessions.ts).
  * Values are opaque JSON strings; the HTTP edge decides what goes in them.
  */
+import { StateUnavailableError } from '../shared/errors.js';
 
 /** A session as the store sees it on renewal: still there, ended by a DELETE anywhere, or lost (expired, or a restart). */
 export type SessionStatus = 'alive' | 'ended' | 'missing';
@@ -50,3 +51,33 @@ export const EVENTS_PER_STREAM = 10_000;
 export const EVENTS_PAGE = 500;
 /** How long the tombstone of an ended session is kept by default. */
 export const ENDED_TTL_MS = 86_400_000;
+
+/** How long the HTTP edge waits for the shared store on one call before it treats the store as away. */
+export const STORE_DEADLINE_MS = 5000;
+
+/**
+ * The same store with a deadline on every call: a store that is connected but
+ * does not answer fails like one that is away (StateUnavailableError; ping
+ * says false), so no request waits on it longer than `ms`.
+ */
+export function withDeadline(store: SharedSessions, ms = STORE_DEADLINE_MS): SharedSessions {
+  const bound = <T>(what: string, p: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const t = setTimeout(() => reject(new StateUnavailableError(`The shared session store did not answer ${what} within ${ms} ms.`)), ms);
+      t.unref();
+      p.then(
+        (v) => (clearTimeout(t), resolve(v)),
+        (e: unknown) => (clearTimeout(t), reject(e as Error)),
+      );
+    });
+  return {
+    kind: store.kind,
+    putSession: (id, json, ttlMs) => bound('a session write', store.putSession(id, json, ttlMs)),
+    touchSession: (id, ttlMs) => bound('a session renewal', store.touchSession(id, ttlMs)),
+    getSession: (id) => bound('a session read', store.getSession(id)),
+    deleteSession: (id, ttlMs) => bound('a session end', store.deleteSession(id, ttlMs)),
+    appendEvent: (streamId, json, ttlMs) => bound('an event write', store.appendEvent(streamId, json, ttlMs)),
+    eventsAfter: (streamId, afterId, count) => bound('an event read', store.eventsAfter(streamId, afterId, count)),
+    ping: () => bound('a ping', store.ping()).catch(() => false),
+  };
+}

@@ -181,6 +181,26 @@ describe('instances sharing one session store', () => {
   });
 });
 
+describe('7. every call to the shared store has a deadline', () => {
+  it('a store that hangs counts as away once the deadline passes: 503 for the session, /healthz degraded, new sessions still served', async () => {
+    const hang = (): Promise<never> => new Promise<never>(() => undefined);
+    const hung: SharedSessions = { kind: 'redis', putSession: hang, touchSession: hang, getSession: hang, deleteSession: hang, appendEvent: hang, eventsAfter: hang, ping: hang };
+    const h = await serve({}, { sharedSessions: hung, storeDeadlineMs: 200 });
+    let t0 = Date.now();
+    const r = await post(h.url, { jsonrpc: '2.0', id: 8, method: 'tools/list' }, { 'mcp-session-id': 'held-elsewhere' });
+    expect(r.status).toBe(503);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    t0 = Date.now();
+    expect((await send(h.url, { method: 'GET', path: '/healthz' })).json()).toMatchObject({ status: 'degraded', redis: 'unreachable' });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    // A session begun here is served here: its record and its events wait no longer than the deadline each.
+    const mine = await session(h.url);
+    const list = await post(h.url, { jsonrpc: '2.0', id: 9, method: 'tools/list' }, { 'mcp-session-id': mine });
+    expect(list.status).toBe(200);
+    expect(list.text).toMatch(/runware_text_to_image/);
+  });
+});
+
 describe('listening', () => {
   it('a port in use, or an address not of this machine, is a setting to change (ConfigError)', async () => {
     const first = await serve();
