@@ -2,7 +2,7 @@
  * The in-process event store for Streamable HTTP (without shared state): each
  * stream's events are kept, bounded, so a client whose SSE stream dropped
  * resumes with Last-Event-ID and gets what it missed. With RUNWARE_STATE_URL
- * the Redis store (http-shared.ts) does this across instances instead.
+ * the shared store (http-shared.ts) does this across instances instead.
  */
 import type { EventStore } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
