@@ -6,8 +6,6 @@
  * errors are settings to change.
  */
 import { request } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -19,11 +17,13 @@ import { ConfigError } from '../../src/shared/errors.js';
 import { Logger } from '../../src/shared/log.js';
 import { MemorySessionStore } from '../../src/state/memory-sessions.js';
 import type { SharedSessions } from '../../src/state/sessions.js';
+import { CANARY, Capture } from '../helpers.js';
 
 const TOKEN = 'edge-token-CANARY-3c9d51e0b7a2';
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
 const MCP = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
 
+const capture = new Capture();
 const running: Array<{ h: HttpHandle; app: AppContext }> = [];
 afterEach(async () => {
   for (const { h, app } of running.splice(0)) {
@@ -33,8 +33,12 @@ afterEach(async () => {
 });
 
 async function serve(http: { token?: string; stateless?: boolean; host?: string; port?: number } = {}, opts: HttpOptions = {}): Promise<HttpHandle> {
-  const home = mkdtempSync(join(tmpdir(), 'rw-edge-'));
-  const app = new AppContext({ ...loadConfig({ HOME: home, RUNWARE_STATE_DIR: join(home, 'state') }), http: { enabled: true, host: http.host ?? '127.0.0.1', port: http.port ?? 0, token: http.token, allowedHosts: [], maxSessions: 200, idleMs: 600_000, stateless: !!http.stateless } }, new Logger('error'));
+  const home = capture.tempDir('rw-edge-');
+  // The key and the token come in as in production, so both are known secrets; every log line is kept and scanned.
+  const config = loadConfig({ HOME: home, RUNWARE_STATE_DIR: join(home, 'state'), RUNWARE_API_KEY: CANARY.apiKey, ...(http.token ? { RUNWARE_MCP_HTTP_TOKEN: http.token } : {}) });
+  const logger = new Logger('debug');
+  logger.addSink((r) => capture.add(r));
+  const app = new AppContext({ ...config, http: { ...config.http, enabled: true, host: http.host ?? '127.0.0.1', port: http.port ?? 0, allowedHosts: [], maxSessions: 200, idleMs: 600_000, stateless: !!http.stateless } }, logger);
   try {
     const h = await startHttp(app, opts);
     running.push({ h, app });
@@ -59,7 +63,7 @@ function send(url: string, o: { method?: string; path?: string; headers?: Record
     const req = request({ host: u.hostname, port: u.port, path: o.path ?? u.pathname, method: o.method ?? 'POST', headers: { host: u.host, ...o.headers } }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) as ReturnType<Answer['json']> }));
+      res.on('end', () => (capture.add(text), resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) as ReturnType<Answer['json']> })));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -158,6 +162,7 @@ describe('instances sharing one session store', () => {
     expect(onA.json()).toMatchObject({ error: { code: -32001 }, id: 4 });
     expect(store.dump().length).toBeGreaterThan(0);
     for (const v of store.dump()) expect(v).not.toContain(TOKEN);
+    capture.add(store.dump());
   });
 
   it('a store that does not answer: 503 with Retry-After for a session held elsewhere, /healthz degraded, new sessions still served here', async () => {
@@ -212,5 +217,13 @@ describe('listening', () => {
     await expect(serve({ host: '192.0.2.1', token: TOKEN })).rejects.toThrow(/no such local address/);
     // The first one is still serving.
     expect((await send(first.url, { method: 'GET', path: '/healthz' })).status).toBe(200);
+  });
+});
+
+describe('leaks', () => {
+  it('no key and no token in any answer, log line, stored value or file', () => {
+    expect(capture.texts.length).toBeGreaterThan(20);
+    expect(capture.leaks()).toEqual([]);
+    expect(capture.texts.filter((t) => t.includes(TOKEN))).toEqual([]);
   });
 });
