@@ -6,7 +6,7 @@
  * The token and Host/Origin rules are the ones the local studio uses too
  * (services/http-guard.ts); no refusal repeats what the client sent.
  */
-import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
 import { ConfigError } from '../shared/errors.js';
 import { allowedHosts, LOOPBACK, originAllowed, readBodyText, sameToken } from '../services/http-guard.js';
 import type { Refusal } from './http-replies.js';
@@ -53,7 +53,7 @@ export function badBody(e: unknown): Refusal {
 }
 
 /** The request's JSON body (undefined when empty), or the refusal to send; the server's request timeout bounds the wait. */
-export async function readJsonBody(req: IncomingMessage | AsyncIterable<unknown>, maxBytes = MAX_BODY): Promise<{ body: unknown } | { refusal: Refusal }> {
+export async function readJsonBody(req: AsyncIterable<unknown>, maxBytes = MAX_BODY): Promise<{ body: unknown } | { refusal: Refusal }> {
   try {
     const text = await readBodyText(req, maxBytes);
     return { body: text ? (JSON.parse(text) as unknown) : undefined };
