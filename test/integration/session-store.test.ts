@@ -136,6 +136,21 @@ for (const [name, open, available] of subjects) {
   });
 }
 
+describe('the memory session store', () => {
+  it('forgets what expired unread, so it holds no more than what is alive', async () => {
+    let t = 0;
+    const store = new MemorySessionStore(() => t);
+    for (let i = 0; i < 40; i++) {
+      await store.putSession(`old${i}`, init(i), MIN_TTL_MS);
+      await store.appendEvent(`old${i}~s`, '{}', MIN_TTL_MS);
+    }
+    t += MIN_TTL_MS + 1;
+    for (let i = 0; i < 64; i++) await store.putSession(`new${i}`, init(i), 60_000);
+    expect(store.dump().filter((v) => v.startsWith('old'))).toEqual([]);
+    expect(store.dump().filter((v) => v.startsWith('new'))).toHaveLength(64);
+  });
+});
+
 describe.skipIf(!hasRedis)('the Redis session store while Redis is away', () => {
   it('fails at once with the retryable error, and ping says no without throwing', async () => {
     const state = new RedisState(await connectRedis(redis!.url, new Logger('error')), redis!.url, `away-${process.pid}`);
