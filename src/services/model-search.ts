@@ -11,7 +11,8 @@
 import type { DataItem } from '../runware/errors.js';
 import { hintFor, describeError } from '../runware/errors.js';
 import { matchCapability, taskTypeFromCapabilities, type Capability, type CuratedModel } from '../runware/schemas/curated.js';
-import { AppError, ConfigError, UpstreamError, ValidationError } from '../shared/errors.js';
+import { AppError, ConfigError, PolicyError, UpstreamError, ValidationError } from '../shared/errors.js';
+import { scrubber } from '../shared/redact.js';
 import type { AppContext } from './context.js';
 
 export interface ModelSearchInput {
@@ -210,6 +211,11 @@ function checkSearchInput(input: ModelSearchInput): void {
   }
   if (input.capability !== undefined && input.capability.trim() === '') throw new ValidationError('capability', 'must not be empty; omit it to search every capability');
   if (input.search !== undefined && input.search.length > 200) throw new ValidationError('search', 'must be at most 200 characters');
+  // Named by its own field (the task check further on would name only "tasks"); nothing is sent.
+  const texts: Array<[string, unknown]> = [['search', input.search], ['capability', input.capability], ['architecture', input.architecture], ...(input.tags ?? []).map((t, i): [string, unknown] => [`tags[${i}]`, t])];
+  for (const [field, v] of texts) {
+    if (typeof v === 'string' && scrubber.containsSecret(v)) throw new PolicyError(field, 'holds a configured secret (an API key or token value)', 'Remove it; the server authenticates by itself and never sends a key in a search.');
+  }
 }
 
 export async function modelSearch(ctx: AppContext, input: ModelSearchInput, signal?: AbortSignal): Promise<ModelSearchOutput> {

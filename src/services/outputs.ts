@@ -11,6 +11,7 @@ import { MIME_OF, previewable, sniffFormat, type MediaFormat } from '../media/fo
 import { safeBasename } from '../media/save.js';
 import { fitPreviews, type PreviewSource } from '../media/preview.js';
 import { CancelledError } from '../shared/errors.js';
+import { setMaxListeners } from 'node:events';
 
 export interface MediaInfo {
   savedTo?: string;
@@ -90,6 +91,23 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   const sources = results.map(mediaSource);
   const wanted = sources.map((s) => (s.url || s.base64 || s.dataURI) && (opts.saveTo !== undefined || previewMax > 0));
   if (!wanted.some(Boolean)) return { info, previews };
+  // One listener on the caller's signal, however many outputs: each download's deadline listens to this one instead.
+  const call = new AbortController();
+  setMaxListeners(MAX_OUTPUTS_LISTENING, call.signal);
+  const onAbort = (): void => call.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await materializeWith(results, fallbackName, { ...opts, signal: call.signal }, info, previews, sources, wanted, previewMax);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Downloads listening on one call's signal at once, before Node warns of a leak (a batch is at most a few dozen). */
+const MAX_OUTPUTS_LISTENING = 256;
+
+async function materializeWith(results: DataItem[], fallbackName: string, opts: MaterializeOptions, info: MediaInfo[], previews: Previews, sources: ReturnType<typeof mediaSource>[], wanted: unknown[], previewMax: number): Promise<Materialized> {
   const loadErrors = new Map<number, string>();
   const saved = new Map<number, Awaited<ReturnType<typeof saveOutputs>>[number]>();
   /** What streamed outputs are, by index: their bytes are on disk, not here. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamOutput } from '../../src/media/index.js';
+import { materialize } from '../../src/services/outputs.js';
 import { CancelledError } from '../../src/shared/errors.js';
 import { renderImage } from '../../src/simulator/images.js';
 
@@ -100,5 +101,25 @@ describe('outputs streamed to disk', () => {
     await expect(cancelled).rejects.toBeInstanceOf(CancelledError);
     await expect(streamOutput(`${base}/hang`, { name: 'h', slot }, root, [root], { timeoutMs: 100 })).rejects.toThrow(/longer than/);
     expect(readdirSync(root)).toEqual([]);
+  });
+});
+
+describe('a large batch', () => {
+  it('sixteen outputs saved under one cancellable call raise no listener-leak warning, and each lands once', async () => {
+    const root = fresh();
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const ctl = new AbortController();
+      const results = Array.from({ length: 16 }, (_, i) => ({ taskUUID: 't', imageUUID: `img-${i}`, imageURL: `${base}/png` }));
+      const m = await materialize(results, 't', { saveTo: 'batch/', roots: [root], previewMaxBytes: 0, signal: ctl.signal });
+      expect(m.info.every((x) => x.savedTo && x.format === 'PNG')).toBe(true);
+      expect(readdirSync(join(root, 'batch')).sort()).toEqual(results.map((r) => `runware-${r.imageUUID}.png`).sort());
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
