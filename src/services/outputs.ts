@@ -11,6 +11,7 @@ import { MIME_OF, previewable, sniffFormat, type MediaFormat } from '../media/fo
 import { safeBasename } from '../media/save.js';
 import { fitPreviews, type PreviewSource } from '../media/preview.js';
 import { CancelledError } from '../shared/errors.js';
+import type { TaskLedger } from '../state/ledger.js';
 
 export interface MediaInfo {
   savedTo?: string;
@@ -53,6 +54,8 @@ export interface MaterializeOptions {
   signal?: AbortSignal;
   /** Bound on each download, so saving cannot stretch a call past its wait. */
   downloadTimeoutMs?: number;
+  /** With saveTo: where each output was saved is recorded for this task (the one place saves are recorded). */
+  record?: { ledger: Pick<TaskLedger, 'recordSaves'>; taskUUID: string };
 }
 
 /** Downloads get what is left of the wait plus a margin: at least 3 s, at most 60 s. */
@@ -133,6 +136,7 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   if (opts.saveTo !== undefined) {
     for (const [i, why] of loadErrors) info[i] = { ...info[i], saveError: why };
     for (const [i, s] of saved) Object.assign(info[i]!, 'error' in s ? { saveError: s.error } : { savedTo: s.path, ...(s.note ? { saveNote: s.note } : {}) });
+    if (opts.record) await opts.record.ledger.recordSaves(opts.record.taskUUID, info.map((m) => m.savedTo));
   }
   return { info, previews };
 }
