@@ -190,7 +190,8 @@ export class RunwareClient {
     for (const t of tasks) if (isBillable(t.taskType) && t.includeCost !== true) t.includeCost = true;
     const callers = callerUuids(input);
     // Free tasks with server-made UUIDs are recorded while their request is in flight, not before it.
-    const behind = this.journal && !this.journal.mustAdmitFirst(tasks.map(ledgerTask), callers) ? this.journal.admitBehind(tasks.map(ledgerTask)) : undefined;
+    const recorded = tasks.map(ledgerTask);
+    const behind = this.journal && !this.journal.mustAdmitFirst(recorded, callers) ? this.journal.admitBehind(recorded) : undefined;
     const quotes = this.journal && !behind ? await this.admitWithQuotes(tasks, callers, opts) : undefined;
     const deadline = Date.now() + (opts.deadlineMs ?? this.retry.budgetMs);
     const size = this.limiter.capacity;
