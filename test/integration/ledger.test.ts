@@ -14,6 +14,8 @@ import { RestTransport } from '../../src/runware/rest.js';
 import { Rules } from '../../src/runware/rules.js';
 import { AppContext } from '../../src/services/context.js';
 import { pollTask } from '../../src/services/poll.js';
+import { runModel } from '../../src/services/run.js';
+import { textToImage } from '../../src/services/text-to-image.js';
 import { Logger } from '../../src/shared/log.js';
 import type { ClientLedger, LedgerTask, OutcomeRecord, Recorded, RetryRefusal } from '../../src/state/ledger.js';
 import type { StateStore } from '../../src/state/types.js';
@@ -203,6 +205,29 @@ describe('no service records an outcome again', () => {
       expect(rec!.cost).toBeGreaterThan(0);
     } finally {
       await second.app.close();
+    }
+  });
+});
+
+describe('the generation services record through the ledger only', () => {
+  it('text-to-image and run with saveTo: one outcome write (by the client), one write of the saved paths', async () => {
+    const { app, finishes, puts, store } = await countingApp();
+    const out = mkdtempSync(join(tmpdir(), 'rw-ledger-out-'));
+    try {
+      const { output } = await textToImage(app, { prompt: 'a lighthouse', width: 512, height: 512, waitSeconds: 20, saveTo: 'imgs/' }, { roots: [out] });
+      expect(output.status).toBe('success');
+      expect(finishes).toEqual([`${output.taskUUID} success`]);
+      expect(puts).toEqual([output.taskUUID]);
+      expect(await store.getTask(output.taskUUID)).toMatchObject({ saveTo: 'imgs/', outputs: [{ savedTo: output.images[0]!.savedTo }] });
+      finishes.length = 0;
+      puts.length = 0;
+      const run = await runModel(app, { model: 'runware:101@1', params: { positivePrompt: 'a fox', width: 512, height: 512 }, waitSeconds: 20, saveTo: 'run/' }, { roots: [out] });
+      expect(run.output.status).toBe('success');
+      expect(finishes).toEqual([`${run.output.taskUUID} success`]);
+      expect(puts).toEqual([run.output.taskUUID]);
+      expect(await store.getTask(run.output.taskUUID)).toMatchObject({ saveTo: 'run/', outputs: [{ savedTo: run.output.outputs[0]!.savedTo }] });
+    } finally {
+      await app.close();
     }
   });
 });
