@@ -459,7 +459,7 @@ export class Journal implements ClientLedger {
   private async write(store: StateStore, task: LedgerTask | undefined, o: OutcomeRecord, saveTo: string | undefined): Promise<Overrun[]> {
     const known = this.roots.get(o.taskUUID) ?? (task ? this.roots.get(task.taskUUID) : undefined);
     // A task of another process: its stored record says what it is and which lineage it belongs to.
-    const stored = known || task ? undefined : await store.getTask(o.taskUUID);
+    const stored = task ? undefined : await store.getTask(o.taskUUID);
     if (!task && !stored) return [];
     const root = known ?? o.attempts?.[0]?.taskUUID ?? stored?.attempts[0]?.taskUUID ?? stored?.taskUUID ?? o.taskUUID;
     const prior = stored ?? (await store.getTask(root));

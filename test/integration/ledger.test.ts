@@ -4,6 +4,7 @@
  * A ledger that counts what it is told proves the client's side; a store that
  * counts its writes proves no service writes an outcome again.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,10 @@ import { pollTask } from '../../src/services/poll.js';
 import { runModel } from '../../src/services/run.js';
 import { textToImage } from '../../src/services/text-to-image.js';
 import { Logger } from '../../src/shared/log.js';
-import type { ClientLedger, LedgerTask, OutcomeRecord, Recorded, RetryRefusal } from '../../src/state/ledger.js';
+import { ledgerTask, outcomeRecord } from '../../src/runware/ledger-records.js';
+import { Journal } from '../../src/state/journal.js';
+import { callRecord, type ClientLedger, type LedgerTask, type OutcomeRecord, type Recorded, type RetryRefusal } from '../../src/state/ledger.js';
+import { SqliteState } from '../../src/state/sqlite.js';
 import type { StateStore } from '../../src/state/types.js';
 import { CANARY, imageTask, simEnv, useSim } from '../helpers.js';
 
@@ -228,6 +232,32 @@ describe('the generation services record through the ledger only', () => {
       expect(await store.getTask(run.output.taskUUID)).toMatchObject({ saveTo: 'run/', outputs: [{ savedTo: run.output.outputs[0]!.savedTo }] });
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('the journal as the ledger', () => {
+  it('an outcome without its task (a poll the client no longer remembers) lands on the stored record, in this process or another', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-ledger-j-'));
+    const journal = new Journal({ open: async () => SqliteState.open(dir), logger: new Logger('error'), maxSpendUsd: undefined });
+    const other = new Journal({ open: async () => SqliteState.open(dir), logger: new Logger('error'), maxSpendUsd: undefined });
+    try {
+      const task = ledgerTask({ taskType: 'imageInference', taskUUID: randomUUID(), model: 'runware:101@1', deliveryMethod: 'async', numberResults: 2 });
+      await journal.admit([task], [], { call: callRecord({ saveTo: 'a/' }) });
+      const done = outcomeRecord({ taskUUID: task.taskUUID, status: 'success', results: [{ taskUUID: task.taskUUID, imageURL: 'https://x/1.png', cost: 0.01 }, { taskUUID: task.taskUUID, imageURL: 'https://x/2.png', cost: 0.01 }], errors: [] });
+      expect(await journal.recordOutcome(undefined, done)).toEqual({ written: true });
+      const store = await journal.state();
+      expect(await store.getTask(task.taskUUID)).toMatchObject({ status: 'success', cost: 0.02, numberResults: 2, saveTo: 'a/', delivery: 'async', outputs: [{ url: 'https://x/1.png' }, { url: 'https://x/2.png' }] });
+      await journal.recordSaves(task.taskUUID, [undefined, '/out/2.png']);
+      // Another process's poll, with a new saveTo: the same record, its saved path kept.
+      expect(await other.recordOutcome(undefined, { ...done, status: 'partial' }, callRecord({ saveTo: 'b/' }))).toEqual({ written: true });
+      expect(await store.getTask(task.taskUUID)).toMatchObject({ status: 'partial', saveTo: 'b/', outputs: [{ url: 'https://x/1.png' }, { savedTo: '/out/2.png' }] });
+      // A UUID no record has: nothing written, nothing wrong.
+      expect(await other.recordOutcome(undefined, { ...done, taskUUID: randomUUID() })).toEqual({ written: true });
+      expect(await store.listTasks({})).toHaveLength(1);
+    } finally {
+      await journal.close();
+      await other.close();
     }
   });
 });
