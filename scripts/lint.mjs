@@ -6,7 +6,7 @@
 // 5. Only src/mcp/ knows the MCP SDK.
 // 3. The simulator never imports the client: it is an independent implementation.
 // 4. Only config.ts reads process.env.
-// 6. The state layer never imports runware/ (the client tells it plain records, src/state/ledger.ts),
+// 7. The state layer never imports runware/ (the client tells it plain records, src/state/ledger.ts),
 //    and the task lifecycle has one owner: only the client admits tasks and records outcomes, and
 //    only services/outputs.ts records where outputs were saved.
 // `--src DIR` lints another tree (the tests of these rules).

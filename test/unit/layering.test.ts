@@ -1,6 +1,6 @@
 /**
  * The import rules and the one owner of the task lifecycle (scripts/lint.mjs,
- * rule 6): the state layer never imports runware/, only the client admits
+ * rule 7): the state layer never imports runware/, only the client admits
  * tasks and records outcomes, and saves are recorded in one place. Checked on
  * the real tree, and on a small tree that breaks each rule, so the rule itself
  * cannot quietly stop working.
