@@ -20,6 +20,7 @@ import { detailsEnvelope, expectedResults, judgeDetails, judgeReply } from './ve
 import { Quoter, type Quote, type QuoteSources } from './quote.js';
 import { DryRun, SpendGate, type ConfirmOptions } from './spend.js';
 import { SpendError } from '../shared/errors.js';
+import { Next } from '../shared/next-step.js';
 import type { Overrun } from '../state/types.js';
 import { durationKey, observedAsyncMs, syncProgress, syncWaitMs, waitsOnRequest } from './delivery.js';
 
@@ -199,7 +200,7 @@ export class RunwareClient {
     if (this.journal) {
       for (const o of outcomes) {
         const r = await this.journal.recordOutcome(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
-        if (!r.written) o.note = [o.note, this.journal.unrecordedNote()].filter(Boolean).join(' ');
+        if (!r.written) o.note = o.note instanceof Next ? o.note.and(this.journal.unrecordedNote()) : [o.note, this.journal.unrecordedNote()].filter(Boolean).join(' ');
         if (r.overrun) o.overrun = r.overrun;
       }
     }

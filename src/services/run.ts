@@ -19,6 +19,7 @@ import { defaultDelivery, pickDelivery, type ModelFacts } from './model-schema.j
 import { modelKind } from './model-kind.js';
 import { mediaItems, mediaSource, type MediaCallOptions, type Previews } from './outputs.js';
 import { generate, type BuiltTask } from './generate.js';
+import type { Next } from '../shared/next-step.js';
 
 export const DEFAULT_RUN_WAIT_SECONDS = 45;
 /** A task type the rules check generically (structure, keys, secrets), before the real one is known. */
@@ -65,7 +66,8 @@ export interface RunOutput {
   uploads?: Upload[];
   /** The real charge passed the reservation (see the spend cap in the README). */
   overrun?: OverrunOut;
-  next?: string;
+  /** What to do next; each front-end words its step (src/shared/next-step.ts). */
+  next?: string | Next;
 }
 
 export type RunOptions = MediaCallOptions;
@@ -148,7 +150,7 @@ async function buildRunTask(ctx: AppContext, model: string, given: Record<string
   if (asked && facts.taskType && asked !== facts.taskType) throw new ValidationError('params.taskType', `${model} runs ${facts.taskType} tasks, not ${asked}`, facts.taskType);
   // Not in the registry: the catalogues say what it runs as (a community checkpoint: imageInference), or that it is not run alone.
   const kind = facts.taskType ? undefined : await modelKind(ctx, model, signal);
-  if (kind?.use) throw new ValidationError('model', `${model} is a ${kind.community?.category ?? 'add-on'}, ${kind.use}`, 'a model whose runware_model_search hit has a taskType');
+  if (kind?.use) throw new ValidationError('model', `${model} is a ${kind.community?.category ?? 'add-on'}, ${kind.use}`, 'a model whose model search hit has a taskType');
   const taskType = facts.taskType ?? asked ?? kind?.taskType;
   if (!taskType) {
     throw new ValidationError('params.taskType', `${model} is not in Runware's model registry and has no schema, so its task type is unknown; give it in params`, KNOWN_TASK_TYPES.filter((t) => !['getResponse', 'getTaskDetails', 'ping', 'authentication'].includes(t)).join(', '));

@@ -16,6 +16,7 @@ import type { MediaCallOptions, Previews } from './outputs.js';
 import { findLocalInputs, type Upload } from './media-inputs.js';
 import { defaultDelivery, LOOKUP_BUDGET_MS, pickDelivery } from './model-schema.js';
 import { generate } from './generate.js';
+import type { Next } from '../shared/next-step.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
@@ -112,7 +113,8 @@ export interface TextToImageOutput {
   uploads?: Upload[];
   /** The real charge passed the reservation (see the spend cap in the README). */
   overrun?: OverrunOut;
-  next?: string;
+  /** What to do next; each front-end words its step (src/shared/next-step.ts). */
+  next?: string | Next;
 }
 
 export type TextToImageOptions = MediaCallOptions;
