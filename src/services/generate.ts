@@ -7,7 +7,7 @@
  * keeps only its input mapping and output shape.
  */
 import { confirmOf, overrunOut, type OverrunOut } from './spend.js';
-import { next, step, type Next, type NextStep } from '../shared/next-step.js';
+import { next, pollStep, type Next } from '../shared/next-step.js';
 import type { ApiErrorItem, DataItem } from '../runware/errors.js';
 import type { Attempt, TaskOutcome } from '../runware/client.js';
 import type { MediaFormat } from '../media/formats.js';
@@ -86,12 +86,6 @@ export interface Generation {
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const withRequestErrors = (t: TaskOutcome, requestErrors: ApiErrorItem[]): TaskOutcome => (t.status === 'error' && t.errors.length === 0 ? { ...t, errors: requestErrors } : t);
-
-/** The step that waits for a task: args as a front-end shows them (waitSeconds 60; numberResults only when more than one). */
-export function pollOf(taskUUID: string, more: { waitSeconds?: number; numberResults?: number; saveTo?: string } = {}): NextStep {
-  const n = more.numberResults;
-  return step('poll', { taskUUID, waitSeconds: more.waitSeconds ?? 60, ...(n !== undefined && n > 1 ? { numberResults: n } : {}), ...(more.saveTo !== undefined ? { saveTo: more.saveTo } : {}) });
-}
 
 export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCallOptions): Promise<Generation> {
   const started = Date.now();
@@ -172,7 +166,7 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
   };
   if (t.status === 'processing') {
     const w = job.pending;
-    out.next = next(`${w.still} (${Math.round(progress)}%). Run {step} to wait for ${w.waitFor}; ${w.notAgain}.`, pollOf(t.taskUUID, { ...job.pollArgs, ...(job.saveTo !== undefined ? { saveTo: job.saveTo } : {}) }));
+    out.next = next(`${w.still} (${Math.round(progress)}%). Run {step} to wait for ${w.waitFor}; ${w.notAgain}.`, pollStep(t.taskUUID, { ...job.pollArgs, ...(job.saveTo !== undefined ? { saveTo: job.saveTo } : {}) }));
   }
   return out;
 }

@@ -1,5 +1,4 @@
-import { next, type Next } from '../shared/next-step.js';
-import { pollOf } from './generate.js';
+import { next, pollStep, type Next } from '../shared/next-step.js';
 import { overrunOut, type OverrunOut } from './spend.js';
 import type { PollState, Progress } from '../runware/poll.js';
 import { resolveSaveTarget } from '../media/save.js';
@@ -64,7 +63,7 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
   const { overrun: _o, ...rest } = st;
   const output: PollOutput = { ...rest, ...(over ? { overrun: overrunOut(over) } : {}) };
   if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo || f.saveError);
-  const again = pollOf(st.taskUUID, { ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}), ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}) });
+  const again = pollStep(st.taskUUID, { ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}), ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}) });
   if (st.status === 'processing') {
     output.next = next(`Still processing (${Math.round(st.progress)}%). Run {step} to wait longer; do not submit it again.`, again);
   } else if (st.status === 'unknown') {

@@ -1,6 +1,5 @@
 /** The raw escape hatch: any task array, under the same rules as everything else. */
-import { Next } from '../shared/next-step.js';
-import { pollOf } from './generate.js';
+import { Next, pollStep } from '../shared/next-step.js';
 import type { SubmitResult } from '../runware/client.js';
 import type { AppContext } from './context.js';
 
@@ -12,6 +11,6 @@ export async function rawRequest(ctx: AppContext, tasks: unknown, signal?: Abort
   const r = await ctx.runware().submit(tasks, signal ? { signal } : {});
   const processing = r.tasks.filter((t) => t.status === 'processing').map((t) => t.taskUUID);
   return processing.length
-    ? { ...r, next: new Next(`Async task(s) accepted; to get the results run ${processing.map(() => '{step}').join(', then ')}.`, processing.map((u) => pollOf(u))) }
+    ? { ...r, next: new Next(`Async task(s) accepted; to get the results run ${processing.map(() => '{step}').join(', then ')}.`, processing.map((u) => pollStep(u))) }
     : r;
 }
