@@ -113,6 +113,7 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
   const uploads = read.size ? await uploadLocalInputs(ctx, task, read, { ...signal, deadlineMs: Math.max(5000, waitMs / 2) }) : [];
 
   const confirm = confirmOf(job.confirmCostUsd, opts.ask);
+  // --- Outcome recording: the client carries saveTo only for the journal's record of the task.
   const saveTo = job.saveTo ? { saveTo: job.saveTo } : {};
   let t: TaskOutcome;
   try {
