@@ -161,7 +161,13 @@ export class RunwareClient {
   private async admitWithQuotes(tasks: Task[], callers: string[], opts: SubmitOptions): Promise<Map<string, Quote> | undefined> {
     const journal = this.journal!;
     const quotes = this.spend && tasks.some((t) => isBillable(t.taskType)) ? await this.spend.quote(tasks) : undefined;
-    if (quotes) await this.spend!.confirm(tasks, quotes, opts.confirm);
+    if (quotes) {
+      // A call the cap refuses is refused before anyone is asked to confirm its price.
+      await journal.refuseOverCap(tasks, quotes).catch(async (e: unknown) => {
+        if (!(e instanceof SpendError && e.code === 'spend_cap' && (await this.spend!.releaseStale(opts.signal)) > 0)) throw e;
+      });
+      await this.spend!.confirm(tasks, quotes, opts.confirm);
+    }
     const extra = { ...(opts.saveTo ? { saveTo: opts.saveTo } : {}), ...(quotes ? { quotes } : {}) };
     try {
       await journal.admit(tasks, callers, extra);

@@ -462,6 +462,25 @@ export class Journal {
     }
   }
 
+  /**
+   * Before a price question: throws the cap's refusal when today's spend plus these tasks'
+   * estimates already passes the cap, so nobody is asked to confirm a call the cap would refuse.
+   * Only a forecast: admit() decides, atomically, after the answer.
+   */
+  async refuseOverCap(tasks: Task[], quotes?: Map<string, TaskQuote>): Promise<void> {
+    if (this.cap === undefined) return;
+    const billable = tasks.filter((t) => isBillable(t.taskType));
+    if (billable.length === 0) return;
+    const spent = await this.spentToday();
+    if (spent === undefined) return;
+    let total = spent;
+    for (const t of billable) {
+      const e = this.estimate(t, quotes?.get(t.taskUUID));
+      if (total + e.amount > this.cap + 1e-9) throw capError(this.cap, total, e.amount, e.how);
+      total += e.amount;
+    }
+  }
+
   /** Spent or reserved today (UTC), for the confirmation question; undefined without a ledger. */
   async spentToday(): Promise<number | undefined> {
     try {

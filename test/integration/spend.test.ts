@@ -200,6 +200,21 @@ describe('confirmation above RUNWARE_CONFIRM_ABOVE_USD', () => {
     }
   });
 
+  it('a call the cap would refuse is refused as such, without asking to confirm its price', async () => {
+    const c = await connect({ RUNWARE_CONFIRM_ABOVE_USD: '0.5', RUNWARE_MAX_SPEND_USD: '0.6' }, { elicit: () => ({ action: 'accept', content: { run: true } }) });
+    try {
+      const r = await c.call('runware_run', video);
+      expect(err(r)).toMatchObject({ kind: 'policy', code: 'spend_cap', field: 'RUNWARE_MAX_SPEND_USD', quoteUsd: 0.92, capUsd: 0.6 });
+      expect(c.asked).toEqual([]);
+      // Nor with confirmCostUsd given: the cap is the answer.
+      const again = await c.call('runware_run', { ...video, confirmCostUsd: 0.92 });
+      expect(err(again)).toMatchObject({ code: 'spend_cap' });
+      expect(sim().runwareRequests().filter((e) => !e.headers['x-runware-dry-run']).flatMap((e) => e.body as Array<{ taskType: string }>).filter((t) => t.taskType === 'videoInference')).toHaveLength(0);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a cheap task is not asked about', async () => {
     const c = await connect({ RUNWARE_CONFIRM_ABOVE_USD: '0.5' }, { elicit: () => ({ action: 'decline' }) });
     try {
