@@ -22,6 +22,7 @@ import { detailsEnvelope, expectedResults, judgeDetails, judgeReply } from './ve
 import { Quoter, type Quote, type QuoteSources } from './quote.js';
 import { DryRun, SpendGate, type ConfirmOptions } from './spend.js';
 import { SpendError } from '../shared/errors.js';
+import { Next } from '../shared/next-step.js';
 import type { Overrun } from '../state/types.js';
 import { durationKey, observedAsyncMs, syncProgress, syncWaitMs, waitsOnRequest } from './delivery.js';
 
@@ -218,7 +219,7 @@ export class RunwareClient {
     if (this.journal) {
       for (const o of outcomes) {
         const r = await this.journal.recordOutcome(ledgerTask(tasks[o.index]!), outcomeRecord(o), opts.call);
-        if (!r.written) o.note = [o.note, r.note].filter(Boolean).join(' ');
+        if (!r.written && r.note) o.note = o.note instanceof Next ? o.note.and(r.note) : [o.note, r.note].filter(Boolean).join(' ');
         if (r.overrun) o.overrun = r.overrun;
       }
     }
