@@ -12,6 +12,7 @@ import { safeBasename } from '../media/save.js';
 import { fitPreviews, type PreviewSource } from '../media/preview.js';
 import { CancelledError } from '../shared/errors.js';
 import { setMaxListeners } from 'node:events';
+import type { TaskLedger } from '../state/ledger.js';
 
 export interface MediaInfo {
   savedTo?: string;
@@ -54,6 +55,8 @@ export interface MaterializeOptions {
   signal?: AbortSignal;
   /** Bound on each download, so saving cannot stretch a call past its wait. */
   downloadTimeoutMs?: number;
+  /** With saveTo: where each output was saved is recorded for this task (the one place saves are recorded). */
+  record?: { ledger: Pick<TaskLedger, 'recordSaves'>; taskUUID: string };
 }
 
 /** Downloads get what is left of the wait plus a margin: at least 3 s, at most 60 s. */
@@ -170,6 +173,7 @@ async function materializeWith(results: DataItem[], fallbackName: string, opts: 
   if (opts.saveTo !== undefined) {
     for (const [i, why] of loadErrors) info[i] = { ...info[i], saveError: why };
     for (const [i, s] of saved) Object.assign(info[i]!, 'error' in s ? { saveError: s.error } : { savedTo: s.path, ...(s.note ? { saveNote: s.note } : {}) });
+    if (opts.record) await opts.record.ledger.recordSaves(opts.record.taskUUID, info.map((m) => m.savedTo));
   }
   return { info, previews };
 }

@@ -20,6 +20,7 @@ import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import { Journal, utcDay } from '../../src/state/journal.js';
+import { ledgerTask, outcomeRecord } from '../../src/runware/ledger-records.js';
 import { SqliteState } from '../../src/state/sqlite.js';
 import Database from 'better-sqlite3';
 import { simEnv, useSim } from '../helpers.js';
@@ -170,7 +171,7 @@ describe('confirmation above RUNWARE_CONFIRM_ABOVE_USD', () => {
     try {
       const r = await c.call('runware_run', video);
       expect(r.isError).toBe(true);
-      expect(err(r)).toEqual({ kind: 'policy', code: 'confirmation_required', field: 'confirmCostUsd', message: expect.stringMatching(/quoted at \$0\.92/), quoteUsd: 0.92, spentTodayUsd: 0.0001, capUsd: 5, next: expect.stringMatching(/confirmCostUsd: 0\.92/) });
+      expect(err(r)).toEqual({ kind: 'policy', code: 'confirmation_required', field: 'confirmCostUsd', message: expect.stringMatching(/quoted at \$0\.92/), quoteUsd: 0.92, spentTodayUsd: 0.0001, capUsd: 5, next: expect.stringMatching(/confirmCostUsd: 0\.92/), nextSteps: [{ action: 'confirmCost', args: { quoteUsd: 0.92 } }] });
       expect(sim().runwareRequests().filter((e) => !e.headers['x-runware-dry-run']).flatMap((e) => e.body as unknown[])).toHaveLength(0);
       const low = await c.call('runware_run', { ...video, confirmCostUsd: 0.5 });
       expect(err(low)).toMatchObject({ code: 'confirmation_required' });
@@ -282,7 +283,7 @@ describe('a killed sender does not hold the cap (#24)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rw-lease-'));
     // The "killed" process: admitted a $0.348 task and died before sending it.
     const dead = new Journal({ open: async () => SqliteState.open(join(dir)), logger: new Logger('error'), maxSpendUsd: 0.35, leaseMs: 60_000 });
-    const lost = { taskType: 'imageInference', taskUUID: '9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d', model: 'runware:101@1', positivePrompt: 'lost' };
+    const lost = ledgerTask({ taskType: 'imageInference', taskUUID: '9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d', model: 'runware:101@1', positivePrompt: 'lost' });
     await dead.admit([lost], [], { quotes: new Map([[lost.taskUUID, { usd: 0.348, units: 1, source: 'pricing', how: 'test' }]]) });
     await dead.close();
     const c = await connect({ RUNWARE_STATE_DIR: dir, RUNWARE_MAX_SPEND_USD: '0.35' });
@@ -299,7 +300,7 @@ describe('a killed sender does not hold the cap (#24)', () => {
       expect(await c.ledger()).toEqual({ spent: 0.0038, overrun: 0 });
       // The task billed after all (it had gone out): the charge is recorded at once, as an overrun of a released reservation.
       const late = new Journal({ open: async () => SqliteState.open(dir), logger: new Logger('error'), maxSpendUsd: 0.35 });
-      const { overrun: over } = await late.recordOutcome(lost, { taskUUID: lost.taskUUID, status: 'success', results: [{ taskUUID: lost.taskUUID, taskType: 'imageInference', imageURL: 'https://x/y.jpg', cost: 0.348 }], errors: [], attempts: [] });
+      const { overrun: over } = await late.recordOutcome(lost, outcomeRecord({ taskUUID: lost.taskUUID, status: 'success', results: [{ taskUUID: lost.taskUUID, taskType: 'imageInference', imageURL: 'https://x/y.jpg', cost: 0.348 }], errors: [], attempts: [] }));
       await late.close();
       expect(over).toMatchObject({ taskUUID: lost.taskUUID, usd: 0.348, reservedUsd: 0, source: 'released' });
       const l = await c.ledger();
