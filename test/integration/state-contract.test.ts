@@ -64,6 +64,18 @@ for (const [name, open, available] of stores) {
       await s.close();
     });
 
+    it('keeps a learnt fact until it expires', async () => {
+      const s = await open();
+      expect(await s.getFact!('dryRun.mode')).toBeUndefined();
+      await s.putFact!('dryRun.mode', 'priced', 60_000);
+      await s.putFact!('short', 'x', 30);
+      expect(await s.getFact!('dryRun.mode')).toBe('priced');
+      const until = Date.now() + 2000;
+      while ((await s.getFact!('short')) !== undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(await s.getFact!('short')).toBeUndefined();
+      await s.close();
+    });
+
     it('claims UUIDs once, refusing a used caller UUID and claiming nothing then', async () => {
       const s = await open();
       expect(await s.claimUuids(['a', 'b'], ['a'])).toEqual([]);
