@@ -2,6 +2,7 @@
 import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import { deadline } from '../shared/time.js';
+import { TUNABLE } from '../runware/timing.js';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -15,7 +16,7 @@ export async function download(url: string, opts: DownloadOptions = {}): Promise
   if (!/^https?:\/\//.test(url)) throw new UpstreamError('Only http(s) media URLs can be downloaded.', { category: 'validation', retryable: false });
   const { request } = await undici();
   const max = opts.maxBytes ?? DEFAULT_MAX_DOWNLOAD;
-  const time = deadline(opts.signal, opts.timeoutMs ?? 60_000);
+  const time = deadline(opts.signal, opts.timeoutMs ?? TUNABLE.downloadTimeoutMs);
   try {
     const res = await request(url, { method: 'GET', signal: time.signal, headersTimeout: 30_000, bodyTimeout: 30_000, maxRedirections: 0 } as Parameters<typeof request>[1]);
     if (res.statusCode >= 400) {

@@ -53,7 +53,7 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
     ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
-    downloadTimeoutMs: downloadBudget(deadline),
+    downloadTimeoutMs: downloadBudget(deadline, ctx.config.timing.downloadTimeoutMs),
   });
   let over = st.overrun;
   if (record) {

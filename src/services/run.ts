@@ -18,9 +18,10 @@ import { findLocalInputs, readLocalInputs, uploadLocalInputs, type Upload } from
 import { checkTask, defaultDelivery, inspectTask, modelFacts, pickDelivery } from './model-schema.js';
 import { modelKind } from './model-kind.js';
 import { downloadBudget, materialize, mediaItems, mediaSource, type MediaCallOptions, type Previews } from './outputs.js';
+import { BUDGETS } from '../runware/timing.js';
 
 export const DEFAULT_RUN_WAIT_SECONDS = 45;
-const SUBMIT_ONLY_BUDGET_MS = 15_000;
+const SUBMIT_ONLY_BUDGET_MS = BUDGETS.submitOnlyMs;
 /** A task type the rules check generically (structure, keys, secrets), before the real one is known. */
 const PRECHECK_TYPE = 'videoInference';
 
@@ -169,7 +170,7 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
     ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
-    downloadTimeoutMs: downloadBudget(started + waitMs),
+    downloadTimeoutMs: downloadBudget(started + waitMs, ctx.config.timing.downloadTimeoutMs),
   });
   media.forEach((f, i) => {
     const m = info[i]!;

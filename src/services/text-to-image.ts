@@ -16,14 +16,15 @@ import type { AppContext } from './context.js';
 import { downloadBudget, materialize, type MediaCallOptions, type Previews } from './outputs.js';
 import { findLocalInputs, readLocalInputs, uploadLocalInputs, type Upload } from './media-inputs.js';
 import { asCallerError, checkTask, defaultDelivery, inspectTask, LOOKUP_BUDGET_MS, modelFacts, pickDelivery } from './model-schema.js';
+import { BUDGETS } from '../runware/timing.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
 export const DEFAULT_WAIT_SECONDS = 45;
 /** With waitSeconds 0: how long the submit (and its recovery) may take before the taskUUID comes back. */
-const SUBMIT_ONLY_BUDGET_MS = 15_000;
+const SUBMIT_ONLY_BUDGET_MS = BUDGETS.submitOnlyMs;
 /** At most this much of a wait goes to looking up a model's default size. */
-const SIZE_LOOKUP_MS = 5_000;
+const SIZE_LOOKUP_MS = BUDGETS.sizeLookupMs;
 const FALLBACK_SIZE = { width: 1024, height: 1024 };
 
 const withRequestErrors = (t: TaskOutcome, requestErrors: ApiErrorItem[]): TaskOutcome => (t.status === 'error' && t.errors.length === 0 ? { ...t, errors: requestErrors } : t);
@@ -226,7 +227,7 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(outputFormat ? { expected: outputFormat as MediaFormat } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
-    downloadTimeoutMs: downloadBudget(started + waitMs),
+    downloadTimeoutMs: downloadBudget(started + waitMs, ctx.config.timing.downloadTimeoutMs),
   });
   info.forEach((m, i) => Object.assign(images[i]!, m));
   if (input.saveTo !== undefined) await ctx.journal.saved(t.taskUUID, info.map((m) => m.savedTo));
