@@ -2,7 +2,7 @@
 import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import { deadline } from '../shared/time.js';
-import { TUNABLE } from '../runware/timing.js';
+import { FILES, TUNABLE } from '../runware/timing.js';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -18,7 +18,7 @@ export async function download(url: string, opts: DownloadOptions = {}): Promise
   const max = opts.maxBytes ?? DEFAULT_MAX_DOWNLOAD;
   const time = deadline(opts.signal, opts.timeoutMs ?? TUNABLE.downloadTimeoutMs);
   try {
-    const res = await request(url, { method: 'GET', signal: time.signal, headersTimeout: 30_000, bodyTimeout: 30_000, maxRedirections: 0 } as Parameters<typeof request>[1]);
+    const res = await request(url, { method: 'GET', signal: time.signal, headersTimeout: FILES.downloadHeadersMs, bodyTimeout: FILES.downloadIdleMs, maxRedirections: 0 } as Parameters<typeof request>[1]);
     if (res.statusCode >= 400) {
       await res.body.dump();
       throw new UpstreamError(`Downloading the output failed with HTTP ${res.statusCode}.`, { status: res.statusCode, category: res.statusCode >= 500 ? 'serverError' : 'notFound', retryable: res.statusCode >= 500 });

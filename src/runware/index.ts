@@ -47,7 +47,14 @@ export function createRunwareClient(s: RunwareSetup): RunwareClient {
   const transport =
     s.transport === 'ws'
       ? new WsTransport({ url: s.wsUrl, apiKey: s.apiKey, logger: s.logger, authTimeoutMs: ms(WS.authTimeoutMs, 500), pingIntervalMs: ms(WS.pingIntervalMs, 50), pongTimeoutMs: ms(WS.pongTimeoutMs, 100), replayGraceMs: ms(WS.replayGraceMs, 50) })
-      : new RestTransport({ url: s.apiUrl, apiKey: s.apiKey, userAgent: s.userAgent, connections: Math.max(8, 2 * s.maxConcurrency + 4) });
+      : new RestTransport({
+          url: s.apiUrl,
+          apiKey: s.apiKey,
+          userAgent: s.userAgent,
+          connections: Math.max(8, 2 * s.maxConcurrency + 4),
+          // The agent must not cut off an answer the request timeout still waits for (each request has its own, shorter, deadline).
+          headersTimeoutMs: s.requestTimeoutMs ?? TUNABLE.requestTimeoutMs,
+        });
   return new RunwareClient({
     transport,
     readTimeoutMs: ms(s.readTimeoutMs ?? TUNABLE.readTimeoutMs, 300),

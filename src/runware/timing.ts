@@ -63,8 +63,8 @@ export const BUDGETS = {
   downloadMarginMs: 5000,
 } as const;
 
-/** Local files: reading an input or a saved output, and writing an output. */
-export const FILES = { localReadMs: 30_000, outputReadMs: 10_000, writeMs: 60_000 } as const;
+/** Files: reading a local input or a saved output, writing an output; a download's headers and its longest silence mid-body. */
+export const FILES = { localReadMs: 30_000, outputReadMs: 10_000, writeMs: 60_000, downloadHeadersMs: 30_000, downloadIdleMs: 30_000 } as const;
 
 /** Runware's public schema, registry and content services. */
 export const CATALOG_FETCH_MS = 5000;
