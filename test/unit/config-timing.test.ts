@@ -1,9 +1,12 @@
 /** Retry and timing numbers come from src/config.ts, with src/runware/timing.ts's defaults; numbers are plain decimals. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { DEFAULT_RETRY } from '../../src/runware/retry.js';
 import { TASK_TYPES } from '../../src/runware/task-types.js';
 import { TUNABLE } from '../../src/runware/timing.js';
+import { ROOT } from '../helpers.js';
 
 const HOME = { HOME: '/tmp' };
 
@@ -79,4 +82,16 @@ describe('RUNWARE_PRICE_CEILINGS', () => {
       for (const known of Object.keys(TASK_TYPES)) expect(message).toContain(known);
     });
   }
+});
+
+describe('the README', () => {
+  it("names every setting src/config.ts reads in its configuration table (XDG_* appear in the defaults)", () => {
+    const src = readFileSync(join(ROOT, 'src', 'config.ts'), 'utf8');
+    const block = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(src)?.[1] ?? '';
+    const names = [...block.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!).filter((n) => !n.startsWith('XDG_'));
+    expect(names).toContain('RUNWARE_RETRY_ATTEMPTS');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'));
+    expect(names.filter((n) => !table.includes(`| \`${n}\``) && !table.includes(`, \`${n}\``) && !table.includes(`/ \`${n}\``))).toEqual([]);
+  });
 });
