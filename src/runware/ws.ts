@@ -334,7 +334,7 @@ export class WsTransport implements Transport {
     if (pending.length === 0) return;
     const t = setTimeout(() => {
       for (const g of pending) if (this.groups.has(g)) this.rejectGroup(g, 'the resumed session replayed no answer');
-    }, this.opts.replayGraceMs ?? 1500);
+    }, this.opts.replayGraceMs ?? WS.replayGraceMs);
     t.unref();
   }
 
