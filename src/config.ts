@@ -49,6 +49,8 @@ const numberFrom = (name: string, min: number, max: number, dflt: number, intege
     });
 /** A duration in seconds (decimals allowed) whose default is kept in milliseconds in src/runware/timing.ts. */
 const secondsFrom = (name: string, min: number, max: number, dfltMs: number) => numberFrom(name, min, max, dfltMs / 1000);
+/** Seconds to whole milliseconds (1.1 s is 1100 ms, not 1100.0000000000002). */
+const ms = (seconds: number): number => Math.round(seconds * 1000);
 const intFrom = (name: string, min: number, max: number, dflt: number) => numberFrom(name, min, max, dflt, true);
 
 /**
@@ -345,11 +347,11 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags
     stateUrl: e.RUNWARE_STATE_URL,
     leaseMs: e.RUNWARE_STATE_LEASE_SECONDS * 1000,
     timing: {
-      retry: { maxAttempts: e.RUNWARE_RETRY_ATTEMPTS, baseDelayMs: e.RUNWARE_RETRY_BASE_SECONDS * 1000, maxDelayMs: e.RUNWARE_RETRY_MAX_DELAY_SECONDS * 1000, budgetMs: e.RUNWARE_RETRY_BUDGET_SECONDS * 1000 },
-      readTimeoutMs: e.RUNWARE_READ_TIMEOUT_SECONDS * 1000,
-      requestTimeoutMs: e.RUNWARE_REQUEST_TIMEOUT_SECONDS * 1000,
-      pollMaxMs: e.RUNWARE_POLL_MAX_SECONDS * 1000,
-      downloadTimeoutMs: e.RUNWARE_DOWNLOAD_TIMEOUT_SECONDS * 1000,
+      retry: { maxAttempts: e.RUNWARE_RETRY_ATTEMPTS, baseDelayMs: ms(e.RUNWARE_RETRY_BASE_SECONDS), maxDelayMs: ms(e.RUNWARE_RETRY_MAX_DELAY_SECONDS), budgetMs: ms(e.RUNWARE_RETRY_BUDGET_SECONDS) },
+      readTimeoutMs: ms(e.RUNWARE_READ_TIMEOUT_SECONDS),
+      requestTimeoutMs: ms(e.RUNWARE_REQUEST_TIMEOUT_SECONDS),
+      pollMaxMs: ms(e.RUNWARE_POLL_MAX_SECONDS),
+      downloadTimeoutMs: ms(e.RUNWARE_DOWNLOAD_TIMEOUT_SECONDS),
     },
     instanceId: `${hostname()}:${process.pid}`,
   };

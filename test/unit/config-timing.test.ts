@@ -29,13 +29,13 @@ describe('retry and timing settings', () => {
       RUNWARE_RETRY_ATTEMPTS: '6',
       RUNWARE_RETRY_BASE_SECONDS: '0.25',
       RUNWARE_RETRY_MAX_DELAY_SECONDS: '20',
-      RUNWARE_RETRY_BUDGET_SECONDS: '120',
+      RUNWARE_RETRY_BUDGET_SECONDS: '1.1',
       RUNWARE_READ_TIMEOUT_SECONDS: '30',
       RUNWARE_REQUEST_TIMEOUT_SECONDS: '600',
       RUNWARE_POLL_MAX_SECONDS: '15',
       RUNWARE_DOWNLOAD_TIMEOUT_SECONDS: '300',
     }).timing;
-    expect(t).toEqual({ retry: { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 20_000, budgetMs: 120_000 }, readTimeoutMs: 30_000, requestTimeoutMs: 600_000, pollMaxMs: 15_000, downloadTimeoutMs: 300_000 });
+    expect(t).toEqual({ retry: { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 20_000, budgetMs: 1100 }, readTimeoutMs: 30_000, requestTimeoutMs: 600_000, pollMaxMs: 15_000, downloadTimeoutMs: 300_000 });
   });
 
   it('refuse values out of range, naming the variable and the range', () => {
