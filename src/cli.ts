@@ -81,14 +81,18 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { command, rest, flags } = parsed;
-  const help = rest.includes('--help') || rest.includes('-h');
+  const help = (usage: string): boolean => {
+    if (!rest.includes('--help') && !rest.includes('-h')) return false;
+    printText(usage);
+    return true;
+  };
   if (command.kind === 'standalone') {
     const mod = await command.load();
-    return help ? (printText(mod.usage), 0) : mod.run(rest);
+    return help(mod.usage) ? 0 : mod.run(rest);
   }
   if (command.kind === 'serve') {
     const mod = await command.load();
-    if (help) return (printText(mod.usage), 0);
+    if (help(mod.usage)) return 0;
     // From here on stdout is MCP's (unless --http): a start-up error goes to stderr only.
     servingStdio = !rest.includes('--http');
     const config = loadConfig(process.env, { ...flags, ...mod.parseServeFlags(rest) });
@@ -98,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
     process.exit(code);
   }
   const mod = await command.load();
-  if (help) return (printText(mod.usage), 0);
+  if (help(mod.usage)) return 0;
   const config = loadConfig(process.env, flags);
   setCliInvocation({ simulate: config.simulate && flags.simulate === true, ...(flags.transport ? { transport: flags.transport } : {}) });
   const logger = new Logger(config.logLevel);
