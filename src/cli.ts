@@ -7,7 +7,7 @@ import { loadConfig, withSimulator, VERSION, type Config, type Flags } from './c
 import { UsageError, printText, reportError } from './commands/output.js';
 import { closestCommand, commandLines, commandNamed, COMMANDS, DEFAULT_COMMAND, type CommandEntry } from './commands/table.js';
 import { AppContext } from './services/context.js';
-import { setCliInvocation } from './services/next-step.js';
+import { setCliInvocation } from './commands/next-step.js';
 import { adoptUnfinished, type Adopter } from './services/simulated.js';
 import { Logger, stderrSink } from './shared/log.js';
 
