@@ -10,13 +10,14 @@ import { deliveryFor, durationKey } from '../runware/delivery.js';
 import { CancelledError, PolicyError, SpendError, ValidationError } from '../shared/errors.js';
 import { deadline } from '../shared/time.js';
 import type { AppContext } from './context.js';
+import { BUDGETS } from '../runware/timing.js';
 
 /** Task types that take deliveryMethod, and those that allow only async (reference: "Delivery"). */
 const DELIVERY_TYPES = new Set(['imageInference', 'videoInference', 'audioInference', '3dInference', 'upscale', 'imageUpscale', 'removeBackground', 'imageBackgroundRemoval', 'caption', 'imageCaption', 'vectorize', 'controlNetPreprocess', 'imageControlNetPreProcess', 'imageMasking', 'promptEnhance', 'textInference', 'photoMaker']);
 const ASYNC_ONLY = new Set(['videoInference', 'training']);
 
 /** At most this long goes to the catalogue before a task is sent unvalidated. */
-export const LOOKUP_BUDGET_MS = 6000;
+export const LOOKUP_BUDGET_MS = BUDGETS.modelLookupMs;
 
 export interface ModelFacts {
   air: string;

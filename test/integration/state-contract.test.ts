@@ -14,6 +14,7 @@ import { connectRedis, RedisState } from '../../src/state/redis.js';
 import { SqliteState } from '../../src/state/sqlite.js';
 import type { JobRecord, StateStore, TaskRecord } from '../../src/state/types.js';
 import { requireRedis, startRedis, type RedisHandle } from '../redis-server.js';
+import { waitFor } from '../helpers.js';
 
 const now = (): string => new Date().toISOString();
 const record = (taskUUID: string, extra: Partial<TaskRecord> = {}): TaskRecord => ({ taskUUID, attempts: [], taskType: 'imageInference', model: 'm', status: 'submitted', createdAt: now(), updatedAt: now(), numberResults: 1, outputs: [], request: {}, ...extra });
@@ -159,7 +160,8 @@ for (const [name, open, available] of stores) {
       await s.admit({ uuids: ['o1', 'o2'], callerUuids: [], day, cap: 1, reservations: [{ uuid: 'o1', amount: 0.1, model: 'm', numberResults: 1, units: 2, source: 'ceiling', holder: 'live' }, { uuid: 'o2', amount: 0.2, model: 'm', numberResults: 1, units: 1, source: 'pricing', holder: 'dead' }], records: [] });
       await s.renewHolder('live', 60_000);
       await s.renewHolder('dead', 1);
-      await new Promise((r) => setTimeout(r, 1100));
+      // Until the dead holder's lease runs out (at once in SQLite; Redis keeps a key at least a second).
+      await waitFor(async () => (await s.staleReservations(Date.now() + 1, 10)).length > 0, { timeoutMs: 5000, intervalMs: 25, what: "the dead holder's lease to run out" });
       // Only the dead holder's reservation, and only one older than the cut-off, is stale.
       expect(await s.staleReservations(Date.now() - 10_000, 10)).toEqual([]);
       expect(await s.staleReservations(Date.now() + 1, 10)).toEqual([{ uuid: 'o2', day, reserved: 0.2 }]);
