@@ -6,6 +6,7 @@
 // 5. Only src/mcp/ knows the MCP SDK.
 // 3. The simulator never imports the client: it is an independent implementation.
 // 4. Only config.ts reads process.env.
+// 6. src/mcp/tools/all.generated.ts is current (scripts/tool-index.mjs).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -41,6 +42,9 @@ for (const file of files) {
     if (rel.startsWith('simulator/') && !imp.startsWith('./')) problems.push(`${at}: the simulator imports outside itself (${imp})`);
   });
 }
+// 6. The tool index lists exactly the tool files (the build writes it; a stale one would drop a tool).
+const { toolIndex, INDEX_FILE } = await import('./tool-index.mjs');
+if (readFileSync(join(src, 'mcp', 'tools', INDEX_FILE), 'utf8') !== toolIndex()) problems.push(`src/mcp/tools/${INDEX_FILE}: not current with the tool files; run node scripts/tool-index.mjs (the build does)`);
 if (problems.length) {
   process.stderr.write(`${problems.join('\n')}\n${problems.length} problem(s)\n`);
   process.exit(1);
