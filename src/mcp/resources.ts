@@ -80,7 +80,8 @@ export function registerResources(server: McpServer, app: AppContext, roots: Roo
     }),
     { title: 'Saved output', description: 'A generated file this server saved (image, video, audio, 3D), read from disk with its MIME type.' },
     async (uri, vars, extra) => {
-      const index = Number(vars.index);
+      // Decimal digits only, without leading zeros: "0x0", "00", "1e0" and " 1" are not other names for an output.
+      const index = /^(0|[1-9][0-9]{0,5})$/.test(String(vars.index)) ? Number(vars.index) : NaN;
       if (!Number.isInteger(index) || index < 0) throw new McpError(ErrorCode.InvalidParams, `index must be a whole number from 0, not "${scrubber.text(String(vars.index)).slice(0, 20)}"`);
       const o = await readSavedOutput(app, String(vars.taskUUID), index, await roots.allowed(extra), { signal: extra.signal }).catch(asMcp);
       return { contents: [{ uri: uri.href, mimeType: o.mimeType, blob: o.data.toString('base64'), _meta: { path: o.path } }] };

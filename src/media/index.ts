@@ -1,8 +1,8 @@
 /** Fetching generated outputs and saving them safely. */
 import { ValidationError } from '../shared/errors.js';
-import { download } from './download.js';
+import { download, streamDownload } from './download.js';
 import { EXT_OF, MIME_OF, sniffFormat, type MediaFormat } from './formats.js';
-import { resolveSaveTarget, writeNew } from './save.js';
+import { openPart, resolveSaveTarget, writeNew } from './save.js';
 
 export interface MediaSource {
   /** A URL, a data URI, or raw base64. */
@@ -69,6 +69,83 @@ export async function saveOutputs(
     }
   }
   return out;
+}
+
+/** How many leading bytes tell a format apart (sniffFormat looks at most this far, for SVG). */
+const SNIFF_BYTES = 512;
+
+/**
+ * Downloads one output straight to a file under `saveTo` (a hidden part file,
+ * named once its bytes say what it is), so a large video never sits in memory.
+ * `keep(format)` asks for the bytes too (previews); they are kept only then.
+ * A failure to save is the result's `error`, as in saveOutputs; a failure to
+ * download (or cancellation) throws, as loadBytes does.
+ */
+export async function streamOutput(
+  url: string,
+  item: { name: string; expected?: MediaFormat; slot: { index: number; of: number } },
+  saveTo: string,
+  roots: string[],
+  opts: { signal?: AbortSignal; timeoutMs?: number; keep?: (format: MediaFormat | undefined) => boolean },
+): Promise<{ saved: SaveResult; data?: Buffer; format?: MediaFormat; bytes: number }> {
+  let part: Awaited<ReturnType<typeof openPart>>;
+  let target: Awaited<ReturnType<typeof resolveSaveTarget>>;
+  try {
+    target = await resolveSaveTarget(saveTo, roots);
+    part = await openPart(target.dir, roots);
+  } catch (e) {
+    // Nothing can be written: the output comes into memory as before, for what it is and its preview.
+    const data = await loadBytes({ url, name: item.name }, opts.signal, opts.timeoutMs);
+    const format = sniffFormat(data);
+    return { saved: { error: describeSaveError(e) }, ...(opts.keep?.(format) ? { data } : {}), ...(format ? { format } : {}), bytes: data.length };
+  }
+  let head = Buffer.alloc(0);
+  let format: MediaFormat | undefined;
+  // Chunks are held only until the head says what the output is, and after that only if `keep` wants it.
+  const early: Buffer[] = [];
+  let decided = false;
+  let keep: Buffer[] | undefined;
+  let writeError: unknown;
+  let bytes: number;
+  try {
+    bytes = await streamDownload(
+      url,
+      async (chunk, signal) => {
+        if (!decided) {
+          head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
+          format = sniffFormat(head);
+          early.push(chunk);
+          if (format || head.length >= SNIFF_BYTES) {
+            decided = true;
+            if (opts.keep?.(format)) keep = early;
+          }
+        } else keep?.push(chunk);
+        if (writeError) return;
+        await part.write(chunk, signal).catch((e: unknown) => {
+          // The disk failed, not the download: keep reading (a preview may still want the bytes), say why at the end.
+          writeError = e;
+        });
+      },
+      { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) },
+    );
+  } catch (e) {
+    await part.discard();
+    throw e;
+  }
+  format = sniffFormat(head);
+  if (!decided && opts.keep?.(format)) keep = early;
+  const data = keep ? Buffer.concat(keep) : undefined;
+  const withData = { ...(data ? { data } : {}), ...(format ? { format } : {}), bytes };
+  try {
+    if (writeError) throw writeError;
+    if (!format) throw new ValidationError('output', 'is not a recognised image, video or audio file');
+    const stem = target.stem ? (item.slot.of > 1 ? `${target.stem}-${item.slot.index + 1}` : target.stem) : item.name;
+    const path = await part.commit(stem, EXT_OF[format]);
+    return { saved: { path, format, mimeType: MIME_OF[format], bytes, ...(item.expected && item.expected !== format ? { note: `saved as ${format}: the output is ${format}, not the ${item.expected} asked for` } : {}) }, ...withData };
+  } catch (e) {
+    await part.discard();
+    return { saved: { error: describeSaveError(e) }, ...withData };
+  }
 }
 
 /** A save failure in one sentence; the task itself ran and its URL is still given. */

@@ -37,6 +37,11 @@ export interface SafeReadOptions {
   /** The whole check-open-read has this long. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Refuse a file with more than one hard link. For files the server wrote itself (saved outputs,
+   * which have one): a second name may be a file from outside the directories, linked in.
+   */
+  singleLink?: boolean;
 }
 
 const FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
@@ -73,7 +78,7 @@ export async function readFileWithin(path: string, allowedDirs: readonly string[
     opts.signal?.addEventListener('abort', onAbort, { once: true });
   });
   const state = { over: false };
-  const work = readChecked(path, allowedDirs, opts.maxBytes, state);
+  const work = readChecked(path, allowedDirs, opts.maxBytes, state, opts.singleLink === true);
   try {
     return await Promise.race([work, stop]);
   } finally {
@@ -85,7 +90,7 @@ export async function readFileWithin(path: string, allowedDirs: readonly string[
   }
 }
 
-async function readChecked(path: string, allowedDirs: readonly string[], maxBytes: number, state: { over: boolean }): Promise<{ bytes: Buffer; realPath: string }> {
+async function readChecked(path: string, allowedDirs: readonly string[], maxBytes: number, state: { over: boolean }, singleLink: boolean): Promise<{ bytes: Buffer; realPath: string }> {
   if (path.includes('\0')) throw new UnsafeFileError('unreadable', path, 'the path holds a NUL byte');
   const abs = resolve(path);
   const roots = await realDirs(allowedDirs);
@@ -112,6 +117,7 @@ async function readChecked(path: string, allowedDirs: readonly string[], maxByte
     const st = await handle.stat();
     if (!st.isFile()) throw new UnsafeFileError('notRegular', path, `${path} is not a regular file`, real);
     if (st.dev !== before.dev || st.ino !== before.ino) throw new UnsafeFileError('changed', path, `${path} was replaced while it was being opened`, real);
+    if (singleLink && st.nlink > 1) throw new UnsafeFileError('link', path, `${path} has ${st.nlink} hard links; a saved output has one, so this may be a file from elsewhere`, real);
     const at = await locationOf(handle);
     if (at !== undefined && !roots.some((r) => inside(at, r))) throw new UnsafeFileError('outside', path, `${path} resolves outside the allowed directories`, at);
     if (st.size > maxBytes) throw new UnsafeFileError('tooLarge', path, `${path} is ${st.size} bytes, over the ${maxBytes}-byte limit`, real);

@@ -3,7 +3,8 @@
  * never overwriting an existing file (a numbered name is chosen instead).
  */
 import { constants } from 'node:fs';
-import { mkdir, open, realpath, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, realpath, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { PolicyError, ValidationError } from '../shared/errors.js';
@@ -112,11 +113,7 @@ async function checkDirectoryPath(dir: string, field: string): Promise<void> {
  * following a symlink: O_EXCL fails on both, and a numbered name is tried next.
  */
 export async function writeNew(dir: string, name: string, ext: string, bytes: Uint8Array, roots: string[]): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  // Re-check after mkdir: a directory swapped for a symlink must not move the write outside.
-  const realDir = await realpath(dir);
-  const realRoots = await Promise.all(roots.map((r) => realAncestor(resolve(r))));
-  if (!realRoots.some((r) => inside(realDir, r))) throw new PolicyError('saveTo', 'the target directory resolves outside the allowed output directories');
+  const { realDir, realRoots } = await checkedDir(dir, roots);
   const stem = safeBasename(name);
   const safeExt = safeBasename(ext, 'bin');
   for (let i = 0; i < 1000; i++) {
@@ -146,4 +143,95 @@ export async function writeNew(dir: string, name: string, ext: string, bytes: Ui
     return path;
   }
   throw new PolicyError('saveTo', `too many files named ${name} already exist in ${dir}`);
+}
+
+/** `dir` made, then proved (by its real path, after mkdir) to lie inside a root. */
+async function checkedDir(dir: string, roots: string[]): Promise<{ realDir: string; realRoots: string[] }> {
+  await mkdir(dir, { recursive: true });
+  // Re-check after mkdir: a directory swapped for a symlink must not move the write outside.
+  const realDir = await realpath(dir);
+  const realRoots = await Promise.all(roots.map((r) => realAncestor(resolve(r))));
+  if (!realRoots.some((r) => inside(realDir, r))) throw new PolicyError('saveTo', 'the target directory resolves outside the allowed output directories');
+  return { realDir, realRoots };
+}
+
+/** A hidden file being written as it downloads, committed under its final name once the bytes say what it is. */
+export interface PartFile {
+  /** Appends a chunk; rejects when `signal` aborts first (a hung disk must not hold the call). */
+  write(chunk: Uint8Array, signal: AbortSignal): Promise<void>;
+  /** Closes it and links it as `name.ext` (a numbered name if taken), never replacing a file; returns the path. */
+  commit(name: string, ext: string): Promise<string>;
+  /** Closes and removes it (a failed or refused download leaves nothing behind). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Opens a part file in `dir` (inside `roots`, checked on the real path) with
+ * O_EXCL and O_NOFOLLOW. Committing hard-links it to its final name, which
+ * fails rather than replaces (where links are not supported, an exclusive
+ * copy), so streaming keeps every guarantee of writeNew.
+ */
+export async function openPart(dir: string, roots: string[]): Promise<PartFile> {
+  const { realDir, realRoots } = await checkedDir(dir, roots);
+  const partPath = join(realDir, `.runware-${randomBytes(8).toString('hex')}.part`);
+  const handle: FileHandle = await open(partPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await handle.close().catch(() => undefined);
+  };
+  const discard = async (): Promise<void> => {
+    await close();
+    await unlink(partPath).catch(() => undefined);
+  };
+  return {
+    write: (chunk, signal) => {
+      if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      return new Promise<void>((resolveWrite, reject) => {
+        const onAbort = (): void => reject(new Error(`writing under ${realDir} did not finish in time`));
+        signal.addEventListener('abort', onAbort, { once: true });
+        handle.write(chunk).then(
+          () => {
+            signal.removeEventListener('abort', onAbort);
+            resolveWrite();
+          },
+          (e: unknown) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(e as Error);
+          },
+        );
+      });
+    },
+    discard,
+    commit: async (name, ext) => {
+      await close();
+      const stem = safeBasename(name);
+      const safeExt = safeBasename(ext, 'bin');
+      try {
+        for (let i = 0; i < 1000; i++) {
+          const path = join(realDir, `${stem}${i === 0 ? '' : `-${i}`}.${safeExt}`);
+          if (dirname(path) !== realDir || !realRoots.some((r) => inside(path, r))) throw new PolicyError('saveTo', 'the file name would land outside the allowed output directories');
+          try {
+            await link(partPath, path);
+            return path;
+          } catch (e) {
+            const code = (e as NodeJS.ErrnoException).code;
+            if (code === 'EEXIST') continue;
+            if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+          }
+          // No hard links here (some network and FAT file systems): an exclusive copy, which also fails rather than replaces.
+          try {
+            await copyFile(partPath, path, constants.COPYFILE_EXCL);
+            return path;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          }
+        }
+        throw new PolicyError('saveTo', `too many files named ${name} already exist in ${realDir}`);
+      } finally {
+        await unlink(partPath).catch(() => undefined);
+      }
+    },
+  };
 }

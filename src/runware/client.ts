@@ -15,7 +15,9 @@ import { giveUp, isRead, newSlot, settleRuleFor, SettleWindow, transition, type 
 import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry.js';
 import type { Rules, Task } from './rules.js';
 import type { Transport, TransportReply } from './transport.js';
-import { isBillable, type Journal } from '../state/journal.js';
+import type { CallRecord, ClientLedger } from '../state/ledger.js';
+import { ledgerTask, outcomeRecord } from './ledger-records.js';
+import { isBillable } from './task-types.js';
 import { detailsEnvelope, expectedResults, judgeDetails, judgeReply } from './verdicts.js';
 import { Quoter, type Quote, type QuoteSources } from './quote.js';
 import { DryRun, SpendGate, type ConfirmOptions } from './spend.js';
@@ -61,8 +63,12 @@ export interface ClientOptions {
   settleMs?: number;
   /** `never`: a task whose fate is unknown is never resent; it is reported unknown with its UUID (RUNWARE_RESEND_UNKNOWN). */
   resendUnknown?: 'after-settle' | 'never';
-  /** UUIDs claimed across processes, spend reserved against the cap, one record per task. */
-  journal?: Journal;
+  /**
+   * The task ledger (src/state/ledger.ts): UUIDs claimed across processes,
+   * spend reserved against the cap, one record per task. This client is the
+   * one that admits tasks and records their outcomes.
+   */
+  journal?: ClientLedger;
   /** One info line per task outcome. */
   logTasks?: boolean;
   /** Quotes before reservations (src/runware/quote.ts): ceilings, pricing, the dry run, the confirmation threshold. */
@@ -76,8 +82,8 @@ export interface SubmitOptions {
   /** Follow async tasks until they finish or the deadline (default: return their ACK). */
   wait?: boolean;
   onProgress?: (p: Progress) => void;
-  /** Kept in the journal, so a poll after a restart saves where the caller asked. */
-  saveTo?: string;
+  /** What the caller asks the ledger to keep with the tasks' records (where to save); carried to it unread. */
+  call?: CallRecord;
   /** How this call answers when its quote needs confirmation (RUNWARE_CONFIRM_ABOVE_USD, confirmCostUsd). */
   confirm?: ConfirmOptions;
 }
@@ -91,6 +97,8 @@ export interface PollRequest {
   onProgress?: (p: Progress) => void;
   /** The task's typical run time, when the caller knows it (else learned for tasks this process sent). */
   expectedMs?: number;
+  /** Kept with the task's record by the ledger, as in SubmitOptions. */
+  call?: CallRecord;
 }
 
 /** Remembered tasks this process submitted, so a poll that learns of a transient failure can retry it. */
@@ -114,7 +122,7 @@ export class RunwareClient {
   private readonly submitted = new Map<string, Task>();
   /** When each task was first sent and last polled, so a later call continues its poll schedule. */
   private readonly pollClock = new Map<string, { startedAt: number; lastPolledAt?: number }>();
-  readonly journal: Journal | undefined;
+  readonly journal: ClientLedger | undefined;
   /** Quotes, confirmation and stale reservations, when there is a journal. */
   readonly spend: SpendGate | undefined;
 
@@ -160,13 +168,20 @@ export class RunwareClient {
   private async admitWithQuotes(tasks: Task[], callers: string[], opts: SubmitOptions): Promise<Map<string, Quote> | undefined> {
     const journal = this.journal!;
     const quotes = this.spend && tasks.some((t) => isBillable(t.taskType)) ? await this.spend.quote(tasks) : undefined;
-    if (quotes) await this.spend!.confirm(tasks, quotes, opts.confirm);
-    const extra = { ...(opts.saveTo ? { saveTo: opts.saveTo } : {}), ...(quotes ? { quotes } : {}) };
+    const admitted = tasks.map(ledgerTask);
+    if (quotes) {
+      // A call the cap refuses is refused before anyone is asked to confirm its price.
+      await journal.refuseOverCap(admitted, quotes).catch(async (e: unknown) => {
+        if (!(e instanceof SpendError && e.code === 'spend_cap' && (await this.spend!.releaseStale(opts.signal)) > 0)) throw e;
+      });
+      await this.spend!.confirm(tasks, quotes, opts.confirm);
+    }
+    const extra = { ...(opts.call ? { call: opts.call } : {}), ...(quotes ? { quotes } : {}) };
     try {
-      await journal.admit(tasks, callers, extra);
+      await journal.admit(admitted, callers, extra);
     } catch (e) {
       if (!(e instanceof SpendError && e.code === 'spend_cap' && this.spend && (await this.spend.releaseStale(opts.signal)) > 0)) throw e;
-      await journal.admit(tasks, callers, extra);
+      await journal.admit(admitted, callers, extra);
     }
     return quotes;
   }
@@ -181,7 +196,8 @@ export class RunwareClient {
     for (const t of tasks) if (isBillable(t.taskType) && t.includeCost !== true) t.includeCost = true;
     const callers = callerUuids(input);
     // Free tasks with server-made UUIDs are recorded while their request is in flight, not before it.
-    const behind = this.journal && !this.journal.mustAdmitFirst(tasks, callers) ? this.journal.admitBehind(tasks) : undefined;
+    const recorded = tasks.map(ledgerTask);
+    const behind = this.journal && !this.journal.mustAdmitFirst(recorded, callers) ? this.journal.admitBehind(recorded) : undefined;
     const quotes = this.journal && !behind ? await this.admitWithQuotes(tasks, callers, opts) : undefined;
     const deadline = Date.now() + (opts.deadlineMs ?? this.retry.budgetMs);
     const size = this.limiter.capacity;
@@ -198,8 +214,8 @@ export class RunwareClient {
     // A task the journal could not record says so in one line: a restart will not find it.
     if (this.journal) {
       for (const o of outcomes) {
-        const r = await this.journal.recordOutcome(tasks[o.index]!, o, opts.saveTo ? { saveTo: opts.saveTo } : {});
-        if (!r.written) o.note = [o.note, this.journal.unrecordedNote()].filter(Boolean).join(' ');
+        const r = await this.journal.recordOutcome(ledgerTask(tasks[o.index]!), outcomeRecord(o), opts.call);
+        if (!r.written) o.note = [o.note, r.note].filter(Boolean).join(' ');
         if (r.overrun) o.overrun = r.overrun;
       }
     }
@@ -209,8 +225,8 @@ export class RunwareClient {
   }
 
   /** One task, waited for: submitted, recovered, followed until it settles or `waitMs` passes. */
-  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void; saveTo?: string; confirm?: ConfirmOptions }): Promise<TaskOutcome> {
-    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.saveTo ? { saveTo: opts.saveTo } : {}), ...(opts.confirm ? { confirm: opts.confirm } : {}) });
+  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void; call?: CallRecord; confirm?: ConfirmOptions }): Promise<TaskOutcome> {
+    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.call ? { call: opts.call } : {}), ...(opts.confirm ? { confirm: opts.confirm } : {}) });
     const t = r.tasks[0]!;
     if (t.errors.length === 0 && r.requestErrors.length > 0 && t.status === 'error') return { ...t, errors: r.requestErrors };
     return t;
@@ -220,6 +236,7 @@ export class RunwareClient {
    * Polls any earlier task until it settles or the wait runs out: getResponse,
    * and getTaskDetails where getResponse does not know the UUID (sync tasks).
    * A transient failure of a task this process submitted is retried as a new task.
+   * The outcome is recorded here, for a task of any process the ledger knows.
    */
   async poll(taskUUID: string, req: PollRequest): Promise<PollState & { attempts?: Attempt[]; overrun?: Overrun }> {
     const read = this.rules.getResponse(taskUUID);
@@ -232,7 +249,8 @@ export class RunwareClient {
     const { doneAtAge: _done, runningAtAge: _running, ...st } = followed;
     const transient = st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
     if (!transient || !known || Date.now() >= deadline) {
-      const over = known && this.journal && st.status !== 'unknown' ? (await this.journal.recordOutcome(known, { ...st, attempts: [] })).overrun : undefined;
+      // A poll knows no attempts of its own: the ledger keeps the lineage it recorded.
+      const over = this.journal && st.status !== 'unknown' ? (await this.journal.recordOutcome(known ? ledgerTask(known) : undefined, outcomeRecord({ taskUUID: st.taskUUID, status: st.status, results: st.results, errors: st.errors }), req.call)).overrun : undefined;
       return over ? { ...st, overrun: over } : st;
     }
     const s = newSlot(0, this.rules.withFreshUuid(known), true);
@@ -240,7 +258,7 @@ export class RunwareClient {
     this.log.warn(`task ${read.taskUUID} failed transiently (${st.errors[0]!.code}); retrying as a new task under ${s.task.taskUUID}`);
     await this.drive(s, { deadline, requestErrors: [], admitted: new Set(), ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
     const o = this.toOutcome(s);
-    const over = this.journal ? (await this.journal.recordOutcome(s.task, o)).overrun : undefined;
+    const over = this.journal ? (await this.journal.recordOutcome(ledgerTask(s.task), outcomeRecord(o), req.call)).overrun : undefined;
     return { ...(over ? { overrun: over } : {}), ...st, taskUUID: o.taskUUID, status: o.status === 'unknown' ? 'unknown' : o.status, results: o.results, errors: o.errors, progress: o.status === 'success' ? 100 : st.progress, attempts: o.attempts };
   }
 
@@ -372,7 +390,7 @@ export class RunwareClient {
       if (this.journal && !ctx.admitted.has(s.task.taskUUID)) {
         const previous = s.attempts.at(-1)?.taskUUID ?? s.task.taskUUID;
         ctx.admitted.add(s.task.taskUUID);
-        const refusal = await this.journal.admitRetry(s.task, previous, ctx.quotes?.get(s.index));
+        const refusal = await this.journal.admitRetry(ledgerTask(s.task), previous, ctx.quotes?.get(s.index));
         if (refusal) {
           this.apply(s, { kind: 'requestError', errors: [{ ...refusal, category: 'quota', retryable: false }] });
           continue;

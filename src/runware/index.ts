@@ -7,7 +7,7 @@ import { RestTransport } from './rest.js';
 import type { RetryPolicy } from './retry.js';
 import { Rules } from './rules.js';
 import { WsTransport } from './ws.js';
-import type { Journal } from '../state/journal.js';
+import type { ClientLedger } from '../state/ledger.js';
 import type { Limiter } from '../shared/limiter.js';
 
 export interface RunwareSetup {
@@ -25,7 +25,7 @@ export interface RunwareSetup {
   rules?: Rules;
   /** Scales the transport's and client's timeouts (tests against a fast simulator); default 1. */
   timeScale?: number;
-  journal?: Journal;
+  journal?: ClientLedger;
   /** A concurrency limit shared across instances; default: this process's own. */
   limiter?: Limiter;
   /** One info line per finished task (HTTP instances, for watching a fleet). */

@@ -13,7 +13,9 @@
  */
 import { SpendError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { isBillable, type Journal } from '../state/journal.js';
+import type { SpendLedger } from '../state/ledger.js';
+import { ledgerTask } from './ledger-records.js';
+import { isBillable } from './task-types.js';
 import { dimensionsOf, money, rowOf, type Quote, type Quoter } from './quote.js';
 import type { Task } from './rules.js';
 import type { TransportReply } from './transport.js';
@@ -44,7 +46,7 @@ export interface DryRunOptions {
   send: (tasks: Task[], timeoutMs: number) => Promise<TransportReply>;
   /** A fresh server-made taskUUID. */
   fresh: () => string;
-  journal: Journal;
+  journal: SpendLedger;
   logger: Logger;
   timeoutMs: number;
 }
@@ -70,7 +72,7 @@ export class DryRun {
       this.stopped = true;
       const charged = typeof item.cost === 'number' ? item.cost : rowOf(t.taskType).ceilingUsd * Math.max(1, dimensionsOf(t).size) * dimensionsOf(t).results;
       this.o.logger.warn(`a dry run of ${t.taskType} ran and was billed (${money(charged)}); dry runs are off for this process`);
-      await this.o.journal.chargeUnplanned(t, charged);
+      await this.o.journal.chargeUnplanned(ledgerTask(t), charged);
       return undefined;
     }
     return typeof item.cost === 'number' && item.cost >= 0 ? item.cost : undefined;
@@ -81,15 +83,15 @@ export class DryRun {
     this.mode ??= (async () => {
       const t = { taskType: 'promptEnhance', taskUUID: this.o.fresh(), prompt: 'a price probe', promptMaxLength: 16, promptVersions: 1, includeCost: true } as Task;
       const reserve = rowOf('promptEnhance').ceilingUsd;
-      if (!(await this.o.journal.reserveAlone(t, { usd: reserve, units: 1, source: 'ceiling', how: 'a dry-run probe' }))) return 'later';
+      if (!(await this.o.journal.reserveAlone(ledgerTask(t), { usd: reserve, units: 1, source: 'ceiling', how: 'a dry-run probe' }))) return 'later';
       const item = await this.ask(t);
       if (item === undefined) return 'ignored';
       if (ran(item)) {
-        await this.o.journal.settleAlone(t, typeof item.cost === 'number' ? item.cost : reserve);
+        await this.o.journal.settleAlone(ledgerTask(t), typeof item.cost === 'number' ? item.cost : reserve);
         this.o.logger.info('the dry-run header is ignored by this endpoint (the probe ran); quotes come from pricing and the ledger');
         return 'ignored';
       }
-      await this.o.journal.settleAlone(t, 0);
+      await this.o.journal.settleAlone(ledgerTask(t), 0);
       return typeof item.cost === 'number' ? 'priced' : 'ack';
     })();
     return this.mode;
@@ -110,7 +112,7 @@ export class DryRun {
 }
 
 export interface SpendGateOptions {
-  journal: Journal;
+  journal: SpendLedger;
   quoter: Quoter;
   confirmAboveUsd?: number;
   logger: Logger;

@@ -47,3 +47,15 @@ export const DEFAULT_ROW: TaskTypeRow = per(1, ['results']);
 
 /** The size of one reference unit in each dimension. */
 export const REFERENCE = { pixels: 1_048_576, steps: 28, seconds: { videoInference: 5, audioInference: 30 } as Record<string, number> } as const;
+
+/** Task types that are never billed: reads, search, account, storage. */
+const FREE = new Set(['getResponse', 'getTaskDetails', 'modelSearch', 'accountManagement', 'ping', 'mediaStorage', 'imageUpload', 'authentication']);
+export const isBillable = (taskType: string): boolean => !FREE.has(taskType);
+/** Task types with a journal record: billable work, and media storage (its UUIDs are wanted later). */
+export const isKept = (taskType: string): boolean => isBillable(taskType) || taskType === 'mediaStorage';
+
+/** How many results a task asks for (promptVersions for promptEnhance): what its reservation and record count. */
+export function resultCount(task: Record<string, unknown> & { taskType: string }): number {
+  const n = task.taskType === 'promptEnhance' ? task.promptVersions : task.numberResults;
+  return typeof n === 'number' && n > 0 ? n : 1;
+}

@@ -11,7 +11,8 @@
 import type { DataItem } from '../runware/errors.js';
 import { hintFor, describeError } from '../runware/errors.js';
 import { matchCapability, taskTypeFromCapabilities, type Capability, type CuratedModel } from '../runware/schemas/curated.js';
-import { AppError, ConfigError, UpstreamError, ValidationError } from '../shared/errors.js';
+import { AppError, ConfigError, PolicyError, UpstreamError, ValidationError } from '../shared/errors.js';
+import { scrubber } from '../shared/redact.js';
 import type { AppContext } from './context.js';
 
 export interface ModelSearchInput {
@@ -157,12 +158,30 @@ export function curatedHit(m: CuratedModel, registry: Map<string, string | undef
   };
 }
 
+/** Each curated model's searchable text, built once per model and label set (the catalogue is cached, so both are reused across calls). */
+const texts = new WeakMap<CuratedModel, { labels: Map<string, string>; text: string }>();
+function searchText(m: CuratedModel, labels: Map<string, string>): string {
+  const hit = texts.get(m);
+  if (hit?.labels === labels) return hit.text;
+  const text = [m.name, m.air, m.slug, m.creator ?? '', m.headline ?? '', ...m.category, ...m.capabilities, ...m.capabilities.map((c) => labels.get(c) ?? '')].join(' ').toLowerCase();
+  texts.set(m, { labels, text });
+  return text;
+}
+/** Capability labels by id, one map per (cached, so reused) capability list: the text cache above keys on its identity. */
+const NO_CAPABILITIES: Capability[] = [];
+const labelMaps = new WeakMap<readonly Capability[], Map<string, string>>();
+function labelsOf(capabilities: readonly Capability[]): Map<string, string> {
+  let m = labelMaps.get(capabilities);
+  if (!m) labelMaps.set(capabilities, (m = new Map(capabilities.map((c) => [c.id, c.label]))));
+  return m;
+}
+
 /** How well a curated model matches the words: 2 exact (name, AIR or slug), 1 all words found, 0 not a match. */
 function score(m: CuratedModel, q: string, labels: Map<string, string>): number {
   if (!q) return 1;
   const lower = q.toLowerCase();
   if ([m.name, m.air, m.slug].some((s) => s.toLowerCase() === lower)) return 2;
-  const text = [m.name, m.air, m.slug, m.creator ?? '', m.headline ?? '', ...m.category, ...m.capabilities, ...m.capabilities.map((c) => labels.get(c) ?? '')].join(' ').toLowerCase();
+  const text = searchText(m, labels);
   return lower.split(/\s+/).filter(Boolean).every((w) => text.includes(w)) ? 1 : 0;
 }
 
@@ -192,6 +211,11 @@ function checkSearchInput(input: ModelSearchInput): void {
   }
   if (input.capability !== undefined && input.capability.trim() === '') throw new ValidationError('capability', 'must not be empty; omit it to search every capability');
   if (input.search !== undefined && input.search.length > 200) throw new ValidationError('search', 'must be at most 200 characters');
+  // Named by its own field (the task check further on would name only "tasks"); nothing is sent.
+  const texts: Array<[string, unknown]> = [['search', input.search], ['capability', input.capability], ['architecture', input.architecture], ...(input.tags ?? []).map((t, i): [string, unknown] => [`tags[${i}]`, t])];
+  for (const [field, v] of texts) {
+    if (typeof v === 'string' && scrubber.containsSecret(v)) throw new PolicyError(field, 'holds a configured secret (an API key or token value)', 'Remove it; the server authenticates by itself and never sends a key in a search.');
+  }
 }
 
 export async function modelSearch(ctx: AppContext, input: ModelSearchInput, signal?: AbortSignal): Promise<ModelSearchOutput> {
@@ -212,7 +236,7 @@ export async function modelSearch(ctx: AppContext, input: ModelSearchInput, sign
     cap?.known ? Promise.resolve(cap.known) : catalog.capabilities(signal).catch(() => undefined),
   ]);
   if (curatedAll === undefined) notes.push("Runware's content service (curated models) could not be reached");
-  const labels = new Map((capabilities ?? []).map((c) => [c.id, c.label]));
+  const labels = labelsOf(capabilities ?? NO_CAPABILITIES);
   const curated = (curatedAll ?? [])
     .map((m) => ({ m, s: score(m, q, labels) }))
     .filter((x) => x.s > 0)

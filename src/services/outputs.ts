@@ -6,11 +6,13 @@
 import type { ConfirmOptions } from '../runware/spend.js';
 import type { DataItem } from '../runware/errors.js';
 import type { Progress } from '../runware/poll.js';
-import { loadBytes, saveOutputs } from '../media/index.js';
+import { loadBytes, saveOutputs, streamOutput } from '../media/index.js';
 import { MIME_OF, previewable, sniffFormat, type MediaFormat } from '../media/formats.js';
 import { safeBasename } from '../media/save.js';
 import { fitPreviews, type PreviewSource } from '../media/preview.js';
 import { CancelledError } from '../shared/errors.js';
+import { setMaxListeners } from 'node:events';
+import type { TaskLedger } from '../state/ledger.js';
 
 export interface MediaInfo {
   savedTo?: string;
@@ -53,6 +55,8 @@ export interface MaterializeOptions {
   signal?: AbortSignal;
   /** Bound on each download, so saving cannot stretch a call past its wait. */
   downloadTimeoutMs?: number;
+  /** With saveTo: where each output was saved is recorded for this task (the one place saves are recorded). */
+  record?: { ledger: Pick<TaskLedger, 'recordSaves'>; taskUUID: string };
 }
 
 /** Downloads get what is left of the wait plus a margin: at least 3 s, at most 60 s. */
@@ -90,8 +94,27 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   const sources = results.map(mediaSource);
   const wanted = sources.map((s) => (s.url || s.base64 || s.dataURI) && (opts.saveTo !== undefined || previewMax > 0));
   if (!wanted.some(Boolean)) return { info, previews };
+  // One listener on the caller's signal, however many outputs: each download's deadline listens to this one instead.
+  const call = new AbortController();
+  setMaxListeners(MAX_OUTPUTS_LISTENING, call.signal);
+  const onAbort = (): void => call.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await materializeWith(results, fallbackName, { ...opts, signal: call.signal }, info, previews, sources, wanted, previewMax);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Downloads listening on one call's signal at once, before Node warns of a leak (a batch is at most a few dozen). */
+const MAX_OUTPUTS_LISTENING = 256;
+
+async function materializeWith(results: DataItem[], fallbackName: string, opts: MaterializeOptions, info: MediaInfo[], previews: Previews, sources: ReturnType<typeof mediaSource>[], wanted: unknown[], previewMax: number): Promise<Materialized> {
   const loadErrors = new Map<number, string>();
   const saved = new Map<number, Awaited<ReturnType<typeof saveOutputs>>[number]>();
+  /** What streamed outputs are, by index: their bytes are on disk, not here. */
+  const streamed = new Map<number, { format: MediaFormat; bytes: number }>();
   const count = wanted.filter(Boolean).length;
   let slot = 0;
   const slots = wanted.map((w) => (w ? slot++ : -1));
@@ -99,6 +122,22 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   const loaded = await Promise.all(
     sources.map(async (s, i) => {
       if (!wanted[i]) return undefined;
+      if (s.url && opts.saveTo !== undefined) {
+        // Straight to disk as it downloads; the bytes stay in memory only when an inline preview wants them.
+        const r = await streamOutput(s.url, { name: `runware-${safeBasename(s.uuid ?? fallbackName)}`, slot: { index: slots[i]!, of: count }, ...(opts.expected ? { expected: opts.expected } : {}) }, opts.saveTo, opts.roots, {
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          ...(opts.downloadTimeoutMs !== undefined ? { timeoutMs: opts.downloadTimeoutMs } : {}),
+          keep: (f) => previewMax > 0 && f !== undefined && previewable(f),
+        }).catch((e: unknown) => {
+          if (e instanceof CancelledError) throw e;
+          loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
+          return undefined;
+        });
+        if (!r) return undefined;
+        saved.set(i, r.saved);
+        if (r.format) streamed.set(i, { format: r.format, bytes: r.bytes });
+        return r.data;
+      }
       const bytes = await loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal, opts.downloadTimeoutMs).catch((e: unknown) => {
         if (e instanceof CancelledError) throw e;
         loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
@@ -113,6 +152,7 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   );
   // previewMax is a budget for all previews of one result, so many images cannot flood a context.
   const candidates: PreviewSource[] = [];
+  for (const [i, m] of streamed) info[i] = { format: m.format, mimeType: MIME_OF[m.format], bytes: m.bytes };
   loaded.forEach((bytes, i) => {
     const format = bytes ? sniffFormat(bytes) : undefined;
     if (!bytes || !format) return;
@@ -133,6 +173,7 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   if (opts.saveTo !== undefined) {
     for (const [i, why] of loadErrors) info[i] = { ...info[i], saveError: why };
     for (const [i, s] of saved) Object.assign(info[i]!, 'error' in s ? { saveError: s.error } : { savedTo: s.path, ...(s.note ? { saveNote: s.note } : {}) });
+    if (opts.record) await opts.record.ledger.recordSaves(opts.record.taskUUID, info.map((m) => m.savedTo));
   }
   return { info, previews };
 }

@@ -3,6 +3,7 @@ import { overrunOut, type OverrunOut } from './spend.js';
 import type { PollState, Progress } from '../runware/poll.js';
 import { resolveSaveTarget } from '../media/save.js';
 import type { AppContext } from './context.js';
+import { callRecord } from '../state/ledger.js';
 import { downloadBudget, materialize, mediaItems, type MediaInfo } from './outputs.js';
 
 export interface PollInput {
@@ -47,19 +48,17 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
     ...(record ? { startedAt: Date.parse(record.createdAt) } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    // The client records the outcome; a saveTo given now is kept with the record.
+    ...(input.saveTo ? { call: callRecord({ saveTo: input.saveTo }) } : {}),
   });
   const { info, previews } = await materialize(mediaItems(st.results), st.taskUUID, {
     roots,
-    ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
+    ...(input.saveTo !== undefined ? { saveTo: input.saveTo, record: { ledger: ctx.journal, taskUUID: st.taskUUID } } : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     downloadTimeoutMs: downloadBudget(deadline),
   });
-  let over = st.overrun;
-  if (record) {
-    const task = { ...record.request, taskType: record.taskType, taskUUID: st.taskUUID } as Parameters<typeof ctx.journal.record>[0];
-    if (st.status !== 'unknown') over ??= await ctx.journal.recordOutcome(task, { ...st, attempts: st.attempts ?? record.attempts }, { ...(input.saveTo ? { saveTo: input.saveTo } : {}), savedTo: info.map((m) => m.savedTo ?? '') }).then((r) => r.overrun).catch(() => undefined);
-  }
+  const over = st.overrun;
   const { overrun: _o, ...rest } = st;
   const output: PollOutput = { ...rest, ...(over ? { overrun: overrunOut(over) } : {}) };
   if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo || f.saveError);

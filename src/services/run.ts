@@ -11,6 +11,7 @@ import type { Attempt } from '../runware/client.js';
 import { KNOWN_TASK_TYPES } from '../runware/tasks/index.js';
 import { coerceToSchema, paramsObject } from '../runware/schemas/coerce.js';
 import { resolveSaveTarget } from '../media/save.js';
+import { callRecord } from '../state/ledger.js';
 import { kindOf, type MediaKind } from '../media/formats.js';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
@@ -141,11 +142,11 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   const confirm = confirmOf(input.confirmCostUsd, opts.ask);
   const t =
     waitMs === 0
-      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}), confirm }).then((r) => {
+      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { call: callRecord({ saveTo: input.saveTo }) } : {}), confirm }).then((r) => {
           const o = r.tasks[0]!;
           return o.status === 'error' && o.errors.length === 0 ? { ...o, errors: r.requestErrors } : o;
         })
-      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}), confirm });
+      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { call: callRecord({ saveTo: input.saveTo }) } : {}), confirm });
 
   const base = {
     taskUUID: t.taskUUID,
@@ -166,7 +167,7 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   const media = found.filter((f) => f.source);
   const { info, previews: mediaPreviews } = await materialize(media.map((f) => f.source!), t.taskUUID, {
     roots: opts.roots,
-    ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
+    ...(input.saveTo !== undefined ? { saveTo: input.saveTo, record: { ledger: ctx.journal, taskUUID: t.taskUUID } } : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     downloadTimeoutMs: downloadBudget(started + waitMs),
@@ -180,7 +181,6 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   const previews: Previews = new Map();
   for (const [i, p] of mediaPreviews) previews.set(found.indexOf(media[i]!), p);
   const outputs = found.map((f) => f.item);
-  if (input.saveTo !== undefined) await ctx.journal.saved(t.taskUUID, media.map((f) => f.item.savedTo));
   const costs = t.results.map((r) => num(r.cost)).filter((c): c is number => c !== undefined);
   const progress = t.status === 'success' ? 100 : (t.progress ?? 0);
   const output: RunOutput = { ...base, status: t.status, progress, outputs, errors: t.errors, ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}) };

@@ -159,7 +159,7 @@ export async function readSavedOutput(ctx: AppContext, uuid: string, index: numb
   const what = `output ${index} of task ${uuid}`;
   let data: Buffer;
   try {
-    data = await readRegularFileWithin(o.savedTo, roots, { maxBytes: MAX_OUTPUT_READ_BYTES, timeoutMs: opts.timeoutMs ?? OUTPUT_READ_TIMEOUT_MS, ...(opts.signal ? { signal: opts.signal } : {}) });
+    data = await readRegularFileWithin(o.savedTo, roots, { singleLink: true, maxBytes: MAX_OUTPUT_READ_BYTES, timeoutMs: opts.timeoutMs ?? OUTPUT_READ_TIMEOUT_MS, ...(opts.signal ? { signal: opts.signal } : {}) });
   } catch (e) {
     if (!(e instanceof UnsafeFileError)) throw e;
     throw savedOutputError(e, what, o.savedTo, roots);

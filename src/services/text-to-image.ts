@@ -10,6 +10,7 @@ import type { ApiErrorItem } from '../runware/errors.js';
 import { IMAGE_FORMATS } from '../runware/tasks/image-inference.js';
 import { formatFromExtension, type MediaFormat } from '../media/formats.js';
 import { resolveSaveTarget } from '../media/save.js';
+import { callRecord } from '../state/ledger.js';
 import { CancelledError, ValidationError } from '../shared/errors.js';
 import type { Attempt, TaskOutcome } from '../runware/client.js';
 import type { AppContext } from './context.js';
@@ -191,8 +192,8 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   try {
     // One deadline covers the submit, any recovery, and the wait: the call returns within waitSeconds.
     t = waitMs === 0
-      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}), confirm }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
-      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { saveTo: input.saveTo } : {}), confirm });
+      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { call: callRecord({ saveTo: input.saveTo }) } : {}), confirm }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
+      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { call: callRecord({ saveTo: input.saveTo }) } : {}), confirm });
   } catch (e) {
     throw asCallerError(e, fieldOf);
   }
@@ -222,14 +223,13 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   });
   const { info, previews } = await materialize(polled.results, t.taskUUID, {
     roots: opts.roots,
-    ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
+    ...(input.saveTo !== undefined ? { saveTo: input.saveTo, record: { ledger: ctx.journal, taskUUID: t.taskUUID } } : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(outputFormat ? { expected: outputFormat as MediaFormat } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     downloadTimeoutMs: downloadBudget(started + waitMs),
   });
   info.forEach((m, i) => Object.assign(images[i]!, m));
-  if (input.saveTo !== undefined) await ctx.journal.saved(t.taskUUID, info.map((m) => m.savedTo));
   const costs = images.map((i) => i.cost).filter((c): c is number => typeof c === 'number');
   const output: TextToImageOutput = {
     ...base,

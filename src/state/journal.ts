@@ -1,21 +1,17 @@
 /**
- * What the client tells the state layer, and what it asks of it: every
- * taskUUID claimed across processes before it is sent, spend reserved against
- * the daily cap before a billable task goes out and settled with the real cost
- * after, and one journal record per task. The store is opened on first use.
+ * The task ledger (ledger.ts) over a store: every taskUUID claimed across
+ * processes before it is sent, spend reserved against the daily cap before a
+ * billable task goes out and settled with the real cost after, and one journal
+ * record per task. The store is opened on first use.
  */
 import { createHash } from 'node:crypto';
-import type { ApiErrorItem, DataItem } from '../runware/errors.js';
+import { callFields, type CallRecord, type ClientLedger, type LedgerTask, type OutcomeRecord, type Recorded, type RetryRefusal, type TaskQuote } from './ledger.js';
 import { ConfigError, PolicyError, SpendError, type AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
 import { randomUUID } from 'node:crypto';
-import { lineageUuids, type JournalOutput, type JournalStatus, type Overrun, type StateStore, type TaskRecord } from './types.js';
+import { lineageUuids, type JournalStatus, type Overrun, type StateStore, type TaskRecord } from './types.js';
 import { Durations } from './durations.js';
-
-/** Task types that are never billed: reads, search, account, storage. */
-const FREE = new Set(['getResponse', 'getTaskDetails', 'modelSearch', 'accountManagement', 'ping', 'mediaStorage', 'imageUpload', 'authentication']);
-export const isBillable = (taskType: string): boolean => !FREE.has(taskType);
 
 /** Lineages kept in memory; older ones are read from the store. */
 const RECENT = 10_000;
@@ -24,12 +20,7 @@ export const utcDay = (t = Date.now()): string => new Date(t).toISOString().slic
 /** When the UTC day of `t` ends, for "the cap resets at ...". */
 export const dayEnds = (t = Date.now()): string => `${utcDay(t)}T23:59:59Z`;
 
-type Task = Record<string, unknown> & { taskType: string; taskUUID: string };
-
-const countOf = (t: Task): number => {
-  const n = t.taskType === 'promptEnhance' ? t.promptVersions : t.numberResults;
-  return typeof n === 'number' && n > 0 ? n : 1;
-};
+export type { TaskQuote } from './ledger.js';
 const money = (n: number): string => `$${n.toFixed(4).replace(/0{1,2}$/, '')}`;
 
 /** Long strings that carry media (data URIs, base64) become their size and hash; secrets are scrubbed. */
@@ -41,29 +32,6 @@ export function scrubRequest(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(scrubRequest);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrubRequest(x)]));
   return v;
-}
-
-/** Where a result's output lives, for the journal (URLs, UUIDs, expiry). */
-export function outputsOf(results: DataItem[]): JournalOutput[] {
-  const out: JournalOutput[] = [];
-  for (const r of results) {
-    if (!r || typeof r !== 'object') continue;
-    const files = (r.outputs as { files?: Array<Record<string, unknown>> } | undefined)?.files;
-    if (Array.isArray(files)) {
-      for (const f of files) if (f && typeof f.url === 'string') out.push({ url: f.url, ...(typeof f.uuid === 'string' ? { uuid: f.uuid } : {}), kind: '3d' });
-      continue;
-    }
-    for (const kind of ['image', 'video', 'audio', 'media']) {
-      const url = r[`${kind}URL`];
-      const uuid = r[`${kind}UUID`];
-      if (typeof url === 'string' || typeof uuid === 'string') {
-        out.push({ ...(typeof url === 'string' ? { url } : {}), ...(typeof uuid === 'string' ? { uuid } : {}), kind, ...(typeof r.expiresAt === 'string' ? { expiresAt: r.expiresAt } : {}) });
-        break;
-      }
-    }
-    if (typeof r.text === 'string') out.push({ kind: 'text' });
-  }
-  return out;
 }
 
 export interface JournalOptions {
@@ -89,15 +57,6 @@ export interface JournalOptions {
   leaseMs?: number;
 }
 
-/** What the client quoted a billable task (src/runware/quote.ts). */
-export interface TaskQuote {
-  usd: number;
-  /** Reference units: what the real charge is divided by to learn a price per unit. */
-  units: number;
-  source: string;
-  how: string;
-}
-
 /** Why the store is down, since when, and when it is tried again. */
 interface Down {
   error: AppError;
@@ -114,14 +73,6 @@ export interface JournalChange {
   status: JournalStatus;
 }
 
-export interface OutcomeLike {
-  taskUUID: string;
-  status: JournalStatus | 'processing';
-  results: DataItem[];
-  errors: ApiErrorItem[];
-  attempts: Array<{ taskUUID: string; outcome: string }>;
-}
-
 const capMessage = (cap: number, spent: number, wanted: number, how: string): string =>
   `the daily spend cap RUNWARE_MAX_SPEND_USD=${money(cap)} would be passed: ${money(spent)} is spent or reserved today (UTC), and this task would cost up to ${money(wanted)} (${how})`;
 const capHint = (): string => `Nothing was sent. The cap resets at ${dayEnds()} (UTC midnight); reads (runware_poll, runware_model_search, runware_account) still work. Raise RUNWARE_MAX_SPEND_USD to allow more.`;
@@ -131,7 +82,7 @@ export const capError = (cap: number, spent: number, wanted: number, how: string
 /** Without a quote (a journal used on its own): a dollar per result, so the cap still holds. */
 const UNQUOTED_USD = 1;
 
-export class Journal {
+export class Journal implements ClientLedger {
   private store: Promise<StateStore> | undefined;
   /** Set while the store cannot be used: open failed, a write failed, or the file was replaced or made unwritable. */
   private down: Down | undefined;
@@ -252,7 +203,7 @@ export class Journal {
    * a caller's own taskUUID (it cannot be checked against every earlier use),
    * and billable work under a cap (it cannot be reserved).
    */
-  private admitUnrecorded(tasks: Task[], callerUuids: string[], e: unknown): false {
+  private admitUnrecorded(tasks: LedgerTask[], callerUuids: string[], e: unknown): false {
     if (this.opts.strict) throw e;
     const why = (e as Error).message;
     if (callerUuids.length > 0) {
@@ -260,7 +211,7 @@ export class Journal {
       throw new PolicyError(`tasks[${i}].taskUUID`, `a caller's own taskUUID cannot be checked against every earlier use while ${this.unavailable ?? `the task journal is unavailable (${why})`}`, 'Omit taskUUID and the server assigns a fresh one, which needs no check; nothing was sent.');
     }
     // Without state, a cap cannot be kept: refuse billable work rather than overspend.
-    if (this.cap !== undefined && tasks.some((t) => isBillable(t.taskType))) {
+    if (this.cap !== undefined && tasks.some((t) => t.billable)) {
       throw new PolicyError('tasks', `RUNWARE_MAX_SPEND_USD is set, but the spend ledger is unavailable (${why})`, (e as AppError).hint ?? 'Fix RUNWARE_STATE_DIR.');
     }
     return false;
@@ -273,7 +224,7 @@ export class Journal {
    * and reserved nothing, when a task must not go out. False when the tasks
    * may go out unrecorded (the journal is down; see admitUnrecorded).
    */
-  async admit(tasks: Task[], callerUuids: string[], extra: { saveTo?: string; quotes?: Map<string, TaskQuote> } = {}): Promise<boolean> {
+  async admit(tasks: LedgerTask[], callerUuids: string[], extra: { call?: CallRecord; quotes?: ReadonlyMap<string, TaskQuote> } = {}): Promise<boolean> {
     let store: StateStore;
     try {
       store = await this.state();
@@ -283,14 +234,15 @@ export class Journal {
     const day = utcDay();
     const reservations: Array<{ uuid: string } & ReturnType<Journal['estimate']>> = [];
     const now = new Date().toISOString();
-    const journaled = tasks.filter((t) => isBillable(t.taskType) || t.taskType === 'mediaStorage');
+    const journaled = tasks.filter((t) => t.kept);
+    const { saveTo } = callFields(extra.call);
     // One atomic step: nothing is claimed, reserved or written unless every task may go.
-    const records = journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', results: [], errors: [], attempts: [] }, now, extra.saveTo, extra.quotes?.get(t.taskUUID)) }));
+    const records = journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', outputs: [], costKnown: false, errors: [], attempts: [] }, now, saveTo, extra.quotes?.get(t.taskUUID)) }));
     let r: Awaited<ReturnType<StateStore['admit']>> | undefined;
     for (let attempt = 0; !r; attempt++) {
       try {
         reservations.length = 0;
-        for (const t of tasks) if (isBillable(t.taskType)) reservations.push({ uuid: t.taskUUID, ...this.estimate(t, extra.quotes?.get(t.taskUUID)) });
+        for (const t of tasks) if (t.billable) reservations.push({ uuid: t.taskUUID, ...this.estimate(t, extra.quotes?.get(t.taskUUID)) });
         if (reservations.length) this.holdLease(store);
         r = await store.admit({ uuids: tasks.map((t) => t.taskUUID), callerUuids, day, cap: this.cap, reservations, records });
       } catch (e) {
@@ -324,8 +276,8 @@ export class Journal {
    * it only records server-made UUIDs, which no one else can know until the
    * result is returned, so it may run while the request is in flight.
    */
-  mustAdmitFirst(tasks: Task[], callerUuids: string[]): boolean {
-    return this.opts.strict === true || callerUuids.length > 0 || tasks.some((t) => isBillable(t.taskType) || t.taskType === 'mediaStorage');
+  mustAdmitFirst(tasks: LedgerTask[], callerUuids: string[]): boolean {
+    return this.opts.strict === true || callerUuids.length > 0 || tasks.some((t) => t.billable || t.kept);
   }
 
   /**
@@ -334,7 +286,7 @@ export class Journal {
    * HTTP client writes from an immediate. The caller awaits it before it
    * returns the result, so every UUID is recorded before anyone learns it.
    */
-  admitBehind(tasks: Task[]): Promise<void> {
+  admitBehind(tasks: LedgerTask[]): Promise<void> {
     return new Promise((resolve) => {
       setImmediate(() =>
         setImmediate(() => {
@@ -347,7 +299,7 @@ export class Journal {
   }
 
   /** Before a retry goes out under a fresh UUID: claims it and reserves again. An error item to fail it with, when it must not. */
-  async admitRetry(task: Task, previous: string, quote?: TaskQuote): Promise<{ code: string; message: string; taskUUID: string } | undefined> {
+  async admitRetry(task: LedgerTask, previous: string, quote?: TaskQuote): Promise<RetryRefusal | undefined> {
     const root = this.roots.get(previous) ?? previous;
     this.remember(this.roots, task.taskUUID, root);
     let store: StateStore;
@@ -355,11 +307,11 @@ export class Journal {
       store = await this.state();
     } catch (e) {
       if (this.opts.strict) return { code: 'stateUnavailable', message: `The retry was not sent: ${(e as Error).message}`, taskUUID: task.taskUUID };
-      return this.cap !== undefined && isBillable(task.taskType) ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger is unavailable.', taskUUID: task.taskUUID } : undefined;
+      return this.cap !== undefined && task.billable ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger is unavailable.', taskUUID: task.taskUUID } : undefined;
     }
     try {
       await store.claimUuids([task.taskUUID], []);
-      if (!isBillable(task.taskType)) return undefined;
+      if (!task.billable) return undefined;
       const r = await this.reserve(store, task, quote);
       return r.ok ? undefined : { code: 'spendCapReached', message: `The retry was not sent: ${r.message}`, taskUUID: task.taskUUID };
     } catch (e) {
@@ -367,20 +319,20 @@ export class Journal {
       this.failed(e);
       this.opts.logger.warn(`retry ${task.taskUUID} not journaled: ${(e as Error).message}`);
       if (this.opts.strict) return { code: 'stateUnavailable', message: `The retry was not sent: the shared state failed (${(e as Error).message}).`, taskUUID: task.taskUUID };
-      return this.cap !== undefined && isBillable(task.taskType) ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger failed.', taskUUID: task.taskUUID } : undefined;
+      return this.cap !== undefined && task.billable ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger failed.', taskUUID: task.taskUUID } : undefined;
     }
   }
 
   /** What a task is reserved: its quote (src/runware/quote.ts), or without one a dollar a result. */
-  private estimate(t: Task, q: TaskQuote | undefined): { amount: number; model?: string; numberResults: number; units?: number; source: string; holder: string; how: string } {
-    const n = countOf(t);
-    const model = typeof t.model === 'string' ? t.model : undefined;
+  private estimate(t: LedgerTask, q: TaskQuote | undefined): { amount: number; model?: string; numberResults: number; units?: number; source: string; holder: string; how: string } {
+    const n = t.numberResults;
+    const model = t.model;
     const base = { ...(model ? { model } : {}), numberResults: n, holder: this.holder };
     if (q) return { ...base, amount: q.usd, units: q.units, source: q.source, how: q.how };
     return { ...base, amount: UNQUOTED_USD * n, source: 'ceiling', how: `no quote was made, so ${money(UNQUOTED_USD)} a result is reserved` };
   }
 
-  private async reserve(store: StateStore, t: Task, q?: TaskQuote): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
+  private async reserve(store: StateStore, t: LedgerTask, q?: TaskQuote): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
     const { amount, how, ...meta } = this.estimate(t, q);
     const r = await store.reserve(t.taskUUID, utcDay(), amount, this.cap, meta);
     return r.ok ? { ok: true } : { ok: false, message: capMessage(r.cap, r.spentToday, r.wanted, how), hint: capHint() };
@@ -416,7 +368,7 @@ export class Journal {
    * Reserves for a task sent outside a call's admission (a dry-run probe):
    * claimed, reserved under the cap, no record. False when it must not go out.
    */
-  async reserveAlone(t: Task, q: TaskQuote): Promise<boolean> {
+  async reserveAlone(t: LedgerTask, q: TaskQuote): Promise<boolean> {
     try {
       const store = await this.state();
       await store.claimUuids([t.taskUUID], []);
@@ -427,16 +379,16 @@ export class Journal {
     }
   }
 
-  async settleAlone(t: Task, actual: number): Promise<void> {
+  async settleAlone(t: LedgerTask, actual: number): Promise<void> {
     await (await this.state()).settle(t.taskUUID, actual).catch((e: unknown) => this.opts.logger.warn(`task ${t.taskUUID} not settled: ${(e as Error).message}`));
   }
 
   /** A charge no reservation covered (a dry run that ran after all): recorded at once, as an overrun of a 0 reservation. */
-  async chargeUnplanned(t: Task, actual: number): Promise<void> {
+  async chargeUnplanned(t: LedgerTask, actual: number): Promise<void> {
     try {
       const store = await this.state();
       await store.claimUuids([t.taskUUID], []);
-      await store.reserve(t.taskUUID, utcDay(), 0, undefined, { ...(typeof t.model === 'string' ? { model: t.model } : {}), numberResults: countOf(t), source: 'dryRun' });
+      await store.reserve(t.taskUUID, utcDay(), 0, undefined, { ...(t.model ? { model: t.model } : {}), numberResults: t.numberResults, source: 'dryRun' });
       await store.settle(t.taskUUID, actual);
     } catch (e) {
       this.opts.logger.warn(`an unplanned charge of ${money(actual)} for ${t.taskUUID} was not recorded: ${(e as Error).message}`);
@@ -461,6 +413,25 @@ export class Journal {
     }
   }
 
+  /**
+   * Before a price question: throws the cap's refusal when today's spend plus these tasks'
+   * estimates already passes the cap, so nobody is asked to confirm a call the cap would refuse.
+   * Only a forecast: admit() decides, atomically, after the answer.
+   */
+  async refuseOverCap(tasks: LedgerTask[], quotes?: Map<string, TaskQuote>): Promise<void> {
+    if (this.cap === undefined) return;
+    const billable = tasks.filter((t) => t.billable);
+    if (billable.length === 0) return;
+    const spent = await this.spentToday();
+    if (spent === undefined) return;
+    let total = spent;
+    for (const t of billable) {
+      const e = this.estimate(t, quotes?.get(t.taskUUID));
+      if (total + e.amount > this.cap + 1e-9) throw capError(this.cap, total, e.amount, e.how);
+      total += e.amount;
+    }
+  }
+
   /** Spent or reserved today (UTC), for the confirmation question; undefined without a ledger. */
   async spentToday(): Promise<number | undefined> {
     try {
@@ -469,24 +440,24 @@ export class Journal {
       return undefined;
     }
   }
-  /** After an outcome: the record updated, and the ledger settled once the cost is final. False when it could not be written. */
-  async record(task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] } = {}): Promise<boolean> {
-    return (await this.recordOutcome(task, o, extra)).written;
-  }
-
-  /** record(), with the overrun the ledger recorded if the real charge passed the task's reservation. */
-  async recordOutcome(task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] } = {}): Promise<{ written: boolean; overrun?: Overrun }> {
-    if (!isBillable(task.taskType) && task.taskType !== 'mediaStorage') return { written: true };
+  /**
+   * After an outcome: the record updated, and the ledger settled once the cost
+   * is final. Without `task` (a poll of a task this process did not send), the
+   * stored record supplies it, and nothing is written when there is none.
+   */
+  async recordOutcome(task: LedgerTask | undefined, o: OutcomeRecord, call?: CallRecord): Promise<Recorded> {
+    if (task && !task.kept) return { written: true };
     let store: StateStore;
     try {
       store = await this.state();
     } catch (e) {
-      this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
-      return { written: false };
+      // A poll of a task this process did not send may have no record at all: nothing to warn about.
+      if (task) this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
+      return { written: false, note: this.unrecordedNote() };
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const over = await this.write(store, task, o, extra);
+        const over = await this.write(store, task, o, callFields(call).saveTo);
         this.healthy();
         for (const x of over) this.opts.logger.warn(`task ${x.taskUUID} cost ${money(x.chargedUsd)}, ${money(x.usd)} more than its reservation of ${money(x.reservedUsd)} (quoted from ${x.source}); recorded as an overrun`);
         const overrun = over.find((x) => x.taskUUID === o.taskUUID) ?? over[0];
@@ -497,27 +468,29 @@ export class Journal {
         const retry = attempt === 0 && (e as { why?: string })?.why === 'replaced' ? await this.state().catch(() => undefined) : undefined;
         if (!retry) {
           this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
-          return { written: false };
+          return { written: false, note: this.unrecordedNote() };
         }
         store = retry;
       }
     }
   }
 
-  private async write(store: StateStore, task: Task, o: OutcomeLike, extra: { saveTo?: string; savedTo?: string[] }): Promise<Overrun[]> {
-    const root = this.roots.get(o.taskUUID) ?? this.roots.get(task.taskUUID) ?? o.attempts[0]?.taskUUID ?? o.taskUUID;
-    const prior = await store.getTask(root);
+  private async write(store: StateStore, task: LedgerTask | undefined, o: OutcomeRecord, saveTo: string | undefined): Promise<Overrun[]> {
+    const known = this.roots.get(o.taskUUID) ?? (task ? this.roots.get(task.taskUUID) : undefined);
+    // A task of another process: its stored record says what it is and which lineage it belongs to.
+    const stored = task ? undefined : await store.getTask(o.taskUUID);
+    if (!task && !stored) return [];
+    const root = known ?? o.attempts?.[0]?.taskUUID ?? stored?.attempts[0]?.taskUUID ?? stored?.taskUUID ?? o.taskUUID;
+    const prior = stored ?? (await store.getTask(root));
     const now = new Date().toISOString();
-    const rec = this.toRecord(task, o, prior?.createdAt ?? this.created.get(root) ?? now, extra.saveTo ?? prior?.saveTo, prior?.quote);
-    if (extra.savedTo) extra.savedTo.forEach((p, i) => p && rec.outputs[i] && (rec.outputs[i]!.savedTo = p));
+    const rec = this.toRecord(task ?? taskOf(prior!, o.taskUUID), { ...o, attempts: o.attempts ?? prior?.attempts ?? [] }, prior?.createdAt ?? this.created.get(root) ?? now, saveTo ?? prior?.saveTo, prior?.quote);
     // Saved paths already recorded stay.
     prior?.outputs.forEach((po, i) => po.savedTo && rec.outputs[i] && !rec.outputs[i]!.savedTo && (rec.outputs[i]!.savedTo = po.savedTo));
     if (prior && rec.outputs.length === 0) rec.outputs = prior.outputs;
     // Every UUID of the lineage settles with the record: the failed ones cost nothing, the last its results' cost.
-    const settlements: Array<[string, number]> = o.attempts.filter((a) => a.taskUUID !== o.taskUUID).map((a) => [a.taskUUID, 0]);
+    const settlements: Array<[string, number]> = rec.attempts.filter((a) => a.taskUUID !== o.taskUUID).map((a) => [a.taskUUID, 0]);
     // Never settled at 0 because a field is missing: a result without its cost keeps its reservation (the estimate) as spent.
-    const costKnown = o.results.length > 0 && o.results.every((x) => typeof x?.cost === 'number');
-    if ((o.status === 'success' || o.status === 'partial') && costKnown) settlements.push([o.taskUUID, rec.cost ?? 0]);
+    if ((o.status === 'success' || o.status === 'partial') && o.costKnown) settlements.push([o.taskUUID, rec.cost ?? 0]);
     else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
     // processing / unknown: the reservation stands until a poll settles it.
     const over = await store.finish(root, rec, settlements);
@@ -533,7 +506,7 @@ export class Journal {
   }
 
   /** Saved paths for a task's outputs, by output index. */
-  async saved(uuid: string, paths: Array<string | undefined>): Promise<void> {
+  async recordSaves(uuid: string, paths: Array<string | undefined>): Promise<void> {
     try {
       const store = await this.state();
       const rec = await store.getTask(uuid);
@@ -548,24 +521,28 @@ export class Journal {
     }
   }
 
-  private toRecord(task: Task, o: OutcomeLike, createdAt: string, saveTo: string | undefined, quote?: { usd: number; source: string }): TaskRecord {
-    const costs = o.results.map((r) => r?.cost).filter((c): c is number => typeof c === 'number');
+  private toRecord(task: LedgerTask, o: OutcomeRecord & { attempts: Array<{ taskUUID: string; outcome: string }> }, createdAt: string, saveTo: string | undefined, quote?: { usd: number; source: string }): TaskRecord {
     return {
       taskUUID: o.taskUUID,
       attempts: o.attempts,
       taskType: task.taskType,
-      ...(typeof task.model === 'string' ? { model: task.model } : {}),
-      ...(task.deliveryMethod === 'async' || task.deliveryMethod === 'sync' ? { delivery: task.deliveryMethod } : {}),
+      ...(task.model !== undefined ? { model: task.model } : {}),
+      ...(task.delivery ? { delivery: task.delivery } : {}),
       status: o.status,
       createdAt,
       updatedAt: new Date().toISOString(),
-      ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}),
-      numberResults: countOf(task),
-      outputs: outputsOf(o.results),
-      request: scrubRequest(task) as Record<string, unknown>,
+      ...(o.cost !== undefined ? { cost: o.cost } : {}),
+      numberResults: task.numberResults,
+      outputs: o.outputs.map((x) => ({ ...x })),
+      request: scrubRequest(task.request) as Record<string, unknown>,
       ...(saveTo ? { saveTo } : {}),
       ...(o.errors.length ? { errors: o.errors.map((e) => ({ code: e.code, message: scrubber.text(e.message) })) } : {}),
       ...(quote ? { quote: { usd: quote.usd, source: quote.source } } : {}),
     };
   }
+}
+
+/** A stored record as the task it was made from (a poll of another process's task), under its current UUID. */
+function taskOf(r: TaskRecord, taskUUID: string): LedgerTask {
+  return { taskUUID, taskType: r.taskType, billable: true, kept: true, ...(r.model !== undefined ? { model: r.model } : {}), ...(r.delivery ? { delivery: r.delivery } : {}), numberResults: r.numberResults, request: { ...r.request, taskUUID } };
 }

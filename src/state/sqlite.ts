@@ -359,26 +359,32 @@ export class SqliteState implements StateStore {
   }
 
   admit(b: AdmitBatch): Promise<AdmitResult> {
-    return this.run(() =>
-      this.db
-        .transaction((): AdmitResult => {
-          const taken = b.callerUuids.find((u) => this.stmt.hasUuid!.get(u));
-          if (taken) return { ok: false, taken };
-          let spent = (this.stmt.spentDay!.get(b.day) as { spent: number } | undefined)?.spent ?? 0;
-          for (const [i, r] of b.reservations.entries()) {
-            if (b.cap !== undefined && spent + r.amount > b.cap + 1e-9) return { ok: false, refused: i, spentToday: spent, cap: b.cap, wanted: r.amount };
-            spent += r.amount;
-          }
-          const now = Date.now();
-          // Each UUID is its own root: tasks sent together are not one lineage (a batch's first task
-          // must never answer for the others).
-          for (const u of b.uuids) this.stmt.claim!.run(u, u, now);
-          for (const r of b.reservations) if (this.insertReservation(r.uuid, b.day, r.amount, r, now)) this.stmt.addDay!.run(b.day, r.amount, r.amount);
-          for (const { root: rt, record } of b.records) this.putRecord(rt, record, now);
-          return { ok: true };
-        })
-        .immediate(),
-    );
+    return this.run(() => this.admitTx.immediate(b));
+  }
+
+  /** Built once: better-sqlite3 makes a new wrapper each time transaction() is called, and admit runs on every call. */
+  private readonly admitTx = this.txOf((b: AdmitBatch): AdmitResult => {
+    const taken = b.callerUuids.find((u) => this.stmt.hasUuid!.get(u));
+    if (taken) return { ok: false, taken };
+    // A batch that reserves nothing (reads, uploads) neither reads nor changes the day's spend.
+    let spent = b.reservations.length ? ((this.stmt.spentDay!.get(b.day) as { spent: number } | undefined)?.spent ?? 0) : 0;
+    for (const [i, r] of b.reservations.entries()) {
+      if (b.cap !== undefined && spent + r.amount > b.cap + 1e-9) return { ok: false, refused: i, spentToday: spent, cap: b.cap, wanted: r.amount };
+      spent += r.amount;
+    }
+    const now = Date.now();
+    // Each UUID is its own root: tasks sent together are not one lineage (a batch's first task
+    // must never answer for the others).
+    for (const u of b.uuids) this.stmt.claim!.run(u, u, now);
+    for (const r of b.reservations) if (this.insertReservation(r.uuid, b.day, r.amount, r, now)) this.stmt.addDay!.run(b.day, r.amount, r.amount);
+    for (const { root: rt, record } of b.records) this.putRecord(rt, record, now);
+    return { ok: true };
+  });
+
+  private txOf<A extends unknown[], R>(fn: (...args: A) => R): { immediate: (...args: A) => R } {
+    // Made on first use: field initialisers run before the constructor body sets this.db.
+    let tx: BetterSqlite3.Transaction<(...args: A) => R> | undefined;
+    return { immediate: (...args: A) => (tx ??= this.db.transaction(fn)).immediate(...args) };
   }
 
   finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<Overrun[]> {

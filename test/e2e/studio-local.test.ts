@@ -131,14 +131,14 @@ describe('studio local page', () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'rw-studio-elsewhere-'));
     const secret = join(elsewhere, 'secret.png');
     writeFileSync(secret, 'not yours');
-    await ctx.journal.saved(taskUUID, [secret, undefined]);
+    await ctx.journal.recordSaves(taskUUID, [secret, undefined]);
     const outside = await api(`/api/output/${taskUUID}/0`);
     expect(outside.status).toBe(403);
     expect(outside.body).not.toContain('not yours');
     expect(JSON.parse(outside.body)).toMatchObject({ structuredContent: { error: { kind: 'policy' } } });
     const link = join(out, 'local', 'link.png');
     symlinkSync(secret, link);
-    await ctx.journal.saved(taskUUID, [link, undefined]);
+    await ctx.journal.recordSaves(taskUUID, [link, undefined]);
     expect((await api(`/api/output/${taskUUID}/0`)).status).toBe(403);
     // An index the journal has no output for, and a path-like id, are refused too.
     expect((await api(`/api/output/${taskUUID}/7`)).status).toBe(403);

@@ -283,3 +283,21 @@ describe('without an API key', () => {
     expect(info).toMatchObject({ taskType: 'videoInference', schema: 'live' });
   });
 });
+
+describe('a search holding the key', () => {
+  it('is refused naming the field it is in, and nothing is sent', async () => {
+    const key = simEnv(sim).RUNWARE_API_KEY!;
+    const before = sent('modelSearch').length;
+    for (const [args, field] of [
+      [{ search: `flux ${key}` }, 'search'],
+      [{ search: 'flux', tags: ['ok', key.slice(2, 20)] }, 'tags[1]'],
+      [{ search: 'flux', architecture: key }, 'architecture'],
+    ] as const) {
+      const r = await call('runware_model_search', args);
+      expect(r.isError).toBe(true);
+      expect(r.structuredContent ?? JSON.parse(text(r))).toMatchObject({ error: { kind: 'policy', field } });
+      expect(text(r)).not.toContain(key.slice(0, 12));
+    }
+    expect(sent('modelSearch').length).toBe(before);
+  });
+});

@@ -5,7 +5,7 @@
  * allowed directories is served or sent, and nothing hangs.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -91,6 +91,27 @@ describe('1. a resource reads only a regular file inside the allowed directories
     const err = await read(await record(5, join(out, 'd.png'))).catch((e: Error) => e);
     capture.add(String(err));
     expect(String(err)).toMatch(/holds a secret/);
+  });
+});
+
+describe('1b. an output is named one way only', () => {
+  it('a hard link inside the folder to a file outside it is not served (a saved output has one link)', async () => {
+    writeFileSync(join(outside, 'secret.png'), Buffer.concat([PNG, Buffer.from('private')]));
+    linkSync(join(outside, 'secret.png'), join(out, 'h.png'));
+    const err = await read(await record(20, join(out, 'h.png'))).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String(err)).toMatch(/hard links/);
+    rmSync(join(out, 'h.png'));
+  });
+
+  it('an output index is decimal digits only: 0x0, 00, 1e0 and a space are refused, 0 is served', async () => {
+    writeFileSync(join(out, 'i.png'), PNG);
+    const uri = await record(21, join(out, 'i.png'));
+    expect((await read(uri)).contents).toHaveLength(1);
+    for (const bad of ['0x0', '00', '1e0', '%200', '-0']) {
+      const err = await read(uri.replace(/\/0$/, `/${bad}`)).catch((e: Error) => e);
+      expect(String(err), bad).toMatch(/index must be a whole number/);
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import { RunwareClient } from '../../src/runware/client.js';
 import { Rules } from '../../src/runware/rules.js';
 import { Logger } from '../../src/shared/log.js';
 import { Journal } from '../../src/state/journal.js';
+import { ledgerTask } from '../../src/runware/ledger-records.js';
 import { SqliteState } from '../../src/state/sqlite.js';
 import type { StateStore } from '../../src/state/types.js';
 import { CANARY, useSim } from '../helpers.js';
@@ -54,9 +55,9 @@ describe('the journal admission', () => {
     const state = SqliteState.open(mkdtempSync(join(tmpdir(), 'rw-admit-')));
     const { c, journal } = client(async () => state);
     const j = journal as unknown as { mustAdmitFirst: Journal['mustAdmitFirst'] };
-    expect(j.mustAdmitFirst([{ taskType: 'modelSearch', taskUUID: 'u' }], [])).toBe(false);
-    expect(j.mustAdmitFirst([{ taskType: 'modelSearch', taskUUID: 'u' }], ['u'])).toBe(true);
-    expect(j.mustAdmitFirst([{ taskType: 'imageInference', taskUUID: 'u' }], [])).toBe(true);
+    expect(j.mustAdmitFirst([ledgerTask({ taskType: 'modelSearch', taskUUID: 'u' })], [])).toBe(false);
+    expect(j.mustAdmitFirst([ledgerTask({ taskType: 'modelSearch', taskUUID: 'u' })], ['u'])).toBe(true);
+    expect(j.mustAdmitFirst([ledgerTask({ taskType: 'imageInference', taskUUID: 'u' })], [])).toBe(true);
     // A used caller UUID is refused before anything is sent.
     const used = '3b241101-e2bb-4255-8caf-4136c566a962';
     await state.claimUuids([used], []);

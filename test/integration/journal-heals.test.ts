@@ -18,6 +18,7 @@ import { Rules } from '../../src/runware/rules.js';
 import { PolicyError } from '../../src/shared/errors.js';
 import { Logger } from '../../src/shared/log.js';
 import { Journal } from '../../src/state/journal.js';
+import { ledgerTask, outcomeRecord } from '../../src/runware/ledger-records.js';
 import { SqliteState } from '../../src/state/sqlite.js';
 import { CANARY, imageTask, useSim } from '../helpers.js';
 
@@ -149,15 +150,15 @@ describe('cost is never settled at 0 because a field is missing', () => {
   it('a result without its cost keeps its reservation as the day\'s spend; one with it settles', async () => {
     const { journal } = setup({ cap: 5 });
     const store = await journal.state();
-    const task = { taskType: 'imageInference', taskUUID: randomUUID(), model: 'runware:101@1' };
+    const task = ledgerTask({ taskType: 'imageInference', taskUUID: randomUUID(), model: 'runware:101@1' });
     await journal.admit([task], []);
     const reserved = (await store.spend(new Date().toISOString().slice(0, 10))).today;
     expect(reserved).toBeGreaterThan(0);
-    await journal.record(task, { taskUUID: task.taskUUID, status: 'success', results: [{ taskUUID: task.taskUUID, imageURL: 'https://x/1.png' }], errors: [], attempts: [] });
+    await journal.recordOutcome(task, outcomeRecord({ taskUUID: task.taskUUID, status: 'success', results: [{ taskUUID: task.taskUUID, imageURL: 'https://x/1.png' }], errors: [], attempts: [] }));
     expect((await store.spend(new Date().toISOString().slice(0, 10))).today).toBe(reserved);
-    const paid = { ...task, taskUUID: randomUUID() };
+    const paid = ledgerTask({ taskType: 'imageInference', taskUUID: randomUUID(), model: 'runware:101@1' });
     await journal.admit([paid], []);
-    await journal.record(paid, { taskUUID: paid.taskUUID, status: 'success', results: [{ taskUUID: paid.taskUUID, imageURL: 'https://x/2.png', cost: 0.002 }], errors: [], attempts: [] });
+    await journal.recordOutcome(paid, outcomeRecord({ taskUUID: paid.taskUUID, status: 'success', results: [{ taskUUID: paid.taskUUID, imageURL: 'https://x/2.png', cost: 0.002 }], errors: [], attempts: [] }));
     expect((await store.spend(new Date().toISOString().slice(0, 10))).today).toBeCloseTo(reserved + 0.002, 6);
   });
 });

@@ -84,6 +84,8 @@ describe('imageInference', () => {
 
   it('getTaskDetails knows every received task, sync or async, and answers unknown UUIDs as each possibility says', async () => {
     sim.state.options.reusedUuid = 'conflict';
+    // The lag is its own test (below); here getTaskDetails knows a task at once.
+    sim.state.options.taskDetailsLag = 0;
     const t = img();
     await post([t]);
     const d = await post([{ taskType: 'getTaskDetails', taskUUID: t.taskUUID }]);

@@ -20,6 +20,7 @@ import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import { Journal, utcDay } from '../../src/state/journal.js';
+import { ledgerTask, outcomeRecord } from '../../src/runware/ledger-records.js';
 import { SqliteState } from '../../src/state/sqlite.js';
 import Database from 'better-sqlite3';
 import { simEnv, useSim } from '../helpers.js';
@@ -200,6 +201,21 @@ describe('confirmation above RUNWARE_CONFIRM_ABOVE_USD', () => {
     }
   });
 
+  it('a call the cap would refuse is refused as such, without asking to confirm its price', async () => {
+    const c = await connect({ RUNWARE_CONFIRM_ABOVE_USD: '0.5', RUNWARE_MAX_SPEND_USD: '0.6' }, { elicit: () => ({ action: 'accept', content: { run: true } }) });
+    try {
+      const r = await c.call('runware_run', video);
+      expect(err(r)).toMatchObject({ kind: 'policy', code: 'spend_cap', field: 'RUNWARE_MAX_SPEND_USD', quoteUsd: 0.92, capUsd: 0.6 });
+      expect(c.asked).toEqual([]);
+      // Nor with confirmCostUsd given: the cap is the answer.
+      const again = await c.call('runware_run', { ...video, confirmCostUsd: 0.92 });
+      expect(err(again)).toMatchObject({ code: 'spend_cap' });
+      expect(sim().runwareRequests().filter((e) => !e.headers['x-runware-dry-run']).flatMap((e) => e.body as Array<{ taskType: string }>).filter((t) => t.taskType === 'videoInference')).toHaveLength(0);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a cheap task is not asked about', async () => {
     const c = await connect({ RUNWARE_CONFIRM_ABOVE_USD: '0.5' }, { elicit: () => ({ action: 'decline' }) });
     try {
@@ -267,7 +283,7 @@ describe('a killed sender does not hold the cap (#24)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rw-lease-'));
     // The "killed" process: admitted a $0.348 task and died before sending it.
     const dead = new Journal({ open: async () => SqliteState.open(join(dir)), logger: new Logger('error'), maxSpendUsd: 0.35, leaseMs: 60_000 });
-    const lost = { taskType: 'imageInference', taskUUID: '9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d', model: 'runware:101@1', positivePrompt: 'lost' };
+    const lost = ledgerTask({ taskType: 'imageInference', taskUUID: '9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d', model: 'runware:101@1', positivePrompt: 'lost' });
     await dead.admit([lost], [], { quotes: new Map([[lost.taskUUID, { usd: 0.348, units: 1, source: 'pricing', how: 'test' }]]) });
     await dead.close();
     const c = await connect({ RUNWARE_STATE_DIR: dir, RUNWARE_MAX_SPEND_USD: '0.35' });
@@ -284,7 +300,7 @@ describe('a killed sender does not hold the cap (#24)', () => {
       expect(await c.ledger()).toEqual({ spent: 0.0038, overrun: 0 });
       // The task billed after all (it had gone out): the charge is recorded at once, as an overrun of a released reservation.
       const late = new Journal({ open: async () => SqliteState.open(dir), logger: new Logger('error'), maxSpendUsd: 0.35 });
-      const { overrun: over } = await late.recordOutcome(lost, { taskUUID: lost.taskUUID, status: 'success', results: [{ taskUUID: lost.taskUUID, taskType: 'imageInference', imageURL: 'https://x/y.jpg', cost: 0.348 }], errors: [], attempts: [] });
+      const { overrun: over } = await late.recordOutcome(lost, outcomeRecord({ taskUUID: lost.taskUUID, status: 'success', results: [{ taskUUID: lost.taskUUID, taskType: 'imageInference', imageURL: 'https://x/y.jpg', cost: 0.348 }], errors: [], attempts: [] }));
       await late.close();
       expect(over).toMatchObject({ taskUUID: lost.taskUUID, usd: 0.348, reservedUsd: 0, source: 'released' });
       const l = await c.ledger();

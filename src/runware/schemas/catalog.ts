@@ -60,6 +60,8 @@ export function deliveryMethodsOf(schema: JsonSchema | undefined): Array<'sync' 
 
 export class ModelCatalog {
   private readonly cache: HttpCache;
+  /** Parsed forms of cached bodies, by the body itself: a body served from memory is parsed once, not per call. */
+  private readonly parsed = new WeakMap<object, unknown>();
 
   constructor(private readonly opts: CatalogOptions) {
     this.cache = new HttpCache({ ...(opts.cacheDir ? { dir: opts.cacheDir } : {}), userAgent: opts.userAgent, logger: opts.logger, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
@@ -109,13 +111,13 @@ export class ModelCatalog {
     const r = await this.cache.get(`${this.opts.schemasUrl}/registry.json`, signal);
     const models = r.status === 'ok' ? obj(obj(r.body)?.models) : undefined;
     if (!models) return undefined;
-    return new Map(Object.entries(models).map(([air, e]) => { const t = obj(e)?.taskType; return [air, typeof t === 'string' ? t : undefined]; }));
+    return this.once(models, () => new Map(Object.entries(models).map(([air, e]) => { const t = obj(e)?.taskType; return [air, typeof t === 'string' ? t : undefined]; })));
   }
 
   /** The capability taxonomy (`io:*`, `op:*`); undefined when the content service cannot be reached. */
   async capabilities(signal?: AbortSignal): Promise<Capability[] | undefined> {
     const r = await this.cache.get(`${this.opts.contentUrl}/capabilities`, signal);
-    return r.status === 'ok' ? parseCapabilities(r.body) : undefined;
+    return r.status === 'ok' ? this.once(r.body, () => parseCapabilities(r.body)) : undefined;
   }
 
   /**
@@ -124,7 +126,20 @@ export class ModelCatalog {
    */
   async curatedModels(capability: string | undefined, signal?: AbortSignal): Promise<CuratedModel[] | undefined> {
     const r = await this.cache.get(`${this.opts.contentUrl}/models${capability ? `?capability=${encodeURIComponent(capability)}` : ''}`, signal);
-    return r.status === 'ok' ? parseCuratedModels(r.body) : undefined;
+    return r.status === 'ok' ? this.once(r.body, () => parseCuratedModels(r.body)) : undefined;
+  }
+
+  /**
+   * `parse(body)`, remembered for as long as the cache holds that body. Callers get the same
+   * frozen value each time, so none can change what the next call sees.
+   */
+  private once<T>(body: unknown, parse: () => T): T {
+    if (body === null || typeof body !== 'object') return parse();
+    const hit = this.parsed.get(body);
+    if (hit !== undefined) return hit as T;
+    const value = deepFreeze(parse());
+    this.parsed.set(body, value);
+    return value;
   }
 
   /** The curated entry of an AIR, when the content service lists it. */
@@ -137,4 +152,14 @@ export class ModelCatalog {
     const r = await this.cache.get(`${this.opts.contentUrl}/models/${encodeURIComponent(slug)}/examples`, signal);
     return r.status === 'ok' ? parseExamples(r.body) : [];
   }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v instanceof Map) {
+    for (const x of v.values()) deepFreeze(x);
+  } else if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }

@@ -1,0 +1,72 @@
+/**
+ * The client's tasks and outcomes as the ledger takes them (src/state/ledger.ts):
+ * plain records, with the task-type facts (task-types.ts) read and Runware's
+ * result items parsed here, so the state layer never reads an answer.
+ */
+import type { CallRecord, LedgerTask, OutcomeRecord } from '../state/ledger.js';
+import type { JournalOutput, JournalStatus } from '../state/types.js';
+import type { ApiErrorItem, DataItem } from './errors.js';
+import type { Task } from './rules.js';
+import { isBillable, isKept, resultCount } from './task-types.js';
+
+export type { CallRecord };
+
+export function ledgerTask(t: Task): LedgerTask {
+  return {
+    taskUUID: t.taskUUID,
+    taskType: t.taskType,
+    billable: isBillable(t.taskType),
+    kept: isKept(t.taskType),
+    ...(typeof t.model === 'string' ? { model: t.model } : {}),
+    ...(t.deliveryMethod === 'async' || t.deliveryMethod === 'sync' ? { delivery: t.deliveryMethod } : {}),
+    numberResults: resultCount(t),
+    request: t,
+  };
+}
+
+/** Where a result's output lives, for the journal (URLs, UUIDs, expiry). */
+export function outputsOf(results: DataItem[]): JournalOutput[] {
+  const out: JournalOutput[] = [];
+  for (const r of results) {
+    if (!r || typeof r !== 'object') continue;
+    const files = (r.outputs as { files?: Array<Record<string, unknown>> } | undefined)?.files;
+    if (Array.isArray(files)) {
+      for (const f of files) if (f && typeof f.url === 'string') out.push({ url: f.url, ...(typeof f.uuid === 'string' ? { uuid: f.uuid } : {}), kind: '3d' });
+      continue;
+    }
+    for (const kind of ['image', 'video', 'audio', 'media']) {
+      const url = r[`${kind}URL`];
+      const uuid = r[`${kind}UUID`];
+      if (typeof url === 'string' || typeof uuid === 'string') {
+        out.push({ ...(typeof url === 'string' ? { url } : {}), ...(typeof uuid === 'string' ? { uuid } : {}), kind, ...(typeof r.expiresAt === 'string' ? { expiresAt: r.expiresAt } : {}) });
+        break;
+      }
+    }
+    if (typeof r.text === 'string') out.push({ kind: 'text' });
+  }
+  return out;
+}
+
+/** What the client knows of an outcome: its results and errors as Runware gave them. */
+export interface ClientOutcome {
+  taskUUID: string;
+  status: JournalStatus | 'processing';
+  results: DataItem[];
+  errors: ApiErrorItem[];
+  /** Undefined: the lineage as the ledger recorded it (a poll knows no attempts of its own). */
+  attempts?: Array<{ taskUUID: string; outcome: string }>;
+}
+
+export function outcomeRecord(o: ClientOutcome): OutcomeRecord {
+  const costs = o.results.map((r) => r?.cost).filter((c): c is number => typeof c === 'number');
+  return {
+    taskUUID: o.taskUUID,
+    status: o.status,
+    outputs: outputsOf(o.results),
+    ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}),
+    // Never settled at 0 because a field is missing: a result without its cost keeps its reservation (the estimate) as spent.
+    costKnown: o.results.length > 0 && o.results.every((x) => typeof x?.cost === 'number'),
+    errors: o.errors.map((e) => ({ code: e.code, message: e.message })),
+    ...(o.attempts ? { attempts: o.attempts } : {}),
+  };
+}
