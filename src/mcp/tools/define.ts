@@ -36,8 +36,8 @@ export interface ToolCall {
 
 /** What a handler returns. */
 export interface ToolReply {
-  /** The structured result: structuredContent, and the same JSON as the first text block. */
-  output: object & { next?: string };
+  /** The structured result: structuredContent, and the same JSON as the first text block (its next steps in MCP's words). */
+  output: Parameters<typeof failedOutput>[0];
   /** Blocks after that text: text outputs, resource links, previews. */
   content?: ContentBlock[];
   /** Set when the task failed but the result still has its fields: isError, naming the first of these errors. */
