@@ -8,6 +8,7 @@ import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js
 import { sleep } from '../shared/time.js';
 import type { ApiErrorItem, DataItem, Envelope } from './errors.js';
 import { isFinished } from './verdicts.js';
+import { firstPollMinSteps } from './task-types.js';
 
 /**
  * The wait before each poll is `minMs + fraction × age` (age: time since the
@@ -24,12 +25,10 @@ export interface PollSchedule {
 
 export const DEFAULT_POLL_SCHEDULE: PollSchedule = { minMs: 500, fraction: 0.1, maxMs: 60_000 };
 
-/** Task types that take seconds at the very least: their first poll waits this many `minMs`. */
-const FIRST_POLL_MIN: Record<string, number> = { videoInference: 10, '3dInference': 10, audioInference: 4, training: 60, modelUpload: 10 };
 
-/** How long after it was sent a task is first worth polling. */
+/** How long after it was sent a task is first worth polling: types that take seconds at the very least wait several `minMs` (task-types.ts). */
 export function firstPollAt(s: PollSchedule, taskType?: string): number {
-  return s.minMs * (taskType ? FIRST_POLL_MIN[taskType] ?? 1 : 1);
+  return s.minMs * firstPollMinSteps(taskType);
 }
 
 /**

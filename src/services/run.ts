@@ -8,7 +8,7 @@ import { confirmOf, overrunOut, type OverrunOut } from './spend.js';
 import { pollStep } from './next-step.js';
 import type { ApiErrorItem, DataItem } from '../runware/errors.js';
 import type { Attempt } from '../runware/client.js';
-import { KNOWN_TASK_TYPES } from '../runware/tasks/index.js';
+import { callerRunnableTypes, GENERIC_WORK_TYPE } from '../runware/task-types.js';
 import { coerceToSchema, paramsObject } from '../runware/schemas/coerce.js';
 import { resolveSaveTarget } from '../media/save.js';
 import { callRecord } from '../state/ledger.js';
@@ -23,7 +23,7 @@ import { downloadBudget, materialize, mediaItems, mediaSource, type MediaCallOpt
 export const DEFAULT_RUN_WAIT_SECONDS = 45;
 const SUBMIT_ONLY_BUDGET_MS = 15_000;
 /** A task type the rules check generically (structure, keys, secrets), before the real one is known. */
-const PRECHECK_TYPE = 'videoInference';
+const PRECHECK_TYPE = GENERIC_WORK_TYPE;
 
 export interface RunInput {
   model: string;
@@ -116,7 +116,7 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
   if (kind?.use) throw new ValidationError('model', `${input.model} is a ${kind.community?.category ?? 'add-on'}, ${kind.use}`, 'a model whose runware_model_search hit has a taskType');
   const taskType = facts.taskType ?? asked ?? kind?.taskType;
   if (!taskType) {
-    throw new ValidationError('params.taskType', `${input.model} is not in Runware's model registry and has no schema, so its task type is unknown; give it in params`, KNOWN_TASK_TYPES.filter((t) => !['getResponse', 'getTaskDetails', 'ping', 'authentication'].includes(t)).join(', '));
+    throw new ValidationError('params.taskType', `${input.model} is not in Runware's model registry and has no schema, so its task type is unknown; give it in params`, callerRunnableTypes().join(', '));
   }
   const schema = facts.schema?.requestSchema;
   const params = (schema ? coerceToSchema(given, schema) : given) as Record<string, unknown>;
