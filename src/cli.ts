@@ -6,7 +6,7 @@
 import { loadConfig, withSimulator, VERSION, type Config, type Flags } from './config.js';
 import { UsageError, printText, reportError } from './commands/output.js';
 import { AppContext } from './services/context.js';
-import { setCliInvocation } from './services/next-step.js';
+import { setCliInvocation } from './commands/next-step.js';
 import { adoptUnfinished, type Adopter } from './services/simulated.js';
 import { Logger, stderrSink } from './shared/log.js';
 

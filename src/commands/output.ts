@@ -4,6 +4,7 @@
  */
 import { isAppError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
+import { cliErrorJson, cliSay, forCli } from './next-step.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -23,8 +24,9 @@ export function printText(text: string): void {
   process.stdout.write(`${scrubber.text(text)}\n`);
 }
 
+/** A result as JSON, its next steps as command lines. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(scrubber.value(value), null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(scrubber.value(forCli(value)), null, 2)}\n`);
 }
 
 /**
@@ -43,8 +45,9 @@ export function reportError(e: unknown, { stdout = true }: { stdout?: boolean } 
     return EXIT_USAGE;
   }
   if (isAppError(e)) {
-    asJson({ error: e.toJSON() });
-    process.stderr.write(`error: ${scrubber.text(e.message)}${e.hint ? `\nhint: ${scrubber.text(e.hint)}` : ''}\n`);
+    asJson({ error: cliErrorJson(e) });
+    const hint = cliSay(e.hint);
+    process.stderr.write(`error: ${scrubber.text(e.message)}${hint ? `\nhint: ${scrubber.text(hint)}` : ''}\n`);
     return e.kind === 'validation' || e.kind === 'policy' || e.kind === 'config' ? EXIT_USAGE : EXIT_FAILED;
   }
   const msg = e instanceof Error ? e.message : String(e);

@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { AppContext } from '../services/context.js';
 import { allowedHosts, originAllowed, readBodyText, sameToken } from '../services/http-guard.js';
+import { cliWords } from './next-step.js';
 import { readStudioOutput, RUNWARE_MEDIA_ORIGINS, studioCall, studioError, studioHtml, studioTask } from '../services/studio.js';
 import { num, parse } from './args.js';
 import { printText } from './output.js';
@@ -103,7 +104,7 @@ export async function startStudio(ctx: AppContext, opts: { port?: number } = {})
       } catch (e) {
         return refuse(res, 400, `Bad request: ${(e as Error).message}`);
       }
-      return json(res, 200, await studioCall(ctx, String(body?.name ?? ''), body?.arguments, { roots, signal: abort.signal }));
+      return json(res, 200, await studioCall(ctx, String(body?.name ?? ''), body?.arguments, { roots, signal: abort.signal, words: cliWords }));
     }
     const output = /^\/api\/output\/([0-9a-fA-F-]{36})\/(\d{1,4})$/.exec(url.pathname);
     if (output && req.method === 'GET') {
@@ -112,7 +113,7 @@ export async function startStudio(ctx: AppContext, opts: { port?: number } = {})
         // Served as a download-safe blob: never rendered as a document of this origin.
         return send(res, 200, o.data, { 'content-type': o.mimeType, 'content-length': o.data.length, 'content-security-policy': "default-src 'none'; sandbox" });
       } catch (e) {
-        return json(res, 403, studioError(e));
+        return json(res, 403, studioError(e, cliWords));
       }
     }
     const task = /^\/api\/task\/([0-9a-fA-F-]{36})$/.exec(url.pathname);
@@ -120,7 +121,7 @@ export async function startStudio(ctx: AppContext, opts: { port?: number } = {})
       try {
         return json(res, 200, await studioTask(ctx, task[1]!));
       } catch (e) {
-        return json(res, 404, studioError(e));
+        return json(res, 404, studioError(e, cliWords));
       }
     }
     return refuse(res, 404, 'Not found.');
@@ -128,7 +129,7 @@ export async function startStudio(ctx: AppContext, opts: { port?: number } = {})
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) json(res, 500, studioError(e));
+      if (!res.headersSent) json(res, 500, studioError(e, cliWords));
       else res.destroy();
     });
   });

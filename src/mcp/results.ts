@@ -7,6 +7,29 @@ import { EmptyResultSchema, type CallToolResult, type ContentBlock } from '@mode
 import { isAppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
+import { renderNexts, say, stepsOf, type Next, type NextStep, type StepWords } from '../shared/next-step.js';
+
+/**
+ * Next steps in MCP's words: the tool to call and its arguments as JSON
+ * (`runware_poll with {"taskUUID":"…","waitSeconds":60}`). The core and the
+ * services say which step (src/shared/next-step.ts); this names it.
+ */
+export const mcpWords: StepWords = (s: NextStep): string => {
+  const a = s.args;
+  switch (s.action) {
+    case 'poll':
+      return a.taskUUID === undefined ? 'runware_poll' : `runware_poll with ${JSON.stringify(a)}`;
+    case 'confirmCost':
+      return `call again with confirmCostUsd: ${String(a.quoteUsd)} (or more; runware_text_to_image and runware_run take it)`;
+    case 'useMedia': {
+      const u = JSON.stringify(a.mediaUUID);
+      return `runware_run (params: {"inputImage":${u}}; or seedImage, referenceImages, inputs.*) or of runware_text_to_image (extra: {"seedImage":${u}})`;
+    }
+  }
+};
+
+/** A hint or note as a model reads it over MCP. */
+export const mcpSay = (value: string | Next | undefined): string | undefined => say(value, mcpWords);
 
 export type ToolExtra = {
   signal: AbortSignal;
@@ -17,7 +40,7 @@ export type ToolExtra = {
 
 export function ok(structured: object, extra: ContentBlock[] = []): CallToolResult {
   // Compact: the text is read by a model, and indentation is a third of the tokens, not information.
-  const { value, text } = scrubber.json(structured);
+  const { value, text } = scrubber.json(renderNexts(structured, mcpWords));
   const clean = value as Record<string, unknown>;
   return {
     content: [{ type: 'text', text }, ...(scrubber.value(extra) as ContentBlock[])],
@@ -32,17 +55,23 @@ export interface ToolErrorInfo {
   field?: string;
   code?: string;
   retryable?: boolean;
+  /** What to do next, in MCP's words. */
   next?: string;
+  /** The same steps as data: `{ action, args }` (src/shared/next-step.ts). */
+  nextSteps?: NextStep[];
   [k: string]: unknown;
 }
 
 /** An AppError's own description, with its hint as `next`. */
 export function errorInfo(e: unknown): ToolErrorInfo {
   if (isAppError(e)) {
-    const { hint, ...j } = e.toJSON() as Record<string, unknown> & { kind: string; message: string; hint?: string };
+    const { hint: _plain, ...j } = e.toJSON() as Record<string, unknown> & { kind: string; message: string };
     const info: ToolErrorInfo = { ...j, kind: j.kind, message: j.message };
     for (const k of Object.keys(info)) if (info[k] === undefined) delete info[k];
-    if (typeof hint === 'string') info.next = hint;
+    const hint = mcpSay(e.hint);
+    if (hint) info.next = hint;
+    const steps = stepsOf(e.hint);
+    if (steps.length) info.nextSteps = steps;
     return info;
   }
   return { kind: 'internal', message: e instanceof Error ? e.message : String(e), next: 'This is a bug in runware-mcp-server; please report it. Calling again may work.' };
@@ -68,15 +97,16 @@ export function fail(e: unknown, log?: Logger): CallToolResult {
  * A result whose task failed but that still has its fields (status, errors,
  * lineage): isError, with `error` naming the first upstream error and what next.
  */
-export function failedOutput(output: object & { next?: string }, errors: Array<{ code: string; message: string }> | undefined, extra: ContentBlock[] = []): CallToolResult {
+export function failedOutput(output: object & { next?: string | Next }, errors: Array<{ code: string; message: string }> | undefined, extra: ContentBlock[] = []): CallToolResult {
   const first = errors?.[0];
   const error: ToolErrorInfo = {
     kind: 'upstream',
     message: first ? first.message : 'the task failed',
     ...(first ? { code: first.code } : {}),
-    next: output.next ?? 'Read errors for each taskUUID: fix the input for validation, safety or credit codes; transient errors were already retried, so a new call is a new (billed) task.',
+    next: mcpSay(output.next) ?? 'Read errors for each taskUUID: fix the input for validation, safety or credit codes; transient errors were already retried, so a new call is a new (billed) task.',
   };
-  return { ...ok({ ...output, error }, extra), isError: true };
+  const steps = stepsOf(output.next);
+  return { ...ok({ ...output, error: { ...error, ...(steps.length ? { nextSteps: steps } : {}) } }, extra), isError: true };
 }
 
 export interface ProgressReporter {

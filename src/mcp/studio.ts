@@ -18,6 +18,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { RUNWARE_MEDIA_ORIGINS, studioHtml } from '../services/studio.js';
 import { isAppError } from '../shared/errors.js';
+import { mcpSay } from './results.js';
 
 export const STUDIO_URI = 'ui://runware/studio';
 /** ext-apps' RESOURCE_MIME_TYPE. */
@@ -38,7 +39,7 @@ export function registerStudio(server: McpServer): void {
     },
     async (uri) => {
       const text = await studioHtml().catch((e: unknown) => {
-        throw isAppError(e) ? new McpError(ErrorCode.InternalError, `${e.message}. ${e.hint ?? ''}`.trim()) : e;
+        throw isAppError(e) ? new McpError(ErrorCode.InternalError, `${e.message}. ${mcpSay(e.hint) ?? ''}`.trim()) : e;
       });
       return { contents: [{ uri: uri.href, mimeType: MCP_APP_MIME_TYPE, text, _meta: { ui: STUDIO_UI_META } }] };
     },

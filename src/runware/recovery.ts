@@ -50,6 +50,7 @@
  */
 import type { ApiErrorItem, DataItem } from './errors.js';
 import { isReadType, type Task } from './rules.js';
+import { next, step, type Next } from '../shared/next-step.js';
 
 export type Phase = 'send' | 'check' | 'resend' | 'follow' | 'done';
 export type TaskStatus = 'success' | 'partial' | 'processing' | 'error' | 'unknown';
@@ -66,7 +67,8 @@ export interface Outcome {
   results: DataItem[];
   errors: ApiErrorItem[];
   progress?: number;
-  note?: string;
+  /** A result's own note, or what to do next (a Next: the front-end names its step). */
+  note?: string | Next;
 }
 
 /** What the client learned about one task from one exchange. */
@@ -246,7 +248,7 @@ export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task, settle
         status: 'error',
         results: [],
         errors: [{ code: 'conflictTaskUUID', message: `Runware already has a task with taskUUID ${uuid}; it was not run again.`, category: 'validation', retryable: false, taskUUID: uuid, parameter: 'taskUUID' }],
-        note: 'Omit taskUUID so the server assigns a fresh one; to read the earlier task, call runware_poll with that taskUUID.',
+        note: next('Omit taskUUID so the server assigns a fresh one; to read the earlier task, run {step}.', step('poll', { taskUUID: uuid })),
       });
       return undefined;
     case 'notRun':
@@ -296,7 +298,7 @@ export function giveUp(s: Slot, why: string): void {
       status: 'unknown',
       results: [],
       errors: [{ code: 'resultMissing', message: `${s.pendingWhy} for task ${uuid}, and none came (${why}); it was not resent.`, category: 'unknown', retryable: false, taskUUID: uuid }],
-      note: `Call runware_poll (CLI: poll) with taskUUID ${uuid} later to fetch its outputs; do not resubmit, it ran.`,
+      note: next('Run {step} later to fetch its outputs; do not resubmit, it ran.', step('poll', { taskUUID: uuid })),
     });
     return;
   }
@@ -306,7 +308,7 @@ export function giveUp(s: Slot, why: string): void {
       status: 'unknown',
       results: [],
       errors: [{ code: 'unknownWhetherRan', message: `It is unknown whether task ${uuid} ran (${why}); it was not resent, so it cannot be billed twice.`, category: 'connection', retryable: false, taskUUID: uuid }],
-      note: `Call runware_poll (CLI: poll) with taskUUID ${uuid} later: it reports the result if the task ran. Resubmit only if it says the task is unknown.`,
+      note: next('Run {step} later: it reports the result if the task ran. Resubmit only if it says the task is unknown.', step('poll', { taskUUID: uuid })),
     });
     return;
   }

@@ -10,6 +10,7 @@
 import { v4 as uuidv4, validate as uuidValidate, version as uuidVersion } from 'uuid';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
+import { next, step } from '../shared/next-step.js';
 import { genericTask } from './tasks/index.js';
 import { isReadType, KNOWN_TASK_TYPES, strictSchemaOf, type ReadTaskType } from './task-types.js';
 import { parseOrThrow } from './tasks/common.js';
@@ -98,7 +99,7 @@ export class UuidRegistry {
     }
     const u = uuid.toLowerCase();
     if (this.seen.has(u)) {
-      throw new PolicyError(field, `taskUUID ${u} was already used; every task needs a fresh UUID`, 'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
+      throw new PolicyError(field, `taskUUID ${u} was already used; every task needs a fresh UUID`, next('Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use {step}.', step('poll')));
     }
     return u;
   }

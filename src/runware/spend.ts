@@ -12,6 +12,7 @@
  * once, as an overrun, and dry runs stop for the life of the process.
  */
 import { SpendError } from '../shared/errors.js';
+import { next, step } from '../shared/next-step.js';
 import type { Logger } from '../shared/log.js';
 import type { SpendLedger } from '../state/ledger.js';
 import { ledgerTask } from './ledger-records.js';
@@ -157,7 +158,7 @@ export class SpendGate {
     const answer = opts.ask && !pastConfirmed ? await opts.ask(req) : undefined;
     if (answer === true) return;
     if (answer === false) throw new SpendError('confirmCostUsd', 'confirmation_declined', `${what} ${why}, and the user declined to run it`, 'Nothing was sent. Ask the user before calling again.', amounts);
-    throw new SpendError('confirmCostUsd', 'confirmation_required', `${what} ${why}; it runs once confirmed`, `Nothing was sent. Ask the user; if they agree, call again with confirmCostUsd: ${quoteUsd} (or more; runware_text_to_image and runware_run take it). Today's spend is ${money(spent)}${cap !== undefined ? ` of ${money(cap)}` : ''}.`, amounts);
+    throw new SpendError('confirmCostUsd', 'confirmation_required', `${what} ${why}; it runs once confirmed`, next(`Nothing was sent. Ask the user; if they agree, {step}. Today's spend is ${money(spent)}${cap !== undefined ? ` of ${money(cap)}` : ''}.`, step('confirmCost', { quoteUsd })), amounts);
   }
 
   /**

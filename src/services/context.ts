@@ -12,12 +12,14 @@ import { Rules } from '../runware/rules.js';
 import { RunwayLookup } from '../runway/lookup.js';
 import { ModelCatalog } from '../runware/schemas/catalog.js';
 import { Journal } from '../state/journal.js';
-import type { Frontend } from './next-step.js';
 import { SqliteState } from '../state/sqlite.js';
 import type { RedisState } from '../state/redis.js';
 import type { Limiter } from '../shared/limiter.js';
 import { GlobalLimiter } from '../state/leases.js';
 import type { Logger } from '../shared/log.js';
+
+/** Who reads the results (its setup hints differ); next steps are data that each front-end words itself. */
+export type Frontend = 'mcp' | 'cli';
 
 /** UUIDs kept in memory once the journal remembers all of them. */
 const RECENT_UUIDS = 10_000;
@@ -43,7 +45,7 @@ export class AppContext {
   constructor(
     readonly config: Config,
     readonly logger: Logger,
-    /** Who reads the results: next steps name MCP tools, or CLI commands. */
+    /** Who reads the results: the missing-key hint names MCP settings, or CLI flags. */
     readonly frontend: Frontend = 'mcp',
   ) {
     const dir = config.simulate ? join(config.stateDir, 'simulator') : config.stateDir;

@@ -56,7 +56,7 @@ export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSi
     const why = facts.unchecked?.replace(/^Not checked against a live schema: /, '').replace(/\. The task was sent.*$/, '') ?? 'nothing is known of it';
     // Not the caller's mistake: the catalogue could not be asked. Retryable, not "fix the field".
     if (facts.unreachable) throw new NetworkError(`nothing is known of ${model} here: ${why}`, false);
-    throw new ValidationError('model', `no schema, registry entry or pricing for ${model}, and neither catalogue lists it: ${why}`, 'an AIR from runware_model_search, e.g. runware:101@1');
+    throw new ValidationError('model', `no schema, registry entry or pricing for ${model}, and neither catalogue lists it: ${why}`, 'an AIR from model search, e.g. runware:101@1');
   }
   const schema = facts.schema?.requestSchema;
   const rules = schema ? rulesOf(schema) : [];
@@ -67,7 +67,7 @@ export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSi
   const about = c ? Object.fromEntries(ABOUT_KEYS.filter((k) => c[k] !== undefined && !(Array.isArray(c[k]) && (c[k] as string[]).length === 0)).map((k) => [k, c[k]!])) : undefined;
   const name = kind.curated?.name ?? c?.name;
   const capabilities = kind.curated?.capabilities ?? c?.capabilities;
-  const unchecked = facts.unchecked?.replace('The task was sent as given; Runware checks it.', 'runware_run will send tasks unvalidated; Runware checks them.');
+  const unchecked = facts.unchecked?.replace('The task was sent as given; Runware checks it.', 'a run sends tasks unvalidated; Runware checks them.');
   return {
     model,
     ...(name ? { name } : {}),

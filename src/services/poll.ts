@@ -1,4 +1,4 @@
-import { pollStep } from './next-step.js';
+import { next, pollStep, type Next } from '../shared/next-step.js';
 import { overrunOut, type OverrunOut } from './spend.js';
 import type { PollState, Progress } from '../runware/poll.js';
 import { resolveSaveTarget } from '../media/save.js';
@@ -19,7 +19,7 @@ export interface PollOutput extends PollState {
   files?: Array<MediaInfo & { index: number }>;
   /** The real charge passed the task's reservation (see the spend cap in the README). */
   overrun?: OverrunOut;
-  next?: string;
+  next?: Next;
 }
 
 export interface PollOptions {
@@ -62,11 +62,11 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
   const { overrun: _o, ...rest } = st;
   const output: PollOutput = { ...rest, ...(over ? { overrun: overrunOut(over) } : {}) };
   if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo || f.saveError);
-  const again = pollStep(ctx.frontend, { taskUUID: st.taskUUID, waitSeconds: 60, ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}), ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}) });
+  const again = pollStep(st.taskUUID, { ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}), ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}) });
   if (st.status === 'processing') {
-    output.next = `Still processing (${Math.round(st.progress)}%). Run ${again} to wait longer; do not submit it again.`;
+    output.next = next(`Still processing (${Math.round(st.progress)}%). Run {step} to wait longer; do not submit it again.`, again);
   } else if (st.status === 'unknown') {
-    output.next = `Runware has no record of taskUUID ${st.taskUUID} (getResponse and getTaskDetails both said so): it never ran, has expired, or is not registered yet. If it was submitted moments ago, run ${again}; otherwise it is safe to submit it again.`;
+    output.next = next(`Runware has no record of taskUUID ${st.taskUUID} (getResponse and getTaskDetails both said so): it never ran, has expired, or is not registered yet. If it was submitted moments ago, run {step}; otherwise it is safe to submit it again.`, again);
   }
   return { output, previews };
 }

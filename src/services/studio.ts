@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { RUNWARE_MEDIA_ORIGINS } from '../shared/media-hosts.js';
 import { ConfigError, isAppError, ValidationError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
+import { plainWords, renderNexts, say, stepsOf, type StepWords } from '../shared/next-step.js';
 import { account } from './account.js';
 import type { AppContext } from './context.js';
 import { modelSearch, type ModelSearchInput } from './model-search.js';
@@ -102,10 +103,12 @@ export interface StudioAnswer {
   structuredContent: Json;
 }
 
-export function studioError(e: unknown): StudioAnswer {
+/** An error for the page; `words` names its next step (the front-end that serves the page says how). */
+export function studioError(e: unknown, words: StepWords = plainWords): StudioAnswer {
   const error: Json = isAppError(e) ? (() => {
-    const { hint, ...j } = e.toJSON() as Json & { hint?: string };
-    return { ...j, ...(hint ? { next: hint } : {}) };
+    const { hint: _plain, ...j } = e.toJSON() as Json;
+    const hint = say(e.hint, words);
+    return { ...j, ...(hint ? { next: hint } : {}), ...(stepsOf(e.hint).length ? { nextSteps: stepsOf(e.hint) } : {}) };
   })() : { kind: 'internal', message: e instanceof Error ? e.message : String(e), next: 'This is a bug in runware-mcp-server; please report it.' };
   return { isError: true, structuredContent: scrubber.value({ error }) as Json };
 }
@@ -115,7 +118,7 @@ export function studioError(e: unknown): StudioAnswer {
  * rules, quotes and spend cap. Nothing is previewed inline (the page shows
  * the saved files).
  */
-export async function studioCall(ctx: AppContext, name: string, rawArgs: unknown, opts: { roots: string[]; signal?: AbortSignal }): Promise<StudioAnswer> {
+export async function studioCall(ctx: AppContext, name: string, rawArgs: unknown, opts: { roots: string[]; signal?: AbortSignal; words?: StepWords }): Promise<StudioAnswer> {
   try {
     const args = checkArgs(name, rawArgs);
     const media = { roots: opts.roots, previewMaxBytes: 0, ...(opts.signal ? { signal: opts.signal } : {}) };
@@ -139,8 +142,8 @@ export async function studioCall(ctx: AppContext, name: string, rawArgs: unknown
       default:
         out = await modelSearch(ctx, args as ModelSearchInput, opts.signal);
     }
-    return { ...(out.status === 'error' ? { isError: true } : {}), structuredContent: scrubber.value(out) as Json };
+    return { ...(out.status === 'error' ? { isError: true } : {}), structuredContent: scrubber.value(renderNexts(out, opts.words ?? plainWords)) as Json };
   } catch (e) {
-    return studioError(e);
+    return studioError(e, opts.words);
   }
 }

@@ -80,12 +80,12 @@ export function reportSkipped(ctx: AppContext, keys: string[] | undefined, locat
 const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function getTask(ctx: AppContext, uuid: string): Promise<TaskRecord> {
-  if (!UUID_SHAPE.test(uuid)) throw new ValidationError('taskUUID', `"${uuid.slice(0, 80)}" is not a UUID`, 'a taskUUID (8-4-4-4-12 hex digits) from runware_tasks');
+  if (!UUID_SHAPE.test(uuid)) throw new ValidationError('taskUUID', `"${uuid.slice(0, 80)}" is not a UUID`, 'a taskUUID (8-4-4-4-12 hex digits) from the task list');
   const store = await ctx.journal.state();
   const r = await store.getTask(uuid.toLowerCase());
   if (!r) {
     const other = await inOtherJournal(ctx, uuid.toLowerCase());
-    throw new ValidationError('taskUUID', `no task ${uuid} in the journal at ${store.location}${other ? `; ${other}` : ''}`, 'a taskUUID from runware_tasks; tasks sent by other tools or machines are not journaled here (runware_poll asks Runware)');
+    throw new ValidationError('taskUUID', `no task ${uuid} in the journal at ${store.location}${other ? `; ${other}` : ''}`, 'a taskUUID from the task list; tasks sent by other tools or machines are not journaled here (polling a task asks Runware)');
   }
   return r;
 }
@@ -155,7 +155,7 @@ export async function readSavedOutput(ctx: AppContext, uuid: string, index: numb
   const r = await getTask(ctx, uuid);
   const o = r.outputs[index];
   if (!o) throw new ValidationError('index', `task ${uuid} has ${r.outputs.length} output(s); there is no output ${index}`, r.outputs.length ? `0 to ${r.outputs.length - 1}` : 'none');
-  if (!o.savedTo) throw new ValidationError('index', `output ${index} of task ${uuid} was not saved`, 'an output saved with saveTo (runware_poll with saveTo saves it now)');
+  if (!o.savedTo) throw new ValidationError('index', `output ${index} of task ${uuid} was not saved`, 'an output that was saved (polling the task with a save location saves it now)');
   const what = `output ${index} of task ${uuid}`;
   let data: Buffer;
   try {
@@ -172,7 +172,7 @@ export async function readSavedOutput(ctx: AppContext, uuid: string, index: numb
 function savedOutputError(e: UnsafeFileError, what: string, path: string, roots: readonly string[]): Error {
   switch (e.reason) {
     case 'missing':
-      return new ValidationError('index', `${what} was saved to ${path}, which is gone`, 'runware_poll with saveTo saves it again while its URL lasts');
+      return new ValidationError('index', `${what} was saved to ${path}, which is gone`, 'polling the task with a save location saves it again while its URL lasts');
     case 'tooLarge':
       return new ValidationError('index', `${what} is over the ${MAX_OUTPUT_READ_BYTES / 1048576} MiB read as a resource`, `open the file itself: ${path}`);
     case 'outside':
@@ -180,6 +180,6 @@ function savedOutputError(e: UnsafeFileError, what: string, path: string, roots:
     case 'timeout':
       return new PolicyError('index', `${what} at ${path} could not be read in time; nothing was served`, `open the file itself: ${path}`);
     default:
-      return new PolicyError('index', `${what} at ${path} is not served: ${e.message.slice(e.field.length + 2)}`, 'Only a regular file this server saved, inside the allowed directories, is served; runware_poll with saveTo saves it again while its URL lasts.');
+      return new PolicyError('index', `${what} at ${path} is not served: ${e.message.slice(e.field.length + 2)}`, 'Only a regular file this server saved, inside the allowed directories, is served; polling the task with a save location saves it again while its URL lasts.');
   }
 }

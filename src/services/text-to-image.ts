@@ -2,32 +2,28 @@
  * Text to image: always submitted async, then polled with progress for up to
  * `waitSeconds`, so a slow generation never holds a request open past the
  * client's timeout. What is not done by then comes back as "processing" with
- * the taskUUID to poll.
+ * the taskUUID to poll. The steps are the generation pipeline's (generate.ts);
+ * here: the prompt and options to an imageInference task, and the images.
  */
-import { confirmOf, overrunOut, type OverrunOut } from './spend.js';
-import { pollStep } from './next-step.js';
+import type { OverrunOut } from './spend.js';
 import type { ApiErrorItem } from '../runware/errors.js';
 import { IMAGE_FORMATS } from '../runware/tasks/image-inference.js';
 import { formatFromExtension, type MediaFormat } from '../media/formats.js';
-import { resolveSaveTarget } from '../media/save.js';
-import { callRecord } from '../state/ledger.js';
 import { CancelledError, ValidationError } from '../shared/errors.js';
-import type { Attempt, TaskOutcome } from '../runware/client.js';
+import type { Attempt } from '../runware/client.js';
 import type { AppContext } from './context.js';
-import { downloadBudget, materialize, type MediaCallOptions, type Previews } from './outputs.js';
-import { findLocalInputs, readLocalInputs, uploadLocalInputs, type Upload } from './media-inputs.js';
-import { asCallerError, checkTask, defaultDelivery, inspectTask, LOOKUP_BUDGET_MS, modelFacts, pickDelivery } from './model-schema.js';
+import type { MediaCallOptions, Previews } from './outputs.js';
+import { findLocalInputs, type Upload } from './media-inputs.js';
+import { defaultDelivery, LOOKUP_BUDGET_MS, pickDelivery } from './model-schema.js';
+import { generate } from './generate.js';
+import type { Next } from '../shared/next-step.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
 export const DEFAULT_WAIT_SECONDS = 45;
-/** With waitSeconds 0: how long the submit (and its recovery) may take before the taskUUID comes back. */
-const SUBMIT_ONLY_BUDGET_MS = 15_000;
 /** At most this much of a wait goes to looking up a model's default size. */
 const SIZE_LOOKUP_MS = 5_000;
 const FALLBACK_SIZE = { width: 1024, height: 1024 };
-
-const withRequestErrors = (t: TaskOutcome, requestErrors: ApiErrorItem[]): TaskOutcome => (t.status === 'error' && t.errors.length === 0 ? { ...t, errors: requestErrors } : t);
 
 /**
  * Width and height are required by most models' official schemas, so an
@@ -117,7 +113,8 @@ export interface TextToImageOutput {
   uploads?: Upload[];
   /** The real charge passed the reservation (see the spend cap in the README). */
   overrun?: OverrunOut;
-  next?: string;
+  /** What to do next; each front-end words its step (src/shared/next-step.ts). */
+  next?: string | Next;
 }
 
 export type TextToImageOptions = MediaCallOptions;
@@ -159,88 +156,64 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
   }
   if (fromExt && !(IMAGE_FORMATS as readonly string[]).includes(fromExt)) throw new ValidationError('saveTo', `images can be saved as ${IMAGE_FORMATS.join(', ')}`);
   const outputFormat = input.outputFormat ?? fromExt;
-  // Refuse a bad save path before anything is sent (and billed).
-  if (input.saveTo) await resolveSaveTarget(input.saveTo, opts.roots);
-  const waitMs = Math.max(0, (input.waitSeconds ?? DEFAULT_WAIT_SECONDS) * 1000);
-  const started = Date.now();
-  // No key: say how to set one up before looking anything up.
-  const client = ctx.runware();
+  const waitSeconds = input.waitSeconds ?? DEFAULT_WAIT_SECONDS;
+  const waitMs = Math.max(0, waitSeconds * 1000);
   const modelId = input.model ?? DEFAULT_MODEL;
   const extraKeys = new Set(Object.keys(input.extra ?? {}));
-  // Rules errors named as the caller spells the field: prompt, extra.*, or the top-level name.
-  const fieldOf = (p: string): string => {
-    const top = p.split(/[.[]/)[0] ?? '';
-    return top === 'positivePrompt' ? p.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${p}` : p || 'input';
-  };
-  // The usage rules first, once: refused input sends nothing, not even a schema lookup. What the
-  // server adds afterwards (size, delivery) cannot break them.
-  inspectTask(ctx, buildImageTask(input, outputFormat), fieldOf);
-  // The model's schema and registry entry load beside the reading and checking of local inputs (nothing is sent to Runware yet).
-  const locals = findLocalInputs(input.extra ?? {}, 'extra');
-  const [facts, read] = await Promise.all([modelFacts(ctx, modelId, { ...(opts.signal ? { signal: opts.signal } : {}), budgetMs: Math.min(LOOKUP_BUDGET_MS, Math.max(1000, waitMs / 4)) }), readLocalInputs(ctx, locals, opts.roots)]);
-  const props = (facts.schema?.requestSchema.properties ?? {}) as Record<string, { default?: unknown }>;
-  const schemaSize = Number.isInteger(props.width?.default) && Number.isInteger(props.height?.default) ? { width: props.width!.default as number, height: props.height!.default as number } : undefined;
-  const size = input.width === undefined && input.height === undefined ? (schemaSize ?? (await defaultSize(ctx, modelId, waitMs, opts.signal))) : undefined;
-  const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
-  // Sync when the model's run fits the wait (the result the moment it exists), else async and polled.
-  task.deliveryMethod = (await pickDelivery(ctx, facts.delivery ?? defaultDelivery('imageInference'), task, waitMs)) ?? 'async';
-  await checkTask(facts, task, fieldOf, { ctx, ...(opts.signal ? { signal: opts.signal } : {}) });
-  const uploads = read.size ? await uploadLocalInputs(ctx, task, read, { ...(opts.signal ? { signal: opts.signal } : {}), deadlineMs: Math.max(5000, waitMs / 2) }) : [];
-  const numberResults = Number(task.numberResults);
-  const confirm = confirmOf(input.confirmCostUsd, opts.ask);
-  let t;
-  try {
-    // One deadline covers the submit, any recovery, and the wait: the call returns within waitSeconds.
-    t = waitMs === 0
-      ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...(opts.signal ? { signal: opts.signal } : {}), ...(input.saveTo ? { call: callRecord({ saveTo: input.saveTo }) } : {}), confirm }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
-      : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(input.saveTo ? { call: callRecord({ saveTo: input.saveTo }) } : {}), confirm });
-  } catch (e) {
-    throw asCallerError(e, fieldOf);
-  }
-  const model = String(task.model);
-  const base = {
-    taskUUID: t.taskUUID,
-    model,
-    validation: facts.schema ? ('checked' as const) : ('skipped' as const),
-    // A result's own note (fewer results than asked, not recorded in the journal) travels with it; other statuses have `next`.
-    ...(facts.unchecked || (t.note && (t.status === 'success' || t.status === 'partial')) ? { note: [facts.unchecked, t.status === 'success' || t.status === 'partial' ? t.note : undefined].filter(Boolean).join(' ') } : {}),
-    ...(uploads.length ? { uploads } : {}),
-    ...(t.attempts.length > 1 ? { attempts: t.attempts } : {}),
-    ...(t.overrun ? { overrun: overrunOut(t.overrun) } : {}),
-  };
-  if (t.status === 'error' || t.status === 'unknown') {
-    return { output: { ...base, status: t.status, progress: 0, images: [], errors: t.errors, ...(t.note ? { next: t.note } : {}) }, previews: new Map() };
-  }
-  const polled = { status: t.status, progress: t.status === 'success' ? 100 : (t.progress ?? 0), results: t.results, errors: t.errors };
-  const images: ImageOut[] = polled.results.map((r) => {
+  // What the server adds afterwards (size, delivery) cannot break the usage rules the draft passed.
+  const draft = buildImageTask(input, outputFormat);
+  const numberResults = Number(draft.numberResults);
+  const g = await generate(
+    ctx,
+    {
+      model: modelId,
+      waitSeconds,
+      ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
+      ...(input.confirmCostUsd !== undefined ? { confirmCostUsd: input.confirmCostUsd } : {}),
+      // Rules errors named as the caller spells the field: prompt, extra.*, or the top-level name.
+      fieldOf: (p) => {
+        const top = p.split(/[.[]/)[0] ?? '';
+        return top === 'positivePrompt' ? p.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${p}` : p || 'input';
+      },
+      draft,
+      // Local files in `extra` are read and checked while the model's schema and registry entry load.
+      earlyLocals: findLocalInputs(input.extra ?? {}, 'extra'),
+      lookupBudgetMs: Math.min(LOOKUP_BUDGET_MS, Math.max(1000, waitMs / 4)),
+      build: async (facts) => {
+        const props = (facts.schema?.requestSchema.properties ?? {}) as Record<string, { default?: unknown }>;
+        const schemaSize = Number.isInteger(props.width?.default) && Number.isInteger(props.height?.default) ? { width: props.width!.default as number, height: props.height!.default as number } : undefined;
+        const size = input.width === undefined && input.height === undefined ? (schemaSize ?? (await defaultSize(ctx, modelId, waitMs, opts.signal))) : undefined;
+        const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
+        // Sync when the model's run fits the wait (the result the moment it exists), else async and polled.
+        task.deliveryMethod = (await pickDelivery(ctx, facts.delivery ?? defaultDelivery('imageInference'), task, waitMs)) ?? 'async';
+        return { task };
+      },
+      media: (results) => results,
+      ...(outputFormat ? { expected: outputFormat as MediaFormat } : {}),
+      pending: { still: 'Still generating', waitFor: `the images${input.saveTo !== undefined ? ' and save them' : ''}`, notAgain: 'do not generate again' },
+      pollArgs: { numberResults },
+    },
+    opts,
+  );
+  const images: ImageOut[] = g.results.map((r, i) => {
     const img: ImageOut = {};
     if (typeof r.imageUUID === 'string') img.imageUUID = r.imageUUID;
     if (typeof r.imageURL === 'string') img.imageURL = r.imageURL;
     if (typeof r.seed === 'number') img.seed = r.seed;
     if (typeof r.cost === 'number') img.cost = r.cost;
     if (typeof r.NSFWContent === 'boolean') img.NSFWContent = r.NSFWContent;
-    return img;
+    return Object.assign(img, g.media[i]);
   });
-  const { info, previews } = await materialize(polled.results, t.taskUUID, {
-    roots: opts.roots,
-    ...(input.saveTo !== undefined ? { saveTo: input.saveTo, record: { ledger: ctx.journal, taskUUID: t.taskUUID } } : {}),
-    ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
-    ...(outputFormat ? { expected: outputFormat as MediaFormat } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    downloadTimeoutMs: downloadBudget(started + waitMs),
-  });
-  info.forEach((m, i) => Object.assign(images[i]!, m));
-  const costs = images.map((i) => i.cost).filter((c): c is number => typeof c === 'number');
   const output: TextToImageOutput = {
-    ...base,
-    status: polled.status,
-    progress: polled.progress,
+    taskUUID: g.taskUUID,
+    model: String(g.task.model),
+    ...g.common,
+    status: g.status,
+    progress: g.progress,
     images,
-    errors: polled.errors,
-    ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}),
+    errors: g.errors,
+    ...(g.cost !== undefined ? { cost: g.cost } : {}),
+    ...(g.next ? { next: g.next } : {}),
   };
-  if (polled.status === 'processing') {
-    output.next = `Still generating (${Math.round(polled.progress)}%). Run ${pollStep(ctx.frontend, { taskUUID: t.taskUUID, numberResults, ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}) })} to wait for the images${input.saveTo !== undefined ? ' and save them' : ''}; do not generate again.`;
-  }
-  return { output, previews };
+  return { output, previews: g.previews };
 }

@@ -1,7 +1,11 @@
 /**
  * The small typed error hierarchy the core throws. Every class carries what a
  * model (or a person) needs to act: the field or upstream code, and a hint.
+ * A hint that points to a step (poll, confirm the cost, ...) is a Next: the
+ * front-end names the step in its own words (src/shared/next-step.ts).
  */
+import { stepsOf, type Next } from './next-step.js';
+
 export type ErrorKind =
   | 'validation'
   | 'policy'
@@ -14,14 +18,15 @@ export type ErrorKind =
 export abstract class AppError extends Error {
   abstract readonly kind: ErrorKind;
   /** What to do next, in one sentence. */
-  readonly hint: string | undefined;
-  constructor(message: string, hint?: string) {
+  readonly hint: string | Next | undefined;
+  constructor(message: string, hint?: string | Next) {
     super(message);
     this.name = new.target.name;
     this.hint = hint;
   }
   toJSON(): Record<string, unknown> {
-    return { kind: this.kind, message: this.message, ...(this.hint ? { hint: this.hint } : {}) };
+    const steps = stepsOf(this.hint);
+    return { kind: this.kind, message: this.message, ...(this.hint ? { hint: this.hint } : {}), ...(steps.length ? { nextSteps: steps } : {}) };
   }
 }
 
@@ -48,7 +53,7 @@ export class PolicyError extends AppError {
   constructor(
     readonly field: string,
     message: string,
-    hint = 'Remove the offending field; the server adds authentication and taskUUIDs itself.',
+    hint: string | Next = 'Remove the offending field; the server adds authentication and taskUUIDs itself.',
   ) {
     super(`${field}: ${message}`, hint);
   }
@@ -67,7 +72,7 @@ export class SpendError extends PolicyError {
     field: string,
     readonly code: 'spend_cap' | 'confirmation_required' | 'confirmation_declined',
     message: string,
-    hint: string,
+    hint: string | Next,
     readonly amounts: { quoteUsd: number; spentTodayUsd: number; capUsd: number | null },
   ) {
     super(field, message, hint);
@@ -107,7 +112,7 @@ export class UpstreamError extends AppError {
       retryable: boolean;
       retryAfterMs?: number;
       provider?: string;
-      hint?: string;
+      hint?: string | Next;
     },
   ) {
     super(message, opts.hint);

@@ -9,6 +9,7 @@ import { callFields, type CallRecord, type ClientLedger, type LedgerTask, type O
 import { ConfigError, PolicyError, SpendError, type AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
+import { next, step } from '../shared/next-step.js';
 import { randomUUID } from 'node:crypto';
 import { lineageUuids, type JournalStatus, type Overrun, type StateStore, type TaskRecord } from './types.js';
 import { Durations } from './durations.js';
@@ -75,7 +76,7 @@ export interface JournalChange {
 
 const capMessage = (cap: number, spent: number, wanted: number, how: string): string =>
   `the daily spend cap RUNWARE_MAX_SPEND_USD=${money(cap)} would be passed: ${money(spent)} is spent or reserved today (UTC), and this task would cost up to ${money(wanted)} (${how})`;
-const capHint = (): string => `Nothing was sent. The cap resets at ${dayEnds()} (UTC midnight); reads (runware_poll, runware_model_search, runware_account) still work. Raise RUNWARE_MAX_SPEND_USD to allow more.`;
+const capHint = (): string => `Nothing was sent. The cap resets at ${dayEnds()} (UTC midnight); reads (polling a task, model search, the account) still work. Raise RUNWARE_MAX_SPEND_USD to allow more.`;
 /** The refusal of a task the cap cannot take: the setting that refused it is its field. */
 export const capError = (cap: number, spent: number, wanted: number, how: string): SpendError =>
   new SpendError('RUNWARE_MAX_SPEND_USD', 'spend_cap', capMessage(cap, spent, wanted, how), capHint(), { quoteUsd: wanted, spentTodayUsd: Math.round(spent * 1e6) / 1e6, capUsd: cap });
@@ -257,7 +258,7 @@ export class Journal implements ClientLedger {
     this.healthy();
     if (!r.ok && 'taken' in r) {
       const i = tasks.findIndex((t) => t.taskUUID === r.taken);
-      throw new PolicyError(`tasks[${i}].taskUUID`, `taskUUID ${r.taken} was already used (the journal at ${store.location} has it); every task needs a fresh UUID`, 'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
+      throw new PolicyError(`tasks[${i}].taskUUID`, `taskUUID ${r.taken} was already used (the journal at ${store.location} has it); every task needs a fresh UUID`, next('Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use {step}.', step('poll')));
     }
     if (!r.ok) {
       throw capError(r.cap, r.spentToday, r.wanted, reservations[r.refused]!.how);

@@ -122,6 +122,36 @@ describe('CLI against a running simulator', () => {
   });
 });
 
+describe('next steps name CLI commands, never MCP tools', () => {
+  it('a refused call: the hint is a command line, and the step is data beside it', async () => {
+    const env = { PATH: bare.PATH, HOME: capture.tempDir('rw-next-home-') };
+    const task = JSON.stringify([{ taskType: 'promptEnhance', prompt: 'a castle', promptVersions: 1, taskUUID: '0d5e7a3c-5f1b-4c2a-9e8d-7b6a5c4d3e2f' }]);
+    expect((await runCli(['--simulate', 'raw', '-'], env, capture, task)).code).toBe(0);
+    // The same taskUUID again, from another process: the journal refuses it, and says how to read the earlier task.
+    const r = await runCli(['--simulate', 'raw', '-'], env, capture, task);
+    expect(r.code).toBe(2);
+    const { error } = JSON.parse(r.stdout);
+    expect(error.hint).toContain('to fetch an earlier task use runware-mcp-server --simulate poll TASK_UUID --wait 60');
+    expect(error.nextSteps).toEqual([{ action: 'poll', args: {} }]);
+    expect(r.stderr).toMatch(/hint: .*runware-mcp-server --simulate poll/);
+    expect(r.stdout + r.stderr).not.toMatch(/runware_[a-z]/);
+  });
+
+  it('a task whose fate is unknown at the deadline: next is the poll command line', async () => {
+    sim.state.reset();
+    sim.addFaults({ kind: 'latency', ms: 60_000, count: 20 });
+    try {
+      const r = await runCli(['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512', '--wait', '2'], simEnv(sim), capture);
+      const out = JSON.parse(r.stdout);
+      expect(['unknown', 'processing']).toContain(out.status);
+      expect(out.next).toContain(`runware-mcp-server poll ${out.taskUUID} --wait 60`);
+      expect(r.stdout + r.stderr).not.toMatch(/runware_[a-z]/);
+    } finally {
+      sim.state.reset();
+    }
+  }, 30_000);
+});
+
 describe('exit codes and messages', () => {
   it('without a key or --simulate, says how to set the key (exit 2)', async () => {
     // Curated models need no key; with the content service out of reach too, the search has nothing to show.

@@ -59,7 +59,8 @@ describe('a finished task is one whose outputs (or error) are present', () => {
     const o = r.tasks[0]!;
     expect(o.status).toBe('unknown');
     expect(o.errors[0]).toMatchObject({ code: 'resultMissing', taskUUID: o.taskUUID });
-    expect(o.note).toContain(o.taskUUID);
+    // What to do next, as data: poll this task (each front-end names the step).
+    expect(o.note).toMatchObject({ steps: [{ action: 'poll', args: { taskUUID: o.taskUUID } }] });
     expect(submitted()).toEqual([o.taskUUID]);
     // Once the answers are whole again, a poll gets what it made.
     sim.state.reset();
@@ -117,7 +118,8 @@ describe('a lagging getTaskDetails never turns a resend into a second charge', (
     const o = r.tasks[0]!;
     expect(o.status).toBe('unknown');
     expect(o.errors[0]).toMatchObject({ code: 'unknownWhetherRan', taskUUID: o.taskUUID });
-    expect(o.note).toContain(o.taskUUID);
+    // What to do next, as data: poll this task (each front-end names the step).
+    expect(o.note).toMatchObject({ steps: [{ action: 'poll', args: { taskUUID: o.taskUUID } }] });
     expect(submitted()).toHaveLength(1);
     await client.close();
   });

@@ -171,7 +171,7 @@ describe('confirmation above RUNWARE_CONFIRM_ABOVE_USD', () => {
     try {
       const r = await c.call('runware_run', video);
       expect(r.isError).toBe(true);
-      expect(err(r)).toEqual({ kind: 'policy', code: 'confirmation_required', field: 'confirmCostUsd', message: expect.stringMatching(/quoted at \$0\.92/), quoteUsd: 0.92, spentTodayUsd: 0.0001, capUsd: 5, next: expect.stringMatching(/confirmCostUsd: 0\.92/) });
+      expect(err(r)).toEqual({ kind: 'policy', code: 'confirmation_required', field: 'confirmCostUsd', message: expect.stringMatching(/quoted at \$0\.92/), quoteUsd: 0.92, spentTodayUsd: 0.0001, capUsd: 5, next: expect.stringMatching(/confirmCostUsd: 0\.92/), nextSteps: [{ action: 'confirmCost', args: { quoteUsd: 0.92 } }] });
       expect(sim().runwareRequests().filter((e) => !e.headers['x-runware-dry-run']).flatMap((e) => e.body as unknown[])).toHaveLength(0);
       const low = await c.call('runware_run', { ...video, confirmCostUsd: 0.5 });
       expect(err(low)).toMatchObject({ code: 'confirmation_required' });

@@ -83,7 +83,8 @@ describe('transitions', () => {
     const b = step(sent(newSlot(0, task(), false)), { kind: 'unknown', why: 'timeout' });
     giveUp(b, 'deadline');
     expect(b.outcome).toMatchObject({ status: 'unknown', taskUUID: U });
-    expect(b.outcome?.note).toContain('runware_poll');
+    // The next step as data (poll this UUID); each front-end names it.
+    expect(b.outcome?.note).toMatchObject({ steps: [{ action: 'poll', args: { taskUUID: U } }] });
     const c = step(sent(newSlot(0, task(), true)), { kind: 'accepted' });
     giveUp(c, 'deadline');
     expect(c.outcome?.status).toBe('processing');

@@ -142,7 +142,7 @@ describe('resultCount: the one count of results', () => {
 
   it('counts the row field when positive, else 1', () => {
     const uuid = '6f0e2bd3-1f4c-4c55-9a4e-0b7d2a9c1e5f';
-    const count = (t: Item): number => resultCount({ taskUUID: uuid, ...t } as Item & { taskType: string });
+    const count = (t: Item & { taskType: string }): number => resultCount({ taskUUID: uuid, ...t });
     expect(count({ taskType: 'imageInference', numberResults: 3 })).toBe(3);
     expect(count({ taskType: 'imageInference' })).toBe(1);
     for (const bad of [0, -2, '3', null, Number.NaN, Number.POSITIVE_INFINITY]) expect(count({ taskType: 'videoInference', numberResults: bad })).toBe(1);

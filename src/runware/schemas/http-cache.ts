@@ -81,7 +81,7 @@ export class HttpCache {
   /** The JSON at `url`: fresh from memory or disk, revalidated, or stale when the service is down. */
   get(url: string, signal?: AbortSignal, opts: { revalidate?: boolean } = {}): Promise<Fetched> {
     // The last line of defence for guarantee 2: no URL carrying a configured secret in any form leaves the process.
-    if (scrubber.text(url) !== url) return Promise.reject(new PolicyError('url', 'would carry a configured secret (an API key or token, or part of one); nothing was sent', 'Pass a model AIR or capability id from runware_model_search, never a key.'));
+    if (scrubber.text(url) !== url) return Promise.reject(new PolicyError('url', 'would carry a configured secret (an API key or token, or part of one); nothing was sent', 'Pass a model AIR or capability id from model search, never a key.'));
     const key = opts.revalidate ? `revalidate ${url}` : url;
     let p = this.inflight.get(key);
     if (!p) {

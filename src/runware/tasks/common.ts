@@ -16,8 +16,8 @@ export const AIR_MAX_LENGTH = 200;
  * never echoed, so a key pasted by mistake goes nowhere.
  */
 export function checkAir(value: unknown, field = 'model'): string {
-  if (typeof value !== 'string' || value.length > AIR_MAX_LENGTH || !AIR.test(value)) throw new ValidationError(field, 'must be an AIR model id like runware:101@1 (source:id@version); nothing was sent', 'an AIR from runware_model_search (CLI: model-search)');
-  if (holdsSecret(value)) throw new PolicyError(field, 'holds a configured secret (an API key or token, or part of one); nothing was sent', 'Pass the model\'s AIR from runware_model_search, never a key.');
+  if (typeof value !== 'string' || value.length > AIR_MAX_LENGTH || !AIR.test(value)) throw new ValidationError(field, 'must be an AIR model id like runware:101@1 (source:id@version); nothing was sent', 'an AIR from model search');
+  if (holdsSecret(value)) throw new PolicyError(field, 'holds a configured secret (an API key or token, or part of one); nothing was sent', 'Pass the model\'s AIR from model search, never a key.');
   return value;
 }
 
