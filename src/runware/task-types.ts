@@ -143,7 +143,7 @@ export const callerRunnableTypes = (): TaskTypeName[] => KNOWN_TASK_TYPES.filter
  * A type the rules check generically (structure, keys, secrets, a model AIR), for
  * a caller's params before their real type is known: billed work with no schema of its own.
  */
-export const GENERIC_WORK_TYPE: TaskTypeName = KNOWN_TASK_TYPES.find((t) => ROWS[t].billing === 'billable' && ROWS[t].schema === null && ROWS[t].delivery === 'asyncOnly')!;
+export const GENERIC_WORK_TYPE: TaskTypeName = KNOWN_TASK_TYPES.find((t) => ROWS[t].billing === 'billable' && ROWS[t].schema === null)!;
 
 /** What the content service says a model's task type is, from its capabilities (then its modality). */
 export function taskTypeFromCapabilities(capabilities: string[], category: string[] = []): string | undefined {

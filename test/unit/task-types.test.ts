@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rules } from '../../src/runware/rules.js';
-import { CARRIES, defaultDelivery, firstPollMinSteps, isBillable, isKept, isLongType, isReadType, KNOWN_TASK_TYPES, resultCount, TASK_TYPES, type TaskTypeRow } from '../../src/runware/task-types.js';
+import { callerRunnableTypes, CARRIES, defaultDelivery, GENERIC_WORK_TYPE, taskTypeFromCapabilities, firstPollMinSteps, isBillable, isKept, isLongType, isReadType, KNOWN_TASK_TYPES, resultCount, TASK_TYPES, type TaskTypeRow } from '../../src/runware/task-types.js';
 import { carriesOutput, expectedResults } from '../../src/runware/verdicts.js';
 import { Simulator } from '../../src/simulator/server.js';
 import { ROOT } from '../helpers.js';
@@ -233,5 +233,19 @@ describe('the table agrees with the simulator', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('lookups the services make', () => {
+  it('a caller may name any type but the reads and ping; the precheck type is checked generically', () => {
+    expect(callerRunnableTypes()).toEqual(KNOWN_TASK_TYPES.filter((t) => !['getResponse', 'getTaskDetails', 'ping'].includes(t)));
+    expect(TASK_TYPES[GENERIC_WORK_TYPE]!.schema).toBeNull();
+    expect(TASK_TYPES[GENERIC_WORK_TYPE]!.billing).toBe('billable');
+  });
+
+  it('the catalogues name task types by capability, then by modality', () => {
+    expect(taskTypeFromCapabilities(['io:image-to-image', 'op:upscale'])).toBe('upscale');
+    expect(taskTypeFromCapabilities(['io:text-to-image'], ['video'])).toBe('imageInference');
+    expect(taskTypeFromCapabilities(['io:unknown'], ['audio'])).toBe('audioInference');
   });
 });
