@@ -8,7 +8,7 @@ import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js
 import { FairLimiter, type Limiter } from '../shared/limiter.js';
 import type { Logger } from '../shared/log.js';
 import { sleep } from '../shared/time.js';
-import { parseEnvelope, type ApiErrorItem, type DataItem, type Envelope } from './errors.js';
+import { parseEnvelope, type ApiErrorItem, type Envelope } from './errors.js';
 import { DEFAULT_POLL_SCHEDULE, pollTask, type PollSchedule, type PollState, type Progress } from './poll.js';
 import { isReadType } from './rules.js';
 import { giveUp, isRead, newSlot, settleRuleFor, SettleWindow, transition, type Attempt, type Outcome, type Slot, type Verdict } from './recovery.js';
@@ -83,8 +83,6 @@ export interface SubmitOptions {
   /** Follow async tasks until they finish or the deadline (default: return their ACK). */
   wait?: boolean;
   onProgress?: (p: Progress) => void;
-  /** A single task's finished results as polls first show them (PollOptions.onResult). */
-  onResult?: (item: DataItem) => void;
   /** What the caller asks the ledger to keep with the tasks' records (where to save); carried to it unread. */
   call?: CallRecord;
   /** How this call answers when its quote needs confirmation (RUNWARE_CONFIRM_ABOVE_USD, confirmCostUsd). */
@@ -100,7 +98,6 @@ export interface PollRequest {
   onProgress?: (p: Progress) => void;
   /** The task's typical run time, when the caller knows it (else learned for tasks this process sent). */
   expectedMs?: number;
-  onResult?: (item: DataItem) => void;
   /** Kept with the task's record by the ledger, as in SubmitOptions. */
   call?: CallRecord;
 }
@@ -211,7 +208,7 @@ export class RunwareClient {
       chunks[chunks.length - 1]!.push(newSlot(index, task, opts.wait === true));
     });
     const requestErrors: ApiErrorItem[] = [];
-    const ctx: DriveContext = { deadline, requestErrors, admitted: new Set(tasks.map((t) => t.taskUUID)), ...(quotes ? { quotes: new Map(tasks.map((t, i) => [i, quotes.get(t.taskUUID)!] as const).filter(([, q]) => q)) } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}), ...(opts.onResult && tasks.length === 1 ? { onResult: opts.onResult } : {}) };
+    const ctx: DriveContext = { deadline, requestErrors, admitted: new Set(tasks.map((t) => t.taskUUID)), ...(quotes ? { quotes: new Map(tasks.map((t, i) => [i, quotes.get(t.taskUUID)!] as const).filter(([, q]) => q)) } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}) };
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
     await behind;
     const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
@@ -229,8 +226,8 @@ export class RunwareClient {
   }
 
   /** One task, waited for: submitted, recovered, followed until it settles or `waitMs` passes. */
-  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void; onResult?: (item: DataItem) => void; call?: CallRecord; confirm?: ConfirmOptions }): Promise<TaskOutcome> {
-    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.onResult ? { onResult: opts.onResult } : {}), ...(opts.call ? { call: opts.call } : {}), ...(opts.confirm ? { confirm: opts.confirm } : {}) });
+  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void; call?: CallRecord; confirm?: ConfirmOptions }): Promise<TaskOutcome> {
+    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.call ? { call: opts.call } : {}), ...(opts.confirm ? { confirm: opts.confirm } : {}) });
     const t = r.tasks[0]!;
     if (t.errors.length === 0 && r.requestErrors.length > 0 && t.status === 'error') return { ...t, errors: r.requestErrors };
     return t;
@@ -247,7 +244,7 @@ export class RunwareClient {
     const deadline = Date.now() + Math.max(0, req.waitMs);
     const known = this.submitted.get(read.taskUUID);
     const expectedMs = req.expectedMs ?? (known ? await this.typicalMs(known) : undefined);
-    const followed = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt, expectedMs, req.onResult);
+    const followed = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt, expectedMs);
     // A poll that saw the task running and then done brackets its run time; so does one aimed at the learned time. A late poll says nothing.
     if (known && (followed.runningAtAge !== undefined || (expectedMs !== undefined && (followed.doneAtAge ?? Infinity) <= expectedMs * 1.2))) this.learnFromFollow(known, followed);
     const { doneAtAge: _done, runningAtAge: _running, ...st } = followed;
@@ -352,7 +349,7 @@ export class RunwareClient {
         }
         case 'follow': {
           try {
-            const st = await this.follow(s.task.taskUUID, s.task, ctx.deadline, expectedResults(s.task), ctx.signal, ctx.onProgress, undefined, await this.typicalMs(s.task), ctx.onResult);
+            const st = await this.follow(s.task.taskUUID, s.task, ctx.deadline, expectedResults(s.task), ctx.signal, ctx.onProgress, undefined, await this.typicalMs(s.task));
             this.learnFromFollow(s.task, st);
             this.apply(s, followVerdict(st));
           } catch (e) {
@@ -535,7 +532,7 @@ export class RunwareClient {
   }
 
   /** Polls a task until it settles or the deadline; every poll is capped by the time left. */
-  private follow(uuid: string, task: Task | undefined, deadline: number, numberResults: number, signal?: AbortSignal, onProgress?: (p: Progress) => void, startedAt?: number, expectedMs?: number, onResult?: (item: DataItem) => void): Promise<PollState> {
+  private follow(uuid: string, task: Task | undefined, deadline: number, numberResults: number, signal?: AbortSignal, onProgress?: (p: Progress) => void, startedAt?: number, expectedMs?: number): Promise<PollState> {
     const c = this.clockFor(uuid, startedAt);
     return pollTask((sig, timeoutMs) => this.read(uuid, task, sig, timeoutMs), uuid, {
       startedAt: c.startedAt,
@@ -550,7 +547,6 @@ export class RunwareClient {
       onTransient: (e) => this.log.warn(`poll of ${uuid} failed transiently; polling again`, { error: String((e as Error).message) }),
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress } : {}),
-      ...(onResult ? { onResult } : {}),
     });
   }
 
@@ -569,7 +565,6 @@ interface DriveContext {
   requestErrors: ApiErrorItem[];
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
-  onResult?: (item: DataItem) => void;
 }
 
 /** A finished (or timed-out) follow as a verdict. */

@@ -107,8 +107,6 @@ export interface PollOptions {
   onPolled?: (at: number) => void;
   /** The task's typical run time (learned): the first poll is aimed at it (aimedPollDelay). */
   expectedMs?: number;
-  /** Told of each finished result the first time a poll shows it (a batch's first output can be saved while the rest run). */
-  onResult?: (item: DataItem) => void;
 }
 
 /** One poll's answer; `unknown` when the API has no record of the UUID. */
@@ -136,7 +134,6 @@ export class ResultAccumulator {
   constructor(
     readonly taskUUID: string,
     readonly numberResults = 1,
-    private readonly onResult?: (item: DataItem) => void,
   ) {}
 
   /** Applies one getResponse envelope; returns the (monotonic) progress 0..100. */
@@ -148,10 +145,7 @@ export class ResultAccumulator {
       if (typeof item.taskType === 'string' && item.taskType !== 'getResponse') this.taskType ??= item.taskType;
       if (isFinished(item)) {
         const { status: _s, progress: _p, ...rest } = item;
-        const key = resultKey(item);
-        const fresh = !this.results.has(key);
-        this.results.set(key, rest as DataItem);
-        if (fresh) this.onResult?.(rest as DataItem);
+        this.results.set(resultKey(item), rest as DataItem);
       } else if (item.status === 'processing' || item.status !== undefined) {
         processingCount++;
         const p = typeof item.progress === 'number' ? item.progress : 0;
@@ -219,7 +213,7 @@ export async function pollTask(
   opts: PollOptions,
 ): Promise<PollState> {
   const schedule = opts.schedule ?? DEFAULT_POLL_SCHEDULE;
-  const acc = new ResultAccumulator(taskUUID, opts.numberResults ?? 1, opts.onResult);
+  const acc = new ResultAccumulator(taskUUID, opts.numberResults ?? 1);
   const deadline = Date.now() + Math.max(0, opts.waitMs);
   const origin = opts.startedAt ?? Date.now();
   const cap = opts.readTimeoutMs ?? 10_000;
