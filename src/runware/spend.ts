@@ -79,23 +79,37 @@ export class DryRun {
     return typeof item.cost === 'number' && item.cost >= 0 ? item.cost : undefined;
   }
 
-  /** Once per process: does the dry run price without running? A one-result promptEnhance, reserved first. */
+  /**
+   * Does the dry run price without running? Asked of the ledger first (any process may have
+   * found out today); else found out once per process with a one-result promptEnhance,
+   * reserved first, and the finding shared.
+   */
   private probe(): Promise<'priced' | 'ack' | 'ignored' | 'later'> {
     this.mode ??= (async () => {
-      const t = { taskType: 'promptEnhance', taskUUID: this.o.fresh(), prompt: 'a price probe', promptMaxLength: 16, promptVersions: 1, includeCost: true } as Task;
-      const reserve = rowOf('promptEnhance').ceilingUsd;
-      if (!(await this.o.journal.reserveAlone(ledgerTask(t), { usd: reserve, units: 1, source: 'ceiling', how: 'a dry-run probe' }))) return 'later';
-      const item = await this.ask(t);
-      if (item === undefined) return 'ignored';
-      if (ran(item)) {
-        await this.o.journal.settleAlone(ledgerTask(t), typeof item.cost === 'number' ? item.cost : reserve);
-        this.o.logger.info('the dry-run header is ignored by this endpoint (the probe ran); quotes come from pricing and the ledger');
-        return 'ignored';
-      }
-      await this.o.journal.settleAlone(ledgerTask(t), 0);
-      return typeof item.cost === 'number' ? 'priced' : 'ack';
+      const known = await this.o.journal.dryRunMode();
+      if (known) return known;
+      const found = await this.probeOnce();
+      if (found === 'later' || found === 'unanswered') return found === 'later' ? 'later' : 'ignored';
+      await this.o.journal.rememberDryRunMode(found);
+      return found;
     })();
     return this.mode;
+  }
+
+  /** The probe itself; 'unanswered' (no answer at all) is treated as ignored here but never shared. */
+  private async probeOnce(): Promise<'priced' | 'ack' | 'ignored' | 'later' | 'unanswered'> {
+    const t = { taskType: 'promptEnhance', taskUUID: this.o.fresh(), prompt: 'a price probe', promptMaxLength: 16, promptVersions: 1, includeCost: true } as Task;
+    const reserve = rowOf('promptEnhance').ceilingUsd;
+    if (!(await this.o.journal.reserveAlone(ledgerTask(t), { usd: reserve, units: 1, source: 'ceiling', how: 'a dry-run probe' }))) return 'later';
+    const item = await this.ask(t);
+    if (item === undefined) return 'unanswered';
+    if (ran(item)) {
+      await this.o.journal.settleAlone(ledgerTask(t), typeof item.cost === 'number' ? item.cost : reserve);
+      this.o.logger.info('the dry-run header is ignored by this endpoint (the probe ran); quotes come from pricing and the ledger');
+      return 'ignored';
+    }
+    await this.o.journal.settleAlone(ledgerTask(t), 0);
+    return typeof item.cost === 'number' ? 'priced' : 'ack';
   }
 
   /** The answer item for the task, or undefined when there is none (any failure: the quote falls to the next source). */

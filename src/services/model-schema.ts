@@ -11,10 +11,11 @@ import { defaultDelivery } from '../runware/task-types.js';
 import { CancelledError, PolicyError, SpendError, ValidationError } from '../shared/errors.js';
 import { deadline } from '../shared/time.js';
 import type { AppContext } from './context.js';
+import { BUDGETS } from '../runware/timing.js';
 
 
 /** At most this long goes to the catalogue before a task is sent unvalidated. */
-export const LOOKUP_BUDGET_MS = 6000;
+export const LOOKUP_BUDGET_MS = BUDGETS.modelLookupMs;
 
 export interface ModelFacts {
   air: string;

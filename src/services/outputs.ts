@@ -11,6 +11,7 @@ import { MIME_OF, previewable, sniffFormat, type MediaFormat } from '../media/fo
 import { safeBasename } from '../media/save.js';
 import { fitPreviews, type PreviewSource } from '../media/preview.js';
 import { CancelledError } from '../shared/errors.js';
+import { BUDGETS, TUNABLE } from '../runware/timing.js';
 import { setMaxListeners } from 'node:events';
 import type { TaskLedger } from '../state/ledger.js';
 import { MEDIA_KINDS, outputFiles } from '../runware/task-types.js';
@@ -60,9 +61,9 @@ export interface MaterializeOptions {
   record?: { ledger: Pick<TaskLedger, 'recordSaves'>; taskUUID: string };
 }
 
-/** Downloads get what is left of the wait plus a margin: at least 3 s, at most 60 s. */
-export function downloadBudget(deadline: number): number {
-  return Math.min(60_000, Math.max(3000, deadline - Date.now() + 5000));
+/** Downloads get what is left of the wait plus a margin: at least 3 s, at most `capMs` (RUNWARE_DOWNLOAD_TIMEOUT_SECONDS). */
+export function downloadBudget(deadline: number, capMs: number = TUNABLE.downloadTimeoutMs): number {
+  return Math.min(capMs, Math.max(BUDGETS.downloadFloorMs, deadline - Date.now() + BUDGETS.downloadMarginMs));
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
