@@ -8,6 +8,7 @@ import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js
 import { sleep } from '../shared/time.js';
 import type { ApiErrorItem, DataItem, Envelope } from './errors.js';
 import { isFinished } from './verdicts.js';
+import { firstPollMinSteps } from './task-types.js';
 import { POLL, TUNABLE } from './timing.js';
 
 /**
@@ -25,12 +26,10 @@ export interface PollSchedule {
 
 export const DEFAULT_POLL_SCHEDULE: PollSchedule = { minMs: POLL.minMs, fraction: POLL.fraction, maxMs: TUNABLE.pollMaxMs };
 
-/** Task types that take seconds at the very least: their first poll waits this many `minMs`. */
-const FIRST_POLL_MIN: Record<string, number> = { videoInference: 10, '3dInference': 10, audioInference: 4, training: 60, modelUpload: 10 };
 
-/** How long after it was sent a task is first worth polling. */
+/** How long after it was sent a task is first worth polling: types that take seconds at the very least wait several `minMs` (task-types.ts). */
 export function firstPollAt(s: PollSchedule, taskType?: string): number {
-  return s.minMs * (taskType ? FIRST_POLL_MIN[taskType] ?? 1 : 1);
+  return s.minMs * firstPollMinSteps(taskType);
 }
 
 /**

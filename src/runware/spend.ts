@@ -16,7 +16,7 @@ import { next, step } from '../shared/next-step.js';
 import type { Logger } from '../shared/log.js';
 import type { SpendLedger } from '../state/ledger.js';
 import { ledgerTask } from './ledger-records.js';
-import { isBillable } from './task-types.js';
+import { defaultDelivery, isBillable } from './task-types.js';
 import { dimensionsOf, money, rowOf, type Quote, type Quoter } from './quote.js';
 import type { Task } from './rules.js';
 import type { TransportReply } from './transport.js';
@@ -66,7 +66,7 @@ export class DryRun {
     if (mode !== 'priced' || this.stopped) return undefined;
     const { deliveryMethod: _d, ...rest } = task;
     // Sync where the task allows it: were the header ignored after all, the answer would be the result, not an ACK.
-    const t = { ...rest, ...(task.taskType === 'videoInference' ? { deliveryMethod: 'async' } : {}), taskUUID: this.o.fresh(), includeCost: true } as Task;
+    const t = { ...rest, ...(defaultDelivery(task.taskType)?.includes('sync') === false ? { deliveryMethod: 'async' } : {}), taskUUID: this.o.fresh(), includeCost: true } as Task;
     const item = await this.ask(t);
     if (item === undefined) return undefined;
     if (ran(item) || (item.dryRun !== true && typeof item.cost !== 'number')) {

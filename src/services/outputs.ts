@@ -14,6 +14,7 @@ import { CancelledError } from '../shared/errors.js';
 import { BUDGETS, TUNABLE } from '../runware/timing.js';
 import { setMaxListeners } from 'node:events';
 import type { TaskLedger } from '../state/ledger.js';
+import { MEDIA_KINDS, outputFiles } from '../runware/task-types.js';
 
 export interface MediaInfo {
   savedTo?: string;
@@ -65,12 +66,11 @@ export function downloadBudget(deadline: number, capMs: number = TUNABLE.downloa
   return Math.min(capMs, Math.max(BUDGETS.downloadFloorMs, deadline - Date.now() + BUDGETS.downloadMarginMs));
 }
 
-const KINDS = ['image', 'video', 'audio', 'media'] as const;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
 
 /** Where a result's bytes are, whatever kind of output it is. */
 export function mediaSource(r: DataItem): { url?: string; base64?: string; dataURI?: string; uuid?: string } {
-  for (const k of KINDS) {
+  for (const k of MEDIA_KINDS) {
     const url = str(r[`${k}URL`]);
     const base64 = str(r[`${k}Base64Data`]);
     const dataURI = str(r[`${k}DataURI`]);
@@ -82,8 +82,8 @@ export function mediaSource(r: DataItem): { url?: string; base64?: string; dataU
 /** Result items with one media source each: a 3D result's `outputs.files` become one item per file. */
 export function mediaItems(results: DataItem[]): DataItem[] {
   return results.flatMap((r) => {
-    const files = (r?.outputs as { files?: unknown } | undefined)?.files;
-    if (!Array.isArray(files)) return [r];
+    const files = outputFiles(r);
+    if (!files) return [r];
     return (files as Array<Record<string, unknown>>).filter((f) => f && typeof f === 'object').map((f) => ({ ...r, outputs: undefined, mediaURL: f.url, mediaUUID: f.uuid, mediaDataURI: f.dataURI, mediaBase64Data: f.base64Data }) as DataItem);
   });
 }
