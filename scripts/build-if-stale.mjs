@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** What the build reads, and what it writes (the bin and what it loads). */
-export const BUILD_INPUTS = ['src', 'scripts/bundle.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+export const BUILD_INPUTS = ['src', 'scripts/tool-index.mjs', 'scripts/bundle.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 export const BUILD_OUTPUTS = ['dist/cli.js', 'dist/load-bundle.cjs', 'dist/runware-mcp-server.cjs', 'dist/runware-mcp-server.cjs.cache', 'dist/studio.html'];
 
 function newestMtime(path) {

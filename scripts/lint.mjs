@@ -6,12 +6,13 @@
 // 5. Only src/mcp/ knows the MCP SDK.
 // 3. The simulator never imports the client: it is an independent implementation.
 // 4. Only config.ts reads process.env.
-// 6. src/mcp/ reaches HTTP sessions and events through the interface in state/sessions.ts, never Redis itself.
+// 6. src/mcp/tools/all.generated.ts is current (scripts/tool-index.mjs).
 // 7. The state layer never imports runware/ (the client tells it plain records, src/state/ledger.ts),
 //    and the task lifecycle has one owner: only the client admits tasks and records outcomes, and
 //    only services/outputs.ts records where outputs were saved.
+// 8. src/mcp/ reaches HTTP sessions and events through the interface in state/sessions.ts, never Redis itself.
 // `--src DIR` lints another tree (the tests of these rules).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -50,6 +51,10 @@ for (const file of files) {
     if (rel.startsWith('state/') && /\/runware\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: the state layer imports runware/ (${imp}); take plain records (state/ledger.ts)`);
   });
 }
+// 6. The tool index lists exactly the tool files (the build writes it; a stale one would drop a tool).
+const { toolIndex, INDEX_FILE } = await import('./tool-index.mjs');
+const toolsDir = join(src, 'mcp', 'tools');
+if (existsSync(join(toolsDir, INDEX_FILE)) && readFileSync(join(toolsDir, INDEX_FILE), 'utf8') !== toolIndex(toolsDir)) problems.push(`src/mcp/tools/${INDEX_FILE}: not current with the tool files; run node scripts/tool-index.mjs (the build does)`);
 if (problems.length) {
   process.stderr.write(`${problems.join('\n')}\n${problems.length} problem(s)\n`);
   process.exit(1);

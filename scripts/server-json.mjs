@@ -50,6 +50,14 @@ export const ENVIRONMENT = [
   v('RUNWARE_MAX_SPEND_USD', 'Spend cap per UTC day in US dollars, across every process sharing the state', { format: 'number' }),
   v('RUNWARE_PRICE_CEILINGS', 'Raise the per-unit price ceilings a task is reserved at when nothing better quotes it: taskType=USD pairs separated by commas (e.g. imageInference=0.5,videoInference=10)'),
   v('RUNWARE_CONFIRM_ABOVE_USD', 'A task quoted above this many US dollars asks first (MCP elicitation, or confirmCostUsd; the CLI asks on a terminal or needs --yes)', { format: 'number' }),
+  v('RUNWARE_RETRY_ATTEMPTS', 'Attempts of a request that failed in a way worth retrying (429, 5xx, network), the first included; a task whose fate is unknown is checked with getTaskDetails before any resend', { format: 'number', default: '4' }),
+  v('RUNWARE_RETRY_BASE_SECONDS', 'Backoff before the first retry, doubling after (with full jitter); a Retry-After from the server wins', { format: 'number', default: '0.5' }),
+  v('RUNWARE_RETRY_MAX_DELAY_SECONDS', 'Longest backoff between two attempts', { format: 'number', default: '8' }),
+  v('RUNWARE_RETRY_BUDGET_SECONDS', 'No retry starts this long after the first attempt', { format: 'number', default: '60' }),
+  v('RUNWARE_READ_TIMEOUT_SECONDS', 'How long a read (getTaskDetails, a poll, a dry run) waits for its answer', { format: 'number', default: '10' }),
+  v('RUNWARE_REQUEST_TIMEOUT_SECONDS', "How long a sent task waits for Runware's answer before its fate counts as unknown (then checked, never blindly resent)", { format: 'number', default: '150' }),
+  v('RUNWARE_POLL_MAX_SECONDS', 'Polls of a long task are never further apart than this', { format: 'number', default: '60' }),
+  v('RUNWARE_DOWNLOAD_TIMEOUT_SECONDS', 'Longest one output download may take (also bounded by the call\'s wait)', { format: 'number', default: '60' }),
 ];
 
 export function serverJson() {

@@ -8,6 +8,9 @@ import { z } from 'zod';
 import { ConfigError } from './shared/errors.js';
 import { LEVELS, type LogLevel } from './shared/log.js';
 import { MIN_SECRET_LENGTH, scrubber } from './shared/redact.js';
+import type { RetryPolicy } from './runware/retry.js';
+import { TASK_TYPES } from './runware/task-types.js';
+import { TUNABLE } from './runware/timing.js';
 
 export const VERSION = '0.1.0';
 
@@ -23,6 +26,12 @@ const optionalSecret = z
     message: `is shorter than ${MIN_SECRET_LENGTH} characters, too short to be kept out of every output; use the full key or token from the provider's dashboard`,
   });
 
+/**
+ * A plain decimal (`5`, `0.5`, `-1`), nothing else: Number() would also take `0x10`, `1e3`,
+ * `0b1` and surrounding spaces, which are typos more often than intent.
+ */
+const DECIMAL = /^-?(?:\d+(?:\.\d*)?|\.\d+)$/;
+
 /** A numeric env var with bounds; `integer` also refuses fractions. */
 const numberFrom = (name: string, min: number, max: number, dflt: number, integer = false) =>
   z
@@ -30,13 +39,18 @@ const numberFrom = (name: string, min: number, max: number, dflt: number, intege
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v.trim() === '') return dflt;
-      const n = Number(v);
+      const n = DECIMAL.test(v) ? Number(v) : NaN;
       if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}` });
+        const form = DECIMAL.test(v) ? '' : ' written in plain digits (no spaces, +, hex or exponent)';
+        ctx.addIssue({ code: 'custom', message: `${name} must be ${integer ? 'an integer' : 'a decimal number'} from ${min} to ${max}${form}, not "${v}"` });
         return z.NEVER;
       }
       return n;
     });
+/** A duration in seconds (decimals allowed) whose default is kept in milliseconds in src/runware/timing.ts. */
+const secondsFrom = (name: string, min: number, max: number, dfltMs: number) => numberFrom(name, min, max, dfltMs / 1000);
+/** Seconds to whole milliseconds (1.1 s is 1100 ms, not 1100.0000000000002). */
+const ms = (seconds: number): number => Math.round(seconds * 1000);
 const intFrom = (name: string, min: number, max: number, dflt: number) => numberFrom(name, min, max, dflt, true);
 
 /**
@@ -81,7 +95,7 @@ const usdFrom = (name: string, example: string) =>
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v.trim() === '') return undefined;
-      const n = Number(v);
+      const n = DECIMAL.test(v) ? Number(v) : NaN;
       if (!Number.isFinite(n) || n < 0) {
         ctx.addIssue({ code: 'custom', message: `${name} must be a number of US dollars, 0 or more (${example})` });
         return z.NEVER;
@@ -141,9 +155,14 @@ const envSchema = z.object({
     .transform((v, ctx) => {
       const out: Record<string, number> = {};
       for (const part of (v ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
-        const m = /^([A-Za-z0-9]+)\s*[=:]\s*([0-9]*\.?[0-9]+)$/.exec(part);
+        const m = /^([\w$]+)\s*[=:]\s*([0-9]*\.?[0-9]+)$/.exec(part);
         if (!m || !(Number(m[2]) > 0)) {
           ctx.addIssue({ code: 'custom', message: `RUNWARE_PRICE_CEILINGS must be taskType=USD pairs separated by commas (e.g. imageInference=0.5,videoInference=10); "${part}" is not one` });
+          return z.NEVER;
+        }
+        // Only a task type the ceiling table knows: a typo (or `__proto__`) would otherwise be a ceiling nothing reads.
+        if (!Object.hasOwn(TASK_TYPES, m[1]!)) {
+          ctx.addIssue({ code: 'custom', message: `RUNWARE_PRICE_CEILINGS: "${m[1]}" is not a task type; use one of ${Object.keys(TASK_TYPES).join(', ')}` });
           return z.NEVER;
         }
         out[m[1]!] = Number(m[2]);
@@ -151,6 +170,15 @@ const envSchema = z.object({
       return out;
     }),
   RUNWARE_CONFIRM_ABOVE_USD: usdFrom('RUNWARE_CONFIRM_ABOVE_USD', 'e.g. 0.5'),
+  // Retry and timing (defaults and the fixed numbers: src/runware/timing.ts).
+  RUNWARE_RETRY_ATTEMPTS: intFrom('RUNWARE_RETRY_ATTEMPTS', 1, 10, TUNABLE.retryAttempts),
+  RUNWARE_RETRY_BASE_SECONDS: secondsFrom('RUNWARE_RETRY_BASE_SECONDS', 0.01, 60, TUNABLE.retryBaseMs),
+  RUNWARE_RETRY_MAX_DELAY_SECONDS: secondsFrom('RUNWARE_RETRY_MAX_DELAY_SECONDS', 0.01, 600, TUNABLE.retryMaxDelayMs),
+  RUNWARE_RETRY_BUDGET_SECONDS: secondsFrom('RUNWARE_RETRY_BUDGET_SECONDS', 1, 3600, TUNABLE.retryBudgetMs),
+  RUNWARE_READ_TIMEOUT_SECONDS: secondsFrom('RUNWARE_READ_TIMEOUT_SECONDS', 1, 300, TUNABLE.readTimeoutMs),
+  RUNWARE_REQUEST_TIMEOUT_SECONDS: secondsFrom('RUNWARE_REQUEST_TIMEOUT_SECONDS', 5, 3600, TUNABLE.requestTimeoutMs),
+  RUNWARE_POLL_MAX_SECONDS: secondsFrom('RUNWARE_POLL_MAX_SECONDS', 1, 3600, TUNABLE.pollMaxMs),
+  RUNWARE_DOWNLOAD_TIMEOUT_SECONDS: secondsFrom('RUNWARE_DOWNLOAD_TIMEOUT_SECONDS', 1, 3600, TUNABLE.downloadTimeoutMs),
 });
 
 export interface Flags {
@@ -215,6 +243,17 @@ export interface Config {
   priceCeilings: Record<string, number>;
   /** A task quoted above this (USD) is run only once the user confirms it; undefined = never asked. */
   confirmAboveUsd: number | undefined;
+  /** The tunable retry and timing numbers, in ms before any time scale (src/runware/timing.ts has the fixed ones). */
+  timing: Timing;
+}
+
+export interface Timing {
+  /** One policy for every retried request: Runware's and the Runway providers'. */
+  retry: RetryPolicy;
+  readTimeoutMs: number;
+  requestTimeoutMs: number;
+  pollMaxMs: number;
+  downloadTimeoutMs: number;
 }
 
 /** The password inside a Redis URL, which is as secret as the API key. */
@@ -307,6 +346,13 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags
     confirmAboveUsd: e.RUNWARE_CONFIRM_ABOVE_USD,
     stateUrl: e.RUNWARE_STATE_URL,
     leaseMs: e.RUNWARE_STATE_LEASE_SECONDS * 1000,
+    timing: {
+      retry: { maxAttempts: e.RUNWARE_RETRY_ATTEMPTS, baseDelayMs: ms(e.RUNWARE_RETRY_BASE_SECONDS), maxDelayMs: ms(e.RUNWARE_RETRY_MAX_DELAY_SECONDS), budgetMs: ms(e.RUNWARE_RETRY_BUDGET_SECONDS) },
+      readTimeoutMs: ms(e.RUNWARE_READ_TIMEOUT_SECONDS),
+      requestTimeoutMs: ms(e.RUNWARE_REQUEST_TIMEOUT_SECONDS),
+      pollMaxMs: ms(e.RUNWARE_POLL_MAX_SECONDS),
+      downloadTimeoutMs: ms(e.RUNWARE_DOWNLOAD_TIMEOUT_SECONDS),
+    },
     instanceId: `${hostname()}:${process.pid}`,
   };
 }

@@ -192,3 +192,18 @@ export function useSim(onReset: (sim: Simulator) => void = () => undefined): () 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until `cond` holds, checking every `intervalMs`, and fails naming `what` if it still
+ * does not after `timeoutMs`: for what a test awaits, in place of a fixed sleep that is either
+ * too long (slow) or too short (flaky). Returns the first truthy value `cond` gave.
+ */
+export async function waitFor<T>(cond: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<Exclude<T, false | 0 | '' | null | undefined>> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+  for (;;) {
+    const v = await cond();
+    if (v) return v as Exclude<T, false | 0 | '' | null | undefined>;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${opts.timeoutMs ?? 5000} ms waiting for ${opts.what ?? 'a condition'}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 20));
+  }
+}

@@ -87,22 +87,13 @@ export const ICONS = {
 export type IconKind = keyof typeof ICONS;
 export const icon = (kind: IconKind): Tool['icons'] => [{ src: ICONS[kind], mimeType: 'image/svg+xml', sizes: ['any'] }];
 
-/** What tools/list adds to a tool: its icon, whether it may run as a task, and the MCP App that shows its results. */
+/** What tools/list adds to a tool (from its definition, tools/define.ts): its icon and whether it may run as a task. */
 export interface CatalogEntry {
   icon: IconKind;
   task: boolean;
-  /** A `ui://` resource (MCP Apps): hosts that support it render the tool's results there. */
-  ui?: string;
 }
 
-/**
- * The MCP Apps link from a tool to its UI, under both keys hosts read: the
- * current `ui.resourceUri` and the legacy flat `ui/resourceUri`. Clients
- * without MCP Apps ignore `_meta` and get the same results as ever.
- */
-export const uiMeta = (uri: string): Record<string, unknown> => ({ ui: { resourceUri: uri }, 'ui/resourceUri': uri });
-
-/** The listing as sent: portable schemas, each tool's icon, task support where the tool has it, and its UI. */
+/** The listing as sent: portable schemas, each tool's icon, and task support where the tool has it. */
 export function decorateTools(tools: Tool[], extras: ReadonlyMap<string, CatalogEntry>): Tool[] {
   return tools.map((t) => {
     const x = extras.get(t.name);
@@ -112,7 +103,6 @@ export function decorateTools(tools: Tool[], extras: ReadonlyMap<string, Catalog
       ...(t.outputSchema ? { outputSchema: portableToolSchema(t.outputSchema) as Tool['outputSchema'] } : {}),
       ...(x ? { icons: icon(x.icon) } : {}),
       ...(x?.task ? { execution: { taskSupport: 'optional' as const } } : {}),
-      ...(x?.ui ? { _meta: { ...t._meta, ...uiMeta(x.ui) } } : {}),
     };
   });
 }

@@ -8,7 +8,7 @@
  *   the field, passes the scrubber and carries structuredContent; a call with
  *   `task` goes to the task runner (tasks.ts) when the tool supports it;
  * - tools/list: schemas in their portable spelling, icons and task support
- *   (catalog.ts), none of which registerTool can say;
+ *   (catalog.ts, from the tool definitions), none of which registerTool can say;
  * - `logging/setLevel` with a bad level answered a raw zod dump: it now gets
  *   -32602 naming the allowed levels;
  * - over HTTP, every tool call runs as its session's work, so its log records
@@ -67,7 +67,7 @@ export interface TaskStarter {
 export interface HardenOptions {
   /** Over HTTP, the session whose log records a call's work produces. */
   owner?: symbol;
-  /** Per tool: its icon, whether it may run as a task, and its UI resource. */
+  /** Per tool, from its definition (tools/define.ts): its icon and whether it may run as a task. */
   catalog: ReadonlyMap<string, CatalogEntry>;
   tasks?: TaskStarter;
 }

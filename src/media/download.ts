@@ -2,6 +2,7 @@
 import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import { deadline } from '../shared/time.js';
+import { FILES, TUNABLE } from '../runware/timing.js';
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -22,9 +23,9 @@ export async function streamDownload(url: string, sink: ChunkSink, opts: Downloa
   if (!/^https?:\/\//.test(url)) throw new UpstreamError('Only http(s) media URLs can be downloaded.', { category: 'validation', retryable: false });
   const { request } = await undici();
   const max = opts.maxBytes ?? DEFAULT_MAX_DOWNLOAD;
-  const time = deadline(opts.signal, opts.timeoutMs ?? 60_000);
+  const time = deadline(opts.signal, opts.timeoutMs ?? TUNABLE.downloadTimeoutMs);
   try {
-    const res = await request(url, { method: 'GET', signal: time.signal, headersTimeout: 30_000, bodyTimeout: 30_000, maxRedirections: 0 } as Parameters<typeof request>[1]);
+    const res = await request(url, { method: 'GET', signal: time.signal, headersTimeout: FILES.downloadHeadersMs, bodyTimeout: FILES.downloadIdleMs, maxRedirections: 0 } as Parameters<typeof request>[1]);
     if (res.statusCode >= 400) {
       await res.body.dump();
       throw new UpstreamError(`Downloading the output failed with HTTP ${res.statusCode}.`, { status: res.statusCode, category: res.statusCode >= 500 ? 'serverError' : 'notFound', retryable: res.statusCode >= 500 });
@@ -47,7 +48,7 @@ export async function streamDownload(url: string, sink: ChunkSink, opts: Downloa
   } catch (e) {
     if (opts.signal?.aborted) throw new CancelledError();
     if (e instanceof UpstreamError) throw e;
-    if (time.expired) throw new NetworkError(`Downloading the output took longer than ${Math.round((opts.timeoutMs ?? 60_000) / 1000)} s.`, false);
+    if (time.expired) throw new NetworkError(`Downloading the output took longer than ${Math.round((opts.timeoutMs ?? TUNABLE.downloadTimeoutMs) / 1000)} s.`, false);
     throw new NetworkError(`Downloading the output failed: ${(e as Error).message}`, false);
   } finally {
     time.done();

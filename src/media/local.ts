@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import { kindOf, MIME_OF, sniffFormat, type MediaFormat, type MediaKind } from './formats.js';
 import { readFileWithin, UnsafeFileError } from './safe-read.js';
+import { FILES } from '../runware/timing.js';
 
 export interface LocalMedia {
   /** The real path read. */
@@ -28,7 +29,7 @@ export function expandPath(p: string, roots: string[]): string {
 }
 
 /** How long checking and reading one local input may take. */
-export const LOCAL_READ_TIMEOUT_MS = 30_000;
+export const LOCAL_READ_TIMEOUT_MS = FILES.localReadMs;
 
 /** What every path error ends with: where inputs may come from. */
 export const allowedFoldersText = (roots: string[]): string => `allowed folders: ${roots.map((r) => resolve(r)).join(', ')}`;

@@ -9,9 +9,10 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } 
 import { createHash } from 'node:crypto';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
+import { FILES } from '../runware/timing.js';
 
 /** How long writing one output may take. */
-const WRITE_TIMEOUT_MS = 60_000;
+const WRITE_TIMEOUT_MS = FILES.writeMs;
 
 /** Bytes a file name may have (most file systems allow 255); room is left for "-N.ext". */
 const MAX_NAME_BYTES = 200;

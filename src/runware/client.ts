@@ -25,6 +25,7 @@ import { SpendError } from '../shared/errors.js';
 import { Next } from '../shared/next-step.js';
 import type { Overrun } from '../state/types.js';
 import { durationKey, observedAsyncMs, syncProgress, syncWaitMs, waitsOnRequest } from './delivery.js';
+import { SETTLE_UNIT_MS, TUNABLE } from './timing.js';
 
 export type { Attempt, TaskStatus } from './recovery.js';
 
@@ -135,9 +136,9 @@ export class RunwareClient {
     this.reads = new FairLimiter(opts.maxConcurrency ?? 4);
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.schedule = opts.pollSchedule ?? DEFAULT_POLL_SCHEDULE;
-    this.readTimeoutMs = opts.readTimeoutMs ?? 10_000;
-    this.sendTimeoutMs = opts.sendTimeoutMs ?? 150_000;
-    this.settle = new SettleWindow(settleRuleFor(opts.settleMs ?? Math.min(1000, this.retry.baseDelayMs * 2)));
+    this.readTimeoutMs = opts.readTimeoutMs ?? TUNABLE.readTimeoutMs;
+    this.sendTimeoutMs = opts.sendTimeoutMs ?? TUNABLE.requestTimeoutMs;
+    this.settle = new SettleWindow(settleRuleFor(opts.settleMs ?? Math.min(SETTLE_UNIT_MS, this.retry.baseDelayMs * 2)));
     this.resendUnknown = opts.resendUnknown ?? 'after-settle';
     this.journal = opts.journal;
     this.logTasks = opts.logTasks === true;

@@ -14,9 +14,8 @@
  */
 import type { Progress } from './poll.js';
 import { isReadType, type Task } from './rules.js';
+import { isLongType } from './task-types.js';
 
-/** Task types that take seconds to minutes: async and polled, whatever was learned. */
-export const LONG_TASK_TYPES = new Set(['videoInference', 'audioInference', '3dInference', 'training', 'modelUpload']);
 
 /** A sync task is sent only when its learned run time leaves this share of the wait unused. */
 const SYNC_SHARE = 0.8;
@@ -38,7 +37,7 @@ export function deliveryFor(allowed: Array<'sync' | 'async'> | undefined, taskTy
   if (!allowed || allowed.length === 0) return undefined;
   if (!allowed.includes('sync')) return 'async';
   if (!allowed.includes('async')) return 'sync';
-  if (waitMs <= 0 || LONG_TASK_TYPES.has(taskType)) return 'async';
+  if (waitMs <= 0 || isLongType(taskType)) return 'async';
   if (typicalMs !== undefined && typicalMs > waitMs * SYNC_SHARE) return 'async';
   return 'sync';
 }

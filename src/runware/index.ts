@@ -6,6 +6,7 @@ import type { PollSchedule } from './poll.js';
 import { RestTransport } from './rest.js';
 import type { RetryPolicy } from './retry.js';
 import { Rules } from './rules.js';
+import { SETTLE_UNIT_MS, TUNABLE, WS } from './timing.js';
 import { WsTransport } from './ws.js';
 import type { ClientLedger } from '../state/ledger.js';
 import type { Limiter } from '../shared/limiter.js';
@@ -23,6 +24,9 @@ export interface RunwareSetup {
   pollSchedule?: PollSchedule;
   retry?: RetryPolicy;
   rules?: Rules;
+  /** How long a read, and a sent task, wait for an answer (before timeScale); defaults in timing.ts. */
+  readTimeoutMs?: number;
+  requestTimeoutMs?: number;
   /** Scales the transport's and client's timeouts (tests against a fast simulator); default 1. */
   timeScale?: number;
   journal?: ClientLedger;
@@ -42,13 +46,20 @@ export function createRunwareClient(s: RunwareSetup): RunwareClient {
   const ms = (base: number, floor: number): number => Math.max(floor, Math.round(base * k));
   const transport =
     s.transport === 'ws'
-      ? new WsTransport({ url: s.wsUrl, apiKey: s.apiKey, logger: s.logger, authTimeoutMs: ms(15_000, 500), pingIntervalMs: ms(5000, 50), pongTimeoutMs: ms(5000, 100), replayGraceMs: ms(1500, 50) })
-      : new RestTransport({ url: s.apiUrl, apiKey: s.apiKey, userAgent: s.userAgent, connections: Math.max(8, 2 * s.maxConcurrency + 4) });
+      ? new WsTransport({ url: s.wsUrl, apiKey: s.apiKey, logger: s.logger, authTimeoutMs: ms(WS.authTimeoutMs, 500), pingIntervalMs: ms(WS.pingIntervalMs, 50), pongTimeoutMs: ms(WS.pongTimeoutMs, 100), replayGraceMs: ms(WS.replayGraceMs, 50) })
+      : new RestTransport({
+          url: s.apiUrl,
+          apiKey: s.apiKey,
+          userAgent: s.userAgent,
+          connections: Math.max(8, 2 * s.maxConcurrency + 4),
+          // The agent must not cut off an answer the request timeout still waits for (each request has its own, shorter, deadline).
+          headersTimeoutMs: s.requestTimeoutMs ?? TUNABLE.requestTimeoutMs,
+        });
   return new RunwareClient({
     transport,
-    readTimeoutMs: ms(10_000, 300),
-    sendTimeoutMs: ms(150_000, 1000),
-    settleMs: ms(1000, 20),
+    readTimeoutMs: ms(s.readTimeoutMs ?? TUNABLE.readTimeoutMs, 300),
+    sendTimeoutMs: ms(s.requestTimeoutMs ?? TUNABLE.requestTimeoutMs, 1000),
+    settleMs: ms(SETTLE_UNIT_MS, 20),
     rules: s.rules ?? new Rules(),
     logger: s.logger,
     maxConcurrency: s.maxConcurrency,

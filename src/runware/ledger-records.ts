@@ -7,7 +7,7 @@ import type { CallRecord, LedgerTask, OutcomeRecord } from '../state/ledger.js';
 import type { JournalOutput, JournalStatus } from '../state/types.js';
 import type { ApiErrorItem, DataItem } from './errors.js';
 import type { Task } from './rules.js';
-import { isBillable, isKept, resultCount } from './task-types.js';
+import { isBillable, isKept, MEDIA_KINDS, outputFiles, resultCount } from './task-types.js';
 
 export type { CallRecord };
 
@@ -29,12 +29,12 @@ export function outputsOf(results: DataItem[]): JournalOutput[] {
   const out: JournalOutput[] = [];
   for (const r of results) {
     if (!r || typeof r !== 'object') continue;
-    const files = (r.outputs as { files?: Array<Record<string, unknown>> } | undefined)?.files;
-    if (Array.isArray(files)) {
+    const files = outputFiles(r) as Array<Record<string, unknown>> | undefined;
+    if (files) {
       for (const f of files) if (f && typeof f.url === 'string') out.push({ url: f.url, ...(typeof f.uuid === 'string' ? { uuid: f.uuid } : {}), kind: '3d' });
       continue;
     }
-    for (const kind of ['image', 'video', 'audio', 'media']) {
+    for (const kind of MEDIA_KINDS) {
       const url = r[`${kind}URL`];
       const uuid = r[`${kind}UUID`];
       if (typeof url === 'string' || typeof uuid === 'string') {

@@ -8,6 +8,8 @@ import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js
 import { sleep } from '../shared/time.js';
 import type { ApiErrorItem, DataItem, Envelope } from './errors.js';
 import { isFinished } from './verdicts.js';
+import { firstPollMinSteps } from './task-types.js';
+import { POLL, TUNABLE } from './timing.js';
 
 /**
  * The wait before each poll is `minMs + fraction × age` (age: time since the
@@ -22,14 +24,12 @@ export interface PollSchedule {
   maxMs: number;
 }
 
-export const DEFAULT_POLL_SCHEDULE: PollSchedule = { minMs: 500, fraction: 0.1, maxMs: 60_000 };
+export const DEFAULT_POLL_SCHEDULE: PollSchedule = { minMs: POLL.minMs, fraction: POLL.fraction, maxMs: TUNABLE.pollMaxMs };
 
-/** Task types that take seconds at the very least: their first poll waits this many `minMs`. */
-const FIRST_POLL_MIN: Record<string, number> = { videoInference: 10, '3dInference': 10, audioInference: 4, training: 60, modelUpload: 10 };
 
-/** How long after it was sent a task is first worth polling. */
+/** How long after it was sent a task is first worth polling: types that take seconds at the very least wait several `minMs` (task-types.ts). */
 export function firstPollAt(s: PollSchedule, taskType?: string): number {
-  return s.minMs * (taskType ? FIRST_POLL_MIN[taskType] ?? 1 : 1);
+  return s.minMs * firstPollMinSteps(taskType);
 }
 
 /**
@@ -217,7 +217,7 @@ export async function pollTask(
   const acc = new ResultAccumulator(taskUUID, opts.numberResults ?? 1);
   const deadline = Date.now() + Math.max(0, opts.waitMs);
   const origin = opts.startedAt ?? Date.now();
-  const cap = opts.readTimeoutMs ?? 10_000;
+  const cap = opts.readTimeoutMs ?? TUNABLE.readTimeoutMs;
   let polls = 0;
   let transient = 0;
   let reported = -1;

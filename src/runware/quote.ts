@@ -11,7 +11,7 @@
  * seconds × results) and never goes down: a bigger task of the same model is
  * never quoted less than a smaller one.
  */
-import { DEFAULT_ROW, REFERENCE, TASK_TYPES, type TaskTypeRow } from './task-types.js';
+import { priceOf, REFERENCE, referenceSeconds, resultCount, type TaskTypePrice } from './task-types.js';
 
 export type QuoteSource = 'dryRun' | 'pricing' | 'learned' | 'ceiling';
 
@@ -36,8 +36,8 @@ export interface Dimensions {
 }
 
 const pos = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
-export const rowOf = (taskType: string, ceilings: Record<string, number> = {}): TaskTypeRow => {
-  const row = TASK_TYPES[taskType] ?? DEFAULT_ROW;
+export const rowOf = (taskType: string, ceilings: Record<string, number> = {}): TaskTypePrice => {
+  const row = priceOf(taskType);
   const c = ceilings[taskType];
   return c !== undefined ? { ...row, ceilingUsd: c } : row;
 };
@@ -62,11 +62,11 @@ export function dimensionsOf(t: Task): Dimensions {
     parts.push(`${s}st`);
   }
   if (row.dims.includes('seconds')) {
-    const d = pos(t.duration) ?? REFERENCE.seconds[t.taskType] ?? 5;
-    size *= d / (REFERENCE.seconds[t.taskType] ?? 5);
+    const d = pos(t.duration) ?? referenceSeconds(t.taskType);
+    size *= d / referenceSeconds(t.taskType);
     parts.push(`${d}s`);
   }
-  const n = row.dims.includes('results') ? (pos(t.taskType === 'promptEnhance' ? t.promptVersions : t.numberResults) ?? 1) : 1;
+  const n = row.dims.includes('results') ? resultCount(t) : 1;
   parts.push(`x${n}`);
   return { size, results: n, key: parts.join('|') };
 }
@@ -104,7 +104,7 @@ export function readExamples(taskType: string, examples: Array<{ configuration: 
     // "up to 5 min" is a bound, not a length the price scales with.
     if (sec && row.dims.includes('seconds') && !/up to/.test(c)) {
       const seconds = Number(sec[1]) * (sec[2]!.startsWith('m') ? 60 : 1);
-      size *= seconds / (REFERENCE.seconds[taskType] ?? 5);
+      size *= seconds / referenceSeconds(taskType);
       scaled = true;
     }
     if (scaled && size > 0) perUnit = Math.max(perUnit ?? 0, price / size);

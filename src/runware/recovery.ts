@@ -50,6 +50,7 @@
  */
 import type { ApiErrorItem, DataItem } from './errors.js';
 import { isReadType, type Task } from './rules.js';
+import { SETTLE_UNIT_MS } from './timing.js';
 import { next, step, type Next } from '../shared/next-step.js';
 
 export type Phase = 'send' | 'check' | 'resend' | 'follow' | 'done';
@@ -167,7 +168,7 @@ export class SettleWindow {
 }
 
 /** The window when none is given: a 1-second unit, as in production. */
-const DEFAULT_WINDOW = new SettleWindow(settleRuleFor(1000));
+const DEFAULT_WINDOW = new SettleWindow(settleRuleFor(SETTLE_UNIT_MS));
 
 export function newSlot(index: number, task: Task, waits: boolean): Slot {
   return { index, task, phase: 'send', attempts: [], lastErrors: [], sentUuids: new Map(), notFound: 0, checkFailures: 0, sends: 0, waits };

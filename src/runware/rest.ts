@@ -9,6 +9,7 @@ import { deadline } from '../shared/time.js';
 import { parseRetryAfter } from './retry.js';
 import type { Task } from './rules.js';
 import type { SendOptions, Transport, TransportReply } from './transport.js';
+import { REST, TUNABLE } from './timing.js';
 
 export interface RestOptions {
   url: string;
@@ -48,11 +49,11 @@ export class RestTransport implements Transport {
   private async dispatcher(): Promise<Agent> {
     const { Agent } = await undici();
     this.agent ??= new Agent({
-      connect: { timeout: this.opts.connectTimeoutMs ?? 10_000 },
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 120_000,
-      headersTimeout: this.opts.headersTimeoutMs ?? 150_000,
-      bodyTimeout: this.opts.bodyTimeoutMs ?? 60_000,
+      connect: { timeout: this.opts.connectTimeoutMs ?? REST.connectTimeoutMs },
+      keepAliveTimeout: REST.keepAliveMs,
+      keepAliveMaxTimeout: REST.keepAliveMaxMs,
+      headersTimeout: this.opts.headersTimeoutMs ?? TUNABLE.requestTimeoutMs,
+      bodyTimeout: this.opts.bodyTimeoutMs ?? REST.bodyTimeoutMs,
       connections: this.opts.connections ?? 16,
     });
     return this.agent;

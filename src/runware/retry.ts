@@ -2,6 +2,8 @@
  * Backoff with full jitter, `Retry-After` honoured, and a budget on both the
  * number of attempts and the total time.
  */
+import { TUNABLE } from './timing.js';
+
 export interface RetryPolicy {
   /** Total attempts including the first. */
   maxAttempts: number;
@@ -11,7 +13,8 @@ export interface RetryPolicy {
   budgetMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8000, budgetMs: 60_000 };
+/** The defaults (src/runware/timing.ts); src/config.ts builds the one a process uses from RUNWARE_RETRY_*. */
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: TUNABLE.retryAttempts, baseDelayMs: TUNABLE.retryBaseMs, maxDelayMs: TUNABLE.retryMaxDelayMs, budgetMs: TUNABLE.retryBudgetMs };
 
 /** `policy` on a faster clock (simulated time, tests): the same attempts, delays and budget scaled, with floors. */
 export function scaledRetry(policy: RetryPolicy, scale: number): RetryPolicy {

@@ -11,7 +11,8 @@ import { v4 as uuidv4, validate as uuidValidate, version as uuidVersion } from '
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
 import { next, step } from '../shared/next-step.js';
-import { genericTask, KNOWN_TASK_TYPES, STRICT_SCHEMAS } from './tasks/index.js';
+import { genericTask } from './tasks/index.js';
+import { isReadType, KNOWN_TASK_TYPES, strictSchemaOf, type ReadTaskType } from './task-types.js';
 import { parseOrThrow } from './tasks/common.js';
 
 export type Task = Record<string, unknown> & { taskType: string; taskUUID: string };
@@ -20,11 +21,8 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 export const MAX_DEPTH = 32;
 export const MAX_TASKS_PER_REQUEST = 50;
 
-/** Reads name an earlier task's UUID; they run nothing. */
-const READS = new Set(['getResponse', 'getTaskDetails']);
-
-/** Whether a task type is a read (getResponse, getTaskDetails): the one list of them. */
-export const isReadType = (taskType: string): boolean => READS.has(taskType);
+/** Whether a task type is a read (getResponse, getTaskDetails): they name an earlier task's UUID and run nothing (task-types.ts). */
+export { isReadType };
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -162,7 +160,7 @@ export class Rules {
     const checked = this.inspect(input, prefix);
     return checked.map((t, i) => {
       const field = `${prefix}[${i}].taskUUID`;
-      if (READS.has(t.taskType as string)) return { ...t, taskUUID: String(t.taskUUID).toLowerCase() } as Task;
+      if (isReadType(t.taskType as string)) return { ...t, taskUUID: String(t.taskUUID).toLowerCase() } as Task;
       const taskUUID = t.taskUUID === undefined ? this.uuids.fresh() : this.uuids.claim(t.taskUUID, field);
       return { ...t, taskUUID } as Task;
     });
@@ -204,7 +202,7 @@ export class Rules {
     const checked = list.map((raw, i) => this.check(raw, `${prefix}[${i}]`));
     const seenHere = new Set<string>();
     checked.forEach((t, i) => {
-      if (READS.has(t.taskType as string) || t.taskUUID === undefined) return;
+      if (isReadType(t.taskType as string) || t.taskUUID === undefined) return;
       const field = `${prefix}[${i}].taskUUID`;
       const u = this.uuids.check(t.taskUUID, field);
       if (seenHere.has(u)) throw new PolicyError(field, `taskUUID ${u} appears twice in this request; every task needs its own`, 'Omit taskUUID and the server assigns a fresh one.');
@@ -223,7 +221,7 @@ export class Rules {
     return this.read('getTaskDetails', taskUUID);
   }
 
-  private read(taskType: 'getResponse' | 'getTaskDetails', taskUUID: string): Task {
+  private read(taskType: ReadTaskType, taskUUID: string): Task {
     // No prefix: the field is the caller's own taskUUID, not a task inside it.
     const t = this.check({ taskType, taskUUID }, '') as Task;
     return { ...t, taskUUID: t.taskUUID.toLowerCase() };
@@ -243,7 +241,7 @@ export class Rules {
     if (!(KNOWN_TASK_TYPES as readonly string[]).includes(t.taskType)) {
       throw new ValidationError(`${path}.taskType`, `unknown task type "${t.taskType}"`, KNOWN_TASK_TYPES.join(', '));
     }
-    const schema = STRICT_SCHEMAS[t.taskType] ?? genericTask;
+    const schema = strictSchemaOf(t.taskType) ?? genericTask;
     return parseOrThrow(schema, t, path) as Record<string, unknown>;
   }
 }

@@ -16,7 +16,7 @@ import { next, step } from '../shared/next-step.js';
 import type { Logger } from '../shared/log.js';
 import type { SpendLedger } from '../state/ledger.js';
 import { ledgerTask } from './ledger-records.js';
-import { isBillable } from './task-types.js';
+import { defaultDelivery, isBillable } from './task-types.js';
 import { dimensionsOf, money, rowOf, type Quote, type Quoter } from './quote.js';
 import type { Task } from './rules.js';
 import type { TransportReply } from './transport.js';
@@ -66,7 +66,7 @@ export class DryRun {
     if (mode !== 'priced' || this.stopped) return undefined;
     const { deliveryMethod: _d, ...rest } = task;
     // Sync where the task allows it: were the header ignored after all, the answer would be the result, not an ACK.
-    const t = { ...rest, ...(task.taskType === 'videoInference' ? { deliveryMethod: 'async' } : {}), taskUUID: this.o.fresh(), includeCost: true } as Task;
+    const t = { ...rest, ...(defaultDelivery(task.taskType)?.includes('sync') === false ? { deliveryMethod: 'async' } : {}), taskUUID: this.o.fresh(), includeCost: true } as Task;
     const item = await this.ask(t);
     if (item === undefined) return undefined;
     if (ran(item) || (item.dryRun !== true && typeof item.cost !== 'number')) {
@@ -79,23 +79,37 @@ export class DryRun {
     return typeof item.cost === 'number' && item.cost >= 0 ? item.cost : undefined;
   }
 
-  /** Once per process: does the dry run price without running? A one-result promptEnhance, reserved first. */
+  /**
+   * Does the dry run price without running? Asked of the ledger first (any process may have
+   * found out today); else found out once per process with a one-result promptEnhance,
+   * reserved first, and the finding shared.
+   */
   private probe(): Promise<'priced' | 'ack' | 'ignored' | 'later'> {
     this.mode ??= (async () => {
-      const t = { taskType: 'promptEnhance', taskUUID: this.o.fresh(), prompt: 'a price probe', promptMaxLength: 16, promptVersions: 1, includeCost: true } as Task;
-      const reserve = rowOf('promptEnhance').ceilingUsd;
-      if (!(await this.o.journal.reserveAlone(ledgerTask(t), { usd: reserve, units: 1, source: 'ceiling', how: 'a dry-run probe' }))) return 'later';
-      const item = await this.ask(t);
-      if (item === undefined) return 'ignored';
-      if (ran(item)) {
-        await this.o.journal.settleAlone(ledgerTask(t), typeof item.cost === 'number' ? item.cost : reserve);
-        this.o.logger.info('the dry-run header is ignored by this endpoint (the probe ran); quotes come from pricing and the ledger');
-        return 'ignored';
-      }
-      await this.o.journal.settleAlone(ledgerTask(t), 0);
-      return typeof item.cost === 'number' ? 'priced' : 'ack';
+      const known = await this.o.journal.dryRunMode();
+      if (known) return known;
+      const found = await this.probeOnce();
+      if (found === 'later' || found === 'unanswered') return found === 'later' ? 'later' : 'ignored';
+      await this.o.journal.rememberDryRunMode(found);
+      return found;
     })();
     return this.mode;
+  }
+
+  /** The probe itself; 'unanswered' (no answer at all) is treated as ignored here but never shared. */
+  private async probeOnce(): Promise<'priced' | 'ack' | 'ignored' | 'later' | 'unanswered'> {
+    const t = { taskType: 'promptEnhance', taskUUID: this.o.fresh(), prompt: 'a price probe', promptMaxLength: 16, promptVersions: 1, includeCost: true } as Task;
+    const reserve = rowOf('promptEnhance').ceilingUsd;
+    if (!(await this.o.journal.reserveAlone(ledgerTask(t), { usd: reserve, units: 1, source: 'ceiling', how: 'a dry-run probe' }))) return 'later';
+    const item = await this.ask(t);
+    if (item === undefined) return 'unanswered';
+    if (ran(item)) {
+      await this.o.journal.settleAlone(ledgerTask(t), typeof item.cost === 'number' ? item.cost : reserve);
+      this.o.logger.info('the dry-run header is ignored by this endpoint (the probe ran); quotes come from pricing and the ledger');
+      return 'ignored';
+    }
+    await this.o.journal.settleAlone(ledgerTask(t), 0);
+    return typeof item.cost === 'number' ? 'priced' : 'ack';
   }
 
   /** The answer item for the task, or undefined when there is none (any failure: the quote falls to the next source). */

@@ -7,38 +7,21 @@ import { classifyStatus, isTransientCode, parseEnvelope, type ApiErrorItem, type
 import { isRead, type Verdict } from './recovery.js';
 import type { Task } from './rules.js';
 import type { TransportReply } from './transport.js';
+import { canonicalType as canonical, CARRIES, isReadType, outputShapeOf, resultCount } from './task-types.js';
 
-/** Legacy and current names of the same task type, for matching responses. */
-const ALIASES: Record<string, string> = {
-  imageUpscale: 'upscale',
-  imageBackgroundRemoval: 'removeBackground',
-  imageCaption: 'caption',
-  imageControlNetPreProcess: 'controlNetPreprocess',
-  imageUpload: 'mediaStorage',
-};
-const canonical = (t: string): string => ALIASES[t] ?? t;
-
-/**
- * What a result of each task type carries. An item that carries none of it is
- * no result, whatever its status says: Runware answering "success" with
- * nothing in it has not delivered the task (it is polled again).
- */
-const MEDIA_OUTPUT = /^(image|video|audio|media|guideImage|maskImage)(URL|UUID|Base64Data|DataURI)$/;
-const OUTPUT_OF: Record<string, (item: DataItem) => boolean> = {};
-const media = (item: DataItem): boolean => Object.keys(item).some((k) => MEDIA_OUTPUT.test(k) && typeof item[k] === 'string' && item[k] !== '');
-const text = (item: DataItem): boolean => typeof item.text === 'string';
-const files = (item: DataItem): boolean => Array.isArray((item.outputs as { files?: unknown } | undefined)?.files) || media(item);
-for (const t of ['imageInference', 'photoMaker', 'upscale', 'imageUpscale', 'removeBackground', 'imageBackgroundRemoval', 'vectorize', 'controlNetPreprocess', 'imageControlNetPreProcess', 'imageMasking', 'videoInference', 'audioInference']) OUTPUT_OF[t] = media;
-for (const t of ['caption', 'imageCaption', 'promptEnhance', 'textInference']) OUTPUT_OF[t] = text;
-OUTPUT_OF['3dInference'] = files;
 /** Fields every item may carry that are about the task, not its output. */
 const BOOKKEEPING = new Set(['taskType', 'taskUUID', 'errors', 'status', 'progress', 'cost', 'seed', 'NSFWContent', 'resultIndex', 'deliveryMethod', 'inputImageUUID']);
 
-/** Whether an item carries an output of its task type (`taskType` when the item names none). */
+/**
+ * Whether an item carries an output of its task type (`taskType` when the item
+ * names none), by the type's output shape (task-types.ts). An item that carries
+ * none is no result, whatever its status says: Runware answering "success" with
+ * nothing in it has not delivered the task (it is polled again).
+ */
 export function carriesOutput(item: DataItem, taskType?: string): boolean {
-  const type = typeof item.taskType === 'string' && item.taskType !== 'getResponse' && item.taskType !== 'getTaskDetails' ? item.taskType : taskType;
-  const rule = type ? OUTPUT_OF[type] : undefined;
-  if (rule) return rule(item);
+  const type = typeof item.taskType === 'string' && !isReadType(item.taskType) ? item.taskType : taskType;
+  const shape = type ? outputShapeOf(type) : undefined;
+  if (shape && shape !== 'any') return CARRIES[shape](item);
   // A type without a known output field: anything beyond bookkeeping is its output.
   return Object.keys(item).some((k) => !BOOKKEEPING.has(k));
 }
@@ -63,11 +46,8 @@ export function taskFinished(task: Pick<Task, 'taskType'> & Partial<Task>, items
   return { finished: errors.length > 0 || outputs.length >= expected, outputs, expected, emptySuccess };
 }
 
-/** How many results a finished task yields: numberResults where the type has it (promptVersions for promptEnhance). */
-export function expectedResults(t: Task): number {
-  if (t.taskType === 'promptEnhance' && typeof t.promptVersions === 'number') return t.promptVersions;
-  return typeof t.numberResults === 'number' && t.numberResults > 0 ? t.numberResults : 1;
-}
+/** How many results a finished task yields: the one count (task-types.ts resultCount), under the name the verdicts use. */
+export const expectedResults: (t: Task) => number = resultCount;
 
 /** The items and errors of one envelope that belong to `task`. */
 export function itemsFor(task: Task, env: Envelope): { items: DataItem[]; errors: ApiErrorItem[] } {

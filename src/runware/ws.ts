@@ -22,6 +22,7 @@ import { resultKey } from './poll.js';
 import { isReadType, type Task } from './rules.js';
 import type { SendOptions, Transport, TransportReply } from './transport.js';
 import { expectedResults } from './verdicts.js';
+import { TUNABLE, WS } from './timing.js';
 
 export interface WsOptions {
   url: string;
@@ -93,7 +94,7 @@ export class WsTransport implements Transport {
 
   private async sendNow(tasks: Task[], signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<TransportReply> {
     const started = Date.now();
-    const budget = timeoutMs ?? this.opts.requestTimeoutMs ?? 150_000;
+    const budget = timeoutMs ?? this.opts.requestTimeoutMs ?? TUNABLE.requestTimeoutMs;
     const ws = await this.connect(signal, budget);
     const left = Math.max(1, budget - (Date.now() - started));
     return new Promise<TransportReply>((resolve, reject) => {
@@ -170,7 +171,7 @@ export class WsTransport implements Transport {
     const { WebSocket } = await undici();
     const url = this.opts.url;
     const ws = new WebSocket(url);
-    const authTimeout = Math.min(this.opts.authTimeoutMs ?? 15_000, budgetMs ?? Infinity);
+    const authTimeout = Math.min(this.opts.authTimeoutMs ?? WS.authTimeoutMs, budgetMs ?? Infinity);
     let resumed = false;
     let authed = false;
     await new Promise<void>((resolve, reject) => {
@@ -333,7 +334,7 @@ export class WsTransport implements Transport {
     if (pending.length === 0) return;
     const t = setTimeout(() => {
       for (const g of pending) if (this.groups.has(g)) this.rejectGroup(g, 'the resumed session replayed no answer');
-    }, this.opts.replayGraceMs ?? 1500);
+    }, this.opts.replayGraceMs ?? WS.replayGraceMs);
     t.unref();
   }
 
@@ -369,9 +370,9 @@ export class WsTransport implements Transport {
         } catch {
           // already closing
         }
-      }, this.opts.pongTimeoutMs ?? 5_000);
+      }, this.opts.pongTimeoutMs ?? WS.pongTimeoutMs);
       this.pongTimer.unref();
-    }, this.opts.pingIntervalMs ?? 5_000);
+    }, this.opts.pingIntervalMs ?? WS.pingIntervalMs);
     this.pingTimer.unref();
   }
 

@@ -12,6 +12,7 @@ import { sleep } from '../shared/time.js';
 import { canRetry, DEFAULT_RETRY, parseRetryAfter, retryDelay, type RetryPolicy } from '../runware/retry.js';
 import { maskEmails } from './ids.js';
 import type { Provider } from './types.js';
+import { RUNWAY } from '../runware/timing.js';
 
 export const ENV_OF: Record<Provider, string> = { runway: 'RUNWAYML_API_SECRET', useapi: 'USEAPI_API_TOKEN', makevid: 'MAKEVID_API_KEY' };
 export const NAME_OF: Record<Provider, string> = { runway: 'The Runway API', useapi: 'useapi.net', makevid: 'makevid.ai' };
@@ -78,7 +79,7 @@ export class ProviderHttp {
    */
   async get(provider: Provider, url: string, headers: Record<string, string>, deadline: number, signal?: AbortSignal): Promise<GetResult> {
     const { Agent, request } = await undici();
-    this.agent ??= new Agent({ connect: { timeout: 10_000 }, headersTimeout: 30_000, bodyTimeout: 30_000, keepAliveTimeout: 30_000 });
+    this.agent ??= new Agent({ connect: { timeout: RUNWAY.connectTimeoutMs }, headersTimeout: RUNWAY.headersTimeoutMs, bodyTimeout: RUNWAY.bodyTimeoutMs, keepAliveTimeout: RUNWAY.keepAliveMs });
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new CancelledError();

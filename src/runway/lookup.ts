@@ -10,6 +10,7 @@ import { ENV_OF, NAME_OF, ProviderHttp, nameInSentence } from './http.js';
 import type { RetryPolicy } from '../runware/retry.js';
 import { normalizeOfficial, normalizeWebApp } from './normalize.js';
 import type { AccountView, Provider, RunwayTaskView } from './types.js';
+import { RUNWAY } from '../runware/timing.js';
 
 export interface RunwaySetup {
   official: { secret: string | undefined; url: string };
@@ -104,7 +105,7 @@ export class RunwayLookup {
     if (typeof id !== 'string') throw new ValidationError('id', 'must be a string');
     const providers = this.candidates(id, opts.provider);
     const waitMs = Math.max(0, (opts.waitSeconds ?? 0) * 1000);
-    const deadline = Date.now() + waitMs + 30_000;
+    const deadline = Date.now() + waitMs + RUNWAY.answerGraceMs;
     const waitUntil = Date.now() + waitMs;
     const scale = this.s.timeScale ?? 1;
     let view = await this.locate(id, providers, deadline, opts.signal);
@@ -120,12 +121,12 @@ export class RunwayLookup {
     };
     report(view);
     while (!view.terminal) {
-      const pace = (view.pollAfterSec ?? 10) * 1000 * scale;
+      const pace = (view.pollAfterSec ?? RUNWAY.defaultPollSeconds) * 1000 * scale;
       const jittered = pace * (0.75 + Math.random() * 0.5);
       if (Date.now() + jittered > waitUntil) break;
       await sleep(jittered, opts.signal);
       if (opts.signal?.aborted) throw new CancelledError();
-      const next = await this.fetchOnce(provider, id, Math.max(deadline, Date.now() + 30_000), opts.signal);
+      const next = await this.fetchOnce(provider, id, Math.max(deadline, Date.now() + RUNWAY.answerGraceMs), opts.signal);
       if (!next) throw new UpstreamError(`${NAME_OF[provider]} no longer has this task (deleted or expired).`, { status: 404, category: 'notFound', retryable: false, provider });
       view = next;
       report(view);
@@ -136,7 +137,7 @@ export class RunwayLookup {
   /** useapi.net Runway accounts, without passwords or session tokens. */
   async accounts(signal?: AbortSignal): Promise<AccountView[]> {
     this.requireConfigured('useapi');
-    const r = await this.http.get('useapi', `${this.s.useapi.url}/runwayml/accounts`, { authorization: `Bearer ${this.s.useapi.token}` }, Date.now() + 30_000, signal);
+    const r = await this.http.get('useapi', `${this.s.useapi.url}/runwayml/accounts`, { authorization: `Bearer ${this.s.useapi.token}` }, Date.now() + RUNWAY.answerGraceMs, signal);
     if (r.status === 404) return [];
     const map = r.body && typeof r.body === 'object' ? (r.body as Record<string, unknown>) : {};
     return Object.entries(map).map(([key, v]) => {

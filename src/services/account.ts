@@ -5,6 +5,7 @@
  */
 import { dayEnds, utcDay } from '../state/journal.js';
 import type { AppContext } from './context.js';
+import { BUDGETS } from '../runware/timing.js';
 
 export interface AccountOutput {
   /** USD. */
@@ -25,7 +26,7 @@ export async function account(ctx: AppContext, signal?: AbortSignal): Promise<Ac
   const day = utcDay();
   let balance: Pick<AccountOutput, 'balance' | 'organizationName' | 'balanceError'> = {};
   try {
-    const r = await ctx.runware().submit({ taskType: 'accountManagement', operation: 'getDetails' }, { deadlineMs: 15_000, ...(signal ? { signal } : {}) });
+    const r = await ctx.runware().submit({ taskType: 'accountManagement', operation: 'getDetails' }, { deadlineMs: BUDGETS.accountMs, ...(signal ? { signal } : {}) });
     const item = r.tasks[0]?.results[0];
     const err = r.tasks[0]?.errors[0] ?? r.requestErrors[0];
     balance = item ? { ...usd(item.balance), ...(typeof item.organizationName === 'string' ? { organizationName: item.organizationName } : {}) } : { balanceError: err ? `${err.code}: ${err.message}` : 'Runware did not answer in time' };

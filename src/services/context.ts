@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { MISSING_KEY_HINT, MISSING_KEY_HINT_CLI, type Config } from '../config.js';
 import { RunwareClient, createRunwareClient } from '../runware/index.js';
-import { DEFAULT_RETRY, scaledRetry } from '../runware/retry.js';
+import { scaledRetry } from '../runware/retry.js';
+import { POLL, RESERVATION_GRACE_MS } from '../runware/timing.js';
 import { Rules } from '../runware/rules.js';
 import { RunwayLookup } from '../runway/lookup.js';
 import { ModelCatalog } from '../runware/schemas/catalog.js';
@@ -52,8 +53,8 @@ export class AppContext {
     const dir = config.simulate ? join(config.stateDir, 'simulator') : config.stateDir;
     const open = config.stateUrl ? () => this.shared()! : async () => SqliteState.open(dir);
     // Shared state is strict: with other instances relying on it, nothing goes out that it has not recorded.
-    // A reservation's lease: the state lease, plus the settle window (30 s, scaled like the client's waits) as grace.
-    const leaseMs = config.leaseMs + 30_000 * (config.simulate ? config.simTimeScale : config.timeScale);
+    // A reservation's lease: the state lease, plus the longest settle window (scaled like the client's waits) as grace.
+    const leaseMs = config.leaseMs + RESERVATION_GRACE_MS * (config.simulate ? config.simTimeScale : config.timeScale);
     this.journal = new Journal({ open, logger: logger.child('state'), maxSpendUsd: config.maxSpendUsd, strict: config.stateUrl !== undefined, onOpen: () => this.rules.uuids.limit(RECENT_UUIDS), leaseMs });
   }
 
@@ -120,9 +121,11 @@ export class AppContext {
             return (await cat.pricing(air, (await cat.registryEntry(air)).slug))?.examples;
           },
         },
-        pollSchedule: { minMs: 500 * scale, fraction: 0.1, maxMs: 60_000 * scale },
+        pollSchedule: { minMs: POLL.minMs * scale, fraction: POLL.fraction, maxMs: c.timing.pollMaxMs * scale },
+        readTimeoutMs: c.timing.readTimeoutMs,
+        requestTimeoutMs: c.timing.requestTimeoutMs,
         timeScale: scale,
-        retry: scaledRetry(DEFAULT_RETRY, scale),
+        retry: scaledRetry(c.timing.retry, scale),
       });
     }
     return this.runwareClient;
@@ -151,7 +154,7 @@ export class AppContext {
         userAgent: this.userAgent,
         logger: this.logger,
         timeScale: this.config.simulate ? this.config.simTimeScale : 1,
-        retry: scaledRetry(DEFAULT_RETRY, this.config.simulate ? this.config.simTimeScale : 1),
+        retry: scaledRetry(this.config.timing.retry, this.config.simulate ? this.config.simTimeScale : 1),
       });
     }
     return this.runwayLookup;

@@ -17,9 +17,10 @@ import { findLocalInputs, readLocalInputs, uploadLocalInputs, type LocalInput, t
 import { asCallerError, checkTask, inspectTask, modelFacts, type ModelFacts } from './model-schema.js';
 import { downloadBudget, materialize, type MediaCallOptions, type MediaInfo, type Previews } from './outputs.js';
 import { callRecord } from '../state/ledger.js';
+import { BUDGETS } from '../runware/timing.js';
 
 /** With waitSeconds 0: how long the submit (and its recovery) may take before the taskUUID comes back. */
-const SUBMIT_ONLY_BUDGET_MS = 15_000;
+const SUBMIT_ONLY_BUDGET_MS = BUDGETS.submitOnlyMs;
 
 /** A task built from the caller's input once the model's facts are known. */
 export interface BuiltTask {
@@ -146,7 +147,7 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(job.expected ? { expected: job.expected } : {}),
     ...signal,
-    downloadTimeoutMs: downloadBudget(started + waitMs),
+    downloadTimeoutMs: downloadBudget(started + waitMs, ctx.config.timing.downloadTimeoutMs),
   });
 
   const costs = t.results.map((r) => num(r.cost)).filter((c): c is number => c !== undefined);

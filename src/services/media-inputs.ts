@@ -8,6 +8,7 @@
 import { dataUri, readLocalMedia, type LocalMedia } from '../media/local.js';
 import { UpstreamError } from '../shared/errors.js';
 import type { AppContext } from './context.js';
+import { BUDGETS } from '../runware/timing.js';
 
 /** Field names that hold media: seedImage, referenceImages, frameImages, inputVideo, guideImage, maskImage, ... */
 const MEDIA_KEY = /(image|images|mask|masks|video|videos|audio|audios|media|frame|frames)$/i;
@@ -71,7 +72,7 @@ export async function readLocalInputs(ctx: AppContext, inputs: LocalInput[], roo
 
 /** Uploads one checked file with mediaStorage; returns its reusable reference. */
 export async function uploadMedia(ctx: AppContext, m: LocalMedia, field: string, opts: { signal?: AbortSignal; deadlineMs?: number } = {}): Promise<Upload> {
-  const r = await ctx.runware().submit({ taskType: 'mediaStorage', operation: 'upload', media: dataUri(m) }, { deadlineMs: opts.deadlineMs ?? 60_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const r = await ctx.runware().submit({ taskType: 'mediaStorage', operation: 'upload', media: dataUri(m) }, { deadlineMs: opts.deadlineMs ?? BUDGETS.uploadMs, ...(opts.signal ? { signal: opts.signal } : {}) });
   const t = r.tasks[0]!;
   const item = t.results.find((x) => typeof x.mediaUUID === 'string' || typeof x.imageUUID === 'string');
   const mediaUUID = (item?.mediaUUID ?? item?.imageUUID) as string | undefined;

@@ -7,16 +7,15 @@ import { deliveryMethodsOf, taskTypeOf, type ModelSchema, type SchemaLookup } fr
 import { unusableSchema, UnusableSchemaError, validateAgainst } from '../runware/schemas/validate.js';
 import { checkAir } from '../runware/tasks/common.js';
 import { deliveryFor, durationKey } from '../runware/delivery.js';
+import { defaultDelivery } from '../runware/task-types.js';
 import { CancelledError, PolicyError, SpendError, ValidationError } from '../shared/errors.js';
 import { deadline } from '../shared/time.js';
 import type { AppContext } from './context.js';
+import { BUDGETS } from '../runware/timing.js';
 
-/** Task types that take deliveryMethod, and those that allow only async (reference: "Delivery"). */
-const DELIVERY_TYPES = new Set(['imageInference', 'videoInference', 'audioInference', '3dInference', 'upscale', 'imageUpscale', 'removeBackground', 'imageBackgroundRemoval', 'caption', 'imageCaption', 'vectorize', 'controlNetPreprocess', 'imageControlNetPreProcess', 'imageMasking', 'promptEnhance', 'textInference', 'photoMaker']);
-const ASYNC_ONLY = new Set(['videoInference', 'training']);
 
 /** At most this long goes to the catalogue before a task is sent unvalidated. */
-export const LOOKUP_BUDGET_MS = 6000;
+export const LOOKUP_BUDGET_MS = BUDGETS.modelLookupMs;
 
 export interface ModelFacts {
   air: string;
@@ -69,11 +68,8 @@ async function dropUnusable(lookup: SchemaLookup, air: string): Promise<void> {
 
 const uncheckedNote = (detail: string): string => `Not checked against a live schema: ${detail}. The task was sent as given; Runware checks it.`;
 
-/** Without a schema: what the reference says the task type allows. */
-export function defaultDelivery(taskType: string): Array<'sync' | 'async'> | undefined {
-  if (ASYNC_ONLY.has(taskType)) return ['async'];
-  return DELIVERY_TYPES.has(taskType) ? ['sync', 'async'] : undefined;
-}
+/** Without a schema: what the reference says the task type allows (task-types.ts). */
+export { defaultDelivery };
 
 /** Async whenever allowed: a long task never holds a request open, and progress can be polled. */
 export const chooseDelivery = (allowed: Array<'sync' | 'async'> | undefined): 'sync' | 'async' | undefined => (allowed ? (allowed.includes('async') ? 'async' : 'sync') : undefined);

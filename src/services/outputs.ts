@@ -11,8 +11,10 @@ import { MIME_OF, previewable, sniffFormat, type MediaFormat } from '../media/fo
 import { safeBasename } from '../media/save.js';
 import { fitPreviews, type PreviewSource } from '../media/preview.js';
 import { CancelledError } from '../shared/errors.js';
+import { BUDGETS, TUNABLE } from '../runware/timing.js';
 import { setMaxListeners } from 'node:events';
 import type { TaskLedger } from '../state/ledger.js';
+import { MEDIA_KINDS, outputFiles } from '../runware/task-types.js';
 
 export interface MediaInfo {
   savedTo?: string;
@@ -59,17 +61,16 @@ export interface MaterializeOptions {
   record?: { ledger: Pick<TaskLedger, 'recordSaves'>; taskUUID: string };
 }
 
-/** Downloads get what is left of the wait plus a margin: at least 3 s, at most 60 s. */
-export function downloadBudget(deadline: number): number {
-  return Math.min(60_000, Math.max(3000, deadline - Date.now() + 5000));
+/** Downloads get what is left of the wait plus a margin: at least 3 s, at most `capMs` (RUNWARE_DOWNLOAD_TIMEOUT_SECONDS). */
+export function downloadBudget(deadline: number, capMs: number = TUNABLE.downloadTimeoutMs): number {
+  return Math.min(capMs, Math.max(BUDGETS.downloadFloorMs, deadline - Date.now() + BUDGETS.downloadMarginMs));
 }
 
-const KINDS = ['image', 'video', 'audio', 'media'] as const;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
 
 /** Where a result's bytes are, whatever kind of output it is. */
 export function mediaSource(r: DataItem): { url?: string; base64?: string; dataURI?: string; uuid?: string } {
-  for (const k of KINDS) {
+  for (const k of MEDIA_KINDS) {
     const url = str(r[`${k}URL`]);
     const base64 = str(r[`${k}Base64Data`]);
     const dataURI = str(r[`${k}DataURI`]);
@@ -81,8 +82,8 @@ export function mediaSource(r: DataItem): { url?: string; base64?: string; dataU
 /** Result items with one media source each: a 3D result's `outputs.files` become one item per file. */
 export function mediaItems(results: DataItem[]): DataItem[] {
   return results.flatMap((r) => {
-    const files = (r?.outputs as { files?: unknown } | undefined)?.files;
-    if (!Array.isArray(files)) return [r];
+    const files = outputFiles(r);
+    if (!files) return [r];
     return (files as Array<Record<string, unknown>>).filter((f) => f && typeof f === 'object').map((f) => ({ ...r, outputs: undefined, mediaURL: f.url, mediaUUID: f.uuid, mediaDataURI: f.dataURI, mediaBase64Data: f.base64Data }) as DataItem);
   });
 }

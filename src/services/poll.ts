@@ -56,7 +56,7 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
     ...(input.saveTo !== undefined ? { saveTo: input.saveTo, record: { ledger: ctx.journal, taskUUID: st.taskUUID } } : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
-    downloadTimeoutMs: downloadBudget(deadline),
+    downloadTimeoutMs: downloadBudget(deadline, ctx.config.timing.downloadTimeoutMs),
   });
   const over = st.overrun;
   const { overrun: _o, ...rest } = st;

@@ -9,7 +9,7 @@
 import type { OverrunOut } from './spend.js';
 import type { ApiErrorItem, DataItem } from '../runware/errors.js';
 import type { Attempt } from '../runware/client.js';
-import { KNOWN_TASK_TYPES } from '../runware/tasks/index.js';
+import { callerRunnableTypes, GENERIC_WORK_TYPE } from '../runware/task-types.js';
 import { coerceToSchema, paramsObject } from '../runware/schemas/coerce.js';
 import { kindOf, type MediaKind } from '../media/formats.js';
 import { PolicyError, ValidationError } from '../shared/errors.js';
@@ -23,7 +23,7 @@ import type { Next } from '../shared/next-step.js';
 
 export const DEFAULT_RUN_WAIT_SECONDS = 45;
 /** A task type the rules check generically (structure, keys, secrets), before the real one is known. */
-const PRECHECK_TYPE = 'videoInference';
+const PRECHECK_TYPE = GENERIC_WORK_TYPE;
 
 export interface RunInput {
   model: string;
@@ -153,7 +153,7 @@ async function buildRunTask(ctx: AppContext, model: string, given: Record<string
   if (kind?.use) throw new ValidationError('model', `${model} is a ${kind.community?.category ?? 'add-on'}, ${kind.use}`, 'a model whose model search hit has a taskType');
   const taskType = facts.taskType ?? asked ?? kind?.taskType;
   if (!taskType) {
-    throw new ValidationError('params.taskType', `${model} is not in Runware's model registry and has no schema, so its task type is unknown; give it in params`, KNOWN_TASK_TYPES.filter((t) => !['getResponse', 'getTaskDetails', 'ping', 'authentication'].includes(t)).join(', '));
+    throw new ValidationError('params.taskType', `${model} is not in Runware's model registry and has no schema, so its task type is unknown; give it in params`, callerRunnableTypes().join(', '));
   }
   const schema = facts.schema?.requestSchema;
   const params = (schema ? coerceToSchema(given, schema) : given) as Record<string, unknown>;

@@ -9,6 +9,7 @@ import type { JournalStatus, TaskRecord } from '../state/types.js';
 import { PolicyError, ValidationError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
 import type { AppContext } from './context.js';
+import { FILES } from '../runware/timing.js';
 
 export interface TasksInput {
   status?: JournalStatus;
@@ -144,7 +145,7 @@ const mimeOfPath = (path: string): string => {
 };
 
 /** How long checking and reading one saved output may take. */
-export const OUTPUT_READ_TIMEOUT_MS = 10_000;
+export const OUTPUT_READ_TIMEOUT_MS = FILES.outputReadMs;
 
 /**
  * One saved output's bytes. The record's path is not trusted (a record can be

@@ -17,12 +17,13 @@ import { findLocalInputs, type Upload } from './media-inputs.js';
 import { defaultDelivery, LOOKUP_BUDGET_MS, pickDelivery } from './model-schema.js';
 import { generate } from './generate.js';
 import type { Next } from '../shared/next-step.js';
+import { BUDGETS } from '../runware/timing.js';
 
 export const DEFAULT_MODEL = 'runware:101@1';
 /** Below the common 60 s client request timeout, with room for saving. */
 export const DEFAULT_WAIT_SECONDS = 45;
 /** At most this much of a wait goes to looking up a model's default size. */
-const SIZE_LOOKUP_MS = 5_000;
+const SIZE_LOOKUP_MS = BUDGETS.sizeLookupMs;
 const FALLBACK_SIZE = { width: 1024, height: 1024 };
 
 /**

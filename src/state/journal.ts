@@ -5,7 +5,7 @@
  * record per task. The store is opened on first use.
  */
 import { createHash } from 'node:crypto';
-import { callFields, type CallRecord, type ClientLedger, type LedgerTask, type OutcomeRecord, type Recorded, type RetryRefusal, type TaskQuote } from './ledger.js';
+import { callFields, type CallRecord, type ClientLedger, type DryRunMode, type LedgerTask, type OutcomeRecord, type Recorded, type RetryRefusal, type TaskQuote } from './ledger.js';
 import { ConfigError, PolicyError, SpendError, type AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
@@ -13,6 +13,9 @@ import { next, step } from '../shared/next-step.js';
 import { randomUUID } from 'node:crypto';
 import { lineageUuids, type JournalStatus, type Overrun, type StateStore, type TaskRecord } from './types.js';
 import { Durations } from './durations.js';
+
+const DRY_RUN_FACT = 'dryRun.mode';
+const DRY_RUN_FACT_TTL_MS = 24 * 3_600_000;
 
 /** Lineages kept in memory; older ones are read from the store. */
 const RECENT = 10_000;
@@ -430,6 +433,24 @@ export class Journal implements ClientLedger {
       const e = this.estimate(t, quotes?.get(t.taskUUID));
       if (total + e.amount > this.cap + 1e-9) throw capError(this.cap, total, e.amount, e.how);
       total += e.amount;
+    }
+  }
+
+  async dryRunMode(): Promise<DryRunMode | undefined> {
+    try {
+      const v = await (await this.state()).getFact?.(DRY_RUN_FACT);
+      return v === 'priced' || v === 'ack' || v === 'ignored' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Kept a day: long enough that a fleet of short CLI runs probes once, short enough to notice the API change. */
+  async rememberDryRunMode(mode: DryRunMode): Promise<void> {
+    try {
+      await (await this.state()).putFact?.(DRY_RUN_FACT, mode, DRY_RUN_FACT_TTL_MS);
+    } catch {
+      // Not remembered: the next process probes again, which costs at most one probe.
     }
   }
 

@@ -106,11 +106,17 @@ export interface TaskLedger {
   recordSaves(taskUUID: string, paths: Array<string | undefined>): Promise<void>;
 }
 
+/** What `X-Runware-Dry-Run` was found to do: price a task, acknowledge it without a price, or run it (ignored). */
+export type DryRunMode = 'priced' | 'ack' | 'ignored';
+
 /** What quotes and the spend gate ask of the ledger besides the lifecycle (src/runware/spend.ts). */
 export interface SpendLedger {
   /** USD per UTC day; undefined = no cap. */
   readonly cap: number | undefined;
   spentToday(): Promise<number | undefined>;
+  /** What the upstream's dry run was found to do, by any process, while that finding is fresh; undefined when unknown. */
+  dryRunMode(): Promise<DryRunMode | undefined>;
+  rememberDryRunMode(mode: DryRunMode): Promise<void>;
   /** Throws the cap's refusal when today's spend plus these tasks' estimates already passes it (a forecast; admit decides). */
   refuseOverCap(tasks: LedgerTask[], quotes?: Map<string, TaskQuote>): Promise<void>;
   learnedPerUnit(model: string): Promise<number | undefined>;

@@ -379,6 +379,14 @@ export class RedisState implements StateStore {
     await this.cmd(['HSET', `${this.prefix}durations`, key, JSON.stringify({ ms: next, n: n + 1, at: Date.now() })]);
   }
 
+  async getFact(key: string): Promise<string | undefined> {
+    return ((await this.cmd(['GET', `${this.prefix}fact:${key}`])) as string | null) ?? undefined;
+  }
+
+  async putFact(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.cmd(['SET', `${this.prefix}fact:${key}`, value, 'PX', String(Math.max(1, Math.round(ttlMs)))]);
+  }
+
   async maxCost(model: string, numberResults: number): Promise<number | undefined> {
     const v = (await this.cmd(['GET', `${this.prefix}maxcost:${model}|${numberResults}`])) as string | null;
     return v === null ? undefined : Number(v);

@@ -63,6 +63,15 @@ function durationStatements(db: BetterSqlite3.Database): Record<string, BetterSq
   };
 }
 
+/** Learnt facts about the upstream: a cache as well (a lost one is learnt again), so made if missing too. */
+function factStatements(db: BetterSqlite3.Database): Record<string, BetterSqlite3.Statement> {
+  db.exec('CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID');
+  return {
+    getFact: db.prepare('SELECT value FROM facts WHERE key = ? AND until > ?'),
+    putFact: db.prepare('INSERT INTO facts (key, value, until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, until = excluded.until'),
+  };
+}
+
 /** A state problem in one sentence: the path, what went wrong, what to do. */
 export function stateError(path: string, e: unknown): ConfigError {
   const code = String((e as { code?: string })?.code ?? '');
@@ -455,6 +464,21 @@ export class SqliteState implements StateStore {
     return this.run(() => {
       this.stmt.learnDuration!.run({ key, ms, at: Date.now(), weight: DURATION_WEIGHT });
     });
+  }
+
+  getFact(key: string): Promise<string | undefined> {
+    return this.run(() => (this.facts().getFact!.get(key, Date.now()) as { value: string } | undefined)?.value);
+  }
+
+  putFact(key: string, value: string, ttlMs: number): Promise<void> {
+    return this.run(() => {
+      this.facts().putFact!.run(key, value, Date.now() + ttlMs);
+    });
+  }
+
+  private factStmts: Record<string, BetterSqlite3.Statement> | undefined;
+  private facts(): Record<string, BetterSqlite3.Statement> {
+    return (this.factStmts ??= factStatements(this.db));
   }
 
   close(): Promise<void> {

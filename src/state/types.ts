@@ -147,6 +147,9 @@ export interface StateStore {
   typicalDuration?(key: string): Promise<number | undefined>;
   /** Folds one observed run time into the model's typical one. */
   learnDuration?(key: string, ms: number): Promise<void>;
+  /** A small fact learnt about the upstream (what its dry run does), shared across processes until it expires. */
+  getFact?(key: string): Promise<string | undefined>;
+  putFact?(key: string, value: string, ttlMs: number): Promise<void>;
   close(): Promise<void>;
 }
 

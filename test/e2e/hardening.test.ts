@@ -12,7 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/server.js';
-import { CANARY, CLI, Capture, connectStdio, imageTask, runCli, simEnv, sleep, startSim } from '../helpers.js';
+import { CANARY, CLI, Capture, connectStdio, imageTask, runCli, simEnv, sleep, startSim, waitFor } from '../helpers.js';
 
 const capture = new Capture();
 let sim: Simulator;
@@ -122,7 +122,8 @@ describe('3. a billed result is never thrown away', () => {
     // The (sync) answer is slow; meanwhile a file takes the directory's name, so the write fails after billing.
     sim.addFaults({ kind: 'latency', ms: 700, taskType: 'imageInference' });
     const pending = call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, saveTo: 'later/', waitSeconds: 20 });
-    await sleep(300);
+    // Once the task is at the simulator (its answer held back), the folder is taken.
+    await waitFor(() => sim.runwareRequests().some((e) => JSON.stringify(e.body).includes('"positivePrompt":"a fox"')), { timeoutMs: 10_000, what: 'the task to reach the simulator' });
     writeFileSync(join(out, 'later'), 'a file where the directory should be');
     const { r, sc } = await pending;
     expect(r.isError).toBeFalsy();
@@ -311,8 +312,7 @@ describe('6. the HTTP boundary', () => {
     sim.addFaults({ kind: 'http503' });
     const r = (await a.callTool({ name: 'runware_model_search', arguments: { search: 'flux', limit: 1 } })) as CallToolResult;
     capture.add(r, gotA, gotB);
-    await sleep(200);
-    expect(JSON.stringify(gotA)).toMatch(/did not run/);
+    await waitFor(() => /did not run/.test(JSON.stringify(gotA)), { what: "the retry's log message on the session that made the call" });
     expect(JSON.stringify(gotB)).not.toMatch(/did not run|taskUUID/);
     await a.close();
     await b.close();

@@ -2,7 +2,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Capture, connectStdio, runCli, sleep } from '../helpers.js';
+import { Capture, connectStdio, runCli, sleep, waitFor } from '../helpers.js';
 
 const capture = new Capture();
 let client: Client;
@@ -130,12 +130,13 @@ describe('cancellation', () => {
     const ac = new AbortController();
     let progressed = false;
     const p = client.callTool({ name: 'runway_get_task', arguments: { id, waitSeconds: 120 } }, undefined, { signal: ac.signal, onprogress: () => (progressed = true) });
-    for (let i = 0; i < 100 && !progressed; i++) await sleep(20);
-    await sleep(400);
+    const count = async (): Promise<number> => (await runwayRequests()).filter((e) => e.path.includes(id)).length;
+    // Polling has begun: progress reported, and a second look at the task made.
+    await waitFor(async () => progressed && (await count()) >= 2, { timeoutMs: 10_000, what: 'a second poll of the task' });
     ac.abort();
     await expect(p).rejects.toThrow();
+    // A request already on the wire may still land; after that, an absence window.
     await sleep(100);
-    const count = async (): Promise<number> => (await runwayRequests()).filter((e) => e.path.includes(id)).length;
     const after = await count();
     expect(after).toBeGreaterThanOrEqual(2);
     await sleep(1000);

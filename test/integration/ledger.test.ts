@@ -65,6 +65,10 @@ class CountingLedger implements ClientLedger {
     return undefined;
   }
   async refuseOverCap(): Promise<void> {}
+  async dryRunMode(): Promise<undefined> {
+    return undefined;
+  }
+  async rememberDryRunMode(): Promise<void> {}
   async learnedPerUnit(): Promise<number | undefined> {
     return undefined;
   }

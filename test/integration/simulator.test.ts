@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sniffFormat } from '../../src/media/formats.js';
 import type { Simulator } from '../../src/simulator/server.js';
-import { CANARY, CLI, sleep, startSim } from '../helpers.js';
+import { CANARY, CLI, sleep, startSim, waitFor } from '../helpers.js';
 
 let sim: Simulator;
 type Body = { data?: Array<Record<string, unknown>>; errors?: Array<Record<string, unknown>> };
@@ -114,8 +114,11 @@ describe('imageInference', () => {
       expect((await post([t])).body.data).toEqual([{ taskType: 'imageInference', taskUUID: t.taskUUID }]);
       const first = await post([{ taskType: 'getResponse', taskUUID: t.taskUUID }]);
       expect(first.body.data!.map((d) => d.status)).toEqual(['processing', 'processing']);
-      await sleep(1000);
-      const later = await post([{ taskType: 'getResponse', taskUUID: t.taskUUID }]);
+      // Polled as a client does, until done (the simulated run takes about 0.6 s here).
+      const later = await waitFor(async () => {
+        const r = await post([{ taskType: 'getResponse', taskUUID: t.taskUUID }]);
+        return r.body.data!.every((d) => d.status !== 'processing') && r;
+      }, { timeoutMs: 10_000, intervalMs: 50, what: 'the async task to finish' });
       expect(later.body.data!.every((d) => d.status === 'success' && d.imageURL)).toBe(true);
     } finally {
       sim.state.options.timeScale = 0.02;

@@ -276,6 +276,27 @@ describe('the dry run, under each answer the API might give', () => {
       await c.close();
     }
   });
+
+  it('what the probe found is shared: another process on the same journal does not probe (or pay) again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-dryrun-'));
+    for (const [mode, after] of [['ignored', 1], ['priced', 3]] as const) {
+      sim().state.reset();
+      sim().state.options.dryRun = mode;
+      const env = { RUNWARE_MAX_SPEND_USD: '1', RUNWARE_STATE_DIR: join(dir, mode) };
+      const first = await connect(env);
+      await first.call('runware_text_to_image', args).finally(() => first.close());
+      const second = await connect(env);
+      try {
+        const r = await second.call('runware_text_to_image', args);
+        expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
+        // ignored: the one probe of the first process; priced: its probe and dry run, then the second's dry run only.
+        expect(dryRuns(), mode).toBe(after);
+        expect(sim().runwareRequests().filter((e) => e.headers['x-runware-dry-run'] === '1').flatMap((e) => e.body as Array<{ taskType: string }>).filter((t) => t.taskType === 'promptEnhance')).toHaveLength(1);
+      } finally {
+        await second.close();
+      }
+    }
+  });
 });
 
 describe('a killed sender does not hold the cap (#24)', () => {

@@ -14,6 +14,7 @@ import { connectRedis, RedisState } from '../../src/state/redis.js';
 import { SqliteState } from '../../src/state/sqlite.js';
 import type { JobRecord, StateStore, TaskRecord } from '../../src/state/types.js';
 import { requireRedis, startRedis, type RedisHandle } from '../redis-server.js';
+import { waitFor } from '../helpers.js';
 
 const now = (): string => new Date().toISOString();
 const record = (taskUUID: string, extra: Partial<TaskRecord> = {}): TaskRecord => ({ taskUUID, attempts: [], taskType: 'imageInference', model: 'm', status: 'submitted', createdAt: now(), updatedAt: now(), numberResults: 1, outputs: [], request: {}, ...extra });
@@ -61,6 +62,18 @@ for (const [name, open, available] of stores) {
       await s.putJob(job('old', { createdAt: new Date(Date.now() - 120_000).toISOString(), ttlMs: 60_000 }));
       expect(await s.getJob('old')).toBeUndefined();
       expect((await s.listJobs(50)).map((j) => j.id)).not.toContain('old');
+      await s.close();
+    });
+
+    it('keeps a learnt fact until it expires', async () => {
+      const s = await open();
+      expect(await s.getFact!('dryRun.mode')).toBeUndefined();
+      await s.putFact!('dryRun.mode', 'priced', 60_000);
+      await s.putFact!('short', 'x', 30);
+      expect(await s.getFact!('dryRun.mode')).toBe('priced');
+      const until = Date.now() + 2000;
+      while ((await s.getFact!('short')) !== undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(await s.getFact!('short')).toBeUndefined();
       await s.close();
     });
 
@@ -147,7 +160,8 @@ for (const [name, open, available] of stores) {
       await s.admit({ uuids: ['o1', 'o2'], callerUuids: [], day, cap: 1, reservations: [{ uuid: 'o1', amount: 0.1, model: 'm', numberResults: 1, units: 2, source: 'ceiling', holder: 'live' }, { uuid: 'o2', amount: 0.2, model: 'm', numberResults: 1, units: 1, source: 'pricing', holder: 'dead' }], records: [] });
       await s.renewHolder('live', 60_000);
       await s.renewHolder('dead', 1);
-      await new Promise((r) => setTimeout(r, 1100));
+      // Until the dead holder's lease runs out (at once in SQLite; Redis keeps a key at least a second).
+      await waitFor(async () => (await s.staleReservations(Date.now() + 1, 10)).length > 0, { timeoutMs: 5000, intervalMs: 25, what: "the dead holder's lease to run out" });
       // Only the dead holder's reservation, and only one older than the cut-off, is stale.
       expect(await s.staleReservations(Date.now() - 10_000, 10)).toEqual([]);
       expect(await s.staleReservations(Date.now() + 1, 10)).toEqual([{ uuid: 'o2', day, reserved: 0.2 }]);

@@ -3,14 +3,15 @@
  * (both keys, task support kept), the resource's MIME type and sandbox, and
  * the page it serves (self-contained, no remote script or style).
  */
-import { RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
+import { RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY, registerAppResource, registerAppTool } from '@modelcontextprotocol/ext-apps/server';
 import { getToolUiResourceUri } from '@modelcontextprotocol/ext-apps/app-bridge';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/mcp/server.js';
-import { MCP_APP_MIME_TYPE } from '../../src/mcp/studio.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { MCP_APP_MIME_TYPE, registerStudio, STUDIO_URI, studioToolMeta } from '../../src/mcp/studio.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 
@@ -48,6 +49,21 @@ describe('the studio MCP App', () => {
 
   it("registers the resource as ext-apps' registerAppResource would: its MIME type", () => {
     expect(MCP_APP_MIME_TYPE).toBe(RESOURCE_MIME_TYPE);
+    // What registerStudio passes to registerResource is what registerAppResource would pass for the same page.
+    const ours: unknown[][] = [];
+    const theirs: unknown[][] = [];
+    registerStudio({ registerResource: (...a: unknown[]) => ours.push(a) } as unknown as McpServer);
+    const [name, uri, config, read] = ours[0] as [string, string, Record<string, unknown>, never];
+    const { mimeType: _m, ...rest } = config;
+    registerAppResource({ registerResource: (...a: unknown[]) => theirs.push(a) } as never, name, uri, rest, read);
+    expect(ours).toEqual(theirs);
+  });
+
+  it("links a tool to the studio as ext-apps' registerAppTool would: both keys, in its order", () => {
+    // Loaded here, not at start-up (see src/mcp/studio.ts); the link must read the same to a host.
+    const seen: Array<{ _meta: unknown }> = [];
+    registerAppTool({ registerTool: (_n: string, c: { _meta: unknown }) => seen.push(c) } as never, 'runware_poll', { _meta: { ui: { resourceUri: STUDIO_URI } } }, (() => ({ content: [] })) as never);
+    expect(JSON.stringify(studioToolMeta())).toBe(JSON.stringify(seen[0]!._meta));
   });
 
   it('is listed as text/html;profile=mcp-app and serves one self-contained page with its sandbox', async () => {

@@ -1,5 +1,5 @@
 /** The in-process event store: what a stream missed comes back after Last-Event-ID, bounded. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryEventStore, parseMemoryEventId } from '../../src/mcp/http-events.js';
 
 const msg = (n: number) => ({ jsonrpc: '2.0' as const, method: 'notifications/progress', params: { progressToken: 't', progress: n } });
@@ -31,10 +31,16 @@ describe('MemoryEventStore', () => {
   });
 
   it('forgets streams idle past the session time', async () => {
-    const s = new MemoryEventStore(5);
-    await s.storeEvent('old', msg(1));
-    await new Promise((r) => setTimeout(r, 20));
-    for (let i = 0; i < 64; i++) await s.storeEvent(`new${i}`, msg(1));
-    expect(await s.getStreamIdForEventId('old_1')).toBeUndefined();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const s = new MemoryEventStore(5);
+      await s.storeEvent('old', msg(1));
+      vi.advanceTimersByTime(20);
+      for (let i = 0; i < 64; i++) await s.storeEvent(`new${i}`, msg(1));
+      expect(await s.getStreamIdForEventId('old_1')).toBeUndefined();
+      expect(await s.getStreamIdForEventId('new0_1')).toBe('new0');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Envelope } from '../../src/runware/errors.js';
 import { parseEnvelope } from '../../src/runware/errors.js';
 import { DEFAULT_POLL_SCHEDULE, firstPollAt, nextPollDelay, pollTask, ResultAccumulator } from '../../src/runware/poll.js';
@@ -84,14 +84,23 @@ describe('pollTask', () => {
   });
 
   it('stops at once when the signal aborts', async () => {
-    const ac = new AbortController();
-    let n = 0;
-    const p = pollTask(async () => (n++, parseEnvelope({ data: [proc(1)] })), U, { waitMs: 60_000, schedule: { minMs: 50, fraction: 0, maxMs: 50 }, signal: ac.signal });
-    setTimeout(() => ac.abort(), 120);
-    await expect(p).rejects.toBeInstanceOf(CancelledError);
-    const after = n;
-    await new Promise((r) => setTimeout(r, 200));
-    expect(n).toBe(after);
+    // On a fake clock: the polls before the abort happen, and a minute after it none has.
+    vi.useFakeTimers();
+    try {
+      const ac = new AbortController();
+      let n = 0;
+      const p = pollTask(async () => (n++, parseEnvelope({ data: [proc(1)] })), U, { waitMs: 60_000, schedule: { minMs: 50, fraction: 0, maxMs: 50 }, signal: ac.signal });
+      const stopped = expect(p).rejects.toBeInstanceOf(CancelledError);
+      await vi.advanceTimersByTimeAsync(120);
+      expect(n).toBeGreaterThanOrEqual(2);
+      ac.abort();
+      await stopped;
+      const after = n;
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(n).toBe(after);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -10,6 +10,7 @@ import type { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import { SqliteState } from '../../src/state/sqlite.js';
 import { JOB_TTL_MS } from '../../src/state/types.js';
+import { waitFor } from '../helpers.js';
 
 function setup(runner = 'me') {
   const state = SqliteState.open(mkdtempSync(join(tmpdir(), 'rw-tasks-')));
@@ -87,13 +88,14 @@ describe('taskStarter', () => {
     expect(signal?.aborted).toBe(false);
     await store.updateTaskStatus(task.taskId, 'cancelled');
     expect(signal?.aborted).toBe(true);
+    // An absence check: the aborted tool's answer, given time to land, must not move the cancelled task.
     await new Promise((r) => setTimeout(r, 20));
     expect((await store.getTask(task.taskId))!.status).toBe('cancelled');
 
     // And one left alone completes with the tool's result.
     const second = (await started.start('runware_run', run, req, extra)) as { task: { taskId: string } };
     release();
-    for (let i = 0; i < 50 && (await store.getTask(second.task.taskId))!.status === 'working'; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(async () => (await store.getTask(second.task.taskId))!.status !== 'working', { what: 'the second task to complete' });
     expect(await store.getTaskResult(second.task.taskId)).toEqual(done);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { deadline } from '../../src/shared/time.js';
 
 describe('deadline', () => {
@@ -18,14 +18,21 @@ describe('deadline', () => {
     d.done();
   });
 
-  it('done() releases the timer and the listener: a later abort or timeout reaches nothing', async () => {
-    const parent = new AbortController();
-    const d = deadline(parent.signal, 15);
-    d.done();
-    parent.abort();
-    await new Promise((r) => setTimeout(r, 40));
-    expect(d.signal.aborted).toBe(false);
-    expect(d.expired).toBe(false);
+  it('done() releases the timer and the listener: a later abort or timeout reaches nothing', () => {
+    vi.useFakeTimers();
+    try {
+      const parent = new AbortController();
+      const d = deadline(parent.signal, 15);
+      expect(vi.getTimerCount()).toBe(1);
+      d.done();
+      expect(vi.getTimerCount()).toBe(0);
+      parent.abort();
+      vi.advanceTimersByTime(1000);
+      expect(d.signal.aborted).toBe(false);
+      expect(d.expired).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('an already aborted parent aborts it at once', () => {

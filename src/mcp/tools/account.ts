@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { account } from '../../services/account.js';
-import { guard, ok, type ToolExtra } from '../results.js';
-import type { ToolDeps } from './types.js';
-import * as shape from './shapes.js';
-import type { IconKind } from '../catalog.js';
-
-export const name = 'runware_account';
-export const icon: IconKind = 'account';
+import { defineTool } from './define.js';
 
 export const inputSchema = z.object({}).strict();
 
@@ -21,16 +15,15 @@ export const outputSchema = z.object({
   note: z.string().optional(),
 });
 
-export function register({ server, app, log }: ToolDeps): void {
-  server.registerTool(
-    name,
-    {
-      title: 'Runware balance and spend',
-      description: 'Balance, USD spent today (UTC), this session and in total, overruns, and the daily cap RUNWARE_MAX_SPEND_USD with what is left. Free; never refused by the cap.',
-      inputSchema,
-      outputSchema: shape.published(outputSchema),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    },
-    async (_args, extra) => guard(log, async () => ok(await account(app, (extra as ToolExtra).signal))),
-  );
-}
+export default defineTool({
+  name: 'runware_account',
+  order: 90,
+  title: 'Runware balance and spend',
+  description: 'Balance, USD spent today (UTC), this session and in total, overruns, and the daily cap RUNWARE_MAX_SPEND_USD with what is left. Free; never refused by the cap.',
+  guide: 'balance, spend today and the daily cap.',
+  input: inputSchema,
+  output: outputSchema,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  icon: 'account',
+  handler: async (_args, call) => ({ output: await account(call.app, call.signal) }),
+});

@@ -1,13 +1,7 @@
 import { z } from 'zod';
 import { AIR } from '../../runware/tasks/common.js';
 import { modelInfo } from '../../services/model-info.js';
-import { guard, ok, type ToolExtra } from '../results.js';
-import type { ToolDeps } from './types.js';
-import * as shape from './shapes.js';
-import type { IconKind } from '../catalog.js';
-
-export const name = 'runware_model_info';
-export const icon: IconKind = 'search';
+import { defineTool } from './define.js';
 
 export const inputSchema = z.object({ model: z.string().regex(AIR, 'must be an AIR id like runware:101@1').describe('AIR id, e.g. klingai:5@3.') }).strict();
 
@@ -27,16 +21,15 @@ export const outputSchema = z.object({
   // Also name, source, capabilities, about (a schema-less model's defaults) and use (for LoRAs and the like).
   .loose();
 
-export function register({ server, app, log }: ToolDeps): void {
-  server.registerTool(
-    name,
-    {
-      title: 'What a Runware model takes',
-      description: 'Any AIR from runware_model_search: task type, delivery, parameters (type, required, allowed, default), rules, docs, pricing, and examples whose params runware_run takes. Free.',
-      inputSchema,
-      outputSchema: shape.published(outputSchema),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    },
-    async (args, extra) => guard(log, async () => ok(await modelInfo(app, args.model, (extra as ToolExtra).signal))),
-  );
-}
+export default defineTool({
+  name: 'runware_model_info',
+  order: 20,
+  title: 'What a Runware model takes',
+  description: 'Any AIR from runware_model_search: task type, delivery, parameters (type, required, allowed, default), rules, docs, pricing, and examples whose params runware_run takes. Free.',
+  guide: "a model's parameters and examples.",
+  input: inputSchema,
+  output: outputSchema,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  icon: 'search',
+  handler: async (args, call) => ({ output: await modelInfo(call.app, args.model, call.signal) }),
+});

@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { MODEL_SEARCH_LIMITS as L, modelSearch } from '../../services/model-search.js';
-import { guard, ok, type ToolExtra } from '../results.js';
-import type { ToolDeps } from './types.js';
-import * as shape from './shapes.js';
-import type { IconKind } from '../catalog.js';
-
-export const name = 'runware_model_search';
-export const icon: IconKind = 'search';
+import { defineTool } from './define.js';
 
 export const inputSchema = z
   .object({
@@ -32,18 +26,17 @@ export const outputSchema = z
   })
   .loose();
 
-export function register({ server, app, log }: ToolDeps): void {
-  server.registerTool(
-    name,
-    {
-      title: 'Search Runware models',
-      description:
-        'Find a model by capability or name: curated (video, audio, 3D, upscaling, editing) and community (checkpoints, LoRAs). ' +
-        'Hits: air (the model id), capabilities, taskType, price, validated (live schema). Then runware_model_info, then runware_run. Free.',
-      inputSchema,
-      outputSchema: shape.published(outputSchema),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    },
-    async (args, extra) => guard(log, async () => ok(await modelSearch(app, args, (extra as ToolExtra).signal))),
-  );
-}
+export default defineTool({
+  name: 'runware_model_search',
+  order: 10,
+  title: 'Search Runware models',
+  description:
+    'Find a model by capability or name: curated (video, audio, 3D, upscaling, editing) and community (checkpoints, LoRAs). ' +
+    'Hits: air (the model id), capabilities, taskType, price, validated (live schema). Then runware_model_info, then runware_run. Free.',
+  guide: 'by capability (image-to-video, text-to-speech, upscale, ...) or name.',
+  input: inputSchema,
+  output: outputSchema,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  icon: 'search',
+  handler: async (args, call) => ({ output: await modelSearch(call.app, args, call.signal) }),
+});

@@ -1,12 +1,7 @@
 import { z } from 'zod';
 import { rawRequest } from '../../services/request.js';
-import { failedOutput, guard, ok, type ToolExtra } from '../results.js';
+import { defineTool } from './define.js';
 import * as shape from './shapes.js';
-import type { ToolDeps } from './types.js';
-import type { IconKind } from '../catalog.js';
-
-export const name = 'runware_request';
-export const icon: IconKind = 'generate';
 
 const task = z.record(z.string(), z.unknown());
 
@@ -26,22 +21,20 @@ export const outputSchema = z.object({
   next: z.string().optional(),
 });
 
-export function register({ server, app, log }: ToolDeps): void {
-  server.registerTool(
-    name,
-    {
-      title: 'Send raw Runware tasks',
-      description:
-        'Raw escape hatch: any task types as one request, under the usage rules but not checked against model schemas. For one model task use runware_run. ' +
-        'Each task gets a fresh taskUUID and its own outcome (status, results, errors). Async tasks come back "processing": finish with runware_poll.',
-      inputSchema,
-      outputSchema: shape.published(outputSchema),
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-    },
-    async (args, extra) =>
-      guard(log, async () => {
-        const r = await rawRequest(app, args.tasks, (extra as ToolExtra).signal);
-        return r.allFailed ? failedOutput(r, [...r.requestErrors, ...r.tasks.flatMap((t) => t.errors)]) : ok(r);
-      }),
-  );
-}
+export default defineTool({
+  name: 'runware_request',
+  order: 60,
+  title: 'Send raw Runware tasks',
+  description:
+    'Raw escape hatch: any task types as one request, under the usage rules but not checked against model schemas. For one model task use runware_run. ' +
+    'Each task gets a fresh taskUUID and its own outcome (status, results, errors). Async tasks come back "processing": finish with runware_poll.',
+  guide: 'raw task arrays, not checked against model schemas.',
+  input: inputSchema,
+  output: outputSchema,
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  icon: 'generate',
+  handler: async (args, call) => {
+    const r = await rawRequest(call.app, args.tasks, call.signal);
+    return { output: r, ...(r.allFailed ? { failed: [...r.requestErrors, ...r.tasks.flatMap((t) => t.errors)] } : {}) };
+  },
+});

@@ -1,16 +1,9 @@
 import { z } from 'zod';
-import { elicitConfirm } from '../confirm.js';
 import { AIR } from '../../runware/tasks/common.js';
 import { DEFAULT_RUN_WAIT_SECONDS, runModel } from '../../services/run.js';
-import { failedOutput, guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
+import { mediaBlocks } from '../results.js';
+import { defineTool } from './define.js';
 import * as shape from './shapes.js';
-import type { ToolDeps } from './types.js';
-import type { IconKind } from '../catalog.js';
-
-export const name = 'runware_run';
-export const icon: IconKind = 'generate';
-/** Long (it can wait minutes): a client may run it as a task (tasks/get, tasks/result, tasks/cancel). */
-export const task = true;
 
 export const inputSchema = z
   .object({
@@ -45,28 +38,25 @@ export const outputSchema = z.object({
   next: z.string().optional(),
 });
 
-export function register({ server, app, roots, log, previewMaxBytes, confirmProgress }: ToolDeps): void {
-  server.registerTool(
-    name,
-    {
-      title: 'Run any Runware model',
-      description:
-        'Any model (video, audio, 3D, editing...): params checked against its live schema, local files uploaded, waited for with progress, outputs saved or returned as text. ' +
-        'Prefer it to runware_request. Billed per call: on "processing", use runware_poll.',
-      inputSchema,
-      outputSchema: shape.published(outputSchema),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    },
-    async (args, extraRaw) =>
-      guard(log, async () => {
-        const extra = extraRaw as ToolExtra;
-        const onProgress = progressFor(extra, confirmProgress);
-        const r = await runModel(app, args, { signal: extra.signal, roots: await roots.allowed(extraRaw), previewMaxBytes, ...(onProgress ? { onProgress } : {}), ask: elicitConfirm(server, extraRaw) });
-        await onProgress?.settle();
-        const media = r.output.outputs.map((o, i) => ({ ...(o.savedTo ? { savedTo: o.savedTo } : {}), ...(o.url ? { url: o.url } : {}), ...(o.mimeType ? { mimeType: o.mimeType } : {}), name: o.uuid ?? `output-${i + 1}`, description: `${o.kind} output ${i + 1}` }));
-        const texts = r.output.outputs.filter((o) => o.kind === 'text').map((o) => ({ type: 'text' as const, text: o.text! }));
-        const blocks = [...texts, ...mediaBlocks(media.map((m, i) => (r.output.outputs[i]!.kind === 'text' ? { name: m.name, description: m.description } : m)), r.previews)];
-        return r.output.status === 'error' ? failedOutput(r.output, r.output.errors, blocks) : ok(r.output, blocks);
-      }),
-  );
-}
+export default defineTool({
+  name: 'runware_run',
+  order: 40,
+  title: 'Run any Runware model',
+  description:
+    'Any model (video, audio, 3D, editing...): params checked against its live schema, local files uploaded, waited for with progress, outputs saved or returned as text. ' +
+    'Prefer it to runware_request. Billed per call: on "processing", use runware_poll.',
+  guide: 'any model; params by their API names; local paths in media fields are uploaded.',
+  input: inputSchema,
+  output: outputSchema,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  icon: 'generate',
+  task: true,
+  studio: true,
+  handler: async (args, call) => {
+    const r = await runModel(call.app, args, { ...(await call.serviceOptions()), ask: call.ask });
+    const media = r.output.outputs.map((o, i) => ({ ...(o.savedTo ? { savedTo: o.savedTo } : {}), ...(o.url ? { url: o.url } : {}), ...(o.mimeType ? { mimeType: o.mimeType } : {}), name: o.uuid ?? `output-${i + 1}`, description: `${o.kind} output ${i + 1}` }));
+    const texts = r.output.outputs.filter((o) => o.kind === 'text').map((o) => ({ type: 'text' as const, text: o.text! }));
+    const content = [...texts, ...mediaBlocks(media.map((m, i) => (r.output.outputs[i]!.kind === 'text' ? { name: m.name, description: m.description } : m)), r.previews)];
+    return { output: r.output, content, ...(r.output.status === 'error' ? { failed: r.output.errors } : {}) };
+  },
+});

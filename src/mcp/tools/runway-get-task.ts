@@ -1,14 +1,6 @@
 import { z } from 'zod';
 import { PROVIDERS } from '../../runway/types.js';
-import { guard, ok, progressFor, type ToolExtra } from '../results.js';
-import type { ToolDeps } from './types.js';
-import * as shape from './shapes.js';
-import type { IconKind } from '../catalog.js';
-
-export const name = 'runway_get_task';
-export const icon: IconKind = 'video';
-/** Long (it can wait minutes): a client may run it as a task (tasks/get, tasks/result, tasks/cancel). */
-export const task = true;
+import { defineTool } from './define.js';
 
 export const inputSchema = z
   .object({
@@ -38,30 +30,25 @@ export const outputSchema = z.object({
   pollAfterSec: z.number().optional(),
 });
 
-export function register({ server, app, log, confirmProgress }: ToolDeps): void {
-  server.registerTool(
-    name,
-    {
-      title: 'Look up a Runway task',
-      description:
-        'Status and outputs of a Runway video task (official API, useapi.net or makevid.ai), normalized: status, progress 0-1, outputs (signed URLs with expiresAt), error with retryable. ' +
-        'If not terminal, pollAfterSec says when to look again.',
-      inputSchema,
-      outputSchema: shape.published(outputSchema),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    },
-    async (args, extraRaw) =>
-      guard(log, async () => {
-        const extra = extraRaw as ToolExtra;
-        const onProgress = progressFor(extra, confirmProgress);
-        const view = await app.runway().get(args.id, {
-          waitSeconds: args.waitSeconds,
-          signal: extra.signal,
-          ...(args.provider ? { provider: args.provider } : {}),
-          ...(onProgress ? { onProgress } : {}),
-        });
-        await onProgress?.settle();
-        return ok(view);
-      }),
-  );
-}
+export default defineTool({
+  name: 'runway_get_task',
+  order: 100,
+  title: 'Look up a Runway task',
+  description:
+    'Status and outputs of a Runway video task (official API, useapi.net or makevid.ai), normalized: status, progress 0-1, outputs (signed URLs with expiresAt), error with retryable. ' +
+    'If not terminal, pollAfterSec says when to look again.',
+  guide: 'a Runway video task by id (official API, useapi.net or makevid.ai); output URLs expire at expiresAt.',
+  input: inputSchema,
+  output: outputSchema,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  icon: 'video',
+  task: true,
+  handler: async (args, call) => ({
+    output: await call.app.runway().get(args.id, {
+      waitSeconds: args.waitSeconds,
+      signal: call.signal,
+      ...(args.provider ? { provider: args.provider } : {}),
+      ...(call.progress ? { onProgress: call.progress } : {}),
+    }),
+  }),
+});

@@ -1,11 +1,5 @@
 import { z } from 'zod';
-import { guard, ok, type ToolExtra } from '../results.js';
-import type { ToolDeps } from './types.js';
-import * as shape from './shapes.js';
-import type { IconKind } from '../catalog.js';
-
-export const name = 'runway_list_accounts';
-export const icon: IconKind = 'account';
+import { defineTool } from './define.js';
 
 export const inputSchema = z.object({}).strict();
 
@@ -20,17 +14,16 @@ export const outputSchema = z.object({
   ),
 });
 
-export function register({ server, app, log }: ToolDeps): void {
-  server.registerTool(
-    name,
-    {
-      title: 'List useapi.net Runway accounts',
-      description:
-        'The Runway accounts linked at useapi.net: email, maxJobs, and when the session expires (why tasks stall). Never shows passwords or tokens.',
-      inputSchema,
-      outputSchema: shape.published(outputSchema),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    },
-    async (_args, extra) => guard(log, async () => ok({ accounts: await app.runway().accounts((extra as ToolExtra).signal) })),
-  );
-}
+export default defineTool({
+  name: 'runway_list_accounts',
+  order: 110,
+  title: 'List useapi.net Runway accounts',
+  description:
+    'The Runway accounts linked at useapi.net: email, maxJobs, and when the session expires (why tasks stall). Never shows passwords or tokens.',
+  guide: 'useapi.net accounts, without secrets.',
+  input: inputSchema,
+  output: outputSchema,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  icon: 'account',
+  handler: async (_args, call) => ({ output: { accounts: await call.app.runway().accounts(call.signal) } }),
+});

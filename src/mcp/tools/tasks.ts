@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { listTasks } from '../../services/tasks.js';
-import { guard, ok } from '../results.js';
-import type { ToolDeps } from './types.js';
-import * as shape from './shapes.js';
-import type { IconKind } from '../catalog.js';
-
-export const name = 'runware_tasks';
-export const icon: IconKind = 'task';
+import { defineTool } from './define.js';
 
 const statuses = ['submitted', 'processing', 'success', 'partial', 'error', 'unknown'] as const;
 
@@ -25,16 +19,16 @@ export const outputSchema = z.object({
   skipped: z.array(z.string()).optional(),
 });
 
-export function register({ server, app, log }: ToolDeps): void {
-  server.registerTool(
-    name,
-    {
-      title: 'Recent Runware tasks',
-      description: 'What was generated, by any process of this user: status, cost, output URLs and saved paths, newest first. Free. Whole record: resource runware://tasks/{taskUUID}.',
-      inputSchema,
-      outputSchema: shape.published(outputSchema),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    },
-    async (args) => guard(log, async () => ok(await listTasks(app, args))),
-  );
-}
+export default defineTool({
+  name: 'runware_tasks',
+  order: 80,
+  title: 'Recent Runware tasks',
+  description: 'What was generated, by any process of this user: status, cost, output URLs and saved paths, newest first. Free. Whole record: resource runware://tasks/{taskUUID}.',
+  guide: 'what was generated (cost, files).',
+  input: inputSchema,
+  output: outputSchema,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  icon: 'task',
+  studio: true,
+  handler: async (args, call) => ({ output: await listTasks(call.app, args) }),
+});

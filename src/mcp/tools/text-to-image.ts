@@ -1,16 +1,9 @@
 import { z } from 'zod';
-import { elicitConfirm } from '../confirm.js';
 import { DEFAULT_MODEL, DEFAULT_WAIT_SECONDS, TEXT_TO_IMAGE_LIMITS as L, textToImage } from '../../services/text-to-image.js';
 import { AIR } from '../../runware/tasks/common.js';
-import { failedOutput, guard, mediaBlocks, ok, progressFor, type ToolExtra } from '../results.js';
+import { mediaBlocks } from '../results.js';
+import { defineTool } from './define.js';
 import * as shape from './shapes.js';
-import type { ToolDeps } from './types.js';
-import type { IconKind } from '../catalog.js';
-
-export const name = 'runware_text_to_image';
-export const icon: IconKind = 'generate';
-/** Long (it can wait minutes): a client may run it as a task (tasks/get, tasks/result, tasks/cancel). */
-export const task = true;
 
 const dim = z.number().int().min(L.width.min).max(L.width.max).multipleOf(L.width.multipleOf);
 
@@ -53,35 +46,26 @@ export const outputSchema = z.object({
   next: z.string().optional(),
 });
 
-export function register({ server, app, roots, log, previewMaxBytes, confirmProgress }: ToolDeps): void {
-  server.registerTool(
-    name,
-    {
-      title: 'Generate images from text',
-      description:
-        'Generate images from a prompt, checked against the model\'s live schema. Waits up to waitSeconds with progress, else returns "processing" and the taskUUID for runware_poll. ' +
-        'Billed per call: poll, never repeat.',
-      inputSchema,
-      outputSchema: shape.published(outputSchema),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    },
-    async (args, extraRaw) =>
-      guard(log, async () => {
-        const extra = extraRaw as ToolExtra;
-        const onProgress = progressFor(extra, confirmProgress);
-        const r = await textToImage(app, args, {
-          signal: extra.signal,
-          roots: await roots.allowed(extraRaw),
-          previewMaxBytes,
-          ...(onProgress ? { onProgress } : {}),
-          ask: elicitConfirm(server, extraRaw),
-        });
-        await onProgress?.settle();
-        const blocks = mediaBlocks(
-          r.output.images.map((img, i) => ({ ...(img.savedTo ? { savedTo: img.savedTo } : {}), ...(img.imageURL ? { url: img.imageURL } : {}), ...(img.mimeType ? { mimeType: img.mimeType } : {}), name: img.imageUUID ?? 'image', description: `Generated image ${i + 1}${img.seed !== undefined ? ` (seed ${img.seed})` : ''}` })),
-          r.previews,
-        );
-        return r.output.status === 'error' ? failedOutput(r.output, r.output.errors, blocks) : ok(r.output, blocks);
-      }),
-  );
-}
+export default defineTool({
+  name: 'runware_text_to_image',
+  order: 30,
+  title: 'Generate images from text',
+  description:
+    'Generate images from a prompt, checked against the model\'s live schema. Waits up to waitSeconds with progress, else returns "processing" and the taskUUID for runware_poll. ' +
+    'Billed per call: poll, never repeat.',
+  guide: 'images from a prompt.',
+  input: inputSchema,
+  output: outputSchema,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  icon: 'generate',
+  task: true,
+  studio: true,
+  handler: async (args, call) => {
+    const r = await textToImage(call.app, args, { ...(await call.serviceOptions()), ask: call.ask });
+    const content = mediaBlocks(
+      r.output.images.map((img, i) => ({ ...(img.savedTo ? { savedTo: img.savedTo } : {}), ...(img.imageURL ? { url: img.imageURL } : {}), ...(img.mimeType ? { mimeType: img.mimeType } : {}), name: img.imageUUID ?? 'image', description: `Generated image ${i + 1}${img.seed !== undefined ? ` (seed ${img.seed})` : ''}` })),
+      r.previews,
+    );
+    return { output: r.output, content, ...(r.output.status === 'error' ? { failed: r.output.errors } : {}) };
+  },
+});

@@ -5,6 +5,7 @@
  * bodies are hostile until shown otherwise, so every field is checked and
  * anything odd is dropped, not crashed on.
  */
+import { taskTypeFromCapabilities } from '../task-types.js';
 
 export interface Capability {
   id: string;
@@ -84,19 +85,8 @@ export function parseExamples(body: unknown, max = 2): ModelExample[] {
   return out;
 }
 
-/** What the content service says a model's task type is, from its capabilities (then its modality). */
-export function taskTypeFromCapabilities(capabilities: string[], category: string[] = []): string | undefined {
-  const has = (re: RegExp): boolean => capabilities.some((c) => re.test(c));
-  if (has(/upscal/)) return 'upscale';
-  if (has(/background-removal|remove-background/)) return 'removeBackground';
-  if (has(/to-text$|caption/)) return 'caption';
-  if (has(/to-video$/)) return 'videoInference';
-  if (has(/to-(speech|music|audio|sound)$/)) return 'audioInference';
-  if (has(/to-3d$/)) return '3dInference';
-  if (has(/to-image$|image-editing|inpaint|outpaint/)) return 'imageInference';
-  const modality: Record<string, string> = { image: 'imageInference', video: 'videoInference', audio: 'audioInference', '3d': '3dInference' };
-  return category.map((c) => modality[c]).find(Boolean);
-}
+/** What the content service says a model's task type is: the table's capability patterns (task-types.ts). */
+export { taskTypeFromCapabilities };
 
 /**
  * The capability a caller means: an exact id (`io:image-to-video`), an id

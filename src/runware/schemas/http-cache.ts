@@ -13,12 +13,13 @@ import { CancelledError, PolicyError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { scrubber } from '../../shared/redact.js';
 import { deadline } from '../../shared/time.js';
+import { CATALOG_FETCH_MS } from '../timing.js';
 
 /** When the service says nothing about caching: the five minutes the official MCP uses. */
 const DEFAULT_MAX_AGE_S = 300;
 /** How long a 404 is believed before asking again. */
 const NOT_FOUND_S = 300;
-const FETCH_TIMEOUT_MS = 5000;
+const FETCH_TIMEOUT_MS = CATALOG_FETCH_MS;
 /** How long a failed fetch (unreachable, 5xx) is remembered, so calls meanwhile do not each wait for it. */
 export const FAILED_S = 60;
 /** However long the service says: a hostile or mistaken max-age must not keep an answer for years. */

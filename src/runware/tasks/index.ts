@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { imageInferenceTask } from './image-inference.js';
 import { air, UUID_ANY } from './common.js';
 
 export const modelSearchTask = z
@@ -40,23 +39,7 @@ export const pingTask = z
   .object({ taskType: z.literal('ping'), taskUUID: z.string().optional(), ping: z.boolean().optional() })
   .strict();
 
-/** Task types the API knows (current names and legacy aliases). */
-export const KNOWN_TASK_TYPES = [
-  'imageInference', 'videoInference', 'audioInference', 'textInference', '3dInference', 'photoMaker',
-  'upscale', 'imageUpscale', 'removeBackground', 'imageBackgroundRemoval', 'caption', 'imageCaption',
-  'controlNetPreprocess', 'imageControlNetPreProcess', 'imageMasking', 'vectorize', 'promptEnhance',
-  'imageUpload', 'mediaStorage', 'modelSearch', 'modelUpload', 'accountManagement', 'getResponse',
-  'getTaskDetails', 'training', 'ping',
-] as const;
-
-/** Task types checked field by field; the others get the generic rules only. */
-export const STRICT_SCHEMAS: Partial<Record<string, z.ZodType>> = {
-  imageInference: imageInferenceTask,
-  modelSearch: modelSearchTask,
-  getResponse: getResponseTask,
-  getTaskDetails: getTaskDetailsTask,
-  ping: pingTask,
-};
+// Which task types exist, and which of these schemas checks each: src/runware/task-types.ts.
 
 /** Generic shape of a task type we do not check field by field. */
 export const genericTask = z
