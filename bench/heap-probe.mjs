@@ -34,7 +34,13 @@ for (let i = 0; i < 1000; i++) await client.callTool({ name: 'runware_model_sear
 const before = settled();
 for (let i = 0; i < CALLS; i++) await client.callTool({ name: 'runware_model_search', arguments: { search: 'flux' } });
 const after = settled();
-process.stdout.write(JSON.stringify({ calls: CALLS, retainedBytesPerCall: Math.round((after - before) / CALLS), uuidsRemembered: app.rules.uuids.size }));
+process.stdout.write(
+  JSON.stringify({
+    calls: CALLS,
+    retainedBytesPerCall: Math.round((after - before) / CALLS),
+    uuidsRemembered: app.rules.uuids.size,
+  }),
+);
 await client.close();
 await sim.stop();
 process.exit(0);

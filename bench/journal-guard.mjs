@@ -43,6 +43,15 @@ function perCall(mode, check) {
 }
 
 for (let round = 1; round <= 2; round++) {
-  const r = { WAL: perCall('WAL', false), 'WAL + check': perCall('WAL', true), DELETE: perCall('DELETE', false), TRUNCATE: perCall('TRUNCATE', false) };
-  process.stdout.write(`round ${round}: ${Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(0)} µs/call`).join(', ')}\n`);
+  const r = {
+    WAL: perCall('WAL', false),
+    'WAL + check': perCall('WAL', true),
+    DELETE: perCall('DELETE', false),
+    TRUNCATE: perCall('TRUNCATE', false),
+  };
+  process.stdout.write(
+    `round ${round}: ${Object.entries(r)
+      .map(([k, v]) => `${k} ${v.toFixed(0)} µs/call`)
+      .join(', ')}\n`,
+  );
 }

@@ -29,7 +29,12 @@ const info = await sim.start();
 const logger = new Logger('emergency');
 const dir = mkdtempSync(join(tmpdir(), 'rw-bench-journal-'));
 const rulesJ = new Rules();
-const journal = new Journal({ open: async () => SqliteState.open(dir), logger, maxSpendUsd: 1e9, onOpen: () => rulesJ.uuids.limit(10_000) });
+const journal = new Journal({
+  open: async () => SqliteState.open(dir),
+  logger,
+  maxSpendUsd: 1e9,
+  onOpen: () => rulesJ.uuids.limit(10_000),
+});
 const transport = () => new RestTransport({ url: info.runwareUrl, apiKey: info.apiKey, userAgent: 'bench' });
 const plain = new RunwareClient({ transport: transport(), rules: new Rules(), logger });
 const journaled = new RunwareClient({ transport: transport(), rules: rulesJ, logger, journal });

@@ -32,11 +32,31 @@ const state = SqliteState.open(mkdtempSync(join(tmpdir(), 'rw-bench-quote-')));
 function client(cap) {
   const rules = new Rules();
   const journal = new Journal({ open: async () => state, logger, maxSpendUsd: cap });
-  const catalog = new ModelCatalog({ schemasUrl: info.schemasUrl, contentUrl: info.contentUrl, userAgent: 'bench', logger });
+  const catalog = new ModelCatalog({
+    schemasUrl: info.schemasUrl,
+    contentUrl: info.contentUrl,
+    userAgent: 'bench',
+    logger,
+  });
   const pricing = async (air) => (await catalog.pricing(air, (await catalog.registryEntry(air)).slug))?.examples;
-  return new RunwareClient({ transport: new RestTransport({ url: info.runwareUrl, apiKey: info.apiKey, userAgent: 'bench' }), rules, logger, journal, spend: { dryRun: true, pricing } });
+  return new RunwareClient({
+    transport: new RestTransport({ url: info.runwareUrl, apiKey: info.apiKey, userAgent: 'bench' }),
+    rules,
+    logger,
+    journal,
+    spend: { dryRun: true, pricing },
+  });
 }
-const task = (rules, w = 1024) => ({ taskType: 'imageInference', taskUUID: rules.uuids.fresh(), positivePrompt: 'a lighthouse', model: 'runware:101@1', width: w, height: w, steps: 28, numberResults: 1 });
+const task = (rules, w = 1024) => ({
+  taskType: 'imageInference',
+  taskUUID: rules.uuids.fresh(),
+  positivePrompt: 'a lighthouse',
+  model: 'runware:101@1',
+  width: w,
+  height: w,
+  steps: 28,
+  numberResults: 1,
+});
 
 async function quoteBench(mode) {
   sim.state.options.dryRun = mode;
@@ -67,7 +87,14 @@ for (const mode of ['ignored', 'priced']) rows.push(await quoteBench(mode));
 sim.state.options.dryRun = 'ignored';
 const capped = client(1e9);
 const free = client(undefined);
-const submitTask = () => ({ taskType: 'imageInference', positivePrompt: 'a lighthouse', model: 'runware:101@1', width: 512, height: 512, steps: 4 });
+const submitTask = () => ({
+  taskType: 'imageInference',
+  positivePrompt: 'a lighthouse',
+  model: 'runware:101@1',
+  width: 512,
+  height: 512,
+  steps: 4,
+});
 for (let i = 0; i < 50; i++) {
   await capped.submit(submitTask());
   await free.submit(submitTask());

@@ -17,16 +17,36 @@ const bin = join(root, 'dist/cli.js');
 const bundleNoCache = join(root, 'dist/runware-mcp-server.cjs');
 const yardstick = join(root, 'bench/yardstick/sdk-server.mjs');
 const { Simulator } = await import(join(root, 'dist/simulator/server.js'));
-const { DEFAULT_POLL_SCHEDULE, aimedFirstPoll, aimedPollDelay, firstPollAt, nextPollDelay } = await import(join(root, 'dist/runware/poll.js'));
+const { DEFAULT_POLL_SCHEDULE, aimedFirstPoll, aimedPollDelay, firstPollAt, nextPollDelay } = await import(
+  join(root, 'dist/runware/poll.js')
+);
 const { timeToResult } = await import(join(root, 'bench/time-to-result.mjs'));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const creds = { apiKey: 'bench-key-0123456789abcdef', runwaySecret: 'key_bench0123456789', useapiToken: 'user:1-bench0123456789', makevidKey: 'bench-makevid-0123456789' };
+const creds = {
+  apiKey: 'bench-key-0123456789abcdef',
+  runwaySecret: 'key_bench0123456789',
+  useapiToken: 'user:1-bench0123456789',
+  makevidKey: 'bench-makevid-0123456789',
+};
 const sim = new Simulator({ timeScale: 0, credentials: creds });
 const info = await sim.start();
-const clean = (extra = {}) => ({ PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'rw-bench-home-')), ...extra });
+const clean = (extra = {}) => ({
+  PATH: process.env.PATH,
+  HOME: mkdtempSync(join(tmpdir(), 'rw-bench-home-')),
+  ...extra,
+});
 const serverEnv = (extra = {}) =>
-  clean({ RUNWARE_API_URL: info.runwareUrl, RUNWARE_WS_URL: info.wsUrl, RUNWARE_API_KEY: creds.apiKey, RUNWARE_SCHEMAS_URL: info.schemasUrl, RUNWARE_CONTENT_URL: info.contentUrl, RUNWARE_LOG_LEVEL: 'error', RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-bench-state-')), ...extra });
+  clean({
+    RUNWARE_API_URL: info.runwareUrl,
+    RUNWARE_WS_URL: info.wsUrl,
+    RUNWARE_API_KEY: creds.apiKey,
+    RUNWARE_SCHEMAS_URL: info.schemasUrl,
+    RUNWARE_CONTENT_URL: info.contentUrl,
+    RUNWARE_LOG_LEVEL: 'error',
+    RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-bench-state-')),
+    ...extra,
+  });
 
 /** A stdio MCP peer: spawn, JSON-RPC by id, progress notifications by token. */
 function stdio(args, env) {
@@ -40,7 +60,8 @@ function stdio(args, env) {
     while ((i = buf.indexOf('\n')) >= 0) {
       const m = JSON.parse(buf.slice(0, i));
       buf = buf.slice(i + 1);
-      if (m.method === 'ping' && m.id !== undefined) child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: m.id, result: {} })}\n`);
+      if (m.method === 'ping' && m.id !== undefined)
+        child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: m.id, result: {} })}\n`);
       else if (m.id !== undefined && waiters.has(m.id)) {
         waiters.get(m.id)(m);
         waiters.delete(m.id);
@@ -54,15 +75,27 @@ function stdio(args, env) {
       child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: n, method, params })}\n`);
     });
   const hello = async () => {
-    await rpc('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '0' } });
+    await rpc('initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'bench', version: '0' },
+    });
     child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
   };
-  const call = (name, args, token) => rpc('tools/call', { name, arguments: args, ...(token ? { _meta: { progressToken: token } } : {}) });
+  const call = (name, args, token) =>
+    rpc('tools/call', { name, arguments: args, ...(token ? { _meta: { progressToken: token } } : {}) });
   const stop = () => {
     child.stdin.end();
     child.kill();
   };
-  return { child, rpc, hello, call, rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024, stop };
+  return {
+    child,
+    rpc,
+    hello,
+    call,
+    rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+    stop,
+  };
 }
 
 // 1. Cold start: spawn -> tools/list answered.
@@ -97,7 +130,15 @@ async function perCallPaired(a, b) {
   const xa = [];
   const xb = [];
   for (let i = 0; i < CALLS; i++) {
-    for (const [p, xs] of i % 2 ? [[a, xa], [b, xb]] : [[b, xb], [a, xa]]) {
+    for (const [p, xs] of i % 2
+      ? [
+          [a, xa],
+          [b, xb],
+        ]
+      : [
+          [b, xb],
+          [a, xa],
+        ]) {
       const t0 = performance.now();
       await p.s.call(p.name, p.args);
       xs.push(performance.now() - t0);
@@ -108,7 +149,11 @@ async function perCallPaired(a, b) {
   return [median(xa), median(xb)];
 }
 const [yardCall, ourCall] = await perCallPaired(
-  { s: stdio([yardstick, '--post', info.runwareUrl], clean({ BENCH_KEY: creds.apiKey })), name: 'search', args: { search: 'flux' } },
+  {
+    s: stdio([yardstick, '--post', info.runwareUrl], clean({ BENCH_KEY: creds.apiKey })),
+    name: 'search',
+    args: { search: 'flux' },
+  },
   { s: stdio([bin], serverEnv()), name: 'runware_model_search', args: { search: 'flux', limit: 5 } },
 );
 
@@ -148,7 +193,13 @@ async function burst(transport) {
   for (let r = 0; r < (SMOKE ? 1 : 3); r++) runs.push(await once(n));
   s.stop();
   const mid = [...runs].sort((a, b) => a.wall - b.wall)[Math.floor(runs.length / 2)];
-  return { wall: mid.wall, ideal: (n / 16) * 100, most: mid.most, cold: cold.wall / ((32 / 16) * 100), all: runs.map((r) => r.wall / ((n / 16) * 100)) };
+  return {
+    wall: mid.wall,
+    ideal: (n / 16) * 100,
+    most: mid.most,
+    cold: cold.wall / ((32 / 16) * 100),
+    all: runs.map((r) => r.wall / ((n / 16) * 100)),
+  };
 }
 const rest = await burst('rest');
 const ws = await burst('ws');
@@ -176,10 +227,24 @@ const before = (f) => {
     0,
   );
 };
-const polling = [2, 10, 60, 300].map((s) => ({ s, before: before(s * 1000), now: play(s * 1000, (t) => nextPollDelay(DEFAULT_POLL_SCHEDULE, t), firstPollAt(DEFAULT_POLL_SCHEDULE)), aimed: play(s * 1000, (t, f) => nextPollDelay(DEFAULT_POLL_SCHEDULE, t, { pct: (100 * t) / f, atAgeMs: t }), firstPollAt(DEFAULT_POLL_SCHEDULE)) }));
+const polling = [2, 10, 60, 300].map((s) => ({
+  s,
+  before: before(s * 1000),
+  now: play(s * 1000, (t) => nextPollDelay(DEFAULT_POLL_SCHEDULE, t), firstPollAt(DEFAULT_POLL_SCHEDULE)),
+  aimed: play(
+    s * 1000,
+    (t, f) => nextPollDelay(DEFAULT_POLL_SCHEDULE, t, { pct: (100 * t) / f, atAgeMs: t }),
+    firstPollAt(DEFAULT_POLL_SCHEDULE),
+  ),
+}));
 // With a learned run time (the first poll aimed at it): learned exactly, 10% short, and 10% long of the task's real time.
 const learned = (f, e) => play(f, (t) => aimedPollDelay(DEFAULT_POLL_SCHEDULE, t, e), aimedFirstPoll(e));
-const pollingLearned = [2, 10, 60, 300].map((s) => ({ s, exact: learned(s * 1000, s * 1000), short: learned(s * 1000, s * 900), long: learned(s * 1000, s * 1100) }));
+const pollingLearned = [2, 10, 60, 300].map((s) => ({
+  s,
+  exact: learned(s * 1000, s * 1000),
+  short: learned(s * 1000, s * 900),
+  long: learned(s * 1000, s * 1100),
+}));
 
 // 5b. Time to result against Runware's SDK (bench/time-to-result.mjs).
 const ttr = await timeToResult({ sim, info, stdio, serverEnv, creds, root, smoke: SMOKE });
@@ -201,17 +266,24 @@ for (let i = 1; i <= MEM; i++) {
 }
 mem.stop();
 const quarter = Math.max(1, Math.ceil(samples.length / 4));
-const highWater = [0, 1, 2, 3].map((q) => Math.max(...samples.slice(q * quarter, (q + 1) * quarter), 0)).filter((x) => x > 0);
+const highWater = [0, 1, 2, 3]
+  .map((q) => Math.max(...samples.slice(q * quarter, (q + 1) * quarter), 0))
+  .filter((x) => x > 0);
 
 // 7. The same run under a 32 MB heap cap: does the server live through it, and at what cost per call.
 const capped = stdio([bin], serverEnv({ RUNWARE_TIME_SCALE: '0.01', NODE_OPTIONS: '--max-old-space-size=32' }));
 let cappedExit = null;
-const cappedDied = new Promise((res) => capped.child.once('exit', (code, signal) => res((cappedExit = signal ?? code))));
+const cappedDied = new Promise((res) =>
+  capped.child.once('exit', (code, signal) => res((cappedExit = signal ?? code))),
+);
 await capped.hello();
 let cappedDone = 0;
 const cappedT0 = performance.now();
 for (let i = 1; i <= MEM && cappedExit === null; i++) {
-  const r = await Promise.race([capped.call('runware_text_to_image', { prompt: `a capped heron ${i}`, width: 512, height: 512 }), cappedDied.then(() => undefined)]);
+  const r = await Promise.race([
+    capped.call('runware_text_to_image', { prompt: `a capped heron ${i}`, width: 512, height: 512 }),
+    cappedDied.then(() => undefined),
+  ]);
   if (r?.result && !r.result.isError) cappedDone++;
 }
 const cappedMs = (performance.now() - cappedT0) / Math.max(1, cappedDone);
@@ -233,8 +305,8 @@ const lines = [
   `| cold start to \`tools/list\`, the bin (bundle + code cache) against the bare SDK server | ${f1(median(cold.bin))} ms vs ${f1(median(cold.yard))} ms | ${r2(median(cold.bin) / median(cold.yard))} | at most 0.6× | 1.3× (285 vs 210 ms) |`,
   `| the same, the bundle without its code cache | ${f1(median(cold.noCache))} ms | ${r2(median(cold.noCache) / median(cold.yard))} | | |`,
   `| \`runware_model_search\` call against the bare SDK tool making the same POST (median of ${CALLS}) | ${ourCall.toFixed(2)} ms vs ${yardCall.toFixed(2)} ms | ${r2(ourCall / yardCall)} | at most 1.15× | not measured through MCP |`,
-  `| call with a \`progressToken\` against without (text-to-image, median) | ${median(withTok).toFixed(2)} vs ${median(without).toFixed(2)} ms | ${(median(withTok) - median(without)) >= 0 ? '+' : ''}${(median(withTok) - median(without)).toFixed(2)} ms | at most +1 ms | +21 ms |`,
-  `| 256 calls at concurrency 16, held 100 ms upstream, REST, against the ideal (median of ${rest.all.length} burst${rest.all.length > 1 ? "s" : ""}: ${rest.all.map(r2).join(', ')}; a first burst of 32: ${r2(rest.cold)}) | ${f1(rest.wall)} ms vs ${rest.ideal} ms, most in flight ${rest.most} | ${r2(rest.wall / rest.ideal)} | at most 1.15× | 2.2× |`,
+  `| call with a \`progressToken\` against without (text-to-image, median) | ${median(withTok).toFixed(2)} vs ${median(without).toFixed(2)} ms | ${median(withTok) - median(without) >= 0 ? '+' : ''}${(median(withTok) - median(without)).toFixed(2)} ms | at most +1 ms | +21 ms |`,
+  `| 256 calls at concurrency 16, held 100 ms upstream, REST, against the ideal (median of ${rest.all.length} burst${rest.all.length > 1 ? 's' : ''}: ${rest.all.map(r2).join(', ')}; a first burst of 32: ${r2(rest.cold)}) | ${f1(rest.wall)} ms vs ${rest.ideal} ms, most in flight ${rest.most} | ${r2(rest.wall / rest.ideal)} | at most 1.15× | 2.2× |`,
   `| the same over WebSocket (${ws.all.map(r2).join(', ')}; first burst ${r2(ws.cold)}) | ${f1(ws.wall)} ms, most in flight ${ws.most} | ${r2(ws.wall / ws.ideal)} | at most 1.15× | |`,
   `| RSS growth over ${MEM} text-to-image calls (previews on) after the first ${warm}: the high-water mark of each quarter (${highWater.map(f1).join(', ')} MiB), last against first | ${f1(highWater[0])} → ${f1(highWater.at(-1))} MiB | ${highWater.at(-1) - highWater[0] >= 0 ? '+' : ''}${f1(highWater.at(-1) - highWater[0])} MiB | at most 15 MiB | 55 MiB over 5,000 |`,
   `| the same, one sample at call ${warm} and one at the end (where each lands in the sawtooth) | ${f1(rssAt[0])} → ${f1(rssAt[1])} MiB | +${f1(rssAt[1] - rssAt[0])} MiB | | |`,
@@ -243,25 +315,31 @@ const lines = [
   'Under a 24 MB cap the server still dies at about 4,000 calls: not a leak (heap snapshots after 1,000 and 3,000 calls differ by',
   '0.5 MB, the bounded UUID maps filling) but a floor of ~20 MB live heap (7 MB compiled code, 4.4 MB strings, mostly script sources)',
   'that leaves a 24 MB heap no room for one call\'s previews. See docs/architecture.md, "Memory".',
-  'The RSS climb of earlier runs (about 2.5 MiB per 1,000 calls, for as long as a run lasted) was SQLite\'s page cache: better-sqlite3',
+  "The RSS climb of earlier runs (about 2.5 MiB per 1,000 calls, for as long as a run lasted) was SQLite's page cache: better-sqlite3",
   'builds it at 16 MB, and the growing journal filled it. The journal now uses SQLite\'s default 2 MB (docs/architecture.md, "Memory").',
   '',
   '## Polling (the schedule on a virtual clock: polls until the task is seen, and how late)',
   '',
-  '| task finishes at | before: polls, late | now: polls, late | now, with Runware\'s progress: polls, late | goal: late at most |',
+  "| task finishes at | before: polls, late | now: polls, late | now, with Runware's progress: polls, late | goal: late at most |",
   '|---|---|---|---|---|',
-  ...polling.map((p) => `| ${p.s} s | ${p.before.polls}, ${f1(p.before.lateS)} s | ${p.now.polls}, ${f1(p.now.lateS)} s | ${p.aimed.polls}, ${f1(p.aimed.lateS)} s | ${f1(0.1 * p.s + 0.5)} s |`),
+  ...polling.map(
+    (p) =>
+      `| ${p.s} s | ${p.before.polls}, ${f1(p.before.lateS)} s | ${p.now.polls}, ${f1(p.now.lateS)} s | ${p.aimed.polls}, ${f1(p.aimed.lateS)} s | ${f1(0.1 * p.s + 0.5)} s |`,
+  ),
   '',
-  'With the model\'s learned run time (async tasks: long work, or a model whose run time passes the wait): the first poll at 97% of it,',
+  "With the model's learned run time (async tasks: long work, or a model whose run time passes the wait): the first poll at 97% of it,",
   'then tight polls (a fortieth of it) up to half as long again, then the age-based back-off. Polls until seen, and how late:',
   '',
   '| task finishes at | learned exactly | learned 10% short | learned 10% long |',
   '|---|---|---|---|',
-  ...pollingLearned.map((p) => `| ${p.s} s | ${p.exact.polls}, ${f1(p.exact.lateS)} s | ${p.short.polls}, ${f1(p.short.lateS)} s | ${p.long.polls}, ${f1(p.long.lateS)} s |`),
+  ...pollingLearned.map(
+    (p) =>
+      `| ${p.s} s | ${p.exact.polls}, ${f1(p.exact.lateS)} s | ${p.short.polls}, ${f1(p.short.lateS)} s | ${p.long.polls}, ${f1(p.long.lateS)} s |`,
+  ),
   '',
   ...ttr.lines,
-  'Now: the first poll at 0.5 s (longer for video, audio and 3D), then every 0.5 s + 10% of the task\'s age, capped at a minute;',
-  'the age is the task\'s, so a later `runware_poll` continues the schedule. With progress, the next poll is brought forward to the expected finish.',
+  "Now: the first poll at 0.5 s (longer for video, audio and 3D), then every 0.5 s + 10% of the task's age, capped at a minute;",
+  "the age is the task's, so a later `runware_poll` continues the schedule. With progress, the next poll is brought forward to the expected finish.",
   '',
 ];
 if (!SMOKE) writeFileSync(join(root, 'bench/RESULTS.md'), lines.join('\n'));

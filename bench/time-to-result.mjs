@@ -23,18 +23,43 @@ export async function timeToResult({ sim, info, stdio, serverEnv, creds, root, s
   const sdk = new RunwareServer({ apiKey: creds.apiKey, url: info.wsUrl, shouldReconnect: true });
   await sdk.ensureConnection();
   const tools = {};
-  for (const [side, transport, previews] of [['rest', 'rest', '0'], ['ws', 'ws', '0'], ['previews', 'rest', undefined]]) {
-    tools[side] = stdio([`${root}dist/cli.js`], serverEnv({ RUNWARE_TRANSPORT: transport, ...(previews !== undefined ? { RUNWARE_PREVIEW_MAX_BYTES: previews } : {}) }));
+  for (const [side, transport, previews] of [
+    ['rest', 'rest', '0'],
+    ['ws', 'ws', '0'],
+    ['previews', 'rest', undefined],
+  ]) {
+    tools[side] = stdio(
+      [`${root}dist/cli.js`],
+      serverEnv({
+        RUNWARE_TRANSPORT: transport,
+        ...(previews !== undefined ? { RUNWARE_PREVIEW_MAX_BYTES: previews } : {}),
+      }),
+    );
     await tools[side].hello();
   }
   // The smoke: the shortest and the longest case, shrunk, one run each, one image.
-  const cases = smoke ? [{ ...CASES[0], scale: 0.25, reps: 1 }, { ...CASES[3], scale: 0.03, reps: 1 }] : CASES;
+  const cases = smoke
+    ? [
+        { ...CASES[0], scale: 0.25, reps: 1 },
+        { ...CASES[3], scale: 0.03, reps: 1 },
+      ]
+    : CASES;
   const batches = smoke ? [1] : [1, 4];
-  const reads = () => sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? e.body : [])).filter((t) => t && (t.taskType === 'getResponse' || t.taskType === 'getTaskDetails'));
+  const reads = () =>
+    sim
+      .runwareRequests()
+      .flatMap((e) => (Array.isArray(e.body) ? e.body : []))
+      .filter((t) => t && (t.taskType === 'getResponse' || t.taskType === 'getTaskDetails'));
 
   const viaSdk = async (c, n) => {
     const t0 = performance.now();
-    const r = await sdk.requestImages({ positivePrompt: 'a fox', model: c.model, width: 512, height: 512, numberResults: n });
+    const r = await sdk.requestImages({
+      positivePrompt: 'a fox',
+      model: c.model,
+      width: 512,
+      height: 512,
+      numberResults: n,
+    });
     if (!Array.isArray(r) || r.length !== n) throw new Error(`the SDK returned ${r?.length} of ${n} images`);
     return { ms: performance.now() - t0 };
   };
@@ -43,17 +68,29 @@ export async function timeToResult({ sim, info, stdio, serverEnv, creds, root, s
     const waitSeconds = DEFAULT_WAIT_S * c.scale;
     const before = reads().length;
     const t0 = performance.now();
-    let r = await s.call('runware_text_to_image', { prompt: 'a fox', model: c.model, width: 512, height: 512, numberResults: n, waitSeconds });
+    let r = await s.call('runware_text_to_image', {
+      prompt: 'a fox',
+      model: c.model,
+      width: 512,
+      height: 512,
+      numberResults: n,
+      waitSeconds,
+    });
     let sc = r.result?.structuredContent;
     let polled = false;
     // Past the wait: runware_poll until it first returns the result, as an agent would.
     while (sc?.status === 'processing') {
       polled = true;
-      r = await s.call('runware_poll', { taskUUID: sc.taskUUID, numberResults: n, waitSeconds: DEFAULT_WAIT_S * c.scale });
+      r = await s.call('runware_poll', {
+        taskUUID: sc.taskUUID,
+        numberResults: n,
+        waitSeconds: DEFAULT_WAIT_S * c.scale,
+      });
       sc = r.result?.structuredContent;
     }
     const ms = performance.now() - t0;
-    if (sc?.status !== 'success') throw new Error(`text-to-image ended ${sc?.status}: ${JSON.stringify(r).slice(0, 400)}`);
+    if (sc?.status !== 'success')
+      throw new Error(`text-to-image ended ${sc?.status}: ${JSON.stringify(r).slice(0, 400)}`);
     return { ms, polled, reads: reads().length - before };
   };
 
@@ -77,7 +114,16 @@ export async function timeToResult({ sim, info, stdio, serverEnv, creds, root, s
           if (side === 'rest' || side === 'ws') x.reads.push(r.reads);
         }
       }
-      rows.push({ c, n, sdk: median(x.sdk), rest: median(x.rest), ws: median(x.ws), previews: median(x.previews), polled: x.polled, reads: median(x.reads) });
+      rows.push({
+        c,
+        n,
+        sdk: median(x.sdk),
+        rest: median(x.rest),
+        ws: median(x.ws),
+        previews: median(x.previews),
+        polled: x.polled,
+        reads: median(x.reads),
+      });
     }
   }
   sim.state.imageMs = undefined;
@@ -90,18 +136,21 @@ export async function timeToResult({ sim, info, stdio, serverEnv, creds, root, s
   return {
     worst,
     lines: [
-      '## Time to result against Runware\'s SDK',
+      "## Time to result against Runware's SDK",
       '',
       `\`@runware/sdk-js\` (WebSocket, its only transport) against \`runware_text_to_image\` over REST and over WebSocket, the same 512×512 request to`,
-      'the same simulator, the upstream duration fixed per model. Medians; each case starts with one untimed call per side (the model\'s',
-      'run time learned, as in use). The 10 s and 60 s tasks run at a tenth of the time on both sides, and so does the tool\'s wait',
+      "the same simulator, the upstream duration fixed per model. Medians; each case starts with one untimed call per side (the model's",
+      "run time learned, as in use). The 10 s and 60 s tasks run at a tenth of the time on both sides, and so does the tool's wait",
       `(${DEFAULT_WAIT_S} s → ${DEFAULT_WAIT_S / 10} s): the 60 s task outlives it, and its time runs until \`runware_poll\` first returns the result.`,
       'Like the SDK, the tool hands back URLs (`RUNWARE_PREVIEW_MAX_BYTES=0`); the last column has previews on (the default),',
       'its time including the download of every image for the inline preview.',
       '',
       '| upstream duration | images | runs | SDK (WS) | tool, REST | ratio | tool, WS | ratio | reads per task (tool) | goal | REST with previews |',
       '|---|---|---|---|---|---|---|---|---|---|---|',
-      ...rows.map((r) => `| ${r.c.s} s${r.c.scale !== 1 ? ` (run at ${+(r.c.s * r.c.scale).toFixed(3)} s)` : ''} | ${r.n} | ${r.c.reps} | ${f0(r.sdk)} ms | ${f0(r.rest)} ms | ${r2(r.rest / r.sdk)} | ${f0(r.ws)} ms | ${r2(r.ws / r.sdk)} | ${r.reads}${r.polled ? ` (${r.polled} of ${3 * r.c.reps} calls went on with runware_poll)` : ''} | at most 1.05× | ${f0(r.previews)} ms, ${r2(r.previews / r.sdk)} |`),
+      ...rows.map(
+        (r) =>
+          `| ${r.c.s} s${r.c.scale !== 1 ? ` (run at ${+(r.c.s * r.c.scale).toFixed(3)} s)` : ''} | ${r.n} | ${r.c.reps} | ${f0(r.sdk)} ms | ${f0(r.rest)} ms | ${r2(r.rest / r.sdk)} | ${f0(r.ws)} ms | ${r2(r.ws / r.sdk)} | ${r.reads}${r.polled ? ` (${r.polled} of ${3 * r.c.reps} calls went on with runware_poll)` : ''} | at most 1.05× | ${f0(r.previews)} ms, ${r2(r.previews / r.sdk)} |`,
+      ),
       '',
       `Worst ratio: ${r2(worst)}. Short tasks go out sync (the answer comes with the result); the 60 s one goes async once its run time is learned,`,
       'and its first poll is aimed at that time (see "Polling" above).',
@@ -121,7 +170,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const creds = { apiKey: 'bench-key-0123456789abcdef' };
   const sim = new Simulator({ timeScale: 0, credentials: creds });
   const info = await sim.start();
-  const serverEnv = (extra = {}) => ({ PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'rw-bench-home-')), RUNWARE_API_URL: info.runwareUrl, RUNWARE_WS_URL: info.wsUrl, RUNWARE_API_KEY: creds.apiKey, RUNWARE_SCHEMAS_URL: info.schemasUrl, RUNWARE_CONTENT_URL: info.contentUrl, RUNWARE_LOG_LEVEL: 'error', RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-bench-state-')), ...extra });
+  const serverEnv = (extra = {}) => ({
+    PATH: process.env.PATH,
+    HOME: mkdtempSync(join(tmpdir(), 'rw-bench-home-')),
+    RUNWARE_API_URL: info.runwareUrl,
+    RUNWARE_WS_URL: info.wsUrl,
+    RUNWARE_API_KEY: creds.apiKey,
+    RUNWARE_SCHEMAS_URL: info.schemasUrl,
+    RUNWARE_CONTENT_URL: info.contentUrl,
+    RUNWARE_LOG_LEVEL: 'error',
+    RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-bench-state-')),
+    ...extra,
+  });
   const stdio = (args, env) => {
     const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
     let buf = '';
@@ -139,14 +199,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         }
       }
     });
-    const rpc = (method, params) => new Promise((resolve) => {
-      const n = ++id;
-      waiters.set(n, resolve);
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: n, method, params })}\n`);
-    });
+    const rpc = (method, params) =>
+      new Promise((resolve) => {
+        const n = ++id;
+        waiters.set(n, resolve);
+        child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: n, method, params })}\n`);
+      });
     return {
       hello: async () => {
-        await rpc('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '0' } });
+        await rpc('initialize', {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'bench', version: '0' },
+        });
         child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
       },
       call: (name, args) => rpc('tools/call', { name, arguments: args }),

@@ -9,8 +9,21 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** What the build reads, and what it writes (the bin and what it loads). */
-export const BUILD_INPUTS = ['src', 'scripts/tool-index.mjs', 'scripts/bundle.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
-export const BUILD_OUTPUTS = ['dist/cli.js', 'dist/load-bundle.cjs', 'dist/runware-mcp-server.cjs', 'dist/runware-mcp-server.cjs.cache', 'dist/studio.html'];
+export const BUILD_INPUTS = [
+  'src',
+  'scripts/tool-index.mjs',
+  'scripts/bundle.mjs',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'package.json',
+];
+export const BUILD_OUTPUTS = [
+  'dist/cli.js',
+  'dist/load-bundle.cjs',
+  'dist/runware-mcp-server.cjs',
+  'dist/runware-mcp-server.cjs.cache',
+  'dist/studio.html',
+];
 
 function newestMtime(path) {
   const s = statSync(path);
@@ -25,7 +38,11 @@ export function isStale(dir = root) {
   const outputs = BUILD_OUTPUTS.map((p) => join(dir, p));
   if (outputs.some((p) => !existsSync(p))) return true;
   const oldestOutput = Math.min(...outputs.map((p) => statSync(p).mtimeMs));
-  const newestInput = Math.max(...BUILD_INPUTS.map((p) => join(dir, p)).filter(existsSync).map(newestMtime));
+  const newestInput = Math.max(
+    ...BUILD_INPUTS.map((p) => join(dir, p))
+      .filter(existsSync)
+      .map(newestMtime),
+  );
   return newestInput > oldestOutput;
 }
 

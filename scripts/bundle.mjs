@@ -31,7 +31,10 @@ const page = await build({
 const script = page.outputFiles[0].text.replace(/<\/(script)/gi, '<\\/$1');
 if (/<!--/.test(script)) throw new Error('the studio script holds "<!--", which an inline <script> cannot');
 const template = readFileSync(join(root, 'src', 'ui', 'studio.html'), 'utf8');
-writeFileSync(join(root, 'dist', 'studio.html'), template.replace('/*STUDIO_SCRIPT*/', () => script));
+writeFileSync(
+  join(root, 'dist', 'studio.html'),
+  template.replace('/*STUDIO_SCRIPT*/', () => script),
+);
 
 const result = await build({
   entryPoints: [join(root, 'src', 'cli.ts')],
@@ -95,14 +98,28 @@ if (process.env.RUNWARE_BUNDLE_CACHE_WRITE === '1') {
 
 // The cache: serve once over stdio (initialize, tools/list), then keep what V8 compiled for it.
 rmSync(`${out}.cache`, { force: true });
-const hello = [
-  { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bundle', version: '0' } } },
-  { jsonrpc: '2.0', method: 'notifications/initialized' },
-  { jsonrpc: '2.0', id: 2, method: 'tools/list' },
-].map((m) => JSON.stringify(m)).join('\n') + '\n';
+const hello =
+  [
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bundle', version: '0' } },
+    },
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+  ]
+    .map((m) => JSON.stringify(m))
+    .join('\n') + '\n';
 const warm = spawnSync(process.execPath, [join(root, 'dist', 'cli.js')], {
   input: hello,
-  env: { PATH: process.env.PATH, HOME: process.env.HOME, RUNWARE_BUNDLE_CACHE_WRITE: '1', RUNWARE_LOG_LEVEL: 'error', RUNWARE_STATE_DIR: join(root, 'dist', '.cache-warm') },
+  env: {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    RUNWARE_BUNDLE_CACHE_WRITE: '1',
+    RUNWARE_LOG_LEVEL: 'error',
+    RUNWARE_STATE_DIR: join(root, 'dist', '.cache-warm'),
+  },
   encoding: 'utf8',
   timeout: 20_000,
 });
@@ -111,4 +128,6 @@ if (!/"tools"/.test(warm.stdout)) throw new Error(`the bundle did not serve tool
 const size = (f) => readFileSync(f).length;
 const inputs = Object.keys(result.metafile.inputs).length;
 process.stderr.write(`studio: dist/studio.html (${Math.round(size(join(root, 'dist', 'studio.html')) / 1024)} KiB)\n`);
-process.stderr.write(`bundle: ${inputs} modules -> dist/runware-mcp-server.cjs (${Math.round(size(out) / 1024)} KiB), code cache ${Math.round(size(`${out}.cache`) / 1024)} KiB\n`);
+process.stderr.write(
+  `bundle: ${inputs} modules -> dist/runware-mcp-server.cjs (${Math.round(size(out) / 1024)} KiB), code cache ${Math.round(size(`${out}.cache`) / 1024)} KiB\n`,
+);

@@ -24,14 +24,16 @@ const APPLICABLE = {
   'resources-subscribe': 'resources/subscribe (any URI may be watched)',
   'resources-unsubscribe': 'resources/unsubscribe',
   'prompts-list': 'prompts/list, over our own prompts',
-  'server-sse-polling': 'resumable streams: a priming event with an id and retry (its test_reconnection fixture is unknown here, a protocol error, so the disconnect check stays a warning)',
+  'server-sse-polling':
+    'resumable streams: a priming event with an id and retry (its test_reconnection fixture is unknown here, a protocol error, so the disconnect check stays a warning)',
   'server-sse-multiple-streams': 'several POST streams at once in one session',
   'dns-rebinding-protection': 'Host and Origin checks',
 };
 
 /** Scenarios that call the suite's fixtures, which a production server does not have. */
 const NOT_APPLICABLE = {
-  'completion-complete': 'completes an argument of the fixture prompt test_prompt_with_arguments (our completions are tested on our prompts and templates)',
+  'completion-complete':
+    'completes an argument of the fixture prompt test_prompt_with_arguments (our completions are tested on our prompts and templates)',
   'json-schema-2020-12': 'lists the fixture tool json_schema_2020_12_tool',
   'tools-call-simple-text': 'calls the fixture tool test_simple_text',
   'tools-call-image': 'calls the fixture tool test_image_content',
@@ -59,13 +61,18 @@ await main();
 async function main() {
   const listed = fetchTool(SUITE, 'conformance', ['list', '--server']);
   if (!listed) {
-    process.stdout.write('SKIPPED conformance: the suite could not be fetched from the npm registry (see stderr); nothing was checked\n');
+    process.stdout.write(
+      'SKIPPED conformance: the suite could not be fetched from the npm registry (see stderr); nothing was checked\n',
+    );
     process.exit(0);
   }
   const suite = [...String(listed).matchAll(/^\s*-\s+([a-z0-9-]+)/gm)].map((m) => m[1]);
   const root = new URL('..', import.meta.url).pathname;
   const home = mkdtempSync(join(tmpdir(), 'rw-conformance-'));
-  const server = spawn(process.execPath, [join(root, 'dist/cli.js'), '--simulate', 'serve', '--http', '--port', '0'], { env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(process.execPath, [join(root, 'dist/cli.js'), '--simulate', 'serve', '--http', '--port', '0'], {
+    env: { PATH: process.env.PATH, HOME: home },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   server.stderr.on('data', (d) => (err += d));
   for (let i = 0; i < 100 && !/Streamable HTTP at (\S+)/.test(err); i++) await new Promise((r) => setTimeout(r, 50));
@@ -77,7 +84,9 @@ async function main() {
   const unclassified = suite.filter((s) => !(s in APPLICABLE) && !(s in NOT_APPLICABLE));
   for (const s of unclassified) {
     failed++;
-    line(`FAIL conformance ${s}: a scenario of the suite this script does not classify (add it to APPLICABLE or NOT_APPLICABLE)`);
+    line(
+      `FAIL conformance ${s}: a scenario of the suite this script does not classify (add it to APPLICABLE or NOT_APPLICABLE)`,
+    );
   }
   if (!url) {
     line(`FAIL conformance: server did not start: ${err.slice(0, 300)}`);
@@ -90,16 +99,47 @@ async function main() {
         continue;
       }
       const out = join(home, scenario);
-      const r = spawnSync('npx', ['-y', ...SUITE.flatMap((p) => ['-p', p]), 'conformance', 'server', '--url', url, '--scenario', scenario, '-o', out], { env: { PATH: process.env.PATH, HOME: process.env.HOME ?? home }, encoding: 'utf8', timeout: 240_000, cwd: home });
+      const r = spawnSync(
+        'npx',
+        [
+          '-y',
+          ...SUITE.flatMap((p) => ['-p', p]),
+          'conformance',
+          'server',
+          '--url',
+          url,
+          '--scenario',
+          scenario,
+          '-o',
+          out,
+        ],
+        {
+          env: { PATH: process.env.PATH, HOME: process.env.HOME ?? home },
+          encoding: 'utf8',
+          timeout: 240_000,
+          cwd: home,
+        },
+      );
       const m = /Passed: (\d+)\/(\d+), (\d+) failed, (\d+) warnings/.exec(r.stdout ?? '');
       const good = r.status === 0 && m && m[3] === '0' && m[1] === m[2] && Number(m[2]) > 0;
       if (good) passed++;
       else failed++;
       const warn = m && m[4] !== '0' ? `, ${m[4]} warning${m[4] === '1' ? '' : 's'}` : '';
-      line(`${good ? 'ok  ' : 'FAIL'} conformance ${scenario}${m ? ` (${m[1]}/${m[2]} checks${warn})` : ''}${good ? '' : `: ${(r.stdout + r.stderr).split('\n').filter((l) => /FAILURE|rror/.test(l)).join(' ').slice(0, 400)}`}`);
+      line(
+        `${good ? 'ok  ' : 'FAIL'} conformance ${scenario}${m ? ` (${m[1]}/${m[2]} checks${warn})` : ''}${
+          good
+            ? ''
+            : `: ${(r.stdout + r.stderr)
+                .split('\n')
+                .filter((l) => /FAILURE|rror/.test(l))
+                .join(' ')
+                .slice(0, 400)}`
+        }`,
+      );
     }
   }
-  for (const [s, why] of Object.entries(NOT_APPLICABLE)) if (!suite.length || suite.includes(s)) line(`n/a  conformance ${s}: ${why}`);
+  for (const [s, why] of Object.entries(NOT_APPLICABLE))
+    if (!suite.length || suite.includes(s)) line(`n/a  conformance ${s}: ${why}`);
   server.kill('SIGTERM');
   line(`conformance: ${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);

@@ -21,7 +21,12 @@ const check = (name, ok, detail = '') => {
 };
 
 try {
-  const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
+    cwd: root,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter(Boolean);
   for (const f of tracked) {
     if (f === 'node_modules' || f.startsWith('dist/')) continue;
     mkdirSync(dirname(join(clone, f)), { recursive: true });
@@ -32,19 +37,51 @@ try {
     }
   }
   symlinkSync(realpathSync(join(root, 'node_modules')), join(clone, 'node_modules'));
-  const env = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
-  const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: clone, encoding: 'utf8', env, timeout: 300_000 });
+  const env = {
+    ...process.env,
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+  };
+  const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: clone,
+    encoding: 'utf8',
+    env,
+    timeout: 300_000,
+  });
   let files = [];
   try {
     files = JSON.parse(pack.stdout)[0].files.map((f) => f.path);
   } catch {
     // reported below
   }
-  check('npm pack builds through prepare and packs the bin', pack.status === 0 && files.includes('dist/cli.js') && files.includes('dist/runware-mcp-server.cjs') && files.includes('dist/studio.html'), `exit ${pack.status}, files ${files.join(' ')} ${pack.stderr?.slice(-400)}`);
-  const v = spawnSync(process.execPath, [join(clone, 'dist', 'cli.js'), '--version'], { encoding: 'utf8', timeout: 30_000 });
-  check('dist/cli.js runs after the build', v.status === 0 && /\d+\.\d+\.\d+/.test(v.stdout), `exit ${v.status}: ${v.stderr}`);
-  const t = spawnSync(process.execPath, [join(clone, 'scripts', 'build-if-stale.mjs')], { cwd: clone, encoding: 'utf8', timeout: 300_000 });
-  check("npm test's pretest does not build again", t.status === 0 && /up to date/.test(t.stderr), `exit ${t.status}: ${t.stderr}`);
+  check(
+    'npm pack builds through prepare and packs the bin',
+    pack.status === 0 &&
+      files.includes('dist/cli.js') &&
+      files.includes('dist/runware-mcp-server.cjs') &&
+      files.includes('dist/studio.html'),
+    `exit ${pack.status}, files ${files.join(' ')} ${pack.stderr?.slice(-400)}`,
+  );
+  const v = spawnSync(process.execPath, [join(clone, 'dist', 'cli.js'), '--version'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  check(
+    'dist/cli.js runs after the build',
+    v.status === 0 && /\d+\.\d+\.\d+/.test(v.stdout),
+    `exit ${v.status}: ${v.stderr}`,
+  );
+  const t = spawnSync(process.execPath, [join(clone, 'scripts', 'build-if-stale.mjs')], {
+    cwd: clone,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  check(
+    "npm test's pretest does not build again",
+    t.status === 0 && /up to date/.test(t.stderr),
+    `exit ${t.status}: ${t.stderr}`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -35,26 +35,46 @@ for (const file of files) {
   const lines = text.split('\n');
   lines.forEach((line, i) => {
     const at = `src/${rel}:${i + 1}`;
-    if (/console\.(log|info|debug)\(|process\.stdout\.write/.test(line) && !/^(commands\/|cli\.ts)/.test(rel)) problems.push(`${at}: writes to stdout outside the CLI front-end`);
+    if (/console\.(log|info|debug)\(|process\.stdout\.write/.test(line) && !/^(commands\/|cli\.ts)/.test(rel))
+      problems.push(`${at}: writes to stdout outside the CLI front-end`);
     if (/console\.(warn|error)\(/.test(line)) problems.push(`${at}: use the logger (it scrubs secrets), not console`);
-    if (/process\.env\b/.test(line) && rel !== 'config.ts' && rel !== 'cli.ts') problems.push(`${at}: reads process.env outside config.ts`);
-    if (/\.(admit|admitRetry|admitBehind|recordOutcome)\(/.test(line) && !rel.startsWith('state/') && rel !== 'runware/client.ts') problems.push(`${at}: only the client (runware/client.ts) admits tasks and records outcomes`);
-    if (/\.recordSaves\(/.test(line) && rel !== 'services/outputs.ts') problems.push(`${at}: saved outputs are recorded in one place (services/outputs.ts materialize)`);
+    if (/process\.env\b/.test(line) && rel !== 'config.ts' && rel !== 'cli.ts')
+      problems.push(`${at}: reads process.env outside config.ts`);
+    if (
+      /\.(admit|admitRetry|admitBehind|recordOutcome)\(/.test(line) &&
+      !rel.startsWith('state/') &&
+      rel !== 'runware/client.ts'
+    )
+      problems.push(`${at}: only the client (runware/client.ts) admits tasks and records outcomes`);
+    if (/\.recordSaves\(/.test(line) && rel !== 'services/outputs.ts')
+      problems.push(`${at}: saved outputs are recorded in one place (services/outputs.ts materialize)`);
     const imp = /from '([^']+)'/.exec(line)?.[1] ?? /import\('([^']+)'\)/.exec(line)?.[1];
-    if (imp?.startsWith('@modelcontextprotocol/sdk') && !rel.startsWith('mcp/')) problems.push(`${at}: only src/mcp/ may use the MCP SDK (${imp})`);
+    if (imp?.startsWith('@modelcontextprotocol/sdk') && !rel.startsWith('mcp/'))
+      problems.push(`${at}: only src/mcp/ may use the MCP SDK (${imp})`);
     if (!imp || !imp.startsWith('.')) return;
-    if (rel.startsWith('mcp/') && /\/commands\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: the MCP front-end imports the CLI front-end (${imp})`);
-    if (rel.startsWith('commands/') && /\/mcp\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: the CLI front-end imports the MCP front-end (${imp})`);
-    if (CORE.test(rel) && /\/(mcp|commands)\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: core module imports a front-end (${imp})`);
-    if (rel.startsWith('mcp/') && /\/state\/redis/.test(`/${join(rel, '..', imp)}`)) problems.push(`${at}: the MCP front-end uses sessions and events through state/sessions.ts, not a Redis module (${imp})`);
-    if (rel.startsWith('simulator/') && !imp.startsWith('./')) problems.push(`${at}: the simulator imports outside itself (${imp})`);
-    if (rel.startsWith('state/') && /\/runware\//.test(`/${join(rel, '..', imp)}/`)) problems.push(`${at}: the state layer imports runware/ (${imp}); take plain records (state/ledger.ts)`);
+    if (rel.startsWith('mcp/') && /\/commands\//.test(`/${join(rel, '..', imp)}/`))
+      problems.push(`${at}: the MCP front-end imports the CLI front-end (${imp})`);
+    if (rel.startsWith('commands/') && /\/mcp\//.test(`/${join(rel, '..', imp)}/`))
+      problems.push(`${at}: the CLI front-end imports the MCP front-end (${imp})`);
+    if (CORE.test(rel) && /\/(mcp|commands)\//.test(`/${join(rel, '..', imp)}/`))
+      problems.push(`${at}: core module imports a front-end (${imp})`);
+    if (rel.startsWith('mcp/') && /\/state\/redis/.test(`/${join(rel, '..', imp)}`))
+      problems.push(
+        `${at}: the MCP front-end uses sessions and events through state/sessions.ts, not a Redis module (${imp})`,
+      );
+    if (rel.startsWith('simulator/') && !imp.startsWith('./'))
+      problems.push(`${at}: the simulator imports outside itself (${imp})`);
+    if (rel.startsWith('state/') && /\/runware\//.test(`/${join(rel, '..', imp)}/`))
+      problems.push(`${at}: the state layer imports runware/ (${imp}); take plain records (state/ledger.ts)`);
   });
 }
 // 6. The tool index lists exactly the tool files (the build writes it; a stale one would drop a tool).
 const { toolIndex, INDEX_FILE } = await import('./tool-index.mjs');
 const toolsDir = join(src, 'mcp', 'tools');
-if (existsSync(join(toolsDir, INDEX_FILE)) && readFileSync(join(toolsDir, INDEX_FILE), 'utf8') !== toolIndex(toolsDir)) problems.push(`src/mcp/tools/${INDEX_FILE}: not current with the tool files; run node scripts/tool-index.mjs (the build does)`);
+if (existsSync(join(toolsDir, INDEX_FILE)) && readFileSync(join(toolsDir, INDEX_FILE), 'utf8') !== toolIndex(toolsDir))
+  problems.push(
+    `src/mcp/tools/${INDEX_FILE}: not current with the tool files; run node scripts/tool-index.mjs (the build does)`,
+  );
 if (problems.length) {
   process.stderr.write(`${problems.join('\n')}\n${problems.length} problem(s)\n`);
   process.exit(1);

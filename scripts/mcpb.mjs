@@ -19,7 +19,10 @@ const out = join(outDir, `${pkg.name}-${pkg.version}-${process.platform}-${proce
 
 /** The built server's tools, over MCP stdio. */
 async function listTools() {
-  const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), '--simulate'], { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), '--simulate'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
   let buf = '';
   const answers = new Map();
   child.stdout.on('data', (d) => {
@@ -29,8 +32,18 @@ async function listTools() {
       answers.get(m.id)?.(m);
     }
   });
-  const rpc = (id, method, params) => new Promise((resolve) => (answers.set(id, resolve), child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`)));
-  await rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'mcpb-build', version: '0' } });
+  const rpc = (id, method, params) =>
+    new Promise(
+      (resolve) => (
+        answers.set(id, resolve),
+        child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`)
+      ),
+    );
+  await rpc(1, 'initialize', {
+    protocolVersion: '2025-06-18',
+    capabilities: {},
+    clientInfo: { name: 'mcpb-build', version: '0' },
+  });
   child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
   const { result } = await rpc(2, 'tools/list', {});
   child.stdin.end();
@@ -46,7 +59,12 @@ function closure(names, seen = new Set()) {
     if (!existsSync(dir)) throw new Error(`${name} is not installed; run npm ci first`);
     seen.add(name);
     const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    closure(Object.keys({ ...p.dependencies, ...p.optionalDependencies }).filter((d) => existsSync(join(root, 'node_modules', d))), seen);
+    closure(
+      Object.keys({ ...p.dependencies, ...p.optionalDependencies }).filter((d) =>
+        existsSync(join(root, 'node_modules', d)),
+      ),
+      seen,
+    );
   }
   return seen;
 }
@@ -58,7 +76,8 @@ const manifest = {
   display_name: 'Runware',
   version: pkg.version,
   description: 'Generate images, video, audio and 3D with any Runware model, and look up Runway video tasks.',
-  long_description: 'An MCP server for the Runware API: any model, checked against its live schema, with fresh task UUIDs, retries that never bill a task twice, bounded waits with progress, a task journal and an optional daily spend cap. Also looks up Runway video tasks (official API, useapi.net, makevid.ai). Without a key, set "Simulate" to try everything against the built-in simulator.',
+  long_description:
+    'An MCP server for the Runware API: any model, checked against its live schema, with fresh task UUIDs, retries that never bill a task twice, bounded waits with progress, a task journal and an optional daily spend cap. Also looks up Runway video tasks (official API, useapi.net, makevid.ai). Without a key, set "Simulate" to try everything against the built-in simulator.',
   author: { name: `${pkg.name} contributors` },
   license: pkg.license,
   keywords: pkg.keywords,
@@ -85,32 +104,72 @@ const manifest = {
   prompts_generated: true,
   compatibility: { platforms: [process.platform], runtimes: { node: pkg.engines.node } },
   user_config: {
-    runware_api_key: { ...secret('Runware API key', 'From my.runware.ai → API Keys. Leave empty only with Simulate on.'), required: false },
-    output_dir: { type: 'directory', title: 'Output folder', description: 'Where generated files are saved (relative saveTo paths resolve here).', required: false, default: '${HOME}/Pictures/runware' },
-    input_dir: { type: 'directory', title: 'Input folder', description: 'Optional: another folder local input files may come from (relative paths are looked for in the output folder, then here).', required: false },
-    max_spend_usd: { type: 'number', title: 'Daily spend cap (USD)', description: 'Billable tasks are refused once today\'s spend would pass it. Empty: no cap.', required: false, min: 0 },
+    runware_api_key: {
+      ...secret('Runware API key', 'From my.runware.ai → API Keys. Leave empty only with Simulate on.'),
+      required: false,
+    },
+    output_dir: {
+      type: 'directory',
+      title: 'Output folder',
+      description: 'Where generated files are saved (relative saveTo paths resolve here).',
+      required: false,
+      default: '${HOME}/Pictures/runware',
+    },
+    input_dir: {
+      type: 'directory',
+      title: 'Input folder',
+      description:
+        'Optional: another folder local input files may come from (relative paths are looked for in the output folder, then here).',
+      required: false,
+    },
+    max_spend_usd: {
+      type: 'number',
+      title: 'Daily spend cap (USD)',
+      description: "Billable tasks are refused once today's spend would pass it. Empty: no cap.",
+      required: false,
+      min: 0,
+    },
     runway_api_secret: secret('Runway API secret', 'Optional: the official Runway API (dev.runwayml.com).'),
     useapi_api_token: secret('useapi.net token', 'Optional: Runway through useapi.net.'),
     makevid_api_key: secret('makevid.ai key', 'Optional: Runway through makevid.ai.'),
-    simulate: { type: 'boolean', title: 'Simulate', description: 'Use the built-in simulator: no key, nothing billed, placeholder images.', required: false, default: false },
+    simulate: {
+      type: 'boolean',
+      title: 'Simulate',
+      description: 'Use the built-in simulator: no key, nothing billed, placeholder images.',
+      required: false,
+      default: false,
+    },
   },
 };
 
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(join(stage, 'dist'), { recursive: true });
-for (const f of ['cli.js', 'load-bundle.cjs', 'runware-mcp-server.cjs', 'runware-mcp-server.cjs.cache', 'studio.html']) cpSync(join(root, 'dist', f), join(stage, 'dist', f));
+for (const f of ['cli.js', 'load-bundle.cjs', 'runware-mcp-server.cjs', 'runware-mcp-server.cjs.cache', 'studio.html'])
+  cpSync(join(root, 'dist', f), join(stage, 'dist', f));
 for (const f of ['README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
-writeFileSync(join(stage, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', license: pkg.license, private: true }, null, 2)}\n`);
+writeFileSync(
+  join(stage, 'package.json'),
+  `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', license: pkg.license, private: true }, null, 2)}\n`,
+);
 for (const name of closure(EXTERNALS)) {
   const to = join(stage, 'node_modules', name);
   mkdirSync(dirname(to), { recursive: true });
   // better-sqlite3's C sources and build intermediates are not needed at run time.
-  cpSync(join(root, 'node_modules', name), to, { recursive: true, filter: (src) => !/[\\/]better-sqlite3[\\/](deps|src|build[\\/](Release[\\/])?(obj|obj\.target|\.deps|test_extension\.node))($|[\\/])/.test(src) });
+  cpSync(join(root, 'node_modules', name), to, {
+    recursive: true,
+    filter: (src) =>
+      !/[\\/]better-sqlite3[\\/](deps|src|build[\\/](Release[\\/])?(obj|obj\.target|\.deps|test_extension\.node))($|[\\/])/.test(
+        src,
+      ),
+  });
 }
 writeFileSync(join(stage, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
 const mcpb = join(root, 'node_modules', '.bin', 'mcpb');
-for (const args of [['validate', join(stage, 'manifest.json')], ['pack', stage, out]]) {
+for (const args of [
+  ['validate', join(stage, 'manifest.json')],
+  ['pack', stage, out],
+]) {
   const r = spawnSync(mcpb, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     process.stderr.write(`mcpb ${args[0]} failed:\n${r.stdout}${r.stderr}`);

@@ -5,7 +5,14 @@
  */
 import { loadConfig, withSimulator, VERSION, type Config, type Flags } from './config.js';
 import { UsageError, printText, reportError } from './commands/output.js';
-import { closestCommand, commandLines, commandNamed, COMMANDS, DEFAULT_COMMAND, type CommandEntry } from './commands/table.js';
+import {
+  closestCommand,
+  commandLines,
+  commandNamed,
+  COMMANDS,
+  DEFAULT_COMMAND,
+  type CommandEntry,
+} from './commands/table.js';
 import { AppContext } from './services/context.js';
 import { setCliInvocation } from './commands/next-step.js';
 import { adoptUnfinished, type Adopter } from './services/simulated.js';
@@ -48,7 +55,9 @@ export function parseGlobal(argv: string[]): Parsed | 'help' | 'version' {
       command = commandNamed(a);
       if (!command) {
         const meant = closestCommand(a);
-        throw new UsageError(`unknown command "${a}"; ${meant ? `did you mean ${meant}? ` : ''}commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+        throw new UsageError(
+          `unknown command "${a}"; ${meant ? `did you mean ${meant}? ` : ''}commands: ${COMMANDS.map((c) => c.name).join(', ')}`,
+        );
       }
     } else rest.push(a);
   }
@@ -104,7 +113,10 @@ async function main(argv: string[]): Promise<number> {
   const mod = await command.load();
   if (help(mod.usage)) return 0;
   const config = loadConfig(process.env, flags);
-  setCliInvocation({ simulate: config.simulate && flags.simulate === true, ...(flags.transport ? { transport: flags.transport } : {}) });
+  setCliInvocation({
+    simulate: config.simulate && flags.simulate === true,
+    ...(flags.transport ? { transport: flags.transport } : {}),
+  });
   const logger = new Logger(config.logLevel);
   logger.addSink(stderrSink);
   return withOptionalSimulator(config, async (cfg, sim) => {

@@ -15,7 +15,9 @@ import { TUNABLE } from './runware/timing.js';
 export const VERSION = '0.1.0';
 
 const url = (name: string) =>
-  z.url({ message: `${name} must be an absolute http(s) or ws(s) URL` }).refine((u) => /^(https?|wss?):\/\//.test(u), { message: `${name} must use http(s) or ws(s)` });
+  z
+    .url({ message: `${name} must be an absolute http(s) or ws(s) URL` })
+    .refine((u) => /^(https?|wss?):\/\//.test(u), { message: `${name} must use http(s) or ws(s)` });
 
 /** A secret env var: trimmed; one too short to keep out of outputs is refused rather than leaked or mangled. */
 const optionalSecret = z
@@ -42,13 +44,17 @@ const numberFrom = (name: string, min: number, max: number, dflt: number, intege
       const n = DECIMAL.test(v) ? Number(v) : NaN;
       if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
         const form = DECIMAL.test(v) ? '' : ' written in plain digits (no spaces, +, hex or exponent)';
-        ctx.addIssue({ code: 'custom', message: `${name} must be ${integer ? 'an integer' : 'a decimal number'} from ${min} to ${max}${form}, not "${v}"` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be ${integer ? 'an integer' : 'a decimal number'} from ${min} to ${max}${form}, not "${v}"`,
+        });
         return z.NEVER;
       }
       return n;
     });
 /** A duration in seconds (decimals allowed) whose default is kept in milliseconds in src/runware/timing.ts. */
-const secondsFrom = (name: string, min: number, max: number, dfltMs: number) => numberFrom(name, min, max, dfltMs / 1000);
+const secondsFrom = (name: string, min: number, max: number, dfltMs: number) =>
+  numberFrom(name, min, max, dfltMs / 1000);
 /** Seconds to whole milliseconds (1.1 s is 1100 ms, not 1100.0000000000002). */
 const ms = (seconds: number): number => Math.round(seconds * 1000);
 const intFrom = (name: string, min: number, max: number, dflt: number) => numberFrom(name, min, max, dflt, true);
@@ -62,7 +68,10 @@ export function absolutePathFrom(name: string, value: string, ctx: z.RefinementC
   const v = value.trim();
   const expanded = v === '~' ? homedir() : /^~[/\\]/.test(v) ? join(homedir(), v.slice(2)) : v;
   if (!isAbsolute(expanded)) {
-    ctx.addIssue({ code: 'custom', message: `${name} must be an absolute path (or start with ~/), not "${v}": a relative one would depend on the folder the client starts the server in` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${name} must be an absolute path (or start with ~/), not "${v}": a relative one would depend on the folder the client starts the server in`,
+    });
     return z.NEVER;
   }
   return resolve(expanded);
@@ -78,7 +87,10 @@ const pathListFrom = (name: string) =>
     .string()
     .optional()
     .transform((v, ctx) => {
-      const parts = (v ?? '').split(new RegExp(`[${delimiter},]`)).map((p) => p.trim()).filter(Boolean);
+      const parts = (v ?? '')
+        .split(new RegExp(`[${delimiter},]`))
+        .map((p) => p.trim())
+        .filter(Boolean);
       const out: string[] = [];
       for (const p of parts) {
         const abs = absolutePathFrom(name, p, ctx);
@@ -118,7 +130,9 @@ const envSchema = z.object({
   RUNWARE_INPUT_DIRS: pathListFrom('RUNWARE_INPUT_DIRS'),
   RUNWARE_MAX_CONCURRENCY: intFrom('RUNWARE_MAX_CONCURRENCY', 1, 64, 4),
   // never: a task whose fate is unknown is reported unknown with its UUID, never resent (docs/recovery.md).
-  RUNWARE_RESEND_UNKNOWN: z.enum(['after-settle', 'never'], { message: 'RUNWARE_RESEND_UNKNOWN must be after-settle or never' }).default('after-settle'),
+  RUNWARE_RESEND_UNKNOWN: z
+    .enum(['after-settle', 'never'], { message: 'RUNWARE_RESEND_UNKNOWN must be after-settle or never' })
+    .default('after-settle'),
   RUNWARE_PREVIEW_MAX_BYTES: intFrom('RUNWARE_PREVIEW_MAX_BYTES', 0, 10 * 1024 * 1024, 512 * 1024),
   RUNWARE_LOG_LEVEL: z.enum(LEVELS).default('info'),
   RUNWARE_SIM_TIME_SCALE: numberFrom('RUNWARE_SIM_TIME_SCALE', 0.001, 100, 1),
@@ -144,7 +158,9 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v && v.trim() ? v.trim() : undefined))
-    .refine((v) => v === undefined || /^rediss?:\/\/[^/]/.test(v), { message: 'RUNWARE_STATE_URL must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379)' }),
+    .refine((v) => v === undefined || /^rediss?:\/\/[^/]/.test(v), {
+      message: 'RUNWARE_STATE_URL must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379)',
+    }),
   RUNWARE_STATE_LEASE_SECONDS: numberFrom('RUNWARE_STATE_LEASE_SECONDS', 1, 600, 30),
   RUNWARE_MCP_HTTP_STATELESS: boolFrom,
   XDG_STATE_HOME: z.string().optional(),
@@ -154,15 +170,24 @@ const envSchema = z.object({
     .optional()
     .transform((v, ctx) => {
       const out: Record<string, number> = {};
-      for (const part of (v ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+      for (const part of (v ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
         const m = /^([\w$]+)\s*[=:]\s*([0-9]*\.?[0-9]+)$/.exec(part);
         if (!m || !(Number(m[2]) > 0)) {
-          ctx.addIssue({ code: 'custom', message: `RUNWARE_PRICE_CEILINGS must be taskType=USD pairs separated by commas (e.g. imageInference=0.5,videoInference=10); "${part}" is not one` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `RUNWARE_PRICE_CEILINGS must be taskType=USD pairs separated by commas (e.g. imageInference=0.5,videoInference=10); "${part}" is not one`,
+          });
           return z.NEVER;
         }
         // Only a task type the ceiling table knows: a typo (or `__proto__`) would otherwise be a ceiling nothing reads.
         if (!Object.hasOwn(TASK_TYPES, m[1]!)) {
-          ctx.addIssue({ code: 'custom', message: `RUNWARE_PRICE_CEILINGS: "${m[1]}" is not a task type; use one of ${Object.keys(TASK_TYPES).join(', ')}` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `RUNWARE_PRICE_CEILINGS: "${m[1]}" is not a task type; use one of ${Object.keys(TASK_TYPES).join(', ')}`,
+          });
           return z.NEVER;
         }
         out[m[1]!] = Number(m[2]);
@@ -222,7 +247,16 @@ export interface Config {
   simTimeScale: number;
   /** Multiplies the client's waits (polls, backoff, timeouts) against an external simulator; 1 in production. */
   timeScale: number;
-  http: { enabled: boolean; host: string; port: number; token: string | undefined; allowedHosts: string[]; maxSessions: number; idleMs: number; stateless: boolean };
+  http: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    token: string | undefined;
+    allowedHosts: string[];
+    maxSessions: number;
+    idleMs: number;
+    stateless: boolean;
+  };
   /** Runware's per-model schema service and content service (public, no key). */
   catalog: { schemasUrl: string; contentUrl: string };
   /** Where fetched schemas are kept between runs. */
@@ -274,7 +308,8 @@ function redisPassword(url: string | undefined): string | undefined {
  */
 function withoutPlaceholders(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !/^\$\{user_config\.[\w-]+\}$/.test(v.trim())) out[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (v !== undefined && !/^\$\{user_config\.[\w-]+\}$/.test(v.trim())) out[k] = v;
   return out;
 }
 
@@ -297,13 +332,24 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags
   const e = r.data;
   let transport = e.RUNWARE_TRANSPORT;
   if (flags.transport !== undefined) {
-    if (flags.transport !== 'rest' && flags.transport !== 'ws') throw new ConfigError(`--transport must be rest or ws, not "${flags.transport}"`);
+    if (flags.transport !== 'rest' && flags.transport !== 'ws')
+      throw new ConfigError(`--transport must be rest or ws, not "${flags.transport}"`);
     transport = flags.transport;
   }
   const port = flags.port ?? 8787;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('--port must be an integer from 0 to 65535');
-  scrubber.addSecrets(...unusedKeys.map((k) => k?.trim()).filter((k): k is string => !!k && k.length >= MIN_SECRET_LENGTH));
-  scrubber.addSecrets(redisPassword(e.RUNWARE_STATE_URL), e.RUNWARE_API_KEY, e.RUNWAYML_API_SECRET, e.USEAPI_API_TOKEN, e.MAKEVID_API_KEY, e.RUNWARE_MCP_HTTP_TOKEN);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError('--port must be an integer from 0 to 65535');
+  scrubber.addSecrets(
+    ...unusedKeys.map((k) => k?.trim()).filter((k): k is string => !!k && k.length >= MIN_SECRET_LENGTH),
+  );
+  scrubber.addSecrets(
+    redisPassword(e.RUNWARE_STATE_URL),
+    e.RUNWARE_API_KEY,
+    e.RUNWAYML_API_SECRET,
+    e.USEAPI_API_TOKEN,
+    e.MAKEVID_API_KEY,
+    e.RUNWARE_MCP_HTTP_TOKEN,
+  );
   return {
     version: VERSION,
     runware: {
@@ -332,22 +378,37 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, flags: Flags
       host: flags.host ?? '127.0.0.1',
       port,
       token: e.RUNWARE_MCP_HTTP_TOKEN,
-      allowedHosts: flags.allowedHosts ?? (e.RUNWARE_MCP_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+      allowedHosts:
+        flags.allowedHosts ??
+        (e.RUNWARE_MCP_ALLOWED_HOSTS ?? '')
+          .split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean),
       maxSessions: e.RUNWARE_MCP_HTTP_MAX_SESSIONS,
       idleMs: e.RUNWARE_MCP_HTTP_IDLE_SECONDS * 1000,
       stateless: flags.stateless === true || e.RUNWARE_MCP_HTTP_STATELESS,
     },
-    catalog: { schemasUrl: e.RUNWARE_SCHEMAS_URL.replace(/\/+$/, ''), contentUrl: e.RUNWARE_CONTENT_URL.replace(/\/+$/, '') },
+    catalog: {
+      schemasUrl: e.RUNWARE_SCHEMAS_URL.replace(/\/+$/, ''),
+      contentUrl: e.RUNWARE_CONTENT_URL.replace(/\/+$/, ''),
+    },
     cacheDir: e.RUNWARE_CACHE_DIR ?? resolve(join(e.XDG_CACHE_HOME || join(homedir(), '.cache'), 'runware-mcp-server')),
     uploadMaxBytes: e.RUNWARE_UPLOAD_MAX_BYTES,
-    stateDir: e.RUNWARE_STATE_DIR ?? resolve(join(e.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'runware-mcp-server')),
+    stateDir:
+      e.RUNWARE_STATE_DIR ??
+      resolve(join(e.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'runware-mcp-server')),
     maxSpendUsd: e.RUNWARE_MAX_SPEND_USD,
     priceCeilings: e.RUNWARE_PRICE_CEILINGS,
     confirmAboveUsd: e.RUNWARE_CONFIRM_ABOVE_USD,
     stateUrl: e.RUNWARE_STATE_URL,
     leaseMs: e.RUNWARE_STATE_LEASE_SECONDS * 1000,
     timing: {
-      retry: { maxAttempts: e.RUNWARE_RETRY_ATTEMPTS, baseDelayMs: ms(e.RUNWARE_RETRY_BASE_SECONDS), maxDelayMs: ms(e.RUNWARE_RETRY_MAX_DELAY_SECONDS), budgetMs: ms(e.RUNWARE_RETRY_BUDGET_SECONDS) },
+      retry: {
+        maxAttempts: e.RUNWARE_RETRY_ATTEMPTS,
+        baseDelayMs: ms(e.RUNWARE_RETRY_BASE_SECONDS),
+        maxDelayMs: ms(e.RUNWARE_RETRY_MAX_DELAY_SECONDS),
+        budgetMs: ms(e.RUNWARE_RETRY_BUDGET_SECONDS),
+      },
       readTimeoutMs: ms(e.RUNWARE_READ_TIMEOUT_SECONDS),
       requestTimeoutMs: ms(e.RUNWARE_REQUEST_TIMEOUT_SECONDS),
       pollMaxMs: ms(e.RUNWARE_POLL_MAX_SECONDS),

@@ -13,7 +13,10 @@ export const haveChromium = existsSync(CHROMIUM);
 
 /** Call at the top of a file that needs Chromium: prints the SKIPPED line when it cannot be had. */
 export function needChromium(what: string): boolean {
-  if (!haveChromium) process.stderr.write(`\nSKIPPED: ${what}: ${CHROMIUM} is not installed (apt-get install chromium, or set CHROMIUM_PATH)\n\n`);
+  if (!haveChromium)
+    process.stderr.write(
+      `\nSKIPPED: ${what}: ${CHROMIUM} is not installed (apt-get install chromium, or set CHROMIUM_PATH)\n\n`,
+    );
   return haveChromium;
 }
 
@@ -26,7 +29,16 @@ export async function launchChromium(): Promise<{ browser: BrowserContext; close
     executablePath: CHROMIUM,
     headless: true,
     // The rest keep the browser off the network and away from first-run work.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 960, height: 720 },
     timeout: 20_000,
   });

@@ -66,7 +66,10 @@ export function simEnv(sim: Simulator, extra: Record<string, string> = {}): Reco
 }
 
 /** A client wired to the simulator, fast polling, with its log records kept. */
-export function clientFor(sim: Simulator, opts: { maxAttempts?: number; budgetMs?: number; transport?: 'rest' | 'ws'; pingMs?: number } = {}): { client: RunwareClient; logs: LogRecord[]; rules: Rules } {
+export function clientFor(
+  sim: Simulator,
+  opts: { maxAttempts?: number; budgetMs?: number; transport?: 'rest' | 'ws'; pingMs?: number } = {},
+): { client: RunwareClient; logs: LogRecord[]; rules: Rules } {
   scrubber.addSecrets(...CANARY_VALUES);
   const logger = new Logger('debug');
   const logs: LogRecord[] = [];
@@ -75,8 +78,22 @@ export function clientFor(sim: Simulator, opts: { maxAttempts?: number; budgetMs
   const client = new RunwareClient({
     transport:
       opts.transport === 'ws'
-        ? new WsTransport({ url: sim.info.wsUrl, apiKey: CANARY.apiKey, logger, requestTimeoutMs: 5000, authTimeoutMs: 2000, replayGraceMs: 200, pingIntervalMs: opts.pingMs ?? 1000, pongTimeoutMs: opts.pingMs ?? 1000 })
-        : new RestTransport({ url: sim.info.runwareUrl, apiKey: CANARY.apiKey, userAgent: 'test', headersTimeoutMs: 5000 }),
+        ? new WsTransport({
+            url: sim.info.wsUrl,
+            apiKey: CANARY.apiKey,
+            logger,
+            requestTimeoutMs: 5000,
+            authTimeoutMs: 2000,
+            replayGraceMs: 200,
+            pingIntervalMs: opts.pingMs ?? 1000,
+            pongTimeoutMs: opts.pingMs ?? 1000,
+          })
+        : new RestTransport({
+            url: sim.info.runwareUrl,
+            apiKey: CANARY.apiKey,
+            userAgent: 'test',
+            headersTimeoutMs: 5000,
+          }),
     rules,
     logger,
     retry: { maxAttempts: opts.maxAttempts ?? 4, baseDelayMs: 10, maxDelayMs: 50, budgetMs: opts.budgetMs ?? 10_000 },
@@ -107,14 +124,23 @@ export class Capture {
   leaks(): string[] {
     const found: string[] = [];
     const needles = CANARY_VALUES.flatMap((c) => {
-      const forms = encodedForms(c).map((f) => ({ c, f, folded: !/^[A-Za-z0-9+/_-]+$/.test(f) || f.toLowerCase().includes(c.toLowerCase()) || /^[0-9a-f]+$/.test(f) }));
-      const runs = Array.from({ length: Math.max(0, c.length - 15) }, (_, i) => ({ c, f: c.slice(i, i + 16), folded: true }));
+      const forms = encodedForms(c).map((f) => ({
+        c,
+        f,
+        folded: !/^[A-Za-z0-9+/_-]+$/.test(f) || f.toLowerCase().includes(c.toLowerCase()) || /^[0-9a-f]+$/.test(f),
+      }));
+      const runs = Array.from({ length: Math.max(0, c.length - 15) }, (_, i) => ({
+        c,
+        f: c.slice(i, i + 16),
+        folded: true,
+      }));
       return [...forms, ...runs];
     });
     const scan = (text: string, where: string): void => {
       const lower = text.toLowerCase();
       const hit = new Set<string>();
-      for (const n of needles) if (!hit.has(n.c) && (n.folded ? lower.includes(n.f.toLowerCase()) : text.includes(n.f))) hit.add(n.c);
+      for (const n of needles)
+        if (!hit.has(n.c) && (n.folded ? lower.includes(n.f.toLowerCase()) : text.includes(n.f))) hit.add(n.c);
       for (const c of hit) found.push(`${where}: ${c}`);
     };
     this.texts.forEach((t, i) => scan(t, `capture #${i}`));
@@ -138,7 +164,12 @@ export interface CliRun {
 }
 
 /** Runs the built CLI and captures its output. */
-export function runCli(args: string[], env: Record<string, string>, capture?: Capture, stdin?: string): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  capture?: Capture,
+  stdin?: string,
+): Promise<CliRun> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -156,7 +187,12 @@ export function runCli(args: string[], env: Record<string, string>, capture?: Ca
 }
 
 /** Connects the SDK Client to the built server over stdio. */
-export async function connectStdio(args: string[], env: Record<string, string>, capture?: Capture, clientCaps: Record<string, unknown> = {}): Promise<{ client: Client; stderr: () => string; close: () => Promise<void> }> {
+export async function connectStdio(
+  args: string[],
+  env: Record<string, string>,
+  capture?: Capture,
+  clientCaps: Record<string, unknown> = {},
+): Promise<{ client: Client; stderr: () => string; close: () => Promise<void> }> {
   const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, ...args], env, stderr: 'pipe' });
   let err = '';
   transport.stderr?.on('data', (d: Buffer) => (err += d.toString()));
@@ -173,7 +209,14 @@ export async function connectStdio(args: string[], env: Record<string, string>, 
 }
 
 /** An imageInference task for the simulator (512×512 FLUX unless overridden). */
-export const imageTask = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ taskType: 'imageInference', positivePrompt: 'a lighthouse', model: 'runware:101@1', width: 512, height: 512, ...extra });
+export const imageTask = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  taskType: 'imageInference',
+  positivePrompt: 'a lighthouse',
+  model: 'runware:101@1',
+  width: 512,
+  height: 512,
+  ...extra,
+});
 
 /** Starts a fast simulator for a test file, stops it after, and clears its state between tests. */
 export function useSim(onReset: (sim: Simulator) => void = () => undefined): () => Simulator {
@@ -198,12 +241,16 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * does not after `timeoutMs`: for what a test awaits, in place of a fixed sleep that is either
  * too long (slow) or too short (flaky). Returns the first truthy value `cond` gave.
  */
-export async function waitFor<T>(cond: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<Exclude<T, false | 0 | '' | null | undefined>> {
+export async function waitFor<T>(
+  cond: () => T | Promise<T>,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<Exclude<T, false | 0 | '' | null | undefined>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 5000);
   for (;;) {
     const v = await cond();
     if (v) return v as Exclude<T, false | 0 | '' | null | undefined>;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${opts.timeoutMs ?? 5000} ms waiting for ${opts.what ?? 'a condition'}`);
+    if (Date.now() >= deadline)
+      throw new Error(`timed out after ${opts.timeoutMs ?? 5000} ms waiting for ${opts.what ?? 'a condition'}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 20));
   }
 }

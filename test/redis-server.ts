@@ -14,7 +14,10 @@ export const haveRedis = spawnSync(REDIS_BIN, ['--version'], { stdio: 'ignore' }
 
 /** Call at the top of a file that needs Redis: prints the SKIPPED line when it cannot be had. */
 export function requireRedis(what: string): boolean {
-  if (!haveRedis) process.stderr.write(`\nSKIPPED: ${what}: redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER)\n\n`);
+  if (!haveRedis)
+    process.stderr.write(
+      `\nSKIPPED: ${what}: redis-server is not installed (apt-get install redis-server, or set REDIS_SERVER)\n\n`,
+    );
   return haveRedis;
 }
 
@@ -44,7 +47,26 @@ export async function startRedis(): Promise<RedisHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'rw-redis-'));
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    const c = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(
+      REDIS_BIN,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--protected-mode',
+        'no',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     child = c;
     await new Promise<void>((resolve, reject) => {
       let out = '';

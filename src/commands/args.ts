@@ -4,9 +4,18 @@ import { UsageError } from './output.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
-export function parse(args: string[], options: Options, allowPositionals = false): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+export function parse(
+  args: string[],
+  options: Options,
+  allowPositionals = false,
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   try {
-    const r = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals, strict: true });
+    const r = parseArgs({
+      args,
+      options: { help: { type: 'boolean', short: 'h' }, ...options },
+      allowPositionals,
+      strict: true,
+    });
     return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -14,12 +23,20 @@ export function parse(args: string[], options: Options, allowPositionals = false
 }
 
 /** A numeric flag with bounds, or undefined when absent; `integer` also refuses fractions. */
-export function num(values: Record<string, unknown>, name: string, min: number, max: number, integer = false): number | undefined {
+export function num(
+  values: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  integer = false,
+): number | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, not "${String(v)}"`);
+    throw new UsageError(
+      `--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, not "${String(v)}"`,
+    );
   }
   return n;
 }
@@ -28,9 +45,14 @@ export function num(values: Record<string, unknown>, name: string, min: number, 
  * A flag within the limits the MCP tool's schema uses too. A step (multipleOf) is
  * left to the task rules, which name the field and the model's own step.
  */
-export const bounded = (values: Record<string, unknown>, name: string, l: { min: number; max: number; integer?: boolean }): number | undefined => num(values, name, l.min, l.max, l.integer === true);
+export const bounded = (
+  values: Record<string, unknown>,
+  name: string,
+  l: { min: number; max: number; integer?: boolean },
+): number | undefined => num(values, name, l.min, l.max, l.integer === true);
 
-export const int = (values: Record<string, unknown>, name: string, min: number, max: number): number | undefined => num(values, name, min, max, true);
+export const int = (values: Record<string, unknown>, name: string, min: number, max: number): number | undefined =>
+  num(values, name, min, max, true);
 
 export function str(values: Record<string, unknown>, name: string): string | undefined {
   const v = values[name];

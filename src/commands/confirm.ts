@@ -15,7 +15,9 @@ export function cliConfirm(yes: boolean): { confirmCostUsd?: number; ask?: Confi
     ask: async (r) => {
       const rl = createInterface({ input: process.stdin, output: process.stderr });
       try {
-        const a = await rl.question(`${r.what[0]!.toUpperCase()}${r.what.slice(1)} is quoted at ${money(r.quoteUsd)}; today's spend is ${money(r.spentTodayUsd)}${r.capUsd !== null ? ` of ${money(r.capUsd)}` : ''}. Run it? [y/N] `);
+        const a = await rl.question(
+          `${r.what[0]!.toUpperCase()}${r.what.slice(1)} is quoted at ${money(r.quoteUsd)}; today's spend is ${money(r.spentTodayUsd)}${r.capUsd !== null ? ` of ${money(r.capUsd)}` : ''}. Run it? [y/N] `,
+        );
         return /^y(es)?$/i.test(a.trim());
       } finally {
         rl.close();
@@ -27,5 +29,11 @@ export function cliConfirm(yes: boolean): { confirmCostUsd?: number; ask?: Confi
 /** A confirmation refusal says what to do in CLI terms. */
 export function asCliRefusal(e: unknown): unknown {
   if (!(e instanceof SpendError) || e.code !== 'confirmation_required') return e;
-  return new SpendError('--yes', e.code, e.message.slice(e.field.length + 2), `Nothing was sent. Run it again with --yes to spend up to ${money(e.amounts.quoteUsd)}, or from a terminal to be asked.`, e.amounts);
+  return new SpendError(
+    '--yes',
+    e.code,
+    e.message.slice(e.field.length + 2),
+    `Nothing was sent. Run it again with --yes to spend up to ${money(e.amounts.quoteUsd)}, or from a terminal to be asked.`,
+    e.amounts,
+  );
 }

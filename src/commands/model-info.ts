@@ -14,7 +14,8 @@ validated. Needs no API key, except to look a model up in the community catalogu
 
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
   const { positionals } = parse(args, {}, true);
-  if (positionals.length !== 1) throw new UsageError('model-info needs exactly one MODEL (an AIR id such as runware:101@1)');
+  if (positionals.length !== 1)
+    throw new UsageError('model-info needs exactly one MODEL (an AIR id such as runware:101@1)');
   printJson(await modelInfo(ctx, positionals[0]!));
   return EXIT_OK;
 }

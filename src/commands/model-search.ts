@@ -17,18 +17,30 @@ model-info describes any of them.`;
 
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
   const { values } = parse(args, {
-    search: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' }, category: { type: 'string' },
-    architecture: { type: 'string' }, type: { type: 'string' }, tag: { type: 'string', multiple: true }, capability: { type: 'string' }, capabilities: { type: 'boolean' },
+    search: { type: 'string' },
+    limit: { type: 'string' },
+    offset: { type: 'string' },
+    category: { type: 'string' },
+    architecture: { type: 'string' },
+    type: { type: 'string' },
+    tag: { type: 'string', multiple: true },
+    capability: { type: 'string' },
+    capabilities: { type: 'boolean' },
   });
   if (values.capabilities === true) {
     const caps = await ctx.catalog().capabilities();
-    if (!caps) throw new UpstreamError("Runware's content service could not be reached for the capability list", { category: 'connection', retryable: true });
+    if (!caps)
+      throw new UpstreamError("Runware's content service could not be reached for the capability list", {
+        category: 'connection',
+        retryable: true,
+      });
     printJson({ capabilities: caps });
     return EXIT_OK;
   }
   const search = str(values, 'search');
   const capability = str(values, 'capability');
-  if (search === undefined && capability === undefined) throw new UsageError('model-search needs --search TEXT or --capability ID (--capabilities lists them)');
+  if (search === undefined && capability === undefined)
+    throw new UsageError('model-search needs --search TEXT or --capability ID (--capabilities lists them)');
   const limit = bounded(values, 'limit', L.limit);
   const offset = bounded(values, 'offset', L.offset);
   const out = await modelSearch(ctx, {

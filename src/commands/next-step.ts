@@ -12,7 +12,11 @@ import { renderNexts, say, type Next, type NextStep, type StepWords } from '../s
  */
 let cliInvocation = 'runware-mcp-server';
 export function setCliInvocation(flags: { simulate?: boolean; transport?: string }): void {
-  cliInvocation = ['runware-mcp-server', ...(flags.simulate ? ['--simulate'] : []), ...(flags.transport ? [`--transport ${flags.transport}`] : [])].join(' ');
+  cliInvocation = [
+    'runware-mcp-server',
+    ...(flags.simulate ? ['--simulate'] : []),
+    ...(flags.transport ? [`--transport ${flags.transport}`] : []),
+  ].join(' ');
 }
 /** `runware-mcp-server [--simulate] ...`: the start of a printed command line. */
 export const cliCommand = (): string => cliInvocation;
@@ -45,6 +49,9 @@ export const cliSay = (value: string | Next | undefined): string | undefined => 
 export const forCli = <T>(value: T): T => renderNexts(value, cliWords);
 
 /** An error's JSON with its hint in CLI words (its steps stay as data, in nextSteps). */
-export function cliErrorJson(e: { toJSON(): Record<string, unknown>; hint?: string | Next | undefined }): Record<string, unknown> {
+export function cliErrorJson(e: {
+  toJSON(): Record<string, unknown>;
+  hint?: string | Next | undefined;
+}): Record<string, unknown> {
   return { ...e.toJSON(), ...(e.hint ? { hint: cliSay(e.hint) } : {}) };
 }

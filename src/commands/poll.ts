@@ -14,14 +14,23 @@ polls once. With --out, saves finished outputs into DIR. Exit 1 when the task fa
 or Runware has no record of it.`;
 
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { wait: { type: 'string' }, 'number-results': { type: 'string' }, out: { type: 'string' } }, true);
+  const { values, positionals } = parse(
+    args,
+    { wait: { type: 'string' }, 'number-results': { type: 'string' }, out: { type: 'string' } },
+    true,
+  );
   if (positionals.length !== 1) throw new UsageError('poll needs exactly one TASK_UUID');
   const nr = bounded(values, 'number-results', TEXT_TO_IMAGE_LIMITS.numberResults);
   const dir = str(values, 'out');
   const p = progressPrinter();
   const { output: out } = await pollTask(
     ctx,
-    { taskUUID: positionals[0]!, waitSeconds: num(values, 'wait', 0, 3600) ?? 0, ...(nr ? { numberResults: nr } : {}), ...(dir ? { saveTo: `${resolve(dir)}/` } : {}) },
+    {
+      taskUUID: positionals[0]!,
+      waitSeconds: num(values, 'wait', 0, 3600) ?? 0,
+      ...(nr ? { numberResults: nr } : {}),
+      ...(dir ? { saveTo: `${resolve(dir)}/` } : {}),
+    },
     { roots: dir ? [resolve(dir)] : [], ...(p ? { onProgress: p } : {}) },
   );
   printJson(out);

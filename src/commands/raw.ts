@@ -24,13 +24,18 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
   try {
     text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read ${file === '-' ? 'stdin' : file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(
+      `cannot read ${file === '-' ? 'stdin' : file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   let tasks: unknown;
   try {
     tasks = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`${file === '-' ? 'stdin' : file} is not valid JSON: ${(e as Error).message}`, 'Give a JSON task array (or one task object).');
+    throw new UsageError(
+      `${file === '-' ? 'stdin' : file} is not valid JSON: ${(e as Error).message}`,
+      'Give a JSON task array (or one task object).',
+    );
   }
   const r = await rawRequest(ctx, tasks);
   printJson(r);

@@ -6,5 +6,11 @@ import type { AppContext } from '../services/context.js';
  * resolve there), the --out directory, and RUNWARE_OUTPUT_DIR.
  */
 export function readRoots(ctx: AppContext, out?: string): string[] {
-  return [...new Set([process.cwd(), ...(out ? [resolve(out)] : []), ...(ctx.config.outputDir ? [ctx.config.outputDir] : [])])];
+  return [
+    ...new Set([
+      process.cwd(),
+      ...(out ? [resolve(out)] : []),
+      ...(ctx.config.outputDir ? [ctx.config.outputDir] : []),
+    ]),
+  ];
 }

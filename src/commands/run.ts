@@ -21,7 +21,17 @@ With --out, every output is saved into DIR with its real extension. With RUNWARE
 set, a task quoted above it is asked about on a terminal; elsewhere it needs --yes.`;
 
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { 'params-file': { type: 'string' }, param: { type: 'string', multiple: true }, wait: { type: 'string' }, out: { type: 'string' }, yes: { type: 'boolean' } }, true);
+  const { values, positionals } = parse(
+    args,
+    {
+      'params-file': { type: 'string' },
+      param: { type: 'string', multiple: true },
+      wait: { type: 'string' },
+      out: { type: 'string' },
+      yes: { type: 'boolean' },
+    },
+    true,
+  );
   if (positionals.length !== 1) throw new UsageError('run needs exactly one MODEL (an AIR id such as klingai:5@3)');
   const model = positionals[0]!;
   const file = str(values, 'params-file');
@@ -29,9 +39,12 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
   if (file && pairs.length) throw new UsageError('give --params-file or --param, not both');
   let params: Record<string, unknown> = {};
   if (file) {
-    const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read --params-file ${file}: ${e.code ?? e.message}`);
-    });
+    const text =
+      file === '-'
+        ? await readStdin()
+        : await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+            throw new UsageError(`cannot read --params-file ${file}: ${e.code ?? e.message}`);
+          });
     params = paramsObject(text, '--params-file');
   } else if (pairs.length) {
     // The schema types each value; without one, only plain JSON values are read as such.
@@ -40,11 +53,23 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
   }
   const out = str(values, 'out');
   const { confirmCostUsd, ask } = cliConfirm(values.yes === true);
-  const r = await runModel(ctx, { model, params, waitSeconds: num(values, 'wait', 0, 3600) ?? 300, ...(out ? { saveTo: `${resolve(out)}/` } : {}), ...(confirmCostUsd !== undefined ? { confirmCostUsd } : {}) }, { roots: readRoots(ctx, out), onProgress: progressPrinter(), ...(ask ? { ask } : {}) }).catch((e: unknown) => {
+  const r = await runModel(
+    ctx,
+    {
+      model,
+      params,
+      waitSeconds: num(values, 'wait', 0, 3600) ?? 300,
+      ...(out ? { saveTo: `${resolve(out)}/` } : {}),
+      ...(confirmCostUsd !== undefined ? { confirmCostUsd } : {}),
+    },
+    { roots: readRoots(ctx, out), onProgress: progressPrinter(), ...(ask ? { ask } : {}) },
+  ).catch((e: unknown) => {
     throw asCliRefusal(e);
   });
   printJson(r.output);
-  return r.output.status === 'error' || r.output.status === 'partial' || r.output.status === 'unknown' ? EXIT_FAILED : EXIT_OK;
+  return r.output.status === 'error' || r.output.status === 'partial' || r.output.status === 'unknown'
+    ? EXIT_FAILED
+    : EXIT_OK;
 }
 
 async function readStdin(): Promise<string> {

@@ -14,7 +14,8 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { provider: { type: 'string' }, wait: { type: 'string' } }, true);
   if (positionals.length !== 1) throw new UsageError('runway-task needs exactly one ID');
   const provider = str(values, 'provider');
-  if (provider && !PROVIDERS.includes(provider as Provider)) throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')}`);
+  if (provider && !PROVIDERS.includes(provider as Provider))
+    throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')}`);
   const p = progressPrinter();
   const view = await ctx.runway().get(positionals[0]!, {
     ...(provider ? { provider: provider as Provider } : {}),

@@ -15,12 +15,33 @@ session, for load balancers that cannot pin clients. With RUNWARE_STATE_URL=redi
 instances share the journal, spend cap, concurrency limit and sessions (docs/deployment.md).`;
 
 export function parseServeFlags(rest: string[]): Flags {
-  const { values } = parse(rest, { http: { type: 'boolean' }, host: { type: 'string' }, port: { type: 'string' }, 'allowed-hosts': { type: 'string' }, stateless: { type: 'boolean' } });
-  if (!values.http && (values.host !== undefined || values.port !== undefined || values['allowed-hosts'] !== undefined || values.stateless !== undefined)) throw new UsageError('--host, --port, --allowed-hosts and --stateless go with --http');
+  const { values } = parse(rest, {
+    http: { type: 'boolean' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'allowed-hosts': { type: 'string' },
+    stateless: { type: 'boolean' },
+  });
+  if (
+    !values.http &&
+    (values.host !== undefined ||
+      values.port !== undefined ||
+      values['allowed-hosts'] !== undefined ||
+      values.stateless !== undefined)
+  )
+    throw new UsageError('--host, --port, --allowed-hosts and --stateless go with --http');
   const host = str(values, 'host');
   const port = int(values, 'port', 0, 65535);
   const allowed = str(values, 'allowed-hosts');
-  const allowedHosts = allowed?.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
-  return { http: values.http === true, ...(host ? { host } : {}), ...(port !== undefined ? { port } : {}), ...(allowedHosts ? { allowedHosts } : {}), ...(values.stateless ? { stateless: true } : {}) };
+  const allowedHosts = allowed
+    ?.split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  return {
+    http: values.http === true,
+    ...(host ? { host } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(allowedHosts ? { allowedHosts } : {}),
+    ...(values.stateless ? { stateless: true } : {}),
+  };
 }
-

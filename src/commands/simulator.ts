@@ -32,14 +32,36 @@ Control endpoints (JSON):
   POST /__sim/reset            forget tasks, faults and the log;  GET /__sim/log  what was sent`;
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parse(args, { port: { type: 'string' }, 'time-scale': { type: 'string' }, shell: { type: 'boolean' } });
+  const { values } = parse(args, {
+    port: { type: 'string' },
+    'time-scale': { type: 'string' },
+    shell: { type: 'boolean' },
+  });
   const sim = new Simulator({ timeScale: num(values, 'time-scale', 0.001, 100) ?? 1 });
   const info = await sim.start(int(values, 'port', 0, 65535) ?? 0);
   const { apiKey: _k, runwaySecret: _r, useapiToken: _u, makevidKey: _m, ...urls } = info;
   // Its own journal: tasks recorded against this simulator are not real ones.
   const stateDir = mkdtempSync(join(tmpdir(), 'runware-simulator-state-'));
-  const env = { RUNWARE_API_URL: info.runwareUrl, RUNWARE_WS_URL: info.wsUrl, RUNWARE_API_KEY: info.apiKey, RUNWARE_SCHEMAS_URL: info.schemasUrl, RUNWARE_CONTENT_URL: info.contentUrl, RUNWAYML_API_URL: info.runwayUrl, RUNWAYML_API_SECRET: info.runwaySecret, USEAPI_API_URL: info.useapiUrl, USEAPI_API_TOKEN: info.useapiToken, MAKEVID_API_URL: info.makevidUrl, MAKEVID_API_KEY: info.makevidKey, RUNWARE_STATE_DIR: stateDir };
-  if (values.shell) printText(Object.entries(env).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'`).join('\n'));
+  const env = {
+    RUNWARE_API_URL: info.runwareUrl,
+    RUNWARE_WS_URL: info.wsUrl,
+    RUNWARE_API_KEY: info.apiKey,
+    RUNWARE_SCHEMAS_URL: info.schemasUrl,
+    RUNWARE_CONTENT_URL: info.contentUrl,
+    RUNWAYML_API_URL: info.runwayUrl,
+    RUNWAYML_API_SECRET: info.runwaySecret,
+    USEAPI_API_URL: info.useapiUrl,
+    USEAPI_API_TOKEN: info.useapiToken,
+    MAKEVID_API_URL: info.makevidUrl,
+    MAKEVID_API_KEY: info.makevidKey,
+    RUNWARE_STATE_DIR: stateDir,
+  };
+  if (values.shell)
+    printText(
+      Object.entries(env)
+        .map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'`)
+        .join('\n'),
+    );
   else printJson({ simulator: urls, env });
   process.stderr.write('simulator running; press Ctrl-C to stop\n');
   await new Promise<void>((resolve) => {

@@ -16,7 +16,14 @@ import type { AddressInfo } from 'node:net';
 import type { AppContext } from '../services/context.js';
 import { allowedHosts, originAllowed, readBodyText, sameToken } from '../services/http-guard.js';
 import { cliWords } from './next-step.js';
-import { readStudioOutput, RUNWARE_MEDIA_ORIGINS, studioCall, studioError, studioHtml, studioTask } from '../services/studio.js';
+import {
+  readStudioOutput,
+  RUNWARE_MEDIA_ORIGINS,
+  studioCall,
+  studioError,
+  studioHtml,
+  studioTask,
+} from '../services/studio.js';
 import { num, parse } from './args.js';
 import { printText } from './output.js';
 import { ConfigError } from '../shared/errors.js';
@@ -45,7 +52,8 @@ const sha256 = (s: string): string => `'sha256-${createHash('sha256').update(s, 
 
 /** The page's CSP: its own inline script and style by hash, media from blob: and Runware, requests only to itself. */
 export function pageCsp(html: string): string {
-  const inline = (tag: string): string[] => [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => sha256(m[1]!));
+  const inline = (tag: string): string[] =>
+    [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => sha256(m[1]!));
   const media = ['blob:', ...RUNWARE_MEDIA_ORIGINS].join(' ');
   return [
     "default-src 'none'",
@@ -62,13 +70,20 @@ export function pageCsp(html: string): string {
 
 const COMMON = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
 
-function send(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string | number>): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  headers: Record<string, string | number>,
+): void {
   res.writeHead(status, { ...COMMON, ...headers });
   res.end(body);
 }
-const json = (res: ServerResponse, status: number, value: unknown): void => send(res, status, JSON.stringify(value), { 'content-type': 'application/json; charset=utf-8' });
+const json = (res: ServerResponse, status: number, value: unknown): void =>
+  send(res, status, JSON.stringify(value), { 'content-type': 'application/json; charset=utf-8' });
 /** Every refusal passes the scrubber: some quote what the request sent (JSON.parse's message does). */
-const refuse = (res: ServerResponse, status: number, message: string): void => json(res, status, { error: { kind: 'policy', message: scrubber.text(message) } });
+const refuse = (res: ServerResponse, status: number, message: string): void =>
+  json(res, status, { error: { kind: 'policy', message: scrubber.text(message) } });
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
   return JSON.parse((await readBodyText(req, MAX_BODY)) || '{}');
@@ -81,37 +96,58 @@ export async function startStudio(ctx: AppContext, opts: { port?: number } = {})
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const hosts = allowedHosts(HOST, port);
-    if (!hosts.has(String(req.headers.host ?? '').toLowerCase())) return refuse(res, 403, 'Forbidden: unexpected Host header.');
+    if (!hosts.has(String(req.headers.host ?? '').toLowerCase()))
+      return refuse(res, 403, 'Forbidden: unexpected Host header.');
     const origin = req.headers.origin;
     // Same origin only: a loopback name and this port.
-    if (origin && (!originAllowed(origin, HOST) || !hosts.has(new URL(origin).host.toLowerCase()))) return refuse(res, 403, 'Forbidden: cross-origin requests are not allowed.');
+    if (origin && (!originAllowed(origin, HOST) || !hosts.has(new URL(origin).host.toLowerCase())))
+      return refuse(res, 403, 'Forbidden: cross-origin requests are not allowed.');
     const url = new URL(req.url ?? '/', `http://${HOST}`);
     if (url.pathname === '/' && req.method === 'GET') {
-      if (!sameToken(url.searchParams.get('token') ?? '', token)) return refuse(res, 401, 'Unauthorized: open the URL the studio command printed (it carries the token).');
+      if (!sameToken(url.searchParams.get('token') ?? '', token))
+        return refuse(res, 401, 'Unauthorized: open the URL the studio command printed (it carries the token).');
       const html = await studioHtml();
-      return send(res, 200, html, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': pageCsp(html), 'x-frame-options': 'DENY' });
+      return send(res, 200, html, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': pageCsp(html),
+        'x-frame-options': 'DENY',
+      });
     }
     if (!url.pathname.startsWith('/api/')) return refuse(res, 404, 'Not found.');
-    if (!sameToken(String(req.headers[TOKEN_HEADER] ?? ''), token)) return refuse(res, 401, `Unauthorized: send the ${TOKEN_HEADER} header.`);
+    if (!sameToken(String(req.headers[TOKEN_HEADER] ?? ''), token))
+      return refuse(res, 401, `Unauthorized: send the ${TOKEN_HEADER} header.`);
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     if (url.pathname === '/api/call' && req.method === 'POST') {
       // JSON only: a form post from another page cannot send it without a preflight.
-      if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) return refuse(res, 415, 'Send application/json.');
+      if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
+        return refuse(res, 415, 'Send application/json.');
       let body: { name?: unknown; arguments?: unknown };
       try {
         body = (await readBody(req)) as typeof body;
       } catch (e) {
         return refuse(res, 400, `Bad request: ${(e as Error).message}`);
       }
-      return json(res, 200, await studioCall(ctx, String(body?.name ?? ''), body?.arguments, { roots, signal: abort.signal, words: cliWords }));
+      return json(
+        res,
+        200,
+        await studioCall(ctx, String(body?.name ?? ''), body?.arguments, {
+          roots,
+          signal: abort.signal,
+          words: cliWords,
+        }),
+      );
     }
     const output = /^\/api\/output\/([0-9a-fA-F-]{36})\/(\d{1,4})$/.exec(url.pathname);
     if (output && req.method === 'GET') {
       try {
         const o = await readStudioOutput(ctx, output[1]!, Number(output[2]), roots, { signal: abort.signal });
         // Served as a download-safe blob: never rendered as a document of this origin.
-        return send(res, 200, o.data, { 'content-type': o.mimeType, 'content-length': o.data.length, 'content-security-policy': "default-src 'none'; sandbox" });
+        return send(res, 200, o.data, {
+          'content-type': o.mimeType,
+          'content-length': o.data.length,
+          'content-security-policy': "default-src 'none'; sandbox",
+        });
       } catch (e) {
         return json(res, 403, studioError(e, cliWords));
       }
@@ -136,7 +172,16 @@ export async function startStudio(ctx: AppContext, opts: { port?: number } = {})
   server.headersTimeout = 10_000;
   server.requestTimeout = 5 * 60_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new ConfigError(`port ${port} on ${HOST} is already in use`, 'Pick another with --port, or leave it out for any free port.') : e));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new ConfigError(
+              `port ${port} on ${HOST} is already in use`,
+              'Pick another with --port, or leave it out for any free port.',
+            )
+          : e,
+      ),
+    );
     server.listen(port, HOST, () => resolve());
   });
   port = (server.address() as AddressInfo).port;

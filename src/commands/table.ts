@@ -39,21 +39,103 @@ export type CommandEntry = Row &
 
 /** In the order --help lists them; the first is the default command. */
 export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'serve', kind: 'serve', summary: 'MCP over stdio (the default); --http [--host H] [--port P] [--stateless] for Streamable HTTP at /mcp', load: () => import('./serve-flags.js') },
-  { name: 'model-search', kind: 'context', summary: 'find models by capability or name (--capability ID | --search TEXT ...)', load: () => import('./model-search.js') },
-  { name: 'model-info', args: 'MODEL', kind: 'context', summary: 'what a model takes: parameters, delivery, docs, pricing, examples', load: () => import('./model-info.js') },
-  { name: 'text-to-image', kind: 'context', summary: 'generate images            (--prompt TEXT ... [--out DIR])', load: () => import('./text-to-image.js') },
-  { name: 'run', args: 'MODEL', kind: 'context', summary: 'one task for any model     (--param K=V ... | --params-file F) [--out DIR]', load: () => import('./run.js') },
-  { name: 'upload', args: 'PATH', kind: 'context', summary: 'store a local media file with Runware; prints its mediaUUID', load: () => import('./upload.js') },
-  { name: 'raw', args: 'FILE|-', kind: 'context', summary: 'send a JSON task array under the rules', load: () => import('./raw.js') },
-  { name: 'poll', args: 'TASK_UUID', kind: 'context', summary: 'any earlier task           ([--wait S] [--out DIR])', load: () => import('./poll.js') },
-  { name: 'tasks', kind: 'context', summary: 'recent tasks from the journal ([--status S] [--since T] [--model AIR] [--limit N])', load: () => import('./tasks.js') },
-  { name: 'task', args: 'TASK_UUID', kind: 'context', summary: "one task's journal record", load: () => import('./task.js') },
-  { name: 'account', kind: 'context', summary: 'balance, spend today and in total, the daily cap', load: () => import('./account.js') },
-  { name: 'runway-task', args: 'ID', kind: 'context', summary: 'look up a Runway task      ([--provider P] [--wait S])', load: () => import('./runway-task.js') },
-  { name: 'runway-accounts', kind: 'context', summary: 'useapi.net Runway accounts (secrets removed)', load: () => import('./runway-accounts.js') },
-  { name: 'simulator', kind: 'standalone', summary: 'run the built-in simulator ([--port N])', load: () => import('./simulator.js') },
-  { name: 'studio', kind: 'context', summary: 'the media studio as a local web page on loopback ([--port N]); prints its URL', load: () => import('./studio.js') },
+  {
+    name: 'serve',
+    kind: 'serve',
+    summary: 'MCP over stdio (the default); --http [--host H] [--port P] [--stateless] for Streamable HTTP at /mcp',
+    load: () => import('./serve-flags.js'),
+  },
+  {
+    name: 'model-search',
+    kind: 'context',
+    summary: 'find models by capability or name (--capability ID | --search TEXT ...)',
+    load: () => import('./model-search.js'),
+  },
+  {
+    name: 'model-info',
+    args: 'MODEL',
+    kind: 'context',
+    summary: 'what a model takes: parameters, delivery, docs, pricing, examples',
+    load: () => import('./model-info.js'),
+  },
+  {
+    name: 'text-to-image',
+    kind: 'context',
+    summary: 'generate images            (--prompt TEXT ... [--out DIR])',
+    load: () => import('./text-to-image.js'),
+  },
+  {
+    name: 'run',
+    args: 'MODEL',
+    kind: 'context',
+    summary: 'one task for any model     (--param K=V ... | --params-file F) [--out DIR]',
+    load: () => import('./run.js'),
+  },
+  {
+    name: 'upload',
+    args: 'PATH',
+    kind: 'context',
+    summary: 'store a local media file with Runware; prints its mediaUUID',
+    load: () => import('./upload.js'),
+  },
+  {
+    name: 'raw',
+    args: 'FILE|-',
+    kind: 'context',
+    summary: 'send a JSON task array under the rules',
+    load: () => import('./raw.js'),
+  },
+  {
+    name: 'poll',
+    args: 'TASK_UUID',
+    kind: 'context',
+    summary: 'any earlier task           ([--wait S] [--out DIR])',
+    load: () => import('./poll.js'),
+  },
+  {
+    name: 'tasks',
+    kind: 'context',
+    summary: 'recent tasks from the journal ([--status S] [--since T] [--model AIR] [--limit N])',
+    load: () => import('./tasks.js'),
+  },
+  {
+    name: 'task',
+    args: 'TASK_UUID',
+    kind: 'context',
+    summary: "one task's journal record",
+    load: () => import('./task.js'),
+  },
+  {
+    name: 'account',
+    kind: 'context',
+    summary: 'balance, spend today and in total, the daily cap',
+    load: () => import('./account.js'),
+  },
+  {
+    name: 'runway-task',
+    args: 'ID',
+    kind: 'context',
+    summary: 'look up a Runway task      ([--provider P] [--wait S])',
+    load: () => import('./runway-task.js'),
+  },
+  {
+    name: 'runway-accounts',
+    kind: 'context',
+    summary: 'useapi.net Runway accounts (secrets removed)',
+    load: () => import('./runway-accounts.js'),
+  },
+  {
+    name: 'simulator',
+    kind: 'standalone',
+    summary: 'run the built-in simulator ([--port N])',
+    load: () => import('./simulator.js'),
+  },
+  {
+    name: 'studio',
+    kind: 'context',
+    summary: 'the media studio as a local web page on loopback ([--port N]); prints its URL',
+    load: () => import('./studio.js'),
+  },
 ];
 
 export const DEFAULT_COMMAND = COMMANDS[0]!;
@@ -82,7 +164,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = row;
   }
   return prev[b.length]!;

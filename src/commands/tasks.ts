@@ -14,7 +14,12 @@ partial, error, unknown.`;
 const STATUSES = ['submitted', 'processing', 'success', 'partial', 'error', 'unknown'];
 
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
-  const { values } = parse(args, { status: { type: 'string' }, since: { type: 'string' }, model: { type: 'string' }, limit: { type: 'string' } });
+  const { values } = parse(args, {
+    status: { type: 'string' },
+    since: { type: 'string' },
+    model: { type: 'string' },
+    limit: { type: 'string' },
+  });
   const status = str(values, 'status');
   if (status && !STATUSES.includes(status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
   const input: TasksInput = { limit: int(values, 'limit', 1, 500) ?? 20 };

@@ -16,15 +16,28 @@ With --async, returns the taskUUID at once; finish it with: runware-mcp-server p
 
 export async function run(ctx: AppContext, args: string[]): Promise<number> {
   const { values } = parse(args, {
-    prompt: { type: 'string' }, 'negative-prompt': { type: 'string' }, model: { type: 'string' }, width: { type: 'string' }, height: { type: 'string' },
-    steps: { type: 'string' }, 'cfg-scale': { type: 'string' }, scheduler: { type: 'string' }, 'number-results': { type: 'string' }, seed: { type: 'string' },
-    format: { type: 'string' }, async: { type: 'boolean' }, wait: { type: 'string' }, out: { type: 'string' }, yes: { type: 'boolean' },
+    prompt: { type: 'string' },
+    'negative-prompt': { type: 'string' },
+    model: { type: 'string' },
+    width: { type: 'string' },
+    height: { type: 'string' },
+    steps: { type: 'string' },
+    'cfg-scale': { type: 'string' },
+    scheduler: { type: 'string' },
+    'number-results': { type: 'string' },
+    seed: { type: 'string' },
+    format: { type: 'string' },
+    async: { type: 'boolean' },
+    wait: { type: 'string' },
+    out: { type: 'string' },
+    yes: { type: 'boolean' },
   });
   const prompt = str(values, 'prompt');
   if (!prompt) throw new UsageError('text-to-image needs --prompt TEXT');
   if (values.async && values.wait !== undefined) throw new UsageError('--async and --wait cannot be combined');
   const format = str(values, 'format')?.toUpperCase().replace('JPEG', 'JPG');
-  if (format && !['JPG', 'PNG', 'WEBP'].includes(format)) throw new UsageError(`--format must be JPG, PNG or WEBP, not "${format}"`);
+  if (format && !['JPG', 'PNG', 'WEBP'].includes(format))
+    throw new UsageError(`--format must be JPG, PNG or WEBP, not "${format}"`);
   const input: TextToImageInput = { prompt, waitSeconds: values.async ? 0 : (num(values, 'wait', 0, 3600) ?? 300) };
   const set = <K extends keyof TextToImageInput>(k: K, v: TextToImageInput[K] | undefined): void => {
     if (v !== undefined) input[k] = v;
@@ -43,9 +56,15 @@ export async function run(ctx: AppContext, args: string[]): Promise<number> {
   if (out) set('saveTo', `${resolve(out)}/`);
   const { confirmCostUsd, ask } = cliConfirm(values.yes === true);
   if (confirmCostUsd !== undefined) input.confirmCostUsd = confirmCostUsd;
-  const r = await textToImage(ctx, input, { roots: out ? [resolve(out)] : [], onProgress: progressPrinter(), ...(ask ? { ask } : {}) }).catch((e: unknown) => {
+  const r = await textToImage(ctx, input, {
+    roots: out ? [resolve(out)] : [],
+    onProgress: progressPrinter(),
+    ...(ask ? { ask } : {}),
+  }).catch((e: unknown) => {
     throw asCliRefusal(e);
   });
   printJson(r.output);
-  return r.output.status === 'error' || r.output.status === 'partial' || r.output.status === 'unknown' ? EXIT_FAILED : EXIT_OK;
+  return r.output.status === 'error' || r.output.status === 'partial' || r.output.status === 'unknown'
+    ? EXIT_FAILED
+    : EXIT_OK;
 }

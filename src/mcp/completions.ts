@@ -76,7 +76,11 @@ export async function completeModel(app: AppContext, value: string, category?: s
   if (!items) {
     const d = deadline(undefined, MODEL_MS);
     try {
-      const r = await modelSearch(app, { ...(v ? { search: v } : {}), ...(category ? { category } : {}), limit: MAX }, d.signal);
+      const r = await modelSearch(
+        app,
+        { ...(v ? { search: v } : {}), ...(category ? { category } : {}), limit: MAX },
+        d.signal,
+      );
       items = r.results.map((m) => ({ air: m.air, name: m.name }));
       if (v) remember(recent, `${key}\u0000${v}`, items, r.totalResults <= MAX);
     } catch {
@@ -98,8 +102,17 @@ export async function completeCapability(app: AppContext, value: string): Promis
   try {
     const caps = (await app.catalog().capabilities(d.signal)) ?? [];
     const ids = caps.map((c) => c.id);
-    const starts = ids.filter((id) => id.toLowerCase().startsWith(v) || id.toLowerCase().replace(/^[a-z]+:/, '').startsWith(v));
-    const contains = caps.filter((c) => !starts.includes(c.id) && (c.id.toLowerCase().includes(v) || c.label.toLowerCase().includes(v))).map((c) => c.id);
+    const starts = ids.filter(
+      (id) =>
+        id.toLowerCase().startsWith(v) ||
+        id
+          .toLowerCase()
+          .replace(/^[a-z]+:/, '')
+          .startsWith(v),
+    );
+    const contains = caps
+      .filter((c) => !starts.includes(c.id) && (c.id.toLowerCase().includes(v) || c.label.toLowerCase().includes(v)))
+      .map((c) => c.id);
     return [...starts, ...contains].slice(0, MAX);
   } catch {
     return [];

@@ -12,7 +12,11 @@ import { money } from '../runware/quote.js';
 /** How long the user has to answer; past it the call is refused as if unasked. */
 const ANSWER_MS = 5 * 60_000;
 
-type SendRequest = (r: { method: 'elicitation/create'; params: Record<string, unknown> }, schema: typeof ElicitResultSchema, options?: { timeout?: number; signal?: AbortSignal }) => Promise<{ action: string; content?: Record<string, unknown> }>;
+type SendRequest = (
+  r: { method: 'elicitation/create'; params: Record<string, unknown> },
+  schema: typeof ElicitResultSchema,
+  options?: { timeout?: number; signal?: AbortSignal },
+) => Promise<{ action: string; content?: Record<string, unknown> }>;
 
 export const question = (r: ConfirmRequest): string =>
   `${r.what[0]!.toUpperCase()}${r.what.slice(1)} is quoted at ${money(r.quoteUsd)}; today's spend is ${money(r.spentTodayUsd)}${r.capUsd !== null ? ` of ${money(r.capUsd)}` : ''}. Run it?`;
@@ -24,7 +28,24 @@ export function elicitConfirm(server: McpServer, extra: unknown): ConfirmOptions
   return async (r) => {
     try {
       const res = await sendRequest(
-        { method: 'elicitation/create', params: { message: question(r), requestedSchema: { type: 'object', properties: { run: { type: 'boolean', title: 'Run it', description: `Spend up to ${money(r.quoteUsd)}`, default: false } }, required: ['run'] } } },
+        {
+          method: 'elicitation/create',
+          params: {
+            message: question(r),
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                run: {
+                  type: 'boolean',
+                  title: 'Run it',
+                  description: `Spend up to ${money(r.quoteUsd)}`,
+                  default: false,
+                },
+              },
+              required: ['run'],
+            },
+          },
+        },
         ElicitResultSchema,
         { timeout: ANSWER_MS, ...(signal ? { signal } : {}) },
       );

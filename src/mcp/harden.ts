@@ -16,7 +16,14 @@
  *   owner: AsyncLocalStorage would put a hook on every promise for nothing.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, LoggingLevelSchema, McpError, type CallToolRequest, type CallToolResult, type ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  LoggingLevelSchema,
+  McpError,
+  type CallToolRequest,
+  type CallToolResult,
+  type ListToolsResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import { formatPath } from '../runware/tasks/common.js';
 import { decorateTools, type CatalogEntry } from './catalog.js';
@@ -61,7 +68,12 @@ type Internals = {
 
 /** Runs a task-augmented call: answers with the task at once and goes on in the background. */
 export interface TaskStarter {
-  start(name: string, run: (extra: unknown) => Promise<CallToolResult>, request: CallToolRequest, extra: unknown): Promise<unknown>;
+  start(
+    name: string,
+    run: (extra: unknown) => Promise<CallToolResult>,
+    request: CallToolRequest,
+    extra: unknown,
+  ): Promise<unknown>;
 }
 
 export interface HardenOptions {
@@ -76,7 +88,10 @@ export interface HardenOptions {
 function inputError(name: string, issues: Array<{ path: string; message: string }>): CallToolResult {
   const first = issues[0]!;
   // Bounded: a huge input can fail in thousands of places; the first few say what to fix.
-  const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ').slice(0, 4000);
+  const detail = issues
+    .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
+    .join('; ')
+    .slice(0, 4000);
   return errorResult({
     kind: 'validation',
     message: `Input validation error: Invalid arguments for tool ${name}: ${detail}`,
@@ -103,7 +118,10 @@ export function missingSdkInternals(server: McpServer): string[] {
 
 export function harden(server: McpServer, opts: HardenOptions): void {
   const missing = missingSdkInternals(server);
-  if (missing.length > 0) throw new Error(`This build of @modelcontextprotocol/sdk lacks ${missing.join(', ')}, which src/mcp/harden.ts patches; install the exact SDK version package.json pins.`);
+  if (missing.length > 0)
+    throw new Error(
+      `This build of @modelcontextprotocol/sdk lacks ${missing.join(', ')}, which src/mcp/harden.ts patches; install the exact SDK version package.json pins.`,
+    );
   const s = server as unknown as Internals;
   const { owner, catalog, tasks } = opts;
   // Tool handlers are installed lazily by the SDK; replace tools/call and wrap tools/list once they are.
@@ -127,14 +145,21 @@ export function harden(server: McpServer, opts: HardenOptions): void {
       const { name, arguments: args, task } = req.params;
       const tool = s._registeredTools[name];
       if (!tool || !tool.enabled) {
-        throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${scrubber.text(name).slice(0, 80)}". The tools are: ${Object.keys(s._registeredTools).join(', ')}.`);
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Unknown tool "${scrubber.text(name).slice(0, 80)}". The tools are: ${Object.keys(s._registeredTools).join(', ')}.`,
+        );
       }
       const bad = forbiddenKey(args);
       if (bad) return inputError(name, [{ path: bad.path, message: bad.why }]);
       let parsed: unknown;
       if (tool.inputSchema) {
         const r = await tool.inputSchema.safeParseAsync(args ?? {});
-        if (!r.success) return inputError(name, r.error.issues.map((i) => ({ path: formatPath('', i.path), message: i.message })));
+        if (!r.success)
+          return inputError(
+            name,
+            r.error.issues.map((i) => ({ path: formatPath('', i.path), message: i.message })),
+          );
         parsed = r.data;
       }
       const run = async (x: unknown): Promise<CallToolResult> => {
@@ -147,22 +172,30 @@ export function harden(server: McpServer, opts: HardenOptions): void {
         }
       };
       if (task) {
-        if (!tasks || !catalog.get(name)?.task) throw new McpError(ErrorCode.MethodNotFound, `Tool ${name} does not run as a task; call it without "task".`);
+        if (!tasks || !catalog.get(name)?.task)
+          throw new McpError(ErrorCode.MethodNotFound, `Tool ${name} does not run as a task; call it without "task".`);
         return tasks.start(name, run, req, extra);
       }
       return run(extra);
     };
-    handlers.set('tools/call', (owner ? (req: CallToolRequest, extra: unknown) => runOwned(owner, () => call(req, extra)) : call) as Handler);
+    handlers.set(
+      'tools/call',
+      (owner ? (req: CallToolRequest, extra: unknown) => runOwned(owner, () => call(req, extra)) : call) as Handler,
+    );
   };
 
   const handlers = s.server._requestHandlers;
   withPlainErrorMessages(handlers);
-  const setLevel = handlers.get('logging/setLevel') as ((req: { params?: { level?: unknown } }, extra: unknown) => unknown) | undefined;
+  const setLevel = handlers.get('logging/setLevel') as
+    ((req: { params?: { level?: unknown } }, extra: unknown) => unknown) | undefined;
   if (setLevel) {
     handlers.set('logging/setLevel', ((req: { params?: { level?: unknown } }, extra: unknown) => {
       const level = req.params?.level;
       if (!LoggingLevelSchema.safeParse(level).success) {
-        throw new McpError(ErrorCode.InvalidParams, `params.level must be one of ${LEVELS}${typeof level === 'string' ? `, not "${scrubber.text(level).slice(0, 40)}"` : ''}`);
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `params.level must be one of ${LEVELS}${typeof level === 'string' ? `, not "${scrubber.text(level).slice(0, 40)}"` : ''}`,
+        );
       }
       return setLevel(req, extra);
     }) as Handler);

@@ -14,7 +14,12 @@ export function toWebRequest(req: IncomingMessage, body: unknown, signal: AbortS
   }
   const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
   const method = req.method ?? 'GET';
-  return new Request(url, { method, headers, signal, ...(method === 'POST' && body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  return new Request(url, {
+    method,
+    headers,
+    signal,
+    ...(method === 'POST' && body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
 }
 
 /** Writes a web Response to the node response, streaming (SSE) bodies as they come; stops when the client goes. */

@@ -17,7 +17,8 @@ interface Stream {
   touched: number;
 }
 
-const isMessage = (m: unknown): m is JSONRPCMessage => !!m && typeof m === 'object' && (m as { jsonrpc?: unknown }).jsonrpc === '2.0';
+const isMessage = (m: unknown): m is JSONRPCMessage =>
+  !!m && typeof m === 'object' && (m as { jsonrpc?: unknown }).jsonrpc === '2.0';
 
 /** Event ids are "<stream>_<n>": the stream is known from the id alone. */
 export function parseMemoryEventId(id: string): { streamId: string; seq: number } | undefined {
@@ -52,12 +53,16 @@ export class MemoryEventStore implements EventStore {
     return at && this.streams.has(at.streamId) ? at.streamId : undefined;
   }
 
-  async replayEventsAfter(lastEventId: string, { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
+  async replayEventsAfter(
+    lastEventId: string,
+    { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
+  ): Promise<string> {
     const at = parseMemoryEventId(lastEventId);
     const s = at && this.streams.get(at.streamId);
     if (!at || !s) throw new Error(`unknown event id ${lastEventId}`);
     s.touched = Date.now();
-    for (const e of s.events) if (e.seq > at.seq && isMessage(e.message)) await send(`${at.streamId}_${e.seq}`, e.message);
+    for (const e of s.events)
+      if (e.seq > at.seq && isMessage(e.message)) await send(`${at.streamId}_${e.seq}`, e.message);
     return at.streamId;
   }
 
@@ -103,7 +108,10 @@ export class SessionEventStore implements EventStore {
     return full?.startsWith(this.prefix) ? full.slice(this.prefix.length) : undefined;
   }
 
-  async replayEventsAfter(lastEventId: string, opts: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
+  async replayEventsAfter(
+    lastEventId: string,
+    opts: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
+  ): Promise<string> {
     const full = await this.inner.getStreamIdForEventId?.(lastEventId);
     if (!full?.startsWith(this.prefix)) throw new Error('that event id belongs to another session');
     return (await this.inner.replayEventsAfter(lastEventId, opts)).slice(this.prefix.length);

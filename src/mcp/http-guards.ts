@@ -29,31 +29,48 @@ export interface GuardConfig {
 /** Off loopback, the token is not optional: refused at start, before anything listens. */
 export function requireTokenOffLoopback(host: string, token: string | undefined): void {
   if (!LOOPBACK.has(host) && !token) {
-    throw new ConfigError(`Refusing to serve MCP on ${host} without RUNWARE_MCP_HTTP_TOKEN.`, 'Set RUNWARE_MCP_HTTP_TOKEN, or bind to 127.0.0.1.');
+    throw new ConfigError(
+      `Refusing to serve MCP on ${host} without RUNWARE_MCP_HTTP_TOKEN.`,
+      'Set RUNWARE_MCP_HTTP_TOKEN, or bind to 127.0.0.1.',
+    );
   }
 }
 
 /** Host, then Origin, then the token: the first check a request fails, or undefined when it passes all. */
 export function checkRequest(headers: IncomingHttpHeaders, g: GuardConfig): Refusal | undefined {
   if (!allowedHosts(g.host, g.port(), g.allowedHosts).has(String(headers.host ?? '').toLowerCase())) {
-    return { status: 403, message: 'Forbidden: unexpected Host header (add the name with --allowed-hosts or RUNWARE_MCP_ALLOWED_HOSTS).' };
+    return {
+      status: 403,
+      message: 'Forbidden: unexpected Host header (add the name with --allowed-hosts or RUNWARE_MCP_ALLOWED_HOSTS).',
+    };
   }
   const origin = headers.origin;
-  if (origin && !originAllowed(origin, g.host, g.allowedHosts)) return { status: 403, message: 'Forbidden: cross-origin requests are not allowed.' };
+  if (origin && !originAllowed(origin, g.host, g.allowedHosts))
+    return { status: 403, message: 'Forbidden: cross-origin requests are not allowed.' };
   if (g.token) {
     const m = /^Bearer\s+(.+)$/i.exec(String(headers.authorization ?? ''));
-    if (!m || !sameToken(m[1]!, g.token)) return { status: 401, message: 'Unauthorized: send Authorization: Bearer <RUNWARE_MCP_HTTP_TOKEN>.', headers: { 'www-authenticate': 'Bearer' } };
+    if (!m || !sameToken(m[1]!, g.token))
+      return {
+        status: 401,
+        message: 'Unauthorized: send Authorization: Bearer <RUNWARE_MCP_HTTP_TOKEN>.',
+        headers: { 'www-authenticate': 'Bearer' },
+      };
   }
   return undefined;
 }
 
 /** A body too large, or not JSON: no id can be read from it. */
 export function badBody(e: unknown): Refusal {
-  return (e as Error).message === 'body too large' ? { status: 413, message: `Request body over ${MAX_BODY / 1024 / 1024} MiB.`, code: -32600 } : { status: 400, message: `Parse error: ${(e as Error).message}`, code: -32700 };
+  return (e as Error).message === 'body too large'
+    ? { status: 413, message: `Request body over ${MAX_BODY / 1024 / 1024} MiB.`, code: -32600 }
+    : { status: 400, message: `Parse error: ${(e as Error).message}`, code: -32700 };
 }
 
 /** The request's JSON body (undefined when empty), or the refusal to send; the server's request timeout bounds the wait. */
-export async function readJsonBody(req: AsyncIterable<unknown>, maxBytes = MAX_BODY): Promise<{ body: unknown } | { refusal: Refusal }> {
+export async function readJsonBody(
+  req: AsyncIterable<unknown>,
+  maxBytes = MAX_BODY,
+): Promise<{ body: unknown } | { refusal: Refusal }> {
   try {
     const text = await readBodyText(req, maxBytes);
     return { body: text ? (JSON.parse(text) as unknown) : undefined };
@@ -67,7 +84,10 @@ export async function readJsonBody(req: AsyncIterable<unknown>, maxBytes = MAX_B
  * every connectionsCheckingInterval (the edge's server sets 1 s; the default 30 s
  * would let a slow client sit three times as long).
  */
-export function applyDeadlines(server: Server, opts: { headersTimeoutMs?: number; requestTimeoutMs?: number } = {}): void {
+export function applyDeadlines(
+  server: Server,
+  opts: { headersTimeoutMs?: number; requestTimeoutMs?: number } = {},
+): void {
   server.headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   server.requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
 }

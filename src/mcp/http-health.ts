@@ -25,12 +25,21 @@ export interface HealthReport {
 export async function healthReport(h: HealthSource): Promise<HealthReport> {
   const reachable = h.shared ? await h.shared.ping() : true;
   const redis = h.shared?.kind === 'redis' ? (reachable ? 'ok' : 'unreachable') : 'not used';
-  return { status: reachable ? 'ok' : 'degraded', instance: h.instanceId, sessions: h.sessionCount(), mode: h.stateless ? 'stateless' : 'sessions', state: h.shared?.kind === 'redis' ? 'redis' : 'embedded', redis };
+  return {
+    status: reachable ? 'ok' : 'degraded',
+    instance: h.instanceId,
+    sessions: h.sessionCount(),
+    mode: h.stateless ? 'stateless' : 'sessions',
+    state: h.shared?.kind === 'redis' ? 'redis' : 'embedded',
+    redis,
+  };
 }
 
 export async function serveHealth(res: ServerResponse, h: HealthSource): Promise<void> {
   const report = await healthReport(h);
-  res.writeHead(report.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.writeHead(report.status === 'ok' ? 200 : 503, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+  });
   res.end(JSON.stringify(report));
 }
-

@@ -10,7 +10,10 @@ import type { Logger } from '../shared/log.js';
 import { jsonError } from './http-replies.js';
 
 /** The server: every request handled, a thrown error answered 500 (or the stream ended) and logged. */
-export function edgeServer(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, logger: Logger): Server {
+export function edgeServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  logger: Logger,
+): Server {
   // Timeouts are checked every connectionsCheckingInterval; the default (30 s) would let a slow client sit three times as long.
   return createHttpServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -24,9 +27,21 @@ export function edgeServer(handle: (req: IncomingMessage, res: ServerResponse) =
 /** A listen error as the setting to change. */
 export function listenError(e: NodeJS.ErrnoException, host: string, port: number): Error {
   // A setting the user chose, not a failed task: exit 2 with what to change.
-  if (e.code === 'EADDRINUSE') return new ConfigError(`port ${port} on ${host} is already in use`, `Pick another with --port; --port 0 takes any free port.`);
-  if (e.code === 'EACCES') return new ConfigError(`not allowed to listen on ${host}:${port}`, 'Ports below 1024 need privileges: pick a higher --port.');
-  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') return new ConfigError(`cannot listen on ${host}: no such local address`, 'Use --host 127.0.0.1 (the default), or an address of this machine.');
+  if (e.code === 'EADDRINUSE')
+    return new ConfigError(
+      `port ${port} on ${host} is already in use`,
+      `Pick another with --port; --port 0 takes any free port.`,
+    );
+  if (e.code === 'EACCES')
+    return new ConfigError(
+      `not allowed to listen on ${host}:${port}`,
+      'Ports below 1024 need privileges: pick a higher --port.',
+    );
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND')
+    return new ConfigError(
+      `cannot listen on ${host}: no such local address`,
+      'Use --host 127.0.0.1 (the default), or an address of this machine.',
+    );
   return e;
 }
 

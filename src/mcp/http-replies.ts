@@ -18,15 +18,25 @@ export interface Refusal {
 export const requestId = (body: unknown): string | number | null => {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
   const id = (body as { id?: unknown; method?: unknown }).id;
-  return (typeof id === 'string' || typeof id === 'number') && typeof (body as { method?: unknown }).method === 'string' ? id : null;
+  return (typeof id === 'string' || typeof id === 'number') && typeof (body as { method?: unknown }).method === 'string'
+    ? id
+    : null;
 };
 
-export const jsonError = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, id: string | number | null = null, code = -32000): void => {
+export const jsonError = (
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+  id: string | number | null = null,
+  code = -32000,
+): void => {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }));
 };
 
-export const refuse = (res: ServerResponse, r: Refusal, id: string | number | null = null): void => jsonError(res, r.status, r.message, r.headers, id, r.code);
+export const refuse = (res: ServerResponse, r: Refusal, id: string | number | null = null): void =>
+  jsonError(res, r.status, r.message, r.headers, id, r.code);
 
 /** The SDK's transport answers its own errors (bad Accept, unknown session, ...) with id null; the request's id goes back in. */
 export async function withRequestId(r: Response, id: string | number | null): Promise<Response> {
@@ -34,7 +44,8 @@ export async function withRequestId(r: Response, id: string | number | null): Pr
   const text = await r.text();
   try {
     const m = JSON.parse(text) as { error?: unknown; id?: unknown };
-    if (m.error && m.id === null) return new Response(JSON.stringify({ ...m, id }), { status: r.status, headers: r.headers });
+    if (m.error && m.id === null)
+      return new Response(JSON.stringify({ ...m, id }), { status: r.status, headers: r.headers });
   } catch {
     // Not JSON-RPC: passed on as it came.
   }

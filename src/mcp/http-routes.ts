@@ -7,7 +7,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { isInitializeRequest, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import {
+  isInitializeRequest,
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { AppContext } from '../services/context.js';
 import type { Logger } from '../shared/log.js';
 import type { SharedSessions } from '../state/sessions.js';
@@ -39,17 +43,34 @@ export interface RouteDeps {
 /** The revision a session agreed at initialize (what the SDK's server answers for the client's request). */
 const negotiated = (init: unknown): string | undefined => {
   const v = (init as { params?: { protocolVersion?: unknown } } | undefined)?.params?.protocolVersion;
-  return typeof v === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(v) ? v : typeof v === 'string' ? LATEST_PROTOCOL_VERSION : undefined;
+  return typeof v === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(v)
+    ? v
+    : typeof v === 'string'
+      ? LATEST_PROTOCOL_VERSION
+      : undefined;
 };
 
 /** Hands one request to a transport and streams its answer back; the request's id goes into the transport's own errors. */
-async function serveThrough(req: IncomingMessage, res: ServerResponse, transport: WebStandardStreamableHTTPServerTransport, body?: unknown, agreed?: string): Promise<void> {
+async function serveThrough(
+  req: IncomingMessage,
+  res: ServerResponse,
+  transport: WebStandardStreamableHTTPServerTransport,
+  body?: unknown,
+  agreed?: string,
+): Promise<void> {
   const abort = new AbortController();
   res.once('close', () => abort.abort());
   const request = toWebRequest(req, body, abort.signal);
   // A session that agreed a revision with priming events gets them even when a request's header names an older one.
   const header = request.headers.get('mcp-protocol-version');
-  if (agreed && agreed >= PRIMING_FROM && header && header < PRIMING_FROM && SUPPORTED_PROTOCOL_VERSIONS.includes(header)) request.headers.set('mcp-protocol-version', agreed);
+  if (
+    agreed &&
+    agreed >= PRIMING_FROM &&
+    header &&
+    header < PRIMING_FROM &&
+    SUPPORTED_PROTOCOL_VERSIONS.includes(header)
+  )
+    request.headers.set('mcp-protocol-version', agreed);
   const r = await transport.handleRequest(request, body !== undefined ? { parsedBody: body } : {});
   await sendWebResponse(res, await withRequestId(r, requestId(body)));
 }
@@ -57,7 +78,13 @@ async function serveThrough(req: IncomingMessage, res: ServerResponse, transport
 export function routes(d: RouteDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   /** --stateless: each POST gets its own server and transport, gone when its answer is. */
   const stateless = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.method !== 'POST') return jsonError(res, 405, 'Method not allowed: this server is stateless (no sessions), so only POST is served.', { allow: 'POST' });
+    if (req.method !== 'POST')
+      return jsonError(
+        res,
+        405,
+        'Method not allowed: this server is stateless (no sessions), so only POST is served.',
+        { allow: 'POST' },
+      );
     const read = await readJsonBody(req);
     if ('refusal' in read) return refuse(res, read.refusal);
     const created = createServer(d.app, { exclusive: false });
@@ -78,21 +105,34 @@ export function routes(d: RouteDeps): (req: IncomingMessage, res: ServerResponse
     const body = read.body;
     if (sessionId) {
       const s = await d.sessions.find(sessionId);
-      if (s === 'unavailable') return jsonError(res, 503, 'The shared state (Redis) is unreachable, so this session cannot be served here; retry shortly.', { 'retry-after': '1' }, requestId(body));
+      if (s === 'unavailable')
+        return jsonError(
+          res,
+          503,
+          'The shared state (Redis) is unreachable, so this session cannot be served here; retry shortly.',
+          { 'retry-after': '1' },
+          requestId(body),
+        );
       if (s === 'gone') return jsonError(res, 404, 'Unknown session; initialize again.', {}, requestId(body), -32001);
       return serveThrough(req, res, s.transport, body, negotiated(s.init));
     }
-    if (!isInitializeRequest(body)) return jsonError(res, 400, 'Bad request: no session; send initialize first.', {}, requestId(body));
+    if (!isInitializeRequest(body))
+      return jsonError(res, 400, 'Bad request: no session; send initialize first.', {}, requestId(body));
     const entry = await d.sessions.create(body);
     return serveThrough(req, res, entry.transport, body);
   };
 
   /** GET (the standalone stream, or a resume with Last-Event-ID) and DELETE (end the session). */
-  const getOrDelete = async (req: IncomingMessage, res: ServerResponse, sessionId: string | undefined): Promise<void> => {
+  const getOrDelete = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    sessionId: string | undefined,
+  ): Promise<void> => {
     if (!sessionId) return jsonError(res, 400, 'Missing Mcp-Session-Id header.');
     const lastEventId = req.method === 'GET' ? String(req.headers['last-event-id'] ?? '') : '';
     const at = lastEventId ? parseEventId(lastEventId) : undefined;
-    if (at && !SessionEventStore.owns(at.streamId, sessionId)) return jsonError(res, 403, "Forbidden: that Last-Event-ID belongs to another session's stream.");
+    if (at && !SessionEventStore.owns(at.streamId, sessionId))
+      return jsonError(res, 403, "Forbidden: that Last-Event-ID belongs to another session's stream.");
     // A stream whose call runs elsewhere: follow it from the shared store until its answer.
     if (d.shared && at && !d.shared.events.isLocal(at.streamId)) {
       if (!(await d.sessions.known(sessionId))) return jsonError(res, 404, 'Unknown session.');
@@ -104,7 +144,8 @@ export function routes(d: RouteDeps): (req: IncomingMessage, res: ServerResponse
       return;
     }
     const s = await d.sessions.find(sessionId);
-    if (s === 'unavailable') return jsonError(res, 503, 'The shared state (Redis) is unreachable; retry shortly.', { 'retry-after': '1' });
+    if (s === 'unavailable')
+      return jsonError(res, 503, 'The shared state (Redis) is unreachable; retry shortly.', { 'retry-after': '1' });
     if (s === 'gone') return jsonError(res, 404, 'Unknown session.');
     return serveThrough(req, res, s.transport);
   };

@@ -6,7 +6,10 @@
  * Without a shared store a session lives only here.
  */
 import { randomUUID } from 'node:crypto';
-import { WebStandardStreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import {
+  WebStandardStreamableHTTPServerTransport,
+  type EventStore,
+} from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { AppContext } from '../services/context.js';
 import type { Logger } from '../shared/log.js';
 import type { SharedSessions } from '../state/sessions.js';
@@ -133,7 +136,11 @@ export class HttpSessions {
   }
 
   private record(id: string, init: unknown): Promise<void> {
-    return this.o.shared!.putSession(id, JSON.stringify({ init, at: new Date(this.now()).toISOString() }), this.o.idleMs);
+    return this.o.shared!.putSession(
+      id,
+      JSON.stringify({ init, at: new Date(this.now()).toISOString() }),
+      this.o.idleMs,
+    );
   }
 
   /** A transport and server for one session: a new one (initialize), or one rebuilt here from the shared store. */
@@ -149,7 +156,10 @@ export class HttpSessions {
       onsessioninitialized: async (id) => {
         this.local.set(id, entry);
         // Recorded before the client hears its session id, so another instance can take it over at once.
-        if (shared && init !== undefined) await this.record(id, init).catch((e: unknown) => logger.warn(`session not shared (${(e as Error).message}); only this instance can serve it`));
+        if (shared && init !== undefined)
+          await this.record(id, init).catch((e: unknown) =>
+            logger.warn(`session not shared (${(e as Error).message}); only this instance can serve it`),
+          );
       },
       onsessionclosed: async (id) => {
         // DELETE: the session ends everywhere.
@@ -174,14 +184,22 @@ export class HttpSessions {
     const entry = await this.open(sessionId);
     entry.init = init;
     const post = (body: unknown, extra: Record<string, string> = {}): Request =>
-      new Request('http://localhost/mcp', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...extra }, body: JSON.stringify(body) });
+      new Request('http://localhost/mcp', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...extra },
+        body: JSON.stringify(body),
+      });
     const status = await drain(await entry.transport.handleRequest(post(init), { parsedBody: init }));
     if (status !== 200) {
       this.drop(sessionId, 'could not be rebuilt');
       return undefined;
     }
     const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
-    await drain(await entry.transport.handleRequest(post(initialized, { 'mcp-session-id': sessionId }), { parsedBody: initialized }));
+    await drain(
+      await entry.transport.handleRequest(post(initialized, { 'mcp-session-id': sessionId }), {
+        parsedBody: initialized,
+      }),
+    );
     this.o.logger.info('took over an MCP HTTP session begun on another instance');
     return entry;
   }

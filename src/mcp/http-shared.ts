@@ -20,7 +20,8 @@ export function parseEventId(eventId: string): { streamId: string; entry: string
 }
 
 /** A priming event (empty data) is a cursor, not a message. */
-const isMessage = (m: unknown): m is JSONRPCMessage => !!m && typeof m === 'object' && (m as { jsonrpc?: unknown }).jsonrpc === '2.0';
+const isMessage = (m: unknown): m is JSONRPCMessage =>
+  !!m && typeof m === 'object' && (m as { jsonrpc?: unknown }).jsonrpc === '2.0';
 const isResponse = (m: JSONRPCMessage): boolean => 'result' in m || 'error' in m;
 
 /** The SDK's event store over the shared log. */
@@ -50,7 +51,8 @@ export class SharedEventStore implements EventStore {
       return id;
     } catch (e) {
       // The shared store away: the live stream still gets the event; only a later resume past it is lost.
-      if (!this.warned) this.logger.warn(`events are not stored for resuming until the shared state is back (${(e as Error).message})`);
+      if (!this.warned)
+        this.logger.warn(`events are not stored for resuming until the shared state is back (${(e as Error).message})`);
       this.warned = true;
       return `${streamId}.local-${++this.fallback}`;
     }
@@ -60,7 +62,10 @@ export class SharedEventStore implements EventStore {
     return parseEventId(eventId)?.streamId;
   }
 
-  async replayEventsAfter(lastEventId: string, { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
+  async replayEventsAfter(
+    lastEventId: string,
+    { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
+  ): Promise<string> {
     const at = parseEventId(lastEventId);
     if (!at) throw new Error(`unknown event id ${lastEventId}`);
     let after = at.entry;
@@ -81,10 +86,23 @@ export class SharedEventStore implements EventStore {
  * then each new event as that instance stores it, until the call's answer (or
  * the deadline, or the client leaving). The client may resume again after.
  */
-export async function followRemoteStream(res: ServerResponse, log: EventLog, sessionId: string, lastEventId: string, deadlineMs: number, logger: Logger): Promise<void> {
+export async function followRemoteStream(
+  res: ServerResponse,
+  log: EventLog,
+  sessionId: string,
+  lastEventId: string,
+  deadlineMs: number,
+  logger: Logger,
+): Promise<void> {
   const at = parseEventId(lastEventId)!;
   logger.info('resuming a stream whose call runs on another instance');
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no', 'mcp-session-id': sessionId });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'mcp-session-id': sessionId,
+  });
   res.flushHeaders();
   let gone = false;
   res.once('close', () => (gone = true));

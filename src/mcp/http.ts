@@ -57,7 +57,15 @@ export async function startHttp(app: AppContext, opts: HttpOptions = {}): Promis
   // Every stream is resumable: its events are kept (in the shared store when there is one, else here) for Last-Event-ID.
   const sharedEvents = shared ? new SharedEventStore(shared, idleMs, logger) : undefined;
   const events: EventStore = sharedEvents ?? new MemoryEventStore(idleMs);
-  const sessions = new HttpSessions({ app, shared, events, idleMs, maxSessions: opts.maxSessions ?? app.config.http.maxSessions, logger, ...(opts.now ? { now: opts.now } : {}) });
+  const sessions = new HttpSessions({
+    app,
+    shared,
+    events,
+    idleMs,
+    maxSessions: opts.maxSessions ?? app.config.http.maxSessions,
+    logger,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
 
   let actualPort = port;
   // DNS-rebinding protection: the Host names of the port actually bound, plus --allowed-hosts.

@@ -15,13 +15,15 @@ const user = (text: string): GetPromptResult => ({ messages: [{ role: 'user', co
 const q = (s: string): string => JSON.stringify(s);
 
 export function registerPrompts(server: McpServer, app: AppContext): void {
-  const model = (desc: string) => completable(z.string().max(200).optional().describe(desc), (v) => completeModel(app, v ?? ''));
+  const model = (desc: string) =>
+    completable(z.string().max(200).optional().describe(desc), (v) => completeModel(app, v ?? ''));
 
   server.registerPrompt(
     'generate_image',
     {
       title: 'Generate an image for this project',
-      description: 'An image from a description, in a style, saved into the project (with the model chosen by search when none is given).',
+      description:
+        'An image from a description, in a style, saved into the project (with the model chosen by search when none is given).',
       argsSchema: {
         subject: z.string().min(1).max(2000).describe('What the image shows'),
         style: z.string().max(200).optional().describe('A look, e.g. "watercolor", "product photo", "pixel art"'),
@@ -33,7 +35,9 @@ export function registerPrompts(server: McpServer, app: AppContext): void {
       user(
         [
           `Generate an image for this project: ${subject}${style ? `, in the style "${style}"` : ''}.`,
-          air ? `Use the model ${air}.` : `First pick a model: runware_model_search with {"search": ${q(style || 'flux')}, "limit": 5}; choose the best-suited "air" (FLUX models for general and photo styles).`,
+          air
+            ? `Use the model ${air}.`
+            : `First pick a model: runware_model_search with {"search": ${q(style || 'flux')}, "limit": 5}; choose the best-suited "air" (FLUX models for general and photo styles).`,
           `Then call runware_text_to_image with {"prompt": <a vivid, specific prompt from the subject and style>, ${air ? `"model": ${q(air)}, ` : '"model": <the chosen air>, '}"saveTo": ${q(saveTo || 'images/')}}.`,
           'If it answers "processing", call runware_poll with its taskUUID; never run it again (each run is billed).',
           'Finally tell me the saved path, the seed and the cost.',
@@ -58,7 +62,11 @@ export function registerPrompts(server: McpServer, app: AppContext): void {
       return user(
         [
           `Make a short video from the image ${image}${motion ? ` with this motion: ${motion}` : ''}.`,
-          ...(air ? [] : ['0. runware_model_search with {"capability": "image-to-video", "limit": 5}: choose a model (price and quality).']),
+          ...(air
+            ? []
+            : [
+                '0. runware_model_search with {"capability": "image-to-video", "limit": 5}: choose a model (price and quality).',
+              ]),
           `1. runware_model_info with {"model": ${m}}: read its parameters (the image field's name, durations, sizes), its examples and its cost.`,
           `2. runware_run with {"model": ${m}, "params": {<the image field>: ${q(image)}, "positivePrompt": <the motion as a prompt>, <a short duration the model allows>}, "saveTo": ${q(saveTo || 'video/')}}. A local path is uploaded by the server.`,
           '3. Video takes minutes: when it answers "processing", call runware_poll with its taskUUID and waitSeconds 60 until it is done. Never call runware_run again for the same video (each run is billed).',
@@ -72,10 +80,20 @@ export function registerPrompts(server: McpServer, app: AppContext): void {
     'find_model',
     {
       title: 'Find a model for a job',
-      description: 'The model for a job (a video from a photo, speech, upscaling, a style), found by capability, compared from model info, and run.',
+      description:
+        'The model for a job (a video from a photo, speech, upscaling, a style), found by capability, compared from model info, and run.',
       argsSchema: {
-        need: z.string().min(1).max(300).describe('What the model must do or look like, e.g. "5 s video from a photo", "text to speech", "anime style"'),
-        capability: completable(z.string().max(100).optional().describe('A capability id, e.g. io:image-to-video, op:upscale'), (v) => completeCapability(app, v ?? '')),
+        need: z
+          .string()
+          .min(1)
+          .max(300)
+          .describe(
+            'What the model must do or look like, e.g. "5 s video from a photo", "text to speech", "anime style"',
+          ),
+        capability: completable(
+          z.string().max(100).optional().describe('A capability id, e.g. io:image-to-video, op:upscale'),
+          (v) => completeCapability(app, v ?? ''),
+        ),
       },
     },
     ({ need, capability }) =>
@@ -98,7 +116,9 @@ export function registerPrompts(server: McpServer, app: AppContext): void {
       title: 'Check on a task',
       description: 'The state of an earlier task, its outputs saved, without running it again.',
       argsSchema: {
-        taskUUID: completable(z.string().min(1).max(64).describe('The taskUUID (from runware_tasks)'), (v) => completeTaskUuid(app, v ?? '')),
+        taskUUID: completable(z.string().min(1).max(64).describe('The taskUUID (from runware_tasks)'), (v) =>
+          completeTaskUuid(app, v ?? ''),
+        ),
         saveTo: z.string().max(500).optional().describe('Folder to save its outputs to'),
       },
     },

@@ -9,7 +9,12 @@
  * its URI. taskUUID arguments complete from the journal.
  */
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  McpError,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { AppContext } from '../services/context.js';
 import { getTask, readSavedOutput, reportSkipped, savedOutputs } from '../services/tasks.js';
 import type { Listed } from '../state/records.js';
@@ -29,7 +34,11 @@ export const outputUri = (uuid: string, index: number): string => `runware://tas
 
 /** A core error as a resource error: the SDK's invalid-params, with the message and hint. */
 const asMcp = (e: unknown): never => {
-  if (isAppError(e)) throw new McpError(ErrorCode.InvalidParams, scrubber.text(`${e.message}. Next: resources/list (or runware_tasks) shows what the journal has.`));
+  if (isAppError(e))
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      scrubber.text(`${e.message}. Next: resources/list (or runware_tasks) shows what the journal has.`),
+    );
   throw e;
 };
 
@@ -59,10 +68,16 @@ export function registerResources(server: McpServer, app: AppContext, roots: Roo
       },
       complete,
     }),
-    { title: 'Runware task record', description: 'One journaled task: lineage, status, cost, outputs, the request as sent (scrubbed).', mimeType: 'application/json' },
+    {
+      title: 'Runware task record',
+      description: 'One journaled task: lineage, status, cost, outputs, the request as sent (scrubbed).',
+      mimeType: 'application/json',
+    },
     async (uri, vars) => {
       const r = await getTask(app, String(vars.taskUUID)).catch(asMcp);
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(scrubber.value(r), null, 2) }] };
+      return {
+        contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(scrubber.value(r), null, 2) }],
+      };
     },
   );
   server.registerResource(
@@ -71,20 +86,38 @@ export function registerResources(server: McpServer, app: AppContext, roots: Roo
       list: async () => {
         try {
           const saved = await savedOutputs(app, RECENT);
-          return { resources: saved.map((o) => ({ uri: outputUri(o.taskUUID, o.index), name: o.path.split(/[\\/]/).pop()!, description: `Output ${o.index} of task ${o.taskUUID}, saved at ${o.path}`, mimeType: o.mimeType })) };
+          return {
+            resources: saved.map((o) => ({
+              uri: outputUri(o.taskUUID, o.index),
+              name: o.path.split(/[\\/]/).pop()!,
+              description: `Output ${o.index} of task ${o.taskUUID}, saved at ${o.path}`,
+              mimeType: o.mimeType,
+            })),
+          };
         } catch {
           return { resources: [] };
         }
       },
       complete,
     }),
-    { title: 'Saved output', description: 'A generated file this server saved (image, video, audio, 3D), read from disk with its MIME type.' },
+    {
+      title: 'Saved output',
+      description: 'A generated file this server saved (image, video, audio, 3D), read from disk with its MIME type.',
+    },
     async (uri, vars, extra) => {
       // Decimal digits only, without leading zeros: "0x0", "00", "1e0" and " 1" are not other names for an output.
       const index = /^(0|[1-9][0-9]{0,5})$/.test(String(vars.index)) ? Number(vars.index) : NaN;
-      if (!Number.isInteger(index) || index < 0) throw new McpError(ErrorCode.InvalidParams, `index must be a whole number from 0, not "${scrubber.text(String(vars.index)).slice(0, 20)}"`);
-      const o = await readSavedOutput(app, String(vars.taskUUID), index, await roots.allowed(extra), { signal: extra.signal }).catch(asMcp);
-      return { contents: [{ uri: uri.href, mimeType: o.mimeType, blob: o.data.toString('base64'), _meta: { path: o.path } }] };
+      if (!Number.isInteger(index) || index < 0)
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `index must be a whole number from 0, not "${scrubber.text(String(vars.index)).slice(0, 20)}"`,
+        );
+      const o = await readSavedOutput(app, String(vars.taskUUID), index, await roots.allowed(extra), {
+        signal: extra.signal,
+      }).catch(asMcp);
+      return {
+        contents: [{ uri: uri.href, mimeType: o.mimeType, blob: o.data.toString('base64'), _meta: { path: o.path } }],
+      };
     },
   );
 
@@ -92,7 +125,11 @@ export function registerResources(server: McpServer, app: AppContext, roots: Roo
   const subscribed = new Set<string>();
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
   server.server.setRequestHandler(SubscribeRequestSchema, (req) => {
-    if (subscribed.size >= MAX_SUBSCRIPTIONS && !subscribed.has(req.params.uri)) throw new McpError(ErrorCode.InvalidParams, `at most ${MAX_SUBSCRIPTIONS} subscriptions per session; unsubscribe from some first`);
+    if (subscribed.size >= MAX_SUBSCRIPTIONS && !subscribed.has(req.params.uri))
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `at most ${MAX_SUBSCRIPTIONS} subscriptions per session; unsubscribe from some first`,
+      );
     subscribed.add(req.params.uri);
     return {};
   });
@@ -107,7 +144,8 @@ export function registerResources(server: McpServer, app: AppContext, roots: Roo
     if (subscribed.size) {
       const prefixes = c.uuids.map(taskUri);
       for (const uri of subscribed) {
-        if (prefixes.some((p) => uri === p || uri.startsWith(`${p}/`))) void server.server.sendResourceUpdated({ uri }).catch(() => undefined);
+        if (prefixes.some((p) => uri === p || uri.startsWith(`${p}/`)))
+          void server.server.sendResourceUpdated({ uri }).catch(() => undefined);
       }
     }
     pending ??= setTimeout(() => {

@@ -34,8 +34,15 @@ export const mcpSay = (value: string | Next | undefined): string | undefined => 
 export type ToolExtra = {
   signal: AbortSignal;
   _meta?: { progressToken?: string | number; [k: string]: unknown };
-  sendNotification: (n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void>;
-  sendRequest: (r: { method: 'ping' }, schema: typeof EmptyResultSchema, options?: { timeout?: number }) => Promise<unknown>;
+  sendNotification: (n: {
+    method: 'notifications/progress';
+    params: { progressToken: string | number; progress: number; total?: number; message?: string };
+  }) => Promise<void>;
+  sendRequest: (
+    r: { method: 'ping' },
+    schema: typeof EmptyResultSchema,
+    options?: { timeout?: number },
+  ) => Promise<unknown>;
 };
 
 export function ok(structured: object, extra: ContentBlock[] = []): CallToolResult {
@@ -74,7 +81,11 @@ export function errorInfo(e: unknown): ToolErrorInfo {
     if (steps.length) info.nextSteps = steps;
     return info;
   }
-  return { kind: 'internal', message: e instanceof Error ? e.message : String(e), next: 'This is a bug in runware-mcp-server; please report it. Calling again may work.' };
+  return {
+    kind: 'internal',
+    message: e instanceof Error ? e.message : String(e),
+    next: 'This is a bug in runware-mcp-server; please report it. Calling again may work.',
+  };
 }
 
 /** An isError result from an error description: text for the model, the same as structuredContent. */
@@ -83,7 +94,11 @@ export function errorResult(info: ToolErrorInfo): CallToolResult {
   const clean = value as { error: ToolErrorInfo };
   const e = clean.error;
   const head = e.kind === 'internal' ? `Internal error: ${e.message}` : `Error (${e.kind}): ${e.message}`;
-  return { isError: true, content: [{ type: 'text', text: `${head}${e.next ? `\nNext: ${e.next}` : ''}\n${text}` }], structuredContent: clean };
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${head}${e.next ? `\nNext: ${e.next}` : ''}\n${text}` }],
+    structuredContent: clean,
+  };
 }
 
 /** An isError result: what went wrong, the field or code, and what to do next. */
@@ -97,16 +112,25 @@ export function fail(e: unknown, log?: Logger): CallToolResult {
  * A result whose task failed but that still has its fields (status, errors,
  * lineage): isError, with `error` naming the first upstream error and what next.
  */
-export function failedOutput(output: object & { next?: string | Next }, errors: Array<{ code: string; message: string }> | undefined, extra: ContentBlock[] = []): CallToolResult {
+export function failedOutput(
+  output: object & { next?: string | Next },
+  errors: Array<{ code: string; message: string }> | undefined,
+  extra: ContentBlock[] = [],
+): CallToolResult {
   const first = errors?.[0];
   const error: ToolErrorInfo = {
     kind: 'upstream',
     message: first ? first.message : 'the task failed',
     ...(first ? { code: first.code } : {}),
-    next: mcpSay(output.next) ?? 'Read errors for each taskUUID: fix the input for validation, safety or credit codes; transient errors were already retried, so a new call is a new (billed) task.',
+    next:
+      mcpSay(output.next) ??
+      'Read errors for each taskUUID: fix the input for validation, safety or credit codes; transient errors were already retried, so a new call is a new (billed) task.',
   };
   const steps = stepsOf(output.next);
-  return { ...ok({ ...output, error: { ...error, ...(steps.length ? { nextSteps: steps } : {}) } }, extra), isError: true };
+  return {
+    ...ok({ ...output, error: { ...error, ...(steps.length ? { nextSteps: steps } : {}) } }, extra),
+    isError: true,
+  };
 }
 
 export interface ProgressReporter {
@@ -131,14 +155,23 @@ export function progressFor(extra: ToolExtra, confirm = false): ProgressReporter
     if (p.progress <= last) return;
     last = p.progress;
     pending = extra
-      .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: scrubber.text(p.message) } : {}) } })
+      .sendNotification({
+        method: 'notifications/progress',
+        params: {
+          progressToken: token,
+          progress: p.progress,
+          ...(p.total !== undefined ? { total: p.total } : {}),
+          ...(p.message ? { message: scrubber.text(p.message) } : {}),
+        },
+      })
       .catch(() => undefined);
   }) as ProgressReporter;
   report.settle = async () => {
     if (!pending) return;
     await pending;
     // A client that does not answer pings costs at most this, once per call with a progressToken.
-    if (confirm) await extra.sendRequest({ method: 'ping' }, EmptyResultSchema, { timeout: 250 }).catch(() => undefined);
+    if (confirm)
+      await extra.sendRequest({ method: 'ping' }, EmptyResultSchema, { timeout: 250 }).catch(() => undefined);
   };
   return report;
 }
@@ -161,11 +194,21 @@ export interface MediaItem {
 }
 
 /** A resource_link per output (the saved file, else its URL) and an inline preview where one was kept. */
-export function mediaBlocks(items: MediaItem[], previews: Map<number, { data: Buffer; mimeType: string }>): ContentBlock[] {
+export function mediaBlocks(
+  items: MediaItem[],
+  previews: Map<number, { data: Buffer; mimeType: string }>,
+): ContentBlock[] {
   const blocks: ContentBlock[] = [];
   items.forEach((m, i) => {
     const uri = m.savedTo ? pathToFileURL(m.savedTo).href : m.url;
-    if (uri) blocks.push({ type: 'resource_link', uri, name: m.savedTo ? m.savedTo.split(/[\\/]/).pop()! : m.name, ...(m.mimeType ? { mimeType: m.mimeType } : {}), description: m.description });
+    if (uri)
+      blocks.push({
+        type: 'resource_link',
+        uri,
+        name: m.savedTo ? m.savedTo.split(/[\\/]/).pop()! : m.name,
+        ...(m.mimeType ? { mimeType: m.mimeType } : {}),
+        description: m.description,
+      });
     const p = previews.get(i);
     if (p) blocks.push({ type: 'image', data: p.data.toString('base64'), mimeType: p.mimeType });
   });

@@ -43,7 +43,11 @@ export class Roots {
 
   /** Allowed directories, the first being where relative paths resolve. */
   async allowed(via?: RootsAsker): Promise<string[]> {
-    if (this.clientRoots === undefined && this.server.getClientCapabilities()?.roots && Date.now() - this.failedAt > RETRY_AFTER_MS) {
+    if (
+      this.clientRoots === undefined &&
+      this.server.getClientCapabilities()?.roots &&
+      Date.now() - this.failedAt > RETRY_AFTER_MS
+    ) {
       this.asking ??= this.ask(via).finally(() => (this.asking = undefined));
       await this.asking;
     }
@@ -53,12 +57,16 @@ export class Roots {
 
   private async ask(via?: RootsAsker): Promise<void> {
     try {
-      const { roots } = via ? await via.sendRequest({ method: 'roots/list' }, ListRootsResultSchema, { timeout: ROOTS_TIMEOUT_MS }) : await this.server.listRoots(undefined, { timeout: ROOTS_TIMEOUT_MS });
+      const { roots } = via
+        ? await via.sendRequest({ method: 'roots/list' }, ListRootsResultSchema, { timeout: ROOTS_TIMEOUT_MS })
+        : await this.server.listRoots(undefined, { timeout: ROOTS_TIMEOUT_MS });
       this.clientRoots = roots.filter((r) => r.uri.startsWith('file://')).map((r) => fileURLToPath(r.uri));
       this.log.debug('client roots', { roots: this.clientRoots });
     } catch (e) {
       this.failedAt = Date.now();
-      this.log.warn(`the client declared roots but did not list them (${(e as Error).message}); saving inside ${this.outputDir ?? this.defaultDir} only, asking again in ${RETRY_AFTER_MS / 1000} s`);
+      this.log.warn(
+        `the client declared roots but did not list them (${(e as Error).message}); saving inside ${this.outputDir ?? this.defaultDir} only, asking again in ${RETRY_AFTER_MS / 1000} s`,
+      );
     }
   }
 }

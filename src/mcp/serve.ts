@@ -19,7 +19,9 @@ export function launchCommand(entry = process.argv[1] ?? ''): { command: string;
   } catch {
     // Keep the path as given.
   }
-  return /[\\/]node_modules[\\/]/.test(path) || !path ? { command: 'npx', args: ['-y', 'runware-mcp-server'] } : { command: 'node', args: [path] };
+  return /[\\/]node_modules[\\/]/.test(path) || !path
+    ? { command: 'npx', args: ['-y', 'runware-mcp-server'] }
+    : { command: 'node', args: [path] };
 }
 
 function howToConnect(): string {
@@ -59,7 +61,13 @@ export async function serve(baseConfig: Config): Promise<number> {
     try {
       const { startHttp } = await import('./http.js');
       const h = await startHttp(app);
-      const how = [config.http.token ? 'bearer token required' : '', config.http.stateless ? 'stateless' : '', config.stateUrl ? 'state shared through Redis' : ''].filter(Boolean).join(', ');
+      const how = [
+        config.http.token ? 'bearer token required' : '',
+        config.http.stateless ? 'stateless' : '',
+        config.stateUrl ? 'state shared through Redis' : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       process.stderr.write(`runware-mcp-server: MCP over Streamable HTTP at ${h.url}${how ? ` (${how})` : ''}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -73,7 +81,8 @@ export async function serve(baseConfig: Config): Promise<number> {
   }
 
   if (process.stdin.isTTY) process.stderr.write(howToConnect());
-  if (!config.runware.apiKey) logger.warn('RUNWARE_API_KEY is not set: Runware tools will explain how to set it (or start with --simulate).');
+  if (!config.runware.apiKey)
+    logger.warn('RUNWARE_API_KEY is not set: Runware tools will explain how to set it (or start with --simulate).');
   const { server, dispose } = createServer(app);
   const transport = new SafeStdioTransport(logger.child('stdio'));
   const closed = new Promise<void>((resolve) => {

@@ -52,7 +52,11 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
   const log = app.logger.child('mcp');
   const tools = opts.tools ?? TOOLS;
   // Over HTTP with a token, a reconnect (a new session of the same token) still reaches its tasks by id.
-  const taskStore = new JournalTaskStore(app, log.child('tasks'), opts.exclusive ? {} : { ...(app.config.http.token ? { token: app.config.http.token } : {}) });
+  const taskStore = new JournalTaskStore(
+    app,
+    log.child('tasks'),
+    opts.exclusive ? {} : { ...(app.config.http.token ? { token: app.config.http.token } : {}) },
+  );
   const server = new McpServer(
     { name: 'runware-mcp-server', title: 'Runware', version: app.config.version, icons: icon('server') },
     {
@@ -62,9 +66,16 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
     },
   );
   const owner = Symbol('mcp-session');
-  harden(server, { ...(opts.exclusive ? {} : { owner }), catalog: catalogOf(tools), tasks: taskStarter(taskStore, server.server, log.child('tasks')) });
+  harden(server, {
+    ...(opts.exclusive ? {} : { owner }),
+    catalog: catalogOf(tools),
+    tasks: taskStarter(taskStore, server.server, log.child('tasks')),
+  });
   const roots = new Roots(app.config.outputDir, app.config.defaultOutputDir, server.server, log);
-  registerTools({ server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes, confirmProgress: opts.exclusive === true }, tools);
+  registerTools(
+    { server, app, roots, log, previewMaxBytes: app.config.previewMaxBytes, confirmProgress: opts.exclusive === true },
+    tools,
+  );
   const stopResourceNotes = registerResources(server, app, roots);
   registerStudio(server);
   registerPrompts(server, app);
@@ -80,7 +91,11 @@ export function createServer(app: AppContext, opts: CreateOptions = { exclusive:
     if (!opts.exclusive && r.owner !== owner) return;
     // Records are already scrubbed by the logger.
     void server.server
-      .sendLoggingMessage({ level: r.level, logger: r.scope, data: r.data ? { message: r.message, ...r.data } : r.message })
+      .sendLoggingMessage({
+        level: r.level,
+        logger: r.scope,
+        data: r.data ? { message: r.message, ...r.data } : r.message,
+      })
       .catch(() => undefined);
   });
   return {

@@ -61,7 +61,9 @@ export class SafeStdioTransport implements Transport {
       if (this.discarding) {
         this.discarding.bytes += part.length;
       } else if (this.size + part.length > this.maxLine) {
-        const head = Buffer.concat([...this.chunks, part]).subarray(0, 512).toString('utf8');
+        const head = Buffer.concat([...this.chunks, part])
+          .subarray(0, 512)
+          .toString('utf8');
         this.discarding = { head, bytes: this.size + part.length };
         this.chunks = [];
         this.size = 0;
@@ -80,7 +82,11 @@ export class SafeStdioTransport implements Transport {
       const { head, bytes } = this.discarding;
       this.discarding = undefined;
       this.log.warn(`refused a ${bytes}-byte message: over the ${this.maxLine}-byte limit for one line`);
-      this.reply(idFromHead(head), -32600, `Request too large: ${bytes} bytes, over the ${this.maxLine}-byte limit. Send large media by URL or upload it first.`);
+      this.reply(
+        idFromHead(head),
+        -32600,
+        `Request too large: ${bytes} bytes, over the ${this.maxLine}-byte limit. Send large media by URL or upload it first.`,
+      );
       return;
     }
     const line = Buffer.concat(this.chunks).toString('utf8').replace(/\r$/, '');
@@ -99,7 +105,11 @@ export class SafeStdioTransport implements Transport {
       const id = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as { id?: unknown }).id : undefined;
       const issue = parsed.error.issues[0];
       const where = issue?.path?.length ? ` at ${issue.path.join('.')}` : '';
-      this.reply(typeof id === 'string' || typeof id === 'number' ? id : null, -32600, `Invalid Request: not a JSON-RPC 2.0 message${where} (needs "jsonrpc": "2.0", and a "method" string or a "result"/"error").`);
+      this.reply(
+        typeof id === 'string' || typeof id === 'number' ? id : null,
+        -32600,
+        `Invalid Request: not a JSON-RPC 2.0 message${where} (needs "jsonrpc": "2.0", and a "method" string or a "result"/"error").`,
+      );
       return;
     }
     try {

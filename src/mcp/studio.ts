@@ -30,7 +30,10 @@ export const STUDIO_URI = 'ui://runware/studio';
 export const MCP_APP_MIME_TYPE = 'text/html;profile=mcp-app';
 
 /** The sandbox the page asks of its host: Runware's media origins, no network access, a border. */
-export const STUDIO_UI_META = { csp: { resourceDomains: [...RUNWARE_MEDIA_ORIGINS], connectDomains: [] as string[] }, prefersBorder: true };
+export const STUDIO_UI_META = {
+  csp: { resourceDomains: [...RUNWARE_MEDIA_ORIGINS], connectDomains: [] as string[] },
+  prefersBorder: true,
+};
 
 /**
  * A tool's link to the studio, under both keys hosts read: the current
@@ -38,7 +41,10 @@ export const STUDIO_UI_META = { csp: { resourceDomains: [...RUNWARE_MEDIA_ORIGIN
  * RESOURCE_URI_META_KEY), in the order registerAppTool writes them. Clients
  * without MCP Apps ignore `_meta` and get the same results as ever.
  */
-export const studioToolMeta = (): Record<string, unknown> => ({ ui: { resourceUri: STUDIO_URI }, 'ui/resourceUri': STUDIO_URI });
+export const studioToolMeta = (): Record<string, unknown> => ({
+  ui: { resourceUri: STUDIO_URI },
+  'ui/resourceUri': STUDIO_URI,
+});
 
 export function registerStudio(server: McpServer): void {
   server.registerResource(
@@ -46,7 +52,8 @@ export function registerStudio(server: McpServer): void {
     STUDIO_URI,
     {
       title: 'Runware studio',
-      description: 'The media studio (an MCP App): outputs of a call in a grid with players, actions (new seed, upscale, remove background, animate), and the journal with today\'s spend.',
+      description:
+        "The media studio (an MCP App): outputs of a call in a grid with players, actions (new seed, upscale, remove background, animate), and the journal with today's spend.",
       mimeType: MCP_APP_MIME_TYPE,
       _meta: { ui: STUDIO_UI_META },
     },

@@ -18,7 +18,17 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { CreateTaskOptions, TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
-import { ErrorCode, ListRootsResultSchema, McpError, type CallToolRequest, type CallToolResult, type Request, type RequestId, type Result, type Task } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  ListRootsResultSchema,
+  McpError,
+  type CallToolRequest,
+  type CallToolResult,
+  type Request,
+  type RequestId,
+  type Result,
+  type Task,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { AppContext } from '../services/context.js';
 import type { Logger } from '../shared/log.js';
@@ -39,10 +49,19 @@ const PAGE = 50;
 /** Jobs running in this process, by id, so tasks/cancel (from any session) can stop them. */
 const running = new Map<string, AbortController>();
 
-const CANCELLED_MESSAGE = 'Cancelled by the client: polling stopped. Runware has no cancel, so a generation already sent may still finish and be billed; runware_tasks lists it and runware_poll fetches its result.';
+const CANCELLED_MESSAGE =
+  'Cancelled by the client: polling stopped. Runware has no cancel, so a generation already sent may still finish and be billed; runware_tasks lists it and runware_poll fetches its result.';
 
 function toTask(j: JobRecord): Task {
-  return { taskId: j.id, status: j.status, ttl: j.ttlMs, createdAt: j.createdAt, lastUpdatedAt: j.updatedAt, pollInterval: j.pollIntervalMs, ...(j.statusMessage ? { statusMessage: j.statusMessage } : {}) };
+  return {
+    taskId: j.id,
+    status: j.status,
+    ttl: j.ttlMs,
+    createdAt: j.createdAt,
+    lastUpdatedAt: j.updatedAt,
+    pollInterval: j.pollIntervalMs,
+    ...(j.statusMessage ? { statusMessage: j.statusMessage } : {}),
+  };
 }
 
 /**
@@ -64,7 +83,9 @@ export class JournalTaskStore implements TaskStore {
     opts: { token?: string } = {},
   ) {
     this.runner = app.config.instanceId;
-    this.tokenReach = opts.token ? `token:${createHash('sha256').update(`runware-mcp-tasks:${opts.token}`).digest('hex').slice(0, 24)}` : undefined;
+    this.tokenReach = opts.token
+      ? `token:${createHash('sha256').update(`runware-mcp-tasks:${opts.token}`).digest('hex').slice(0, 24)}`
+      : undefined;
   }
 
   private scopeOf(sessionId: string | undefined): string {
@@ -84,18 +105,30 @@ export class JournalTaskStore implements TaskStore {
     try {
       return await this.app.journal.state();
     } catch (e) {
-      throw new McpError(ErrorCode.InternalError, `Tasks are kept in the journal, which is unavailable: ${(e as Error).message}. Call the tool without "task".`);
+      throw new McpError(
+        ErrorCode.InternalError,
+        `Tasks are kept in the journal, which is unavailable: ${(e as Error).message}. Call the tool without "task".`,
+      );
     }
   }
 
   private async job(taskId: string, sessionId?: string, check = false): Promise<JobRecord> {
     const found = await (await this.state()).getJob(taskId);
     const j = check ? this.reachable(found, sessionId) : found;
-    if (!j) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${scrubber.text(taskId).slice(0, 80)} (unknown, or older than its ttl).`);
+    if (!j)
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Task not found: ${scrubber.text(taskId).slice(0, 80)} (unknown, or older than its ttl).`,
+      );
     return j;
   }
 
-  async createTask(params: CreateTaskOptions, _requestId: RequestId, request: Request, sessionId?: string): Promise<Task> {
+  async createTask(
+    params: CreateTaskOptions,
+    _requestId: RequestId,
+    request: Request,
+    sessionId?: string,
+  ): Promise<Task> {
     const now = new Date().toISOString();
     const ttl = typeof params.ttl === 'number' && params.ttl > 0 ? Math.min(params.ttl, JOB_TTL_MS) : JOB_TTL_MS;
     const job: JobRecord = {
@@ -132,30 +165,64 @@ export class JournalTaskStore implements TaskStore {
   private async reap(j: JobRecord): Promise<JobRecord> {
     if (j.status !== 'working' || running.has(j.id) || Date.now() - Date.parse(j.heartbeatAt) < STALE_MS) return j;
     const message = `The server process running this task stopped before it finished. Any Runware task it sent is in the journal: runware_tasks lists it and runware_poll fetches it (free; never run it again).`;
-    const failed: JobRecord = { ...j, status: 'failed', statusMessage: message, updatedAt: new Date().toISOString(), result: errorResult({ kind: 'state', message, next: 'Call runware_tasks, then runware_poll with the taskUUID.' }) };
+    const failed: JobRecord = {
+      ...j,
+      status: 'failed',
+      statusMessage: message,
+      updatedAt: new Date().toISOString(),
+      result: errorResult({ kind: 'state', message, next: 'Call runware_tasks, then runware_poll with the taskUUID.' }),
+    };
     const st = await this.state();
     return (await st.putJob(failed, { ifActive: true })) ? failed : ((await st.getJob(j.id)) ?? failed);
   }
 
   async storeTaskResult(taskId: string, status: 'completed' | 'failed', result: Result): Promise<void> {
     const j = await this.job(taskId);
-    await (await this.state()).putJob({ ...j, status, result, statusMessage: status, updatedAt: new Date().toISOString(), heartbeatAt: new Date().toISOString() }, { ifActive: true });
+    await (
+      await this.state()
+    ).putJob(
+      {
+        ...j,
+        status,
+        result,
+        statusMessage: status,
+        updatedAt: new Date().toISOString(),
+        heartbeatAt: new Date().toISOString(),
+      },
+      { ifActive: true },
+    );
   }
 
   async getTaskResult(taskId: string, sessionId?: string): Promise<Result> {
     const j = await this.job(taskId, sessionId, true);
-    if (!isJobDone(j.status) || j.result === undefined) throw new McpError(ErrorCode.InvalidParams, `Task ${taskId} has no result yet (status ${j.status}).`);
+    if (!isJobDone(j.status) || j.result === undefined)
+      throw new McpError(ErrorCode.InvalidParams, `Task ${taskId} has no result yet (status ${j.status}).`);
     return j.result as Result;
   }
 
-  async updateTaskStatus(taskId: string, status: Task['status'], statusMessage?: string, sessionId?: string): Promise<void> {
+  async updateTaskStatus(
+    taskId: string,
+    status: Task['status'],
+    statusMessage?: string,
+    sessionId?: string,
+  ): Promise<void> {
     // A cancel comes from a client; other changes come from the runner itself.
     const j = await this.job(taskId, sessionId, status === 'cancelled');
     const now = new Date().toISOString();
-    const next: JobRecord = { ...j, status: status as JobStatus, updatedAt: now, heartbeatAt: j.runner === this.runner ? now : j.heartbeatAt, ...(statusMessage ? { statusMessage: scrubber.text(statusMessage) } : {}) };
+    const next: JobRecord = {
+      ...j,
+      status: status as JobStatus,
+      updatedAt: now,
+      heartbeatAt: j.runner === this.runner ? now : j.heartbeatAt,
+      ...(statusMessage ? { statusMessage: scrubber.text(statusMessage) } : {}),
+    };
     if (status === 'cancelled') {
       next.statusMessage = CANCELLED_MESSAGE;
-      next.result = errorResult({ kind: 'cancelled', message: CANCELLED_MESSAGE, next: 'runware_tasks lists what was sent; runware_poll fetches a result without running anything again.' });
+      next.result = errorResult({
+        kind: 'cancelled',
+        message: CANCELLED_MESSAGE,
+        next: 'runware_tasks lists what was sent; runware_poll fetches a result without running anything again.',
+      });
     }
     const wrote = await (await this.state()).putJob(next, { ifActive: true });
     if (wrote && status === 'cancelled') {
@@ -167,7 +234,9 @@ export class JournalTaskStore implements TaskStore {
   async listTasks(cursor?: string, sessionId?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
     const jobs = await (await this.state()).listJobs(PAGE, cursor);
     const scope = this.scopeOf(sessionId);
-    const tasks = await Promise.all(jobs.filter((j) => j.session === scope).map(async (j) => toTask(await this.reap(j))));
+    const tasks = await Promise.all(
+      jobs.filter((j) => j.session === scope).map(async (j) => toTask(await this.reap(j))),
+    );
     return { tasks, ...(jobs.length === PAGE ? { nextCursor: jobCursor(jobs[jobs.length - 1]!) } : {}) };
   }
 
@@ -177,7 +246,15 @@ export class JournalTaskStore implements TaskStore {
     const j = await st.getJob(taskId);
     if (!j || isJobDone(j.status)) return;
     const now = new Date().toISOString();
-    await st.putJob({ ...j, heartbeatAt: now, updatedAt: statusMessage ? now : j.updatedAt, ...(statusMessage ? { statusMessage: scrubber.text(statusMessage) } : {}) }, { ifActive: true });
+    await st.putJob(
+      {
+        ...j,
+        heartbeatAt: now,
+        updatedAt: statusMessage ? now : j.updatedAt,
+        ...(statusMessage ? { statusMessage: scrubber.text(statusMessage) } : {}),
+      },
+      { ifActive: true },
+    );
   }
 }
 
@@ -204,7 +281,12 @@ export function taskStarter(store: JournalTaskStore, server: Server, log: Logger
   return {
     async start(name, run, request: CallToolRequest, rawExtra) {
       const extra = rawExtra as HandlerExtra & { requestId: RequestId };
-      const task = await store.createTask(request.params.task ?? {}, extra.requestId, request, (extra as { sessionId?: string }).sessionId);
+      const task = await store.createTask(
+        request.params.task ?? {},
+        extra.requestId,
+        request,
+        (extra as { sessionId?: string }).sessionId,
+      );
       const id = task.taskId;
       const abort = new AbortController();
       running.set(id, abort);
@@ -218,7 +300,11 @@ export function taskStarter(store: JournalTaskStore, server: Server, log: Logger
         // The call's own stream is gone once the handle is sent: notifications and requests go unrelated.
         // A tool reports progress only for a progressToken: with none from the client, the task's own
         // stands in, so the job's status message carries the percentage either way.
-        _meta: { ...extra._meta, progressToken: token ?? `task:${id}`, 'io.modelcontextprotocol/related-task': { taskId: id } },
+        _meta: {
+          ...extra._meta,
+          progressToken: token ?? `task:${id}`,
+          'io.modelcontextprotocol/related-task': { taskId: id },
+        },
         sendNotification: async (n) => {
           if (n.method !== 'notifications/progress') return server.notification(n as never);
           const p = n.params as { progress: number; total?: number; message?: string };
@@ -227,7 +313,10 @@ export function taskStarter(store: JournalTaskStore, server: Server, log: Logger
             lastStatus = now;
             void store.touch(id, progressStatus(p)).catch(() => undefined);
           }
-          if (token !== undefined) await server.notification({ method: 'notifications/progress', params: { ...p, progressToken: token } }).catch(() => undefined);
+          if (token !== undefined)
+            await server
+              .notification({ method: 'notifications/progress', params: { ...p, progressToken: token } })
+              .catch(() => undefined);
         },
         sendRequest: ((r: { method: string }, schema: typeof ListRootsResultSchema, o?: { timeout?: number }) =>
           r.method === 'ping' ? Promise.resolve({}) : server.request(r as never, schema, o)) as never,
@@ -245,11 +334,16 @@ export function taskStarter(store: JournalTaskStore, server: Server, log: Logger
         try {
           await store.storeTaskResult(id, result.isError ? 'failed' : 'completed', result);
           const t = await store.peek(id);
-          if (t) await server.notification({ method: 'notifications/tasks/status', params: t } as never).catch(() => undefined);
+          if (t)
+            await server
+              .notification({ method: 'notifications/tasks/status', params: t } as never)
+              .catch(() => undefined);
         } catch (e) {
           // The client cannot fetch it now; the Runware taskUUID lets runware_poll fetch it again, free.
           const uuid = (result.structuredContent as { taskUUID?: unknown } | undefined)?.taskUUID;
-          log.warn(`task ${id} (${name}) finished, but its result could not be stored: ${(e as Error).message}${typeof uuid === 'string' ? `; runware_poll with taskUUID ${uuid} fetches it` : ''}`);
+          log.warn(
+            `task ${id} (${name}) finished, but its result could not be stored: ${(e as Error).message}${typeof uuid === 'string' ? `; runware_poll with taskUUID ${uuid} fetches it` : ''}`,
+          );
         }
       })();
       return { task };

@@ -20,15 +20,26 @@ export type ChunkSink = (chunk: Buffer, signal: AbortSignal) => Promise<void> | 
  * (headers, body and the sink's writes) and the size cap. Returns the byte count.
  */
 export async function streamDownload(url: string, sink: ChunkSink, opts: DownloadOptions = {}): Promise<number> {
-  if (!/^https?:\/\//.test(url)) throw new UpstreamError('Only http(s) media URLs can be downloaded.', { category: 'validation', retryable: false });
+  if (!/^https?:\/\//.test(url))
+    throw new UpstreamError('Only http(s) media URLs can be downloaded.', { category: 'validation', retryable: false });
   const { request } = await undici();
   const max = opts.maxBytes ?? DEFAULT_MAX_DOWNLOAD;
   const time = deadline(opts.signal, opts.timeoutMs ?? TUNABLE.downloadTimeoutMs);
   try {
-    const res = await request(url, { method: 'GET', signal: time.signal, headersTimeout: FILES.downloadHeadersMs, bodyTimeout: FILES.downloadIdleMs, maxRedirections: 0 } as Parameters<typeof request>[1]);
+    const res = await request(url, {
+      method: 'GET',
+      signal: time.signal,
+      headersTimeout: FILES.downloadHeadersMs,
+      bodyTimeout: FILES.downloadIdleMs,
+      maxRedirections: 0,
+    } as Parameters<typeof request>[1]);
     if (res.statusCode >= 400) {
       await res.body.dump();
-      throw new UpstreamError(`Downloading the output failed with HTTP ${res.statusCode}.`, { status: res.statusCode, category: res.statusCode >= 500 ? 'serverError' : 'notFound', retryable: res.statusCode >= 500 });
+      throw new UpstreamError(`Downloading the output failed with HTTP ${res.statusCode}.`, {
+        status: res.statusCode,
+        category: res.statusCode >= 500 ? 'serverError' : 'notFound',
+        retryable: res.statusCode >= 500,
+      });
     }
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) {
@@ -48,7 +59,11 @@ export async function streamDownload(url: string, sink: ChunkSink, opts: Downloa
   } catch (e) {
     if (opts.signal?.aborted) throw new CancelledError();
     if (e instanceof UpstreamError) throw e;
-    if (time.expired) throw new NetworkError(`Downloading the output took longer than ${Math.round((opts.timeoutMs ?? TUNABLE.downloadTimeoutMs) / 1000)} s.`, false);
+    if (time.expired)
+      throw new NetworkError(
+        `Downloading the output took longer than ${Math.round((opts.timeoutMs ?? TUNABLE.downloadTimeoutMs) / 1000)} s.`,
+        false,
+      );
     throw new NetworkError(`Downloading the output failed: ${(e as Error).message}`, false);
   } finally {
     time.done();
@@ -62,4 +77,8 @@ export async function download(url: string, opts: DownloadOptions = {}): Promise
   return Buffer.concat(chunks);
 }
 
-const tooLarge = (max: number): UpstreamError => new UpstreamError(`The output is larger than ${max} bytes; not downloaded.`, { category: 'validation', retryable: false });
+const tooLarge = (max: number): UpstreamError =>
+  new UpstreamError(`The output is larger than ${max} bytes; not downloaded.`, {
+    category: 'validation',
+    retryable: false,
+  });

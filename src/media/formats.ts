@@ -2,7 +2,8 @@
  * Recognises media by magic bytes, so a saved file is proven to be what it
  * claims and gets the right extension: images, video, audio and 3D models.
  */
-export type MediaFormat = 'JPG' | 'PNG' | 'WEBP' | 'GIF' | 'SVG' | 'MP4' | 'MOV' | 'WEBM' | 'MP3' | 'M4A' | 'WAV' | 'OGG' | 'FLAC' | 'GLB';
+export type MediaFormat =
+  'JPG' | 'PNG' | 'WEBP' | 'GIF' | 'SVG' | 'MP4' | 'MOV' | 'WEBM' | 'MP3' | 'M4A' | 'WAV' | 'OGG' | 'FLAC' | 'GLB';
 export type MediaKind = 'image' | 'video' | 'audio' | '3d';
 
 const TABLE: Record<MediaFormat, { mime: string; ext: string; kind: MediaKind }> = {
@@ -22,8 +23,14 @@ const TABLE: Record<MediaFormat, { mime: string; ext: string; kind: MediaKind }>
   GLB: { mime: 'model/gltf-binary', ext: 'glb', kind: '3d' },
 };
 
-export const MIME_OF = Object.fromEntries(Object.entries(TABLE).map(([k, v]) => [k, v.mime])) as Record<MediaFormat, string>;
-export const EXT_OF = Object.fromEntries(Object.entries(TABLE).map(([k, v]) => [k, v.ext])) as Record<MediaFormat, string>;
+export const MIME_OF = Object.fromEntries(Object.entries(TABLE).map(([k, v]) => [k, v.mime])) as Record<
+  MediaFormat,
+  string
+>;
+export const EXT_OF = Object.fromEntries(Object.entries(TABLE).map(([k, v]) => [k, v.ext])) as Record<
+  MediaFormat,
+  string
+>;
 export const kindOf = (f: MediaFormat): MediaKind => TABLE[f].kind;
 /** Formats an MCP client can show inline as an image block. */
 export const previewable = (f: MediaFormat): boolean => f === 'JPG' || f === 'PNG' || f === 'WEBP' || f === 'GIF';

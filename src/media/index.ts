@@ -30,7 +30,8 @@ export async function loadBytes(src: MediaSource, signal?: AbortSignal, timeoutM
     if (!m) throw new ValidationError('dataURI', 'is not a base64 data URI');
     return Buffer.from(m[1]!, 'base64');
   }
-  if (src.url) return download(src.url, { ...(signal ? { signal } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+  if (src.url)
+    return download(src.url, { ...(signal ? { signal } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   throw new ValidationError('output', 'has no URL or inline data to save');
 }
 
@@ -63,7 +64,15 @@ export async function saveOutputs(
       const place = it.slot ?? { index: i, of: items.length };
       const stem = target.stem ? (place.of > 1 ? `${target.stem}-${place.index + 1}` : target.stem) : it.name;
       const path = await writeNew(target.dir, stem, EXT_OF[format], it.bytes, roots);
-      out.push({ path, format, mimeType: MIME_OF[format], bytes: it.bytes.length, ...(it.expected && it.expected !== format ? { note: `saved as ${format}: the output is ${format}, not the ${it.expected} asked for` } : {}) });
+      out.push({
+        path,
+        format,
+        mimeType: MIME_OF[format],
+        bytes: it.bytes.length,
+        ...(it.expected && it.expected !== format
+          ? { note: `saved as ${format}: the output is ${format}, not the ${it.expected} asked for` }
+          : {}),
+      });
     } catch (e) {
       out.push({ error: describeSaveError(e) });
     }
@@ -97,7 +106,12 @@ export async function streamOutput(
     // Nothing can be written: the output comes into memory as before, for what it is and its preview.
     const data = await loadBytes({ url, name: item.name }, opts.signal, opts.timeoutMs);
     const format = sniffFormat(data);
-    return { saved: { error: describeSaveError(e) }, ...(opts.keep?.(format) ? { data } : {}), ...(format ? { format } : {}), bytes: data.length };
+    return {
+      saved: { error: describeSaveError(e) },
+      ...(opts.keep?.(format) ? { data } : {}),
+      ...(format ? { format } : {}),
+      bytes: data.length,
+    };
   }
   let head = Buffer.alloc(0);
   let format: MediaFormat | undefined;
@@ -126,7 +140,10 @@ export async function streamOutput(
           writeError = e;
         });
       },
-      { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) },
+      {
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      },
     );
   } catch (e) {
     await part.discard();
@@ -141,7 +158,18 @@ export async function streamOutput(
     if (!format) throw new ValidationError('output', 'is not a recognised image, video or audio file');
     const stem = target.stem ? (item.slot.of > 1 ? `${target.stem}-${item.slot.index + 1}` : target.stem) : item.name;
     const path = await part.commit(stem, EXT_OF[format]);
-    return { saved: { path, format, mimeType: MIME_OF[format], bytes, ...(item.expected && item.expected !== format ? { note: `saved as ${format}: the output is ${format}, not the ${item.expected} asked for` } : {}) }, ...withData };
+    return {
+      saved: {
+        path,
+        format,
+        mimeType: MIME_OF[format],
+        bytes,
+        ...(item.expected && item.expected !== format
+          ? { note: `saved as ${format}: the output is ${format}, not the ${item.expected} asked for` }
+          : {}),
+      },
+      ...withData,
+    };
   } catch (e) {
     await part.discard();
     return { saved: { error: describeSaveError(e) }, ...withData };
@@ -163,4 +191,3 @@ export function describeSaveError(e: unknown): string {
   const base = code && why[code] ? why[code] : e instanceof Error ? e.message : String(e);
   return `not saved: ${base}. The task ran; use its URL, or poll it again with another saveTo.`;
 }
-

@@ -48,7 +48,9 @@ function sharpOrNothing(): Promise<SharpFactory | undefined> {
       warned = true;
       const log = new Logger('warning', 'previews');
       log.addSink(stderrSink);
-      log.warn(`sharp could not be loaded (${(e as Error).message.split('\n')[0]}); inline previews are the original images, within RUNWARE_PREVIEW_MAX_BYTES`);
+      log.warn(
+        `sharp could not be loaded (${(e as Error).message.split('\n')[0]}); inline previews are the original images, within RUNWARE_PREVIEW_MAX_BYTES`,
+      );
     }
     return undefined;
   });
@@ -59,7 +61,10 @@ function sharpOrNothing(): Promise<SharpFactory | undefined> {
 async function fit(sharp: SharpFactory, img: Buffer, longSide: number, budget: number): Promise<Buffer | undefined> {
   for (let side = longSide; side >= 32; side = Math.floor(side * 0.7)) {
     for (const quality of QUALITIES) {
-      const out = await sharp(img).resize(side, side, { fit: 'inside', withoutEnlargement: true }).webp({ quality, effort: 2 }).toBuffer();
+      const out = await sharp(img)
+        .resize(side, side, { fit: 'inside', withoutEnlargement: true })
+        .webp({ quality, effort: 2 })
+        .toBuffer();
       if (out.length <= budget) return out;
     }
   }
@@ -67,7 +72,18 @@ async function fit(sharp: SharpFactory, img: Buffer, longSide: number, budget: n
 }
 
 /** Digits drawn as seven-segment paths: numbers on tiles without depending on any installed font. */
-const SEGMENTS: Record<string, string> = { '0': 'abcdef', '1': 'bc', '2': 'abged', '3': 'abgcd', '4': 'fgbc', '5': 'afgcd', '6': 'afgedc', '7': 'abc', '8': 'abcdefg', '9': 'abcdfg' };
+const SEGMENTS: Record<string, string> = {
+  '0': 'abcdef',
+  '1': 'bc',
+  '2': 'abged',
+  '3': 'abgcd',
+  '4': 'fgbc',
+  '5': 'afgcd',
+  '6': 'afgedc',
+  '7': 'abc',
+  '8': 'abcdefg',
+  '9': 'abcdfg',
+};
 function digitPath(d: string, x: number, y: number, w: number, h: number, t: number): string {
   const seg: Record<string, [number, number, number, number]> = {
     a: [x, y, w, t],
@@ -78,7 +94,9 @@ function digitPath(d: string, x: number, y: number, w: number, h: number, t: num
     f: [x, y, t, h / 2],
     g: [x, y + h / 2 - t / 2, w, t],
   };
-  return [...(SEGMENTS[d] ?? '')].map((s) => `<rect x="${seg[s]![0]}" y="${seg[s]![1]}" width="${seg[s]![2]}" height="${seg[s]![3]}"/>`).join('');
+  return [...(SEGMENTS[d] ?? '')]
+    .map((s) => `<rect x="${seg[s]![0]}" y="${seg[s]![1]}" width="${seg[s]![2]}" height="${seg[s]![3]}"/>`)
+    .join('');
 }
 function badge(n: number, size: number): Buffer {
   const text = String(n);
@@ -89,7 +107,9 @@ function badge(n: number, size: number): Buffer {
   const bw = pad * 2 + text.length * w + (text.length - 1) * t;
   const bh = h + pad * 2;
   const digits = [...text].map((d, i) => digitPath(d, pad + i * (w + t), pad, w, h, t)).join('');
-  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${bw}" height="${bh}"><rect width="${bw}" height="${bh}" rx="${pad}" fill="#000" fill-opacity="0.7"/><g fill="#fff">${digits}</g></svg>`);
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${bw}" height="${bh}"><rect width="${bw}" height="${bh}" rx="${pad}" fill="#000" fill-opacity="0.7"/><g fill="#fff">${digits}</g></svg>`,
+  );
 }
 
 /** One image of the numbered tiles, `cols` across, whose long side is PREVIEW_LONG_SIDE. */
@@ -105,15 +125,24 @@ async function contactSheet(sharp: SharpFactory, images: PreviewSource[]): Promi
     images.map(async (img, k) => {
       const left = gap + (k % cols) * (tile + gap);
       const top = gap + Math.floor(k / cols) * (tile + gap);
-      const body = await sharp(img.bytes).resize(tile, tile, { fit: 'contain', background: '#20202a' }).flatten({ background: '#20202a' }).png().toBuffer();
-      const label = await sharp(badge(img.index + 1, tile)).png().toBuffer();
+      const body = await sharp(img.bytes)
+        .resize(tile, tile, { fit: 'contain', background: '#20202a' })
+        .flatten({ background: '#20202a' })
+        .png()
+        .toBuffer();
+      const label = await sharp(badge(img.index + 1, tile))
+        .png()
+        .toBuffer();
       return [
         { input: body, left, top },
         { input: label, left: left + 4, top: top + 4 },
       ];
     }),
   );
-  return sharp({ create: { width, height, channels: 3, background: '#101016' } }).composite(tiles.flat()).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#101016' } })
+    .composite(tiles.flat())
+    .png()
+    .toBuffer();
 }
 
 /** Width and height from the header of a PNG, GIF, JPEG or WebP, without decoding it; undefined if not found. */
@@ -132,10 +161,11 @@ export function imageSize(b: Buffer, format: MediaFormat): { width: number; heig
     }
     if (format === 'JPG') {
       // Walk the segments to the first start-of-frame marker.
-      for (let i = 2; i + 9 < b.length; ) {
+      for (let i = 2; i + 9 < b.length;) {
         if (b[i] !== 0xff) return undefined;
         const marker = b[i + 1]!;
-        if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return { width: b.readUInt16BE(i + 7), height: b.readUInt16BE(i + 5) };
+        if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
+          return { width: b.readUInt16BE(i + 7), height: b.readUInt16BE(i + 5) };
         i += 2 + b.readUInt16BE(i + 2);
       }
     }

@@ -15,7 +15,8 @@ import { resolve } from 'node:path';
 import { CancelledError, PolicyError } from '../shared/errors.js';
 import { inside } from './save.js';
 
-export type UnsafeFileReason = 'missing' | 'outside' | 'link' | 'notRegular' | 'changed' | 'tooLarge' | 'timeout' | 'unreadable';
+export type UnsafeFileReason =
+  'missing' | 'outside' | 'link' | 'notRegular' | 'changed' | 'tooLarge' | 'timeout' | 'unreadable';
 
 /** Why a file was not read; nothing was read. Callers name their own field and say what to do. */
 export class UnsafeFileError extends PolicyError {
@@ -44,7 +45,8 @@ export interface SafeReadOptions {
   singleLink?: boolean;
 }
 
-const FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+const FLAGS =
+  constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 const CHUNK = 1 << 20;
 
 /** The real directories allowed now (ones that do not exist allow nothing). */
@@ -63,17 +65,28 @@ async function locationOf(handle: FileHandle): Promise<string | undefined> {
  * Reads `path` if, at the moment it is opened, it is a regular file inside one
  * of `allowedDirs`. Throws UnsafeFileError (or CancelledError) otherwise.
  */
-export async function readRegularFileWithin(path: string, allowedDirs: readonly string[], opts: SafeReadOptions): Promise<Buffer> {
+export async function readRegularFileWithin(
+  path: string,
+  allowedDirs: readonly string[],
+  opts: SafeReadOptions,
+): Promise<Buffer> {
   return (await readFileWithin(path, allowedDirs, opts)).bytes;
 }
 
 /** readRegularFileWithin, also saying where the file really is (the path that was checked). */
-export async function readFileWithin(path: string, allowedDirs: readonly string[], opts: SafeReadOptions): Promise<{ bytes: Buffer; realPath: string }> {
+export async function readFileWithin(
+  path: string,
+  allowedDirs: readonly string[],
+  opts: SafeReadOptions,
+): Promise<{ bytes: Buffer; realPath: string }> {
   if (opts.signal?.aborted) throw new CancelledError();
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UnsafeFileError('timeout', path, `${path} could not be read within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    timer = setTimeout(
+      () => reject(new UnsafeFileError('timeout', path, `${path} could not be read within ${opts.timeoutMs} ms`)),
+      opts.timeoutMs,
+    );
     onAbort = () => reject(new CancelledError());
     opts.signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -90,25 +103,48 @@ export async function readFileWithin(path: string, allowedDirs: readonly string[
   }
 }
 
-async function readChecked(path: string, allowedDirs: readonly string[], maxBytes: number, state: { over: boolean }, singleLink: boolean): Promise<{ bytes: Buffer; realPath: string }> {
+async function readChecked(
+  path: string,
+  allowedDirs: readonly string[],
+  maxBytes: number,
+  state: { over: boolean },
+  singleLink: boolean,
+): Promise<{ bytes: Buffer; realPath: string }> {
   if (path.includes('\0')) throw new UnsafeFileError('unreadable', path, 'the path holds a NUL byte');
   const abs = resolve(path);
   const roots = await realDirs(allowedDirs);
   const real = await realpath(abs).catch((e: NodeJS.ErrnoException) => {
-    throw new UnsafeFileError(e.code === 'ENOENT' ? 'missing' : 'unreadable', path, e.code === 'ENOENT' ? `${path} does not exist` : `${path} cannot be read (${e.code ?? e.message})`);
+    throw new UnsafeFileError(
+      e.code === 'ENOENT' ? 'missing' : 'unreadable',
+      path,
+      e.code === 'ENOENT' ? `${path} does not exist` : `${path} cannot be read (${e.code ?? e.message})`,
+    );
   });
-  if (!roots.some((r) => inside(real, r))) throw new UnsafeFileError('outside', path, `${path} is outside the allowed directories${real !== abs ? ' (it is a link that points outside)' : ''}`, real);
+  if (!roots.some((r) => inside(real, r)))
+    throw new UnsafeFileError(
+      'outside',
+      path,
+      `${path} is outside the allowed directories${real !== abs ? ' (it is a link that points outside)' : ''}`,
+      real,
+    );
   const before = await lstat(real).catch(() => undefined);
   if (!before) throw new UnsafeFileError('changed', path, `${path} changed while it was being checked`, real);
   if (!before.isFile()) throw new UnsafeFileError('notRegular', path, `${path} is not a regular file`, real);
-  if (before.size > maxBytes) throw new UnsafeFileError('tooLarge', path, `${path} is ${before.size} bytes, over the ${maxBytes}-byte limit`, real);
+  if (before.size > maxBytes)
+    throw new UnsafeFileError(
+      'tooLarge',
+      path,
+      `${path} is ${before.size} bytes, over the ${maxBytes}-byte limit`,
+      real,
+    );
 
   let handle: FileHandle;
   try {
     handle = await open(real, FLAGS);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || code === 'EMLINK') throw new UnsafeFileError('link', path, `${path} became a link while it was being checked`, real);
+    if (code === 'ELOOP' || code === 'EMLINK')
+      throw new UnsafeFileError('link', path, `${path} became a link while it was being checked`, real);
     if (code === 'ENOENT') throw new UnsafeFileError('missing', path, `${path} does not exist`, real);
     throw new UnsafeFileError('unreadable', path, `${path} cannot be read (${code ?? (e as Error).message})`, real);
   }
@@ -116,11 +152,20 @@ async function readChecked(path: string, allowedDirs: readonly string[], maxByte
     if (state.over) throw new UnsafeFileError('timeout', path, `${path} could not be read in time`, real);
     const st = await handle.stat();
     if (!st.isFile()) throw new UnsafeFileError('notRegular', path, `${path} is not a regular file`, real);
-    if (st.dev !== before.dev || st.ino !== before.ino) throw new UnsafeFileError('changed', path, `${path} was replaced while it was being opened`, real);
-    if (singleLink && st.nlink > 1) throw new UnsafeFileError('link', path, `${path} has ${st.nlink} hard links; a saved output has one, so this may be a file from elsewhere`, real);
+    if (st.dev !== before.dev || st.ino !== before.ino)
+      throw new UnsafeFileError('changed', path, `${path} was replaced while it was being opened`, real);
+    if (singleLink && st.nlink > 1)
+      throw new UnsafeFileError(
+        'link',
+        path,
+        `${path} has ${st.nlink} hard links; a saved output has one, so this may be a file from elsewhere`,
+        real,
+      );
     const at = await locationOf(handle);
-    if (at !== undefined && !roots.some((r) => inside(at, r))) throw new UnsafeFileError('outside', path, `${path} resolves outside the allowed directories`, at);
-    if (st.size > maxBytes) throw new UnsafeFileError('tooLarge', path, `${path} is ${st.size} bytes, over the ${maxBytes}-byte limit`, real);
+    if (at !== undefined && !roots.some((r) => inside(at, r)))
+      throw new UnsafeFileError('outside', path, `${path} resolves outside the allowed directories`, at);
+    if (st.size > maxBytes)
+      throw new UnsafeFileError('tooLarge', path, `${path} is ${st.size} bytes, over the ${maxBytes}-byte limit`, real);
     return { bytes: await readAll(handle, path, maxBytes, state), realPath: real };
   } finally {
     await handle.close().catch(() => undefined);

@@ -41,7 +41,8 @@ const PRODUCT_NAME_TEXT = /runware-/gi;
 export function safeBasename(name: string, fallback = 'output'): string {
   // A secret is looked for in what the name carries besides the product's own text; a whole
   // FRAGMENT of a secret in that part is still found, so nothing real is missed.
-  if (scrubber.containsSecret(name.replace(PRODUCT_NAME_TEXT, '\n'))) return `output-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+  if (scrubber.containsSecret(name.replace(PRODUCT_NAME_TEXT, '\n')))
+    return `output-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
   let out = name
     .normalize('NFKC')
     // Bidirectional and other format controls (U+202E, U+2066-2069, U+200E/F, ...) and line separators spoof how a name reads.
@@ -77,18 +78,38 @@ async function realAncestor(path: string): Promise<string> {
  * real location is inside one of `roots`. Throws PolicyError otherwise.
  */
 export async function resolveSaveTarget(saveTo: string, roots: string[], field = 'saveTo'): Promise<SaveTarget> {
-  if (roots.length === 0) throw new PolicyError(field, 'no output directory is configured', 'Set RUNWARE_OUTPUT_DIR, or use a client that offers MCP roots.');
+  if (roots.length === 0)
+    throw new PolicyError(
+      field,
+      'no output directory is configured',
+      'Set RUNWARE_OUTPUT_DIR, or use a client that offers MCP roots.',
+    );
   if (saveTo.includes('\0')) throw new ValidationError(field, 'must not contain NUL bytes');
   const abs = isAbsolute(saveTo) ? resolve(saveTo) : resolve(roots[0]!, saveTo);
   const realRoots = await Promise.all(roots.map((r) => realAncestor(resolve(r))));
   const real = await realAncestor(abs);
   if (!realRoots.some((r) => inside(real, r))) {
-    throw new PolicyError(field, `${saveTo} is outside the allowed output directories`, `Save inside ${roots.join(' or ')} (RUNWARE_OUTPUT_DIR or the client's roots).`);
+    throw new PolicyError(
+      field,
+      `${saveTo} is outside the allowed output directories`,
+      `Save inside ${roots.join(' or ')} (RUNWARE_OUTPUT_DIR or the client's roots).`,
+    );
   }
   for (const part of abs.split(sep)) {
-    if (Buffer.byteLength(part) > MAX_NAME_BYTES) throw new ValidationError(field, `the name "${part.slice(0, 40)}…" is ${Buffer.byteLength(part)} bytes; at most ${MAX_NAME_BYTES} per path component`);
+    if (Buffer.byteLength(part) > MAX_NAME_BYTES)
+      throw new ValidationError(
+        field,
+        `the name "${part.slice(0, 40)}…" is ${Buffer.byteLength(part)} bytes; at most ${MAX_NAME_BYTES} per path component`,
+      );
   }
-  const looksLikeDir = saveTo.endsWith('/') || saveTo.endsWith(sep) || extname(abs) === '' || (await stat(abs).then((s) => s.isDirectory(), () => false));
+  const looksLikeDir =
+    saveTo.endsWith('/') ||
+    saveTo.endsWith(sep) ||
+    extname(abs) === '' ||
+    (await stat(abs).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ));
   const target: SaveTarget = looksLikeDir ? { dir: real } : { dir: dirname(real), stem: basename(real, extname(real)) };
   await checkDirectoryPath(target.dir, field);
   return target;
@@ -100,7 +121,12 @@ async function checkDirectoryPath(dir: string, field: string): Promise<void> {
   for (;;) {
     const st = await stat(cur).catch(() => undefined);
     if (st) {
-      if (!st.isDirectory()) throw new ValidationError(field, `${cur} is a file, not a directory, so nothing can be saved under it`, 'a directory, or a name in an existing directory');
+      if (!st.isDirectory())
+        throw new ValidationError(
+          field,
+          `${cur} is a file, not a directory, so nothing can be saved under it`,
+          'a directory, or a name in an existing directory',
+        );
       return;
     }
     const parent = dirname(cur);
@@ -113,17 +139,28 @@ async function checkDirectoryPath(dir: string, field: string): Promise<void> {
  * Writes bytes under `dir` as `name.ext`, never replacing an existing file or
  * following a symlink: O_EXCL fails on both, and a numbered name is tried next.
  */
-export async function writeNew(dir: string, name: string, ext: string, bytes: Uint8Array, roots: string[]): Promise<string> {
+export async function writeNew(
+  dir: string,
+  name: string,
+  ext: string,
+  bytes: Uint8Array,
+  roots: string[],
+): Promise<string> {
   const { realDir, realRoots } = await checkedDir(dir, roots);
   const stem = safeBasename(name);
   const safeExt = safeBasename(ext, 'bin');
   for (let i = 0; i < 1000; i++) {
     const path = join(realDir, `${stem}${i === 0 ? '' : `-${i}`}.${safeExt}`);
     // Checked at the moment of writing, whatever the name's origin.
-    if (dirname(path) !== realDir || !realRoots.some((r) => inside(path, r))) throw new PolicyError('saveTo', 'the file name would land outside the allowed output directories');
+    if (dirname(path) !== realDir || !realRoots.some((r) => inside(path, r)))
+      throw new PolicyError('saveTo', 'the file name would land outside the allowed output directories');
     let handle;
     try {
-      handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
+      handle = await open(
+        path,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
+        0o644,
+      );
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST' || (e as NodeJS.ErrnoException).code === 'ELOOP') continue;
       throw e;
@@ -134,7 +171,10 @@ export async function writeNew(dir: string, name: string, ext: string, bytes: Ui
       await Promise.race([
         handle.writeFile(bytes),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`writing ${path} took over ${WRITE_TIMEOUT_MS / 1000} s`)), WRITE_TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new Error(`writing ${path} took over ${WRITE_TIMEOUT_MS / 1000} s`)),
+            WRITE_TIMEOUT_MS,
+          );
         }),
       ]);
     } finally {
@@ -152,7 +192,8 @@ async function checkedDir(dir: string, roots: string[]): Promise<{ realDir: stri
   // Re-check after mkdir: a directory swapped for a symlink must not move the write outside.
   const realDir = await realpath(dir);
   const realRoots = await Promise.all(roots.map((r) => realAncestor(resolve(r))));
-  if (!realRoots.some((r) => inside(realDir, r))) throw new PolicyError('saveTo', 'the target directory resolves outside the allowed output directories');
+  if (!realRoots.some((r) => inside(realDir, r)))
+    throw new PolicyError('saveTo', 'the target directory resolves outside the allowed output directories');
   return { realDir, realRoots };
 }
 
@@ -175,7 +216,11 @@ export interface PartFile {
 export async function openPart(dir: string, roots: string[]): Promise<PartFile> {
   const { realDir, realRoots } = await checkedDir(dir, roots);
   const partPath = join(realDir, `.runware-${randomBytes(8).toString('hex')}.part`);
-  const handle: FileHandle = await open(partPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o644);
+  const handle: FileHandle = await open(
+    partPath,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
+    0o644,
+  );
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -212,7 +257,8 @@ export async function openPart(dir: string, roots: string[]): Promise<PartFile> 
       try {
         for (let i = 0; i < 1000; i++) {
           const path = join(realDir, `${stem}${i === 0 ? '' : `-${i}`}.${safeExt}`);
-          if (dirname(path) !== realDir || !realRoots.some((r) => inside(path, r))) throw new PolicyError('saveTo', 'the file name would land outside the allowed output directories');
+          if (dirname(path) !== realDir || !realRoots.some((r) => inside(path, r)))
+            throw new PolicyError('saveTo', 'the file name would land outside the allowed output directories');
           try {
             await link(partPath, path);
             return path;

@@ -11,7 +11,18 @@ import { sleep } from '../shared/time.js';
 import { parseEnvelope, type ApiErrorItem, type Envelope } from './errors.js';
 import { DEFAULT_POLL_SCHEDULE, pollTask, type PollSchedule, type PollState, type Progress } from './poll.js';
 import { isReadType } from './rules.js';
-import { giveUp, isRead, newSlot, settleRuleFor, SettleWindow, transition, type Attempt, type Outcome, type Slot, type Verdict } from './recovery.js';
+import {
+  giveUp,
+  isRead,
+  newSlot,
+  settleRuleFor,
+  SettleWindow,
+  transition,
+  type Attempt,
+  type Outcome,
+  type Slot,
+  type Verdict,
+} from './recovery.js';
 import { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry.js';
 import type { Rules, Task } from './rules.js';
 import type { Transport, TransportReply } from './transport.js';
@@ -138,19 +149,40 @@ export class RunwareClient {
     this.schedule = opts.pollSchedule ?? DEFAULT_POLL_SCHEDULE;
     this.readTimeoutMs = opts.readTimeoutMs ?? TUNABLE.readTimeoutMs;
     this.sendTimeoutMs = opts.sendTimeoutMs ?? TUNABLE.requestTimeoutMs;
-    this.settle = new SettleWindow(settleRuleFor(opts.settleMs ?? Math.min(SETTLE_UNIT_MS, this.retry.baseDelayMs * 2)));
+    this.settle = new SettleWindow(
+      settleRuleFor(opts.settleMs ?? Math.min(SETTLE_UNIT_MS, this.retry.baseDelayMs * 2)),
+    );
     this.resendUnknown = opts.resendUnknown ?? 'after-settle';
     this.journal = opts.journal;
     this.logTasks = opts.logTasks === true;
     if (this.journal) {
       const journal = this.journal;
       const sp = opts.spend ?? {};
-      const dry = sp.dryRun && this.transport.name === 'rest'
-        ? new DryRun({ send: (tasks, timeoutMs) => this.readSend(tasks, { timeoutMs, dryRun: true }), fresh: () => this.rules.uuids.fresh(), journal, logger: this.log, timeoutMs: this.readTimeoutMs })
-        : undefined;
-      const quoter = new Quoter({ ...(sp.ceilings ? { ceilings: sp.ceilings } : {}), ...(sp.pricing ? { pricing: sp.pricing } : {}), learned: (m) => journal.learnedPerUnit(m), ...(dry ? { dryRun: (t) => dry.price(t as Task) } : {}) });
+      const dry =
+        sp.dryRun && this.transport.name === 'rest'
+          ? new DryRun({
+              send: (tasks, timeoutMs) => this.readSend(tasks, { timeoutMs, dryRun: true }),
+              fresh: () => this.rules.uuids.fresh(),
+              journal,
+              logger: this.log,
+              timeoutMs: this.readTimeoutMs,
+            })
+          : undefined;
+      const quoter = new Quoter({
+        ...(sp.ceilings ? { ceilings: sp.ceilings } : {}),
+        ...(sp.pricing ? { pricing: sp.pricing } : {}),
+        learned: (m) => journal.learnedPerUnit(m),
+        ...(dry ? { dryRun: (t) => dry.price(t as Task) } : {}),
+      });
       // The settle window's bound (docs/recovery.md): a task getTaskDetails still does not know after it never landed.
-      this.spend = new SpendGate({ journal, quoter, ...(sp.confirmAboveUsd !== undefined ? { confirmAboveUsd: sp.confirmAboveUsd } : {}), logger: this.log, knows: (u) => this.knowsTask(u), settleWindowMs: this.settle.rule.maxWindowMs });
+      this.spend = new SpendGate({
+        journal,
+        quoter,
+        ...(sp.confirmAboveUsd !== undefined ? { confirmAboveUsd: sp.confirmAboveUsd } : {}),
+        logger: this.log,
+        knows: (u) => this.knowsTask(u),
+        settleWindowMs: this.settle.rule.maxWindowMs,
+      });
     }
   }
 
@@ -167,14 +199,19 @@ export class RunwareClient {
   }
 
   /** Quotes the billable tasks, holds the call for confirmation, and admits it; a cap refusal first releases dead senders' reservations. */
-  private async admitWithQuotes(tasks: Task[], callers: string[], opts: SubmitOptions): Promise<Map<string, Quote> | undefined> {
+  private async admitWithQuotes(
+    tasks: Task[],
+    callers: string[],
+    opts: SubmitOptions,
+  ): Promise<Map<string, Quote> | undefined> {
     const journal = this.journal!;
     const quotes = this.spend && tasks.some((t) => isBillable(t.taskType)) ? await this.spend.quote(tasks) : undefined;
     const admitted = tasks.map(ledgerTask);
     if (quotes) {
       // A call the cap refuses is refused before anyone is asked to confirm its price.
       await journal.refuseOverCap(admitted, quotes).catch(async (e: unknown) => {
-        if (!(e instanceof SpendError && e.code === 'spend_cap' && (await this.spend!.releaseStale(opts.signal)) > 0)) throw e;
+        if (!(e instanceof SpendError && e.code === 'spend_cap' && (await this.spend!.releaseStale(opts.signal)) > 0))
+          throw e;
       });
       await this.spend!.confirm(tasks, quotes, opts.confirm);
     }
@@ -182,7 +219,13 @@ export class RunwareClient {
     try {
       await journal.admit(admitted, callers, extra);
     } catch (e) {
-      if (!(e instanceof SpendError && e.code === 'spend_cap' && this.spend && (await this.spend.releaseStale(opts.signal)) > 0)) throw e;
+      if (!(
+        e instanceof SpendError &&
+        e.code === 'spend_cap' &&
+        this.spend &&
+        (await this.spend.releaseStale(opts.signal)) > 0
+      ))
+        throw e;
       await journal.admit(admitted, callers, extra);
     }
     return quotes;
@@ -199,7 +242,8 @@ export class RunwareClient {
     const callers = callerUuids(input);
     // Free tasks with server-made UUIDs are recorded while their request is in flight, not before it.
     const recorded = tasks.map(ledgerTask);
-    const behind = this.journal && !this.journal.mustAdmitFirst(recorded, callers) ? this.journal.admitBehind(recorded) : undefined;
+    const behind =
+      this.journal && !this.journal.mustAdmitFirst(recorded, callers) ? this.journal.admitBehind(recorded) : undefined;
     const quotes = this.journal && !behind ? await this.admitWithQuotes(tasks, callers, opts) : undefined;
     const deadline = Date.now() + (opts.deadlineMs ?? this.retry.budgetMs);
     const size = this.limiter.capacity;
@@ -209,28 +253,63 @@ export class RunwareClient {
       chunks[chunks.length - 1]!.push(newSlot(index, task, opts.wait === true));
     });
     const requestErrors: ApiErrorItem[] = [];
-    const ctx: DriveContext = { deadline, requestErrors, admitted: new Set(tasks.map((t) => t.taskUUID)), ...(quotes ? { quotes: new Map(tasks.map((t, i) => [i, quotes.get(t.taskUUID)!] as const).filter(([, q]) => q)) } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}) };
+    const ctx: DriveContext = {
+      deadline,
+      requestErrors,
+      admitted: new Set(tasks.map((t) => t.taskUUID)),
+      ...(quotes
+        ? { quotes: new Map(tasks.map((t, i) => [i, quotes.get(t.taskUUID)!] as const).filter(([, q]) => q)) }
+        : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}),
+    };
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
     await behind;
-    const outcomes = chunks.flat().map((s) => this.toOutcome(s)).sort((a, b) => a.index - b.index);
+    const outcomes = chunks
+      .flat()
+      .map((s) => this.toOutcome(s))
+      .sort((a, b) => a.index - b.index);
     // A task the journal could not record says so in one line: a restart will not find it.
     if (this.journal) {
       for (const o of outcomes) {
         const r = await this.journal.recordOutcome(ledgerTask(tasks[o.index]!), outcomeRecord(o), opts.call);
-        if (!r.written && r.note) o.note = o.note instanceof Next ? o.note.and(r.note) : [o.note, r.note].filter(Boolean).join(' ');
+        if (!r.written && r.note)
+          o.note = o.note instanceof Next ? o.note.and(r.note) : [o.note, r.note].filter(Boolean).join(' ');
         if (r.overrun) o.overrun = r.overrun;
       }
     }
-    if (this.logTasks) for (const o of outcomes) this.log.info(`task ${o.taskUUID} ${o.taskType} ${o.status}`, { attempts: o.attempts.length, ...(o.errors[0] ? { error: o.errors[0].code } : {}) });
+    if (this.logTasks)
+      for (const o of outcomes)
+        this.log.info(`task ${o.taskUUID} ${o.taskType} ${o.status}`, {
+          attempts: o.attempts.length,
+          ...(o.errors[0] ? { error: o.errors[0].code } : {}),
+        });
     const failed = outcomes.filter((o) => o.status === 'error' || o.status === 'unknown').length;
     return { tasks: outcomes, requestErrors, anyFailed: failed > 0, allFailed: failed === outcomes.length };
   }
 
   /** One task, waited for: submitted, recovered, followed until it settles or `waitMs` passes. */
-  async run(task: Record<string, unknown>, opts: { waitMs: number; signal?: AbortSignal; onProgress?: (p: Progress) => void; call?: CallRecord; confirm?: ConfirmOptions }): Promise<TaskOutcome> {
-    const r = await this.submit(task, { deadlineMs: opts.waitMs, wait: true, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.call ? { call: opts.call } : {}), ...(opts.confirm ? { confirm: opts.confirm } : {}) });
+  async run(
+    task: Record<string, unknown>,
+    opts: {
+      waitMs: number;
+      signal?: AbortSignal;
+      onProgress?: (p: Progress) => void;
+      call?: CallRecord;
+      confirm?: ConfirmOptions;
+    },
+  ): Promise<TaskOutcome> {
+    const r = await this.submit(task, {
+      deadlineMs: opts.waitMs,
+      wait: true,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.call ? { call: opts.call } : {}),
+      ...(opts.confirm ? { confirm: opts.confirm } : {}),
+    });
     const t = r.tasks[0]!;
-    if (t.errors.length === 0 && r.requestErrors.length > 0 && t.status === 'error') return { ...t, errors: r.requestErrors };
+    if (t.errors.length === 0 && r.requestErrors.length > 0 && t.status === 'error')
+      return { ...t, errors: r.requestErrors };
     return t;
   }
 
@@ -245,23 +324,66 @@ export class RunwareClient {
     const deadline = Date.now() + Math.max(0, req.waitMs);
     const known = this.submitted.get(read.taskUUID);
     const expectedMs = req.expectedMs ?? (known ? await this.typicalMs(known) : undefined);
-    const followed = await this.follow(read.taskUUID, known, deadline, req.numberResults ?? (known ? expectedResults(known) : 1), req.signal, req.onProgress, req.startedAt, expectedMs);
+    const followed = await this.follow(
+      read.taskUUID,
+      known,
+      deadline,
+      req.numberResults ?? (known ? expectedResults(known) : 1),
+      req.signal,
+      req.onProgress,
+      req.startedAt,
+      expectedMs,
+    );
     // A poll that saw the task running and then done brackets its run time; so does one aimed at the learned time. A late poll says nothing.
-    if (known && (followed.runningAtAge !== undefined || (expectedMs !== undefined && (followed.doneAtAge ?? Infinity) <= expectedMs * 1.2))) this.learnFromFollow(known, followed);
+    if (
+      known &&
+      (followed.runningAtAge !== undefined ||
+        (expectedMs !== undefined && (followed.doneAtAge ?? Infinity) <= expectedMs * 1.2))
+    )
+      this.learnFromFollow(known, followed);
     const { doneAtAge: _done, runningAtAge: _running, ...st } = followed;
-    const transient = st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
+    const transient =
+      st.status === 'error' && st.results.length === 0 && st.errors.length > 0 && st.errors.every((e) => e.retryable);
     if (!transient || !known || Date.now() >= deadline) {
       // A poll knows no attempts of its own: the ledger keeps the lineage it recorded.
-      const over = this.journal && st.status !== 'unknown' ? (await this.journal.recordOutcome(known ? ledgerTask(known) : undefined, outcomeRecord({ taskUUID: st.taskUUID, status: st.status, results: st.results, errors: st.errors }), req.call)).overrun : undefined;
+      const over =
+        this.journal && st.status !== 'unknown'
+          ? (
+              await this.journal.recordOutcome(
+                known ? ledgerTask(known) : undefined,
+                outcomeRecord({ taskUUID: st.taskUUID, status: st.status, results: st.results, errors: st.errors }),
+                req.call,
+              )
+            ).overrun
+          : undefined;
       return over ? { ...st, overrun: over } : st;
     }
     const s = newSlot(0, this.rules.withFreshUuid(known), true);
     s.attempts.push({ taskUUID: read.taskUUID, outcome: st.errors.map((e) => e.code).join(', ') });
-    this.log.warn(`task ${read.taskUUID} failed transiently (${st.errors[0]!.code}); retrying as a new task under ${s.task.taskUUID}`);
-    await this.drive(s, { deadline, requestErrors: [], admitted: new Set(), ...(req.signal ? { signal: req.signal } : {}), ...(req.onProgress ? { onProgress: req.onProgress } : {}) });
+    this.log.warn(
+      `task ${read.taskUUID} failed transiently (${st.errors[0]!.code}); retrying as a new task under ${s.task.taskUUID}`,
+    );
+    await this.drive(s, {
+      deadline,
+      requestErrors: [],
+      admitted: new Set(),
+      ...(req.signal ? { signal: req.signal } : {}),
+      ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+    });
     const o = this.toOutcome(s);
-    const over = this.journal ? (await this.journal.recordOutcome(ledgerTask(s.task), outcomeRecord(o), req.call)).overrun : undefined;
-    return { ...(over ? { overrun: over } : {}), ...st, taskUUID: o.taskUUID, status: o.status === 'unknown' ? 'unknown' : o.status, results: o.results, errors: o.errors, progress: o.status === 'success' ? 100 : st.progress, attempts: o.attempts };
+    const over = this.journal
+      ? (await this.journal.recordOutcome(ledgerTask(s.task), outcomeRecord(o), req.call)).overrun
+      : undefined;
+    return {
+      ...(over ? { overrun: over } : {}),
+      ...st,
+      taskUUID: o.taskUUID,
+      status: o.status === 'unknown' ? 'unknown' : o.status,
+      results: o.results,
+      errors: o.errors,
+      progress: o.status === 'success' ? 100 : st.progress,
+      attempts: o.attempts,
+    };
   }
 
   async close(): Promise<void> {
@@ -314,7 +436,11 @@ export class RunwareClient {
 
   /** An exception as a verdict: an upstream refusal is request-level; anything else leaves it unknown whether the task ran. */
   private failureVerdict(e: unknown): Verdict {
-    if (e instanceof UpstreamError && !e.retryable) return { kind: 'requestError', errors: [{ code: e.code ?? 'upstreamError', message: e.message, category: e.opts.category, retryable: false }] };
+    if (e instanceof UpstreamError && !e.retryable)
+      return {
+        kind: 'requestError',
+        errors: [{ code: e.code ?? 'upstreamError', message: e.message, category: e.opts.category, retryable: false }],
+      };
     return { kind: 'unknown', why: `an internal error (${String((e as Error)?.message ?? e).slice(0, 120)})` };
   }
 
@@ -337,20 +463,39 @@ export class RunwareClient {
             giveUp(s, `${s.sends} attempts`);
             break;
           }
-          if (s.phase === 'send' && s.sends > 0 && !(await this.pause(s, retryDelay(s.sends, this.retry, s.retryAfterMs), ctx))) break;
+          if (
+            s.phase === 'send' &&
+            s.sends > 0 &&
+            !(await this.pause(s, retryDelay(s.sends, this.retry, s.retryAfterMs), ctx))
+          )
+            break;
           delete s.retryAfterMs;
           await this.send([s], ctx);
           break;
         }
         case 'check': {
-          const wait = s.notFound > 0 ? this.settle.nextDelay(s, Date.now()) : s.checkFailures > 0 ? retryDelay(s.checkFailures + 1, this.retry) : 0;
+          const wait =
+            s.notFound > 0
+              ? this.settle.nextDelay(s, Date.now())
+              : s.checkFailures > 0
+                ? retryDelay(s.checkFailures + 1, this.retry)
+                : 0;
           if (wait > 0 && !(await this.pause(s, wait, ctx))) break;
           await this.check(s, ctx);
           break;
         }
         case 'follow': {
           try {
-            const st = await this.follow(s.task.taskUUID, s.task, ctx.deadline, expectedResults(s.task), ctx.signal, ctx.onProgress, undefined, await this.typicalMs(s.task));
+            const st = await this.follow(
+              s.task.taskUUID,
+              s.task,
+              ctx.deadline,
+              expectedResults(s.task),
+              ctx.signal,
+              ctx.onProgress,
+              undefined,
+              await this.typicalMs(s.task),
+            );
             this.learnFromFollow(s.task, st);
             this.apply(s, followVerdict(st));
           } catch (e) {
@@ -410,11 +555,23 @@ export class RunwareClient {
     // A sync wait keeps back enough of the budget to look the task up if it outlives it (delivery.ts).
     const sync = slots.some((s) => waitsOnRequest(s.task));
     const sentAt = Date.now();
-    const ticker = sync && ctx.onProgress && slots.length === 1 ? syncProgress(await this.typicalMs(slots[0]!.task), ctx.onProgress) : undefined;
+    const ticker =
+      sync && ctx.onProgress && slots.length === 1
+        ? syncProgress(await this.typicalMs(slots[0]!.task), ctx.onProgress)
+        : undefined;
     try {
       reply = await this.limiter.run(
         slots.length,
-        () => this.transport.send(slots.map((s) => s.task), { timeoutMs: sync ? Math.min(this.sendTimeoutMs, syncWaitMs(ctx.deadline - Date.now(), this.readTimeoutMs)) : this.timeLeft(ctx, this.sendTimeoutMs), ...(ctx.signal ? { signal: ctx.signal } : {}) }),
+        () =>
+          this.transport.send(
+            slots.map((s) => s.task),
+            {
+              timeoutMs: sync
+                ? Math.min(this.sendTimeoutMs, syncWaitMs(ctx.deadline - Date.now(), this.readTimeoutMs))
+                : this.timeLeft(ctx, this.sendTimeoutMs),
+              ...(ctx.signal ? { signal: ctx.signal } : {}),
+            },
+          ),
         ctx.signal,
       );
     } catch (e) {
@@ -422,24 +579,54 @@ export class RunwareClient {
       if (!(e instanceof NetworkError)) throw e;
       this.log.warn(`network error on send: ${e.message}`, { sent: e.sent });
       for (const s of slots) {
-        s.lastErrors = [{ code: 'connectionError', message: e.message, category: 'connection', retryable: true, taskUUID: s.task.taskUUID }];
-        this.apply(s, e.sent ? { kind: 'unknown', why: `network error ${e.causeCode ?? ''}`.trim() } : { kind: 'notRun', why: `could not connect (${e.causeCode ?? 'network'})`, errors: s.lastErrors });
+        s.lastErrors = [
+          {
+            code: 'connectionError',
+            message: e.message,
+            category: 'connection',
+            retryable: true,
+            taskUUID: s.task.taskUUID,
+          },
+        ];
+        this.apply(
+          s,
+          e.sent
+            ? { kind: 'unknown', why: `network error ${e.causeCode ?? ''}`.trim() }
+            : { kind: 'notRun', why: `could not connect (${e.causeCode ?? 'network'})`, errors: s.lastErrors },
+        );
       }
       return;
     }
     ticker?.stop(false);
     const env = parseEnvelope(reply.body);
-    for (const e of env.errors) if (!e.taskUUID && !ctx.requestErrors.some((r) => r.code === e.code && r.message === e.message)) ctx.requestErrors.push(e);
+    for (const e of env.errors)
+      if (!e.taskUUID && !ctx.requestErrors.some((r) => r.code === e.code && r.message === e.message))
+        ctx.requestErrors.push(e);
     if (reply.status === 401 || reply.status === 403) {
       // A refused key refuses every task alike; nothing ran.
-      for (const s of slots) this.apply(s, { kind: 'requestError', errors: env.errors.length ? env.errors.map((e) => ({ ...e, category: 'auth' as const, retryable: false })) : [{ code: 'unauthorized', message: `Runware answered HTTP ${reply.status}.`, category: 'auth', retryable: false }] });
+      for (const s of slots)
+        this.apply(s, {
+          kind: 'requestError',
+          errors: env.errors.length
+            ? env.errors.map((e) => ({ ...e, category: 'auth' as const, retryable: false }))
+            : [
+                {
+                  code: 'unauthorized',
+                  message: `Runware answered HTTP ${reply.status}.`,
+                  category: 'auth',
+                  retryable: false,
+                },
+              ],
+        });
       return;
     }
     for (const s of slots) this.apply(s, judgeReply(s.task, reply, slots.length));
     if (slots[0]!.outcome?.status === 'success') ticker?.stop(true);
     // A sync answer is the run time itself (queue included), the best thing to learn from.
     // Only work that has a delivery to choose (not searches, uploads, account reads).
-    for (const s of slots) if (s.task.deliveryMethod === 'sync' && s.outcome?.status === 'success') this.journal?.durations.learn(durationKey(s.task), Date.now() - sentAt);
+    for (const s of slots)
+      if (s.task.deliveryMethod === 'sync' && s.outcome?.status === 'success')
+        this.journal?.durations.learn(durationKey(s.task), Date.now() - sentAt);
   }
 
   /** The learned run time of a task's model, if any (never a gate: no journal, no answer). */
@@ -459,8 +646,17 @@ export class RunwareClient {
     const read = this.rules.getTaskDetails(s.task.taskUUID);
     let v: Verdict;
     try {
-      const reply = await this.readSend([read], { timeoutMs: this.timeLeft(ctx, this.readTimeoutMs), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-      if (reply.status === 401 || reply.status === 403) throw new UpstreamError('Runware refused the key during a landing check.', { status: reply.status, code: 'unauthorized', category: 'auth', retryable: false });
+      const reply = await this.readSend([read], {
+        timeoutMs: this.timeLeft(ctx, this.readTimeoutMs),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      if (reply.status === 401 || reply.status === 403)
+        throw new UpstreamError('Runware refused the key during a landing check.', {
+          status: reply.status,
+          code: 'unauthorized',
+          category: 'auth',
+          retryable: false,
+        });
       v = judgeDetails(s.task, reply);
     } catch (e) {
       if (!(e instanceof NetworkError || e instanceof UpstreamError)) throw e;
@@ -475,11 +671,19 @@ export class RunwareClient {
    * getTaskDetails. `unknown` is true when neither knows it.
    */
   /** A getResponse or getTaskDetails, through the read permits. */
-  private readSend(tasks: Task[], opts: { timeoutMs: number; signal?: AbortSignal; dryRun?: boolean }): Promise<TransportReply> {
+  private readSend(
+    tasks: Task[],
+    opts: { timeoutMs: number; signal?: AbortSignal; dryRun?: boolean },
+  ): Promise<TransportReply> {
     return this.reads.run(1, () => this.transport.send(tasks, opts), opts.signal);
   }
 
-  private async read(uuid: string, task: Task | undefined, signal: AbortSignal | undefined, timeoutMs: number): Promise<Envelope & { unknown?: boolean }> {
+  private async read(
+    uuid: string,
+    task: Task | undefined,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<Envelope & { unknown?: boolean }> {
     const opts = { timeoutMs, ...(signal ? { signal } : {}) };
     const tryGetResponse = !task || task.deliveryMethod === 'async';
     if (tryGetResponse) {
@@ -487,7 +691,10 @@ export class RunwareClient {
       this.throwIfRefused(reply, 'getResponse');
       if (reply.status !== 404) {
         const env = parseEnvelope(reply.body);
-        const mine = { data: env.data.filter((d) => d.taskUUID === uuid), errors: env.errors.filter((e) => e.taskUUID === uuid) };
+        const mine = {
+          data: env.data.filter((d) => d.taskUUID === uuid),
+          errors: env.errors.filter((e) => e.taskUUID === uuid),
+        };
         const notFound = mine.errors.length > 0 && mine.errors.every((e) => e.category === 'notFound');
         if (mine.data.length > 0 || (mine.errors.length > 0 && !notFound)) return mine;
         // Nothing about the task: an error that names no task makes this poll a failed one, never the task's failure.
@@ -502,7 +709,10 @@ export class RunwareClient {
       case 'notFound':
         return { data: [], errors: [], unknown: true };
       case 'noAnswer':
-        throw new UpstreamError(`getTaskDetails gave no answer (${v.why}).`, { category: 'serverError', retryable: true });
+        throw new UpstreamError(`getTaskDetails gave no answer (${v.why}).`, {
+          category: 'serverError',
+          retryable: true,
+        });
       case 'running':
         return { data: [{ taskUUID: uuid, status: 'processing' }], errors: [] };
       default: {
@@ -510,7 +720,10 @@ export class RunwareClient {
         const item = data.find((d) => d.taskUUID === uuid) ?? data.find((d) => d.taskUUID === undefined);
         const inner = detailsEnvelope(item?.response, uuid);
         // Sync results carry no status; mark them finished so polls accumulate them.
-        return { data: inner.data.map((d) => (d.status === undefined ? { ...d, status: 'success' } : d)), errors: inner.errors };
+        return {
+          data: inner.data.map((d) => (d.status === undefined ? { ...d, status: 'success' } : d)),
+          errors: inner.errors,
+        };
       }
     }
   }
@@ -519,21 +732,43 @@ export class RunwareClient {
   private throwIfRequestLevel(env: Envelope, what: string): void {
     const e = env.errors.find((x) => x.taskUUID === undefined);
     if (!e) return;
-    throw new UpstreamError(`Runware answered ${what} with a request-level error: ${e.code}: ${e.message}`, { code: e.code, category: e.category, retryable: e.retryable || e.category === 'serverError' || e.category === 'unknown' });
+    throw new UpstreamError(`Runware answered ${what} with a request-level error: ${e.code}: ${e.message}`, {
+      code: e.code,
+      category: e.category,
+      retryable: e.retryable || e.category === 'serverError' || e.category === 'unknown',
+    });
   }
 
   private throwIfRefused(reply: TransportReply, what: string): void {
     if (reply.status === 401 || reply.status === 403) {
       const e = parseEnvelope(reply.body).errors[0];
-      throw new UpstreamError(`Runware refused the key: ${e?.message ?? `HTTP ${reply.status}`}`, { status: reply.status, code: e?.code ?? 'unauthorized', category: 'auth', retryable: false });
+      throw new UpstreamError(`Runware refused the key: ${e?.message ?? `HTTP ${reply.status}`}`, {
+        status: reply.status,
+        code: e?.code ?? 'unauthorized',
+        category: 'auth',
+        retryable: false,
+      });
     }
     if (reply.status === 429 || reply.status >= 500 || reply.status === 408) {
-      throw new UpstreamError(`Runware answered HTTP ${reply.status} to ${what}.`, { status: reply.status, category: 'serverError', retryable: true });
+      throw new UpstreamError(`Runware answered HTTP ${reply.status} to ${what}.`, {
+        status: reply.status,
+        category: 'serverError',
+        retryable: true,
+      });
     }
   }
 
   /** Polls a task until it settles or the deadline; every poll is capped by the time left. */
-  private follow(uuid: string, task: Task | undefined, deadline: number, numberResults: number, signal?: AbortSignal, onProgress?: (p: Progress) => void, startedAt?: number, expectedMs?: number): Promise<PollState> {
+  private follow(
+    uuid: string,
+    task: Task | undefined,
+    deadline: number,
+    numberResults: number,
+    signal?: AbortSignal,
+    onProgress?: (p: Progress) => void,
+    startedAt?: number,
+    expectedMs?: number,
+  ): Promise<PollState> {
     const c = this.clockFor(uuid, startedAt);
     return pollTask((sig, timeoutMs) => this.read(uuid, task, sig, timeoutMs), uuid, {
       startedAt: c.startedAt,
@@ -545,7 +780,8 @@ export class RunwareClient {
       numberResults,
       readTimeoutMs: this.readTimeoutMs,
       ...(expectedMs !== undefined ? { expectedMs } : {}),
-      onTransient: (e) => this.log.warn(`poll of ${uuid} failed transiently; polling again`, { error: String((e as Error).message) }),
+      onTransient: (e) =>
+        this.log.warn(`poll of ${uuid} failed transiently; polling again`, { error: String((e as Error).message) }),
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
@@ -572,12 +808,24 @@ interface DriveContext {
 function followVerdict(st: PollState): Verdict {
   if (st.status === 'success') return { kind: 'result', items: st.results };
   if (st.status === 'partial') return { kind: 'result', items: st.results, errors: st.errors, partial: true };
-  if (st.status === 'error') return { kind: 'taskError', errors: st.errors, transient: st.errors.length > 0 && st.errors.every((e) => e.retryable) };
+  if (st.status === 'error')
+    return {
+      kind: 'taskError',
+      errors: st.errors,
+      transient: st.errors.length > 0 && st.errors.every((e) => e.retryable),
+    };
   return { kind: 'processing', progress: st.progress, items: st.results };
 }
 
 /** The taskUUIDs the caller supplied (not the ones the rules made), which must never have been used anywhere. */
 function callerUuids(input: unknown): string[] {
   const list = Array.isArray(input) ? input : [input];
-  return list.flatMap((t) => (t && typeof t === 'object' && typeof (t as Record<string, unknown>).taskUUID === 'string' && !isReadType(String((t as Record<string, unknown>).taskType)) ? [String((t as Record<string, unknown>).taskUUID).toLowerCase()] : []));
+  return list.flatMap((t) =>
+    t &&
+    typeof t === 'object' &&
+    typeof (t as Record<string, unknown>).taskUUID === 'string' &&
+    !isReadType(String((t as Record<string, unknown>).taskType))
+      ? [String((t as Record<string, unknown>).taskUUID).toLowerCase()]
+      : [],
+  );
 }

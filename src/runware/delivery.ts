@@ -16,7 +16,6 @@ import type { Progress } from './poll.js';
 import { isReadType, type Task } from './rules.js';
 import { isLongType } from './task-types.js';
 
-
 /** A sync task is sent only when its learned run time leaves this share of the wait unused. */
 const SYNC_SHARE = 0.8;
 
@@ -33,7 +32,12 @@ export function durationKey(task: { taskType?: unknown; model?: unknown }): stri
  * model's schema (undefined: the type takes no deliveryMethod, nothing to choose).
  * A call that does not wait (waitMs 0) wants the taskUUID back at once: async.
  */
-export function deliveryFor(allowed: Array<'sync' | 'async'> | undefined, taskType: string, waitMs: number, typicalMs: number | undefined): 'sync' | 'async' | undefined {
+export function deliveryFor(
+  allowed: Array<'sync' | 'async'> | undefined,
+  taskType: string,
+  waitMs: number,
+  typicalMs: number | undefined,
+): 'sync' | 'async' | undefined {
   if (!allowed || allowed.length === 0) return undefined;
   if (!allowed.includes('sync')) return 'async';
   if (!allowed.includes('async')) return 'sync';
@@ -63,7 +67,11 @@ export function syncWaitMs(leftMs: number, readMs: number): number {
  * then slower towards 99%; 100 only when the result is in. Reports at most
  * every `tickMs`; stop() ends it.
  */
-export function syncProgress(expectedMs: number | undefined, onProgress: (p: Progress) => void, tickMs = 250): { stop: (done: boolean) => void } {
+export function syncProgress(
+  expectedMs: number | undefined,
+  onProgress: (p: Progress) => void,
+  tickMs = 250,
+): { stop: (done: boolean) => void } {
   const expected = Math.max(1, expectedMs ?? GUESS_MS);
   const started = Date.now();
   let last = -1;
@@ -79,7 +87,10 @@ export function syncProgress(expectedMs: number | undefined, onProgress: (p: Pro
   const tick = (): void => {
     const t = (Date.now() - started) / expected;
     const pct = t <= 1 ? 90 * t : 90 + 9 * (1 - Math.exp(-(t - 1)));
-    report(Math.round(pct * 10) / 10, `generating (about ${Math.max(0, Math.round((expected - (Date.now() - started)) / 1000))} s left)`);
+    report(
+      Math.round(pct * 10) / 10,
+      `generating (about ${Math.max(0, Math.round((expected - (Date.now() - started)) / 1000))} s left)`,
+    );
   };
   const timer = setInterval(tick, Math.max(50, Math.min(tickMs, expected / 10)));
   timer.unref?.();

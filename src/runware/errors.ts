@@ -26,13 +26,80 @@ export interface Envelope {
   errors: ApiErrorItem[];
 }
 
-const SAFETY = new Set(['contentPolicyViolation', 'providerContentPolicyViolation', 'sensitiveContentDetected', 'unsafeContentDetected', 'nsfwContentDetected', 'promptBlocked', 'imageBlocked', 'moderationFailed']);
-const AUTH = new Set(['unauthorized', 'forbidden', 'permissionDenied', 'insufficientPermissions', 'authenticationFailed', 'authFailed', 'authTimeout', 'invalidAuthentication', 'invalidCredentials', 'missingAuthentication', 'tokenExpired', 'tokenInvalid', 'tokenMissing', 'tokenRevoked', 'accountSuspended', 'accountDisabled', 'organizationSuspended', 'organizationDisabled', 'workspaceSuspended', 'workspaceDisabled']);
+const SAFETY = new Set([
+  'contentPolicyViolation',
+  'providerContentPolicyViolation',
+  'sensitiveContentDetected',
+  'unsafeContentDetected',
+  'nsfwContentDetected',
+  'promptBlocked',
+  'imageBlocked',
+  'moderationFailed',
+]);
+const AUTH = new Set([
+  'unauthorized',
+  'forbidden',
+  'permissionDenied',
+  'insufficientPermissions',
+  'authenticationFailed',
+  'authFailed',
+  'authTimeout',
+  'invalidAuthentication',
+  'invalidCredentials',
+  'missingAuthentication',
+  'tokenExpired',
+  'tokenInvalid',
+  'tokenMissing',
+  'tokenRevoked',
+  'accountSuspended',
+  'accountDisabled',
+  'organizationSuspended',
+  'organizationDisabled',
+  'workspaceSuspended',
+  'workspaceDisabled',
+]);
 const NOT_FOUND = new Set(['taskCancelled', 'taskFailedOrNotFound', 'unknownModel']);
-const SERVER = new Set(['internalServerError', 'serviceUnavailable', 'serverUnavailable', 'standardError', 'unknownError', 'undefinedError', 'defaultError', 'unrecognizedResponse', 'errorRetrievingAccountManagement']);
-const PROVIDER = new Set(['inferenceError', 'processingFailed', 'taskFailed', 'downloadFailed', 'uploadFailed', 'noAvailableServer', 'modelUnavailable', 'modelDisabled', 'modelNotReady', 'mediaStorageFileCouldNotBeMoved']);
-const VALIDATION = new Set(['unknownParameter', 'incompatibleParameters', 'mismatchProviderSettingsProvider', 'unknownProviderSettingsProvider', 'transparentModelMismatch', 'modelOwnershipValidationError', 'modelAlreadyExists', 'validationFailed']);
-const CONNECTION = new Set(['connectionFailed', 'notConnected', 'notOpen', 'reconnectionFailed', 'disconnected', 'connectionError']);
+const SERVER = new Set([
+  'internalServerError',
+  'serviceUnavailable',
+  'serverUnavailable',
+  'standardError',
+  'unknownError',
+  'undefinedError',
+  'defaultError',
+  'unrecognizedResponse',
+  'errorRetrievingAccountManagement',
+]);
+const PROVIDER = new Set([
+  'inferenceError',
+  'processingFailed',
+  'taskFailed',
+  'downloadFailed',
+  'uploadFailed',
+  'noAvailableServer',
+  'modelUnavailable',
+  'modelDisabled',
+  'modelNotReady',
+  'mediaStorageFileCouldNotBeMoved',
+]);
+const VALIDATION = new Set([
+  'unknownParameter',
+  'incompatibleParameters',
+  'mismatchProviderSettingsProvider',
+  'unknownProviderSettingsProvider',
+  'transparentModelMismatch',
+  'modelOwnershipValidationError',
+  'modelAlreadyExists',
+  'validationFailed',
+]);
+const CONNECTION = new Set([
+  'connectionFailed',
+  'notConnected',
+  'notOpen',
+  'reconnectionFailed',
+  'disconnected',
+  'connectionError',
+]);
 
 /**
  * The code family, exactly as the official TypeScript SDK derives it
@@ -52,7 +119,8 @@ export function codeFamily(code: string): ErrorCategory {
   if (/(NotFound|Expired)$/.test(c) || NOT_FOUND.has(c)) return 'notFound';
   if (SERVER.has(c)) return 'serverError';
   if (c.startsWith('provider') || PROVIDER.has(c)) return 'provider';
-  if (/^(invalid|missing|conflict|duplicate|unsupported|value|array|max)/.test(c) || VALIDATION.has(c)) return 'validation';
+  if (/^(invalid|missing|conflict|duplicate|unsupported|value|array|max)/.test(c) || VALIDATION.has(c))
+    return 'validation';
   return 'unknown';
 }
 
@@ -104,7 +172,8 @@ function toErrorItem(raw: unknown): ApiErrorItem | undefined {
     return undefined;
   }
   const r = raw as Record<string, unknown>;
-  const code = str(r.code) ?? (r.errorId !== undefined ? `legacyError${String(r.errorId)}` : undefined) ?? 'unknownError';
+  const code =
+    str(r.code) ?? (r.errorId !== undefined ? `legacyError${String(r.errorId)}` : undefined) ?? 'unknownError';
   // Legacy errorId 19 is an invalid key.
   const effective = r.errorId === 19 || r.errorId === '19' ? 'invalidApiKey' : code;
   const message = str(r.message) ?? str(r.errorMessage) ?? str(r.error) ?? code;

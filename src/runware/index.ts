@@ -46,7 +46,15 @@ export function createRunwareClient(s: RunwareSetup): RunwareClient {
   const ms = (base: number, floor: number): number => Math.max(floor, Math.round(base * k));
   const transport =
     s.transport === 'ws'
-      ? new WsTransport({ url: s.wsUrl, apiKey: s.apiKey, logger: s.logger, authTimeoutMs: ms(WS.authTimeoutMs, 500), pingIntervalMs: ms(WS.pingIntervalMs, 50), pongTimeoutMs: ms(WS.pongTimeoutMs, 100), replayGraceMs: ms(WS.replayGraceMs, 50) })
+      ? new WsTransport({
+          url: s.wsUrl,
+          apiKey: s.apiKey,
+          logger: s.logger,
+          authTimeoutMs: ms(WS.authTimeoutMs, 500),
+          pingIntervalMs: ms(WS.pingIntervalMs, 50),
+          pongTimeoutMs: ms(WS.pongTimeoutMs, 100),
+          replayGraceMs: ms(WS.replayGraceMs, 50),
+        })
       : new RestTransport({
           url: s.apiUrl,
           apiKey: s.apiKey,

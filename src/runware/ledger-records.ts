@@ -31,14 +31,21 @@ export function outputsOf(results: DataItem[]): JournalOutput[] {
     if (!r || typeof r !== 'object') continue;
     const files = outputFiles(r) as Array<Record<string, unknown>> | undefined;
     if (files) {
-      for (const f of files) if (f && typeof f.url === 'string') out.push({ url: f.url, ...(typeof f.uuid === 'string' ? { uuid: f.uuid } : {}), kind: '3d' });
+      for (const f of files)
+        if (f && typeof f.url === 'string')
+          out.push({ url: f.url, ...(typeof f.uuid === 'string' ? { uuid: f.uuid } : {}), kind: '3d' });
       continue;
     }
     for (const kind of MEDIA_KINDS) {
       const url = r[`${kind}URL`];
       const uuid = r[`${kind}UUID`];
       if (typeof url === 'string' || typeof uuid === 'string') {
-        out.push({ ...(typeof url === 'string' ? { url } : {}), ...(typeof uuid === 'string' ? { uuid } : {}), kind, ...(typeof r.expiresAt === 'string' ? { expiresAt: r.expiresAt } : {}) });
+        out.push({
+          ...(typeof url === 'string' ? { url } : {}),
+          ...(typeof uuid === 'string' ? { uuid } : {}),
+          kind,
+          ...(typeof r.expiresAt === 'string' ? { expiresAt: r.expiresAt } : {}),
+        });
         break;
       }
     }

@@ -24,8 +24,11 @@ export interface PollSchedule {
   maxMs: number;
 }
 
-export const DEFAULT_POLL_SCHEDULE: PollSchedule = { minMs: POLL.minMs, fraction: POLL.fraction, maxMs: TUNABLE.pollMaxMs };
-
+export const DEFAULT_POLL_SCHEDULE: PollSchedule = {
+  minMs: POLL.minMs,
+  fraction: POLL.fraction,
+  maxMs: TUNABLE.pollMaxMs,
+};
 
 /** How long after it was sent a task is first worth polling: types that take seconds at the very least wait several `minMs` (task-types.ts). */
 export function firstPollAt(s: PollSchedule, taskType?: string): number {
@@ -56,7 +59,12 @@ export const aimedFirstPoll = (expectedMs: number): number => expectedMs * 0.97;
  * fortieth of it, at least a fifth of `minMs`) until half as long again,
  * then the age-based back-off. A task is then seen a few percent after it ends.
  */
-export function aimedPollDelay(s: PollSchedule, ageMs: number, expectedMs: number | undefined, progress?: { pct: number; atAgeMs: number }): number {
+export function aimedPollDelay(
+  s: PollSchedule,
+  ageMs: number,
+  expectedMs: number | undefined,
+  progress?: { pct: number; atAgeMs: number },
+): number {
   if (expectedMs === undefined || expectedMs <= 0) return nextPollDelay(s, ageMs, progress);
   if (ageMs < aimedFirstPoll(expectedMs)) return aimedFirstPoll(expectedMs) - ageMs;
   if (ageMs < expectedMs * 1.5) return Math.max(s.minMs / 5, expectedMs / 40);
@@ -113,7 +121,15 @@ export interface PollOptions {
 /** One poll's answer; `unknown` when the API has no record of the UUID. */
 export type PollAnswer = Envelope & { unknown?: boolean };
 
-const OUTPUT_ID_FIELDS = ['imageUUID', 'videoUUID', 'audioUUID', 'mediaUUID', 'guideImageUUID', 'maskImageUUID', 'text'];
+const OUTPUT_ID_FIELDS = [
+  'imageUUID',
+  'videoUUID',
+  'audioUUID',
+  'mediaUUID',
+  'guideImageUUID',
+  'maskImageUUID',
+  'text',
+];
 
 /** A stable identity for one generated result, so repeated polls do not duplicate it. */
 export function resultKey(item: DataItem): string {
@@ -166,8 +182,11 @@ export class ResultAccumulator {
     const done = Math.min(n, this.results.size);
     const running = Math.min(processingCount, n - done);
     const avgRunning = processingCount > 0 ? processingProgress / processingCount : 0;
-    const raw = ((done * 100 + running * avgRunning) / n);
-    this.best = Math.max(this.best, Math.min(this.isDone() && this.errors.length === 0 ? 100 : 99, Math.round(raw * 10) / 10));
+    const raw = (done * 100 + running * avgRunning) / n;
+    this.best = Math.max(
+      this.best,
+      Math.min(this.isDone() && this.errors.length === 0 ? 100 : 99, Math.round(raw * 10) / 10),
+    );
     if (this.isDone() && this.errors.length === 0) this.best = 100;
     return this.best;
   }
@@ -177,7 +196,11 @@ export class ResultAccumulator {
     if (this.errors.length === 0) return false;
     // One error settles a single-result task; for batches, wait until every slot is settled
     // unless the error is not tied to one result (a task-level failure).
-    return this.numberResults <= 1 || this.results.size + this.errors.length >= this.numberResults || this.errors.some((e) => !e.retryable);
+    return (
+      this.numberResults <= 1 ||
+      this.results.size + this.errors.length >= this.numberResults ||
+      this.errors.some((e) => !e.retryable)
+    );
   }
 
   get progress(): number {
@@ -229,8 +252,16 @@ export async function pollTask(
   // a task polled a moment ago by another call is not polled again at once). waitMs 0 polls now.
   if (opts.waitMs > 0) {
     const age = Date.now() - origin;
-    const first = opts.expectedMs !== undefined && opts.expectedMs > 0 ? aimedFirstPoll(opts.expectedMs) : firstPollAt(schedule, opts.taskType);
-    const due = Math.max(first - age, opts.lastPolledAt !== undefined ? opts.lastPolledAt + aimedPollDelay(schedule, opts.lastPolledAt - origin, opts.expectedMs) - Date.now() : 0);
+    const first =
+      opts.expectedMs !== undefined && opts.expectedMs > 0
+        ? aimedFirstPoll(opts.expectedMs)
+        : firstPollAt(schedule, opts.taskType);
+    const due = Math.max(
+      first - age,
+      opts.lastPolledAt !== undefined
+        ? opts.lastPolledAt + aimedPollDelay(schedule, opts.lastPolledAt - origin, opts.expectedMs) - Date.now()
+        : 0,
+    );
     const wait = Math.min(due, deadline - Date.now() - schedule.minMs);
     if (wait > 0) await sleep(wait, opts.signal);
   }
@@ -250,7 +281,10 @@ export async function pollTask(
         throw new UpstreamError(`Runware rejected the poll: ${requestLevel.code}: ${requestLevel.message}`, {
           code: requestLevel.code,
           category: requestLevel.category,
-          retryable: requestLevel.category !== 'auth' && requestLevel.category !== 'quota' && requestLevel.category !== 'validation',
+          retryable:
+            requestLevel.category !== 'auth' &&
+            requestLevel.category !== 'quota' &&
+            requestLevel.category !== 'validation',
         });
       }
       const p = acc.apply(env);
@@ -277,5 +311,9 @@ export async function pollTask(
     await sleep(delay, opts.signal);
   }
   const st = acc.snapshot(polls, transient, known || polls === 0);
-  return { ...st, ...(doneAtAge !== undefined ? { doneAtAge } : {}), ...(runningAtAge !== undefined ? { runningAtAge } : {}) };
+  return {
+    ...st,
+    ...(doneAtAge !== undefined ? { doneAtAge } : {}),
+    ...(runningAtAge !== undefined ? { runningAtAge } : {}),
+  };
 }

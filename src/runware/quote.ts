@@ -80,7 +80,10 @@ const total = (perResult: number, d: Dimensions): number => Math.round(up(perRes
  * ("1024x1024"), steps ("28 steps") or a duration ("5 s", "10 sec", "2 min")
  * gives a price per reference unit; one naming none ("any size") is flat.
  */
-export function readExamples(taskType: string, examples: Array<{ configuration: string; price: string }>): { perUnit?: number; flat?: number } {
+export function readExamples(
+  taskType: string,
+  examples: Array<{ configuration: string; price: string }>,
+): { perUnit?: number; flat?: number } {
   const row = rowOf(taskType);
   let perUnit: number | undefined;
   let flat: number | undefined;
@@ -138,22 +141,50 @@ export class Quoter {
     const d = dimensionsOf(t);
     const units = d.size * d.results;
     const model = typeof t.model === 'string' ? t.model : undefined;
-    const learnedPerUnit = model && this.sources.learned ? await this.sources.learned(model).catch(() => undefined) : undefined;
+    const learnedPerUnit =
+      model && this.sources.learned ? await this.sources.learned(model).catch(() => undefined) : undefined;
     const primary = opts.network === false ? undefined : await this.primary(t, d, model);
     const learnedUsd = learnedPerUnit !== undefined ? total(learnedPerUnit * d.size, d) : undefined;
     if (primary) {
-      if (learnedUsd !== undefined && learnedUsd > primary.usd) return { usd: learnedUsd, units, source: 'learned', how: `the most ${model} has been charged per unit, above its ${primary.source === 'dryRun' ? 'dry-run price' : 'published pricing'} of ${money(primary.usd)}` };
-      return { usd: primary.usd, units, source: primary.source, how: primary.source === 'dryRun' ? "Runware's dry-run price" : `${model}'s published pricing, scaled to this task` };
+      if (learnedUsd !== undefined && learnedUsd > primary.usd)
+        return {
+          usd: learnedUsd,
+          units,
+          source: 'learned',
+          how: `the most ${model} has been charged per unit, above its ${primary.source === 'dryRun' ? 'dry-run price' : 'published pricing'} of ${money(primary.usd)}`,
+        };
+      return {
+        usd: primary.usd,
+        units,
+        source: primary.source,
+        how:
+          primary.source === 'dryRun' ? "Runware's dry-run price" : `${model}'s published pricing, scaled to this task`,
+      };
     }
     // Alone, the learned and ceiling prices never quote a result below one reference unit: a
     // flat-priced model costs as much at 512² as at 1024².
     const floor = { ...d, size: Math.max(1, d.size) };
-    if (learnedPerUnit !== undefined) return { usd: total(learnedPerUnit * floor.size, floor), units, source: 'learned', how: `the most ${model} has been charged per unit, scaled to this task` };
+    if (learnedPerUnit !== undefined)
+      return {
+        usd: total(learnedPerUnit * floor.size, floor),
+        units,
+        source: 'learned',
+        how: `the most ${model} has been charged per unit, scaled to this task`,
+      };
     const row = rowOf(t.taskType, this.sources.ceilings);
-    return { usd: total(row.ceilingUsd * floor.size, floor), units, source: 'ceiling', how: `no price is known for ${model ?? t.taskType} yet, so the ${t.taskType} ceiling is reserved, scaled to this task` };
+    return {
+      usd: total(row.ceilingUsd * floor.size, floor),
+      units,
+      source: 'ceiling',
+      how: `no price is known for ${model ?? t.taskType} yet, so the ${t.taskType} ceiling is reserved, scaled to this task`,
+    };
   }
 
-  private async primary(t: Task, d: Dimensions, model: string | undefined): Promise<{ usd: number; source: 'dryRun' | 'pricing' } | undefined> {
+  private async primary(
+    t: Task,
+    d: Dimensions,
+    model: string | undefined,
+  ): Promise<{ usd: number; source: 'dryRun' | 'pricing' } | undefined> {
     const hit = this.cache.get(d.key);
     if (hit) return hit;
     let found: { usd: number; source: 'dryRun' | 'pricing' } | undefined;

@@ -128,7 +128,11 @@ export interface SettleRule {
 }
 
 /** The default window for a time unit (1 s in production): 4 checks over 8 s, adapting up to 30 s. */
-export const settleRuleFor = (unitMs: number): SettleRule => ({ checks: 4, windowMs: 8 * unitMs, maxWindowMs: 30 * unitMs });
+export const settleRuleFor = (unitMs: number): SettleRule => ({
+  checks: 4,
+  windowMs: 8 * unitMs,
+  maxWindowMs: 30 * unitMs,
+});
 
 /**
  * The settle window, adaptive and bounded: it widens to twice the longest lag
@@ -154,7 +158,9 @@ export class SettleWindow {
 
   /** Whether "not found" has held long enough to resend. */
   passed(s: Slot, now: number): boolean {
-    return s.notFound >= this.rule.checks && s.firstNotFoundAt !== undefined && now - s.firstNotFoundAt >= this.windowMs;
+    return (
+      s.notFound >= this.rule.checks && s.firstNotFoundAt !== undefined && now - s.firstNotFoundAt >= this.windowMs
+    );
   }
 
   /** The pause before the next check after `s.notFound` answers: doubling, so `checks` answers span the window. */
@@ -171,7 +177,18 @@ export class SettleWindow {
 const DEFAULT_WINDOW = new SettleWindow(settleRuleFor(SETTLE_UNIT_MS));
 
 export function newSlot(index: number, task: Task, waits: boolean): Slot {
-  return { index, task, phase: 'send', attempts: [], lastErrors: [], sentUuids: new Map(), notFound: 0, checkFailures: 0, sends: 0, waits };
+  return {
+    index,
+    task,
+    phase: 'send',
+    attempts: [],
+    lastErrors: [],
+    sentUuids: new Map(),
+    notFound: 0,
+    checkFailures: 0,
+    sends: 0,
+    waits,
+  };
 }
 
 export function finish(s: Slot, outcome: Outcome): void {
@@ -185,7 +202,13 @@ const codes = (errors: ApiErrorItem[]): string => errors.map((e) => e.code).join
  * Applies a verdict to a slot. `fresh` makes a copy of the task under a fresh
  * UUID (the old one is spent). Returns a line for the log, if any.
  */
-export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task, settle: SettleWindow = DEFAULT_WINDOW, now = Date.now()): string | undefined {
+export function transition(
+  s: Slot,
+  v: Verdict,
+  fresh: (t: Task) => Task,
+  settle: SettleWindow = DEFAULT_WINDOW,
+  now = Date.now(),
+): string | undefined {
   const uuid = s.task.taskUUID;
   const from = s.phase;
   // Found after "not found": getTaskDetails lagged; the window learns how much.
@@ -200,8 +223,16 @@ export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task, settle
   switch (v.kind) {
     case 'result': {
       note(from === 'check' ? 'landed (found by getTaskDetails)' : from === 'follow' ? 'finished' : 'success');
-      finish(s, { taskUUID: uuid, status: v.partial ? 'partial' : 'success', results: v.items, errors: v.errors ?? [], ...(v.note ? { note: v.note } : {}) });
-      return from === 'check' ? `task ${uuid} had run despite the failure; its result was recovered, nothing was resent` : undefined;
+      finish(s, {
+        taskUUID: uuid,
+        status: v.partial ? 'partial' : 'success',
+        results: v.items,
+        errors: v.errors ?? [],
+        ...(v.note ? { note: v.note } : {}),
+      });
+      return from === 'check'
+        ? `task ${uuid} had run despite the failure; its result was recovered, nothing was resent`
+        : undefined;
     }
     case 'accepted':
     case 'running':
@@ -213,16 +244,31 @@ export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task, settle
       s.notFound = 0;
       if (s.waits || v.kind === 'running') {
         s.phase = 'follow';
-        return from === 'check' ? `task ${uuid} had landed and is running; following it instead of resending` : undefined;
+        return from === 'check'
+          ? `task ${uuid} had landed and is running; following it instead of resending`
+          : undefined;
       }
-      finish(s, { taskUUID: uuid, status: 'processing', results: [], errors: [], note: `Accepted for async processing; poll taskUUID ${uuid}.` });
+      finish(s, {
+        taskUUID: uuid,
+        status: 'processing',
+        results: [],
+        errors: [],
+        note: `Accepted for async processing; poll taskUUID ${uuid}.`,
+      });
       return undefined;
     case 'processing':
       if (s.pendingWhy && v.items.length === 0) {
         giveUp(s, 'the deadline passed');
         return undefined;
       }
-      finish(s, { taskUUID: uuid, status: 'processing', results: v.items, errors: [], progress: v.progress, note: `Still running at the deadline; poll taskUUID ${uuid} to get the result.` });
+      finish(s, {
+        taskUUID: uuid,
+        status: 'processing',
+        results: v.items,
+        errors: [],
+        progress: v.progress,
+        note: `Still running at the deadline; poll taskUUID ${uuid} to get the result.`,
+      });
       return undefined;
     case 'taskError':
       note(codes(v.errors));
@@ -248,8 +294,20 @@ export function transition(s: Slot, v: Verdict, fresh: (t: Task) => Task, settle
         taskUUID: uuid,
         status: 'error',
         results: [],
-        errors: [{ code: 'conflictTaskUUID', message: `Runware already has a task with taskUUID ${uuid}; it was not run again.`, category: 'validation', retryable: false, taskUUID: uuid, parameter: 'taskUUID' }],
-        note: next('Omit taskUUID so the server assigns a fresh one; to read the earlier task, run {step}.', step('poll', { taskUUID: uuid })),
+        errors: [
+          {
+            code: 'conflictTaskUUID',
+            message: `Runware already has a task with taskUUID ${uuid}; it was not run again.`,
+            category: 'validation',
+            retryable: false,
+            taskUUID: uuid,
+            parameter: 'taskUUID',
+          },
+        ],
+        note: next(
+          'Omit taskUUID so the server assigns a fresh one; to read the earlier task, run {step}.',
+          step('poll', { taskUUID: uuid }),
+        ),
       });
       return undefined;
     case 'notRun':
@@ -298,7 +356,15 @@ export function giveUp(s: Slot, why: string): void {
       taskUUID: uuid,
       status: 'unknown',
       results: [],
-      errors: [{ code: 'resultMissing', message: `${s.pendingWhy} for task ${uuid}, and none came (${why}); it was not resent.`, category: 'unknown', retryable: false, taskUUID: uuid }],
+      errors: [
+        {
+          code: 'resultMissing',
+          message: `${s.pendingWhy} for task ${uuid}, and none came (${why}); it was not resent.`,
+          category: 'unknown',
+          retryable: false,
+          taskUUID: uuid,
+        },
+      ],
       note: next('Run {step} later to fetch its outputs; do not resubmit, it ran.', step('poll', { taskUUID: uuid })),
     });
     return;
@@ -308,20 +374,47 @@ export function giveUp(s: Slot, why: string): void {
       taskUUID: uuid,
       status: 'unknown',
       results: [],
-      errors: [{ code: 'unknownWhetherRan', message: `It is unknown whether task ${uuid} ran (${why}); it was not resent, so it cannot be billed twice.`, category: 'connection', retryable: false, taskUUID: uuid }],
-      note: next('Run {step} later: it reports the result if the task ran. Resubmit only if it says the task is unknown.', step('poll', { taskUUID: uuid })),
+      errors: [
+        {
+          code: 'unknownWhetherRan',
+          message: `It is unknown whether task ${uuid} ran (${why}); it was not resent, so it cannot be billed twice.`,
+          category: 'connection',
+          retryable: false,
+          taskUUID: uuid,
+        },
+      ],
+      note: next(
+        'Run {step} later: it reports the result if the task ran. Resubmit only if it says the task is unknown.',
+        step('poll', { taskUUID: uuid }),
+      ),
     });
     return;
   }
   if (s.phase === 'follow') {
-    finish(s, { taskUUID: uuid, status: 'processing', results: [], errors: [], note: `Still running at the deadline; poll taskUUID ${uuid} to get the result.` });
+    finish(s, {
+      taskUUID: uuid,
+      status: 'processing',
+      results: [],
+      errors: [],
+      note: `Still running at the deadline; poll taskUUID ${uuid} to get the result.`,
+    });
     return;
   }
   finish(s, {
     taskUUID: uuid,
     status: 'error',
     results: [],
-    errors: s.lastErrors.length ? s.lastErrors : [{ code: 'retriesExhausted', message: 'Transient failures persisted.', category: 'unknown', retryable: false, taskUUID: uuid }],
+    errors: s.lastErrors.length
+      ? s.lastErrors
+      : [
+          {
+            code: 'retriesExhausted',
+            message: 'Transient failures persisted.',
+            category: 'unknown',
+            retryable: false,
+            taskUUID: uuid,
+          },
+        ],
     note: `Gave up (${why}) after transient failures; the task did not run, so it is safe to try again later.`,
   });
 }

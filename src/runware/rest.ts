@@ -23,7 +23,19 @@ export interface RestOptions {
 }
 
 /** Error codes raised before any byte of the request could reach the server. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_INVALID_URL', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_INVALID_URL',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
 
 function errorCode(e: unknown): string | undefined {
   const err = e as { code?: unknown; cause?: { code?: unknown } } | undefined;
@@ -33,7 +45,8 @@ function errorCode(e: unknown): string | undefined {
 
 export function toNetworkError(e: unknown, signal?: AbortSignal, timeout?: { readonly expired: boolean }): Error {
   if (signal?.aborted) return new CancelledError();
-  if (timeout?.expired) return new NetworkError('Runware API: no answer before the deadline (the request was sent).', true, 'TIMEOUT');
+  if (timeout?.expired)
+    return new NetworkError('Runware API: no answer before the deadline (the request was sent).', true, 'TIMEOUT');
   const code = errorCode(e) ?? 'UNKNOWN';
   const sent = !NOT_SENT.has(code);
   const what = sent ? 'the connection failed after the request was sent' : 'could not connect';
@@ -94,7 +107,11 @@ export class RestTransport implements Transport {
       // A proxy's HTML error page on 429/5xx is still an answer; a broken body on
       // any other status means we cannot tell what happened to the tasks.
       if (res.statusCode !== 429 && res.statusCode < 500) {
-        throw new NetworkError(`Runware API returned an unparsable body (HTTP ${res.statusCode}).`, true, 'MALFORMED_BODY');
+        throw new NetworkError(
+          `Runware API returned an unparsable body (HTTP ${res.statusCode}).`,
+          true,
+          'MALFORMED_BODY',
+        );
       }
     }
     return { status: res.statusCode, body, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };

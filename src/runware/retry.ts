@@ -14,12 +14,22 @@ export interface RetryPolicy {
 }
 
 /** The defaults (src/runware/timing.ts); src/config.ts builds the one a process uses from RUNWARE_RETRY_*. */
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: TUNABLE.retryAttempts, baseDelayMs: TUNABLE.retryBaseMs, maxDelayMs: TUNABLE.retryMaxDelayMs, budgetMs: TUNABLE.retryBudgetMs };
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: TUNABLE.retryAttempts,
+  baseDelayMs: TUNABLE.retryBaseMs,
+  maxDelayMs: TUNABLE.retryMaxDelayMs,
+  budgetMs: TUNABLE.retryBudgetMs,
+};
 
 /** `policy` on a faster clock (simulated time, tests): the same attempts, delays and budget scaled, with floors. */
 export function scaledRetry(policy: RetryPolicy, scale: number): RetryPolicy {
   if (scale === 1) return policy;
-  return { maxAttempts: policy.maxAttempts, baseDelayMs: Math.max(10, policy.baseDelayMs * scale), maxDelayMs: policy.maxDelayMs * scale, budgetMs: Math.max(2000, policy.budgetMs * scale) };
+  return {
+    maxAttempts: policy.maxAttempts,
+    baseDelayMs: Math.max(10, policy.baseDelayMs * scale),
+    maxDelayMs: policy.maxDelayMs * scale,
+    budgetMs: Math.max(2000, policy.budgetMs * scale),
+  };
 }
 
 /** Delay before retry number `retry` (1-based): full jitter over base·2^(retry-1), capped. */

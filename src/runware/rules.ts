@@ -28,8 +28,33 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Cyrillic and Greek letters that look like Latin ones (NFKC does not fold them). */
 const CONFUSABLES: Record<string, string> = {
-  а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', у: 'y', х: 'x', і: 'i', ј: 'j', ѕ: 's', к: 'k', т: 't', н: 'h', м: 'm', в: 'b', ԁ: 'd', ԛ: 'q', ԝ: 'w',
-  α: 'a', ε: 'e', ο: 'o', ρ: 'p', τ: 't', υ: 'u', κ: 'k', ι: 'i', ν: 'v',
+  а: 'a',
+  е: 'e',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  у: 'y',
+  х: 'x',
+  і: 'i',
+  ј: 'j',
+  ѕ: 's',
+  к: 'k',
+  т: 't',
+  н: 'h',
+  м: 'm',
+  в: 'b',
+  ԁ: 'd',
+  ԛ: 'q',
+  ԝ: 'w',
+  α: 'a',
+  ε: 'e',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  κ: 'k',
+  ι: 'i',
+  ν: 'v',
 };
 
 /** A field name as the policy compares it: NFKC, lookalikes folded, lower case, no separators or invisible joiners. */
@@ -40,7 +65,22 @@ export function normalizeFieldName(name: string): string {
     .replace(/[\s._\-:/\\\u200b-\u200f\u2060\ufeff\u00ad]+/g, '');
 }
 
-const CREDENTIAL_NAMES = new Set(['apikey', 'apikeys', 'xapikey', 'authorization', 'proxyauthorization', 'token', 'accesstoken', 'authtoken', 'apitoken', 'bearertoken', 'secret', 'clientsecret', 'password', 'passwd']);
+const CREDENTIAL_NAMES = new Set([
+  'apikey',
+  'apikeys',
+  'xapikey',
+  'authorization',
+  'proxyauthorization',
+  'token',
+  'accesstoken',
+  'authtoken',
+  'apitoken',
+  'bearertoken',
+  'secret',
+  'clientsecret',
+  'password',
+  'passwd',
+]);
 
 /** Whether a field name looks like a credential, however it is spelled. */
 export function isCredentialName(name: string): boolean {
@@ -95,11 +135,19 @@ export class UuidRegistry {
   /** Throws, naming the field, unless `uuid` is a v4 never used; claims nothing. */
   check(uuid: unknown, field: string): string {
     if (typeof uuid !== 'string' || !isUuidV4(uuid)) {
-      throw new ValidationError(field, 'must be a UUID v4, or omitted so the server makes one', 'a never-used UUID v4, or nothing');
+      throw new ValidationError(
+        field,
+        'must be a UUID v4, or omitted so the server makes one',
+        'a never-used UUID v4, or nothing',
+      );
     }
     const u = uuid.toLowerCase();
     if (this.seen.has(u)) {
-      throw new PolicyError(field, `taskUUID ${u} was already used; every task needs a fresh UUID`, next('Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use {step}.', step('poll')));
+      throw new PolicyError(
+        field,
+        `taskUUID ${u} was already used; every task needs a fresh UUID`,
+        next('Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use {step}.', step('poll')),
+      );
     }
     return u;
   }
@@ -126,7 +174,12 @@ export interface RulesOptions {
 
 /** Walks the payload and refuses forbidden keys and excessive depth, naming the path. */
 function checkStructure(value: unknown, path: string, depth: number, strings: string[]): void {
-  if (depth > MAX_DEPTH) throw new ValidationError(path, `nests deeper than the limit of ${MAX_DEPTH} levels`, `at most ${MAX_DEPTH} levels of objects and arrays`);
+  if (depth > MAX_DEPTH)
+    throw new ValidationError(
+      path,
+      `nests deeper than the limit of ${MAX_DEPTH} levels`,
+      `at most ${MAX_DEPTH} levels of objects and arrays`,
+    );
   if (typeof value === 'string') {
     strings.push(value);
     return;
@@ -138,8 +191,18 @@ function checkStructure(value: unknown, path: string, depth: number, strings: st
   }
   for (const key of Object.keys(value)) {
     const p = path ? `${path}.${key}` : key;
-    if (FORBIDDEN_KEYS.has(key)) throw new PolicyError(p, `the key "${key}" is not allowed in a payload`, 'Remove it; it is never a Runware field.');
-    if (isCredentialName(key)) throw new PolicyError(p, 'credentials never travel in the payload (this name looks like one); the server authenticates with an Authorization header', 'Remove the field; the key comes from RUNWARE_API_KEY.');
+    if (FORBIDDEN_KEYS.has(key))
+      throw new PolicyError(
+        p,
+        `the key "${key}" is not allowed in a payload`,
+        'Remove it; it is never a Runware field.',
+      );
+    if (isCredentialName(key))
+      throw new PolicyError(
+        p,
+        'credentials never travel in the payload (this name looks like one); the server authenticates with an Authorization header',
+        'Remove the field; the key comes from RUNWARE_API_KEY.',
+      );
     checkStructure((value as Record<string, unknown>)[key], p, depth + 1, strings);
   }
 }
@@ -173,11 +236,16 @@ export class Rules {
   inspect(input: unknown, prefix = 'tasks'): Array<Record<string, unknown>> {
     const list = Array.isArray(input) ? input : [input];
     if (list.length === 0) throw new ValidationError(prefix, 'must hold at least one task');
-    if (list.length > MAX_TASKS_PER_REQUEST) throw new ValidationError(prefix, `at most ${MAX_TASKS_PER_REQUEST} tasks per request`);
+    if (list.length > MAX_TASKS_PER_REQUEST)
+      throw new ValidationError(prefix, `at most ${MAX_TASKS_PER_REQUEST} tasks per request`);
     // Named first, so an authentication task is refused as such rather than for its apiKey.
     list.forEach((t, i) => {
       if (t && typeof t === 'object' && (t as Record<string, unknown>).taskType === 'authentication') {
-        throw new PolicyError(`${prefix}[${i}].taskType`, 'authentication tasks are not allowed; the server authenticates by itself', 'Remove the authentication task.');
+        throw new PolicyError(
+          `${prefix}[${i}].taskType`,
+          'authentication tasks are not allowed; the server authenticates by itself',
+          'Remove the authentication task.',
+        );
       }
     });
     // Structure next: depth is named as such, before serialising could overflow.
@@ -191,11 +259,19 @@ export class Rules {
     }
     const bytes = Buffer.byteLength(json);
     if (bytes > this.maxPayloadBytes) {
-      throw new ValidationError(prefix, `payload is ${bytes} bytes, over the ${this.maxPayloadBytes}-byte limit`, 'upload large images first (mediaStorage) and pass their UUID or URL');
+      throw new ValidationError(
+        prefix,
+        `payload is ${bytes} bytes, over the ${this.maxPayloadBytes}-byte limit`,
+        'upload large images first (mediaStorage) and pass their UUID or URL',
+      );
     }
     // A secret split across fields shows when the strings are joined.
     if (scrubber.containsSecret(json) || scrubber.containsSecret(strings.join(''))) {
-      throw new PolicyError(prefix, 'the payload contains a configured secret (an API key or token value)', 'Remove the secret; the server authenticates by itself.');
+      throw new PolicyError(
+        prefix,
+        'the payload contains a configured secret (an API key or token value)',
+        'Remove the secret; the server authenticates by itself.',
+      );
     }
 
     // Validate every task, and every caller UUID, before claiming any: a refused batch spends nothing.
@@ -205,7 +281,12 @@ export class Rules {
       if (isReadType(t.taskType as string) || t.taskUUID === undefined) return;
       const field = `${prefix}[${i}].taskUUID`;
       const u = this.uuids.check(t.taskUUID, field);
-      if (seenHere.has(u)) throw new PolicyError(field, `taskUUID ${u} appears twice in this request; every task needs its own`, 'Omit taskUUID and the server assigns a fresh one.');
+      if (seenHere.has(u))
+        throw new PolicyError(
+          field,
+          `taskUUID ${u} appears twice in this request; every task needs its own`,
+          'Omit taskUUID and the server assigns a fresh one.',
+        );
       seenHere.add(u);
     });
     return checked;
@@ -233,7 +314,8 @@ export class Rules {
   }
 
   private check(raw: unknown, path: string): Record<string, unknown> {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(path, 'must be a task object with a taskType');
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw new ValidationError(path, 'must be a task object with a taskType');
     const t = raw as Record<string, unknown>;
     if (typeof t.taskType !== 'string' || t.taskType.length === 0) {
       throw new ValidationError(`${path}.taskType`, 'is required', KNOWN_TASK_TYPES.join(', '));

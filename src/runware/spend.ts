@@ -40,7 +40,8 @@ export interface ConfirmOptions {
 type Item = Record<string, unknown>;
 const OUTPUT = /^(image|video|audio|media)(URL|UUID|Base64Data|DataURI)$|^(text|outputs)$/;
 /** Whether an answer item is a real result (the task ran), not a dry run's price or acknowledgement. */
-const ran = (item: Item | undefined): boolean => !!item && item.dryRun !== true && Object.keys(item).some((k) => OUTPUT.test(k));
+const ran = (item: Item | undefined): boolean =>
+  !!item && item.dryRun !== true && Object.keys(item).some((k) => OUTPUT.test(k));
 
 export interface DryRunOptions {
   /** Sends tasks with the dry-run header (REST only). */
@@ -66,13 +67,23 @@ export class DryRun {
     if (mode !== 'priced' || this.stopped) return undefined;
     const { deliveryMethod: _d, ...rest } = task;
     // Sync where the task allows it: were the header ignored after all, the answer would be the result, not an ACK.
-    const t = { ...rest, ...(defaultDelivery(task.taskType)?.includes('sync') === false ? { deliveryMethod: 'async' } : {}), taskUUID: this.o.fresh(), includeCost: true } as Task;
+    const t = {
+      ...rest,
+      ...(defaultDelivery(task.taskType)?.includes('sync') === false ? { deliveryMethod: 'async' } : {}),
+      taskUUID: this.o.fresh(),
+      includeCost: true,
+    } as Task;
     const item = await this.ask(t);
     if (item === undefined) return undefined;
     if (ran(item) || (item.dryRun !== true && typeof item.cost !== 'number')) {
       this.stopped = true;
-      const charged = typeof item.cost === 'number' ? item.cost : rowOf(t.taskType).ceilingUsd * Math.max(1, dimensionsOf(t).size) * dimensionsOf(t).results;
-      this.o.logger.warn(`a dry run of ${t.taskType} ran and was billed (${money(charged)}); dry runs are off for this process`);
+      const charged =
+        typeof item.cost === 'number'
+          ? item.cost
+          : rowOf(t.taskType).ceilingUsd * Math.max(1, dimensionsOf(t).size) * dimensionsOf(t).results;
+      this.o.logger.warn(
+        `a dry run of ${t.taskType} ran and was billed (${money(charged)}); dry runs are off for this process`,
+      );
       await this.o.journal.chargeUnplanned(ledgerTask(t), charged);
       return undefined;
     }
@@ -98,14 +109,31 @@ export class DryRun {
 
   /** The probe itself; 'unanswered' (no answer at all) is treated as ignored here but never shared. */
   private async probeOnce(): Promise<'priced' | 'ack' | 'ignored' | 'later' | 'unanswered'> {
-    const t = { taskType: 'promptEnhance', taskUUID: this.o.fresh(), prompt: 'a price probe', promptMaxLength: 16, promptVersions: 1, includeCost: true } as Task;
+    const t = {
+      taskType: 'promptEnhance',
+      taskUUID: this.o.fresh(),
+      prompt: 'a price probe',
+      promptMaxLength: 16,
+      promptVersions: 1,
+      includeCost: true,
+    } as Task;
     const reserve = rowOf('promptEnhance').ceilingUsd;
-    if (!(await this.o.journal.reserveAlone(ledgerTask(t), { usd: reserve, units: 1, source: 'ceiling', how: 'a dry-run probe' }))) return 'later';
+    if (
+      !(await this.o.journal.reserveAlone(ledgerTask(t), {
+        usd: reserve,
+        units: 1,
+        source: 'ceiling',
+        how: 'a dry-run probe',
+      }))
+    )
+      return 'later';
     const item = await this.ask(t);
     if (item === undefined) return 'unanswered';
     if (ran(item)) {
       await this.o.journal.settleAlone(ledgerTask(t), typeof item.cost === 'number' ? item.cost : reserve);
-      this.o.logger.info('the dry-run header is ignored by this endpoint (the probe ran); quotes come from pricing and the ledger');
+      this.o.logger.info(
+        'the dry-run header is ignored by this endpoint (the probe ran); quotes come from pricing and the ledger',
+      );
       return 'ignored';
     }
     await this.o.journal.settleAlone(ledgerTask(t), 0);
@@ -118,7 +146,9 @@ export class DryRun {
       const reply = await this.o.send([t], this.o.timeoutMs);
       if (reply.status !== 200) return undefined;
       const data = (reply.body as { data?: unknown })?.data;
-      return Array.isArray(data) ? (data.find((d: Item) => d && d.taskUUID === t.taskUUID) as Item | undefined) : undefined;
+      return Array.isArray(data)
+        ? (data.find((d: Item) => d && d.taskUUID === t.taskUUID) as Item | undefined)
+        : undefined;
     } catch {
       // Unknown whether it ran: its reservation (the probe's) stands until the day ends.
       return undefined;
@@ -164,15 +194,36 @@ export class SpendGate {
     const spent = Math.round(((await this.o.journal.spentToday()) ?? 0) * 1e6) / 1e6;
     const billable = tasks.filter((t) => quotes.has(t.taskUUID));
     const first = billable[0]!;
-    const what = billable.length > 1 ? `these ${billable.length} tasks` : `this ${first.taskType}${typeof first.model === 'string' ? ` (${first.model})` : ''}`;
+    const what =
+      billable.length > 1
+        ? `these ${billable.length} tasks`
+        : `this ${first.taskType}${typeof first.model === 'string' ? ` (${first.model})` : ''}`;
     const req: ConfirmRequest = { quoteUsd, spentTodayUsd: spent, capUsd: cap ?? null, what };
     const amounts = { quoteUsd, spentTodayUsd: spent, capUsd: cap ?? null };
     const sources = [...new Set([...quotes.values()].map((q) => q.source))].join(', ');
-    const why = pastConfirmed ? `is quoted at ${money(quoteUsd)}, above the ${money(opts.confirmedUsd!)} confirmed` : `is quoted at ${money(quoteUsd)} (${sources}), above RUNWARE_CONFIRM_ABOVE_USD=${money(this.o.confirmAboveUsd!)}`;
+    const why = pastConfirmed
+      ? `is quoted at ${money(quoteUsd)}, above the ${money(opts.confirmedUsd!)} confirmed`
+      : `is quoted at ${money(quoteUsd)} (${sources}), above RUNWARE_CONFIRM_ABOVE_USD=${money(this.o.confirmAboveUsd!)}`;
     const answer = opts.ask && !pastConfirmed ? await opts.ask(req) : undefined;
     if (answer === true) return;
-    if (answer === false) throw new SpendError('confirmCostUsd', 'confirmation_declined', `${what} ${why}, and the user declined to run it`, 'Nothing was sent. Ask the user before calling again.', amounts);
-    throw new SpendError('confirmCostUsd', 'confirmation_required', `${what} ${why}; it runs once confirmed`, next(`Nothing was sent. Ask the user; if they agree, {step}. Today's spend is ${money(spent)}${cap !== undefined ? ` of ${money(cap)}` : ''}.`, step('confirmCost', { quoteUsd })), amounts);
+    if (answer === false)
+      throw new SpendError(
+        'confirmCostUsd',
+        'confirmation_declined',
+        `${what} ${why}, and the user declined to run it`,
+        'Nothing was sent. Ask the user before calling again.',
+        amounts,
+      );
+    throw new SpendError(
+      'confirmCostUsd',
+      'confirmation_required',
+      `${what} ${why}; it runs once confirmed`,
+      next(
+        `Nothing was sent. Ask the user; if they agree, {step}. Today's spend is ${money(spent)}${cap !== undefined ? ` of ${money(cap)}` : ''}.`,
+        step('confirmCost', { quoteUsd }),
+      ),
+      amounts,
+    );
   }
 
   /**
@@ -181,7 +232,9 @@ export class SpendGate {
    * across the settle window. Returns how many were released.
    */
   async releaseStale(signal?: AbortSignal): Promise<number> {
-    const stale = await this.o.journal.staleReservations(this.o.settleWindowMs).catch((): Array<{ uuid: string; day: string; reserved: number }> => []);
+    const stale = await this.o.journal
+      .staleReservations(this.o.settleWindowMs)
+      .catch((): Array<{ uuid: string; day: string; reserved: number }> => []);
     if (stale.length === 0) return 0;
     const unknown: typeof stale = [];
     for (const r of stale) if ((await this.o.knows(r.uuid)) === false) unknown.push(r);
@@ -194,7 +247,9 @@ export class SpendGate {
       if ((await this.o.knows(r.uuid)) !== false) continue;
       if (await this.o.journal.release(r.uuid)) {
         released++;
-        this.o.logger.warn(`released the reservation of ${money(r.reserved)} for task ${r.uuid}: its sender stopped renewing its lease and Runware does not know the task; a charge that comes later is recorded as an overrun`);
+        this.o.logger.warn(
+          `released the reservation of ${money(r.reserved)} for task ${r.uuid}: its sender stopped renewing its lease and Runware does not know the task; a charge that comes later is recorded as an overrun`,
+        );
       }
     }
     return released;

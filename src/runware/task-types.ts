@@ -58,26 +58,94 @@ interface Facts {
 }
 
 /** read: names an earlier task's UUID and runs nothing; free: runs, never billed; billable: reserved and billed. */
-export type TaskTypeRow = Facts & ({ billing: 'read' | 'free'; price: null } | { billing: 'billable'; price: TaskTypePrice });
+export type TaskTypeRow = Facts &
+  ({ billing: 'read' | 'free'; price: null } | { billing: 'billable'; price: TaskTypePrice });
 
 const IMAGE: PriceDimension[] = ['pixels', 'steps', 'results'];
-const price = (ceilingUsd: number, dims: readonly PriceDimension[], referenceSeconds?: number): TaskTypePrice => ({ ceilingUsd, dims, ...(referenceSeconds !== undefined ? { referenceSeconds } : {}) });
+const price = (ceilingUsd: number, dims: readonly PriceDimension[], referenceSeconds?: number): TaskTypePrice => ({
+  ceilingUsd,
+  dims,
+  ...(referenceSeconds !== undefined ? { referenceSeconds } : {}),
+});
 /** The usual facts of billed work, for rows to spread and then state what differs. */
-const WORK = { billing: 'billable', kept: true, counts: 'numberResults', delivery: 'syncOrAsync', long: false, firstPollMinSteps: 1, sameAs: null, schema: null, callerMayRun: true, capability: null, modality: null } as const;
+const WORK = {
+  billing: 'billable',
+  kept: true,
+  counts: 'numberResults',
+  delivery: 'syncOrAsync',
+  long: false,
+  firstPollMinSteps: 1,
+  sameAs: null,
+  schema: null,
+  callerMayRun: true,
+  capability: null,
+  modality: null,
+} as const;
 /** The usual facts of a free utility. */
-const UTILITY = { billing: 'free', price: null, kept: false, counts: 'numberResults', delivery: 'none', long: false, firstPollMinSteps: 1, output: 'any', sameAs: null, schema: null, callerMayRun: true, capability: null, modality: null } as const;
+const UTILITY = {
+  billing: 'free',
+  price: null,
+  kept: false,
+  counts: 'numberResults',
+  delivery: 'none',
+  long: false,
+  firstPollMinSteps: 1,
+  output: 'any',
+  sameAs: null,
+  schema: null,
+  callerMayRun: true,
+  capability: null,
+  modality: null,
+} as const;
 
 // Row order is the order task types are listed in messages.
 const ROWS = {
-  imageInference: { ...WORK, price: price(0.1, IMAGE), output: 'media', schema: imageInferenceTask, capability: { match: /to-image$|image-editing|inpaint|outpaint/, order: 7 }, modality: 'image' },
-  videoInference: { ...WORK, price: price(3, ['seconds', 'results'], 5), output: 'media', delivery: 'asyncOnly', long: true, firstPollMinSteps: 10, capability: { match: /to-video$/, order: 4 }, modality: 'video' },
-  audioInference: { ...WORK, price: price(0.5, ['seconds', 'results'], 30), output: 'media', long: true, firstPollMinSteps: 4, capability: { match: /to-(speech|music|audio|sound)$/, order: 5 }, modality: 'audio' },
+  imageInference: {
+    ...WORK,
+    price: price(0.1, IMAGE),
+    output: 'media',
+    schema: imageInferenceTask,
+    capability: { match: /to-image$|image-editing|inpaint|outpaint/, order: 7 },
+    modality: 'image',
+  },
+  videoInference: {
+    ...WORK,
+    price: price(3, ['seconds', 'results'], 5),
+    output: 'media',
+    delivery: 'asyncOnly',
+    long: true,
+    firstPollMinSteps: 10,
+    capability: { match: /to-video$/, order: 4 },
+    modality: 'video',
+  },
+  audioInference: {
+    ...WORK,
+    price: price(0.5, ['seconds', 'results'], 30),
+    output: 'media',
+    long: true,
+    firstPollMinSteps: 4,
+    capability: { match: /to-(speech|music|audio|sound)$/, order: 5 },
+    modality: 'audio',
+  },
   textInference: { ...WORK, price: price(0.1, ['results']), output: 'text' },
-  '3dInference': { ...WORK, price: price(1.5, []), output: 'files', long: true, firstPollMinSteps: 10, capability: { match: /to-3d$/, order: 6 }, modality: '3d' },
+  '3dInference': {
+    ...WORK,
+    price: price(1.5, []),
+    output: 'files',
+    long: true,
+    firstPollMinSteps: 10,
+    capability: { match: /to-3d$/, order: 6 },
+    modality: '3d',
+  },
   photoMaker: { ...WORK, price: price(0.1, IMAGE), output: 'media' },
   upscale: { ...WORK, price: price(0.05, []), output: 'media', capability: { match: /upscal/, order: 1 } },
   imageUpscale: { ...WORK, price: price(0.05, []), output: 'media', sameAs: 'upscale' },
-  removeBackground: { ...WORK, price: price(0.05, []), output: 'media', capability: { match: /background-removal|remove-background/, order: 2 } },
+  removeBackground: {
+    ...WORK,
+    price: price(0.05, []),
+    output: 'media',
+    capability: { match: /background-removal|remove-background/, order: 2 },
+  },
   imageBackgroundRemoval: { ...WORK, price: price(0.05, []), output: 'media', sameAs: 'removeBackground' },
   caption: { ...WORK, price: price(0.02, []), output: 'text', capability: { match: /to-text$|caption/, order: 3 } },
   imageCaption: { ...WORK, price: price(0.02, []), output: 'text', sameAs: 'caption' },
@@ -99,7 +167,9 @@ const ROWS = {
 
 export type TaskTypeName = keyof typeof ROWS;
 /** The reads (getResponse, getTaskDetails): their type, from the table. */
-export type ReadTaskType = { [K in TaskTypeName]: (typeof ROWS)[K]['billing'] extends 'read' ? K : never }[TaskTypeName];
+export type ReadTaskType = {
+  [K in TaskTypeName]: (typeof ROWS)[K]['billing'] extends 'read' ? K : never;
+}[TaskTypeName];
 
 export const TASK_TYPES: Readonly<Record<string, TaskTypeRow>> = ROWS;
 
@@ -107,7 +177,8 @@ export const TASK_TYPES: Readonly<Record<string, TaskTypeRow>> = ROWS;
 export const KNOWN_TASK_TYPES = Object.keys(ROWS) as TaskTypeName[];
 
 /** The row of a task type, or undefined for one the table does not know. */
-export const rowFor = (taskType: string): TaskTypeRow | undefined => (Object.hasOwn(ROWS, taskType) ? TASK_TYPES[taskType] : undefined);
+export const rowFor = (taskType: string): TaskTypeRow | undefined =>
+  Object.hasOwn(ROWS, taskType) ? TASK_TYPES[taskType] : undefined;
 
 /** A task type the table does not know: a dollar per task. */
 export const DEFAULT_PRICE: TaskTypePrice = price(1, ['results']);
@@ -121,7 +192,8 @@ export const referenceSeconds = (taskType: string): number => priceOf(taskType).
 /** Whether a task type is a read (getResponse, getTaskDetails). */
 export const isReadType = (taskType: string): boolean => rowFor(taskType)?.billing === 'read';
 /** Whether a task type is billed. The authentication task (never sent; the rules refuse it) is not; an unknown type is. */
-export const isBillable = (taskType: string): boolean => taskType !== 'authentication' && (rowFor(taskType)?.billing ?? 'billable') === 'billable';
+export const isBillable = (taskType: string): boolean =>
+  taskType !== 'authentication' && (rowFor(taskType)?.billing ?? 'billable') === 'billable';
 /** Task types with a journal record: billable work, and media storage (its UUIDs are wanted later). */
 export const isKept = (taskType: string): boolean => rowFor(taskType)?.kept ?? isBillable(taskType);
 /** The current name of a task type (a legacy alias's), for matching answers. */
@@ -131,7 +203,8 @@ export const strictSchemaOf = (taskType: string): z.ZodType | undefined => rowFo
 /** Takes seconds to minutes: async and polled, whatever was learned. */
 export const isLongType = (taskType: string): boolean => rowFor(taskType)?.long ?? false;
 /** How many of the poll schedule's `minMs` its first poll waits. */
-export const firstPollMinSteps = (taskType: string | undefined): number => (taskType ? rowFor(taskType)?.firstPollMinSteps ?? 1 : 1);
+export const firstPollMinSteps = (taskType: string | undefined): number =>
+  taskType ? (rowFor(taskType)?.firstPollMinSteps ?? 1) : 1;
 /** Without a model schema: the delivery methods the reference says the type allows (undefined: it takes none). */
 export function defaultDelivery(taskType: string): Array<'sync' | 'async'> | undefined {
   const d = rowFor(taskType)?.delivery ?? 'none';
@@ -143,7 +216,9 @@ export const callerRunnableTypes = (): TaskTypeName[] => KNOWN_TASK_TYPES.filter
  * A type the rules check generically (structure, keys, secrets, a model AIR), for
  * a caller's params before their real type is known: billed work with no schema of its own.
  */
-export const GENERIC_WORK_TYPE: TaskTypeName = KNOWN_TASK_TYPES.find((t) => ROWS[t].billing === 'billable' && ROWS[t].schema === null)!;
+export const GENERIC_WORK_TYPE: TaskTypeName = KNOWN_TASK_TYPES.find(
+  (t) => ROWS[t].billing === 'billable' && ROWS[t].schema === null,
+)!;
 
 /** What the content service says a model's task type is, from its capabilities (then its modality). */
 export function taskTypeFromCapabilities(capabilities: string[], category: string[] = []): string | undefined {
@@ -183,7 +258,8 @@ export const outputFiles = (item: DataItem): unknown[] | undefined => {
   const files = (item?.outputs as { files?: unknown } | undefined)?.files;
   return Array.isArray(files) ? files : undefined;
 };
-const media = (item: DataItem): boolean => Object.keys(item).some((k) => MEDIA_OUTPUT.test(k) && typeof item[k] === 'string' && item[k] !== '');
+const media = (item: DataItem): boolean =>
+  Object.keys(item).some((k) => MEDIA_OUTPUT.test(k) && typeof item[k] === 'string' && item[k] !== '');
 /** Whether an item carries an output of each shape; 'any' is judged by the caller (anything beyond bookkeeping). */
 export const CARRIES: Record<Exclude<OutputShape, 'any'>, (item: DataItem) => boolean> = {
   media,

@@ -36,7 +36,12 @@ export const POLL = { minMs: 500, fraction: 0.1 } as const;
 export const WS = { authTimeoutMs: 15_000, pingIntervalMs: 5000, pongTimeoutMs: 5000, replayGraceMs: 1500 } as const;
 
 /** Runware's REST agent: connect, keep-alive and body timeouts (headers wait as long as a request may). */
-export const REST = { connectTimeoutMs: 10_000, keepAliveMs: 30_000, keepAliveMaxMs: 120_000, bodyTimeoutMs: 60_000 } as const;
+export const REST = {
+  connectTimeoutMs: 10_000,
+  keepAliveMs: 30_000,
+  keepAliveMaxMs: 120_000,
+  bodyTimeoutMs: 60_000,
+} as const;
 
 /** The unit of the settle window (checks across 8 units, at most 30): the lag getTaskDetails is allowed. */
 export const SETTLE_UNIT_MS = 1000;
@@ -44,7 +49,14 @@ export const SETTLE_UNIT_MS = 1000;
 export const RESERVATION_GRACE_MS = 30 * SETTLE_UNIT_MS;
 
 /** Runway providers: the HTTP agent, the grace past a wait for the last answer, and the pace when a provider gives none. */
-export const RUNWAY = { connectTimeoutMs: 10_000, headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000, keepAliveMs: 30_000, answerGraceMs: 30_000, defaultPollSeconds: 10 } as const;
+export const RUNWAY = {
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 30_000,
+  bodyTimeoutMs: 30_000,
+  keepAliveMs: 30_000,
+  answerGraceMs: 30_000,
+  defaultPollSeconds: 10,
+} as const;
 
 /** Budgets of the services' own calls, each bounded by the caller's wait where there is one. */
 export const BUDGETS = {
@@ -64,7 +76,13 @@ export const BUDGETS = {
 } as const;
 
 /** Files: reading a local input or a saved output, writing an output; a download's headers and its longest silence mid-body. */
-export const FILES = { localReadMs: 30_000, outputReadMs: 10_000, writeMs: 60_000, downloadHeadersMs: 30_000, downloadIdleMs: 30_000 } as const;
+export const FILES = {
+  localReadMs: 30_000,
+  outputReadMs: 10_000,
+  writeMs: 60_000,
+  downloadHeadersMs: 30_000,
+  downloadIdleMs: 30_000,
+} as const;
 
 /** Runware's public schema, registry and content services. */
 export const CATALOG_FETCH_MS = 5000;

@@ -3,14 +3,33 @@
  * by taskUUID and taskType, never by position; errors that name no task are
  * request-level and never pinned on one task.
  */
-import { classifyStatus, isTransientCode, parseEnvelope, type ApiErrorItem, type DataItem, type Envelope } from './errors.js';
+import {
+  classifyStatus,
+  isTransientCode,
+  parseEnvelope,
+  type ApiErrorItem,
+  type DataItem,
+  type Envelope,
+} from './errors.js';
 import { isRead, type Verdict } from './recovery.js';
 import type { Task } from './rules.js';
 import type { TransportReply } from './transport.js';
 import { canonicalType as canonical, CARRIES, isReadType, outputShapeOf, resultCount } from './task-types.js';
 
 /** Fields every item may carry that are about the task, not its output. */
-const BOOKKEEPING = new Set(['taskType', 'taskUUID', 'errors', 'status', 'progress', 'cost', 'seed', 'NSFWContent', 'resultIndex', 'deliveryMethod', 'inputImageUUID']);
+const BOOKKEEPING = new Set([
+  'taskType',
+  'taskUUID',
+  'errors',
+  'status',
+  'progress',
+  'cost',
+  'seed',
+  'NSFWContent',
+  'resultIndex',
+  'deliveryMethod',
+  'inputImageUUID',
+]);
 
 /**
  * Whether an item carries an output of its task type (`taskType` when the item
@@ -38,11 +57,21 @@ export function isFinished(item: DataItem, taskType?: string): boolean {
  * pending: polled again within its deadline, and reported with its UUID if the
  * deadline passes. `outputs` are the items that count as results.
  */
-export function taskFinished(task: Pick<Task, 'taskType'> & Partial<Task>, items: DataItem[], errors: ApiErrorItem[] = []): { finished: boolean; outputs: DataItem[]; expected: number; emptySuccess: boolean } {
+export function taskFinished(
+  task: Pick<Task, 'taskType'> & Partial<Task>,
+  items: DataItem[],
+  errors: ApiErrorItem[] = [],
+): { finished: boolean; outputs: DataItem[]; expected: number; emptySuccess: boolean } {
   const outputs = items.filter((i) => isFinished(i, task.taskType));
   const expected = expectedResults(task as Task);
   // "Done" without anything in it: the one answer that must never be taken as a result.
-  const emptySuccess = outputs.length === 0 && items.some((i) => i.status === 'success' || (i.status === undefined && !carriesOutput(i, task.taskType) && Object.keys(i).some((k) => k === 'cost')));
+  const emptySuccess =
+    outputs.length === 0 &&
+    items.some(
+      (i) =>
+        i.status === 'success' ||
+        (i.status === undefined && !carriesOutput(i, task.taskType) && Object.keys(i).some((k) => k === 'cost')),
+    );
   return { finished: errors.length > 0 || outputs.length >= expected, outputs, expected, emptySuccess };
 }
 
@@ -96,27 +125,63 @@ export function judgeReply(task: Task, reply: TransportReply, sentCount: number)
   const requestErrors = env.errors.filter((e) => !e.taskUUID);
   if (requestErrors.some((e) => e.code === 'conflictTaskUUID')) {
     // A conflict that names no task: some task of this request already exists. Find out which.
-    return isRead(task) ? { kind: 'notRun', why: 'conflictTaskUUID', errors: requestErrors } : { kind: 'unknown', why: 'conflictTaskUUID naming no task' };
+    return isRead(task)
+      ? { kind: 'notRun', why: 'conflictTaskUUID', errors: requestErrors }
+      : { kind: 'unknown', why: 'conflictTaskUUID naming no task' };
   }
-  if (status === 429) return { kind: 'notRun', why: statusWhy(status), errors: requestErrors.length ? requestErrors : [synthetic('rateLimitExceeded', 'Runware answered HTTP 429 (queue full).', task.taskUUID)], ...retryAfter(reply) };
+  if (status === 429)
+    return {
+      kind: 'notRun',
+      why: statusWhy(status),
+      errors: requestErrors.length
+        ? requestErrors
+        : [synthetic('rateLimitExceeded', 'Runware answered HTTP 429 (queue full).', task.taskUUID)],
+      ...retryAfter(reply),
+    };
   if (status >= 500 || status === 408) {
     // Runware's own body says the request was not processed; anything else may be a proxy after the fact.
-    if (isRunwareErrorBody(reply.body, env)) return { kind: 'notRun', why: `${statusWhy(status)} (${requestErrors.map((e) => e.code).join(', ')})`, errors: requestErrors, ...retryAfter(reply) };
-    return isRead(task) ? { kind: 'notRun', why: statusWhy(status), errors: [] } : { kind: 'unknown', why: `${statusWhy(status)} without Runware's error body` };
+    if (isRunwareErrorBody(reply.body, env))
+      return {
+        kind: 'notRun',
+        why: `${statusWhy(status)} (${requestErrors.map((e) => e.code).join(', ')})`,
+        errors: requestErrors,
+        ...retryAfter(reply),
+      };
+    return isRead(task)
+      ? { kind: 'notRun', why: statusWhy(status), errors: [] }
+      : { kind: 'unknown', why: `${statusWhy(status)} without Runware's error body` };
   }
   if (requestErrors.length > 0) {
-    if (requestErrors.every((e) => isTransientCode(e.code))) return { kind: 'notRun', why: requestErrors.map((e) => e.code).join(', '), errors: requestErrors, ...retryAfter(reply) };
+    if (requestErrors.every((e) => isTransientCode(e.code)))
+      return {
+        kind: 'notRun',
+        why: requestErrors.map((e) => e.code).join(', '),
+        errors: requestErrors,
+        ...retryAfter(reply),
+      };
     return { kind: 'requestError', errors: requestErrors };
   }
   if (status >= 400) {
     const c = classifyStatus(status);
-    return { kind: 'requestError', errors: [{ code: `http${status}`, message: `Runware answered HTTP ${status} with no error detail.`, category: c.category, retryable: false, taskUUID: task.taskUUID }] };
+    return {
+      kind: 'requestError',
+      errors: [
+        {
+          code: `http${status}`,
+          message: `Runware answered HTTP ${status} with no error detail.`,
+          category: c.category,
+          retryable: false,
+          taskUUID: task.taskUUID,
+        },
+      ],
+    };
   }
   if (isRead(task)) return { kind: 'result', items: [] };
   return { kind: 'unknown', why: sentCount > 1 ? 'missing from the reply' : 'an empty reply' };
 }
 
-const retryAfter = (r: TransportReply): { retryAfterMs?: number } => (r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {});
+const retryAfter = (r: TransportReply): { retryAfterMs?: number } =>
+  r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {};
 
 export const synthetic = (code: string, message: string, taskUUID?: string, retryable = false): ApiErrorItem => ({
   code,
@@ -136,10 +201,13 @@ export function judgeDetails(task: Task, reply: TransportReply): Verdict {
   // An empty WebSocket frame names no task: it is no evidence either way.
   if (reply.untagged) return { kind: 'noAnswer', why: 'an empty answer that names no task' };
   if (reply.status === 404) return { kind: 'notFound' };
-  if (reply.status === 429 || reply.status >= 500 || reply.status === 408) return { kind: 'noAnswer', why: statusWhy(reply.status) };
+  if (reply.status === 429 || reply.status >= 500 || reply.status === 408)
+    return { kind: 'noAnswer', why: statusWhy(reply.status) };
   const env = parseEnvelope(reply.body);
   // The item about this task decides; an error that names no task speaks only when there is none.
-  const item = env.data.find((d) => d.taskUUID === uuid) ?? env.data.find((d) => d.taskUUID === undefined && (d.request !== undefined || d.response !== undefined));
+  const item =
+    env.data.find((d) => d.taskUUID === uuid) ??
+    env.data.find((d) => d.taskUUID === undefined && (d.request !== undefined || d.response !== undefined));
   if (!item) {
     const mine = env.errors.filter((e) => e.taskUUID === uuid);
     const requestLevel = env.errors.filter((e) => e.taskUUID === undefined);
@@ -149,9 +217,14 @@ export function judgeDetails(task: Task, reply: TransportReply): Verdict {
     }
     return { kind: 'notFound' };
   }
-  const request = Array.isArray(item.request) ? item.request : item.request && typeof item.request === 'object' ? [item.request] : [];
+  const request = Array.isArray(item.request)
+    ? item.request
+    : item.request && typeof item.request === 'object'
+      ? [item.request]
+      : [];
   const rawResponse = item.response;
-  const hasResponse = rawResponse !== undefined && rawResponse !== null && !(Array.isArray(rawResponse) && rawResponse.length === 0);
+  const hasResponse =
+    rawResponse !== undefined && rawResponse !== null && !(Array.isArray(rawResponse) && rawResponse.length === 0);
   if (!hasResponse) return request.length > 0 ? { kind: 'running' } : { kind: 'notFound' };
   const inner = detailsEnvelope(rawResponse, uuid);
   return judgeInner(task, inner);
@@ -165,7 +238,11 @@ export function detailsEnvelope(response: unknown, uuid: string): Envelope {
       if (!r || typeof r !== 'object') continue;
       const o = r as Record<string, unknown>;
       if ('data' in o || 'error' in o || 'errors' in o) {
-        const e = parseEnvelope({ data: Array.isArray(o.data) ? o.data : o.data ? [o.data] : [], ...(o.error ? { errors: [o.error] } : {}), ...(Array.isArray(o.errors) ? { errors: o.errors } : {}) });
+        const e = parseEnvelope({
+          data: Array.isArray(o.data) ? o.data : o.data ? [o.data] : [],
+          ...(o.error ? { errors: [o.error] } : {}),
+          ...(Array.isArray(o.errors) ? { errors: o.errors } : {}),
+        });
         out.data.push(...e.data);
         out.errors.push(...e.errors);
       } else {
@@ -195,7 +272,8 @@ function judgeInner(task: Task, env: Envelope): Verdict {
     return { kind: 'taskError', errors, transient: errors.every((e) => isTransientCode(e.code)) };
   }
   const { outputs: finished, emptySuccess } = taskFinished(task, items);
-  if (finished.length === 0) return emptySuccess ? { kind: 'running', why: 'Runware reported success but sent no output' } : { kind: 'running' };
+  if (finished.length === 0)
+    return emptySuccess ? { kind: 'running', why: 'Runware reported success but sent no output' } : { kind: 'running' };
   const want = expectedResults(task);
   if (finished.length < want) {
     // Async work is still producing; a sync task with fewer results is done with what it has.

@@ -92,7 +92,11 @@ export class WsTransport implements Transport {
     return run;
   }
 
-  private async sendNow(tasks: Task[], signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<TransportReply> {
+  private async sendNow(
+    tasks: Task[],
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<TransportReply> {
     const started = Date.now();
     const budget = timeoutMs ?? this.opts.requestTimeoutMs ?? TUNABLE.requestTimeoutMs;
     const ws = await this.connect(signal, budget);
@@ -176,28 +180,46 @@ export class WsTransport implements Transport {
     let authed = false;
     await new Promise<void>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => {
-        fail(new NetworkError(`Runware WebSocket: authentication at ${url} timed out.`, false, 'AUTH_TIMEOUT'));
-        ws.close();
-      }, Math.max(1, authTimeout));
+      const timer = setTimeout(
+        () => {
+          fail(new NetworkError(`Runware WebSocket: authentication at ${url} timed out.`, false, 'AUTH_TIMEOUT'));
+          ws.close();
+        },
+        Math.max(1, authTimeout),
+      );
       const fail = (e: Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         reject(e);
       };
-      ws.addEventListener('error', () => fail(new NetworkError(`Runware WebSocket: could not connect to ${url}.`, false, 'CONNECT')));
-      ws.addEventListener('close', () => fail(new NetworkError(`Runware WebSocket: ${url} closed during authentication.`, false, 'CLOSED')));
+      ws.addEventListener('error', () =>
+        fail(new NetworkError(`Runware WebSocket: could not connect to ${url}.`, false, 'CONNECT')),
+      );
+      ws.addEventListener('close', () =>
+        fail(new NetworkError(`Runware WebSocket: ${url} closed during authentication.`, false, 'CLOSED')),
+      );
       ws.addEventListener('open', () => {
         // The one place the key is sent over WebSocket.
-        ws.send(JSON.stringify([{ taskType: 'authentication', apiKey: this.opts.apiKey, ...(resumeId ? { connectionSessionUUID: resumeId } : {}) }]));
+        ws.send(
+          JSON.stringify([
+            {
+              taskType: 'authentication',
+              apiKey: this.opts.apiKey,
+              ...(resumeId ? { connectionSessionUUID: resumeId } : {}),
+            },
+          ]),
+        );
       });
       const onAuth = (ev: { data: unknown }): void => {
         const msg = this.parse(ev.data);
         if (!msg) return;
         const data = Array.isArray(msg.data) ? msg.data.filter(isObj) : [];
         const ok = data.find((d) => d.taskType === 'authentication' && typeof d.connectionSessionUUID === 'string');
-        const errs = [...(Array.isArray(msg.errors) ? msg.errors.filter(isObj) : []), ...(Array.isArray(msg.error) ? msg.error.filter(isObj) : isObj(msg.error) ? [msg.error] : [])];
+        const errs = [
+          ...(Array.isArray(msg.errors) ? msg.errors.filter(isObj) : []),
+          ...(Array.isArray(msg.error) ? msg.error.filter(isObj) : isObj(msg.error) ? [msg.error] : []),
+        ];
         if (ok) {
           if (settled) return;
           settled = true;
@@ -213,7 +235,12 @@ export class WsTransport implements Transport {
           ws.close();
           if (resumeId && !/apikey/i.test(code)) fail(new ResumeRefused(code));
           else {
-            this.keyRefused = new UpstreamError(`Runware refused the key: ${String(e.message ?? e.code)}`, { code, category: 'auth', retryable: false, hint: 'Check RUNWARE_API_KEY, then restart the server (the refusal is remembered), or run with --simulate.' });
+            this.keyRefused = new UpstreamError(`Runware refused the key: ${String(e.message ?? e.code)}`, {
+              code,
+              category: 'auth',
+              retryable: false,
+              hint: 'Check RUNWARE_API_KEY, then restart the server (the refusal is remembered), or run with --simulate.',
+            });
             fail(this.keyRefused);
           }
         }
@@ -223,7 +250,8 @@ export class WsTransport implements Transport {
     ws.addEventListener('close', () => this.onClose(ws));
     this.socket = ws;
     this.startPing(ws);
-    if (this.everConnected) this.log.info(resumed ? 'WebSocket reconnected; session resumed' : 'WebSocket reconnected; new session');
+    if (this.everConnected)
+      this.log.info(resumed ? 'WebSocket reconnected; session resumed' : 'WebSocket reconnected; new session');
     else this.log.debug('WebSocket connected');
     this.everConnected = true;
     if (!resumed) this.failInFlight('a new session replays nothing');
@@ -233,7 +261,9 @@ export class WsTransport implements Transport {
 
   private parse(data: unknown): Raw | undefined {
     try {
-      const v = JSON.parse(typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer).toString('utf8')) as unknown;
+      const v = JSON.parse(
+        typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer).toString('utf8'),
+      ) as unknown;
       return isObj(v) ? v : undefined;
     } catch {
       return undefined;
@@ -245,7 +275,9 @@ export class WsTransport implements Transport {
     try {
       this.route(raw);
     } catch (e) {
-      this.log.warn('ignored a WebSocket frame that could not be routed', { error: String((e as Error)?.message ?? e) });
+      this.log.warn('ignored a WebSocket frame that could not be routed', {
+        error: String((e as Error)?.message ?? e),
+      });
     }
   }
 
@@ -254,7 +286,10 @@ export class WsTransport implements Transport {
     if (!msg) return;
     this.gotTraffic();
     const data = Array.isArray(msg.data) ? msg.data.filter(isObj) : [];
-    const errors = [...(Array.isArray(msg.errors) ? msg.errors.filter(isObj) : []), ...(Array.isArray(msg.error) ? msg.error.filter(isObj) : isObj(msg.error) ? [msg.error] : [])];
+    const errors = [
+      ...(Array.isArray(msg.errors) ? msg.errors.filter(isObj) : []),
+      ...(Array.isArray(msg.error) ? msg.error.filter(isObj) : isObj(msg.error) ? [msg.error] : []),
+    ];
     const touched = new Set<Group>();
     for (const d of data) {
       // Keep-alive pongs and auth replies name no task; a ping *task* carries its taskUUID.
@@ -300,7 +335,11 @@ export class WsTransport implements Transport {
       if ([...g.expected.values()].every((n) => n <= 0)) {
         g.cleanup();
         const empty = g === untagged && g.data.length === 0 && g.errors.length === 0;
-        g.resolve({ status: 200, body: { data: g.data, ...(g.errors.length ? { errors: g.errors } : {}) }, ...(empty ? { untagged: true } : {}) });
+        g.resolve({
+          status: 200,
+          body: { data: g.data, ...(g.errors.length ? { errors: g.errors } : {}) },
+          ...(empty ? { untagged: true } : {}),
+        });
       }
     }
   }
@@ -325,7 +364,9 @@ export class WsTransport implements Transport {
     this.connecting ??= this.open().finally(() => {
       this.connecting = undefined;
     });
-    this.connecting.catch((e: unknown) => this.failInFlight(`reconnecting failed: ${String((e as Error)?.message ?? e)}`));
+    this.connecting.catch((e: unknown) =>
+      this.failInFlight(`reconnecting failed: ${String((e as Error)?.message ?? e)}`),
+    );
   }
 
   /** After a resume, what the replay has not completed within the grace gets a landing check. */
@@ -345,7 +386,9 @@ export class WsTransport implements Transport {
   private rejectGroup(g: Group, why: string): void {
     g.cleanup();
     // Whatever was in flight may have landed: the client checks before resending.
-    g.reject(new NetworkError(`Runware WebSocket: the connection dropped with tasks in flight (${why}).`, true, 'DROPPED'));
+    g.reject(
+      new NetworkError(`Runware WebSocket: the connection dropped with tasks in flight (${why}).`, true, 'DROPPED'),
+    );
   }
 
   /** Any frame proves the socket alive. */
@@ -386,7 +429,8 @@ export class WsTransport implements Transport {
   }
 }
 
-const resumeIdTimedOut = (e: unknown, sessionUUID: string | undefined): boolean => sessionUUID !== undefined && e instanceof NetworkError && e.causeCode === 'AUTH_TIMEOUT';
+const resumeIdTimedOut = (e: unknown, sessionUUID: string | undefined): boolean =>
+  sessionUUID !== undefined && e instanceof NetworkError && e.causeCode === 'AUTH_TIMEOUT';
 
 class ResumeRefused extends Error {
   constructor(readonly code: string) {

@@ -47,26 +47,49 @@ export class RunwayLookup {
   }
 
   private requireConfigured(p: Provider): void {
-    if (!this.configured(p)) throw new ConfigError(`${NAME_OF[p]} is not configured (${ENV_OF[p]} is not set).`, "Set it in the MCP client's env (or the shell, for the CLI), or run with --simulate.");
+    if (!this.configured(p))
+      throw new ConfigError(
+        `${NAME_OF[p]} is not configured (${ENV_OF[p]} is not set).`,
+        "Set it in the MCP client's env (or the shell, for the CLI), or run with --simulate.",
+      );
   }
 
   /** One GET for `provider`; undefined on 404. */
-  private async fetchOnce(p: Provider, id: string, deadline: number, signal?: AbortSignal): Promise<RunwayTaskView | undefined> {
+  private async fetchOnce(
+    p: Provider,
+    id: string,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<RunwayTaskView | undefined> {
     this.requireConfigured(p);
     // Ids passed the strict patterns, so they hold no '/', '?', '#', '%' or spaces.
     // useapi wants ':' and '@' raw in the path, so the id is inserted as is.
     const { url, headers } =
       p === 'runway'
-        ? { url: `${this.s.official.url}/v1/tasks/${id}`, headers: { authorization: `Bearer ${this.s.official.secret}`, 'x-runway-version': RUNWAY_VERSION } }
+        ? {
+            url: `${this.s.official.url}/v1/tasks/${id}`,
+            headers: { authorization: `Bearer ${this.s.official.secret}`, 'x-runway-version': RUNWAY_VERSION },
+          }
         : p === 'useapi'
-          ? { url: `${this.s.useapi.url}/runwayml/tasks/${id}`, headers: { authorization: `Bearer ${this.s.useapi.token}` } }
-          : { url: `${this.s.makevid.url}/get_runway/${id}`, headers: { authorization: `Bearer ${this.s.makevid.key}` } };
+          ? {
+              url: `${this.s.useapi.url}/runwayml/tasks/${id}`,
+              headers: { authorization: `Bearer ${this.s.useapi.token}` },
+            }
+          : {
+              url: `${this.s.makevid.url}/get_runway/${id}`,
+              headers: { authorization: `Bearer ${this.s.makevid.key}` },
+            };
     const r = await this.http.get(p, url, headers, deadline, signal);
     if (r.status === 404) return undefined;
     if (p === 'runway') return normalizeOfficial(r.body);
     if (p === 'useapi') return normalizeWebApp(r.body, 'useapi');
     const task = r.body && typeof r.body === 'object' ? (r.body as Record<string, unknown>).task : undefined;
-    if (!task) throw new UpstreamError('makevid.ai answered without a task object.', { provider: 'makevid', category: 'unknown', retryable: false });
+    if (!task)
+      throw new UpstreamError('makevid.ai answered without a task object.', {
+        provider: 'makevid',
+        category: 'unknown',
+        retryable: false,
+      });
     return normalizeWebApp(task, 'makevid');
   }
 
@@ -78,12 +101,20 @@ export class RunwayLookup {
     }
     if (classifyId(id) === 'useapi') return ['useapi'];
     const order = (['runway', 'makevid'] as const).filter((p) => this.configured(p));
-    if (order.length === 0) throw new ConfigError('No provider for task UUIDs is configured: set RUNWAYML_API_SECRET (official API) or MAKEVID_API_KEY (makevid.ai).');
+    if (order.length === 0)
+      throw new ConfigError(
+        'No provider for task UUIDs is configured: set RUNWAYML_API_SECRET (official API) or MAKEVID_API_KEY (makevid.ai).',
+      );
     return order;
   }
 
   /** Finds the task once, trying candidates in turn (404 means try the next). */
-  private async locate(id: string, providers: Provider[], deadline: number, signal?: AbortSignal): Promise<RunwayTaskView> {
+  private async locate(
+    id: string,
+    providers: Provider[],
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<RunwayTaskView> {
     for (const p of providers) {
       const v = await this.fetchOnce(p, id, deadline, signal);
       if (v) return v;
@@ -116,7 +147,11 @@ export class RunwayLookup {
       const pct = Math.round((v.terminal ? 1 : (v.progress ?? 0)) * 100);
       if (pct > best) {
         best = pct;
-        opts.onProgress({ progress: pct, total: 100, message: `${v.status}${v.progress !== null && !v.terminal ? ` ${pct}%` : ''}` });
+        opts.onProgress({
+          progress: pct,
+          total: 100,
+          message: `${v.status}${v.progress !== null && !v.terminal ? ` ${pct}%` : ''}`,
+        });
       }
     };
     report(view);
@@ -126,8 +161,19 @@ export class RunwayLookup {
       if (Date.now() + jittered > waitUntil) break;
       await sleep(jittered, opts.signal);
       if (opts.signal?.aborted) throw new CancelledError();
-      const next = await this.fetchOnce(provider, id, Math.max(deadline, Date.now() + RUNWAY.answerGraceMs), opts.signal);
-      if (!next) throw new UpstreamError(`${NAME_OF[provider]} no longer has this task (deleted or expired).`, { status: 404, category: 'notFound', retryable: false, provider });
+      const next = await this.fetchOnce(
+        provider,
+        id,
+        Math.max(deadline, Date.now() + RUNWAY.answerGraceMs),
+        opts.signal,
+      );
+      if (!next)
+        throw new UpstreamError(`${NAME_OF[provider]} no longer has this task (deleted or expired).`, {
+          status: 404,
+          category: 'notFound',
+          retryable: false,
+          provider,
+        });
       view = next;
       report(view);
     }
@@ -137,7 +183,13 @@ export class RunwayLookup {
   /** useapi.net Runway accounts, without passwords or session tokens. */
   async accounts(signal?: AbortSignal): Promise<AccountView[]> {
     this.requireConfigured('useapi');
-    const r = await this.http.get('useapi', `${this.s.useapi.url}/runwayml/accounts`, { authorization: `Bearer ${this.s.useapi.token}` }, Date.now() + RUNWAY.answerGraceMs, signal);
+    const r = await this.http.get(
+      'useapi',
+      `${this.s.useapi.url}/runwayml/accounts`,
+      { authorization: `Bearer ${this.s.useapi.token}` },
+      Date.now() + RUNWAY.answerGraceMs,
+      signal,
+    );
     if (r.status === 404) return [];
     const map = r.body && typeof r.body === 'object' ? (r.body as Record<string, unknown>) : {};
     return Object.entries(map).map(([key, v]) => {
@@ -158,4 +210,3 @@ export class RunwayLookup {
     await this.http.close();
   }
 }
-

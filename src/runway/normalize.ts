@@ -51,7 +51,8 @@ export function jwtExpiry(url: string): string | undefined {
       const secs = Number(amz.get('X-Amz-Expires'));
       if (date && Number.isFinite(secs)) {
         const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
-        if (m) return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) + secs * 1000).toISOString();
+        if (m)
+          return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) + secs * 1000).toISOString();
       }
       return undefined;
     }
@@ -64,9 +65,17 @@ export function jwtExpiry(url: string): string | undefined {
 }
 
 const MIME_BY_EXT: Record<string, [string, TaskOutput['kind']]> = {
-  mp4: ['video/mp4', 'video'], webm: ['video/webm', 'video'], mov: ['video/quicktime', 'video'],
-  png: ['image/png', 'image'], jpg: ['image/jpeg', 'image'], jpeg: ['image/jpeg', 'image'], webp: ['image/webp', 'image'], gif: ['image/gif', 'image'],
-  mp3: ['audio/mpeg', 'audio'], wav: ['audio/wav', 'audio'], m4a: ['audio/mp4', 'audio'],
+  mp4: ['video/mp4', 'video'],
+  webm: ['video/webm', 'video'],
+  mov: ['video/quicktime', 'video'],
+  png: ['image/png', 'image'],
+  jpg: ['image/jpeg', 'image'],
+  jpeg: ['image/jpeg', 'image'],
+  webp: ['image/webp', 'image'],
+  gif: ['image/gif', 'image'],
+  mp3: ['audio/mpeg', 'audio'],
+  wav: ['audio/wav', 'audio'],
+  m4a: ['audio/mp4', 'audio'],
 };
 
 function kindOf(...names: Array<string | undefined>): { mimeType?: string; kind: TaskOutput['kind'] } {
@@ -101,7 +110,9 @@ export function normalizeOfficial(raw: unknown): RunwayTaskView {
   const { status, terminal } = mapStatus(rawStatus);
   const progress = status === 'succeeded' ? 1 : num(t.progress) !== undefined ? clamp01(num(t.progress)!) : null;
   const previews = Array.isArray(t.previewUrls) ? t.previewUrls.filter((u): u is string => typeof u === 'string') : [];
-  const outputs = (Array.isArray(t.output) ? t.output : []).filter((u): u is string => typeof u === 'string').map((u) => output(u, previews, {}));
+  const outputs = (Array.isArray(t.output) ? t.output : [])
+    .filter((u): u is string => typeof u === 'string')
+    .map((u) => output(u, previews, {}));
   const code = str(t.failureCode);
   const failure = str(t.failure);
   return {
@@ -114,9 +125,14 @@ export function normalizeOfficial(raw: unknown): RunwayTaskView {
     createdAt: str(t.createdAt) ?? null,
     updatedAt: null,
     outputs,
-    error: status === 'failed' || failure
-      ? { ...(code ? { code, category: code.split('.')[0]! } : {}), message: failure ?? 'The task failed.', retryable: isRetryableFailure(code) }
-      : null,
+    error:
+      status === 'failed' || failure
+        ? {
+            ...(code ? { code, category: code.split('.')[0]! } : {}),
+            message: failure ?? 'The task failed.',
+            retryable: isRetryableFailure(code),
+          }
+        : null,
     ...(terminal ? {} : { pollAfterSec: POLL_AFTER_SEC.runway }),
   };
 }
@@ -128,38 +144,47 @@ export function normalizeWebApp(raw: unknown, provider: 'useapi' | 'makevid'): R
   const ratio = num(t.progressRatio);
   const progress = status === 'succeeded' ? 1 : ratio !== undefined ? clamp01(ratio) : null;
   const options = obj(t.options);
-  const outputs = (Array.isArray(t.artifacts) ? t.artifacts : []).map((a) => {
-    const art = obj(a);
-    const meta = obj(art.metadata);
-    const size = obj(meta.size);
-    const dims = Array.isArray(meta.dimensions) ? meta.dimensions : [];
-    const width = num(size.width) ?? num(dims[0]) ?? num(meta.width);
-    const height = num(size.height) ?? num(dims[1]) ?? num(meta.height);
-    const extra: Partial<TaskOutput> = {};
-    const duration = num(meta.duration);
-    const frameRate = num(meta.frameRate);
-    const bytes = num(art.fileSize);
-    if (duration !== undefined) extra.durationSec = duration;
-    if (width !== undefined) extra.width = width;
-    if (height !== undefined) extra.height = height;
-    if (frameRate !== undefined) extra.frameRate = frameRate;
-    if (bytes !== undefined) extra.sizeBytes = bytes;
-    const ext = str(art.fileExtStandardized);
-    if (ext) {
-      const k = kindOf(`x.${ext}`);
-      if (k.mimeType) extra.mimeType = k.mimeType;
-    }
-    if (str(art.assetId)) extra.assetId = str(art.assetId)!;
-    const previews = Array.isArray(art.previewUrls) ? art.previewUrls.filter((u): u is string => typeof u === 'string') : [];
-    return output(String(art.url ?? ''), previews, extra, str(art.filename));
-  }).filter((o) => o.url);
+  const outputs = (Array.isArray(t.artifacts) ? t.artifacts : [])
+    .map((a) => {
+      const art = obj(a);
+      const meta = obj(art.metadata);
+      const size = obj(meta.size);
+      const dims = Array.isArray(meta.dimensions) ? meta.dimensions : [];
+      const width = num(size.width) ?? num(dims[0]) ?? num(meta.width);
+      const height = num(size.height) ?? num(dims[1]) ?? num(meta.height);
+      const extra: Partial<TaskOutput> = {};
+      const duration = num(meta.duration);
+      const frameRate = num(meta.frameRate);
+      const bytes = num(art.fileSize);
+      if (duration !== undefined) extra.durationSec = duration;
+      if (width !== undefined) extra.width = width;
+      if (height !== undefined) extra.height = height;
+      if (frameRate !== undefined) extra.frameRate = frameRate;
+      if (bytes !== undefined) extra.sizeBytes = bytes;
+      const ext = str(art.fileExtStandardized);
+      if (ext) {
+        const k = kindOf(`x.${ext}`);
+        if (k.mimeType) extra.mimeType = k.mimeType;
+      }
+      if (str(art.assetId)) extra.assetId = str(art.assetId)!;
+      const previews = Array.isArray(art.previewUrls)
+        ? art.previewUrls.filter((u): u is string => typeof u === 'string')
+        : [];
+      return output(String(art.url ?? ''), previews, extra, str(art.filename));
+    })
+    .filter((o) => o.url);
   const err = t.error;
   let error: RunwayTaskView['error'] = null;
   if (err && typeof err === 'object') {
     const e = obj(err);
     const code = str(e.reason);
     const category = str(e.moderation_category) ?? code?.split('.')[0];
-    error = { ...(code ? { code } : {}), message: maskEmails(str(e.message) ?? str(e.errorMessage) ?? 'The task failed.'), ...(category ? { category } : {}), retryable: isRetryableFailure(code) };
+    error = {
+      ...(code ? { code } : {}),
+      message: maskEmails(str(e.message) ?? str(e.errorMessage) ?? 'The task failed.'),
+      ...(category ? { category } : {}),
+      retryable: isRetryableFailure(code),
+    };
   } else if (typeof err === 'string' && err) {
     error = { message: maskEmails(err), retryable: false };
   } else if (status === 'failed') {

@@ -55,7 +55,14 @@ export class AppContext {
     // Shared state is strict: with other instances relying on it, nothing goes out that it has not recorded.
     // A reservation's lease: the state lease, plus the longest settle window (scaled like the client's waits) as grace.
     const leaseMs = config.leaseMs + RESERVATION_GRACE_MS * (config.simulate ? config.simTimeScale : config.timeScale);
-    this.journal = new Journal({ open, logger: logger.child('state'), maxSpendUsd: config.maxSpendUsd, strict: config.stateUrl !== undefined, onOpen: () => this.rules.uuids.limit(RECENT_UUIDS), leaseMs });
+    this.journal = new Journal({
+      open,
+      logger: logger.child('state'),
+      maxSpendUsd: config.maxSpendUsd,
+      strict: config.stateUrl !== undefined,
+      onOpen: () => this.rules.uuids.limit(RECENT_UUIDS),
+      leaseMs,
+    });
   }
 
   /** The shared Redis state, or undefined without RUNWARE_STATE_URL. The module loads only here. */
@@ -65,7 +72,11 @@ export class AppContext {
     this.redis ??= (async () => {
       const { connectRedis, RedisState } = await import('../state/redis.js');
       // The simulator's tasks are kept apart from real ones, as on disk.
-      return new RedisState(await connectRedis(url, this.logger.child('state')), url, this.config.simulate ? 'runware-sim' : 'runware');
+      return new RedisState(
+        await connectRedis(url, this.logger.child('state')),
+        url,
+        this.config.simulate ? 'runware-sim' : 'runware',
+      );
     })();
     this.redis.catch(() => (this.redis = undefined));
     return this.redis;
@@ -73,7 +84,9 @@ export class AppContext {
 
   /** HTTP sessions and their events shared with other instances (in the shared Redis), or undefined without RUNWARE_STATE_URL. */
   sharedSessions(): Promise<SharedSessions> | undefined {
-    return this.shared()?.then(async (state) => new (await import('../state/redis-sessions.js')).RedisSessionStore(state));
+    return this.shared()?.then(
+      async (state) => new (await import('../state/redis-sessions.js')).RedisSessionStore(state),
+    );
   }
 
   /** With shared state, RUNWARE_MAX_CONCURRENCY counts across instances, per API key. */
@@ -82,7 +95,10 @@ export class AppContext {
     this.globalLimiter ??= new GlobalLimiter({
       capacity: this.config.runware.maxConcurrency,
       state: () => this.shared()!,
-      keyId: createHash('sha256').update(`runware-mcp-server:${this.config.runware.apiKey ?? ''}`).digest('hex').slice(0, 16),
+      keyId: createHash('sha256')
+        .update(`runware-mcp-server:${this.config.runware.apiKey ?? ''}`)
+        .digest('hex')
+        .slice(0, 16),
       leaseMs: this.config.leaseMs,
       logger: this.logger.child('leases'),
     });

@@ -87,7 +87,8 @@ export interface Generation {
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const withRequestErrors = (t: TaskOutcome, requestErrors: ApiErrorItem[]): TaskOutcome => (t.status === 'error' && t.errors.length === 0 ? { ...t, errors: requestErrors } : t);
+const withRequestErrors = (t: TaskOutcome, requestErrors: ApiErrorItem[]): TaskOutcome =>
+  t.status === 'error' && t.errors.length === 0 ? { ...t, errors: requestErrors } : t;
 
 export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCallOptions): Promise<Generation> {
   const started = Date.now();
@@ -102,7 +103,10 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
 
   // The model's schema and registry entry load beside the reading and checking of local inputs (nothing is sent to Runware yet).
   const [facts, early] = await Promise.all([
-    modelFacts(ctx, job.model, { ...signal, ...(job.lookupBudgetMs !== undefined ? { budgetMs: job.lookupBudgetMs } : {}) }),
+    modelFacts(ctx, job.model, {
+      ...signal,
+      ...(job.lookupBudgetMs !== undefined ? { budgetMs: job.lookupBudgetMs } : {}),
+    }),
     job.earlyLocals ? readLocalInputs(ctx, job.earlyLocals, opts.roots) : undefined,
   ]);
   const { task, localsIn } = await job.build(facts, { waitMs, ...signal });
@@ -111,8 +115,12 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
   await checkTask(facts, task, job.fieldOf, { ctx, ...signal });
 
   // Local files: every one checked before the first byte goes out.
-  const read = early ?? (localsIn ? await readLocalInputs(ctx, findLocalInputs(localsIn.value, localsIn.prefix), opts.roots) : new Map());
-  const uploads = read.size ? await uploadLocalInputs(ctx, task, read, { ...signal, deadlineMs: Math.max(5000, waitMs / 2) }) : [];
+  const read =
+    early ??
+    (localsIn ? await readLocalInputs(ctx, findLocalInputs(localsIn.value, localsIn.prefix), opts.roots) : new Map());
+  const uploads = read.size
+    ? await uploadLocalInputs(ctx, task, read, { ...signal, deadlineMs: Math.max(5000, waitMs / 2) })
+    : [];
 
   const confirm = confirmOf(job.confirmCostUsd, opts.ask);
   // Where outputs are saved travels to the ledger's record of the task as an opaque call record.
@@ -122,8 +130,16 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
     // One deadline covers the submit, any recovery, and the wait: the call returns within waitSeconds.
     t =
       waitMs === 0
-        ? await client.submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...signal, ...call, confirm }).then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
-        : await client.run(task, { waitMs: Math.max(1, waitMs - (Date.now() - started)), ...signal, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...call, confirm });
+        ? await client
+            .submit(task, { deadlineMs: SUBMIT_ONLY_BUDGET_MS, ...signal, ...call, confirm })
+            .then((r) => withRequestErrors(r.tasks[0]!, r.requestErrors))
+        : await client.run(task, {
+            waitMs: Math.max(1, waitMs - (Date.now() - started)),
+            ...signal,
+            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+            ...call,
+            confirm,
+          });
   } catch (e) {
     throw asCallerError(e, job.fieldOf);
   }
@@ -132,13 +148,26 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
   const common: CommonOut = {
     validation: facts.schema ? 'checked' : 'skipped',
     // A result's own note (fewer results than asked, not recorded in the journal) travels with it; other statuses have `next`.
-    ...(facts.unchecked || (t.note && finished) ? { note: [facts.unchecked, finished ? t.note : undefined].filter(Boolean).join(' ') } : {}),
+    ...(facts.unchecked || (t.note && finished)
+      ? { note: [facts.unchecked, finished ? t.note : undefined].filter(Boolean).join(' ') }
+      : {}),
     ...(uploads.length ? { uploads } : {}),
     ...(t.attempts.length > 1 ? { attempts: t.attempts } : {}),
     ...(t.overrun ? { overrun: overrunOut(t.overrun) } : {}),
   };
   if (t.status === 'error' || t.status === 'unknown') {
-    return { task, taskUUID: t.taskUUID, status: t.status, progress: 0, results: [], errors: t.errors, common, media: [], previews: new Map(), ...(t.note ? { next: t.note } : {}) };
+    return {
+      task,
+      taskUUID: t.taskUUID,
+      status: t.status,
+      progress: 0,
+      results: [],
+      errors: t.errors,
+      common,
+      media: [],
+      previews: new Map(),
+      ...(t.note ? { next: t.note } : {}),
+    };
   }
 
   const { info, previews } = await materialize(job.media(t.results), t.taskUUID, {
@@ -166,7 +195,10 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
   };
   if (t.status === 'processing') {
     const w = job.pending;
-    out.next = next(`${w.still} (${Math.round(progress)}%). Run {step} to wait for ${w.waitFor}; ${w.notAgain}.`, pollStep(t.taskUUID, { ...job.pollArgs, ...(job.saveTo !== undefined ? { saveTo: job.saveTo } : {}) }));
+    out.next = next(
+      `${w.still} (${Math.round(progress)}%). Run {step} to wait for ${w.waitFor}; ${w.notAgain}.`,
+      pollStep(t.taskUUID, { ...job.pollArgs, ...(job.saveTo !== undefined ? { saveTo: job.saveTo } : {}) }),
+    );
   }
   return out;
 }

@@ -38,7 +38,19 @@ export interface ModelInfo {
   note?: string;
 }
 
-const ABOUT_KEYS = ['category', 'architecture', 'type', 'version', 'defaultWidth', 'defaultHeight', 'defaultSteps', 'defaultCFG', 'defaultScheduler', 'positiveTriggerWords', 'tags'] as const;
+const ABOUT_KEYS = [
+  'category',
+  'architecture',
+  'type',
+  'version',
+  'defaultWidth',
+  'defaultHeight',
+  'defaultSteps',
+  'defaultCFG',
+  'defaultScheduler',
+  'positiveTriggerWords',
+  'tags',
+] as const;
 
 export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSignal): Promise<ModelInfo> {
   checkAir(model);
@@ -48,15 +60,30 @@ export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSi
     .registryEntry(model, signal)
     .then((reg) => catalog.pricing(model, reg.slug, signal))
     .catch(() => undefined);
-  const [facts, pricing, kind] = await Promise.all([modelFacts(ctx, model, signal ? { signal } : {}), pricingP, modelKind(ctx, model, signal)]);
+  const [facts, pricing, kind] = await Promise.all([
+    modelFacts(ctx, model, signal ? { signal } : {}),
+    pricingP,
+    modelKind(ctx, model, signal),
+  ]);
   const slug = facts.slug ?? kind.curated?.slug;
-  const examples = slug ? await ctx.catalog().examples(slug, signal).catch(() => []) : [];
+  const examples = slug
+    ? await ctx
+        .catalog()
+        .examples(slug, signal)
+        .catch(() => [])
+    : [];
   const taskType = facts.taskType ?? kind.taskType;
   if (!facts.schema && !taskType && !pricing && !kind.community) {
-    const why = facts.unchecked?.replace(/^Not checked against a live schema: /, '').replace(/\. The task was sent.*$/, '') ?? 'nothing is known of it';
+    const why =
+      facts.unchecked?.replace(/^Not checked against a live schema: /, '').replace(/\. The task was sent.*$/, '') ??
+      'nothing is known of it';
     // Not the caller's mistake: the catalogue could not be asked. Retryable, not "fix the field".
     if (facts.unreachable) throw new NetworkError(`nothing is known of ${model} here: ${why}`, false);
-    throw new ValidationError('model', `no schema, registry entry or pricing for ${model}, and neither catalogue lists it: ${why}`, 'an AIR from model search, e.g. runware:101@1');
+    throw new ValidationError(
+      'model',
+      `no schema, registry entry or pricing for ${model}, and neither catalogue lists it: ${why}`,
+      'an AIR from model search, e.g. runware:101@1',
+    );
   }
   const schema = facts.schema?.requestSchema;
   const rules = schema ? rulesOf(schema) : [];
@@ -64,10 +91,19 @@ export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSi
   // What a call with the default wait would use (runware_run and text-to-image wait 45 s by default).
   const used = await pickDelivery(ctx, delivery, { taskType, model }, 45_000);
   const c = kind.community;
-  const about = c ? Object.fromEntries(ABOUT_KEYS.filter((k) => c[k] !== undefined && !(Array.isArray(c[k]) && (c[k] as string[]).length === 0)).map((k) => [k, c[k]!])) : undefined;
+  const about = c
+    ? Object.fromEntries(
+        ABOUT_KEYS.filter((k) => c[k] !== undefined && !(Array.isArray(c[k]) && (c[k] as string[]).length === 0)).map(
+          (k) => [k, c[k]!],
+        ),
+      )
+    : undefined;
   const name = kind.curated?.name ?? c?.name;
   const capabilities = kind.curated?.capabilities ?? c?.capabilities;
-  const unchecked = facts.unchecked?.replace('The task was sent as given; Runware checks it.', 'a run sends tasks unvalidated; Runware checks them.');
+  const unchecked = facts.unchecked?.replace(
+    'The task was sent as given; Runware checks it.',
+    'a run sends tasks unvalidated; Runware checks them.',
+  );
   return {
     model,
     ...(name ? { name } : {}),
@@ -76,7 +112,11 @@ export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSi
     ...(taskType ? { taskType } : {}),
     ...(delivery ? { deliveryMethods: delivery } : {}),
     ...(used ? { deliveryUsed: used } : {}),
-    schema: !facts.schema ? 'none' : facts.schema.source === 'network' || facts.schema.source === 'memory' ? 'live' : 'cached',
+    schema: !facts.schema
+      ? 'none'
+      : facts.schema.source === 'network' || facts.schema.source === 'memory'
+        ? 'live'
+        : 'cached',
     parameters: schema ? paramsOf(schema) : [],
     ...(rules.length ? { rules } : {}),
     ...(facts.schema?.documentation ? { documentation: facts.schema.documentation } : {}),
@@ -84,6 +124,8 @@ export async function modelInfo(ctx: AppContext, model: string, signal?: AbortSi
     ...(examples.length ? { examples } : {}),
     ...(about && Object.keys(about).length ? { about } : {}),
     ...(kind.use ? { use: kind.use } : {}),
-    ...(unchecked && !kind.use ? { note: c && !kind.use ? `${unchecked} Its defaults are under about.` : unchecked } : {}),
+    ...(unchecked && !kind.use
+      ? { note: c && !kind.use ? `${unchecked} Its defaults are under about.` : unchecked }
+      : {}),
   };
 }

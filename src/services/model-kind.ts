@@ -19,7 +19,11 @@ export interface ModelKind {
 }
 
 /** The community catalogue's entry for exactly this AIR; undefined without a key or when it is not listed. */
-export async function communityEntry(ctx: AppContext, air: string, signal?: AbortSignal): Promise<ModelHit | undefined> {
+export async function communityEntry(
+  ctx: AppContext,
+  air: string,
+  signal?: AbortSignal,
+): Promise<ModelHit | undefined> {
   try {
     const page = await communitySearch(ctx, { search: air, limit: 5 }, signal);
     const m = page.results.find((r) => r.air === air);
@@ -31,12 +35,19 @@ export async function communityEntry(ctx: AppContext, air: string, signal?: Abor
 }
 
 export async function modelKind(ctx: AppContext, air: string, signal?: AbortSignal): Promise<ModelKind> {
-  const curated = await ctx.catalog().curatedModel(air, signal).catch(() => undefined);
+  const curated = await ctx
+    .catalog()
+    .curatedModel(air, signal)
+    .catch(() => undefined);
   if (curated) {
     const taskType = taskTypeFromCapabilities(curated.capabilities, curated.category);
     return { curated, ...(taskType ? { taskType } : {}) };
   }
   const community = await communityEntry(ctx, air, signal);
   if (!community) return {};
-  return { community, ...(community.taskType ? { taskType: community.taskType } : {}), ...(community.use ? { use: community.use } : {}) };
+  return {
+    community,
+    ...(community.taskType ? { taskType: community.taskType } : {}),
+    ...(community.use ? { use: community.use } : {}),
+  };
 }

@@ -10,7 +10,12 @@
  */
 import type { DataItem } from '../runware/errors.js';
 import { hintFor, describeError } from '../runware/errors.js';
-import { matchCapability, taskTypeFromCapabilities, type Capability, type CuratedModel } from '../runware/schemas/curated.js';
+import {
+  matchCapability,
+  taskTypeFromCapabilities,
+  type Capability,
+  type CuratedModel,
+} from '../runware/schemas/curated.js';
 import { AppError, ConfigError, PolicyError, UpstreamError, ValidationError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
 import type { AppContext } from './context.js';
@@ -28,7 +33,10 @@ export interface ModelSearchInput {
 }
 
 /** Paging bounds for both front-ends (the MCP schema and the CLI flags). */
-export const MODEL_SEARCH_LIMITS = { limit: { min: 1, max: 100, integer: true }, offset: { min: 0, max: 100_000, integer: true } } as const;
+export const MODEL_SEARCH_LIMITS = {
+  limit: { min: 1, max: 100, integer: true },
+  offset: { min: 0, max: 100_000, integer: true },
+} as const;
 
 /** Community capabilities a checkpoint has: it draws from a prompt, or from a prompt and an image. */
 const CHECKPOINT_CAPABILITIES = ['io:text-to-image', 'io:image-to-image'];
@@ -91,8 +99,19 @@ const pick = <T>(v: unknown, t: 'string' | 'number'): T | undefined => (typeof v
 
 /** Keeps what an agent needs to choose a model and call text-to-image with it. */
 export function compactModel(m: Record<string, unknown>): CompactModel {
-  const out: CompactModel = { air: String(m.air ?? ''), name: String(m.name ?? ''), tags: Array.isArray(m.tags) ? m.tags.filter((t): t is string => typeof t === 'string') : [] };
-  for (const k of ['version', 'category', 'architecture', 'type', 'defaultScheduler', 'positiveTriggerWords'] as const) {
+  const out: CompactModel = {
+    air: String(m.air ?? ''),
+    name: String(m.name ?? ''),
+    tags: Array.isArray(m.tags) ? m.tags.filter((t): t is string => typeof t === 'string') : [],
+  };
+  for (const k of [
+    'version',
+    'category',
+    'architecture',
+    'type',
+    'defaultScheduler',
+    'positiveTriggerWords',
+  ] as const) {
     const v = pick<string>(m[k], 'string');
     if (v) out[k] = v;
   }
@@ -110,7 +129,11 @@ export interface CommunityPage {
 }
 
 /** The community catalogue: one modelSearch task (it needs the API key). */
-export async function communitySearch(ctx: AppContext, input: Omit<ModelSearchInput, 'capability'>, signal?: AbortSignal): Promise<CommunityPage> {
+export async function communitySearch(
+  ctx: AppContext,
+  input: Omit<ModelSearchInput, 'capability'>,
+  signal?: AbortSignal,
+): Promise<CommunityPage> {
   const task: Record<string, unknown> = { taskType: 'modelSearch' };
   for (const [k, v] of Object.entries(input)) if (v !== undefined) task[k] = v;
   const r = await ctx.runware().submit(task, signal ? { signal } : {});
@@ -127,9 +150,16 @@ export async function communitySearch(ctx: AppContext, input: Omit<ModelSearchIn
   const item = (t.results[0] ?? {}) as DataItem;
   // Upstream items are hostile until shown otherwise: null or air-less entries are skipped, not crashed on.
   const results = Array.isArray(item.results)
-    ? (item.results as unknown[]).filter((m): m is Record<string, unknown> => !!m && typeof m === 'object' && !Array.isArray(m)).map(compactModel).filter((m) => m.air.length > 0)
+    ? (item.results as unknown[])
+        .filter((m): m is Record<string, unknown> => !!m && typeof m === 'object' && !Array.isArray(m))
+        .map(compactModel)
+        .filter((m) => m.air.length > 0)
     : [];
-  return { taskUUID: t.taskUUID, totalResults: typeof item.totalResults === 'number' ? item.totalResults : results.length, results };
+  return {
+    taskUUID: t.taskUUID,
+    totalResults: typeof item.totalResults === 'number' ? item.totalResults : results.length,
+    results,
+  };
 }
 
 /** A community model as a hit: a checkpoint runs as imageInference; the rest are used inside one. */
@@ -139,7 +169,9 @@ export function communityHit(m: CompactModel, registry: Map<string, string | und
   return {
     ...m,
     source: 'community',
-    ...(checkpoint ? { capabilities: CHECKPOINT_CAPABILITIES, taskType: registry?.get(m.air) ?? 'imageInference' } : {}),
+    ...(checkpoint
+      ? { capabilities: CHECKPOINT_CAPABILITIES, taskType: registry?.get(m.air) ?? 'imageInference' }
+      : {}),
     validated: registry?.has(m.air) ?? false,
     ...(use ? { use } : {}),
   };
@@ -163,7 +195,18 @@ const texts = new WeakMap<CuratedModel, { labels: Map<string, string>; text: str
 function searchText(m: CuratedModel, labels: Map<string, string>): string {
   const hit = texts.get(m);
   if (hit?.labels === labels) return hit.text;
-  const text = [m.name, m.air, m.slug, m.creator ?? '', m.headline ?? '', ...m.category, ...m.capabilities, ...m.capabilities.map((c) => labels.get(c) ?? '')].join(' ').toLowerCase();
+  const text = [
+    m.name,
+    m.air,
+    m.slug,
+    m.creator ?? '',
+    m.headline ?? '',
+    ...m.category,
+    ...m.capabilities,
+    ...m.capabilities.map((c) => labels.get(c) ?? ''),
+  ]
+    .join(' ')
+    .toLowerCase();
   texts.set(m, { labels, text });
   return text;
 }
@@ -182,43 +225,82 @@ function score(m: CuratedModel, q: string, labels: Map<string, string>): number 
   const lower = q.toLowerCase();
   if ([m.name, m.air, m.slug].some((s) => s.toLowerCase() === lower)) return 2;
   const text = searchText(m, labels);
-  return lower.split(/\s+/).filter(Boolean).every((w) => text.includes(w)) ? 1 : 0;
+  return lower
+    .split(/\s+/)
+    .filter(Boolean)
+    .every((w) => text.includes(w))
+    ? 1
+    : 0;
 }
 
-const isExact = (h: ModelHit, q: string): boolean => !!q && (h.air.toLowerCase() === q.toLowerCase() || h.name.toLowerCase() === q.toLowerCase());
+const isExact = (h: ModelHit, q: string): boolean =>
+  !!q && (h.air.toLowerCase() === q.toLowerCase() || h.name.toLowerCase() === q.toLowerCase());
 
 /** The capability the caller means, as an id; unknown ones are refused with the ids that exist. */
-export async function resolveCapability(ctx: AppContext, given: string, signal?: AbortSignal): Promise<{ id: string; known?: Capability[] }> {
-  const known = await ctx.catalog().capabilities(signal).catch(() => undefined);
+export async function resolveCapability(
+  ctx: AppContext,
+  given: string,
+  signal?: AbortSignal,
+): Promise<{ id: string; known?: Capability[] }> {
+  const known = await ctx
+    .catalog()
+    .capabilities(signal)
+    .catch(() => undefined);
   if (!known?.length) return { id: given.trim() };
   const hit = matchCapability(given, known);
-  if (!hit) throw new ValidationError('capability', `"${given}" is not one of Runware's capabilities`, known.map((c) => c.id).join(', '));
+  if (!hit)
+    throw new ValidationError(
+      'capability',
+      `"${given}" is not one of Runware's capabilities`,
+      known.map((c) => c.id).join(', '),
+    );
   return { id: hit.id, known };
 }
 
-const SEARCH_ENUMS = { category: ['checkpoint', 'lora', 'lycoris', 'controlnet', 'vae', 'embeddings'], type: ['base', 'inpainting', 'refiner'] } as const;
+const SEARCH_ENUMS = {
+  category: ['checkpoint', 'lora', 'lycoris', 'controlnet', 'vae', 'embeddings'],
+  type: ['base', 'inpainting', 'refiner'],
+} as const;
 
 /** The tool's bounds, checked again here for every front-end (the CLI and the local studio have no zod schema in front). */
 function checkSearchInput(input: ModelSearchInput): void {
   for (const k of ['limit', 'offset'] as const) {
     const v = input[k];
     const { min, max } = MODEL_SEARCH_LIMITS[k];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) throw new ValidationError(k, `must be a whole number from ${min} to ${max}`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max))
+      throw new ValidationError(k, `must be a whole number from ${min} to ${max}`);
   }
   for (const k of ['category', 'type'] as const) {
     const v = input[k];
-    if (v !== undefined && !(SEARCH_ENUMS[k] as readonly string[]).includes(v)) throw new ValidationError(k, 'is not one of the allowed values', SEARCH_ENUMS[k].join(' | '));
+    if (v !== undefined && !(SEARCH_ENUMS[k] as readonly string[]).includes(v))
+      throw new ValidationError(k, 'is not one of the allowed values', SEARCH_ENUMS[k].join(' | '));
   }
-  if (input.capability !== undefined && input.capability.trim() === '') throw new ValidationError('capability', 'must not be empty; omit it to search every capability');
-  if (input.search !== undefined && input.search.length > 200) throw new ValidationError('search', 'must be at most 200 characters');
+  if (input.capability !== undefined && input.capability.trim() === '')
+    throw new ValidationError('capability', 'must not be empty; omit it to search every capability');
+  if (input.search !== undefined && input.search.length > 200)
+    throw new ValidationError('search', 'must be at most 200 characters');
   // Named by its own field (the task check further on would name only "tasks"); nothing is sent.
-  const texts: Array<[string, unknown]> = [['search', input.search], ['capability', input.capability], ['architecture', input.architecture], ...(input.tags ?? []).map((t, i): [string, unknown] => [`tags[${i}]`, t])];
+  const texts: Array<[string, unknown]> = [
+    ['search', input.search],
+    ['capability', input.capability],
+    ['architecture', input.architecture],
+    ...(input.tags ?? []).map((t, i): [string, unknown] => [`tags[${i}]`, t]),
+  ];
   for (const [field, v] of texts) {
-    if (typeof v === 'string' && scrubber.containsSecret(v)) throw new PolicyError(field, 'holds a configured secret (an API key or token value)', 'Remove it; the server authenticates by itself and never sends a key in a search.');
+    if (typeof v === 'string' && scrubber.containsSecret(v))
+      throw new PolicyError(
+        field,
+        'holds a configured secret (an API key or token value)',
+        'Remove it; the server authenticates by itself and never sends a key in a search.',
+      );
   }
 }
 
-export async function modelSearch(ctx: AppContext, input: ModelSearchInput, signal?: AbortSignal): Promise<ModelSearchOutput> {
+export async function modelSearch(
+  ctx: AppContext,
+  input: ModelSearchInput,
+  signal?: AbortSignal,
+): Promise<ModelSearchOutput> {
   checkSearchInput(input);
   const q = input.search?.trim() ?? '';
   const limit = input.limit ?? 10;
@@ -232,7 +314,9 @@ export async function modelSearch(ctx: AppContext, input: ModelSearchInput, sign
 
   const [registry, curatedAll, capabilities] = await Promise.all([
     catalog.registryModels(signal).catch(() => undefined),
-    communityOnly ? Promise.resolve([] as CuratedModel[]) : catalog.curatedModels(cap?.id, signal).catch(() => undefined),
+    communityOnly
+      ? Promise.resolve([] as CuratedModel[])
+      : catalog.curatedModels(cap?.id, signal).catch(() => undefined),
     cap?.known ? Promise.resolve(cap.known) : catalog.capabilities(signal).catch(() => undefined),
   ]);
   if (curatedAll === undefined) notes.push("Runware's content service (curated models) could not be reached");
@@ -273,12 +357,23 @@ export async function modelSearch(ctx: AppContext, input: ModelSearchInput, sign
     } catch (e) {
       // With curated hits to show, a community search that cannot run is a note; with none, its error is the answer.
       if (!curated.length || !(e instanceof AppError)) throw e;
-      notes.push(e instanceof ConfigError ? 'the community catalogue (checkpoints, LoRAs) needs RUNWARE_API_KEY (or --simulate to try the simulator)' : `the community catalogue could not be searched: ${e.message}`);
+      notes.push(
+        e instanceof ConfigError
+          ? 'the community catalogue (checkpoints, LoRAs) needs RUNWARE_API_KEY (or --simulate to try the simulator)'
+          : `the community catalogue could not be searched: ${e.message}`,
+      );
     }
   }
   // Exact matches first (stable: curated before community otherwise).
   const results = [...page.filter((h) => isExact(h, q)), ...page.filter((h) => !isExact(h, q))];
-  const out: ModelSearchOutput = { totalResults: total, offset, ...(cap ? { capability: cap.id } : {}), results, ...(taskUUID ? { taskUUID } : {}), ...(notes.length ? { note: `${notes.join('; ')}.` } : {}) };
+  const out: ModelSearchOutput = {
+    totalResults: total,
+    offset,
+    ...(cap ? { capability: cap.id } : {}),
+    results,
+    ...(taskUUID ? { taskUUID } : {}),
+    ...(notes.length ? { note: `${notes.join('; ')}.` } : {}),
+  };
   if (total === 0) {
     const ids = (capabilities ?? []).map((c) => c.id);
     out.next = cap

@@ -74,7 +74,13 @@ export function mediaSource(r: DataItem): { url?: string; base64?: string; dataU
     const url = str(r[`${k}URL`]);
     const base64 = str(r[`${k}Base64Data`]);
     const dataURI = str(r[`${k}DataURI`]);
-    if (url || base64 || dataURI) return { ...(url ? { url } : {}), ...(base64 ? { base64 } : {}), ...(dataURI ? { dataURI } : {}), ...(str(r[`${k}UUID`]) ? { uuid: str(r[`${k}UUID`])! } : {}) };
+    if (url || base64 || dataURI)
+      return {
+        ...(url ? { url } : {}),
+        ...(base64 ? { base64 } : {}),
+        ...(dataURI ? { dataURI } : {}),
+        ...(str(r[`${k}UUID`]) ? { uuid: str(r[`${k}UUID`])! } : {}),
+      };
   }
   return {};
 }
@@ -84,11 +90,27 @@ export function mediaItems(results: DataItem[]): DataItem[] {
   return results.flatMap((r) => {
     const files = outputFiles(r);
     if (!files) return [r];
-    return (files as Array<Record<string, unknown>>).filter((f) => f && typeof f === 'object').map((f) => ({ ...r, outputs: undefined, mediaURL: f.url, mediaUUID: f.uuid, mediaDataURI: f.dataURI, mediaBase64Data: f.base64Data }) as DataItem);
+    return (files as Array<Record<string, unknown>>)
+      .filter((f) => f && typeof f === 'object')
+      .map(
+        (f) =>
+          ({
+            ...r,
+            outputs: undefined,
+            mediaURL: f.url,
+            mediaUUID: f.uuid,
+            mediaDataURI: f.dataURI,
+            mediaBase64Data: f.base64Data,
+          }) as DataItem,
+      );
   });
 }
 
-export async function materialize(results: DataItem[], fallbackName: string, opts: MaterializeOptions): Promise<Materialized> {
+export async function materialize(
+  results: DataItem[],
+  fallbackName: string,
+  opts: MaterializeOptions,
+): Promise<Materialized> {
   const info: MediaInfo[] = results.map(() => ({}));
   const previews = new Map<number, { data: Buffer; mimeType: string }>();
   const previewMax = opts.previewMaxBytes ?? 0;
@@ -102,7 +124,16 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await materializeWith(results, fallbackName, { ...opts, signal: call.signal }, info, previews, sources, wanted, previewMax);
+    return await materializeWith(
+      results,
+      fallbackName,
+      { ...opts, signal: call.signal },
+      info,
+      previews,
+      sources,
+      wanted,
+      previewMax,
+    );
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
@@ -111,7 +142,16 @@ export async function materialize(results: DataItem[], fallbackName: string, opt
 /** Downloads listening on one call's signal at once, before Node warns of a leak (a batch is at most a few dozen). */
 const MAX_OUTPUTS_LISTENING = 256;
 
-async function materializeWith(results: DataItem[], fallbackName: string, opts: MaterializeOptions, info: MediaInfo[], previews: Previews, sources: ReturnType<typeof mediaSource>[], wanted: unknown[], previewMax: number): Promise<Materialized> {
+async function materializeWith(
+  results: DataItem[],
+  fallbackName: string,
+  opts: MaterializeOptions,
+  info: MediaInfo[],
+  previews: Previews,
+  sources: ReturnType<typeof mediaSource>[],
+  wanted: unknown[],
+  previewMax: number,
+): Promise<Materialized> {
   const loadErrors = new Map<number, string>();
   const saved = new Map<number, Awaited<ReturnType<typeof saveOutputs>>[number]>();
   /** What streamed outputs are, by index: their bytes are on disk, not here. */
@@ -125,11 +165,21 @@ async function materializeWith(results: DataItem[], fallbackName: string, opts: 
       if (!wanted[i]) return undefined;
       if (s.url && opts.saveTo !== undefined) {
         // Straight to disk as it downloads; the bytes stay in memory only when an inline preview wants them.
-        const r = await streamOutput(s.url, { name: `runware-${safeBasename(s.uuid ?? fallbackName)}`, slot: { index: slots[i]!, of: count }, ...(opts.expected ? { expected: opts.expected } : {}) }, opts.saveTo, opts.roots, {
-          ...(opts.signal ? { signal: opts.signal } : {}),
-          ...(opts.downloadTimeoutMs !== undefined ? { timeoutMs: opts.downloadTimeoutMs } : {}),
-          keep: (f) => previewMax > 0 && f !== undefined && previewable(f),
-        }).catch((e: unknown) => {
+        const r = await streamOutput(
+          s.url,
+          {
+            name: `runware-${safeBasename(s.uuid ?? fallbackName)}`,
+            slot: { index: slots[i]!, of: count },
+            ...(opts.expected ? { expected: opts.expected } : {}),
+          },
+          opts.saveTo,
+          opts.roots,
+          {
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            ...(opts.downloadTimeoutMs !== undefined ? { timeoutMs: opts.downloadTimeoutMs } : {}),
+            keep: (f) => previewMax > 0 && f !== undefined && previewable(f),
+          },
+        ).catch((e: unknown) => {
           if (e instanceof CancelledError) throw e;
           loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
           return undefined;
@@ -139,13 +189,26 @@ async function materializeWith(results: DataItem[], fallbackName: string, opts: 
         if (r.format) streamed.set(i, { format: r.format, bytes: r.bytes });
         return r.data;
       }
-      const bytes = await loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal, opts.downloadTimeoutMs).catch((e: unknown) => {
-        if (e instanceof CancelledError) throw e;
-        loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
-        return undefined;
-      });
+      const bytes = await loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal, opts.downloadTimeoutMs).catch(
+        (e: unknown) => {
+          if (e instanceof CancelledError) throw e;
+          loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
+          return undefined;
+        },
+      );
       if (bytes && opts.saveTo !== undefined) {
-        const [r] = await saveOutputs([{ bytes, name: `runware-${safeBasename(s.uuid ?? fallbackName)}`, slot: { index: slots[i]!, of: count }, ...(opts.expected ? { expected: opts.expected } : {}) }], opts.saveTo, opts.roots);
+        const [r] = await saveOutputs(
+          [
+            {
+              bytes,
+              name: `runware-${safeBasename(s.uuid ?? fallbackName)}`,
+              slot: { index: slots[i]!, of: count },
+              ...(opts.expected ? { expected: opts.expected } : {}),
+            },
+          ],
+          opts.saveTo,
+          opts.roots,
+        );
         if (r) saved.set(i, r);
       }
       return bytes;
@@ -173,8 +236,16 @@ async function materializeWith(results: DataItem[], fallbackName: string, opts: 
   }
   if (opts.saveTo !== undefined) {
     for (const [i, why] of loadErrors) info[i] = { ...info[i], saveError: why };
-    for (const [i, s] of saved) Object.assign(info[i]!, 'error' in s ? { saveError: s.error } : { savedTo: s.path, ...(s.note ? { saveNote: s.note } : {}) });
-    if (opts.record) await opts.record.ledger.recordSaves(opts.record.taskUUID, info.map((m) => m.savedTo));
+    for (const [i, s] of saved)
+      Object.assign(
+        info[i]!,
+        'error' in s ? { saveError: s.error } : { savedTo: s.path, ...(s.note ? { saveNote: s.note } : {}) },
+      );
+    if (opts.record)
+      await opts.record.ledger.recordSaves(
+        opts.record.taskUUID,
+        info.map((m) => m.savedTo),
+      );
   }
   return { info, previews };
 }

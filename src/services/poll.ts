@@ -29,7 +29,11 @@ export interface PollOptions {
   previewMaxBytes?: number;
 }
 
-export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOptions = {}): Promise<{ output: PollOutput; previews: Map<number, { data: Buffer; mimeType: string }> }> {
+export async function pollTask(
+  ctx: AppContext,
+  input: PollInput,
+  opts: PollOptions = {},
+): Promise<{ output: PollOutput; previews: Map<number, { data: Buffer; mimeType: string }> }> {
   const roots = opts.roots ?? [];
   const deadline = Date.now() + Math.max(0, (input.waitSeconds ?? 0) * 1000);
   // What the journal remembers (from this process or an earlier one): how many results, and where to save them.
@@ -38,7 +42,11 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
     .state()
     .then((st) => st.getTask(input.taskUUID.toLowerCase()))
     .catch(() => undefined);
-  input = { ...input, ...(input.numberResults === undefined && record ? { numberResults: record.numberResults } : {}), ...(input.saveTo === undefined && record?.saveTo && roots.length ? { saveTo: record.saveTo } : {}) };
+  input = {
+    ...input,
+    ...(input.numberResults === undefined && record ? { numberResults: record.numberResults } : {}),
+    ...(input.saveTo === undefined && record?.saveTo && roots.length ? { saveTo: record.saveTo } : {}),
+  };
   // A bad save path is refused before any polling.
   if (input.saveTo !== undefined) await resolveSaveTarget(input.saveTo, roots);
   const st = await ctx.runware().poll(input.taskUUID, {
@@ -53,7 +61,9 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
   });
   const { info, previews } = await materialize(mediaItems(st.results), st.taskUUID, {
     roots,
-    ...(input.saveTo !== undefined ? { saveTo: input.saveTo, record: { ledger: ctx.journal, taskUUID: st.taskUUID } } : {}),
+    ...(input.saveTo !== undefined
+      ? { saveTo: input.saveTo, record: { ledger: ctx.journal, taskUUID: st.taskUUID } }
+      : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     downloadTimeoutMs: downloadBudget(deadline, ctx.config.timing.downloadTimeoutMs),
@@ -61,12 +71,22 @@ export async function pollTask(ctx: AppContext, input: PollInput, opts: PollOpti
   const over = st.overrun;
   const { overrun: _o, ...rest } = st;
   const output: PollOutput = { ...rest, ...(over ? { overrun: overrunOut(over) } : {}) };
-  if (input.saveTo !== undefined) output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo || f.saveError);
-  const again = pollStep(st.taskUUID, { ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}), ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}) });
+  if (input.saveTo !== undefined)
+    output.files = info.map((m, index) => ({ index, ...m })).filter((f) => f.savedTo || f.saveError);
+  const again = pollStep(st.taskUUID, {
+    ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}),
+    ...(input.saveTo !== undefined ? { saveTo: input.saveTo } : {}),
+  });
   if (st.status === 'processing') {
-    output.next = next(`Still processing (${Math.round(st.progress)}%). Run {step} to wait longer; do not submit it again.`, again);
+    output.next = next(
+      `Still processing (${Math.round(st.progress)}%). Run {step} to wait longer; do not submit it again.`,
+      again,
+    );
   } else if (st.status === 'unknown') {
-    output.next = next(`Runware has no record of taskUUID ${st.taskUUID} (getResponse and getTaskDetails both said so): it never ran, has expired, or is not registered yet. If it was submitted moments ago, run {step}; otherwise it is safe to submit it again.`, again);
+    output.next = next(
+      `Runware has no record of taskUUID ${st.taskUUID} (getResponse and getTaskDetails both said so): it never ran, has expired, or is not registered yet. If it was submitted moments ago, run {step}; otherwise it is safe to submit it again.`,
+      again,
+    );
   }
   return { output, previews };
 }

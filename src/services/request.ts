@@ -11,6 +11,12 @@ export async function rawRequest(ctx: AppContext, tasks: unknown, signal?: Abort
   const r = await ctx.runware().submit(tasks, signal ? { signal } : {});
   const processing = r.tasks.filter((t) => t.status === 'processing').map((t) => t.taskUUID);
   return processing.length
-    ? { ...r, next: new Next(`Async task(s) accepted; to get the results run ${processing.map(() => '{step}').join(', then ')}.`, processing.map((u) => pollStep(u))) }
+    ? {
+        ...r,
+        next: new Next(
+          `Async task(s) accepted; to get the results run ${processing.map(() => '{step}').join(', then ')}.`,
+          processing.map((u) => pollStep(u)),
+        ),
+      }
     : r;
 }

@@ -82,12 +82,27 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 /** Every output of a result list: media items (a 3D result's files one each) and text. */
 export function outputsOf(results: DataItem[]): Array<{ item: RunOutputItem; source?: DataItem }> {
   return mediaItems(results).flatMap((r): Array<{ item: RunOutputItem; source?: DataItem }> => {
-    const base = { ...(num(r.seed) !== undefined ? { seed: num(r.seed)! } : {}), ...(num(r.cost) !== undefined ? { cost: num(r.cost)! } : {}) };
+    const base = {
+      ...(num(r.seed) !== undefined ? { seed: num(r.seed)! } : {}),
+      ...(num(r.cost) !== undefined ? { cost: num(r.cost)! } : {}),
+    };
     const src = mediaSource(r);
     if (src.url || src.base64 || src.dataURI) {
       // The field names say the kind; the bytes (once loaded) say it for a generic media file.
-      const kind: RunOutputItem['kind'] = r.videoURL || r.videoUUID ? 'video' : r.audioURL || r.audioUUID ? 'audio' : r.imageURL || r.imageUUID ? 'image' : 'file';
-      return [{ item: { kind, ...(src.url ? { url: src.url } : {}), ...(src.uuid ? { uuid: src.uuid } : {}), ...base }, source: r }];
+      const kind: RunOutputItem['kind'] =
+        r.videoURL || r.videoUUID
+          ? 'video'
+          : r.audioURL || r.audioUUID
+            ? 'audio'
+            : r.imageURL || r.imageUUID
+              ? 'image'
+              : 'file';
+      return [
+        {
+          item: { kind, ...(src.url ? { url: src.url } : {}), ...(src.uuid ? { uuid: src.uuid } : {}), ...base },
+          source: r,
+        },
+      ];
     }
     return typeof r.text === 'string' ? [{ item: { kind: 'text' as const, text: r.text, ...base } }] : [];
   });
@@ -96,9 +111,20 @@ export function outputsOf(results: DataItem[]): Array<{ item: RunOutputItem; sou
 export async function runModel(ctx: AppContext, input: RunInput, opts: RunOptions): Promise<RunResult> {
   const given = paramsObject(input.params);
   for (const k of Object.keys(given)) {
-    if (k === 'taskUUID') throw new PolicyError('params.taskUUID', 'is set by the server: every task gets a fresh UUID v4', 'Remove it.');
-    if (k === 'deliveryMethod') throw new ValidationError('params.deliveryMethod', 'is set by the server: sync when the model usually finishes within the wait, else async and polled', 'remove it; use waitSeconds to choose how long to wait');
-    if (k === 'model' && given.model !== input.model) throw new ValidationError('params.model', `differs from model "${input.model}"`, 'omit it; the model argument is used');
+    if (k === 'taskUUID')
+      throw new PolicyError('params.taskUUID', 'is set by the server: every task gets a fresh UUID v4', 'Remove it.');
+    if (k === 'deliveryMethod')
+      throw new ValidationError(
+        'params.deliveryMethod',
+        'is set by the server: sync when the model usually finishes within the wait, else async and polled',
+        'remove it; use waitSeconds to choose how long to wait',
+      );
+    if (k === 'model' && given.model !== input.model)
+      throw new ValidationError(
+        'params.model',
+        `differs from model "${input.model}"`,
+        'omit it; the model argument is used',
+      );
   }
   const g = await generate(
     ctx,
@@ -145,15 +171,32 @@ export async function runModel(ctx: AppContext, input: RunInput, opts: RunOption
 }
 
 /** run's task: the model's own task type (registry, schema, catalogues or the caller), params typed by its schema, the delivery for the wait. */
-async function buildRunTask(ctx: AppContext, model: string, given: Record<string, unknown>, facts: ModelFacts, waitMs: number, signal?: AbortSignal): Promise<BuiltTask> {
+async function buildRunTask(
+  ctx: AppContext,
+  model: string,
+  given: Record<string, unknown>,
+  facts: ModelFacts,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<BuiltTask> {
   const asked = typeof given.taskType === 'string' ? given.taskType : undefined;
-  if (asked && facts.taskType && asked !== facts.taskType) throw new ValidationError('params.taskType', `${model} runs ${facts.taskType} tasks, not ${asked}`, facts.taskType);
+  if (asked && facts.taskType && asked !== facts.taskType)
+    throw new ValidationError('params.taskType', `${model} runs ${facts.taskType} tasks, not ${asked}`, facts.taskType);
   // Not in the registry: the catalogues say what it runs as (a community checkpoint: imageInference), or that it is not run alone.
   const kind = facts.taskType ? undefined : await modelKind(ctx, model, signal);
-  if (kind?.use) throw new ValidationError('model', `${model} is a ${kind.community?.category ?? 'add-on'}, ${kind.use}`, 'a model whose model search hit has a taskType');
+  if (kind?.use)
+    throw new ValidationError(
+      'model',
+      `${model} is a ${kind.community?.category ?? 'add-on'}, ${kind.use}`,
+      'a model whose model search hit has a taskType',
+    );
   const taskType = facts.taskType ?? asked ?? kind?.taskType;
   if (!taskType) {
-    throw new ValidationError('params.taskType', `${model} is not in Runware's model registry and has no schema, so its task type is unknown; give it in params`, callerRunnableTypes().join(', '));
+    throw new ValidationError(
+      'params.taskType',
+      `${model} is not in Runware's model registry and has no schema, so its task type is unknown; give it in params`,
+      callerRunnableTypes().join(', '),
+    );
   }
   const schema = facts.schema?.requestSchema;
   const params = (schema ? coerceToSchema(given, schema) : given) as Record<string, unknown>;
@@ -165,7 +208,9 @@ async function buildRunTask(ctx: AppContext, model: string, given: Record<string
     model,
     ...(delivery ? { deliveryMethod: delivery } : {}),
     // Cost is reported whenever the model takes the flag; the caller may still say false.
-    ...((schema ? 'includeCost' in props : !!delivery) && params.includeCost === undefined ? { includeCost: true } : {}),
+    ...((schema ? 'includeCost' in props : !!delivery) && params.includeCost === undefined
+      ? { includeCost: true }
+      : {}),
   };
   // Local paths are found in the params as typed by the schema (a stringified object is one by now).
   return { task, localsIn: { value: params, prefix: 'params' } };

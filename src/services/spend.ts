@@ -14,8 +14,15 @@ export const overrunOut = (o: Overrun): OverrunOut =>
 /** A call's confirmation: what the caller confirmed, and how to ask the user. */
 export function confirmOf(confirmCostUsd: number | undefined, ask: ConfirmOptions['ask'] | undefined): ConfirmOptions {
   // Every front-end lands here: a confirmation is a finite, non-negative amount, or none.
-  if (confirmCostUsd !== undefined && (typeof confirmCostUsd !== 'number' || !Number.isFinite(confirmCostUsd) || confirmCostUsd < 0)) {
-    throw new ValidationError('confirmCostUsd', 'must be a number of US dollars, 0 or more (the quote you accept)', 'the quoteUsd of the refusal, or more');
+  if (
+    confirmCostUsd !== undefined &&
+    (typeof confirmCostUsd !== 'number' || !Number.isFinite(confirmCostUsd) || confirmCostUsd < 0)
+  ) {
+    throw new ValidationError(
+      'confirmCostUsd',
+      'must be a number of US dollars, 0 or more (the quote you accept)',
+      'the quoteUsd of the refusal, or more',
+    );
   }
   return { ...(confirmCostUsd !== undefined ? { confirmedUsd: confirmCostUsd } : {}), ...(ask ? { ask } : {}) };
 }

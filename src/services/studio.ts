@@ -33,7 +33,10 @@ export function studioHtml(): Promise<string> {
       const text = await readFile(new URL(c, import.meta.url), 'utf8').catch(() => undefined);
       if (text) return text;
     }
-    throw new ConfigError('the studio page (dist/studio.html) is missing', 'Run `npm run build`: the page is built with the server.');
+    throw new ConfigError(
+      'the studio page (dist/studio.html) is missing',
+      'Run `npm run build`: the page is built with the server.',
+    );
   })();
   page.catch(() => (page = undefined));
   return page;
@@ -47,7 +50,13 @@ export function studioHtml(): Promise<string> {
  * refused if it holds a secret). Every output the local page serves is read
  * here.
  */
-export async function readStudioOutput(ctx: AppContext, taskUUID: string, index: number, roots: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<SavedOutput & { data: Buffer }> {
+export async function readStudioOutput(
+  ctx: AppContext,
+  taskUUID: string,
+  index: number,
+  roots: readonly string[],
+  opts: { signal?: AbortSignal } = {},
+): Promise<SavedOutput & { data: Buffer }> {
   return readSavedOutput(ctx, taskUUID, index, roots, opts);
 }
 
@@ -61,14 +70,47 @@ type Kind = 'string' | 'number' | 'boolean' | 'object';
 /** What the local page may call, with each argument's type: the tools' names, the same services behind them. */
 const CALLS: Record<string, { args: Record<string, Kind>; required?: string[] }> = {
   runware_text_to_image: {
-    args: { prompt: 'string', negativePrompt: 'string', model: 'string', width: 'number', height: 'number', steps: 'number', CFGScale: 'number', scheduler: 'string', seed: 'number', numberResults: 'number', outputFormat: 'string', includeCost: 'boolean', extra: 'object', waitSeconds: 'number', saveTo: 'string', confirmCostUsd: 'number' },
+    args: {
+      prompt: 'string',
+      negativePrompt: 'string',
+      model: 'string',
+      width: 'number',
+      height: 'number',
+      steps: 'number',
+      CFGScale: 'number',
+      scheduler: 'string',
+      seed: 'number',
+      numberResults: 'number',
+      outputFormat: 'string',
+      includeCost: 'boolean',
+      extra: 'object',
+      waitSeconds: 'number',
+      saveTo: 'string',
+      confirmCostUsd: 'number',
+    },
     required: ['prompt'],
   },
-  runware_run: { args: { model: 'string', params: 'object', waitSeconds: 'number', saveTo: 'string', confirmCostUsd: 'number' }, required: ['model'] },
-  runware_poll: { args: { taskUUID: 'string', waitSeconds: 'number', numberResults: 'number', saveTo: 'string' }, required: ['taskUUID'] },
+  runware_run: {
+    args: { model: 'string', params: 'object', waitSeconds: 'number', saveTo: 'string', confirmCostUsd: 'number' },
+    required: ['model'],
+  },
+  runware_poll: {
+    args: { taskUUID: 'string', waitSeconds: 'number', numberResults: 'number', saveTo: 'string' },
+    required: ['taskUUID'],
+  },
   runware_tasks: { args: { status: 'string', since: 'string', model: 'string', limit: 'number' } },
   runware_account: { args: {} },
-  runware_model_search: { args: { search: 'string', category: 'string', architecture: 'string', type: 'string', limit: 'number', offset: 'number', capability: 'string' } },
+  runware_model_search: {
+    args: {
+      search: 'string',
+      category: 'string',
+      architecture: 'string',
+      type: 'string',
+      limit: 'number',
+      offset: 'number',
+      capability: 'string',
+    },
+  },
 };
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_WAIT_SECONDS = 300;
@@ -81,19 +123,28 @@ function hasPrototypeKey(v: unknown, depth = 0): boolean {
 /** Arguments checked against the call's list: unknown names, wrong types and prototype keys are refused, naming the field. */
 function checkArgs(name: string, args: unknown): Json {
   const spec = CALLS[name];
-  if (!spec) throw new ValidationError('name', `"${name.slice(0, 60)}" is not something the studio calls`, Object.keys(CALLS).join(', '));
+  if (!spec)
+    throw new ValidationError(
+      'name',
+      `"${name.slice(0, 60)}" is not something the studio calls`,
+      Object.keys(CALLS).join(', '),
+    );
   if (args === undefined) args = {};
-  if (!args || typeof args !== 'object' || Array.isArray(args)) throw new ValidationError('arguments', 'must be an object');
-  if (hasPrototypeKey(args)) throw new ValidationError('arguments', 'must not hold __proto__, constructor or prototype keys');
+  if (!args || typeof args !== 'object' || Array.isArray(args))
+    throw new ValidationError('arguments', 'must be an object');
+  if (hasPrototypeKey(args))
+    throw new ValidationError('arguments', 'must not hold __proto__, constructor or prototype keys');
   const a = args as Json;
   for (const [k, v] of Object.entries(a)) {
     const want = spec.args[k];
-    if (!want) throw new ValidationError(k, `is not an argument of ${name}`, Object.keys(spec.args).join(', ') || 'none');
+    if (!want)
+      throw new ValidationError(k, `is not an argument of ${name}`, Object.keys(spec.args).join(', ') || 'none');
     const got = v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
     if (got !== want || (want === 'number' && !Number.isFinite(v))) throw new ValidationError(k, `must be a ${want}`);
   }
   for (const k of spec.required ?? []) if (a[k] === undefined) throw new ValidationError(k, 'is required');
-  if (typeof a.waitSeconds === 'number' && (a.waitSeconds < 0 || a.waitSeconds > MAX_WAIT_SECONDS)) throw new ValidationError('waitSeconds', `must be from 0 to ${MAX_WAIT_SECONDS}`);
+  if (typeof a.waitSeconds === 'number' && (a.waitSeconds < 0 || a.waitSeconds > MAX_WAIT_SECONDS))
+    throw new ValidationError('waitSeconds', `must be from 0 to ${MAX_WAIT_SECONDS}`);
   return a;
 }
 
@@ -105,11 +156,21 @@ export interface StudioAnswer {
 
 /** An error for the page; `words` names its next step (the front-end that serves the page says how). */
 export function studioError(e: unknown, words: StepWords = plainWords): StudioAnswer {
-  const error: Json = isAppError(e) ? (() => {
-    const { hint: _plain, ...j } = e.toJSON() as Json;
-    const hint = say(e.hint, words);
-    return { ...j, ...(hint ? { next: hint } : {}), ...(stepsOf(e.hint).length ? { nextSteps: stepsOf(e.hint) } : {}) };
-  })() : { kind: 'internal', message: e instanceof Error ? e.message : String(e), next: 'This is a bug in runware-mcp-server; please report it.' };
+  const error: Json = isAppError(e)
+    ? (() => {
+        const { hint: _plain, ...j } = e.toJSON() as Json;
+        const hint = say(e.hint, words);
+        return {
+          ...j,
+          ...(hint ? { next: hint } : {}),
+          ...(stepsOf(e.hint).length ? { nextSteps: stepsOf(e.hint) } : {}),
+        };
+      })()
+    : {
+        kind: 'internal',
+        message: e instanceof Error ? e.message : String(e),
+        next: 'This is a bug in runware-mcp-server; please report it.',
+      };
   return { isError: true, structuredContent: scrubber.value({ error }) as Json };
 }
 
@@ -118,7 +179,12 @@ export function studioError(e: unknown, words: StepWords = plainWords): StudioAn
  * rules, quotes and spend cap. Nothing is previewed inline (the page shows
  * the saved files).
  */
-export async function studioCall(ctx: AppContext, name: string, rawArgs: unknown, opts: { roots: string[]; signal?: AbortSignal; words?: StepWords }): Promise<StudioAnswer> {
+export async function studioCall(
+  ctx: AppContext,
+  name: string,
+  rawArgs: unknown,
+  opts: { roots: string[]; signal?: AbortSignal; words?: StepWords },
+): Promise<StudioAnswer> {
   try {
     const args = checkArgs(name, rawArgs);
     const media = { roots: opts.roots, previewMaxBytes: 0, ...(opts.signal ? { signal: opts.signal } : {}) };
@@ -142,7 +208,10 @@ export async function studioCall(ctx: AppContext, name: string, rawArgs: unknown
       default:
         out = await modelSearch(ctx, args as ModelSearchInput, opts.signal);
     }
-    return { ...(out.status === 'error' ? { isError: true } : {}), structuredContent: scrubber.value(renderNexts(out, opts.words ?? plainWords)) as Json };
+    return {
+      ...(out.status === 'error' ? { isError: true } : {}),
+      structuredContent: scrubber.value(renderNexts(out, opts.words ?? plainWords)) as Json,
+    };
   } catch (e) {
     return studioError(e, opts.words);
   }

@@ -31,14 +31,26 @@ const FALLBACK_SIZE = { width: 1024, height: 1024 };
  * omitted size becomes the model's default from model search (cached), or
  * 1024×1024 when model search cannot say.
  */
-async function defaultSize(ctx: AppContext, model: string, waitMs: number, signal?: AbortSignal): Promise<{ width: number; height: number }> {
+async function defaultSize(
+  ctx: AppContext,
+  model: string,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<{ width: number; height: number }> {
   const cached = ctx.modelSizes.get(model);
   if (cached) return cached;
   let size = FALLBACK_SIZE;
   try {
-    const r = await ctx.runware().submit({ taskType: 'modelSearch', search: model, limit: 5 }, { deadlineMs: Math.min(SIZE_LOOKUP_MS, Math.max(1000, waitMs / 4)), ...(signal ? { signal } : {}) });
+    const r = await ctx
+      .runware()
+      .submit(
+        { taskType: 'modelSearch', search: model, limit: 5 },
+        { deadlineMs: Math.min(SIZE_LOOKUP_MS, Math.max(1000, waitMs / 4)), ...(signal ? { signal } : {}) },
+      );
     const hits = (r.tasks[0]?.results[0]?.results ?? []) as unknown[];
-    const hit = hits.find((h): h is Record<string, unknown> => !!h && typeof h === 'object' && (h as Record<string, unknown>).air === model);
+    const hit = hits.find(
+      (h): h is Record<string, unknown> => !!h && typeof h === 'object' && (h as Record<string, unknown>).air === model,
+    );
     const w = Number(hit?.defaultWidth);
     const h = Number(hit?.defaultHeight);
     if (Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0) size = { width: w, height: h };
@@ -127,12 +139,34 @@ export interface TextToImageResult {
 }
 
 /** Fields the tool takes at top level; `extra` may not repeat or override them. */
-const FIRST_CLASS = new Set(['taskType', 'taskUUID', 'positivePrompt', 'negativePrompt', 'model', 'width', 'height', 'steps', 'CFGScale', 'scheduler', 'seed', 'numberResults', 'outputFormat', 'includeCost', 'deliveryMethod', 'outputType']);
+const FIRST_CLASS = new Set([
+  'taskType',
+  'taskUUID',
+  'positivePrompt',
+  'negativePrompt',
+  'model',
+  'width',
+  'height',
+  'steps',
+  'CFGScale',
+  'scheduler',
+  'seed',
+  'numberResults',
+  'outputFormat',
+  'includeCost',
+  'deliveryMethod',
+  'outputType',
+]);
 
 export function buildImageTask(input: TextToImageInput, outputFormat: string | undefined): Record<string, unknown> {
   for (const k of Object.keys(input.extra ?? {})) {
     if (FIRST_CLASS.has(k)) {
-      throw new ValidationError(`extra.${k}`, k === 'taskType' || k === 'taskUUID' || k === 'deliveryMethod' || k === 'outputType' ? 'is set by the server' : `use the top-level "${k === 'positivePrompt' ? 'prompt' : k}" parameter instead`);
+      throw new ValidationError(
+        `extra.${k}`,
+        k === 'taskType' || k === 'taskUUID' || k === 'deliveryMethod' || k === 'outputType'
+          ? 'is set by the server'
+          : `use the top-level "${k === 'positivePrompt' ? 'prompt' : k}" parameter instead`,
+      );
     }
   }
   const task: Record<string, unknown> = {
@@ -145,17 +179,27 @@ export function buildImageTask(input: TextToImageInput, outputFormat: string | u
     deliveryMethod: 'async',
     ...(input.extra ?? {}),
   };
-  for (const k of ['negativePrompt', 'width', 'height', 'steps', 'CFGScale', 'scheduler', 'seed'] as const) if (input[k] !== undefined) task[k] = input[k];
+  for (const k of ['negativePrompt', 'width', 'height', 'steps', 'CFGScale', 'scheduler', 'seed'] as const)
+    if (input[k] !== undefined) task[k] = input[k];
   if (outputFormat) task.outputFormat = outputFormat;
   return task;
 }
 
-export async function textToImage(ctx: AppContext, input: TextToImageInput, opts: TextToImageOptions): Promise<TextToImageResult> {
+export async function textToImage(
+  ctx: AppContext,
+  input: TextToImageInput,
+  opts: TextToImageOptions,
+): Promise<TextToImageResult> {
   const fromExt = input.saveTo ? formatFromExtension(input.saveTo) : undefined;
   if (input.outputFormat && fromExt && fromExt !== input.outputFormat) {
-    throw new ValidationError('saveTo', `the extension says ${fromExt} but outputFormat is ${input.outputFormat}`, 'a matching extension, or no extension');
+    throw new ValidationError(
+      'saveTo',
+      `the extension says ${fromExt} but outputFormat is ${input.outputFormat}`,
+      'a matching extension, or no extension',
+    );
   }
-  if (fromExt && !(IMAGE_FORMATS as readonly string[]).includes(fromExt)) throw new ValidationError('saveTo', `images can be saved as ${IMAGE_FORMATS.join(', ')}`);
+  if (fromExt && !(IMAGE_FORMATS as readonly string[]).includes(fromExt))
+    throw new ValidationError('saveTo', `images can be saved as ${IMAGE_FORMATS.join(', ')}`);
   const outputFormat = input.outputFormat ?? fromExt;
   const waitSeconds = input.waitSeconds ?? DEFAULT_WAIT_SECONDS;
   const waitMs = Math.max(0, waitSeconds * 1000);
@@ -174,7 +218,11 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
       // Rules errors named as the caller spells the field: prompt, extra.*, or the top-level name.
       fieldOf: (p) => {
         const top = p.split(/[.[]/)[0] ?? '';
-        return top === 'positivePrompt' ? p.replace('positivePrompt', 'prompt') : extraKeys.has(top) ? `extra.${p}` : p || 'input';
+        return top === 'positivePrompt'
+          ? p.replace('positivePrompt', 'prompt')
+          : extraKeys.has(top)
+            ? `extra.${p}`
+            : p || 'input';
       },
       draft,
       // Local files in `extra` are read and checked while the model's schema and registry entry load.
@@ -182,16 +230,27 @@ export async function textToImage(ctx: AppContext, input: TextToImageInput, opts
       lookupBudgetMs: Math.min(LOOKUP_BUDGET_MS, Math.max(1000, waitMs / 4)),
       build: async (facts) => {
         const props = (facts.schema?.requestSchema.properties ?? {}) as Record<string, { default?: unknown }>;
-        const schemaSize = Number.isInteger(props.width?.default) && Number.isInteger(props.height?.default) ? { width: props.width!.default as number, height: props.height!.default as number } : undefined;
-        const size = input.width === undefined && input.height === undefined ? (schemaSize ?? (await defaultSize(ctx, modelId, waitMs, opts.signal))) : undefined;
+        const schemaSize =
+          Number.isInteger(props.width?.default) && Number.isInteger(props.height?.default)
+            ? { width: props.width!.default as number, height: props.height!.default as number }
+            : undefined;
+        const size =
+          input.width === undefined && input.height === undefined
+            ? (schemaSize ?? (await defaultSize(ctx, modelId, waitMs, opts.signal)))
+            : undefined;
         const task = buildImageTask(size ? { ...input, ...size } : input, outputFormat);
         // Sync when the model's run fits the wait (the result the moment it exists), else async and polled.
-        task.deliveryMethod = (await pickDelivery(ctx, facts.delivery ?? defaultDelivery('imageInference'), task, waitMs)) ?? 'async';
+        task.deliveryMethod =
+          (await pickDelivery(ctx, facts.delivery ?? defaultDelivery('imageInference'), task, waitMs)) ?? 'async';
         return { task };
       },
       media: (results) => results,
       ...(outputFormat ? { expected: outputFormat as MediaFormat } : {}),
-      pending: { still: 'Still generating', waitFor: `the images${input.saveTo !== undefined ? ' and save them' : ''}`, notAgain: 'do not generate again' },
+      pending: {
+        still: 'Still generating',
+        waitFor: `the images${input.saveTo !== undefined ? ' and save them' : ''}`,
+        notAgain: 'do not generate again',
+      },
       pollArgs: { numberResults },
     },
     opts,

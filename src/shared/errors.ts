@@ -6,14 +6,7 @@
  */
 import { stepsOf, type Next } from './next-step.js';
 
-export type ErrorKind =
-  | 'validation'
-  | 'policy'
-  | 'config'
-  | 'upstream'
-  | 'network'
-  | 'state'
-  | 'cancelled';
+export type ErrorKind = 'validation' | 'policy' | 'config' | 'upstream' | 'network' | 'state' | 'cancelled';
 
 export abstract class AppError extends Error {
   abstract readonly kind: ErrorKind;
@@ -26,7 +19,12 @@ export abstract class AppError extends Error {
   }
   toJSON(): Record<string, unknown> {
     const steps = stepsOf(this.hint);
-    return { kind: this.kind, message: this.message, ...(this.hint ? { hint: this.hint } : {}), ...(steps.length ? { nextSteps: steps } : {}) };
+    return {
+      kind: this.kind,
+      message: this.message,
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(steps.length ? { nextSteps: steps } : {}),
+    };
   }
 }
 
@@ -40,10 +38,18 @@ export class ValidationError extends AppError {
     /** The model's documentation for this parameter, when a live schema said so. */
     readonly documentation?: string,
   ) {
-    super(`${field}: ${message}${allowed ? ` (allowed: ${allowed})` : ''}`, `Fix the named field and call again; nothing was sent.${documentation ? ` Docs: ${documentation}` : ''}`);
+    super(
+      `${field}: ${message}${allowed ? ` (allowed: ${allowed})` : ''}`,
+      `Fix the named field and call again; nothing was sent.${documentation ? ` Docs: ${documentation}` : ''}`,
+    );
   }
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), field: this.field, ...(this.allowed ? { allowed: this.allowed } : {}), ...(this.documentation ? { documentation: this.documentation } : {}) };
+    return {
+      ...super.toJSON(),
+      field: this.field,
+      ...(this.allowed ? { allowed: this.allowed } : {}),
+      ...(this.documentation ? { documentation: this.documentation } : {}),
+    };
   }
 }
 
@@ -163,7 +169,10 @@ export class StateUnavailableError extends AppError {
   readonly kind = 'state' as const;
   readonly retryable = true;
   constructor(message: string) {
-    super(message, 'Nothing was sent. Check that Redis (RUNWARE_STATE_URL) is up, then call again; the server reconnects by itself.');
+    super(
+      message,
+      'Nothing was sent. Check that Redis (RUNWARE_STATE_URL) is up, then call again; the server reconnects by itself.',
+    );
   }
   override toJSON(): Record<string, unknown> {
     return { ...super.toJSON(), retryable: true };

@@ -26,13 +26,22 @@ export type StepWords = (step: NextStep) => string;
 export const step = (action: NextAction, args: Record<string, unknown> = {}): NextStep => ({ action, args });
 
 /** Waiting for a task: args as the front-ends show them (waitSeconds 60 unless said; numberResults only when more than one). */
-export function pollStep(taskUUID: string, more: { waitSeconds?: number; numberResults?: number; saveTo?: string } = {}): NextStep {
+export function pollStep(
+  taskUUID: string,
+  more: { waitSeconds?: number; numberResults?: number; saveTo?: string } = {},
+): NextStep {
   const n = more.numberResults;
-  return step('poll', { taskUUID, waitSeconds: more.waitSeconds ?? 60, ...(n !== undefined && n > 1 ? { numberResults: n } : {}), ...(more.saveTo !== undefined ? { saveTo: more.saveTo } : {}) });
+  return step('poll', {
+    taskUUID,
+    waitSeconds: more.waitSeconds ?? 60,
+    ...(n !== undefined && n > 1 ? { numberResults: n } : {}),
+    ...(more.saveTo !== undefined ? { saveTo: more.saveTo } : {}),
+  });
 }
 
 /** Without a front-end (logs, the journal): the verb and its arguments. */
-export const plainWords: StepWords = (s) => (Object.keys(s.args).length ? `${s.action} ${JSON.stringify(s.args)}` : s.action);
+export const plainWords: StepWords = (s) =>
+  Object.keys(s.args).length ? `${s.action} ${JSON.stringify(s.args)}` : s.action;
 
 const SLOT = '{step}';
 

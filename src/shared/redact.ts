@@ -12,16 +12,19 @@
 export const REDACTED = '[REDACTED]';
 
 /** Field names whose values are secrets wherever they appear. */
-const SECRET_FIELD = /^(api[-_]?key|apikey|password|passwd|pass|secret|client[-_]?secret|token|access[-_]?token|refresh[-_]?token|id[-_]?token|authorization|proxy-authorization|x-api-key|cookie|set-cookie|jwt|session[-_]?token)$/i;
+const SECRET_FIELD =
+  /^(api[-_]?key|apikey|password|passwd|pass|secret|client[-_]?secret|token|access[-_]?token|refresh[-_]?token|id[-_]?token|authorization|proxy-authorization|x-api-key|cookie|set-cookie|jwt|session[-_]?token)$/i;
 
 /** Query parameters that make a URL a capability (signed links). */
-const SIGNATURE_PARAM = /^(_jwt|jwt|token|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|se|sp|sv|skoid|sktid)$/i;
+const SIGNATURE_PARAM =
+  /^(_jwt|jwt|token|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|se|sp|sv|skoid|sktid)$/i;
 
 /** Auth schemes are case-sensitive here, and need a token-sized credential: "a basic watercolor" stays. */
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=:@-]{16,}/g;
 const JWT = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
 /** `password=…`, `"secret": "…"` and the like in free text (an upstream error that echoes a credential). */
-const CREDENTIAL_IN_TEXT = /\b(password|passwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token)(["']?\s*[=:]\s*["']?)((?=[^\s"'&,;}]*[0-9_+/=-])[^\s"'&,;}]{6,})/gi;
+const CREDENTIAL_IN_TEXT =
+  /\b(password|passwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token)(["']?\s*[=:]\s*["']?)((?=[^\s"'&,;}]*[0-9_+/=-])[^\s"'&,;}]{6,})/gi;
 const URL_IN_TEXT = /https?:\/\/[^\s"'<>`]+/g;
 
 /**
@@ -83,10 +86,18 @@ export class Scrubber {
       const forms = encodedForms(s);
       const windows = new Set<string>();
       const lower = s.toLowerCase();
-      if (lower.length > FRAGMENT) for (let i = 0; i + FRAGMENT <= lower.length; i++) windows.add(lower.slice(i, i + FRAGMENT));
-      const b64 = new Set(forms.filter((f) => !f.includes(s) && /^[A-Za-z0-9+/_-]+$/.test(f) && f !== Buffer.from(s).toString('hex') && f !== s));
+      if (lower.length > FRAGMENT)
+        for (let i = 0; i + FRAGMENT <= lower.length; i++) windows.add(lower.slice(i, i + FRAGMENT));
+      const b64 = new Set(
+        forms.filter(
+          (f) => !f.includes(s) && /^[A-Za-z0-9+/_-]+$/.test(f) && f !== Buffer.from(s).toString('hex') && f !== s,
+        ),
+      );
       this.registered.set(s, {
-        folded: forms.filter((f) => !b64.has(f)).map((f) => f.toLowerCase()).sort((a, b) => b.length - a.length),
+        folded: forms
+          .filter((f) => !b64.has(f))
+          .map((f) => f.toLowerCase())
+          .sort((a, b) => b.length - a.length),
         exact: [...b64].sort((a, b) => b.length - a.length),
         windows: [...windows],
       });
@@ -142,7 +153,11 @@ export class Scrubber {
     // Nothing scrubbed is shorter than this (a secret form, a bearer credential, a JWT, `secret=` and a value).
     if (input.length < SHORTEST) return input;
     const out = this.secretsOut(input).replace(BEARER, (_m, scheme: string) => `${scheme} ${REDACTED}`);
-    return outsideUrls(out, (seg) => seg.replace(JWT, REDACTED).replace(CREDENTIAL_IN_TEXT, (_m, name: string, sep: string) => `${name}${sep}${REDACTED}`));
+    return outsideUrls(out, (seg) =>
+      seg
+        .replace(JWT, REDACTED)
+        .replace(CREDENTIAL_IN_TEXT, (_m, name: string, sep: string) => `${name}${sep}${REDACTED}`),
+    );
   }
 
   /** A deep copy of `input` with secret fields and secret values replaced. */
@@ -163,7 +178,9 @@ export class Scrubber {
   }
 
   forLog(input: string): string {
-    return this.text(input).replace(URL_IN_TEXT, (u) => stripUrlSignature(u)).replace(JWT, REDACTED);
+    return this.text(input)
+      .replace(URL_IN_TEXT, (u) => stripUrlSignature(u))
+      .replace(JWT, REDACTED);
   }
 
   /** Whether `name` is a registered secret's value (for tests and config checks). */
@@ -189,7 +206,10 @@ export class Scrubber {
       const primitive = x === null || typeof x !== 'object';
       // A secret-named field loses its value; a secret-named object (useapi's `jwt: {token, exp}`)
       // keeps its shape and numbers but loses every string.
-      const copy = named && primitive && x !== null && x !== undefined ? REDACTED : this.walk(x, onString, depth + 1, redactAll || named);
+      const copy =
+        named && primitive && x !== null && x !== undefined
+          ? REDACTED
+          : this.walk(x, onString, depth + 1, redactAll || named);
       // defineProperty, not assignment: a JSON key `__proto__` is an own property to keep, not a prototype to set.
       Object.defineProperty(out, onString(k), { value: copy, enumerable: true, writable: true, configurable: true });
     }

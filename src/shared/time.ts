@@ -8,10 +8,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(new CancelledError());
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -34,10 +37,13 @@ export function deadline(parent: AbortSignal | undefined, ms: number): Deadline 
   const ctl = new AbortController();
   let expired = false;
   const onAbort = (): void => ctl.abort(parent?.reason);
-  const timer = setTimeout(() => {
-    expired = true;
-    ctl.abort(new Error('deadline'));
-  }, Math.max(1, Math.floor(ms)));
+  const timer = setTimeout(
+    () => {
+      expired = true;
+      ctl.abort(new Error('deadline'));
+    },
+    Math.max(1, Math.floor(ms)),
+  );
   if (parent?.aborted) onAbort();
   else parent?.addEventListener('abort', onAbort, { once: true });
   return {

@@ -112,7 +112,8 @@ class BitWriter {
   }
   finish(): Buffer {
     if (this.n > 0) {
-      if (this.msbFirst) this.write((1 << (8 - this.n)) - 1, 8 - this.n); // pad with ones
+      if (this.msbFirst)
+        this.write((1 << (8 - this.n)) - 1, 8 - this.n); // pad with ones
       else this.flushByte();
     }
     return Buffer.from(this.bytes);
@@ -169,11 +170,31 @@ export function encodeJpeg(width: number, height: number, a: Rgb, b: Rgb): Buffe
       }
     }
   }
-  const sof = Buffer.from([8, height >> 8, height & 0xff, width >> 8, width & 0xff, 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0]);
+  const sof = Buffer.from([
+    8,
+    height >> 8,
+    height & 0xff,
+    width >> 8,
+    width & 0xff,
+    3,
+    1,
+    0x11,
+    0,
+    2,
+    0x11,
+    0,
+    3,
+    0x11,
+    0,
+  ]);
   const dqt = Buffer.concat([Buffer.from([0]), Buffer.alloc(64, 8)]);
   const dht = Buffer.concat([
-    Buffer.from([0x00]), Buffer.from(DC_BITS), Buffer.from(DC_VALS),
-    Buffer.from([0x10]), Buffer.from([1, ...new Array(15).fill(0)]), Buffer.from([0x00]),
+    Buffer.from([0x00]),
+    Buffer.from(DC_BITS),
+    Buffer.from(DC_VALS),
+    Buffer.from([0x10]),
+    Buffer.from([1, ...new Array(15).fill(0)]),
+    Buffer.from([0x00]),
   ]);
   const sos = Buffer.from([3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0]);
   return Buffer.concat([

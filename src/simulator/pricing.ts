@@ -11,7 +11,13 @@ type Item = Record<string, unknown>;
 /** USD per second of video, per model (Kling matches the content service's "$0.92 for 5 s"). */
 const VIDEO_PER_SECOND: Record<string, number> = { 'klingai:5@3': 0.184 };
 const VIDEO_DEFAULT_PER_SECOND = 0.05;
-const FLAT: Record<string, number> = { audioInference: 0.03, '3dInference': 0.25, promptEnhance: 0.0001, caption: 0.0002, imageCaption: 0.0002 };
+const FLAT: Record<string, number> = {
+  audioInference: 0.03,
+  '3dInference': 0.25,
+  promptEnhance: 0.0001,
+  caption: 0.0002,
+  imageCaption: 0.0002,
+};
 
 const num = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : dflt);
 
@@ -47,10 +53,13 @@ export function simPricePerResult(task: Item, override?: number): number {
 }
 
 /** Rounded as Runware reports it (to 1/10,000 of a dollar), never below a price that is not 0. */
-export const reported = (usd: number): number => (usd > 0 ? Math.max(0.0001, Math.ceil(usd * 10000 - 1e-6) / 10000) : 0);
+export const reported = (usd: number): number =>
+  usd > 0 ? Math.max(0.0001, Math.ceil(usd * 10000 - 1e-6) / 10000) : 0;
 
 /** How many results a task asks for (promptVersions for promptEnhance). */
-export const simResults = (task: Item): number => (task.taskType === 'promptEnhance' ? num(task.promptVersions, 1) : num(task.numberResults, 1));
+export const simResults = (task: Item): number =>
+  task.taskType === 'promptEnhance' ? num(task.promptVersions, 1) : num(task.numberResults, 1);
 
 /** What a whole task is charged: each result's reported price, times the results. */
-export const simPrice = (task: Item, override?: number): number => Math.round(reported(simPricePerResult(task, override)) * simResults(task) * 1e6) / 1e6;
+export const simPrice = (task: Item, override?: number): number =>
+  Math.round(reported(simPricePerResult(task, override)) * simResults(task) * 1e6) / 1e6;

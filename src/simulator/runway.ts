@@ -58,7 +58,12 @@ export class RunwaySim {
     private readonly state: SimState,
     private readonly baseUrl: () => string,
   ) {
-    this.addAccount({ email: 'creator@example.com', password: `pw-${randomUUID()}`, maxJobs: 5, jwtToken: fakeMediaJwt('session', Math.floor(Date.now() / 1000) + 86400) });
+    this.addAccount({
+      email: 'creator@example.com',
+      password: `pw-${randomUUID()}`,
+      maxJobs: 5,
+      jwtToken: fakeMediaJwt('session', Math.floor(Date.now() / 1000) + 86400),
+    });
   }
 
   addAccount(a: SimAccount): void {
@@ -66,9 +71,23 @@ export class RunwaySim {
   }
 
   /** Creates a task; its clock starts now. Returns the id the provider uses. */
-  create(provider: RunwayProvider, scenario: Scenario = 'success', durationMs = 12_000, email = 'creator@example.com'): string {
+  create(
+    provider: RunwayProvider,
+    scenario: Scenario = 'success',
+    durationMs = 12_000,
+    email = 'creator@example.com',
+  ): string {
     const uuid = randomUUID();
-    this.tasks.set(uuid, { uuid, provider, scenario, createdAt: Date.now(), durationMs: this.state.scaled(durationMs), email, prompt: 'a lighthouse in a storm, cinematic', model: 'gen4_turbo' });
+    this.tasks.set(uuid, {
+      uuid,
+      provider,
+      scenario,
+      createdAt: Date.now(),
+      durationMs: this.state.scaled(durationMs),
+      email,
+      prompt: 'a lighthouse in a storm, cinematic',
+      model: 'gen4_turbo',
+    });
     return provider === 'useapi' ? useapiTaskId(email, uuid) : uuid;
   }
 
@@ -76,7 +95,16 @@ export class RunwaySim {
   seedExamples(): void {
     const createdAt = Date.now() - 5 * 60_000;
     const done = (uuid: string, provider: RunwayProvider, scenario: Scenario): void => {
-      this.tasks.set(uuid, { uuid, provider, scenario, createdAt, durationMs: 0, email: 'creator@example.com', prompt: 'a lighthouse in a storm, cinematic', model: 'gen4_turbo' });
+      this.tasks.set(uuid, {
+        uuid,
+        provider,
+        scenario,
+        createdAt,
+        durationMs: 0,
+        email: 'creator@example.com',
+        prompt: 'a lighthouse in a storm, cinematic',
+        model: 'gen4_turbo',
+      });
     };
     done(EXAMPLE_TASKS.runway.succeeded, 'runway', 'success');
     done(EXAMPLE_TASKS.runway.failed, 'runway', 'safety');
@@ -84,29 +112,63 @@ export class RunwaySim {
     const base = this.baseUrl();
     const exp = Math.floor(Date.now() / 1000) + 48 * 3600;
     this.tasks.set(MAKEVID_EXAMPLE_ID, {
-      uuid: MAKEVID_EXAMPLE_ID, provider: 'makevid', scenario: 'success', createdAt, durationMs: 0, email: '', prompt: '', model: 'gen3a_turbo',
+      uuid: MAKEVID_EXAMPLE_ID,
+      provider: 'makevid',
+      scenario: 'success',
+      createdAt,
+      durationMs: 0,
+      email: '',
+      prompt: '',
+      model: 'gen3a_turbo',
       fixed: {
-        id: MAKEVID_EXAMPLE_ID, name: null, image: null,
-        createdAt: '2024-10-29T09:41:06.745Z', updatedAt: '2024-10-29T09:42:02.227Z',
+        id: MAKEVID_EXAMPLE_ID,
+        name: null,
+        image: null,
+        createdAt: '2024-10-29T09:41:06.745Z',
+        updatedAt: '2024-10-29T09:42:02.227Z',
         taskType: 'gen3a_turbo',
         options: {
-          name: 'Gen-3 Alpha Turbo 2931869815, A cat walking in', seconds: 10, text_prompt: 'A cat walking in the garden', seed: 2931869815,
-          exploreMode: false, watermark: false, enhance_prompt: true,
+          name: 'Gen-3 Alpha Turbo 2931869815, A cat walking in',
+          seconds: 10,
+          text_prompt: 'A cat walking in the garden',
+          seed: 2931869815,
+          exploreMode: false,
+          watermark: false,
+          enhance_prompt: true,
           init_image: `${base}/media/runway/datasets/init.jpg?_jwt=${fakeMediaJwt('runway-datasets', exp)}`,
-          resolution: '720p', image_as_end_frame: false, assetGroupName: 'Generative Video',
+          resolution: '720p',
+          image_as_end_frame: false,
+          assetGroupName: 'Generative Video',
         },
-        status: 'SUCCEEDED', error: null, progressText: null, progressRatio: '1', estimatedTimeToStartSeconds: 0,
-        artifacts: [{
-          id: '7d8e4a52-0d84-4c0b-9e7f-5c2f1a8b3e11',
-          createdAt: '2024-10-29T09:42:01.000Z', updatedAt: '2024-10-29T09:42:01.000Z', userId: 1234567, createdBy: 1234567, taskId: MAKEVID_EXAMPLE_ID, parentAssetGroupId: 'b1e4c7d2-0000-4000-8000-000000000001',
-          filename: 'Gen-3 Alpha Turbo 2931869815, A cat walking in.mp4',
-          url: `${base}/media/runway/7d8e4a52-0d84-4c0b-9e7f-5c2f1a8b3e11.mp4?_jwt=${fakeMediaJwt('runway-task-artifacts', exp)}`,
-          fileSize: '3567105', isDirectory: false,
-          previewUrls: [`${base}/media/runway/7d8e4a52-preview.jpg?_jwt=${fakeMediaJwt('runway-task-artifacts', exp)}`],
-          private: true, privateInTeam: true, deleted: false, reported: false,
-          metadata: { frameRate: 24, duration: 10.542, dimensions: [1280, 768], size: { width: 1280, height: 768 } },
-          favorite: false,
-        }],
+        status: 'SUCCEEDED',
+        error: null,
+        progressText: null,
+        progressRatio: '1',
+        estimatedTimeToStartSeconds: 0,
+        artifacts: [
+          {
+            id: '7d8e4a52-0d84-4c0b-9e7f-5c2f1a8b3e11',
+            createdAt: '2024-10-29T09:42:01.000Z',
+            updatedAt: '2024-10-29T09:42:01.000Z',
+            userId: 1234567,
+            createdBy: 1234567,
+            taskId: MAKEVID_EXAMPLE_ID,
+            parentAssetGroupId: 'b1e4c7d2-0000-4000-8000-000000000001',
+            filename: 'Gen-3 Alpha Turbo 2931869815, A cat walking in.mp4',
+            url: `${base}/media/runway/7d8e4a52-0d84-4c0b-9e7f-5c2f1a8b3e11.mp4?_jwt=${fakeMediaJwt('runway-task-artifacts', exp)}`,
+            fileSize: '3567105',
+            isDirectory: false,
+            previewUrls: [
+              `${base}/media/runway/7d8e4a52-preview.jpg?_jwt=${fakeMediaJwt('runway-task-artifacts', exp)}`,
+            ],
+            private: true,
+            privateInTeam: true,
+            deleted: false,
+            reported: false,
+            metadata: { frameRate: 24, duration: 10.542, dimensions: [1280, 768], size: { width: 1280, height: 768 } },
+            favorite: false,
+          },
+        ],
         sharedAsset: null,
       },
     });
@@ -120,7 +182,8 @@ export class RunwaySim {
   private phase(t: RunwayTask): { status: string; ratio: number | null } {
     const el = Date.now() - t.createdAt;
     const D = Math.max(1, t.durationMs);
-    if (el >= D) return { status: t.scenario === 'safety' || t.scenario === 'badOutput' ? 'FAILED' : 'SUCCEEDED', ratio: 1 };
+    if (el >= D)
+      return { status: t.scenario === 'safety' || t.scenario === 'badOutput' ? 'FAILED' : 'SUCCEEDED', ratio: 1 };
     if (el < 0.15 * D) return { status: 'PENDING', ratio: null };
     if (t.scenario === 'throttled' && el < 0.35 * D) return { status: 'THROTTLED', ratio: 0 };
     const start = t.scenario === 'throttled' ? 0.35 : 0.15;
@@ -160,10 +223,18 @@ export class RunwaySim {
     const task: Record<string, unknown> = {
       id: t.uuid,
       ...(provider === 'useapi' ? { taskId: id } : {}),
-      name: null, image: null, createdAt: created, updatedAt: new Date().toISOString(),
+      name: null,
+      image: null,
+      createdAt: created,
+      updatedAt: new Date().toISOString(),
       taskType: t.model,
       options: {
-        name: `Gen-4 Turbo ${t.uuid.slice(0, 8)}`, seconds: 5, text_prompt: t.prompt, seed: 42, exploreMode: false, watermark: false,
+        name: `Gen-4 Turbo ${t.uuid.slice(0, 8)}`,
+        seconds: 5,
+        text_prompt: t.prompt,
+        seed: 42,
+        exploreMode: false,
+        watermark: false,
         init_image: `${this.baseUrl()}/media/runway/datasets/${t.uuid}.jpg?_jwt=${fakeMediaJwt('runway-datasets', exp)}`,
         ...(provider === 'useapi' ? { replyUrl: 'https://hooks.example.com/runway?secret=hook-secret-123456' } : {}),
       },
@@ -178,17 +249,36 @@ export class RunwaySim {
     };
     if (status === 'FAILED') {
       const f = this.failure(t);
-      task.error = { errorMessage: f.message, reason: f.code, message: f.message, moderation_category: t.scenario === 'safety' ? 'violence' : undefined, tally_asimov: false };
+      task.error = {
+        errorMessage: f.message,
+        reason: f.code,
+        message: f.message,
+        moderation_category: t.scenario === 'safety' ? 'violence' : undefined,
+        tally_asimov: false,
+      };
     }
     if (status === 'SUCCEEDED') {
       const aid = randomUUID();
       const artifact: Record<string, unknown> = {
-        id: aid, userId: 1234567, createdBy: 1234567, taskId: id, parentAssetGroupId: randomUUID(),
-        filename: `${t.model}_${t.uuid.slice(0, 8)}.mp4`, url: this.signed(`${aid}.mp4`), fileSize: '2345678', isDirectory: false,
-        previewUrls: [this.signed(`${aid}-preview.jpg`)], private: true, privateInTeam: true, deleted: false, reported: false, favorite: false,
-        metadata: provider === 'useapi'
-          ? { frameRate: 24, duration: 5.041, width: 1280, height: 720, hasAlphaChannel: false, hasAudio: false }
-          : { frameRate: 24, duration: 5.041, dimensions: [1280, 720], size: { width: 1280, height: 720 } },
+        id: aid,
+        userId: 1234567,
+        createdBy: 1234567,
+        taskId: id,
+        parentAssetGroupId: randomUUID(),
+        filename: `${t.model}_${t.uuid.slice(0, 8)}.mp4`,
+        url: this.signed(`${aid}.mp4`),
+        fileSize: '2345678',
+        isDirectory: false,
+        previewUrls: [this.signed(`${aid}-preview.jpg`)],
+        private: true,
+        privateInTeam: true,
+        deleted: false,
+        reported: false,
+        favorite: false,
+        metadata:
+          provider === 'useapi'
+            ? { frameRate: 24, duration: 5.041, width: 1280, height: 720, hasAlphaChannel: false, hasAudio: false }
+            : { frameRate: 24, duration: 5.041, dimensions: [1280, 720], size: { width: 1280, height: 720 } },
       };
       if (provider === 'useapi') artifact.assetId = `user:1-runwayml:${t.email}-asset:${aid}`;
       task.artifacts = [artifact];

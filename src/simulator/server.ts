@@ -70,7 +70,16 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
 };
 
 const HTTP_FAULT_STATUS: Partial<Record<Fault['kind'], number>> = {
-  http429: 429, http500: 500, http503: 503, http504: 504, http596: 596, http401: 401, http404: 404, http410: 410, http412: 412, http422: 422,
+  http429: 429,
+  http500: 500,
+  http503: 503,
+  http504: 504,
+  http596: 596,
+  http401: 401,
+  http404: 404,
+  http410: 410,
+  http412: 412,
+  http422: 422,
 };
 
 export class Simulator {
@@ -94,7 +103,8 @@ export class Simulator {
   async start(port = 0, host = '127.0.0.1'): Promise<SimulatorInfo> {
     this.server = createServer((req, res) => {
       this.route(req, res).catch((e: unknown) => {
-        if (!res.headersSent) json(res, 500, { errors: [{ code: 'internalServerError', message: String((e as Error).message) }] });
+        if (!res.headersSent)
+          json(res, 500, { errors: [{ code: 'internalServerError', message: String((e as Error).message) }] });
         else res.destroy();
       });
     });
@@ -156,10 +166,19 @@ export class Simulator {
     if (path.startsWith('/media/')) return this.mediaRoute(req, res, path);
     if (path === '/v1' || path === '/v1/') return this.runwareRoute(req, res);
     if (path.startsWith('/schemas/')) return this.catalogRoute(req, res, 'schemas', path.slice('/schemas/'.length));
-    if (path.startsWith('/content/')) return this.catalogRoute(req, res, 'content', path.slice('/content/'.length), url.searchParams);
-    if (path.startsWith('/runway/v1/tasks/')) return this.runwayRoute(req, res, 'runway', (req.url ?? '').split('?')[0]!.slice('/runway/v1/tasks/'.length));
-    if (path.startsWith('/useapi/v1/runwayml/')) return this.useapiRoute(req, res, (req.url ?? '').split('?')[0]!.slice('/useapi/v1/runwayml/'.length));
-    if (path.startsWith('/makevid/api/v1/get_runway/')) return this.runwayRoute(req, res, 'makevid', (req.url ?? '').split('?')[0]!.slice('/makevid/api/v1/get_runway/'.length));
+    if (path.startsWith('/content/'))
+      return this.catalogRoute(req, res, 'content', path.slice('/content/'.length), url.searchParams);
+    if (path.startsWith('/runway/v1/tasks/'))
+      return this.runwayRoute(req, res, 'runway', (req.url ?? '').split('?')[0]!.slice('/runway/v1/tasks/'.length));
+    if (path.startsWith('/useapi/v1/runwayml/'))
+      return this.useapiRoute(req, res, (req.url ?? '').split('?')[0]!.slice('/useapi/v1/runwayml/'.length));
+    if (path.startsWith('/makevid/api/v1/get_runway/'))
+      return this.runwayRoute(
+        req,
+        res,
+        'makevid',
+        (req.url ?? '').split('?')[0]!.slice('/makevid/api/v1/get_runway/'.length),
+      );
     json(res, 404, { error: 'Not found.' });
   }
 
@@ -183,9 +202,18 @@ export class Simulator {
     } catch {
       body = text;
     }
-    const entry = this.state.record({ surface: 'runware', method: req.method ?? '', path: '/v1', headers: { ...req.headers }, body });
+    const entry = this.state.record({
+      surface: 'runware',
+      method: req.method ?? '',
+      path: '/v1',
+      headers: { ...req.headers },
+      body,
+    });
     const tasks = Array.isArray(body) ? (body as Array<Record<string, unknown>>) : [];
-    const fault = this.state.takeFault('runware', tasks.map((t) => String(t?.taskType)));
+    const fault = this.state.takeFault(
+      'runware',
+      tasks.map((t) => String(t?.taskType)),
+    );
     if (fault) entry.fault = fault.kind;
     const answer = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
       entry.status = status;
@@ -198,23 +226,55 @@ export class Simulator {
     }
     const status = fault ? HTTP_FAULT_STATUS[fault.kind] : undefined;
     if (status) {
-      const headers: Record<string, string> = status === 429 && this.state.options.retryAfter ? { 'retry-after': String(fault!.retryAfter ?? 1) } : {};
-      answer(status, { errors: [{ code: status === 429 ? 'rateLimitExceeded' : status === 504 ? 'gatewayTimeout' : 'serviceUnavailable', message: `Simulated HTTP ${status}; the request was not processed.` }] }, headers);
+      const headers: Record<string, string> =
+        status === 429 && this.state.options.retryAfter ? { 'retry-after': String(fault!.retryAfter ?? 1) } : {};
+      answer(
+        status,
+        {
+          errors: [
+            {
+              code: status === 429 ? 'rateLimitExceeded' : status === 504 ? 'gatewayTimeout' : 'serviceUnavailable',
+              message: `Simulated HTTP ${status}; the request was not processed.`,
+            },
+          ],
+        },
+        headers,
+      );
       return;
     }
     if (fault?.kind === 'proxy' && fault.when === 'before') return this.proxyAnswer(res, entry, fault);
     if (req.method !== 'POST') return answer(405, { errors: [{ code: 'methodNotAllowed', message: 'Use POST.' }] });
-    if (!Array.isArray(body)) return answer(400, { errors: [{ code: 'invalidRequestBody', message: 'The body must be a JSON array of tasks.' }] });
+    if (!Array.isArray(body))
+      return answer(400, {
+        errors: [{ code: 'invalidRequestBody', message: 'The body must be a JSON array of tasks.' }],
+      });
     const authError = this.runware.authenticate(req.headers.authorization, tasks);
     if (authError) return answer(401, { errors: [authError] });
     const dry = req.headers['x-runware-dry-run'] === '1' ? this.state.options.dryRun : 'ignored';
     if (dry !== 'ignored') {
       // Validated and (maybe) priced, not run: nothing is accepted or billed.
-      const price = (t: Record<string, unknown>): Record<string, unknown> => (dry === 'priced' ? { cost: simPrice(t, this.state.prices.get(String(t.model))), dryRun: true } : { dryRun: true });
-      return answer(200, { data: tasks.filter((t) => t && t.taskType !== 'authentication').map((t) => ({ taskType: t.taskType, taskUUID: t.taskUUID, ...price(t) })) });
+      const price = (t: Record<string, unknown>): Record<string, unknown> =>
+        dry === 'priced'
+          ? { cost: simPrice(t, this.state.prices.get(String(t.model))), dryRun: true }
+          : { dryRun: true };
+      return answer(200, {
+        data: tasks
+          .filter((t) => t && t.taskType !== 'authentication')
+          .map((t) => ({ taskType: t.taskType, taskUUID: t.taskUUID, ...price(t) })),
+      });
     }
-    if (this.runware.readUnknownIs404(tasks)) return answer(404, { errors: [{ code: 'taskNotFound', message: 'No such task.', taskUUID: tasks[0]!.taskUUID, taskType: tasks[0]!.taskType }] });
-    const out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? fault.ms ?? 200 : 0);
+    if (this.runware.readUnknownIs404(tasks))
+      return answer(404, {
+        errors: [
+          {
+            code: 'taskNotFound',
+            message: 'No such task.',
+            taskUUID: tasks[0]!.taskUUID,
+            taskType: tasks[0]!.taskType,
+          },
+        ],
+      });
+    const out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? (fault.ms ?? 200) : 0);
     if (fault?.kind === 'resetAfterAccept') {
       // The tasks ran; the client never hears about it.
       req.socket.destroy();
@@ -228,7 +288,11 @@ export class Simulator {
       return;
     }
     if (fault?.kind === 'proxy') return this.proxyAnswer(res, entry, fault);
-    const outBody = this.state.options.hostile ? this.hostile(out) : out.errors.length ? { data: out.data, errors: out.errors } : { data: out.data };
+    const outBody = this.state.options.hostile
+      ? this.hostile(out)
+      : out.errors.length
+        ? { data: out.data, errors: out.errors }
+        : { data: out.data };
     answer(out.data.length === 0 && out.errors.length > 0 ? 400 : 200, outBody);
   }
 
@@ -237,11 +301,16 @@ export class Simulator {
     const status = fault.status ?? 502;
     entry.status = status;
     if (fault.body === 'runware') {
-      json(res, status, { errors: [{ code: 'serviceUnavailable', message: `Simulated HTTP ${status}; the request was not processed.` }] });
+      json(res, status, {
+        errors: [{ code: 'serviceUnavailable', message: `Simulated HTTP ${status}; the request was not processed.` }],
+      });
       return;
     }
     const html = fault.body === 'html' ? `<html><body><h1>${status} Bad Gateway</h1></body></html>` : '';
-    res.writeHead(status, { 'content-type': fault.body === 'html' ? 'text/html' : 'text/plain', 'content-length': Buffer.byteLength(html) });
+    res.writeHead(status, {
+      'content-type': fault.body === 'html' ? 'text/html' : 'text/plain',
+      'content-length': Buffer.byteLength(html),
+    });
     res.end(html);
   }
 
@@ -254,7 +323,13 @@ export class Simulator {
       if (typeof d.imageUUID !== 'string') return d;
       const i = n++;
       // A third reads as "...gpj.exe" reversed on screen: a right-to-left override and isolates in the name.
-      return i === 0 ? { ...d, imageUUID: `x/../../../outside/pwned-${d.imageUUID}` } : i === 1 ? { ...d, imageUUID: key } : i === 2 ? { ...d, imageUUID: `invoice\u202Egpj\u2066.exe\u2069\u200E-${d.imageUUID}` } : d;
+      return i === 0
+        ? { ...d, imageUUID: `x/../../../outside/pwned-${d.imageUUID}` }
+        : i === 1
+          ? { ...d, imageUUID: key }
+          : i === 2
+            ? { ...d, imageUUID: `invoice\u202Egpj\u2066.exe\u2069\u200E-${d.imageUUID}` }
+            : d;
     });
     const echoed = `upstream said: key ${key}, ${key.toUpperCase()}, ${Buffer.from(key).toString('base64')}; session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.c2lnbmF0dXJl password=hunter22`;
     return { data: [null, ...data], errors: [null, ...out.errors, { code: 'unknownError', message: echoed }] };
@@ -264,8 +339,20 @@ export class Simulator {
    * The public schema and content services: no auth, Cache-Control and
    * ETag on every answer, 304 for a matching If-None-Match.
    */
-  private catalogRoute(req: IncomingMessage, res: ServerResponse, surface: 'schemas' | 'content', rest: string, query = new URLSearchParams()): void {
-    const entry = this.state.record({ surface, method: req.method ?? '', path: `/${surface}/${rest}${query.size ? `?${query.toString()}` : ''}`, headers: { ...req.headers }, body: undefined });
+  private catalogRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    surface: 'schemas' | 'content',
+    rest: string,
+    query = new URLSearchParams(),
+  ): void {
+    const entry = this.state.record({
+      surface,
+      method: req.method ?? '',
+      path: `/${surface}/${rest}${query.size ? `?${query.toString()}` : ''}`,
+      headers: { ...req.headers },
+      body: undefined,
+    });
     const fault = this.state.takeFault(surface);
     if (this.state.options.catalogDown || fault) {
       entry.status = fault?.status ?? 503;
@@ -290,7 +377,8 @@ export class Simulator {
     if (surface === 'schemas' && rest.startsWith('resolve/')) {
       const e = schemaFor(id);
       const kind = this.state.options.hostile ? this.state.options.hostileSchema : 'none';
-      if (e && kind !== 'none') return answer(200, hostileSchema(resolveBody(e), kind), kind === 'poisoned' ? 999_999_999 : 300);
+      if (e && kind !== 'none')
+        return answer(200, hostileSchema(resolveBody(e), kind), kind === 'poisoned' ? 999_999_999 : 300);
       return e ? answer(200, resolveBody(e)) : answer(404, { error: `No schema found for model: ${id}` });
     }
     if (surface === 'content') {
@@ -307,7 +395,11 @@ export class Simulator {
   }
 
   /** Applies an injected HTTP fault for a Runway surface; true when it answered. */
-  private runwayFault(res: ServerResponse, provider: Surface, entry: { status?: number; fault?: Fault['kind'] }): boolean {
+  private runwayFault(
+    res: ServerResponse,
+    provider: Surface,
+    entry: { status?: number; fault?: Fault['kind'] },
+  ): boolean {
     const fault = this.state.takeFault(provider);
     if (!fault) return false;
     entry.fault = fault.kind;
@@ -321,17 +413,40 @@ export class Simulator {
     const status = HTTP_FAULT_STATUS[fault.kind] ?? 500;
     entry.status = status;
     const messages: Record<number, string> = {
-      401: 'Unauthorized.', 404: 'Not found.', 410: 'Task expired.', 412: 'Insufficient credits.', 422: 'Prompt moderated.',
-      429: 'Too many requests.', 500: 'Internal error.', 503: 'Service unavailable.', 504: 'Gateway timeout.',
+      401: 'Unauthorized.',
+      404: 'Not found.',
+      410: 'Task expired.',
+      412: 'Insufficient credits.',
+      422: 'Prompt moderated.',
+      429: 'Too many requests.',
+      500: 'Internal error.',
+      503: 'Service unavailable.',
+      504: 'Gateway timeout.',
       596: 'Account creator@example.com session is broken; please delete and re-add the account.',
     };
     const headers: Record<string, string> = status === 429 ? { 'retry-after': String(fault.retryAfter ?? 1) } : {};
-    json(res, status, provider === 'useapi' ? { error: messages[status], code: status } : { error: messages[status] }, headers);
+    json(
+      res,
+      status,
+      provider === 'useapi' ? { error: messages[status], code: status } : { error: messages[status] },
+      headers,
+    );
     return true;
   }
 
-  private async runwayRoute(req: IncomingMessage, res: ServerResponse, provider: RunwayProvider, rawId: string): Promise<void> {
-    const entry = this.state.record({ surface: provider, method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, body: undefined });
+  private async runwayRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    provider: RunwayProvider,
+    rawId: string,
+  ): Promise<void> {
+    const entry = this.state.record({
+      surface: provider,
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: { ...req.headers },
+      body: undefined,
+    });
     if (!this.runwayAuth(req, provider)) {
       entry.status = 401;
       json(res, 401, { error: 'Unauthorized.' });
@@ -355,7 +470,13 @@ export class Simulator {
   }
 
   private async useapiRoute(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
-    const entry = this.state.record({ surface: 'useapi', method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, body: undefined });
+    const entry = this.state.record({
+      surface: 'useapi',
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: { ...req.headers },
+      body: undefined,
+    });
     if (!this.runwayAuth(req, 'useapi')) {
       entry.status = 401;
       json(res, 401, { error: 'Unauthorized.', code: 401 });
@@ -366,7 +487,17 @@ export class Simulator {
       entry.status = 200;
       const out: Record<string, unknown> = {};
       for (const a of this.runway.accounts.values()) {
-        out[a.email] = { email: a.email, password: a.password, maxJobs: a.maxJobs, jwt: { token: a.jwtToken, exp: Math.floor(Date.now() / 1000) + 86400, iat: Math.floor(Date.now() / 1000), id: 1234567 } };
+        out[a.email] = {
+          email: a.email,
+          password: a.password,
+          maxJobs: a.maxJobs,
+          jwt: {
+            token: a.jwtToken,
+            exp: Math.floor(Date.now() / 1000) + 86400,
+            iat: Math.floor(Date.now() / 1000),
+            id: 1234567,
+          },
+        };
       }
       json(res, 200, out);
       return;
@@ -394,8 +525,14 @@ export class Simulator {
     const file = path.slice('/media/'.length);
     if (file.startsWith('runway/')) {
       // A minimal ISO-BMFF header: enough to be recognised as MP4.
-      const ftyp = Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0, 0x69, 0x73, 0x6f, 0x6d, 0x6d, 0x70, 0x34, 0x31]);
-      res.writeHead(200, { 'content-type': file.endsWith('.jpg') ? 'image/jpeg' : 'video/mp4', 'content-length': ftyp.length });
+      const ftyp = Buffer.from([
+        0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x69, 0x73, 0x6f, 0x6d, 0, 0, 2, 0, 0x69, 0x73, 0x6f, 0x6d, 0x6d, 0x70,
+        0x34, 0x31,
+      ]);
+      res.writeHead(200, {
+        'content-type': file.endsWith('.jpg') ? 'image/jpeg' : 'video/mp4',
+        'content-length': ftyp.length,
+      });
       res.end(ftyp);
       return;
     }
@@ -453,11 +590,21 @@ export class Simulator {
         Object.assign(this.state.options, data);
         return json(res, 200, this.state.options);
       case 'POST /__sim/runway/tasks': {
-        const id = this.runway.create((data.provider as RunwayProvider) ?? 'runway', (data.scenario as Scenario) ?? 'success', Number(data.durationMs ?? 12_000), (data.email as string) ?? 'creator@example.com');
+        const id = this.runway.create(
+          (data.provider as RunwayProvider) ?? 'runway',
+          (data.scenario as Scenario) ?? 'success',
+          Number(data.durationMs ?? 12_000),
+          (data.email as string) ?? 'creator@example.com',
+        );
         return json(res, 200, { id });
       }
       case 'POST /__sim/runway/accounts':
-        this.runway.addAccount({ email: String(data.email), password: String(data.password), maxJobs: Number(data.maxJobs ?? 5), jwtToken: String(data.jwtToken) });
+        this.runway.addAccount({
+          email: String(data.email),
+          password: String(data.password),
+          maxJobs: Number(data.maxJobs ?? 5),
+          jwtToken: String(data.jwtToken),
+        });
         return json(res, 200, { ok: true });
       default:
         return json(res, 404, { error: 'unknown control endpoint' });

@@ -131,7 +131,11 @@ export const UNKNOWNS = {
   taskDetailsUnknown: ['noResponse', 'empty', 'error', 'http404'],
   taskDetailsRunning: ['noResponse', 'processing'],
   taskDetailsLag: [0, 1, 2, 3],
-} as const satisfies { [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'hostileSchema' | 'catalogDown' | 'dryRun'>]: ReadonlyArray<SimOptions[K]> };
+} as const satisfies {
+  [K in Exclude<keyof SimOptions, 'timeScale' | 'hostile' | 'hostileSchema' | 'catalogDown' | 'dryRun'>]: ReadonlyArray<
+    SimOptions[K]
+  >;
+};
 
 /** The default: the first possibility of each unknown, the one that hides the most. */
 export const PESSIMISTIC: Omit<SimOptions, 'timeScale'> = {
@@ -199,7 +203,9 @@ export class SimState {
   }
 
   private takeQueued(surface: Surface, taskTypes: string[]): Fault | undefined {
-    const i = this.faults.findIndex((f) => (f.surface ?? 'runware') === surface && (!f.taskType || taskTypes.includes(f.taskType)));
+    const i = this.faults.findIndex(
+      (f) => (f.surface ?? 'runware') === surface && (!f.taskType || taskTypes.includes(f.taskType)),
+    );
     if (i < 0) return undefined;
     const f = this.faults[i]!;
     f.left--;

@@ -26,16 +26,27 @@ const RESUME_WINDOW_MS = 120_000;
 /** Encodes a server frame (never masked). */
 export function encodeFrame(opcode: number, payload: Buffer): Buffer {
   const len = payload.length;
-  const head = len < 126 ? Buffer.from([0x80 | opcode, len]) : len < 65536 ? Buffer.from([0x80 | opcode, 126, len >> 8, len & 0xff]) : Buffer.concat([Buffer.from([0x80 | opcode, 127]), (() => {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64BE(BigInt(len));
-    return b;
-  })()]);
+  const head =
+    len < 126
+      ? Buffer.from([0x80 | opcode, len])
+      : len < 65536
+        ? Buffer.from([0x80 | opcode, 126, len >> 8, len & 0xff])
+        : Buffer.concat([
+            Buffer.from([0x80 | opcode, 127]),
+            (() => {
+              const b = Buffer.alloc(8);
+              b.writeBigUInt64BE(BigInt(len));
+              return b;
+            })(),
+          ]);
   return Buffer.concat([head, payload]);
 }
 
 /** Splits complete client frames off `buf`; returns the frames and the unconsumed rest. */
-export function decodeFrames(buf: Buffer): { frames: Array<{ fin: boolean; opcode: number; payload: Buffer }>; rest: Buffer } {
+export function decodeFrames(buf: Buffer): {
+  frames: Array<{ fin: boolean; opcode: number; payload: Buffer }>;
+  rest: Buffer;
+} {
   const frames: Array<{ fin: boolean; opcode: number; payload: Buffer }> = [];
   let off = 0;
   for (;;) {
@@ -84,8 +95,12 @@ export class WsEndpoint {
       socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
       return;
     }
-    const accept = createHash('sha1').update(key + GUID).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const accept = createHash('sha1')
+      .update(key + GUID)
+      .digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
     this.sockets.add(socket);
     const headers = { ...req.headers };
     let session: Session | undefined;
@@ -119,7 +134,14 @@ export class WsEndpoint {
         if (!f.fin) continue;
         const text = Buffer.concat(fragments).toString('utf8');
         fragments = [];
-        void this.message(text, headers, socket, () => session, (s) => (session = s), sendText).catch(() => socket.destroy());
+        void this.message(
+          text,
+          headers,
+          socket,
+          () => session,
+          (s) => (session = s),
+          sendText,
+        ).catch(() => socket.destroy());
       }
     });
     const detach = (): void => {
@@ -147,13 +169,28 @@ export class WsEndpoint {
     } catch {
       body = text;
     }
-    const entry = this.state.record({ surface: 'runware', method: 'WS', path: '/v1', headers: headers as Record<string, string>, body });
+    const entry = this.state.record({
+      surface: 'runware',
+      method: 'WS',
+      path: '/v1',
+      headers: headers as Record<string, string>,
+      body,
+    });
     const tasks = Array.isArray(body) ? (body as Array<Record<string, unknown>>) : [];
     const session = getSession();
     if (!session) {
       const auth = tasks[0];
       if (auth?.taskType !== 'authentication') {
-        send({ errors: [{ code: 'missingApiKey', message: 'Authenticate first: send an authentication task.', parameter: 'apiKey', taskType: 'authentication' }] });
+        send({
+          errors: [
+            {
+              code: 'missingApiKey',
+              message: 'Authenticate first: send an authentication task.',
+              parameter: 'apiKey',
+              taskType: 'authentication',
+            },
+          ],
+        });
         socket.end(encodeFrame(8, Buffer.alloc(0)));
         return;
       }
@@ -170,7 +207,16 @@ export class WsEndpoint {
         resumed = undefined;
       }
       if (resumeId && !resumed && this.state.options.staleSession === 'refused') {
-        send({ errors: [{ code: 'invalidConnectionSessionUUID', message: 'The session to resume is unknown or has expired.', parameter: 'connectionSessionUUID', taskType: 'authentication' }] });
+        send({
+          errors: [
+            {
+              code: 'invalidConnectionSessionUUID',
+              message: 'The session to resume is unknown or has expired.',
+              parameter: 'connectionSessionUUID',
+              taskType: 'authentication',
+            },
+          ],
+        });
         return;
       }
       const s: Session = resumed ?? { uuid: randomUUID(), socket, buffer: [] };
@@ -188,7 +234,10 @@ export class WsEndpoint {
       send({ data: [{ taskType: 'ping', pong: true }] });
       return;
     }
-    const fault = this.state.takeFault('runware', tasks.map((t) => String(t?.taskType)));
+    const fault = this.state.takeFault(
+      'runware',
+      tasks.map((t) => String(t?.taskType)),
+    );
     if (fault) entry.fault = fault.kind;
     if (fault?.kind === 'reset') {
       socket.destroy();
@@ -199,7 +248,15 @@ export class WsEndpoint {
       return;
     }
     if (tasks.some((t) => t?.taskType === 'authentication')) {
-      send({ errors: [{ code: 'alreadyAuthenticated', message: 'This connection is already authenticated.', taskType: 'authentication' }] });
+      send({
+        errors: [
+          {
+            code: 'alreadyAuthenticated',
+            message: 'This connection is already authenticated.',
+            taskType: 'authentication',
+          },
+        ],
+      });
       return;
     }
     if (fault?.kind === 'silence') this.silent.add(socket);
@@ -207,10 +264,10 @@ export class WsEndpoint {
     const st = this.state;
     st.inFlight++;
     st.maxInFlight = Math.max(st.maxInFlight, st.inFlight);
-    let out: Awaited<ReturnType<RunwareSim["handle"]>>;
+    let out: Awaited<ReturnType<RunwareSim['handle']>>;
     try {
       if (st.holdMs > 0) await new Promise((r) => setTimeout(r, st.holdMs));
-      out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? fault.ms ?? 200 : 0);
+      out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? (fault.ms ?? 200) : 0);
     } finally {
       st.inFlight--;
     }
@@ -236,11 +293,18 @@ export class WsEndpoint {
   }
 
   /** The frames answering one message: errors, then reads in one frame each, then results per item or per task. */
-  private frames(tasks: Array<Record<string, unknown>>, out: { data: Array<Record<string, unknown>>; errors: unknown[] }): unknown[] {
+  private frames(
+    tasks: Array<Record<string, unknown>>,
+    out: { data: Array<Record<string, unknown>>; errors: unknown[] },
+  ): unknown[] {
     // Hostile: junk that names no task arrives before every real answer.
-    const frames: unknown[] = this.state.options.hostile ? [{ data: [null] }, { data: [{ taskType: 'imageInference' }] }, { errors: [null] }] : [];
+    const frames: unknown[] = this.state.options.hostile
+      ? [{ data: [null] }, { data: [{ taskType: 'imageInference' }] }, { errors: [null] }]
+      : [];
     if (out.errors.length) frames.push({ errors: out.errors });
-    const reads = tasks.filter((t) => t.taskType === 'getResponse' || t.taskType === 'getTaskDetails').map((t) => t.taskUUID);
+    const reads = tasks
+      .filter((t) => t.taskType === 'getResponse' || t.taskType === 'getTaskDetails')
+      .map((t) => t.taskUUID);
     const readItems = out.data.filter((d) => reads.includes(d.taskUUID as string));
     // A read answers in one frame, even when empty (an empty frame names no task).
     for (const u of reads) {
@@ -253,7 +317,14 @@ export class WsEndpoint {
       for (const d of rest) byTask.set(d.taskUUID, [...(byTask.get(d.taskUUID) ?? []), d]);
       for (const items of byTask.values()) frames.push({ data: items });
     } else for (const d of rest) frames.push({ data: [d] });
-    if (this.state.options.hostile) frames.push({ data: [null] }, { errors: [null] }, { error: [null] }, { data: [] }, { errors: [{ code: 'unknownError', message: 'names no task' }] });
+    if (this.state.options.hostile)
+      frames.push(
+        { data: [null] },
+        { errors: [null] },
+        { error: [null] },
+        { data: [] },
+        { errors: [{ code: 'unknownError', message: 'names no task' }] },
+      );
     return frames;
   }
 

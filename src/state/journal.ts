@@ -5,7 +5,17 @@
  * record per task. The store is opened on first use.
  */
 import { createHash } from 'node:crypto';
-import { callFields, type CallRecord, type ClientLedger, type DryRunMode, type LedgerTask, type OutcomeRecord, type Recorded, type RetryRefusal, type TaskQuote } from './ledger.js';
+import {
+  callFields,
+  type CallRecord,
+  type ClientLedger,
+  type DryRunMode,
+  type LedgerTask,
+  type OutcomeRecord,
+  type Recorded,
+  type RetryRefusal,
+  type TaskQuote,
+} from './ledger.js';
 import { ConfigError, PolicyError, SpendError, type AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
@@ -30,7 +40,8 @@ const money = (n: number): string => `$${n.toFixed(4).replace(/0{1,2}$/, '')}`;
 /** Long strings that carry media (data URIs, base64) become their size and hash; secrets are scrubbed. */
 export function scrubRequest(v: unknown): unknown {
   if (typeof v === 'string') {
-    if (v.length > 512 && (v.startsWith('data:') || /^[A-Za-z0-9+/=\s]+$/.test(v.slice(0, 512)))) return `[media: ${v.length} chars, sha256 ${createHash('sha256').update(v).digest('hex').slice(0, 16)}]`;
+    if (v.length > 512 && (v.startsWith('data:') || /^[A-Za-z0-9+/=\s]+$/.test(v.slice(0, 512))))
+      return `[media: ${v.length} chars, sha256 ${createHash('sha256').update(v).digest('hex').slice(0, 16)}]`;
     return scrubber.text(v);
   }
   if (Array.isArray(v)) return v.map(scrubRequest);
@@ -79,10 +90,15 @@ export interface JournalChange {
 
 const capMessage = (cap: number, spent: number, wanted: number, how: string): string =>
   `the daily spend cap RUNWARE_MAX_SPEND_USD=${money(cap)} would be passed: ${money(spent)} is spent or reserved today (UTC), and this task would cost up to ${money(wanted)} (${how})`;
-const capHint = (): string => `Nothing was sent. The cap resets at ${dayEnds()} (UTC midnight); reads (polling a task, model search, the account) still work. Raise RUNWARE_MAX_SPEND_USD to allow more.`;
+const capHint = (): string =>
+  `Nothing was sent. The cap resets at ${dayEnds()} (UTC midnight); reads (polling a task, model search, the account) still work. Raise RUNWARE_MAX_SPEND_USD to allow more.`;
 /** The refusal of a task the cap cannot take: the setting that refused it is its field. */
 export const capError = (cap: number, spent: number, wanted: number, how: string): SpendError =>
-  new SpendError('RUNWARE_MAX_SPEND_USD', 'spend_cap', capMessage(cap, spent, wanted, how), capHint(), { quoteUsd: wanted, spentTodayUsd: Math.round(spent * 1e6) / 1e6, capUsd: cap });
+  new SpendError('RUNWARE_MAX_SPEND_USD', 'spend_cap', capMessage(cap, spent, wanted, how), capHint(), {
+    quoteUsd: wanted,
+    spentTodayUsd: Math.round(spent * 1e6) / 1e6,
+    capUsd: cap,
+  });
 /** Without a quote (a journal used on its own): a dollar per result, so the cap still holds. */
 const UNQUOTED_USD = 1;
 
@@ -162,7 +178,9 @@ export class Journal implements ClientLedger {
 
   /** Why the journal is down, in one line, or undefined while it works. */
   get unavailable(): string | undefined {
-    return this.down ? `the task journal is unavailable since ${new Date(this.down.since).toISOString()}: ${this.down.error.message}` : undefined;
+    return this.down
+      ? `the task journal is unavailable since ${new Date(this.down.since).toISOString()}: ${this.down.error.message}`
+      : undefined;
   }
 
   /** The line every result carries while its task could not be recorded. */
@@ -173,20 +191,33 @@ export class Journal implements ClientLedger {
   private downError(): AppError {
     const d = this.down!;
     const wait = Math.max(0, Math.ceil((d.retryAt - Date.now()) / 1000));
-    return new ConfigError(`${d.error.message.replace(/\.$/, '')} (unavailable since ${new Date(d.since).toISOString()}; tried again in ${wait} s).`, d.error.hint ?? 'Check RUNWARE_STATE_DIR.');
+    return new ConfigError(
+      `${d.error.message.replace(/\.$/, '')} (unavailable since ${new Date(d.since).toISOString()}; tried again in ${wait} s).`,
+      d.error.hint ?? 'Check RUNWARE_STATE_DIR.',
+    );
   }
 
   /** A failure of the store: down until the backoff passes; a store that was replaced or turned unwritable is dropped and opened anew. */
   private failed(e: unknown, opening = false): void {
     // Shared state (Redis) reconnects on its own and refuses while it cannot: a failed operation there is its own error, not a backoff.
     if (this.opts.strict && !opening) return;
-    const error = e instanceof Error && 'kind' in e ? (e as AppError) : new ConfigError(`The task journal failed: ${String((e as Error)?.message ?? e)}.`, 'Check RUNWARE_STATE_DIR.');
+    const error =
+      e instanceof Error && 'kind' in e
+        ? (e as AppError)
+        : new ConfigError(
+            `The task journal failed: ${String((e as Error)?.message ?? e)}.`,
+            'Check RUNWARE_STATE_DIR.',
+          );
     const { first, max } = this.opts.reopenMs ?? { first: 500, max: 30_000 };
     const failures = (this.down?.failures ?? 0) + 1;
-    if (!this.down) this.opts.logger.warn(`task journal unavailable: ${error.message} Tasks are not recorded until it is back; retrying.`);
+    if (!this.down)
+      this.opts.logger.warn(
+        `task journal unavailable: ${error.message} Tasks are not recorded until it is back; retrying.`,
+      );
     // A file replaced or deleted under us is reopened at once (the new one is there); anything else waits its backoff.
     const now = Date.now();
-    const retryAt = (e as { why?: string })?.why === 'replaced' ? now : now + Math.min(max, first * 2 ** (failures - 1));
+    const retryAt =
+      (e as { why?: string })?.why === 'replaced' ? now : now + Math.min(max, first * 2 ** (failures - 1));
     this.down = { error, since: this.down?.since ?? now, retryAt, failures };
     if ((e as { reopen?: boolean })?.reopen === true && this.store) {
       const old = this.store;
@@ -211,12 +242,23 @@ export class Journal implements ClientLedger {
     if (this.opts.strict) throw e;
     const why = (e as Error).message;
     if (callerUuids.length > 0) {
-      const i = Math.max(0, tasks.findIndex((t) => callerUuids.includes(t.taskUUID.toLowerCase())));
-      throw new PolicyError(`tasks[${i}].taskUUID`, `a caller's own taskUUID cannot be checked against every earlier use while ${this.unavailable ?? `the task journal is unavailable (${why})`}`, 'Omit taskUUID and the server assigns a fresh one, which needs no check; nothing was sent.');
+      const i = Math.max(
+        0,
+        tasks.findIndex((t) => callerUuids.includes(t.taskUUID.toLowerCase())),
+      );
+      throw new PolicyError(
+        `tasks[${i}].taskUUID`,
+        `a caller's own taskUUID cannot be checked against every earlier use while ${this.unavailable ?? `the task journal is unavailable (${why})`}`,
+        'Omit taskUUID and the server assigns a fresh one, which needs no check; nothing was sent.',
+      );
     }
     // Without state, a cap cannot be kept: refuse billable work rather than overspend.
     if (this.cap !== undefined && tasks.some((t) => t.billable)) {
-      throw new PolicyError('tasks', `RUNWARE_MAX_SPEND_USD is set, but the spend ledger is unavailable (${why})`, (e as AppError).hint ?? 'Fix RUNWARE_STATE_DIR.');
+      throw new PolicyError(
+        'tasks',
+        `RUNWARE_MAX_SPEND_USD is set, but the spend ledger is unavailable (${why})`,
+        (e as AppError).hint ?? 'Fix RUNWARE_STATE_DIR.',
+      );
     }
     return false;
   }
@@ -228,7 +270,11 @@ export class Journal implements ClientLedger {
    * and reserved nothing, when a task must not go out. False when the tasks
    * may go out unrecorded (the journal is down; see admitUnrecorded).
    */
-  async admit(tasks: LedgerTask[], callerUuids: string[], extra: { call?: CallRecord; quotes?: ReadonlyMap<string, TaskQuote> } = {}): Promise<boolean> {
+  async admit(
+    tasks: LedgerTask[],
+    callerUuids: string[],
+    extra: { call?: CallRecord; quotes?: ReadonlyMap<string, TaskQuote> } = {},
+  ): Promise<boolean> {
     let store: StateStore;
     try {
       store = await this.state();
@@ -241,19 +287,39 @@ export class Journal implements ClientLedger {
     const journaled = tasks.filter((t) => t.kept);
     const { saveTo } = callFields(extra.call);
     // One atomic step: nothing is claimed, reserved or written unless every task may go.
-    const records = journaled.map((t) => ({ root: t.taskUUID, record: this.toRecord(t, { taskUUID: t.taskUUID, status: 'submitted', outputs: [], costKnown: false, errors: [], attempts: [] }, now, saveTo, extra.quotes?.get(t.taskUUID)) }));
+    const records = journaled.map((t) => ({
+      root: t.taskUUID,
+      record: this.toRecord(
+        t,
+        { taskUUID: t.taskUUID, status: 'submitted', outputs: [], costKnown: false, errors: [], attempts: [] },
+        now,
+        saveTo,
+        extra.quotes?.get(t.taskUUID),
+      ),
+    }));
     let r: Awaited<ReturnType<StateStore['admit']>> | undefined;
     for (let attempt = 0; !r; attempt++) {
       try {
         reservations.length = 0;
-        for (const t of tasks) if (t.billable) reservations.push({ uuid: t.taskUUID, ...this.estimate(t, extra.quotes?.get(t.taskUUID)) });
+        for (const t of tasks)
+          if (t.billable) reservations.push({ uuid: t.taskUUID, ...this.estimate(t, extra.quotes?.get(t.taskUUID)) });
         if (reservations.length) this.holdLease(store);
-        r = await store.admit({ uuids: tasks.map((t) => t.taskUUID), callerUuids, day, cap: this.cap, reservations, records });
+        r = await store.admit({
+          uuids: tasks.map((t) => t.taskUUID),
+          callerUuids,
+          day,
+          cap: this.cap,
+          reservations,
+          records,
+        });
       } catch (e) {
         // The store failed under us (locked, replaced, unwritable): as if it could not be opened.
         this.failed(e);
         // A replaced file is reopened at once and the step done there; anything else goes out unrecorded or not at all.
-        const retry = attempt === 0 && (e as { why?: string })?.why === 'replaced' ? await this.state().catch(() => undefined) : undefined;
+        const retry =
+          attempt === 0 && (e as { why?: string })?.why === 'replaced'
+            ? await this.state().catch(() => undefined)
+            : undefined;
         if (!retry) return this.admitUnrecorded(tasks, callerUuids, this.down ? this.downError() : e);
         store = retry;
       }
@@ -261,7 +327,11 @@ export class Journal implements ClientLedger {
     this.healthy();
     if (!r.ok && 'taken' in r) {
       const i = tasks.findIndex((t) => t.taskUUID === r.taken);
-      throw new PolicyError(`tasks[${i}].taskUUID`, `taskUUID ${r.taken} was already used (the journal at ${store.location} has it); every task needs a fresh UUID`, next('Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use {step}.', step('poll')));
+      throw new PolicyError(
+        `tasks[${i}].taskUUID`,
+        `taskUUID ${r.taken} was already used (the journal at ${store.location} has it); every task needs a fresh UUID`,
+        next('Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use {step}.', step('poll')),
+      );
     }
     if (!r.ok) {
       throw capError(r.cap, r.spentToday, r.wanted, reservations[r.refused]!.how);
@@ -295,7 +365,9 @@ export class Journal implements ClientLedger {
       setImmediate(() =>
         setImmediate(() => {
           this.admit(tasks, [])
-            .catch((e: unknown) => this.opts.logger.warn(`taskUUIDs not recorded in the journal: ${(e as Error).message}`))
+            .catch((e: unknown) =>
+              this.opts.logger.warn(`taskUUIDs not recorded in the journal: ${(e as Error).message}`),
+            )
             .finally(resolve);
         }),
       );
@@ -310,36 +382,82 @@ export class Journal implements ClientLedger {
     try {
       store = await this.state();
     } catch (e) {
-      if (this.opts.strict) return { code: 'stateUnavailable', message: `The retry was not sent: ${(e as Error).message}`, taskUUID: task.taskUUID };
-      return this.cap !== undefined && task.billable ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger is unavailable.', taskUUID: task.taskUUID } : undefined;
+      if (this.opts.strict)
+        return {
+          code: 'stateUnavailable',
+          message: `The retry was not sent: ${(e as Error).message}`,
+          taskUUID: task.taskUUID,
+        };
+      return this.cap !== undefined && task.billable
+        ? {
+            code: 'spendLedgerUnavailable',
+            message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger is unavailable.',
+            taskUUID: task.taskUUID,
+          }
+        : undefined;
     }
     try {
       await store.claimUuids([task.taskUUID], []);
       if (!task.billable) return undefined;
       const r = await this.reserve(store, task, quote);
-      return r.ok ? undefined : { code: 'spendCapReached', message: `The retry was not sent: ${r.message}`, taskUUID: task.taskUUID };
+      return r.ok
+        ? undefined
+        : { code: 'spendCapReached', message: `The retry was not sent: ${r.message}`, taskUUID: task.taskUUID };
     } catch (e) {
       // As when the ledger cannot be opened: with a cap, no unreserved retry goes out.
       this.failed(e);
       this.opts.logger.warn(`retry ${task.taskUUID} not journaled: ${(e as Error).message}`);
-      if (this.opts.strict) return { code: 'stateUnavailable', message: `The retry was not sent: the shared state failed (${(e as Error).message}).`, taskUUID: task.taskUUID };
-      return this.cap !== undefined && task.billable ? { code: 'spendLedgerUnavailable', message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger failed.', taskUUID: task.taskUUID } : undefined;
+      if (this.opts.strict)
+        return {
+          code: 'stateUnavailable',
+          message: `The retry was not sent: the shared state failed (${(e as Error).message}).`,
+          taskUUID: task.taskUUID,
+        };
+      return this.cap !== undefined && task.billable
+        ? {
+            code: 'spendLedgerUnavailable',
+            message: 'The retry was not sent: RUNWARE_MAX_SPEND_USD is set and the spend ledger failed.',
+            taskUUID: task.taskUUID,
+          }
+        : undefined;
     }
   }
 
   /** What a task is reserved: its quote (src/runware/quote.ts), or without one a dollar a result. */
-  private estimate(t: LedgerTask, q: TaskQuote | undefined): { amount: number; model?: string; numberResults: number; units?: number; source: string; holder: string; how: string } {
+  private estimate(
+    t: LedgerTask,
+    q: TaskQuote | undefined,
+  ): {
+    amount: number;
+    model?: string;
+    numberResults: number;
+    units?: number;
+    source: string;
+    holder: string;
+    how: string;
+  } {
     const n = t.numberResults;
     const model = t.model;
     const base = { ...(model ? { model } : {}), numberResults: n, holder: this.holder };
     if (q) return { ...base, amount: q.usd, units: q.units, source: q.source, how: q.how };
-    return { ...base, amount: UNQUOTED_USD * n, source: 'ceiling', how: `no quote was made, so ${money(UNQUOTED_USD)} a result is reserved` };
+    return {
+      ...base,
+      amount: UNQUOTED_USD * n,
+      source: 'ceiling',
+      how: `no quote was made, so ${money(UNQUOTED_USD)} a result is reserved`,
+    };
   }
 
-  private async reserve(store: StateStore, t: LedgerTask, q?: TaskQuote): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
+  private async reserve(
+    store: StateStore,
+    t: LedgerTask,
+    q?: TaskQuote,
+  ): Promise<{ ok: true } | { ok: false; message: string; hint: string }> {
     const { amount, how, ...meta } = this.estimate(t, q);
     const r = await store.reserve(t.taskUUID, utcDay(), amount, this.cap, meta);
-    return r.ok ? { ok: true } : { ok: false, message: capMessage(r.cap, r.spentToday, r.wanted, how), hint: capHint() };
+    return r.ok
+      ? { ok: true }
+      : { ok: false, message: capMessage(r.cap, r.spentToday, r.wanted, how), hint: capHint() };
   }
 
   /** This process's name on its reservations; its lease is renewed while it lives. */
@@ -353,7 +471,10 @@ export class Journal implements ClientLedger {
   /** Starts renewing this process's lease (once): a process that dies stops, and its open reservations can be released. */
   private holdLease(store: StateStore): void {
     if (this.heartbeat) return;
-    const renew = (): void => void store.renewHolder(this.holder, this.leaseMs).catch((e: unknown) => this.opts.logger.warn(`reservation lease not renewed: ${(e as Error).message}`));
+    const renew = (): void =>
+      void store
+        .renewHolder(this.holder, this.leaseMs)
+        .catch((e: unknown) => this.opts.logger.warn(`reservation lease not renewed: ${(e as Error).message}`));
     renew();
     this.heartbeat = setInterval(renew, Math.max(50, Math.floor(this.leaseMs / 3)));
     this.heartbeat.unref();
@@ -384,7 +505,11 @@ export class Journal implements ClientLedger {
   }
 
   async settleAlone(t: LedgerTask, actual: number): Promise<void> {
-    await (await this.state()).settle(t.taskUUID, actual).catch((e: unknown) => this.opts.logger.warn(`task ${t.taskUUID} not settled: ${(e as Error).message}`));
+    await (
+      await this.state()
+    )
+      .settle(t.taskUUID, actual)
+      .catch((e: unknown) => this.opts.logger.warn(`task ${t.taskUUID} not settled: ${(e as Error).message}`));
   }
 
   /** A charge no reservation covered (a dry run that ran after all): recorded at once, as an overrun of a 0 reservation. */
@@ -392,10 +517,16 @@ export class Journal implements ClientLedger {
     try {
       const store = await this.state();
       await store.claimUuids([t.taskUUID], []);
-      await store.reserve(t.taskUUID, utcDay(), 0, undefined, { ...(t.model ? { model: t.model } : {}), numberResults: t.numberResults, source: 'dryRun' });
+      await store.reserve(t.taskUUID, utcDay(), 0, undefined, {
+        ...(t.model ? { model: t.model } : {}),
+        numberResults: t.numberResults,
+        source: 'dryRun',
+      });
       await store.settle(t.taskUUID, actual);
     } catch (e) {
-      this.opts.logger.warn(`an unplanned charge of ${money(actual)} for ${t.taskUUID} was not recorded: ${(e as Error).message}`);
+      this.opts.logger.warn(
+        `an unplanned charge of ${money(actual)} for ${t.taskUUID} was not recorded: ${(e as Error).message}`,
+      );
     }
   }
 
@@ -481,13 +612,19 @@ export class Journal implements ClientLedger {
       try {
         const over = await this.write(store, task, o, callFields(call).saveTo);
         this.healthy();
-        for (const x of over) this.opts.logger.warn(`task ${x.taskUUID} cost ${money(x.chargedUsd)}, ${money(x.usd)} more than its reservation of ${money(x.reservedUsd)} (quoted from ${x.source}); recorded as an overrun`);
+        for (const x of over)
+          this.opts.logger.warn(
+            `task ${x.taskUUID} cost ${money(x.chargedUsd)}, ${money(x.usd)} more than its reservation of ${money(x.reservedUsd)} (quoted from ${x.source}); recorded as an overrun`,
+          );
         const overrun = over.find((x) => x.taskUUID === o.taskUUID) ?? over[0];
         return { written: true, ...(overrun ? { overrun } : {}) };
       } catch (e) {
         // The task ran: a journal that fails now must never cost the caller its result.
         this.failed(e);
-        const retry = attempt === 0 && (e as { why?: string })?.why === 'replaced' ? await this.state().catch(() => undefined) : undefined;
+        const retry =
+          attempt === 0 && (e as { why?: string })?.why === 'replaced'
+            ? await this.state().catch(() => undefined)
+            : undefined;
         if (!retry) {
           this.opts.logger.warn(`task ${o.taskUUID} not journaled: ${(e as Error).message}`);
           return { written: false, note: this.unrecordedNote() };
@@ -497,7 +634,12 @@ export class Journal implements ClientLedger {
     }
   }
 
-  private async write(store: StateStore, task: LedgerTask | undefined, o: OutcomeRecord, saveTo: string | undefined): Promise<Overrun[]> {
+  private async write(
+    store: StateStore,
+    task: LedgerTask | undefined,
+    o: OutcomeRecord,
+    saveTo: string | undefined,
+  ): Promise<Overrun[]> {
     const known = this.roots.get(o.taskUUID) ?? (task ? this.roots.get(task.taskUUID) : undefined);
     // A task of another process: its stored record says what it is and which lineage it belongs to.
     const stored = task ? undefined : await store.getTask(o.taskUUID);
@@ -505,19 +647,31 @@ export class Journal implements ClientLedger {
     const root = known ?? o.attempts?.[0]?.taskUUID ?? stored?.attempts[0]?.taskUUID ?? stored?.taskUUID ?? o.taskUUID;
     const prior = stored ?? (await store.getTask(root));
     const now = new Date().toISOString();
-    const rec = this.toRecord(task ?? taskOf(prior!, o.taskUUID), { ...o, attempts: o.attempts ?? prior?.attempts ?? [] }, prior?.createdAt ?? this.created.get(root) ?? now, saveTo ?? prior?.saveTo, prior?.quote);
+    const rec = this.toRecord(
+      task ?? taskOf(prior!, o.taskUUID),
+      { ...o, attempts: o.attempts ?? prior?.attempts ?? [] },
+      prior?.createdAt ?? this.created.get(root) ?? now,
+      saveTo ?? prior?.saveTo,
+      prior?.quote,
+    );
     // Saved paths already recorded stay.
-    prior?.outputs.forEach((po, i) => po.savedTo && rec.outputs[i] && !rec.outputs[i]!.savedTo && (rec.outputs[i]!.savedTo = po.savedTo));
+    prior?.outputs.forEach(
+      (po, i) => po.savedTo && rec.outputs[i] && !rec.outputs[i]!.savedTo && (rec.outputs[i]!.savedTo = po.savedTo),
+    );
     if (prior && rec.outputs.length === 0) rec.outputs = prior.outputs;
     // Every UUID of the lineage settles with the record: the failed ones cost nothing, the last its results' cost.
-    const settlements: Array<[string, number]> = rec.attempts.filter((a) => a.taskUUID !== o.taskUUID).map((a) => [a.taskUUID, 0]);
+    const settlements: Array<[string, number]> = rec.attempts
+      .filter((a) => a.taskUUID !== o.taskUUID)
+      .map((a) => [a.taskUUID, 0]);
     // Never settled at 0 because a field is missing: a result without its cost keeps its reservation (the estimate) as spent.
-    if ((o.status === 'success' || o.status === 'partial') && o.costKnown) settlements.push([o.taskUUID, rec.cost ?? 0]);
+    if ((o.status === 'success' || o.status === 'partial') && o.costKnown)
+      settlements.push([o.taskUUID, rec.cost ?? 0]);
     else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
     // processing / unknown: the reservation stands until a poll settles it.
     const over = await store.finish(root, rec, settlements);
     this.changed(root, rec);
-    if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined)) this.sessionSpend += rec.cost ?? 0;
+    if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined))
+      this.sessionSpend += rec.cost ?? 0;
     return over;
   }
 
@@ -543,7 +697,13 @@ export class Journal implements ClientLedger {
     }
   }
 
-  private toRecord(task: LedgerTask, o: OutcomeRecord & { attempts: Array<{ taskUUID: string; outcome: string }> }, createdAt: string, saveTo: string | undefined, quote?: { usd: number; source: string }): TaskRecord {
+  private toRecord(
+    task: LedgerTask,
+    o: OutcomeRecord & { attempts: Array<{ taskUUID: string; outcome: string }> },
+    createdAt: string,
+    saveTo: string | undefined,
+    quote?: { usd: number; source: string },
+  ): TaskRecord {
     return {
       taskUUID: o.taskUUID,
       attempts: o.attempts,
@@ -558,7 +718,9 @@ export class Journal implements ClientLedger {
       outputs: o.outputs.map((x) => ({ ...x })),
       request: scrubRequest(task.request) as Record<string, unknown>,
       ...(saveTo ? { saveTo } : {}),
-      ...(o.errors.length ? { errors: o.errors.map((e) => ({ code: e.code, message: scrubber.text(e.message) })) } : {}),
+      ...(o.errors.length
+        ? { errors: o.errors.map((e) => ({ code: e.code, message: scrubber.text(e.message) })) }
+        : {}),
       ...(quote ? { quote: { usd: quote.usd, source: quote.source } } : {}),
     };
   }
@@ -566,5 +728,14 @@ export class Journal implements ClientLedger {
 
 /** A stored record as the task it was made from (a poll of another process's task), under its current UUID. */
 function taskOf(r: TaskRecord, taskUUID: string): LedgerTask {
-  return { taskUUID, taskType: r.taskType, billable: true, kept: true, ...(r.model !== undefined ? { model: r.model } : {}), ...(r.delivery ? { delivery: r.delivery } : {}), numberResults: r.numberResults, request: { ...r.request, taskUUID } };
+  return {
+    taskUUID,
+    taskType: r.taskType,
+    billable: true,
+    kept: true,
+    ...(r.model !== undefined ? { model: r.model } : {}),
+    ...(r.delivery ? { delivery: r.delivery } : {}),
+    numberResults: r.numberResults,
+    request: { ...r.request, taskUUID },
+  };
 }

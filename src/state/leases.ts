@@ -85,28 +85,41 @@ export class GlobalLimiter implements Limiter {
   }
 
   async run<T>(n: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return this.local.run(n, async () => {
-      const s = await this.opts.state();
-      const want = Math.min(Math.max(1, n), this.capacity);
-      const member = `${randomUUID()}|${want}`;
-      await this.acquire(s, member, want, signal);
-      // Renewed while held, so a long request keeps its permits and a dead instance's expire.
-      const renew = setInterval(() => {
-        void s.call((r) => r.sendCommand(['ZADD', this.key(s), 'XX', String(Date.now() + this.opts.leaseMs), member])).catch(() => undefined);
-      }, Math.max(50, Math.floor(this.opts.leaseMs / 3)));
-      renew.unref();
-      try {
-        return await fn();
-      } finally {
-        clearInterval(renew);
-        await s
-          .call(async (r) => {
-            await r.sendCommand(['ZREM', this.key(s), member]);
-            await r.sendCommand(['PUBLISH', this.channel(s), '1']);
-          })
-          .catch((e: unknown) => this.opts.logger.warn(`lease ${member} not released (${(e as Error).message}); it expires in ${this.opts.leaseMs} ms`));
-      }
-    }, signal);
+    return this.local.run(
+      n,
+      async () => {
+        const s = await this.opts.state();
+        const want = Math.min(Math.max(1, n), this.capacity);
+        const member = `${randomUUID()}|${want}`;
+        await this.acquire(s, member, want, signal);
+        // Renewed while held, so a long request keeps its permits and a dead instance's expire.
+        const renew = setInterval(
+          () => {
+            void s
+              .call((r) => r.sendCommand(['ZADD', this.key(s), 'XX', String(Date.now() + this.opts.leaseMs), member]))
+              .catch(() => undefined);
+          },
+          Math.max(50, Math.floor(this.opts.leaseMs / 3)),
+        );
+        renew.unref();
+        try {
+          return await fn();
+        } finally {
+          clearInterval(renew);
+          await s
+            .call(async (r) => {
+              await r.sendCommand(['ZREM', this.key(s), member]);
+              await r.sendCommand(['PUBLISH', this.channel(s), '1']);
+            })
+            .catch((e: unknown) =>
+              this.opts.logger.warn(
+                `lease ${member} not released (${(e as Error).message}); it expires in ${this.opts.leaseMs} ms`,
+              ),
+            );
+        }
+      },
+      signal,
+    );
   }
 
   private async acquire(s: RedisState, member: string, n: number, signal?: AbortSignal): Promise<void> {
@@ -114,9 +127,14 @@ export class GlobalLimiter implements Limiter {
     let delay = 5;
     for (;;) {
       if (signal?.aborted) throw new CancelledError();
-      const got = await s.call((r) => ACQUIRE.run(r, [this.key(s)], [Date.now(), this.opts.leaseMs, this.capacity, n, member]));
+      const got = await s.call((r) =>
+        ACQUIRE.run(r, [this.key(s)], [Date.now(), this.opts.leaseMs, this.capacity, n, member]),
+      );
       if (Number(got) === 1) return;
-      if (Date.now() >= deadline) throw new StateUnavailableError(`No permit of the shared RUNWARE_MAX_CONCURRENCY=${this.capacity} came free within ${Math.round((this.opts.maxWaitMs ?? 600_000) / 1000)} s.`);
+      if (Date.now() >= deadline)
+        throw new StateUnavailableError(
+          `No permit of the shared RUNWARE_MAX_CONCURRENCY=${this.capacity} came free within ${Math.round((this.opts.maxWaitMs ?? 600_000) / 1000)} s.`,
+        );
       this.subscribe(s);
       // A release wakes us at once; otherwise look again soon (an expired lease sends no message).
       await new Promise<void>((resolve) => {

@@ -79,7 +79,8 @@ export type CallRecord = { readonly [opaque]: true };
 interface CallFields {
   saveTo?: string;
 }
-export const callRecord = (fields: CallFields): CallRecord => ({ ...(fields.saveTo !== undefined ? { saveTo: fields.saveTo } : {}) }) as unknown as CallRecord;
+export const callRecord = (fields: CallFields): CallRecord =>
+  ({ ...(fields.saveTo !== undefined ? { saveTo: fields.saveTo } : {}) }) as unknown as CallRecord;
 export const callFields = (c: CallRecord | undefined): CallFields => (c ?? {}) as CallFields;
 
 export interface TaskLedger {
@@ -89,7 +90,11 @@ export interface TaskLedger {
    * writes a `submitted` record. Throws, having claimed and reserved nothing,
    * when a task must not go out; false when they may go out unrecorded.
    */
-  admit(tasks: LedgerTask[], callerUuids: string[], opts?: { call?: CallRecord; quotes?: ReadonlyMap<string, TaskQuote> }): Promise<boolean>;
+  admit(
+    tasks: LedgerTask[],
+    callerUuids: string[],
+    opts?: { call?: CallRecord; quotes?: ReadonlyMap<string, TaskQuote> },
+  ): Promise<boolean>;
   /** Whether admit() must finish before the tasks go out (else admitBehind() may run while they are in flight). */
   mustAdmitFirst(tasks: LedgerTask[], callerUuids: string[]): boolean;
   /** admit() for tasks that need not wait for it, begun once the request is on the wire. */

@@ -4,7 +4,15 @@
  * an embedding host), and the reference the Redis store is checked against.
  * Expiry follows an injected clock.
  */
-import { ENDED_TTL_MS, EVENTS_PAGE, EVENTS_PER_STREAM, MIN_TTL_MS, type SessionStatus, type SharedSessions, type StoredEvent } from './sessions.js';
+import {
+  ENDED_TTL_MS,
+  EVENTS_PAGE,
+  EVENTS_PER_STREAM,
+  MIN_TTL_MS,
+  type SessionStatus,
+  type SharedSessions,
+  type StoredEvent,
+} from './sessions.js';
 
 interface Entry {
   /** undefined for the tombstone of an ended session. */
@@ -51,7 +59,8 @@ export class MemorySessionStore implements SharedSessions {
   private pruneNowAndThen(): void {
     if (++this.writes % 64) return;
     const now = this.now();
-    for (const map of [this.sessions, this.streams] as Array<Map<string, { expires: number }>>) for (const [k, v] of map) if (v.expires <= now) map.delete(k);
+    for (const map of [this.sessions, this.streams] as Array<Map<string, { expires: number }>>)
+      for (const [k, v] of map) if (v.expires <= now) map.delete(k);
   }
 
   async putSession(id: string, json: string, ttlMs: number): Promise<void> {
@@ -104,6 +113,9 @@ export class MemorySessionStore implements SharedSessions {
 
   /** Every value held, for tests that look for what must not be stored. */
   dump(): string[] {
-    return [...[...this.sessions].map(([k, v]) => `${k} ${v.json ?? 'ended'}`), ...[...this.streams].flatMap(([k, s]) => s.events.map((e) => `${k} ${e.json}`))];
+    return [
+      ...[...this.sessions].map(([k, v]) => `${k} ${v.json ?? 'ended'}`),
+      ...[...this.streams].flatMap(([k, s]) => s.events.map((e) => `${k} ${e.json}`)),
+    ];
   }
 }

@@ -24,8 +24,22 @@ function parse(json: unknown): unknown {
 /** A task record, or undefined when `json` is not one (not JSON, or not the shape). */
 export function taskRecordOf(json: unknown): TaskRecord | undefined {
   const v = parse(json);
-  if (!isObj(v) || !str(v.taskUUID) || !str(v.taskType) || !str(v.status) || !str(v.updatedAt) || !Array.isArray(v.attempts) || !Array.isArray(v.outputs)) return undefined;
-  if (!v.outputs.every((o) => isObj(o) && (o.savedTo === undefined || str(o.savedTo)) && (o.url === undefined || str(o.url)))) return undefined;
+  if (
+    !isObj(v) ||
+    !str(v.taskUUID) ||
+    !str(v.taskType) ||
+    !str(v.status) ||
+    !str(v.updatedAt) ||
+    !Array.isArray(v.attempts) ||
+    !Array.isArray(v.outputs)
+  )
+    return undefined;
+  if (
+    !v.outputs.every(
+      (o) => isObj(o) && (o.savedTo === undefined || str(o.savedTo)) && (o.url === undefined || str(o.url)),
+    )
+  )
+    return undefined;
   if (!v.attempts.every((a) => isObj(a) && str(a.taskUUID))) return undefined;
   return v as unknown as TaskRecord;
 }
@@ -38,7 +52,10 @@ export function jobRecordOf(json: unknown): JobRecord | undefined {
 }
 
 /** Reads every row; the unreadable ones are left out and named in `skipped`. */
-export function readAll<T>(rows: Array<{ key: string; json: unknown }>, read: (json: unknown) => T | undefined): Listed<T> {
+export function readAll<T>(
+  rows: Array<{ key: string; json: unknown }>,
+  read: (json: unknown) => T | undefined,
+): Listed<T> {
   const out: Listed<T> = [];
   for (const r of rows) {
     const v = read(r.json);

@@ -6,7 +6,15 @@
  * while Redis is away (no offline queue).
  */
 import { Script, type RedisState } from './redis.js';
-import { ENDED_TTL_MS, EVENTS_PAGE, EVENTS_PER_STREAM, MIN_TTL_MS, type SessionStatus, type SharedSessions, type StoredEvent } from './sessions.js';
+import {
+  ENDED_TTL_MS,
+  EVENTS_PAGE,
+  EVENTS_PER_STREAM,
+  MIN_TTL_MS,
+  type SessionStatus,
+  type SharedSessions,
+  type StoredEvent,
+} from './sessions.js';
 
 /** The value of an ended session's key: no initialize can be read from it. */
 const ENDED = 'ended';
@@ -58,7 +66,14 @@ export class RedisSessionStore implements SharedSessions {
   }
 
   async eventsAfter(streamId: string, afterId: string, count = EVENTS_PAGE): Promise<StoredEvent[]> {
-    const rows = (await this.cmd(['XRANGE', `${this.state.prefix}events:${streamId}`, `(${afterId}`, '+', 'COUNT', count])) as Array<[string, string[]]>;
+    const rows = (await this.cmd([
+      'XRANGE',
+      `${this.state.prefix}events:${streamId}`,
+      `(${afterId}`,
+      '+',
+      'COUNT',
+      count,
+    ])) as Array<[string, string[]]>;
     return rows.map(([id, fields]) => ({ id, json: fields[fields.indexOf('m') + 1] ?? '{}' }));
   }
 

@@ -12,7 +12,23 @@ import { createRequire } from 'node:module';
 import { ConfigError, StateUnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
-import { DURATION_WEIGHT, inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, JOB_TTL_MS, jobExpiresAt, type Overrun, type Reservation, type ReservationMeta, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
+import {
+  DURATION_WEIGHT,
+  inLineage,
+  lineageUuids,
+  type AdmitBatch,
+  type AdmitResult,
+  type JobRecord,
+  JOB_TTL_MS,
+  jobExpiresAt,
+  type Overrun,
+  type Reservation,
+  type ReservationMeta,
+  type SpendSummary,
+  type StateStore,
+  type TaskFilter,
+  type TaskRecord,
+} from './types.js';
 
 type Reply = unknown;
 /** The little of node-redis used here: raw commands, so no command typings leak into the rest. */
@@ -45,19 +61,30 @@ export function safeUrl(url: string): string {
 
 /** Opens a node-redis client that fails fast while Redis is away and reconnects on its own. */
 export async function connectRedis(url: string, logger: Logger): Promise<RedisLink> {
-  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`RUNWARE_STATE_URL must start with redis:// or rediss:// (got ${safeUrl(url)}).`, 'Set RUNWARE_STATE_URL=redis://host:6379 (rediss:// for TLS), or unset it to keep state in the embedded journal.');
+  if (!/^rediss?:\/\//.test(url))
+    throw new ConfigError(
+      `RUNWARE_STATE_URL must start with redis:// or rediss:// (got ${safeUrl(url)}).`,
+      'Set RUNWARE_STATE_URL=redis://host:6379 (rediss:// for TLS), or unset it to keep state in the embedded journal.',
+    );
   let mod: { createClient: (o: unknown) => RedisLink };
   try {
     mod = createRequire(import.meta.url)('redis') as typeof mod;
   } catch (e) {
-    throw new ConfigError(`RUNWARE_STATE_URL is set, but the redis module does not load (${(e as Error).message}).`, 'Reinstall runware-mcp-server (npm ci), or unset RUNWARE_STATE_URL.');
+    throw new ConfigError(
+      `RUNWARE_STATE_URL is set, but the redis module does not load (${(e as Error).message}).`,
+      'Reinstall runware-mcp-server (npm ci), or unset RUNWARE_STATE_URL.',
+    );
   }
   let warned = false;
   const client = mod.createClient({
     url,
     // A command while disconnected fails now rather than waiting in a queue: no call hangs on Redis.
     disableOfflineQueue: true,
-    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 5), 1000) + Math.floor(Math.random() * 50) },
+    socket: {
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      reconnectStrategy: (retries: number) =>
+        Math.min(50 * 2 ** Math.min(retries, 5), 1000) + Math.floor(Math.random() * 50),
+    },
   });
   client.on('error', (e: unknown) => {
     if (warned) return;
@@ -220,10 +247,21 @@ return 1`);
 /** An overrun as Lua encoded it: amounts rounded, no empty model. */
 const overrunFrom = (o: Overrun): Overrun => {
   const { model, ...rest } = o;
-  return { ...rest, ...(model ? { model } : {}), reservedUsd: Number(o.reservedUsd), chargedUsd: Number(o.chargedUsd), usd: Math.round(Number(o.usd) * 1e6) / 1e6 };
+  return {
+    ...rest,
+    ...(model ? { model } : {}),
+    reservedUsd: Number(o.reservedUsd),
+    chargedUsd: Number(o.chargedUsd),
+    usd: Math.round(Number(o.usd) * 1e6) / 1e6,
+  };
 };
 
-const recordArg = (root: string, r: TaskRecord): Record<string, unknown> => ({ root, links: lineageUuids(root, r), json: JSON.stringify(r), updatedAt: Date.parse(r.updatedAt) });
+const recordArg = (root: string, r: TaskRecord): Record<string, unknown> => ({
+  root,
+  links: lineageUuids(root, r),
+  json: JSON.stringify(r),
+  updatedAt: Date.parse(r.updatedAt),
+});
 
 /** A stored duration entry; anything unreadable is no entry. */
 function parseDuration(v: string | null): { ms?: number; n?: number } | undefined {
@@ -252,13 +290,18 @@ export class RedisState implements StateStore {
 
   /** Runs a command, turning "Redis is away" into one clear, retryable error. */
   async call<T>(fn: (r: RedisLink) => Promise<T>): Promise<T> {
-    if (!this.redis.isReady) throw new StateUnavailableError(`The shared state at ${this.location} is unreachable (reconnecting).`);
+    if (!this.redis.isReady)
+      throw new StateUnavailableError(`The shared state at ${this.location} is unreachable (reconnecting).`);
     try {
       return await fn(this.redis);
     } catch (e) {
       const msg = String((e as Error).message);
-      if (/closed|ECONNREFUSED|ECONNRESET|offline|not connected|Socket|EPIPE/i.test(msg) || !this.redis.isReady) throw new StateUnavailableError(`The shared state at ${this.location} is unreachable (${msg}).`);
-      throw new ConfigError(`The shared state at ${this.location} refused a command: ${msg}`, 'Check that RUNWARE_STATE_URL names a Redis 6.2 or newer that this user may write.');
+      if (/closed|ECONNREFUSED|ECONNRESET|offline|not connected|Socket|EPIPE/i.test(msg) || !this.redis.isReady)
+        throw new StateUnavailableError(`The shared state at ${this.location} is unreachable (${msg}).`);
+      throw new ConfigError(
+        `The shared state at ${this.location} refused a command: ${msg}`,
+        'Check that RUNWARE_STATE_URL names a Redis 6.2 or newer that this user may write.',
+      );
     }
   }
 
@@ -296,7 +339,15 @@ export class RedisState implements StateStore {
     const out: Listed<TaskRecord> = [];
     // Newest first, a page at a time, filtered here (status and model are few; the page bounds the work).
     for (let offset = 0; out.length < limit && offset < 20_000; offset += 200) {
-      const roots = (await this.cmd(['ZREVRANGEBYSCORE', `${this.prefix}tasks`, '+inf', f.since !== undefined ? String(f.since) : '-inf', 'LIMIT', offset, 200])) as string[];
+      const roots = (await this.cmd([
+        'ZREVRANGEBYSCORE',
+        `${this.prefix}tasks`,
+        '+inf',
+        f.since !== undefined ? String(f.since) : '-inf',
+        'LIMIT',
+        offset,
+        200,
+      ])) as string[];
       if (roots.length === 0) break;
       const recs = (await this.cmd(['MGET', ...roots.map((r) => `${this.prefix}task:${r}`)])) as Array<string | null>;
       for (const [i, j] of recs.entries()) {
@@ -315,8 +366,29 @@ export class RedisState implements StateStore {
     return out;
   }
 
-  async reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: ReservationMeta): Promise<Reservation> {
-    return JSON.parse(String(await this.script(RESERVE, { uuid, day, amount, cap: cap ?? -1, model: meta.model ?? '', n: meta.numberResults, now: Date.now(), units: meta.units ?? 0, source: meta.source ?? '', holder: meta.holder ?? '' }))) as Reservation;
+  async reserve(
+    uuid: string,
+    day: string,
+    amount: number,
+    cap: number | undefined,
+    meta: ReservationMeta,
+  ): Promise<Reservation> {
+    return JSON.parse(
+      String(
+        await this.script(RESERVE, {
+          uuid,
+          day,
+          amount,
+          cap: cap ?? -1,
+          model: meta.model ?? '',
+          n: meta.numberResults,
+          now: Date.now(),
+          units: meta.units ?? 0,
+          source: meta.source ?? '',
+          holder: meta.holder ?? '',
+        }),
+      ),
+    ) as Reservation;
   }
 
   async settle(uuid: string, actual: number): Promise<void> {
@@ -337,12 +409,30 @@ export class RedisState implements StateStore {
     await this.cmd(['SET', `${this.prefix}holder:${holder}`, '1', 'PX', Math.max(1000, Math.round(ttlMs))]);
   }
 
-  async staleReservations(before: number, limit: number): Promise<Array<{ uuid: string; day: string; reserved: number }>> {
-    const uuids = (await this.cmd(['ZRANGEBYSCORE', `${this.prefix}open`, '-inf', `(${before}`, 'LIMIT', 0, limit * 4])) as string[];
+  async staleReservations(
+    before: number,
+    limit: number,
+  ): Promise<Array<{ uuid: string; day: string; reserved: number }>> {
+    const uuids = (await this.cmd([
+      'ZRANGEBYSCORE',
+      `${this.prefix}open`,
+      '-inf',
+      `(${before}`,
+      'LIMIT',
+      0,
+      limit * 4,
+    ])) as string[];
     const out: Array<{ uuid: string; day: string; reserved: number }> = [];
     for (const uuid of uuids) {
       if (out.length >= limit) break;
-      const [day, reserved, actual, holder] = (await this.cmd(['HMGET', `${this.prefix}ledger:${uuid}`, 'day', 'reserved', 'actual', 'holder'])) as Array<string | null>;
+      const [day, reserved, actual, holder] = (await this.cmd([
+        'HMGET',
+        `${this.prefix}ledger:${uuid}`,
+        'day',
+        'reserved',
+        'actual',
+        'holder',
+      ])) as Array<string | null>;
       if (!day || actual !== null || !(Number(reserved) > 0)) continue;
       // A holder whose lease key is gone has stopped renewing: died, or ended without settling.
       if (holder && Number(await this.cmd(['EXISTS', `${this.prefix}holder:${holder}`])) === 1) continue;
@@ -356,7 +446,9 @@ export class RedisState implements StateStore {
   }
 
   async spend(day: string): Promise<SpendSummary> {
-    const [spent, pending] = (await this.cmd(['HMGET', `${this.prefix}day:${day}`, 'spent', 'pending'])) as Array<string | null>;
+    const [spent, pending] = (await this.cmd(['HMGET', `${this.prefix}day:${day}`, 'spent', 'pending'])) as Array<
+      string | null
+    >;
     const total = (await this.cmd(['GET', `${this.prefix}total`])) as string | null;
     const n = (v: string | null | undefined): number => Math.round(Number(v ?? 0) * 1e9) / 1e9;
     const overrun = (await this.cmd(['HGET', `${this.prefix}day:${day}`, 'overrun'])) as string | null;
@@ -401,7 +493,15 @@ export class RedisState implements StateStore {
           day: b.day,
           cap: b.cap ?? -1,
           now: Date.now(),
-          reservations: b.reservations.map((x) => ({ uuid: x.uuid, amount: x.amount, model: x.model ?? '', n: x.numberResults, units: x.units ?? 0, source: x.source ?? '', holder: x.holder ?? '' })),
+          reservations: b.reservations.map((x) => ({
+            uuid: x.uuid,
+            amount: x.amount,
+            model: x.model ?? '',
+            n: x.numberResults,
+            units: x.units ?? 0,
+            source: x.source ?? '',
+            holder: x.holder ?? '',
+          })),
           records: b.records.map((x) => recordArg(x.root, x.record)),
         }),
       ),
@@ -410,15 +510,28 @@ export class RedisState implements StateStore {
   }
 
   async finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<Overrun[]> {
-    const r = JSON.parse(String(await this.script(FINISH, { root: rootUuid, record: recordArg(rootUuid, record), settlements }))) as unknown;
+    const r = JSON.parse(
+      String(await this.script(FINISH, { root: rootUuid, record: recordArg(rootUuid, record), settlements })),
+    ) as unknown;
     return Array.isArray(r) ? (r as Overrun[]).map(overrunFrom) : [];
   }
 
   async putJob(job: JobRecord, opts: { ifActive?: boolean } = {}): Promise<boolean> {
     const at = Date.parse(job.createdAt);
     const ttl = Math.max(1000, jobExpiresAt(job) - Date.now());
-    const payload = JSON.stringify({ ifActive: !!opts.ifActive, json: JSON.stringify(job), ttl, at, id: job.id, oldest: Date.now() - JOB_TTL_MS });
-    return Number(await this.call((r) => PUT_JOB.run(r, [`${this.prefix}job:${job.id}`, `${this.prefix}jobs`], [payload]))) === 1;
+    const payload = JSON.stringify({
+      ifActive: !!opts.ifActive,
+      json: JSON.stringify(job),
+      ttl,
+      at,
+      id: job.id,
+      oldest: Date.now() - JOB_TTL_MS,
+    });
+    return (
+      Number(
+        await this.call((r) => PUT_JOB.run(r, [`${this.prefix}job:${job.id}`, `${this.prefix}jobs`], [payload])),
+      ) === 1
+    );
   }
 
   async getJob(id: string): Promise<JobRecord | undefined> {
@@ -430,11 +543,24 @@ export class RedisState implements StateStore {
 
   async listJobs(limit: number, before?: string): Promise<Listed<JobRecord>> {
     const n = Math.max(1, Math.min(500, limit));
-    const cut = before ? { at: Number(before.slice(0, before.indexOf(':'))), id: before.slice(before.indexOf(':') + 1) } : undefined;
+    const cut = before
+      ? { at: Number(before.slice(0, before.indexOf(':'))), id: before.slice(before.indexOf(':') + 1) }
+      : undefined;
     // Ties on the creation time are ordered by id, as in SQLite; a few extra cover them.
-    const reply = (await this.cmd(['ZREVRANGEBYSCORE', `${this.prefix}jobs`, cut ? String(cut.at) : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, n + 50])) as unknown[];
+    const reply = (await this.cmd([
+      'ZREVRANGEBYSCORE',
+      `${this.prefix}jobs`,
+      cut ? String(cut.at) : '+inf',
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      n + 50,
+    ])) as unknown[];
     // RESP3 answers [member, score] pairs; RESP2 a flat list.
-    const pairs: Array<[string, number]> = Array.isArray(reply[0]) ? (reply as Array<[string, unknown]>).map(([m, sc]) => [String(m), Number(sc)]) : reply.flatMap((m, i) => (i % 2 ? [] : [[String(m), Number(reply[i + 1])] as [string, number]]));
+    const pairs: Array<[string, number]> = Array.isArray(reply[0])
+      ? (reply as Array<[string, unknown]>).map(([m, sc]) => [String(m), Number(sc)])
+      : reply.flatMap((m, i) => (i % 2 ? [] : [[String(m), Number(reply[i + 1])] as [string, number]]));
     const page: string[] = [];
     for (const [id, at] of pairs) {
       if (page.length >= n) break;
@@ -448,7 +574,9 @@ export class RedisState implements StateStore {
       recs.flatMap((j, i) => (j ? [{ key: `job ${page[i]}`, json: j }] : [])),
       jobRecordOf,
     );
-    const out: Listed<JobRecord> = read.filter((j) => jobExpiresAt(j) > now).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
+    const out: Listed<JobRecord> = read
+      .filter((j) => jobExpiresAt(j) > now)
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
     if (read.skipped) out.skipped = read.skipped;
     return out;
   }

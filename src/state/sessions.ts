@@ -63,7 +63,10 @@ export const STORE_DEADLINE_MS = 5000;
 export function withDeadline(store: SharedSessions, ms = STORE_DEADLINE_MS): SharedSessions {
   const bound = <T>(what: string, p: Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const t = setTimeout(() => reject(new StateUnavailableError(`The shared session store did not answer ${what} within ${ms} ms.`)), ms);
+      const t = setTimeout(
+        () => reject(new StateUnavailableError(`The shared session store did not answer ${what} within ${ms} ms.`)),
+        ms,
+      );
       t.unref();
       p.then(
         (v) => (clearTimeout(t), resolve(v)),

@@ -10,7 +10,23 @@ import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../shared/errors.js';
 import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
-import { DURATION_WEIGHT, inLineage, lineageUuids, type AdmitBatch, type AdmitResult, type JobRecord, isJobDone, jobExpiresAt, type Overrun, type Reservation, type ReservationMeta, type SpendSummary, type StateStore, type TaskFilter, type TaskRecord } from './types.js';
+import {
+  DURATION_WEIGHT,
+  inLineage,
+  lineageUuids,
+  type AdmitBatch,
+  type AdmitResult,
+  type JobRecord,
+  isJobDone,
+  jobExpiresAt,
+  type Overrun,
+  type Reservation,
+  type ReservationMeta,
+  type SpendSummary,
+  type StateStore,
+  type TaskFilter,
+  type TaskRecord,
+} from './types.js';
 
 /** Connections to unwritable journals, kept so that no finalizer closes them (and checkpoints into the -shm). */
 const ABANDONED: BetterSqlite3.Database[] = [];
@@ -55,7 +71,9 @@ const MIGRATIONS: string[] = [
  * running mean that weighs the first observations fully, then DURATION_WEIGHT.
  */
 function durationStatements(db: BetterSqlite3.Database): Record<string, BetterSqlite3.Statement> {
-  db.exec('CREATE TABLE IF NOT EXISTS durations (key TEXT PRIMARY KEY, ms REAL NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS durations (key TEXT PRIMARY KEY, ms REAL NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID',
+  );
   return {
     getDuration: db.prepare('SELECT ms FROM durations WHERE key = ?'),
     learnDuration: db.prepare(`INSERT INTO durations (key, ms, n, at) VALUES (@key, @ms, 1, @at)
@@ -65,10 +83,14 @@ function durationStatements(db: BetterSqlite3.Database): Record<string, BetterSq
 
 /** Learnt facts about the upstream: a cache as well (a lost one is learnt again), so made if missing too. */
 function factStatements(db: BetterSqlite3.Database): Record<string, BetterSqlite3.Statement> {
-  db.exec('CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID',
+  );
   return {
     getFact: db.prepare('SELECT value FROM facts WHERE key = ? AND until > ?'),
-    putFact: db.prepare('INSERT INTO facts (key, value, until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, until = excluded.until'),
+    putFact: db.prepare(
+      'INSERT INTO facts (key, value, until) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, until = excluded.until',
+    ),
   };
 }
 
@@ -77,22 +99,51 @@ export function stateError(path: string, e: unknown): ConfigError {
   const code = String((e as { code?: string })?.code ?? '');
   const msg = String((e as Error)?.message ?? e);
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || /not a database|malformed/i.test(msg)) {
-    return new ConfigError(`The task journal at ${path} is corrupt (${msg}).`, `Move it aside (mv "${path}" "${path}.bad") and the server starts a new one; tools that need no state keep working meanwhile.`);
+    return new ConfigError(
+      `The task journal at ${path} is corrupt (${msg}).`,
+      `Move it aside (mv "${path}" "${path}.bad") and the server starts a new one; tools that need no state keep working meanwhile.`,
+    );
   }
   if (/NODE_MODULE_VERSION|compiled against a different Node|Could not locate the bindings|invalid ELF/i.test(msg)) {
-    return new ConfigError(`The task journal at ${path} cannot be opened: the SQLite module (better-sqlite3) does not load under Node.js ${process.version}.`, 'Run `npm rebuild better-sqlite3` with the Node.js that runs the server, or reinstall runware-mcp-server; tools that need no state keep working meanwhile.');
+    return new ConfigError(
+      `The task journal at ${path} cannot be opened: the SQLite module (better-sqlite3) does not load under Node.js ${process.version}.`,
+      'Run `npm rebuild better-sqlite3` with the Node.js that runs the server, or reinstall runware-mcp-server; tools that need no state keep working meanwhile.',
+    );
   }
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new ConfigError(`The task journal at ${path} stayed locked by another process for more than ${BUSY_TIMEOUT_MS / 1000} s.`, 'Try again; if it persists, look for a stuck runware-mcp-server process.');
+    return new ConfigError(
+      `The task journal at ${path} stayed locked by another process for more than ${BUSY_TIMEOUT_MS / 1000} s.`,
+      'Try again; if it persists, look for a stuck runware-mcp-server process.',
+    );
   }
-  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS' || code === 'EPERM') {
-    return new ConfigError(`The task journal at ${path} cannot be written (${msg}).`, 'Point RUNWARE_STATE_DIR at a writable directory.');
+  if (
+    code === 'SQLITE_READONLY' ||
+    code === 'SQLITE_CANTOPEN' ||
+    code === 'EACCES' ||
+    code === 'EROFS' ||
+    code === 'EPERM'
+  ) {
+    return new ConfigError(
+      `The task journal at ${path} cannot be written (${msg}).`,
+      'Point RUNWARE_STATE_DIR at a writable directory.',
+    );
   }
-  return new ConfigError(`The task journal at ${path} failed: ${msg}.`, 'Check RUNWARE_STATE_DIR; moving the file aside starts a new journal.');
+  return new ConfigError(
+    `The task journal at ${path} failed: ${msg}.`,
+    'Check RUNWARE_STATE_DIR; moving the file aside starts a new journal.',
+  );
 }
 
 type Row = { record: string };
-type LedgerRow = { uuid: string; day: string; reserved: number; actual: number | null; model: string | null; source: string | null; released: number | null };
+type LedgerRow = {
+  uuid: string;
+  day: string;
+  reserved: number;
+  actual: number | null;
+  model: string | null;
+  source: string | null;
+  released: number | null;
+};
 
 const overrunOf = (uuid: string, e: Omit<LedgerRow, 'uuid' | 'actual'>, actual: number): Overrun => ({
   taskUUID: uuid,
@@ -130,7 +181,11 @@ export function assertWritable(path: string): void {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' && f !== path) continue;
       if (code === 'ENOENT') return;
-      throw new StateGoneError(`The task journal at ${path} cannot be written (${code ?? 'unknown'} on ${f}).`, 'Make the journal files and RUNWARE_STATE_DIR writable again (chmod, chattr -i, a read-write mount); the server retries on its own and keeps serving meanwhile.', 'unwritable');
+      throw new StateGoneError(
+        `The task journal at ${path} cannot be written (${code ?? 'unknown'} on ${f}).`,
+        'Make the journal files and RUNWARE_STATE_DIR writable again (chmod, chattr -i, a read-write mount); the server retries on its own and keeps serving meanwhile.',
+        'unwritable',
+      );
     }
   }
 }
@@ -153,28 +208,47 @@ export class SqliteState implements StateStore {
     this.stmt = {
       claim: p('INSERT INTO uuids (uuid, root, at) VALUES (?, ?, ?) ON CONFLICT (uuid) DO NOTHING'),
       hasUuid: p('SELECT 1 FROM uuids WHERE uuid = ?'),
-      link: p('INSERT INTO uuids (uuid, root, at) VALUES (?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET root = excluded.root'),
+      link: p(
+        'INSERT INTO uuids (uuid, root, at) VALUES (?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET root = excluded.root',
+      ),
       rootOf: p('SELECT root FROM uuids WHERE uuid = ?'),
-      putTask: p(`INSERT INTO tasks (root, uuid, task_type, model, status, created_at, updated_at, cost, record) VALUES (@root, @uuid, @taskType, @model, @status, @createdAt, @updatedAt, @cost, @record)
+      putTask:
+        p(`INSERT INTO tasks (root, uuid, task_type, model, status, created_at, updated_at, cost, record) VALUES (@root, @uuid, @taskType, @model, @status, @createdAt, @updatedAt, @cost, @record)
         ON CONFLICT (root) DO UPDATE SET uuid = excluded.uuid, status = excluded.status, updated_at = excluded.updated_at, cost = excluded.cost, record = excluded.record`),
       getTask: p('SELECT record FROM tasks WHERE root = ?'),
       spentDay: p('SELECT spent, pending, overrun FROM days WHERE day = ?'),
-      addDay: p('INSERT INTO days (day, spent, pending) VALUES (?, ?, ?) ON CONFLICT (day) DO UPDATE SET spent = spent + excluded.spent, pending = pending + excluded.pending'),
+      addDay: p(
+        'INSERT INTO days (day, spent, pending) VALUES (?, ?, ?) ON CONFLICT (day) DO UPDATE SET spent = spent + excluded.spent, pending = pending + excluded.pending',
+      ),
       entry: p('SELECT day, reserved, actual, model, source, released FROM ledger WHERE uuid = ?'),
       spentTotal: p('SELECT COALESCE(SUM(spent), 0) AS spent FROM days'),
-      reserve: p('INSERT INTO ledger (uuid, day, model, number_results, reserved, at, units, source, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING'),
+      reserve: p(
+        'INSERT INTO ledger (uuid, day, model, number_results, reserved, at, units, source, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING',
+      ),
       maxPerUnit: p('SELECT MAX(actual / units) AS m FROM ledger WHERE model = ? AND units > 0 AND actual > 0'),
       addOverrun: p('UPDATE days SET overrun = overrun + ? WHERE day = ?'),
-      overruns: p('SELECT uuid, day, model, reserved, actual, source, released FROM ledger WHERE day = ? AND actual > reserved + 1e-9 ORDER BY at DESC LIMIT ?'),
-      renewHolder: p('INSERT INTO holders (id, until) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET until = excluded.until'),
-      stale: p('SELECT l.uuid, l.day, l.reserved FROM ledger l LEFT JOIN holders h ON h.id = l.holder WHERE l.actual IS NULL AND l.reserved > 0 AND l.at < ? AND (h.until IS NULL OR h.until < ?) LIMIT ?'),
-      release: p('UPDATE ledger SET released = reserved, reserved = 0 WHERE uuid = ? AND actual IS NULL AND reserved > 0'),
+      overruns: p(
+        'SELECT uuid, day, model, reserved, actual, source, released FROM ledger WHERE day = ? AND actual > reserved + 1e-9 ORDER BY at DESC LIMIT ?',
+      ),
+      renewHolder: p(
+        'INSERT INTO holders (id, until) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET until = excluded.until',
+      ),
+      stale: p(
+        'SELECT l.uuid, l.day, l.reserved FROM ledger l LEFT JOIN holders h ON h.id = l.holder WHERE l.actual IS NULL AND l.reserved > 0 AND l.at < ? AND (h.until IS NULL OR h.until < ?) LIMIT ?',
+      ),
+      release: p(
+        'UPDATE ledger SET released = reserved, reserved = 0 WHERE uuid = ? AND actual IS NULL AND reserved > 0',
+      ),
       settle: p('UPDATE ledger SET actual = ? WHERE uuid = ?'),
       maxCost: p('SELECT MAX(actual) AS m FROM ledger WHERE model = ? AND number_results = ? AND actual > 0'),
-      putJob: p('INSERT INTO jobs (id, status, created_at, expires_at, record) VALUES (@id, @status, @createdAt, @expiresAt, @record) ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record'),
+      putJob: p(
+        'INSERT INTO jobs (id, status, created_at, expires_at, record) VALUES (@id, @status, @createdAt, @expiresAt, @record) ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record',
+      ),
       jobStatus: p('SELECT status FROM jobs WHERE id = ?'),
       getJob: p('SELECT record FROM jobs WHERE id = ? AND expires_at > ?'),
-      listJobs: p('SELECT record FROM jobs WHERE expires_at > @now AND (created_at < @at OR (created_at = @at AND id < @id)) ORDER BY created_at DESC, id DESC LIMIT @limit'),
+      listJobs: p(
+        'SELECT record FROM jobs WHERE expires_at > @now AND (created_at < @at OR (created_at = @at AND id < @id)) ORDER BY created_at DESC, id DESC LIMIT @limit',
+      ),
       expireJobs: p('DELETE FROM jobs WHERE expires_at <= ?'),
       ...durationStatements(db),
     };
@@ -201,7 +275,11 @@ export class SqliteState implements StateStore {
       // otherwise all see version 0 and run the same migrations one after another.
       db.transaction(() => {
         const version = Number(db.pragma('user_version', { simple: true }));
-        if (version > MIGRATIONS.length) throw new ConfigError(`The task journal at ${path} is from a newer version (schema ${version}).`, 'Upgrade runware-mcp-server, or point RUNWARE_STATE_DIR elsewhere.');
+        if (version > MIGRATIONS.length)
+          throw new ConfigError(
+            `The task journal at ${path} is from a newer version (schema ${version}).`,
+            'Upgrade runware-mcp-server, or point RUNWARE_STATE_DIR elsewhere.',
+          );
         for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
         if (version < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
       }).immediate();
@@ -222,7 +300,11 @@ export class SqliteState implements StateStore {
       st = undefined;
     }
     if (!st || st.dev !== this.identity.dev || st.ino !== this.identity.ino) {
-      this.gone = new StateGoneError(`The task journal at ${this.location} was ${st ? 'replaced by another file' : 'deleted'} while in use.`, 'It is reopened on its own; tasks written meanwhile went to the new file.', 'replaced');
+      this.gone = new StateGoneError(
+        `The task journal at ${this.location} was ${st ? 'replaced by another file' : 'deleted'} while in use.`,
+        'It is reopened on its own; tasks written meanwhile went to the new file.',
+        'replaced',
+      );
       throw this.gone;
     }
     try {
@@ -296,17 +378,29 @@ export class SqliteState implements StateStore {
       if (f.model) add('model = ?', f.model);
       if (f.since !== undefined) add('updated_at >= ?', f.since);
       const sql = `SELECT root, record FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT ?`;
-      const rows = this.db.prepare(sql).all(...args, Math.max(1, Math.min(500, f.limit ?? 20))) as Array<Row & { root: string }>;
-      return readAll(rows.map((r) => ({ key: `task ${r.root}`, json: r.record })), taskRecordOf);
+      const rows = this.db.prepare(sql).all(...args, Math.max(1, Math.min(500, f.limit ?? 20))) as Array<
+        Row & { root: string }
+      >;
+      return readAll(
+        rows.map((r) => ({ key: `task ${r.root}`, json: r.record })),
+        taskRecordOf,
+      );
     });
   }
 
-  reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: ReservationMeta): Promise<Reservation> {
+  reserve(
+    uuid: string,
+    day: string,
+    amount: number,
+    cap: number | undefined,
+    meta: ReservationMeta,
+  ): Promise<Reservation> {
     return this.run(() =>
       this.db
         .transaction((): Reservation => {
           const spent = (this.stmt.spentDay!.get(day) as { spent: number } | undefined)?.spent ?? 0;
-          if (cap !== undefined && spent + amount > cap + 1e-9) return { ok: false, spentToday: spent, cap, wanted: amount };
+          if (cap !== undefined && spent + amount > cap + 1e-9)
+            return { ok: false, spentToday: spent, cap, wanted: amount };
           if (this.insertReservation(uuid, day, amount, meta, Date.now())) this.stmt.addDay!.run(day, amount, amount);
           return { ok: true, reserved: amount };
         })
@@ -321,7 +415,19 @@ export class SqliteState implements StateStore {
   }
 
   private insertReservation(uuid: string, day: string, amount: number, m: ReservationMeta, now: number): boolean {
-    return this.stmt.reserve!.run(uuid, day, m.model ?? null, m.numberResults, amount, now, m.units ?? null, m.source ?? null, m.holder ?? null).changes === 1;
+    return (
+      this.stmt.reserve!.run(
+        uuid,
+        day,
+        m.model ?? null,
+        m.numberResults,
+        amount,
+        now,
+        m.units ?? null,
+        m.source ?? null,
+        m.holder ?? null,
+      ).changes === 1
+    );
   }
 
   maxPerUnit(model: string): Promise<number | undefined> {
@@ -329,7 +435,9 @@ export class SqliteState implements StateStore {
   }
 
   overruns(day: string, limit: number): Promise<Overrun[]> {
-    return this.run(() => (this.stmt.overruns!.all(day, limit) as LedgerRow[]).map((e) => overrunOf(e.uuid, e, e.actual!)));
+    return this.run(() =>
+      (this.stmt.overruns!.all(day, limit) as LedgerRow[]).map((e) => overrunOf(e.uuid, e, e.actual!)),
+    );
   }
 
   renewHolder(holder: string, ttlMs: number): Promise<void> {
@@ -339,7 +447,9 @@ export class SqliteState implements StateStore {
   }
 
   staleReservations(before: number, limit: number): Promise<Array<{ uuid: string; day: string; reserved: number }>> {
-    return this.run(() => this.stmt.stale!.all(before, Date.now(), limit) as Array<{ uuid: string; day: string; reserved: number }>);
+    return this.run(
+      () => this.stmt.stale!.all(before, Date.now(), limit) as Array<{ uuid: string; day: string; reserved: number }>,
+    );
   }
 
   release(uuid: string): Promise<boolean> {
@@ -357,7 +467,11 @@ export class SqliteState implements StateStore {
 
   spend(day: string): Promise<SpendSummary> {
     return this.run(() => {
-      const d = (this.stmt.spentDay!.get(day) as { spent: number; pending: number; overrun: number } | undefined) ?? { spent: 0, pending: 0, overrun: 0 };
+      const d = (this.stmt.spentDay!.get(day) as { spent: number; pending: number; overrun: number } | undefined) ?? {
+        spent: 0,
+        pending: 0,
+        overrun: 0,
+      };
       const t = this.stmt.spentTotal!.get() as { spent: number };
       return { today: d.spent, pendingToday: d.pending, total: t.spent, overrunToday: d.overrun };
     });
@@ -376,16 +490,20 @@ export class SqliteState implements StateStore {
     const taken = b.callerUuids.find((u) => this.stmt.hasUuid!.get(u));
     if (taken) return { ok: false, taken };
     // A batch that reserves nothing (reads, uploads) neither reads nor changes the day's spend.
-    let spent = b.reservations.length ? ((this.stmt.spentDay!.get(b.day) as { spent: number } | undefined)?.spent ?? 0) : 0;
+    let spent = b.reservations.length
+      ? ((this.stmt.spentDay!.get(b.day) as { spent: number } | undefined)?.spent ?? 0)
+      : 0;
     for (const [i, r] of b.reservations.entries()) {
-      if (b.cap !== undefined && spent + r.amount > b.cap + 1e-9) return { ok: false, refused: i, spentToday: spent, cap: b.cap, wanted: r.amount };
+      if (b.cap !== undefined && spent + r.amount > b.cap + 1e-9)
+        return { ok: false, refused: i, spentToday: spent, cap: b.cap, wanted: r.amount };
       spent += r.amount;
     }
     const now = Date.now();
     // Each UUID is its own root: tasks sent together are not one lineage (a batch's first task
     // must never answer for the others).
     for (const u of b.uuids) this.stmt.claim!.run(u, u, now);
-    for (const r of b.reservations) if (this.insertReservation(r.uuid, b.day, r.amount, r, now)) this.stmt.addDay!.run(b.day, r.amount, r.amount);
+    for (const r of b.reservations)
+      if (this.insertReservation(r.uuid, b.day, r.amount, r, now)) this.stmt.addDay!.run(b.day, r.amount, r.amount);
     for (const { root: rt, record } of b.records) this.putRecord(rt, record, now);
     return { ok: true };
   });
@@ -409,7 +527,17 @@ export class SqliteState implements StateStore {
 
   private putRecord(rootUuid: string, r: TaskRecord, now: number): void {
     for (const u of lineageUuids(rootUuid, r)) this.stmt.link!.run(u, rootUuid, now);
-    this.stmt.putTask!.run({ root: rootUuid, uuid: r.taskUUID, taskType: r.taskType, model: r.model ?? null, status: r.status, createdAt: Date.parse(r.createdAt), updatedAt: Date.parse(r.updatedAt), cost: r.cost ?? null, record: JSON.stringify(r) });
+    this.stmt.putTask!.run({
+      root: rootUuid,
+      uuid: r.taskUUID,
+      taskType: r.taskType,
+      model: r.model ?? null,
+      status: r.status,
+      createdAt: Date.parse(r.createdAt),
+      updatedAt: Date.parse(r.updatedAt),
+      cost: r.cost ?? null,
+      record: JSON.stringify(r),
+    });
   }
 
   private settleOne(uuid: string, actual: number): Overrun | undefined {
@@ -432,7 +560,13 @@ export class SqliteState implements StateStore {
             const cur = this.stmt.jobStatus!.get(job.id) as { status: JobRecord['status'] } | undefined;
             if (cur && isJobDone(cur.status)) return false;
           }
-          this.stmt.putJob!.run({ id: job.id, status: job.status, createdAt: Date.parse(job.createdAt), expiresAt: jobExpiresAt(job), record: JSON.stringify(job) });
+          this.stmt.putJob!.run({
+            id: job.id,
+            status: job.status,
+            createdAt: Date.parse(job.createdAt),
+            expiresAt: jobExpiresAt(job),
+            record: JSON.stringify(job),
+          });
           // Expired jobs go as new ones come: the table stays the size of a day's work.
           this.stmt.expireJobs!.run(Date.now());
           return true;
@@ -450,9 +584,19 @@ export class SqliteState implements StateStore {
 
   listJobs(limit: number, before?: string): Promise<Listed<JobRecord>> {
     return this.run(() => {
-      const [at, id] = before ? [Number(before.slice(0, before.indexOf(':'))), before.slice(before.indexOf(':') + 1)] : [Number.MAX_SAFE_INTEGER, ''];
-      const rows = this.stmt.listJobs!.all({ now: Date.now(), at: Number.isFinite(at) ? at : 0, id, limit: Math.max(1, Math.min(500, limit)) }) as Row[];
-      return readAll(rows.map((r, i) => ({ key: `job #${i}`, json: r.record })), jobRecordOf);
+      const [at, id] = before
+        ? [Number(before.slice(0, before.indexOf(':'))), before.slice(before.indexOf(':') + 1)]
+        : [Number.MAX_SAFE_INTEGER, ''];
+      const rows = this.stmt.listJobs!.all({
+        now: Date.now(),
+        at: Number.isFinite(at) ? at : 0,
+        id,
+        limit: Math.max(1, Math.min(500, limit)),
+      }) as Row[];
+      return readAll(
+        rows.map((r, i) => ({ key: `job #${i}`, json: r.record })),
+        jobRecordOf,
+      );
     });
   }
 

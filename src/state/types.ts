@@ -50,8 +50,7 @@ export interface TaskFilter {
 
 /** What a reservation against the daily cap decided. */
 export type Reservation =
-  | { ok: true; reserved: number }
-  | { ok: false; spentToday: number; cap: number; wanted: number };
+  { ok: true; reserved: number } | { ok: false; spentToday: number; cap: number; wanted: number };
 
 export interface SpendSummary {
   today: number;
@@ -63,10 +62,13 @@ export interface SpendSummary {
 }
 
 /** Every UUID a record answers to: its first (the root), every attempt's, and its current one. */
-export const lineageUuids = (root: string, r: TaskRecord): string[] => [...new Set([root, ...r.attempts.map((a) => a.taskUUID), r.taskUUID])];
+export const lineageUuids = (root: string, r: TaskRecord): string[] => [
+  ...new Set([root, ...r.attempts.map((a) => a.taskUUID), r.taskUUID]),
+];
 
 /** Whether `uuid` is one of the record's own UUIDs; a store hands a record to no other. */
-export const inLineage = (r: TaskRecord, uuid: string, root: string): boolean => uuid === root || r.taskUUID === uuid || r.attempts.some((a) => a.taskUUID === uuid);
+export const inLineage = (r: TaskRecord, uuid: string, root: string): boolean =>
+  uuid === root || r.taskUUID === uuid || r.attempts.some((a) => a.taskUUID === uuid);
 
 export type JobStatus = 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
 export const isJobDone = (s: JobStatus): boolean => s === 'completed' || s === 'failed' || s === 'cancelled';
@@ -114,7 +116,13 @@ export interface StateStore {
   getTask(uuid: string): Promise<TaskRecord | undefined>;
   listTasks(filter: TaskFilter): Promise<TaskRecord[]>;
   /** Reserves `amount` USD for `uuid` on `day`, atomically across processes, unless it would pass `cap`. */
-  reserve(uuid: string, day: string, amount: number, cap: number | undefined, meta: ReservationMeta): Promise<Reservation>;
+  reserve(
+    uuid: string,
+    day: string,
+    amount: number,
+    cap: number | undefined,
+    meta: ReservationMeta,
+  ): Promise<Reservation>;
   /** Replaces a reservation with the real cost (0 for a task that failed); an overrun is recorded at once. */
   settle(uuid: string, actual: number): Promise<void>;
   /** The most a model has been charged per reference unit (see src/runware/quote.ts), for quotes. */
@@ -159,7 +167,8 @@ export const DURATION_WEIGHT = 0.3;
 /** Jobs are kept this long unless the client asked for less. */
 export const JOB_TTL_MS = 24 * 3_600_000;
 export const jobCursor = (j: JobRecord): string => `${Date.parse(j.createdAt)}:${j.id}`;
-export const jobExpiresAt = (j: JobRecord): number => Date.parse(j.createdAt) + Math.min(j.ttlMs ?? JOB_TTL_MS, JOB_TTL_MS);
+export const jobExpiresAt = (j: JobRecord): number =>
+  Date.parse(j.createdAt) + Math.min(j.ttlMs ?? JOB_TTL_MS, JOB_TTL_MS);
 
 export interface AdmitBatch {
   uuids: string[];

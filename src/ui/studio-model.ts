@@ -47,7 +47,12 @@ function item(o: Json, index: number, taskUUID: string | undefined, file?: Json)
   const url = str(o.imageURL) ?? str(o.videoURL) ?? str(o.audioURL) ?? str(o.mediaURL) ?? str(o.url);
   const savedTo = str(o.savedTo) ?? str(file?.savedTo);
   const mimeType = str(o.mimeType) ?? str(file?.mimeType);
-  const kind = str(o.kind) ?? (o.imageURL || o.imageUUID ? 'image' : o.videoURL ? 'video' : o.audioURL ? 'audio' : undefined) ?? KIND_OF_MIME(mimeType) ?? KIND_OF_URL(url ?? savedTo) ?? (str(o.text) ? 'text' : 'file');
+  const kind =
+    str(o.kind) ??
+    (o.imageURL || o.imageUUID ? 'image' : o.videoURL ? 'video' : o.audioURL ? 'audio' : undefined) ??
+    KIND_OF_MIME(mimeType) ??
+    KIND_OF_URL(url ?? savedTo) ??
+    (str(o.text) ? 'text' : 'file');
   const it: Item = { kind, index };
   if (taskUUID) it.taskUUID = taskUUID;
   const uuid = str(o.imageUUID) ?? str(o.videoUUID) ?? str(o.audioUUID) ?? str(o.mediaUUID) ?? str(o.uuid);
@@ -71,8 +76,19 @@ export function normalize(sc: Json, args: Json = {}): Normalized {
   const taskUUID = str(sc.taskUUID);
   const files = Array.isArray(sc.files) ? (sc.files as Json[]) : [];
   const fileAt = (i: number): Json | undefined => files.find((f) => f.index === i);
-  const list = (Array.isArray(sc.images) ? sc.images : Array.isArray(sc.outputs) ? sc.outputs : Array.isArray(sc.results) ? sc.results : []) as Json[];
-  const out: Normalized = { status: str(sc.status) ?? 'unknown', items: list.map((o, i) => item(o ?? {}, i, taskUUID, fileAt(i))) };
+  const list = (
+    Array.isArray(sc.images)
+      ? sc.images
+      : Array.isArray(sc.outputs)
+        ? sc.outputs
+        : Array.isArray(sc.results)
+          ? sc.results
+          : []
+  ) as Json[];
+  const out: Normalized = {
+    status: str(sc.status) ?? 'unknown',
+    items: list.map((o, i) => item(o ?? {}, i, taskUUID, fileAt(i))),
+  };
   if (taskUUID) out.taskUUID = taskUUID;
   const model = str(sc.model) ?? str(args.model);
   if (model) out.model = model;

@@ -66,7 +66,12 @@ function localHost(token: string): Host {
     task: async (taskUUID) => {
       const r = await fetch(`/api/task/${encodeURIComponent(taskUUID)}`, { headers });
       const body = (await r.json()) as Json;
-      if (!r.ok) throw new Error(String(((body.structuredContent as Json | undefined)?.error as Json | undefined)?.message ?? `HTTP ${r.status}`));
+      if (!r.ok)
+        throw new Error(
+          String(
+            ((body.structuredContent as Json | undefined)?.error as Json | undefined)?.message ?? `HTTP ${r.status}`,
+          ),
+        );
       return body;
     },
   };
@@ -104,7 +109,11 @@ async function sourceOf(it: Item): Promise<string | undefined> {
 
 function mediaElement(it: Item, src: string | undefined): HTMLElement {
   if (!src) {
-    const p = el('div', { class: 'nomedia' }, it.kind === 'text' ? (it.text ?? '') : `${it.kind}: ${it.url ?? it.savedTo ?? 'no file'}`);
+    const p = el(
+      'div',
+      { class: 'nomedia' },
+      it.kind === 'text' ? (it.text ?? '') : `${it.kind}: ${it.url ?? it.savedTo ?? 'no file'}`,
+    );
     return p;
   }
   if (it.kind === 'video') {
@@ -135,13 +144,18 @@ async function card(it: Item, n: Normalized): Promise<HTMLElement> {
   c.append(media);
   const cap = el('figcaption');
   const size = el('span', { class: 'size' });
-  if (media instanceof HTMLImageElement) media.addEventListener('load', () => (size.textContent = `${media.naturalWidth}×${media.naturalHeight}`));
+  if (media instanceof HTMLImageElement)
+    media.addEventListener('load', () => (size.textContent = `${media.naturalWidth}×${media.naturalHeight}`));
   const line1 = el('div', { class: 'line' });
   line1.append(size);
   if (it.seed !== undefined) line1.append(el('span', {}, `seed ${it.seed}`));
   const cost = it.cost ?? (n.items.length === 1 ? n.cost : undefined);
   if (cost !== undefined) line1.append(el('span', { class: 'cost' }, money(cost)));
-  cap.append(line1, el('div', { class: 'line model' }, n.model ?? ''), el('div', { class: 'line uuid' }, it.taskUUID ?? ''));
+  cap.append(
+    line1,
+    el('div', { class: 'line model' }, n.model ?? ''),
+    el('div', { class: 'line uuid' }, it.taskUUID ?? ''),
+  );
   if (it.savedTo) cap.append(el('div', { class: 'line path', title: it.savedTo }, it.savedTo));
   if (it.saveError) cap.append(el('div', { class: 'line warn' }, it.saveError));
   c.append(cap);
@@ -162,28 +176,58 @@ function actions(it: Item, n: Normalized): HTMLElement {
     bar.append(b);
   };
   if (lastTool === 'runware_text_to_image') {
-    button('New seed', () => act('runware_text_to_image', { ...withoutCost(lastArgs), seed: Math.floor(Math.random() * 2 ** 31), numberResults: 1 }, 'Generating with a new seed'));
+    button('New seed', () =>
+      act(
+        'runware_text_to_image',
+        { ...withoutCost(lastArgs), seed: Math.floor(Math.random() * 2 ** 31), numberResults: 1 },
+        'Generating with a new seed',
+      ),
+    );
   }
   button('Upscale', async () => {
     status('Finding an upscaler…');
-    await act('runware_run', { model: await modelFor('upscale'), params: { inputImage: ref, upscaleFactor: 2 }, ...saveTo }, 'Upscaling');
+    await act(
+      'runware_run',
+      { model: await modelFor('upscale'), params: { inputImage: ref, upscaleFactor: 2 }, ...saveTo },
+      'Upscaling',
+    );
   });
   button('Remove background', async () => {
     status('Finding a background remover…');
-    await act('runware_run', { model: await modelFor('background-removal'), params: { inputImage: ref, outputFormat: 'PNG' }, ...saveTo }, 'Removing the background');
+    await act(
+      'runware_run',
+      { model: await modelFor('background-removal'), params: { inputImage: ref, outputFormat: 'PNG' }, ...saveTo },
+      'Removing the background',
+    );
   });
   button('Animate', async () => {
     status('Finding an image-to-video model…');
     const model = await modelFor('image-to-video');
-    const prompt = typeof lastArgs.prompt === 'string' ? lastArgs.prompt : n.prompt ?? 'gentle camera motion';
-    await act('runware_run', { model, params: { positivePrompt: prompt, inputs: { frameImages: [{ image: ref, frame: 'first' }] } }, ...saveTo }, `Animating with ${model}`);
+    const prompt = typeof lastArgs.prompt === 'string' ? lastArgs.prompt : (n.prompt ?? 'gentle camera motion');
+    await act(
+      'runware_run',
+      {
+        model,
+        params: { positivePrompt: prompt, inputs: { frameImages: [{ image: ref, frame: 'first' }] } },
+        ...saveTo,
+      },
+      `Animating with ${model}`,
+    );
   });
   return bar;
 }
 
 /** When model search finds nothing for a capability: models Runware lists for it. */
-const FALLBACK: Record<string, string> = { upscale: 'runware:501@1', 'background-removal': 'runware:109@1', 'image-to-video': 'klingai:5@3' };
-const TASK_TYPE: Record<string, string> = { upscale: 'upscale', 'background-removal': 'removeBackground', 'image-to-video': 'videoInference' };
+const FALLBACK: Record<string, string> = {
+  upscale: 'runware:501@1',
+  'background-removal': 'runware:109@1',
+  'image-to-video': 'klingai:5@3',
+};
+const TASK_TYPE: Record<string, string> = {
+  upscale: 'upscale',
+  'background-removal': 'removeBackground',
+  'image-to-video': 'videoInference',
+};
 
 /**
  * A model for a capability, found through model search's capability filter;
@@ -192,15 +236,28 @@ const TASK_TYPE: Record<string, string> = { upscale: 'upscale', 'background-remo
  */
 async function modelFor(capability: string): Promise<string> {
   const want = TASK_TYPE[capability];
-  const hits = (r: ToolAnswer): Json[] => (r.isError ? [] : ((r.structuredContent?.results ?? []) as Json[]).filter((h) => typeof h.air === 'string'));
-  const says = (h: Json): boolean => h.taskType === want || [h.category, h.type, ...(Array.isArray(h.tags) ? h.tags : []), ...(Array.isArray(h.capabilities) ? h.capabilities : [])].join(' ').toLowerCase().includes(capability.replace(/-/g, ' ').split(' ')[0]!);
+  const hits = (r: ToolAnswer): Json[] =>
+    r.isError ? [] : ((r.structuredContent?.results ?? []) as Json[]).filter((h) => typeof h.air === 'string');
+  const says = (h: Json): boolean =>
+    h.taskType === want ||
+    [
+      h.category,
+      h.type,
+      ...(Array.isArray(h.tags) ? h.tags : []),
+      ...(Array.isArray(h.capabilities) ? h.capabilities : []),
+    ]
+      .join(' ')
+      .toLowerCase()
+      .includes(capability.replace(/-/g, ' ').split(' ')[0]!);
   try {
     const r = await host!.call('runware_model_search', { capability, limit: 5 });
     const filtered = hits(r).find((h) => h.taskType === undefined || h.taskType === want);
     if (filtered) return String(filtered.air);
     // A search without the capability filter refuses the argument: ask by query instead.
     if (r.isError) {
-      const byQuery = hits(await host!.call('runware_model_search', { search: capability.replace(/-/g, ' '), limit: 10 })).find(says);
+      const byQuery = hits(
+        await host!.call('runware_model_search', { search: capability.replace(/-/g, ' '), limit: 10 }),
+      ).find(says);
       if (byQuery) return String(byQuery.air);
     }
   } catch {
@@ -235,7 +292,12 @@ function ask(err: Json): Promise<boolean> {
   box.replaceChildren();
   const quote = Number(err.quoteUsd);
   box.append(el('p', { class: 'q' }, `This costs about ${money(quote)}.`));
-  const facts = [typeof err.spentTodayUsd === 'number' ? `Spent today: ${money(err.spentTodayUsd)}` : '', typeof err.capUsd === 'number' ? `Daily cap: ${money(err.capUsd)}` : ''].filter(Boolean).join(' · ');
+  const facts = [
+    typeof err.spentTodayUsd === 'number' ? `Spent today: ${money(err.spentTodayUsd)}` : '',
+    typeof err.capUsd === 'number' ? `Daily cap: ${money(err.capUsd)}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
   if (facts) box.append(el('p', {}, facts));
   if (typeof err.message === 'string') box.append(el('p', { class: 'muted' }, err.message));
   const yes = el('button', { type: 'button', class: 'primary', id: 'confirm-yes' }, `Run for ${money(quote)}`);
@@ -255,7 +317,12 @@ function ask(err: Json): Promise<boolean> {
 function describeError(r: ToolAnswer): string {
   const e = r.structuredContent?.error as Json | undefined;
   if (e?.code === 'spend_cap') {
-    const facts = [typeof e.spentTodayUsd === 'number' ? `spent ${money(e.spentTodayUsd)}` : '', typeof e.capUsd === 'number' ? `cap ${money(e.capUsd)}` : ''].filter(Boolean).join(', ');
+    const facts = [
+      typeof e.spentTodayUsd === 'number' ? `spent ${money(e.spentTodayUsd)}` : '',
+      typeof e.capUsd === 'number' ? `cap ${money(e.capUsd)}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     return `Spend cap reached${facts ? ` (${facts})` : ''}: ${String(e.message ?? '')}`;
   }
   if (e) return `${String(e.message ?? 'failed')}${e.next ? ` — ${String(e.next)}` : ''}`;
@@ -350,7 +417,13 @@ async function renderJournal(): Promise<void> {
         el('span', { class: 'type' }, String(t.taskType ?? '')),
         el('span', { class: 'model' }, String(t.model ?? '')),
         el('span', { class: 'cost' }, typeof t.cost === 'number' ? money(t.cost) : ''),
-        el('span', { class: 'time' }, String(t.updatedAt ?? '').replace('T', ' ').slice(0, 19)),
+        el(
+          'span',
+          { class: 'time' },
+          String(t.updatedAt ?? '')
+            .replace('T', ' ')
+            .slice(0, 19),
+        ),
         el('span', { class: 'uuid' }, String(t.taskUUID)),
       );
       return row;
@@ -366,7 +439,12 @@ async function openTask(taskUUID: string): Promise<void> {
     const n = normalizeRecord(rec);
     const req = (rec.request ?? {}) as Json;
     lastTool = rec.taskType === 'imageInference' ? 'runware_text_to_image' : 'runware_run';
-    lastArgs = { ...(n.prompt ? { prompt: n.prompt } : {}), ...(n.model ? { model: n.model } : {}), ...(typeof rec.saveTo === 'string' ? { saveTo: rec.saveTo } : {}), ...(typeof req.width === 'number' ? { width: req.width, height: req.height } : {}) };
+    lastArgs = {
+      ...(n.prompt ? { prompt: n.prompt } : {}),
+      ...(n.model ? { model: n.model } : {}),
+      ...(typeof rec.saveTo === 'string' ? { saveTo: rec.saveTo } : {}),
+      ...(typeof req.width === 'number' ? { width: req.width, height: req.height } : {}),
+    };
     await showNormalized(n);
   } catch (e) {
     status(`Could not open ${taskUUID}: ${(e as Error).message}`, 'error');
@@ -376,14 +454,21 @@ async function openTask(taskUUID: string): Promise<void> {
 async function refreshJournal(): Promise<void> {
   if (!host) return;
   const st = ($('f-status') as HTMLSelectElement).value;
-  const [tasks, acct] = await Promise.all([host.call('runware_tasks', { limit: 30, ...(st ? { status: st } : {}) }), host.call('runware_account', {}).catch(() => undefined)]);
-  if (!tasks.isError && Array.isArray(tasks.structuredContent?.tasks)) showJournal(tasks.structuredContent.tasks as Json[]);
+  const [tasks, acct] = await Promise.all([
+    host.call('runware_tasks', { limit: 30, ...(st ? { status: st } : {}) }),
+    host.call('runware_account', {}).catch(() => undefined),
+  ]);
+  if (!tasks.isError && Array.isArray(tasks.structuredContent?.tasks))
+    showJournal(tasks.structuredContent.tasks as Json[]);
   const a = acct && !acct.isError ? acct.structuredContent : undefined;
   const spend = a?.spend as { today?: number } | undefined;
   const cap = a?.cap as { usd?: number; left?: number } | undefined;
   const meter = $('spend');
   if (spend?.today !== undefined) {
-    meter.textContent = cap?.usd !== undefined ? `Today ${money(spend.today)} of ${money(cap.usd)} cap` : `Today ${money(spend.today)} (no cap)`;
+    meter.textContent =
+      cap?.usd !== undefined
+        ? `Today ${money(spend.today)} of ${money(cap.usd)} cap`
+        : `Today ${money(spend.today)} (no cap)`;
     const bar = $('spend-bar') as HTMLProgressElement;
     bar.hidden = cap?.usd === undefined;
     if (cap?.usd) bar.value = Math.min(1, spend.today / cap.usd);

@@ -12,7 +12,11 @@ import { Capture, imageTask, runCli, startSim } from '../helpers.js';
 import { matrixEnv, pairwise, unknownCombos } from '../faults/harness.js';
 
 const combos = unknownCombos('rest', true);
-const LOST_ANSWERS: Fault[] = [{ kind: 'resetAfterAccept' }, { kind: 'malformed' }, { kind: 'proxy', status: 502, body: 'html', when: 'after' }];
+const LOST_ANSWERS: Fault[] = [
+  { kind: 'resetAfterAccept' },
+  { kind: 'malformed' },
+  { kind: 'proxy', status: 502, body: 'html', when: 'after' },
+];
 const capture = new Capture();
 
 function billed(sim: Simulator): { accepted: number[] } {
@@ -44,12 +48,26 @@ describe('the CLI: every combination of unknowns, answers lost after the task ra
           sim.addFaults(LOST_ANSWERS[i % LOST_ANSWERS.length]!);
           const raw = await runCli(['raw', '-'], env, capture, JSON.stringify([imageTask({ numberResults: 2 })]));
           sim.addFaults(LOST_ANSWERS[(i + 1) % LOST_ANSWERS.length]!);
-          const tti = await runCli(['text-to-image', '--prompt', 'a heron', '--width', '512', '--height', '512'], env, capture);
+          const tti = await runCli(
+            ['text-to-image', '--prompt', 'a heron', '--width', '512', '--height', '512'],
+            env,
+            capture,
+          );
           const rawOut = JSON.parse(raw.stdout || '{}') as { tasks?: Array<{ status: string; results: unknown[] }> };
           const ttiOut = JSON.parse(tti.stdout || '{}') as { status?: string };
           const b = billed(sim);
-          const ok = raw.code === 0 && rawOut.tasks?.[0]?.status === 'success' && rawOut.tasks[0].results.length === 2 && tti.code === 0 && ttiOut.status === 'success' && b.accepted.length === 2 && b.accepted.every((n) => n === 1);
-          if (!ok) failures.push(`${c.name}: raw ${raw.code} ${rawOut.tasks?.[0]?.status}, text-to-image ${tti.code} ${ttiOut.status}, accepted ${JSON.stringify(b.accepted)}`);
+          const ok =
+            raw.code === 0 &&
+            rawOut.tasks?.[0]?.status === 'success' &&
+            rawOut.tasks[0].results.length === 2 &&
+            tti.code === 0 &&
+            ttiOut.status === 'success' &&
+            b.accepted.length === 2 &&
+            b.accepted.every((n) => n === 1);
+          if (!ok)
+            failures.push(
+              `${c.name}: raw ${raw.code} ${rawOut.tasks?.[0]?.status}, text-to-image ${tti.code} ${ttiOut.status}, accepted ${JSON.stringify(b.accepted)}`,
+            );
         }
       }),
     );

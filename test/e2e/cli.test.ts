@@ -29,7 +29,24 @@ describe('CLI with --simulate (no key)', () => {
 
   it.each(['JPG', 'PNG', 'WEBP'] as const)('text-to-image --out saves a real %s file', async (fmt) => {
     const dir = capture.tempDir();
-    const r = await runCli(['--simulate', 'text-to-image', '--prompt', 'a red fox', '--width', '512', '--height', '384', '--format', fmt, '--out', dir], bare, capture);
+    const r = await runCli(
+      [
+        '--simulate',
+        'text-to-image',
+        '--prompt',
+        'a red fox',
+        '--width',
+        '512',
+        '--height',
+        '384',
+        '--format',
+        fmt,
+        '--out',
+        dir,
+      ],
+      bare,
+      capture,
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('success');
@@ -43,7 +60,26 @@ describe('CLI with --simulate (no key)', () => {
 
   it('--transport ws generates and saves over the WebSocket API', async () => {
     const dir = capture.tempDir();
-    const r = await runCli(['--simulate', '--transport', 'ws', 'text-to-image', '--prompt', 'a fox', '--width', '256', '--height', '256', '--number-results', '2', '--out', dir], bare, capture);
+    const r = await runCli(
+      [
+        '--simulate',
+        '--transport',
+        'ws',
+        'text-to-image',
+        '--prompt',
+        'a fox',
+        '--width',
+        '256',
+        '--height',
+        '256',
+        '--number-results',
+        '2',
+        '--out',
+        dir,
+      ],
+      bare,
+      capture,
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('success');
@@ -53,19 +89,38 @@ describe('CLI with --simulate (no key)', () => {
   it('raw sends a task array under the rules, from a file or stdin', async () => {
     const dir = capture.tempDir();
     const file = join(dir, 'tasks.json');
-    writeFileSync(file, JSON.stringify([{ taskType: 'promptEnhance', prompt: 'a castle', promptVersions: 2 }, { taskType: 'ping', ping: true }]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { taskType: 'promptEnhance', prompt: 'a castle', promptVersions: 2 },
+        { taskType: 'ping', ping: true },
+      ]),
+    );
     const r = await runCli(['--simulate', 'raw', file], bare, capture);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.tasks.map((t: { status: string }) => t.status)).toEqual(['success', 'success']);
     expect(out.tasks[0].results).toHaveLength(2);
-    const s = await runCli(['--simulate', 'raw', '-'], bare, capture, JSON.stringify({ taskType: 'modelSearch', search: 'flux', limit: 1 }));
+    const s = await runCli(
+      ['--simulate', 'raw', '-'],
+      bare,
+      capture,
+      JSON.stringify({ taskType: 'modelSearch', search: 'flux', limit: 1 }),
+    );
     expect(s.code).toBe(0);
     expect(JSON.parse(s.stdout).tasks[0].results[0].results).toHaveLength(1);
   });
 
   it('raw exits 1 when a task fails, and shows the scoped error', async () => {
-    const r = await runCli(['--simulate', 'raw', '-'], bare, capture, JSON.stringify([{ taskType: 'imageInference', positivePrompt: 'x', model: 'runware:101@1', width: 4000, height: 512 }, { taskType: 'ping' }]));
+    const r = await runCli(
+      ['--simulate', 'raw', '-'],
+      bare,
+      capture,
+      JSON.stringify([
+        { taskType: 'imageInference', positivePrompt: 'x', model: 'runware:101@1', width: 4000, height: 512 },
+        { taskType: 'ping' },
+      ]),
+    );
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out.tasks[0].errors[0]).toMatchObject({ parameter: 'width' });
@@ -76,19 +131,29 @@ describe('CLI with --simulate (no key)', () => {
 describe('CLI against a running simulator', () => {
   it('text-to-image --async returns a taskUUID that poll --wait completes', async () => {
     const env = simEnv(sim);
-    const a = await runCli(['text-to-image', '--prompt', 'a tall ship', '--async', '--number-results', '2'], env, capture);
+    const a = await runCli(
+      ['text-to-image', '--prompt', 'a tall ship', '--async', '--number-results', '2'],
+      env,
+      capture,
+    );
     expect(a.code, a.stderr).toBe(0);
     const submitted = JSON.parse(a.stdout);
     expect(submitted.status).toBe('processing');
     expect(submitted.next).toContain(submitted.taskUUID);
     const dir = capture.tempDir();
-    const p = await runCli(['poll', submitted.taskUUID, '--wait', '20', '--number-results', '2', '--out', dir], env, capture);
+    const p = await runCli(
+      ['poll', submitted.taskUUID, '--wait', '20', '--number-results', '2', '--out', dir],
+      env,
+      capture,
+    );
     expect(p.code, p.stderr).toBe(0);
     const done = JSON.parse(p.stdout);
     expect(done.status).toBe('success');
     expect(done.results).toHaveLength(2);
     expect(done.files).toHaveLength(2);
-    expect(readdirSync(dir).sort()).toEqual(done.files.map((f: { savedTo: string }) => f.savedTo.split('/').pop()).sort());
+    expect(readdirSync(dir).sort()).toEqual(
+      done.files.map((f: { savedTo: string }) => f.savedTo.split('/').pop()).sort(),
+    );
     expect(sniffFormat(readFileSync(done.files[0].savedTo))).toBe('JPG');
   });
 
@@ -96,7 +161,11 @@ describe('CLI against a running simulator', () => {
     const home = capture.tempDir('rw-async-home-');
     const dir = capture.tempDir('rw-async-out-');
     const env = { PATH: bare.PATH, HOME: home, RUNWARE_SIM_TIME_SCALE: '0.05' };
-    const a = await runCli(['--simulate', 'text-to-image', '--prompt', 'a slow fox', '--async', '--out', dir], env, capture);
+    const a = await runCli(
+      ['--simulate', 'text-to-image', '--prompt', 'a slow fox', '--async', '--out', dir],
+      env,
+      capture,
+    );
     expect(a.code, a.stderr).toBe(0);
     const sent = JSON.parse(a.stdout);
     expect(sent.status).toBe('processing');
@@ -125,7 +194,14 @@ describe('CLI against a running simulator', () => {
 describe('next steps name CLI commands, never MCP tools', () => {
   it('a refused call: the hint is a command line, and the step is data beside it', async () => {
     const env = { PATH: bare.PATH, HOME: capture.tempDir('rw-next-home-') };
-    const task = JSON.stringify([{ taskType: 'promptEnhance', prompt: 'a castle', promptVersions: 1, taskUUID: '0d5e7a3c-5f1b-4c2a-9e8d-7b6a5c4d3e2f' }]);
+    const task = JSON.stringify([
+      {
+        taskType: 'promptEnhance',
+        prompt: 'a castle',
+        promptVersions: 1,
+        taskUUID: '0d5e7a3c-5f1b-4c2a-9e8d-7b6a5c4d3e2f',
+      },
+    ]);
     expect((await runCli(['--simulate', 'raw', '-'], env, capture, task)).code).toBe(0);
     // The same taskUUID again, from another process: the journal refuses it, and says how to read the earlier task.
     const r = await runCli(['--simulate', 'raw', '-'], env, capture, task);
@@ -141,7 +217,11 @@ describe('next steps name CLI commands, never MCP tools', () => {
     sim.state.reset();
     sim.addFaults({ kind: 'latency', ms: 60_000, count: 20 });
     try {
-      const r = await runCli(['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512', '--wait', '2'], simEnv(sim), capture);
+      const r = await runCli(
+        ['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512', '--wait', '2'],
+        simEnv(sim),
+        capture,
+      );
       const out = JSON.parse(r.stdout);
       expect(['unknown', 'processing']).toContain(out.status);
       expect(out.next).toContain(`runware-mcp-server poll ${out.taskUUID} --wait 60`);
@@ -155,7 +235,11 @@ describe('next steps name CLI commands, never MCP tools', () => {
 describe('exit codes and messages', () => {
   it('without a key or --simulate, says how to set the key (exit 2)', async () => {
     // Curated models need no key; with the content service out of reach too, the search has nothing to show.
-    const r = await runCli(['model-search', '--search', 'x'], { ...bare, RUNWARE_CONTENT_URL: 'http://127.0.0.1:9', RUNWARE_SCHEMAS_URL: 'http://127.0.0.1:9' }, capture);
+    const r = await runCli(
+      ['model-search', '--search', 'x'],
+      { ...bare, RUNWARE_CONTENT_URL: 'http://127.0.0.1:9', RUNWARE_SCHEMAS_URL: 'http://127.0.0.1:9' },
+      capture,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/RUNWARE_API_KEY/);
     expect(r.stderr).toMatch(/--simulate/);
@@ -164,7 +248,15 @@ describe('exit codes and messages', () => {
   it('usage errors exit 2 with nothing sent', async () => {
     const before = sim.runwareRequests().length;
     const env = simEnv(sim);
-    for (const args of [['model-search'], ['text-to-image'], ['text-to-image', '--prompt', 'x', '--bogus'], ['frobnicate'], ['poll'], ['text-to-image', '--prompt', 'x', '--format', 'BMP'], ['--transport', 'carrier-pigeon', 'model-search', '--search', 'x']]) {
+    for (const args of [
+      ['model-search'],
+      ['text-to-image'],
+      ['text-to-image', '--prompt', 'x', '--bogus'],
+      ['frobnicate'],
+      ['poll'],
+      ['text-to-image', '--prompt', 'x', '--format', 'BMP'],
+      ['--transport', 'carrier-pigeon', 'model-search', '--search', 'x'],
+    ]) {
       const r = await runCli(args, env, capture);
       expect(r.code, args.join(' ')).toBe(2);
       // Like every other error: JSON on stdout, a line for people on stderr.
@@ -175,7 +267,10 @@ describe('exit codes and messages', () => {
   });
 
   it('the stdio server reports a start-up error on stderr only: its stdout is MCP', async () => {
-    for (const [args, env] of [[['serve', '--bogus'], bare], [[], { ...bare, RUNWARE_MAX_CONCURRENCY: 'lots' }]] as const) {
+    for (const [args, env] of [
+      [['serve', '--bogus'], bare],
+      [[], { ...bare, RUNWARE_MAX_CONCURRENCY: 'lots' }],
+    ] as const) {
       const r = await runCli([...args], env, capture);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
@@ -194,7 +289,9 @@ describe('exit codes and messages', () => {
     expect(odd.stdout).not.toMatch(/Infinity/);
     const { TEXT_TO_IMAGE_LIMITS } = await import('../../src/services/text-to-image.js');
     const { inputSchema } = await import('../../src/mcp/tools/text-to-image.js');
-    const json = (await import('zod')).z.toJSONSchema(inputSchema) as { properties: Record<string, { maximum?: number; minimum?: number }> };
+    const json = (await import('zod')).z.toJSONSchema(inputSchema) as {
+      properties: Record<string, { maximum?: number; minimum?: number }>;
+    };
     expect(json.properties.numberResults!.maximum).toBe(TEXT_TO_IMAGE_LIMITS.numberResults.max);
     expect(json.properties.width!.maximum).toBe(TEXT_TO_IMAGE_LIMITS.width.max);
   });
@@ -205,9 +302,14 @@ describe('exit codes and messages', () => {
     expect(p.message).not.toContain('taskUUID.taskUUID');
     const raw = JSON.parse((await runCli(['--simulate', 'raw', '-'], bare, capture, '{bad')).stdout).error;
     expect(raw.message).toMatch(/^stdin is not valid JSON/);
-    const rw = JSON.parse((await runCli(['--simulate', 'runway-task', '11111111-2222-4333-8444-555555555555'], bare, capture)).stdout).error;
+    const rw = JSON.parse(
+      (await runCli(['--simulate', 'runway-task', '11111111-2222-4333-8444-555555555555'], bare, capture)).stdout,
+    ).error;
     expect(rw.message).toContain('at the Runway API');
-    const cfg = JSON.parse((await runCli(['runway-task', '11111111-2222-4333-8444-555555555555', '--provider', 'runway'], bare, capture)).stdout).error;
+    const cfg = JSON.parse(
+      (await runCli(['runway-task', '11111111-2222-4333-8444-555555555555', '--provider', 'runway'], bare, capture))
+        .stdout,
+    ).error;
     expect(`${cfg.message} ${cfg.hint}`.match(/RUNWAYML_API_SECRET/g)).toHaveLength(1);
   });
 
@@ -239,17 +341,36 @@ describe('exit codes and messages', () => {
 
   it('bad field values are refused naming the field (exit 2), nothing sent', async () => {
     const before = sim.runwareRequests().length;
-    const r = await runCli(['text-to-image', '--prompt', 'x', '--width', '500', '--height', '512'], simEnv(sim), capture);
+    const r = await runCli(
+      ['text-to-image', '--prompt', 'x', '--width', '500', '--height', '512'],
+      simEnv(sim),
+      capture,
+    );
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout).error.field).toBe('width');
-    const k = await runCli(['raw', '-'], simEnv(sim), capture, JSON.stringify({ taskType: 'imageInference', positivePrompt: 'x', model: 'runware:101@1', apiKey: 'sneaky' }));
+    const k = await runCli(
+      ['raw', '-'],
+      simEnv(sim),
+      capture,
+      JSON.stringify({ taskType: 'imageInference', positivePrompt: 'x', model: 'runware:101@1', apiKey: 'sneaky' }),
+    );
     expect(k.code).toBe(2);
     expect(JSON.parse(k.stdout).error).toMatchObject({ kind: 'policy', field: 'tasks[0].apiKey' });
     expect(sim.runwareRequests().length).toBe(before);
   });
 
   it('every subcommand has --help', async () => {
-    for (const c of ['serve', 'model-search', 'text-to-image', 'raw', 'poll', 'runway-task', 'runway-accounts', 'simulator', 'studio']) {
+    for (const c of [
+      'serve',
+      'model-search',
+      'text-to-image',
+      'raw',
+      'poll',
+      'runway-task',
+      'runway-accounts',
+      'simulator',
+      'studio',
+    ]) {
       const r = await runCli([c, '--help'], bare, capture);
       expect(r.code, c).toBe(0);
       expect(r.stdout).toMatch(/Usage: runware-mcp-server/);
@@ -264,20 +385,35 @@ describe('the simulator, as documented', () => {
     const ids = [...help.matchAll(/^\s+(?:official API|useapi\.net|makevid\.ai)?\s+(\S+-\S+)\s/gm)].map((m) => m[1]!);
     expect(ids.length).toBe(4);
     const statuses = [];
-    for (const id of ids) statuses.push(JSON.parse((await runCli(['--simulate', 'runway-task', id], bare, capture)).stdout).status);
+    for (const id of ids)
+      statuses.push(JSON.parse((await runCli(['--simulate', 'runway-task', id], bare, capture)).stdout).status);
     expect(statuses).toEqual(['succeeded', 'failed', 'succeeded', 'succeeded']);
   });
 
   it('prints every URL the server needs, WebSocket included, and the env works as printed', async () => {
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0'], { env: bare, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0'], {
+      env: bare,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       for (let i = 0; i < 100 && !out.trim().endsWith('}'); i++) await new Promise((r) => setTimeout(r, 50));
       const env = JSON.parse(out).env as Record<string, string>;
-      for (const k of ['RUNWARE_API_URL', 'RUNWARE_WS_URL', 'RUNWARE_SCHEMAS_URL', 'RUNWARE_CONTENT_URL', 'RUNWARE_API_KEY']) expect(env[k], k).toBeTruthy();
-      const r = await runCli(['--transport', 'ws', 'model-search', '--search', 'flux', '--limit', '1'], { ...bare, ...env }, capture);
+      for (const k of [
+        'RUNWARE_API_URL',
+        'RUNWARE_WS_URL',
+        'RUNWARE_SCHEMAS_URL',
+        'RUNWARE_CONTENT_URL',
+        'RUNWARE_API_KEY',
+      ])
+        expect(env[k], k).toBeTruthy();
+      const r = await runCli(
+        ['--transport', 'ws', 'model-search', '--search', 'flux', '--limit', '1'],
+        { ...bare, ...env },
+        capture,
+      );
       expect(r.code, r.stderr).toBe(0);
     } finally {
       child.kill('SIGTERM');
@@ -304,7 +440,11 @@ while time.time() < end and b'Waiting for MCP' not in out:
 os.kill(pid, 15)
 sys.stdout.write(out.decode('utf8', 'replace'))`;
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync('python3', ['-c', script, process.execPath, CLI], { encoding: 'utf8', env: bare, timeout: 20_000 });
+    const r = spawnSync('python3', ['-c', script, process.execPath, CLI], {
+      encoding: 'utf8',
+      env: bare,
+      timeout: 20_000,
+    });
     capture.add(r.stdout);
     expect(r.stdout).toMatch(/claude mcp add runware/);
     expect(r.stdout).toMatch(/mcpServers/);
@@ -316,9 +456,17 @@ sys.stdout.write(out.decode('utf8', 'replace'))`;
 
   it('an installed copy (node_modules, npx cache) suggests npx instead', async () => {
     const { launchCommand } = await import('../../src/mcp/serve.js');
-    expect(launchCommand('/home/u/.npm/_npx/1a2b/node_modules/runware-mcp-server/dist/cli.js')).toEqual({ command: 'npx', args: ['-y', 'runware-mcp-server'] });
-    expect(launchCommand('C:\\Users\\u\\AppData\\npm\\node_modules\\runware-mcp-server\\dist\\cli.js').command).toBe('npx');
-    expect(launchCommand('/src/runware-mcp-server/dist/cli.js')).toEqual({ command: 'node', args: ['/src/runware-mcp-server/dist/cli.js'] });
+    expect(launchCommand('/home/u/.npm/_npx/1a2b/node_modules/runware-mcp-server/dist/cli.js')).toEqual({
+      command: 'npx',
+      args: ['-y', 'runware-mcp-server'],
+    });
+    expect(launchCommand('C:\\Users\\u\\AppData\\npm\\node_modules\\runware-mcp-server\\dist\\cli.js').command).toBe(
+      'npx',
+    );
+    expect(launchCommand('/src/runware-mcp-server/dist/cli.js')).toEqual({
+      command: 'node',
+      args: ['/src/runware-mcp-server/dist/cli.js'],
+    });
   });
 });
 

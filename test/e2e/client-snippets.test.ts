@@ -32,11 +32,18 @@ interface Launch {
 function localize(l: Launch): Launch {
   const home = capture.tempDir('rw-snippet-home-');
   const fix = (s: string): string => s.replace('/path/to/runware-mcp-server', ROOT).replace('/Users/you', home);
-  return { command: l.command, args: l.args.map(fix), env: Object.fromEntries(Object.entries(l.env).map(([k, v]) => [k, fix(v)])) };
+  return {
+    command: l.command,
+    args: l.args.map(fix),
+    env: Object.fromEntries(Object.entries(l.env).map(([k, v]) => [k, fix(v)])),
+  };
 }
 
 function fromJson(label: string, key: 'mcpServers' | 'servers'): Launch {
-  const json = JSON.parse(blockAfter(label, 'json')) as Record<string, Record<string, { command: string; args: string[]; env?: Record<string, string>; type?: string }>>;
+  const json = JSON.parse(blockAfter(label, 'json')) as Record<
+    string,
+    Record<string, { command: string; args: string[]; env?: Record<string, string>; type?: string }>
+  >;
   expect(Object.keys(json), `${label} uses "${key}"`).toEqual([key]);
   const entry = json[key]!.runware!;
   if (key === 'servers') expect(entry.type).toBe('stdio');
@@ -49,14 +56,20 @@ function fromClaudeMcpAdd(): Launch {
   expect(words.slice(0, 4)).toEqual(['claude', 'mcp', 'add', 'runware']);
   const dash = words.indexOf('--');
   const env: Record<string, string> = {};
-  for (let i = 4; i < dash; i++) if (words[i] === '-e') env[words[i + 1]!.split('=')[0]!] = words[i + 1]!.split('=').slice(1).join('=');
+  for (let i = 4; i < dash; i++)
+    if (words[i] === '-e') env[words[i + 1]!.split('=')[0]!] = words[i + 1]!.split('=').slice(1).join('=');
   return { command: words[dash + 1]!, args: words.slice(dash + 2), env };
 }
 
 async function startsAndLists(l: Launch): Promise<void> {
   const { command, args, env } = localize(l);
   // A client starts `node` from its own PATH; here that is this Node.
-  const transport = new StdioClientTransport({ command: command === 'node' ? process.execPath : command, args: [...args, '--simulate'], env: { PATH: process.env.PATH ?? '', HOME: capture.tempDir('rw-snippet-home-'), ...env }, stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: command === 'node' ? process.execPath : command,
+    args: [...args, '--simulate'],
+    env: { PATH: process.env.PATH ?? '', HOME: capture.tempDir('rw-snippet-home-'), ...env },
+    stderr: 'pipe',
+  });
   let stderr = '';
   transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const client = new Client({ name: 'snippet', version: '0' });

@@ -12,7 +12,12 @@ import { CLI, Capture, runCli } from '../helpers.js';
 
 const capture = new Capture();
 /** A user's shell: PATH and a fresh HOME (so the default journal would land inside it). */
-const shell = (extra: Record<string, string> = {}): Record<string, string> => ({ PATH: process.env.PATH ?? '', HOME: capture.tempDir('rw-home-'), RUNWARE_SIM_TIME_SCALE: '0.02', ...extra });
+const shell = (extra: Record<string, string> = {}): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  HOME: capture.tempDir('rw-home-'),
+  RUNWARE_SIM_TIME_SCALE: '0.02',
+  ...extra,
+});
 
 /** A loopback port with nothing listening. */
 async function closedPort(): Promise<number> {
@@ -26,10 +31,16 @@ async function closedPort(): Promise<number> {
 describe('printed next steps run as printed', () => {
   it('--simulate text-to-image --async names a poll that carries --simulate, and it finishes the task', async () => {
     const env = shell();
-    const r = await runCli(['--simulate', 'text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512', '--async'], env, capture);
+    const r = await runCli(
+      ['--simulate', 'text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512', '--async'],
+      env,
+      capture,
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { next: string; taskUUID?: string };
-    const cmd = /`?(runware-mcp-server [^`]+?)`? to wait/.exec(out.next)?.[1] ?? /(runware-mcp-server --simulate poll \S+ --wait \d+)/.exec(out.next)?.[1];
+    const cmd =
+      /`?(runware-mcp-server [^`]+?)`? to wait/.exec(out.next)?.[1] ??
+      /(runware-mcp-server --simulate poll \S+ --wait \d+)/.exec(out.next)?.[1];
     expect(cmd, out.next).toMatch(/^runware-mcp-server --simulate poll [0-9a-f-]{36} --wait 60/);
     const polled = await runCli(cmd!.split(' ').slice(1), env, capture);
     expect(polled.code, polled.stderr).toBe(0);
@@ -47,7 +58,11 @@ describe('printed next steps run as printed', () => {
 
   it('task <simulated uuid> without --simulate says to add it, and the printed command works', async () => {
     const env = shell();
-    const made = await runCli(['--simulate', 'text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512'], env, capture);
+    const made = await runCli(
+      ['--simulate', 'text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512'],
+      env,
+      capture,
+    );
     expect(made.code, made.stderr).toBe(0);
     const uuid = (JSON.parse(made.stdout) as { taskUUID: string }).taskUUID;
     const r = await runCli(['task', uuid], env, capture);
@@ -63,7 +78,11 @@ describe('printed next steps run as printed', () => {
 
 describe('--simulate with the snippet as written', () => {
   it('keeps "RUNWARE_API_KEY": "your-key" without refusing it', async () => {
-    const r = await runCli(['--simulate', 'model-search', '--search', 'flux', '--limit', '1'], shell({ RUNWARE_API_KEY: 'your-key' }), capture);
+    const r = await runCli(
+      ['--simulate', 'model-search', '--search', 'flux', '--limit', '1'],
+      shell({ RUNWARE_API_KEY: 'your-key' }),
+      capture,
+    );
     expect(r.code, r.stderr).toBe(0);
   });
 });
@@ -81,7 +100,11 @@ describe('an unreachable schema service', () => {
   it('model-info: kind network, retryable, exit 1, the cause in the message', async () => {
     const port = await closedPort();
     const url = `http://127.0.0.1:${port}`;
-    const r = await runCli(['model-info', 'klingai:5@3'], shell({ RUNWARE_SCHEMAS_URL: url, RUNWARE_CONTENT_URL: url }), capture);
+    const r = await runCli(
+      ['model-info', 'klingai:5@3'],
+      shell({ RUNWARE_SCHEMAS_URL: url, RUNWARE_CONTENT_URL: url }),
+      capture,
+    );
     expect(r.code).toBe(1);
     const err = JSON.parse(r.stdout).error as { kind: string; retryable: boolean; message: string };
     expect(err).toMatchObject({ kind: 'network', retryable: true });
@@ -92,13 +115,17 @@ describe('an unreachable schema service', () => {
 describe('the standalone simulator', () => {
   /** Starts `simulator` with these args, returns its first stdout block, and stops it. */
   async function simulatorOutput(args: string[], home: string): Promise<string> {
-    const child = spawn(process.execPath, [CLI, 'simulator', ...args], { env: { PATH: process.env.PATH ?? '', HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'simulator', ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
-          if (/RUNWARE_STATE_DIR/.test(out) && (args.includes('--shell') ? /\n$/.test(out) : /\}\s*$/.test(out))) resolve();
+          if (/RUNWARE_STATE_DIR/.test(out) && (args.includes('--shell') ? /\n$/.test(out) : /\}\s*$/.test(out)))
+            resolve();
         });
         child.on('exit', () => reject(new Error(`simulator exited: ${out}`)));
       });
@@ -119,7 +146,10 @@ describe('the standalone simulator', () => {
     const home = capture.tempDir('rw-home-');
     const out = await simulatorOutput(['--shell'], home);
     const lines = out.trim().split('\n');
-    expect(lines.every((l) => /^export [A-Z_]+='[^']*'$/.test(l)), out).toBe(true);
+    expect(
+      lines.every((l) => /^export [A-Z_]+='[^']*'$/.test(l)),
+      out,
+    ).toBe(true);
     expect(out).toMatch(/^export RUNWARE_STATE_DIR='/m);
     expect(out).toMatch(/^export RUNWARE_API_URL='http:\/\/127\.0\.0\.1:\d+/m);
     expect(existsSync(join(home, '.local', 'state', 'runware-mcp-server'))).toBe(false);

@@ -30,8 +30,19 @@ interface Instance {
 const instances: Instance[] = [];
 
 async function startInstance(name: string, extra: Record<string, string> = {}): Promise<Instance> {
-  const env = simEnv(sim, { RUNWARE_STATE_URL: redis.url, RUNWARE_MAX_CONCURRENCY: '4', RUNWARE_STATE_LEASE_SECONDS: String(LEASE_S), RUNWARE_TIME_SCALE: '0.05', RUNWARE_LOG_LEVEL: 'info', RUNWARE_OUTPUT_DIR: capture.tempDir(`rw-fleet-${name}-`), ...extra });
-  const child = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = simEnv(sim, {
+    RUNWARE_STATE_URL: redis.url,
+    RUNWARE_MAX_CONCURRENCY: '4',
+    RUNWARE_STATE_LEASE_SECONDS: String(LEASE_S),
+    RUNWARE_TIME_SCALE: '0.05',
+    RUNWARE_LOG_LEVEL: 'info',
+    RUNWARE_OUTPUT_DIR: capture.tempDir(`rw-fleet-${name}-`),
+    ...extra,
+  });
+  const child = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   for (let i = 0; i < 200 && !/Streamable HTTP at (\S+)/.test(err); i++) await sleep(25);
@@ -43,14 +54,28 @@ async function startInstance(name: string, extra: Record<string, string> = {}): 
 }
 
 /** A load balancer stub: forwards /mcp to whichever instance `target` names, and can cut every open connection. */
-async function balancer(): Promise<{ url: string; target: (i: Instance) => void; cut: () => void; close: () => Promise<void> }> {
+async function balancer(): Promise<{
+  url: string;
+  target: (i: Instance) => void;
+  cut: () => void;
+  close: () => Promise<void>;
+}> {
   let to: URL | undefined;
   const open = new Set<import('node:net').Socket>();
   const server: Server = createServer((req, res) => {
-    const up = request({ host: to!.hostname, port: to!.port, path: req.url, method: req.method, headers: { ...req.headers, host: to!.host } }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = request(
+      {
+        host: to!.hostname,
+        port: to!.port,
+        path: req.url,
+        method: req.method,
+        headers: { ...req.headers, host: to!.host },
+      },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
@@ -74,15 +99,36 @@ async function balancer(): Promise<{ url: string; target: (i: Instance) => void;
 
 async function connect(url: string): Promise<Client> {
   const client = new Client({ name: 'fleet-test', version: '0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { reconnectionOptions: { initialReconnectionDelay: 100, maxReconnectionDelay: 500, reconnectionDelayGrowFactor: 1.5, maxRetries: 20 } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), {
+      reconnectionOptions: {
+        initialReconnectionDelay: 100,
+        maxReconnectionDelay: 500,
+        reconnectionDelayGrowFactor: 1.5,
+        maxRetries: 20,
+      },
+    }),
+  );
   return client;
 }
-const call = async (c: Client, name: string, args: Record<string, unknown>, onprogress?: (p: { progress: number }) => void): Promise<CallToolResult & { structuredContent?: Record<string, unknown> }> => {
-  const r = (await c.callTool({ name, arguments: args }, undefined, { timeout: 60_000, ...(onprogress ? { onprogress } : {}) })) as CallToolResult & { structuredContent?: Record<string, unknown> };
+const call = async (
+  c: Client,
+  name: string,
+  args: Record<string, unknown>,
+  onprogress?: (p: { progress: number }) => void,
+): Promise<CallToolResult & { structuredContent?: Record<string, unknown> }> => {
+  const r = (await c.callTool({ name, arguments: args }, undefined, {
+    timeout: 60_000,
+    ...(onprogress ? { onprogress } : {}),
+  })) as CallToolResult & { structuredContent?: Record<string, unknown> };
   capture.add(r);
   return r;
 };
-const accepted = (taskType: string): number => sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : [])).filter((t) => t.taskType === taskType).length;
+const accepted = (taskType: string): number =>
+  sim
+    .runwareRequests()
+    .flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : []))
+    .filter((t) => t.taskType === taskType).length;
 const healthz = async (i: Instance): Promise<{ status: number; body: Record<string, unknown> }> => {
   const r = await fetch(i.url.replace(/\/mcp$/, '/healthz'));
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
@@ -97,7 +143,16 @@ async function dumpRedis(url: string): Promise<string> {
   for await (const keys of r.scanIterator({ COUNT: 500 })) {
     for (const k of keys) {
       const type = String(await r.sendCommand(['TYPE', k]));
-      const dump = type === 'string' ? ['GET', k] : type === 'hash' ? ['HGETALL', k] : type === 'zset' ? ['ZRANGE', k, '0', '-1'] : type === 'stream' ? ['XRANGE', k, '-', '+'] : ['TYPE', k];
+      const dump =
+        type === 'string'
+          ? ['GET', k]
+          : type === 'hash'
+            ? ['HGETALL', k]
+            : type === 'zset'
+              ? ['ZRANGE', k, '0', '-1']
+              : type === 'stream'
+                ? ['XRANGE', k, '-', '+']
+                : ['TYPE', k];
       out.push(k, JSON.stringify(await r.sendCommand(dump)));
     }
   }
@@ -142,7 +197,13 @@ describe.skipIf(!hasRedis)('three instances sharing one Redis', () => {
 
   it('a task submitted on A is polled on B and listed on C', async () => {
     const [ca, cb, cc] = await Promise.all([connect(a.url), connect(b.url), connect(c.url)]);
-    const started = await call(ca, 'runware_text_to_image', { prompt: 'a heron', width: 512, height: 512, numberResults: 2, waitSeconds: 0 });
+    const started = await call(ca, 'runware_text_to_image', {
+      prompt: 'a heron',
+      width: 512,
+      height: 512,
+      numberResults: 2,
+      waitSeconds: 0,
+    });
     expect(started.structuredContent).toMatchObject({ status: 'processing' });
     const uuid = String(started.structuredContent!.taskUUID);
     // B never saw it: the journal in Redis says how many results to wait for.
@@ -150,11 +211,18 @@ describe.skipIf(!hasRedis)('three instances sharing one Redis', () => {
     expect(polled.structuredContent).toMatchObject({ status: 'success', taskUUID: uuid });
     expect(polled.structuredContent!.results).toHaveLength(2);
     const listed = await call(cc, 'runware_tasks', { since: '1h' });
-    expect((listed.structuredContent!.tasks as Array<{ taskUUID: string; status: string }>).find((t) => t.taskUUID === uuid)).toMatchObject({ status: 'success' });
+    expect(
+      (listed.structuredContent!.tasks as Array<{ taskUUID: string; status: string }>).find((t) => t.taskUUID === uuid),
+    ).toMatchObject({ status: 'success' });
     // A caller's UUID used on A is refused on C.
     const own = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
-    expect((await call(ca, 'runware_request', { tasks: [{ taskType: 'promptEnhance', prompt: 'a fox', taskUUID: own }] })).isError).toBeFalsy();
-    const again = await call(cc, 'runware_request', { tasks: [{ taskType: 'promptEnhance', prompt: 'a fox', taskUUID: own }] });
+    expect(
+      (await call(ca, 'runware_request', { tasks: [{ taskType: 'promptEnhance', prompt: 'a fox', taskUUID: own }] }))
+        .isError,
+    ).toBeFalsy();
+    const again = await call(cc, 'runware_request', {
+      tasks: [{ taskType: 'promptEnhance', prompt: 'a fox', taskUUID: own }],
+    });
     expect(again.isError).toBe(true);
     expect(JSON.stringify(again.structuredContent ?? again.content)).toMatch(/already used/);
     expect(accepted('promptEnhance')).toBe(1);
@@ -175,7 +243,15 @@ describe.skipIf(!hasRedis)('three instances sharing one Redis', () => {
     const sid = (client.transport as StreamableHTTPClientTransport).sessionId!;
     await (client.transport as StreamableHTTPClientTransport).terminateSession();
     // A no longer serves it either.
-    const onA = await fetch(a.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }) });
+    const onA = await fetch(a.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': sid,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+    });
     expect(onA.status).toBe(404);
     await client.close();
     await lb.close();
@@ -187,7 +263,12 @@ describe.skipIf(!hasRedis)('three instances sharing one Redis', () => {
     const client = await connect(lb.url);
     const seen: number[] = [];
     // Slow enough to cut in the middle: an async job polled for a while.
-    const pending = call(client, 'runware_text_to_image', { prompt: 'a slow lighthouse', width: 1024, height: 1024, numberResults: 4, waitSeconds: 30 }, (p) => seen.push(p.progress));
+    const pending = call(
+      client,
+      'runware_text_to_image',
+      { prompt: 'a slow lighthouse', width: 1024, height: 1024, numberResults: 4, waitSeconds: 30 },
+      (p) => seen.push(p.progress),
+    );
     for (let i = 0; i < 200 && seen.length === 0; i++) await sleep(10);
     expect(seen.length).toBeGreaterThan(0);
     lb.target(b);
@@ -206,7 +287,11 @@ describe.skipIf(!hasRedis)('three instances sharing one Redis', () => {
   it('60 concurrent calls over the three keep the global concurrency limit', async () => {
     const clients = await Promise.all([a, b, c].flatMap((i) => [connect(i.url), connect(i.url)]));
     sim.state.holdMs = 60;
-    const searches = await Promise.all(Array.from({ length: 60 }, (_, k) => call(clients[k % clients.length]!, 'runware_model_search', { search: `model ${k}` })));
+    const searches = await Promise.all(
+      Array.from({ length: 60 }, (_, k) =>
+        call(clients[k % clients.length]!, 'runware_model_search', { search: `model ${k}` }),
+      ),
+    );
     expect(searches.filter((r) => r.isError)).toEqual([]);
     // RUNWARE_MAX_CONCURRENCY=4 counts across the instances: never more than 4 at once, and the 4 were used.
     expect(sim.state.maxInFlight).toBeLessThanOrEqual(4);
@@ -219,17 +304,29 @@ describe.skipIf(!hasRedis)('three instances sharing one Redis', () => {
     // against it, so the cap is set a cent above it: a 512² FLUX dev image is quoted $0.001 from the
     // published pricing (#27), so a cent takes a few.
     const probe = await connect(a.url);
-    const before = (await call(probe, 'runware_account', {})).structuredContent as { spend?: { today?: number; pendingToday?: number } };
+    const before = (await call(probe, 'runware_account', {})).structuredContent as {
+      spend?: { today?: number; pendingToday?: number };
+    };
     await probe.close();
     const cap = Math.round(((before.spend?.today ?? 0) + (before.spend?.pendingToday ?? 0) + 0.01) * 1e4) / 1e4;
-    const capped = await Promise.all(['d', 'e', 'f'].map((n) => startInstance(n, { RUNWARE_MAX_SPEND_USD: String(cap) })));
+    const capped = await Promise.all(
+      ['d', 'e', 'f'].map((n) => startInstance(n, { RUNWARE_MAX_SPEND_USD: String(cap) })),
+    );
     const clients = await Promise.all(capped.flatMap((i) => [connect(i.url), connect(i.url)]));
-    const runs = await Promise.all(Array.from({ length: 60 }, (_, k) => call(clients[k % clients.length]!, 'runware_text_to_image', { prompt: `a fox ${k}`, width: 512, height: 512 })));
+    const runs = await Promise.all(
+      Array.from({ length: 60 }, (_, k) =>
+        call(clients[k % clients.length]!, 'runware_text_to_image', { prompt: `a fox ${k}`, width: 512, height: 512 }),
+      ),
+    );
     const ok = runs.filter((r) => !r.isError);
     const refused = runs.filter((r) => r.isError);
-    expect(ok.length, JSON.stringify(refused[0]?.structuredContent ?? refused[0]?.content).slice(0, 600)).toBeGreaterThan(0);
+    expect(
+      ok.length,
+      JSON.stringify(refused[0]?.structuredContent ?? refused[0]?.content).slice(0, 600),
+    ).toBeGreaterThan(0);
     expect(refused.length).toBeGreaterThan(0);
-    for (const r of refused) expect(JSON.stringify(r.structuredContent ?? r.content)).toMatch(/RUNWARE_MAX_SPEND_USD|spend cap/);
+    for (const r of refused)
+      expect(JSON.stringify(r.structuredContent ?? r.content)).toMatch(/RUNWARE_MAX_SPEND_USD|spend cap/);
     // What the simulator ran is exactly what was allowed, and its cost is within the cap.
     expect(accepted('imageInference')).toBe(ok.length);
     const account = await call(clients[0]!, 'runware_account', {});
@@ -244,11 +341,18 @@ describe.skipIf(!hasRedis)('three instances sharing one Redis', () => {
   it('A killed mid-task: B finishes the poll, and the permits A held come back', async () => {
     const victim = await startInstance('victim');
     const cv = await connect(victim.url);
-    const started = await call(cv, 'runware_text_to_image', { prompt: 'an orphan', width: 512, height: 512, waitSeconds: 0 });
+    const started = await call(cv, 'runware_text_to_image', {
+      prompt: 'an orphan',
+      width: 512,
+      height: 512,
+      waitSeconds: 0,
+    });
     const uuid = String(started.structuredContent!.taskUUID);
     // The victim fills the global limit with requests held upstream, then dies holding them.
     sim.state.holdMs = 4000;
-    const held = Array.from({ length: 4 }, (_, k) => cv.callTool({ name: 'runware_model_search', arguments: { search: `held ${k}` } }).catch(() => undefined));
+    const held = Array.from({ length: 4 }, (_, k) =>
+      cv.callTool({ name: 'runware_model_search', arguments: { search: `held ${k}` } }).catch(() => undefined),
+    );
     for (let i = 0; i < 200 && sim.state.inFlight < 4; i++) await sleep(10);
     expect(sim.state.inFlight).toBe(4);
     victim.child.kill('SIGKILL');
@@ -259,7 +363,9 @@ describe.skipIf(!hasRedis)('three instances sharing one Redis', () => {
     expect(polled.structuredContent).toMatchObject({ status: 'success', taskUUID: uuid });
     // B's calls wait for the dead leases to expire (LEASE_S), not forever.
     const t0 = Date.now();
-    const after = await Promise.all(Array.from({ length: 4 }, (_, k) => call(cb, 'runware_model_search', { search: `after ${k}` })));
+    const after = await Promise.all(
+      Array.from({ length: 4 }, (_, k) => call(cb, 'runware_model_search', { search: `after ${k}` })),
+    );
     expect(after.filter((r) => r.isError)).toEqual([]);
     expect(Date.now() - t0).toBeLessThan(LEASE_S * 1000 + 4000);
     await cb.close();

@@ -20,9 +20,17 @@ let client: Client;
 let close: () => Promise<void>;
 let env: Record<string, string>;
 let out: string;
-const text = (r: CallToolResult): string => r.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n');
+const text = (r: CallToolResult): string =>
+  r.content
+    .filter((c) => c.type === 'text')
+    .map((c) => (c as { text: string }).text)
+    .join('\n');
 
-async function call(name: string, args: Record<string, unknown>, c = client): Promise<{ r: CallToolResult; sc: Record<string, unknown> }> {
+async function call(
+  name: string,
+  args: Record<string, unknown>,
+  c = client,
+): Promise<{ r: CallToolResult; sc: Record<string, unknown> }> {
   const r = (await c.callTool({ name, arguments: args }, undefined, { timeout: 60_000 })) as CallToolResult;
   capture.add(r);
   return { r, sc: (r.structuredContent ?? {}) as Record<string, unknown> };
@@ -48,7 +56,14 @@ describe('1. names chosen by the upstream', () => {
     sim.state.reset();
     sim.state.options.hostile = true;
     const outside = join(out, '..', 'outside');
-    const { sc } = await call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, numberResults: 2, saveTo: 'hostile/', waitSeconds: 20 });
+    const { sc } = await call('runware_text_to_image', {
+      prompt: 'a fox',
+      width: 512,
+      height: 512,
+      numberResults: 2,
+      saveTo: 'hostile/',
+      waitSeconds: 20,
+    });
     sim.state.options.hostile = false;
     expect(sc.status).toBe('success');
     const images = sc.images as Array<{ savedTo?: string; saveError?: string }>;
@@ -63,7 +78,23 @@ describe('1. names chosen by the upstream', () => {
     sim.state.reset();
     sim.state.options.hostile = true;
     const dir = join(out, 'cli-hostile');
-    const r = await runCli(['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512', '--number-results', '2', '--out', dir], env, capture);
+    const r = await runCli(
+      [
+        'text-to-image',
+        '--prompt',
+        'a fox',
+        '--width',
+        '512',
+        '--height',
+        '512',
+        '--number-results',
+        '2',
+        '--out',
+        dir,
+      ],
+      env,
+      capture,
+    );
     sim.state.options.hostile = false;
     expect(r.code).toBe(0);
     const names = readdirSync(dir);
@@ -74,7 +105,13 @@ describe('1. names chosen by the upstream', () => {
 
   it('"..foo/x.jpg" is inside the root, and is saved', async () => {
     sim.state.reset();
-    const { sc } = await call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, saveTo: '..foo/x.jpg', waitSeconds: 20 });
+    const { sc } = await call('runware_text_to_image', {
+      prompt: 'a fox',
+      width: 512,
+      height: 512,
+      saveTo: '..foo/x.jpg',
+      waitSeconds: 20,
+    });
     expect((sc.images as Array<{ savedTo?: string }>)[0]!.savedTo).toBe(join(out, '..foo', 'x.jpg'));
   });
 });
@@ -86,7 +123,9 @@ describe('2. the upstream cannot crash the server', () => {
     const m = await call('runware_model_search', { search: 'flux', limit: 3 });
     expect(m.r.isError).toBeFalsy();
     expect(text(m.r)).not.toMatch(/Internal error/);
-    const req = await call('runware_request', { tasks: [imageTask(), { taskType: 'promptEnhance', prompt: 'a', promptVersions: 1 }] });
+    const req = await call('runware_request', {
+      tasks: [imageTask(), { taskType: 'promptEnhance', prompt: 'a', promptVersions: 1 }],
+    });
     expect((req.sc.tasks as Array<{ status: string }>).map((t) => t.status)).toEqual(['success', 'success']);
     sim.state.options.hostile = false;
     await client.ping();
@@ -121,9 +160,18 @@ describe('3. a billed result is never thrown away', () => {
     sim.state.reset();
     // The (sync) answer is slow; meanwhile a file takes the directory's name, so the write fails after billing.
     sim.addFaults({ kind: 'latency', ms: 700, taskType: 'imageInference' });
-    const pending = call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, saveTo: 'later/', waitSeconds: 20 });
+    const pending = call('runware_text_to_image', {
+      prompt: 'a fox',
+      width: 512,
+      height: 512,
+      saveTo: 'later/',
+      waitSeconds: 20,
+    });
     // Once the task is at the simulator (its answer held back), the folder is taken.
-    await waitFor(() => sim.runwareRequests().some((e) => JSON.stringify(e.body).includes('"positivePrompt":"a fox"')), { timeoutMs: 10_000, what: 'the task to reach the simulator' });
+    await waitFor(
+      () => sim.runwareRequests().some((e) => JSON.stringify(e.body).includes('"positivePrompt":"a fox"')),
+      { timeoutMs: 10_000, what: 'the task to reach the simulator' },
+    );
     writeFileSync(join(out, 'later'), 'a file where the directory should be');
     const { r, sc } = await pending;
     expect(r.isError).toBeFalsy();
@@ -174,11 +222,17 @@ describe('4. hostile input from the client', () => {
       child.stdin!.write(big);
       child.stdin!.write('{"jsonrpc":"2.0","id":8,"method":"ping"}\n');
       await waitFor(() => lines().length >= 2);
-      const msgs = lines().map((l) => JSON.parse(l) as { id: unknown; error?: { code: number; message: string }; result?: unknown });
+      const msgs = lines().map(
+        (l) => JSON.parse(l) as { id: unknown; error?: { code: number; message: string }; result?: unknown },
+      );
       expect(msgs[0]).toMatchObject({ id: 7, error: { code: -32600 } });
       expect(msgs[0]!.error!.message).toMatch(/too large/);
       expect(msgs[1]).toMatchObject({ id: 8, result: {} });
-      expect(stderr().split('\n').filter((l) => /over the .*-byte limit/.test(l))).toHaveLength(1);
+      expect(
+        stderr()
+          .split('\n')
+          .filter((l) => /over the .*-byte limit/.test(l)),
+      ).toHaveLength(1);
       expect(child.exitCode).toBeNull();
     } finally {
       child.kill();
@@ -188,27 +242,41 @@ describe('4. hostile input from the client', () => {
   it('invalid JSON-RPC with an id gets an error with that id; invalid JSON gets -32700', async () => {
     const { child, lines } = rawStdio();
     try {
-      child.stdin!.write('{"jsonrpc":"1.0","id":41,"method":"ping"}\n{not json\n{"jsonrpc":"2.0","id":"q","method":7}\n');
+      child.stdin!.write(
+        '{"jsonrpc":"1.0","id":41,"method":"ping"}\n{not json\n{"jsonrpc":"2.0","id":"q","method":7}\n',
+      );
       await waitFor(() => lines().length >= 3);
       const msgs = lines().map((l) => JSON.parse(l) as { id: unknown; error: { code: number } });
-      expect(msgs.map((m) => [m.id, m.error.code])).toEqual([[41, -32600], [null, -32700], ['q', -32600]]);
+      expect(msgs.map((m) => [m.id, m.error.code])).toEqual([
+        [41, -32600],
+        [null, -32700],
+        ['q', -32600],
+      ]);
     } finally {
       child.kill();
     }
   });
 
   it('a bad logging/setLevel gets -32602 naming the levels, not a zod dump', async () => {
-    const e = await client.setLoggingLevel('loud' as never).then(() => undefined, (x: unknown) => x as Error);
+    const e = await client.setLoggingLevel('loud' as never).then(
+      () => undefined,
+      (x: unknown) => x as Error,
+    );
     expect(e?.message).toMatch(/-32602.*params.level must be one of debug, info/);
     expect(e?.message).not.toMatch(/invalid_value|"path"/);
   });
 
   it('__proto__ in a raw task is refused over MCP as over the CLI, naming the path, nothing sent', async () => {
     sim.state.reset();
-    const raw = '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"runware_request","arguments":{"tasks":[{"taskType":"imageInference","positivePrompt":"a","model":"runware:101@1","__proto__":{"admin":true}}]}}}';
+    const raw =
+      '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"runware_request","arguments":{"tasks":[{"taskType":"imageInference","positivePrompt":"a","model":"runware:101@1","__proto__":{"admin":true}}]}}}';
     const { child, lines } = rawStdio();
     try {
-      child.stdin!.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}\n{"jsonrpc":"2.0","method":"notifications/initialized"}\n' + raw + '\n');
+      child.stdin!.write(
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}\n{"jsonrpc":"2.0","method":"notifications/initialized"}\n' +
+          raw +
+          '\n',
+      );
       await waitFor(() => lines().some((l) => l.includes('"id":5')));
       const reply = JSON.parse(lines().find((l) => l.includes('"id":5'))!) as { result: CallToolResult };
       expect(reply.result.isError).toBe(true);
@@ -216,7 +284,12 @@ describe('4. hostile input from the client', () => {
     } finally {
       child.kill();
     }
-    const cli = await runCli(['raw', '-'], env, capture, '[{"taskType":"imageInference","positivePrompt":"a","model":"runware:101@1","__proto__":{"admin":true}}]');
+    const cli = await runCli(
+      ['raw', '-'],
+      env,
+      capture,
+      '[{"taskType":"imageInference","positivePrompt":"a","model":"runware:101@1","__proto__":{"admin":true}}]',
+    );
     expect(cli.code).toBe(2);
     expect(cli.stdout + cli.stderr).toMatch(/__proto__/);
     expect(sim.runwareRequests()).toHaveLength(0);
@@ -263,19 +336,26 @@ describe('5. secrets in their other forms', () => {
 
   it('ordinary words survive: "a basic watercolor of a fox"', async () => {
     sim.state.reset();
-    const { sc } = await call('runware_request', { tasks: [{ taskType: 'promptEnhance', prompt: 'a basic watercolor of a fox', promptVersions: 1 }] });
+    const { sc } = await call('runware_request', {
+      tasks: [{ taskType: 'promptEnhance', prompt: 'a basic watercolor of a fox', promptVersions: 1 }],
+    });
     expect(JSON.stringify(sc)).toContain('a basic watercolor of a fox');
   });
 });
 
 describe('8. permanent errors are never retried', () => {
-  it.each(['', 'unknownError', 'modelUnavailable', 'invalidTimeoutValue', 'providerSettingsInvalid'])('task error code "%s": sent once', async (code) => {
-    sim.state.reset();
-    sim.addFaults({ kind: 'taskError', code });
-    const { sc } = await call('runware_request', { tasks: [imageTask()] });
-    expect((sc.tasks as Array<{ status: string }>)[0]!.status).toBe('error');
-    expect(sim.runwareRequests().filter((e) => (e.body as Array<{ taskType: string }>)[0]?.taskType === 'imageInference')).toHaveLength(1);
-  });
+  it.each(['', 'unknownError', 'modelUnavailable', 'invalidTimeoutValue', 'providerSettingsInvalid'])(
+    'task error code "%s": sent once',
+    async (code) => {
+      sim.state.reset();
+      sim.addFaults({ kind: 'taskError', code });
+      const { sc } = await call('runware_request', { tasks: [imageTask()] });
+      expect((sc.tasks as Array<{ status: string }>)[0]!.status).toBe('error');
+      expect(
+        sim.runwareRequests().filter((e) => (e.body as Array<{ taskType: string }>)[0]?.taskType === 'imageInference'),
+      ).toHaveLength(1);
+    },
+  );
 });
 
 describe('6. the HTTP boundary', () => {
@@ -284,7 +364,10 @@ describe('6. the HTTP boundary', () => {
     for (const c of children) c.kill('SIGTERM');
   });
   async function startHttp(extra: Record<string, string> = {}, args: string[] = []): Promise<string> {
-    const child = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0', ...args], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--http', '--port', '0', ...args], {
+      env: { ...env, ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -310,9 +393,14 @@ describe('6. the HTTP boundary', () => {
     await b.setLoggingLevel('debug');
     sim.state.reset();
     sim.addFaults({ kind: 'http503' });
-    const r = (await a.callTool({ name: 'runware_model_search', arguments: { search: 'flux', limit: 1 } })) as CallToolResult;
+    const r = (await a.callTool({
+      name: 'runware_model_search',
+      arguments: { search: 'flux', limit: 1 },
+    })) as CallToolResult;
     capture.add(r, gotA, gotB);
-    await waitFor(() => /did not run/.test(JSON.stringify(gotA)), { what: "the retry's log message on the session that made the call" });
+    await waitFor(() => /did not run/.test(JSON.stringify(gotA)), {
+      what: "the retry's log message on the session that made the call",
+    });
     expect(JSON.stringify(gotB)).not.toMatch(/did not run|taskUUID/);
     await a.close();
     await b.close();
@@ -333,11 +421,18 @@ describe('6. the HTTP boundary', () => {
 
   it('--allowed-hosts lets a server behind a name answer that Host; others are still refused', async () => {
     const url = new URL(await startHttp({}, ['--allowed-hosts', 'mcp.example.test']));
-    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '0' } } });
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '0' } },
+    });
     const send = (host: string): Promise<number> =>
       new Promise((resolve) => {
         const s = connect(Number(url.port), url.hostname, () => {
-          s.write(`POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${Buffer.byteLength(init)}\r\nConnection: close\r\n\r\n${init}`);
+          s.write(
+            `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${Buffer.byteLength(init)}\r\nConnection: close\r\n\r\n${init}`,
+          );
         });
         let d = '';
         s.on('data', (c: Buffer) => {
@@ -371,14 +466,20 @@ describe('8. input is checked before anything is sent (second wave)', () => {
   it('an AIR-shaped id that holds the key, or a part of it, goes into no URL: model-info and run refuse it first', async () => {
     sim.state.reset();
     const [head, tail] = [CANARY.apiKey.slice(0, 16), CANARY.apiKey.slice(17)];
-    for (const model of [`runware:${CANARY.apiKey}@1`, `${head}:${tail}@1`, `runware:x@${CANARY.apiKey.toLowerCase()}`]) {
+    for (const model of [
+      `runware:${CANARY.apiKey}@1`,
+      `${head}:${tail}@1`,
+      `runware:x@${CANARY.apiKey.toLowerCase()}`,
+    ]) {
       const info = await runCli(['model-info', model], env, capture);
       expect(info.code).not.toBe(0);
       expect(info.stdout + info.stderr).toMatch(/secret/);
       const run = await runCli(['run', model, '--param', 'positivePrompt=cat'], env, capture);
       expect(run.code).not.toBe(0);
     }
-    expect(sim.state.log.filter((e) => e.surface === 'schemas' || e.surface === 'content').map((e) => e.path)).toEqual([]);
+    expect(sim.state.log.filter((e) => e.surface === 'schemas' || e.surface === 'content').map((e) => e.path)).toEqual(
+      [],
+    );
     expect(sim.state.log.filter((e) => e.surface === 'runware').length).toBe(0);
   });
 });

@@ -29,10 +29,18 @@ type T2I = CallToolResult & { structuredContent: { taskUUID: string; status: str
 describe('a running server whose journal is deleted, then made unwritable', () => {
   it('reopens it where other processes read, and never crashes on an unwritable one', async () => {
     const stateDir = capture.tempDir('rw-heal-');
-    const env = simEnv(sim, { RUNWARE_STATE_DIR: stateDir, RUNWARE_OUTPUT_DIR: capture.tempDir('rw-heal-out-'), RUNWARE_LOG_LEVEL: 'warning' });
+    const env = simEnv(sim, {
+      RUNWARE_STATE_DIR: stateDir,
+      RUNWARE_OUTPUT_DIR: capture.tempDir('rw-heal-out-'),
+      RUNWARE_LOG_LEVEL: 'warning',
+    });
     const path = join(stateDir, 'journal.sqlite');
     const c = await connectStdio([], env, capture);
-    const draw = async (prompt: string): Promise<T2I> => (await c.client.callTool({ name: 'runware_text_to_image', arguments: { prompt, width: 512, height: 512 } })) as T2I;
+    const draw = async (prompt: string): Promise<T2I> =>
+      (await c.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt, width: 512, height: 512 },
+      })) as T2I;
     const seenByCli = async (uuid: string): Promise<string | undefined> => {
       const r = await runCli(['task', uuid], env, capture);
       return r.code === 0 ? String((JSON.parse(r.stdout) as { status: string }).status) : undefined;
@@ -57,8 +65,12 @@ describe('a running server whose journal is deleted, then made unwritable', () =
           const third = await draw('while unwritable');
           expect(third.isError).toBeFalsy();
           expect(third.structuredContent.status).toBe('success');
-          expect(third.structuredContent.note).toMatch(/Not recorded in the task journal \(.*cannot be written.*\): a restart cannot find this task/);
-          const account = (await c.client.callTool({ name: 'runware_account', arguments: {} })) as CallToolResult & { structuredContent: { note?: string } };
+          expect(third.structuredContent.note).toMatch(
+            /Not recorded in the task journal \(.*cannot be written.*\): a restart cannot find this task/,
+          );
+          const account = (await c.client.callTool({ name: 'runware_account', arguments: {} })) as CallToolResult & {
+            structuredContent: { note?: string };
+          };
           expect(account.structuredContent.note).toMatch(/unavailable.*cannot be written/);
           const tasks = (await c.client.callTool({ name: 'runware_tasks', arguments: {} })) as CallToolResult;
           expect(tasks.isError).toBe(true);

@@ -14,10 +14,25 @@ const capture = new Capture();
 let stateDir: string;
 let out: string;
 
-const env = (extra: Record<string, string> = {}): Record<string, string> => simEnv(sim, { RUNWARE_STATE_DIR: stateDir, RUNWARE_OUTPUT_DIR: out, RUNWARE_SIM_TIME_SCALE: '0.02', RUNWARE_LOG_LEVEL: 'warning', ...extra });
+const env = (extra: Record<string, string> = {}): Record<string, string> =>
+  simEnv(sim, {
+    RUNWARE_STATE_DIR: stateDir,
+    RUNWARE_OUTPUT_DIR: out,
+    RUNWARE_SIM_TIME_SCALE: '0.02',
+    RUNWARE_LOG_LEVEL: 'warning',
+    ...extra,
+  });
 const json = (s: string): Record<string, unknown> => JSON.parse(s) as Record<string, unknown>;
-const accepted = (taskType: string): number => sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : [])).filter((t) => t.taskType === taskType).length;
-const text = (r: CallToolResult): string => r.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n');
+const accepted = (taskType: string): number =>
+  sim
+    .runwareRequests()
+    .flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : []))
+    .filter((t) => t.taskType === taskType).length;
+const text = (r: CallToolResult): string =>
+  r.content
+    .filter((c) => c.type === 'text')
+    .map((c) => (c as { text: string }).text)
+    .join('\n');
 
 beforeAll(async () => {
   sim = await startSim({ timeScale: 0.02 });
@@ -36,50 +51,91 @@ describe('one journal for every process of a user', () => {
   });
 
   it('lists a task made by one process in another, over the CLI and MCP, with cost and outputs', async () => {
-    const made = await runCli(['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512', '--out', join(out, 'cli')], env(), capture);
+    const made = await runCli(
+      ['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512', '--out', join(out, 'cli')],
+      env(),
+      capture,
+    );
     expect(made.code, made.stderr).toBe(0);
     const uuid = String(json(made.stdout).taskUUID);
     const list = await runCli(['tasks', '--limit', '5'], env(), capture);
     const tasks = json(list.stdout).tasks as Array<Record<string, unknown>>;
-    expect(tasks[0]).toMatchObject({ taskUUID: uuid, taskType: 'imageInference', status: 'success', cost: expect.any(Number) });
+    expect(tasks[0]).toMatchObject({
+      taskUUID: uuid,
+      taskType: 'imageInference',
+      status: 'success',
+      cost: expect.any(Number),
+    });
     expect(String((tasks[0]!.outputs as Array<{ savedTo?: string }>)[0]!.savedTo)).toMatch(/\.jpg$/);
     const one = json((await runCli(['task', uuid], env(), capture)).stdout);
-    expect(one).toMatchObject({ taskUUID: uuid, numberResults: 1, request: { positivePrompt: 'a fox', includeCost: true } });
+    expect(one).toMatchObject({
+      taskUUID: uuid,
+      numberResults: 1,
+      request: { positivePrompt: 'a fox', includeCost: true },
+    });
     const c = await connectStdio([], env(), capture);
     try {
-      const r = (await c.client.callTool({ name: 'runware_tasks', arguments: { since: '1h' } })) as CallToolResult & { structuredContent: { tasks: Array<{ taskUUID: string }> } };
+      const r = (await c.client.callTool({ name: 'runware_tasks', arguments: { since: '1h' } })) as CallToolResult & {
+        structuredContent: { tasks: Array<{ taskUUID: string }> };
+      };
       expect(r.structuredContent.tasks.map((t) => t.taskUUID)).toContain(uuid);
       const res = await c.client.listResources();
       expect(res.resources.map((x) => x.uri)).toContain(`runware://tasks/${uuid}`);
       const read = await c.client.readResource({ uri: `runware://tasks/${uuid}` });
-      expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({ taskUUID: uuid, status: 'success' });
+      expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({
+        taskUUID: uuid,
+        status: 'success',
+      });
     } finally {
       await c.close();
     }
   });
 
   it('refuses a taskUUID reused by another process, sending nothing', async () => {
-    const task = JSON.stringify([{ taskType: 'promptEnhance', prompt: 'a lighthouse', taskUUID: '3b241101-e2bb-4255-8caf-4136c566a962' }]);
+    const task = JSON.stringify([
+      { taskType: 'promptEnhance', prompt: 'a lighthouse', taskUUID: '3b241101-e2bb-4255-8caf-4136c566a962' },
+    ]);
     const first = await runCli(['raw', '-'], env(), capture, task);
     expect(first.code, first.stderr).toBe(0);
     const again = await runCli(['raw', '-'], env(), capture, task);
     expect(again.code).toBe(2);
     expect(json(again.stdout).error).toMatchObject({ kind: 'policy', field: 'tasks[0].taskUUID' });
-    expect(String((json(again.stdout).error as { message: string }).message)).toMatch(/already used \(the journal at .*journal.sqlite has it\)/);
+    expect(String((json(again.stdout).error as { message: string }).message)).toMatch(
+      /already used \(the journal at .*journal.sqlite has it\)/,
+    );
     expect(accepted('promptEnhance')).toBe(1);
   });
 
   it('polls a task after a restart with what the journal remembers, and saves its files', async () => {
     const a = await connectStdio([], env(), capture);
-    const started = (await a.client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'a heron', width: 512, height: 512, numberResults: 2, waitSeconds: 0, saveTo: 'after-restart/' } })) as CallToolResult & { structuredContent: { taskUUID: string; status: string } };
+    const started = (await a.client.callTool({
+      name: 'runware_text_to_image',
+      arguments: {
+        prompt: 'a heron',
+        width: 512,
+        height: 512,
+        numberResults: 2,
+        waitSeconds: 0,
+        saveTo: 'after-restart/',
+      },
+    })) as CallToolResult & { structuredContent: { taskUUID: string; status: string } };
     await a.close();
     expect(started.structuredContent.status).toBe('processing');
     const uuid = started.structuredContent.taskUUID;
-    expect(json((await runCli(['task', uuid], env(), capture)).stdout)).toMatchObject({ status: 'processing', saveTo: 'after-restart/', numberResults: 2 });
+    expect(json((await runCli(['task', uuid], env(), capture)).stdout)).toMatchObject({
+      status: 'processing',
+      saveTo: 'after-restart/',
+      numberResults: 2,
+    });
     const b = await connectStdio([], env(), capture);
     try {
       // Neither numberResults nor saveTo is given: the journal has both.
-      const r = (await b.client.callTool({ name: 'runware_poll', arguments: { taskUUID: uuid, waitSeconds: 20 } })) as CallToolResult & { structuredContent: { status: string; results: unknown[]; files: Array<{ savedTo?: string }> } };
+      const r = (await b.client.callTool({
+        name: 'runware_poll',
+        arguments: { taskUUID: uuid, waitSeconds: 20 },
+      })) as CallToolResult & {
+        structuredContent: { status: string; results: unknown[]; files: Array<{ savedTo?: string }> };
+      };
       expect(r.structuredContent.status).toBe('success');
       expect(r.structuredContent.results).toHaveLength(2);
       expect(r.structuredContent.files.map((f) => f.savedTo)).toHaveLength(2);
@@ -95,15 +151,36 @@ describe('one journal for every process of a user', () => {
   it('keeps the tasks of one batch apart: a model search polled later is never taken for the image beside it', async () => {
     const c = await connectStdio([], env(), capture);
     try {
-      const sent = (await c.client.callTool({ name: 'runware_request', arguments: { tasks: [{ taskType: 'imageInference', positivePrompt: 'a wren', model: 'runware:101@1', width: 512, height: 512, numberResults: 2 }, { taskType: 'modelSearch', search: 'flux' }] } })) as CallToolResult & { structuredContent: { tasks: Array<{ taskUUID: string; taskType: string }> } };
+      const sent = (await c.client.callTool({
+        name: 'runware_request',
+        arguments: {
+          tasks: [
+            {
+              taskType: 'imageInference',
+              positivePrompt: 'a wren',
+              model: 'runware:101@1',
+              width: 512,
+              height: 512,
+              numberResults: 2,
+            },
+            { taskType: 'modelSearch', search: 'flux' },
+          ],
+        },
+      })) as CallToolResult & { structuredContent: { tasks: Array<{ taskUUID: string; taskType: string }> } };
       expect(sent.isError, text(sent)).toBeFalsy();
       const [image, search] = sent.structuredContent.tasks;
       // The search was never journaled: it has no record, and the image's is not lent to it.
       await expect(c.client.readResource({ uri: `runware://tasks/${search!.taskUUID}` })).rejects.toThrow();
-      const p = (await c.client.callTool({ name: 'runware_poll', arguments: { taskUUID: search!.taskUUID, waitSeconds: 10 } })) as CallToolResult & { structuredContent: { status: string; taskUUID: string; results: unknown[] } };
+      const p = (await c.client.callTool({
+        name: 'runware_poll',
+        arguments: { taskUUID: search!.taskUUID, waitSeconds: 10 },
+      })) as CallToolResult & { structuredContent: { status: string; taskUUID: string; results: unknown[] } };
       expect(p.structuredContent).toMatchObject({ status: 'success', taskUUID: search!.taskUUID });
       // And the poll wrote nothing over the image's record.
-      const rec = JSON.parse((((await c.client.readResource({ uri: `runware://tasks/${image!.taskUUID}` })).contents[0]) as { text: string }).text) as Record<string, unknown>;
+      const rec = JSON.parse(
+        ((await c.client.readResource({ uri: `runware://tasks/${image!.taskUUID}` })).contents[0] as { text: string })
+          .text,
+      ) as Record<string, unknown>;
       expect(rec).toMatchObject({ taskUUID: image!.taskUUID, taskType: 'imageInference', numberResults: 2 });
     } finally {
       await c.close();
@@ -138,7 +215,9 @@ describe('the daily spend cap', () => {
     const codes = runs.map((r) => r.code).sort();
     expect(codes).toEqual([0, 0, 0, 2]);
     const refused = json(runs.find((r) => r.code === 2)!.stdout).error as { message: string; hint: string };
-    expect(refused.message).toMatch(/daily spend cap RUNWARE_MAX_SPEND_USD=\$3\.70 would be passed: \$3\.68\d* is spent or reserved today \(UTC\), and this task would cost up to \$0\.92 \(klingai:5@3's published pricing, scaled to this task\)/);
+    expect(refused.message).toMatch(
+      /daily spend cap RUNWARE_MAX_SPEND_USD=\$3\.70 would be passed: \$3\.68\d* is spent or reserved today \(UTC\), and this task would cost up to \$0\.92 \(klingai:5@3's published pricing, scaled to this task\)/,
+    );
     expect(refused.hint).toMatch(/resets at \d{4}-\d{2}-\d{2}T23:59:59Z/);
     expect(accepted('videoInference')).toBe(4);
     const acct = json((await runCli(['account'], capped, capture)).stdout);
@@ -156,15 +235,26 @@ describe('the daily spend cap', () => {
     expect((await runCli(['tasks'], capped, capture)).code).toBe(0);
     // And a billable task that does not fit what is left ($0.0272 against about $0.02) is refused before anything is sent.
     const before = accepted('imageInference');
-    const img = await runCli(['text-to-image', '--prompt', 'a fox', '--width', '2048', '--height', '2048', '--steps', '50'], capped, capture);
+    const img = await runCli(
+      ['text-to-image', '--prompt', 'a fox', '--width', '2048', '--height', '2048', '--steps', '50'],
+      capped,
+      capture,
+    );
     expect(img.code).toBe(2);
     expect(accepted('imageInference')).toBe(before);
   });
 
   it('refuses billable work when a cap is set but the ledger cannot be read', async () => {
     const bad = capture.tempDir('rw-corrupt-');
-    writeFileSync(join(bad, 'journal.sqlite'), 'this is not a database, just text that fills the header and more '.repeat(20));
-    const r = await runCli(['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512'], env({ RUNWARE_STATE_DIR: bad, RUNWARE_MAX_SPEND_USD: '5' }), capture);
+    writeFileSync(
+      join(bad, 'journal.sqlite'),
+      'this is not a database, just text that fills the header and more '.repeat(20),
+    );
+    const r = await runCli(
+      ['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512'],
+      env({ RUNWARE_STATE_DIR: bad, RUNWARE_MAX_SPEND_USD: '5' }),
+      capture,
+    );
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/spend ledger is unavailable/);
     expect(accepted('imageInference')).toBe(0);
@@ -174,7 +264,10 @@ describe('the daily spend cap', () => {
 describe('bad state', () => {
   it('reports a corrupt journal by path and what to do, and keeps serving what needs no state', async () => {
     const bad = capture.tempDir('rw-corrupt-');
-    writeFileSync(join(bad, 'journal.sqlite'), 'this is not a database, just text that fills the header and more '.repeat(20));
+    writeFileSync(
+      join(bad, 'journal.sqlite'),
+      'this is not a database, just text that fills the header and more '.repeat(20),
+    );
     const tasks = await runCli(['tasks'], simEnv(sim, { RUNWARE_STATE_DIR: bad }), capture);
     expect(tasks.code).toBe(2);
     const e = json(tasks.stdout).error as { message: string; hint: string };
@@ -182,14 +275,21 @@ describe('bad state', () => {
     expect(e.message).toMatch(/corrupt/);
     expect(e.hint).toMatch(/Move it aside/);
     // No cap: generation goes on without a journal.
-    const img = await runCli(['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512'], simEnv(sim, { RUNWARE_STATE_DIR: bad, RUNWARE_SIM_TIME_SCALE: '0.02' }), capture);
+    const img = await runCli(
+      ['text-to-image', '--prompt', 'a fox', '--width', '512', '--height', '512'],
+      simEnv(sim, { RUNWARE_STATE_DIR: bad, RUNWARE_SIM_TIME_SCALE: '0.02' }),
+      capture,
+    );
     expect(img.code, img.stderr).toBe(0);
     const c = await connectStdio([], simEnv(sim, { RUNWARE_STATE_DIR: bad }), capture);
     try {
       const r = (await c.client.callTool({ name: 'runware_tasks', arguments: {} })) as CallToolResult;
       expect(r.isError).toBe(true);
       expect(text(r)).toMatch(/corrupt/);
-      const search = (await c.client.callTool({ name: 'runware_model_search', arguments: { search: 'flux' } })) as CallToolResult;
+      const search = (await c.client.callTool({
+        name: 'runware_model_search',
+        arguments: { search: 'flux' },
+      })) as CallToolResult;
       expect(search.isError).toBeFalsy();
     } finally {
       await c.close();

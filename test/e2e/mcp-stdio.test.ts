@@ -4,7 +4,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ListRootsRequestSchema, LoggingMessageNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  type CallToolResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sniffFormat } from '../../src/media/formats.js';
 import type { Simulator } from '../../src/simulator/server.js';
@@ -19,8 +23,16 @@ let outDir: string;
 const capture = new Capture();
 const errors: Error[] = [];
 
-const text = (r: CallToolResult): string => r.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n');
-async function call(name: string, args: Record<string, unknown>, opts: Parameters<Client['callTool']>[2] = {}): Promise<CallToolResult> {
+const text = (r: CallToolResult): string =>
+  r.content
+    .filter((c) => c.type === 'text')
+    .map((c) => (c as { text: string }).text)
+    .join('\n');
+async function call(
+  name: string,
+  args: Record<string, unknown>,
+  opts: Parameters<Client['callTool']>[2] = {},
+): Promise<CallToolResult> {
   const r = (await client.callTool({ name, arguments: args }, undefined, opts)) as CallToolResult;
   capture.add(r);
   return r;
@@ -29,7 +41,11 @@ async function call(name: string, args: Record<string, unknown>, opts: Parameter
 beforeAll(async () => {
   sim = await startSim({ timeScale: 0.05 });
   outDir = capture.tempDir('rw-out-');
-  const c = await connectStdio([], simEnv(sim, { RUNWARE_OUTPUT_DIR: outDir, RUNWARE_SIM_TIME_SCALE: '0.05' }), capture);
+  const c = await connectStdio(
+    [],
+    simEnv(sim, { RUNWARE_OUTPUT_DIR: outDir, RUNWARE_SIM_TIME_SCALE: '0.05' }),
+    capture,
+  );
   client = c.client;
   close = c.close;
   client.onerror = (e) => errors.push(e);
@@ -42,16 +58,32 @@ afterAll(async () => {
 describe('tools/list', () => {
   it('lists the eleven tools with titles, schemas and annotations', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['runware_model_search', 'runware_model_info', 'runware_text_to_image', 'runware_run', 'runware_upload', 'runware_request', 'runware_poll', 'runware_tasks', 'runware_account', 'runway_get_task', 'runway_list_accounts']);
+    expect(tools.map((t) => t.name)).toEqual([
+      'runware_model_search',
+      'runware_model_info',
+      'runware_text_to_image',
+      'runware_run',
+      'runware_upload',
+      'runware_request',
+      'runware_poll',
+      'runware_tasks',
+      'runware_account',
+      'runway_get_task',
+      'runway_list_accounts',
+    ]);
     for (const t of tools) {
       expect(t.title, t.name).toBeTruthy();
       expect(t.description!.length, t.name).toBeGreaterThan(80);
       expect(t.inputSchema.type).toBe('object');
       expect(t.outputSchema?.type, t.name).toBe('object');
-      for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const) expect(typeof t.annotations?.[hint], `${t.name}.${hint}`).toBe('boolean');
+      for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const)
+        expect(typeof t.annotations?.[hint], `${t.name}.${hint}`).toBe('boolean');
     }
     // runware_poll reads the task, but with saveTo it writes files: not read-only (#14).
-    expect(tools.find((t) => t.name === 'runware_poll')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false });
+    expect(tools.find((t) => t.name === 'runware_poll')!.annotations).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: false,
+    });
     expect(tools.find((t) => t.name === 'runware_text_to_image')!.annotations!.idempotentHint).toBe(false);
   });
 
@@ -69,7 +101,8 @@ describe('tools/list', () => {
     const { tools } = await client.listTools();
     expect(readdirSync(SNAPSHOT_DIR).sort()).toEqual(tools.map((t) => `${t.name}.json`).sort());
     // Written by test/integration/tool-snapshots.test.ts (in-process); read here, never updated.
-    for (const t of tools) expect(toolSnapshot(t), t.name).toBe(readFileSync(join(SNAPSHOT_DIR, `${t.name}.json`), 'utf8'));
+    for (const t of tools)
+      expect(toolSnapshot(t), t.name).toBe(readFileSync(join(SNAPSHOT_DIR, `${t.name}.json`), 'utf8'));
   });
 
   it('sends instructions that teach the workflow and the rules', () => {
@@ -89,9 +122,19 @@ describe('each tool on a valid call', () => {
   });
 
   it('runware_text_to_image: resource links, a small preview, cost and seed; never base64 in text', async () => {
-    const r = await call('runware_text_to_image', { prompt: 'a lighthouse at dusk', width: 256, height: 256, numberResults: 2, outputFormat: 'PNG' });
+    const r = await call('runware_text_to_image', {
+      prompt: 'a lighthouse at dusk',
+      width: 256,
+      height: 256,
+      numberResults: 2,
+      outputFormat: 'PNG',
+    });
     expect(r.isError, text(r)).toBeFalsy();
-    const s = r.structuredContent as { status: string; images: Array<{ imageURL: string; seed: number; cost: number }>; cost: number };
+    const s = r.structuredContent as {
+      status: string;
+      images: Array<{ imageURL: string; seed: number; cost: number }>;
+      cost: number;
+    };
     expect(s.status).toBe('success');
     expect(s.images).toHaveLength(2);
     expect(s.images[0]!.seed).toBeTypeOf('number');
@@ -104,9 +147,21 @@ describe('each tool on a valid call', () => {
   });
 
   it('inline previews stay within one byte budget per result', async () => {
-    const c = await connectStdio(['--simulate'], { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_PREVIEW_MAX_BYTES: '2500', RUNWARE_SIM_TIME_SCALE: '0.05' }, capture);
+    const c = await connectStdio(
+      ['--simulate'],
+      {
+        PATH: process.env.PATH ?? '',
+        HOME: capture.tempDir(),
+        RUNWARE_PREVIEW_MAX_BYTES: '2500',
+        RUNWARE_SIM_TIME_SCALE: '0.05',
+      },
+      capture,
+    );
     try {
-      const r = (await c.client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'budget', width: 256, height: 256, numberResults: 4, outputFormat: 'JPG', seed: 5 } })) as CallToolResult;
+      const r = (await c.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'budget', width: 256, height: 256, numberResults: 4, outputFormat: 'JPG', seed: 5 },
+      })) as CallToolResult;
       capture.add(r);
       const images = r.content.filter((x) => x.type === 'image') as Array<{ data: string }>;
       const total = images.reduce((n, x) => n + Buffer.from(x.data, 'base64').length, 0);
@@ -120,12 +175,22 @@ describe('each tool on a valid call', () => {
   });
 
   it('runware_request: per-task outcomes, isError only when all fail', async () => {
-    const r = await call('runware_request', { tasks: [{ taskType: 'promptEnhance', prompt: 'a cat' }, { taskType: 'imageInference', positivePrompt: 'x', model: 'runware:101@1', width: 4000, height: 512 }] });
+    const r = await call('runware_request', {
+      tasks: [
+        { taskType: 'promptEnhance', prompt: 'a cat' },
+        { taskType: 'imageInference', positivePrompt: 'x', model: 'runware:101@1', width: 4000, height: 512 },
+      ],
+    });
     expect(r.isError).toBeFalsy();
-    const s = r.structuredContent as { tasks: Array<{ status: string; errors: Array<{ parameter: string }> }>; anyFailed: boolean };
+    const s = r.structuredContent as {
+      tasks: Array<{ status: string; errors: Array<{ parameter: string }> }>;
+      anyFailed: boolean;
+    };
     expect(s.tasks.map((t) => t.status)).toEqual(['success', 'error']);
     expect(s.tasks[1]!.errors[0]!.parameter).toBe('width');
-    const all = await call('runware_request', { tasks: { taskType: 'imageInference', positivePrompt: 'x', model: 'runware:101@1', width: 4000, height: 512 } });
+    const all = await call('runware_request', {
+      tasks: { taskType: 'imageInference', positivePrompt: 'x', model: 'runware:101@1', width: 4000, height: 512 },
+    });
     expect(all.isError).toBe(true);
   });
 
@@ -146,19 +211,30 @@ describe('each tool on a valid call', () => {
 describe('progress and cancellation', () => {
   it('progress arrives in order with a token, and none without', async () => {
     // --simulate runs the server's polling on the same scaled clock as its simulator.
-    const c = await connectStdio(['--simulate'], { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_SIM_TIME_SCALE: '0.1' }, capture);
+    const c = await connectStdio(
+      ['--simulate'],
+      { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_SIM_TIME_SCALE: '0.1' },
+      capture,
+    );
     const errs: Error[] = [];
     c.client.onerror = (e) => errs.push(e);
     try {
       const seen: number[] = [];
-      const r = (await c.client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'slow one', steps: 100, width: 1024, height: 1024 } }, undefined, { onprogress: (p) => seen.push(p.progress) })) as CallToolResult;
+      const r = (await c.client.callTool(
+        { name: 'runware_text_to_image', arguments: { prompt: 'slow one', steps: 100, width: 1024, height: 1024 } },
+        undefined,
+        { onprogress: (p) => seen.push(p.progress) },
+      )) as CallToolResult;
       capture.add(r);
       expect(r.isError, text(r)).toBeFalsy();
       expect(seen.length).toBeGreaterThan(2);
       expect(seen).toEqual([...seen].sort((a, b) => a - b));
       expect(new Set(seen).size).toBe(seen.length);
       expect(seen.at(-1)).toBe(100);
-      const quiet = (await c.client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'slow two', steps: 100, width: 1024, height: 1024 } })) as CallToolResult;
+      const quiet = (await c.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'slow two', steps: 100, width: 1024, height: 1024 },
+      })) as CallToolResult;
       expect(quiet.isError).toBeFalsy();
       expect(errs.filter((e) => /progress/i.test(e.message))).toEqual([]);
     } finally {
@@ -169,11 +245,21 @@ describe('progress and cancellation', () => {
   it('cancelling a call stops its sync wait, and nothing polls the task afterwards', async () => {
     const ac = new AbortController();
     let uuid: string | undefined;
-    const p = call('runware_text_to_image', { prompt: 'cancel me', steps: 100, width: 2048, height: 2048, waitSeconds: 120 }, { signal: ac.signal, onprogress: () => undefined });
+    const p = call(
+      'runware_text_to_image',
+      { prompt: 'cancel me', steps: 100, width: 2048, height: 2048, waitSeconds: 120 },
+      { signal: ac.signal, onprogress: () => undefined },
+    );
     // Wait until the task is sent (sync: the request is held until the image exists), then cancel.
     for (let i = 0; i < 100 && !uuid; i++) {
       await sleep(50);
-      const sent = sim.runwareRequests().flatMap((e) => e.body as Array<{ taskType: string; positivePrompt?: string; taskUUID: string; deliveryMethod?: string }>).find((t) => t.positivePrompt === 'cancel me');
+      const sent = sim
+        .runwareRequests()
+        .flatMap(
+          (e) =>
+            e.body as Array<{ taskType: string; positivePrompt?: string; taskUUID: string; deliveryMethod?: string }>,
+        )
+        .find((t) => t.positivePrompt === 'cancel me');
       if (sent) {
         expect(sent.deliveryMethod).toBe('sync');
         uuid = sent.taskUUID;
@@ -183,7 +269,11 @@ describe('progress and cancellation', () => {
     ac.abort();
     await expect(p).rejects.toThrow();
     await sleep(200);
-    const count = (): number => sim.runwareRequests().flatMap((e) => e.body as Array<{ taskType: string; taskUUID: string }>).filter((t) => t.taskUUID === uuid).length;
+    const count = (): number =>
+      sim
+        .runwareRequests()
+        .flatMap((e) => e.body as Array<{ taskType: string; taskUUID: string }>)
+        .filter((t) => t.taskUUID === uuid).length;
     const after = count();
     await sleep(1000);
     expect(count()).toBe(after);
@@ -192,19 +282,39 @@ describe('progress and cancellation', () => {
 
 describe('saving files', () => {
   it('saveTo writes a real file of the declared format inside the output dir', async () => {
-    const r = await call('runware_text_to_image', { prompt: 'a cat', width: 256, height: 256, saveTo: 'cats/cat.webp' });
+    const r = await call('runware_text_to_image', {
+      prompt: 'a cat',
+      width: 256,
+      height: 256,
+      saveTo: 'cats/cat.webp',
+    });
     expect(r.isError, text(r)).toBeFalsy();
     const img = (r.structuredContent as { images: Array<{ savedTo: string; format: string }> }).images[0]!;
     expect(img.savedTo).toBe(join(outDir, 'cats', 'cat.webp'));
     expect(sniffFormat(readFileSync(img.savedTo))).toBe('WEBP');
     const link = r.content.find((c) => c.type === 'resource_link') as { uri: string };
     expect(link.uri).toBe(pathToFileURL(img.savedTo).href);
-    const again = await call('runware_text_to_image', { prompt: 'a cat', width: 256, height: 256, saveTo: 'cats/cat.webp' });
-    expect((again.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo).toBe(join(outDir, 'cats', 'cat-1.webp'));
+    const again = await call('runware_text_to_image', {
+      prompt: 'a cat',
+      width: 256,
+      height: 256,
+      saveTo: 'cats/cat.webp',
+    });
+    expect((again.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo).toBe(
+      join(outDir, 'cats', 'cat-1.webp'),
+    );
   });
 
   it('runware_poll saves the results of an async task with saveTo', async () => {
-    const sub = await call('runware_text_to_image', { prompt: 'later', width: 128, height: 128, numberResults: 2, outputFormat: 'PNG', waitSeconds: 0, saveTo: 'ignored-when-async/' });
+    const sub = await call('runware_text_to_image', {
+      prompt: 'later',
+      width: 128,
+      height: 128,
+      numberResults: 2,
+      outputFormat: 'PNG',
+      waitSeconds: 0,
+      saveTo: 'ignored-when-async/',
+    });
     const uuid = (sub.structuredContent as { taskUUID: string }).taskUUID;
     expect((sub.structuredContent as { next: string }).next).toContain('"saveTo":"ignored-when-async/"');
     const r = await call('runware_poll', { taskUUID: uuid, waitSeconds: 20, numberResults: 2, saveTo: 'polled/' });
@@ -215,7 +325,9 @@ describe('saving files', () => {
       expect(f.savedTo.startsWith(join(outDir, 'polled'))).toBe(true);
       expect(sniffFormat(readFileSync(f.savedTo))).toBe('PNG');
     }
-    expect(r.content.filter((c) => c.type === 'resource_link').map((c) => (c as { uri: string }).uri)).toEqual(files.map((f) => pathToFileURL(f.savedTo).href));
+    expect(r.content.filter((c) => c.type === 'resource_link').map((c) => (c as { uri: string }).uri)).toEqual(
+      files.map((f) => pathToFileURL(f.savedTo).href),
+    );
     const outside = await call('runware_poll', { taskUUID: uuid, saveTo: '../../nope/' });
     expect(outside.isError).toBe(true);
   });
@@ -243,7 +355,11 @@ describe('bad input', () => {
       ['runware_text_to_image', { prompt: 'x', extra: { widht: 5 } }, /extra\.widht/],
       ['runware_text_to_image', { prompt: 'x', extra: { taskUUID: 'a' } }, /extra\.taskUUID/],
       ['runware_request', { tasks: [{ taskType: 'authentication', apiKey: 'k' }] }, /authentication/],
-      ['runware_request', { tasks: { taskType: 'imageInference', positivePrompt: `key ${CANARY.apiKey}`, model: 'runware:101@1' } }, /secret/],
+      [
+        'runware_request',
+        { tasks: { taskType: 'imageInference', positivePrompt: `key ${CANARY.apiKey}`, model: 'runware:101@1' } },
+        /secret/,
+      ],
       ['runware_poll', { taskUUID: 'not-a-uuid' }, /taskUUID/],
       ['runware_model_search', { search: 'x', limit: 500 }, /limit/],
     ];
@@ -267,7 +383,9 @@ describe('logging', () => {
     sim.addFaults({ kind: 'http503' });
     const r = await call('runware_model_search', { search: 'flux', limit: 1 });
     expect(r.isError).toBeFalsy();
-    await waitFor(() => /did not run .*will send it again/.test(JSON.stringify(got)), { what: "the retry's log message" });
+    await waitFor(() => /did not run .*will send it again/.test(JSON.stringify(got)), {
+      what: "the retry's log message",
+    });
     expect(JSON.stringify(got)).not.toContain(CANARY.apiKey);
     capture.add(got);
   });
@@ -282,9 +400,15 @@ describe('client roots', () => {
     const c = await connectStdio([], env, capture, { roots: { listChanged: true } });
     let asked = 0;
     let current = root;
-    c.client.setRequestHandler(ListRootsRequestSchema, async () => (asked++, { roots: [{ uri: pathToFileURL(current).href, name: 'project' }] }));
+    c.client.setRequestHandler(
+      ListRootsRequestSchema,
+      async () => (asked++, { roots: [{ uri: pathToFileURL(current).href, name: 'project' }] }),
+    );
     const draw = async (saveTo: string): Promise<string> => {
-      const r = (await c.client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'a root', width: 128, height: 128, saveTo } })) as CallToolResult;
+      const r = (await c.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'a root', width: 128, height: 128, saveTo },
+      })) as CallToolResult;
       capture.add(r);
       expect(r.isError, text(r)).toBeFalsy();
       return (r.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo;
@@ -310,16 +434,40 @@ describe('client roots', () => {
 describe('RUNWARE_TRANSPORT=ws', () => {
   it('every Runware tool works over the WebSocket transport', async () => {
     const dir = capture.tempDir('rw-ws-');
-    const c = await connectStdio(['--simulate'], { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_TRANSPORT: 'ws', RUNWARE_OUTPUT_DIR: dir, RUNWARE_SIM_TIME_SCALE: '0.05' }, capture);
+    const c = await connectStdio(
+      ['--simulate'],
+      {
+        PATH: process.env.PATH ?? '',
+        HOME: capture.tempDir(),
+        RUNWARE_TRANSPORT: 'ws',
+        RUNWARE_OUTPUT_DIR: dir,
+        RUNWARE_SIM_TIME_SCALE: '0.05',
+      },
+      capture,
+    );
     try {
       const cl = c.client;
-      const ms = (await cl.callTool({ name: 'runware_model_search', arguments: { search: 'flux', limit: 2 } })) as CallToolResult;
+      const ms = (await cl.callTool({
+        name: 'runware_model_search',
+        arguments: { search: 'flux', limit: 2 },
+      })) as CallToolResult;
       expect(ms.isError, text(ms)).toBeFalsy();
-      const img = (await cl.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'ws', width: 128, height: 128, saveTo: 'ws/' } })) as CallToolResult;
+      const img = (await cl.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'ws', width: 128, height: 128, saveTo: 'ws/' },
+      })) as CallToolResult;
       expect(img.isError, text(img)).toBeFalsy();
-      expect(existsSync((img.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo)).toBe(true);
-      const req = (await cl.callTool({ name: 'runware_request', arguments: { tasks: [{ taskType: 'promptEnhance', prompt: 'x' }, { taskType: 'ping' }] } })) as CallToolResult;
-      expect((req.structuredContent as { tasks: Array<{ status: string }> }).tasks.map((t) => t.status)).toEqual(['success', 'success']);
+      expect(existsSync((img.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo)).toBe(
+        true,
+      );
+      const req = (await cl.callTool({
+        name: 'runware_request',
+        arguments: { tasks: [{ taskType: 'promptEnhance', prompt: 'x' }, { taskType: 'ping' }] },
+      })) as CallToolResult;
+      expect((req.structuredContent as { tasks: Array<{ status: string }> }).tasks.map((t) => t.status)).toEqual([
+        'success',
+        'success',
+      ]);
       capture.add(ms, img, req);
     } finally {
       await c.close();
@@ -330,7 +478,16 @@ describe('RUNWARE_TRANSPORT=ws', () => {
 describe('no key and no --simulate', () => {
   it('starts, lists tools, and every tool explains how to set it up', async () => {
     // The public catalogue services out of reach as well: curated models need no key, and would otherwise answer.
-    const c = await connectStdio([], { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_CONTENT_URL: 'http://127.0.0.1:9', RUNWARE_SCHEMAS_URL: 'http://127.0.0.1:9' }, capture);
+    const c = await connectStdio(
+      [],
+      {
+        PATH: process.env.PATH ?? '',
+        HOME: capture.tempDir(),
+        RUNWARE_CONTENT_URL: 'http://127.0.0.1:9',
+        RUNWARE_SCHEMAS_URL: 'http://127.0.0.1:9',
+      },
+      capture,
+    );
     try {
       expect((await c.client.listTools()).tools).toHaveLength(11);
       const calls: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -357,10 +514,15 @@ describe('no key and no --simulate', () => {
 
 describe('stdout is only the protocol', () => {
   it('exits on SIGTERM even while its parent keeps stdin open', async () => {
-    const child = spawn(process.execPath, [CLI, '--simulate'], { env: { PATH: process.env.PATH ?? '', HOME: capture.tempDir() }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--simulate'], {
+      env: { PATH: process.env.PATH ?? '', HOME: capture.tempDir() },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } })}\n`);
+    child.stdin.write(
+      `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } })}\n`,
+    );
     for (let i = 0; i < 100 && !out.includes('"id":1'); i++) await sleep(30);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const t0 = Date.now();
@@ -372,23 +534,62 @@ describe('stdout is only the protocol', () => {
   });
 
   it('every stdout line of a whole session is a JSON-RPC message', async () => {
-    const child = spawn(process.execPath, [CLI, '--simulate'], { env: { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_LOG_LEVEL: 'debug', RUNWARE_OUTPUT_DIR: capture.tempDir() }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--simulate'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: capture.tempDir(),
+        RUNWARE_LOG_LEVEL: 'debug',
+        RUNWARE_OUTPUT_DIR: capture.tempDir(),
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const send = (m: unknown): boolean => child.stdin.write(`${JSON.stringify(m)}\n`);
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+    });
     await waitFor(() => out.includes('"id":1'), { timeoutMs: 10_000, what: 'the answer to initialize' });
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     send({ jsonrpc: '2.0', id: 2, method: 'logging/setLevel', params: { level: 'debug' } });
     send({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
-    send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'runware_model_search', arguments: { search: 'flux' } } });
-    send({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'a fox', width: 128, height: 128, saveTo: 'a/' }, _meta: { progressToken: 'p1' } } });
-    send({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'x', width: 13 } } });
+    send({
+      jsonrpc: '2.0',
+      id: 4,
+      method: 'tools/call',
+      params: { name: 'runware_model_search', arguments: { search: 'flux' } },
+    });
+    send({
+      jsonrpc: '2.0',
+      id: 5,
+      method: 'tools/call',
+      params: {
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'a fox', width: 128, height: 128, saveTo: 'a/' },
+        _meta: { progressToken: 'p1' },
+      },
+    });
+    send({
+      jsonrpc: '2.0',
+      id: 6,
+      method: 'tools/call',
+      params: { name: 'runware_text_to_image', arguments: { prompt: 'x', width: 13 } },
+    });
     send({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'nope', arguments: {} } });
     // Call 5 polls and may finish after 6 and 7: wait for every response, not the last id.
-    const answered = (): number => new Set(out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id?: number }).id).filter((id) => id !== undefined)).size;
+    const answered = (): number =>
+      new Set(
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { id?: number }).id)
+          .filter((id) => id !== undefined),
+      ).size;
     for (let i = 0; i < 300 && answered() < 7; i++) await sleep(100);
     child.stdin.end();
     await new Promise((r) => child.on('close', r));

@@ -40,11 +40,21 @@ describe('the .mcpb Desktop bundle', () => {
     expect(manifest.manifest_version).toBe('0.4');
     const c = manifest.user_config;
     expect(c.runware_api_key).toMatchObject({ type: 'string', sensitive: true });
-    for (const k of ['runway_api_secret', 'useapi_api_token', 'makevid_api_key']) expect(c[k], k).toMatchObject({ sensitive: true });
+    for (const k of ['runway_api_secret', 'useapi_api_token', 'makevid_api_key'])
+      expect(c[k], k).toMatchObject({ sensitive: true });
     expect(c.output_dir!.type).toBe('directory');
     expect(c.input_dir!.type).toBe('directory');
     // Every setting reaches the server as one env var the config reads.
-    expect(Object.keys(manifest.server.mcp_config.env).sort()).toEqual(['MAKEVID_API_KEY', 'RUNWARE_API_KEY', 'RUNWARE_INPUT_DIRS', 'RUNWARE_MAX_SPEND_USD', 'RUNWARE_OUTPUT_DIR', 'RUNWARE_SIMULATE', 'RUNWAYML_API_SECRET', 'USEAPI_API_TOKEN']);
+    expect(Object.keys(manifest.server.mcp_config.env).sort()).toEqual([
+      'MAKEVID_API_KEY',
+      'RUNWARE_API_KEY',
+      'RUNWARE_INPUT_DIRS',
+      'RUNWARE_MAX_SPEND_USD',
+      'RUNWARE_OUTPUT_DIR',
+      'RUNWARE_SIMULATE',
+      'RUNWAYML_API_SECRET',
+      'USEAPI_API_TOKEN',
+    ]);
   });
 
   it('carries the studio page, and sharp with its package for this platform (previews load it on first use)', () => {
@@ -52,7 +62,8 @@ describe('the .mcpb Desktop bundle', () => {
     expect(existsSync(join(unpacked, 'node_modules', 'sharp', 'package.json'))).toBe(true);
     const platform = join(unpacked, 'node_modules', '@img', `sharp-${process.platform}-${process.arch}`);
     // Linux with musl has its own package name; the glibc one is what this install has when present.
-    if (existsSync(join(ROOT, 'node_modules', '@img', `sharp-${process.platform}-${process.arch}`))) expect(existsSync(platform)).toBe(true);
+    if (existsSync(join(ROOT, 'node_modules', '@img', `sharp-${process.platform}-${process.arch}`)))
+      expect(existsSync(platform)).toBe(true);
     const r = spawnSync(process.execPath, ['-e', "require('sharp')"], { cwd: unpacked, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
   });
@@ -62,17 +73,32 @@ describe('the .mcpb Desktop bundle', () => {
     const out = join(work, 'out');
     // Desktop substitutes ${__dirname} and the settings the user gave; the rest stay placeholders.
     const given: Record<string, string> = { simulate: 'true', output_dir: out };
-    const env = Object.fromEntries(Object.entries(cfg.env).map(([k, v]) => [k, v.replace(/\$\{user_config\.(\w+)\}/g, (m, name: string) => given[name] ?? m)]));
+    const env = Object.fromEntries(
+      Object.entries(cfg.env).map(([k, v]) => [
+        k,
+        v.replace(/\$\{user_config\.(\w+)\}/g, (m, name: string) => given[name] ?? m),
+      ]),
+    );
     const args = cfg.args.map((a) => a.replace('${__dirname}', unpacked));
-    const transport = new StdioClientTransport({ command: cfg.command === 'node' ? process.execPath : cfg.command, args, env: { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(work, 'home-')), ...env }, stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: cfg.command === 'node' ? process.execPath : cfg.command,
+      args,
+      env: { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(work, 'home-')), ...env },
+      stderr: 'pipe',
+    });
     const client = new Client({ name: 'mcpb-test', version: '0' });
     await client.connect(transport);
     try {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual(manifest.tools.map((t) => t.name).sort());
-      const r = (await client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'a desktop fox', width: 256, height: 256, saveTo: 'x.png' } })) as CallToolResult;
+      const r = (await client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'a desktop fox', width: 256, height: 256, saveTo: 'x.png' },
+      })) as CallToolResult;
       expect(r.isError, JSON.stringify(r.content).slice(0, 400)).toBeFalsy();
-      expect((r.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo).toBe(join(out, 'x.png'));
+      expect((r.structuredContent as { images: Array<{ savedTo: string }> }).images[0]!.savedTo).toBe(
+        join(out, 'x.png'),
+      );
     } finally {
       await client.close();
     }

@@ -19,31 +19,61 @@ const prefix = join(work, 'prefix');
 let files: string[] = [];
 let bin = '';
 let installError = '';
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  bin: Record<string, string>;
+};
 // A clean environment, as a user's client starts the server: PATH and a fresh HOME, and npm's own cache.
-const userEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(work, 'home-')) });
+const userEnv = (): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  HOME: mkdtempSync(join(work, 'home-')),
+});
 
 beforeAll(() => {
   // dist/ is built (pretest); without --ignore-scripts, pack's `prepare` would rebuild it under the other test files' feet.
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  ) as Array<{ filename: string; files: Array<{ path: string }> }>;
   files = packed[0]!.files.map((f) => f.path);
   const tgz = join(work, packed[0]!.filename);
-  const r = spawnSync('npm', ['install', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', '--no-save', '--prefer-offline', tgz], {
-    encoding: 'utf8',
-    env: { ...process.env, npm_config_update_notifier: 'false' },
-    timeout: 420_000,
-  });
-  if (r.status !== 0) installError = `npm install of the packed tarball failed (${r.status}): ${(r.stderr ?? '').slice(-1500)}`;
+  const r = spawnSync(
+    'npm',
+    ['install', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', '--no-save', '--prefer-offline', tgz],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+      timeout: 420_000,
+    },
+  );
+  if (r.status !== 0)
+    installError = `npm install of the packed tarball failed (${r.status}): ${(r.stderr ?? '').slice(-1500)}`;
   bin = join(prefix, 'node_modules', '.bin', Object.keys(pkg.bin)[0]!);
 }, 480_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed tarball', () => {
   it('ships the bin, its bundle and code cache, the skill, README and LICENSE, and nothing else', () => {
-    expect(files.sort()).toEqual(['LICENSE', 'README.md', 'dist/cli.js', 'dist/load-bundle.cjs', 'dist/runware-mcp-server.cjs', 'dist/runware-mcp-server.cjs.cache', 'dist/studio.html', 'package.json', 'skills/runware-mcp/SKILL.md']);
+    expect(files.sort()).toEqual([
+      'LICENSE',
+      'README.md',
+      'dist/cli.js',
+      'dist/load-bundle.cjs',
+      'dist/runware-mcp-server.cjs',
+      'dist/runware-mcp-server.cjs.cache',
+      'dist/studio.html',
+      'package.json',
+      'skills/runware-mcp/SKILL.md',
+    ]);
     // No source maps pointing at sources that are not shipped, and no install step that needs dev tools.
     expect(files.some((f) => f.endsWith('.map'))).toBe(false);
-    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown> & { scripts: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown> & {
+      scripts: Record<string, string>;
+    };
     // `prepare` builds a clone (npm runs it for `npm install` in a checkout and for `npm pack`, never for a tarball's install).
     for (const hook of ['preinstall', 'install', 'postinstall']) expect(manifest.scripts[hook], hook).toBeUndefined();
     expect(manifest.scripts.prepare).toBe('npm run build');
@@ -66,7 +96,11 @@ describe('the packed tarball', () => {
     const h = spawnSync(bin, ['--help'], { encoding: 'utf8', env: userEnv() });
     expect(h.status).toBe(0);
     expect(h.stdout).toMatch(/serve/);
-    const s = spawnSync(bin, ['--simulate', 'model-search', '--search', 'flux'], { encoding: 'utf8', env: userEnv(), timeout: 60_000 });
+    const s = spawnSync(bin, ['--simulate', 'model-search', '--search', 'flux'], {
+      encoding: 'utf8',
+      env: userEnv(),
+      timeout: 60_000,
+    });
     expect(s.status, s.stderr).toBe(0);
     expect(JSON.parse(s.stdout).results.length).toBeGreaterThan(0);
   });
@@ -74,13 +108,21 @@ describe('the packed tarball', () => {
   it('the installed server answers over MCP stdio: tools/list, then a text-to-image call', async () => {
     expect(installError).toBe('');
     const env = userEnv();
-    const transport = new StdioClientTransport({ command: process.execPath, args: [realpathSync(bin), '--simulate'], env, stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [realpathSync(bin), '--simulate'],
+      env,
+      stderr: 'pipe',
+    });
     const client = new Client({ name: 'pack-test', version: '0' });
     await client.connect(transport);
     try {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name)).toContain('runware_text_to_image');
-      const r = (await client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'a lighthouse', width: 512, height: 512 } })) as CallToolResult;
+      const r = (await client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'a lighthouse', width: 512, height: 512 },
+      })) as CallToolResult;
       expect(r.isError, JSON.stringify(r.content).slice(0, 400)).toBeFalsy();
       expect((r.structuredContent as { status: string }).status).toBe('success');
     } finally {

@@ -15,14 +15,21 @@ let client: Client;
 let close: () => Promise<void>;
 let env: Record<string, string>;
 
-async function call(name: string, args: Record<string, unknown>): Promise<{ r: CallToolResult; sc: Record<string, unknown>; ms: number }> {
+async function call(
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ r: CallToolResult; sc: Record<string, unknown>; ms: number }> {
   const t0 = Date.now();
   const r = (await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 })) as CallToolResult;
   capture.add(r);
   return { r, sc: (r.structuredContent ?? {}) as Record<string, unknown>, ms: Date.now() - t0 };
 }
 
-const imageRequests = () => sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : [])).filter((t) => t.taskType === 'imageInference');
+const imageRequests = () =>
+  sim
+    .runwareRequests()
+    .flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : []))
+    .filter((t) => t.taskType === 'imageInference');
 
 beforeAll(async () => {
   sim = await startSim({ timeScale: 0.02 });
@@ -41,7 +48,12 @@ describe('waits are bounded', () => {
   it('a submit that is never answered: text-to-image returns within waitSeconds, with the UUID', async () => {
     sim.state.reset();
     sim.addFaults({ kind: 'latency', ms: 60_000, count: 20 });
-    const { sc, ms } = await call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, waitSeconds: 3 });
+    const { sc, ms } = await call('runware_text_to_image', {
+      prompt: 'a fox',
+      width: 512,
+      height: 512,
+      waitSeconds: 3,
+    });
     expect(ms).toBeLessThan(3000 + 1500);
     expect(['unknown', 'processing']).toContain(sc.status);
     expect(sc.taskUUID).toMatch(/^[0-9a-f-]{36}$/);
@@ -62,14 +74,22 @@ describe('transient failures, however learned', () => {
     sim.state.reset();
     sim.addFaults({ kind: 'asyncError', code: 'timeoutProvider' });
     // Video is always async (images now go sync when they fit the wait).
-    const { sc } = await call('runware_run', { model: 'klingai:5@3', params: { positivePrompt: 'waves', duration: 5 }, waitSeconds: 20 });
+    const { sc } = await call('runware_run', {
+      model: 'klingai:5@3',
+      params: { positivePrompt: 'waves', duration: 5 },
+      waitSeconds: 20,
+    });
     expect(sc.status).toBe('success');
     const attempts = sc.attempts as Array<{ taskUUID: string; outcome: string }>;
     expect(attempts.some((a) => a.outcome.includes('timeoutProvider'))).toBe(true);
     const uuids = new Set(attempts.map((a) => a.taskUUID));
     expect(uuids.size).toBe(2);
     expect(sc.taskUUID).toBe(attempts.at(-1)!.taskUUID);
-    const sent = sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : [])).filter((t) => t.taskType === 'videoInference').map((t) => t.taskUUID);
+    const sent = sim
+      .runwareRequests()
+      .flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : []))
+      .filter((t) => t.taskType === 'videoInference')
+      .map((t) => t.taskUUID);
     expect(new Set(sent).size).toBe(2);
   }, 60_000);
 
@@ -87,7 +107,12 @@ describe('transient failures, however learned', () => {
   it('a permanent code (modelUnavailable) is never retried', async () => {
     sim.state.reset();
     sim.addFaults({ kind: 'taskError', code: 'modelUnavailable' });
-    const { r, sc } = await call('runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, waitSeconds: 10 });
+    const { r, sc } = await call('runware_text_to_image', {
+      prompt: 'a fox',
+      width: 512,
+      height: 512,
+      waitSeconds: 10,
+    });
     expect(r.isError).toBe(true);
     expect((sc.errors as Array<{ code: string }>)[0]!.code).toBe('modelUnavailable');
     expect(imageRequests()).toHaveLength(1);
@@ -106,7 +131,10 @@ describe('reads are reads', () => {
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.stdout).results).toHaveLength(2);
     expect(imageRequests()).toHaveLength(1);
-    const reads = sim.runwareRequests().flatMap((e) => e.body as Array<{ taskType: string; taskUUID: string }>).filter((t) => t.taskType === 'getTaskDetails');
+    const reads = sim
+      .runwareRequests()
+      .flatMap((e) => e.body as Array<{ taskType: string; taskUUID: string }>)
+      .filter((t) => t.taskType === 'getTaskDetails');
     expect(reads.every((t) => t.taskUUID === uuid)).toBe(true);
   });
 
@@ -119,9 +147,13 @@ describe('reads are reads', () => {
 });
 
 describe('sizes', () => {
-  it('text-to-image without a size sends the model\'s default from model search', async () => {
+  it("text-to-image without a size sends the model's default from model search", async () => {
     sim.state.reset();
-    const { sc } = await call('runware_text_to_image', { prompt: 'a portrait', model: 'civitai:4201@130072', waitSeconds: 20 });
+    const { sc } = await call('runware_text_to_image', {
+      prompt: 'a portrait',
+      model: 'civitai:4201@130072',
+      waitSeconds: 20,
+    });
     expect(sc.status).toBe('success');
     expect(imageRequests()[0]).toMatchObject({ width: 512, height: 768 });
   });

@@ -9,20 +9,51 @@ let client: Client;
 let close: () => Promise<void>;
 let control: string;
 
-const text = (r: CallToolResult): string => r.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n');
-const post = async (path: string, body: unknown): Promise<Record<string, unknown>> => (await (await fetch(`${control}${path}`, { method: 'POST', body: JSON.stringify(body) })).json()) as Record<string, unknown>;
-const simLog = async (): Promise<Array<{ surface: string; path: string; status?: number }>> => ((await (await fetch(`${control}/log`)).json()) as { requests: Array<{ surface: string; path: string; status?: number }> }).requests;
+const text = (r: CallToolResult): string =>
+  r.content
+    .filter((c) => c.type === 'text')
+    .map((c) => (c as { text: string }).text)
+    .join('\n');
+const post = async (path: string, body: unknown): Promise<Record<string, unknown>> =>
+  (await (await fetch(`${control}${path}`, { method: 'POST', body: JSON.stringify(body) })).json()) as Record<
+    string,
+    unknown
+  >;
+const simLog = async (): Promise<Array<{ surface: string; path: string; status?: number }>> =>
+  (
+    (await (await fetch(`${control}/log`)).json()) as {
+      requests: Array<{ surface: string; path: string; status?: number }>;
+    }
+  ).requests;
 const runwayRequests = async () => (await simLog()).filter((e) => ['runway', 'useapi', 'makevid'].includes(e.surface));
-const newTask = async (provider: string, scenario = 'success', durationMs = 30_000): Promise<string> => String((await post('/runway/tasks', { provider, scenario, durationMs })).id);
+const newTask = async (provider: string, scenario = 'success', durationMs = 30_000): Promise<string> =>
+  String((await post('/runway/tasks', { provider, scenario, durationMs })).id);
 
-async function call(name: string, args: Record<string, unknown>, onprogress?: (p: { progress: number; message?: string }) => void): Promise<CallToolResult> {
-  const r = (await client.callTool({ name, arguments: args }, undefined, onprogress ? { onprogress } : {})) as CallToolResult;
+async function call(
+  name: string,
+  args: Record<string, unknown>,
+  onprogress?: (p: { progress: number; message?: string }) => void,
+): Promise<CallToolResult> {
+  const r = (await client.callTool(
+    { name, arguments: args },
+    undefined,
+    onprogress ? { onprogress } : {},
+  )) as CallToolResult;
   capture.add(r);
   return r;
 }
 
 beforeAll(async () => {
-  const c = await connectStdio(['--simulate'], { PATH: process.env.PATH ?? '', HOME: capture.tempDir(), RUNWARE_SIM_TIME_SCALE: '0.05', RUNWARE_LOG_LEVEL: 'debug' }, capture);
+  const c = await connectStdio(
+    ['--simulate'],
+    {
+      PATH: process.env.PATH ?? '',
+      HOME: capture.tempDir(),
+      RUNWARE_SIM_TIME_SCALE: '0.05',
+      RUNWARE_LOG_LEVEL: 'debug',
+    },
+    capture,
+  );
   client = c.client;
   close = c.close;
   for (let i = 0; i < 50 && !/simulator running at (\S+);/.test(c.stderr()); i++) await sleep(20);
@@ -39,7 +70,15 @@ describe.each(['runway', 'useapi', 'makevid'] as const)('%s', (provider) => {
     const seen: Array<{ progress: number; message?: string }> = [];
     const r = await call('runway_get_task', { id, waitSeconds: 30 }, (p) => seen.push(p));
     expect(r.isError, text(r)).toBeFalsy();
-    const v = r.structuredContent as { id: string; provider: string; status: string; terminal: boolean; progress: number; outputs: Array<{ url: string; expiresAt: string; kind: string }>; inputs?: { initImage: string } };
+    const v = r.structuredContent as {
+      id: string;
+      provider: string;
+      status: string;
+      terminal: boolean;
+      progress: number;
+      outputs: Array<{ url: string; expiresAt: string; kind: string }>;
+      inputs?: { initImage: string };
+    };
     expect(v).toMatchObject({ id, provider, status: 'succeeded', terminal: true, progress: 1 });
     expect(v.outputs[0]!.kind).toBe('video');
     expect(v.outputs[0]!.url).toContain('_jwt=');
@@ -56,9 +95,15 @@ describe.each(['runway', 'useapi', 'makevid'] as const)('%s', (provider) => {
 
   it('a FAILED task with a SAFETY code is not retryable; a BAD_OUTPUT one is', async () => {
     const safety = await call('runway_get_task', { id: await newTask(provider, 'safety', 100), waitSeconds: 10 });
-    expect(safety.structuredContent).toMatchObject({ status: 'failed', error: { code: 'SAFETY.INPUT.TEXT', retryable: false } });
+    expect(safety.structuredContent).toMatchObject({
+      status: 'failed',
+      error: { code: 'SAFETY.INPUT.TEXT', retryable: false },
+    });
     const bad = await call('runway_get_task', { id: await newTask(provider, 'badOutput', 100), waitSeconds: 10 });
-    expect(bad.structuredContent).toMatchObject({ status: 'failed', error: { code: 'INTERNAL.BAD_OUTPUT.CODE01', retryable: true } });
+    expect(bad.structuredContent).toMatchObject({
+      status: 'failed',
+      error: { code: 'INTERNAL.BAD_OUTPUT.CODE01', retryable: true },
+    });
   });
 
   it('a 429 with Retry-After is honoured, then the lookup succeeds', async () => {
@@ -76,7 +121,10 @@ describe.each(['runway', 'useapi', 'makevid'] as const)('%s', (provider) => {
 
   it('a not-found id is a clear error', async () => {
     const missing = '0f0f0f0f-1111-4222-8333-444444444444';
-    const r = await call('runway_get_task', provider === 'useapi' ? { id: `user:1-runwayml:creator@example.com-task:${missing}` } : { id: missing, provider });
+    const r = await call(
+      'runway_get_task',
+      provider === 'useapi' ? { id: `user:1-runwayml:creator@example.com-task:${missing}` } : { id: missing, provider },
+    );
     expect(r.isError).toBe(true);
     expect(text(r)).toMatch(/no task with this id|No task with this id/);
   });
@@ -95,7 +143,12 @@ describe('provider-specific', () => {
 
   it('status errors become sentences: 401, 410, 412, 422, 503', async () => {
     const id = await newTask('useapi', 'success', 100);
-    const cases: Array<[string, RegExp]> = [['http401', /rejected the credentials[\s\S]*USEAPI_API_TOKEN/], ['http410', /expired/], ['http412', /credits/], ['http422', /moderated/]];
+    const cases: Array<[string, RegExp]> = [
+      ['http401', /rejected the credentials[\s\S]*USEAPI_API_TOKEN/],
+      ['http410', /expired/],
+      ['http412', /credits/],
+      ['http422', /moderated/],
+    ];
     for (const [kind, re] of cases) {
       await post('/faults', { surface: 'useapi', kind });
       const r = await call('runway_get_task', { id });
@@ -111,15 +164,36 @@ describe('provider-specific', () => {
     const before = (await runwayRequests()).length;
     const r = await call('runway_get_task', { id });
     expect(r.structuredContent).toMatchObject({ provider: 'makevid', id });
-    expect((await runwayRequests()).slice(before).map((e) => `${e.surface}:${e.status}`)).toEqual(['runway:404', 'makevid:200']);
+    expect((await runwayRequests()).slice(before).map((e) => `${e.surface}:${e.status}`)).toEqual([
+      'runway:404',
+      'makevid:200',
+    ]);
   });
 
   it('the makevid documentation example normalizes correctly', async () => {
     const r = await call('runway_get_task', { id: '2c8dec65-7882-494b-9365-d1418676cd62', provider: 'makevid' });
     const v = r.structuredContent as Record<string, unknown> & { outputs: Array<Record<string, unknown>> };
-    expect(v).toMatchObject({ provider: 'makevid', status: 'succeeded', rawStatus: 'SUCCEEDED', model: 'gen3a_turbo', prompt: 'A cat walking in the garden', progress: 1, createdAt: '2024-10-29T09:41:06.745Z', updatedAt: '2024-10-29T09:42:02.227Z', error: null });
+    expect(v).toMatchObject({
+      provider: 'makevid',
+      status: 'succeeded',
+      rawStatus: 'SUCCEEDED',
+      model: 'gen3a_turbo',
+      prompt: 'A cat walking in the garden',
+      progress: 1,
+      createdAt: '2024-10-29T09:41:06.745Z',
+      updatedAt: '2024-10-29T09:42:02.227Z',
+      error: null,
+    });
     expect(v.outputs).toHaveLength(1);
-    expect(v.outputs[0]).toMatchObject({ kind: 'video', mimeType: 'video/mp4', durationSec: 10.542, width: 1280, height: 768, frameRate: 24, sizeBytes: 3567105 });
+    expect(v.outputs[0]).toMatchObject({
+      kind: 'video',
+      mimeType: 'video/mp4',
+      durationSec: 10.542,
+      width: 1280,
+      height: 768,
+      frameRate: 24,
+      sizeBytes: 3567105,
+    });
     expect(String((v.inputs as { initImage: string }).initImage)).not.toContain('_jwt');
   });
 });
@@ -129,10 +203,16 @@ describe('cancellation', () => {
     const id = await newTask('runway', 'success', 600_000);
     const ac = new AbortController();
     let progressed = false;
-    const p = client.callTool({ name: 'runway_get_task', arguments: { id, waitSeconds: 120 } }, undefined, { signal: ac.signal, onprogress: () => (progressed = true) });
+    const p = client.callTool({ name: 'runway_get_task', arguments: { id, waitSeconds: 120 } }, undefined, {
+      signal: ac.signal,
+      onprogress: () => (progressed = true),
+    });
     const count = async (): Promise<number> => (await runwayRequests()).filter((e) => e.path.includes(id)).length;
     // Polling has begun: progress reported, and a second look at the task made.
-    await waitFor(async () => progressed && (await count()) >= 2, { timeoutMs: 10_000, what: 'a second poll of the task' });
+    await waitFor(async () => progressed && (await count()) >= 2, {
+      timeoutMs: 10_000,
+      what: 'a second poll of the task',
+    });
     ac.abort();
     await expect(p).rejects.toThrow();
     // A request already on the wire may still land; after that, an absence window.
@@ -155,15 +235,34 @@ describe('accounts', () => {
     expect(accounts.find((a) => a.email === 'second@example.com')).toMatchObject({ maxJobs: 3, sessionValid: true });
     const all = JSON.stringify(r);
     for (const secret of [password, jwtToken, 'CANARYjwtsig', 'pw-']) expect(all).not.toContain(secret);
-    const cli = await runCli(['--simulate', 'runway-accounts'], { PATH: process.env.PATH ?? '', HOME: capture.tempDir() }, capture);
+    const cli = await runCli(
+      ['--simulate', 'runway-accounts'],
+      { PATH: process.env.PATH ?? '', HOME: capture.tempDir() },
+      capture,
+    );
     expect(cli.code).toBe(0);
-    expect(JSON.parse(cli.stdout).accounts[0]).toEqual({ email: 'creator@example.com', maxJobs: 5, sessionExpiresAt: expect.any(String), sessionValid: true });
+    expect(JSON.parse(cli.stdout).accounts[0]).toEqual({
+      email: 'creator@example.com',
+      maxJobs: 5,
+      sessionExpiresAt: expect.any(String),
+      sessionValid: true,
+    });
     expect(cli.stdout).not.toMatch(/password|"token"|pw-/);
   });
 });
 
 describe('hostile ids', () => {
-  it.each(['../etc/passwd', '2c8dec65-7882-494b-9365-d1418676cd62/../x', '%2F', '2c8dec65%2F7882', 'a b', '2c8dec65-7882-494b-9365-d1418676cd62?x=1', '2c8dec65-7882-494b-9365-d1418676cd62#f', 'tasks/1', 'user:1-runwayml:a@b.com-task:2c8dec65-7882-494b-9365-d1418676cd62/../../accounts'])('refuses %j with no request sent', async (id) => {
+  it.each([
+    '../etc/passwd',
+    '2c8dec65-7882-494b-9365-d1418676cd62/../x',
+    '%2F',
+    '2c8dec65%2F7882',
+    'a b',
+    '2c8dec65-7882-494b-9365-d1418676cd62?x=1',
+    '2c8dec65-7882-494b-9365-d1418676cd62#f',
+    'tasks/1',
+    'user:1-runwayml:a@b.com-task:2c8dec65-7882-494b-9365-d1418676cd62/../../accounts',
+  ])('refuses %j with no request sent', async (id) => {
     const before = (await runwayRequests()).length;
     for (const provider of [undefined, 'runway', 'useapi', 'makevid']) {
       const r = await call('runway_get_task', { id, ...(provider ? { provider } : {}) });

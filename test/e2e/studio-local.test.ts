@@ -28,25 +28,39 @@ let out: string;
 let taskUUID: string;
 
 /** A raw request, so Host and Origin can be anything. */
-function raw(path: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(
+  path: string,
+  headers: Record<string, string>,
+  method = 'GET',
+  body?: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: studio.port, path, method, headers: { host: `127.0.0.1:${studio.port}`, ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('latin1');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: studio.port, path, method, headers: { host: `127.0.0.1:${studio.port}`, ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('latin1');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
-const api = (path: string, extra: Record<string, string> = {}, method = 'GET', body?: string) => raw(path, { 'x-studio-token': studio.token, ...extra }, method, body);
+const api = (path: string, extra: Record<string, string> = {}, method = 'GET', body?: string) =>
+  raw(path, { 'x-studio-token': studio.token, ...extra }, method, body);
 
 beforeAll(async () => {
   sim = await startSim({ timeScale: 0.02 });
   out = mkdtempSync(join(tmpdir(), 'rw-studio-local-'));
   ctx = new AppContext(loadConfig(simEnv(sim, { RUNWARE_OUTPUT_DIR: out })), new Logger('error'), 'cli');
-  const made = await studioCall(ctx, 'runware_text_to_image', { prompt: PROMPT, numberResults: 2, width: 512, height: 512, saveTo: 'local/' }, { roots: [out] });
+  const made = await studioCall(
+    ctx,
+    'runware_text_to_image',
+    { prompt: PROMPT, numberResults: 2, width: 512, height: 512, saveTo: 'local/' },
+    { roots: [out] },
+  );
   expect(made.isError).toBeUndefined();
   taskUUID = String(made.structuredContent.taskUUID);
   studio = await startStudio(ctx, { port: 0 });
@@ -66,7 +80,16 @@ describe('studio local page', () => {
     expect((await raw('/', {})).status).toBe(401);
     expect((await raw(`/?token=${'x'.repeat(32)}`, {})).status).toBe(401);
     expect((await raw(`/api/output/${taskUUID}/0`, {})).status).toBe(401);
-    expect((await raw('/api/call', { 'content-type': 'application/json', 'x-studio-token': 'nope' }, 'POST', '{"name":"runware_tasks"}')).status).toBe(401);
+    expect(
+      (
+        await raw(
+          '/api/call',
+          { 'content-type': 'application/json', 'x-studio-token': 'nope' },
+          'POST',
+          '{"name":"runware_tasks"}',
+        )
+      ).status,
+    ).toBe(401);
     const page = await raw(`/?token=${studio.token}`, {});
     expect(page.status).toBe(200);
     expect(page.body).toContain('Runware studio');
@@ -88,12 +111,17 @@ describe('studio local page', () => {
     expect((await raw(`/?token=${studio.token}`, { host: `rebound.example:${studio.port}` })).status).toBe(403);
     expect((await api(`/api/output/${taskUUID}/0`, { origin: 'http://evil.example' })).status).toBe(403);
     // Another port on loopback is another origin.
-    expect((await api(`/api/output/${taskUUID}/0`, { origin: `http://127.0.0.1:${studio.port === 1 ? 2 : 1}` })).status).toBe(403);
+    expect(
+      (await api(`/api/output/${taskUUID}/0`, { origin: `http://127.0.0.1:${studio.port === 1 ? 2 : 1}` })).status,
+    ).toBe(403);
     expect((await api(`/api/output/${taskUUID}/0`, { origin: `http://127.0.0.1:${studio.port}` })).status).toBe(200);
   });
 
   it('calls the same services as the tools, with arguments checked by name', async () => {
-    const call = async (body: unknown) => JSON.parse((await api('/api/call', { 'content-type': 'application/json' }, 'POST', JSON.stringify(body))).body) as { isError?: boolean; structuredContent: Record<string, unknown> };
+    const call = async (body: unknown) =>
+      JSON.parse(
+        (await api('/api/call', { 'content-type': 'application/json' }, 'POST', JSON.stringify(body))).body,
+      ) as { isError?: boolean; structuredContent: Record<string, unknown> };
     const tasks = await call({ name: 'runware_tasks', arguments: { limit: 5 } });
     expect((tasks.structuredContent.tasks as Array<{ taskUUID: string }>).map((t) => t.taskUUID)).toContain(taskUUID);
     const bad = await call({ name: 'runware_text_to_image', arguments: { prompt: 'x', width: '512' } });
@@ -103,8 +131,11 @@ describe('studio local page', () => {
     expect((await api('/api/call', { 'content-type': 'text/plain' }, 'POST', '{}')).status).toBe(415);
   });
 
-  it('holds the tools\' bounds, not only their types: nothing out of range is sent, and a refused body is not echoed', async () => {
-    const call = async (body: unknown) => JSON.parse((await api('/api/call', { 'content-type': 'application/json' }, 'POST', JSON.stringify(body))).body) as { isError?: boolean; structuredContent: Record<string, unknown> };
+  it("holds the tools' bounds, not only their types: nothing out of range is sent, and a refused body is not echoed", async () => {
+    const call = async (body: unknown) =>
+      JSON.parse(
+        (await api('/api/call', { 'content-type': 'application/json' }, 'POST', JSON.stringify(body))).body,
+      ) as { isError?: boolean; structuredContent: Record<string, unknown> };
     const before = sim.state.log.length;
     for (const [name, args, field] of [
       ['runware_model_search', { limit: -5 }, 'limit'],
@@ -115,7 +146,10 @@ describe('studio local page', () => {
       ['runware_tasks', { limit: -5 }, 'limit'],
       ['runware_text_to_image', { prompt: 'a lighthouse at dusk', confirmCostUsd: -1 }, 'confirmCostUsd'],
     ] as const) {
-      expect(await call({ name, arguments: args }), `${name} ${JSON.stringify(args)}`).toMatchObject({ isError: true, structuredContent: { error: { kind: 'validation', field } } });
+      expect(await call({ name, arguments: args }), `${name} ${JSON.stringify(args)}`).toMatchObject({
+        isError: true,
+        structuredContent: { error: { kind: 'validation', field } },
+      });
     }
     expect(sim.state.log.slice(before).filter((e) => e.surface === 'runware')).toEqual([]);
     const echoed = await api('/api/call', { 'content-type': 'application/json' }, 'POST', CANARY.apiKey);
@@ -146,7 +180,15 @@ describe('studio local page', () => {
   });
 
   it('the built bin: `studio` prints its URL, serves the page with the token only, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, '--simulate', 'studio', '--port', '0'], { env: { PATH: process.env.PATH ?? '', HOME: out, RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-studio-bin-')), RUNWARE_OUTPUT_DIR: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--simulate', 'studio', '--port', '0'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: out,
+        RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-studio-bin-')),
+        RUNWARE_OUTPUT_DIR: out,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -163,26 +205,44 @@ describe('studio local page', () => {
   });
 
   const withBrowser = needChromium('the studio local page in a browser');
-  it.skipIf(!withBrowser)('in Chromium: the journal lists the task; opened, its prompt with <script> shows as text and runs nothing', async () => {
-    const { browser, close } = await launchChromium();
-    try {
-      const page = await browser.newPage();
-      const violations: string[] = [];
-      page.on('console', (m) => {
-        if (/Content Security Policy|Refused/.test(m.text())) violations.push(m.text());
-      });
-      await page.goto(studio.url);
-      const row = page.locator('#journal-list .row', { hasText: taskUUID });
-      await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
-      await row.click();
-      await expect.poll(() => page.locator('#call .prompt').textContent(), { timeout: 10_000 }).toBe(PROMPT);
-      expect(await page.locator('#call script, #call img, main script').count()).toBe(0);
-      expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
-      // Output 1 is still the saved file inside the folder: shown from a blob: URL.
-      await expect.poll(() => page.locator('#outputs img').evaluateAll((imgs) => imgs.filter((i) => (i as unknown as { src: string; naturalWidth: number }).src.startsWith('blob:') && (i as unknown as { naturalWidth: number }).naturalWidth > 0).length), { timeout: 10_000 }).toBe(1);
-      expect(violations).toEqual([]);
-    } finally {
-      await close();
-    }
-  });
+  it.skipIf(!withBrowser)(
+    'in Chromium: the journal lists the task; opened, its prompt with <script> shows as text and runs nothing',
+    async () => {
+      const { browser, close } = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        const violations: string[] = [];
+        page.on('console', (m) => {
+          if (/Content Security Policy|Refused/.test(m.text())) violations.push(m.text());
+        });
+        await page.goto(studio.url);
+        const row = page.locator('#journal-list .row', { hasText: taskUUID });
+        await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+        await row.click();
+        await expect.poll(() => page.locator('#call .prompt').textContent(), { timeout: 10_000 }).toBe(PROMPT);
+        expect(await page.locator('#call script, #call img, main script').count()).toBe(0);
+        expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
+        // Output 1 is still the saved file inside the folder: shown from a blob: URL.
+        await expect
+          .poll(
+            () =>
+              page
+                .locator('#outputs img')
+                .evaluateAll(
+                  (imgs) =>
+                    imgs.filter(
+                      (i) =>
+                        (i as unknown as { src: string; naturalWidth: number }).src.startsWith('blob:') &&
+                        (i as unknown as { naturalWidth: number }).naturalWidth > 0,
+                    ).length,
+                ),
+            { timeout: 10_000 },
+          )
+          .toBe(1);
+        expect(violations).toEqual([]);
+      } finally {
+        await close();
+      }
+    },
+  );
 });

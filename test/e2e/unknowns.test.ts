@@ -15,7 +15,11 @@ import { Capture, connectStdio, imageTask, startSim } from '../helpers.js';
 import { matrixEnv, unknownCombos } from '../faults/harness.js';
 
 const combos = unknownCombos('rest', true);
-const LOST_ANSWERS: Fault[] = [{ kind: 'resetAfterAccept' }, { kind: 'malformed' }, { kind: 'proxy', status: 502, body: 'html', when: 'after' }];
+const LOST_ANSWERS: Fault[] = [
+  { kind: 'resetAfterAccept' },
+  { kind: 'malformed' },
+  { kind: 'proxy', status: 502, body: 'html', when: 'after' },
+];
 const capture = new Capture();
 
 interface Sent {
@@ -24,7 +28,10 @@ interface Sent {
 }
 
 function billed(sim: Simulator): Sent {
-  const submitted = sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<{ taskType: string }>) : [])).filter((t) => t.taskType !== 'getResponse' && t.taskType !== 'getTaskDetails').length;
+  const submitted = sim
+    .runwareRequests()
+    .flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<{ taskType: string }>) : []))
+    .filter((t) => t.taskType !== 'getResponse' && t.taskType !== 'getTaskDetails').length;
   return { accepted: [...sim.state.accepted.values()], submitted };
 }
 
@@ -49,13 +56,24 @@ describe('MCP over stdio: every combination of unknowns, answers lost after the 
     const fault = LOST_ANSWERS[i % LOST_ANSWERS.length]!;
     // A raw sync batch: the answer is lost after both tasks ran.
     sim.addFaults(fault);
-    const r = (await client.callTool({ name: 'runware_request', arguments: { tasks: [imageTask({ numberResults: 2 }), { taskType: 'promptEnhance', prompt: 'a fox', promptVersions: 1 }] } })) as CallToolResult;
+    const r = (await client.callTool({
+      name: 'runware_request',
+      arguments: {
+        tasks: [imageTask({ numberResults: 2 }), { taskType: 'promptEnhance', prompt: 'a fox', promptVersions: 1 }],
+      },
+    })) as CallToolResult;
     capture.add(r);
     const sc = r.structuredContent as { tasks: Array<{ status: string; results: unknown[] }> };
-    expect(sc.tasks.map((t) => [t.status, t.results.length])).toEqual([['success', 2], ['success', 1]]);
+    expect(sc.tasks.map((t) => [t.status, t.results.length])).toEqual([
+      ['success', 2],
+      ['success', 1],
+    ]);
     // Text to image (async underneath): the ACK is lost after the task was accepted.
     sim.addFaults(fault);
-    const t = (await client.callTool({ name: 'runware_text_to_image', arguments: { prompt: 'a heron', width: 512, height: 512, waitSeconds: 10 } })) as CallToolResult;
+    const t = (await client.callTool({
+      name: 'runware_text_to_image',
+      arguments: { prompt: 'a heron', width: 512, height: 512, waitSeconds: 10 },
+    })) as CallToolResult;
     capture.add(t);
     expect((t.structuredContent as { status: string }).status).toBe('success');
     const b = billed(sim);

@@ -37,14 +37,38 @@ const SECRETS = [CANARY.apiKey, CANARY.runwaySecret, CANARY.useapiToken, CANARY.
 const secret = fc.constantFrom(...SECRETS);
 const nasty = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 40 }),
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'apiKey', 'api_key', 'authentication', '\u0000', '\u202e', '../../etc/passwd', 'runware:101@1', ''),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'apiKey',
+    'api_key',
+    'authentication',
+    '\u0000',
+    '\u202e',
+    '../../etc/passwd',
+    'runware:101@1',
+    '',
+  ),
   fc.integer().map((n) => 'x'.repeat(Math.abs(n) % 3) + 'y'.repeat(Math.abs(n) % 200_000)),
   secret,
 );
-const leaf = fc.oneof(nasty, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom(Number.MAX_SAFE_INTEGER, -1, 0, 1e308));
+const leaf = fc.oneof(
+  nasty,
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom(Number.MAX_SAFE_INTEGER, -1, 0, 1e308),
+);
 /** Arbitrary JSON with nasty keys and values, sometimes very deep. */
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(nasty, tie('v'), { maxKeys: 4 })),
+  v: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    leaf,
+    fc.array(tie('v'), { maxLength: 4 }),
+    fc.dictionary(nasty, tie('v'), { maxKeys: 4 }),
+  ),
 })).v;
 const deep = fc.integer({ min: 30, max: 80 }).map((n) => {
   let v: unknown = 'bottom';
@@ -53,11 +77,13 @@ const deep = fc.integer({ min: 30, max: 80 }).map((n) => {
 });
 /** A valid-looking call of `tool`, with one field replaced by something hostile. */
 const mutated = (template: Record<string, unknown>): fc.Arbitrary<Record<string, unknown>> =>
-  fc.tuple(fc.constantFrom(...Object.keys(template), 'extra', '__proto__', 'apiKey'), fc.oneof(value, deep, secret)).map(([k, v]) => {
-    const o: Record<string, unknown> = { ...template };
-    Object.defineProperty(o, k, { value: v, enumerable: true, configurable: true, writable: true });
-    return o;
-  });
+  fc
+    .tuple(fc.constantFrom(...Object.keys(template), 'extra', '__proto__', 'apiKey'), fc.oneof(value, deep, secret))
+    .map(([k, v]) => {
+      const o: Record<string, unknown> = { ...template };
+      Object.defineProperty(o, k, { value: v, enumerable: true, configurable: true, writable: true });
+      return o;
+    });
 
 const TOOLS: Record<string, Record<string, unknown>> = {
   runware_model_search: { search: 'flux', limit: 2 },
@@ -76,41 +102,54 @@ function capWaits(args: unknown): unknown {
   return o;
 }
 
-const textOf = (r: CallToolResult): string => r.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n');
+const textOf = (r: CallToolResult): string =>
+  r.content
+    .filter((c) => c.type === 'text')
+    .map((c) => (c as { text: string }).text)
+    .join('\n');
 
 describe('fuzzing every tool', () => {
-  it.each(Object.entries(TOOLS))('%s', async (tool, template) => {
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(mutated(template), value, fc.dictionary(nasty, value)), async (raw) => {
-        const args = capWaits(raw);
-        const before = sim.runwareRequests().length + sim.state.log.filter((e) => e.surface !== 'runware').length;
-        let r: CallToolResult | undefined;
-        let protocolError: unknown;
-        try {
-          r = (await client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, { timeout: 30_000 })) as CallToolResult;
-        } catch (e) {
-          protocolError = e;
-        }
-        const out = r ? JSON.stringify(r) : String((protocolError as Error)?.message ?? protocolError);
-        capture.add(out);
-        for (const s of SECRETS) expect(out).not.toContain(s);
-        for (const e of sim.state.log) for (const s of SECRETS) expect(JSON.stringify(e.body ?? '')).not.toContain(s);
-        if (r?.isError || protocolError) {
-          const text = r ? textOf(r) : out;
-          const refused = /"kind":"(validation|policy)"|Input validation error|Invalid arguments|invalid_type|Invalid input/i.test(text) || protocolError !== undefined;
-          if (refused) {
-            // Refused input sends nothing.
-            const after = sim.runwareRequests().length + sim.state.log.filter((e) => e.surface !== 'runware').length;
-            expect(after, `${tool} sent a request for refused input: ${text.slice(0, 300)}`).toBe(before);
+  it.each(Object.entries(TOOLS))(
+    '%s',
+    async (tool, template) => {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(mutated(template), value, fc.dictionary(nasty, value)), async (raw) => {
+          const args = capWaits(raw);
+          const before = sim.runwareRequests().length + sim.state.log.filter((e) => e.surface !== 'runware').length;
+          let r: CallToolResult | undefined;
+          let protocolError: unknown;
+          try {
+            r = (await client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, {
+              timeout: 30_000,
+            })) as CallToolResult;
+          } catch (e) {
+            protocolError = e;
           }
-          expect(text).not.toMatch(/Internal error/);
-        }
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
-    );
-    // The server still answers.
-    await client.ping();
-  }, FULL ? 3_600_000 : 120_000);
+          const out = r ? JSON.stringify(r) : String((protocolError as Error)?.message ?? protocolError);
+          capture.add(out);
+          for (const s of SECRETS) expect(out).not.toContain(s);
+          for (const e of sim.state.log) for (const s of SECRETS) expect(JSON.stringify(e.body ?? '')).not.toContain(s);
+          if (r?.isError || protocolError) {
+            const text = r ? textOf(r) : out;
+            const refused =
+              /"kind":"(validation|policy)"|Input validation error|Invalid arguments|invalid_type|Invalid input/i.test(
+                text,
+              ) || protocolError !== undefined;
+            if (refused) {
+              // Refused input sends nothing.
+              const after = sim.runwareRequests().length + sim.state.log.filter((e) => e.surface !== 'runware').length;
+              expect(after, `${tool} sent a request for refused input: ${text.slice(0, 300)}`).toBe(before);
+            }
+            expect(text).not.toMatch(/Internal error/);
+          }
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+      );
+      // The server still answers.
+      await client.ping();
+    },
+    FULL ? 3_600_000 : 120_000,
+  );
 });
 
 describe('leaks', () => {

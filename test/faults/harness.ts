@@ -40,14 +40,39 @@ export type JournalFault = 'unwritable' | 'replaced';
 export const FAULTS: FaultSpec[] = [
   { name: 'latency past the timeout', fault: { kind: 'latency', ms: 1800 }, transports: ['rest', 'ws'] },
   { name: '429', fault: { kind: 'http429', retryAfter: 0.05 }, transports: ['rest'] },
-  ...[500, 503, 504].map((status) => ({ name: `${status} with Runware's body`, fault: { kind: `http${status}` as Fault['kind'] }, transports: ['rest'] as Transport[] })),
+  ...[500, 503, 504].map((status) => ({
+    name: `${status} with Runware's body`,
+    fault: { kind: `http${status}` as Fault['kind'] },
+    transports: ['rest'] as Transport[],
+  })),
   ...[500, 502, 503, 504].flatMap((status) => [
-    { name: `${status} without a body, before`, fault: { kind: 'proxy' as const, status, body: 'none' as const, when: 'before' as const }, transports: ['rest'] as Transport[] },
-    { name: `${status} without a body, after the task ran`, fault: { kind: 'proxy' as const, status, body: status === 502 ? ('html' as const) : ('none' as const), when: 'after' as const }, transports: ['rest'] as Transport[] },
+    {
+      name: `${status} without a body, before`,
+      fault: { kind: 'proxy' as const, status, body: 'none' as const, when: 'before' as const },
+      transports: ['rest'] as Transport[],
+    },
+    {
+      name: `${status} without a body, after the task ran`,
+      fault: {
+        kind: 'proxy' as const,
+        status,
+        body: status === 502 ? ('html' as const) : ('none' as const),
+        when: 'after' as const,
+      },
+      transports: ['rest'] as Transport[],
+    },
   ]),
   { name: 'timeoutProvider', fault: { kind: 'taskError', code: 'timeoutProvider' }, transports: ['rest', 'ws'] },
-  { name: 'providerRateLimitExceeded', fault: { kind: 'taskError', code: 'providerRateLimitExceeded' }, transports: ['rest', 'ws'] },
-  { name: 'async failure, transient', fault: { kind: 'asyncError', code: 'timeoutProvider' }, transports: ['rest', 'ws'] },
+  {
+    name: 'providerRateLimitExceeded',
+    fault: { kind: 'taskError', code: 'providerRateLimitExceeded' },
+    transports: ['rest', 'ws'],
+  },
+  {
+    name: 'async failure, transient',
+    fault: { kind: 'asyncError', code: 'timeoutProvider' },
+    transports: ['rest', 'ws'],
+  },
   { name: 'reset before the task ran', fault: { kind: 'reset' }, transports: ['rest', 'ws'] },
   { name: 'reset after the task ran', fault: { kind: 'resetAfterAccept' }, transports: ['rest', 'ws'] },
   { name: 'truncated body', fault: { kind: 'malformed' }, transports: ['rest'] },
@@ -56,10 +81,25 @@ export const FAULTS: FaultSpec[] = [
   { name: 'drop inside the resume window', fault: { kind: 'wsDrop', resume: 'inside' }, transports: ['ws'] },
   { name: 'drop beyond the resume window', fault: { kind: 'wsDrop', resume: 'beyond' }, transports: ['ws'] },
   { name: 'silent socket', fault: { kind: 'silence' }, transports: ['ws'] },
-  { name: 'hostile upstream, reset after the task ran', fault: { kind: 'resetAfterAccept' }, transports: ['rest', 'ws'], hostile: true },
+  {
+    name: 'hostile upstream, reset after the task ran',
+    fault: { kind: 'resetAfterAccept' },
+    transports: ['rest', 'ws'],
+    hostile: true,
+  },
   { name: 'success without outputs', fault: { kind: 'emptySuccess' }, transports: ['rest', 'ws'] },
-  { name: 'journal made unwritable, reset after the task ran', fault: { kind: 'resetAfterAccept' }, transports: ['rest', 'ws'], journal: 'unwritable' },
-  { name: 'journal deleted, reset after the task ran', fault: { kind: 'resetAfterAccept' }, transports: ['rest', 'ws'], journal: 'replaced' },
+  {
+    name: 'journal made unwritable, reset after the task ran',
+    fault: { kind: 'resetAfterAccept' },
+    transports: ['rest', 'ws'],
+    journal: 'unwritable',
+  },
+  {
+    name: 'journal deleted, reset after the task ran',
+    fault: { kind: 'resetAfterAccept' },
+    transports: ['rest', 'ws'],
+    journal: 'replaced',
+  },
 ];
 
 /**
@@ -100,7 +140,14 @@ export function unknownCombos(transport: Transport, all = false): Array<{ name: 
         for (const reusedUuid of UNKNOWNS.reusedUuid)
           for (const taskDetailsUnknown of UNKNOWNS.taskDetailsUnknown)
             for (const taskDetailsRunning of UNKNOWNS.taskDetailsRunning) {
-              const options = { ...base, getResponseCoversSync, unknownTask, reusedUuid, taskDetailsUnknown, taskDetailsRunning };
+              const options = {
+                ...base,
+                getResponseCoversSync,
+                unknownTask,
+                reusedUuid,
+                taskDetailsUnknown,
+                taskDetailsRunning,
+              };
               out.push({ name: describe(options), options });
             }
     return out;
@@ -108,7 +155,8 @@ export function unknownCombos(transport: Transport, all = false): Array<{ name: 
   const out = [{ name: 'pessimistic', options: base }];
   for (const [key, values] of Object.entries(UNKNOWNS) as Array<[keyof Unknowns, readonly unknown[]]>) {
     if (WS_ONLY.has(key) && transport !== 'ws') continue;
-    for (const v of values) if (v !== base[key]) out.push({ name: `${key}=${String(v)}`, options: { ...base, [key]: v } as Unknowns });
+    for (const v of values)
+      if (v !== base[key]) out.push({ name: `${key}=${String(v)}`, options: { ...base, [key]: v } as Unknowns });
   }
   return out;
 }
@@ -122,7 +170,9 @@ export function pairwise<T extends { options: Unknowns }>(combos: T[]): T[] {
   const keys = Object.keys(UNKNOWNS) as Array<keyof Unknowns>;
   const pairsOf = (o: Unknowns): string[] => {
     const out: string[] = [];
-    for (let a = 0; a < keys.length; a++) for (let b = a + 1; b < keys.length; b++) out.push(`${keys[a]}=${String(o[keys[a]!])}&${keys[b]}=${String(o[keys[b]!])}`);
+    for (let a = 0; a < keys.length; a++)
+      for (let b = a + 1; b < keys.length; b++)
+        out.push(`${keys[a]}=${String(o[keys[a]!])}&${keys[b]}=${String(o[keys[b]!])}`);
     return out;
   };
   const uncovered = new Set(combos.flatMap((c) => pairsOf(c.options)));
@@ -179,7 +229,13 @@ interface Outcome {
 
 /** The server's env for the matrix: short waits, so a cell takes seconds. */
 export function matrixEnv(sim: Simulator, transport: Transport, home: string): Record<string, string> {
-  return simEnv(sim, { RUNWARE_TRANSPORT: transport, RUNWARE_TIME_SCALE: '0.01', RUNWARE_LOG_LEVEL: 'info', HOME: home, RUNWARE_OUTPUT_DIR: join(home, 'out') });
+  return simEnv(sim, {
+    RUNWARE_TRANSPORT: transport,
+    RUNWARE_TIME_SCALE: '0.01',
+    RUNWARE_LOG_LEVEL: 'info',
+    HOME: home,
+    RUNWARE_OUTPUT_DIR: join(home, 'out'),
+  });
 }
 
 /** The tasks of one cell: sync and async, several types, some with several results. */
@@ -187,9 +243,29 @@ export function cellTasks(n: number, seed: number): Array<Record<string, unknown
   const rnd = SimState.seeded(seed);
   return Array.from({ length: n }, (_, i) => {
     const r = rnd();
-    if (r < 0.45) return { taskType: 'imageInference', positivePrompt: `a fox ${i}`, model: 'runware:101@1', width: 512, height: 512, numberResults: 1 + Math.floor(rnd() * 2), steps: 4 };
-    if (r < 0.75) return { taskType: 'imageInference', positivePrompt: `a heron ${i}`, model: 'runware:101@1', width: 512, height: 512, deliveryMethod: 'async', steps: 4, numberResults: 1 + Math.floor(rnd() * 2) };
-    if (r < 0.9) return { taskType: 'promptEnhance', prompt: `a lighthouse ${i}`, promptVersions: 1 + Math.floor(rnd() * 2) };
+    if (r < 0.45)
+      return {
+        taskType: 'imageInference',
+        positivePrompt: `a fox ${i}`,
+        model: 'runware:101@1',
+        width: 512,
+        height: 512,
+        numberResults: 1 + Math.floor(rnd() * 2),
+        steps: 4,
+      };
+    if (r < 0.75)
+      return {
+        taskType: 'imageInference',
+        positivePrompt: `a heron ${i}`,
+        model: 'runware:101@1',
+        width: 512,
+        height: 512,
+        deliveryMethod: 'async',
+        steps: 4,
+        numberResults: 1 + Math.floor(rnd() * 2),
+      };
+    if (r < 0.9)
+      return { taskType: 'promptEnhance', prompt: `a lighthouse ${i}`, promptVersions: 1 + Math.floor(rnd() * 2) };
     return { taskType: 'modelSearch', search: 'flux', limit: 2 };
   });
 }
@@ -203,7 +279,12 @@ interface Judged {
 }
 
 /** Runs one cell through an MCP client already connected to a server pointed at `sim`. */
-export async function runMcpCell(client: Client, sim: Simulator, tasks: Array<Record<string, unknown>>, capture: Capture): Promise<Judged> {
+export async function runMcpCell(
+  client: Client,
+  sim: Simulator,
+  tasks: Array<Record<string, unknown>>,
+  capture: Capture,
+): Promise<Judged> {
   const outcomes: Outcome[] = [];
   let hung = 0;
   const batches: Array<Array<Record<string, unknown>>> = [];
@@ -217,7 +298,9 @@ export async function runMcpCell(client: Client, sim: Simulator, tasks: Array<Re
     }
   };
   await pool(batches, 4, async (batch) => {
-    const r = (await timed(() => client.callTool({ name: 'runware_request', arguments: { tasks: batch } }, undefined, { timeout: 60_000 }))) as CallToolResult;
+    const r = (await timed(() =>
+      client.callTool({ name: 'runware_request', arguments: { tasks: batch } }, undefined, { timeout: 60_000 }),
+    )) as CallToolResult;
     capture.add(r);
     const sc = r.structuredContent as { tasks?: Outcome[] } | undefined;
     for (const t of sc?.tasks ?? []) {
@@ -226,48 +309,82 @@ export async function runMcpCell(client: Client, sim: Simulator, tasks: Array<Re
         continue;
       }
       // Async work: finish it with runware_poll, as an agent would.
-      const p = (await timed(() => client.callTool({ name: 'runware_poll', arguments: { taskUUID: t.taskUUID, waitSeconds: 2, numberResults: numberResultsOf(batch[(t as unknown as { index: number }).index]) } }, undefined, { timeout: 60_000 }))) as CallToolResult;
+      const p = (await timed(() =>
+        client.callTool(
+          {
+            name: 'runware_poll',
+            arguments: {
+              taskUUID: t.taskUUID,
+              waitSeconds: 2,
+              numberResults: numberResultsOf(batch[(t as unknown as { index: number }).index]),
+            },
+          },
+          undefined,
+          { timeout: 60_000 },
+        ),
+      )) as CallToolResult;
       capture.add(p);
       const ps = p.structuredContent as Outcome | undefined;
-      if (process.env.FAULTS_DEBUG === '1' && ps && ps.taskUUID !== t.taskUUID) process.stderr.write(`MISMATCH ${JSON.stringify({ submitted: t, polled: ps }).slice(0, 3000)}\n`);
-      outcomes.push({ ...(ps ?? { status: 'error', taskUUID: t.taskUUID }), attempts: [...(t.attempts ?? []), ...(ps?.attempts ?? [])] });
+      if (process.env.FAULTS_DEBUG === '1' && ps && ps.taskUUID !== t.taskUUID)
+        process.stderr.write(`MISMATCH ${JSON.stringify({ submitted: t, polled: ps }).slice(0, 3000)}\n`);
+      outcomes.push({
+        ...(ps ?? { status: 'error', taskUUID: t.taskUUID }),
+        attempts: [...(t.attempts ?? []), ...(ps?.attempts ?? [])],
+      });
     }
   });
   void sim;
   return { outcomes, hung };
 }
 
-const numberResultsOf = (t: Record<string, unknown> | undefined): number => (typeof t?.numberResults === 'number' ? t.numberResults : typeof t?.promptVersions === 'number' ? t.promptVersions : 1);
+const numberResultsOf = (t: Record<string, unknown> | undefined): number =>
+  typeof t?.numberResults === 'number' ? t.numberResults : typeof t?.promptVersions === 'number' ? t.promptVersions : 1;
 
 /** Runs one cell through the CLI: `raw FILE` with batches of 25, then `poll --wait` for async work. */
-export async function runCliCell(env: Record<string, string>, tasks: Array<Record<string, unknown>>, capture: Capture): Promise<Judged> {
+export async function runCliCell(
+  env: Record<string, string>,
+  tasks: Array<Record<string, unknown>>,
+  capture: Capture,
+): Promise<Judged> {
   const outcomes: Outcome[] = [];
   let hung = 0;
   const dir = mkdtempSync(join(tmpdir(), 'faults-cli-'));
   const batches: Array<Array<Record<string, unknown>>> = [];
   for (let i = 0; i < tasks.length; i += 25) batches.push(tasks.slice(i, i + 25));
-  await pool(batches.map((b, i) => [b, i] as const), 2, async ([batch, i]) => {
-    const file = join(dir, `batch-${i}.json`);
-    writeFileSync(file, JSON.stringify(batch));
-    const t0 = Date.now();
-    const out = await cli(['raw', file], env, capture);
-    if (Date.now() - t0 > CALL_BUDGET_MS + 1500) hung++;
-    const r = JSON.parse(out.stdout || '{}') as { tasks?: Array<Outcome & { index: number }> };
-    for (const t of r.tasks ?? []) {
-      if (t.status !== 'processing') {
-        outcomes.push(t);
-        continue;
+  await pool(
+    batches.map((b, i) => [b, i] as const),
+    2,
+    async ([batch, i]) => {
+      const file = join(dir, `batch-${i}.json`);
+      writeFileSync(file, JSON.stringify(batch));
+      const t0 = Date.now();
+      const out = await cli(['raw', file], env, capture);
+      if (Date.now() - t0 > CALL_BUDGET_MS + 1500) hung++;
+      const r = JSON.parse(out.stdout || '{}') as { tasks?: Array<Outcome & { index: number }> };
+      for (const t of r.tasks ?? []) {
+        if (t.status !== 'processing') {
+          outcomes.push(t);
+          continue;
+        }
+        const p = await cli(
+          ['poll', t.taskUUID, '--wait', '2', '--number-results', String(numberResultsOf(batch[t.index]))],
+          env,
+          capture,
+        );
+        const ps = JSON.parse(p.stdout || '{}') as Outcome;
+        outcomes.push({ ...ps, attempts: [...(t.attempts ?? []), ...(ps.attempts ?? [])] });
       }
-      const p = await cli(['poll', t.taskUUID, '--wait', '2', '--number-results', String(numberResultsOf(batch[t.index]))], env, capture);
-      const ps = JSON.parse(p.stdout || '{}') as Outcome;
-      outcomes.push({ ...ps, attempts: [...(t.attempts ?? []), ...(ps.attempts ?? [])] });
-    }
-  });
+    },
+  );
   return { outcomes, hung };
 }
 
 /** The recovery poll through the CLI: `poll UUID`, with numberResults left to the journal, as a user would run it. */
-export async function pollCli(env: Record<string, string>, uuid: string, capture: Capture): Promise<{ status: string; taskUUID: string }> {
+export async function pollCli(
+  env: Record<string, string>,
+  uuid: string,
+  capture: Capture,
+): Promise<{ status: string; taskUUID: string }> {
   const p = await cli(['poll', uuid, '--wait', '3'], env, capture);
   try {
     return JSON.parse(p.stdout) as { status: string; taskUUID: string };
@@ -276,7 +393,11 @@ export async function pollCli(env: Record<string, string>, uuid: string, capture
   }
 }
 
-function cli(args: string[], env: Record<string, string>, capture: Capture): Promise<{ stdout: string; stderr: string; code: number | null }> {
+function cli(
+  args: string[],
+  env: Record<string, string>,
+  capture: Capture,
+): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -303,7 +424,16 @@ async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>)
  * Judges a cell's outcomes by the simulator's counts. `recover` polls a UUID
  * after the faults are off, to tell a recoverable "unknown" from a lost task.
  */
-export async function judge(sim: Simulator, j: Judged, recover: (uuid: string, n: number) => Promise<Outcome>, base: Omit<CellResult, 'tasks' | 'successes' | 'scopedErrors' | 'unknown' | 'recovered' | 'doubleAccepted' | 'lost' | 'hung' | 'leaks'>, leaks: number): Promise<CellResult> {
+export async function judge(
+  sim: Simulator,
+  j: Judged,
+  recover: (uuid: string, n: number) => Promise<Outcome>,
+  base: Omit<
+    CellResult,
+    'tasks' | 'successes' | 'scopedErrors' | 'unknown' | 'recovered' | 'doubleAccepted' | 'lost' | 'hung' | 'leaks'
+  >,
+  leaks: number,
+): Promise<CellResult> {
   sim.state.random = undefined;
   let successes = 0;
   let scopedErrors = 0;
@@ -323,23 +453,40 @@ export async function judge(sim: Simulator, j: Judged, recover: (uuid: string, n
       if (billed && (o.results?.length ?? 0) === 0) lost++;
     } else {
       unknown++;
-      if (!billed) recovered++; // never ran: nothing to lose
+      if (!billed)
+        recovered++; // never ran: nothing to lose
       else {
         const back = await recover(o.taskUUID, 2);
         if (back.status === 'success' || back.status === 'partial') recovered++;
         else {
           lost++;
           // FAULTS_DEBUG=1 shows why: the outcome, each UUID's counts in the simulator, and what the recovery poll said.
-          if (process.env.FAULTS_DEBUG === '1') process.stderr.write(`LOST ${JSON.stringify({ outcome: o, lineage, runs, wins, back })}\n`);
+          if (process.env.FAULTS_DEBUG === '1')
+            process.stderr.write(`LOST ${JSON.stringify({ outcome: o, lineage, runs, wins, back })}\n`);
         }
       }
     }
   }
-  return { ...base, tasks: j.outcomes.length, successes, scopedErrors, unknown, recovered, doubleAccepted, lost, hung: j.hung, leaks };
+  return {
+    ...base,
+    tasks: j.outcomes.length,
+    successes,
+    scopedErrors,
+    unknown,
+    recovered,
+    doubleAccepted,
+    lost,
+    hung: j.hung,
+    leaks,
+  };
 }
 
 /** Starts the built server over stdio against `sim`. */
-export async function startServer(sim: Simulator, transport: Transport, capture: Capture): Promise<{ client: Client; close: () => Promise<void>; env: Record<string, string> }> {
+export async function startServer(
+  sim: Simulator,
+  transport: Transport,
+  capture: Capture,
+): Promise<{ client: Client; close: () => Promise<void>; env: Record<string, string> }> {
   const home = capture.tempDir();
   const env = matrixEnv(sim, transport, home);
   const c = await connectStdio([], env, capture);
@@ -350,8 +497,18 @@ export const canaries = CANARY_VALUES;
 
 /** The rows of RELIABILITY.md. */
 export function table(rows: CellResult[]): string {
-  const head = '| front | transport | fault | unknowns | tasks | success | scoped error | unknown at deadline (recovered by poll) | double-accepted | lost | hung | leaks |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n';
-  return head + rows.map((r) => `| ${r.front} | ${r.transport} | ${r.fault} | ${r.unknowns} | ${r.tasks} | ${r.successes} | ${r.scopedErrors} | ${r.unknown} (${r.recovered}) | ${r.doubleAccepted} | ${r.lost} | ${r.hung} | ${r.leaks} |`).join('\n') + '\n';
+  const head =
+    '| front | transport | fault | unknowns | tasks | success | scoped error | unknown at deadline (recovered by poll) | double-accepted | lost | hung | leaks |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+  return (
+    head +
+    rows
+      .map(
+        (r) =>
+          `| ${r.front} | ${r.transport} | ${r.fault} | ${r.unknowns} | ${r.tasks} | ${r.successes} | ${r.scopedErrors} | ${r.unknown} (${r.recovered}) | ${r.doubleAccepted} | ${r.lost} | ${r.hung} | ${r.leaks} |`,
+      )
+      .join('\n') +
+    '\n'
+  );
 }
 
 /**
@@ -373,7 +530,23 @@ export async function runSyncCell(client: Client, n: number, capture: Capture): 
     Array.from({ length: n }, (_, i) => i),
     4,
     async (i) => {
-      const r = (await timed(() => client.callTool({ name: 'runware_text_to_image', arguments: { prompt: `a sync fox ${i}`, width: 512, height: 512, steps: 4, numberResults: 1 + (i % 2), waitSeconds: 2 } }, undefined, { timeout: 60_000 }))) as CallToolResult;
+      const r = (await timed(() =>
+        client.callTool(
+          {
+            name: 'runware_text_to_image',
+            arguments: {
+              prompt: `a sync fox ${i}`,
+              width: 512,
+              height: 512,
+              steps: 4,
+              numberResults: 1 + (i % 2),
+              waitSeconds: 2,
+            },
+          },
+          undefined,
+          { timeout: 60_000 },
+        ),
+      )) as CallToolResult;
       capture.add(r);
       const sc = r.structuredContent as (Outcome & { images?: unknown[] }) | undefined;
       if (!sc) {
@@ -385,14 +558,31 @@ export async function runSyncCell(client: Client, n: number, capture: Capture): 
         outcomes.push(o);
         return;
       }
-      const p = (await timed(() => client.callTool({ name: 'runware_poll', arguments: { taskUUID: o.taskUUID, waitSeconds: 2 } }, undefined, { timeout: 60_000 }))) as CallToolResult;
+      const p = (await timed(() =>
+        client.callTool({ name: 'runware_poll', arguments: { taskUUID: o.taskUUID, waitSeconds: 2 } }, undefined, {
+          timeout: 60_000,
+        }),
+      )) as CallToolResult;
       capture.add(p);
       const ps = p.structuredContent as Outcome | undefined;
-      outcomes.push({ ...(ps ?? { status: 'error', taskUUID: o.taskUUID }), attempts: [...(o.attempts ?? []), ...(ps?.attempts ?? [])] });
+      outcomes.push({
+        ...(ps ?? { status: 'error', taskUUID: o.taskUUID }),
+        attempts: [...(o.attempts ?? []), ...(ps?.attempts ?? [])],
+      });
     },
   );
   return { outcomes, hung };
 }
 
 /** The faults a sync wait meets: a wait past its budget, lost answers after the task ran, a failed task, drops. */
-export const SYNC_FAULTS = ['latency past the timeout', 'reset before the task ran', 'reset after the task ran', 'timeoutProvider', '502 without a body, after the task ran', 'truncated body', 'drop inside the resume window', 'drop beyond the resume window', 'silent socket'];
+export const SYNC_FAULTS = [
+  'latency past the timeout',
+  'reset before the task ran',
+  'reset after the task ran',
+  'timeoutProvider',
+  '502 without a body, after the task ran',
+  'truncated body',
+  'drop inside the resume window',
+  'drop beyond the resume window',
+  'silent socket',
+];

@@ -22,12 +22,16 @@ beforeAll(() => {
 
 /** Every taskUUID in every Runware request body, with its taskType. */
 function sentTasks(): Array<{ taskType: string; taskUUID: string }> {
-  return sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<{ taskType: string; taskUUID: string }>) : []));
+  return sim
+    .runwareRequests()
+    .flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<{ taskType: string; taskUUID: string }>) : []));
 }
 
 /** UUIDs of tasks that create work (not reads). */
 function submittedUuids(): string[] {
-  return sentTasks().filter((t) => t.taskType !== 'getResponse' && t.taskType !== 'getTaskDetails').map((t) => t.taskUUID);
+  return sentTasks()
+    .filter((t) => t.taskType !== 'getResponse' && t.taskType !== 'getTaskDetails')
+    .map((t) => t.taskUUID);
 }
 
 describe('the rules, proved by the request log', () => {
@@ -74,13 +78,20 @@ describe('the rules, proved by the request log', () => {
       img({ width: '512' }),
       img({ steps: 1000 }),
       img({ positivePrompt: 'x'.repeat(9 * 1024 * 1024) }),
-      JSON.parse('{"taskType":"imageInference","positivePrompt":"a","model":"runware:101@1","__proto__":{"admin":true}}'),
+      JSON.parse(
+        '{"taskType":"imageInference","positivePrompt":"a","model":"runware:101@1","__proto__":{"admin":true}}',
+      ),
       { taskType: 'nope' },
       img({ taskUUID: '00000000-0000-1000-8000-000000000000' }),
     ];
     for (const b of bad) {
-      const e = await client.submit(b).then(() => undefined, (x: unknown) => x);
-      expect(e, JSON.stringify(b).slice(0, 80)).toSatisfy((x: unknown) => x instanceof ValidationError || x instanceof PolicyError);
+      const e = await client.submit(b).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(e, JSON.stringify(b).slice(0, 80)).toSatisfy(
+        (x: unknown) => x instanceof ValidationError || x instanceof PolicyError,
+      );
       capture.add((e as Error).message);
       expect((e as Error).message).not.toContain(CANARY.apiKey);
     }
@@ -91,10 +102,19 @@ describe('the rules, proved by the request log', () => {
 describe('errors scoped per taskUUID', () => {
   it('a 3-task request with one failing task yields two successes and one scoped error', async () => {
     const { client } = clientFor(sim);
-    const r = await client.submit([img(), img({ width: 520, height: 512 }), { taskType: 'modelSearch', search: 'sdxl' }]);
+    const r = await client.submit([
+      img(),
+      img({ width: 520, height: 512 }),
+      { taskType: 'modelSearch', search: 'sdxl' },
+    ]);
     capture.add(r);
     expect(r.tasks.map((t) => t.status)).toEqual(['success', 'error', 'success']);
-    expect(r.tasks[1]!.errors[0]).toMatchObject({ code: 'invalidWidth', parameter: 'width', taskUUID: r.tasks[1]!.taskUUID, retryable: false });
+    expect(r.tasks[1]!.errors[0]).toMatchObject({
+      code: 'invalidWidth',
+      parameter: 'width',
+      taskUUID: r.tasks[1]!.taskUUID,
+      retryable: false,
+    });
     expect(r.tasks[0]!.results[0]!.imageURL).toMatch(/^http/);
     expect(r).toMatchObject({ anyFailed: true, allFailed: false });
     expect(sim.runwareRequests()).toHaveLength(1);
@@ -102,7 +122,11 @@ describe('errors scoped per taskUUID', () => {
 
   it('matches responses by taskUUID and taskType, not by order', async () => {
     const { client } = clientFor(sim);
-    const r = await client.submit([{ taskType: 'modelSearch', search: 'flux', limit: 1 }, img({ numberResults: 2 }), { taskType: 'promptEnhance', prompt: 'cat', promptVersions: 2 }]);
+    const r = await client.submit([
+      { taskType: 'modelSearch', search: 'flux', limit: 1 },
+      img({ numberResults: 2 }),
+      { taskType: 'promptEnhance', prompt: 'cat', promptVersions: 2 },
+    ]);
     expect(r.tasks[0]!.results[0]).toHaveProperty('totalResults');
     expect(r.tasks[1]!.results).toHaveLength(2);
     expect(r.tasks[1]!.results.every((x) => x.taskUUID === r.tasks[1]!.taskUUID)).toBe(true);
@@ -155,22 +179,28 @@ describe('retries', () => {
     expect((await client.submit(img())).tasks[0]!.status).toBe('success');
   });
 
-  it.each(['timeoutProvider', 'providerRateLimitExceeded'])('retries a task-scoped %s with a fresh UUID, keeping the others', async (code) => {
-    const { client } = clientFor(sim);
-    sim.addFaults({ kind: 'taskError', code, taskIndex: 0 });
-    const r = await client.submit([img(), { taskType: 'modelSearch', search: 'flux' }]);
-    expect(r.tasks.map((t) => t.status)).toEqual(['success', 'success']);
-    expect(r.tasks[0]!.attempts[0]!.outcome).toBe(code);
-    expect(r.tasks[1]!.attempts).toHaveLength(1);
-    expect([...sim.state.accepted.values()].every((n) => n === 1)).toBe(true);
-  });
+  it.each(['timeoutProvider', 'providerRateLimitExceeded'])(
+    'retries a task-scoped %s with a fresh UUID, keeping the others',
+    async (code) => {
+      const { client } = clientFor(sim);
+      sim.addFaults({ kind: 'taskError', code, taskIndex: 0 });
+      const r = await client.submit([img(), { taskType: 'modelSearch', search: 'flux' }]);
+      expect(r.tasks.map((t) => t.status)).toEqual(['success', 'success']);
+      expect(r.tasks[0]!.attempts[0]!.outcome).toBe(code);
+      expect(r.tasks[1]!.attempts).toHaveLength(1);
+      expect([...sim.state.accepted.values()].every((n) => n === 1)).toBe(true);
+    },
+  );
 
   it('never retries a permanent error', async () => {
     const { client } = clientFor(sim);
     const r = await client.submit(img({ width: 520, height: 512 }));
     expect(r.tasks[0]!.status).toBe('error');
     expect(sim.runwareRequests()).toHaveLength(1);
-    sim.addFaults({ kind: 'taskError', code: 'insufficientCredits' }, { kind: 'taskError', code: 'contentPolicyViolation' });
+    sim.addFaults(
+      { kind: 'taskError', code: 'insufficientCredits' },
+      { kind: 'taskError', code: 'contentPolicyViolation' },
+    );
     expect((await client.submit(img())).tasks[0]!.errors[0]!.category).toBe('quota');
     expect((await client.submit(img())).tasks[0]!.errors[0]!.category).toBe('safety');
     expect(sim.runwareRequests()).toHaveLength(3);
@@ -246,7 +276,11 @@ describe('async and polling', () => {
       const r = await client.submit(img({ deliveryMethod: 'async', numberResults: 3, steps: 60 }));
       expect(r.tasks[0]!.status).toBe('processing');
       const seen: number[] = [];
-      const st = await client.poll(r.tasks[0]!.taskUUID, { waitMs: 10_000, numberResults: 3, onProgress: (p) => seen.push(p.progress) });
+      const st = await client.poll(r.tasks[0]!.taskUUID, {
+        waitMs: 10_000,
+        numberResults: 3,
+        onProgress: (p) => seen.push(p.progress),
+      });
       expect(st.status).toBe('success');
       expect(st.results).toHaveLength(3);
       expect(new Set(st.results.map((x) => x.imageUUID)).size).toBe(3);
@@ -267,7 +301,7 @@ describe('async and polling', () => {
     expect(st.errors[0]).toMatchObject({ code: 'inferenceError', taskUUID: r.tasks[0]!.taskUUID });
   });
 
-  it('a getResponse task in a raw batch returns the earlier task\'s items, and keeps its UUID on retry', async () => {
+  it("a getResponse task in a raw batch returns the earlier task's items, and keeps its UUID on retry", async () => {
     const { client } = clientFor(sim);
     const r = await client.submit(img({ deliveryMethod: 'async' }));
     const uuid = r.tasks[0]!.taskUUID;
@@ -276,7 +310,9 @@ describe('async and polling', () => {
     const g = await client.submit([{ taskType: 'getResponse', taskUUID: uuid }, { taskType: 'ping' }]);
     expect(g.tasks[0]).toMatchObject({ status: 'success', taskUUID: uuid });
     expect(g.tasks[0]!.results[0]!.imageURL).toMatch(/^http/);
-    const polls = sentTasks().filter((t) => t.taskType === 'getResponse').map((t) => t.taskUUID);
+    const polls = sentTasks()
+      .filter((t) => t.taskType === 'getResponse')
+      .map((t) => t.taskUUID);
     expect(new Set(polls)).toEqual(new Set([uuid]));
     expect([...sim.state.accepted.entries()].filter(([u]) => u === uuid)).toEqual([[uuid, 1]]);
   });

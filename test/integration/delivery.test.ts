@@ -17,7 +17,12 @@ beforeAll(() => {
   sim = getSim();
 });
 
-const sent = (): Array<{ taskType: string; taskUUID: string; deliveryMethod?: string }> => sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<{ taskType: string; taskUUID: string; deliveryMethod?: string }>) : []));
+const sent = (): Array<{ taskType: string; taskUUID: string; deliveryMethod?: string }> =>
+  sim
+    .runwareRequests()
+    .flatMap((e) =>
+      Array.isArray(e.body) ? (e.body as Array<{ taskType: string; taskUUID: string; deliveryMethod?: string }>) : [],
+    );
 const images = () => sent().filter((t) => t.taskType === 'imageInference');
 const reads = () => sent().filter((t) => t.taskType === 'getTaskDetails' || t.taskType === 'getResponse');
 
@@ -37,28 +42,33 @@ for (const transport of ['rest', 'ws'] as const) {
       }
     });
 
-    it.each([0, 3] as const)('a wait past its budget becomes a getTaskDetails check of the same task (lag %i), and a poll later finds the result; nothing is resent', async (lag) => {
-      sim.state.imageMs = 1500;
-      sim.state.options.taskDetailsLag = lag;
-      const { client } = clientFor(sim, { transport });
-      try {
-        const t0 = Date.now();
-        const o = await client.run(imageTask({ deliveryMethod: 'sync' }), { waitMs: 700 });
-        expect(Date.now() - t0).toBeLessThan(700 + 500);
-        // A check that lags may not know the task within the wait: then its fate is unknown, and it is still not resent.
-        if (lag === 0) expect(o.status).toBe('processing');
-        else expect(['processing', 'unknown']).toContain(o.status);
-        expect(o.note).toMatch(/poll taskUUID/);
-        expect(images().map((t) => t.taskUUID)).toEqual([o.taskUUID]);
-        expect(reads().filter((t) => t.taskType === 'getTaskDetails' && t.taskUUID === o.taskUUID).length).toBeGreaterThan(0);
-        const later = await client.poll(o.taskUUID, { waitMs: 5000 });
-        expect(later.status).toBe('success');
-        expect(later.results).toHaveLength(1);
-        expect(images()).toHaveLength(1);
-      } finally {
-        await client.close();
-      }
-    });
+    it.each([0, 3] as const)(
+      'a wait past its budget becomes a getTaskDetails check of the same task (lag %i), and a poll later finds the result; nothing is resent',
+      async (lag) => {
+        sim.state.imageMs = 1500;
+        sim.state.options.taskDetailsLag = lag;
+        const { client } = clientFor(sim, { transport });
+        try {
+          const t0 = Date.now();
+          const o = await client.run(imageTask({ deliveryMethod: 'sync' }), { waitMs: 700 });
+          expect(Date.now() - t0).toBeLessThan(700 + 500);
+          // A check that lags may not know the task within the wait: then its fate is unknown, and it is still not resent.
+          if (lag === 0) expect(o.status).toBe('processing');
+          else expect(['processing', 'unknown']).toContain(o.status);
+          expect(o.note).toMatch(/poll taskUUID/);
+          expect(images().map((t) => t.taskUUID)).toEqual([o.taskUUID]);
+          expect(
+            reads().filter((t) => t.taskType === 'getTaskDetails' && t.taskUUID === o.taskUUID).length,
+          ).toBeGreaterThan(0);
+          const later = await client.poll(o.taskUUID, { waitMs: 5000 });
+          expect(later.status).toBe('success');
+          expect(later.results).toHaveLength(1);
+          expect(images()).toHaveLength(1);
+        } finally {
+          await client.close();
+        }
+      },
+    );
 
     it('cancellation ends a sync wait at once, and nothing follows it', async () => {
       sim.state.imageMs = 3000;
@@ -85,7 +95,10 @@ for (const transport of ['rest', 'ws'] as const) {
       const { client } = clientFor(sim, { transport });
       try {
         const seen: Progress[] = [];
-        const o = await client.run(imageTask({ deliveryMethod: 'sync' }), { waitMs: 5000, onProgress: (p) => seen.push(p) });
+        const o = await client.run(imageTask({ deliveryMethod: 'sync' }), {
+          waitMs: 5000,
+          onProgress: (p) => seen.push(p),
+        });
         expect(o.status).toBe('success');
         expect(seen.length).toBeGreaterThan(1);
         expect(seen.at(-1)!.progress).toBe(100);

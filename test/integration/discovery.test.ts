@@ -41,7 +41,9 @@ interface Hit {
   use?: string;
 }
 
-async function connect(env: Record<string, string>): Promise<{ call: (name: string, args: S) => Promise<CallToolResult & { structuredContent?: S }>; client: Client }> {
+async function connect(
+  env: Record<string, string>,
+): Promise<{ call: (name: string, args: S) => Promise<CallToolResult & { structuredContent?: S }>; client: Client }> {
   const app = new AppContext(loadConfig(env), new Logger('warning'));
   const { server } = createServer(app);
   const [a, b] = InMemoryTransport.createLinkedPair();
@@ -59,7 +61,8 @@ async function connect(env: Record<string, string>): Promise<{ call: (name: stri
     capture.add(r);
     const check = checks.get(name);
     // Every answer holds to the output schema the tool lists, as strict clients check.
-    if (check && r.structuredContent && !r.isError) expect(check(r.structuredContent), `${name}: ${JSON.stringify(check.errors)}`).toBe(true);
+    if (check && r.structuredContent && !r.isError)
+      expect(check(r.structuredContent), `${name}: ${JSON.stringify(check.errors)}`).toBe(true);
     return r;
   };
   return { call, client };
@@ -67,14 +70,24 @@ async function connect(env: Record<string, string>): Promise<{ call: (name: stri
 
 let call: Awaited<ReturnType<typeof connect>>['call'];
 let client: Client;
-const text = (r: CallToolResult): string => r.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n');
-const sent = (taskType: string): S[] => sim.runwareRequests().flatMap((e) => (Array.isArray(e.body) ? (e.body as S[]) : [])).filter((t) => t.taskType === taskType);
+const text = (r: CallToolResult): string =>
+  r.content
+    .filter((c) => c.type === 'text')
+    .map((c) => (c as { text: string }).text)
+    .join('\n');
+const sent = (taskType: string): S[] =>
+  sim
+    .runwareRequests()
+    .flatMap((e) => (Array.isArray(e.body) ? (e.body as S[]) : []))
+    .filter((t) => t.taskType === taskType);
 
 beforeAll(async () => {
   sim = await startSim({ timeScale: 0.02 });
   outDir = capture.tempDir('rw-discovery-');
   writeFileSync(join(outDir, 'beach.png'), renderImage('PNG', 64, 64, 3));
-  ({ call, client } = await connect(simEnv(sim, { RUNWARE_OUTPUT_DIR: outDir, RUNWARE_TIME_SCALE: '0.02', RUNWARE_LOG_LEVEL: 'warning' })));
+  ({ call, client } = await connect(
+    simEnv(sim, { RUNWARE_OUTPUT_DIR: outDir, RUNWARE_TIME_SCALE: '0.02', RUNWARE_LOG_LEVEL: 'warning' }),
+  ));
 });
 afterAll(async () => {
   for (const c of closers) await c();
@@ -85,12 +98,22 @@ afterAll(async () => {
 /** Replaces every example URL of an image with the local file, wherever the example puts it. */
 function withLocalImage(params: S, path: string): S {
   const walk = (v: unknown): unknown =>
-    typeof v === 'string' && /^https:\/\/.*\.(png|jpe?g)$/.test(v) ? path : Array.isArray(v) ? v.map(walk) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)])) : v;
+    typeof v === 'string' && /^https:\/\/.*\.(png|jpe?g)$/.test(v)
+      ? path
+      : Array.isArray(v)
+        ? v.map(walk)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+          : v;
   return walk(params) as S;
 }
 
 /** The agent's path: search by capability, take the first hit, read its info, run its example adapted, save. */
-async function byCapability(capability: string, adapt: (params: S) => S, saveTo: string): Promise<{ hit: Hit; run: S }> {
+async function byCapability(
+  capability: string,
+  adapt: (params: S) => S,
+  saveTo: string,
+): Promise<{ hit: Hit; run: S }> {
   const search = await call('runware_model_search', { capability });
   expect(search.isError, text(search)).toBeFalsy();
   const hit = (search.structuredContent!.results as Hit[])[0]!;
@@ -115,7 +138,11 @@ describe('from a job to a saved file, following only the tools', () => {
   });
 
   it('"make a 5 second video of waves from this photo" ends in a saved MP4', async () => {
-    const { hit, run } = await byCapability('image-to-video', (p) => ({ ...withLocalImage(p, 'beach.png'), positivePrompt: 'waves roll onto the beach', duration: 5 }), 'video/');
+    const { hit, run } = await byCapability(
+      'image-to-video',
+      (p) => ({ ...withLocalImage(p, 'beach.png'), positivePrompt: 'waves roll onto the beach', duration: 5 }),
+      'video/',
+    );
     expect(hit.taskType).toBe('videoInference');
     expect(run).toMatchObject({ status: 'success', taskType: 'videoInference', validation: 'checked' });
     const out = (run.outputs as S[])[0]!;
@@ -124,11 +151,19 @@ describe('from a job to a saved file, following only the tools', () => {
     // The photo went up first, and the task carried its mediaUUID as the first frame.
     const uploads = run.uploads as Array<{ mediaUUID: string }>;
     const [task] = sent('videoInference');
-    expect(task).toMatchObject({ model: hit.air, duration: 5, inputs: { frameImages: [{ image: uploads[0]!.mediaUUID, frame: 'first' }] } });
+    expect(task).toMatchObject({
+      model: hit.air,
+      duration: 5,
+      inputs: { frameImages: [{ image: uploads[0]!.mediaUUID, frame: 'first' }] },
+    });
   });
 
   it('text to speech ends in a saved MP3', async () => {
-    const { hit, run } = await byCapability('text-to-speech', (p) => ({ ...p, speech: { ...(p.speech as S), text: 'The tide is coming in.' } }), 'audio/');
+    const { hit, run } = await byCapability(
+      'text-to-speech',
+      (p) => ({ ...p, speech: { ...(p.speech as S), text: 'The tide is coming in.' } }),
+      'audio/',
+    );
     expect(hit.taskType).toBe('audioInference');
     const out = (run.outputs as S[])[0]!;
     expect(out).toMatchObject({ kind: 'audio', format: 'MP3' });
@@ -137,7 +172,11 @@ describe('from a job to a saved file, following only the tools', () => {
   });
 
   it('upscaling a local photo ends in a saved, larger image', async () => {
-    const { hit, run } = await byCapability('upscale', (p) => withLocalImage(p, join(outDir, 'beach.png')), 'upscaled/');
+    const { hit, run } = await byCapability(
+      'upscale',
+      (p) => withLocalImage(p, join(outDir, 'beach.png')),
+      'upscaled/',
+    );
     expect(hit.taskType).toBe('upscale');
     const out = (run.outputs as S[])[0]!;
     expect(out).toMatchObject({ kind: 'image', format: 'PNG' });
@@ -149,9 +188,18 @@ describe('from a job to a saved file, following only the tools', () => {
 describe('one search over both catalogues', () => {
   it('finds video models by word and by name, and the upscaler, with capabilities, task type and price', async () => {
     const video = (await call('runware_model_search', { search: 'video' })).structuredContent!;
-    expect((video.results as Hit[]).map((h) => h.air)).toEqual(expect.arrayContaining(['klingai:5@3', 'bytedance:1@1']));
+    expect((video.results as Hit[]).map((h) => h.air)).toEqual(
+      expect.arrayContaining(['klingai:5@3', 'bytedance:1@1']),
+    );
     const kling = (await call('runware_model_search', { search: 'kling' })).structuredContent!;
-    expect((kling.results as Hit[])[0]).toMatchObject({ air: 'klingai:5@3', source: 'curated', taskType: 'videoInference', validated: true, price: expect.stringMatching(/\$/), capabilities: expect.arrayContaining(['io:image-to-video']) });
+    expect((kling.results as Hit[])[0]).toMatchObject({
+      air: 'klingai:5@3',
+      source: 'curated',
+      taskType: 'videoInference',
+      validated: true,
+      price: expect.stringMatching(/\$/),
+      capabilities: expect.arrayContaining(['io:image-to-video']),
+    });
     const up = (await call('runware_model_search', { search: 'upscale' })).structuredContent!;
     expect((up.results as Hit[]).map((h) => h.air)).toContain('runware:501@1');
   });
@@ -202,7 +250,8 @@ describe('one search over both catalogues', () => {
     }
     const airs = seen.map((h) => h.air);
     expect(new Set(airs).size).toBe(airs.length);
-    for (const kind of ['curated', 'community']) expect(seen.filter((h) => h.source === kind).length, kind).toBeGreaterThan(5);
+    for (const kind of ['curated', 'community'])
+      expect(seen.filter((h) => h.source === kind).length, kind).toBeGreaterThan(5);
     for (const h of seen) {
       const r = await call('runware_model_info', { model: h.air });
       expect(r.isError, `${h.air}: ${text(r)}`).toBeFalsy();
@@ -217,9 +266,19 @@ describe('one search over both catalogues', () => {
 describe('every hit runs', () => {
   it('a community checkpoint with no live schema runs as imageInference, unvalidated, and model info says so with its defaults', async () => {
     const info = (await call('runware_model_info', { model: 'runware:100@1' })).structuredContent!;
-    expect(info).toMatchObject({ source: 'community', taskType: 'imageInference', schema: 'none', about: { architecture: 'flux1s', defaultSteps: 4 } });
+    expect(info).toMatchObject({
+      source: 'community',
+      taskType: 'imageInference',
+      schema: 'none',
+      about: { architecture: 'flux1s', defaultSteps: 4 },
+    });
     expect(String(info.note)).toMatch(/unvalidated/);
-    const run = (await call('runware_run', { model: 'runware:100@1', params: { positivePrompt: 'a fox', width: 512, height: 512 } })).structuredContent!;
+    const run = (
+      await call('runware_run', {
+        model: 'runware:100@1',
+        params: { positivePrompt: 'a fox', width: 512, height: 512 },
+      })
+    ).structuredContent!;
     expect(run).toMatchObject({ status: 'success', taskType: 'imageInference', validation: 'skipped' });
   });
 
@@ -235,16 +294,26 @@ describe('every hit runs', () => {
     const info = await call('runware_model_info', { model: 'civitai:999@1' });
     expect(info.isError).toBe(true);
     expect(text(info)).toMatch(/neither catalogue lists it/);
-    const run = await call('runware_run', { model: 'civitai:999@1', params: { taskType: 'imageInference', positivePrompt: 'a fox' } });
-    expect(run.structuredContent).toMatchObject({ status: 'error', errors: [{ code: 'invalidModel', parameter: 'model' }] });
+    const run = await call('runware_run', {
+      model: 'civitai:999@1',
+      params: { taskType: 'imageInference', positivePrompt: 'a fox' },
+    });
+    expect(run.structuredContent).toMatchObject({
+      status: 'error',
+      errors: [{ code: 'invalidModel', parameter: 'model' }],
+    });
   });
 });
 
 describe('examples, completions and the prompt', () => {
-  it('every example the content service serves passes its model\'s live schema', async () => {
+  it("every example the content service serves passes its model's live schema", async () => {
     for (const e of SCHEMAS) {
       for (const x of examplesOf(e)) {
-        await validateAgainst(x.request as S, { air: e.air, requestSchema: e.requestSchema, source: 'network' }, (p) => p);
+        await validateAgainst(
+          x.request as S,
+          { air: e.air, requestSchema: e.requestSchema, source: 'network' },
+          (p) => p,
+        );
       }
     }
   });
@@ -260,8 +329,13 @@ describe('examples, completions and the prompt', () => {
       expect(r.completion.values).toContain('civitai:4201@130072');
     }
     expect(searches() - start).toBe(1);
-    const caps = await client.complete({ ref: { type: 'ref/prompt', name: 'find_model' }, argument: { name: 'capability', value: 'image-to' } });
-    expect(caps.completion.values).toEqual(expect.arrayContaining(['io:image-to-video', 'io:image-to-image', 'io:image-to-3d']));
+    const caps = await client.complete({
+      ref: { type: 'ref/prompt', name: 'find_model' },
+      argument: { name: 'capability', value: 'image-to' },
+    });
+    expect(caps.completion.values).toEqual(
+      expect.arrayContaining(['io:image-to-video', 'io:image-to-image', 'io:image-to-3d']),
+    );
   });
 
   it('find_model goes capability, search, model info, run', async () => {

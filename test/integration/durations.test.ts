@@ -38,7 +38,10 @@ const pairs: Array<[string, () => Promise<[StateStore, StateStore]>, boolean]> =
     'Redis',
     async () => {
       const ns = `durations-${process.pid}-${Date.now()}`;
-      return [new RedisState(await connectRedis(redis!.url, new Logger('error')), redis!.url, ns), new RedisState(await connectRedis(redis!.url, new Logger('error')), redis!.url, ns)];
+      return [
+        new RedisState(await connectRedis(redis!.url, new Logger('error')), redis!.url, ns),
+        new RedisState(await connectRedis(redis!.url, new Logger('error')), redis!.url, ns),
+      ];
     },
     hasRedis,
   ],
@@ -69,7 +72,8 @@ for (const [name, open, available] of pairs) {
       mine.learn('videoInference|klingai:5@3', 9000);
       // Here at once; in the store behind the call.
       expect(await mine.typical('videoInference|klingai:5@3')).toBe(9000);
-      for (let i = 0; i < 50 && (await b.typicalDuration!('videoInference|klingai:5@3')) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 50 && (await b.typicalDuration!('videoInference|klingai:5@3')) === undefined; i++)
+        await new Promise((r) => setTimeout(r, 10));
       expect(await theirs.typical('videoInference|klingai:5@3')).toBe(9000);
       const broken = new Durations(() => Promise.reject(new Error('the state is away')));
       expect(await broken.typical('videoInference|klingai:5@3')).toBeUndefined();

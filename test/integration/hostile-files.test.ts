@@ -29,7 +29,17 @@ let outside: string;
 const uuid = (n: number): string => `3f0c1a2b-4d5e-4f60-8a7b-${String(n).padStart(12, '0')}`;
 async function record(n: number, savedTo: string): Promise<string> {
   const now = new Date().toISOString();
-  const r: TaskRecord = { taskUUID: uuid(n), attempts: [], taskType: 'imageInference', status: 'success', createdAt: now, updatedAt: now, numberResults: 1, outputs: [{ savedTo, kind: 'image' }], request: {} };
+  const r: TaskRecord = {
+    taskUUID: uuid(n),
+    attempts: [],
+    taskType: 'imageInference',
+    status: 'success',
+    createdAt: now,
+    updatedAt: now,
+    numberResults: 1,
+    outputs: [{ savedTo, kind: 'image' }],
+    request: {},
+  };
   await (await app.journal.state()).putTask(uuid(n), r);
   return `runware://tasks/${uuid(n)}/outputs/0`;
 }
@@ -44,7 +54,13 @@ beforeAll(async () => {
   outside = join(home, 'outside');
   mkdirSync(out);
   mkdirSync(outside);
-  const config = loadConfig({ HOME: home, RUNWARE_API_KEY: CANARY.apiKey, RUNWARE_OUTPUT_DIR: out, RUNWARE_STATE_DIR: join(home, 'state'), RUNWARE_CACHE_DIR: join(home, 'cache') });
+  const config = loadConfig({
+    HOME: home,
+    RUNWARE_API_KEY: CANARY.apiKey,
+    RUNWARE_OUTPUT_DIR: out,
+    RUNWARE_STATE_DIR: join(home, 'state'),
+    RUNWARE_CACHE_DIR: join(home, 'cache'),
+  });
   app = new AppContext(config, new Logger('error'));
   const { server } = createServer(app);
   const [a, b] = InMemoryTransport.createLinkedPair();
@@ -129,7 +145,9 @@ describe('3. reads have a deadline and refuse what is not a regular file before 
 
   it('a read that outlives its deadline ends with a timeout', async () => {
     writeFileSync(join(out, 'slow.png'), PNG);
-    const err = await readRegularFileWithin(join(out, 'slow.png'), [out], { maxBytes: 1000, timeoutMs: 0 }).catch((e: unknown) => e);
+    const err = await readRegularFileWithin(join(out, 'slow.png'), [out], { maxBytes: 1000, timeoutMs: 0 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UnsafeFileError);
     expect((err as UnsafeFileError).reason).toBe('timeout');
   });
@@ -162,7 +180,9 @@ describe('2. local inputs: opened once, the descriptor checked', () => {
 
   it('a local input that is a FIFO is refused at once, naming the field', async () => {
     execFileSync('mkfifo', [join(out, 'in.fifo.png')]);
-    const err = await readLocalMedia(join(out, 'in.fifo.png'), [out], 1_000_000, 'params.seedImage').catch((e: Error) => e);
+    const err = await readLocalMedia(join(out, 'in.fifo.png'), [out], 1_000_000, 'params.seedImage').catch(
+      (e: Error) => e,
+    );
     rmSync(join(out, 'in.fifo.png'));
     expect(String(err)).toMatch(/params\.seedImage: .*not a regular file/);
   });

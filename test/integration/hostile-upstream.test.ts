@@ -35,14 +35,26 @@ async function connect(cacheDir = capture.tempDir('rw-cache-')): Promise<Client>
   return client;
 }
 
-async function call(c: Client, name: string, args: Record<string, unknown>): Promise<{ r: CallToolResult; sc: Record<string, unknown>; text: string }> {
+async function call(
+  c: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ r: CallToolResult; sc: Record<string, unknown>; text: string }> {
   const r = (await c.callTool({ name, arguments: args }, undefined, { timeout: 30_000 })) as CallToolResult;
   capture.add(r);
-  const text = r.content.filter((x) => x.type === 'text').map((x) => (x as { text: string }).text).join('\n');
+  const text = r.content
+    .filter((x) => x.type === 'text')
+    .map((x) => (x as { text: string }).text)
+    .join('\n');
   return { r, sc: (r.structuredContent ?? {}) as Record<string, unknown>, text };
 }
 
-const run = (c: Client, prompt = 'a lighthouse') => call(c, 'runware_run', { model: 'runware:101@1', params: { positivePrompt: prompt, width: 512, height: 512 }, waitSeconds: 20 });
+const run = (c: Client, prompt = 'a lighthouse') =>
+  call(c, 'runware_run', {
+    model: 'runware:101@1',
+    params: { positivePrompt: prompt, width: 512, height: 512 },
+    waitSeconds: 20,
+  });
 
 beforeAll(async () => {
   sim = await startSim({ timeScale: 0.02 });
@@ -121,7 +133,9 @@ describe('5. a cached hostile answer does not outlive the upstream', () => {
     const second = await connect(cache);
     const { sc } = await run(second);
     expect(sc).toMatchObject({ status: 'success', validation: 'checked' });
-    expect(sim.state.log.filter((e) => e.surface === 'schemas' && e.path.includes('/resolve/')).length).toBeGreaterThanOrEqual(1);
+    expect(
+      sim.state.log.filter((e) => e.surface === 'schemas' && e.path.includes('/resolve/')).length,
+    ).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -130,7 +144,14 @@ describe('10. names built from upstream data carry no format controls', () => {
     hostileSchema('none');
     sim.state.options.hostile = true;
     const c = await connect();
-    const { sc } = await call(c, 'runware_text_to_image', { prompt: 'a fox', width: 512, height: 512, numberResults: 3, saveTo: 'bidi/', waitSeconds: 20 });
+    const { sc } = await call(c, 'runware_text_to_image', {
+      prompt: 'a fox',
+      width: 512,
+      height: 512,
+      numberResults: 3,
+      saveTo: 'bidi/',
+      waitSeconds: 20,
+    });
     sim.state.options.hostile = false;
     expect(sc.status).toBe('success');
     const names = readdirSync(join(out, 'bidi'));

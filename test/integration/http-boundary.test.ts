@@ -13,8 +13,17 @@ import { Capture } from '../helpers.js';
 import { requireRedis, startRedis, type RedisHandle } from '../redis-server.js';
 
 const capture = new Capture();
-const H = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
-const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
+const H = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-11-25',
+};
+const init = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+};
 let app: AppContext;
 let h: HttpHandle;
 
@@ -22,13 +31,23 @@ async function session(): Promise<string> {
   const r = await fetch(h.url, { method: 'POST', headers: H, body: JSON.stringify(init) });
   const sid = r.headers.get('mcp-session-id')!;
   await r.text();
-  await (await fetch(h.url, { method: 'POST', headers: { ...H, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+  await (
+    await fetch(h.url, {
+      method: 'POST',
+      headers: { ...H, 'mcp-session-id': sid },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    })
+  ).text();
   return sid;
 }
 
 /** A request on the session; the SSE (or JSON) answer as text, and the event ids it carried. */
 async function post(sid: string, body: unknown): Promise<{ text: string; ids: string[] }> {
-  const r = await fetch(h.url, { method: 'POST', headers: { ...H, 'mcp-session-id': sid }, body: JSON.stringify(body) });
+  const r = await fetch(h.url, {
+    method: 'POST',
+    headers: { ...H, 'mcp-session-id': sid },
+    body: JSON.stringify(body),
+  });
   const text = await r.text();
   return { text, ids: [...text.matchAll(/^id: ?(.+)$/gm)].map((m) => m[1]!.trim()) };
 }
@@ -38,7 +57,15 @@ async function replay(sid: string, lastEventId: string, ms = 800): Promise<{ sta
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), ms);
   try {
-    const r = await fetch(h.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25', 'last-event-id': lastEventId }, signal: ctl.signal });
+    const r = await fetch(h.url, {
+      headers: {
+        accept: 'text/event-stream',
+        'mcp-session-id': sid,
+        'mcp-protocol-version': '2025-11-25',
+        'last-event-id': lastEventId,
+      },
+      signal: ctl.signal,
+    });
     let text = '';
     try {
       const reader = r.body!.getReader();
@@ -60,7 +87,26 @@ async function replay(sid: string, lastEventId: string, ms = 800): Promise<{ sta
 function serve(stateUrl?: () => string): void {
   beforeAll(async () => {
     const home = capture.tempDir();
-    app = new AppContext({ ...loadConfig({ HOME: home, RUNWARE_STATE_DIR: `${home}/state`, ...(stateUrl ? { RUNWARE_STATE_URL: stateUrl() } : {}) }), http: { enabled: true, host: '127.0.0.1', port: 0, token: undefined, allowedHosts: [], maxSessions: 200, idleMs: 600_000, stateless: false } }, new Logger('error'));
+    app = new AppContext(
+      {
+        ...loadConfig({
+          HOME: home,
+          RUNWARE_STATE_DIR: `${home}/state`,
+          ...(stateUrl ? { RUNWARE_STATE_URL: stateUrl() } : {}),
+        }),
+        http: {
+          enabled: true,
+          host: '127.0.0.1',
+          port: 0,
+          token: undefined,
+          allowedHosts: [],
+          maxSessions: 200,
+          idleMs: 600_000,
+          stateless: false,
+        },
+      },
+      new Logger('error'),
+    );
     h = await startHttp(app);
   });
   afterAll(async () => {
@@ -72,7 +118,12 @@ function serve(stateUrl?: () => string): void {
 async function crossReplayIsRefused(): Promise<void> {
   const a = await session();
   const b = await session();
-  const secret = await post(a, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'runware_tasks', arguments: { limit: 3 } } });
+  const secret = await post(a, {
+    jsonrpc: '2.0',
+    id: 7,
+    method: 'tools/call',
+    params: { name: 'runware_tasks', arguments: { limit: 3 } },
+  });
   expect(secret.ids.length).toBeGreaterThan(0);
   expect(secret.text).toMatch(/"journal"/);
   // Session B asks for A's stream: by A's real ids, and by the guessable standalone-stream id.
@@ -108,7 +159,12 @@ describe('6. HTTP sessions do not see each other', () => {
   it('tasks/list shows a session only its own tasks, and tasks/get by id from another session finds nothing', async () => {
     const a = await session();
     const b = await session();
-    const started = await post(a, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'runware_text_to_image', arguments: { prompt: 'a fox' }, task: { ttl: 60_000 } } });
+    const started = await post(a, {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'runware_text_to_image', arguments: { prompt: 'a fox' }, task: { ttl: 60_000 } },
+    });
     const taskId = /"taskId":"([^"]+)"/.exec(started.text)?.[1];
     expect(taskId).toBeTruthy();
     const listA = await post(a, { jsonrpc: '2.0', id: 3, method: 'tasks/list', params: {} });

@@ -20,8 +20,17 @@ import type { SharedSessions } from '../../src/state/sessions.js';
 import { CANARY, Capture } from '../helpers.js';
 
 const TOKEN = 'edge-token-CANARY-3c9d51e0b7a2';
-const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
-const MCP = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+};
+const MCP = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-11-25',
+};
 
 const capture = new Capture();
 const running: Array<{ h: HttpHandle; app: AppContext }> = [];
@@ -32,13 +41,36 @@ afterEach(async () => {
   }
 });
 
-async function serve(http: { token?: string; stateless?: boolean; host?: string; port?: number } = {}, opts: HttpOptions = {}): Promise<HttpHandle> {
+async function serve(
+  http: { token?: string; stateless?: boolean; host?: string; port?: number } = {},
+  opts: HttpOptions = {},
+): Promise<HttpHandle> {
   const home = capture.tempDir('rw-edge-');
   // The key and the token come in as in production, so both are known secrets; every log line is kept and scanned.
-  const config = loadConfig({ HOME: home, RUNWARE_STATE_DIR: join(home, 'state'), RUNWARE_API_KEY: CANARY.apiKey, ...(http.token ? { RUNWARE_MCP_HTTP_TOKEN: http.token } : {}) });
+  const config = loadConfig({
+    HOME: home,
+    RUNWARE_STATE_DIR: join(home, 'state'),
+    RUNWARE_API_KEY: CANARY.apiKey,
+    ...(http.token ? { RUNWARE_MCP_HTTP_TOKEN: http.token } : {}),
+  });
   const logger = new Logger('debug');
   logger.addSink((r) => capture.add(r));
-  const app = new AppContext({ ...config, http: { ...config.http, enabled: true, host: http.host ?? '127.0.0.1', port: http.port ?? 0, allowedHosts: [], maxSessions: 200, idleMs: 600_000, stateless: !!http.stateless } }, logger);
+  const app = new AppContext(
+    {
+      ...config,
+      http: {
+        ...config.http,
+        enabled: true,
+        host: http.host ?? '127.0.0.1',
+        port: http.port ?? 0,
+        allowedHosts: [],
+        maxSessions: 200,
+        idleMs: 600_000,
+        stateless: !!http.stateless,
+      },
+    },
+    logger,
+  );
   try {
     const h = await startHttp(app, opts);
     running.push({ h, app });
@@ -57,21 +89,45 @@ interface Answer {
 }
 
 /** A raw request (any Host, any body); the answer read whole. */
-function send(url: string, o: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Answer> {
+function send(
+  url: string,
+  o: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<Answer> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path: o.path ?? u.pathname, method: o.method ?? 'POST', headers: { host: u.host, ...o.headers } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => (capture.add(text), resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) as ReturnType<Answer['json']> })));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: o.path ?? u.pathname,
+        method: o.method ?? 'POST',
+        headers: { host: u.host, ...o.headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on(
+          'end',
+          () => (
+            capture.add(text),
+            resolve({
+              status: res.statusCode!,
+              headers: res.headers,
+              text,
+              json: () => JSON.parse(text) as ReturnType<Answer['json']>,
+            })
+          ),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(o.body);
   });
 }
 
-const post = (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> => send(url, { headers: { ...MCP, ...headers }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> =>
+  send(url, { headers: { ...MCP, ...headers }, body: JSON.stringify(body) });
 
 /** A session begun the way a client begins one; its id. */
 async function session(url: string, headers: Record<string, string> = {}): Promise<string> {
@@ -88,15 +144,42 @@ describe('6. every refusal is a clear error, and the server keeps serving', () =
     const auth = { authorization: `Bearer ${TOKEN}` };
     const cases: Array<[string, Promise<Answer>, number, RegExp, number?]> = [
       ['path', send(h.url, { method: 'GET', path: '/other', headers: auth }), 404, /the MCP endpoint is \/mcp/],
-      ['host', send(h.url, { headers: { ...MCP, ...auth, host: 'evil.example.test' }, body: JSON.stringify(INIT) }), 403, /unexpected Host header/],
+      [
+        'host',
+        send(h.url, { headers: { ...MCP, ...auth, host: 'evil.example.test' }, body: JSON.stringify(INIT) }),
+        403,
+        /unexpected Host header/,
+      ],
       ['origin', post(h.url, INIT, { ...auth, origin: 'https://evil.example.test' }), 403, /cross-origin/],
-      ['token', post(h.url, INIT, { authorization: 'Bearer not-the-token' }), 401, /Authorization: Bearer <RUNWARE_MCP_HTTP_TOKEN>/],
+      [
+        'token',
+        post(h.url, INIT, { authorization: 'Bearer not-the-token' }),
+        401,
+        /Authorization: Bearer <RUNWARE_MCP_HTTP_TOKEN>/,
+      ],
       ['method', send(h.url, { method: 'PUT', headers: auth }), 405, /Method not allowed/],
       ['not JSON', send(h.url, { headers: { ...MCP, ...auth }, body: '{"jsonrpc":' }), 400, /^Parse error/, -32700],
-      ['too large', send(h.url, { headers: { ...MCP, ...auth }, body: Buffer.alloc(16 * 1024 * 1024 + 1, 0x20) }), 413, /over 16 MiB/, -32600],
+      [
+        'too large',
+        send(h.url, { headers: { ...MCP, ...auth }, body: Buffer.alloc(16 * 1024 * 1024 + 1, 0x20) }),
+        413,
+        /over 16 MiB/,
+        -32600,
+      ],
       ['no session', post(h.url, { jsonrpc: '2.0', id: 5, method: 'tools/list' }, auth), 400, /send initialize first/],
-      ['unknown session', post(h.url, { jsonrpc: '2.0', id: 6, method: 'tools/list' }, { ...auth, 'mcp-session-id': 'no-such-session' }), 404, /initialize again/, -32001],
-      ['GET without a session', send(h.url, { method: 'GET', headers: { ...auth, accept: 'text/event-stream' } }), 400, /Missing Mcp-Session-Id/],
+      [
+        'unknown session',
+        post(h.url, { jsonrpc: '2.0', id: 6, method: 'tools/list' }, { ...auth, 'mcp-session-id': 'no-such-session' }),
+        404,
+        /initialize again/,
+        -32001,
+      ],
+      [
+        'GET without a session',
+        send(h.url, { method: 'GET', headers: { ...auth, accept: 'text/event-stream' } }),
+        400,
+        /Missing Mcp-Session-Id/,
+      ],
     ];
     for (const [what, pending, status, message, code] of cases) {
       const r = await pending;
@@ -138,7 +221,13 @@ describe('6. every refusal is a clear error, and the server keeps serving', () =
     const r = await send(h.url, { method: 'GET', path: '/healthz' });
     expect(r.status).toBe(200);
     expect(r.headers['cache-control']).toBe('no-store');
-    expect(r.json()).toMatchObject({ status: 'ok', sessions: 0, mode: 'sessions', state: 'embedded', redis: 'not used' });
+    expect(r.json()).toMatchObject({
+      status: 'ok',
+      sessions: 0,
+      mode: 'sessions',
+      state: 'embedded',
+      redis: 'not used',
+    });
   });
 });
 
@@ -149,14 +238,26 @@ describe('instances sharing one session store', () => {
     const b = await serve({ token: TOKEN }, { sharedSessions: store });
     const auth = { authorization: `Bearer ${TOKEN}` };
     const sid = await session(a.url, auth);
-    const call = { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'runware_tasks', arguments: { limit: 1 } } };
+    const call = {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'runware_tasks', arguments: { limit: 1 } },
+    };
     const onB = await post(b.url, call, { ...auth, 'mcp-session-id': sid });
     expect(onB.status).toBe(200);
     expect(onB.text).toMatch(/"id":3/);
     expect(b.sessionCount()).toBe(1);
     // B's stream is in the shared store: its events carry ids A could resume.
     expect(store.dump().some((v) => v.startsWith(`${sid}~`))).toBe(true);
-    expect((await send(b.url, { method: 'DELETE', headers: { ...auth, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' } })).status).toBe(200);
+    expect(
+      (
+        await send(b.url, {
+          method: 'DELETE',
+          headers: { ...auth, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' },
+        })
+      ).status,
+    ).toBe(200);
     const onA = await post(a.url, { jsonrpc: '2.0', id: 4, method: 'tools/list' }, { ...auth, 'mcp-session-id': sid });
     expect(onA.status).toBe(404);
     expect(onA.json()).toMatchObject({ error: { code: -32001 }, id: 4 });
@@ -170,7 +271,16 @@ describe('instances sharing one session store', () => {
     const elsewhere = await serve({}, { sharedSessions: store });
     const sid = await session(elsewhere.url);
     const down = (): Promise<never> => Promise.reject(new Error('connection refused'));
-    const away: SharedSessions = { kind: 'redis', putSession: down, touchSession: down, getSession: down, deleteSession: down, appendEvent: down, eventsAfter: down, ping: async () => false };
+    const away: SharedSessions = {
+      kind: 'redis',
+      putSession: down,
+      touchSession: down,
+      getSession: down,
+      deleteSession: down,
+      appendEvent: down,
+      eventsAfter: down,
+      ping: async () => false,
+    };
     const h = await serve({}, { sharedSessions: away });
     const r = await post(h.url, { jsonrpc: '2.0', id: 8, method: 'tools/list' }, { 'mcp-session-id': sid });
     expect(r.status).toBe(503);
@@ -189,14 +299,30 @@ describe('instances sharing one session store', () => {
 describe('7. every call to the shared store has a deadline', () => {
   it('a store that hangs counts as away once the deadline passes: 503 for the session, /healthz degraded, new sessions still served', async () => {
     const hang = (): Promise<never> => new Promise<never>(() => undefined);
-    const hung: SharedSessions = { kind: 'redis', putSession: hang, touchSession: hang, getSession: hang, deleteSession: hang, appendEvent: hang, eventsAfter: hang, ping: hang };
+    const hung: SharedSessions = {
+      kind: 'redis',
+      putSession: hang,
+      touchSession: hang,
+      getSession: hang,
+      deleteSession: hang,
+      appendEvent: hang,
+      eventsAfter: hang,
+      ping: hang,
+    };
     const h = await serve({}, { sharedSessions: hung, storeDeadlineMs: 200 });
     let t0 = Date.now();
-    const r = await post(h.url, { jsonrpc: '2.0', id: 8, method: 'tools/list' }, { 'mcp-session-id': 'held-elsewhere' });
+    const r = await post(
+      h.url,
+      { jsonrpc: '2.0', id: 8, method: 'tools/list' },
+      { 'mcp-session-id': 'held-elsewhere' },
+    );
     expect(r.status).toBe(503);
     expect(Date.now() - t0).toBeLessThan(3000);
     t0 = Date.now();
-    expect((await send(h.url, { method: 'GET', path: '/healthz' })).json()).toMatchObject({ status: 'degraded', redis: 'unreachable' });
+    expect((await send(h.url, { method: 'GET', path: '/healthz' })).json()).toMatchObject({
+      status: 'degraded',
+      redis: 'unreachable',
+    });
     expect(Date.now() - t0).toBeLessThan(3000);
     // A session begun here is served here: its record and its events wait no longer than the deadline each.
     const mine = await session(h.url);

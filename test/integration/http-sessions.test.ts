@@ -11,7 +11,22 @@ import { sleep } from '../helpers.js';
 
 describe('HTTP sessions', () => {
   it('closes sessions left idle, and a closed session must initialize again', async () => {
-    const app = new AppContext({ ...loadConfig({ HOME: '/tmp' }), http: { enabled: true, host: '127.0.0.1', port: 0, token: undefined, allowedHosts: [], maxSessions: 200, idleMs: 600_000, stateless: false } }, new Logger('error'));
+    const app = new AppContext(
+      {
+        ...loadConfig({ HOME: '/tmp' }),
+        http: {
+          enabled: true,
+          host: '127.0.0.1',
+          port: 0,
+          token: undefined,
+          allowedHosts: [],
+          maxSessions: 200,
+          idleMs: 600_000,
+          stateless: false,
+        },
+      },
+      new Logger('error'),
+    );
     // Generous against a loaded CI machine: activity well inside the window, silence well past it.
     const h = await startHttp(app, { sessionIdleMs: 2000 });
     try {
@@ -36,7 +51,22 @@ describe('HTTP sessions', () => {
   });
 
   it('cuts off a client that sends its headers slowly (the timeout the server sets, checked every second)', async () => {
-    const app = new AppContext({ ...loadConfig({ HOME: '/tmp' }), http: { enabled: true, host: '127.0.0.1', port: 0, token: undefined, allowedHosts: [], maxSessions: 200, idleMs: 600_000, stateless: false } }, new Logger('error'));
+    const app = new AppContext(
+      {
+        ...loadConfig({ HOME: '/tmp' }),
+        http: {
+          enabled: true,
+          host: '127.0.0.1',
+          port: 0,
+          token: undefined,
+          allowedHosts: [],
+          maxSessions: 200,
+          idleMs: 600_000,
+          stateless: false,
+        },
+      },
+      new Logger('error'),
+    );
     const h = await startHttp(app, { headersTimeoutMs: 500, requestTimeoutMs: 1000 });
     try {
       const url = new URL(h.url);

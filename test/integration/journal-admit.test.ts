@@ -22,15 +22,26 @@ const sim = useSim();
 function client(open: () => Promise<StateStore>, order: string[] = []) {
   const logger = new Logger('error');
   const journal = new Journal({ open, logger, maxSpendUsd: undefined });
-  const transport = new RestTransport({ url: sim().info.runwareUrl, apiKey: CANARY.apiKey, userAgent: 'test', headersTimeoutMs: 5000 });
+  const transport = new RestTransport({
+    url: sim().info.runwareUrl,
+    apiKey: CANARY.apiKey,
+    userAgent: 'test',
+    headersTimeoutMs: 5000,
+  });
   const send = transport.send.bind(transport);
   transport.send = (...a: Parameters<typeof send>) => (order.push('send'), send(...a));
-  const c = new RunwareClient({ transport, rules: new Rules(), logger, journal, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, budgetMs: 5000 } });
+  const c = new RunwareClient({
+    transport,
+    rules: new Rules(),
+    logger,
+    journal,
+    retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, budgetMs: 5000 },
+  });
   return { c, journal };
 }
 
 describe('the journal admission', () => {
-  it('records a free task\'s server-made UUID by the time the result is back, and sends before it', async () => {
+  it("records a free task's server-made UUID by the time the result is back, and sends before it", async () => {
     const state = SqliteState.open(mkdtempSync(join(tmpdir(), 'rw-admit-')));
     const order: string[] = [];
     const spied: StateStore = Object.assign(Object.create(state) as StateStore, {
@@ -47,7 +58,13 @@ describe('the journal admission', () => {
     // The request was on its way when the claim ran; a billable task is claimed first.
     expect(order).toEqual(['send', 'claim']);
     order.length = 0;
-    await c.submit({ taskType: 'imageInference', positivePrompt: 'a lighthouse', model: 'runware:101@1', width: 512, height: 512 });
+    await c.submit({
+      taskType: 'imageInference',
+      positivePrompt: 'a lighthouse',
+      model: 'runware:101@1',
+      width: 512,
+      height: 512,
+    });
     expect(order.slice(0, 2)).toEqual(['claim', 'send']);
   });
 
@@ -68,7 +85,9 @@ describe('the journal admission', () => {
 
   it('a journal that fails to record a free task costs the caller nothing', async () => {
     const state = SqliteState.open(mkdtempSync(join(tmpdir(), 'rw-admit-')));
-    const broken: StateStore = Object.assign(Object.create(state) as StateStore, { admit: async () => Promise.reject(new Error('disk gone')) });
+    const broken: StateStore = Object.assign(Object.create(state) as StateStore, {
+      admit: async () => Promise.reject(new Error('disk gone')),
+    });
     const { c } = client(async () => broken);
     const r = await c.submit({ taskType: 'modelSearch', search: 'flux' });
     expect(r.tasks[0]!.status).toBe('success');

@@ -28,9 +28,26 @@ const Database = createRequire(import.meta.url)('better-sqlite3') as typeof Bett
 function setup(opts: { cap?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'rw-heal-'));
   const logger = new Logger('error');
-  const journal = new Journal({ open: async () => SqliteState.open(dir, { busyTimeoutMs: 50 }), logger, maxSpendUsd: opts.cap, reopenMs: { first: 30, max: 120 } });
-  const transport = new RestTransport({ url: sim().info.runwareUrl, apiKey: CANARY.apiKey, userAgent: 'test', headersTimeoutMs: 5000 });
-  const client = new RunwareClient({ transport, rules: new Rules(), logger, journal, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, budgetMs: 5000 }, settleMs: 5 });
+  const journal = new Journal({
+    open: async () => SqliteState.open(dir, { busyTimeoutMs: 50 }),
+    logger,
+    maxSpendUsd: opts.cap,
+    reopenMs: { first: 30, max: 120 },
+  });
+  const transport = new RestTransport({
+    url: sim().info.runwareUrl,
+    apiKey: CANARY.apiKey,
+    userAgent: 'test',
+    headersTimeoutMs: 5000,
+  });
+  const client = new RunwareClient({
+    transport,
+    rules: new Rules(),
+    logger,
+    journal,
+    retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, budgetMs: 5000 },
+    settleMs: 5,
+  });
   const path = join(dir, 'journal.sqlite');
   /** Another process's view of the file, opened fresh. */
   const other = async (uuid: string) => {
@@ -68,7 +85,9 @@ describe('a journal locked at its first use', () => {
     holder.exec('BEGIN EXCLUSIVE');
     const r1 = await client.submit(imageTask());
     expect(r1.tasks[0]!.status).toBe('success');
-    expect(r1.tasks[0]!.note).toMatch(/^Not recorded in the task journal \(.*locked.*\): a restart cannot find this task, so keep its taskUUID\.$/);
+    expect(r1.tasks[0]!.note).toMatch(
+      /^Not recorded in the task journal \(.*locked.*\): a restart cannot find this task, so keep its taskUUID\.$/,
+    );
     expect(journal.unavailable).toMatch(/unavailable since/);
     // A caller's own UUID cannot be checked against every earlier use: refused, nothing sent.
     const sent = sim().runwareRequests().length;
@@ -120,7 +139,9 @@ describe('a journal made unwritable under a running server', () => {
   it('is an error in the result, never a crash, and is used again once writable', async (ctx) => {
     const { dir, path, client, journal, other } = setup();
     if (!canMakeImmutable(dir)) {
-      process.stderr.write('SKIPPED: chattr +i is not available here (needs root on a file system with the immutable flag)\n');
+      process.stderr.write(
+        'SKIPPED: chattr +i is not available here (needs root on a file system with the immutable flag)\n',
+      );
       ctx.skip();
     }
     const r1 = await client.submit(imageTask({ numberResults: 2 }));
@@ -135,7 +156,9 @@ describe('a journal made unwritable under a running server', () => {
         expect(r.tasks[0]!.note).toMatch(/Not recorded in the task journal \(.*cannot be written/);
       }
       expect(journal.unavailable).toMatch(/cannot be written/);
-      await expect(client.submit(imageTask({ taskUUID: randomUUID() }))).rejects.toThrow(/cannot be checked against every earlier use/);
+      await expect(client.submit(imageTask({ taskUUID: randomUUID() }))).rejects.toThrow(
+        /cannot be checked against every earlier use/,
+      );
     } finally {
       execFileSync('chattr', ['-i', ...files]);
     }
@@ -147,18 +170,36 @@ describe('a journal made unwritable under a running server', () => {
 });
 
 describe('cost is never settled at 0 because a field is missing', () => {
-  it('a result without its cost keeps its reservation as the day\'s spend; one with it settles', async () => {
+  it("a result without its cost keeps its reservation as the day's spend; one with it settles", async () => {
     const { journal } = setup({ cap: 5 });
     const store = await journal.state();
     const task = ledgerTask({ taskType: 'imageInference', taskUUID: randomUUID(), model: 'runware:101@1' });
     await journal.admit([task], []);
     const reserved = (await store.spend(new Date().toISOString().slice(0, 10))).today;
     expect(reserved).toBeGreaterThan(0);
-    await journal.recordOutcome(task, outcomeRecord({ taskUUID: task.taskUUID, status: 'success', results: [{ taskUUID: task.taskUUID, imageURL: 'https://x/1.png' }], errors: [], attempts: [] }));
+    await journal.recordOutcome(
+      task,
+      outcomeRecord({
+        taskUUID: task.taskUUID,
+        status: 'success',
+        results: [{ taskUUID: task.taskUUID, imageURL: 'https://x/1.png' }],
+        errors: [],
+        attempts: [],
+      }),
+    );
     expect((await store.spend(new Date().toISOString().slice(0, 10))).today).toBe(reserved);
     const paid = ledgerTask({ taskType: 'imageInference', taskUUID: randomUUID(), model: 'runware:101@1' });
     await journal.admit([paid], []);
-    await journal.recordOutcome(paid, outcomeRecord({ taskUUID: paid.taskUUID, status: 'success', results: [{ taskUUID: paid.taskUUID, imageURL: 'https://x/2.png', cost: 0.002 }], errors: [], attempts: [] }));
+    await journal.recordOutcome(
+      paid,
+      outcomeRecord({
+        taskUUID: paid.taskUUID,
+        status: 'success',
+        results: [{ taskUUID: paid.taskUUID, imageURL: 'https://x/2.png', cost: 0.002 }],
+        errors: [],
+        attempts: [],
+      }),
+    );
     expect((await store.spend(new Date().toISOString().slice(0, 10))).today).toBeCloseTo(reserved + 0.002, 6);
   });
 });

@@ -29,13 +29,25 @@ afterAll(async () => {
 const uuid = (n: number): string => `7b1d2e3f-4a5b-4c6d-8e9f-${String(n).padStart(12, '0')}`;
 const record = (n: number): TaskRecord => {
   const now = new Date(Date.now() - n * 1000).toISOString();
-  return { taskUUID: uuid(n), attempts: [], taskType: 'imageInference', status: 'success', createdAt: now, updatedAt: now, numberResults: 1, outputs: [{ url: 'https://im.runware.ai/x.jpg' }], request: {} };
+  return {
+    taskUUID: uuid(n),
+    attempts: [],
+    taskType: 'imageInference',
+    status: 'success',
+    createdAt: now,
+    updatedAt: now,
+    numberResults: 1,
+    outputs: [{ url: 'https://im.runware.ai/x.jpg' }],
+    request: {},
+  };
 };
 
 /** Writes raw bytes over a stored record, as a hand edit or another program would. */
 type Corrupt = (store: StateStore, root: string, raw: string) => Promise<void>;
 const sqliteCorrupt: Corrupt = async (store, root, raw) => {
-  (store as unknown as { db: { prepare(s: string): { run(...a: unknown[]): void } } }).db.prepare('UPDATE tasks SET record = ? WHERE root = ?').run(raw, root);
+  (store as unknown as { db: { prepare(s: string): { run(...a: unknown[]): void } } }).db
+    .prepare('UPDATE tasks SET record = ? WHERE root = ?')
+    .run(raw, root);
 };
 const redisCorrupt: Corrupt = async (store, root, raw) => {
   const s = store as unknown as { prefix: string; cmd(a: string[]): Promise<unknown> };
@@ -54,7 +66,15 @@ for (const [name, extraEnv, corrupt, available] of cases) {
       const logger = new Logger('warning');
       const logs: LogRecord[] = [];
       logger.addSink((r) => logs.push(r));
-      const app = new AppContext(loadConfig({ HOME: home, RUNWARE_STATE_DIR: join(home, 'state'), RUNWARE_CACHE_DIR: join(home, 'cache'), ...extraEnv() }), logger);
+      const app = new AppContext(
+        loadConfig({
+          HOME: home,
+          RUNWARE_STATE_DIR: join(home, 'state'),
+          RUNWARE_CACHE_DIR: join(home, 'cache'),
+          ...extraEnv(),
+        }),
+        logger,
+      );
       const { server } = createServer(app);
       const [a, b] = InMemoryTransport.createLinkedPair();
       const client = new Client({ name: 'test', version: '0' });
@@ -73,7 +93,9 @@ for (const [name, extraEnv, corrupt, available] of cases) {
           expect(sc.skipped?.join(' ')).toMatch(new RegExp(`${uuid(2)}.*${uuid(3)}|${uuid(3)}.*${uuid(2)}`));
         }
         const { resources } = await client.listResources();
-        expect(resources.map((x) => x.uri)).toEqual(expect.arrayContaining([`runware://tasks/${uuid(1)}`, `runware://tasks/${uuid(4)}`]));
+        expect(resources.map((x) => x.uri)).toEqual(
+          expect.arrayContaining([`runware://tasks/${uuid(1)}`, `runware://tasks/${uuid(4)}`]),
+        );
         // On stderr once, however often it is listed.
         const warned = logs.filter((l) => /cannot be read; skipped/.test(l.message));
         expect(warned).toHaveLength(1);

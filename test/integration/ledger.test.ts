@@ -20,7 +20,14 @@ import { textToImage } from '../../src/services/text-to-image.js';
 import { Logger } from '../../src/shared/log.js';
 import { ledgerTask, outcomeRecord } from '../../src/runware/ledger-records.js';
 import { Journal } from '../../src/state/journal.js';
-import { callRecord, type ClientLedger, type LedgerTask, type OutcomeRecord, type Recorded, type RetryRefusal } from '../../src/state/ledger.js';
+import {
+  callRecord,
+  type ClientLedger,
+  type LedgerTask,
+  type OutcomeRecord,
+  type Recorded,
+  type RetryRefusal,
+} from '../../src/state/ledger.js';
 import { SqliteState } from '../../src/state/sqlite.js';
 import type { StateStore } from '../../src/state/types.js';
 import { CANARY, imageTask, simEnv, useSim } from '../helpers.js';
@@ -91,8 +98,22 @@ class CountingLedger implements ClientLedger {
 }
 
 function clientWith(ledger: CountingLedger): RunwareClient {
-  const transport = new RestTransport({ url: sim().info.runwareUrl, apiKey: CANARY.apiKey, userAgent: 'test', headersTimeoutMs: 5000 });
-  return new RunwareClient({ transport, rules: new Rules(), logger: new Logger('error'), journal: ledger, retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 50, budgetMs: 10_000 }, pollSchedule: { minMs: 10, fraction: 0.1, maxMs: 100 }, readTimeoutMs: 2000, settleMs: 20 });
+  const transport = new RestTransport({
+    url: sim().info.runwareUrl,
+    apiKey: CANARY.apiKey,
+    userAgent: 'test',
+    headersTimeoutMs: 5000,
+  });
+  return new RunwareClient({
+    transport,
+    rules: new Rules(),
+    logger: new Logger('error'),
+    journal: ledger,
+    retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 50, budgetMs: 10_000 },
+    pollSchedule: { minMs: 10, fraction: 0.1, maxMs: 100 },
+    readTimeoutMs: 2000,
+    settleMs: 20,
+  });
 }
 
 describe('the client records each outcome once', () => {
@@ -104,7 +125,11 @@ describe('the client records each outcome once', () => {
     expect(ledger.admitted).toEqual([uuid]);
     expect(ledger.outcomes).toHaveLength(1);
     expect(ledger.terminal(uuid)).toHaveLength(1);
-    expect(ledger.outcomes[0]).toMatchObject({ status: 'success', costKnown: true, outputs: [{ kind: 'image', url: expect.stringMatching(/^http/) as unknown }] });
+    expect(ledger.outcomes[0]).toMatchObject({
+      status: 'success',
+      costKnown: true,
+      outputs: [{ kind: 'image', url: expect.stringMatching(/^http/) as unknown }],
+    });
     expect(typeof ledger.outcomes[0]!.cost).toBe('number');
   });
 
@@ -136,7 +161,9 @@ describe('the client records each outcome once', () => {
     const r = await clientWith(ledger).submit(imageTask());
     expect(r.tasks[0]!.status).toBe('error');
     expect(ledger.retries).toEqual([]);
-    expect(ledger.terminal(r.tasks[0]!.taskUUID)).toEqual([expect.objectContaining({ status: 'error', errors: [expect.objectContaining({ code: 'insufficientCredits' })] })]);
+    expect(ledger.terminal(r.tasks[0]!.taskUUID)).toEqual([
+      expect.objectContaining({ status: 'error', errors: [expect.objectContaining({ code: 'insufficientCredits' })] }),
+    ]);
     expect(ledger.outcomes).toHaveLength(1);
   });
 
@@ -149,7 +176,12 @@ describe('the client records each outcome once', () => {
     const first = ledger.admitted[0]!;
     expect(ledger.retries).toEqual([{ uuid: t.taskUUID, previous: first }]);
     expect(ledger.outcomes).toHaveLength(1);
-    expect(ledger.terminal(first)).toEqual([expect.objectContaining({ taskUUID: t.taskUUID, attempts: expect.arrayContaining([expect.objectContaining({ taskUUID: first })]) as unknown })]);
+    expect(ledger.terminal(first)).toEqual([
+      expect.objectContaining({
+        taskUUID: t.taskUUID,
+        attempts: expect.arrayContaining([expect.objectContaining({ taskUUID: first })]) as unknown,
+      }),
+    ]);
   });
 
   it('a reset after the task ran (fate unknown): found by getTaskDetails, never resent, recorded once', async () => {
@@ -164,8 +196,20 @@ describe('the client records each outcome once', () => {
 });
 
 /** An app over the simulator whose store counts outcome writes (finish) and other record writes (putTask), by root. */
-async function countingApp(stateDir = mkdtempSync(join(tmpdir(), 'rw-ledger-'))): Promise<{ app: AppContext; finishes: string[]; puts: string[]; store: StateStore; stateDir: string }> {
-  const app = new AppContext(loadConfig(simEnv(sim(), { RUNWARE_LOG_LEVEL: 'error', RUNWARE_SIM_TIME_SCALE: '0.02', RUNWARE_TIME_SCALE: '0.05', RUNWARE_STATE_DIR: stateDir })), new Logger('error'));
+async function countingApp(
+  stateDir = mkdtempSync(join(tmpdir(), 'rw-ledger-')),
+): Promise<{ app: AppContext; finishes: string[]; puts: string[]; store: StateStore; stateDir: string }> {
+  const app = new AppContext(
+    loadConfig(
+      simEnv(sim(), {
+        RUNWARE_LOG_LEVEL: 'error',
+        RUNWARE_SIM_TIME_SCALE: '0.02',
+        RUNWARE_TIME_SCALE: '0.05',
+        RUNWARE_STATE_DIR: stateDir,
+      }),
+    ),
+    new Logger('error'),
+  );
   const store = await app.journal.state();
   const finishes: string[] = [];
   const puts: string[] = [];
@@ -190,7 +234,11 @@ describe('no service records an outcome again', () => {
       expect(finishes).toEqual([`${uuid} success`]);
       expect(puts).toEqual([uuid]);
       const rec = await store.getTask(uuid);
-      expect(rec).toMatchObject({ status: 'success', saveTo: 'imgs/', outputs: [{ savedTo: output.files![0]!.savedTo }] });
+      expect(rec).toMatchObject({
+        status: 'success',
+        saveTo: 'imgs/',
+        outputs: [{ savedTo: output.files![0]!.savedTo }],
+      });
       expect(rec!.outputs[0]!.savedTo).toContain(out);
     } finally {
       await app.close();
@@ -209,7 +257,14 @@ describe('no service records an outcome again', () => {
       expect(second.finishes).toEqual([`${uuid} success`]);
       expect(second.puts).toEqual([]);
       const rec = await second.store.getTask(uuid);
-      expect(rec).toMatchObject({ status: 'success', taskType: 'imageInference', model: 'runware:101@1', delivery: 'async', numberResults: 1, attempts: [{ taskUUID: uuid, outcome: 'accepted' }] });
+      expect(rec).toMatchObject({
+        status: 'success',
+        taskType: 'imageInference',
+        model: 'runware:101@1',
+        delivery: 'async',
+        numberResults: 1,
+        attempts: [{ taskUUID: uuid, outcome: 'accepted' }],
+      });
       expect(rec!.outputs[0]!.url).toMatch(/^http/);
       expect(rec!.cost).toBeGreaterThan(0);
     } finally {
@@ -223,18 +278,37 @@ describe('the generation services record through the ledger only', () => {
     const { app, finishes, puts, store } = await countingApp();
     const out = mkdtempSync(join(tmpdir(), 'rw-ledger-out-'));
     try {
-      const { output } = await textToImage(app, { prompt: 'a lighthouse', width: 512, height: 512, waitSeconds: 20, saveTo: 'imgs/' }, { roots: [out] });
+      const { output } = await textToImage(
+        app,
+        { prompt: 'a lighthouse', width: 512, height: 512, waitSeconds: 20, saveTo: 'imgs/' },
+        { roots: [out] },
+      );
       expect(output.status).toBe('success');
       expect(finishes).toEqual([`${output.taskUUID} success`]);
       expect(puts).toEqual([output.taskUUID]);
-      expect(await store.getTask(output.taskUUID)).toMatchObject({ saveTo: 'imgs/', outputs: [{ savedTo: output.images[0]!.savedTo }] });
+      expect(await store.getTask(output.taskUUID)).toMatchObject({
+        saveTo: 'imgs/',
+        outputs: [{ savedTo: output.images[0]!.savedTo }],
+      });
       finishes.length = 0;
       puts.length = 0;
-      const run = await runModel(app, { model: 'runware:101@1', params: { positivePrompt: 'a fox', width: 512, height: 512 }, waitSeconds: 20, saveTo: 'run/' }, { roots: [out] });
+      const run = await runModel(
+        app,
+        {
+          model: 'runware:101@1',
+          params: { positivePrompt: 'a fox', width: 512, height: 512 },
+          waitSeconds: 20,
+          saveTo: 'run/',
+        },
+        { roots: [out] },
+      );
       expect(run.output.status).toBe('success');
       expect(finishes).toEqual([`${run.output.taskUUID} success`]);
       expect(puts).toEqual([run.output.taskUUID]);
-      expect(await store.getTask(run.output.taskUUID)).toMatchObject({ saveTo: 'run/', outputs: [{ savedTo: run.output.outputs[0]!.savedTo }] });
+      expect(await store.getTask(run.output.taskUUID)).toMatchObject({
+        saveTo: 'run/',
+        outputs: [{ savedTo: run.output.outputs[0]!.savedTo }],
+      });
     } finally {
       await app.close();
     }
@@ -244,19 +318,54 @@ describe('the generation services record through the ledger only', () => {
 describe('the journal as the ledger', () => {
   it('an outcome without its task (a poll the client no longer remembers) lands on the stored record, in this process or another', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rw-ledger-j-'));
-    const journal = new Journal({ open: async () => SqliteState.open(dir), logger: new Logger('error'), maxSpendUsd: undefined });
-    const other = new Journal({ open: async () => SqliteState.open(dir), logger: new Logger('error'), maxSpendUsd: undefined });
+    const journal = new Journal({
+      open: async () => SqliteState.open(dir),
+      logger: new Logger('error'),
+      maxSpendUsd: undefined,
+    });
+    const other = new Journal({
+      open: async () => SqliteState.open(dir),
+      logger: new Logger('error'),
+      maxSpendUsd: undefined,
+    });
     try {
-      const task = ledgerTask({ taskType: 'imageInference', taskUUID: randomUUID(), model: 'runware:101@1', deliveryMethod: 'async', numberResults: 2 });
+      const task = ledgerTask({
+        taskType: 'imageInference',
+        taskUUID: randomUUID(),
+        model: 'runware:101@1',
+        deliveryMethod: 'async',
+        numberResults: 2,
+      });
       await journal.admit([task], [], { call: callRecord({ saveTo: 'a/' }) });
-      const done = outcomeRecord({ taskUUID: task.taskUUID, status: 'success', results: [{ taskUUID: task.taskUUID, imageURL: 'https://x/1.png', cost: 0.01 }, { taskUUID: task.taskUUID, imageURL: 'https://x/2.png', cost: 0.01 }], errors: [] });
+      const done = outcomeRecord({
+        taskUUID: task.taskUUID,
+        status: 'success',
+        results: [
+          { taskUUID: task.taskUUID, imageURL: 'https://x/1.png', cost: 0.01 },
+          { taskUUID: task.taskUUID, imageURL: 'https://x/2.png', cost: 0.01 },
+        ],
+        errors: [],
+      });
       expect(await journal.recordOutcome(undefined, done)).toEqual({ written: true });
       const store = await journal.state();
-      expect(await store.getTask(task.taskUUID)).toMatchObject({ status: 'success', cost: 0.02, numberResults: 2, saveTo: 'a/', delivery: 'async', outputs: [{ url: 'https://x/1.png' }, { url: 'https://x/2.png' }] });
+      expect(await store.getTask(task.taskUUID)).toMatchObject({
+        status: 'success',
+        cost: 0.02,
+        numberResults: 2,
+        saveTo: 'a/',
+        delivery: 'async',
+        outputs: [{ url: 'https://x/1.png' }, { url: 'https://x/2.png' }],
+      });
       await journal.recordSaves(task.taskUUID, [undefined, '/out/2.png']);
       // Another process's poll, with a new saveTo: the same record, its saved path kept.
-      expect(await other.recordOutcome(undefined, { ...done, status: 'partial' }, callRecord({ saveTo: 'b/' }))).toEqual({ written: true });
-      expect(await store.getTask(task.taskUUID)).toMatchObject({ status: 'partial', saveTo: 'b/', outputs: [{ url: 'https://x/1.png' }, { savedTo: '/out/2.png' }] });
+      expect(
+        await other.recordOutcome(undefined, { ...done, status: 'partial' }, callRecord({ saveTo: 'b/' })),
+      ).toEqual({ written: true });
+      expect(await store.getTask(task.taskUUID)).toMatchObject({
+        status: 'partial',
+        saveTo: 'b/',
+        outputs: [{ url: 'https://x/1.png' }, { savedTo: '/out/2.png' }],
+      });
       // A UUID no record has: nothing written, nothing wrong.
       expect(await other.recordOutcome(undefined, { ...done, taskUUID: randomUUID() })).toEqual({ written: true });
       expect(await store.listTasks({})).toHaveLength(1);

@@ -15,7 +15,10 @@ let app: AppContext;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rw-protocol-'));
-  app = new AppContext(loadConfig({ RUNWARE_STATE_DIR: join(dir, 'state'), RUNWARE_OUTPUT_DIR: dir, RUNWARE_LOG_LEVEL: 'error' }), new Logger('error'));
+  app = new AppContext(
+    loadConfig({ RUNWARE_STATE_DIR: join(dir, 'state'), RUNWARE_OUTPUT_DIR: dir, RUNWARE_LOG_LEVEL: 'error' }),
+    new Logger('error'),
+  );
   const { server } = createServer(app);
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(a);
@@ -27,7 +30,11 @@ afterAll(async () => {
   await app.close();
 });
 
-const messageOf = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (e: Error) => e.message);
+const messageOf = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'resolved',
+    (e: Error) => e.message,
+  );
 
 describe('protocol errors', () => {
   it('an unknown tool: -32602 once, naming the tools', async () => {

@@ -30,11 +30,25 @@ const submitted = (): string[] =>
 describe('a finished task is one whose outputs (or error) are present', () => {
   const t = { taskType: 'imageInference', taskUUID: 'u', numberResults: 2 } as Task;
   it('the rule, by type and numberResults', () => {
-    expect(taskFinished(t, [{ taskType: 'imageInference', taskUUID: 'u', status: 'success' }])).toMatchObject({ finished: false, emptySuccess: true, outputs: [] });
-    expect(taskFinished(t, [{ taskType: 'imageInference', taskUUID: 'u', cost: 0.01 }])).toMatchObject({ finished: false, emptySuccess: true });
+    expect(taskFinished(t, [{ taskType: 'imageInference', taskUUID: 'u', status: 'success' }])).toMatchObject({
+      finished: false,
+      emptySuccess: true,
+      outputs: [],
+    });
+    expect(taskFinished(t, [{ taskType: 'imageInference', taskUUID: 'u', cost: 0.01 }])).toMatchObject({
+      finished: false,
+      emptySuccess: true,
+    });
     expect(taskFinished(t, [{ taskUUID: 'u', imageURL: 'https://x/1.png' }]).finished).toBe(false);
-    expect(taskFinished(t, [{ taskUUID: 'u', imageURL: 'https://x/1.png' }, { taskUUID: 'u', imageUUID: 'i2' }]).finished).toBe(true);
-    expect(taskFinished(t, [], [{ code: 'x', message: '', category: 'unknown', retryable: false }]).finished).toBe(true);
+    expect(
+      taskFinished(t, [
+        { taskUUID: 'u', imageURL: 'https://x/1.png' },
+        { taskUUID: 'u', imageUUID: 'i2' },
+      ]).finished,
+    ).toBe(true);
+    expect(taskFinished(t, [], [{ code: 'x', message: '', category: 'unknown', retryable: false }]).finished).toBe(
+      true,
+    );
     expect(carriesOutput({ taskType: 'promptEnhance', text: 'a' })).toBe(true);
     expect(carriesOutput({ taskType: 'promptEnhance', status: 'success', cost: 0.1 })).toBe(false);
     expect(carriesOutput({ taskType: 'videoInference', status: 'success', seed: 3 })).toBe(false);
@@ -80,16 +94,19 @@ describe('a finished task is one whose outputs (or error) are present', () => {
 
 describe('a lagging getTaskDetails never turns a resend into a second charge', () => {
   // Every lag the simulator knows, under the pessimistic reuse answer (a reused UUID runs again).
-  it.each(UNKNOWNS.taskDetailsLag.map((lag) => [lag]))('lag of %i queries: the answer lost after the task ran', async (lag) => {
-    sim.state.options.taskDetailsLag = lag;
-    sim.state.options.reusedUuid = 'runsAgain';
-    const { client } = clientFor(sim);
-    sim.addFaults({ kind: 'resetAfterAccept' });
-    const r = await client.submit(imageTask());
-    expect(r.tasks[0]!.status).toBe('success');
-    expect([...sim.state.accepted.values()]).toEqual([1]);
-    expect(submitted()).toHaveLength(1);
-  });
+  it.each(UNKNOWNS.taskDetailsLag.map((lag) => [lag]))(
+    'lag of %i queries: the answer lost after the task ran',
+    async (lag) => {
+      sim.state.options.taskDetailsLag = lag;
+      sim.state.options.reusedUuid = 'runsAgain';
+      const { client } = clientFor(sim);
+      sim.addFaults({ kind: 'resetAfterAccept' });
+      const r = await client.submit(imageTask());
+      expect(r.tasks[0]!.status).toBe('success');
+      expect([...sim.state.accepted.values()]).toEqual([1]);
+      expect(submitted()).toHaveLength(1);
+    },
+  );
 
   it('a task that never ran is still resent once the window has passed', async () => {
     const { client } = clientFor(sim);

@@ -46,7 +46,11 @@ const subjects: Array<[string, () => Promise<Subject>, boolean]> = [
     'Redis',
     async () => {
       // Each test its own namespace: the same Redis, no shared keys.
-      const state = new RedisState(await connectRedis(redis!.url, new Logger('error')), redis!.url, `sessions-${process.pid}-${++namespace}`);
+      const state = new RedisState(
+        await connectRedis(redis!.url, new Logger('error')),
+        redis!.url,
+        `sessions-${process.pid}-${++namespace}`,
+      );
       opened.push(state);
       return { store: new RedisSessionStore(state), advance: (ms) => new Promise((r) => setTimeout(r, ms)) };
     },
@@ -54,7 +58,8 @@ const subjects: Array<[string, () => Promise<Subject>, boolean]> = [
   ],
 ];
 
-const init = (n: number): string => JSON.stringify({ init: { jsonrpc: '2.0', id: n, method: 'initialize' }, at: '2026-12-07T00:00:00.000Z' });
+const init = (n: number): string =>
+  JSON.stringify({ init: { jsonrpc: '2.0', id: n, method: 'initialize' }, at: '2026-12-07T00:00:00.000Z' });
 
 for (const [name, open, available] of subjects) {
   describe.skipIf(!available)(`the ${name} session store`, () => {
@@ -103,10 +108,14 @@ for (const [name, open, available] of subjects) {
       const { store } = await open();
       // Sent a thousand at a time: in order, and quick on a Redis that syncs every write.
       for (let from = 0; from < EVENTS_PER_STREAM + 300; from += 1000) {
-        await Promise.all(Array.from({ length: Math.min(1000, EVENTS_PER_STREAM + 300 - from) }, (_, i) => store.appendEvent('big', String(from + i), 60_000)));
+        await Promise.all(
+          Array.from({ length: Math.min(1000, EVENTS_PER_STREAM + 300 - from) }, (_, i) =>
+            store.appendEvent('big', String(from + i), 60_000),
+          ),
+        );
       }
       const kept: string[] = [];
-      for (let after = '0-0'; ; ) {
+      for (let after = '0-0'; ;) {
         const page = await store.eventsAfter('big', after, 5000);
         if (!page.length) break;
         kept.push(...page.map((e) => e.json));
@@ -153,7 +162,11 @@ describe('the memory session store', () => {
 
 describe.skipIf(!hasRedis)('the Redis session store while Redis is away', () => {
   it('fails at once with the retryable error, and ping says no without throwing', async () => {
-    const state = new RedisState(await connectRedis(redis!.url, new Logger('error')), redis!.url, `away-${process.pid}`);
+    const state = new RedisState(
+      await connectRedis(redis!.url, new Logger('error')),
+      redis!.url,
+      `away-${process.pid}`,
+    );
     opened.push(state);
     const store = new RedisSessionStore(state);
     await store.putSession('s', init(1), 60_000);

@@ -9,11 +9,26 @@ import { CANARY, CLI, sleep, startSim, waitFor } from '../helpers.js';
 let sim: Simulator;
 type Body = { data?: Array<Record<string, unknown>>; errors?: Array<Record<string, unknown>> };
 
-async function post(tasks: unknown, auth: string | null = `Bearer ${CANARY.apiKey}`): Promise<{ status: number; body: Body }> {
-  const res = await fetch(sim.info.runwareUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify(tasks) });
+async function post(
+  tasks: unknown,
+  auth: string | null = `Bearer ${CANARY.apiKey}`,
+): Promise<{ status: number; body: Body }> {
+  const res = await fetch(sim.info.runwareUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+    body: JSON.stringify(tasks),
+  });
   return { status: res.status, body: (await res.json()) as Body };
 }
-const img = (extra: Record<string, unknown> = {}) => ({ taskType: 'imageInference', taskUUID: randomUUID(), positivePrompt: 'a cat', model: 'runware:101@1', width: 256, height: 256, ...extra });
+const img = (extra: Record<string, unknown> = {}) => ({
+  taskType: 'imageInference',
+  taskUUID: randomUUID(),
+  positivePrompt: 'a cat',
+  model: 'runware:101@1',
+  width: 256,
+  height: 256,
+  ...extra,
+});
 
 beforeAll(async () => {
   sim = await startSim({ timeScale: 0.02 });
@@ -30,7 +45,11 @@ describe('auth', () => {
     expect(viaTask.body.data).toHaveLength(1);
     const bad = await post([img()], 'Bearer wrong');
     expect(bad.status).toBe(401);
-    expect(bad.body.errors![0]).toMatchObject({ code: 'invalidApiKey', parameter: 'apiKey', taskType: 'authentication' });
+    expect(bad.body.errors![0]).toMatchObject({
+      code: 'invalidApiKey',
+      parameter: 'apiKey',
+      taskType: 'authentication',
+    });
     expect((await post([img()], null)).body.errors![0]!.code).toBe('missingApiKey');
   });
 });
@@ -54,7 +73,11 @@ describe('imageInference', () => {
   });
 
   it('checks sizes as documented: multiples of 8, and of 16 for FLUX', async () => {
-    const r = await post([img({ width: 520, height: 512 }), img({ model: 'civitai:101055@128078', width: 520, height: 512 }), img({ width: 528, height: 512 })]);
+    const r = await post([
+      img({ width: 520, height: 512 }),
+      img({ model: 'civitai:101055@128078', width: 520, height: 512 }),
+      img({ width: 528, height: 512 }),
+    ]);
     expect(r.body.errors!.map((e) => e.parameter)).toEqual(['width']);
     expect(r.body.data).toHaveLength(2);
   });
@@ -115,10 +138,13 @@ describe('imageInference', () => {
       const first = await post([{ taskType: 'getResponse', taskUUID: t.taskUUID }]);
       expect(first.body.data!.map((d) => d.status)).toEqual(['processing', 'processing']);
       // Polled as a client does, until done (the simulated run takes about 0.6 s here).
-      const later = await waitFor(async () => {
-        const r = await post([{ taskType: 'getResponse', taskUUID: t.taskUUID }]);
-        return r.body.data!.every((d) => d.status !== 'processing') && r;
-      }, { timeoutMs: 10_000, intervalMs: 50, what: 'the async task to finish' });
+      const later = await waitFor(
+        async () => {
+          const r = await post([{ taskType: 'getResponse', taskUUID: t.taskUUID }]);
+          return r.body.data!.every((d) => d.status !== 'processing') && r;
+        },
+        { timeoutMs: 10_000, intervalMs: 50, what: 'the async task to finish' },
+      );
       expect(later.body.data!.every((d) => d.status === 'success' && d.imageURL)).toBe(true);
     } finally {
       sim.state.options.timeScale = 0.02;
@@ -130,11 +156,18 @@ describe('modelSearch', () => {
   it('has at least 30 models, with filters, limit and offset', async () => {
     const all = await post([{ taskType: 'modelSearch', taskUUID: randomUUID(), search: '', limit: 100 }]);
     expect(all.body.data![0]!.totalResults).toBeGreaterThanOrEqual(30);
-    const lora = await post([{ taskType: 'modelSearch', taskUUID: randomUUID(), search: 'detail', category: 'lora', architecture: 'sdxl' }]);
-    expect((lora.body.data![0]!.results as Array<{ air: string }>).map((m) => m.air)).toEqual(['civitai:122359@135867']);
+    const lora = await post([
+      { taskType: 'modelSearch', taskUUID: randomUUID(), search: 'detail', category: 'lora', architecture: 'sdxl' },
+    ]);
+    expect((lora.body.data![0]!.results as Array<{ air: string }>).map((m) => m.air)).toEqual([
+      'civitai:122359@135867',
+    ]);
     const p1 = await post([{ taskType: 'modelSearch', taskUUID: randomUUID(), search: 'sdxl', limit: 2, offset: 0 }]);
     const p2 = await post([{ taskType: 'modelSearch', taskUUID: randomUUID(), search: 'sdxl', limit: 2, offset: 2 }]);
-    const ids = [...(p1.body.data![0]!.results as Array<{ air: string }>), ...(p2.body.data![0]!.results as Array<{ air: string }>)].map((m) => m.air);
+    const ids = [
+      ...(p1.body.data![0]!.results as Array<{ air: string }>),
+      ...(p2.body.data![0]!.results as Array<{ air: string }>),
+    ].map((m) => m.air);
     expect(new Set(ids).size).toBe(4);
   });
 });
@@ -143,16 +176,30 @@ describe('faults and the control endpoint', () => {
   it('injects latency, statuses and task errors through /__sim/faults, and logs requests at /__sim/log', async () => {
     const control = sim.info.controlUrl;
     sim.state.options.retryAfter = true;
-    await fetch(`${control}/faults`, { method: 'POST', body: JSON.stringify([{ kind: 'latency', ms: 300 }, { kind: 'http429', retryAfter: 7 }, { kind: 'taskError', code: 'providerRateLimitExceeded' }]) });
+    await fetch(`${control}/faults`, {
+      method: 'POST',
+      body: JSON.stringify([
+        { kind: 'latency', ms: 300 },
+        { kind: 'http429', retryAfter: 7 },
+        { kind: 'taskError', code: 'providerRateLimitExceeded' },
+      ]),
+    });
     const t0 = Date.now();
     expect((await post([{ taskType: 'ping' }])).status).toBe(200);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
-    const r429 = await fetch(sim.info.runwareUrl, { method: 'POST', headers: { authorization: `Bearer ${CANARY.apiKey}` }, body: '[{"taskType":"ping"}]' });
+    const r429 = await fetch(sim.info.runwareUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CANARY.apiKey}` },
+      body: '[{"taskType":"ping"}]',
+    });
     expect(r429.status).toBe(429);
     expect(r429.headers.get('retry-after')).toBe('7');
     const te = await post([img()]);
     expect(te.body.errors![0]).toMatchObject({ code: 'providerRateLimitExceeded' });
-    const log = (await (await fetch(`${control}/log`)).json()) as { requests: Array<{ fault?: string }>; accepted: Record<string, number> };
+    const log = (await (await fetch(`${control}/log`)).json()) as {
+      requests: Array<{ fault?: string }>;
+      accepted: Record<string, number>;
+    };
     expect(log.requests.map((r) => r.fault).filter(Boolean)).toEqual(['latency', 'http429', 'taskError']);
     expect(log.accepted).toBeTypeOf('object');
   });
@@ -160,7 +207,15 @@ describe('faults and the control endpoint', () => {
 
 describe('dry runs (UNKNOWN: every possibility)', () => {
   const dry = async (): Promise<Body> => {
-    const res = await fetch(sim.info.runwareUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CANARY.apiKey}`, 'x-runware-dry-run': '1' }, body: JSON.stringify([img({ includeCost: true })]) });
+    const res = await fetch(sim.info.runwareUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${CANARY.apiKey}`,
+        'x-runware-dry-run': '1',
+      },
+      body: JSON.stringify([img({ includeCost: true })]),
+    });
     return (await res.json()) as Body;
   };
   it('ignored by default: the "dry" task runs and would be billed, which is why the client never relies on it', async () => {
@@ -188,7 +243,11 @@ describe('simulator subcommand', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     for (let i = 0; i < 100 && !out.trim().endsWith('}'); i++) await sleep(30);
     const info = JSON.parse(out) as { simulator: { runwareUrl: string }; env: Record<string, string> };
-    const res = await fetch(info.simulator.runwareUrl, { method: 'POST', headers: { authorization: `Bearer ${info.env.RUNWARE_API_KEY}` }, body: '[{"taskType":"ping"}]' });
+    const res = await fetch(info.simulator.runwareUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.env.RUNWARE_API_KEY}` },
+      body: '[{"taskType":"ping"}]',
+    });
     expect(res.status).toBe(200);
     child.kill('SIGINT');
     await new Promise((r) => child.on('close', r));

@@ -29,10 +29,23 @@ const sim = useSim();
 
 type Result = CallToolResult & { structuredContent: Record<string, unknown> };
 
-async function connect(env: Record<string, string>, opts: { elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> } } = {}) {
-  const app = new AppContext(loadConfig(simEnv(sim(), { RUNWARE_LOG_LEVEL: 'error', RUNWARE_SIM_TIME_SCALE: '0.02', RUNWARE_TIME_SCALE: '0.05', ...env })), new Logger('error'));
+async function connect(
+  env: Record<string, string>,
+  opts: {
+    elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> };
+  } = {},
+) {
+  const app = new AppContext(
+    loadConfig(
+      simEnv(sim(), { RUNWARE_LOG_LEVEL: 'error', RUNWARE_SIM_TIME_SCALE: '0.02', RUNWARE_TIME_SCALE: '0.05', ...env }),
+    ),
+    new Logger('error'),
+  );
   const { server } = createServer(app);
-  const client = new Client({ name: 'spend-test', version: '1' }, { capabilities: opts.elicit ? { elicitation: {} } : {} });
+  const client = new Client(
+    { name: 'spend-test', version: '1' },
+    { capabilities: opts.elicit ? { elicitation: {} } : {} },
+  );
   const asked: string[] = [];
   if (opts.elicit) {
     client.setRequestHandler(ElicitRequestSchema, (req) => {
@@ -42,7 +55,8 @@ async function connect(env: Record<string, string>, opts: { elicit?: (message: s
   }
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(a), client.connect(b)]);
-  const call = async (name: string, args: Record<string, unknown>): Promise<Result> => (await client.callTool({ name, arguments: args })) as Result;
+  const call = async (name: string, args: Record<string, unknown>): Promise<Result> =>
+    (await client.callTool({ name, arguments: args })) as Result;
   const ledger = async () => {
     const s = await (await app.journal.state()).spend(utcDay());
     return { spent: Math.round(s.today * 1e6) / 1e6, overrun: Math.round((s.overrunToday ?? 0) * 1e6) / 1e6 };
@@ -50,17 +64,32 @@ async function connect(env: Record<string, string>, opts: { elicit?: (message: s
   return { app, client, call, asked, ledger, close: async () => (await client.close(), await app.close()) };
 }
 
-const ran = (model?: string): number => [...sim().state.accepted.keys()].length && sim().runwareRequests().flatMap((e) => (Array.isArray(e.body) && !e.headers['x-runware-dry-run'] ? (e.body as Array<Record<string, unknown>>) : [])).filter((t) => t.taskType === 'imageInference' && (!model || t.model === model)).length;
+const ran = (model?: string): number =>
+  [...sim().state.accepted.keys()].length &&
+  sim()
+    .runwareRequests()
+    .flatMap((e) =>
+      Array.isArray(e.body) && !e.headers['x-runware-dry-run'] ? (e.body as Array<Record<string, unknown>>) : [],
+    )
+    .filter((t) => t.taskType === 'imageInference' && (!model || t.model === model)).length;
 const err = (r: Result): Record<string, unknown> => r.structuredContent.error as Record<string, unknown>;
 
 describe('quotes scale with the task', () => {
   it('a bigger task of a model is reserved more, so varying prices cannot pass the cap (one cheap run, then large ones)', async () => {
     // Runware-like pricing: FLUX dev costs $0.0038 a megapixel at 28 steps, scaled by pixels × steps × results.
     // No published pricing (the content service is down): what the ledger learned is all there is.
-    const env = { RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-spend-')), RUNWARE_CONTENT_URL: 'http://127.0.0.1:9/' };
+    const env = {
+      RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-spend-')),
+      RUNWARE_CONTENT_URL: 'http://127.0.0.1:9/',
+    };
     const uncapped = await connect(env);
     // 1024² at 14 steps: $0.0019, which teaches $0.0038 per megapixel at 28 steps.
-    const cheap = await uncapped.call('runware_text_to_image', { prompt: 'a fox', width: 1024, height: 1024, steps: 14 });
+    const cheap = await uncapped.call('runware_text_to_image', {
+      prompt: 'a fox',
+      width: 1024,
+      height: 1024,
+      steps: 14,
+    });
     expect(cheap.isError, JSON.stringify(cheap.structuredContent)).toBeFalsy();
     await uncapped.close();
     const c = await connect({ ...env, RUNWARE_MAX_SPEND_USD: '0.05' });
@@ -72,7 +101,13 @@ describe('quotes scale with the task', () => {
       expect(first.structuredContent.cost).toBe(0.0272);
       const second = await c.call('runware_text_to_image', big);
       expect(second.isError).toBe(true);
-      expect(err(second)).toMatchObject({ kind: 'policy', code: 'spend_cap', field: 'RUNWARE_MAX_SPEND_USD', quoteUsd: 0.0272, capUsd: 0.05 });
+      expect(err(second)).toMatchObject({
+        kind: 'policy',
+        code: 'spend_cap',
+        field: 'RUNWARE_MAX_SPEND_USD',
+        quoteUsd: 0.0272,
+        capUsd: 0.05,
+      });
       // Spent: the cheap run, the capped process's dry-run probe ($0.0001: the simulator ignores the header), the first big run.
       expect(err(second).spentTodayUsd).toBe(0.0292);
       const l = await c.ledger();
@@ -87,14 +122,29 @@ describe('quotes scale with the task', () => {
     const c = await connect({ RUNWARE_MAX_SPEND_USD: '0.02' });
     try {
       // Four 1024² FLUX dev images at 50 steps: $0.0068 each by the pricing examples; $0.0272 > $0.02.
-      const tasks = [1, 2, 3, 4].map(() => ({ taskType: 'imageInference', positivePrompt: 'a heron', model: 'runware:101@1', width: 1024, height: 1024, steps: 50 }));
+      const tasks = [1, 2, 3, 4].map(() => ({
+        taskType: 'imageInference',
+        positivePrompt: 'a heron',
+        model: 'runware:101@1',
+        width: 1024,
+        height: 1024,
+        steps: 50,
+      }));
       const r = await c.call('runware_request', { tasks });
       expect(r.isError).toBe(true);
       expect(err(r)).toMatchObject({ code: 'spend_cap', quoteUsd: 0.0068 });
       expect(ran()).toBe(0);
       const two = await c.call('runware_request', { tasks: tasks.slice(0, 2) });
       expect(two.isError, JSON.stringify(two.structuredContent)).toBeFalsy();
-      const rec = JSON.parse(((await c.client.readResource({ uri: `runware://tasks/${(two.structuredContent.tasks as Array<{ taskUUID: string }>)[0]!.taskUUID}` })).contents[0] as { text: string }).text) as Record<string, unknown>;
+      const rec = JSON.parse(
+        (
+          (
+            await c.client.readResource({
+              uri: `runware://tasks/${(two.structuredContent.tasks as Array<{ taskUUID: string }>)[0]!.taskUUID}`,
+            })
+          ).contents[0] as { text: string }
+        ).text,
+      ) as Record<string, unknown>;
       expect(rec.quote).toEqual({ usd: 0.0068, source: 'pricing' });
       const l = await c.ledger();
       expect(l.spent).toBeLessThanOrEqual(0.02 + l.overrun);
@@ -113,9 +163,14 @@ describe('a charge above its quote', () => {
       const args = { prompt: 'a castle', model: 'civitai:4384@128713', width: 512, height: 768 };
       const first = await c.call('runware_text_to_image', args);
       expect(first.isError, JSON.stringify(first.structuredContent)).toBeFalsy();
-      expect(first.structuredContent.overrun).toMatch(/^\$0\.40 over: charged \$0\.50 against a reservation of \$0\.10 \(quote source: ceiling\)/);
+      expect(first.structuredContent.overrun).toMatch(
+        /^\$0\.40 over: charged \$0\.50 against a reservation of \$0\.10 \(quote source: ceiling\)/,
+      );
       const acct = await c.call('runware_account', {});
-      expect(acct.structuredContent.overruns).toMatchObject({ today: 0.4, tasks: [{ taskUUID: first.structuredContent.taskUUID, usd: 0.4, source: 'ceiling' }] });
+      expect(acct.structuredContent.overruns).toMatchObject({
+        today: 0.4,
+        tasks: [{ taskUUID: first.structuredContent.taskUUID, usd: 0.4, source: 'ceiling' }],
+      });
       // Over the cap now: every billable call is refused, before anything is sent.
       const again = await c.call('runware_text_to_image', args);
       // $0.50 and the dry-run probe's $0.0001 (the simulator's default ignores the header, so the probe ran).
@@ -135,10 +190,21 @@ describe('a charge above its quote', () => {
     sim().state.prices.set('civitai:4384@128713', 0.5 / ((512 * 768) / 1_048_576));
     const c = await connect({ RUNWARE_MAX_SPEND_USD: '0.35' });
     try {
-      const started = await c.call('runware_text_to_image', { prompt: 'a castle', model: 'civitai:4384@128713', width: 512, height: 768, waitSeconds: 0 });
+      const started = await c.call('runware_text_to_image', {
+        prompt: 'a castle',
+        model: 'civitai:4384@128713',
+        width: 512,
+        height: 768,
+        waitSeconds: 0,
+      });
       expect(started.structuredContent).toMatchObject({ status: 'processing' });
       const polled = await c.call('runware_poll', { taskUUID: started.structuredContent.taskUUID, waitSeconds: 20 });
-      expect(polled.structuredContent).toMatchObject({ status: 'success', overrun: expect.stringMatching(/^\$0\.40 over: charged \$0\.50 against a reservation of \$0\.10 \(quote source: ceiling\)/) });
+      expect(polled.structuredContent).toMatchObject({
+        status: 'success',
+        overrun: expect.stringMatching(
+          /^\$0\.40 over: charged \$0\.50 against a reservation of \$0\.10 \(quote source: ceiling\)/,
+        ),
+      });
       const l = await c.ledger();
       expect(l.spent).toBeLessThanOrEqual(0.35 + l.overrun);
     } finally {
@@ -151,10 +217,17 @@ describe('a charge above its quote', () => {
     const c = await connect({ RUNWARE_MAX_SPEND_USD: '1' });
     try {
       const args = { prompt: 'a castle', model: 'civitai:4384@128713', width: 512, height: 768 };
-      expect((await c.call('runware_text_to_image', args)).structuredContent.overrun).toMatch(/^\$0\.10 over: .*quote source: ceiling/);
+      expect((await c.call('runware_text_to_image', args)).structuredContent.overrun).toMatch(
+        /^\$0\.10 over: .*quote source: ceiling/,
+      );
       const second = await c.call('runware_text_to_image', args);
       expect(second.structuredContent.overrun).toBeUndefined();
-      const rec = JSON.parse(((await c.client.readResource({ uri: `runware://tasks/${String(second.structuredContent.taskUUID)}` })).contents[0] as { text: string }).text) as Record<string, unknown>;
+      const rec = JSON.parse(
+        (
+          (await c.client.readResource({ uri: `runware://tasks/${String(second.structuredContent.taskUUID)}` }))
+            .contents[0] as { text: string }
+        ).text,
+      ) as Record<string, unknown>;
       expect(rec.quote).toMatchObject({ source: 'learned' });
       expect((rec.quote as { usd: number }).usd).toBeGreaterThanOrEqual(0.2);
     } finally {
@@ -171,8 +244,23 @@ describe('confirmation above RUNWARE_CONFIRM_ABOVE_USD', () => {
     try {
       const r = await c.call('runware_run', video);
       expect(r.isError).toBe(true);
-      expect(err(r)).toEqual({ kind: 'policy', code: 'confirmation_required', field: 'confirmCostUsd', message: expect.stringMatching(/quoted at \$0\.92/), quoteUsd: 0.92, spentTodayUsd: 0.0001, capUsd: 5, next: expect.stringMatching(/confirmCostUsd: 0\.92/), nextSteps: [{ action: 'confirmCost', args: { quoteUsd: 0.92 } }] });
-      expect(sim().runwareRequests().filter((e) => !e.headers['x-runware-dry-run']).flatMap((e) => e.body as unknown[])).toHaveLength(0);
+      expect(err(r)).toEqual({
+        kind: 'policy',
+        code: 'confirmation_required',
+        field: 'confirmCostUsd',
+        message: expect.stringMatching(/quoted at \$0\.92/),
+        quoteUsd: 0.92,
+        spentTodayUsd: 0.0001,
+        capUsd: 5,
+        next: expect.stringMatching(/confirmCostUsd: 0\.92/),
+        nextSteps: [{ action: 'confirmCost', args: { quoteUsd: 0.92 } }],
+      });
+      expect(
+        sim()
+          .runwareRequests()
+          .filter((e) => !e.headers['x-runware-dry-run'])
+          .flatMap((e) => e.body as unknown[]),
+      ).toHaveLength(0);
       const low = await c.call('runware_run', { ...video, confirmCostUsd: 0.5 });
       expect(err(low)).toMatchObject({ code: 'confirmation_required' });
       const yes = await c.call('runware_run', { ...video, confirmCostUsd: 0.92 });
@@ -185,14 +273,26 @@ describe('confirmation above RUNWARE_CONFIRM_ABOVE_USD', () => {
 
   it('elicitation accepted runs it; declined sends nothing', async () => {
     let answer = true;
-    const c = await connect({ RUNWARE_CONFIRM_ABOVE_USD: '0.5', RUNWARE_MAX_SPEND_USD: '5' }, { elicit: () => ({ action: 'accept', content: { run: answer } }) });
+    const c = await connect(
+      { RUNWARE_CONFIRM_ABOVE_USD: '0.5', RUNWARE_MAX_SPEND_USD: '5' },
+      { elicit: () => ({ action: 'accept', content: { run: answer } }) },
+    );
     try {
       const ok = await c.call('runware_run', video);
       expect(ok.isError, JSON.stringify(ok.structuredContent)).toBeFalsy();
-      expect(c.asked[0]).toBe("This videoInference (klingai:5@3) is quoted at $0.92; today's spend is $0.0001 of $5.00. Run it?");
+      expect(c.asked[0]).toBe(
+        "This videoInference (klingai:5@3) is quoted at $0.92; today's spend is $0.0001 of $5.00. Run it?",
+      );
       answer = false;
       const no = await c.call('runware_run', video);
-      expect(err(no)).toMatchObject({ kind: 'policy', code: 'confirmation_declined', field: 'confirmCostUsd', quoteUsd: 0.92, spentTodayUsd: 0.9201, capUsd: 5 });
+      expect(err(no)).toMatchObject({
+        kind: 'policy',
+        code: 'confirmation_declined',
+        field: 'confirmCostUsd',
+        quoteUsd: 0.92,
+        spentTodayUsd: 0.9201,
+        capUsd: 5,
+      });
       expect(c.asked[1]).toMatch(/today's spend is \$0\.9201 of \$5\.00/);
       const l = await c.ledger();
       expect(l.spent).toBe(0.9201);
@@ -202,15 +302,30 @@ describe('confirmation above RUNWARE_CONFIRM_ABOVE_USD', () => {
   });
 
   it('a call the cap would refuse is refused as such, without asking to confirm its price', async () => {
-    const c = await connect({ RUNWARE_CONFIRM_ABOVE_USD: '0.5', RUNWARE_MAX_SPEND_USD: '0.6' }, { elicit: () => ({ action: 'accept', content: { run: true } }) });
+    const c = await connect(
+      { RUNWARE_CONFIRM_ABOVE_USD: '0.5', RUNWARE_MAX_SPEND_USD: '0.6' },
+      { elicit: () => ({ action: 'accept', content: { run: true } }) },
+    );
     try {
       const r = await c.call('runware_run', video);
-      expect(err(r)).toMatchObject({ kind: 'policy', code: 'spend_cap', field: 'RUNWARE_MAX_SPEND_USD', quoteUsd: 0.92, capUsd: 0.6 });
+      expect(err(r)).toMatchObject({
+        kind: 'policy',
+        code: 'spend_cap',
+        field: 'RUNWARE_MAX_SPEND_USD',
+        quoteUsd: 0.92,
+        capUsd: 0.6,
+      });
       expect(c.asked).toEqual([]);
       // Nor with confirmCostUsd given: the cap is the answer.
       const again = await c.call('runware_run', { ...video, confirmCostUsd: 0.92 });
       expect(err(again)).toMatchObject({ code: 'spend_cap' });
-      expect(sim().runwareRequests().filter((e) => !e.headers['x-runware-dry-run']).flatMap((e) => e.body as Array<{ taskType: string }>).filter((t) => t.taskType === 'videoInference')).toHaveLength(0);
+      expect(
+        sim()
+          .runwareRequests()
+          .filter((e) => !e.headers['x-runware-dry-run'])
+          .flatMap((e) => e.body as Array<{ taskType: string }>)
+          .filter((t) => t.taskType === 'videoInference'),
+      ).toHaveLength(0);
     } finally {
       await c.close();
     }
@@ -229,9 +344,19 @@ describe('confirmation above RUNWARE_CONFIRM_ABOVE_USD', () => {
 });
 
 describe('the dry run, under each answer the API might give', () => {
-  const dryRuns = (): number => sim().runwareRequests().filter((e) => e.headers['x-runware-dry-run'] === '1').length;
+  const dryRuns = (): number =>
+    sim()
+      .runwareRequests()
+      .filter((e) => e.headers['x-runware-dry-run'] === '1').length;
   const quoteOf = async (c: Awaited<ReturnType<typeof connect>>, r: Result): Promise<{ usd: number; source: string }> =>
-    (JSON.parse(((await c.client.readResource({ uri: `runware://tasks/${String(r.structuredContent.taskUUID)}` })).contents[0] as { text: string }).text) as { quote: { usd: number; source: string } }).quote;
+    (
+      JSON.parse(
+        (
+          (await c.client.readResource({ uri: `runware://tasks/${String(r.structuredContent.taskUUID)}` }))
+            .contents[0] as { text: string }
+        ).text,
+      ) as { quote: { usd: number; source: string } }
+    ).quote;
   const args = { prompt: 'a wren', width: 1024, height: 1024, steps: 28 };
 
   it('priced: quotes from it after a free probe, cached per model and dimensions', async () => {
@@ -270,7 +395,13 @@ describe('the dry run, under each answer the API might give', () => {
       expect((await quoteOf(c, r)).source).toBe('pricing');
       await c.call('runware_text_to_image', { ...args, width: 512 });
       expect(dryRuns()).toBe(1);
-      expect(sim().runwareRequests().filter((e) => e.headers['x-runware-dry-run'] === '1').flatMap((e) => e.body as Array<{ taskType: string }>).map((t) => t.taskType)).toEqual(['promptEnhance']);
+      expect(
+        sim()
+          .runwareRequests()
+          .filter((e) => e.headers['x-runware-dry-run'] === '1')
+          .flatMap((e) => e.body as Array<{ taskType: string }>)
+          .map((t) => t.taskType),
+      ).toEqual(['promptEnhance']);
       expect(await c.ledger()).toEqual({ spent: 0.0001 + 0.0038 + 0.0019, overrun: 0 });
     } finally {
       await c.close();
@@ -279,7 +410,10 @@ describe('the dry run, under each answer the API might give', () => {
 
   it('what the probe found is shared: another process on the same journal does not probe (or pay) again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rw-dryrun-'));
-    for (const [mode, after] of [['ignored', 1], ['priced', 3]] as const) {
+    for (const [mode, after] of [
+      ['ignored', 1],
+      ['priced', 3],
+    ] as const) {
       sim().state.reset();
       sim().state.options.dryRun = mode;
       const env = { RUNWARE_MAX_SPEND_USD: '1', RUNWARE_STATE_DIR: join(dir, mode) };
@@ -291,7 +425,13 @@ describe('the dry run, under each answer the API might give', () => {
         expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
         // ignored: the one probe of the first process; priced: its probe and dry run, then the second's dry run only.
         expect(dryRuns(), mode).toBe(after);
-        expect(sim().runwareRequests().filter((e) => e.headers['x-runware-dry-run'] === '1').flatMap((e) => e.body as Array<{ taskType: string }>).filter((t) => t.taskType === 'promptEnhance')).toHaveLength(1);
+        expect(
+          sim()
+            .runwareRequests()
+            .filter((e) => e.headers['x-runware-dry-run'] === '1')
+            .flatMap((e) => e.body as Array<{ taskType: string }>)
+            .filter((t) => t.taskType === 'promptEnhance'),
+        ).toHaveLength(1);
       } finally {
         await second.close();
       }
@@ -303,14 +443,29 @@ describe('a killed sender does not hold the cap (#24)', () => {
   it('releases a reservation whose lease expired and that Runware does not know; a late charge is an overrun', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rw-lease-'));
     // The "killed" process: admitted a $0.348 task and died before sending it.
-    const dead = new Journal({ open: async () => SqliteState.open(join(dir)), logger: new Logger('error'), maxSpendUsd: 0.35, leaseMs: 60_000 });
-    const lost = ledgerTask({ taskType: 'imageInference', taskUUID: '9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d', model: 'runware:101@1', positivePrompt: 'lost' });
-    await dead.admit([lost], [], { quotes: new Map([[lost.taskUUID, { usd: 0.348, units: 1, source: 'pricing', how: 'test' }]]) });
+    const dead = new Journal({
+      open: async () => SqliteState.open(join(dir)),
+      logger: new Logger('error'),
+      maxSpendUsd: 0.35,
+      leaseMs: 60_000,
+    });
+    const lost = ledgerTask({
+      taskType: 'imageInference',
+      taskUUID: '9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d',
+      model: 'runware:101@1',
+      positivePrompt: 'lost',
+    });
+    await dead.admit([lost], [], {
+      quotes: new Map([[lost.taskUUID, { usd: 0.348, units: 1, source: 'pricing', how: 'test' }]]),
+    });
     await dead.close();
     const c = await connect({ RUNWARE_STATE_DIR: dir, RUNWARE_MAX_SPEND_USD: '0.35' });
     try {
       // While its lease lives, the reservation holds: a $0.0038 image does not fit beside it (nor does the dry-run probe).
-      expect(err(await c.call('runware_text_to_image', { prompt: 'a fox', width: 1024, height: 1024 }))).toMatchObject({ code: 'spend_cap', spentTodayUsd: 0.348 });
+      expect(err(await c.call('runware_text_to_image', { prompt: 'a fox', width: 1024, height: 1024 }))).toMatchObject({
+        code: 'spend_cap',
+        spentTodayUsd: 0.348,
+      });
       // Its lease ran out, and the settle window passed (the clock moved by rewriting the ledger's times).
       const db = new Database(join(dir, 'journal.sqlite'));
       db.prepare('UPDATE holders SET until = 0').run();
@@ -320,8 +475,21 @@ describe('a killed sender does not hold the cap (#24)', () => {
       expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
       expect(await c.ledger()).toEqual({ spent: 0.0038, overrun: 0 });
       // The task billed after all (it had gone out): the charge is recorded at once, as an overrun of a released reservation.
-      const late = new Journal({ open: async () => SqliteState.open(dir), logger: new Logger('error'), maxSpendUsd: 0.35 });
-      const { overrun: over } = await late.recordOutcome(lost, outcomeRecord({ taskUUID: lost.taskUUID, status: 'success', results: [{ taskUUID: lost.taskUUID, taskType: 'imageInference', imageURL: 'https://x/y.jpg', cost: 0.348 }], errors: [], attempts: [] }));
+      const late = new Journal({
+        open: async () => SqliteState.open(dir),
+        logger: new Logger('error'),
+        maxSpendUsd: 0.35,
+      });
+      const { overrun: over } = await late.recordOutcome(
+        lost,
+        outcomeRecord({
+          taskUUID: lost.taskUUID,
+          status: 'success',
+          results: [{ taskUUID: lost.taskUUID, taskType: 'imageInference', imageURL: 'https://x/y.jpg', cost: 0.348 }],
+          errors: [],
+          attempts: [],
+        }),
+      );
       await late.close();
       expect(over).toMatchObject({ taskUUID: lost.taskUUID, usd: 0.348, reservedUsd: 0, source: 'released' });
       const l = await c.ledger();

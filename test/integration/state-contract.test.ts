@@ -17,9 +17,32 @@ import { requireRedis, startRedis, type RedisHandle } from '../redis-server.js';
 import { waitFor } from '../helpers.js';
 
 const now = (): string => new Date().toISOString();
-const record = (taskUUID: string, extra: Partial<TaskRecord> = {}): TaskRecord => ({ taskUUID, attempts: [], taskType: 'imageInference', model: 'm', status: 'submitted', createdAt: now(), updatedAt: now(), numberResults: 1, outputs: [], request: {}, ...extra });
+const record = (taskUUID: string, extra: Partial<TaskRecord> = {}): TaskRecord => ({
+  taskUUID,
+  attempts: [],
+  taskType: 'imageInference',
+  model: 'm',
+  status: 'submitted',
+  createdAt: now(),
+  updatedAt: now(),
+  numberResults: 1,
+  outputs: [],
+  request: {},
+  ...extra,
+});
 
-const job = (id: string, extra: Partial<JobRecord> = {}): JobRecord => ({ id, status: 'working', createdAt: now(), updatedAt: now(), ttlMs: 60_000, pollIntervalMs: 1000, tool: 'runware_text_to_image', runner: 'here', heartbeatAt: now(), ...extra });
+const job = (id: string, extra: Partial<JobRecord> = {}): JobRecord => ({
+  id,
+  status: 'working',
+  createdAt: now(),
+  updatedAt: now(),
+  ttlMs: 60_000,
+  pollIntervalMs: 1000,
+  tool: 'runware_text_to_image',
+  runner: 'here',
+  heartbeatAt: now(),
+  ...extra,
+});
 
 let redis: RedisHandle | undefined;
 let namespace = 0;
@@ -35,7 +58,16 @@ afterAll(async () => {
 const stores: Array<[string, () => Promise<StateStore>, boolean]> = [
   ['SQLite', async () => SqliteState.open(mkdtempSync(join(tmpdir(), 'rw-contract-'))), true],
   // Each test gets its own namespace: the same Redis, no shared keys.
-  ['Redis', async () => new RedisState(await connectRedis(redis!.url, new Logger('error')), redis!.url, `contract-${process.pid}-${++namespace}`), hasRedis],
+  [
+    'Redis',
+    async () =>
+      new RedisState(
+        await connectRedis(redis!.url, new Logger('error')),
+        redis!.url,
+        `contract-${process.pid}-${++namespace}`,
+      ),
+    hasRedis,
+  ],
 ];
 
 for (const [name, open, available] of stores) {
@@ -46,7 +78,9 @@ for (const [name, open, available] of stores) {
       expect(await s.getJob('j1')).toMatchObject({ id: 'j1', status: 'working' });
       expect(await s.putJob(job('j1', { status: 'cancelled', statusMessage: 'stop' }), { ifActive: true })).toBe(true);
       // The finish that raced the cancel loses: cancelled stays.
-      expect(await s.putJob(job('j1', { status: 'completed', result: { content: [] } }), { ifActive: true })).toBe(false);
+      expect(await s.putJob(job('j1', { status: 'completed', result: { content: [] } }), { ifActive: true })).toBe(
+        false,
+      );
       expect(await s.getJob('j1')).toMatchObject({ status: 'cancelled', statusMessage: 'stop' });
       expect(await s.getJob('nope')).toBeUndefined();
       const t0 = Date.now() + 1000;
@@ -72,7 +106,8 @@ for (const [name, open, available] of stores) {
       await s.putFact!('short', 'x', 30);
       expect(await s.getFact!('dryRun.mode')).toBe('priced');
       const until = Date.now() + 2000;
-      while ((await s.getFact!('short')) !== undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      while ((await s.getFact!('short')) !== undefined && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
       expect(await s.getFact!('short')).toBeUndefined();
       await s.close();
     });
@@ -91,7 +126,12 @@ for (const [name, open, available] of stores) {
       const day = utcDay();
       expect(await s.reserve('t1', day, 0.4, 1, { model: 'm', numberResults: 1 })).toEqual({ ok: true, reserved: 0.4 });
       expect(await s.reserve('t2', day, 0.4, 1, { model: 'm', numberResults: 1 })).toEqual({ ok: true, reserved: 0.4 });
-      expect(await s.reserve('t3', day, 0.4, 1, { model: 'm', numberResults: 1 })).toMatchObject({ ok: false, spentToday: 0.8, cap: 1, wanted: 0.4 });
+      expect(await s.reserve('t3', day, 0.4, 1, { model: 'm', numberResults: 1 })).toMatchObject({
+        ok: false,
+        spentToday: 0.8,
+        cap: 1,
+        wanted: 0.4,
+      });
       expect(await s.spend(day)).toMatchObject({ today: 0.8, pendingToday: 0.8 });
       await s.settle('t1', 0.1);
       await s.settle('t2', 0);
@@ -111,16 +151,40 @@ for (const [name, open, available] of stores) {
     it('admits a batch whole or not at all: a used caller UUID or the cap refuses it, writing nothing', async () => {
       const s = await open();
       const day = utcDay();
-      const batch = { uuids: ['x1', 'x2'], callerUuids: [], day, cap: 0.5, reservations: [{ uuid: 'x1', amount: 0.2, numberResults: 1 }, { uuid: 'x2', amount: 0.2, numberResults: 1 }], records: [{ root: 'x1', record: record('x1') }, { root: 'x2', record: record('x2') }] };
+      const batch = {
+        uuids: ['x1', 'x2'],
+        callerUuids: [],
+        day,
+        cap: 0.5,
+        reservations: [
+          { uuid: 'x1', amount: 0.2, numberResults: 1 },
+          { uuid: 'x2', amount: 0.2, numberResults: 1 },
+        ],
+        records: [
+          { root: 'x1', record: record('x1') },
+          { root: 'x2', record: record('x2') },
+        ],
+      };
       expect(await s.admit(batch)).toEqual({ ok: true });
       expect((await s.getTask('x2'))?.taskUUID).toBe('x2');
       // 0.4 is spent; two more at 0.2 would pass 0.5.
-      const over = await s.admit({ ...batch, uuids: ['y1', 'y2'], reservations: [{ uuid: 'y1', amount: 0.05, numberResults: 1 }, { uuid: 'y2', amount: 0.2, numberResults: 1 }], records: [{ root: 'y1', record: record('y1') }] });
+      const over = await s.admit({
+        ...batch,
+        uuids: ['y1', 'y2'],
+        reservations: [
+          { uuid: 'y1', amount: 0.05, numberResults: 1 },
+          { uuid: 'y2', amount: 0.2, numberResults: 1 },
+        ],
+        records: [{ root: 'y1', record: record('y1') }],
+      });
       expect(over).toMatchObject({ ok: false, refused: 1, cap: 0.5, wanted: 0.2 });
       expect(await s.hasUuid('y1')).toBe(false);
       expect(await s.getTask('y1')).toBeUndefined();
       expect((await s.spend(day)).today).toBeCloseTo(0.4);
-      expect(await s.admit({ ...batch, uuids: ['z1'], callerUuids: ['x1'], reservations: [], records: [] })).toEqual({ ok: false, taken: 'x1' });
+      expect(await s.admit({ ...batch, uuids: ['z1'], callerUuids: ['x1'], reservations: [], records: [] })).toEqual({
+        ok: false,
+        taken: 'x1',
+      });
       expect(await s.hasUuid('z1')).toBe(false);
       await s.close();
     });
@@ -130,7 +194,18 @@ for (const [name, open, available] of stores) {
       const day = utcDay();
       await s.reserve('root', day, 0.1, undefined, { model: 'm', numberResults: 1 });
       await s.reserve('second', day, 0.1, undefined, { model: 'm', numberResults: 1 });
-      await s.finish('root', record('second', { attempts: [{ taskUUID: 'root', outcome: 'timeoutProvider' }], status: 'success', cost: 0.01 }), [['root', 0], ['second', 0.01]]);
+      await s.finish(
+        'root',
+        record('second', {
+          attempts: [{ taskUUID: 'root', outcome: 'timeoutProvider' }],
+          status: 'success',
+          cost: 0.01,
+        }),
+        [
+          ['root', 0],
+          ['second', 0.01],
+        ],
+      );
       expect((await s.getTask('root'))?.taskUUID).toBe('second');
       expect((await s.getTask('second'))?.status).toBe('success');
       expect((await s.spend(day)).today).toBeCloseTo(0.01);
@@ -144,7 +219,16 @@ for (const [name, open, available] of stores) {
       const s = await open();
       const image = record('img', { numberResults: 2, request: { taskUUID: 'img' } });
       // An image and a (never journaled) model search sent together.
-      expect(await s.admit({ uuids: ['img', 'search'], callerUuids: [], day: utcDay(), cap: undefined, reservations: [], records: [{ root: 'img', record: image }] })).toEqual({ ok: true });
+      expect(
+        await s.admit({
+          uuids: ['img', 'search'],
+          callerUuids: [],
+          day: utcDay(),
+          cap: undefined,
+          reservations: [],
+          records: [{ root: 'img', record: image }],
+        }),
+      ).toEqual({ ok: true });
       expect(await s.getTask('search')).toBeUndefined();
       expect((await s.getTask('img'))?.numberResults).toBe(2);
       await s.claimUuids(['a1', 'a2'], []);
@@ -154,14 +238,28 @@ for (const [name, open, available] of stores) {
       await s.close();
     });
 
-    it('records an overrun in the step that settles it, learns a price per unit, and releases a dead holder\'s reservation (#27, #24)', async () => {
+    it("records an overrun in the step that settles it, learns a price per unit, and releases a dead holder's reservation (#27, #24)", async () => {
       const s = await open();
       const day = utcDay();
-      await s.admit({ uuids: ['o1', 'o2'], callerUuids: [], day, cap: 1, reservations: [{ uuid: 'o1', amount: 0.1, model: 'm', numberResults: 1, units: 2, source: 'ceiling', holder: 'live' }, { uuid: 'o2', amount: 0.2, model: 'm', numberResults: 1, units: 1, source: 'pricing', holder: 'dead' }], records: [] });
+      await s.admit({
+        uuids: ['o1', 'o2'],
+        callerUuids: [],
+        day,
+        cap: 1,
+        reservations: [
+          { uuid: 'o1', amount: 0.1, model: 'm', numberResults: 1, units: 2, source: 'ceiling', holder: 'live' },
+          { uuid: 'o2', amount: 0.2, model: 'm', numberResults: 1, units: 1, source: 'pricing', holder: 'dead' },
+        ],
+        records: [],
+      });
       await s.renewHolder('live', 60_000);
       await s.renewHolder('dead', 1);
       // Until the dead holder's lease runs out (at once in SQLite; Redis keeps a key at least a second).
-      await waitFor(async () => (await s.staleReservations(Date.now() + 1, 10)).length > 0, { timeoutMs: 5000, intervalMs: 25, what: "the dead holder's lease to run out" });
+      await waitFor(async () => (await s.staleReservations(Date.now() + 1, 10)).length > 0, {
+        timeoutMs: 5000,
+        intervalMs: 25,
+        what: "the dead holder's lease to run out",
+      });
       // Only the dead holder's reservation, and only one older than the cut-off, is stale.
       expect(await s.staleReservations(Date.now() - 10_000, 10)).toEqual([]);
       expect(await s.staleReservations(Date.now() + 1, 10)).toEqual([{ uuid: 'o2', day, reserved: 0.2 }]);
@@ -169,9 +267,13 @@ for (const [name, open, available] of stores) {
       expect(await s.release('o2')).toBe(false);
       expect((await s.spend(day)).today).toBeCloseTo(0.1);
       const over = await s.finish('o1', record('o1', { status: 'success', cost: 0.3 }), [['o1', 0.3]]);
-      expect(over).toEqual([{ taskUUID: 'o1', day, model: 'm', reservedUsd: 0.1, chargedUsd: 0.3, usd: 0.2, source: 'ceiling' }]);
+      expect(over).toEqual([
+        { taskUUID: 'o1', day, model: 'm', reservedUsd: 0.1, chargedUsd: 0.3, usd: 0.2, source: 'ceiling' },
+      ]);
       // The released task billed after all: the whole charge is an overrun.
-      expect(await s.finish('o2', record('o2', { status: 'success', cost: 0.25 }), [['o2', 0.25]])).toMatchObject([{ taskUUID: 'o2', usd: 0.25, reservedUsd: 0, source: 'released' }]);
+      expect(await s.finish('o2', record('o2', { status: 'success', cost: 0.25 }), [['o2', 0.25]])).toMatchObject([
+        { taskUUID: 'o2', usd: 0.25, reservedUsd: 0, source: 'released' },
+      ]);
       const sp = await s.spend(day);
       expect(sp.today).toBeCloseTo(0.55);
       expect(sp.overrunToday).toBeCloseTo(0.45);
@@ -186,7 +288,9 @@ for (const [name, open, available] of stores) {
     it('keeps the cap under 40 concurrent reservations', async () => {
       const s = await open();
       const day = utcDay();
-      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => s.reserve(`c${i}`, day, 0.1, 1, { numberResults: 1 })));
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => s.reserve(`c${i}`, day, 0.1, 1, { numberResults: 1 })),
+      );
       expect(results.filter((r) => r.ok)).toHaveLength(10);
       expect((await s.spend(day)).today).toBeCloseTo(1);
       await s.close();
@@ -201,7 +305,9 @@ describe.skipIf(!hasRedis)('Redis away', () => {
     await redis!.stop();
     const t0 = Date.now();
     await expect(s.hasUuid('before')).rejects.toBeInstanceOf(StateUnavailableError);
-    await expect(s.admit({ uuids: ['during'], callerUuids: [], day: utcDay(), cap: undefined, reservations: [], records: [] })).rejects.toThrow(/unreachable/);
+    await expect(
+      s.admit({ uuids: ['during'], callerUuids: [], day: utcDay(), cap: undefined, reservations: [], records: [] }),
+    ).rejects.toThrow(/unreachable/);
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(await s.ping()).toBe(false);
     await redis!.start();
@@ -215,7 +321,11 @@ describe.skipIf(!hasRedis)('Redis away', () => {
 
   it('refuses a URL that is not redis:// and never shows a password', async () => {
     await expect(connectRedis('http://127.0.0.1:1', new Logger('error'))).rejects.toThrow(/redis:\/\/ or rediss:\/\//);
-    const s = new RedisState(await connectRedis(`redis://user:s3cretPassw0rd@127.0.0.1:${redis!.port}`, new Logger('error')), `redis://user:s3cretPassw0rd@127.0.0.1:${redis!.port}`, 'pw');
+    const s = new RedisState(
+      await connectRedis(`redis://user:s3cretPassw0rd@127.0.0.1:${redis!.port}`, new Logger('error')),
+      `redis://user:s3cretPassw0rd@127.0.0.1:${redis!.port}`,
+      'pw',
+    );
     expect(s.location).not.toContain('s3cret');
     expect(s.location).not.toContain('user');
     await s.close();

@@ -3,7 +3,12 @@
  * (both keys, task support kept), the resource's MIME type and sandbox, and
  * the page it serves (self-contained, no remote script or style).
  */
-import { RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY, registerAppResource, registerAppTool } from '@modelcontextprotocol/ext-apps/server';
+import {
+  RESOURCE_MIME_TYPE,
+  RESOURCE_URI_META_KEY,
+  registerAppResource,
+  registerAppTool,
+} from '@modelcontextprotocol/ext-apps/server';
 import { getToolUiResourceUri } from '@modelcontextprotocol/ext-apps/app-bridge';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -34,10 +39,16 @@ afterAll(async () => {
 describe('the studio MCP App', () => {
   it('is named by the generation tools and runware_tasks, under the current and the legacy key; task support is kept', async () => {
     const { tools } = await client.listTools();
-    const withUi = tools.filter((t) => t._meta?.ui).map((t) => t.name).sort();
+    const withUi = tools
+      .filter((t) => t._meta?.ui)
+      .map((t) => t.name)
+      .sort();
     expect(withUi).toEqual(['runware_poll', 'runware_run', 'runware_tasks', 'runware_text_to_image']);
     for (const t of tools.filter((x) => withUi.includes(x.name))) {
-      expect(t._meta).toMatchObject({ ui: { resourceUri: 'ui://runware/studio' }, 'ui/resourceUri': 'ui://runware/studio' });
+      expect(t._meta).toMatchObject({
+        ui: { resourceUri: 'ui://runware/studio' },
+        'ui/resourceUri': 'ui://runware/studio',
+      });
     }
     expect(tools.find((t) => t.name === 'runware_text_to_image')!.execution).toEqual({ taskSupport: 'optional' });
     expect(tools.find((t) => t.name === 'runware_run')!.execution).toEqual({ taskSupport: 'optional' });
@@ -62,15 +73,26 @@ describe('the studio MCP App', () => {
   it("links a tool to the studio as ext-apps' registerAppTool would: both keys, in its order", () => {
     // Loaded here, not at start-up (see src/mcp/studio.ts); the link must read the same to a host.
     const seen: Array<{ _meta: unknown }> = [];
-    registerAppTool({ registerTool: (_n: string, c: { _meta: unknown }) => seen.push(c) } as never, 'runware_poll', { _meta: { ui: { resourceUri: STUDIO_URI } } }, (() => ({ content: [] })) as never);
+    registerAppTool(
+      { registerTool: (_n: string, c: { _meta: unknown }) => seen.push(c) } as never,
+      'runware_poll',
+      { _meta: { ui: { resourceUri: STUDIO_URI } } },
+      (() => ({ content: [] })) as never,
+    );
     expect(JSON.stringify(studioToolMeta())).toBe(JSON.stringify(seen[0]!._meta));
   });
 
   it('is listed as text/html;profile=mcp-app and serves one self-contained page with its sandbox', async () => {
     const { resources } = await client.listResources();
-    expect(resources.find((r) => r.uri === 'ui://runware/studio')).toMatchObject({ mimeType: 'text/html;profile=mcp-app' });
+    expect(resources.find((r) => r.uri === 'ui://runware/studio')).toMatchObject({
+      mimeType: 'text/html;profile=mcp-app',
+    });
     const r = await client.readResource({ uri: 'ui://runware/studio' });
-    const c = r.contents[0] as unknown as { text: string; mimeType: string; _meta: { ui: { csp: { resourceDomains: string[]; connectDomains: string[] } } } };
+    const c = r.contents[0] as unknown as {
+      text: string;
+      mimeType: string;
+      _meta: { ui: { csp: { resourceDomains: string[]; connectDomains: string[] } } };
+    };
     expect(c.mimeType).toBe('text/html;profile=mcp-app');
     expect(c._meta.ui.csp.resourceDomains).toEqual(['https://im.runware.ai']);
     expect(c._meta.ui.csp.connectDomains).toEqual([]);

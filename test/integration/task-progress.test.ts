@@ -21,7 +21,18 @@ let client: Client;
 beforeAll(async () => {
   sim = await startSim({ timeScale: 0.3 });
   const dir = mkdtempSync(join(tmpdir(), 'rw-task-progress-'));
-  app = new AppContext(withSimulator(loadConfig({ RUNWARE_STATE_DIR: join(dir, 'state'), RUNWARE_OUTPUT_DIR: dir, RUNWARE_SIM_TIME_SCALE: '0.3', RUNWARE_LOG_LEVEL: 'error' }), sim.info), new Logger('error'));
+  app = new AppContext(
+    withSimulator(
+      loadConfig({
+        RUNWARE_STATE_DIR: join(dir, 'state'),
+        RUNWARE_OUTPUT_DIR: dir,
+        RUNWARE_SIM_TIME_SCALE: '0.3',
+        RUNWARE_LOG_LEVEL: 'error',
+      }),
+      sim.info,
+    ),
+    new Logger('error'),
+  );
   const { server } = createServer(app);
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(a);
@@ -36,18 +47,34 @@ afterAll(async () => {
 
 describe('progress in task-augmented calls', () => {
   it('a video runware_run sent with task and no progressToken: tasks/get carries the percentage while it runs', async () => {
-    const created = await client.request({ method: 'tools/call', params: { name: 'runware_run', arguments: { model: 'klingai:5@3', params: { positivePrompt: 'waves', duration: 5 }, waitSeconds: 120 }, task: {} } }, CreateTaskResultSchema);
+    const created = await client.request(
+      {
+        method: 'tools/call',
+        params: {
+          name: 'runware_run',
+          arguments: { model: 'klingai:5@3', params: { positivePrompt: 'waves', duration: 5 }, waitSeconds: 120 },
+          task: {},
+        },
+      },
+      CreateTaskResultSchema,
+    );
     const seen: string[] = [];
     const deadline = Date.now() + 20_000;
     let status = 'working';
     while (status === 'working' && Date.now() < deadline) {
-      const t = await client.request({ method: 'tasks/get', params: { taskId: created.task.taskId } }, GetTaskResultSchema);
+      const t = await client.request(
+        { method: 'tasks/get', params: { taskId: created.task.taskId } },
+        GetTaskResultSchema,
+      );
       status = t.status;
       if (t.statusMessage) seen.push(t.statusMessage);
       await new Promise((r) => setTimeout(r, 150));
     }
     expect(status).toBe('completed');
-    expect(seen.some((m) => /\b\d{1,3}%/.test(m)), seen.join(' | ')).toBe(true);
+    expect(
+      seen.some((m) => /\b\d{1,3}%/.test(m)),
+      seen.join(' | '),
+    ).toBe(true);
   });
 
   it("puts the number first and keeps the tool's words", () => {

@@ -17,7 +17,10 @@ afterAll(async () => {
 
 /** An AppContext over the simulator with `env` on top, retries fast (RUNWARE_TIME_SCALE). */
 async function withContext<T>(env: Record<string, string>, fn: (ctx: AppContext) => Promise<T>): Promise<T> {
-  const ctx = new AppContext(loadConfig(simEnv(sim, { RUNWARE_TIME_SCALE: '0.02', RUNWARE_LOG_LEVEL: 'error', ...env })), new Logger('error'));
+  const ctx = new AppContext(
+    loadConfig(simEnv(sim, { RUNWARE_TIME_SCALE: '0.02', RUNWARE_LOG_LEVEL: 'error', ...env })),
+    new Logger('error'),
+  );
   try {
     return await fn(ctx);
   } finally {
@@ -44,10 +47,15 @@ describe('RUNWARE_RETRY_ATTEMPTS', () => {
 
   it('Runway providers use the same policy', async () => {
     const id = '3b241101-e2bb-4255-8caf-4136c566a962';
-    for (const [attempts, expected] of [['3', 3], ['1', 1]] as const) {
+    for (const [attempts, expected] of [
+      ['3', 3],
+      ['1', 1],
+    ] as const) {
       sim.state.reset();
       sim.addFaults({ kind: 'http503', surface: 'runway', count: 10 });
-      await withContext({ RUNWARE_RETRY_ATTEMPTS: attempts }, async (ctx) => expect(ctx.runway().get(id, { provider: 'runway' })).rejects.toThrow());
+      await withContext({ RUNWARE_RETRY_ATTEMPTS: attempts }, async (ctx) =>
+        expect(ctx.runway().get(id, { provider: 'runway' })).rejects.toThrow(),
+      );
       expect(requests('runway'), `RUNWARE_RETRY_ATTEMPTS=${attempts}`).toBe(expected);
     }
   });

@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { CallToolResultSchema, CreateTaskResultSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../../src/config.js';
@@ -24,7 +29,11 @@ import { ValidationError } from '../../src/shared/errors.js';
 import { Logger } from '../../src/shared/log.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const { toolIndex, TOOLS_DIR, INDEX_FILE } = (await import(join(ROOT, 'scripts', 'tool-index.mjs'))) as { toolIndex: (dir?: string) => string; TOOLS_DIR: string; INDEX_FILE: string };
+const { toolIndex, TOOLS_DIR, INDEX_FILE } = (await import(join(ROOT, 'scripts', 'tool-index.mjs'))) as {
+  toolIndex: (dir?: string) => string;
+  TOOLS_DIR: string;
+  INDEX_FILE: string;
+};
 
 /** A tool no file defines: long, studio-linked, reporting progress, and failing on request in each way a handler can. */
 const probe = defineTool({
@@ -34,7 +43,10 @@ const probe = defineTool({
   description: 'A test tool: echoes its word after reporting progress.',
   guide: 'a test tool that echoes a word.',
   input: z.object({ word: z.string().max(20), fail: z.enum(['throw', 'task', 'crash']).optional() }).strict(),
-  output: z.object({ echo: z.string(), errors: z.array(z.object({ code: z.string(), message: z.string() })).optional() }),
+  output: z.object({
+    echo: z.string(),
+    errors: z.array(z.object({ code: z.string(), message: z.string() })).optional(),
+  }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   icon: 'video',
   task: true,
@@ -44,7 +56,11 @@ const probe = defineTool({
     if (args.fail === 'throw') throw new ValidationError('word', 'is not allowed here');
     if (args.fail === 'crash') throw new Error('boom');
     const errors = [{ code: 'probeFailed', message: 'the probe task failed' }];
-    return { output: { echo: args.word, ...(args.fail === 'task' ? { errors } : {}) }, content: [{ type: 'text', text: `echo ${args.word}` }], ...(args.fail === 'task' ? { failed: errors } : {}) };
+    return {
+      output: { echo: args.word, ...(args.fail === 'task' ? { errors } : {}) },
+      content: [{ type: 'text', text: `echo ${args.word}` }],
+      ...(args.fail === 'task' ? { failed: errors } : {}),
+    };
   },
 });
 
@@ -56,7 +72,16 @@ interface Served {
 }
 async function serve(tools?: readonly ToolDefinition[]): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'rw-registrar-'));
-  const app = new AppContext(loadConfig({ HOME: dir, RUNWARE_STATE_DIR: join(dir, 'state'), RUNWARE_OUTPUT_DIR: dir, RUNWARE_SIMULATE: '0', RUNWARE_LOG_LEVEL: 'error' }), new Logger('error'));
+  const app = new AppContext(
+    loadConfig({
+      HOME: dir,
+      RUNWARE_STATE_DIR: join(dir, 'state'),
+      RUNWARE_OUTPUT_DIR: dir,
+      RUNWARE_SIMULATE: '0',
+      RUNWARE_LOG_LEVEL: 'error',
+    }),
+    new Logger('error'),
+  );
   const { server } = createServer(app, { exclusive: true, ...(tools ? { tools } : {}) });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(a);
@@ -87,13 +112,19 @@ afterAll(async () => {
 
 describe('the tool index', () => {
   it('lists exactly the tool files (scripts/tool-index.mjs writes it; the build runs it)', () => {
-    expect(readFileSync(join(TOOLS_DIR, INDEX_FILE), 'utf8'), 'src/mcp/tools/all.generated.ts is stale: run node scripts/tool-index.mjs').toBe(toolIndex());
+    expect(
+      readFileSync(join(TOOLS_DIR, INDEX_FILE), 'utf8'),
+      'src/mcp/tools/all.generated.ts is stale: run node scripts/tool-index.mjs',
+    ).toBe(toolIndex());
   });
 
   it('picks up a new file that defines a tool, and nothing else', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rw-tool-index-'));
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'image-to-video.ts'), "import { defineTool } from './define.js';\nexport default defineTool({ name: 'x' });\n");
+    writeFileSync(
+      join(dir, 'image-to-video.ts'),
+      "import { defineTool } from './define.js';\nexport default defineTool({ name: 'x' });\n",
+    );
     writeFileSync(join(dir, 'shapes.ts'), 'export const x = 1;\n');
     writeFileSync(join(dir, 'define.ts'), 'export function defineTool() {}\n');
     const text = toolIndex(dir);
@@ -111,7 +142,8 @@ describe('what is derived from the definitions', () => {
     expect(plain.tools.map((t) => t.name)).toEqual(names);
     expect(guideNames(plain.instructions)).toEqual(names);
     // Every tool the prose names is a registered one.
-    for (const mentioned of plain.instructions.match(/\brunwa(?:re|y)_[a-z_]+/g) ?? []) expect(names, mentioned).toContain(mentioned);
+    for (const mentioned of plain.instructions.match(/\brunwa(?:re|y)_[a-z_]+/g) ?? [])
+      expect(names, mentioned).toContain(mentioned);
   });
 
   it('icons, task support and the studio link come from each definition', () => {
@@ -119,7 +151,9 @@ describe('what is derived from the definitions', () => {
       const t = plain.tools.find((x) => x.name === def.name)!;
       expect(t.icons, def.name).toEqual(icon(def.icon));
       expect(t.execution?.taskSupport, def.name).toBe(def.task ? 'optional' : 'forbidden');
-      expect(t._meta, def.name).toEqual(def.studio ? { ui: { resourceUri: STUDIO_URI }, 'ui/resourceUri': STUDIO_URI } : undefined);
+      expect(t._meta, def.name).toEqual(
+        def.studio ? { ui: { resourceUri: STUDIO_URI }, 'ui/resourceUri': STUDIO_URI } : undefined,
+      );
       expect(t.title).toBe(def.title);
       expect(t.annotations).toEqual(def.annotations);
     }
@@ -134,9 +168,18 @@ describe('what is derived from the definitions', () => {
 describe('one more definition is enough', () => {
   it('is listed in its place, with its icon, task support and studio link, and in the instructions', () => {
     const names = more.tools.map((t) => t.name);
-    expect(names).toEqual([...TOOLS.filter((t) => t.order < 55).map((t) => t.name), 'runware_probe', ...TOOLS.filter((t) => t.order > 55).map((t) => t.name)]);
+    expect(names).toEqual([
+      ...TOOLS.filter((t) => t.order < 55).map((t) => t.name),
+      'runware_probe',
+      ...TOOLS.filter((t) => t.order > 55).map((t) => t.name),
+    ]);
     const t = more.tools.find((x) => x.name === 'runware_probe')!;
-    expect(t).toMatchObject({ title: 'Probe the registrar', icons: icon('video'), execution: { taskSupport: 'optional' }, _meta: { ui: { resourceUri: STUDIO_URI }, 'ui/resourceUri': STUDIO_URI } });
+    expect(t).toMatchObject({
+      title: 'Probe the registrar',
+      icons: icon('video'),
+      execution: { taskSupport: 'optional' },
+      _meta: { ui: { resourceUri: STUDIO_URI }, 'ui/resourceUri': STUDIO_URI },
+    });
     // Published with the structured error every isError result carries.
     expect((t.outputSchema?.properties as Record<string, unknown>).error).toBeTruthy();
     expect(guideNames(more.instructions)).toEqual(names);
@@ -145,32 +188,71 @@ describe('one more definition is enough', () => {
 
   it('answers with structured content and the same JSON as text, progress delivered first', async () => {
     const progress: number[] = [];
-    const r = (await more.client.callTool({ name: 'runware_probe', arguments: { word: 'hi' } }, undefined, { onprogress: (p) => progress.push(p.progress) })) as CallToolResult;
+    const r = (await more.client.callTool({ name: 'runware_probe', arguments: { word: 'hi' } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    })) as CallToolResult;
     expect(r.isError).toBeFalsy();
     expect(r.structuredContent).toEqual({ echo: 'hi' });
-    expect(r.content).toEqual([{ type: 'text', text: '{"echo":"hi"}' }, { type: 'text', text: 'echo hi' }]);
+    expect(r.content).toEqual([
+      { type: 'text', text: '{"echo":"hi"}' },
+      { type: 'text', text: 'echo hi' },
+    ]);
     expect(progress).toEqual([50]);
   });
 
   it('turns a throw into an isError result naming the field, a crash into an internal error, and a failed task into isError with its fields', async () => {
-    const refused = (await more.client.callTool({ name: 'runware_probe', arguments: { word: 'hi', fail: 'throw' } })) as CallToolResult;
+    const refused = (await more.client.callTool({
+      name: 'runware_probe',
+      arguments: { word: 'hi', fail: 'throw' },
+    })) as CallToolResult;
     expect(refused.isError).toBe(true);
-    expect(refused.structuredContent).toMatchObject({ error: { kind: 'validation', field: 'word', message: 'word: is not allowed here', next: 'Fix the named field and call again; nothing was sent.' } });
-    const crashed = (await more.client.callTool({ name: 'runware_probe', arguments: { word: 'hi', fail: 'crash' } })) as CallToolResult;
+    expect(refused.structuredContent).toMatchObject({
+      error: {
+        kind: 'validation',
+        field: 'word',
+        message: 'word: is not allowed here',
+        next: 'Fix the named field and call again; nothing was sent.',
+      },
+    });
+    const crashed = (await more.client.callTool({
+      name: 'runware_probe',
+      arguments: { word: 'hi', fail: 'crash' },
+    })) as CallToolResult;
     expect(crashed.structuredContent).toMatchObject({ error: { kind: 'internal', message: 'boom' } });
-    const failed = (await more.client.callTool({ name: 'runware_probe', arguments: { word: 'hi', fail: 'task' } })) as CallToolResult;
+    const failed = (await more.client.callTool({
+      name: 'runware_probe',
+      arguments: { word: 'hi', fail: 'task' },
+    })) as CallToolResult;
     expect(failed.isError).toBe(true);
-    expect(failed.structuredContent).toMatchObject({ echo: 'hi', error: { kind: 'upstream', code: 'probeFailed', message: 'the probe task failed' } });
+    expect(failed.structuredContent).toMatchObject({
+      echo: 'hi',
+      error: { kind: 'upstream', code: 'probeFailed', message: 'the probe task failed' },
+    });
     // Its input schema is enforced before the handler runs.
-    const bad = (await more.client.callTool({ name: 'runware_probe', arguments: { word: 'x'.repeat(21) } })) as CallToolResult;
+    const bad = (await more.client.callTool({
+      name: 'runware_probe',
+      arguments: { word: 'x'.repeat(21) },
+    })) as CallToolResult;
     expect(bad.structuredContent).toMatchObject({ error: { kind: 'validation', field: 'word' } });
   });
 
   it('runs as a task because its definition says so', async () => {
-    const created = await more.client.request({ method: 'tools/call', params: { name: 'runware_probe', arguments: { word: 'later' }, task: {} } }, CreateTaskResultSchema);
-    const result = await more.client.request({ method: 'tasks/result', params: { taskId: created.task.taskId } }, CallToolResultSchema, { timeout: 10_000 });
+    const created = await more.client.request(
+      { method: 'tools/call', params: { name: 'runware_probe', arguments: { word: 'later' }, task: {} } },
+      CreateTaskResultSchema,
+    );
+    const result = await more.client.request(
+      { method: 'tasks/result', params: { taskId: created.task.taskId } },
+      CallToolResultSchema,
+      { timeout: 10_000 },
+    );
     expect(result.structuredContent).toEqual({ echo: 'later' });
     // A tool whose definition does not say `task` refuses it.
-    await expect(plain.client.request({ method: 'tools/call', params: { name: 'runware_account', arguments: {}, task: {} } }, CreateTaskResultSchema)).rejects.toThrow(/does not run as a task/);
+    await expect(
+      plain.client.request(
+        { method: 'tools/call', params: { name: 'runware_account', arguments: {}, task: {} } },
+        CreateTaskResultSchema,
+      ),
+    ).rejects.toThrow(/does not run as a task/);
   });
 });

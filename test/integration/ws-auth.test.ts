@@ -7,7 +7,11 @@ const getSim = useSim();
 describe('WebSocket authentication refused', () => {
   it('is permanent: later calls get the same auth error without connecting again', async () => {
     const sim = getSim();
-    const auths = (): number => sim.runwareRequests().filter((e) => e.method === 'WS' && (e.body as Array<{ taskType?: string }>)[0]?.taskType === 'authentication').length;
+    const auths = (): number =>
+      sim
+        .runwareRequests()
+        .filter((e) => e.method === 'WS' && (e.body as Array<{ taskType?: string }>)[0]?.taskType === 'authentication')
+        .length;
     const { client } = clientFor(sim, { transport: 'ws' });
     sim.state.credentials.apiKey = 'another-key-entirely';
     try {

@@ -7,7 +7,11 @@ import { CANARY, Capture, clientFor, imageTask, useSim } from '../helpers.js';
 let sim: Simulator;
 const capture = new Capture();
 const img = imageTask;
-const wsBodies = () => sim.runwareRequests().filter((e) => e.method === 'WS').map((e) => e.body as Array<Record<string, unknown>>);
+const wsBodies = () =>
+  sim
+    .runwareRequests()
+    .filter((e) => e.method === 'WS')
+    .map((e) => e.body as Array<Record<string, unknown>>);
 
 const getSim = useSim();
 beforeAll(() => {
@@ -30,8 +34,16 @@ describe('WebSocket transport', () => {
 
   it('accumulates numberResults delivered one frame per result, matched by taskUUID', async () => {
     const { client } = clientFor(sim, { transport: 'ws' });
-    const r = await client.submit([img({ numberResults: 3 }), { taskType: 'promptEnhance', prompt: 'cat', promptVersions: 2 }, img({ width: 520, height: 512 })]);
-    expect(r.tasks.map((t) => [t.status, t.results.length])).toEqual([['success', 3], ['success', 2], ['error', 0]]);
+    const r = await client.submit([
+      img({ numberResults: 3 }),
+      { taskType: 'promptEnhance', prompt: 'cat', promptVersions: 2 },
+      img({ width: 520, height: 512 }),
+    ]);
+    expect(r.tasks.map((t) => [t.status, t.results.length])).toEqual([
+      ['success', 3],
+      ['success', 2],
+      ['error', 0],
+    ]);
     expect(r.tasks[2]!.errors[0]).toMatchObject({ parameter: 'width' });
     await client.close();
   });
@@ -62,41 +74,47 @@ describe('WebSocket transport', () => {
     }
   });
 
-  it.each([true, false])('a drop after the task ran (replay %s): resume the session, recover the result, bill it once', async (replays) => {
-    sim.state.options.wsResumeReplays = replays;
-    const { client, logs } = clientFor(sim, { transport: 'ws' });
-    await client.submit({ taskType: 'ping' });
-    sim.addFaults({ kind: 'resetAfterAccept' });
-    const t0 = Date.now();
-    const r = await client.submit(img({ numberResults: 2 }));
-    expect(r.tasks[0]!.status).toBe('success');
-    expect(r.tasks[0]!.results).toHaveLength(2);
-    const outcomes = r.tasks[0]!.attempts.map((a) => a.outcome);
-    // Replayed results complete the task with no landing check; otherwise getTaskDetails finds it.
-    if (replays) expect(outcomes).toEqual(['success']);
-    else expect(outcomes).toContain('landed (found by getTaskDetails)');
-    expect(Date.now() - t0).toBeLessThan(4000);
-    expect([...sim.state.accepted.values()]).toEqual([1]);
-    expect(logs.some((l) => l.message.includes('reconnected; session resumed'))).toBe(true);
-    const auths = wsBodies().filter((b) => b[0]?.taskType === 'authentication');
-    expect(auths.length).toBe(2);
-    expect(auths[1]![0]!.connectionSessionUUID).toBeTypeOf('string');
-    await client.close();
-  });
+  it.each([true, false])(
+    'a drop after the task ran (replay %s): resume the session, recover the result, bill it once',
+    async (replays) => {
+      sim.state.options.wsResumeReplays = replays;
+      const { client, logs } = clientFor(sim, { transport: 'ws' });
+      await client.submit({ taskType: 'ping' });
+      sim.addFaults({ kind: 'resetAfterAccept' });
+      const t0 = Date.now();
+      const r = await client.submit(img({ numberResults: 2 }));
+      expect(r.tasks[0]!.status).toBe('success');
+      expect(r.tasks[0]!.results).toHaveLength(2);
+      const outcomes = r.tasks[0]!.attempts.map((a) => a.outcome);
+      // Replayed results complete the task with no landing check; otherwise getTaskDetails finds it.
+      if (replays) expect(outcomes).toEqual(['success']);
+      else expect(outcomes).toContain('landed (found by getTaskDetails)');
+      expect(Date.now() - t0).toBeLessThan(4000);
+      expect([...sim.state.accepted.values()]).toEqual([1]);
+      expect(logs.some((l) => l.message.includes('reconnected; session resumed'))).toBe(true);
+      const auths = wsBodies().filter((b) => b[0]?.taskType === 'authentication');
+      expect(auths.length).toBe(2);
+      expect(auths[1]![0]!.connectionSessionUUID).toBeTypeOf('string');
+      await client.close();
+    },
+  );
 
-  it.each(['refused', 'newSession'] as const)('a drop beyond the resume window (stale session %s): a new session, then the landing check', async (mode) => {
-    sim.state.options.staleSession = mode;
-    const { client, logs } = clientFor(sim, { transport: 'ws' });
-    await client.submit({ taskType: 'ping' });
-    sim.addFaults({ kind: 'wsDrop', resume: 'beyond' });
-    const r = await client.submit(img());
-    expect(r.tasks[0]!.status).toBe('success');
-    expect(r.tasks[0]!.attempts.map((a) => a.outcome)).toContain('landed (found by getTaskDetails)');
-    expect([...sim.state.accepted.values()]).toEqual([1]);
-    if (mode === 'refused') expect(logs.some((l) => l.message.includes('resume refused'))).toBe(true);
-    expect(logs.some((l) => l.message.includes('new session'))).toBe(true);
-    await client.close();
-  });
+  it.each(['refused', 'newSession'] as const)(
+    'a drop beyond the resume window (stale session %s): a new session, then the landing check',
+    async (mode) => {
+      sim.state.options.staleSession = mode;
+      const { client, logs } = clientFor(sim, { transport: 'ws' });
+      await client.submit({ taskType: 'ping' });
+      sim.addFaults({ kind: 'wsDrop', resume: 'beyond' });
+      const r = await client.submit(img());
+      expect(r.tasks[0]!.status).toBe('success');
+      expect(r.tasks[0]!.attempts.map((a) => a.outcome)).toContain('landed (found by getTaskDetails)');
+      expect([...sim.state.accepted.values()]).toEqual([1]);
+      if (mode === 'refused') expect(logs.some((l) => l.message.includes('resume refused'))).toBe(true);
+      expect(logs.some((l) => l.message.includes('new session'))).toBe(true);
+      await client.close();
+    },
+  );
 
   it('a socket that goes silent counts as dropped within seconds, not at the request timeout', async () => {
     const { client, logs } = clientFor(sim, { transport: 'ws', pingMs: 100 });
@@ -118,7 +136,10 @@ describe('WebSocket transport', () => {
     expect(r.tasks[0]!.results).toHaveLength(3);
     expect(new Set(r.tasks[0]!.results.map((x) => x.imageUUID)).size).toBe(3);
     sim.addFaults({ kind: 'interleave' });
-    const r2 = await client.submit([img({ numberResults: 2 }), { taskType: 'promptEnhance', prompt: 'a', promptVersions: 2 }]);
+    const r2 = await client.submit([
+      img({ numberResults: 2 }),
+      { taskType: 'promptEnhance', prompt: 'a', promptVersions: 2 },
+    ]);
     expect(r2.tasks.map((t) => t.results.length)).toEqual([2, 2]);
     sim.state.options.hostile = true;
     try {
@@ -133,8 +154,14 @@ describe('WebSocket transport', () => {
   it('counts results in one frame or in N frames alike', async () => {
     sim.state.options.wsFraming = 'oneFrame';
     const { client } = clientFor(sim, { transport: 'ws' });
-    const r = await client.submit([img({ numberResults: 3 }), { taskType: 'promptEnhance', prompt: 'cat', promptVersions: 2 }]);
-    expect(r.tasks.map((t) => [t.status, t.results.length])).toEqual([['success', 3], ['success', 2]]);
+    const r = await client.submit([
+      img({ numberResults: 3 }),
+      { taskType: 'promptEnhance', prompt: 'cat', promptVersions: 2 },
+    ]);
+    expect(r.tasks.map((t) => [t.status, t.results.length])).toEqual([
+      ['success', 3],
+      ['success', 2],
+    ]);
     await client.close();
   });
 

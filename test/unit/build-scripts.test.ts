@@ -5,7 +5,11 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers.js';
 
-const { isStale, BUILD_INPUTS, BUILD_OUTPUTS } = (await import(join(ROOT, 'scripts', 'build-if-stale.mjs'))) as { isStale: (dir: string) => boolean; BUILD_INPUTS: string[]; BUILD_OUTPUTS: string[] };
+const { isStale, BUILD_INPUTS, BUILD_OUTPUTS } = (await import(join(ROOT, 'scripts', 'build-if-stale.mjs'))) as {
+  isStale: (dir: string) => boolean;
+  BUILD_INPUTS: string[];
+  BUILD_OUTPUTS: string[];
+};
 
 function tree(inputsAt: number, outputsAt: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'rw-stale-'));
@@ -23,7 +27,9 @@ function tree(inputsAt: number, outputsAt: number): string {
 
 describe('the build scripts', () => {
   it('prepare builds; pretest builds only when stale', () => {
-    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const scripts = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
     expect(scripts.prepare).toBe('npm run build');
     expect(scripts.pretest).toBe('node scripts/build-if-stale.mjs');
   });

@@ -17,7 +17,9 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     if (answer === 'drop') return req.socket.destroy();
     if (answer === '503') return res.writeHead(503).end();
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ requestSchema: { type: 'object' } }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ requestSchema: { type: 'object' } }));
   });
   server.on('connection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -58,13 +60,19 @@ describe('a failed catalogue fetch', () => {
     const catalog = new ModelCatalog({ schemasUrl: base, contentUrl: base, userAgent: 't', logger });
     const r = await catalog.schema('klingai:5@3');
     expect(r.missing?.reason).toBe('unavailable');
-    expect(r.missing?.detail).toMatch(/could not be reached \(.+; remembered until \d{4}-\d\d-\d\dT[\d:.]+Z, so calls meanwhile do not wait for it\)/);
+    expect(r.missing?.detail).toMatch(
+      /could not be reached \(.+; remembered until \d{4}-\d\d-\d\dT[\d:.]+Z, so calls meanwhile do not wait for it\)/,
+    );
   });
 });
 
 describe('NetworkError', () => {
   it('is retryable when nothing was sent, and says so in its JSON', () => {
-    expect(new NetworkError('x', false, 'ENOTFOUND').toJSON()).toMatchObject({ kind: 'network', retryable: true, code: 'ENOTFOUND' });
+    expect(new NetworkError('x', false, 'ENOTFOUND').toJSON()).toMatchObject({
+      kind: 'network',
+      retryable: true,
+      code: 'ENOTFOUND',
+    });
     expect(new NetworkError('x', true).toJSON()).toMatchObject({ kind: 'network', retryable: false });
   });
 });

@@ -8,7 +8,9 @@ import { ROOT } from '../helpers.js';
 describe('the command table', () => {
   it('holds every module of src/commands that has a usage, and no name twice', () => {
     const dir = join(ROOT, 'src', 'commands');
-    const modules = readdirSync(dir).filter((f) => f.endsWith('.ts') && /^export const usage\b/m.test(readFileSync(join(dir, f), 'utf8')));
+    const modules = readdirSync(dir).filter(
+      (f) => f.endsWith('.ts') && /^export const usage\b/m.test(readFileSync(join(dir, f), 'utf8')),
+    );
     const table = readFileSync(join(dir, 'table.ts'), 'utf8');
     const loaded = [...table.matchAll(/load: \(\) => import\('\.\/([\w-]+)\.js'\)/g)].map((m) => `${m[1]}.ts`);
     expect(loaded).toHaveLength(COMMANDS.length);
@@ -20,11 +22,14 @@ describe('the command table', () => {
   it("loads each command's module, with a usage naming it and the entry point its kind needs", async () => {
     for (const c of COMMANDS) {
       const mod = (await c.load()) as unknown as Record<string, unknown>;
-      expect(mod.usage, c.name).toMatch(new RegExp(`^Usage: runware-mcp-server ${c.name === 'serve' ? '\\[serve\\]' : c.name}(\\s|$)`));
+      expect(mod.usage, c.name).toMatch(
+        new RegExp(`^Usage: runware-mcp-server ${c.name === 'serve' ? '\\[serve\\]' : c.name}(\\s|$)`),
+      );
       const entry = c.kind === 'serve' ? mod.parseServeFlags : mod.run;
       expect(entry, `${c.name} (${c.kind})`).toBeTypeOf('function');
       // A context command takes (ctx, args); a standalone one takes (args) only.
-      if (c.kind !== 'serve') expect((entry as (...a: unknown[]) => unknown).length, c.name).toBe(c.kind === 'context' ? 2 : 1);
+      if (c.kind !== 'serve')
+        expect((entry as (...a: unknown[]) => unknown).length, c.name).toBe(c.kind === 'context' ? 2 : 1);
     }
   });
 
@@ -35,7 +40,9 @@ describe('the command table', () => {
       expect(lines[i]!.slice(2, 24).trimEnd()).toBe(`${c.name}${c.args ? ` ${c.args}` : ''}`);
       expect(lines[i]!.slice(24)).toBe(c.summary);
     }
-    expect(lines).toContain('  model-info MODEL      what a model takes: parameters, delivery, docs, pricing, examples');
+    expect(lines).toContain(
+      '  model-info MODEL      what a model takes: parameters, delivery, docs, pricing, examples',
+    );
   });
 
   it('finds a command by name only, and suggests the one a typo meant', () => {

@@ -7,7 +7,12 @@ import { scrubber } from '../../src/shared/redact.js';
 
 describe('folders in the environment', () => {
   it('expand a leading ~ (JSON env does not), for the output, state, cache and input folders', () => {
-    const c = loadConfig({ RUNWARE_OUTPUT_DIR: '~/Pictures/runware', RUNWARE_STATE_DIR: '~/state', RUNWARE_CACHE_DIR: '~', RUNWARE_INPUT_DIRS: '~/in' });
+    const c = loadConfig({
+      RUNWARE_OUTPUT_DIR: '~/Pictures/runware',
+      RUNWARE_STATE_DIR: '~/state',
+      RUNWARE_CACHE_DIR: '~',
+      RUNWARE_INPUT_DIRS: '~/in',
+    });
     expect(c.outputDir).toBe(join(homedir(), 'Pictures', 'runware'));
     expect(c.stateDir).toBe(join(homedir(), 'state'));
     expect(c.cacheDir).toBe(homedir());
@@ -16,7 +21,11 @@ describe('folders in the environment', () => {
 
   it('refuse a relative folder, naming the variable and why', () => {
     for (const name of ['RUNWARE_OUTPUT_DIR', 'RUNWARE_STATE_DIR', 'RUNWARE_CACHE_DIR']) {
-      expect(() => loadConfig({ [name]: 'runware-out' }), name).toThrow(new RegExp(`${name} must be an absolute path \\(or start with ~/\\), not "runware-out": a relative one would depend on the folder the client starts the server in`));
+      expect(() => loadConfig({ [name]: 'runware-out' }), name).toThrow(
+        new RegExp(
+          `${name} must be an absolute path \\(or start with ~/\\), not "runware-out": a relative one would depend on the folder the client starts the server in`,
+        ),
+      );
     }
     expect(() => loadConfig({ RUNWARE_OUTPUT_DIR: '~user/x' })).toThrow(/must be an absolute path/);
   });
@@ -28,7 +37,12 @@ describe('folders in the environment', () => {
 });
 
 describe('--simulate and the keys it does not use', () => {
-  const placeholders = { RUNWARE_API_KEY: 'your-key', RUNWAYML_API_SECRET: 'x', USEAPI_API_TOKEN: 'short', MAKEVID_API_KEY: 'k' };
+  const placeholders = {
+    RUNWARE_API_KEY: 'your-key',
+    RUNWAYML_API_SECRET: 'x',
+    USEAPI_API_TOKEN: 'short',
+    MAKEVID_API_KEY: 'k',
+  };
 
   it("accepts the snippet's placeholder keys under --simulate or RUNWARE_SIMULATE", () => {
     expect(loadConfig(placeholders, { simulate: true }).simulate).toBe(true);

@@ -14,7 +14,12 @@ describe('retry and timing settings', () => {
   it('default to src/runware/timing.ts, and the default retry policy is the same one', () => {
     const t = loadConfig(HOME).timing;
     expect(t).toEqual({
-      retry: { maxAttempts: TUNABLE.retryAttempts, baseDelayMs: TUNABLE.retryBaseMs, maxDelayMs: TUNABLE.retryMaxDelayMs, budgetMs: TUNABLE.retryBudgetMs },
+      retry: {
+        maxAttempts: TUNABLE.retryAttempts,
+        baseDelayMs: TUNABLE.retryBaseMs,
+        maxDelayMs: TUNABLE.retryMaxDelayMs,
+        budgetMs: TUNABLE.retryBudgetMs,
+      },
       readTimeoutMs: TUNABLE.readTimeoutMs,
       requestTimeoutMs: TUNABLE.requestTimeoutMs,
       pollMaxMs: TUNABLE.pollMaxMs,
@@ -35,14 +40,28 @@ describe('retry and timing settings', () => {
       RUNWARE_POLL_MAX_SECONDS: '15',
       RUNWARE_DOWNLOAD_TIMEOUT_SECONDS: '300',
     }).timing;
-    expect(t).toEqual({ retry: { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 20_000, budgetMs: 1100 }, readTimeoutMs: 30_000, requestTimeoutMs: 600_000, pollMaxMs: 15_000, downloadTimeoutMs: 300_000 });
+    expect(t).toEqual({
+      retry: { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 20_000, budgetMs: 1100 },
+      readTimeoutMs: 30_000,
+      requestTimeoutMs: 600_000,
+      pollMaxMs: 15_000,
+      downloadTimeoutMs: 300_000,
+    });
   });
 
   it('refuse values out of range, naming the variable and the range', () => {
-    expect(() => loadConfig({ ...HOME, RUNWARE_RETRY_ATTEMPTS: '0' })).toThrow(/RUNWARE_RETRY_ATTEMPTS must be an integer from 1 to 10/);
-    expect(() => loadConfig({ ...HOME, RUNWARE_RETRY_ATTEMPTS: '2.5' })).toThrow(/RUNWARE_RETRY_ATTEMPTS must be an integer/);
-    expect(() => loadConfig({ ...HOME, RUNWARE_REQUEST_TIMEOUT_SECONDS: '1' })).toThrow(/RUNWARE_REQUEST_TIMEOUT_SECONDS must be a decimal number from 5 to 3600/);
-    expect(() => loadConfig({ ...HOME, RUNWARE_READ_TIMEOUT_SECONDS: '-3' })).toThrow(/RUNWARE_READ_TIMEOUT_SECONDS must be a decimal number from 1 to 300/);
+    expect(() => loadConfig({ ...HOME, RUNWARE_RETRY_ATTEMPTS: '0' })).toThrow(
+      /RUNWARE_RETRY_ATTEMPTS must be an integer from 1 to 10/,
+    );
+    expect(() => loadConfig({ ...HOME, RUNWARE_RETRY_ATTEMPTS: '2.5' })).toThrow(
+      /RUNWARE_RETRY_ATTEMPTS must be an integer/,
+    );
+    expect(() => loadConfig({ ...HOME, RUNWARE_REQUEST_TIMEOUT_SECONDS: '1' })).toThrow(
+      /RUNWARE_REQUEST_TIMEOUT_SECONDS must be a decimal number from 5 to 3600/,
+    );
+    expect(() => loadConfig({ ...HOME, RUNWARE_READ_TIMEOUT_SECONDS: '-3' })).toThrow(
+      /RUNWARE_READ_TIMEOUT_SECONDS must be a decimal number from 1 to 300/,
+    );
   });
 });
 
@@ -50,9 +69,15 @@ describe('numbers in the environment are plain decimals', () => {
   // Number() takes all of these; each is more likely a typo than what was meant.
   for (const bad of ['0x10', '1e3', ' 5', '5 ', '0b1', '0o7', 'Infinity', '+5', '1_000', '5s']) {
     it(`refuse ${JSON.stringify(bad)}, naming the variable and the value`, () => {
-      expect(() => loadConfig({ ...HOME, RUNWARE_MAX_CONCURRENCY: bad })).toThrow(`RUNWARE_MAX_CONCURRENCY must be an integer from 1 to 64 written in plain digits (no spaces, +, hex or exponent), not "${bad}"`);
-      expect(() => loadConfig({ ...HOME, RUNWARE_RETRY_BUDGET_SECONDS: bad })).toThrow(/RUNWARE_RETRY_BUDGET_SECONDS must be a decimal number/);
-      expect(() => loadConfig({ ...HOME, RUNWARE_MAX_SPEND_USD: bad })).toThrow(/RUNWARE_MAX_SPEND_USD must be a number of US dollars/);
+      expect(() => loadConfig({ ...HOME, RUNWARE_MAX_CONCURRENCY: bad })).toThrow(
+        `RUNWARE_MAX_CONCURRENCY must be an integer from 1 to 64 written in plain digits (no spaces, +, hex or exponent), not "${bad}"`,
+      );
+      expect(() => loadConfig({ ...HOME, RUNWARE_RETRY_BUDGET_SECONDS: bad })).toThrow(
+        /RUNWARE_RETRY_BUDGET_SECONDS must be a decimal number/,
+      );
+      expect(() => loadConfig({ ...HOME, RUNWARE_MAX_SPEND_USD: bad })).toThrow(
+        /RUNWARE_MAX_SPEND_USD must be a number of US dollars/,
+      );
     });
   }
 
@@ -67,7 +92,10 @@ describe('numbers in the environment are plain decimals', () => {
 
 describe('RUNWARE_PRICE_CEILINGS', () => {
   it('takes known task types', () => {
-    expect(loadConfig({ ...HOME, RUNWARE_PRICE_CEILINGS: 'imageInference=0.5,3dInference:2' }).priceCeilings).toEqual({ imageInference: 0.5, '3dInference': 2 });
+    expect(loadConfig({ ...HOME, RUNWARE_PRICE_CEILINGS: 'imageInference=0.5,3dInference:2' }).priceCeilings).toEqual({
+      imageInference: 0.5,
+      '3dInference': 2,
+    });
   });
 
   for (const type of ['imageInferense', 'constructor', '__proto__', 'toString', 'hasOwnProperty']) {
@@ -85,13 +113,19 @@ describe('RUNWARE_PRICE_CEILINGS', () => {
 });
 
 describe('the README', () => {
-  it("names every setting src/config.ts reads in its configuration table (XDG_* appear in the defaults)", () => {
+  it('names every setting src/config.ts reads in its configuration table (XDG_* appear in the defaults)', () => {
     const src = readFileSync(join(ROOT, 'src', 'config.ts'), 'utf8');
     const block = /const envSchema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(src)?.[1] ?? '';
-    const names = [...block.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!).filter((n) => !n.startsWith('XDG_'));
+    const names = [...block.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)]
+      .map((m) => m[1]!)
+      .filter((n) => !n.startsWith('XDG_'));
     expect(names).toContain('RUNWARE_RETRY_ATTEMPTS');
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const table = readme.slice(readme.indexOf('## Configuration'));
-    expect(names.filter((n) => !table.includes(`| \`${n}\``) && !table.includes(`, \`${n}\``) && !table.includes(`/ \`${n}\``))).toEqual([]);
+    expect(
+      names.filter(
+        (n) => !table.includes(`| \`${n}\``) && !table.includes(`, \`${n}\``) && !table.includes(`/ \`${n}\``),
+      ),
+    ).toEqual([]);
   });
 });

@@ -3,8 +3,21 @@
  * a learned run time (pure functions and pollTask on a fake clock).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { deliveryFor, durationKey, observedAsyncMs, syncProgress, syncWaitMs, waitsOnRequest } from '../../src/runware/delivery.js';
-import { aimedFirstPoll, aimedPollDelay, DEFAULT_POLL_SCHEDULE, pollTask, type Progress } from '../../src/runware/poll.js';
+import {
+  deliveryFor,
+  durationKey,
+  observedAsyncMs,
+  syncProgress,
+  syncWaitMs,
+  waitsOnRequest,
+} from '../../src/runware/delivery.js';
+import {
+  aimedFirstPoll,
+  aimedPollDelay,
+  DEFAULT_POLL_SCHEDULE,
+  pollTask,
+  type Progress,
+} from '../../src/runware/poll.js';
 import type { Task } from '../../src/runware/rules.js';
 
 const U = '11111111-2222-4333-8444-555555555555';
@@ -23,7 +36,8 @@ describe('deliveryFor', () => {
     expect(deliveryFor(both, 'imageInference', 45_000, 40_000)).toBe('async');
     expect(deliveryFor(both, 'imageInference', 45_000, 90_000)).toBe('async');
     // Long types are always polled; a call that does not wait wants the taskUUID back at once.
-    for (const t of ['videoInference', 'audioInference', '3dInference']) expect(deliveryFor(both, t, 45_000, 500)).toBe('async');
+    for (const t of ['videoInference', 'audioInference', '3dInference'])
+      expect(deliveryFor(both, t, 45_000, 500)).toBe('async');
     expect(deliveryFor(both, 'imageInference', 0, 500)).toBe('async');
     // What the model allows wins.
     expect(deliveryFor(['async'], 'imageInference', 45_000, 500)).toBe('async');
@@ -92,7 +106,9 @@ describe('polling aimed at a learned run time', () => {
     const p = pollTask(
       async () => {
         at.push(Date.now() - t0);
-        return Date.now() - t0 >= finishAt ? { data: [{ taskType: 'imageInference', taskUUID: U, status: 'success', imageUUID: 'a' }], errors: [] } : { data: [{ taskType: 'imageInference', taskUUID: U, status: 'processing' }], errors: [] };
+        return Date.now() - t0 >= finishAt
+          ? { data: [{ taskType: 'imageInference', taskUUID: U, status: 'success', imageUUID: 'a' }], errors: [] }
+          : { data: [{ taskType: 'imageInference', taskUUID: U, status: 'processing' }], errors: [] };
       },
       U,
       { waitMs: 60_000, startedAt: t0, expectedMs: 6000, schedule: DEFAULT_POLL_SCHEDULE },

@@ -49,31 +49,68 @@ describe('parseEnvelope', () => {
   it('keeps data and errors apart, scoped by taskUUID', () => {
     const env = parseEnvelope({
       data: [{ taskType: 'imageInference', taskUUID: 'a', imageURL: 'u' }],
-      errors: [{ code: 'invalidWidth', message: 'bad', parameter: 'width', taskType: 'imageInference', taskUUID: 'b', documentation: 'https://d' }],
+      errors: [
+        {
+          code: 'invalidWidth',
+          message: 'bad',
+          parameter: 'width',
+          taskType: 'imageInference',
+          taskUUID: 'b',
+          documentation: 'https://d',
+        },
+      ],
     });
     expect(env.data).toHaveLength(1);
-    expect(env.errors[0]).toMatchObject({ code: 'invalidWidth', parameter: 'width', taskUUID: 'b', category: 'validation', documentation: 'https://d' });
+    expect(env.errors[0]).toMatchObject({
+      code: 'invalidWidth',
+      parameter: 'width',
+      taskUUID: 'b',
+      category: 'validation',
+      documentation: 'https://d',
+    });
   });
 
   it('reads array parameters and extra fields', () => {
-    const env = parseEnvelope({ errors: [{ code: 'incompatibleParameters', message: 'm', parameter: ['width', 'height'], allowedValues: [1], min: 1, max: 2 }] });
+    const env = parseEnvelope({
+      errors: [
+        {
+          code: 'incompatibleParameters',
+          message: 'm',
+          parameter: ['width', 'height'],
+          allowedValues: [1],
+          min: 1,
+          max: 2,
+        },
+      ],
+    });
     expect(env.errors[0]!.parameter).toEqual(['width', 'height']);
     expect(env.errors[0]!.allowedValues).toEqual([1]);
     expect(describeError(env.errors[0]!)).toBe('incompatibleParameters (parameter: width, height): m');
   });
 
   it('reads the legacy error shape; errorId 19 is an invalid key', () => {
-    const env = parseEnvelope({ error: true, errorId: 19, errorMessage: 'Invalid api key', errorMessageContentId: 1212 });
+    const env = parseEnvelope({
+      error: true,
+      errorId: 19,
+      errorMessage: 'Invalid api key',
+      errorMessageContentId: 1212,
+    });
     expect(env.errors[0]).toMatchObject({ code: 'invalidApiKey', message: 'Invalid api key', category: 'auth' });
   });
 
   it('reads singular error objects and arrays', () => {
-    expect(parseEnvelope({ error: { code: 'timeoutProvider', message: 'slow' }, taskUUID: 't' }).errors[0]).toMatchObject({ code: 'timeoutProvider', taskUUID: 't', retryable: true });
+    expect(
+      parseEnvelope({ error: { code: 'timeoutProvider', message: 'slow' }, taskUUID: 't' }).errors[0],
+    ).toMatchObject({ code: 'timeoutProvider', taskUUID: 't', retryable: true });
     expect(parseEnvelope({ error: [{ code: 'x', message: 'y' }] }).errors).toHaveLength(1);
   });
 
   it('turns status:error items into scoped errors', () => {
-    const env = parseEnvelope({ data: [{ taskType: 'videoInference', taskUUID: 'v', status: 'error', error: { code: 'taskFailed', message: 'boom' } }] });
+    const env = parseEnvelope({
+      data: [
+        { taskType: 'videoInference', taskUUID: 'v', status: 'error', error: { code: 'taskFailed', message: 'boom' } },
+      ],
+    });
     expect(env.data).toHaveLength(0);
     expect(env.errors[0]).toMatchObject({ code: 'taskFailed', taskUUID: 'v', taskType: 'videoInference' });
   });

@@ -9,7 +9,19 @@ import { safeBasename } from '../../src/media/save.js';
 import { scrubber } from '../../src/shared/redact.js';
 import { SimState } from '../../src/simulator/state.js';
 
-const PRODUCT_WORDS = ['runware', 'runway', 'useapi', 'makevid', 'sim', 'key', 'user', 'output', 'task', 'image', 'media'];
+const PRODUCT_WORDS = [
+  'runware',
+  'runway',
+  'useapi',
+  'makevid',
+  'sim',
+  'key',
+  'user',
+  'output',
+  'task',
+  'image',
+  'media',
+];
 
 describe("the simulator's keys", () => {
   it('carry no word the product also writes, and are long enough to be scrubbed', () => {

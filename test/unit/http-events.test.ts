@@ -2,7 +2,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryEventStore, parseMemoryEventId } from '../../src/mcp/http-events.js';
 
-const msg = (n: number) => ({ jsonrpc: '2.0' as const, method: 'notifications/progress', params: { progressToken: 't', progress: n } });
+const msg = (n: number) => ({
+  jsonrpc: '2.0' as const,
+  method: 'notifications/progress',
+  params: { progressToken: 't', progress: n },
+});
 
 describe('MemoryEventStore', () => {
   it('replays the events after an id, in order, skipping the priming event', async () => {
@@ -13,7 +17,11 @@ describe('MemoryEventStore', () => {
     expect(await s.getStreamIdForEventId(ids[0]!)).toBe('s1');
     const got: Array<[string, unknown]> = [];
     expect(await s.replayEventsAfter(prime, { send: async (id, m) => void got.push([id, m]) })).toBe('s1');
-    expect(got).toEqual([[ids[0], msg(1)], [ids[1], msg(2)], [ids[2], msg(3)]]);
+    expect(got).toEqual([
+      [ids[0], msg(1)],
+      [ids[1], msg(2)],
+      [ids[2], msg(3)],
+    ]);
     got.length = 0;
     await s.replayEventsAfter(ids[1]!, { send: async (id, m) => void got.push([id, m]) });
     expect(got).toEqual([[ids[2], msg(3)]]);

@@ -6,13 +6,28 @@
  */
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { applyDeadlines, checkRequest, HEADERS_TIMEOUT_MS, MAX_BODY, readJsonBody, REQUEST_TIMEOUT_MS, requireTokenOffLoopback, type GuardConfig } from '../../src/mcp/http-guards.js';
+import {
+  applyDeadlines,
+  checkRequest,
+  HEADERS_TIMEOUT_MS,
+  MAX_BODY,
+  readJsonBody,
+  REQUEST_TIMEOUT_MS,
+  requireTokenOffLoopback,
+  type GuardConfig,
+} from '../../src/mcp/http-guards.js';
 import { endpointUrl, listenError } from '../../src/mcp/http-listen.js';
 import { ConfigError } from '../../src/shared/errors.js';
 
 const TOKEN = 'edge-token-9f3b27c1d04e';
 let port = 4100;
-const guard = (extra: Partial<GuardConfig> = {}): GuardConfig => ({ host: '127.0.0.1', port: () => port, token: undefined, allowedHosts: [], ...extra });
+const guard = (extra: Partial<GuardConfig> = {}): GuardConfig => ({
+  host: '127.0.0.1',
+  port: () => port,
+  token: undefined,
+  allowedHosts: [],
+  ...extra,
+});
 
 /** A request body as the server reads it: chunks. */
 async function* chunks(...parts: string[]): AsyncGenerator<Buffer> {
@@ -31,7 +46,8 @@ describe('Host and Origin (DNS rebinding)', () => {
   it('serves loopback names on the port actually bound, read when the request comes (--port 0)', () => {
     port = 4100;
     const g = guard();
-    for (const host of ['127.0.0.1:4100', 'localhost:4100', 'LOCALHOST:4100', '[::1]:4100']) expect(checkRequest({ host }, g), host).toBeUndefined();
+    for (const host of ['127.0.0.1:4100', 'localhost:4100', 'LOCALHOST:4100', '[::1]:4100'])
+      expect(checkRequest({ host }, g), host).toBeUndefined();
     port = 4200;
     expect(checkRequest({ host: '127.0.0.1:4100' }, g)).toMatchObject({ status: 403 });
     expect(checkRequest({ host: '127.0.0.1:4200' }, g)).toBeUndefined();
@@ -48,8 +64,12 @@ describe('Host and Origin (DNS rebinding)', () => {
   it('refuses a foreign or unreadable Origin; a loopback or allowed one passes', () => {
     const g = guard({ allowedHosts: ['mcp.example.test'] });
     for (const origin of ['https://evil.example.test', 'null', 'not a url'])
-      expect(checkRequest({ host: '127.0.0.1:4100', origin }, g), origin).toEqual({ status: 403, message: 'Forbidden: cross-origin requests are not allowed.' });
-    for (const origin of ['http://localhost:3000', 'http://127.0.0.1', 'https://mcp.example.test']) expect(checkRequest({ host: '127.0.0.1:4100', origin }, g), origin).toBeUndefined();
+      expect(checkRequest({ host: '127.0.0.1:4100', origin }, g), origin).toEqual({
+        status: 403,
+        message: 'Forbidden: cross-origin requests are not allowed.',
+      });
+    for (const origin of ['http://localhost:3000', 'http://127.0.0.1', 'https://mcp.example.test'])
+      expect(checkRequest({ host: '127.0.0.1:4100', origin }, g), origin).toBeUndefined();
   });
 });
 
@@ -61,7 +81,11 @@ describe('the bearer token', () => {
     const sent = 'wrong-token-CANARY-4411';
     for (const authorization of [undefined, `Basic ${TOKEN}`, 'Bearer ', `Bearer ${sent}`, `Bearer ${TOKEN}x`, TOKEN]) {
       const r = checkRequest({ host, ...(authorization !== undefined ? { authorization } : {}) }, g);
-      expect(r, String(authorization)).toEqual({ status: 401, message: 'Unauthorized: send Authorization: Bearer <RUNWARE_MCP_HTTP_TOKEN>.', headers: { 'www-authenticate': 'Bearer' } });
+      expect(r, String(authorization)).toEqual({
+        status: 401,
+        message: 'Unauthorized: send Authorization: Bearer <RUNWARE_MCP_HTTP_TOKEN>.',
+        headers: { 'www-authenticate': 'Bearer' },
+      });
       expect(JSON.stringify(r)).not.toContain(TOKEN);
       expect(JSON.stringify(r)).not.toContain(sent);
     }
@@ -73,20 +97,25 @@ describe('the bearer token', () => {
   });
 
   it('checks Host first: a rebinding page learns nothing about the token', () => {
-    expect(checkRequest({ host: 'evil.example.test', authorization: `Bearer ${TOKEN}` }, g)).toMatchObject({ status: 403 });
+    expect(checkRequest({ host: 'evil.example.test', authorization: `Bearer ${TOKEN}` }, g)).toMatchObject({
+      status: 403,
+    });
   });
 
   it('is required off loopback, at start', () => {
     expect(() => requireTokenOffLoopback('0.0.0.0', undefined)).toThrow(ConfigError);
     expect(() => requireTokenOffLoopback('0.0.0.0', undefined)).toThrow(/without RUNWARE_MCP_HTTP_TOKEN/);
     expect(() => requireTokenOffLoopback('0.0.0.0', TOKEN)).not.toThrow();
-    for (const h of ['127.0.0.1', 'localhost', '::1']) expect(() => requireTokenOffLoopback(h, undefined)).not.toThrow();
+    for (const h of ['127.0.0.1', 'localhost', '::1'])
+      expect(() => requireTokenOffLoopback(h, undefined)).not.toThrow();
   });
 });
 
 describe('the body', () => {
   it('is JSON, or empty', async () => {
-    expect(await readJsonBody(chunks('{"jsonrpc":', '"2.0","id":1,"method":"ping"}'))).toEqual({ body: { jsonrpc: '2.0', id: 1, method: 'ping' } });
+    expect(await readJsonBody(chunks('{"jsonrpc":', '"2.0","id":1,"method":"ping"}'))).toEqual({
+      body: { jsonrpc: '2.0', id: 1, method: 'ping' },
+    });
     expect(await readJsonBody(chunks())).toEqual({ body: undefined });
   });
 
@@ -104,7 +133,9 @@ describe('the body', () => {
         yield Buffer.alloc(1024, 0x20);
       }
     }
-    expect(await readJsonBody(big(), 10 * 1024)).toEqual({ refusal: { status: 413, message: `Request body over ${MAX_BODY / 1024 / 1024} MiB.`, code: -32600 } });
+    expect(await readJsonBody(big(), 10 * 1024)).toEqual({
+      refusal: { status: 413, message: `Request body over ${MAX_BODY / 1024 / 1024} MiB.`, code: -32600 },
+    });
     expect(read).toBe(11);
   });
 });

@@ -21,21 +21,40 @@ const home = mkdtempSync(join(tmpdir(), 'rw-sessions-'));
 const app = new AppContext(loadConfig({ HOME: home, RUNWARE_STATE_DIR: join(home, 'state') }), new Logger('error'));
 afterAll(() => app.close());
 
-const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '0' } } };
+const INIT = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '0' } },
+};
 const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
-function instance(o: { shared?: SharedSessions; now: () => number; maxSessions?: number; idleMs?: number }): { sessions: HttpSessions; logs: string[] } {
+function instance(o: { shared?: SharedSessions; now: () => number; maxSessions?: number; idleMs?: number }): {
+  sessions: HttpSessions;
+  logs: string[];
+} {
   const logs: string[] = [];
   const logger = new Logger('info');
   logger.addSink((r: LogRecord) => void logs.push(r.message));
-  const sessions = new HttpSessions({ app, shared: o.shared, events: new MemoryEventStore(60_000), idleMs: o.idleMs ?? 1000, maxSessions: o.maxSessions ?? 10, logger, now: o.now });
+  const sessions = new HttpSessions({
+    app,
+    shared: o.shared,
+    events: new MemoryEventStore(60_000),
+    idleMs: o.idleMs ?? 1000,
+    maxSessions: o.maxSessions ?? 10,
+    logger,
+    now: o.now,
+  });
   return { sessions, logs };
 }
 
 /** Initializes a session as a client's POST would. */
 async function begin(sessions: HttpSessions): Promise<string> {
   const s = await sessions.create(INIT);
-  const r = await s.transport.handleRequest(new Request('http://localhost/mcp', { method: 'POST', headers: HEADERS, body: JSON.stringify(INIT) }), { parsedBody: INIT });
+  const r = await s.transport.handleRequest(
+    new Request('http://localhost/mcp', { method: 'POST', headers: HEADERS, body: JSON.stringify(INIT) }),
+    { parsedBody: INIT },
+  );
   await r.text();
   expect(r.status).toBe(200);
   return s.transport.sessionId!;
@@ -98,10 +117,21 @@ describe('instances sharing a store', () => {
     expect(y.sessions.has(id)).toBe(true);
     expect(y.logs).toContain('took over an MCP HTTP session begun on another instance');
     // The adopted session answers as its own.
-    const r = await (adopted as Session).transport.handleRequest(new Request('http://localhost/mcp', { method: 'POST', headers: { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) }));
+    const r = await (adopted as Session).transport.handleRequest(
+      new Request('http://localhost/mcp', {
+        method: 'POST',
+        headers: { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+      }),
+    );
     expect(await r.text()).toMatch(/runware_text_to_image/);
     // DELETE on Y: Y's transport ends the session in the store; X finds it ended on its next request.
-    const del = await (adopted as Session).transport.handleRequest(new Request('http://localhost/mcp', { method: 'DELETE', headers: { 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' } }));
+    const del = await (adopted as Session).transport.handleRequest(
+      new Request('http://localhost/mcp', {
+        method: 'DELETE',
+        headers: { 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' },
+      }),
+    );
     expect(del.status).toBe(200);
     expect(await x.sessions.find(id)).toBe('gone');
     expect(x.sessions.has(id)).toBe(false);
@@ -131,7 +161,10 @@ describe('instances sharing a store', () => {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver) as unknown;
         if (typeof v !== 'function' || prop === 'ping') return v;
-        return (...args: unknown[]) => (away ? Promise.reject(new StateUnavailableError('The shared state is unreachable.')) : (v as (...a: unknown[]) => unknown).apply(target, args));
+        return (...args: unknown[]) =>
+          away
+            ? Promise.reject(new StateUnavailableError('The shared state is unreachable.'))
+            : (v as (...a: unknown[]) => unknown).apply(target, args);
       },
     });
     const x = instance({ shared: flaky, now: () => t, idleMs: 60_000 });

@@ -31,7 +31,9 @@ describe('RUNWARE_INPUT_DIRS', () => {
   });
 
   it("are readable besides the save roots, and a relative path is found in whichever holds it (the README's ./first.png)", async () => {
-    const ctx = { config: loadConfig({ RUNWARE_OUTPUT_DIR: out, RUNWARE_INPUT_DIRS: project }) } as unknown as AppContext;
+    const ctx = {
+      config: loadConfig({ RUNWARE_OUTPUT_DIR: out, RUNWARE_INPUT_DIRS: project }),
+    } as unknown as AppContext;
     const folders = readableFolders(ctx, [out]);
     expect(folders).toEqual([out, project]);
     const m = await readLocalMedia('./first.png', folders, 1 << 20, 'params.inputs.frameImages[0].image');
@@ -43,7 +45,11 @@ describe('RUNWARE_INPUT_DIRS', () => {
 
 describe('path errors name the resolved path and the allowed folders', () => {
   const folders = [out, project];
-  const fail = (p: string) => readLocalMedia(p, folders, 1 << 20, 'params.seedImage').then(() => 'read', (e: Error) => e.message);
+  const fail = (p: string) =>
+    readLocalMedia(p, folders, 1 << 20, 'params.seedImage').then(
+      () => 'read',
+      (e: Error) => e.message,
+    );
 
   it('a missing relative file: every place looked, and the folders', async () => {
     const msg = await fail('./missing.png');
@@ -62,6 +68,8 @@ describe('path errors name the resolved path and the allowed folders', () => {
     expect(outside).toContain(`outside the allowed folders (resolved to ${join(elsewhere, 'other.png')}`);
     expect(outside).toContain(`allowed folders: ${out}, ${project}`);
     const link = await fail('sneaky.png');
-    expect(link).toContain(`resolved to ${join(elsewhere, 'other.png')}, through a link at ${join(project, 'sneaky.png')}`);
+    expect(link).toContain(
+      `resolved to ${join(elsewhere, 'other.png')}, through a link at ${join(project, 'sneaky.png')}`,
+    );
   });
 });

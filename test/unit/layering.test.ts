@@ -12,7 +12,10 @@ import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers.js';
 
-const lint = (src?: string) => spawnSync(process.execPath, [join(ROOT, 'scripts', 'lint.mjs'), ...(src ? ['--src', src] : [])], { encoding: 'utf8' });
+const lint = (src?: string) =>
+  spawnSync(process.execPath, [join(ROOT, 'scripts', 'lint.mjs'), ...(src ? ['--src', src] : [])], {
+    encoding: 'utf8',
+  });
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'rw-layers-'));
@@ -33,7 +36,11 @@ function sources(dir: string): string[] {
 describe('the layers', () => {
   it('no module of src/state imports src/runware', () => {
     const state = join(ROOT, 'src', 'state');
-    const up = sources(state).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/from '([^']+)'|import\('([^']+)'\)/g)].map((m) => ({ f: relative(ROOT, f), imp: m[1] ?? m[2]! })).filter(({ f, imp }) => imp.startsWith('.') && join(dirname(f), imp).startsWith(join('src', 'runware'))));
+    const up = sources(state).flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/from '([^']+)'|import\('([^']+)'\)/g)]
+        .map((m) => ({ f: relative(ROOT, f), imp: m[1] ?? m[2]! }))
+        .filter(({ f, imp }) => imp.startsWith('.') && join(dirname(f), imp).startsWith(join('src', 'runware'))),
+    );
     expect(up).toEqual([]);
   });
 
@@ -44,7 +51,12 @@ describe('the layers', () => {
   });
 
   it('the lint refuses an import from state/ to runware/', () => {
-    const r = lint(tree({ 'state/journal.ts': "import type { DataItem } from '../runware/errors.js';\n", 'runware/errors.ts': 'export type DataItem = object;\n' }));
+    const r = lint(
+      tree({
+        'state/journal.ts': "import type { DataItem } from '../runware/errors.js';\n",
+        'runware/errors.ts': 'export type DataItem = object;\n',
+      }),
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('src/state/journal.ts:1: the state layer imports runware/');
   });
@@ -59,7 +71,9 @@ describe('the layers', () => {
       }),
     );
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('src/services/poll.ts:1: only the client (runware/client.ts) admits tasks and records outcomes');
+    expect(r.stderr).toContain(
+      'src/services/poll.ts:1: only the client (runware/client.ts) admits tasks and records outcomes',
+    );
     expect(r.stderr).toContain('src/services/run.ts:1: saved outputs are recorded in one place');
     expect(r.stderr).toContain('src/services/run.ts:2: only the client');
     expect(r.stderr).not.toContain('client.ts:');

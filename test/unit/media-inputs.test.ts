@@ -11,9 +11,29 @@ import { renderImage } from '../../src/simulator/images.js';
 
 describe('local paths in media fields', () => {
   it('tells paths from URLs, data URIs, base64 and media UUIDs', () => {
-    for (const p of ['./cat.png', '../in/a.jpg', '/home/me/a.webp', '~/Pictures/x.png', 'file:///tmp/a.png', 'cat.png', 'shots/first.mp4', 'C:\\img\\a.png', '/tmp/noext']) expect(looksLikeLocalPath(p), p).toBe(true);
+    for (const p of [
+      './cat.png',
+      '../in/a.jpg',
+      '/home/me/a.webp',
+      '~/Pictures/x.png',
+      'file:///tmp/a.png',
+      'cat.png',
+      'shots/first.mp4',
+      'C:\\img\\a.png',
+      '/tmp/noext',
+    ])
+      expect(looksLikeLocalPath(p), p).toBe(true);
     const jpegB64 = renderImage('JPG', 16, 16, 1).toString('base64');
-    for (const v of ['https://x.test/a.png', 'data:image/png;base64,iVBOR', '1df8cfc7-ded1-479c-a2a4-5f438a0bb0e9', jpegB64, 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'a cat', 'first']) expect(looksLikeLocalPath(v), v.slice(0, 30)).toBe(false);
+    for (const v of [
+      'https://x.test/a.png',
+      'data:image/png;base64,iVBOR',
+      '1df8cfc7-ded1-479c-a2a4-5f438a0bb0e9',
+      jpegB64,
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+      'a cat',
+      'first',
+    ])
+      expect(looksLikeLocalPath(v), v.slice(0, 30)).toBe(false);
   });
 
   it('finds them in every media position and nowhere else', () => {
@@ -28,7 +48,13 @@ describe('local paths in media fields', () => {
       },
       'params',
     );
-    expect(found.map((f) => f.field)).toEqual(['params.seedImage', 'params.referenceImages[1]', 'params.inputs.frameImages[0].image', 'params.inputs.video', 'params.controlNet[0].guideImage']);
+    expect(found.map((f) => f.field)).toEqual([
+      'params.seedImage',
+      'params.referenceImages[1]',
+      'params.inputs.frameImages[0].image',
+      'params.inputs.video',
+      'params.controlNet[0].guideImage',
+    ]);
   });
 });
 
@@ -50,9 +76,13 @@ describe('reading a local input', () => {
   it('refuses, naming the field: outside paths, symlink escapes, non-media, directories, missing files and oversize files', async () => {
     const field = 'params.seedImage';
     await expect(readLocalMedia(join(outside, 'secret.png'), [root], 1 << 20, field)).rejects.toThrow(PolicyError);
-    await expect(readLocalMedia('../' + outside.split('/').pop() + '/secret.png', [root], 1 << 20, field)).rejects.toThrow(/outside the allowed folders/);
+    await expect(
+      readLocalMedia('../' + outside.split('/').pop() + '/secret.png', [root], 1 << 20, field),
+    ).rejects.toThrow(/outside the allowed folders/);
     await expect(readLocalMedia('link.png', [root], 1 << 20, field)).rejects.toThrow(/through a link at/);
-    await expect(readLocalMedia('notes.txt', [root], 1 << 20, field)).rejects.toThrow(/not a recognised image, video, audio or 3D file/);
+    await expect(readLocalMedia('notes.txt', [root], 1 << 20, field)).rejects.toThrow(
+      /not a recognised image, video, audio or 3D file/,
+    );
     await expect(readLocalMedia('dir.png', [root], 1 << 20, field)).rejects.toThrow(/not a regular file/);
     await expect(readLocalMedia('nope.png', [root], 1 << 20, field)).rejects.toThrow(/does not exist/);
     const big = await readLocalMedia('cat.png', [root], 10, field).catch((e: unknown) => e);

@@ -24,7 +24,9 @@ const NAMES_AS_INTERFACE = new Set(['src/services/studio.ts']);
 const TOOL_NAME = /\brunwa(?:re|y)_[a-z]+(?:_[a-z]+)*\b/;
 
 const files = (dir: string): string[] =>
-  readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 
 /** Every string the module could say (string and template literals), with its line; comments and import paths are not said. */
 function saidStrings(path: string): Array<{ line: number; text: string }> {
@@ -32,7 +34,13 @@ function saidStrings(path: string): Array<{ line: number; text: string }> {
   const out: Array<{ line: number; text: string }> = [];
   const visit = (n: ts.Node): void => {
     if (ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) return;
-    if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateHead(n) || ts.isTemplateMiddle(n) || ts.isTemplateTail(n)) {
+    if (
+      ts.isStringLiteral(n) ||
+      ts.isNoSubstitutionTemplateLiteral(n) ||
+      ts.isTemplateHead(n) ||
+      ts.isTemplateMiddle(n) ||
+      ts.isTemplateTail(n)
+    ) {
       out.push({ line: src.getLineAndCharacterOfPosition(n.getStart()).line + 1, text: n.text });
     }
     n.forEachChild(visit);
@@ -53,27 +61,40 @@ describe('no core or service message names an MCP tool', () => {
       v(f);
       return texts.filter((t) => TOOL_NAME.test(t));
     };
-    expect(said("throw new Error(`Call runware_poll with ${x}`); // runware_tasks")).toHaveLength(1);
+    expect(said('throw new Error(`Call runware_poll with ${x}`); // runware_tasks')).toHaveLength(1);
     expect(said("/** runware_run */ const a = 'model search';")).toHaveLength(0);
   });
 
   it.each(CORE)('%s', (dir) => {
     const found = files(dir)
       .filter((f) => !NAMES_AS_INTERFACE.has(f))
-      .flatMap((f) => saidStrings(f).filter((s) => TOOL_NAME.test(s.text)).map((s) => `${relative(ROOT, join(ROOT, f))}:${s.line}: ${s.text}`));
+      .flatMap((f) =>
+        saidStrings(f)
+          .filter((s) => TOOL_NAME.test(s.text))
+          .map((s) => `${relative(ROOT, join(ROOT, f))}:${s.line}: ${s.text}`),
+      );
     expect(found).toEqual([]);
   });
 });
 
 describe('one step, each front-end in its own words', () => {
-  const poll = step('poll', { taskUUID: '3b241101-e2bb-4255-8caf-4136c566a962', waitSeconds: 60, numberResults: 2, saveTo: 'out dir/' });
+  const poll = step('poll', {
+    taskUUID: '3b241101-e2bb-4255-8caf-4136c566a962',
+    waitSeconds: 60,
+    numberResults: 2,
+    saveTo: 'out dir/',
+  });
 
   it('MCP: the tool and its arguments as JSON; the CLI: the command line', () => {
     const n = next('Run {step} to wait; do not generate again.', poll);
-    expect(n.render(mcpWords)).toBe('Run runware_poll with {"taskUUID":"3b241101-e2bb-4255-8caf-4136c566a962","waitSeconds":60,"numberResults":2,"saveTo":"out dir/"} to wait; do not generate again.');
+    expect(n.render(mcpWords)).toBe(
+      'Run runware_poll with {"taskUUID":"3b241101-e2bb-4255-8caf-4136c566a962","waitSeconds":60,"numberResults":2,"saveTo":"out dir/"} to wait; do not generate again.',
+    );
     setCliInvocation({ simulate: true });
     try {
-      expect(n.render(cliWords)).toBe("Run runware-mcp-server --simulate poll 3b241101-e2bb-4255-8caf-4136c566a962 --wait 60 --number-results 2 --out 'out dir' to wait; do not generate again.");
+      expect(n.render(cliWords)).toBe(
+        "Run runware-mcp-server --simulate poll 3b241101-e2bb-4255-8caf-4136c566a962 --wait 60 --number-results 2 --out 'out dir' to wait; do not generate again.",
+      );
     } finally {
       setCliInvocation({});
     }
@@ -85,11 +106,17 @@ describe('one step, each front-end in its own words', () => {
     expect(next('use {step}.', step('poll')).render(mcpWords)).toBe('use runware_poll.');
     expect(next('use {step}.', step('poll')).render(cliWords)).toBe('use runware-mcp-server poll TASK_UUID --wait 60.');
     const two = next('run {step}, then {step}.', step('poll', { taskUUID: 'a' }), step('poll', { taskUUID: 'b' }));
-    expect(two.render(mcpWords)).toBe('run runware_poll with {"taskUUID":"a"}, then runware_poll with {"taskUUID":"b"}.');
+    expect(two.render(mcpWords)).toBe(
+      'run runware_poll with {"taskUUID":"a"}, then runware_poll with {"taskUUID":"b"}.',
+    );
   });
 
   it('a result over MCP has its next step rendered, in the text and in structuredContent', () => {
-    const r = ok({ status: 'processing', next: next('Run {step}.', poll), nested: [{ note: next('{step}', step('poll')) }] });
+    const r = ok({
+      status: 'processing',
+      next: next('Run {step}.', poll),
+      nested: [{ note: next('{step}', step('poll')) }],
+    });
     const sc = r.structuredContent as { next: string; nested: Array<{ note: string }> };
     expect(sc.next).toMatch(/^Run runware_poll with \{"taskUUID"/);
     expect(sc.nested[0]!.note).toBe('runware_poll');
@@ -111,7 +138,9 @@ describe('one step, each front-end in its own words', () => {
     }
     expect(refused).toBeInstanceOf(PolicyError);
     const info = errorInfo(refused);
-    expect(info.next).toBe('Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.');
+    expect(info.next).toBe(
+      'Omit taskUUID and the server assigns a fresh one; to fetch an earlier task use runware_poll.',
+    );
     expect(info.nextSteps).toEqual([{ action: 'poll', args: {} }]);
     // The core's own JSON has the data and no tool name.
     expect((refused as PolicyError).toJSON()).toMatchObject({ nextSteps: [{ action: 'poll', args: {} }] });
@@ -119,7 +148,10 @@ describe('one step, each front-end in its own words', () => {
   });
 
   it('a failed task over MCP: next rendered, steps as data beside it', () => {
-    const output: { status: string; next: Next } = { status: 'unknown', next: next('Run {step} later.', step('poll', { taskUUID: 'u' })) };
+    const output: { status: string; next: Next } = {
+      status: 'unknown',
+      next: next('Run {step} later.', step('poll', { taskUUID: 'u' })),
+    };
     const r = failedOutput(output, [{ code: 'unknownWhetherRan', message: 'unknown' }]);
     const e = (r.structuredContent as { error: { next: string; nextSteps: unknown } }).error;
     expect(e.next).toBe('Run runware_poll with {"taskUUID":"u"} later.');

@@ -1,12 +1,24 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Envelope } from '../../src/runware/errors.js';
 import { parseEnvelope } from '../../src/runware/errors.js';
-import { DEFAULT_POLL_SCHEDULE, firstPollAt, nextPollDelay, pollTask, ResultAccumulator } from '../../src/runware/poll.js';
+import {
+  DEFAULT_POLL_SCHEDULE,
+  firstPollAt,
+  nextPollDelay,
+  pollTask,
+  ResultAccumulator,
+} from '../../src/runware/poll.js';
 import { CancelledError, NetworkError, UpstreamError } from '../../src/shared/errors.js';
 
 const U = '11111111-2222-4333-8444-555555555555';
 const proc = (p: number) => ({ taskType: 'imageInference', taskUUID: U, status: 'processing', progress: p });
-const done = (id: string) => ({ taskType: 'imageInference', taskUUID: U, status: 'success', imageUUID: id, imageURL: `u/${id}` });
+const done = (id: string) => ({
+  taskType: 'imageInference',
+  taskUUID: U,
+  status: 'success',
+  imageUUID: id,
+  imageURL: `u/${id}`,
+});
 const fast = { minMs: 5, fraction: 0.1, maxMs: 20 };
 
 describe('ResultAccumulator', () => {
@@ -33,23 +45,38 @@ describe('ResultAccumulator', () => {
 
   it('ignores other tasks and settles on a scoped error', () => {
     const acc = new ResultAccumulator(U, 1);
-    acc.apply(parseEnvelope({ data: [{ ...done('x'), taskUUID: 'other' }], errors: [{ code: 'taskFailed', message: 'boom', taskUUID: U }] }));
+    acc.apply(
+      parseEnvelope({
+        data: [{ ...done('x'), taskUUID: 'other' }],
+        errors: [{ code: 'taskFailed', message: 'boom', taskUUID: U }],
+      }),
+    );
     expect(acc.snapshot(1, 0)).toMatchObject({ status: 'error', results: [] });
   });
 
   it('reports partial when some results succeed and the rest fail', () => {
     const acc = new ResultAccumulator(U, 2);
-    acc.apply(parseEnvelope({ data: [done('a'), { taskUUID: U, status: 'error', error: { code: 'nsfwContentDetected', message: 'x' } }] }));
+    acc.apply(
+      parseEnvelope({
+        data: [done('a'), { taskUUID: U, status: 'error', error: { code: 'nsfwContentDetected', message: 'x' } }],
+      }),
+    );
     expect(acc.snapshot(1, 0).status).toBe('partial');
   });
 });
 
 describe('pollTask', () => {
   it('polls until done, reporting increasing progress', async () => {
-    const script: Envelope[] = [proc(0), proc(30), proc(30), proc(80), done('a')].map((d) => parseEnvelope({ data: [d] }));
+    const script: Envelope[] = [proc(0), proc(30), proc(30), proc(80), done('a')].map((d) =>
+      parseEnvelope({ data: [d] }),
+    );
     let i = 0;
     const seen: number[] = [];
-    const r = await pollTask(async () => script[Math.min(i++, script.length - 1)]!, U, { waitMs: 5000, schedule: fast, onProgress: (p) => seen.push(p.progress) });
+    const r = await pollTask(async () => script[Math.min(i++, script.length - 1)]!, U, {
+      waitMs: 5000,
+      schedule: fast,
+      onProgress: (p) => seen.push(p.progress),
+    });
     expect(r.status).toBe('success');
     expect(seen).toEqual([0, 30, 80, 100]);
     expect(r.polls).toBe(5);
@@ -79,8 +106,21 @@ describe('pollTask', () => {
       { waitMs: 5000, schedule: fast },
     );
     expect(r).toMatchObject({ status: 'success', transientFailures: 2 });
-    await expect(pollTask(async () => parseEnvelope({ errors: [{ code: 'invalidApiKey', message: 'no' }] }), U, { waitMs: 5000, schedule: fast })).rejects.toBeInstanceOf(UpstreamError);
-    await expect(pollTask(async () => { throw new TypeError('bug'); }, U, { waitMs: 5000, schedule: fast })).rejects.toBeInstanceOf(TypeError);
+    await expect(
+      pollTask(async () => parseEnvelope({ errors: [{ code: 'invalidApiKey', message: 'no' }] }), U, {
+        waitMs: 5000,
+        schedule: fast,
+      }),
+    ).rejects.toBeInstanceOf(UpstreamError);
+    await expect(
+      pollTask(
+        async () => {
+          throw new TypeError('bug');
+        },
+        U,
+        { waitMs: 5000, schedule: fast },
+      ),
+    ).rejects.toBeInstanceOf(TypeError);
   });
 
   it('stops at once when the signal aborts', async () => {
@@ -89,7 +129,11 @@ describe('pollTask', () => {
     try {
       const ac = new AbortController();
       let n = 0;
-      const p = pollTask(async () => (n++, parseEnvelope({ data: [proc(1)] })), U, { waitMs: 60_000, schedule: { minMs: 50, fraction: 0, maxMs: 50 }, signal: ac.signal });
+      const p = pollTask(async () => (n++, parseEnvelope({ data: [proc(1)] })), U, {
+        waitMs: 60_000,
+        schedule: { minMs: 50, fraction: 0, maxMs: 50 },
+        signal: ac.signal,
+      });
       const stopped = expect(p).rejects.toBeInstanceOf(CancelledError);
       await vi.advanceTimersByTimeAsync(120);
       expect(n).toBeGreaterThanOrEqual(2);
@@ -105,7 +149,10 @@ describe('pollTask', () => {
 });
 
 /** The default schedule played on a virtual clock: when a task finishing at `finishMs` is noticed, and after how many polls. */
-function play(finishMs: number, opts: { taskType?: string; progressed?: boolean } = {}): { noticedMs: number; polls: number } {
+function play(
+  finishMs: number,
+  opts: { taskType?: string; progressed?: boolean } = {},
+): { noticedMs: number; polls: number } {
   const s = DEFAULT_POLL_SCHEDULE;
   let t = firstPollAt(s, opts.taskType);
   let polls = 0;
@@ -120,13 +167,16 @@ function play(finishMs: number, opts: { taskType?: string; progressed?: boolean 
 }
 
 describe('the poll schedule', () => {
-  it.each([2, 10, 60, 300])('notices a task finishing at %i s within 10%% of its run time plus 0.5 s, in a logarithmic number of polls', (sec) => {
-    const finish = sec * 1000;
-    const { noticedMs, polls } = play(finish);
-    expect(noticedMs - finish).toBeLessThanOrEqual(0.1 * finish + 500);
-    // Polls grow with log(run time): about ln(t / 0.5 s + 5) / ln(1.1) + 1.
-    expect(polls).toBeLessThanOrEqual(Math.ceil(Math.log((finish + 5000) / 5500) / Math.log(1.1)) + 2);
-  });
+  it.each([2, 10, 60, 300])(
+    'notices a task finishing at %i s within 10%% of its run time plus 0.5 s, in a logarithmic number of polls',
+    (sec) => {
+      const finish = sec * 1000;
+      const { noticedMs, polls } = play(finish);
+      expect(noticedMs - finish).toBeLessThanOrEqual(0.1 * finish + 500);
+      // Polls grow with log(run time): about ln(t / 0.5 s + 5) / ln(1.1) + 1.
+      expect(polls).toBeLessThanOrEqual(Math.ceil(Math.log((finish + 5000) / 5500) / Math.log(1.1)) + 2);
+    },
+  );
 
   it('grows logarithmically: ten times the run time costs a near-constant number of extra polls', () => {
     const p = [10, 100, 1000].map((s) => play(s * 1000).polls);
@@ -158,19 +208,32 @@ describe('the poll schedule', () => {
     let n = 0;
     const t0 = Date.now();
     // Polled 100 ms ago by an earlier call: at 10 s of age the next poll is due 1.5 s after that one.
-    await pollTask(async () => (n++, parseEnvelope({ data: [done('a')] })), U, { waitMs: 5000, startedAt, lastPolledAt: Date.now() - 100, schedule: DEFAULT_POLL_SCHEDULE });
+    await pollTask(async () => (n++, parseEnvelope({ data: [done('a')] })), U, {
+      waitMs: 5000,
+      startedAt,
+      lastPolledAt: Date.now() - 100,
+      schedule: DEFAULT_POLL_SCHEDULE,
+    });
     expect(n).toBe(1);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1300);
     // waitSeconds 0 asks for the state now: one poll, at once.
     const t1 = Date.now();
-    await pollTask(async () => (n++, parseEnvelope({ data: [proc(5)] })), U, { waitMs: 0, startedAt, lastPolledAt: Date.now(), schedule: DEFAULT_POLL_SCHEDULE });
+    await pollTask(async () => (n++, parseEnvelope({ data: [proc(5)] })), U, {
+      waitMs: 0,
+      startedAt,
+      lastPolledAt: Date.now(),
+      schedule: DEFAULT_POLL_SCHEDULE,
+    });
     expect(Date.now() - t1).toBeLessThan(100);
   });
 
   it('uses the wait to the end: the last poll lands just before the deadline', async () => {
     const polledAt: number[] = [];
     const t0 = Date.now();
-    const r = await pollTask(async () => (polledAt.push(Date.now() - t0), parseEnvelope({ data: [proc(5)] })), U, { waitMs: 300, schedule: { minMs: 40, fraction: 0, maxMs: 1000 } });
+    const r = await pollTask(async () => (polledAt.push(Date.now() - t0), parseEnvelope({ data: [proc(5)] })), U, {
+      waitMs: 300,
+      schedule: { minMs: 40, fraction: 0, maxMs: 1000 },
+    });
     expect(r.status).toBe('processing');
     expect(polledAt.at(-1)!).toBeGreaterThanOrEqual(200);
     expect(Date.now() - t0).toBeLessThan(400);

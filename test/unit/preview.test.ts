@@ -20,9 +20,15 @@ async function noisy(size: number, seed = 1): Promise<Buffer> {
     x >>>= 0;
     raw[i] = x & 0xff;
   }
-  return sharp(raw, { raw: { width: size, height: size, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  return sharp(raw, { raw: { width: size, height: size, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
 }
-const result = (png: Buffer) => ({ taskType: 'imageInference', taskUUID: 'x', imageBase64Data: png.toString('base64') });
+const result = (png: Buffer) => ({
+  taskType: 'imageInference',
+  taskUUID: 'x',
+  imageBase64Data: png.toString('base64'),
+});
 
 afterEach(() => {
   useSharpLoader(undefined);
@@ -73,7 +79,9 @@ describe('previews', () => {
       return true;
     });
     useSharpLoader(() => Promise.reject(new Error("Cannot find module 'sharp'")));
-    const small = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f00' } }).png().toBuffer();
+    const small = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#f00' } })
+      .png()
+      .toBuffer();
     const big = await noisy(1024);
     const budget = 100_000;
     const a = await materialize([result(small), result(big)], 'x', { roots: [], previewMaxBytes: budget });
@@ -106,7 +114,9 @@ describe('image sizes from headers', () => {
       loads++;
       return (await import('sharp')).default as never;
     });
-    const small = await sharp({ create: { width: 256, height: 256, channels: 3, background: '#00f' } }).png().toBuffer();
+    const small = await sharp({ create: { width: 256, height: 256, channels: 3, background: '#00f' } })
+      .png()
+      .toBuffer();
     const { previews } = await materialize([result(small)], 'x', { roots: [], previewMaxBytes: 100_000 });
     expect(previews.get(0)).toEqual({ data: small, mimeType: 'image/png' });
     expect(loads).toBe(0);

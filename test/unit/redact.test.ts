@@ -49,14 +49,22 @@ describe('Scrubber', () => {
   it('scrubs JWTs and password= in upstream text, but keeps signed URLs working', () => {
     const k = new Scrubber();
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.c2lnbmF0dXJl';
-    expect(k.text(`session ${jwt} broke; password=hunter22 "secret": "s3cr3t-v4lue"`)).toBe(`session ${REDACTED} broke; password=${REDACTED} "secret": "${REDACTED}"`);
+    expect(k.text(`session ${jwt} broke; password=hunter22 "secret": "s3cr3t-v4lue"`)).toBe(
+      `session ${REDACTED} broke; password=${REDACTED} "secret": "${REDACTED}"`,
+    );
     const url = `https://cdn.example.com/v.mp4?_jwt=${jwt}`;
     expect(k.text(`download ${url}`)).toBe(`download ${url}`);
   });
 
   it('redacts secret-named fields at any depth, keeping shape', () => {
-    const v = s.value({ a: { password: 'p4ss', jwt: { token: 't', exp: 1 }, apiKey: 'k', keep: 'sk-live-abcdef123456' }, list: [{ token: 'x' }] });
-    expect(v).toEqual({ a: { password: REDACTED, jwt: { token: REDACTED, exp: 1 }, apiKey: REDACTED, keep: REDACTED }, list: [{ token: REDACTED }] });
+    const v = s.value({
+      a: { password: 'p4ss', jwt: { token: 't', exp: 1 }, apiKey: 'k', keep: 'sk-live-abcdef123456' },
+      list: [{ token: 'x' }],
+    });
+    expect(v).toEqual({
+      a: { password: REDACTED, jwt: { token: REDACTED, exp: 1 }, apiKey: REDACTED, keep: REDACTED },
+      list: [{ token: REDACTED }],
+    });
   });
 
   it('keeps signed output URLs in results but strips them from logs', () => {
@@ -67,7 +75,8 @@ describe('Scrubber', () => {
   });
 
   it('strips S3 signatures and credentials in URLs', () => {
-    const u = 'https://user:pw@b.s3.amazonaws.com/f.mp4?X-Amz-Signature=abc&X-Amz-Credential=c&X-Amz-Date=20250101T000000Z';
+    const u =
+      'https://user:pw@b.s3.amazonaws.com/f.mp4?X-Amz-Signature=abc&X-Amz-Credential=c&X-Amz-Date=20250101T000000Z';
     expect(stripUrlSignature(u)).toBe('https://b.s3.amazonaws.com/f.mp4?X-Amz-Date=20250101T000000Z');
     expect(isSignedUrl(u)).toBe(true);
     expect(isSignedUrl('https://a/b.png')).toBe(false);
@@ -79,7 +88,9 @@ describe('Scrubber', () => {
     const log = new Logger('debug');
     const got: LogRecord[] = [];
     log.addSink((r) => got.push(r));
-    log.child('x').warn('failed with log-secret-99887766', { header: 'Bearer log-secret-99887766', url: 'https://a/b?_jwt=abc' });
+    log
+      .child('x')
+      .warn('failed with log-secret-99887766', { header: 'Bearer log-secret-99887766', url: 'https://a/b?_jwt=abc' });
     expect(JSON.stringify(got)).not.toContain('log-secret-99887766');
     expect(JSON.stringify(got)).not.toContain('_jwt');
     expect(got[0]!.scope).toBe('x');
@@ -95,10 +106,33 @@ describe('Scrubber.json (the results fast path)', () => {
 
   it('gives exactly what value() then JSON.stringify give, for any JSON value with secrets and rule words mixed in', async () => {
     const fc = (await import('fast-check')).default;
-    const word = fc.constantFrom(key, key.slice(3, 17), Buffer.from(key).toString('base64'), 'Bearer abcdefghijklmnopqrstuv', 'eyJhbGciOi.eyJzdWIiOi.sig', 'password=hunter2x9', 'token', 'apiKey', 'a fox', 'https://x.test/a.png?sig=abc');
-    const str = fc.oneof(fc.string(), word, fc.tuple(fc.string(), word, fc.string()).map((p) => p.join('')));
+    const word = fc.constantFrom(
+      key,
+      key.slice(3, 17),
+      Buffer.from(key).toString('base64'),
+      'Bearer abcdefghijklmnopqrstuv',
+      'eyJhbGciOi.eyJzdWIiOi.sig',
+      'password=hunter2x9',
+      'token',
+      'apiKey',
+      'a fox',
+      'https://x.test/a.png?sig=abc',
+    );
+    const str = fc.oneof(
+      fc.string(),
+      word,
+      fc.tuple(fc.string(), word, fc.string()).map((p) => p.join('')),
+    );
     const value = fc.letrec((tie) => ({
-      v: fc.oneof({ depthSize: 'small' }, str, fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.oneof(str, fc.constantFrom('token', 'jwt', 'password', 'air')), tie('v'), { maxKeys: 4 })),
+      v: fc.oneof(
+        { depthSize: 'small' },
+        str,
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('v'), { maxLength: 4 }),
+        fc.dictionary(fc.oneof(str, fc.constantFrom('token', 'jwt', 'password', 'air')), tie('v'), { maxKeys: 4 }),
+      ),
     })).v;
     fc.assert(
       fc.property(value, (v) => {

@@ -10,9 +10,20 @@ const server = JSON.parse(read('server.json')) as {
   name: string;
   version: string;
   repository: { url: string };
-  packages: Array<{ registryType: string; identifier: string; version: string; transport: { type: string }; environmentVariables: Array<{ name: string; isSecret?: boolean }> }>;
+  packages: Array<{
+    registryType: string;
+    identifier: string;
+    version: string;
+    transport: { type: string };
+    environmentVariables: Array<{ name: string; isSecret?: boolean }>;
+  }>;
 };
-const pkg = JSON.parse(read('package.json')) as { name: string; version: string; mcpName: string; repository: { url: string } };
+const pkg = JSON.parse(read('package.json')) as {
+  name: string;
+  version: string;
+  mcpName: string;
+  repository: { url: string };
+};
 
 /** The variables src/config.ts reads: the keys of its env schema. */
 function configVariables(): string[] {
@@ -25,7 +36,8 @@ describe('server.json', () => {
   it("validates against the Registry's schema (vendored in test/fixtures/mcp-registry)", () => {
     const schema = JSON.parse(read('test/fixtures/mcp-registry/server.schema.json')) as Record<string, unknown>;
     // The schema carries OpenAPI's `example` and `discriminator`, which Ajv's strict mode would refuse as unknown keywords.
-    const Ajv = ((AjvModule as unknown as { default?: typeof AjvModule }).default ?? AjvModule) as unknown as typeof AjvModule.default;
+    const Ajv = ((AjvModule as unknown as { default?: typeof AjvModule }).default ??
+      AjvModule) as unknown as typeof AjvModule.default;
     const ajv = new Ajv({ strict: false, allErrors: true });
     ajv.addFormat('uri', (s: string) => URL.canParse(s));
     const validate = ajv.compile(schema);
@@ -37,8 +49,10 @@ describe('server.json', () => {
     expect((server as unknown as { $schema: string }).$schema).toBe(schema.$id);
   });
 
-  it("is current: what scripts/server-json.mjs makes from package.json", async () => {
-    const { serverJsonText } = (await import(join(ROOT, 'scripts', 'server-json.mjs'))) as { serverJsonText: () => string };
+  it('is current: what scripts/server-json.mjs makes from package.json', async () => {
+    const { serverJsonText } = (await import(join(ROOT, 'scripts', 'server-json.mjs'))) as {
+      serverJsonText: () => string;
+    };
     expect(read('server.json'), 'run: node scripts/server-json.mjs').toBe(serverJsonText());
   });
 
@@ -49,16 +63,37 @@ describe('server.json', () => {
     expect(pkg.repository.url).toBe('git+https://github.com/runware-mcp-server/runware-mcp-server.git');
     expect(server.repository.url).toBe('https://github.com/runware-mcp-server/runware-mcp-server');
     expect(server.packages).toHaveLength(1);
-    expect(server.packages[0]).toMatchObject({ registryType: 'npm', identifier: pkg.name, version: pkg.version, transport: { type: 'stdio' } });
+    expect(server.packages[0]).toMatchObject({
+      registryType: 'npm',
+      identifier: pkg.name,
+      version: pkg.version,
+      transport: { type: 'stdio' },
+    });
   });
 
   it('lists every variable src/config.ts reads, secrets marked', () => {
     const listed = server.packages[0]!.environmentVariables;
     const read = configVariables();
     expect(read.length).toBeGreaterThan(25);
-    expect(read.filter((n) => !listed.some((e) => e.name === n)), 'variables config.ts reads that server.json does not list').toEqual([]);
-    expect(listed.filter((e) => !read.includes(e.name)).map((e) => e.name), 'listed but not read').toEqual([]);
-    const secrets = listed.filter((e) => e.isSecret).map((e) => e.name).sort();
-    expect(secrets).toEqual(['MAKEVID_API_KEY', 'RUNWARE_API_KEY', 'RUNWARE_MCP_HTTP_TOKEN', 'RUNWARE_STATE_URL', 'RUNWAYML_API_SECRET', 'USEAPI_API_TOKEN']);
+    expect(
+      read.filter((n) => !listed.some((e) => e.name === n)),
+      'variables config.ts reads that server.json does not list',
+    ).toEqual([]);
+    expect(
+      listed.filter((e) => !read.includes(e.name)).map((e) => e.name),
+      'listed but not read',
+    ).toEqual([]);
+    const secrets = listed
+      .filter((e) => e.isSecret)
+      .map((e) => e.name)
+      .sort();
+    expect(secrets).toEqual([
+      'MAKEVID_API_KEY',
+      'RUNWARE_API_KEY',
+      'RUNWARE_MCP_HTTP_TOKEN',
+      'RUNWARE_STATE_URL',
+      'RUNWAYML_API_SECRET',
+      'USEAPI_API_TOKEN',
+    ]);
   });
 });

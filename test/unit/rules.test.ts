@@ -4,7 +4,12 @@ import { PolicyError, ValidationError } from '../../src/shared/errors.js';
 import { scrubber } from '../../src/shared/redact.js';
 import { Rules, UuidRegistry } from '../../src/runware/rules.js';
 
-const img = (extra: Record<string, unknown> = {}) => ({ taskType: 'imageInference', positivePrompt: 'a cat', model: 'runware:101@1', ...extra });
+const img = (extra: Record<string, unknown> = {}) => ({
+  taskType: 'imageInference',
+  positivePrompt: 'a cat',
+  model: 'runware:101@1',
+  ...extra,
+});
 
 function refused(fn: () => unknown): ValidationError | PolicyError {
   try {
@@ -39,7 +44,9 @@ describe('fresh UUIDs', () => {
 
   it('refuses a caller UUID that is not v4, and duplicates inside one batch', () => {
     const rules = new Rules();
-    expect(refused(() => rules.prepare(img({ taskUUID: '3b241101-e2bb-1255-8caf-4136c566a962' }))).field).toBe('tasks[0].taskUUID');
+    expect(refused(() => rules.prepare(img({ taskUUID: '3b241101-e2bb-1255-8caf-4136c566a962' }))).field).toBe(
+      'tasks[0].taskUUID',
+    );
     expect(refused(() => rules.prepare(img({ taskUUID: 'not-a-uuid' }))).field).toBe('tasks[0].taskUUID');
     const u = '9b2c4a1e-5d3f-4a6b-8c7d-0e1f2a3b4c5d';
     expect(refused(() => rules.prepare([img({ taskUUID: u }), img({ taskUUID: u })])).field).toBe('tasks[1].taskUUID');
@@ -80,7 +87,9 @@ describe('payload policy', () => {
   it('refuses apiKey at any depth, naming the path', () => {
     const rules = new Rules();
     expect(refused(() => rules.prepare(img({ apiKey: 'x' }))).field).toBe('tasks[0].apiKey');
-    expect(refused(() => rules.prepare(img({ providerSettings: { deep: [{ api_key: 'x' }] } }))).field).toBe('tasks[0].providerSettings.deep[0].api_key');
+    expect(refused(() => rules.prepare(img({ providerSettings: { deep: [{ api_key: 'x' }] } }))).field).toBe(
+      'tasks[0].providerSettings.deep[0].api_key',
+    );
   });
 
   it('refuses authentication tasks', () => {
@@ -98,11 +107,29 @@ describe('payload policy', () => {
   it('refuses the key split across fields', () => {
     scrubber.addSecrets('split-secret-value-abcdefghij');
     // Each piece shorter than any fragment the scrubber knows; together, the key.
-    const e = refused(() => new Rules().prepare(img({ providerSettings: { x: { a: 'split-sec', b: 'ret-valu', c: 'e-abcdef', d: 'ghij' } } })));
+    const e = refused(() =>
+      new Rules().prepare(
+        img({ providerSettings: { x: { a: 'split-sec', b: 'ret-valu', c: 'e-abcdef', d: 'ghij' } } }),
+      ),
+    );
     expect(e.message).toMatch(/configured secret/);
   });
 
-  it.each(['x-api-key', 'apiKeys', 'runwareApiKey', 'api.key', 'API_KEY', 'аpiKey', 'ａｐｉＫｅｙ', 'api\u200bkey', 'Authorization', 'token', 'secret', 'password', 'access_token'])('refuses credential-like field %s', (name) => {
+  it.each([
+    'x-api-key',
+    'apiKeys',
+    'runwareApiKey',
+    'api.key',
+    'API_KEY',
+    'аpiKey',
+    'ａｐｉＫｅｙ',
+    'api\u200bkey',
+    'Authorization',
+    'token',
+    'secret',
+    'password',
+    'access_token',
+  ])('refuses credential-like field %s', (name) => {
     const field = name.replace('\\u200b', '\u200b');
     const e = refused(() => new Rules().prepare(img({ providerSettings: { [field]: 'x' } })));
     expect(e.field).toBe(`tasks[0].providerSettings.${field}`);
@@ -110,7 +137,14 @@ describe('payload policy', () => {
   });
 
   it('keeps documented fields that merely contain such words', () => {
-    expect(() => new Rules().prepare({ taskType: 'textInference', model: 'runware:1@1', maxTokens: 100, messages: [{ role: 'user', content: 'a password manager logo' }] })).not.toThrow();
+    expect(() =>
+      new Rules().prepare({
+        taskType: 'textInference',
+        model: 'runware:1@1',
+        maxTokens: 100,
+        messages: [{ role: 'user', content: 'a password manager logo' }],
+      }),
+    ).not.toThrow();
   });
 
   it('names the depth limit for deep nesting, not serialisation', () => {
@@ -122,23 +156,46 @@ describe('payload policy', () => {
 
   it('refuses prototype-polluting keys', () => {
     const rules = new Rules();
-    expect(refused(() => rules.prepare(JSON.parse('[{"taskType":"imageInference","positivePrompt":"a","model":"runware:101@1","lora":[{"model":"a","__proto__":{"x":1}}]}]'))).field).toBe('tasks[0].lora[0].__proto__');
-    expect(refused(() => rules.prepare(img({ providerSettings: { constructor: 1 } }))).field).toBe('tasks[0].providerSettings.constructor');
+    expect(
+      refused(() =>
+        rules.prepare(
+          JSON.parse(
+            '[{"taskType":"imageInference","positivePrompt":"a","model":"runware:101@1","lora":[{"model":"a","__proto__":{"x":1}}]}]',
+          ),
+        ),
+      ).field,
+    ).toBe('tasks[0].lora[0].__proto__');
+    expect(refused(() => rules.prepare(img({ providerSettings: { constructor: 1 } }))).field).toBe(
+      'tasks[0].providerSettings.constructor',
+    );
   });
 
   it('refuses oversize and over-deep payloads', () => {
     const rules = new Rules({ maxPayloadBytes: 1000 });
-    expect(refused(() => rules.prepare(img({ positivePrompt: 'x'.repeat(2000) }))).message).toMatch(/over the 1000-byte limit/);
+    expect(refused(() => rules.prepare(img({ positivePrompt: 'x'.repeat(2000) }))).message).toMatch(
+      /over the 1000-byte limit/,
+    );
     let deep: Record<string, unknown> = {};
     const root = deep;
     for (let i = 0; i < 40; i++) deep = (deep.a = {}) as Record<string, unknown>;
-    expect(refused(() => new Rules().prepare(img({ providerSettings: root }))).message).toMatch(/nests deeper than the limit of 32 levels/);
+    expect(refused(() => new Rules().prepare(img({ providerSettings: root }))).message).toMatch(
+      /nests deeper than the limit of 32 levels/,
+    );
   });
 
   it('lets through fields it does not list (the live schema judges those) and names mistyped known ones', () => {
     const rules = new Rules();
     // Documented per model, absent from the hand-written list: not the rules' call.
-    expect(() => rules.prepare(img({ watermark: true, trueCFGScale: 4, lycoris: [{ model: 'civitai:1@1' }], acePlusPlus: { type: 'portrait' } }))).not.toThrow();
+    expect(() =>
+      rules.prepare(
+        img({
+          watermark: true,
+          trueCFGScale: 4,
+          lycoris: [{ model: 'civitai:1@1' }],
+          acePlusPlus: { type: 'portrait' },
+        }),
+      ),
+    ).not.toThrow();
     expect(refused(() => rules.prepare(img({ width: '512', height: 512 }))).field).toBe('tasks[0].width');
     const fmt = refused(() => rules.prepare(img({ outputFormat: 'GIF' })));
     expect(fmt.field).toBe('tasks[0].outputFormat');

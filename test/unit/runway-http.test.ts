@@ -31,7 +31,7 @@ describe('ProviderHttp retries', () => {
     await http.close();
   });
 
-  it('stops at the policy\'s maxAttempts', async () => {
+  it("stops at the policy's maxAttempts", async () => {
     const s = await stub([503]);
     const http = new ProviderHttp(new Logger('error'), 'test', { ...fast, maxAttempts: 2 });
     await expect(http.get('runway', s.url, {}, Date.now() + 5_000)).rejects.toMatchObject({ kind: 'upstream' });

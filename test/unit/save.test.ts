@@ -30,7 +30,14 @@ describe('saving inside roots', () => {
 
   it('honours a file name, numbering several results', async () => {
     const root = mkdtempSync(join(tmpdir(), 'rw-save-'));
-    const r = await saveOutputs([{ bytes: png, name: 'x' }, { bytes: png, name: 'y' }], join(root, 'cat.png'), [root]);
+    const r = await saveOutputs(
+      [
+        { bytes: png, name: 'x' },
+        { bytes: png, name: 'y' },
+      ],
+      join(root, 'cat.png'),
+      [root],
+    );
     expect(r.map((s) => s.path)).toEqual([join(root, 'cat-1.png'), join(root, 'cat-2.png')]);
     writeFileSync(join(root, 'dog.png'), 'keep me');
     const d = await saveOutputs([{ bytes: png, name: 'x' }], 'dog.png', [root]);
@@ -44,7 +51,9 @@ describe('saving inside roots', () => {
     await expect(resolveSaveTarget('../escape/', [root])).rejects.toBeInstanceOf(PolicyError);
     await expect(resolveSaveTarget(`${outside}/x.png`, [root])).rejects.toBeInstanceOf(PolicyError);
     symlinkSync(outside, join(root, 'link'));
-    await expect(saveOutputs([{ bytes: png, name: 'x' }], 'link/x.png', [root])).rejects.toThrow(/outside the allowed output directories/);
+    await expect(saveOutputs([{ bytes: png, name: 'x' }], 'link/x.png', [root])).rejects.toThrow(
+      /outside the allowed output directories/,
+    );
     mkdirSync(join(root, 'real'));
     symlinkSync(join(outside, 'target.png'), join(root, 'real', 'trap.png'));
     const r = await saveOutputs([{ bytes: png, name: 'x' }], 'real/trap.png', [root]);
@@ -54,7 +63,14 @@ describe('saving inside roots', () => {
 
   it('saves by the real format and says so when it differs; unrecognised bytes are a per-output error', async () => {
     const root = mkdtempSync(join(tmpdir(), 'rw-save-'));
-    const r = await saveAll([{ bytes: png, name: 'x', expected: 'JPG' }, { bytes: Buffer.from('nope'), name: 'y' }], 'a/', [root]);
+    const r = await saveAll(
+      [
+        { bytes: png, name: 'x', expected: 'JPG' },
+        { bytes: Buffer.from('nope'), name: 'y' },
+      ],
+      'a/',
+      [root],
+    );
     expect(r[0]).toMatchObject({ path: join(root, 'a', 'x.png'), note: expect.stringMatching(/not the JPG/) });
     expect(r[1]).toMatchObject({ error: expect.stringMatching(/not saved: .*The task ran/) });
   });

@@ -15,10 +15,22 @@ import { schemaFor } from '../../src/simulator/schemas.js';
 
 const model = (air: string): ModelSchema => {
   const e = schemaFor(air)!;
-  return { air, requestSchema: e.requestSchema, documentation: `https://runware.ai/docs/models/${e.slug}`, source: 'network' };
+  return {
+    air,
+    requestSchema: e.requestSchema,
+    documentation: `https://runware.ai/docs/models/${e.slug}`,
+    source: 'network',
+  };
 };
 const UUID = '00000000-0000-4000-8000-000000000000';
-const flux = (extra: Record<string, unknown>) => ({ taskType: 'imageInference', taskUUID: UUID, model: 'runware:101@1', deliveryMethod: 'async', positivePrompt: 'a cat', ...extra });
+const flux = (extra: Record<string, unknown>) => ({
+  taskType: 'imageInference',
+  taskUUID: UUID,
+  model: 'runware:101@1',
+  deliveryMethod: 'async',
+  positivePrompt: 'a cat',
+  ...extra,
+});
 const field = (p: string): string => `params.${p}`;
 
 async function refusal(p: Promise<unknown>): Promise<ValidationError> {
@@ -33,7 +45,18 @@ async function refusal(p: Promise<unknown>): Promise<ValidationError> {
 
 describe('live-schema validation (Ajv 2019-09)', () => {
   it('accepts documented fields the hand-written rules never listed', async () => {
-    await expect(validateAgainst(flux({ watermark: true, trueCFGScale: 4, lycoris: [{ model: 'civitai:1@1', weight: 0.5 }], acePlusPlus: { type: 'portrait' } }), model('runware:101@1'), field)).resolves.toBeUndefined();
+    await expect(
+      validateAgainst(
+        flux({
+          watermark: true,
+          trueCFGScale: 4,
+          lycoris: [{ model: 'civitai:1@1', weight: 0.5 }],
+          acePlusPlus: { type: 'portrait' },
+        }),
+        model('runware:101@1'),
+        field,
+      ),
+    ).resolves.toBeUndefined();
   });
 
   it('names a forbidden value, says what is allowed, and links the docs', async () => {
@@ -58,27 +81,70 @@ describe('live-schema validation (Ajv 2019-09)', () => {
   });
 
   it('explains fixed size combinations by their titles', async () => {
-    const e = await refusal(validateAgainst({ taskType: 'imageInference', taskUUID: UUID, model: 'google:imagen@4', deliveryMethod: 'async', positivePrompt: 'a cat', width: 1024, height: 768 }, model('google:imagen@4'), field));
+    const e = await refusal(
+      validateAgainst(
+        {
+          taskType: 'imageInference',
+          taskUUID: UUID,
+          model: 'google:imagen@4',
+          deliveryMethod: 'async',
+          positivePrompt: 'a cat',
+          width: 1024,
+          height: 768,
+        },
+        model('google:imagen@4'),
+        field,
+      ),
+    );
     expect(e.field).toBe('params.width');
     expect(e.message).toContain('fixed combinations');
     expect(e.allowed).toContain('16:9 1408×768');
-    await expect(validateAgainst({ taskType: 'imageInference', taskUUID: UUID, model: 'google:imagen@4', deliveryMethod: 'async', positivePrompt: 'a cat', width: 1408, height: 768 }, model('google:imagen@4'), field)).resolves.toBeUndefined();
+    await expect(
+      validateAgainst(
+        {
+          taskType: 'imageInference',
+          taskUUID: UUID,
+          model: 'google:imagen@4',
+          deliveryMethod: 'async',
+          positivePrompt: 'a cat',
+          width: 1408,
+          height: 768,
+        },
+        model('google:imagen@4'),
+        field,
+      ),
+    ).resolves.toBeUndefined();
   });
 
   it('checks dependentRequired, required fields, nested paths and delivery', async () => {
-    expect((await refusal(validateAgainst(flux({ maskImage: 'x' }), model('runware:101@1'), field))).field).toBe('params.seedImage');
+    expect((await refusal(validateAgainst(flux({ maskImage: 'x' }), model('runware:101@1'), field))).field).toBe(
+      'params.seedImage',
+    );
     const noPrompt = flux({});
     delete (noPrompt as Record<string, unknown>).positivePrompt;
-    expect((await refusal(validateAgainst(noPrompt, model('runware:101@1'), field))).field).toBe('params.positivePrompt');
+    expect((await refusal(validateAgainst(noPrompt, model('runware:101@1'), field))).field).toBe(
+      'params.positivePrompt',
+    );
     const kling = { taskType: 'videoInference', taskUUID: UUID, model: 'klingai:5@3', positivePrompt: 'waves' };
-    expect((await refusal(validateAgainst({ ...kling, deliveryMethod: 'sync' }, model('klingai:5@3'), field))).field).toBe('params.deliveryMethod');
-    const nested = await refusal(validateAgainst({ ...kling, deliveryMethod: 'async', inputs: { frameImages: [{ image: 'u', frame: 'middle' }] } }, model('klingai:5@3'), field));
+    expect(
+      (await refusal(validateAgainst({ ...kling, deliveryMethod: 'sync' }, model('klingai:5@3'), field))).field,
+    ).toBe('params.deliveryMethod');
+    const nested = await refusal(
+      validateAgainst(
+        { ...kling, deliveryMethod: 'async', inputs: { frameImages: [{ image: 'u', frame: 'middle' }] } },
+        model('klingai:5@3'),
+        field,
+      ),
+    );
     expect(nested.field).toBe('params.inputs.frameImages[0].frame');
     expect(nested.allowed).toBe('first | last');
   });
 
   it('strips vestigial $ids (duplicates break a compile) but keeps properties named like keywords', () => {
-    const s = stripIds({ $id: 'a', properties: { $id: { type: 'string', $id: 'b' }, x: { $id: 'a' } } }) as Record<string, Record<string, Record<string, unknown>>>;
+    const s = stripIds({ $id: 'a', properties: { $id: { type: 'string', $id: 'b' }, x: { $id: 'a' } } }) as Record<
+      string,
+      Record<string, Record<string, unknown>>
+    >;
     expect(s.$id).toBeUndefined();
     expect(s.properties!.$id).toEqual({ type: 'string' });
     expect(s.properties!.x).toEqual({});
@@ -90,7 +156,10 @@ describe('schema facts and compact descriptions', () => {
     expect(taskTypeOf(schemaFor('klingai:5@3')!.requestSchema)).toBe('videoInference');
     expect(taskTypeOf({ properties: { taskType: { enum: ['caption'] } } })).toBe('caption');
     expect(deliveryMethodsOf(schemaFor('klingai:5@3')!.requestSchema)).toEqual(['async']);
-    expect(deliveryMethodsOf({ properties: { deliveryMethod: { enum: ['sync', 'async'] } } })).toEqual(['sync', 'async']);
+    expect(deliveryMethodsOf({ properties: { deliveryMethod: { enum: ['sync', 'async'] } } })).toEqual([
+      'sync',
+      'async',
+    ]);
     expect(deliveryMethodsOf({ properties: {} })).toBeUndefined();
   });
 
@@ -98,7 +167,8 @@ describe('schema facts and compact descriptions', () => {
     const p = paramsOf(schemaFor('klingai:5@3')!.requestSchema);
     const names = p.map((x) => x.name);
     expect(names[0]).toBe('positivePrompt');
-    for (const hidden of ['taskType', 'taskUUID', 'deliveryMethod', 'model', 'webhookURL', 'includeCost']) expect(names).not.toContain(hidden);
+    for (const hidden of ['taskType', 'taskUUID', 'deliveryMethod', 'model', 'webhookURL', 'includeCost'])
+      expect(names).not.toContain(hidden);
     expect(names).toContain('inputs.frameImages');
     expect(p.find((x) => x.name === 'duration')).toMatchObject({ type: 'integer', allowed: '5 | 10', default: 5 });
     expect(JSON.stringify(p)).not.toContain('$id');
@@ -111,7 +181,10 @@ describe('schema facts and compact descriptions', () => {
 describe('coercion of what clients send', () => {
   const s = schemaFor('klingai:5@3')!.requestSchema;
   it('follows the schema: stringified numbers, booleans and nested objects become values; strings stay strings', () => {
-    const v = coerceToSchema({ duration: '5', positivePrompt: '123', inputs: '{"frameImages":[{"image":"a.png"}]}' }, s) as Record<string, unknown>;
+    const v = coerceToSchema(
+      { duration: '5', positivePrompt: '123', inputs: '{"frameImages":[{"image":"a.png"}]}' },
+      s,
+    ) as Record<string, unknown>;
     expect(v.duration).toBe(5);
     expect(v.positivePrompt).toBe('123');
     expect(v.inputs).toEqual({ frameImages: [{ image: 'a.png' }] });
@@ -130,7 +203,11 @@ describe('coercion of what clients send', () => {
     setParam(p, 'duration=10', s);
     setParam(p, 'inputs.frameImages.0.image=./a.png', s);
     setParam(p, 'inputs.frameImages.0.frame=first', s);
-    expect(p).toEqual({ positivePrompt: '42', duration: 10, inputs: { frameImages: [{ image: './a.png', frame: 'first' }] } });
+    expect(p).toEqual({
+      positivePrompt: '42',
+      duration: 10,
+      inputs: { frameImages: [{ image: './a.png', frame: 'first' }] },
+    });
     const free: Record<string, unknown> = {};
     setParam(free, 'n=3', undefined);
     setParam(free, 'flag=true', undefined);
@@ -153,8 +230,11 @@ describe('the catalogue cache', () => {
       if (down) return res.writeHead(503).end();
       if (req.url === '/missing') return res.writeHead(404).end();
       const etag = '"v1"';
-      if (req.headers['if-none-match'] === etag) return res.writeHead(304, { etag, 'cache-control': cacheControl }).end();
-      res.writeHead(200, { 'content-type': 'application/json', etag, 'cache-control': cacheControl }).end(JSON.stringify({ ok: req.url }));
+      if (req.headers['if-none-match'] === etag)
+        return res.writeHead(304, { etag, 'cache-control': cacheControl }).end();
+      res
+        .writeHead(200, { 'content-type': 'application/json', etag, 'cache-control': cacheControl })
+        .end(JSON.stringify({ ok: req.url }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -205,8 +285,12 @@ describe('the catalogue cache', () => {
 });
 
 describe('upstream patterns under RE2 (hardening, second wave)', () => {
-  const schema = { type: 'object', properties: { p: { type: 'string', pattern: '^(a+)+$' }, q: { type: 'string', pattern: '^b$' } } };
-  const check = (task: Record<string, unknown>) => validateAgainst(task, { air: 'a:b@c', requestSchema: schema, source: 'network' }, (x) => x);
+  const schema = {
+    type: 'object',
+    properties: { p: { type: 'string', pattern: '^(a+)+$' }, q: { type: 'string', pattern: '^b$' } },
+  };
+  const check = (task: Record<string, unknown>) =>
+    validateAgainst(task, { air: 'a:b@c', requestSchema: schema, source: 'network' }, (x) => x);
 
   it('each pattern is enforced as written, a catastrophic one in linear time', async () => {
     const t0 = performance.now();
@@ -221,6 +305,8 @@ describe('upstream patterns under RE2 (hardening, second wave)', () => {
     let deep: Record<string, unknown> = { type: 'string' };
     for (let i = 0; i < 100; i++) deep = { type: 'object', properties: { x: deep } };
     expect(overBounds(deep)).toMatch(/nested over/);
-    expect(await unusableSchema({ type: 'object', properties: { x: { type: 'string', pattern: '(a)\\1' } } })).toMatch(/cannot be compiled/);
+    expect(await unusableSchema({ type: 'object', properties: { x: { type: 'string', pattern: '(a)\\1' } } })).toMatch(
+      /cannot be compiled/,
+    );
   });
 });

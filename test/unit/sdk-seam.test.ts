@@ -10,14 +10,19 @@ import { harden, missingSdkInternals } from '../../src/mcp/harden.js';
 describe('the SDK seam', () => {
   it('finds every SDK internal harden.ts patches in the installed SDK', () => {
     const server = new McpServer({ name: 't', version: '0' }, { capabilities: { tools: {}, logging: {} } });
-    expect(missingSdkInternals(server), 'an SDK internal harden.ts relies on is gone: pin the SDK back, or move the patch').toEqual([]);
+    expect(
+      missingSdkInternals(server),
+      'an SDK internal harden.ts relies on is gone: pin the SDK back, or move the patch',
+    ).toEqual([]);
   });
 
   it('pins the SDK exactly in package.json (no ^ or ~), at the version installed', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
     const pinned = pkg.dependencies['@modelcontextprotocol/sdk']!;
     expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
-    const installed = (JSON.parse(readFileSync('node_modules/@modelcontextprotocol/sdk/package.json', 'utf8')) as { version: string }).version;
+    const installed = (
+      JSON.parse(readFileSync('node_modules/@modelcontextprotocol/sdk/package.json', 'utf8')) as { version: string }
+    ).version;
     expect(installed).toBe(pinned);
   });
 

@@ -14,7 +14,17 @@ describe('the SQLite state', () => {
     const d = dir();
     const s = SqliteState.open(d);
     const now = new Date().toISOString();
-    await s.putTask('img', { taskUUID: 'img', attempts: [], taskType: 'imageInference', status: 'success', createdAt: now, updatedAt: now, numberResults: 2, outputs: [], request: {} });
+    await s.putTask('img', {
+      taskUUID: 'img',
+      attempts: [],
+      taskType: 'imageInference',
+      status: 'success',
+      createdAt: now,
+      updatedAt: now,
+      numberResults: 2,
+      outputs: [],
+      request: {},
+    });
     await s.close();
     // What an older version wrote: a batch's second UUID linked to the first task's root.
     const Database = (await import('better-sqlite3')).default;
@@ -27,7 +37,7 @@ describe('the SQLite state', () => {
     await again.close();
   });
 
-  it('keeps its page cache to SQLite\'s default 2 MB (better-sqlite3 builds with 16 MB, which a long run fills)', async () => {
+  it("keeps its page cache to SQLite's default 2 MB (better-sqlite3 builds with 16 MB, which a long run fills)", async () => {
     const d = dir();
     const s = SqliteState.open(d) as unknown as { db: { pragma: (q: string, o: { simple: true }) => unknown } };
     expect(s.db.pragma('cache_size', { simple: true })).toBe(-CACHE_KIB);

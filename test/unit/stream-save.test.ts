@@ -61,9 +61,15 @@ describe('outputs streamed to disk', () => {
 
   it('keeps the bytes when a preview wants them, and names the file by what the bytes are', async () => {
     const root = fresh();
-    const r = await streamOutput(`${base}/png`, { name: 'img', slot, expected: 'JPG' }, root, [root], { keep: (f) => f === 'PNG' });
+    const r = await streamOutput(`${base}/png`, { name: 'img', slot, expected: 'JPG' }, root, [root], {
+      keep: (f) => f === 'PNG',
+    });
     expect(r.data?.equals(png)).toBe(true);
-    expect(r.saved).toMatchObject({ path: join(root, 'img.png'), format: 'PNG', note: expect.stringContaining('not the JPG asked for') });
+    expect(r.saved).toMatchObject({
+      path: join(root, 'img.png'),
+      format: 'PNG',
+      note: expect.stringContaining('not the JPG asked for'),
+    });
   });
 
   it('never replaces a file or follows a symlink planted at the name', async () => {
@@ -99,7 +105,9 @@ describe('outputs streamed to disk', () => {
     const cancelled = streamOutput(`${base}/hang`, { name: 'c', slot }, root, [root], { signal: ctl.signal });
     setTimeout(() => ctl.abort(), 50);
     await expect(cancelled).rejects.toBeInstanceOf(CancelledError);
-    await expect(streamOutput(`${base}/hang`, { name: 'h', slot }, root, [root], { timeoutMs: 100 })).rejects.toThrow(/longer than/);
+    await expect(streamOutput(`${base}/hang`, { name: 'h', slot }, root, [root], { timeoutMs: 100 })).rejects.toThrow(
+      /longer than/,
+    );
     expect(readdirSync(root)).toEqual([]);
   });
 });
@@ -112,8 +120,17 @@ describe('a large batch', () => {
     process.on('warning', onWarning);
     try {
       const ctl = new AbortController();
-      const results = Array.from({ length: 16 }, (_, i) => ({ taskUUID: 't', imageUUID: `img-${i}`, imageURL: `${base}/png` }));
-      const m = await materialize(results, 't', { saveTo: 'batch/', roots: [root], previewMaxBytes: 0, signal: ctl.signal });
+      const results = Array.from({ length: 16 }, (_, i) => ({
+        taskUUID: 't',
+        imageUUID: `img-${i}`,
+        imageURL: `${base}/png`,
+      }));
+      const m = await materialize(results, 't', {
+        saveTo: 'batch/',
+        roots: [root],
+        previewMaxBytes: 0,
+        signal: ctl.signal,
+      });
       expect(m.info.every((x) => x.savedTo && x.format === 'PNG')).toBe(true);
       expect(readdirSync(join(root, 'batch')).sort()).toEqual(results.map((r) => `runware-${r.imageUUID}.png`).sort());
       await new Promise((r) => setImmediate(r));

@@ -9,7 +9,22 @@ import { join, relative } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rules } from '../../src/runware/rules.js';
-import { callerRunnableTypes, CARRIES, defaultDelivery, GENERIC_WORK_TYPE, taskTypeFromCapabilities, firstPollMinSteps, isBillable, isKept, isLongType, isReadType, KNOWN_TASK_TYPES, resultCount, TASK_TYPES, type TaskTypeRow } from '../../src/runware/task-types.js';
+import {
+  callerRunnableTypes,
+  CARRIES,
+  defaultDelivery,
+  GENERIC_WORK_TYPE,
+  taskTypeFromCapabilities,
+  firstPollMinSteps,
+  isBillable,
+  isKept,
+  isLongType,
+  isReadType,
+  KNOWN_TASK_TYPES,
+  resultCount,
+  TASK_TYPES,
+  type TaskTypeRow,
+} from '../../src/runware/task-types.js';
 import { carriesOutput, expectedResults } from '../../src/runware/verdicts.js';
 import { Simulator } from '../../src/simulator/server.js';
 import { ROOT } from '../helpers.js';
@@ -45,7 +60,8 @@ function taskTypeLists(text: string): number[] {
   for (let i = 0; i < lines.length; i++) {
     const names = namesOn(lines[i]!);
     let j = i;
-    while (onlyLiterals(lines[j]!) && j + 1 < lines.length && onlyLiterals(lines[j + 1]!)) for (const n of namesOn(lines[++j]!)) names.add(n);
+    while (onlyLiterals(lines[j]!) && j + 1 < lines.length && onlyLiterals(lines[j + 1]!))
+      for (const n of namesOn(lines[++j]!)) names.add(n);
     if (names.size >= 2) hits.push(i + 1);
     i = j;
   }
@@ -66,7 +82,11 @@ describe('task type names live in the table only', () => {
     expect(taskTypeLists(`function read(t: 'getResponse' | "getTaskDetails") {}`)).toEqual([1]);
     expect(taskTypeLists(`export const KNOWN = [\n  'imageInference',\n  'upscale',\n];`)).toEqual([2]);
     expect(taskTypeLists(`const t = { taskType: 'imageInference', prompt: 'upscale' };`)).toEqual([1]);
-    expect(taskTypeLists(`const t = { taskType: 'imageInference' };\n// 'upscale' and 'caption' in a comment\n/* 'ping', 'training' */`)).toEqual([]);
+    expect(
+      taskTypeLists(
+        `const t = { taskType: 'imageInference' };\n// 'upscale' and 'caption' in a comment\n/* 'ping', 'training' */`,
+      ),
+    ).toEqual([]);
     expect(taskTypeLists(`if (t === 'promptEnhance') return 1;`)).toEqual([]);
   });
 
@@ -85,18 +105,63 @@ describe('task type names live in the table only', () => {
 // ---- Every row is whole and consistent. ----
 
 /** Every fact a row states; a row missing one does not compile, and this catches a cast. */
-const FACTS: Array<keyof TaskTypeRow> = ['billing', 'price', 'kept', 'counts', 'delivery', 'long', 'firstPollMinSteps', 'output', 'sameAs', 'schema', 'callerMayRun', 'capability', 'modality'];
+const FACTS: Array<keyof TaskTypeRow> = [
+  'billing',
+  'price',
+  'kept',
+  'counts',
+  'delivery',
+  'long',
+  'firstPollMinSteps',
+  'output',
+  'sameAs',
+  'schema',
+  'callerMayRun',
+  'capability',
+  'modality',
+];
 
 describe('the task type table', () => {
   it('has a row, with every fact, for each task type the API knows, and the rules accept each', () => {
     // The reference's names (runware-api.md, "Names"), less the authentication task the rules refuse.
-    const reference = ['imageInference', 'videoInference', 'audioInference', 'textInference', '3dInference', 'photoMaker', 'upscale', 'imageUpscale', 'removeBackground', 'imageBackgroundRemoval', 'caption', 'imageCaption', 'controlNetPreprocess', 'imageControlNetPreProcess', 'imageMasking', 'vectorize', 'promptEnhance', 'imageUpload', 'mediaStorage', 'modelSearch', 'modelUpload', 'accountManagement', 'getResponse', 'getTaskDetails', 'training', 'ping'];
+    const reference = [
+      'imageInference',
+      'videoInference',
+      'audioInference',
+      'textInference',
+      '3dInference',
+      'photoMaker',
+      'upscale',
+      'imageUpscale',
+      'removeBackground',
+      'imageBackgroundRemoval',
+      'caption',
+      'imageCaption',
+      'controlNetPreprocess',
+      'imageControlNetPreProcess',
+      'imageMasking',
+      'vectorize',
+      'promptEnhance',
+      'imageUpload',
+      'mediaStorage',
+      'modelSearch',
+      'modelUpload',
+      'accountManagement',
+      'getResponse',
+      'getTaskDetails',
+      'training',
+      'ping',
+    ];
     expect([...KNOWN_TASK_TYPES].sort()).toEqual([...reference].sort());
     const rules = new Rules();
     for (const t of KNOWN_TASK_TYPES) {
       const row = TASK_TYPES[t]!;
       for (const f of FACTS) expect(f in row, `${t}.${f}`).toBe(true);
-      const task = isReadType(t) ? { taskType: t, taskUUID: '6f0e2bd3-1f4c-4c55-9a4e-0b7d2a9c1e5f' } : t === 'imageInference' ? { taskType: t, positivePrompt: 'a', model: 'runware:101@1' } : { taskType: t };
+      const task = isReadType(t)
+        ? { taskType: t, taskUUID: '6f0e2bd3-1f4c-4c55-9a4e-0b7d2a9c1e5f' }
+        : t === 'imageInference'
+          ? { taskType: t, positivePrompt: 'a', model: 'runware:101@1' }
+          : { taskType: t };
       expect(() => rules.inspect(task), t).not.toThrow();
     }
     expect(() => rules.inspect({ taskType: 'notATaskType' })).toThrow(/unknown task type/);
@@ -145,7 +210,8 @@ describe('resultCount: the one count of results', () => {
     const count = (t: Item & { taskType: string }): number => resultCount({ taskUUID: uuid, ...t });
     expect(count({ taskType: 'imageInference', numberResults: 3 })).toBe(3);
     expect(count({ taskType: 'imageInference' })).toBe(1);
-    for (const bad of [0, -2, '3', null, Number.NaN, Number.POSITIVE_INFINITY]) expect(count({ taskType: 'videoInference', numberResults: bad })).toBe(1);
+    for (const bad of [0, -2, '3', null, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(count({ taskType: 'videoInference', numberResults: bad })).toBe(1);
     expect(count({ taskType: 'promptEnhance', promptVersions: 4 })).toBe(4);
     // promptEnhance counts promptVersions only: numberResults is not its count (Runware's default is one version).
     expect(count({ taskType: 'promptEnhance', numberResults: 3 })).toBe(1);
@@ -181,7 +247,8 @@ const COUNTED: Record<string, number> = { imageInference: 4, videoInference: 4, 
 describe('the table agrees with the simulator', () => {
   const sim = new Simulator({ timeScale: 0.002 });
   const uuid = (): string => crypto.randomUUID();
-  const send = (task: Item): Promise<{ data: Item[]; errors: Array<{ code: string }> }> => sim.runware.handle([task], undefined);
+  const send = (task: Item): Promise<{ data: Item[]; errors: Array<{ code: string }> }> =>
+    sim.runware.handle([task], undefined);
   /** The results of an async task, once getResponse has all of them. */
   async function asyncResults(taskUUID: string, want: number): Promise<Item[]> {
     for (let i = 0; i < 200; i++) {
@@ -202,7 +269,10 @@ describe('the table agrees with the simulator', () => {
       for (const mode of ['sync', 'async'] as const) {
         if (!allowed || allowed.includes(mode)) continue;
         const r = await send({ ...base, taskType: t, taskUUID: uuid(), deliveryMethod: mode });
-        expect(r.errors.map((e) => e.code), `${t} refuses ${mode}`).toEqual(['invalidDeliveryMethod']);
+        expect(
+          r.errors.map((e) => e.code),
+          `${t} refuses ${mode}`,
+        ).toEqual(['invalidDeliveryMethod']);
       }
       for (const mode of modes) {
         const task = { ...base, taskType: t, taskUUID: uuid(), ...(mode ? { deliveryMethod: mode } : {}) };
@@ -238,7 +308,9 @@ describe('the table agrees with the simulator', () => {
 
 describe('lookups the services make', () => {
   it('a caller may name any type but the reads and ping; the precheck type is checked generically', () => {
-    expect(callerRunnableTypes()).toEqual(KNOWN_TASK_TYPES.filter((t) => !['getResponse', 'getTaskDetails', 'ping'].includes(t)));
+    expect(callerRunnableTypes()).toEqual(
+      KNOWN_TASK_TYPES.filter((t) => !['getResponse', 'getTaskDetails', 'ping'].includes(t)),
+    );
     expect(TASK_TYPES[GENERIC_WORK_TYPE]!.schema).toBeNull();
     expect(TASK_TYPES[GENERIC_WORK_TYPE]!.billing).toBe('billable');
   });

@@ -39,17 +39,35 @@ describe('JournalTaskStore', () => {
     await store.storeTaskResult(t.taskId, 'completed', done);
     const after = await store.getTask(t.taskId);
     expect(after).toMatchObject({ status: 'cancelled', statusMessage: expect.stringMatching(/polling stopped/) });
-    expect(await store.getTaskResult(t.taskId)).toMatchObject({ isError: true, structuredContent: { error: { kind: 'cancelled' } } });
+    expect(await store.getTaskResult(t.taskId)).toMatchObject({
+      isError: true,
+      structuredContent: { error: { kind: 'cancelled' } },
+    });
   });
 
   it('a task whose runner went silent is failed, pointing at the journal; a live one on another runner is not', async () => {
     const { state, store } = setup();
     const old = new Date(Date.now() - STALE_MS - 1000).toISOString();
-    const base = { status: 'working' as const, createdAt: old, updatedAt: old, ttlMs: 60_000, pollIntervalMs: 1000, tool: 'runware_run', session: 'S', reach: 'S' };
+    const base = {
+      status: 'working' as const,
+      createdAt: old,
+      updatedAt: old,
+      ttlMs: 60_000,
+      pollIntervalMs: 1000,
+      tool: 'runware_run',
+      session: 'S',
+      reach: 'S',
+    };
     await state.putJob({ ...base, id: 'stale', runner: 'gone', heartbeatAt: old });
     await state.putJob({ ...base, id: 'alive', runner: 'other', heartbeatAt: new Date().toISOString() });
-    expect(await store.getTask('stale', 'S')).toMatchObject({ status: 'failed', statusMessage: expect.stringMatching(/runware_tasks.*runware_poll/) });
-    expect(await store.getTaskResult('stale', 'S')).toMatchObject({ isError: true, structuredContent: { error: { kind: 'state' } } });
+    expect(await store.getTask('stale', 'S')).toMatchObject({
+      status: 'failed',
+      statusMessage: expect.stringMatching(/runware_tasks.*runware_poll/),
+    });
+    expect(await store.getTaskResult('stale', 'S')).toMatchObject({
+      isError: true,
+      structuredContent: { error: { kind: 'state' } },
+    });
     expect((await store.getTask('alive', 'S'))!.status).toBe('working');
     expect(await store.getTask('never', 'S')).toBeNull();
     await expect(store.getTaskResult('never', 'S')).rejects.toThrow(/Task not found/);
@@ -78,11 +96,20 @@ describe('taskStarter', () => {
       new Promise((resolve) => {
         signal = (extra as { signal: AbortSignal }).signal;
         release = () => resolve(done);
-        signal.addEventListener('abort', () => resolve({ isError: true, content: [{ type: 'text', text: 'aborted' }] }));
+        signal.addEventListener('abort', () =>
+          resolve({ isError: true, content: [{ type: 'text', text: 'aborted' }] }),
+        );
       });
     const req = { method: 'tools/call', params: { name: 'runware_run', arguments: {}, task: {} } } as CallToolRequest;
-    const extra = { signal: new AbortController().signal, requestId: 1, sendNotification: async () => undefined, sendRequest: async () => ({}) };
-    const { task } = (await started.start('runware_run', run, req, extra)) as { task: { taskId: string; status: string } };
+    const extra = {
+      signal: new AbortController().signal,
+      requestId: 1,
+      sendNotification: async () => undefined,
+      sendRequest: async () => ({}),
+    };
+    const { task } = (await started.start('runware_run', run, req, extra)) as {
+      task: { taskId: string; status: string };
+    };
     expect(task.status).toBe('working');
     await new Promise((r) => setTimeout(r, 10));
     expect(signal?.aborted).toBe(false);
@@ -95,7 +122,9 @@ describe('taskStarter', () => {
     // And one left alone completes with the tool's result.
     const second = (await started.start('runware_run', run, req, extra)) as { task: { taskId: string } };
     release();
-    await waitFor(async () => (await store.getTask(second.task.taskId))!.status !== 'working', { what: 'the second task to complete' });
+    await waitFor(async () => (await store.getTask(second.task.taskId))!.status !== 'working', {
+      what: 'the second task to complete',
+    });
     expect(await store.getTaskResult(second.task.taskId)).toEqual(done);
   });
 });
@@ -108,7 +137,9 @@ describe('sessions are a boundary for tasks (hardening, second wave)', () => {
     expect((await store.listTasks(undefined, 'session-A')).tasks.map((t) => t.taskId)).toEqual([a.taskId]);
     expect(await store.getTask(a.taskId, 'session-B')).toBeNull();
     await expect(store.getTaskResult(a.taskId, 'session-B')).rejects.toThrow(/Task not found/);
-    await expect(store.updateTaskStatus(a.taskId, 'cancelled', undefined, 'session-B')).rejects.toThrow(/Task not found/);
+    await expect(store.updateTaskStatus(a.taskId, 'cancelled', undefined, 'session-B')).rejects.toThrow(
+      /Task not found/,
+    );
     expect((await store.getTask(a.taskId, 'session-A'))!.status).toBe('working');
   });
 

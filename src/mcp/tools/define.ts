@@ -31,7 +31,12 @@ export interface ToolCall {
   /** Asks the user before an expensive task (an elicitation), or undefined when the client cannot answer. */
   ask: ConfirmOptions['ask'];
   /** What the generation services take: the signal, the roots, the preview budget, and progress. */
-  serviceOptions(): Promise<{ signal: AbortSignal; roots: string[]; previewMaxBytes: number; onProgress?: ProgressReporter }>;
+  serviceOptions(): Promise<{
+    signal: AbortSignal;
+    roots: string[];
+    previewMaxBytes: number;
+    onProgress?: ProgressReporter;
+  }>;
 }
 
 /** What a handler returns. */
@@ -75,7 +80,8 @@ export function inventory(defs: readonly ToolDefinition[]): readonly ToolDefinit
   const sorted = [...defs].sort((a, b) => a.order - b.order);
   for (let i = 1; i < sorted.length; i++) {
     const [a, b] = [sorted[i - 1]!, sorted[i]!];
-    if (a.order === b.order) throw new Error(`Tools ${a.name} and ${b.name} both have order ${a.order}: give each its own place.`);
+    if (a.order === b.order)
+      throw new Error(`Tools ${a.name} and ${b.name} both have order ${a.order}: give each its own place.`);
   }
   const names = new Set<string>();
   for (const d of sorted) {
@@ -96,7 +102,10 @@ export function toolGuide(defs: readonly ToolDefinition[]): string {
 }
 
 /** Registers one definition: the guard (every throw becomes an isError result), progress settled, the result built and scrubbed. */
-export function registerTool(def: ToolDefinition, { server, app, roots, log, previewMaxBytes, confirmProgress }: ToolDeps): void {
+export function registerTool(
+  def: ToolDefinition,
+  { server, app, roots, log, previewMaxBytes, confirmProgress }: ToolDeps,
+): void {
   server.registerTool(
     def.name,
     {
@@ -118,7 +127,12 @@ export function registerTool(def: ToolDefinition, { server, app, roots, log, pre
           progress,
           roots: allowed,
           ask: elicitConfirm(server, extraRaw),
-          serviceOptions: async () => ({ signal: extra.signal, roots: await allowed(), previewMaxBytes, ...(progress ? { onProgress: progress } : {}) }),
+          serviceOptions: async () => ({
+            signal: extra.signal,
+            roots: await allowed(),
+            previewMaxBytes,
+            ...(progress ? { onProgress: progress } : {}),
+          }),
         };
         const reply = await def.handler(args, call);
         await progress?.settle();

@@ -5,8 +5,16 @@ import { defineTool } from './define.js';
 export const inputSchema = z
   .object({
     search: z.string().min(1).max(200).optional().describe('Name, maker or style, e.g. "kling", "anime".'),
-    capability: z.string().min(1).max(100).optional().describe('e.g. image-to-video, text-to-speech, upscale, background-removal, text-to-image.'),
-    category: z.enum(['checkpoint', 'lora', 'lycoris', 'controlnet', 'vae', 'embeddings']).optional().describe('Community only, as are architecture, type, tags.'),
+    capability: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('e.g. image-to-video, text-to-speech, upscale, background-removal, text-to-image.'),
+    category: z
+      .enum(['checkpoint', 'lora', 'lycoris', 'controlnet', 'vae', 'embeddings'])
+      .optional()
+      .describe('Community only, as are architecture, type, tags.'),
     architecture: z.string().max(50).optional().describe('e.g. sdxl, flux1d, sd1x, pony.'),
     type: z.enum(['base', 'inpainting', 'refiner']).optional(),
     tags: z.array(z.string().max(100)).max(10).optional(),
@@ -15,7 +23,15 @@ export const inputSchema = z
   })
   .strict();
 
-const model = z.object({ air: z.string(), name: z.string(), source: z.enum(['curated', 'community']), taskType: z.string().optional(), validated: z.boolean() }).loose();
+const model = z
+  .object({
+    air: z.string(),
+    name: z.string(),
+    source: z.enum(['curated', 'community']),
+    taskType: z.string().optional(),
+    validated: z.boolean(),
+  })
+  .loose();
 
 export const outputSchema = z
   .object({

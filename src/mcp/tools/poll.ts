@@ -9,8 +9,19 @@ import * as shape from './shapes.js';
 export const inputSchema = z
   .object({
     taskUUID: shape.taskUUID.describe('Of any earlier task, sync or async.'),
-    waitSeconds: z.number().min(0).max(300).default(0).describe('0 polls once; else wait with progress up to this long (stay under your client timeout).'),
-    numberResults: z.number().int().min(TEXT_TO_IMAGE_LIMITS.numberResults.min).max(TEXT_TO_IMAGE_LIMITS.numberResults.max).optional().describe('Results the task was asked for; omit to use what the journal knows.'),
+    waitSeconds: z
+      .number()
+      .min(0)
+      .max(300)
+      .default(0)
+      .describe('0 polls once; else wait with progress up to this long (stay under your client timeout).'),
+    numberResults: z
+      .number()
+      .int()
+      .min(TEXT_TO_IMAGE_LIMITS.numberResults.min)
+      .max(TEXT_TO_IMAGE_LIMITS.numberResults.max)
+      .optional()
+      .describe('Results the task was asked for; omit to use what the journal knows.'),
     saveTo: z.string().min(1).max(1024).optional().describe('Save finished outputs here, as runware_run does.'),
   })
   .strict();
@@ -25,7 +36,9 @@ export const outputSchema = z.object({
   errors: shape.errors,
   polls: z.number(),
   transientFailures: z.number(),
-  files: z.array(z.object({ index: z.number(), savedTo: z.string().optional(), saveError: z.string().optional() }).loose()).optional(),
+  files: z
+    .array(z.object({ index: z.number(), savedTo: z.string().optional(), saveError: z.string().optional() }).loose())
+    .optional(),
   overrun: shape.overrun,
   next: z.string().optional(),
 });
@@ -51,7 +64,13 @@ export default defineTool({
       output.results.map((r, i) => {
         const src = mediaSource(r);
         const f = files.get(i);
-        return { ...(f?.savedTo ? { savedTo: f.savedTo } : {}), ...(src.url ? { url: src.url } : {}), ...(f?.mimeType ? { mimeType: f.mimeType } : {}), name: src.uuid ?? `result-${i + 1}`, description: `Result ${i + 1} of task ${output.taskUUID}` };
+        return {
+          ...(f?.savedTo ? { savedTo: f.savedTo } : {}),
+          ...(src.url ? { url: src.url } : {}),
+          ...(f?.mimeType ? { mimeType: f.mimeType } : {}),
+          name: src.uuid ?? `result-${i + 1}`,
+          description: `Result ${i + 1} of task ${output.taskUUID}`,
+        };
       }),
       previews,
     );

@@ -9,12 +9,26 @@ export const inputSchema = z
   .object({
     tasks: z
       .union([z.array(task).min(1).max(50), task])
-      .describe('A task object or an array, e.g. [{"taskType":"promptEnhance","prompt":"a cat","promptVersions":2}]. No taskUUID, apiKey or authentication tasks.'),
+      .describe(
+        'A task object or an array, e.g. [{"taskType":"promptEnhance","prompt":"a cat","promptVersions":2}]. No taskUUID, apiKey or authentication tasks.',
+      ),
   })
   .strict();
 
 export const outputSchema = z.object({
-  tasks: z.array(z.object({ index: z.number(), taskType: z.string(), taskUUID: z.string(), status: shape.status, results: z.array(z.record(z.string(), z.unknown())), errors: shape.errors, note: z.string().optional() }).loose()),
+  tasks: z.array(
+    z
+      .object({
+        index: z.number(),
+        taskType: z.string(),
+        taskUUID: z.string(),
+        status: shape.status,
+        results: z.array(z.record(z.string(), z.unknown())),
+        errors: shape.errors,
+        note: z.string().optional(),
+      })
+      .loose(),
+  ),
   requestErrors: shape.errors,
   anyFailed: z.boolean(),
   allFailed: z.boolean(),

@@ -11,14 +11,34 @@ export const inputSchema = z
     params: z
       .union([z.record(z.string(), z.unknown()), z.string()])
       .optional()
-      .describe('By their API names, e.g. {"positivePrompt":"waves","duration":5}. Local paths in media fields are uploaded.'),
-    waitSeconds: z.number().min(0).max(300).default(DEFAULT_RUN_WAIT_SECONDS).describe('Default 45; 0 returns the taskUUID for runware_poll.'),
+      .describe(
+        'By their API names, e.g. {"positivePrompt":"waves","duration":5}. Local paths in media fields are uploaded.',
+      ),
+    waitSeconds: z
+      .number()
+      .min(0)
+      .max(300)
+      .default(DEFAULT_RUN_WAIT_SECONDS)
+      .describe('Default 45; 0 returns the taskUUID for runware_poll.'),
     confirmCostUsd: shape.confirmCostUsd,
-    saveTo: z.string().min(1).max(1024).optional().describe('Directory (ending in /) or file name inside the output roots; real extensions.'),
+    saveTo: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe('Directory (ending in /) or file name inside the output roots; real extensions.'),
   })
   .strict();
 
-const item = z.object({ kind: z.string(), url: z.string().optional(), text: z.string().optional(), savedTo: z.string().optional(), saveError: z.string().optional() }).loose();
+const item = z
+  .object({
+    kind: z.string(),
+    url: z.string().optional(),
+    text: z.string().optional(),
+    savedTo: z.string().optional(),
+    saveError: z.string().optional(),
+  })
+  .loose();
 
 export const outputSchema = z.object({
   status: shape.status,
@@ -54,9 +74,23 @@ export default defineTool({
   studio: true,
   handler: async (args, call) => {
     const r = await runModel(call.app, args, { ...(await call.serviceOptions()), ask: call.ask });
-    const media = r.output.outputs.map((o, i) => ({ ...(o.savedTo ? { savedTo: o.savedTo } : {}), ...(o.url ? { url: o.url } : {}), ...(o.mimeType ? { mimeType: o.mimeType } : {}), name: o.uuid ?? `output-${i + 1}`, description: `${o.kind} output ${i + 1}` }));
-    const texts = r.output.outputs.filter((o) => o.kind === 'text').map((o) => ({ type: 'text' as const, text: o.text! }));
-    const content = [...texts, ...mediaBlocks(media.map((m, i) => (r.output.outputs[i]!.kind === 'text' ? { name: m.name, description: m.description } : m)), r.previews)];
+    const media = r.output.outputs.map((o, i) => ({
+      ...(o.savedTo ? { savedTo: o.savedTo } : {}),
+      ...(o.url ? { url: o.url } : {}),
+      ...(o.mimeType ? { mimeType: o.mimeType } : {}),
+      name: o.uuid ?? `output-${i + 1}`,
+      description: `${o.kind} output ${i + 1}`,
+    }));
+    const texts = r.output.outputs
+      .filter((o) => o.kind === 'text')
+      .map((o) => ({ type: 'text' as const, text: o.text! }));
+    const content = [
+      ...texts,
+      ...mediaBlocks(
+        media.map((m, i) => (r.output.outputs[i]!.kind === 'text' ? { name: m.name, description: m.description } : m)),
+        r.previews,
+      ),
+    ];
     return { output: r.output, content, ...(r.output.status === 'error' ? { failed: r.output.errors } : {}) };
   },
 });

@@ -5,12 +5,22 @@ import { defineTool } from './define.js';
 export const inputSchema = z
   .object({
     id: z.string().min(1).max(300).describe('A UUID, or a useapi.net id like user:1-runwayml:me@x.com-task:<uuid>.'),
-    provider: z.enum(PROVIDERS as unknown as ['runway', 'useapi', 'makevid']).optional().describe('Omit to detect from the id.'),
-    waitSeconds: z.number().min(0).max(300).default(0).describe('0 looks once; else wait with progress until it ends or this long passes.'),
+    provider: z
+      .enum(PROVIDERS as unknown as ['runway', 'useapi', 'makevid'])
+      .optional()
+      .describe('Omit to detect from the id.'),
+    waitSeconds: z
+      .number()
+      .min(0)
+      .max(300)
+      .default(0)
+      .describe('0 looks once; else wait with progress until it ends or this long passes.'),
   })
   .strict();
 
-const output = z.object({ url: z.string(), kind: z.enum(['video', 'image', 'audio', 'unknown']), expiresAt: z.string().optional() }).loose();
+const output = z
+  .object({ url: z.string(), kind: z.enum(['video', 'image', 'audio', 'unknown']), expiresAt: z.string().optional() })
+  .loose();
 
 export const outputSchema = z.object({
   id: z.string(),

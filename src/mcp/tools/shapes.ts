@@ -19,7 +19,14 @@ export const taskUUID = z.string().regex(/^[0-9a-fA-F-]{36}$/, 'must be the task
  * output schema, which agents read on every session.
  */
 export const toolError = z
-  .object({ kind: z.string(), message: z.string(), field: z.string().optional(), code: z.string().optional(), retryable: z.boolean().optional(), next: z.string().optional() })
+  .object({
+    kind: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+    code: z.string().optional(),
+    retryable: z.boolean().optional(),
+    next: z.string().optional(),
+  })
   .loose();
 
 /**

@@ -23,7 +23,8 @@ export default defineTool({
   name: 'runware_tasks',
   order: 80,
   title: 'Recent Runware tasks',
-  description: 'What was generated, by any process of this user: status, cost, output URLs and saved paths, newest first. Free. Whole record: resource runware://tasks/{taskUUID}.',
+  description:
+    'What was generated, by any process of this user: status, cost, output URLs and saved paths, newest first. Free. Whole record: resource runware://tasks/{taskUUID}.',
   guide: 'what was generated (cost, files).',
   input: inputSchema,
   output: outputSchema,

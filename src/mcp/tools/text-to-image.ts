@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { DEFAULT_MODEL, DEFAULT_WAIT_SECONDS, TEXT_TO_IMAGE_LIMITS as L, textToImage } from '../../services/text-to-image.js';
+import {
+  DEFAULT_MODEL,
+  DEFAULT_WAIT_SECONDS,
+  TEXT_TO_IMAGE_LIMITS as L,
+  textToImage,
+} from '../../services/text-to-image.js';
 import { AIR } from '../../runware/tasks/common.js';
 import { mediaBlocks } from '../results.js';
 import { defineTool } from './define.js';
@@ -11,7 +16,11 @@ export const inputSchema = z
   .object({
     prompt: z.string().min(1).max(10000).describe('What to draw.'),
     negativePrompt: z.string().max(10000).optional().describe('What to avoid.'),
-    model: z.string().regex(AIR, 'must be an AIR id like runware:101@1').default(DEFAULT_MODEL).describe('AIR id; default FLUX.1 dev. See runware_model_search.'),
+    model: z
+      .string()
+      .regex(AIR, 'must be an AIR id like runware:101@1')
+      .default(DEFAULT_MODEL)
+      .describe('AIR id; default FLUX.1 dev. See runware_model_search.'),
     width: dim.optional().describe('Multiple of 8 (16 for FLUX); omit for the model default.'),
     height: dim.optional(),
     steps: z.number().int().min(L.steps.min).max(L.steps.max).optional(),
@@ -21,14 +30,34 @@ export const inputSchema = z
     numberResults: z.number().int().min(L.numberResults.min).max(L.numberResults.max).default(1),
     outputFormat: z.enum(['JPG', 'PNG', 'WEBP']).optional().describe('Default JPG, or the extension of saveTo.'),
     includeCost: z.boolean().default(true),
-    extra: z.record(z.string(), z.unknown()).optional().describe('Other schema fields (lora, seedImage, strength, ...); local image paths are uploaded.'),
-    waitSeconds: z.number().min(0).max(300).default(DEFAULT_WAIT_SECONDS).describe('Default 45 (under the usual 60 s client timeout); 0 returns the taskUUID at once.'),
+    extra: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Other schema fields (lora, seedImage, strength, ...); local image paths are uploaded.'),
+    waitSeconds: z
+      .number()
+      .min(0)
+      .max(300)
+      .default(DEFAULT_WAIT_SECONDS)
+      .describe('Default 45 (under the usual 60 s client timeout); 0 returns the taskUUID at once.'),
     confirmCostUsd: shape.confirmCostUsd,
-    saveTo: z.string().min(1).max(1024).optional().describe('Folder (ending in /) or file in RUNWARE_OUTPUT_DIR or your roots; never overwrites.'),
+    saveTo: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe('Folder (ending in /) or file in RUNWARE_OUTPUT_DIR or your roots; never overwrites.'),
   })
   .strict();
 
-const image = z.object({ imageURL: z.string().optional(), seed: z.number().optional(), savedTo: z.string().optional(), saveError: z.string().optional() }).loose();
+const image = z
+  .object({
+    imageURL: z.string().optional(),
+    seed: z.number().optional(),
+    savedTo: z.string().optional(),
+    saveError: z.string().optional(),
+  })
+  .loose();
 
 export const outputSchema = z.object({
   status: shape.status,
@@ -63,7 +92,13 @@ export default defineTool({
   handler: async (args, call) => {
     const r = await textToImage(call.app, args, { ...(await call.serviceOptions()), ask: call.ask });
     const content = mediaBlocks(
-      r.output.images.map((img, i) => ({ ...(img.savedTo ? { savedTo: img.savedTo } : {}), ...(img.imageURL ? { url: img.imageURL } : {}), ...(img.mimeType ? { mimeType: img.mimeType } : {}), name: img.imageUUID ?? 'image', description: `Generated image ${i + 1}${img.seed !== undefined ? ` (seed ${img.seed})` : ''}` })),
+      r.output.images.map((img, i) => ({
+        ...(img.savedTo ? { savedTo: img.savedTo } : {}),
+        ...(img.imageURL ? { url: img.imageURL } : {}),
+        ...(img.mimeType ? { mimeType: img.mimeType } : {}),
+        name: img.imageUUID ?? 'image',
+        description: `Generated image ${i + 1}${img.seed !== undefined ? ` (seed ${img.seed})` : ''}`,
+      })),
       r.previews,
     );
     return { output: r.output, content, ...(r.output.status === 'error' ? { failed: r.output.errors } : {}) };

@@ -8,7 +8,14 @@
 import type { Logger } from '../../shared/log.js';
 import { sendableAir } from '../tasks/common.js';
 import { HttpCache, type Fetched } from './http-cache.js';
-import { parseCapabilities, parseCuratedModels, parseExamples, type Capability, type CuratedModel, type ModelExample } from './curated.js';
+import {
+  parseCapabilities,
+  parseCuratedModels,
+  parseExamples,
+  type Capability,
+  type CuratedModel,
+  type ModelExample,
+} from './curated.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -40,7 +47,8 @@ export interface CatalogOptions {
   timeoutMs?: number;
 }
 
-const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 /** taskType as the schema fixes it: `const`, then `enum[0]`, then `default` (as the official CLI reads it). */
 export function taskTypeOf(schema: JsonSchema | undefined): string | undefined {
@@ -53,7 +61,13 @@ export function taskTypeOf(schema: JsonSchema | undefined): string | undefined {
 export function deliveryMethodsOf(schema: JsonSchema | undefined): Array<'sync' | 'async'> | undefined {
   const p = obj(obj(schema?.properties)?.deliveryMethod);
   if (!p) return undefined;
-  const values = Array.isArray(p.oneOf) ? p.oneOf.map((b) => obj(b)?.const) : Array.isArray(p.enum) ? p.enum : p.const !== undefined ? [p.const] : ['sync', 'async'];
+  const values = Array.isArray(p.oneOf)
+    ? p.oneOf.map((b) => obj(b)?.const)
+    : Array.isArray(p.enum)
+      ? p.enum
+      : p.const !== undefined
+        ? [p.const]
+        : ['sync', 'async'];
   const out = values.filter((v): v is 'sync' | 'async' => v === 'sync' || v === 'async');
   return out.length ? out : undefined;
 }
@@ -64,20 +78,44 @@ export class ModelCatalog {
   private readonly parsed = new WeakMap<object, unknown>();
 
   constructor(private readonly opts: CatalogOptions) {
-    this.cache = new HttpCache({ ...(opts.cacheDir ? { dir: opts.cacheDir } : {}), userAgent: opts.userAgent, logger: opts.logger, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+    this.cache = new HttpCache({
+      ...(opts.cacheDir ? { dir: opts.cacheDir } : {}),
+      userAgent: opts.userAgent,
+      logger: opts.logger,
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
   }
 
   /** `revalidate`: ask the service even if a copy is fresh (a cached schema just refused a task). */
   async schema(air: string, signal?: AbortSignal, opts: { revalidate?: boolean } = {}): Promise<SchemaLookup> {
     // Whatever the front-end checked: what is not an AIR never goes into a URL.
-    if (!sendableAir(air)) return { missing: { reason: 'notFound', detail: 'the model is not an AIR id (or holds a secret), so no schema was asked for' } };
+    if (!sendableAir(air))
+      return {
+        missing: {
+          reason: 'notFound',
+          detail: 'the model is not an AIR id (or holds a secret), so no schema was asked for',
+        },
+      };
     const r = await this.cache.get(`${this.opts.schemasUrl}/resolve/${encodeURIComponent(air)}`, signal, opts);
-    if (r.status === 'notFound') return { missing: { reason: 'notFound', detail: `Runware's schema service has no schema for ${air}` } };
-    if (r.status === 'unavailable') return { missing: { reason: 'unavailable', detail: `Runware's schema service could not be reached (${r.reason}; remembered until ${new Date(r.retryAt).toISOString()}, so calls meanwhile do not wait for it)` } };
+    if (r.status === 'notFound')
+      return { missing: { reason: 'notFound', detail: `Runware's schema service has no schema for ${air}` } };
+    if (r.status === 'unavailable')
+      return {
+        missing: {
+          reason: 'unavailable',
+          detail: `Runware's schema service could not be reached (${r.reason}; remembered until ${new Date(r.retryAt).toISOString()}, so calls meanwhile do not wait for it)`,
+        },
+      };
     const body = obj(r.body);
     const requestSchema = obj(body?.requestSchema);
-    if (!requestSchema) return { missing: { reason: 'notFound', detail: `the schema service's answer for ${air} holds no requestSchema` } };
-    const documentation = typeof body?.documentation === 'string' && /^https?:\/\//.test(body.documentation) ? body.documentation : undefined;
+    if (!requestSchema)
+      return {
+        missing: { reason: 'notFound', detail: `the schema service's answer for ${air} holds no requestSchema` },
+      };
+    const documentation =
+      typeof body?.documentation === 'string' && /^https?:\/\//.test(body.documentation)
+        ? body.documentation
+        : undefined;
     return { schema: { air, requestSchema, ...(documentation ? { documentation } : {}), source: r.source } };
   }
 
@@ -86,7 +124,10 @@ export class ModelCatalog {
     const r: Fetched = await this.cache.get(`${this.opts.schemasUrl}/registry.json`, signal);
     if (r.status !== 'ok') return {};
     const e = obj(obj(obj(r.body)?.models)?.[air]);
-    return { ...(typeof e?.taskType === 'string' ? { taskType: e.taskType } : {}), ...(typeof e?.id === 'string' ? { slug: e.id } : {}) };
+    return {
+      ...(typeof e?.taskType === 'string' ? { taskType: e.taskType } : {}),
+      ...(typeof e?.id === 'string' ? { slug: e.id } : {}),
+    };
   }
 
   /** Pricing examples from the content service, by slug (else the AIR, which it also accepts). */
@@ -98,7 +139,9 @@ export class ModelCatalog {
     const item = obj(body?.data) ?? body;
     const examples = (Array.isArray(item?.pricingExamples) ? item.pricingExamples : [])
       .map(obj)
-      .filter((x): x is Record<string, unknown> => !!x && typeof x.configuration === 'string' && typeof x.price === 'string')
+      .filter(
+        (x): x is Record<string, unknown> => !!x && typeof x.configuration === 'string' && typeof x.price === 'string',
+      )
       .slice(0, 8)
       .map((x) => ({ configuration: String(x.configuration), price: String(x.price) }));
     const overview = typeof item?.pricingOverview === 'string' ? item.pricingOverview : undefined;
@@ -111,7 +154,16 @@ export class ModelCatalog {
     const r = await this.cache.get(`${this.opts.schemasUrl}/registry.json`, signal);
     const models = r.status === 'ok' ? obj(obj(r.body)?.models) : undefined;
     if (!models) return undefined;
-    return this.once(models, () => new Map(Object.entries(models).map(([air, e]) => { const t = obj(e)?.taskType; return [air, typeof t === 'string' ? t : undefined]; })));
+    return this.once(
+      models,
+      () =>
+        new Map(
+          Object.entries(models).map(([air, e]) => {
+            const t = obj(e)?.taskType;
+            return [air, typeof t === 'string' ? t : undefined];
+          }),
+        ),
+    );
   }
 
   /** The capability taxonomy (`io:*`, `op:*`); undefined when the content service cannot be reached. */
@@ -125,7 +177,10 @@ export class ModelCatalog {
    * matching is done by the caller, so the cache holds one list per capability.
    */
   async curatedModels(capability: string | undefined, signal?: AbortSignal): Promise<CuratedModel[] | undefined> {
-    const r = await this.cache.get(`${this.opts.contentUrl}/models${capability ? `?capability=${encodeURIComponent(capability)}` : ''}`, signal);
+    const r = await this.cache.get(
+      `${this.opts.contentUrl}/models${capability ? `?capability=${encodeURIComponent(capability)}` : ''}`,
+      signal,
+    );
     return r.status === 'ok' ? this.once(r.body, () => parseCuratedModels(r.body)) : undefined;
   }
 

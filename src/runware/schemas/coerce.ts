@@ -8,8 +8,10 @@ import { ValidationError } from '../../shared/errors.js';
 import type { JsonSchema } from './catalog.js';
 import { propertyAt } from './describe.js';
 
-const obj = (v: unknown): JsonSchema | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonSchema) : undefined);
-const types = (s: JsonSchema | undefined): string[] => (Array.isArray(s?.type) ? s.type.map(String) : typeof s?.type === 'string' ? [s.type] : []);
+const obj = (v: unknown): JsonSchema | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonSchema) : undefined;
+const types = (s: JsonSchema | undefined): string[] =>
+  Array.isArray(s?.type) ? s.type.map(String) : typeof s?.type === 'string' ? [s.type] : [];
 const UNSAFE = new Set(['__proto__', 'constructor', 'prototype']);
 
 function fromString(v: string, t: string[]): unknown {
@@ -58,11 +60,20 @@ export function paramsObject(value: unknown, field = 'params'): Record<string, u
     try {
       v = JSON.parse(v) as unknown;
     } catch {
-      throw new ValidationError(field, 'is a string that is not valid JSON', 'an object of the model\'s parameters, or that object as a JSON string');
+      throw new ValidationError(
+        field,
+        'is a string that is not valid JSON',
+        "an object of the model's parameters, or that object as a JSON string",
+      );
     }
   }
   const o = obj(v);
-  if (!o) throw new ValidationError(field, `must be an object, not ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}`, 'an object of the model\'s parameters, e.g. {"positivePrompt":"a cat"}');
+  if (!o)
+    throw new ValidationError(
+      field,
+      `must be an object, not ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}`,
+      'an object of the model\'s parameters, e.g. {"positivePrompt":"a cat"}',
+    );
   return o;
 }
 
@@ -83,27 +94,44 @@ function guess(raw: string): unknown {
  * Sets `key=value` (dot paths, numeric segments index arrays: `inputs.frameImages.0.image`)
  * on `target`, typed by the schema when there is one.
  */
-export function setParam(target: Record<string, unknown>, assignment: string, schema: JsonSchema | undefined, field = '--param'): void {
+export function setParam(
+  target: Record<string, unknown>,
+  assignment: string,
+  schema: JsonSchema | undefined,
+  field = '--param',
+): void {
   const eq = assignment.indexOf('=');
-  if (eq <= 0) throw new ValidationError(field, `"${assignment}" is not key=value`, 'key=value, e.g. positivePrompt="a cat" or inputs.frameImages.0.image=./a.png');
+  if (eq <= 0)
+    throw new ValidationError(
+      field,
+      `"${assignment}" is not key=value`,
+      'key=value, e.g. positivePrompt="a cat" or inputs.frameImages.0.image=./a.png',
+    );
   const key = assignment.slice(0, eq).trim();
   const raw = assignment.slice(eq + 1);
   const path = key.split('.');
-  if (path.some((p) => !p || UNSAFE.has(p))) throw new ValidationError(field, `"${key}" is not a usable parameter path`);
+  if (path.some((p) => !p || UNSAFE.has(p)))
+    throw new ValidationError(field, `"${key}" is not a usable parameter path`);
   const prop = propertyAt(schema, path);
-  const value = prop ? (types(prop).includes('string') && !/^[[{]/.test(raw.trim()) ? raw : coerceToSchema(fromString(raw, types(prop)), prop)) : guess(raw);
+  const value = prop
+    ? types(prop).includes('string') && !/^[[{]/.test(raw.trim())
+      ? raw
+      : coerceToSchema(fromString(raw, types(prop)), prop)
+    : guess(raw);
   let node: Record<string, unknown> | unknown[] = target;
   path.forEach((p, i) => {
     const last = i === path.length - 1;
     const nextIsIndex = !last && /^\d+$/.test(path[i + 1]!);
     const k: string | number = Array.isArray(node) ? Number(p) : p;
-    if (Array.isArray(node) && !/^\d+$/.test(p)) throw new ValidationError(field, `"${key}": ${path.slice(0, i).join('.')} is a list; index it with a number`);
+    if (Array.isArray(node) && !/^\d+$/.test(p))
+      throw new ValidationError(field, `"${key}": ${path.slice(0, i).join('.')} is a list; index it with a number`);
     const container = node as Record<string | number, unknown>;
     if (last) {
       container[k] = value;
       return;
     }
-    if (container[k] === undefined || typeof container[k] !== 'object' || container[k] === null) container[k] = nextIsIndex ? [] : {};
+    if (container[k] === undefined || typeof container[k] !== 'object' || container[k] === null)
+      container[k] = nextIsIndex ? [] : {};
     node = container[k] as Record<string, unknown> | unknown[];
   });
 }

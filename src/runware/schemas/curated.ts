@@ -33,11 +33,17 @@ export interface ModelExample {
   params: Record<string, unknown>;
 }
 
-const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-const str = (v: unknown, max = 300): string | undefined => (typeof v === 'string' && v.length > 0 ? v.slice(0, max) : undefined);
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.length > 0 && x.length <= 100).slice(0, 32) : []);
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+const str = (v: unknown, max = 300): string | undefined =>
+  typeof v === 'string' && v.length > 0 ? v.slice(0, max) : undefined;
+const strings = (v: unknown): string[] =>
+  Array.isArray(v)
+    ? v.filter((x): x is string => typeof x === 'string' && x.length > 0 && x.length <= 100).slice(0, 32)
+    : [];
 /** A list answer: `{data: [...]}` or a bare array. */
-const list = (body: unknown): unknown[] => (Array.isArray(body) ? body : Array.isArray(obj(body)?.data) ? (obj(body)!.data as unknown[]) : []);
+const list = (body: unknown): unknown[] =>
+  Array.isArray(body) ? body : Array.isArray(obj(body)?.data) ? (obj(body)!.data as unknown[]) : [];
 
 export function parseCapabilities(body: unknown): Capability[] {
   return list(body)
@@ -67,7 +73,17 @@ export function parseCuratedModels(body: unknown): CuratedModel[] {
 }
 
 /** Fields the server sets or that do not belong in a copied call. */
-const SERVER_OWNED = new Set(['taskType', 'taskUUID', 'model', 'deliveryMethod', 'webhookURL', 'includeCost', 'outputType', 'apiKey', 'ttl']);
+const SERVER_OWNED = new Set([
+  'taskType',
+  'taskUUID',
+  'model',
+  'deliveryMethod',
+  'webhookURL',
+  'includeCost',
+  'outputType',
+  'apiKey',
+  'ttl',
+]);
 
 /** Up to `max` examples, each trimmed to the parameters that matter, small enough to copy. */
 export function parseExamples(body: unknown, max = 2): ModelExample[] {
@@ -79,7 +95,11 @@ export function parseExamples(body: unknown, max = 2): ModelExample[] {
     const params = Object.fromEntries(Object.entries(request).filter(([k]) => !SERVER_OWNED.has(k)));
     // An example that would not fit in a few lines is not one to copy.
     if (Object.keys(params).length === 0 || JSON.stringify(params).length > 2000) continue;
-    out.push({ ...(str(x.title, 200) ? { title: str(x.title, 200)! } : {}), ...(str(x.capability, 100) ? { capability: str(x.capability, 100)! } : {}), params });
+    out.push({
+      ...(str(x.title, 200) ? { title: str(x.title, 200)! } : {}),
+      ...(str(x.capability, 100) ? { capability: str(x.capability, 100)! } : {}),
+      params,
+    });
     if (out.length >= max) break;
   }
   return out;
@@ -95,6 +115,14 @@ export { taskTypeFromCapabilities };
  */
 export function matchCapability(given: string, known: Capability[]): Capability | undefined {
   const g = given.trim().toLowerCase();
-  const plain = (s: string): string => s.toLowerCase().replace(/^[a-z]+:/, '').replace(/[\s_]+/g, '-');
-  return known.find((c) => c.id.toLowerCase() === g) ?? known.find((c) => plain(c.id) === plain(g)) ?? known.find((c) => plain(c.label) === plain(g));
+  const plain = (s: string): string =>
+    s
+      .toLowerCase()
+      .replace(/^[a-z]+:/, '')
+      .replace(/[\s_]+/g, '-');
+  return (
+    known.find((c) => c.id.toLowerCase() === g) ??
+    known.find((c) => plain(c.id) === plain(g)) ??
+    known.find((c) => plain(c.label) === plain(g))
+  );
 }

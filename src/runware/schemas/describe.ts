@@ -10,8 +10,10 @@ export const SERVER_FIELDS = new Set(['taskType', 'taskUUID', 'deliveryMethod', 
 /** Shown, but not as the model's own parameters (the server sets them sensibly). */
 const HIDDEN = new Set([...SERVER_FIELDS, 'webhookURL', 'includeCost']);
 
-const obj = (v: unknown): JsonSchema | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonSchema) : undefined);
-const short = (s: unknown, n = 140): string | undefined => (typeof s === 'string' && s ? (s.length > n ? `${s.slice(0, n - 1).trimEnd()}…` : s) : undefined);
+const obj = (v: unknown): JsonSchema | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonSchema) : undefined;
+const short = (s: unknown, n = 140): string | undefined =>
+  typeof s === 'string' && s ? (s.length > n ? `${s.slice(0, n - 1).trimEnd()}…` : s) : undefined;
 const fmt = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
 export interface ParamInfo {
@@ -51,12 +53,17 @@ export function allowedOf(s: JsonSchema | undefined): string | undefined {
   const parts: string[] = [];
   const min = s.minimum ?? s.exclusiveMinimum;
   const max = s.maximum ?? s.exclusiveMaximum;
-  if (min !== undefined && max !== undefined) parts.push(`${fmt(min)}${s.exclusiveMinimum !== undefined ? ' (exclusive)' : ''} to ${fmt(max)}${s.exclusiveMaximum !== undefined ? ' (exclusive)' : ''}`);
+  if (min !== undefined && max !== undefined)
+    parts.push(
+      `${fmt(min)}${s.exclusiveMinimum !== undefined ? ' (exclusive)' : ''} to ${fmt(max)}${s.exclusiveMaximum !== undefined ? ' (exclusive)' : ''}`,
+    );
   else if (min !== undefined) parts.push(`≥ ${fmt(min)}`);
   else if (max !== undefined) parts.push(`≤ ${fmt(max)}`);
   if (s.multipleOf !== undefined) parts.push(`multiple of ${fmt(s.multipleOf)}`);
-  if (s.minLength !== undefined || s.maxLength !== undefined) parts.push(`${fmt(s.minLength ?? 0)} to ${fmt(s.maxLength ?? '∞')} characters`);
-  if (s.minItems !== undefined || s.maxItems !== undefined) parts.push(`${fmt(s.minItems ?? 0)} to ${fmt(s.maxItems ?? '∞')} items`);
+  if (s.minLength !== undefined || s.maxLength !== undefined)
+    parts.push(`${fmt(s.minLength ?? 0)} to ${fmt(s.maxLength ?? '∞')} characters`);
+  if (s.minItems !== undefined || s.maxItems !== undefined)
+    parts.push(`${fmt(s.minItems ?? 0)} to ${fmt(s.maxItems ?? '∞')} items`);
   const itemEnum = obj(s.items)?.enum;
   if (Array.isArray(itemEnum)) parts.push(`items: ${itemEnum.map(fmt).join(' | ')}`);
   const props = obj(s.properties);
@@ -74,7 +81,9 @@ export function rulesOf(schema: JsonSchema): string[] {
     const combos = branches.map((b) => {
       const props = obj(b?.properties);
       if (!props) return undefined;
-      const fixed = Object.entries(props).map(([k, v]) => (obj(v)?.const !== undefined ? `${k}=${fmt(obj(v)!.const)}` : undefined));
+      const fixed = Object.entries(props).map(([k, v]) =>
+        obj(v)?.const !== undefined ? `${k}=${fmt(obj(v)!.const)}` : undefined,
+      );
       if (fixed.some((f) => f === undefined)) return undefined;
       return `${typeof b?.title === 'string' ? `${b.title}: ` : ''}${fixed.join(', ')}`;
     });
@@ -99,7 +108,14 @@ export function paramsOf(schema: JsonSchema, prefix = '', depth = 0): ParamInfo[
     const nested = depth < 1 && s && typeOf(s) === 'object' && obj(s.properties);
     const allowed = nested ? undefined : allowedOf(s);
     const description = short(s?.description);
-    out.push({ name, type: typeOf(s), ...(required.has(key) ? { required: true as const } : {}), ...(allowed ? { allowed } : {}), ...(s?.default !== undefined ? { default: s.default } : {}), ...(description ? { description } : {}) });
+    out.push({
+      name,
+      type: typeOf(s),
+      ...(required.has(key) ? { required: true as const } : {}),
+      ...(allowed ? { allowed } : {}),
+      ...(s?.default !== undefined ? { default: s.default } : {}),
+      ...(description ? { description } : {}),
+    });
     if (nested) out.push(...paramsOf(s, `${name}.`, depth + 1));
   }
   return depth ? out : out.sort((a, b) => Number(!!b.required) - Number(!!a.required));

@@ -30,7 +30,11 @@ export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export type Fetched =
   | { status: 'ok'; body: unknown; source: 'network' | 'memory' | 'disk' | 'stale' }
   | { status: 'notFound' }
-  | { status: 'unavailable'; reason: string; /** Until when (epoch ms) the failure is remembered and the service not asked. */ retryAt: number };
+  | {
+      status: 'unavailable';
+      reason: string;
+      /** Until when (epoch ms) the failure is remembered and the service not asked. */ retryAt: number;
+    };
 
 interface Entry {
   url: string;
@@ -82,7 +86,14 @@ export class HttpCache {
   /** The JSON at `url`: fresh from memory or disk, revalidated, or stale when the service is down. */
   get(url: string, signal?: AbortSignal, opts: { revalidate?: boolean } = {}): Promise<Fetched> {
     // The last line of defence for guarantee 2: no URL carrying a configured secret in any form leaves the process.
-    if (scrubber.text(url) !== url) return Promise.reject(new PolicyError('url', 'would carry a configured secret (an API key or token, or part of one); nothing was sent', 'Pass a model AIR or capability id from model search, never a key.'));
+    if (scrubber.text(url) !== url)
+      return Promise.reject(
+        new PolicyError(
+          'url',
+          'would carry a configured secret (an API key or token, or part of one); nothing was sent',
+          'Pass a model AIR or capability id from model search, never a key.',
+        ),
+      );
     const key = opts.revalidate ? `revalidate ${url}` : url;
     let p = this.inflight.get(key);
     if (!p) {
@@ -114,7 +125,11 @@ export class HttpCache {
       const { request } = await undici();
       const res = await request(url, {
         method: 'GET',
-        headers: { accept: 'application/json', 'user-agent': this.opts.userAgent, ...(cached?.etag ? { 'if-none-match': cached.etag } : {}) },
+        headers: {
+          accept: 'application/json',
+          'user-agent': this.opts.userAgent,
+          ...(cached?.etag ? { 'if-none-match': cached.etag } : {}),
+        },
         signal: time.signal,
         maxRedirections: 0,
       } as Parameters<typeof request>[1]);
@@ -140,7 +155,13 @@ export class HttpCache {
       }
       const body = await boundedJson(res.body, MAX_BODY_BYTES);
       const etag = header('etag');
-      const entry: Entry = { url, body, ...(etag ? { etag } : {}), freshUntil: this.now() + maxAgeS * 1000, ...(noStore ? { noStore } : {}) };
+      const entry: Entry = {
+        url,
+        body,
+        ...(etag ? { etag } : {}),
+        freshUntil: this.now() + maxAgeS * 1000,
+        ...(noStore ? { noStore } : {}),
+      };
       this.memory.set(url, entry);
       this.missing.delete(url);
       this.failed.delete(url);
@@ -169,14 +190,23 @@ export class HttpCache {
   }
 
   private fileFor(url: string): string | undefined {
-    return this.opts.dir ? join(this.opts.dir, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.json`) : undefined;
+    return this.opts.dir
+      ? join(this.opts.dir, `${createHash('sha256').update(url).digest('hex').slice(0, 32)}.json`)
+      : undefined;
   }
 
   private async readDisk(url: string): Promise<Entry | undefined> {
     const file = this.fileFor(url);
     if (!file) return undefined;
     try {
-      const e = JSON.parse((await readRegularFileWithin(file, [this.opts.dir!], { maxBytes: MAX_BODY_BYTES * 2, timeoutMs: this.opts.timeoutMs ?? FETCH_TIMEOUT_MS })).toString('utf8')) as Entry;
+      const e = JSON.parse(
+        (
+          await readRegularFileWithin(file, [this.opts.dir!], {
+            maxBytes: MAX_BODY_BYTES * 2,
+            timeoutMs: this.opts.timeoutMs ?? FETCH_TIMEOUT_MS,
+          })
+        ).toString('utf8'),
+      ) as Entry;
       if (!e || e.url !== url || typeof e.freshUntil !== 'number') return undefined;
       return { ...e, freshUntil: Math.min(e.freshUntil, this.now() + MAX_FRESH_S * 1000) };
     } catch {
@@ -200,7 +230,10 @@ export class HttpCache {
 }
 
 /** The body as JSON, refused (the rest discarded) once it passes `max` bytes. */
-async function boundedJson(body: AsyncIterable<Buffer> & { destroy?: (e?: Error) => unknown }, max: number): Promise<unknown> {
+async function boundedJson(
+  body: AsyncIterable<Buffer> & { destroy?: (e?: Error) => unknown },
+  max: number,
+): Promise<unknown> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const c of body) {

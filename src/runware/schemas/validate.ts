@@ -38,7 +38,8 @@ async function loadRe2(): Promise<RegExpEngine> {
   re2Engine ??= import('re2js').then(({ RE2JS }) =>
     Object.assign(
       (pattern: string) => {
-        if (pattern.length > SCHEMA_BOUNDS.maxPatternLength) throw new Error(`a pattern is ${pattern.length} characters, over ${SCHEMA_BOUNDS.maxPatternLength}`);
+        if (pattern.length > SCHEMA_BOUNDS.maxPatternLength)
+          throw new Error(`a pattern is ${pattern.length} characters, over ${SCHEMA_BOUNDS.maxPatternLength}`);
         const re = RE2JS.compile(pattern);
         // Ajv keys compiled patterns by toString(): without it every pattern is "[object Object]", the first one.
         return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` };
@@ -71,7 +72,15 @@ export function stripIds(v: unknown, inProperties = false): unknown {
   for (const [k, x] of Object.entries(v)) {
     // Inside `properties` the keys are parameter names, not keywords.
     if (!inProperties && (k === '$id' || k === '$schema' || k === '$comment')) continue;
-    out[k] = stripIds(x, !inProperties && (k === 'properties' || k === 'patternProperties' || k === '$defs' || k === 'definitions' || k === 'dependentSchemas'));
+    out[k] = stripIds(
+      x,
+      !inProperties &&
+        (k === 'properties' ||
+          k === 'patternProperties' ||
+          k === '$defs' ||
+          k === 'definitions' ||
+          k === 'dependentSchemas'),
+    );
   }
   return out;
 }
@@ -84,9 +93,12 @@ async function validatorFor(schema: JsonSchema): Promise<ValidateFunction | stri
       const [Ajv, regExp] = await Promise.all([loadAjv(), loadRe2()]);
       const t0 = performance.now();
       try {
-        v = new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { regExp } }).compile(stripIds(schema) as JsonSchema);
+        v = new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { regExp } }).compile(
+          stripIds(schema) as JsonSchema,
+        );
         const ms = performance.now() - t0;
-        if (ms > SCHEMA_BOUNDS.maxCompileMs) v = `took ${Math.round(ms)} ms to compile, over ${SCHEMA_BOUNDS.maxCompileMs} ms`;
+        if (ms > SCHEMA_BOUNDS.maxCompileMs)
+          v = `took ${Math.round(ms)} ms to compile, over ${SCHEMA_BOUNDS.maxCompileMs} ms`;
       } catch (e) {
         v = `cannot be compiled (${String((e as Error)?.message ?? e).slice(0, 160)})`;
       }
@@ -111,7 +123,8 @@ const pathOf = (e: ErrorObject): string[] =>
     .slice(1)
     .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
 
-const dotted = (parts: string[]): string => parts.reduce((a, p) => (/^\d+$/.test(p) ? `${a}[${p}]` : a ? `${a}.${p}` : p), '');
+const dotted = (parts: string[]): string =>
+  parts.reduce((a, p) => (/^\d+$/.test(p) ? `${a}[${p}]` : a ? `${a}.${p}` : p), '');
 
 /** The schema node an Ajv error's schemaPath points at (`#/allOf/0/oneOf`). */
 function nodeAt(schema: JsonSchema, schemaPath: string): unknown {
@@ -137,11 +150,23 @@ function explain(e: ErrorObject, schema: JsonSchema): Problem {
   switch (e.keyword) {
     case 'additionalProperties': {
       const parent = propertyAt(schema, path) ?? schema;
-      const names = Object.keys((parent.properties as Record<string, unknown>) ?? {}).filter((n) => !['taskType', 'taskUUID', 'deliveryMethod'].includes(n));
-      return { path: [...path, String(p.additionalProperty)], message: 'is not a parameter of this model', allowed: names.slice(0, 40).join(', ') };
+      const names = Object.keys((parent.properties as Record<string, unknown>) ?? {}).filter(
+        (n) => !['taskType', 'taskUUID', 'deliveryMethod'].includes(n),
+      );
+      return {
+        path: [...path, String(p.additionalProperty)],
+        message: 'is not a parameter of this model',
+        allowed: names.slice(0, 40).join(', '),
+      };
     }
     case 'required':
-      return { path: [...path, String(p.missingProperty)], message: 'is required by this model', ...(allowedOf(propertyAt(schema, [...path, String(p.missingProperty)])) ? { allowed: allowedOf(propertyAt(schema, [...path, String(p.missingProperty)]))! } : {}) };
+      return {
+        path: [...path, String(p.missingProperty)],
+        message: 'is required by this model',
+        ...(allowedOf(propertyAt(schema, [...path, String(p.missingProperty)]))
+          ? { allowed: allowedOf(propertyAt(schema, [...path, String(p.missingProperty)]))! }
+          : {}),
+      };
     case 'dependentRequired':
       return { path: [...path, String(p.missingProperty)], message: `is required when ${String(p.property)} is given` };
     case 'oneOf': {
@@ -154,13 +179,25 @@ function explain(e: ErrorObject, schema: JsonSchema): Problem {
         });
         if (combos.length && combos.every(Boolean)) {
           const keys = [...new Set(combos.flatMap((c) => c!.fixed.map(([k]) => k)))];
-          return { path: [...path, keys[0]!], message: `${keys.join(' and ')} must be one of the model's fixed combinations`, allowed: combos.map((c) => `${c!.title ? `${c!.title} ` : ''}${c!.fixed.map(([, v]) => JSON.stringify(v.const)).join('×')}`).join(', ') };
+          return {
+            path: [...path, keys[0]!],
+            message: `${keys.join(' and ')} must be one of the model's fixed combinations`,
+            allowed: combos
+              .map(
+                (c) => `${c!.title ? `${c!.title} ` : ''}${c!.fixed.map(([, v]) => JSON.stringify(v.const)).join('×')}`,
+              )
+              .join(', '),
+          };
         }
       }
       return { path, message: 'matches none (or more than one) of the allowed forms' };
     }
     case 'type':
-      return { path, message: `must be ${/^[aeiou]/.test(String(p.type)) ? 'an' : 'a'} ${String(p.type)}`, ...(allowedOf(prop) ? { allowed: allowedOf(prop)! } : {}) };
+      return {
+        path,
+        message: `must be ${/^[aeiou]/.test(String(p.type)) ? 'an' : 'a'} ${String(p.type)}`,
+        ...(allowedOf(prop) ? { allowed: allowedOf(prop)! } : {}),
+      };
     default: {
       const allowed = allowedOf(prop);
       return { path, message: e.message ?? `breaks the schema's ${e.keyword} rule`, ...(allowed ? { allowed } : {}) };
@@ -176,7 +213,11 @@ const NOISE = new Set(['if', 'anyOf', 'allOf']);
  * against the model's schema. Throws ValidationError naming the parameter as
  * `fieldOf` spells it for the caller (e.g. `params.width`).
  */
-export async function validateAgainst(task: Record<string, unknown>, model: ModelSchema, fieldOf: (path: string) => string): Promise<void> {
+export async function validateAgainst(
+  task: Record<string, unknown>,
+  model: ModelSchema,
+  fieldOf: (path: string) => string,
+): Promise<void> {
   const validate = await validatorFor(model.requestSchema);
   if (typeof validate === 'string') throw new UnusableSchemaError(validate);
   let ok: boolean;
@@ -191,7 +232,9 @@ export async function validateAgainst(task: Record<string, unknown>, model: Mode
   const errors = (validate.errors ?? []).filter((e) => !NOISE.has(e.keyword));
   // Branch-internal const errors are noise once their oneOf has been explained.
   const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath));
-  const relevant = errors.filter((e) => !(e.keyword === 'const' && [...oneOfPaths].some((s) => e.schemaPath.startsWith(`${s}/`))));
+  const relevant = errors.filter(
+    (e) => !(e.keyword === 'const' && [...oneOfPaths].some((s) => e.schemaPath.startsWith(`${s}/`))),
+  );
   const problems = (relevant.length ? relevant : (validate.errors ?? [])).map((e) => explain(e, model.requestSchema));
   const seen = new Set<string>();
   const unique = problems.filter((p) => {
@@ -203,6 +246,13 @@ export async function validateAgainst(task: Record<string, unknown>, model: Mode
   const first = unique[0]!;
   const field = fieldOf(dotted(first.path));
   const others = unique.slice(1, 4).map((p) => `${fieldOf(dotted(p.path))} ${p.message}`);
-  const docs = model.documentation ? `${model.documentation}#request-${first.path[0] ?? ''}`.replace(/#request-$/, '') : undefined;
-  throw new ValidationError(field, `${first.message}${others.length ? `; also ${others.join('; ')}${unique.length > 4 ? ` (+${unique.length - 4} more)` : ''}` : ''}`, first.allowed, docs);
+  const docs = model.documentation
+    ? `${model.documentation}#request-${first.path[0] ?? ''}`.replace(/#request-$/, '')
+    : undefined;
+  throw new ValidationError(
+    field,
+    `${first.message}${others.length ? `; also ${others.join('; ')}${unique.length > 4 ? ` (+${unique.length - 4} more)` : ''}` : ''}`,
+    first.allowed,
+    docs,
+  );
 }

@@ -16,8 +16,18 @@ export const AIR_MAX_LENGTH = 200;
  * never echoed, so a key pasted by mistake goes nowhere.
  */
 export function checkAir(value: unknown, field = 'model'): string {
-  if (typeof value !== 'string' || value.length > AIR_MAX_LENGTH || !AIR.test(value)) throw new ValidationError(field, 'must be an AIR model id like runware:101@1 (source:id@version); nothing was sent', 'an AIR from model search');
-  if (holdsSecret(value)) throw new PolicyError(field, 'holds a configured secret (an API key or token, or part of one); nothing was sent', 'Pass the model\'s AIR from model search, never a key.');
+  if (typeof value !== 'string' || value.length > AIR_MAX_LENGTH || !AIR.test(value))
+    throw new ValidationError(
+      field,
+      'must be an AIR model id like runware:101@1 (source:id@version); nothing was sent',
+      'an AIR from model search',
+    );
+  if (holdsSecret(value))
+    throw new PolicyError(
+      field,
+      'holds a configured secret (an API key or token, or part of one); nothing was sent',
+      "Pass the model's AIR from model search, never a key.",
+    );
   return value;
 }
 
@@ -27,7 +37,8 @@ export function holdsSecret(value: string): boolean {
 }
 
 /** An AIR that may go into a URL: the AIR shape, and no secret in it. */
-export const sendableAir = (value: string): boolean => value.length <= AIR_MAX_LENGTH && AIR.test(value) && !holdsSecret(value);
+export const sendableAir = (value: string): boolean =>
+  value.length <= AIR_MAX_LENGTH && AIR.test(value) && !holdsSecret(value);
 export const air = z.string().regex(AIR, { message: 'must be an AIR model id like runware:101@1 (source:id@version)' });
 
 export const UUID_ANY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -40,10 +51,18 @@ export function zodToValidationError(error: z.ZodError, prefix = ''): Validation
   switch (issue.code) {
     case 'unrecognized_keys': {
       const keys = (i.keys as string[]) ?? [];
-      return new ValidationError(formatPath(path, [keys[0] ?? '?']), `unknown field${keys.length > 1 ? `s ${keys.join(', ')}` : ''}`, 'only the documented fields of this task type; check the spelling');
+      return new ValidationError(
+        formatPath(path, [keys[0] ?? '?']),
+        `unknown field${keys.length > 1 ? `s ${keys.join(', ')}` : ''}`,
+        'only the documented fields of this task type; check the spelling',
+      );
     }
     case 'invalid_value':
-      return new ValidationError(path || '(input)', issue.message, (i.values as unknown[] | undefined)?.map(String).join(' | '));
+      return new ValidationError(
+        path || '(input)',
+        issue.message,
+        (i.values as unknown[] | undefined)?.map(String).join(' | '),
+      );
     case 'too_small':
     case 'too_big':
       return new ValidationError(path || '(input)', issue.message);

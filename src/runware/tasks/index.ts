@@ -45,4 +45,3 @@ export const pingTask = z
 export const genericTask = z
   .object({ taskType: z.string(), taskUUID: z.string().optional(), model: air.optional() })
   .loose();
-
