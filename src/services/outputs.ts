@@ -111,12 +111,6 @@ export async function materialize(
   fallbackName: string,
   opts: MaterializeOptions,
 ): Promise<Materialized> {
-  const info: MediaInfo[] = results.map(() => ({}));
-  const previews = new Map<number, { data: Buffer; mimeType: string }>();
-  const previewMax = opts.previewMaxBytes ?? 0;
-  const sources = results.map(mediaSource);
-  const wanted = sources.map((s) => (s.url || s.base64 || s.dataURI) && (opts.saveTo !== undefined || previewMax > 0));
-  if (!wanted.some(Boolean)) return { info, previews };
   // One listener on the caller's signal, however many outputs: each download's deadline listens to this one instead.
   const call = new AbortController();
   setMaxListeners(MAX_OUTPUTS_LISTENING, call.signal);
@@ -124,16 +118,7 @@ export async function materialize(
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await materializeWith(
-      results,
-      fallbackName,
-      { ...opts, signal: call.signal },
-      info,
-      previews,
-      sources,
-      wanted,
-      previewMax,
-    );
+    return await materializeOn(results, fallbackName, { ...opts, signal: call.signal });
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
@@ -142,16 +127,17 @@ export async function materialize(
 /** Downloads listening on one call's signal at once, before Node warns of a leak (a batch is at most a few dozen). */
 const MAX_OUTPUTS_LISTENING = 256;
 
-async function materializeWith(
+async function materializeOn(
   results: DataItem[],
   fallbackName: string,
   opts: MaterializeOptions,
-  info: MediaInfo[],
-  previews: Previews,
-  sources: ReturnType<typeof mediaSource>[],
-  wanted: unknown[],
-  previewMax: number,
 ): Promise<Materialized> {
+  const info: MediaInfo[] = results.map(() => ({}));
+  const previews = new Map<number, { data: Buffer; mimeType: string }>();
+  const previewMax = opts.previewMaxBytes ?? 0;
+  const sources = results.map(mediaSource);
+  const wanted = sources.map((s) => (s.url || s.base64 || s.dataURI) && (opts.saveTo !== undefined || previewMax > 0));
+  if (!wanted.some(Boolean)) return { info, previews };
   const loadErrors = new Map<number, string>();
   const saved = new Map<number, Awaited<ReturnType<typeof saveOutputs>>[number]>();
   /** What streamed outputs are, by index: their bytes are on disk, not here. */
