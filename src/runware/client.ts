@@ -37,6 +37,7 @@ import { Next } from '../shared/next-step.js';
 import type { Overrun } from '../state/types.js';
 import { durationKey, observedAsyncMs, syncProgress, syncWaitMs, waitsOnRequest } from './delivery.js';
 import { SETTLE_UNIT_MS, TUNABLE } from './timing.js';
+import { oncePerResult, resultsOf, type OnResult } from './early-results.js';
 
 export type { Attempt, TaskStatus } from './recovery.js';
 
@@ -95,6 +96,8 @@ export interface SubmitOptions {
   /** Follow async tasks until they finish or the deadline (default: return their ACK). */
   wait?: boolean;
   onProgress?: (p: Progress) => void;
+  /** A single task's finished results, each the first time a poll or frame shows it (src/runware/early-results.ts). */
+  onResult?: OnResult;
   /** What the caller asks the ledger to keep with the tasks' records (where to save); carried to it unread. */
   call?: CallRecord;
   /** How this call answers when its quote needs confirmation (RUNWARE_CONFIRM_ABOVE_USD, confirmCostUsd). */
@@ -110,6 +113,8 @@ export interface PollRequest {
   onProgress?: (p: Progress) => void;
   /** The task's typical run time, when the caller knows it (else learned for tasks this process sent). */
   expectedMs?: number;
+  /** As in SubmitOptions. */
+  onResult?: OnResult;
   /** Kept with the task's record by the ledger, as in SubmitOptions. */
   call?: CallRecord;
 }
@@ -262,6 +267,7 @@ export class RunwareClient {
         : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress && tasks.length === 1 ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onResult && tasks.length === 1 ? { onResult: oncePerResult(opts.onResult) } : {}),
     };
     await Promise.all(chunks.map((c) => this.runChunk(c, ctx)));
     await behind;
@@ -295,6 +301,7 @@ export class RunwareClient {
       waitMs: number;
       signal?: AbortSignal;
       onProgress?: (p: Progress) => void;
+      onResult?: OnResult;
       call?: CallRecord;
       confirm?: ConfirmOptions;
     },
@@ -304,6 +311,7 @@ export class RunwareClient {
       wait: true,
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onResult ? { onResult: opts.onResult } : {}),
       ...(opts.call ? { call: opts.call } : {}),
       ...(opts.confirm ? { confirm: opts.confirm } : {}),
     });
@@ -333,6 +341,8 @@ export class RunwareClient {
       req.onProgress,
       req.startedAt,
       expectedMs,
+      req.onResult &&
+        resultsOf({ taskUUID: read.taskUUID, ...(known ? { taskType: known.taskType } : {}) }, oncePerResult(req.onResult)),
     );
     // A poll that saw the task running and then done brackets its run time; so does one aimed at the learned time. A late poll says nothing.
     if (
@@ -495,6 +505,7 @@ export class RunwareClient {
               ctx.onProgress,
               undefined,
               await this.typicalMs(s.task),
+              ctx.onResult && resultsOf(s.task, ctx.onResult),
             );
             this.learnFromFollow(s.task, st);
             this.apply(s, followVerdict(st));
@@ -570,6 +581,8 @@ export class RunwareClient {
                 ? Math.min(this.sendTimeoutMs, syncWaitMs(ctx.deadline - Date.now(), this.readTimeoutMs))
                 : this.timeLeft(ctx, this.sendTimeoutMs),
               ...(ctx.signal ? { signal: ctx.signal } : {}),
+              // A WebSocket hands each frame's results over as they come (a batch's first before its last).
+              ...(sync && ctx.onResult && slots.length === 1 ? { onItem: resultsOf(slots[0]!.task, ctx.onResult) } : {}),
             },
           ),
         ctx.signal,
@@ -768,6 +781,7 @@ export class RunwareClient {
     onProgress?: (p: Progress) => void,
     startedAt?: number,
     expectedMs?: number,
+    onResult?: OnResult,
   ): Promise<PollState> {
     const c = this.clockFor(uuid, startedAt);
     return pollTask((sig, timeoutMs) => this.read(uuid, task, sig, timeoutMs), uuid, {
@@ -784,6 +798,7 @@ export class RunwareClient {
         this.log.warn(`poll of ${uuid} failed transiently; polling again`, { error: String((e as Error).message) }),
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress } : {}),
+      ...(onResult ? { onResult } : {}),
     });
   }
 
@@ -802,6 +817,8 @@ interface DriveContext {
   requestErrors: ApiErrorItem[];
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** The single task's results as they come, each once (oncePerResult). */
+  onResult?: OnResult;
 }
 
 /** A finished (or timed-out) follow as a verdict. */

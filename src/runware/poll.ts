@@ -116,6 +116,8 @@ export interface PollOptions {
   onPolled?: (at: number) => void;
   /** The task's typical run time (learned): the first poll is aimed at it (aimedPollDelay). */
   expectedMs?: number;
+  /** Told of each finished result the first time a poll shows it (a batch's first output can be saved while the rest run). */
+  onResult?: (item: DataItem) => void;
 }
 
 /** One poll's answer; `unknown` when the API has no record of the UUID. */
@@ -151,6 +153,7 @@ export class ResultAccumulator {
   constructor(
     readonly taskUUID: string,
     readonly numberResults = 1,
+    private readonly onResult?: (item: DataItem) => void,
   ) {}
 
   /** Applies one getResponse envelope; returns the (monotonic) progress 0..100. */
@@ -162,7 +165,10 @@ export class ResultAccumulator {
       if (typeof item.taskType === 'string' && item.taskType !== 'getResponse') this.taskType ??= item.taskType;
       if (isFinished(item)) {
         const { status: _s, progress: _p, ...rest } = item;
-        this.results.set(resultKey(item), rest as DataItem);
+        const key = resultKey(item);
+        const fresh = !this.results.has(key);
+        this.results.set(key, rest as DataItem);
+        if (fresh) this.onResult?.(rest as DataItem);
       } else if (item.status === 'processing' || item.status !== undefined) {
         processingCount++;
         const p = typeof item.progress === 'number' ? item.progress : 0;
@@ -237,7 +243,7 @@ export async function pollTask(
   opts: PollOptions,
 ): Promise<PollState> {
   const schedule = opts.schedule ?? DEFAULT_POLL_SCHEDULE;
-  const acc = new ResultAccumulator(taskUUID, opts.numberResults ?? 1);
+  const acc = new ResultAccumulator(taskUUID, opts.numberResults ?? 1, opts.onResult);
   const deadline = Date.now() + Math.max(0, opts.waitMs);
   const origin = opts.startedAt ?? Date.now();
   const cap = opts.readTimeoutMs ?? TUNABLE.readTimeoutMs;

@@ -1,3 +1,4 @@
+import type { DataItem } from './errors.js';
 import type { Task } from './rules.js';
 
 /** What a transport hands back: the HTTP-level status and the parsed body. */
@@ -23,6 +24,8 @@ export interface SendOptions {
   timeoutMs?: number;
   /** REST: `X-Runware-Dry-Run: 1` (whether Runware honours it is unknown; see src/runware/spend.ts). */
   dryRun?: boolean;
+  /** WebSocket: each result item of the tasks sent, as its frame arrives (REST has one answer and ignores it). */
+  onItem?: (item: DataItem) => void;
 }
 
 export interface Transport {

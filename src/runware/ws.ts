@@ -18,6 +18,7 @@ import type { WebSocket as UndiciWebSocket } from 'undici';
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { undici } from '../shared/undici.js';
+import type { DataItem } from './errors.js';
 import { resultKey } from './poll.js';
 import { isReadType, type Task } from './rules.js';
 import type { SendOptions, Transport, TransportReply } from './transport.js';
@@ -49,6 +50,8 @@ interface Group {
   isRead: boolean;
   data: Raw[];
   errors: Raw[];
+  /** Told of each new result item as its frame arrives (SendOptions.onItem). */
+  onItem?: ((item: DataItem) => void) | undefined;
   resolve: (r: TransportReply) => void;
   reject: (e: Error) => void;
   cleanup: () => void;
@@ -83,10 +86,10 @@ export class WsTransport implements Transport {
     this.log = opts.logger.child('ws');
   }
 
-  async send(tasks: Task[], { signal, timeoutMs }: SendOptions = {}): Promise<TransportReply> {
+  async send(tasks: Task[], { signal, timeoutMs, onItem }: SendOptions = {}): Promise<TransportReply> {
     if (signal?.aborted) throw new CancelledError();
     const isRead = tasks.length > 0 && tasks.every((t) => isReadType(t.taskType));
-    if (!isRead) return this.sendNow(tasks, signal, timeoutMs);
+    if (!isRead) return this.sendNow(tasks, signal, timeoutMs, onItem);
     const run = this.readChain.then(() => this.sendNow(tasks, signal, timeoutMs));
     this.readChain = run.catch(() => undefined);
     return run;
@@ -96,6 +99,7 @@ export class WsTransport implements Transport {
     tasks: Task[],
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
+    onItem?: (item: DataItem) => void,
   ): Promise<TransportReply> {
     const started = Date.now();
     const budget = timeoutMs ?? this.opts.requestTimeoutMs ?? TUNABLE.requestTimeoutMs;
@@ -109,6 +113,7 @@ export class WsTransport implements Transport {
         isRead: tasks.every((t) => isReadType(t.taskType)),
         data: [],
         errors: [],
+        onItem,
         resolve,
         reject,
         cleanup: () => {
@@ -304,6 +309,7 @@ export class WsTransport implements Transport {
       keys.add(key);
       g.data.push(d);
       touched.add(g);
+      if (!g.isRead) g.onItem?.(d as DataItem);
       // A read's answer holds the task's whole state in one frame.
       if (g.isRead) g.expected.set(uuid, 0);
       else g.expected.set(uuid, (g.expected.get(uuid) ?? 1) - 1);
