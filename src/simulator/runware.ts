@@ -234,7 +234,13 @@ export class RunwareSim {
    * received (and visible to getTaskDetails) first; `delayMs` then passes
    * before they run, as a queue would.
    */
-  async handle(tasks: Item[], fault: Fault | undefined, delayMs = 0): Promise<{ data: Item[]; errors: ApiError[] }> {
+  async handle(
+    tasks: Item[],
+    fault: Fault | undefined,
+    delayMs = 0,
+    /** WebSocket: results ready while later ones are held (SimState.hold) go out at once, not with the answer. */
+    early?: (items: Item[]) => void,
+  ): Promise<{ data: Item[]; errors: ApiError[] }> {
     const data: Item[] = [];
     const errors: ApiError[] = [];
     const admitted: Array<{ task: Item; index: number; taskType: string; taskUUID: string }> = [];
@@ -309,8 +315,14 @@ export class RunwareSim {
           continue;
         }
         waits.push(
-          new Promise<void>((resolve) => setTimeout(resolve, job.durationMs)).then(() => {
-            data.push(...job.results);
+          new Promise<void>((resolve) => setTimeout(resolve, job.durationMs)).then(async () => {
+            if (this.heldBack(job)) {
+              const ready = job.results.slice(0, this.state.heldFrom);
+              if (early) early(ready);
+              else data.push(...ready);
+              await this.state.released();
+              data.push(...job.results.slice(ready.length));
+            } else data.push(...job.results);
           }),
         );
       } catch (e) {
@@ -323,6 +335,12 @@ export class RunwareSim {
     await Promise.all(waits);
     if (fault?.kind === 'emptySuccess') return { data: data.map(emptied), errors };
     return { data, errors };
+  }
+
+  /** Whether some of the job's results are held back (SimState.hold). */
+  private heldBack(job: Job): boolean {
+    const from = this.state.heldFrom;
+    return from !== undefined && job.results.length > from;
   }
 
   /** Whether getResponse (or getTaskDetails) would answer "unknown" over HTTP 404, per the options. */
@@ -388,7 +406,7 @@ export class RunwareSim {
     else if (rec.job) {
       const job = rec.job;
       const elapsed = Date.now() - job.startedAt;
-      if (elapsed >= job.durationMs) {
+      if (elapsed >= job.durationMs && !this.heldBack(job)) {
         item.response = job.error
           ? { errors: [job.error] }
           : job.async
@@ -773,7 +791,7 @@ export class RunwareSim {
     }
     const data = job.results.map((r, i) => {
       const finishAt = (job.durationMs * (i + 1)) / n;
-      if (elapsed >= finishAt) return { ...r, status: 'success' };
+      if (elapsed >= finishAt && !(this.heldBack(job) && i >= this.state.heldFrom!)) return { ...r, status: 'success' };
       const progress = Math.min(99, Math.floor((100 * elapsed) / Math.max(1, finishAt)));
       return { taskType: job.taskType, taskUUID: uuid, status: 'processing', progress };
     });

@@ -571,6 +571,13 @@ export class Simulator {
     }
     const img = renderImage(fmt, m.width, m.height, m.seed);
     res.writeHead(200, { 'content-type': MIME[fmt], 'content-length': img.length });
+    if (this.state.mediaHeld) {
+      // Held (SimState.hold): half the body now, the rest once released, so a download is caught in flight.
+      const half = Math.floor(img.length / 2);
+      res.write(img.subarray(0, half));
+      void this.state.released().then(() => res.end(img.subarray(half)));
+      return;
+    }
     res.end(img);
   }
 

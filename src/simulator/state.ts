@@ -172,6 +172,11 @@ export class SimState {
   holdMs = 0;
   /** Benchmarks: every image takes exactly this long (ms, unscaled), whatever its size and steps. */
   imageMs: number | undefined = undefined;
+  /** Test control (hold): results from this index on, of every task, wait for release(). */
+  heldFrom: number | undefined = undefined;
+  /** Test control (hold): media bodies stop half way until release(). */
+  mediaHeld = false;
+  private gate: { promise: Promise<void>; open: () => void } | undefined;
   /** Runware requests being handled now, and the most at once since the last reset (for concurrency limits). */
   inFlight = 0;
   maxInFlight = 0;
@@ -221,6 +226,35 @@ export class SimState {
     return Math.max(0, Math.round(ms * this.options.timeScale));
   }
 
+  /**
+   * Holds back a batch's later results (getResponse shows them processing and
+   * getTaskDetails the task running; a sync answer sends what is ready, over a
+   * WebSocket one frame each, and waits for the rest), and/or stalls media
+   * downloads half way, until release(): a test sees what a client does
+   * meanwhile without guessing at timings.
+   */
+  hold(what: { resultsFrom?: number; media?: boolean }): void {
+    if (!this.gate) {
+      let open!: () => void;
+      const promise = new Promise<void>((r) => (open = r));
+      this.gate = { promise, open };
+    }
+    if (what.resultsFrom !== undefined) this.heldFrom = what.resultsFrom;
+    if (what.media) this.mediaHeld = true;
+  }
+
+  release(): void {
+    this.heldFrom = undefined;
+    this.mediaHeld = false;
+    this.gate?.open();
+    this.gate = undefined;
+  }
+
+  /** Resolves when what is held is released (at once when nothing is). */
+  released(): Promise<void> {
+    return this.gate?.promise ?? Promise.resolve();
+  }
+
   private readonly resetHooks: Array<() => void> = [];
 
   onReset(fn: () => void): void {
@@ -238,6 +272,7 @@ export class SimState {
     this.random = undefined;
     this.holdMs = 0;
     this.imageMs = undefined;
+    this.release();
     this.maxInFlight = this.inFlight;
     Object.assign(this.options, PESSIMISTIC);
     for (const fn of this.resetHooks) fn();

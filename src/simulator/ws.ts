@@ -267,7 +267,14 @@ export class WsEndpoint {
     let out: Awaited<ReturnType<RunwareSim['handle']>>;
     try {
       if (st.holdMs > 0) await new Promise((r) => setTimeout(r, st.holdMs));
-      out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? (fault.ms ?? 200) : 0);
+      // Results sent ahead of held ones go one frame each (with one frame per task, they wait with the rest).
+      const early =
+        !fault && this.state.options.wsFraming === 'perItem'
+          ? (items: Array<Record<string, unknown>>) => {
+              for (const d of items) send({ data: [d] });
+            }
+          : undefined;
+      out = await this.runware.handle(tasks, fault, fault?.kind === 'latency' ? (fault.ms ?? 200) : 0, early);
     } finally {
       st.inFlight--;
     }

@@ -654,10 +654,13 @@ export class Journal implements ClientLedger {
       saveTo ?? prior?.saveTo,
       prior?.quote,
     );
-    // Saved paths already recorded stay.
-    prior?.outputs.forEach(
-      (po, i) => po.savedTo && rec.outputs[i] && !rec.outputs[i]!.savedTo && (rec.outputs[i]!.savedTo = po.savedTo),
-    );
+    // Saved paths already recorded stay: with the output of the same UUID, else at the same place.
+    prior?.outputs.forEach((po, i) => {
+      if (!po.savedTo) return;
+      const to = po.uuid !== undefined ? rec.outputs.find((o) => o.uuid === po.uuid) : rec.outputs[i];
+      if (to && !to.savedTo) to.savedTo = po.savedTo;
+      else if (!to && po.uuid !== undefined && rec.outputs.length > 0) rec.outputs.push({ ...po });
+    });
     if (prior && rec.outputs.length === 0) rec.outputs = prior.outputs;
     // Every UUID of the lineage settles with the record: the failed ones cost nothing, the last its results' cost.
     const settlements: Array<[string, number]> = rec.attempts
@@ -682,12 +685,23 @@ export class Journal implements ClientLedger {
   }
 
   /** Saved paths for a task's outputs, by output index. */
-  async recordSaves(uuid: string, paths: Array<string | undefined>): Promise<void> {
+  async recordSaves(
+    uuid: string,
+    paths: Array<string | undefined>,
+    uuids?: Array<string | undefined>,
+  ): Promise<void> {
     try {
       const store = await this.state();
       const rec = await store.getTask(uuid);
       if (!rec) return;
-      paths.forEach((p, i) => p && rec.outputs[i] && (rec.outputs[i]!.savedTo = p));
+      paths.forEach((p, i) => {
+        if (!p) return;
+        const id = uuids?.[i];
+        const byId = id !== undefined ? rec.outputs.find((o) => o.uuid === id) : undefined;
+        if (byId) byId.savedTo = p;
+        else if (id !== undefined) rec.outputs.push({ uuid: id, savedTo: p });
+        else if (rec.outputs[i]) rec.outputs[i]!.savedTo = p;
+      });
       const root = rec.attempts[0]?.taskUUID ?? rec.taskUUID;
       const updated = { ...rec, updatedAt: new Date().toISOString() };
       await store.putTask(root, updated);

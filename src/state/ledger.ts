@@ -107,8 +107,13 @@ export interface TaskLedger {
    * the stored record supplies it; nothing is written when there is none.
    */
   recordOutcome(task: LedgerTask | undefined, outcome: OutcomeRecord, call?: CallRecord): Promise<Recorded>;
-  /** The paths the task's outputs were saved to, by output index (gaps for outputs not saved). */
-  recordSaves(taskUUID: string, paths: Array<string | undefined>): Promise<void>;
+  /**
+   * The paths the task's outputs were saved to, by output index (gaps for outputs not saved).
+   * With `uuids` (each output's UUID, same order), a path goes to the output of that UUID
+   * wherever the record has it, and an output the record does not list yet (saved
+   * before the call's outcome knew it) is added, so a later poll does not save it again.
+   */
+  recordSaves(taskUUID: string, paths: Array<string | undefined>, uuids?: Array<string | undefined>): Promise<void>;
 }
 
 /** What `X-Runware-Dry-Run` was found to do: price a task, acknowledge it without a price, or run it (ignored). */
