@@ -15,7 +15,9 @@ import { resolveSaveTarget } from '../media/save.js';
 import type { AppContext } from './context.js';
 import { findLocalInputs, readLocalInputs, uploadLocalInputs, type LocalInput, type Upload } from './media-inputs.js';
 import { asCallerError, checkTask, inspectTask, modelFacts, type ModelFacts } from './model-schema.js';
-import { downloadBudget, materialize, type MediaCallOptions, type MediaInfo, type Previews } from './outputs.js';
+import { downloadBudget, OutputBatch, type MediaCallOptions, type MediaInfo, type Previews } from './outputs.js';
+import { resultKey } from '../runware/poll.js';
+import { resultCount } from '../runware/task-types.js';
 import { callRecord } from '../state/ledger.js';
 import { BUDGETS } from '../runware/timing.js';
 
@@ -125,6 +127,18 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
   const confirm = confirmOf(job.confirmCostUsd, opts.ask);
   // Where outputs are saved travels to the ledger's record of the task as an opaque call record.
   const call = job.saveTo ? { call: callRecord({ saveTo: job.saveTo }) } : {};
+  // Each result is saved (or previewed) the moment a poll or frame shows it, beside the wait for the rest.
+  const outputs = new OutputBatch('output', {
+    media: job.media,
+    count: resultCount(task as Record<string, unknown> & { taskType: string }),
+    roots: opts.roots,
+    ...(job.saveTo !== undefined ? { saveTo: job.saveTo, record: { ledger: ctx.journal } } : {}),
+    ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
+    ...(job.expected ? { expected: job.expected } : {}),
+    ...signal,
+    downloadTimeoutMs: () => downloadBudget(started + waitMs, ctx.config.timing.downloadTimeoutMs),
+  });
+  const asTheyCome = outputs.active && waitMs > 0 ? { onResult: outputs.onResult } : {};
   let t: TaskOutcome;
   try {
     // One deadline covers the submit, any recovery, and the wait: the call returns within waitSeconds.
@@ -137,12 +151,19 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
             waitMs: Math.max(1, waitMs - (Date.now() - started)),
             ...signal,
             ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+            ...asTheyCome,
             ...call,
             confirm,
           });
   } catch (e) {
+    // Saves begun early end with the call (aborted if it was cancelled), and what they saved is recorded.
+    await outputs.settle();
     throw asCallerError(e, job.fieldOf);
   }
+  outputs.forTask(t.taskUUID);
+  // Results saved early that the outcome does not list (a call that ran out of wait): reported with it, never lost.
+  const listed = new Set(t.results.map(resultKey));
+  const results = [...t.results, ...outputs.results().filter((r) => !listed.has(resultKey(r)))];
 
   const finished = t.status === 'success' || t.status === 'partial';
   const common: CommonOut = {
@@ -155,7 +176,8 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
     ...(t.attempts.length > 1 ? { attempts: t.attempts } : {}),
     ...(t.overrun ? { overrun: overrunOut(t.overrun) } : {}),
   };
-  if (t.status === 'error' || t.status === 'unknown') {
+  if ((t.status === 'error' || t.status === 'unknown') && results.length === 0) {
+    await outputs.settle();
     return {
       task,
       taskUUID: t.taskUUID,
@@ -170,23 +192,16 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
     };
   }
 
-  const { info, previews } = await materialize(job.media(t.results), t.taskUUID, {
-    roots: opts.roots,
-    ...(job.saveTo !== undefined ? { saveTo: job.saveTo, record: { ledger: ctx.journal, taskUUID: t.taskUUID } } : {}),
-    ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
-    ...(job.expected ? { expected: job.expected } : {}),
-    ...signal,
-    downloadTimeoutMs: downloadBudget(started + waitMs, ctx.config.timing.downloadTimeoutMs),
-  });
+  const { info, previews } = await outputs.finish(results);
 
-  const costs = t.results.map((r) => num(r.cost)).filter((c): c is number => c !== undefined);
+  const costs = results.map((r) => num(r.cost)).filter((c): c is number => c !== undefined);
   const progress = t.status === 'success' ? 100 : (t.progress ?? 0);
   const out: Generation = {
     task,
     taskUUID: t.taskUUID,
     status: t.status,
     progress,
-    results: t.results,
+    results,
     errors: t.errors,
     ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}),
     common,
@@ -199,6 +214,6 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
       `${w.still} (${Math.round(progress)}%). Run {step} to wait for ${w.waitFor}; ${w.notAgain}.`,
       pollStep(t.taskUUID, { ...job.pollArgs, ...(job.saveTo !== undefined ? { saveTo: job.saveTo } : {}) }),
     );
-  }
+  } else if (!finished && t.note) out.next = t.note;
   return out;
 }

@@ -6,7 +6,7 @@
 import type { ConfirmOptions } from '../runware/spend.js';
 import type { DataItem } from '../runware/errors.js';
 import type { Progress } from '../runware/poll.js';
-import { loadBytes, saveOutputs, streamOutput } from '../media/index.js';
+import { loadBytes, saveOutputs, streamOutput, type SaveResult } from '../media/index.js';
 import { MIME_OF, previewable, sniffFormat, type MediaFormat } from '../media/formats.js';
 import { safeBasename } from '../media/save.js';
 import { fitPreviews, type PreviewSource } from '../media/preview.js';
@@ -15,6 +15,7 @@ import { BUDGETS, TUNABLE } from '../runware/timing.js';
 import { setMaxListeners } from 'node:events';
 import type { TaskLedger } from '../state/ledger.js';
 import { MEDIA_KINDS, outputFiles } from '../runware/task-types.js';
+import { resultKey } from '../runware/poll.js';
 
 export interface MediaInfo {
   savedTo?: string;
@@ -55,8 +56,8 @@ export interface MaterializeOptions {
   /** The format the caller asked for (a different one is saved as what it is, and said). */
   expected?: MediaFormat;
   signal?: AbortSignal;
-  /** Bound on each download, so saving cannot stretch a call past its wait. */
-  downloadTimeoutMs?: number;
+  /** Bound on each download, so saving cannot stretch a call past its wait (a function: asked as each download begins). */
+  downloadTimeoutMs?: number | (() => number);
   /** With saveTo: where each output was saved is recorded for this task (the one place saves are recorded). */
   record?: { ledger: Pick<TaskLedger, 'recordSaves'>; taskUUID: string };
 }
@@ -106,132 +107,288 @@ export function mediaItems(results: DataItem[]): DataItem[] {
   });
 }
 
-export async function materialize(
-  results: DataItem[],
-  fallbackName: string,
-  opts: MaterializeOptions,
-): Promise<Materialized> {
-  // One listener on the caller's signal, however many outputs: each download's deadline listens to this one instead.
-  const call = new AbortController();
-  setMaxListeners(MAX_OUTPUTS_LISTENING, call.signal);
-  const onAbort = (): void => call.abort(opts.signal?.reason);
-  if (opts.signal?.aborted) onAbort();
-  else opts.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await materializeOn(results, fallbackName, { ...opts, signal: call.signal });
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-  }
+/** Saves (or previews) every output of `results` at once, each saved as soon as its bytes are in. */
+export function materialize(results: DataItem[], fallbackName: string, opts: MaterializeOptions): Promise<Materialized> {
+  return new OutputBatch(fallbackName, opts).finish(results);
 }
 
 /** Downloads listening on one call's signal at once, before Node warns of a leak (a batch is at most a few dozen). */
 const MAX_OUTPUTS_LISTENING = 256;
 
-async function materializeOn(
-  results: DataItem[],
-  fallbackName: string,
-  opts: MaterializeOptions,
-): Promise<Materialized> {
-  const info: MediaInfo[] = results.map(() => ({}));
-  const previews = new Map<number, { data: Buffer; mimeType: string }>();
-  const previewMax = opts.previewMaxBytes ?? 0;
-  const sources = results.map(mediaSource);
-  const wanted = sources.map((s) => (s.url || s.base64 || s.dataURI) && (opts.saveTo !== undefined || previewMax > 0));
-  if (!wanted.some(Boolean)) return { info, previews };
-  const loadErrors = new Map<number, string>();
-  const saved = new Map<number, Awaited<ReturnType<typeof saveOutputs>>[number]>();
-  /** What streamed outputs are, by index: their bytes are on disk, not here. */
-  const streamed = new Map<number, { format: MediaFormat; bytes: number }>();
-  const count = wanted.filter(Boolean).length;
-  let slot = 0;
-  const slots = wanted.map((w) => (w ? slot++ : -1));
-  // Every output downloads at once, and each is saved the moment its bytes are in (the first while the others still load).
-  const loaded = await Promise.all(
-    sources.map(async (s, i) => {
-      if (!wanted[i]) return undefined;
-      if (s.url && opts.saveTo !== undefined) {
-        // Straight to disk as it downloads; the bytes stay in memory only when an inline preview wants them.
-        const r = await streamOutput(
-          s.url,
-          {
-            name: `runware-${safeBasename(s.uuid ?? fallbackName)}`,
-            slot: { index: slots[i]!, of: count },
-            ...(opts.expected ? { expected: opts.expected } : {}),
-          },
-          opts.saveTo,
-          opts.roots,
-          {
-            ...(opts.signal ? { signal: opts.signal } : {}),
-            ...(opts.downloadTimeoutMs !== undefined ? { timeoutMs: opts.downloadTimeoutMs } : {}),
-            keep: (f) => previewMax > 0 && f !== undefined && previewable(f),
-          },
-        ).catch((e: unknown) => {
-          if (e instanceof CancelledError) throw e;
-          loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
-          return undefined;
-        });
-        if (!r) return undefined;
-        saved.set(i, r.saved);
-        if (r.format) streamed.set(i, { format: r.format, bytes: r.bytes });
-        return r.data;
-      }
-      const bytes = await loadBytes({ name: s.uuid ?? fallbackName, ...s }, opts.signal, opts.downloadTimeoutMs).catch(
-        (e: unknown) => {
-          if (e instanceof CancelledError) throw e;
-          loadErrors.set(i, `not downloaded: ${(e as Error).message}`);
-          return undefined;
-        },
-      );
-      if (bytes && opts.saveTo !== undefined) {
-        const [r] = await saveOutputs(
-          [
-            {
-              bytes,
-              name: `runware-${safeBasename(s.uuid ?? fallbackName)}`,
-              slot: { index: slots[i]!, of: count },
-              ...(opts.expected ? { expected: opts.expected } : {}),
-            },
-          ],
-          opts.saveTo,
-          opts.roots,
-        );
-        if (r) saved.set(i, r);
-      }
-      return bytes;
-    }),
-  );
-  // previewMax is a budget for all previews of one result, so many images cannot flood a context.
-  const candidates: PreviewSource[] = [];
-  for (const [i, m] of streamed) info[i] = { format: m.format, mimeType: MIME_OF[m.format], bytes: m.bytes };
-  loaded.forEach((bytes, i) => {
-    const format = bytes ? sniffFormat(bytes) : undefined;
-    if (!bytes || !format) return;
-    info[i] = { format, mimeType: MIME_OF[format], bytes: bytes.length };
-    if (previewMax > 0 && previewable(format)) candidates.push({ index: i, bytes, format });
-  });
-  // Downscaled to fit (a contact sheet for more than two); without sharp, originals that fit, as before.
-  const fitted = candidates.length ? await fitPreviews(candidates, previewMax) : undefined;
-  if (fitted) for (const [i, p] of fitted) previews.set(i, p);
-  else {
-    let budget = previewMax;
-    for (const c of candidates) {
-      if (c.bytes.length > budget) continue;
-      previews.set(c.index, { data: c.bytes, mimeType: MIME_OF[c.format] });
-      budget -= c.bytes.length;
+export interface OutputBatchOptions extends Omit<MaterializeOptions, 'record'> {
+  /** With saveTo: where the saves are recorded, for the task forTask() names (else the one its results name). */
+  record?: { ledger: Pick<TaskLedger, 'recordSaves'>; taskUUID?: string };
+  /** The items of a result list that hold media, in output order (default: every item). */
+  media?: (results: DataItem[]) => DataItem[];
+  /** How many outputs the task makes, so a batch saved piece by piece is named as one (default: those finished). */
+  count?: number;
+  /** Outputs an earlier call already saved, by output UUID: reported as they are, never saved again. */
+  earlier?: ReadonlyMap<string, MediaInfo>;
+}
+
+/** One output fetched: its bytes (when kept), what streaming found, its save, or why it did not load. */
+interface Fetched {
+  bytes?: Buffer;
+  streamed?: { format: MediaFormat; bytes: number };
+  saved?: SaveResult;
+  loadError?: string;
+  /** Saved by an earlier call (OutputBatchOptions.earlier). */
+  earlier?: MediaInfo;
+}
+
+type Source = ReturnType<typeof mediaSource>;
+const hasBytes = (s: Source): boolean => !!(s.url || s.base64 || s.dataURI);
+/** One output's identity across polls and frames: its UUID, else where its bytes are. */
+const sourceKey = (s: Source): string => s.uuid ?? s.url ?? (s.dataURI ?? s.base64 ?? '').slice(0, 256);
+
+/**
+ * A call's outputs, fetched as each result arrives: `onResult` (the client's
+ * hook, src/runware/early-results.ts) starts downloading and saving a result
+ * the moment a poll or frame shows it, beside the wait for the others;
+ * `finish` starts whatever is left, waits for all, fits the previews and
+ * records the saves. Every download listens to the call's signal, so a
+ * cancelled call aborts them (a part file is removed as its download ends);
+ * `settle` waits for that and records what was saved before the call failed.
+ */
+export class OutputBatch {
+  private readonly call = new AbortController();
+  private readonly started = new Map<string, { source: Source; fetched: Promise<Fetched> }>();
+  private readonly seen = new Map<string, DataItem>();
+  /** File-name slots given out (a batch saved piece by piece keeps one numbering). */
+  private readonly slots = new Set<number>();
+  private readonly wanted: boolean;
+  private readonly previewMax: number;
+  private unlink: () => void = () => undefined;
+  private taskUUID: string | undefined;
+
+  constructor(
+    private readonly fallbackName: string,
+    private readonly opts: OutputBatchOptions,
+  ) {
+    this.previewMax = opts.previewMaxBytes ?? 0;
+    this.taskUUID = opts.record?.taskUUID;
+    this.wanted = opts.saveTo !== undefined || this.previewMax > 0;
+    // One listener on the caller's signal, however many outputs: each download's deadline listens to this one instead.
+    setMaxListeners(MAX_OUTPUTS_LISTENING, this.call.signal);
+    const outer = opts.signal;
+    const onAbort = (): void => this.call.abort(outer?.reason);
+    if (outer?.aborted) onAbort();
+    else if (outer) {
+      outer.addEventListener('abort', onAbort, { once: true });
+      this.unlink = () => outer.removeEventListener('abort', onAbort);
     }
   }
-  if (opts.saveTo !== undefined) {
-    for (const [i, why] of loadErrors) info[i] = { ...info[i], saveError: why };
-    for (const [i, s] of saved)
-      Object.assign(
-        info[i]!,
-        'error' in s ? { saveError: s.error } : { savedTo: s.path, ...(s.note ? { saveNote: s.note } : {}) },
+
+  /** Whether outputs are saved or previewed at all (else nothing is fetched). */
+  get active(): boolean {
+    return this.wanted;
+  }
+
+  /** The task the outputs are recorded for (a retry may have given it a new UUID since its first result). */
+  forTask(taskUUID: string): this {
+    this.taskUUID = taskUUID;
+    return this;
+  }
+
+  /** The results told so far, in the order they came (a call may end before its outcome lists them). */
+  results(): DataItem[] {
+    return [...this.seen.values()];
+  }
+
+  /** The client's hook: a finished result's outputs start downloading (and saving) now. */
+  readonly onResult = (item: DataItem): void => {
+    const key = resultKey(item);
+    if (this.seen.has(key)) return;
+    this.seen.set(key, item);
+    if (typeof item.taskUUID === 'string') this.taskUUID ??= item.taskUUID;
+    if (!this.wanted || this.call.signal.aborted) return;
+    const sources = this.media([item]).map(mediaSource).filter(hasBytes);
+    const of = Math.max(this.opts.count ?? 1, this.slots.size + sources.length);
+    for (const s of sources) if (!this.isEarlier(s)) this.begin(s, this.freeSlot(this.slots.size), of);
+  };
+
+  /**
+   * Every output of `results`, in order: those begun early are awaited, the
+   * rest begun now (named in the batch's numbering), those saved by an earlier
+   * call reported as they are; then previews and the saves' record.
+   */
+  async finish(results: DataItem[]): Promise<Materialized> {
+    try {
+      const sources = this.media(results).map(mediaSource);
+      if (!this.wanted || !sources.some(hasBytes)) return { info: sources.map(() => ({})), previews: new Map() };
+      const of = Math.max(this.opts.count ?? 0, sources.filter(hasBytes).length);
+      // An output saved earlier keeps its place in the numbering.
+      sources.forEach((s, i) => this.isEarlier(s) && this.slots.add(i));
+      const fetched = await Promise.all(
+        sources.map((s, i): Promise<Fetched | undefined> | undefined => {
+          if (!hasBytes(s)) return undefined;
+          const begun = this.started.get(sourceKey(s));
+          if (begun) return begun.fetched;
+          const earlier = this.isEarlier(s);
+          if (earlier)
+            // Not saved again; loaded only for its preview.
+            return this.previewMax > 0
+              ? this.fetch(s, { index: i, of }, false).then((f) => ({ ...f, earlier }))
+              : Promise.resolve({ earlier });
+          return this.begin(s, this.freeSlot(i), of);
+        }),
       );
-    if (opts.record)
-      await opts.record.ledger.recordSaves(
-        opts.record.taskUUID,
-        info.map((m) => m.savedTo),
+      // Whatever began and is not among the results (it should be) still ends before the call does.
+      await Promise.allSettled([...this.started.values()].map((b) => b.fetched));
+      return await this.assemble(fetched, sources);
+    } catch (e) {
+      await this.recordBegun();
+      throw e;
+    } finally {
+      this.unlink();
+    }
+  }
+
+  /** After a failed or cancelled call: waits for the downloads begun (aborted with the call) and records what they saved. */
+  async settle(): Promise<void> {
+    try {
+      await this.recordBegun();
+    } finally {
+      this.unlink();
+    }
+  }
+
+  /** Waits for every download begun and records the ones that saved (by output UUID: the outcome may not list them). */
+  private async recordBegun(): Promise<void> {
+    const begun = [...this.started.values()];
+    const done = await Promise.allSettled(begun.map((b) => b.fetched));
+    const saved = done.map((d) =>
+      d.status === 'fulfilled' && d.value.saved && 'path' in d.value.saved ? d.value.saved.path : undefined,
+    );
+    if (this.opts.record && this.taskUUID && this.opts.saveTo !== undefined && saved.some(Boolean))
+      await this.opts.record.ledger.recordSaves(
+        this.taskUUID,
+        saved,
+        begun.map((b) => b.source.uuid),
       );
   }
-  return { info, previews };
+
+  private media(results: DataItem[]): DataItem[] {
+    return this.opts.media ? this.opts.media(results) : results;
+  }
+
+  private isEarlier(s: Source): MediaInfo | undefined {
+    return s.uuid !== undefined && this.opts.saveTo !== undefined ? this.opts.earlier?.get(s.uuid) : undefined;
+  }
+
+  /** `wish` if no output has it yet, else the lowest free one. */
+  private freeSlot(wish: number): number {
+    let slot = wish;
+    if (this.slots.has(slot)) for (slot = 0; this.slots.has(slot); ) slot++;
+    return slot;
+  }
+
+  private begin(s: Source, index: number, of: number): Promise<Fetched> {
+    this.slots.add(index);
+    const fetched = this.fetch(s, { index, of }, true);
+    // Awaited by finish or settle; until then a cancelled download is not an unhandled rejection.
+    fetched.catch(() => undefined);
+    this.started.set(sourceKey(s), { source: s, fetched });
+    return fetched;
+  }
+
+  /** One output's bytes, saved (with saveTo and `save`) straight to disk as they download, or kept for a preview. */
+  private async fetch(s: Source, slot: { index: number; of: number }, save: boolean): Promise<Fetched> {
+    const { opts, previewMax } = this;
+    const signal = this.call.signal;
+    const saveTo = save ? opts.saveTo : undefined;
+    const timeoutMs = typeof opts.downloadTimeoutMs === 'function' ? opts.downloadTimeoutMs() : opts.downloadTimeoutMs;
+    const fallback = this.taskUUID ?? this.fallbackName;
+    const name = `runware-${safeBasename(s.uuid ?? fallback)}`;
+    const failed = (e: unknown): Fetched => {
+      if (e instanceof CancelledError) throw e;
+      return { loadError: `not downloaded: ${(e as Error).message}` };
+    };
+    if (s.url && saveTo !== undefined) {
+      // Straight to disk as it downloads; the bytes stay in memory only when an inline preview wants them.
+      try {
+        const r = await streamOutput(
+          s.url,
+          { name, slot, ...(opts.expected ? { expected: opts.expected } : {}) },
+          saveTo,
+          opts.roots,
+          {
+            signal,
+            ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+            keep: (f) => previewMax > 0 && f !== undefined && previewable(f),
+          },
+        );
+        return {
+          saved: r.saved,
+          ...(r.format ? { streamed: { format: r.format, bytes: r.bytes } } : {}),
+          ...(r.data ? { bytes: r.data } : {}),
+        };
+      } catch (e) {
+        return failed(e);
+      }
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await loadBytes({ name: s.uuid ?? fallback, ...s }, signal, timeoutMs);
+    } catch (e) {
+      return failed(e);
+    }
+    if (saveTo === undefined) return { bytes };
+    const [r] = await saveOutputs(
+      [{ bytes, name, slot, ...(opts.expected ? { expected: opts.expected } : {}) }],
+      saveTo,
+      opts.roots,
+    );
+    return { bytes, ...(r ? { saved: r } : {}) };
+  }
+
+  /** What each output became, the previews (within their budget), and the saves recorded for the task. */
+  private async assemble(fetched: Array<Fetched | undefined>, sources: Source[]): Promise<Materialized> {
+    const { opts, previewMax } = this;
+    const info: MediaInfo[] = fetched.map(() => ({}));
+    const previews = new Map<number, { data: Buffer; mimeType: string }>();
+    // previewMax is a budget for all previews of one result, so many images cannot flood a context.
+    const candidates: PreviewSource[] = [];
+    fetched.forEach((f, i) => {
+      if (!f) return;
+      if (f.streamed) info[i] = { format: f.streamed.format, mimeType: MIME_OF[f.streamed.format], bytes: f.streamed.bytes };
+      const format = f.bytes ? sniffFormat(f.bytes) : undefined;
+      if (!f.bytes || !format) return;
+      info[i] = { format, mimeType: MIME_OF[format], bytes: f.bytes.length };
+      if (previewMax > 0 && previewable(format)) candidates.push({ index: i, bytes: f.bytes, format });
+    });
+    // Downscaled to fit (a contact sheet for more than two); without sharp, originals that fit, as before.
+    const fitted = candidates.length ? await fitPreviews(candidates, previewMax) : undefined;
+    if (fitted) for (const [i, p] of fitted) previews.set(i, p);
+    else {
+      let budget = previewMax;
+      for (const c of candidates) {
+        if (c.bytes.length > budget) continue;
+        previews.set(c.index, { data: c.bytes, mimeType: MIME_OF[c.format] });
+        budget -= c.bytes.length;
+      }
+    }
+    if (opts.saveTo !== undefined) {
+      fetched.forEach((f, i) => {
+        if (f?.loadError && !f.earlier) info[i] = { ...info[i], saveError: f.loadError };
+      });
+      fetched.forEach((f, i) => {
+        if (f?.earlier) Object.assign(info[i]!, f.earlier);
+        else if (f?.saved)
+          Object.assign(
+            info[i]!,
+            'error' in f.saved
+              ? { saveError: f.saved.error }
+              : { savedTo: f.saved.path, ...(f.saved.note ? { saveNote: f.saved.note } : {}) },
+          );
+      });
+      if (opts.record && this.taskUUID)
+        await opts.record.ledger.recordSaves(
+          this.taskUUID,
+          info.map((m) => m.savedTo),
+          sources.map((s) => s.uuid),
+        );
+    }
+    return { info, previews };
+  }
 }

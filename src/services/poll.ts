@@ -4,7 +4,8 @@ import type { PollState, Progress } from '../runware/poll.js';
 import { resolveSaveTarget } from '../media/save.js';
 import type { AppContext } from './context.js';
 import { callRecord } from '../state/ledger.js';
-import { downloadBudget, materialize, mediaItems, type MediaInfo } from './outputs.js';
+import { downloadBudget, mediaItems, OutputBatch, type MediaInfo } from './outputs.js';
+import { savedEarlier } from './saved-earlier.js';
 
 export interface PollInput {
   taskUUID: string;
@@ -49,7 +50,25 @@ export async function pollTask(
   };
   // A bad save path is refused before any polling.
   if (input.saveTo !== undefined) await resolveSaveTarget(input.saveTo, roots);
-  const st = await ctx.runware().poll(input.taskUUID, {
+  // Each finished output is saved as a poll first shows it; one an earlier call saved there is reported, not saved again.
+  const outputs = new OutputBatch(input.taskUUID.toLowerCase(), {
+    media: mediaItems,
+    ...(input.numberResults !== undefined ? { count: input.numberResults } : {}),
+    roots,
+    ...(input.saveTo !== undefined
+      ? {
+          saveTo: input.saveTo,
+          record: { ledger: ctx.journal, taskUUID: input.taskUUID.toLowerCase() },
+          earlier: await savedEarlier(record, input.saveTo, roots),
+        }
+      : {}),
+    ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    downloadTimeoutMs: () => downloadBudget(deadline, ctx.config.timing.downloadTimeoutMs),
+  });
+  const st = await ctx
+    .runware()
+    .poll(input.taskUUID, {
     waitMs: Math.max(0, (input.waitSeconds ?? 0) * 1000),
     ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}),
     // The journal knows when the task was sent: polling continues its schedule, in any process.
@@ -58,16 +77,14 @@ export async function pollTask(
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     // The client records the outcome; a saveTo given now is kept with the record.
     ...(input.saveTo ? { call: callRecord({ saveTo: input.saveTo }) } : {}),
-  });
-  const { info, previews } = await materialize(mediaItems(st.results), st.taskUUID, {
-    roots,
-    ...(input.saveTo !== undefined
-      ? { saveTo: input.saveTo, record: { ledger: ctx.journal, taskUUID: st.taskUUID } }
-      : {}),
-    ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    downloadTimeoutMs: downloadBudget(deadline, ctx.config.timing.downloadTimeoutMs),
-  });
+      ...(outputs.active && (input.waitSeconds ?? 0) > 0 ? { onResult: outputs.onResult } : {}),
+    })
+    .catch(async (e: unknown) => {
+      // Saves begun early end with the call (aborted if it was cancelled), and what they saved is recorded.
+      await outputs.settle();
+      throw e;
+    });
+  const { info, previews } = await outputs.forTask(st.taskUUID).finish(st.results);
   const over = st.overrun;
   const { overrun: _o, ...rest } = st;
   const output: PollOutput = { ...rest, ...(over ? { overrun: overrunOut(over) } : {}) };
