@@ -1,0 +1,204 @@
+/**
+ * A batch's outputs are saved as each arrives, in process (real createServer()
+ * + SDK Client, against the simulator): the simulator holds a batch's later
+ * results back until the test releases them, so what is on disk meanwhile is
+ * seen, not guessed at. A call that runs out of wait reports (and records) what
+ * it saved; a later poll, in another process, saves only the rest.
+ */
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, withSimulator } from '../../src/config.js';
+import { createServer } from '../../src/mcp/server.js';
+import { durationKey } from '../../src/runware/delivery.js';
+import { oncePerResult, resultsOf } from '../../src/runware/early-results.js';
+import type { DataItem } from '../../src/runware/errors.js';
+import { AppContext } from '../../src/services/context.js';
+import { Logger } from '../../src/shared/log.js';
+import type { Simulator } from '../../src/simulator/server.js';
+import { startSim, waitFor } from '../helpers.js';
+
+const SCALE = 0.02;
+let sim: Simulator;
+let out: string;
+const opened: Array<{ app: AppContext; client: Client }> = [];
+
+/** A server process of its own (in process): its own client and transport, the journal in `stateDir`. */
+async function open(stateDir: string, env: Record<string, string> = {}): Promise<Client> {
+  const app = new AppContext(
+    withSimulator(
+      loadConfig({
+        RUNWARE_STATE_DIR: stateDir,
+        RUNWARE_OUTPUT_DIR: out,
+        RUNWARE_SIM_TIME_SCALE: String(SCALE),
+        RUNWARE_LOG_LEVEL: 'error',
+        // A contact sheet of four costs more time than the rest of a test (previews: test/unit/preview.test.ts).
+        RUNWARE_PREVIEW_MAX_BYTES: '0',
+        ...env,
+      }),
+      sim.info,
+    ),
+    new Logger('error'),
+  );
+  const { server } = createServer(app);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'early-save', version: '0' });
+  await Promise.all([server.connect(a), client.connect(b)]);
+  opened.push({ app, client });
+  return client;
+}
+
+type Out = Record<string, unknown> & { taskUUID: string; status: string };
+async function call(client: Client, name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<Out> {
+  const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 30_000, ...(signal ? { signal } : {}) });
+  expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+  return r.structuredContent as Out;
+}
+
+const batch = (extra: Record<string, unknown>) => ({
+  prompt: 'four lighthouses',
+  width: 512,
+  height: 512,
+  numberResults: 4,
+  ...extra,
+});
+/** Files in `dir`: the saved ones, and part files of downloads in flight. */
+const saved = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')) : []);
+const parts = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.part')) : []);
+/** Whether a promise has settled yet (a microtask turn decides). */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((r) => setImmediate(r));
+  return done;
+}
+
+beforeAll(async () => {
+  sim = await startSim({ timeScale: SCALE });
+  out = mkdtempSync(join(tmpdir(), 'rw-early-save-'));
+});
+afterEach(() => sim.state.reset());
+afterAll(async () => {
+  for (const o of opened) {
+    await o.client.close();
+    await o.app.close();
+  }
+  await sim.stop();
+});
+
+describe('a batch is saved as each output arrives', () => {
+  it('runware_poll saves the first output while the other three are still held, then the rest, once each', async () => {
+    const client = await open(join(out, 'state-poll'));
+    const dir = join(out, 'polled');
+    sim.state.hold({ resultsFrom: 1 });
+    const sent = await call(client, 'runware_text_to_image', batch({ waitSeconds: 0 }));
+    expect(sent.status).toBe('processing');
+    const polling = call(client, 'runware_poll', { taskUUID: sent.taskUUID, waitSeconds: 20, saveTo: 'polled/' });
+    await waitFor(() => saved(dir).length === 1, { what: 'the first output on disk while the others are held' });
+    expect(await settled(polling)).toBe(false);
+    sim.state.release();
+    const r = await polling;
+    expect(r.status).toBe('success');
+    const files = r.files as Array<{ index: number; savedTo?: string }>;
+    expect(files.map((f) => f.index)).toEqual([0, 1, 2, 3]);
+    expect(new Set(files.map((f) => f.savedTo)).size).toBe(4);
+    expect(saved(dir).sort()).toEqual(files.map((f) => f.savedTo!.split('/').pop()).sort());
+    expect(parts(dir)).toEqual([]);
+  });
+
+  it('over a WebSocket whose sync answer comes one frame per result, the first is on disk before the last frame', async () => {
+    const client = await open(join(out, 'state-ws'), { RUNWARE_TRANSPORT: 'ws' });
+    const dir = join(out, 'frames');
+    sim.state.hold({ resultsFrom: 1 });
+    const running = call(client, 'runware_text_to_image', batch({ waitSeconds: 20, saveTo: 'frames/' }));
+    await waitFor(() => saved(dir).length === 1, { what: 'the first frame saved while the others are held' });
+    expect(await settled(running)).toBe(false);
+    sim.state.release();
+    const r = await running;
+    expect(r.status).toBe('success');
+    const images = r.images as Array<{ savedTo?: string }>;
+    expect(new Set(images.map((i) => i.savedTo)).size).toBe(4);
+    expect(saved(dir)).toHaveLength(4);
+    // It went sync, over the socket (the case the framing switch is about).
+    expect(sim.state.log.some((e) => String(JSON.stringify(e.body)).includes('"deliveryMethod":"sync"'))).toBe(true);
+
+    // The other answer of the unknown, one frame per task: the four come together and each is saved once.
+    sim.state.options.wsFraming = 'oneFrame';
+    const one = await call(client, 'runware_text_to_image', batch({ waitSeconds: 20, saveTo: 'oneframe/' }));
+    expect(one.status).toBe('success');
+    expect(saved(join(out, 'oneframe'))).toHaveLength(4);
+  });
+
+  it('a call cancelled with a download in flight leaves no part file', async () => {
+    const client = await open(join(out, 'state-cancel'), { RUNWARE_TRANSPORT: 'ws' });
+    const dir = join(out, 'cancelled');
+    sim.state.hold({ resultsFrom: 1, media: true });
+    const ac = new AbortController();
+    const running = call(client, 'runware_text_to_image', batch({ waitSeconds: 20, saveTo: 'cancelled/' }), ac.signal);
+    await waitFor(() => parts(dir).length === 1, { what: "the first output's download in flight" });
+    ac.abort();
+    await expect(running).rejects.toThrow();
+    await waitFor(() => parts(dir).length === 0, { what: 'the part file removed' });
+    expect(saved(dir)).toEqual([]);
+  });
+});
+
+describe('a call that runs out of wait after some outputs were saved', () => {
+  it('reports the 2 saved with the poll step; a poll in another process saves exactly the other 2', async () => {
+    const state = join(out, 'state-shared');
+    const first = await open(state);
+    const dir = join(out, 'halfway');
+    // Learned as longer than the wait: sent async and polled (sync would hold the whole answer back).
+    const ctx = opened.at(-1)!.app;
+    ctx.journal.durations.learn(durationKey({ taskType: 'imageInference', model: 'runware:101@1' }), 1500);
+    sim.state.hold({ resultsFrom: 2 });
+    const r = await call(first, 'runware_text_to_image', batch({ waitSeconds: 0.5, saveTo: 'halfway/' }));
+    expect(r.status).toBe('processing');
+    const early = (r.images as Array<{ savedTo?: string; imageUUID?: string }>).filter((i) => i.savedTo);
+    expect(early).toHaveLength(2);
+    expect(saved(dir)).toHaveLength(2);
+    expect(String(r.next)).toContain('runware_poll');
+    expect(String(r.next)).toContain('halfway/');
+    // Recorded, so another process knows.
+    const rec = await (await ctx.journal.state()).getTask(r.taskUUID);
+    expect(rec?.outputs.filter((o) => o.savedTo).map((o) => o.savedTo)).toEqual(early.map((i) => i.savedTo));
+
+    sim.state.release();
+    const other = await open(state);
+    const p = await call(other, 'runware_poll', { taskUUID: r.taskUUID, waitSeconds: 10 });
+    expect(p.status).toBe('success');
+    const files = p.files as Array<{ index: number; savedTo?: string }>;
+    expect(files).toHaveLength(4);
+    expect(new Set(files.map((f) => f.savedTo)).size).toBe(4);
+    for (const e of early) expect(files.map((f) => f.savedTo)).toContain(e.savedTo);
+    expect(saved(dir)).toHaveLength(4);
+    // Polling again saves nothing more.
+    const again = await call(other, 'runware_poll', { taskUUID: r.taskUUID, saveTo: 'halfway/' });
+    expect((again.files as Array<{ savedTo?: string }>).map((f) => f.savedTo)).toEqual(files.map((f) => f.savedTo));
+    expect(saved(dir)).toHaveLength(4);
+  });
+});
+
+describe('each result is told once, and only the task\'s own', () => {
+  it('a repeated frame, another task, another type or an unfinished item are not told', () => {
+    const told: DataItem[] = [];
+    const hook = resultsOf(
+      { taskUUID: 'a', taskType: 'imageInference' },
+      oncePerResult((i) => told.push(i)),
+    );
+    const img = { taskType: 'imageInference', taskUUID: 'a', imageUUID: 'u1', imageURL: 'https://x/u1.jpg' };
+    hook(img);
+    hook({ ...img });
+    hook({ ...img, taskUUID: 'b', imageUUID: 'u2' });
+    hook({ ...img, taskType: 'videoInference', imageUUID: 'u3' });
+    hook({ taskType: 'imageInference', taskUUID: 'a', status: 'processing' });
+    hook({ ...img, imageUUID: 'u4', imageURL: 'https://x/u4.jpg' });
+    expect(told.map((i) => i.imageUUID)).toEqual(['u1', 'u4']);
+  });
+});
