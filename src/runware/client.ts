@@ -342,7 +342,10 @@ export class RunwareClient {
       req.startedAt,
       expectedMs,
       req.onResult &&
-        resultsOf({ taskUUID: read.taskUUID, ...(known ? { taskType: known.taskType } : {}) }, oncePerResult(req.onResult)),
+        resultsOf(
+          { taskUUID: read.taskUUID, ...(known ? { taskType: known.taskType } : {}) },
+          oncePerResult(req.onResult),
+        ),
     );
     // A poll that saw the task running and then done brackets its run time; so does one aimed at the learned time. A late poll says nothing.
     if (
@@ -582,7 +585,9 @@ export class RunwareClient {
                 : this.timeLeft(ctx, this.sendTimeoutMs),
               ...(ctx.signal ? { signal: ctx.signal } : {}),
               // A WebSocket hands each frame's results over as they come (a batch's first before its last).
-              ...(sync && ctx.onResult && slots.length === 1 ? { onItem: resultsOf(slots[0]!.task, ctx.onResult) } : {}),
+              ...(sync && ctx.onResult && slots.length === 1
+                ? { onItem: resultsOf(slots[0]!.task, ctx.onResult) }
+                : {}),
             },
           ),
         ctx.signal,

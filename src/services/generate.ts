@@ -195,7 +195,10 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
   const { info, previews } = await outputs.finish(results);
 
   const costs = results.map((r) => num(r.cost)).filter((c): c is number => c !== undefined);
-  const progress = t.status === 'success' ? 100 : (t.progress ?? 0);
+  // Results in hand count, even those a WebSocket handed over before the wait ran out (the outcome's progress does not know them).
+  const count = resultCount(task as Record<string, unknown> & { taskType: string });
+  const progress =
+    t.status === 'success' ? 100 : Math.max(t.progress ?? 0, Math.min(99, Math.round((100 * results.length) / count)));
   const out: Generation = {
     task,
     taskUUID: t.taskUUID,

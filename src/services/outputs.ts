@@ -108,7 +108,11 @@ export function mediaItems(results: DataItem[]): DataItem[] {
 }
 
 /** Saves (or previews) every output of `results` at once, each saved as soon as its bytes are in. */
-export function materialize(results: DataItem[], fallbackName: string, opts: MaterializeOptions): Promise<Materialized> {
+export function materialize(
+  results: DataItem[],
+  fallbackName: string,
+  opts: MaterializeOptions,
+): Promise<Materialized> {
   return new OutputBatch(fallbackName, opts).finish(results);
 }
 
@@ -167,6 +171,8 @@ export class OutputBatch {
   ) {
     this.previewMax = opts.previewMaxBytes ?? 0;
     this.taskUUID = opts.record?.taskUUID;
+    // Outputs saved earlier hold the first places of the numbering (they were the first to finish).
+    for (let i = 0; opts.saveTo !== undefined && i < (opts.earlier?.size ?? 0); i++) this.slots.add(i);
     this.wanted = opts.saveTo !== undefined || this.previewMax > 0;
     // One listener on the caller's signal, however many outputs: each download's deadline listens to this one instead.
     setMaxListeners(MAX_OUTPUTS_LISTENING, this.call.signal);
@@ -279,7 +285,7 @@ export class OutputBatch {
   /** `wish` if no output has it yet, else the lowest free one. */
   private freeSlot(wish: number): number {
     let slot = wish;
-    if (this.slots.has(slot)) for (slot = 0; this.slots.has(slot); ) slot++;
+    if (this.slots.has(slot)) for (slot = 0; this.slots.has(slot);) slot++;
     return slot;
   }
 
@@ -351,7 +357,8 @@ export class OutputBatch {
     const candidates: PreviewSource[] = [];
     fetched.forEach((f, i) => {
       if (!f) return;
-      if (f.streamed) info[i] = { format: f.streamed.format, mimeType: MIME_OF[f.streamed.format], bytes: f.streamed.bytes };
+      if (f.streamed)
+        info[i] = { format: f.streamed.format, mimeType: MIME_OF[f.streamed.format], bytes: f.streamed.bytes };
       const format = f.bytes ? sniffFormat(f.bytes) : undefined;
       if (!f.bytes || !format) return;
       info[i] = { format, mimeType: MIME_OF[format], bytes: f.bytes.length };

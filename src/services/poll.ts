@@ -69,14 +69,14 @@ export async function pollTask(
   const st = await ctx
     .runware()
     .poll(input.taskUUID, {
-    waitMs: Math.max(0, (input.waitSeconds ?? 0) * 1000),
-    ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}),
-    // The journal knows when the task was sent: polling continues its schedule, in any process.
-    ...(record ? { startedAt: Date.parse(record.createdAt) } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    // The client records the outcome; a saveTo given now is kept with the record.
-    ...(input.saveTo ? { call: callRecord({ saveTo: input.saveTo }) } : {}),
+      waitMs: Math.max(0, (input.waitSeconds ?? 0) * 1000),
+      ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}),
+      // The journal knows when the task was sent: polling continues its schedule, in any process.
+      ...(record ? { startedAt: Date.parse(record.createdAt) } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      // The client records the outcome; a saveTo given now is kept with the record.
+      ...(input.saveTo ? { call: callRecord({ saveTo: input.saveTo }) } : {}),
       ...(outputs.active && (input.waitSeconds ?? 0) > 0 ? { onResult: outputs.onResult } : {}),
     })
     .catch(async (e: unknown) => {

@@ -685,11 +685,7 @@ export class Journal implements ClientLedger {
   }
 
   /** Saved paths for a task's outputs, by output index. */
-  async recordSaves(
-    uuid: string,
-    paths: Array<string | undefined>,
-    uuids?: Array<string | undefined>,
-  ): Promise<void> {
+  async recordSaves(uuid: string, paths: Array<string | undefined>, uuids?: Array<string | undefined>): Promise<void> {
     try {
       const store = await this.state();
       const rec = await store.getTask(uuid);

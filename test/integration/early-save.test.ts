@@ -53,7 +53,10 @@ async function open(stateDir: string, env: Record<string, string> = {}): Promise
 
 type Out = Record<string, unknown> & { taskUUID: string; status: string };
 async function call(client: Client, name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<Out> {
-  const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 30_000, ...(signal ? { signal } : {}) });
+  const r = await client.callTool({ name, arguments: args }, undefined, {
+    timeout: 30_000,
+    ...(signal ? { signal } : {}),
+  });
   expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
   return r.structuredContent as Out;
 }
@@ -154,11 +157,13 @@ describe('a call that runs out of wait after some outputs were saved', () => {
     const state = join(out, 'state-shared');
     const first = await open(state);
     const dir = join(out, 'halfway');
+    // A first call pays the process's cold start (lookups, caches), so the one-second wait below is all waiting.
+    await call(first, 'runware_text_to_image', { prompt: 'warm up', width: 512, height: 512, waitSeconds: 0 });
     // Learned as longer than the wait: sent async and polled (sync would hold the whole answer back).
     const ctx = opened.at(-1)!.app;
-    ctx.journal.durations.learn(durationKey({ taskType: 'imageInference', model: 'runware:101@1' }), 1500);
+    ctx.journal.durations.learn(durationKey({ taskType: 'imageInference', model: 'runware:101@1' }), 2000);
     sim.state.hold({ resultsFrom: 2 });
-    const r = await call(first, 'runware_text_to_image', batch({ waitSeconds: 0.5, saveTo: 'halfway/' }));
+    const r = await call(first, 'runware_text_to_image', batch({ waitSeconds: 1, saveTo: 'halfway/' }));
     expect(r.status).toBe('processing');
     const early = (r.images as Array<{ savedTo?: string; imageUUID?: string }>).filter((i) => i.savedTo);
     expect(early).toHaveLength(2);
@@ -185,7 +190,34 @@ describe('a call that runs out of wait after some outputs were saved', () => {
   });
 });
 
-describe('each result is told once, and only the task\'s own', () => {
+describe('a sync wait over a WebSocket that runs out after some frames', () => {
+  it('reports the frames it saved (the outcome does not list them) and records them; a poll saves only the rest', async () => {
+    const state = join(out, 'state-ws-out');
+    const client = await open(state, { RUNWARE_TRANSPORT: 'ws' });
+    const dir = join(out, 'wsout');
+    await call(client, 'runware_text_to_image', { prompt: 'warm up', width: 512, height: 512, waitSeconds: 0 });
+    sim.state.hold({ resultsFrom: 2 });
+    const r = await call(client, 'runware_text_to_image', batch({ waitSeconds: 1, saveTo: 'wsout/' }));
+    expect(['processing', 'unknown']).toContain(r.status);
+    const early = (r.images as Array<{ savedTo?: string }>).filter((i) => i.savedTo).map((i) => i.savedTo);
+    expect(early).toHaveLength(2);
+    expect(r.progress).toBeGreaterThanOrEqual(50);
+    expect(String(r.next)).toContain('runware_poll');
+    sim.state.release();
+    const p = await call(await open(state), 'runware_poll', {
+      taskUUID: r.taskUUID,
+      waitSeconds: 10,
+      saveTo: 'wsout/',
+    });
+    expect(p.status).toBe('success');
+    const files = (p.files as Array<{ savedTo?: string }>).map((f) => f.savedTo);
+    expect(new Set(files).size).toBe(4);
+    for (const e of early) expect(files).toContain(e);
+    expect(saved(dir)).toHaveLength(4);
+  });
+});
+
+describe("each result is told once, and only the task's own", () => {
   it('a repeated frame, another task, another type or an unfinished item are not told', () => {
     const told: DataItem[] = [];
     const hook = resultsOf(
