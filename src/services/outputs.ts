@@ -221,7 +221,10 @@ export class OutputBatch {
   async finish(results: DataItem[]): Promise<Materialized> {
     try {
       const sources = this.media(results).map(mediaSource);
-      if (!this.wanted || !sources.some(hasBytes)) return { info: sources.map(() => ({})), previews: new Map() };
+      if (!this.wanted || !sources.some(hasBytes)) {
+        await this.recordBegun();
+        return { info: sources.map(() => ({})), previews: new Map() };
+      }
       const of = Math.max(this.opts.count ?? 0, sources.filter(hasBytes).length);
       // An output saved earlier keeps its place in the numbering.
       sources.forEach((s, i) => this.isEarlier(s) && this.slots.add(i));
