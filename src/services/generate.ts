@@ -128,9 +128,10 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
   // Where outputs are saved travels to the ledger's record of the task as an opaque call record.
   const call = job.saveTo ? { call: callRecord({ saveTo: job.saveTo }) } : {};
   // Each result is saved (or previewed) the moment a poll or frame shows it, beside the wait for the rest.
+  const count = resultCount(task as Record<string, unknown> & { taskType: string });
   const outputs = new OutputBatch('output', {
     media: job.media,
-    count: resultCount(task as Record<string, unknown> & { taskType: string }),
+    count,
     roots: opts.roots,
     ...(job.saveTo !== undefined ? { saveTo: job.saveTo, record: { ledger: ctx.journal } } : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
@@ -196,7 +197,6 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
 
   const costs = results.map((r) => num(r.cost)).filter((c): c is number => c !== undefined);
   // Results in hand count, even those a WebSocket handed over before the wait ran out (the outcome's progress does not know them).
-  const count = resultCount(task as Record<string, unknown> & { taskType: string });
   const progress =
     t.status === 'success' ? 100 : Math.max(t.progress ?? 0, Math.min(99, Math.round((100 * results.length) / count)));
   const out: Generation = {
