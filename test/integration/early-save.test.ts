@@ -5,6 +5,7 @@
  * seen, not guessed at. A call that runs out of wait reports (and records) what
  * it saved; a later poll, in another process, saves only the rest.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,10 @@ import { createServer } from '../../src/mcp/server.js';
 import { durationKey } from '../../src/runware/delivery.js';
 import { oncePerResult, resultsOf } from '../../src/runware/early-results.js';
 import type { DataItem } from '../../src/runware/errors.js';
+import { ledgerTask, outcomeRecord } from '../../src/runware/ledger-records.js';
 import { AppContext } from '../../src/services/context.js';
+import { Journal } from '../../src/state/journal.js';
+import { SqliteState } from '../../src/state/sqlite.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { startSim, waitFor } from '../helpers.js';
@@ -71,7 +75,7 @@ const batch = (extra: Record<string, unknown>) => ({
 /** Files in `dir`: the saved ones, and part files of downloads in flight. */
 const saved = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')) : []);
 const parts = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.part')) : []);
-/** Whether a promise has settled yet (a microtask turn decides). */
+/** Whether a promise has settled yet (one turn of the event loop decides). */
 async function settled(p: Promise<unknown>): Promise<boolean> {
   let done = false;
   void p.then(
@@ -232,5 +236,58 @@ describe("each result is told once, and only the task's own", () => {
     hook({ taskType: 'imageInference', taskUUID: 'a', status: 'processing' });
     hook({ ...img, imageUUID: 'u4', imageURL: 'https://x/u4.jpg' });
     expect(told.map((i) => i.imageUUID)).toEqual(['u1', 'u4']);
+  });
+});
+
+describe('the journal keeps saves by output UUID', () => {
+  it('a save the outcome did not list is added, survives the next outcome, and lands on its own output whatever the order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-early-journal-'));
+    const journal = new Journal({
+      open: async () => SqliteState.open(dir),
+      logger: new Logger('error'),
+      maxSpendUsd: undefined,
+    });
+    try {
+      const task = ledgerTask({
+        taskType: 'imageInference',
+        taskUUID: randomUUID(),
+        model: 'runware:101@1',
+        deliveryMethod: 'sync',
+        numberResults: 3,
+      });
+      await journal.admit([task], []);
+      const item = (n: number) => ({
+        taskUUID: task.taskUUID,
+        imageUUID: `u${n}`,
+        imageURL: `https://x/${n}.png`,
+        cost: 0.01,
+      });
+      // The wait ran out before the outcome knew any result; two were saved from their frames.
+      await journal.recordOutcome(
+        task,
+        outcomeRecord({ taskUUID: task.taskUUID, status: 'processing', results: [], errors: [] }),
+      );
+      await journal.recordSaves(task.taskUUID, ['/out/a.png', '/out/b.png'], ['u2', 'u0']);
+      const store = await journal.state();
+      expect((await store.getTask(task.taskUUID))?.outputs).toEqual([
+        { uuid: 'u2', savedTo: '/out/a.png' },
+        { uuid: 'u0', savedTo: '/out/b.png' },
+      ]);
+      // The poll's outcome lists all three, in its own order: each saved path stays with its output.
+      const all = outcomeRecord({
+        taskUUID: task.taskUUID,
+        status: 'success',
+        results: [item(0), item(1), item(2)],
+        errors: [],
+      });
+      await journal.recordOutcome(undefined, all);
+      expect((await store.getTask(task.taskUUID))?.outputs.map((o) => [o.uuid, o.savedTo])).toEqual([
+        ['u0', '/out/b.png'],
+        ['u1', undefined],
+        ['u2', '/out/a.png'],
+      ]);
+    } finally {
+      await journal.close();
+    }
   });
 });
