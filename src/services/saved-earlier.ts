@@ -3,7 +3,8 @@
  * than saving it again (a batch whose first outputs were saved before the wait
  * ran out, say). The task's record keeps each output's path by its UUID; one
  * counts when it is still a regular file in the folder this poll saves to,
- * under the name this saveTo gives. A file that has gone is saved again.
+ * under the name this saveTo gives, with one link (as every saved output has:
+ * a second name may be a file from elsewhere). Any other is saved again.
  */
 import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -28,7 +29,7 @@ export async function savedEarlier(
       const path = o.savedTo!;
       if (dirname(path) !== dir || !basename(path).startsWith(target.stem ?? 'runware-')) return;
       const st = await lstat(path).catch(() => undefined);
-      if (!st?.isFile()) return;
+      if (!st?.isFile() || st.nlink !== 1) return;
       const format = formatFromExtension(path);
       out.set(o.uuid!, { savedTo: path, ...(format ? { format, mimeType: MIME_OF[format] } : {}), bytes: st.size });
     }),

@@ -1,0 +1,97 @@
+/**
+ * Early saves under attack, in process (real createServer() + SDK Client,
+ * against the simulator): what a poll takes as "saved earlier" is checked on
+ * the file itself, two polls of one task at once do not save an output twice,
+ * and a cancelled poll leaves no part file.
+ */
+import { linkSync, mkdtempSync, readdirSync, existsSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, withSimulator } from '../../src/config.js';
+import { createServer } from '../../src/mcp/server.js';
+import { AppContext } from '../../src/services/context.js';
+import { Logger } from '../../src/shared/log.js';
+import type { Simulator } from '../../src/simulator/server.js';
+import { startSim, waitFor } from '../helpers.js';
+
+const SCALE = 0.02;
+let sim: Simulator;
+let out: string;
+let outside: string;
+const opened: Array<{ app: AppContext; client: Client }> = [];
+
+async function open(stateDir: string): Promise<{ client: Client; app: AppContext }> {
+  const app = new AppContext(
+    withSimulator(
+      loadConfig({
+        RUNWARE_STATE_DIR: stateDir,
+        RUNWARE_OUTPUT_DIR: out,
+        RUNWARE_SIM_TIME_SCALE: String(SCALE),
+        RUNWARE_LOG_LEVEL: 'error',
+        RUNWARE_PREVIEW_MAX_BYTES: '0',
+      }),
+      sim.info,
+    ),
+    new Logger('error'),
+  );
+  const { server } = createServer(app);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'early-save-attacks', version: '0' });
+  await Promise.all([server.connect(a), client.connect(b)]);
+  opened.push({ app, client });
+  return { client, app };
+}
+
+type Out = Record<string, unknown> & { taskUUID: string; status: string };
+type File = { index: number; savedTo?: string; saveError?: string };
+async function call(client: Client, name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<Out> {
+  const r = await client.callTool({ name, arguments: args }, undefined, {
+    timeout: 30_000,
+    ...(signal ? { signal } : {}),
+  });
+  expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
+  return r.structuredContent as Out;
+}
+const listed = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).sort() : []);
+const image = (extra: Record<string, unknown>) => ({ prompt: 'a lighthouse', width: 512, height: 512, ...extra });
+
+beforeAll(async () => {
+  sim = await startSim({ timeScale: SCALE });
+  out = mkdtempSync(join(tmpdir(), 'rw-early-attack-'));
+  outside = mkdtempSync(join(tmpdir(), 'rw-early-outside-'));
+});
+afterEach(() => sim.state.reset());
+afterAll(async () => {
+  for (const o of opened) {
+    await o.client.close();
+    await o.app.close();
+  }
+  await sim.stop();
+});
+
+describe('what a poll takes as saved earlier is checked on the file itself', () => {
+  it('a saved output now hard-linked from elsewhere, or swapped for a symlink, is saved again, never reported as it is', async () => {
+    const { client } = await open(join(out, 'state-links'));
+    const dir = join(out, 'links');
+    const r = await call(client, 'runware_text_to_image', image({ numberResults: 2, waitSeconds: 20, saveTo: 'links/' }));
+    expect(r.status).toBe('success');
+    const [a, b] = (r.images as Array<{ savedTo: string }>).map((i) => i.savedTo);
+    // One gains a second name outside the folder; the other becomes a link to a file outside.
+    linkSync(a!, join(outside, 'second-name.png'));
+    rmSync(b!);
+    writeFileSync(join(outside, 'elsewhere.png'), 'not the output');
+    symlinkSync(join(outside, 'elsewhere.png'), b!);
+    const p = await call(client, 'runware_poll', { taskUUID: r.taskUUID, saveTo: 'links/' });
+    const files = (p.files as File[]).map((f) => f.savedTo);
+    expect(files).toHaveLength(2);
+    expect(files).not.toContain(a);
+    expect(files).not.toContain(b);
+    expect(new Set(files).size).toBe(2);
+    // The link and the linked file are left as they were.
+    expect(listed(dir)).toHaveLength(4);
+    expect(listed(outside).sort()).toEqual(['elsewhere.png', 'second-name.png']);
+  });
+});
