@@ -15,7 +15,7 @@ import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
-import { startSim, waitFor } from '../helpers.js';
+import { startSim } from '../helpers.js';
 
 const SCALE = 0.02;
 let sim: Simulator;
@@ -93,5 +93,27 @@ describe('what a poll takes as saved earlier is checked on the file itself', () 
     // The link and the linked file are left as they were.
     expect(listed(dir)).toHaveLength(4);
     expect(listed(outside).sort()).toEqual(['elsewhere.png', 'second-name.png']);
+  });
+});
+
+describe('a record edited to give one output the file of another', () => {
+  it('the output whose record names a file not its own is saved, and no path is reported for two outputs', async () => {
+    const { client, app } = await open(join(out, 'state-edited'));
+    const r = await call(client, 'runware_text_to_image', image({ numberResults: 2, waitSeconds: 20, saveTo: 'edited/' }));
+    const imgs = r.images as Array<{ savedTo: string; imageUUID: string }>;
+    // The second output's record now names the first one's file (a hand edit, or another process's bad write).
+    await app.journal.recordSaves(r.taskUUID, [imgs[0]!.savedTo], [imgs[1]!.imageUUID]);
+    const p = await call(client, 'runware_poll', { taskUUID: r.taskUUID, saveTo: 'edited/' });
+    const files = (p.files as File[]).map((f) => f.savedTo!);
+    expect(files[0]).toBe(imgs[0]!.savedTo);
+    expect(files[1]).not.toBe(imgs[0]!.savedTo);
+    expect(basename(files[1]!)).toContain(imgs[1]!.imageUUID);
+
+    // Named by the caller (pic-1, pic-2), the names cannot tell: a path two records name is reported for neither.
+    const n = await call(client, 'runware_text_to_image', image({ numberResults: 2, waitSeconds: 20, saveTo: 'edited/pic.png' }));
+    const named = n.images as Array<{ savedTo: string; imageUUID: string }>;
+    await app.journal.recordSaves(n.taskUUID, [named[0]!.savedTo], [named[1]!.imageUUID]);
+    const q = await call(client, 'runware_poll', { taskUUID: n.taskUUID, saveTo: 'edited/pic.png' });
+    expect(new Set((q.files as File[]).map((f) => f.savedTo)).size).toBe(2);
   });
 });
