@@ -3,6 +3,9 @@ import { ValidationError } from '../shared/errors.js';
 import { download, streamDownload } from './download.js';
 import { EXT_OF, MIME_OF, sniffFormat, type MediaFormat } from './formats.js';
 import { openPart, resolveSaveTarget, writeNew } from './save.js';
+import { createHash } from 'node:crypto';
+import { readRegularFileWithin } from './safe-read.js';
+import { FILES } from '../runware/timing.js';
 
 export interface MediaSource {
   /** A URL, a data URI, or raw base64. */
@@ -92,7 +95,8 @@ const SNIFF_BYTES = 512;
  */
 export async function streamOutput(
   url: string,
-  item: { name: string; expected?: MediaFormat; slot: { index: number; of: number } },
+  /** `own`: the name is this output's alone (its UUID), so a file already under it with the same bytes is this output, saved by another process. */
+  item: { name: string; expected?: MediaFormat; slot: { index: number; of: number }; own?: boolean },
   saveTo: string,
   roots: string[],
   opts: { signal?: AbortSignal; timeoutMs?: number; keep?: (format: MediaFormat | undefined) => boolean },
@@ -121,6 +125,7 @@ export async function streamOutput(
   let keep: Buffer[] | undefined;
   let writeError: unknown;
   let bytes: number;
+  const digest = createHash('sha256');
   try {
     bytes = await streamDownload(
       url,
@@ -134,6 +139,7 @@ export async function streamOutput(
             if (opts.keep?.(format)) keep = early;
           }
         } else keep?.push(chunk);
+        digest.update(chunk);
         if (writeError) return;
         await part.write(chunk, signal).catch((e: unknown) => {
           // The disk failed, not the download: keep reading (a preview may still want the bytes), say why at the end.
@@ -157,7 +163,19 @@ export async function streamOutput(
     if (writeError) throw writeError;
     if (!format) throw new ValidationError('output', 'is not a recognised image, video or audio file');
     const stem = target.stem ? (item.slot.of > 1 ? `${target.stem}-${item.slot.index + 1}` : target.stem) : item.name;
-    const path = await part.commit(stem, EXT_OF[format]);
+    const sum = digest.digest('hex');
+    // Two polls of one task saving into one folder at once: the second finds the first's file and reports it.
+    const isSame = async (existing: string): Promise<boolean> => {
+      const held = await readRegularFileWithin(existing, [target.dir], {
+        maxBytes: bytes,
+        timeoutMs: FILES.writeMs,
+        // A file with a second name may be changed through it: not one to report as this output.
+        singleLink: true,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      }).catch(() => undefined);
+      return held?.length === bytes && createHash('sha256').update(held).digest('hex') === sum;
+    };
+    const path = await part.commit(stem, EXT_OF[format], !target.stem && item.own ? isSame : undefined);
     return {
       saved: {
         path,

@@ -201,8 +201,12 @@ async function checkedDir(dir: string, roots: string[]): Promise<{ realDir: stri
 export interface PartFile {
   /** Appends a chunk; rejects when `signal` aborts first (a hung disk must not hold the call). */
   write(chunk: Uint8Array, signal: AbortSignal): Promise<void>;
-  /** Closes it and links it as `name.ext` (a numbered name if taken), never replacing a file; returns the path. */
-  commit(name: string, ext: string): Promise<string>;
+  /**
+   * Closes it and links it as `name.ext` (a numbered name if taken), never replacing a file; returns the path.
+   * With `isSame`, a file already at `name.ext` that it says holds these very bytes is the path instead
+   * (another process saved the same output there first).
+   */
+  commit(name: string, ext: string, isSame?: (path: string) => Promise<boolean>): Promise<string>;
   /** Closes and removes it (a failed or refused download leaves nothing behind). */
   discard(): Promise<void>;
 }
@@ -250,7 +254,7 @@ export async function openPart(dir: string, roots: string[]): Promise<PartFile> 
       });
     },
     discard,
-    commit: async (name, ext) => {
+    commit: async (name, ext, isSame) => {
       await close();
       const stem = safeBasename(name);
       const safeExt = safeBasename(ext, 'bin');
@@ -264,6 +268,7 @@ export async function openPart(dir: string, roots: string[]): Promise<PartFile> 
             return path;
           } catch (e) {
             const code = (e as NodeJS.ErrnoException).code;
+            if (code === 'EEXIST' && i === 0 && isSame && (await isSame(path))) return path;
             if (code === 'EEXIST') continue;
             if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
           }
@@ -273,6 +278,7 @@ export async function openPart(dir: string, roots: string[]): Promise<PartFile> 
             return path;
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+            if (i === 0 && isSame && (await isSame(path))) return path;
           }
         }
         throw new PolicyError('saveTo', `too many files named ${name} already exist in ${realDir}`);

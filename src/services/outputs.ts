@@ -318,7 +318,7 @@ export class OutputBatch {
       try {
         const r = await streamOutput(
           s.url,
-          { name, slot, ...(opts.expected ? { expected: opts.expected } : {}) },
+          { name, slot, own: s.uuid !== undefined, ...(opts.expected ? { expected: opts.expected } : {}) },
           saveTo,
           opts.roots,
           {

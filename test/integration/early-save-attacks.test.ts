@@ -15,7 +15,7 @@ import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
-import { startSim } from '../helpers.js';
+import { startSim, waitFor } from '../helpers.js';
 
 const SCALE = 0.02;
 let sim: Simulator;
@@ -115,5 +115,27 @@ describe('a record edited to give one output the file of another', () => {
     await app.journal.recordSaves(n.taskUUID, [named[0]!.savedTo], [named[1]!.imageUUID]);
     const q = await call(client, 'runware_poll', { taskUUID: n.taskUUID, saveTo: 'edited/pic.png' });
     expect(new Set((q.files as File[]).map((f) => f.savedTo)).size).toBe(2);
+  });
+});
+
+describe('two processes poll the same task into one folder at once', () => {
+  it('each output is saved once, nothing is overwritten, and both report the same files', async () => {
+    const state = join(out, 'state-both');
+    const first = (await open(state)).client;
+    const second = (await open(state)).client;
+    const dir = join(out, 'both');
+    sim.state.hold({ resultsFrom: 0 });
+    const sent = await call(first, 'runware_text_to_image', image({ numberResults: 2, waitSeconds: 0 }));
+    const poll = (c: Client) => call(c, 'runware_poll', { taskUUID: sent.taskUUID, waitSeconds: 10, saveTo: 'both/' });
+    const both = Promise.all([poll(first), poll(second)]);
+    await waitFor(() => sim.state.log.filter((e) => String(JSON.stringify(e)).includes("getResponse")).length >= 2, {
+      what: 'both polls waiting',
+    });
+    sim.state.release();
+    const [a, b] = await both;
+    const paths = (p: Out) => (p.files as File[]).map((f) => f.savedTo).sort();
+    expect(paths(a)).toHaveLength(2);
+    expect(paths(b)).toEqual(paths(a));
+    expect(listed(dir)).toHaveLength(2);
   });
 });
