@@ -139,3 +139,25 @@ describe('two processes poll the same task into one folder at once', () => {
     expect(listed(dir)).toHaveLength(2);
   });
 });
+
+describe('cancellation while outputs are saved early', () => {
+  const parts = (dir: string): string[] => listed(dir).filter((f) => f.endsWith('.part'));
+
+  it('a poll cancelled with a download in flight leaves no part file; the next poll saves each output once', async () => {
+    const { client } = await open(join(out, 'state-cancel-poll'));
+    const dir = join(out, 'cancel-poll');
+    const sent = await call(client, 'runware_text_to_image', image({ numberResults: 2, waitSeconds: 0 }));
+    sim.state.hold({ resultsFrom: 1, media: true });
+    const ac = new AbortController();
+    const polling = call(client, 'runware_poll', { taskUUID: sent.taskUUID, waitSeconds: 20, saveTo: 'cancel-poll/' }, ac.signal);
+    await waitFor(() => parts(dir).length === 1, { what: "the first output's download in flight" });
+    ac.abort();
+    await expect(polling).rejects.toThrow();
+    await waitFor(() => parts(dir).length === 0, { what: 'the part file removed' });
+    sim.state.release();
+    const p = await call(client, 'runware_poll', { taskUUID: sent.taskUUID, waitSeconds: 10, saveTo: 'cancel-poll/' });
+    expect(new Set((p.files as File[]).map((f) => f.savedTo)).size).toBe(2);
+    expect(listed(dir)).toHaveLength(2);
+  });
+
+});
