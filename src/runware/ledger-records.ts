@@ -7,6 +7,7 @@ import type { CallRecord, LedgerTask, OutcomeRecord } from '../state/ledger.js';
 import type { JournalOutput, JournalStatus } from '../state/types.js';
 import type { ApiErrorItem, DataItem } from './errors.js';
 import type { Task } from './rules.js';
+import { scrubber } from '../shared/redact.js';
 import { isBillable, isKept, MEDIA_KINDS, outputFiles, resultCount } from './task-types.js';
 
 export type { CallRecord };
@@ -33,7 +34,11 @@ export function outputsOf(results: DataItem[]): JournalOutput[] {
     if (files) {
       for (const f of files)
         if (f && typeof f.url === 'string')
-          out.push({ url: f.url, ...(typeof f.uuid === 'string' ? { uuid: f.uuid } : {}), kind: '3d' });
+          out.push({
+            url: scrubber.text(f.url),
+            ...(typeof f.uuid === 'string' ? { uuid: scrubber.text(f.uuid) } : {}),
+            kind: '3d',
+          });
       continue;
     }
     for (const kind of MEDIA_KINDS) {
@@ -41,8 +46,9 @@ export function outputsOf(results: DataItem[]): JournalOutput[] {
       const uuid = r[`${kind}UUID`];
       if (typeof url === 'string' || typeof uuid === 'string') {
         out.push({
-          ...(typeof url === 'string' ? { url } : {}),
-          ...(typeof uuid === 'string' ? { uuid } : {}),
+          // Upstream text, kept on disk: a secret it echoes is not (scrubbed as every answer shown is).
+          ...(typeof url === 'string' ? { url: scrubber.text(url) } : {}),
+          ...(typeof uuid === 'string' ? { uuid: scrubber.text(uuid) } : {}),
           kind,
           ...(typeof r.expiresAt === 'string' ? { expiresAt: r.expiresAt } : {}),
         });

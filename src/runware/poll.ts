@@ -8,7 +8,7 @@ import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js
 import { sleep } from '../shared/time.js';
 import type { ApiErrorItem, DataItem, Envelope } from './errors.js';
 import { isFinished } from './verdicts.js';
-import { firstPollMinSteps } from './task-types.js';
+import { canonicalType, firstPollMinSteps } from './task-types.js';
 import { POLL, TUNABLE } from './timing.js';
 
 /**
@@ -154,11 +154,21 @@ export class ResultAccumulator {
     readonly taskUUID: string,
     readonly numberResults = 1,
     private readonly onResult?: (item: DataItem) => void,
+    /** The task's type, when known: an item of another type is not its result, whatever UUID it carries. */
+    private readonly expectedType?: string,
   ) {}
+
+  private ofTask(d: DataItem): boolean {
+    if (d.taskUUID !== undefined && d.taskUUID !== this.taskUUID) return false;
+    const t = d.taskType;
+    if (this.expectedType === undefined || typeof t !== 'string' || t === 'getResponse' || t === 'getTaskDetails')
+      return true;
+    return canonicalType(t) === canonicalType(this.expectedType);
+  }
 
   /** Applies one getResponse envelope; returns the (monotonic) progress 0..100. */
   apply(env: Envelope): number {
-    const mine = env.data.filter((d) => d.taskUUID === undefined || d.taskUUID === this.taskUUID);
+    const mine = env.data.filter((d) => this.ofTask(d));
     let processingProgress = 0;
     let processingCount = 0;
     for (const item of mine) {
@@ -243,7 +253,7 @@ export async function pollTask(
   opts: PollOptions,
 ): Promise<PollState> {
   const schedule = opts.schedule ?? DEFAULT_POLL_SCHEDULE;
-  const acc = new ResultAccumulator(taskUUID, opts.numberResults ?? 1, opts.onResult);
+  const acc = new ResultAccumulator(taskUUID, opts.numberResults ?? 1, opts.onResult, opts.taskType);
   const deadline = Date.now() + Math.max(0, opts.waitMs);
   const origin = opts.startedAt ?? Date.now();
   const cap = opts.readTimeoutMs ?? TUNABLE.readTimeoutMs;

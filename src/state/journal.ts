@@ -692,7 +692,8 @@ export class Journal implements ClientLedger {
       if (!rec) return;
       paths.forEach((p, i) => {
         if (!p) return;
-        const id = uuids?.[i];
+        // Scrubbed as the outcome's outputs are (ledger-records outputsOf), so the two find each other.
+        const id = uuids?.[i] !== undefined ? scrubber.text(uuids[i]!) : undefined;
         const byId = id !== undefined ? rec.outputs.find((o) => o.uuid === id) : undefined;
         if (byId) byId.savedTo = p;
         else if (id !== undefined) rec.outputs.push({ uuid: id, savedTo: p });

@@ -76,7 +76,11 @@ describe('what a poll takes as saved earlier is checked on the file itself', () 
   it('a saved output now hard-linked from elsewhere, or swapped for a symlink, is saved again, never reported as it is', async () => {
     const { client } = await open(join(out, 'state-links'));
     const dir = join(out, 'links');
-    const r = await call(client, 'runware_text_to_image', image({ numberResults: 2, waitSeconds: 20, saveTo: 'links/' }));
+    const r = await call(
+      client,
+      'runware_text_to_image',
+      image({ numberResults: 2, waitSeconds: 20, saveTo: 'links/' }),
+    );
     expect(r.status).toBe('success');
     const [a, b] = (r.images as Array<{ savedTo: string }>).map((i) => i.savedTo);
     // One gains a second name outside the folder; the other becomes a link to a file outside.
@@ -99,7 +103,11 @@ describe('what a poll takes as saved earlier is checked on the file itself', () 
 describe('a record edited to give one output the file of another', () => {
   it('the output whose record names a file not its own is saved, and no path is reported for two outputs', async () => {
     const { client, app } = await open(join(out, 'state-edited'));
-    const r = await call(client, 'runware_text_to_image', image({ numberResults: 2, waitSeconds: 20, saveTo: 'edited/' }));
+    const r = await call(
+      client,
+      'runware_text_to_image',
+      image({ numberResults: 2, waitSeconds: 20, saveTo: 'edited/' }),
+    );
     const imgs = r.images as Array<{ savedTo: string; imageUUID: string }>;
     // The second output's record now names the first one's file (a hand edit, or another process's bad write).
     await app.journal.recordSaves(r.taskUUID, [imgs[0]!.savedTo], [imgs[1]!.imageUUID]);
@@ -110,7 +118,11 @@ describe('a record edited to give one output the file of another', () => {
     expect(basename(files[1]!)).toContain(imgs[1]!.imageUUID);
 
     // Named by the caller (pic-1, pic-2), the names cannot tell: a path two records name is reported for neither.
-    const n = await call(client, 'runware_text_to_image', image({ numberResults: 2, waitSeconds: 20, saveTo: 'edited/pic.png' }));
+    const n = await call(
+      client,
+      'runware_text_to_image',
+      image({ numberResults: 2, waitSeconds: 20, saveTo: 'edited/pic.png' }),
+    );
     const named = n.images as Array<{ savedTo: string; imageUUID: string }>;
     await app.journal.recordSaves(n.taskUUID, [named[0]!.savedTo], [named[1]!.imageUUID]);
     const q = await call(client, 'runware_poll', { taskUUID: n.taskUUID, saveTo: 'edited/pic.png' });
@@ -128,7 +140,7 @@ describe('two processes poll the same task into one folder at once', () => {
     const sent = await call(first, 'runware_text_to_image', image({ numberResults: 2, waitSeconds: 0 }));
     const poll = (c: Client) => call(c, 'runware_poll', { taskUUID: sent.taskUUID, waitSeconds: 10, saveTo: 'both/' });
     const both = Promise.all([poll(first), poll(second)]);
-    await waitFor(() => sim.state.log.filter((e) => String(JSON.stringify(e)).includes("getResponse")).length >= 2, {
+    await waitFor(() => sim.state.log.filter((e) => String(JSON.stringify(e)).includes('getResponse')).length >= 2, {
       what: 'both polls waiting',
     });
     sim.state.release();
@@ -149,7 +161,12 @@ describe('cancellation while outputs are saved early', () => {
     const sent = await call(client, 'runware_text_to_image', image({ numberResults: 2, waitSeconds: 0 }));
     sim.state.hold({ resultsFrom: 1, media: true });
     const ac = new AbortController();
-    const polling = call(client, 'runware_poll', { taskUUID: sent.taskUUID, waitSeconds: 20, saveTo: 'cancel-poll/' }, ac.signal);
+    const polling = call(
+      client,
+      'runware_poll',
+      { taskUUID: sent.taskUUID, waitSeconds: 20, saveTo: 'cancel-poll/' },
+      ac.signal,
+    );
     await waitFor(() => parts(dir).length === 1, { what: "the first output's download in flight" });
     ac.abort();
     await expect(polling).rejects.toThrow();
@@ -159,5 +176,4 @@ describe('cancellation while outputs are saved early', () => {
     expect(new Set((p.files as File[]).map((f) => f.savedTo)).size).toBe(2);
     expect(listed(dir)).toHaveLength(2);
   });
-
 });

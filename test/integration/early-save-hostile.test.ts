@@ -1,0 +1,142 @@
+/**
+ * A hostile upstream in front of the simulator (in process: real createServer()
+ * + SDK Client), for outputs saved as each poll shows them: a poll's answer
+ * gains another task's result, a result of another type, a repeat of a result
+ * with another URL, a file: URL and an output UUID holding the key. Only the
+ * task's own results are saved, each once, nothing is fetched from where it
+ * must not be, and no secret reaches a file, a name or the journal.
+ */
+import { createServer as createHttp, type Server } from 'node:http';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, withSimulator } from '../../src/config.js';
+import { createServer } from '../../src/mcp/server.js';
+import { AppContext } from '../../src/services/context.js';
+import { Logger } from '../../src/shared/log.js';
+import type { Simulator } from '../../src/simulator/server.js';
+import { CANARY, Capture, startSim } from '../helpers.js';
+
+const capture = new Capture();
+let sim: Simulator;
+let proxy: Server;
+let proxyUrl: string;
+/** Paths fetched from the proxy outside the API (traps a saved output must never come from). */
+const trapped: string[] = [];
+let hostile: ((items: Array<Record<string, unknown>>) => Array<Record<string, unknown>>) | undefined;
+
+beforeAll(async () => {
+  sim = await startSim({ timeScale: 0.02 });
+  proxy = createHttp((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        if (!req.url?.startsWith('/v1')) {
+          trapped.push(req.url ?? '');
+          res.writeHead(404).end();
+          return;
+        }
+        const body = Buffer.concat(chunks).toString();
+        const up = await fetch(sim.info.runwareUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: String(req.headers.authorization) },
+          body,
+        });
+        const text = await up.text();
+        let out = text;
+        if (hostile && body.includes('"getResponse"')) {
+          const env = JSON.parse(text) as { data?: Array<Record<string, unknown>> };
+          if (env.data?.some((d) => d.status === 'success')) out = JSON.stringify({ ...env, data: hostile(env.data) });
+        }
+        res.writeHead(up.status, { 'content-type': 'application/json' }).end(out);
+      })();
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const addr = proxy.address() as { port: number };
+  proxyUrl = `http://127.0.0.1:${addr.port}`;
+});
+afterAll(async () => {
+  await new Promise((r) => proxy.close(r));
+  await sim.stop();
+  expect(capture.leaks()).toEqual([]);
+});
+
+describe('a poll whose answers are hostile', () => {
+  it("saves only the task's own results, each once, fetching nothing it must not and writing no secret", async () => {
+    const state = capture.tempDir('rw-hostile-state-');
+    const out = capture.tempDir('rw-hostile-out-');
+    const app = new AppContext(
+      withSimulator(
+        loadConfig({
+          RUNWARE_STATE_DIR: state,
+          RUNWARE_OUTPUT_DIR: out,
+          RUNWARE_TRANSPORT: 'rest',
+          RUNWARE_LOG_LEVEL: 'error',
+          RUNWARE_PREVIEW_MAX_BYTES: '0',
+        }),
+        { ...sim.info, runwareUrl: `${proxyUrl}/v1` },
+      ),
+      new Logger('error'),
+    );
+    const { server } = createServer(app);
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    const client = new Client({ name: 'hostile', version: '0' });
+    await Promise.all([server.connect(a), client.connect(b)]);
+    try {
+      const sent = await client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'two lighthouses', width: 512, height: 512, numberResults: 2, waitSeconds: 0 },
+      });
+      const uuid = (sent.structuredContent as { taskUUID: string }).taskUUID;
+      const other = '0b5e1f1e-8a3c-4e0e-9a51-2f8e5c0d7a11';
+      hostile = (items) => {
+        const own = items.filter((d) => d.status === 'success');
+        const first = own[0]!;
+        return [
+          ...items.slice().reverse(),
+          { ...first, imageURL: `${proxyUrl}/trap/repeat` },
+          { ...first, taskUUID: other, imageUUID: 'other-task', imageURL: `${proxyUrl}/trap/other` },
+          {
+            taskType: 'videoInference',
+            taskUUID: uuid,
+            status: 'success',
+            videoUUID: 'v',
+            videoURL: `${proxyUrl}/trap/type`,
+          },
+          { ...first, imageUUID: 'file-url', imageURL: 'file:///etc/passwd' },
+          { ...first, imageUUID: `k-${CANARY.apiKey}`, imageURL: `${proxyUrl}/trap/key-${CANARY.apiKey}` },
+        ];
+      };
+      const r = await client.callTool(
+        { name: 'runware_poll', arguments: { taskUUID: uuid, waitSeconds: 10, saveTo: 'hostile/' } },
+        undefined,
+        { timeout: 30_000 },
+      );
+      capture.add(r);
+      const p = r.structuredContent as {
+        status: string;
+        results: Array<{ taskType?: string; taskUUID?: string }>;
+        files?: Array<{ savedTo?: string }>;
+      };
+      expect(p.results.filter((x) => x.taskType !== 'imageInference' || x.taskUUID !== uuid)).toEqual([]);
+      expect(
+        trapped.filter((t) => t.includes('/trap/other') || t.includes('/trap/type') || t.includes('/trap/repeat')),
+      ).toEqual([]);
+      const dir = join(out, 'hostile');
+      const names = existsSync(dir) ? readdirSync(dir) : [];
+      capture.add(names);
+      expect(
+        names.filter((n) => n.includes('other-task') || n.includes('file-url') || n.startsWith('runware-v.')),
+      ).toEqual([]);
+      expect(new Set(p.files?.map((f) => f.savedTo).filter(Boolean)).size).toBe(names.length);
+    } finally {
+      hostile = undefined;
+      await client.close();
+      await app.close();
+    }
+  });
+});
