@@ -115,6 +115,8 @@ export interface PollRequest {
   expectedMs?: number;
   /** As in SubmitOptions. */
   onResult?: OnResult;
+  /** The task's type as another process recorded it: results are matched by it too. */
+  taskType?: string;
   /** Kept with the task's record by the ledger, as in SubmitOptions. */
   call?: CallRecord;
 }
@@ -331,6 +333,7 @@ export class RunwareClient {
     const read = this.rules.getResponse(taskUUID);
     const deadline = Date.now() + Math.max(0, req.waitMs);
     const known = this.submitted.get(read.taskUUID);
+    const taskType = known?.taskType ?? req.taskType;
     const expectedMs = req.expectedMs ?? (known ? await this.typicalMs(known) : undefined);
     const followed = await this.follow(
       read.taskUUID,
@@ -343,9 +346,10 @@ export class RunwareClient {
       expectedMs,
       req.onResult &&
         resultsOf(
-          { taskUUID: read.taskUUID, ...(known ? { taskType: known.taskType } : {}) },
+          { taskUUID: read.taskUUID, ...(taskType ? { taskType } : {}) },
           oncePerResult(req.onResult),
         ),
+      taskType,
     );
     // A poll that saw the task running and then done brackets its run time; so does one aimed at the learned time. A late poll says nothing.
     if (
@@ -787,13 +791,15 @@ export class RunwareClient {
     startedAt?: number,
     expectedMs?: number,
     onResult?: OnResult,
+    /** The type results are matched by, when `task` is another process's (PollRequest.taskType). */
+    taskType = task?.taskType,
   ): Promise<PollState> {
     const c = this.clockFor(uuid, startedAt);
     return pollTask((sig, timeoutMs) => this.read(uuid, task, sig, timeoutMs), uuid, {
       startedAt: c.startedAt,
       ...(c.lastPolledAt !== undefined ? { lastPolledAt: c.lastPolledAt } : {}),
       onPolled: (at: number) => (c.lastPolledAt = at),
-      ...(task ? { taskType: task.taskType } : {}),
+      ...(taskType ? { taskType } : {}),
       waitMs: Math.max(0, deadline - Date.now()),
       schedule: this.schedule,
       numberResults,

@@ -73,6 +73,8 @@ export async function pollTask(
       ...(input.numberResults !== undefined ? { numberResults: input.numberResults } : {}),
       // The journal knows when the task was sent: polling continues its schedule, in any process.
       ...(record ? { startedAt: Date.parse(record.createdAt) } : {}),
+      // Results are matched by the task's type as well as its UUID, here too.
+      ...(record?.taskType ? { taskType: record.taskType } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       // The client records the outcome; a saveTo given now is kept with the record.

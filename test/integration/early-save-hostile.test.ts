@@ -65,29 +65,42 @@ afterAll(async () => {
   expect(capture.leaks()).toEqual([]);
 });
 
+/** A server process of its own (in process), its journal in `state`, Runware reached through the proxy. */
+async function open(state: string, out: string): Promise<{ client: Client; close: () => Promise<void> }> {
+  const app = new AppContext(
+    withSimulator(
+      loadConfig({
+        RUNWARE_STATE_DIR: state,
+        RUNWARE_OUTPUT_DIR: out,
+        RUNWARE_TRANSPORT: 'rest',
+        RUNWARE_LOG_LEVEL: 'error',
+        RUNWARE_PREVIEW_MAX_BYTES: '0',
+      }),
+      { ...sim.info, runwareUrl: `${proxyUrl}/v1` },
+    ),
+    new Logger('error'),
+  );
+  const { server } = createServer(app);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'hostile', version: '0' });
+  await Promise.all([server.connect(a), client.connect(b)]);
+  return {
+    client,
+    close: async () => {
+      await client.close();
+      await app.close();
+    },
+  };
+}
+
 describe('a poll whose answers are hostile', () => {
   it("saves only the task's own results, each once, fetching nothing it must not and writing no secret", async () => {
     const state = capture.tempDir('rw-hostile-state-');
     const out = capture.tempDir('rw-hostile-out-');
-    const app = new AppContext(
-      withSimulator(
-        loadConfig({
-          RUNWARE_STATE_DIR: state,
-          RUNWARE_OUTPUT_DIR: out,
-          RUNWARE_TRANSPORT: 'rest',
-          RUNWARE_LOG_LEVEL: 'error',
-          RUNWARE_PREVIEW_MAX_BYTES: '0',
-        }),
-        { ...sim.info, runwareUrl: `${proxyUrl}/v1` },
-      ),
-      new Logger('error'),
-    );
-    const { server } = createServer(app);
-    const [a, b] = InMemoryTransport.createLinkedPair();
-    const client = new Client({ name: 'hostile', version: '0' });
-    await Promise.all([server.connect(a), client.connect(b)]);
+    const first = await open(state, out);
+    const second = await open(state, out);
     try {
-      const sent = await client.callTool({
+      const sent = await first.client.callTool({
         name: 'runware_text_to_image',
         arguments: { prompt: 'two lighthouses', width: 512, height: 512, numberResults: 2, waitSeconds: 0 },
       });
@@ -95,11 +108,11 @@ describe('a poll whose answers are hostile', () => {
       const other = '0b5e1f1e-8a3c-4e0e-9a51-2f8e5c0d7a11';
       hostile = (items) => {
         const own = items.filter((d) => d.status === 'success');
-        const first = own[0]!;
+        const one = own[0]!;
         return [
           ...items.slice().reverse(),
-          { ...first, imageURL: `${proxyUrl}/trap/repeat` },
-          { ...first, taskUUID: other, imageUUID: 'other-task', imageURL: `${proxyUrl}/trap/other` },
+          { ...one, imageURL: `${proxyUrl}/trap/repeat` },
+          { ...one, taskUUID: other, imageUUID: 'other-task', imageURL: `${proxyUrl}/trap/other` },
           {
             taskType: 'videoInference',
             taskUUID: uuid,
@@ -107,36 +120,37 @@ describe('a poll whose answers are hostile', () => {
             videoUUID: 'v',
             videoURL: `${proxyUrl}/trap/type`,
           },
-          { ...first, imageUUID: 'file-url', imageURL: 'file:///etc/passwd' },
-          { ...first, imageUUID: `k-${CANARY.apiKey}`, imageURL: `${proxyUrl}/trap/key-${CANARY.apiKey}` },
+          { ...one, imageUUID: 'file-url', imageURL: 'file:///etc/passwd' },
+          { ...one, imageUUID: `k-${CANARY.apiKey}`, imageURL: `${proxyUrl}/trap/key-${CANARY.apiKey}` },
         ];
       };
-      const r = await client.callTool(
-        { name: 'runware_poll', arguments: { taskUUID: uuid, waitSeconds: 10, saveTo: 'hostile/' } },
-        undefined,
-        { timeout: 30_000 },
-      );
-      capture.add(r);
-      const p = r.structuredContent as {
-        status: string;
-        results: Array<{ taskType?: string; taskUUID?: string }>;
-        files?: Array<{ savedTo?: string }>;
-      };
-      expect(p.results.filter((x) => x.taskType !== 'imageInference' || x.taskUUID !== uuid)).toEqual([]);
-      expect(
-        trapped.filter((t) => t.includes('/trap/other') || t.includes('/trap/type') || t.includes('/trap/repeat')),
-      ).toEqual([]);
-      const dir = join(out, 'hostile');
-      const names = existsSync(dir) ? readdirSync(dir) : [];
-      capture.add(names);
-      expect(
-        names.filter((n) => n.includes('other-task') || n.includes('file-url') || n.startsWith('runware-v.')),
-      ).toEqual([]);
-      expect(new Set(p.files?.map((f) => f.savedTo).filter(Boolean)).size).toBe(names.length);
+      // The process that sent it, then another that knows the task only from the journal.
+      for (const [c, to] of [
+        [first.client, 'hostile'],
+        [second.client, 'hostile-other'],
+      ] as const) {
+        const r = await c.callTool(
+          { name: 'runware_poll', arguments: { taskUUID: uuid, waitSeconds: 10, saveTo: `${to}/` } },
+          undefined,
+          { timeout: 30_000 },
+        );
+        capture.add(r);
+        const p = r.structuredContent as {
+          results: Array<{ taskType?: string; taskUUID?: string }>;
+          files?: Array<{ savedTo?: string }>;
+        };
+        expect(p.results.filter((x) => x.taskType !== 'imageInference' || x.taskUUID !== uuid)).toEqual([]);
+        expect(trapped.filter((t) => /\/trap\/(other|type|repeat)/.test(t))).toEqual([]);
+        const dir = join(out, to);
+        const names = existsSync(dir) ? readdirSync(dir) : [];
+        capture.add(names);
+        expect(names.filter((n) => /other-task|file-url|^runware-v\./.test(n))).toEqual([]);
+        expect(new Set(p.files?.map((f) => f.savedTo).filter(Boolean)).size).toBe(names.length);
+      }
     } finally {
       hostile = undefined;
-      await client.close();
-      await app.close();
+      await first.close();
+      await second.close();
     }
   });
 });
