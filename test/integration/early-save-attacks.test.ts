@@ -16,6 +16,7 @@ import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { startSim, waitFor } from '../helpers.js';
+import { durationKey } from '../../src/runware/delivery.js';
 
 const SCALE = 0.02;
 let sim: Simulator;
@@ -23,7 +24,7 @@ let out: string;
 let outside: string;
 const opened: Array<{ app: AppContext; client: Client }> = [];
 
-async function open(stateDir: string): Promise<{ client: Client; app: AppContext }> {
+async function open(stateDir: string, env: Record<string, string> = {}): Promise<{ client: Client; app: AppContext }> {
   const app = new AppContext(
     withSimulator(
       loadConfig({
@@ -32,6 +33,7 @@ async function open(stateDir: string): Promise<{ client: Client; app: AppContext
         RUNWARE_SIM_TIME_SCALE: String(SCALE),
         RUNWARE_LOG_LEVEL: 'error',
         RUNWARE_PREVIEW_MAX_BYTES: '0',
+        ...env,
       }),
       sim.info,
     ),
@@ -175,5 +177,34 @@ describe('cancellation while outputs are saved early', () => {
     const p = await call(client, 'runware_poll', { taskUUID: sent.taskUUID, waitSeconds: 10, saveTo: 'cancel-poll/' });
     expect(new Set((p.files as File[]).map((f) => f.savedTo)).size).toBe(2);
     expect(listed(dir)).toHaveLength(2);
+  });
+});
+
+describe('spend, with a batch saved across two calls', () => {
+  it("the task is settled at the batch's cost once, whatever was saved before the wait ran out", async () => {
+    const state = join(out, 'state-spend');
+    const cap = { RUNWARE_MAX_SPEND_USD: '5' };
+    const { client, app } = await open(state, cap);
+    // Learned as longer than the wait: sent async and polled, so the first two are saved by this call.
+    app.journal.durations.learn(durationKey({ taskType: 'imageInference', model: 'runware:101@1' }), 5000);
+    sim.state.hold({ resultsFrom: 2 });
+    const r = await call(
+      client,
+      'runware_text_to_image',
+      image({ numberResults: 4, waitSeconds: 1, saveTo: 'spend/' }),
+    );
+    expect((r.images as Array<{ savedTo?: string }>).filter((i) => i.savedTo)).toHaveLength(2);
+    sim.state.release();
+    const other = await open(state, cap);
+    const p = await call(other.client, 'runware_poll', { taskUUID: r.taskUUID, waitSeconds: 10 });
+    expect(p.status).toBe('success');
+    const cost = (p.results as Array<{ cost: number }>).reduce((a, x) => a + x.cost, 0);
+    const record = await (await other.app.journal.state()).getTask(r.taskUUID);
+    expect(record?.cost).toBeCloseTo(cost, 6);
+    // Polled again, saving nothing more: the day's spend does not move.
+    const spent = await other.app.journal.spentToday();
+    await call(client, 'runware_poll', { taskUUID: r.taskUUID, saveTo: 'spend/' });
+    expect(await other.app.journal.spentToday()).toBe(spent);
+    expect(listed(join(out, 'spend'))).toHaveLength(4);
   });
 });
