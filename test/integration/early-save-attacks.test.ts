@@ -208,3 +208,28 @@ describe('spend, with a batch saved across two calls', () => {
     expect(listed(join(out, 'spend'))).toHaveLength(4);
   });
 });
+
+describe('the folder changed between the call and the poll', () => {
+  it('another saveTo gets every output; a folder swapped for a link outside is refused, nothing written there', async () => {
+    const { client } = await open(join(out, 'state-moved'));
+    const r = await call(
+      client,
+      'runware_text_to_image',
+      image({ numberResults: 2, waitSeconds: 20, saveTo: 'moved/' }),
+    );
+    const p = await call(client, 'runware_poll', { taskUUID: r.taskUUID, saveTo: 'moved-too/' });
+    expect((p.files as File[]).every((f) => f.savedTo?.startsWith(join(out, 'moved-too')))).toBe(true);
+    expect(listed(join(out, 'moved-too'))).toHaveLength(2);
+    // The folder the record names is now a link to a folder outside the roots.
+    const away = mkdtempSync(join(tmpdir(), 'rw-early-away-'));
+    rmSync(join(out, 'moved'), { recursive: true });
+    symlinkSync(away, join(out, 'moved'));
+    const refused = await client.callTool({
+      name: 'runware_poll',
+      arguments: { taskUUID: r.taskUUID, saveTo: 'moved/' },
+    });
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toContain('saveTo');
+    expect(readdirSync(away)).toEqual([]);
+  });
+});
