@@ -233,3 +233,32 @@ describe('the folder changed between the call and the poll', () => {
     expect(readdirSync(away)).toEqual([]);
   });
 });
+
+describe('a call cancelled after an output was saved', () => {
+  it('records the save, so the next poll reports that file and saves only the rest', async () => {
+    const { client } = await open(join(out, 'state-cut'), { RUNWARE_TRANSPORT: 'ws' });
+    const dir = join(out, 'cut');
+    sim.state.hold({ resultsFrom: 1 });
+    const ac = new AbortController();
+    const running = client
+      .callTool(
+        { name: 'runware_text_to_image', arguments: image({ numberResults: 2, waitSeconds: 20, saveTo: 'cut/' }) },
+        undefined,
+        { timeout: 30_000, signal: ac.signal },
+      )
+      .catch((e: unknown) => e);
+    const first = await waitFor(() => listed(dir).find((f) => !f.endsWith('.part')), {
+      what: 'the first output saved',
+    });
+    ac.abort();
+    expect(await running).toBeInstanceOf(Error);
+    const sent = sim.state.log.map((e) => JSON.stringify(e.body ?? '')).find((b) => b.includes('imageInference'));
+    const taskUUID = /"taskUUID":"([0-9a-f-]{36})"/.exec(sent ?? '')?.[1];
+    sim.state.release();
+    const p = await call(client, 'runware_poll', { taskUUID: taskUUID!, waitSeconds: 10, saveTo: 'cut/' });
+    const files = (p.files as File[]).map((f) => f.savedTo);
+    expect(files).toContain(join(dir, first));
+    expect(new Set(files).size).toBe(2);
+    expect(listed(dir)).toHaveLength(2);
+  });
+});
