@@ -210,7 +210,9 @@ export class OutputBatch {
     if (!this.wanted || this.call.signal.aborted) return;
     const sources = this.media([item]).map(mediaSource).filter(hasBytes);
     const of = Math.max(this.opts.count ?? 1, this.slots.size + sources.length);
-    for (const s of sources) if (!this.isEarlier(s)) this.begin(s, this.freeSlot(this.slots.size), of);
+    // An output already begun (another result naming the same output) is not fetched again: one output, one file.
+    for (const s of sources)
+      if (!this.isEarlier(s) && !this.started.has(sourceKey(s))) this.begin(s, this.freeSlot(this.slots.size), of);
   };
 
   /**

@@ -154,3 +154,35 @@ describe('a poll whose answers are hostile', () => {
     }
   });
 });
+
+describe('two results that name one output', () => {
+  it('are saved once: every file on disk is reported, none left behind unreported', async () => {
+    const state = capture.tempDir('rw-hostile-state-');
+    const out = capture.tempDir('rw-hostile-out-');
+    const proc = await open(state, out);
+    try {
+      const sent = await proc.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'two lighthouses', width: 512, height: 512, numberResults: 2, waitSeconds: 0 },
+      });
+      const uuid = (sent.structuredContent as { taskUUID: string }).taskUUID;
+      // Indexed results, the second under the first one's imageUUID (with its own URL).
+      hostile = (items) => {
+        const own = items.filter((d) => d.status === 'success');
+        return own.map((d, i) => ({ ...d, resultIndex: i, imageUUID: own[0]!.imageUUID }));
+      };
+      const r = await proc.client.callTool(
+        { name: 'runware_poll', arguments: { taskUUID: uuid, waitSeconds: 10, saveTo: 'same/' } },
+        undefined,
+        { timeout: 30_000 },
+      );
+      capture.add(r);
+      const files = (r.structuredContent as { files: Array<{ savedTo?: string }> }).files;
+      const reported = new Set(files.map((f) => f.savedTo?.split('/').pop()));
+      expect(readdirSync(join(out, 'same')).every((n) => reported.has(n))).toBe(true);
+    } finally {
+      hostile = undefined;
+      await proc.close();
+    }
+  });
+});
