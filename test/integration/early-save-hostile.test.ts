@@ -186,3 +186,54 @@ describe('two results that name one output', () => {
     }
   });
 });
+
+describe('WebSocket frames sent twice or out of order', () => {
+  it.each(['duplicateFrames', 'interleave'] as const)('%s: each output of the batch is saved once', async (kind) => {
+    const out = capture.tempDir('rw-frames-out-');
+    const app = new AppContext(
+      withSimulator(
+        loadConfig({
+          RUNWARE_STATE_DIR: capture.tempDir('rw-frames-state-'),
+          RUNWARE_OUTPUT_DIR: out,
+          RUNWARE_TRANSPORT: 'ws',
+          RUNWARE_LOG_LEVEL: 'error',
+          RUNWARE_PREVIEW_MAX_BYTES: '0',
+        }),
+        sim.info,
+      ),
+      new Logger('error'),
+    );
+    const { server } = createServer(app);
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    const client = new Client({ name: 'frames', version: '0' });
+    await Promise.all([server.connect(a), client.connect(b)]);
+    try {
+      sim.state.addFaults({ kind, taskType: 'imageInference' });
+      const r = await client.callTool(
+        {
+          name: 'runware_text_to_image',
+          arguments: {
+            prompt: 'lighthouses',
+            width: 512,
+            height: 512,
+            numberResults: 3,
+            waitSeconds: 20,
+            saveTo: 'f/',
+          },
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      capture.add(r);
+      const images = (r.structuredContent as { images: Array<{ savedTo?: string }> }).images;
+      expect(images).toHaveLength(3);
+      expect(new Set(images.map((i) => i.savedTo)).size).toBe(3);
+      expect(readdirSync(join(out, 'f'))).toHaveLength(3);
+      expect(sim.state.log.some((e) => e.fault === kind)).toBe(true);
+    } finally {
+      sim.state.reset();
+      await client.close();
+      await app.close();
+    }
+  });
+});
