@@ -51,6 +51,7 @@ export async function pollTask(
   // A bad save path is refused before any polling.
   if (input.saveTo !== undefined) await resolveSaveTarget(input.saveTo, roots);
   // Each finished output is saved as a poll first shows it; one an earlier call saved there is reported, not saved again.
+  const earlier = input.saveTo !== undefined ? await savedEarlier(record, input.saveTo, roots) : undefined;
   const outputs = new OutputBatch(input.taskUUID.toLowerCase(), {
     media: mediaItems,
     ...(input.numberResults !== undefined ? { count: input.numberResults } : {}),
@@ -59,7 +60,7 @@ export async function pollTask(
       ? {
           saveTo: input.saveTo,
           record: { ledger: ctx.journal, taskUUID: input.taskUUID.toLowerCase() },
-          earlier: await savedEarlier(record, input.saveTo, roots),
+          ...(earlier ? { earlier } : {}),
         }
       : {}),
     ...(opts.previewMaxBytes !== undefined ? { previewMaxBytes: opts.previewMaxBytes } : {}),
@@ -99,6 +100,13 @@ export async function pollTask(
   if (st.status === 'processing') {
     output.next = next(
       `Still processing (${Math.round(st.progress)}%). Run {step} to wait longer; do not submit it again.`,
+      again,
+    );
+  } else if (st.status === 'unknown' && earlier?.size) {
+    // Runware has forgotten it (expired, say), but its outputs were saved: it ran and was billed, and they are reported.
+    output.files = [...earlier.values()].map((m, index) => ({ index, ...m }));
+    output.next = next(
+      `Runware has no record of taskUUID ${st.taskUUID} now, but ${earlier.size} of its outputs were saved earlier (files): it ran, so do not submit it again. Run {step} later in case Runware reports the rest.`,
       again,
     );
   } else if (st.status === 'unknown') {

@@ -262,3 +262,23 @@ describe('a call cancelled after an output was saved', () => {
     expect(listed(dir)).toHaveLength(2);
   });
 });
+
+describe('a task Runware no longer knows, whose outputs were saved', () => {
+  it('a poll reports the saved files and never says it is safe to submit again', async () => {
+    const state = join(out, 'state-forgot');
+    const { client } = await open(state);
+    const r = await call(
+      client,
+      'runware_text_to_image',
+      image({ numberResults: 2, waitSeconds: 20, saveTo: 'forgot/' }),
+    );
+    const saved = (r.images as Array<{ savedTo: string }>).map((i) => i.savedTo);
+    // Runware forgets it (expired, or a sync task getResponse never saw).
+    sim.state.reset();
+    const p = await call((await open(state)).client, 'runware_poll', { taskUUID: r.taskUUID, saveTo: 'forgot/' });
+    expect(p.status).toBe('unknown');
+    expect((p.files as File[] | undefined)?.map((f) => f.savedTo).sort()).toEqual(saved.sort());
+    expect(JSON.stringify(p.next)).not.toMatch(/safe to submit/);
+    expect(JSON.stringify(p.next)).toMatch(/do not submit it again/);
+  });
+});
