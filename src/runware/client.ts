@@ -345,10 +345,7 @@ export class RunwareClient {
       req.startedAt,
       expectedMs,
       req.onResult &&
-        resultsOf(
-          { taskUUID: read.taskUUID, ...(taskType ? { taskType } : {}) },
-          oncePerResult(req.onResult),
-        ),
+        resultsOf({ taskUUID: read.taskUUID, ...(taskType ? { taskType } : {}) }, oncePerResult(req.onResult)),
       taskType,
     );
     // A poll that saw the task running and then done brackets its run time; so does one aimed at the learned time. A late poll says nothing.
