@@ -18,6 +18,7 @@ import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { CANARY, Capture, startSim } from '../helpers.js';
+import { durationKey } from '../../src/runware/delivery.js';
 
 const capture = new Capture();
 let sim: Simulator;
@@ -66,7 +67,10 @@ afterAll(async () => {
 });
 
 /** A server process of its own (in process), its journal in `state`, Runware reached through the proxy. */
-async function open(state: string, out: string): Promise<{ client: Client; close: () => Promise<void> }> {
+async function open(
+  state: string,
+  out: string,
+): Promise<{ client: Client; app: AppContext; close: () => Promise<void> }> {
   const app = new AppContext(
     withSimulator(
       loadConfig({
@@ -86,6 +90,7 @@ async function open(state: string, out: string): Promise<{ client: Client; close
   await Promise.all([server.connect(a), client.connect(b)]);
   return {
     client,
+    app,
     close: async () => {
       await client.close();
       await app.close();
@@ -234,6 +239,61 @@ describe('WebSocket frames sent twice or out of order', () => {
       sim.state.reset();
       await client.close();
       await app.close();
+    }
+  });
+});
+
+describe('a generation polled to its end (async) through hostile answers', () => {
+  it("saves only the task's own results as they come", async () => {
+    const out = capture.tempDir('rw-hostile-out-');
+    const proc = await open(capture.tempDir('rw-hostile-state-'), out);
+    // Learned as longer than the wait: sent async and followed by polls, each answer with another task's and another type's item.
+    proc.app.journal.durations.learn(durationKey({ taskType: 'imageInference', model: 'runware:101@1' }), 2000);
+    hostile = (items) => {
+      const own = items.filter((d) => d.status === 'success');
+      const uuid = String(own[0]!.taskUUID);
+      return [
+        ...items,
+        {
+          ...own[0]!,
+          taskUUID: '0b5e1f1e-8a3c-4e0e-9a51-2f8e5c0d7a12',
+          imageUUID: 'x',
+          imageURL: `${proxyUrl}/trap/run-other`,
+        },
+        {
+          taskType: 'videoInference',
+          taskUUID: uuid,
+          status: 'success',
+          videoUUID: 'w',
+          videoURL: `${proxyUrl}/trap/run-type`,
+        },
+      ];
+    };
+    try {
+      const r = await proc.client.callTool(
+        {
+          name: 'runware_text_to_image',
+          arguments: {
+            prompt: 'two lighthouses',
+            width: 512,
+            height: 512,
+            numberResults: 2,
+            waitSeconds: 1,
+            saveTo: 'run/',
+          },
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      capture.add(r);
+      const images = (r.structuredContent as { images: Array<{ savedTo?: string }> }).images;
+      expect(images).toHaveLength(2);
+      expect(trapped.filter((t) => t.includes('/trap/run-'))).toEqual([]);
+      expect(readdirSync(join(out, 'run'))).toHaveLength(2);
+      expect(sim.state.log.some((e) => String(JSON.stringify(e.body)).includes('"deliveryMethod":"async"'))).toBe(true);
+    } finally {
+      hostile = undefined;
+      await proc.close();
     }
   });
 });
