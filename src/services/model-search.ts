@@ -337,9 +337,7 @@ export async function modelSearch(
   // On the first page the community request does not depend on the curated hits: it goes out
   // first, and the curated catalogue is searched while Runware answers.
   const early =
-    searchCommunity && offset === 0
-      ? settle(communitySearch(ctx, communityInput(limit, 0), signal))
-      : undefined;
+    searchCommunity && offset === 0 ? settle(communitySearch(ctx, communityInput(limit, 0), signal)) : undefined;
   // The HTTP client writes from an immediate: two turns later the request is on the wire.
   if (early) await afterTwoTurns();
 
