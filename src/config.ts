@@ -5,6 +5,7 @@
 import { homedir, hostname } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { DECIMAL } from './shared/decimal.js';
 import { ConfigError } from './shared/errors.js';
 import { LEVELS, type LogLevel } from './shared/log.js';
 import { MIN_SECRET_LENGTH, scrubber } from './shared/redact.js';
@@ -27,12 +28,6 @@ const optionalSecret = z
   .refine((v) => v === undefined || v.length >= MIN_SECRET_LENGTH, {
     message: `is shorter than ${MIN_SECRET_LENGTH} characters, too short to be kept out of every output; use the full key or token from the provider's dashboard`,
   });
-
-/**
- * A plain decimal (`5`, `0.5`, `-1`), nothing else: Number() would also take `0x10`, `1e3`,
- * `0b1` and surrounding spaces, which are typos more often than intent.
- */
-const DECIMAL = /^-?(?:\d+(?:\.\d*)?|\.\d+)$/;
 
 /** A numeric env var with bounds; `integer` also refuses fractions. */
 const numberFrom = (name: string, min: number, max: number, dflt: number, integer = false) =>

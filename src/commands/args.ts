@@ -1,5 +1,6 @@
 /** Small helpers over node:util parseArgs that turn bad flags into UsageErrors. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { decimal, DECIMAL } from '../shared/decimal.js';
 import { UsageError } from './output.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -32,10 +33,12 @@ export function num(
 ): number | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
-  const n = Number(v);
+  const n = typeof v === 'number' ? v : decimal(String(v));
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    const form =
+      typeof v === 'number' || DECIMAL.test(String(v)) ? '' : ' in plain digits (no spaces, +, hex or exponent)';
     throw new UsageError(
-      `--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, not "${String(v)}"`,
+      `--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}${form}, not "${String(v)}"`,
     );
   }
   return n;

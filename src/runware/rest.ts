@@ -5,7 +5,7 @@
 import type { Agent } from 'undici';
 import { undici } from '../shared/undici.js';
 import { CancelledError, NetworkError } from '../shared/errors.js';
-import { deadline } from '../shared/time.js';
+import { requestDeadline } from '../shared/time.js';
 import { parseRetryAfter } from './retry.js';
 import type { Task } from './rules.js';
 import type { SendOptions, Transport, TransportReply } from './transport.js';
@@ -76,7 +76,7 @@ export class RestTransport implements Transport {
     if (signal?.aborted) throw new CancelledError();
     const { request } = await undici();
     const dispatcher = await this.dispatcher();
-    const timeout = timeoutMs !== undefined ? deadline(signal, timeoutMs) : undefined;
+    const timeout = timeoutMs !== undefined ? requestDeadline(signal, timeoutMs) : undefined;
     let res: Awaited<ReturnType<typeof request>>;
     let text: string;
     try {

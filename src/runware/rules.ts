@@ -83,9 +83,20 @@ const CREDENTIAL_NAMES = new Set([
 ]);
 
 /** Whether a field name looks like a credential, however it is spelled. */
+/** Verdicts on field names seen, since payloads repeat a small vocabulary (NFKC per key is the costly part). */
+const credentialVerdicts = new Map<string, boolean>();
+const MAX_REMEMBERED_NAMES = 4096;
+
 export function isCredentialName(name: string): boolean {
+  const known = credentialVerdicts.get(name);
+  if (known !== undefined) return known;
   const n = normalizeFieldName(name);
-  return CREDENTIAL_NAMES.has(n) || n.endsWith('apikey') || n.endsWith('apikeys');
+  const verdict = CREDENTIAL_NAMES.has(n) || n.endsWith('apikey') || n.endsWith('apikeys');
+  if (name.length <= 64) {
+    if (credentialVerdicts.size >= MAX_REMEMBERED_NAMES) credentialVerdicts.clear();
+    credentialVerdicts.set(name, verdict);
+  }
+  return verdict;
 }
 
 export function isUuidV4(s: unknown): s is string {
@@ -172,11 +183,19 @@ export interface RulesOptions {
   maxPayloadBytes?: number;
 }
 
+/** Where a value sits in the payload, spelled out only when an error names it. */
+type At = string | { up: At; key: string | number };
+function pathOf(at: At): string {
+  if (typeof at === 'string') return at;
+  const up = pathOf(at.up);
+  return typeof at.key === 'number' ? `${up}[${at.key}]` : up ? `${up}.${at.key}` : at.key;
+}
+
 /** Walks the payload and refuses forbidden keys and excessive depth, naming the path. */
-function checkStructure(value: unknown, path: string, depth: number, strings: string[]): void {
+function checkStructure(value: unknown, at: At, depth: number, strings: string[]): void {
   if (depth > MAX_DEPTH)
     throw new ValidationError(
-      path,
+      pathOf(at),
       `nests deeper than the limit of ${MAX_DEPTH} levels`,
       `at most ${MAX_DEPTH} levels of objects and arrays`,
     );
@@ -186,24 +205,24 @@ function checkStructure(value: unknown, path: string, depth: number, strings: st
   }
   if (value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
-    value.forEach((v, i) => checkStructure(v, `${path}[${i}]`, depth + 1, strings));
+    for (let i = 0; i < value.length; i++) checkStructure(value[i], { up: at, key: i }, depth + 1, strings);
     return;
   }
   for (const key of Object.keys(value)) {
-    const p = path ? `${path}.${key}` : key;
+    const here: At = { up: at, key };
     if (FORBIDDEN_KEYS.has(key))
       throw new PolicyError(
-        p,
+        pathOf(here),
         `the key "${key}" is not allowed in a payload`,
         'Remove it; it is never a Runware field.',
       );
     if (isCredentialName(key))
       throw new PolicyError(
-        p,
+        pathOf(here),
         'credentials never travel in the payload (this name looks like one); the server authenticates with an Authorization header',
         'Remove the field; the key comes from RUNWARE_API_KEY.',
       );
-    checkStructure((value as Record<string, unknown>)[key], p, depth + 1, strings);
+    checkStructure((value as Record<string, unknown>)[key], here, depth + 1, strings);
   }
 }
 

@@ -154,7 +154,7 @@ const ROWS = {
   imageMasking: { ...WORK, price: price(0.02, []), output: 'media' },
   vectorize: { ...WORK, price: price(0.05, []), output: 'media' },
   promptEnhance: { ...WORK, price: price(0.01, ['results']), output: 'text', counts: 'promptVersions' },
-  imageUpload: { ...UTILITY, sameAs: 'mediaStorage' },
+  imageUpload: { ...UTILITY, kept: true, sameAs: 'mediaStorage' },
   mediaStorage: { ...UTILITY, kept: true },
   modelSearch: { ...UTILITY, schema: modelSearchTask },
   modelUpload: { ...WORK, price: price(1, []), output: 'any', delivery: 'none', long: true, firstPollMinSteps: 10 },

@@ -296,6 +296,19 @@ function checkSearchInput(input: ModelSearchInput): void {
   }
 }
 
+const afterTwoTurns = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+type Settled<T> = { ok: T } | { err: unknown };
+/** A promise begun before its result is wanted: its failure is held, not left unhandled meanwhile. */
+const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
+  p.then(
+    (ok) => ({ ok }),
+    (err: unknown) => ({ err }),
+  );
+function unsettle<T>(s: Settled<T>): T {
+  if ('err' in s) throw s.err;
+  return s.ok;
+}
+
 export async function modelSearch(
   ctx: AppContext,
   input: ModelSearchInput,
@@ -311,6 +324,22 @@ export async function modelSearch(
   const communityOnly = !!(input.category || input.architecture || input.type || input.tags?.length);
   const searchCommunity = !cap || CHECKPOINT_CAPABILITIES.includes(cap.id);
   const notes: string[] = [];
+  const communityInput = (room: number, skip: number): Omit<ModelSearchInput, 'capability'> => ({
+    ...(q ? { search: q } : {}),
+    ...(input.category ? { category: input.category } : cap ? { category: 'checkpoint' } : {}),
+    ...(input.architecture ? { architecture: input.architecture } : {}),
+    ...(input.type ? { type: input.type } : {}),
+    ...(input.tags?.length ? { tags: input.tags } : {}),
+    // With no room on this page, one result is enough to count them.
+    limit: Math.max(1, room),
+    offset: Math.max(0, skip),
+  });
+  // On the first page the community request does not depend on the curated hits: it goes out
+  // first, and the curated catalogue is searched while Runware answers.
+  const early =
+    searchCommunity && offset === 0 ? settle(communitySearch(ctx, communityInput(limit, 0), signal)) : undefined;
+  // The HTTP client writes from an immediate: two turns later the request is on the wire.
+  if (early) await afterTwoTurns();
 
   const [registry, curatedAll, capabilities] = await Promise.all([
     catalog.registryModels(signal).catch(() => undefined),
@@ -334,20 +363,9 @@ export async function modelSearch(
   if (searchCommunity) {
     const room = limit - page.length;
     try {
-      const c = await communitySearch(
-        ctx,
-        {
-          ...(q ? { search: q } : {}),
-          ...(input.category ? { category: input.category } : cap ? { category: 'checkpoint' } : {}),
-          ...(input.architecture ? { architecture: input.architecture } : {}),
-          ...(input.type ? { type: input.type } : {}),
-          ...(input.tags?.length ? { tags: input.tags } : {}),
-          // With no room on this page, one result is enough to count them.
-          limit: Math.max(1, room),
-          offset: Math.max(0, offset - curated.length),
-        },
-        signal,
-      );
+      const c = early
+        ? unsettle(await early)
+        : await communitySearch(ctx, communityInput(room, offset - curated.length), signal);
       taskUUID = c.taskUUID;
       // A model both catalogues list is shown once, as the curated entry: its community copy leaves a gap
       // in the page, and the total still counts it, so paging by offset reaches every hit exactly once.

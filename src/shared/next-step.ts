@@ -92,6 +92,8 @@ export const stepsOf = (value: unknown): NextStep[] => (value instanceof Next ? 
 
 /** A copy of a result with every Next in it rendered in a front-end's words (plain objects and arrays only). */
 export function renderNexts<T>(value: T, words: StepWords): T {
+  // Most results hold no Next: a scan that allocates nothing says so before any copy is made.
+  if (!holdsNext(value, 0)) return value;
   const walk = (v: unknown, depth: number): unknown => {
     if (v instanceof Next) return v.render(words);
     if (depth > 32 || !v || typeof v !== 'object') return v;
@@ -102,4 +104,21 @@ export function renderNexts<T>(value: T, words: StepWords): T {
     return entries.some(([k, y]) => y !== (v as Record<string, unknown>)[k]) ? Object.fromEntries(entries) : v;
   };
   return walk(value, 0) as T;
+}
+
+/** Whether a Next sits anywhere in the plain objects and arrays `renderNexts` walks. */
+function holdsNext(v: unknown, depth: number): boolean {
+  if (v instanceof Next) return true;
+  if (depth > 32 || !v || typeof v !== 'object') return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (x && typeof x === 'object' && holdsNext(x, depth + 1)) return true;
+    return false;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x && typeof x === 'object' && holdsNext(x, depth + 1)) return true;
+  }
+  return false;
 }

@@ -263,6 +263,24 @@ describe('one search over both catalogues', () => {
   });
 });
 
+describe('the community request on the first page', () => {
+  it('goes out for the whole page before the curated hits are known; a later page asks from where they end', async () => {
+    const before = sent('modelSearch').length;
+    const first = (await call('runware_model_search', { search: 'flux', limit: 5 })).structuredContent!;
+    const asked = sent('modelSearch').slice(before);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({ search: 'flux', limit: 5, offset: 0 });
+    const curated = (first.results as Hit[]).filter((h) => h.source === 'curated').length;
+    expect(curated).toBeGreaterThan(0);
+    expect((first.results as Hit[]).length).toBeLessThanOrEqual(5);
+    // Every curated hit fits on page one (they come first), so page two's community offset skips only
+    // the community hits page one showed.
+    expect(curated).toBeLessThan(5);
+    await call('runware_model_search', { search: 'flux', limit: 5, offset: 5 });
+    expect(sent('modelSearch').at(-1)).toMatchObject({ search: 'flux', offset: 5 - curated });
+  });
+});
+
 describe('every hit runs', () => {
   it('a community checkpoint with no live schema runs as imageInference, unvalidated, and model info says so with its defaults', async () => {
     const info = (await call('runware_model_info', { model: 'runware:100@1' })).structuredContent!;

@@ -152,6 +152,7 @@ describe('payload policy', () => {
     for (let i = 0; i < 5000; i++) deep = { a: deep };
     const e = refused(() => new Rules().prepare(img({ providerSettings: deep })));
     expect(e.message).toMatch(/deeper than the limit of 32 levels/);
+    expect(e.field).toBe(`tasks[0].providerSettings${'.a'.repeat(31)}`);
   });
 
   it('refuses prototype-polluting keys', () => {

@@ -85,6 +85,12 @@ export class HttpCache {
 
   /** The JSON at `url`: fresh from memory or disk, revalidated, or stale when the service is down. */
   get(url: string, signal?: AbortSignal, opts: { revalidate?: boolean } = {}): Promise<Fetched> {
+    // A fresh copy in memory is answered at once: no fetch can follow, so there is nothing to check or share.
+    if (!opts.revalidate) {
+      const cached = this.memory.get(url);
+      if (cached && cached.freshUntil > this.now() && !((this.missing.get(url) ?? 0) > this.now()))
+        return Promise.resolve({ status: 'ok', body: cached.body, source: 'memory' });
+    }
     // The last line of defence for guarantee 2: no URL carrying a configured secret in any form leaves the process.
     if (scrubber.text(url) !== url)
       return Promise.reject(
