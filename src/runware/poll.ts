@@ -140,6 +140,13 @@ export function resultKey(item: DataItem): string {
   return JSON.stringify(item);
 }
 
+/** Every name a result goes by: its index, and each output id it carries. Two results sharing one are the same result. */
+export function resultNames(item: DataItem): string[] {
+  const names = typeof item.resultIndex === 'number' ? [`#${item.resultIndex}`] : [];
+  for (const f of OUTPUT_ID_FIELDS) if (typeof item[f] === 'string') names.push(`${f}:${String(item[f])}`);
+  return names.length ? names : [JSON.stringify(item)];
+}
+
 export { isFinished };
 
 /** Folds polls into one state. Separate from the loop so it can be unit-tested. */

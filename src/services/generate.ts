@@ -16,7 +16,7 @@ import type { AppContext } from './context.js';
 import { findLocalInputs, readLocalInputs, uploadLocalInputs, type LocalInput, type Upload } from './media-inputs.js';
 import { asCallerError, checkTask, inspectTask, modelFacts, type ModelFacts } from './model-schema.js';
 import { downloadBudget, OutputBatch, type MediaCallOptions, type MediaInfo, type Previews } from './outputs.js';
-import { resultKey } from '../runware/poll.js';
+import { resultNames } from '../runware/poll.js';
 import { resultCount } from '../runware/task-types.js';
 import { callRecord } from '../state/ledger.js';
 import { BUDGETS } from '../runware/timing.js';
@@ -163,8 +163,9 @@ export async function generate(ctx: AppContext, job: GenerateJob, opts: MediaCal
   }
   outputs.forTask(t.taskUUID);
   // Results saved early that the outcome does not list (a call that ran out of wait): reported with it, never lost.
-  const listed = new Set(t.results.map(resultKey));
-  const results = [...t.results, ...outputs.results().filter((r) => !listed.has(resultKey(r)))];
+  // Named by index or by output id: a frame without resultIndex and a check with it are still one result.
+  const listed = new Set(t.results.flatMap(resultNames));
+  const results = [...t.results, ...outputs.results().filter((r) => !resultNames(r).some((n) => listed.has(n)))];
 
   const finished = t.status === 'success' || t.status === 'partial';
   const common: CommonOut = {

@@ -7,6 +7,7 @@ import {
   nextPollDelay,
   pollTask,
   ResultAccumulator,
+  resultNames,
 } from '../../src/runware/poll.js';
 import { CancelledError, NetworkError, UpstreamError } from '../../src/shared/errors.js';
 
@@ -20,6 +21,17 @@ const done = (id: string) => ({
   imageURL: `u/${id}`,
 });
 const fast = { minMs: 5, fraction: 0.1, maxMs: 20 };
+
+describe('resultNames', () => {
+  it('names a result by its index and by every output id, so one seen with and without resultIndex is one result', () => {
+    const framed = { taskType: 'imageInference', taskUUID: 't', imageUUID: 'i1', imageURL: 'https://x/i1.png' };
+    const checked = { ...framed, resultIndex: 0 };
+    expect(resultNames(checked)).toEqual(['#0', 'imageUUID:i1']);
+    expect(resultNames(framed)).toEqual(['imageUUID:i1']);
+    expect(resultNames(framed).some((n) => resultNames(checked).includes(n))).toBe(true);
+    expect(resultNames({ taskType: 'x', taskUUID: 't' })).toHaveLength(1);
+  });
+});
 
 describe('ResultAccumulator', () => {
   it('accumulates cumulative polls without duplicates, until numberResults', () => {
