@@ -157,6 +157,8 @@ const [yardCall, ourCall] = await perCallPaired(
   { s: stdio([bin], serverEnv()), name: 'runware_model_search', args: { search: 'flux', limit: 5 } },
 );
 
+process.stderr.write(`per call: ${ourCall.toFixed(2)} vs ${yardCall.toFixed(2)} ms (${(ourCall / yardCall).toFixed(2)}x); cold ${median(cold.bin).toFixed(1)} vs ${median(cold.yard).toFixed(1)} ms\n`);
+
 // 3. A progressToken against none: the same text-to-image call, interleaved.
 const pg = stdio([bin], serverEnv({ RUNWARE_PREVIEW_MAX_BYTES: '0', RUNWARE_TIME_SCALE: '0.01' }));
 await pg.hello();
@@ -249,8 +251,11 @@ const pollingLearned = [2, 10, 60, 300].map((s) => ({
 // 5b. Time to result against Runware's SDK (bench/time-to-result.mjs).
 const ttr = await timeToResult({ sim, info, stdio, serverEnv, creds, root, smoke: SMOKE });
 
+process.stderr.write(`time to result done\n`);
+
 // 6. Memory: RSS over text-to-image calls with previews on.
-const MEM = SMOKE ? 200 : 20_000;
+// BENCH_MEM_CALLS shortens the two memory runs (each 20,000 calls by default, over twenty minutes on two cores).
+const MEM = SMOKE ? 200 : Number(process.env.BENCH_MEM_CALLS ?? 20_000);
 const mem = stdio([bin], serverEnv({ RUNWARE_TIME_SCALE: '0.01' }));
 await mem.hello();
 const rssAt = [];

@@ -165,9 +165,10 @@ describe('a call that runs out of wait after some outputs were saved', () => {
     await call(first, 'runware_text_to_image', { prompt: 'warm up', width: 512, height: 512, waitSeconds: 0 });
     // Learned as longer than the wait: sent async and polled (sync would hold the whole answer back).
     const ctx = opened.at(-1)!.app;
-    ctx.journal.durations.learn(durationKey({ taskType: 'imageInference', model: 'runware:101@1' }), 2000);
+    ctx.journal.durations.learn(durationKey({ taskType: 'imageInference', model: 'runware:101@1' }), 5000);
+    // Two seconds: on a loaded machine the first two outputs must still be in and saved before the wait runs out.
     sim.state.hold({ resultsFrom: 2 });
-    const r = await call(first, 'runware_text_to_image', batch({ waitSeconds: 1, saveTo: 'halfway/' }));
+    const r = await call(first, 'runware_text_to_image', batch({ waitSeconds: 2, saveTo: 'halfway/' }));
     expect(r.status).toBe('processing');
     const early = (r.images as Array<{ savedTo?: string; imageUUID?: string }>).filter((i) => i.savedTo);
     expect(early).toHaveLength(2);
@@ -201,7 +202,7 @@ describe('a sync wait over a WebSocket that runs out after some frames', () => {
     const dir = join(out, 'wsout');
     await call(client, 'runware_text_to_image', { prompt: 'warm up', width: 512, height: 512, waitSeconds: 0 });
     sim.state.hold({ resultsFrom: 2 });
-    const r = await call(client, 'runware_text_to_image', batch({ waitSeconds: 1, saveTo: 'wsout/' }));
+    const r = await call(client, 'runware_text_to_image', batch({ waitSeconds: 2, saveTo: 'wsout/' }));
     expect(['processing', 'unknown']).toContain(r.status);
     const early = (r.images as Array<{ savedTo?: string }>).filter((i) => i.savedTo).map((i) => i.savedTo);
     expect(early).toHaveLength(2);
