@@ -157,7 +157,9 @@ const [yardCall, ourCall] = await perCallPaired(
   { s: stdio([bin], serverEnv()), name: 'runware_model_search', args: { search: 'flux', limit: 5 } },
 );
 
-process.stderr.write(`per call: ${ourCall.toFixed(2)} vs ${yardCall.toFixed(2)} ms (${(ourCall / yardCall).toFixed(2)}x); cold ${median(cold.bin).toFixed(1)} vs ${median(cold.yard).toFixed(1)} ms\n`);
+process.stderr.write(
+  `per call: ${ourCall.toFixed(2)} vs ${yardCall.toFixed(2)} ms (${(ourCall / yardCall).toFixed(2)}x); cold ${median(cold.bin).toFixed(1)} vs ${median(cold.yard).toFixed(1)} ms\n`,
+);
 
 // 3. A progressToken against none: the same text-to-image call, interleaved.
 const pg = stdio([bin], serverEnv({ RUNWARE_PREVIEW_MAX_BYTES: '0', RUNWARE_TIME_SCALE: '0.01' }));
