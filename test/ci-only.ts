@@ -10,5 +10,8 @@ export const ciOnly = [
   'test/e2e/journal.test.ts',
   'test/e2e/journal-heals.test.ts',
   'test/faults/matrix.test.ts',
+  // Fault fuzzing beside the matrix; the studio in Debian's chromium (a browser and a server per run).
+  'test/faults/fuzz.test.ts',
+  'test/e2e/studio-app.test.ts',
   'test/ci/**/*.test.ts',
 ];

@@ -8,7 +8,7 @@ import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js
 import { sleep } from '../shared/time.js';
 import type { ApiErrorItem, DataItem, Envelope } from './errors.js';
 import { isFinished } from './verdicts.js';
-import { canonicalType, firstPollMinSteps } from './task-types.js';
+import { canonicalType, firstPollMinSteps, isReadType } from './task-types.js';
 import { POLL, TUNABLE } from './timing.js';
 
 /**
@@ -168,7 +168,7 @@ export class ResultAccumulator {
   private ofTask(d: DataItem): boolean {
     if (d.taskUUID !== undefined && d.taskUUID !== this.taskUUID) return false;
     const t = d.taskType;
-    if (this.expectedType === undefined || typeof t !== 'string' || t === 'getResponse' || t === 'getTaskDetails')
+    if (this.expectedType === undefined || typeof t !== 'string' || isReadType(t))
       return true;
     return canonicalType(t) === canonicalType(this.expectedType);
   }

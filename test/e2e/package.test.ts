@@ -1,11 +1,13 @@
 /**
  * The package as users get it: `npm pack`, installed into an empty prefix with
- * production dependencies only (the npm registry or its cache; better-sqlite3
- * builds or fetches as it would for a user), then the installed bin driven
- * over MCP stdio and as a CLI, against the simulator.
+ * production dependencies only (the npm registry or its cache), then the installed
+ * bin driven over MCP stdio and as a CLI, against the simulator. better-sqlite3's own
+ * install script runs as for a user, but finds its prebuilt addon in a local folder
+ * made from the one `npm ci` built here: a user's fetches it from GitHub, which CI
+ * cannot reach, and building it from source took most of this suite's four minutes.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -41,12 +43,28 @@ beforeAll(() => {
   ) as Array<{ filename: string; files: Array<{ path: string }> }>;
   files = packed[0]!.files.map((f) => f.path);
   const tgz = join(work, packed[0]!.filename);
+  const sqlite = localSqlitePrebuild();
   const r = spawnSync(
     'npm',
-    ['install', '--prefix', prefix, '--omit=dev', '--no-audit', '--no-fund', '--no-save', '--prefer-offline', tgz],
+    [
+      'install',
+      '--prefix',
+      prefix,
+      '--omit=dev',
+      '--no-audit',
+      '--no-fund',
+      '--no-save',
+      '--prefer-offline',
+      tgz,
+      ...(sqlite ? [`better-sqlite3@${sqlite.version}`] : []),
+    ],
     {
       encoding: 'utf8',
-      env: { ...process.env, npm_config_update_notifier: 'false' },
+      env: {
+        ...process.env,
+        npm_config_update_notifier: 'false',
+        ...(sqlite ? { npm_config_better_sqlite3_local_prebuilds: sqlite.dir } : {}),
+      },
       timeout: 420_000,
     },
   );
@@ -55,6 +73,25 @@ beforeAll(() => {
   bin = join(prefix, 'node_modules', '.bin', Object.keys(pkg.bin)[0]!);
 }, 480_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/**
+ * better-sqlite3's addon as prebuild-install looks for it locally (its download's file name),
+ * packed from the one built for this checkout; the install pins that version so the name matches.
+ */
+function localSqlitePrebuild(): { dir: string; version: string } | undefined {
+  const mod = join(ROOT, 'node_modules', 'better-sqlite3');
+  const addon = join(mod, 'build', 'Release', 'better_sqlite3.node');
+  if (!existsSync(addon)) return undefined;
+  const version = (JSON.parse(readFileSync(join(mod, 'package.json'), 'utf8')) as { version: string }).version;
+  const stage = join(work, 'addon');
+  mkdirSync(join(stage, 'build', 'Release'), { recursive: true });
+  copyFileSync(addon, join(stage, 'build', 'Release', 'better_sqlite3.node'));
+  const dir = join(work, 'prebuilds');
+  mkdirSync(dir);
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  execFileSync('tar', ['-czf', join(dir, name), '-C', stage, 'build']);
+  return { dir, version };
+}
 
 describe('the packed tarball', () => {
   it('ships the bin, its bundle and code cache, the skill, README and LICENSE, and nothing else', () => {
