@@ -168,8 +168,7 @@ export class ResultAccumulator {
   private ofTask(d: DataItem): boolean {
     if (d.taskUUID !== undefined && d.taskUUID !== this.taskUUID) return false;
     const t = d.taskType;
-    if (this.expectedType === undefined || typeof t !== 'string' || isReadType(t))
-      return true;
+    if (this.expectedType === undefined || typeof t !== 'string' || isReadType(t)) return true;
     return canonicalType(t) === canonicalType(this.expectedType);
   }
 
