@@ -125,7 +125,9 @@ export async function streamOutput(
   let keep: Buffer[] | undefined;
   let writeError: unknown;
   let bytes: number;
-  const digest = createHash('sha256');
+  // Hashed only where a file already under this output's own name may be the same output (commit's isSame).
+  const sameCheck = !target.stem && item.own === true;
+  const digest = sameCheck ? createHash('sha256') : undefined;
   try {
     bytes = await streamDownload(
       url,
@@ -139,7 +141,7 @@ export async function streamOutput(
             if (opts.keep?.(format)) keep = early;
           }
         } else keep?.push(chunk);
-        digest.update(chunk);
+        digest?.update(chunk);
         if (writeError) return;
         await part.write(chunk, signal).catch((e: unknown) => {
           // The disk failed, not the download: keep reading (a preview may still want the bytes), say why at the end.
@@ -163,7 +165,7 @@ export async function streamOutput(
     if (writeError) throw writeError;
     if (!format) throw new ValidationError('output', 'is not a recognised image, video or audio file');
     const stem = target.stem ? (item.slot.of > 1 ? `${target.stem}-${item.slot.index + 1}` : target.stem) : item.name;
-    const sum = digest.digest('hex');
+    const sum = digest?.digest('hex');
     // Two polls of one task saving into one folder at once: the second finds the first's file and reports it.
     const isSame = async (existing: string): Promise<boolean> => {
       const held = await readRegularFileWithin(existing, [target.dir], {
@@ -175,7 +177,7 @@ export async function streamOutput(
       }).catch(() => undefined);
       return held?.length === bytes && createHash('sha256').update(held).digest('hex') === sum;
     };
-    const path = await part.commit(stem, EXT_OF[format], !target.stem && item.own ? isSame : undefined);
+    const path = await part.commit(stem, EXT_OF[format], sameCheck ? isSame : undefined);
     return {
       saved: {
         path,

@@ -133,11 +133,9 @@ const OUTPUT_ID_FIELDS = [
   'text',
 ];
 
-/** A stable identity for one generated result, so repeated polls do not duplicate it. */
+/** A stable identity for one generated result, so repeated polls do not duplicate it: its first name. */
 export function resultKey(item: DataItem): string {
-  if (typeof item.resultIndex === 'number') return `#${item.resultIndex}`;
-  for (const f of OUTPUT_ID_FIELDS) if (typeof item[f] === 'string') return `${f}:${String(item[f])}`;
-  return JSON.stringify(item);
+  return resultNames(item)[0]!;
 }
 
 /** Every name a result goes by: its index, and each output id it carries. Two results sharing one are the same result. */

@@ -18,6 +18,7 @@ import {
 } from '../runware/schemas/curated.js';
 import { AppError, ConfigError, PolicyError, UpstreamError, ValidationError } from '../shared/errors.js';
 import { scrubber } from '../shared/redact.js';
+import { afterRequestWritten } from '../shared/time.js';
 import type { AppContext } from './context.js';
 
 export interface ModelSearchInput {
@@ -296,7 +297,6 @@ function checkSearchInput(input: ModelSearchInput): void {
   }
 }
 
-const afterTwoTurns = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 type Settled<T> = { ok: T } | { err: unknown };
 /** A promise begun before its result is wanted: its failure is held, not left unhandled meanwhile. */
 const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
@@ -338,8 +338,7 @@ export async function modelSearch(
   // first, and the curated catalogue is searched while Runware answers.
   const early =
     searchCommunity && offset === 0 ? settle(communitySearch(ctx, communityInput(limit, 0), signal)) : undefined;
-  // The HTTP client writes from an immediate: two turns later the request is on the wire.
-  if (early) await afterTwoTurns();
+  if (early) await afterRequestWritten();
 
   const [registry, curatedAll, capabilities] = await Promise.all([
     catalog.registryModels(signal).catch(() => undefined),

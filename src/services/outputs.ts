@@ -145,6 +145,9 @@ const hasBytes = (s: Source): boolean => !!(s.url || s.base64 || s.dataURI);
 /** One output's identity across polls and frames: its UUID, else where its bytes are. */
 const sourceKey = (s: Source): string => s.uuid ?? s.url ?? (s.dataURI ?? s.base64 ?? '').slice(0, 256);
 
+/** The file name an output is saved under when saveTo names only a folder: its own UUID (or the task's). */
+export const outputName = (uuid: string): string => `runware-${safeBasename(uuid)}`;
+
 /**
  * A call's outputs, fetched as each result arrives: `onResult` (the client's
  * hook, src/runware/early-results.ts) starts downloading and saving a result
@@ -310,7 +313,7 @@ export class OutputBatch {
     const saveTo = save ? opts.saveTo : undefined;
     const timeoutMs = typeof opts.downloadTimeoutMs === 'function' ? opts.downloadTimeoutMs() : opts.downloadTimeoutMs;
     const fallback = this.taskUUID ?? this.fallbackName;
-    const name = `runware-${safeBasename(s.uuid ?? fallback)}`;
+    const name = outputName(s.uuid ?? fallback);
     const failed = (e: unknown): Fetched => {
       if (e instanceof CancelledError) throw e;
       return { loadError: `not downloaded: ${(e as Error).message}` };

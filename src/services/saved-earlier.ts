@@ -12,7 +12,7 @@ import { basename, dirname } from 'node:path';
 import { formatFromExtension, MIME_OF } from '../media/formats.js';
 import { resolveSaveTarget, safeBasename } from '../media/save.js';
 import type { TaskRecord } from '../state/types.js';
-import type { MediaInfo } from './outputs.js';
+import { outputName, type MediaInfo } from './outputs.js';
 
 export async function savedEarlier(
   record: TaskRecord | undefined,
@@ -27,7 +27,7 @@ export async function savedEarlier(
   if (!dir) return out;
   // Named as OutputBatch names it: the caller's stem (numbered), else the output's own UUID.
   const named = saved.filter((o) => {
-    const stem = target.stem ?? safeBasename(`runware-${safeBasename(o.uuid!)}`);
+    const stem = target.stem ?? safeBasename(outputName(o.uuid!));
     const name = basename(o.savedTo!);
     return dirname(o.savedTo!) === dir && (name.startsWith(`${stem}.`) || name.startsWith(`${stem}-`));
   });

@@ -20,6 +20,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Resolves two turns of the event loop from now: undici writes a request from an
+ * immediate, so work begun after this runs while the request is on the wire.
+ */
+export const afterRequestWritten = (): Promise<void> =>
+  new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+
 /** A deadline for one request: `signal` aborts when the caller's does or when time is up. */
 export interface Deadline {
   signal: AbortSignal;
@@ -32,23 +39,28 @@ export interface Deadline {
 /**
  * One controller, one timer and one listener, all released by done(), for every
  * request with a time limit. AbortSignal.any plus .timeout cost a few times more
- * per call on Node 20, and stay reachable with their timer until it fires.
+ * per call on Node 20, and stay reachable with their timers for up to a minute.
  */
 export function deadline(parent: AbortSignal | undefined, ms: number): Deadline {
   const ctl = new AbortController();
+  return timed(ctl.signal, (reason) => ctl.abort(reason), parent, ms);
+}
+
+/** The timer and the parent's listener both deadlines share: `abort` fires once, with the parent's reason or a deadline error. */
+function timed<S>(signal: S, abort: (reason: unknown) => void, parent: AbortSignal | undefined, ms: number) {
   let expired = false;
-  const onAbort = (): void => ctl.abort(parent?.reason);
+  const onAbort = (): void => abort(parent?.reason);
   const timer = setTimeout(
     () => {
       expired = true;
-      ctl.abort(new Error('deadline'));
+      abort(new Error('deadline'));
     },
     Math.max(1, Math.floor(ms)),
   );
   if (parent?.aborted) onAbort();
   else parent?.addEventListener('abort', onAbort, { once: true });
   return {
-    signal: ctl.signal,
+    signal,
     get expired() {
       return expired;
     },
@@ -80,25 +92,5 @@ export interface RequestDeadline {
 
 export function requestDeadline(parent: AbortSignal | undefined, ms: number): RequestDeadline {
   const signal = new EmitterSignal();
-  let expired = false;
-  const onAbort = (): void => signal.abort(parent?.reason);
-  const timer = setTimeout(
-    () => {
-      expired = true;
-      signal.abort(new Error('deadline'));
-    },
-    Math.max(1, Math.floor(ms)),
-  );
-  if (parent?.aborted) onAbort();
-  else parent?.addEventListener('abort', onAbort, { once: true });
-  return {
-    signal,
-    get expired() {
-      return expired;
-    },
-    done: () => {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onAbort);
-    },
-  };
+  return timed(signal, (reason) => signal.abort(reason), parent, ms);
 }

@@ -20,6 +20,7 @@ import { ConfigError, PolicyError, SpendError, type AppError } from '../shared/e
 import type { Logger } from '../shared/log.js';
 import { scrubber } from '../shared/redact.js';
 import { next, step } from '../shared/next-step.js';
+import { afterRequestWritten } from '../shared/time.js';
 import { randomUUID } from 'node:crypto';
 import { lineageUuids, type JournalStatus, type Overrun, type StateStore, type TaskRecord } from './types.js';
 import { Durations } from './durations.js';
@@ -360,18 +361,11 @@ export class Journal implements ClientLedger {
    * HTTP client writes from an immediate. The caller awaits it before it
    * returns the result, so every UUID is recorded before anyone learns it.
    */
-  admitBehind(tasks: LedgerTask[]): Promise<void> {
-    return new Promise((resolve) => {
-      setImmediate(() =>
-        setImmediate(() => {
-          this.admit(tasks, [])
-            .catch((e: unknown) =>
-              this.opts.logger.warn(`taskUUIDs not recorded in the journal: ${(e as Error).message}`),
-            )
-            .finally(resolve);
-        }),
-      );
-    });
+  async admitBehind(tasks: LedgerTask[]): Promise<void> {
+    await afterRequestWritten();
+    await this.admit(tasks, []).catch((e: unknown) =>
+      this.opts.logger.warn(`taskUUIDs not recorded in the journal: ${(e as Error).message}`),
+    );
   }
 
   /** Before a retry goes out under a fresh UUID: claims it and reserves again. An error item to fail it with, when it must not. */
