@@ -6,7 +6,8 @@
  *   spec has it, not a tool result; raw arguments are checked for prototype
  *   keys (zod drops `__proto__` silently); an input-validation error names
  *   the field, passes the scrubber and carries structuredContent; a call with
- *   `task` goes to the task runner (tasks.ts) when the tool supports it;
+ *   `task` goes to the task runner (tasks.ts) when the tool supports it; a
+ *   result that fails its output schema is an internal error, said as a bug;
  * - tools/list: schemas in their portable spelling, icons and task support
  *   (catalog.ts, from the tool definitions), none of which registerTool can say;
  * - `logging/setLevel` with a bad level answered a raw zod dump: it now gets
@@ -57,11 +58,11 @@ type Handler = (req: never, extra: unknown) => unknown;
 interface RegisteredToolLike {
   enabled: boolean;
   inputSchema?: z.ZodType;
+  outputSchema?: z.ZodType;
 }
 type Internals = {
   _registeredTools: Record<string, RegisteredToolLike>;
   executeToolHandler: (tool: RegisteredToolLike, args: unknown, extra: unknown) => Promise<CallToolResult>;
-  validateToolOutput: (tool: RegisteredToolLike, result: CallToolResult, name: string) => Promise<void>;
   server: { _requestHandlers: Map<string, Handler> };
   setToolRequestHandlers: () => void;
 };
@@ -101,6 +102,27 @@ function inputError(name: string, issues: Array<{ path: string; message: string 
 }
 
 /**
+ * What the SDK's validateToolOutput checks, here without its await: a result that is not an error
+ * carries structuredContent that passes the tool's output schema, or the call becomes an internal
+ * isError result (a bug of ours, said as one, not a malformed success the client would refuse).
+ */
+function checkOutput(tool: RegisteredToolLike, result: CallToolResult, name: string): void {
+  if (!tool.outputSchema || !('content' in result) || result.isError) return;
+  if (!result.structuredContent)
+    throw new Error(
+      `Output validation error: Tool ${name} has an output schema but no structured content was provided`,
+    );
+  const r = tool.outputSchema.safeParse(result.structuredContent);
+  if (!r.success)
+    throw new Error(
+      `Output validation error: Invalid structured content for tool ${name}: ${r.error.issues
+        .map((i) => `${formatPath('', i.path)}: ${i.message}`)
+        .join('; ')
+        .slice(0, 2000)}`,
+    );
+}
+
+/**
  * The SDK internals this file relies on that are missing from `server`, by name. The SDK is pinned
  * exactly (package.json); a new version that moved one of these fails here, at start-up and in
  * test/unit/sdk-seam.test.ts, with the name, instead of quietly losing a guard.
@@ -110,7 +132,6 @@ export function missingSdkInternals(server: McpServer): string[] {
   const missing: string[] = [];
   if (typeof s._registeredTools !== 'object' || s._registeredTools === null) missing.push('McpServer._registeredTools');
   if (typeof s.executeToolHandler !== 'function') missing.push('McpServer.executeToolHandler');
-  if (typeof s.validateToolOutput !== 'function') missing.push('McpServer.validateToolOutput');
   if (typeof s.setToolRequestHandlers !== 'function') missing.push('McpServer.setToolRequestHandlers');
   if (!(s.server?._requestHandlers instanceof Map)) missing.push('Server._requestHandlers');
   return missing;
@@ -165,7 +186,7 @@ export function harden(server: McpServer, opts: HardenOptions): void {
       const run = async (x: unknown): Promise<CallToolResult> => {
         try {
           const result = await s.executeToolHandler(tool, parsed, x);
-          await s.validateToolOutput(tool, result, name);
+          checkOutput(tool, result, name);
           return result;
         } catch (e) {
           return errorResult(errorInfo(e));

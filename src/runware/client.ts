@@ -280,7 +280,10 @@ export class RunwareClient {
     // A task the journal could not record says so in one line: a restart will not find it.
     if (this.journal) {
       for (const o of outcomes) {
-        const r = await this.journal.recordOutcome(ledgerTask(tasks[o.index]!), outcomeRecord(o), opts.call);
+        const task = ledgerTask(tasks[o.index]!);
+        // The ledger keeps no outcome of a task it does not keep (a search, an account read): none is built.
+        if (!task.kept) continue;
+        const r = await this.journal.recordOutcome(task, outcomeRecord(o), opts.call);
         if (!r.written && r.note)
           o.note = o.note instanceof Next ? o.note.and(r.note) : [o.note, r.note].filter(Boolean).join(' ');
         if (r.overrun) o.overrun = r.overrun;

@@ -9,6 +9,8 @@
  * - `forLog`: all of the above, plus URL signatures and anything shaped like a
  *   JWT, because logs must never hold a working capability link.
  */
+import { indexable, NeedleIndex, WINDOW } from './needles.js';
+
 export const REDACTED = '[REDACTED]';
 
 /** Field names whose values are secrets wherever they appear. */
@@ -33,7 +35,7 @@ const URL_IN_TEXT = /https?:\/\/[^\s"'<>`]+/g;
  */
 export const MIN_SECRET_LENGTH = 12;
 /** Any run of this many characters of a secret (case-insensitive) counts as the secret: prefixes, halves split across fields. */
-const FRAGMENT = 10;
+const FRAGMENT = WINDOW;
 /** The shortest text `text()` can change: a FRAGMENT of a secret. Keys and small values skip the scan. */
 const SHORTEST = FRAGMENT;
 
@@ -74,6 +76,8 @@ export class Scrubber {
   private readonly registered = new Map<string, Registered>();
   /** A registered secret that JSON escapes (a quote, a backslash, a control character) defeats the fast path. */
   private escapes = false;
+  /** Every form of every secret, searched in one pass; undefined when one is not ASCII (then one indexOf per form). */
+  private index: NeedleIndex | undefined;
 
   /** Registers secret values (keys, tokens, passwords) to scrub everywhere. */
   addSecrets(...values: Array<string | undefined | null>): void {
@@ -102,16 +106,35 @@ export class Scrubber {
         windows: [...windows],
       });
     }
+    const all = [...this.registered.values()];
+    const folded = all.flatMap((r) => [...r.folded, ...r.windows]);
+    const exact = all.flatMap((r) => r.exact);
+    this.index = indexable([...folded, ...exact]) ? new NeedleIndex(folded, exact) : undefined;
   }
 
   /** Whether `text` contains any registered secret, in any form. */
   containsSecret(text: string): boolean {
+    if (this.index) return this.index.find(text, true).length > 0;
     return this.ranges(text).length > 0;
   }
 
   /** Character ranges of `text` that hold a secret in some form. */
   private ranges(text: string): Array<[number, number]> {
     if (this.registered.size === 0 || text.length === 0) return [];
+    const found = this.index ? this.index.find(text) : this.scanEach(text);
+    if (found.length === 0) return [];
+    found.sort((a, b) => a[0] - b[0]);
+    const merged: Array<[number, number]> = [found[0]!];
+    for (const [a, b] of found.slice(1)) {
+      const last = merged[merged.length - 1]!;
+      if (a <= last[1]) last[1] = Math.max(last[1], b);
+      else merged.push([a, b]);
+    }
+    return merged;
+  }
+
+  /** One indexOf pass per form: for secrets the index cannot hold (not ASCII). */
+  private scanEach(text: string): Array<[number, number]> {
     const lower = text.toLowerCase();
     const found: Array<[number, number]> = [];
     const scan = (hay: string, needle: string): void => {
@@ -122,15 +145,7 @@ export class Scrubber {
       for (const f of r.exact) scan(text, f);
       for (const w of r.windows) scan(lower, w);
     }
-    if (found.length === 0) return [];
-    found.sort((a, b) => a[0] - b[0]);
-    const merged: Array<[number, number]> = [found[0]!];
-    for (const [a, b] of found.slice(1)) {
-      const last = merged[merged.length - 1]!;
-      if (a <= last[1]) last[1] = Math.max(last[1], b);
-      else merged.push([a, b]);
-    }
-    return merged;
+    return found;
   }
 
   private secretsOut(input: string): string {

@@ -42,7 +42,7 @@ const probe = defineTool({
   title: 'Probe the registrar',
   description: 'A test tool: echoes its word after reporting progress.',
   guide: 'a test tool that echoes a word.',
-  input: z.object({ word: z.string().max(20), fail: z.enum(['throw', 'task', 'crash']).optional() }).strict(),
+  input: z.object({ word: z.string().max(20), fail: z.enum(['throw', 'task', 'crash', 'shape']).optional() }).strict(),
   output: z.object({
     echo: z.string(),
     errors: z.array(z.object({ code: z.string(), message: z.string() })).optional(),
@@ -55,6 +55,8 @@ const probe = defineTool({
     call.progress?.({ progress: 50, total: 100, message: 'half way' });
     if (args.fail === 'throw') throw new ValidationError('word', 'is not allowed here');
     if (args.fail === 'crash') throw new Error('boom');
+    // Not its output schema: the registrar must not let it out as a success.
+    if (args.fail === 'shape') return { output: { echo: 42 } };
     const errors = [{ code: 'probeFailed', message: 'the probe task failed' }];
     return {
       output: { echo: args.word, ...(args.fail === 'task' ? { errors } : {}) },
@@ -228,6 +230,15 @@ describe('one more definition is enough', () => {
       echo: 'hi',
       error: { kind: 'upstream', code: 'probeFailed', message: 'the probe task failed' },
     });
+    const misshapen = (await more.client.callTool({
+      name: 'runware_probe',
+      arguments: { word: 'hi', fail: 'shape' },
+    })) as CallToolResult;
+    expect(misshapen.isError).toBe(true);
+    expect(misshapen.structuredContent).toMatchObject({ error: { kind: 'internal' } });
+    expect((misshapen.structuredContent as { error: { message: string } }).error.message).toMatch(
+      /^Output validation error: Invalid structured content for tool runware_probe: echo: /,
+    );
     // Its input schema is enforced before the handler runs.
     const bad = (await more.client.callTool({
       name: 'runware_probe',

@@ -1,0 +1,89 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { indexable, NeedleIndex, WINDOW } from '../../src/shared/needles.js';
+import { Scrubber } from '../../src/shared/redact.js';
+
+/** What the index must find: every occurrence of every needle, one indexOf at a time, each character folded alone. */
+function naive(text: string, folded: string[], exact: string[]): string[] {
+  const fold = (s: string): string =>
+    [...s]
+      .map((ch) =>
+        ch.length > 1
+          ? '\uffff'.repeat(ch.length)
+          : ch.toLowerCase().length === 1 && ch.toLowerCase().charCodeAt(0) < 128
+            ? ch.toLowerCase()
+            : ch.charCodeAt(0) < 128
+              ? ch
+              : '\uffff',
+      )
+      .join('');
+  const lower = fold(text);
+  const out = new Set<string>();
+  const scan = (hay: string, needle: string): void => {
+    for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + 1)) out.add(`${i}:${i + needle.length}`);
+  };
+  for (const n of folded) scan(lower, n);
+  for (const n of exact) scan(text, n);
+  return [...out].sort();
+}
+const found = (idx: NeedleIndex, text: string): string[] =>
+  [...new Set(idx.find(text).map(([a, b]) => `${a}:${b}`))].sort();
+
+const ascii = fc.string({
+  unit: fc.constantFrom(...'abcdefgABCDEFG0123-_+/=:'.split('')),
+  minLength: WINDOW,
+  maxLength: 30,
+});
+
+describe('NeedleIndex', () => {
+  it('finds exactly what one indexOf per needle finds: overlaps, any case, at the edges, each once', () => {
+    fc.assert(
+      fc.property(
+        fc.array(ascii, { minLength: 1, maxLength: 6 }),
+        fc.array(ascii, { maxLength: 3 }),
+        fc.array(
+          fc.oneof(
+            fc.string({ maxLength: 12 }),
+            fc.nat(20).map((i) => `#${i}`),
+            fc.nat(20).map((i) => `^${i}`),
+            fc.nat(20).map((i) => `~${i}`),
+          ),
+          { maxLength: 12 },
+        ),
+        (foldedRaw, exact, parts) => {
+          const folded = foldedRaw.map((n) => n.toLowerCase());
+          const all = [...folded, ...exact];
+          // Parts name needles to drop in: as they are, upper-cased, or cut short by one character.
+          const text = parts
+            .map((p) => {
+              const m = /^([#^~])(\d+)$/.exec(p);
+              if (!m) return p;
+              const n = all[Number(m[2]) % all.length]!;
+              return m[1] === '#' ? n : m[1] === '^' ? n.toUpperCase() : n.slice(1);
+            })
+            .join('');
+          expect(found(new NeedleIndex(folded, exact), text)).toEqual(naive(text, folded, exact));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('folds a character as toLowerCase does alone: the Kelvin sign is k, a character with no ASCII lowercase matches nothing', () => {
+    const idx = new NeedleIndex(['key-0123456789'], []);
+    expect(idx.find('\u212aEY-0123456789')).toEqual([[0, 14]]);
+    expect(idx.find('\u0130key-0123456789')).toEqual([[1, 15]]);
+    expect(idx.find('k\u00e9y-0123456789')).toEqual([]);
+    expect(idx.find('xx KEY-0123456789 KEY-0123456789', true)).toEqual([[3, 17]]);
+  });
+
+  it('refuses needles it cannot hold: short, or not ASCII (the scrubber then scans each)', () => {
+    expect(indexable(['0123456789'])).toBe(true);
+    expect(indexable(['012345678'])).toBe(false);
+    expect(indexable(['ключ-0123456789'])).toBe(false);
+    const s = new Scrubber();
+    s.addSecrets('ключ-секрет-0123456789');
+    expect(s.text('x ключ-секрет-0123456789 y')).toBe('x [REDACTED] y');
+    expect(s.containsSecret('КЛЮЧ-СЕКРЕТ-0123456789')).toBe(true);
+  });
+});
