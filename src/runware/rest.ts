@@ -56,6 +56,7 @@ export function toNetworkError(e: unknown, signal?: AbortSignal, timeout?: { rea
 export class RestTransport implements Transport {
   readonly name = 'rest' as const;
   private agent: Agent | undefined;
+  private loaded: typeof import('undici') | undefined;
 
   constructor(private readonly opts: RestOptions) {}
 
@@ -74,8 +75,9 @@ export class RestTransport implements Transport {
 
   async send(tasks: Task[], { signal, timeoutMs, dryRun }: SendOptions = {}): Promise<TransportReply> {
     if (signal?.aborted) throw new CancelledError();
-    const { request } = await undici();
-    const dispatcher = await this.dispatcher();
+    // After the first request undici is loaded and the Agent made: no await (a turn of the event loop each) before the send.
+    const { request } = this.loaded ?? (this.loaded = await undici());
+    const dispatcher = this.agent ?? (await this.dispatcher());
     const timeout = timeoutMs !== undefined ? requestDeadline(signal, timeoutMs) : undefined;
     let res: Awaited<ReturnType<typeof request>>;
     let text: string;

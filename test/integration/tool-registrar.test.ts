@@ -267,3 +267,32 @@ describe('one more definition is enough', () => {
     ).rejects.toThrow(/does not run as a task/);
   });
 });
+
+describe('an input schema with an async check', () => {
+  it('is still enforced: arguments are parsed synchronously, and asynchronously where a schema needs it', async () => {
+    const asyncProbe = defineTool({
+      ...probe,
+      name: 'runware_async_probe',
+      input: z.object({ word: z.string() }).refine(async (a) => a.word !== 'no', { message: 'must not be "no"' }),
+      handler: async (args) => ({ output: { echo: args.word } }),
+    });
+    const served = await serve(inventory([...TOOLS, asyncProbe as unknown as ToolDefinition]));
+    try {
+      const yes = (await served.client.callTool({
+        name: 'runware_async_probe',
+        arguments: { word: 'yes' },
+      })) as CallToolResult;
+      expect(yes.structuredContent).toEqual({ echo: 'yes' });
+      const no = (await served.client.callTool({
+        name: 'runware_async_probe',
+        arguments: { word: 'no' },
+      })) as CallToolResult;
+      expect(no.isError).toBe(true);
+      expect(no.structuredContent).toMatchObject({ error: { kind: 'validation' } });
+      expect((no.structuredContent as { error: { message: string } }).error.message).toContain('must not be "no"');
+    } finally {
+      await served.client.close();
+      await served.app.close();
+    }
+  });
+});

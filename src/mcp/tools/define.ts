@@ -135,7 +135,7 @@ export function registerTool(
           }),
         };
         const reply = await def.handler(args, call);
-        await progress?.settle();
+        if (progress) await progress.settle();
         return reply.failed ? failedOutput(reply.output, reply.failed, reply.content) : ok(reply.output, reply.content);
       })) as Parameters<McpServer['registerTool']>[2],
   );
