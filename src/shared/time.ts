@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { CancelledError } from './errors.js';
 
 /** Sleeps for `ms`, rejecting with CancelledError as soon as `signal` aborts. */
@@ -71,26 +70,41 @@ function timed<S>(signal: S, abort: (reason: unknown) => void, parent: AbortSign
   };
 }
 
-/** The abort signal undici also takes: an EventEmitter with `aborted` and `reason`, far cheaper to make than an AbortSignal. */
-export class EmitterSignal extends EventEmitter {
+/**
+ * The abort signal undici takes, as small as one can be: `aborted`, `reason`, and the two
+ * listener methods undici calls (it adds one listener, once, and removes it when the request
+ * ends). An AbortController cost 0.1 to 0.2 ms of a call, an EventEmitter a few dozen µs.
+ */
+export class RequestSignal {
   aborted = false;
   reason: unknown = undefined;
+  private listeners: Array<() => void> | undefined;
+  addEventListener(_type: 'abort', listener: () => void): void {
+    (this.listeners ??= []).push(listener);
+  }
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners!.splice(i, 1);
+  }
+  /** Each listener is called once, the first time. */
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    this.emit('abort');
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    for (const l of listeners ?? []) l();
   }
 }
 
-/** deadline() for an undici request, on the hot path of every call: the same contract, with an EmitterSignal. */
+/** deadline() for an undici request, on the hot path of every call: the same contract, with a RequestSignal. */
 export interface RequestDeadline {
-  signal: EmitterSignal;
+  signal: RequestSignal;
   readonly expired: boolean;
   done(): void;
 }
 
 export function requestDeadline(parent: AbortSignal | undefined, ms: number): RequestDeadline {
-  const signal = new EmitterSignal();
+  const signal = new RequestSignal();
   return timed(signal, (reason) => signal.abort(reason), parent, ms);
 }

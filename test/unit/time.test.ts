@@ -1,13 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
-import { deadline, requestDeadline } from '../../src/shared/time.js';
+import { deadline, RequestSignal, requestDeadline } from '../../src/shared/time.js';
 
-/** Both deadlines keep one contract; requestDeadline's signal is the EventEmitter kind undici also takes. */
+/** Both deadlines keep one contract; requestDeadline's signal is the small EventTarget-like kind undici also takes. */
 const kinds = [
   { name: 'deadline', make: deadline, onAbort: (s: AbortSignal, f: () => void) => s.addEventListener('abort', f) },
   {
     name: 'requestDeadline',
     make: requestDeadline,
-    onAbort: (s: { once(e: 'abort', f: () => void): unknown }, f: () => void) => s.once('abort', f),
+    onAbort: (s: { addEventListener(e: 'abort', f: () => void): unknown }, f: () => void) =>
+      s.addEventListener('abort', f),
   },
 ] as const;
 
@@ -65,8 +66,40 @@ describe('requestDeadline', () => {
     expect(d.signal.reason).toBe(reason);
     d.done();
     const t = requestDeadline(undefined, 5);
-    await new Promise<void>((r) => t.signal.once('abort', r));
+    await new Promise<void>((r) => t.signal.addEventListener('abort', r));
     expect((t.signal.reason as Error).message).toBe('deadline');
     expect(t.expired).toBe(true);
+  });
+});
+
+describe('RequestSignal', () => {
+  it('calls each listener once, not one removed, and undici takes it: a request it aborts ends at once', async () => {
+    const s = new RequestSignal();
+    const calls: string[] = [];
+    const gone = (): void => void calls.push('gone');
+    s.addEventListener('abort', () => calls.push('a'));
+    s.addEventListener('abort', gone);
+    s.removeEventListener('abort', gone);
+    s.abort(new Error('x'));
+    s.abort(new Error('again'));
+    expect(calls).toEqual(['a']);
+    expect([s.aborted, (s.reason as Error).message]).toEqual([true, 'x']);
+
+    const { createServer } = await import('node:http');
+    const server = createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const { request } = await import('undici');
+      const port = (server.address() as { port: number }).port;
+      const d = requestDeadline(undefined, 50);
+      const started = Date.now();
+      await expect(request(`http://127.0.0.1:${port}/`, { signal: d.signal })).rejects.toThrow();
+      expect(d.expired).toBe(true);
+      expect(Date.now() - started).toBeLessThan(2000);
+      d.done();
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
