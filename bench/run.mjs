@@ -5,9 +5,8 @@
 // and the same server making the same single POST for per-call cost. Everything goes
 // through MCP over stdio, as a client sees it. `--smoke` runs each part tiny and writes
 // nothing (CI: it proves the bench runs, and asserts no timings). Writes bench/RESULTS.md.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -21,82 +20,13 @@ const { DEFAULT_POLL_SCHEDULE, aimedFirstPoll, aimedPollDelay, firstPollAt, next
   join(root, 'dist/runware/poll.js')
 );
 const { timeToResult } = await import(join(root, 'bench/time-to-result.mjs'));
+const { cleanEnv, creds, serverEnvFor, stdio } = await import(join(root, 'bench/peers.mjs'));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const creds = {
-  apiKey: 'bench-key-0123456789abcdef',
-  runwaySecret: 'key_bench0123456789',
-  useapiToken: 'user:1-bench0123456789',
-  makevidKey: 'bench-makevid-0123456789',
-};
 const sim = new Simulator({ timeScale: 0, credentials: creds });
 const info = await sim.start();
-const clean = (extra = {}) => ({
-  PATH: process.env.PATH,
-  HOME: mkdtempSync(join(tmpdir(), 'rw-bench-home-')),
-  ...extra,
-});
-const serverEnv = (extra = {}) =>
-  clean({
-    RUNWARE_API_URL: info.runwareUrl,
-    RUNWARE_WS_URL: info.wsUrl,
-    RUNWARE_API_KEY: creds.apiKey,
-    RUNWARE_SCHEMAS_URL: info.schemasUrl,
-    RUNWARE_CONTENT_URL: info.contentUrl,
-    RUNWARE_LOG_LEVEL: 'error',
-    RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-bench-state-')),
-    ...extra,
-  });
-
-/** A stdio MCP peer: spawn, JSON-RPC by id, progress notifications by token. */
-function stdio(args, env) {
-  const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
-  let buf = '';
-  let id = 0;
-  const waiters = new Map();
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const m = JSON.parse(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      if (m.method === 'ping' && m.id !== undefined)
-        child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: m.id, result: {} })}\n`);
-      else if (m.id !== undefined && waiters.has(m.id)) {
-        waiters.get(m.id)(m);
-        waiters.delete(m.id);
-      }
-    }
-  });
-  const rpc = (method, params) =>
-    new Promise((resolve) => {
-      const n = ++id;
-      waiters.set(n, resolve);
-      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: n, method, params })}\n`);
-    });
-  const hello = async () => {
-    await rpc('initialize', {
-      protocolVersion: '2025-06-18',
-      capabilities: {},
-      clientInfo: { name: 'bench', version: '0' },
-    });
-    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
-  };
-  const call = (name, args, token) =>
-    rpc('tools/call', { name, arguments: args, ...(token ? { _meta: { progressToken: token } } : {}) });
-  const stop = () => {
-    child.stdin.end();
-    child.kill();
-  };
-  return {
-    child,
-    rpc,
-    hello,
-    call,
-    rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
-    stop,
-  };
-}
+const clean = cleanEnv;
+const serverEnv = (extra = {}) => serverEnvFor(info, extra);
 
 // 1. Cold start: spawn -> tools/list answered.
 async function coldStart(args, env) {

@@ -161,66 +161,13 @@ export async function timeToResult({ sim, info, stdio, serverEnv, creds, root, s
 
 // Standalone: `node bench/time-to-result.mjs [--smoke]` runs this part alone (npm run bench runs it with the rest).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { spawn } = await import('node:child_process');
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const root = new URL('..', import.meta.url).pathname;
   const { Simulator } = await import(join(root, 'dist/simulator/server.js'));
-  const creds = { apiKey: 'bench-key-0123456789abcdef' };
+  const { creds, serverEnvFor, stdio } = await import(join(root, 'bench/peers.mjs'));
   const sim = new Simulator({ timeScale: 0, credentials: creds });
   const info = await sim.start();
-  const serverEnv = (extra = {}) => ({
-    PATH: process.env.PATH,
-    HOME: mkdtempSync(join(tmpdir(), 'rw-bench-home-')),
-    RUNWARE_API_URL: info.runwareUrl,
-    RUNWARE_WS_URL: info.wsUrl,
-    RUNWARE_API_KEY: creds.apiKey,
-    RUNWARE_SCHEMAS_URL: info.schemasUrl,
-    RUNWARE_CONTENT_URL: info.contentUrl,
-    RUNWARE_LOG_LEVEL: 'error',
-    RUNWARE_STATE_DIR: mkdtempSync(join(tmpdir(), 'rw-bench-state-')),
-    ...extra,
-  });
-  const stdio = (args, env) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
-    let buf = '';
-    let id = 0;
-    const waiters = new Map();
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const m = JSON.parse(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        if (m.id !== undefined && waiters.has(m.id)) {
-          waiters.get(m.id)(m);
-          waiters.delete(m.id);
-        }
-      }
-    });
-    const rpc = (method, params) =>
-      new Promise((resolve) => {
-        const n = ++id;
-        waiters.set(n, resolve);
-        child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: n, method, params })}\n`);
-      });
-    return {
-      hello: async () => {
-        await rpc('initialize', {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'bench', version: '0' },
-        });
-        child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
-      },
-      call: (name, args) => rpc('tools/call', { name, arguments: args }),
-      stop: () => {
-        child.stdin.end();
-        child.kill();
-      },
-    };
-  };
+  const serverEnv = (extra = {}) => serverEnvFor(info, extra);
   const r = await timeToResult({ sim, info, stdio, serverEnv, creds, root, smoke: process.argv.includes('--smoke') });
   await sim.stop();
   process.stdout.write(r.lines.join('\n'));
