@@ -28,6 +28,9 @@ import { Durations } from './durations.js';
 const DRY_RUN_FACT = 'dryRun.mode';
 const DRY_RUN_FACT_TTL_MS = 24 * 3_600_000;
 
+/** Rounds of read, build and write-if-unchanged before an outcome is written regardless (saved paths give up). */
+const WRITE_ROUNDS = 5;
+
 /** Lineages kept in memory; older ones are read from the store. */
 const RECENT = 10_000;
 
@@ -635,41 +638,56 @@ export class Journal implements ClientLedger {
     saveTo: string | undefined,
   ): Promise<Overrun[]> {
     const known = this.roots.get(o.taskUUID) ?? (task ? this.roots.get(task.taskUUID) : undefined);
-    // A task of another process: its stored record says what it is and which lineage it belongs to.
-    const stored = task ? undefined : await store.getTask(o.taskUUID);
-    if (!task && !stored) return [];
-    const root = known ?? o.attempts?.[0]?.taskUUID ?? stored?.attempts[0]?.taskUUID ?? stored?.taskUUID ?? o.taskUUID;
-    const prior = stored ?? (await store.getTask(root));
-    const now = new Date().toISOString();
-    const rec = this.toRecord(
-      task ?? taskOf(prior!, o.taskUUID),
-      { ...o, attempts: o.attempts ?? prior?.attempts ?? [] },
-      prior?.createdAt ?? this.created.get(root) ?? now,
-      saveTo ?? prior?.saveTo,
-      prior?.quote,
-    );
-    // Saved paths already recorded stay: with the output of the same UUID, else at the same place.
-    prior?.outputs.forEach((po, i) => {
-      if (!po.savedTo) return;
-      const to = po.uuid !== undefined ? rec.outputs.find((o) => o.uuid === po.uuid) : rec.outputs[i];
-      if (to && !to.savedTo) to.savedTo = po.savedTo;
-      else if (!to && po.uuid !== undefined && rec.outputs.length > 0) rec.outputs.push({ ...po });
-    });
-    if (prior && rec.outputs.length === 0) rec.outputs = prior.outputs;
-    // Every UUID of the lineage settles with the record: the failed ones cost nothing, the last its results' cost.
-    const settlements: Array<[string, number]> = rec.attempts
-      .filter((a) => a.taskUUID !== o.taskUUID)
-      .map((a) => [a.taskUUID, 0]);
-    // Never settled at 0 because a field is missing: a result without its cost keeps its reservation (the estimate) as spent.
-    if ((o.status === 'success' || o.status === 'partial') && o.costKnown)
-      settlements.push([o.taskUUID, rec.cost ?? 0]);
-    else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
-    // processing / unknown: the reservation stands until a poll settles it.
-    const over = await store.finish(root, rec, settlements);
-    this.changed(root, rec);
-    if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined))
-      this.sessionSpend += rec.cost ?? 0;
-    return over;
+    // Read, build, and write over the very record that was read: a save or an outcome recorded in between
+    // (by this process or another) is read again and kept, never overwritten by an older copy. After a few
+    // rounds of such races the outcome is written regardless: it must not be lost.
+    for (let round = 1; ; round++) {
+      // A task of another process: its stored record says what it is and which lineage it belongs to.
+      const stored = task ? undefined : await store.readTask(o.taskUUID);
+      if (!task && !stored) return [];
+      const root =
+        known ??
+        o.attempts?.[0]?.taskUUID ??
+        stored?.record.attempts[0]?.taskUUID ??
+        stored?.record.taskUUID ??
+        o.taskUUID;
+      const at = stored?.root === root ? stored : await store.readTask(root);
+      const prior = stored?.record ?? at?.record;
+      const now = new Date().toISOString();
+      const rec = this.toRecord(
+        task ?? taskOf(prior!, o.taskUUID),
+        { ...o, attempts: o.attempts ?? prior?.attempts ?? [] },
+        prior?.createdAt ?? this.created.get(root) ?? now,
+        saveTo ?? prior?.saveTo,
+        prior?.quote,
+      );
+      // Saved paths already recorded stay: with the output of the same UUID, else at the same place.
+      prior?.outputs.forEach((po, i) => {
+        if (!po.savedTo) return;
+        const to = po.uuid !== undefined ? rec.outputs.find((o) => o.uuid === po.uuid) : rec.outputs[i];
+        if (to && !to.savedTo) to.savedTo = po.savedTo;
+        else if (!to && po.uuid !== undefined && rec.outputs.length > 0) rec.outputs.push({ ...po });
+      });
+      if (prior && rec.outputs.length === 0) rec.outputs = prior.outputs;
+      // Every UUID of the lineage settles with the record: the failed ones cost nothing, the last its results' cost.
+      const settlements: Array<[string, number]> = rec.attempts
+        .filter((a) => a.taskUUID !== o.taskUUID)
+        .map((a) => [a.taskUUID, 0]);
+      // Never settled at 0 because a field is missing: a result without its cost keeps its reservation (the estimate) as spent.
+      if ((o.status === 'success' || o.status === 'partial') && o.costKnown)
+        settlements.push([o.taskUUID, rec.cost ?? 0]);
+      else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
+      // processing / unknown: the reservation stands until a poll settles it.
+      const over =
+        round < WRITE_ROUNDS
+          ? await store.finishIfUnchanged(root, rec, settlements, at?.text ?? null)
+          : await store.finish(root, rec, settlements);
+      if (over === 'changed') continue;
+      this.changed(root, rec);
+      if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined))
+        this.sessionSpend += rec.cost ?? 0;
+      return over;
+    }
   }
 
   async close(): Promise<void> {
@@ -678,25 +696,29 @@ export class Journal implements ClientLedger {
     await (await this.store.catch(() => undefined))?.close().catch(() => undefined);
   }
 
-  /** Saved paths for a task's outputs, by output index. */
+  /** Saved paths for a task's outputs, by output index; written over the very record read, as write() is. */
   async recordSaves(uuid: string, paths: Array<string | undefined>, uuids?: Array<string | undefined>): Promise<void> {
     try {
       const store = await this.state();
-      const rec = await store.getTask(uuid);
-      if (!rec) return;
-      paths.forEach((p, i) => {
-        if (!p) return;
-        // Scrubbed as the outcome's outputs are (ledger-records outputsOf), so the two find each other.
-        const id = uuids?.[i] !== undefined ? scrubber.text(uuids[i]!) : undefined;
-        const byId = id !== undefined ? rec.outputs.find((o) => o.uuid === id) : undefined;
-        if (byId) byId.savedTo = p;
-        else if (id !== undefined) rec.outputs.push({ uuid: id, savedTo: p });
-        else if (rec.outputs[i]) rec.outputs[i]!.savedTo = p;
-      });
-      const root = rec.attempts[0]?.taskUUID ?? rec.taskUUID;
-      const updated = { ...rec, updatedAt: new Date().toISOString() };
-      await store.putTask(root, updated);
-      this.changed(root, updated);
+      for (let round = 0; round < WRITE_ROUNDS; round++) {
+        const found = await store.readTask(uuid);
+        if (!found) return;
+        const rec = found.record;
+        paths.forEach((p, i) => {
+          if (!p) return;
+          // Scrubbed as the outcome's outputs are (ledger-records outputsOf), so the two find each other.
+          const id = uuids?.[i] !== undefined ? scrubber.text(uuids[i]!) : undefined;
+          const byId = id !== undefined ? rec.outputs.find((o) => o.uuid === id) : undefined;
+          if (byId) byId.savedTo = p;
+          else if (id !== undefined) rec.outputs.push({ uuid: id, savedTo: p });
+          else if (rec.outputs[i]) rec.outputs[i]!.savedTo = p;
+        });
+        const updated = { ...rec, updatedAt: new Date().toISOString() };
+        if ((await store.finishIfUnchanged(found.root, updated, [], found.text)) === 'changed') continue;
+        this.changed(found.root, updated);
+        return;
+      }
+      this.opts.logger.warn(`the saved files of task ${uuid} were not recorded: its record kept changing`);
     } catch {
       // The journal is a record, not a gate: a failure here never loses the result.
     }

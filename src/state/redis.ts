@@ -26,6 +26,7 @@ import {
   type ReservationMeta,
   type SpendSummary,
   type StateStore,
+  type StoredTask,
   type TaskFilter,
   type TaskRecord,
 } from './types.js';
@@ -220,6 +221,13 @@ return 1`);
 
 const FINISH = new Script(`${LUA_LIB}
 local b = cjson.decode(ARGV[2])
+-- With an expectation, only over the very record that was read (none, when expected is null).
+if b.guarded then
+  local current = redis.call('GET', p..'task:'..b.root)
+  local expected = b.expected
+  if expected == cjson.null then expected = false end
+  if current ~= expected then return 'changed' end
+end
 if b.record then put(b.root, b.record) end
 local over = {}
 for _, s in ipairs(b.settlements) do
@@ -326,12 +334,16 @@ export class RedisState implements StateStore {
   }
 
   async getTask(uuid: string): Promise<TaskRecord | undefined> {
-    const root = (await this.cmd(['GET', `${this.prefix}uuid:${uuid}`])) as string | null;
-    const json = (await this.cmd(['GET', `${this.prefix}task:${root ?? uuid}`])) as string | null;
+    return (await this.readTask(uuid))?.record;
+  }
+
+  async readTask(uuid: string): Promise<StoredTask | undefined> {
+    const root = ((await this.cmd(['GET', `${this.prefix}uuid:${uuid}`])) as string | null) ?? uuid;
+    const json = (await this.cmd(['GET', `${this.prefix}task:${root}`])) as string | null;
     // A value that is not a record (edited, half-written, another program's) is as good as none.
     const rec = json ? taskRecordOf(json) : undefined;
     // As in SQLite: only a UUID of the record's own lineage gets it.
-    return rec && inLineage(rec, uuid, root ?? uuid) ? rec : undefined;
+    return rec && json && inLineage(rec, uuid, root) ? { root, record: rec, text: json } : undefined;
   }
 
   async listTasks(f: TaskFilter): Promise<Listed<TaskRecord>> {
@@ -513,6 +525,26 @@ export class RedisState implements StateStore {
     const r = JSON.parse(
       String(await this.script(FINISH, { root: rootUuid, record: recordArg(rootUuid, record), settlements })),
     ) as unknown;
+    return Array.isArray(r) ? (r as Overrun[]).map(overrunFrom) : [];
+  }
+
+  async finishIfUnchanged(
+    rootUuid: string,
+    record: TaskRecord,
+    settlements: Array<[string, number]>,
+    expected: string | null,
+  ): Promise<Overrun[] | 'changed'> {
+    const reply = String(
+      await this.script(FINISH, {
+        root: rootUuid,
+        record: recordArg(rootUuid, record),
+        settlements,
+        guarded: true,
+        expected,
+      }),
+    );
+    if (reply === 'changed') return 'changed';
+    const r = JSON.parse(reply) as unknown;
     return Array.isArray(r) ? (r as Overrun[]).map(overrunFrom) : [];
   }
 

@@ -24,6 +24,7 @@ import {
   type ReservationMeta,
   type SpendSummary,
   type StateStore,
+  type StoredTask,
   type TaskFilter,
   type TaskRecord,
 } from './types.js';
@@ -356,14 +357,20 @@ export class SqliteState implements StateStore {
   }
 
   getTask(uuid: string): Promise<TaskRecord | undefined> {
-    return this.run(() => {
-      const root = (this.stmt.rootOf!.get(uuid) as { root: string } | undefined)?.root ?? uuid;
-      const row = this.stmt.getTask!.get(root) as Row | undefined;
-      // A row that is not a record (edited by hand, half-written) is as good as none.
-      const rec = row ? taskRecordOf(row.record) : undefined;
-      // Only a UUID of the record's own lineage gets it: older journals linked every UUID of a batch to its first task.
-      return rec && inLineage(rec, uuid, root) ? rec : undefined;
-    });
+    return this.run(() => this.storedTask(uuid)?.record);
+  }
+
+  readTask(uuid: string): Promise<StoredTask | undefined> {
+    return this.run(() => this.storedTask(uuid));
+  }
+
+  private storedTask(uuid: string): StoredTask | undefined {
+    const root = (this.stmt.rootOf!.get(uuid) as { root: string } | undefined)?.root ?? uuid;
+    const row = this.stmt.getTask!.get(root) as Row | undefined;
+    // A row that is not a record (edited by hand, half-written) is as good as none.
+    const rec = row ? taskRecordOf(row.record) : undefined;
+    // Only a UUID of the record's own lineage gets it: older journals linked every UUID of a batch to its first task.
+    return rec && row && inLineage(rec, uuid, root) ? { root, record: rec, text: row.record } : undefined;
   }
 
   listTasks(f: TaskFilter): Promise<Listed<TaskRecord>> {
@@ -518,6 +525,24 @@ export class SqliteState implements StateStore {
     return this.run(() =>
       this.db
         .transaction((): Overrun[] => {
+          this.putRecord(rootUuid, record, Date.now());
+          return settlements.flatMap(([u, actual]) => this.settleOne(u, actual) ?? []);
+        })
+        .immediate(),
+    );
+  }
+
+  finishIfUnchanged(
+    rootUuid: string,
+    record: TaskRecord,
+    settlements: Array<[string, number]>,
+    expected: string | null,
+  ): Promise<Overrun[] | 'changed'> {
+    return this.run(() =>
+      this.db
+        .transaction((): Overrun[] | 'changed' => {
+          const current = (this.stmt.getTask!.get(rootUuid) as Row | undefined)?.record ?? null;
+          if (current !== expected) return 'changed';
           this.putRecord(rootUuid, record, Date.now());
           return settlements.flatMap(([u, actual]) => this.settleOne(u, actual) ?? []);
         })

@@ -101,6 +101,13 @@ export interface JobRecord {
   reach?: string;
 }
 
+/** A task record as stored: under which key, and its exact text. */
+export interface StoredTask {
+  root: string;
+  record: TaskRecord;
+  text: string;
+}
+
 export interface StateStore {
   /** Where it lives, for messages. */
   readonly location: string;
@@ -114,6 +121,11 @@ export interface StateStore {
   putTask(rootUuid: string, record: TaskRecord): Promise<void>;
   /** The record a UUID (any of its lineage) belongs to; never another task's (a UUID claimed in the same batch is not of its lineage). */
   getTask(uuid: string): Promise<TaskRecord | undefined>;
+  /**
+   * getTask, with the key the record is stored under and its stored text exactly: what
+   * finishIfUnchanged is given back, so a read-modify-write loses no one else's write.
+   */
+  readTask(uuid: string): Promise<StoredTask | undefined>;
   listTasks(filter: TaskFilter): Promise<TaskRecord[]>;
   /** Reserves `amount` USD for `uuid` on `day`, atomically across processes, unless it would pass `cap`. */
   reserve(
@@ -146,6 +158,16 @@ export interface StateStore {
   admit(batch: AdmitBatch): Promise<AdmitResult>;
   /** An outcome, in one atomic step: the record written and the lineage's reservations settled. Returns the overruns it recorded. */
   finish(rootUuid: string, record: TaskRecord, settlements: Array<[uuid: string, actual: number]>): Promise<Overrun[]>;
+  /**
+   * finish, in the same atomic step only if the record stored under `rootUuid` is still the text
+   * `expected` (null: still none). Otherwise nothing is written or settled, and it says `changed`.
+   */
+  finishIfUnchanged(
+    rootUuid: string,
+    record: TaskRecord,
+    settlements: Array<[uuid: string, actual: number]>,
+    expected: string | null,
+  ): Promise<Overrun[] | 'changed'>;
   /** Writes a job; with `ifActive`, only while the stored one is not done (so a cancel and a finish cannot both win). */
   putJob(job: JobRecord, opts?: { ifActive?: boolean }): Promise<boolean>;
   getJob(id: string): Promise<JobRecord | undefined>;

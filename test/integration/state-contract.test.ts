@@ -215,6 +215,32 @@ for (const [name, open, available] of stores) {
       await s.close();
     });
 
+    it('writes over the very record it read, or not at all: a record changed since says so, settling nothing', async () => {
+      const s = await open();
+      const day = utcDay();
+      await s.reserve('cas', day, 0.1, undefined, { model: 'm', numberResults: 1 });
+      // None yet: written only while there is still none.
+      expect(await s.finishIfUnchanged('cas', record('cas'), [], null)).toEqual([]);
+      expect(await s.finishIfUnchanged('cas', record('cas', { status: 'error' }), [], null)).toBe('changed');
+      const read = (await s.readTask('cas'))!;
+      expect(read.root).toBe('cas');
+      expect(read.record.status).toBe('submitted');
+      expect(JSON.parse(read.text)).toEqual(read.record);
+      // Someone else writes in between: the older read is refused, and its settlement not applied.
+      await s.putTask('cas', { ...read.record, status: 'processing', outputs: [{ uuid: 'o1', savedTo: '/x/a.png' }] });
+      const done = record('cas', { status: 'success', cost: 0.02 });
+      expect(await s.finishIfUnchanged('cas', done, [['cas', 0.02]], read.text)).toBe('changed');
+      expect((await s.getTask('cas'))?.outputs).toEqual([{ uuid: 'o1', savedTo: '/x/a.png' }]);
+      expect((await s.spend(day)).today).toBeCloseTo(0.1);
+      // Read again, it goes through, settling in the same step.
+      const again = (await s.readTask('cas'))!;
+      expect(await s.finishIfUnchanged('cas', done, [['cas', 0.02]], again.text)).toEqual([]);
+      expect((await s.getTask('cas'))?.status).toBe('success');
+      expect((await s.spend(day)).today).toBeCloseTo(0.02);
+      expect(await s.readTask('nobody')).toBeUndefined();
+      await s.close();
+    });
+
     it('never answers for a task of the same batch: each admitted UUID is its own lineage', async () => {
       const s = await open();
       const image = record('img', { numberResults: 2, request: { taskUUID: 'img' } });
