@@ -714,7 +714,7 @@ export class Journal implements ClientLedger {
           else if (rec.outputs[i]) rec.outputs[i]!.savedTo = p;
         });
         const updated = { ...rec, updatedAt: new Date().toISOString() };
-        if ((await store.finishIfUnchanged(found.root, updated, [], found.text)) === 'changed') continue;
+        if (!(await store.putTaskIfUnchanged(found.root, updated, found.text))) continue;
         this.changed(found.root, updated);
         return;
       }

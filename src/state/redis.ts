@@ -528,7 +528,20 @@ export class RedisState implements StateStore {
     return Array.isArray(r) ? (r as Overrun[]).map(overrunFrom) : [];
   }
 
-  async finishIfUnchanged(
+  async putTaskIfUnchanged(rootUuid: string, record: TaskRecord, expected: string | null): Promise<boolean> {
+    return (await this.writeIfUnchanged(rootUuid, record, [], expected)) !== 'changed';
+  }
+
+  finishIfUnchanged(
+    rootUuid: string,
+    record: TaskRecord,
+    settlements: Array<[string, number]>,
+    expected: string | null,
+  ): Promise<Overrun[] | 'changed'> {
+    return this.writeIfUnchanged(rootUuid, record, settlements, expected);
+  }
+
+  private async writeIfUnchanged(
     rootUuid: string,
     record: TaskRecord,
     settlements: Array<[string, number]>,

@@ -532,7 +532,20 @@ export class SqliteState implements StateStore {
     );
   }
 
+  async putTaskIfUnchanged(rootUuid: string, record: TaskRecord, expected: string | null): Promise<boolean> {
+    return (await this.writeIfUnchanged(rootUuid, record, [], expected)) !== 'changed';
+  }
+
   finishIfUnchanged(
+    rootUuid: string,
+    record: TaskRecord,
+    settlements: Array<[string, number]>,
+    expected: string | null,
+  ): Promise<Overrun[] | 'changed'> {
+    return this.writeIfUnchanged(rootUuid, record, settlements, expected);
+  }
+
+  private writeIfUnchanged(
     rootUuid: string,
     record: TaskRecord,
     settlements: Array<[string, number]>,

@@ -119,6 +119,8 @@ export interface StateStore {
   hasUuid(uuid: string): Promise<boolean>;
   /** Inserts or updates a task record (keyed by its first UUID; any later UUID finds it). */
   putTask(rootUuid: string, record: TaskRecord): Promise<void>;
+  /** putTask, only over the record text `expected` (see finishIfUnchanged); false when it changed, writing nothing. */
+  putTaskIfUnchanged(rootUuid: string, record: TaskRecord, expected: string | null): Promise<boolean>;
   /** The record a UUID (any of its lineage) belongs to; never another task's (a UUID claimed in the same batch is not of its lineage). */
   getTask(uuid: string): Promise<TaskRecord | undefined>;
   /**

@@ -107,6 +107,7 @@ describe('a record that keeps changing under every write', () => {
     let conditional = 0;
     const spied: StateStore = Object.assign(Object.create(state) as StateStore, {
       finishIfUnchanged: async () => (conditional++, 'changed' as const),
+      putTaskIfUnchanged: async () => false,
     });
     const warnings: string[] = [];
     const logger = new Logger('warning');

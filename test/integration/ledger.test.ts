@@ -195,7 +195,7 @@ describe('the client records each outcome once', () => {
   });
 });
 
-/** An app over the simulator whose store counts outcome writes (finish) and other record writes (putTask), by root. */
+/** An app over the simulator whose store counts outcome writes (finish) and other record writes (putTask), by root: the ones that went through. */
 async function countingApp(
   stateDir = mkdtempSync(join(tmpdir(), 'rw-ledger-')),
 ): Promise<{ app: AppContext; finishes: string[]; puts: string[]; store: StateStore; stateDir: string }> {
@@ -215,8 +215,20 @@ async function countingApp(
   const puts: string[] = [];
   const finish = store.finish.bind(store);
   const putTask = store.putTask.bind(store);
+  const finishIf = store.finishIfUnchanged.bind(store);
+  const putTaskIf = store.putTaskIfUnchanged.bind(store);
   store.finish = (root, rec, s) => (finishes.push(`${root} ${rec.status}`), finish(root, rec, s));
+  store.finishIfUnchanged = async (root, rec, s, expected) => {
+    const r = await finishIf(root, rec, s, expected);
+    if (r !== 'changed') finishes.push(`${root} ${rec.status}`);
+    return r;
+  };
   store.putTask = (root, rec) => (puts.push(root), putTask(root, rec));
+  store.putTaskIfUnchanged = async (root, rec, expected) => {
+    const written = await putTaskIf(root, rec, expected);
+    if (written) puts.push(root);
+    return written;
+  };
   return { app, finishes, puts, store, stateDir };
 }
 

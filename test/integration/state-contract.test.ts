@@ -237,6 +237,11 @@ for (const [name, open, available] of stores) {
       expect(await s.finishIfUnchanged('cas', done, [['cas', 0.02]], again.text)).toEqual([]);
       expect((await s.getTask('cas'))?.status).toBe('success');
       expect((await s.spend(day)).today).toBeCloseTo(0.02);
+      // A record write without settling keeps the same rule.
+      const last = (await s.readTask('cas'))!;
+      expect(await s.putTaskIfUnchanged('cas', { ...done, outputs: [{ savedTo: '/x/b.png' }] }, read.text)).toBe(false);
+      expect(await s.putTaskIfUnchanged('cas', { ...done, outputs: [{ savedTo: '/x/b.png' }] }, last.text)).toBe(true);
+      expect((await s.getTask('cas'))?.outputs).toEqual([{ savedTo: '/x/b.png' }]);
       expect(await s.readTask('nobody')).toBeUndefined();
       await s.close();
     });
