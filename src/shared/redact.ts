@@ -39,9 +39,36 @@ const FRAGMENT = WINDOW;
 /** The shortest text `text()` can change: a FRAGMENT of a secret. Keys and small values skip the scan. */
 const SHORTEST = FRAGMENT;
 
-/** Every form a secret can take in output: as is, in either case, URL/JSON-escaped, base64 (any alignment), hex. */
+/** `encode(secret)`, or nothing when it throws (a lone surrogate). */
+function formOf(secret: string, encode: (s: string) => string): string[] {
+  try {
+    return [encode(secret)];
+  } catch {
+    return [];
+  }
+}
+
+/** The ways a URL spells a secret: as a component, as a whole URL (reserved characters kept), as a form field (space as +, !'()~ escaped), as a password in user info. */
+function urlForms(secret: string): string[] {
+  return [
+    ...formOf(secret, encodeURIComponent),
+    ...formOf(secret, encodeURI),
+    ...formOf(secret, (s) => new URLSearchParams([['', s]]).toString().slice(1)),
+    ...formOf(secret, (s) => {
+      const u = new URL('http://h');
+      u.password = s;
+      return u.password;
+    }),
+  ];
+}
+
+/**
+ * Every form a secret can take in output: as is, in either case, URL-escaped (component, URI, form, user info),
+ * JSON-escaped (with and without escaped slashes), base64 (any alignment), hex.
+ */
 export function encodedForms(secret: string): string[] {
-  const forms = new Set<string>([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
+  const json = JSON.stringify(secret).slice(1, -1);
+  const forms = new Set<string>([secret, ...urlForms(secret), json, json.replace(/\//g, '\\/')]);
   const buf = Buffer.from(secret, 'utf8');
   for (let pad = 0; pad < 3; pad++) {
     // The key inside a longer base64 string starts at one of three alignments; drop the edge characters that depend on neighbours.

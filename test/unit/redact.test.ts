@@ -39,6 +39,25 @@ describe('Scrubber', () => {
     expect(k.text('before and after')).toBe('before and after');
   });
 
+  it('catches a secret with reserved characters however a URL or a JSON encoder spells it', () => {
+    // Passwords and tokens a user picks: quotes, backslashes, %, spaces, reserved URL characters.
+    const secrets = ['abc"def\\ghi%jk+l/m=n', "a~b!c(d)e*f'g~h!i(j)k", 'pass word with spaces', 'p@ss:w0rd/x+y=z&q?r#s'];
+    for (const secret of secrets) {
+      const k = new Scrubber();
+      k.addSecrets(secret);
+      const spellings = [
+        encodeURI(secret),
+        new URLSearchParams({ q: secret }).toString().slice(2),
+        Object.assign(new URL('redis://h'), { password: secret }).password,
+        JSON.stringify(secret).replace(/\//g, '\\/'),
+      ];
+      for (const f of spellings) {
+        expect(k.containsSecret(`before ${f} after`), `${secret} as ${f}`).toBe(true);
+        expect(k.text(`before ${f} after`), `${secret} as ${f}`).not.toContain(f);
+      }
+    }
+  });
+
   it('leaves ordinary words alone: "a basic watercolor", model ids', () => {
     const k = new Scrubber();
     k.addSecrets('runware-key-0123456789abcdef');
