@@ -192,20 +192,28 @@ function pathOf(at: At): string {
 }
 
 /** Walks the payload and refuses forbidden keys and excessive depth, naming the path. */
-function checkStructure(value: unknown, at: At, depth: number, strings: string[]): void {
+/** The payload's text in JSON's order: its values alone, and its values with the keys that name them. */
+interface Texts {
+  values: string[];
+  withKeys: string[];
+}
+
+function checkStructure(value: unknown, at: At, depth: number, texts: Texts): void {
   if (depth > MAX_DEPTH)
     throw new ValidationError(
       pathOf(at),
       `nests deeper than the limit of ${MAX_DEPTH} levels`,
       `at most ${MAX_DEPTH} levels of objects and arrays`,
     );
-  if (typeof value === 'string') {
-    strings.push(value);
+  if (typeof value === 'string' || typeof value === 'number') {
+    // Numbers too: a key's digits can travel as one ("sk_1234", 56789012, "34ab").
+    texts.values.push(String(value));
+    texts.withKeys.push(String(value));
     return;
   }
   if (value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkStructure(value[i], { up: at, key: i }, depth + 1, strings);
+    for (let i = 0; i < value.length; i++) checkStructure(value[i], { up: at, key: i }, depth + 1, texts);
     return;
   }
   for (const key of Object.keys(value)) {
@@ -222,7 +230,9 @@ function checkStructure(value: unknown, at: At, depth: number, strings: string[]
         'credentials never travel in the payload (this name looks like one); the server authenticates with an Authorization header',
         'Remove the field; the key comes from RUNWARE_API_KEY.',
       );
-    checkStructure((value as Record<string, unknown>)[key], here, depth + 1, strings);
+    // Keys too, in JSON's order: a key's halves can be a field's name and its value.
+    texts.withKeys.push(key);
+    checkStructure((value as Record<string, unknown>)[key], here, depth + 1, texts);
   }
 }
 
@@ -268,8 +278,8 @@ export class Rules {
       }
     });
     // Structure next: depth is named as such, before serialising could overflow.
-    const strings: string[] = [];
-    checkStructure(list, prefix, 0, strings);
+    const texts: Texts = { values: [], withKeys: [] };
+    checkStructure(list, prefix, 0, texts);
     let json: string;
     try {
       json = JSON.stringify(list);
@@ -284,8 +294,16 @@ export class Rules {
         'upload large images first (mediaStorage) and pass their UUID or URL',
       );
     }
-    // A secret split across fields shows when the strings are joined.
-    if (scrubber.containsSecret(json) || scrubber.containsSecret(strings.join(''))) {
+    // A secret split across fields shows when the values (or the keys and values) are joined; one broken
+    // into lines (base64 as MIME wraps it), when the whitespace is squeezed out.
+    const joined = texts.values.join('');
+    const squeezed = joined.replace(/\s+/g, '');
+    if (
+      scrubber.containsSecret(json) ||
+      scrubber.containsSecret(joined) ||
+      scrubber.containsSecret(texts.withKeys.join('')) ||
+      (squeezed.length !== joined.length && scrubber.containsSecret(squeezed))
+    ) {
       throw new PolicyError(
         prefix,
         'the payload contains a configured secret (an API key or token value)',
