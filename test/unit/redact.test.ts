@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, Scrubber, isSignedUrl, stripUrlSignature } from '../../src/shared/redact.js';
+import { REDACTED, Scrubber, encodedForms, isSignedUrl, stripUrlSignature } from '../../src/shared/redact.js';
 import { Logger, type LogRecord } from '../../src/shared/log.js';
 import { scrubber } from '../../src/shared/redact.js';
 
@@ -50,10 +50,14 @@ describe('Scrubber', () => {
         new URLSearchParams({ q: secret }).toString().slice(2),
         Object.assign(new URL('redis://h'), { password: secret }).password,
         JSON.stringify(secret).replace(/\//g, '\\/'),
+        // A message that quotes JSON holding the secret's JSON.
+        JSON.stringify(JSON.stringify(secret)).slice(1, -1),
       ];
       for (const f of spellings) {
         expect(k.containsSecret(`before ${f} after`), `${secret} as ${f}`).toBe(true);
         expect(k.text(`before ${f} after`), `${secret} as ${f}`).not.toContain(f);
+        expect(k.text(`before ${f} after`), `${secret} as ${f}`).toMatch(/^before \S*\[REDACTED\]\S* after$/);
+        expect(k.text(`before ${f} after`).length, `${secret} as ${f}`).toBeLessThanOrEqual(`before ${REDACTED} after`.length + 4); // the quotes around it, at most
       }
     }
   });
@@ -122,6 +126,10 @@ describe('Scrubber.json (the results fast path)', () => {
   s.addSecrets(key, 'user:1-quote"and\\slash');
   const plain = new Scrubber();
   plain.addSecrets(key);
+  // No character of it is escaped in JSON, but some of its forms hold a backslash ("\/", as PHP's encoder writes '/').
+  const slashy = 'ab/cd/ef/gh/ij/kl/mn/op';
+  const slashes = new Scrubber();
+  slashes.addSecrets(slashy);
 
   it('gives exactly what value() then JSON.stringify give, for any JSON value with secrets and rule words mixed in', async () => {
     const fc = (await import('fast-check')).default;
@@ -136,6 +144,8 @@ describe('Scrubber.json (the results fast path)', () => {
       'apiKey',
       'a fox',
       'https://x.test/a.png?sig=abc',
+      slashy,
+      ...encodedForms(slashy),
     );
     const str = fc.oneof(
       fc.string(),
@@ -155,7 +165,7 @@ describe('Scrubber.json (the results fast path)', () => {
     })).v;
     fc.assert(
       fc.property(value, (v) => {
-        for (const sc of [s, plain]) {
+        for (const sc of [s, plain, slashes]) {
           const want = JSON.stringify(sc.value(v));
           const got = sc.json(v);
           expect(got.text).toBe(want);
