@@ -187,6 +187,17 @@ class TaskFailure extends Error {
   }
 }
 
+/** Hostile mode: the key as other encoders spell it (hex, base64 off its alignment, in a URL, in JSON of JSON, halved). */
+export function keyInOddSpellings(key: string): string {
+  return [
+    Buffer.from(key).toString('hex').toUpperCase(),
+    Buffer.from(`:${key}`).toString('base64url'),
+    `https://runware.test/v1?key=${encodeURIComponent(key)}&x=1`,
+    JSON.stringify(JSON.stringify({ auth: key })),
+    `${key.slice(0, key.length >> 1)} / ${key.slice(key.length >> 1)}`,
+  ].join('; ');
+}
+
 const fail = (code: string, message: string, parameter?: string): never => {
   throw new TaskFailure({ code, message, ...(parameter ? { parameter } : {}) });
 };
@@ -297,7 +308,12 @@ export class RunwareSim {
           (!fault.taskType || fault.taskType === taskType)
         ) {
           // A task-scoped failure: the UUID is spent, the task ran and failed.
-          fail(fault.code ?? 'timeoutProvider', 'The provider did not answer in time.');
+          fail(
+            fault.code ?? 'timeoutProvider',
+            this.state.options.hostile
+              ? `The provider did not answer in time for ${keyInOddSpellings(this.state.credentials.apiKey)}.`
+              : 'The provider did not answer in time.',
+          );
         }
         const job = this.start(task, taskType, taskUUID);
         if (rec) rec.job = job;

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EXT, MIME, renderImage, type SimFormat } from './images.js';
-import { FILE_EXT, renderFile, RunwareSim, type SimFileFormat } from './runware.js';
+import { FILE_EXT, keyInOddSpellings, renderFile, RunwareSim, type SimFileFormat } from './runware.js';
 import { RunwaySim, type RunwayProvider, type Scenario } from './runway.js';
 import { contentAnswer } from './content.js';
 import { hostileSchema, registryBody, resolveBody, schemaFor } from './schemas.js';
@@ -332,7 +332,11 @@ export class Simulator {
             : d;
     });
     const echoed = `upstream said: key ${key}, ${key.toUpperCase()}, ${Buffer.from(key).toString('base64')}; session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.c2lnbmF0dXJl password=hunter22`;
-    return { data: [null, ...data], errors: [null, ...out.errors, { code: 'unknownError', message: echoed }] };
+    const errors = [
+      { code: 'unknownError', message: echoed },
+      { code: 'unknownError', message: keyInOddSpellings(key), [key]: key.slice(2) },
+    ];
+    return { data: [null, ...data], errors: [null, ...out.errors, ...errors] };
   }
 
   /**
