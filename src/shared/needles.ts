@@ -24,13 +24,24 @@ const slot = (g: number): number => Math.imul(g, 0x9e3779b1) >>> (32 - BITS);
 
 /** ASCII folded (A-Z to a-z), by code. */
 const ASCII_FOLD = Uint16Array.from({ length: 128 }, (_, c) => (c >= 65 && c <= 90 ? c + 32 : c));
-/** The lowercase of a non-ASCII UTF-16 unit where it is one ASCII character (the Kelvin sign is k); else NO_MATCH. */
+/**
+ * A non-ASCII UTF-16 unit folded alone: its compatibility form (NFKC: full-width Ａ is A, ⓚ is k), lowercased, where
+ * that is one unit; else its lowercase where that is one unit; else itself. One unit for one, so positions stay.
+ */
+export function foldUnit(ch: string): string {
+  const k = ch.normalize('NFKC').toLowerCase();
+  if (k.length === 1) return k;
+  const l = ch.toLowerCase();
+  return l.length === 1 ? l : ch;
+}
+
+/** A non-ASCII UTF-16 unit folded (foldUnit) where that is one ASCII character (the Kelvin sign is k); else NO_MATCH. */
 const wideFold = new Map<number, number>();
 function foldWide(c: number): number {
   let f = wideFold.get(c);
   if (f === undefined) {
-    const l = String.fromCharCode(c).toLowerCase();
-    f = l.length === 1 && l.charCodeAt(0) < 128 ? l.charCodeAt(0) : NO_MATCH;
+    const l = foldUnit(String.fromCharCode(c));
+    f = l.charCodeAt(0) < 128 ? l.charCodeAt(0) : NO_MATCH;
     wideFold.set(c, f);
   }
   return f;
@@ -38,20 +49,15 @@ function foldWide(c: number): number {
 const fold = (c: number): number => (c < 128 ? ASCII_FOLD[c]! : foldWide(c));
 
 /**
- * Each UTF-16 unit lowercased alone, where that gives one unit (else kept): the same length as
- * `s`, so a position found in it is the position in `s`. (toLowerCase on the whole text turns
- * U+0130 into two units, and every range found after it would miss the text by one.)
+ * Each UTF-16 unit folded alone (foldUnit): the same length as `s`, so a position found in it is
+ * the position in `s`. (toLowerCase on the whole text turns U+0130 into two units, and every
+ * range found after it would miss the text by one.)
  */
 export function foldEach(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
     const c = s.charCodeAt(i);
-    if (c < 128) out += String.fromCharCode(ASCII_FOLD[c]!);
-    else {
-      const l = ch.toLowerCase();
-      out += l.length === 1 ? l : ch;
-    }
+    out += c < 128 ? String.fromCharCode(ASCII_FOLD[c]!) : foldUnit(s[i]!);
   }
   return out;
 }

@@ -3,16 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { indexable, NeedleIndex, WINDOW } from '../../src/shared/needles.js';
 import { Scrubber } from '../../src/shared/redact.js';
 
-/** What the index must find: every occurrence of every needle, one indexOf at a time, each character folded alone. */
+/** What the index must find: every occurrence of every needle, one indexOf at a time, each character folded alone (NFKC, then lowercase). */
 function naive(text: string, folded: string[], exact: string[]): string[] {
   const fold = (s: string): string =>
     [...s]
       .map((ch) =>
         ch.length > 1
           ? '\uffff'.repeat(ch.length)
-          : ch.toLowerCase().length === 1 && ch.toLowerCase().charCodeAt(0) < 128
-            ? ch.toLowerCase()
-            : ch.charCodeAt(0) < 128
+          : ch.normalize('NFKC').toLowerCase().length === 1 && ch.normalize('NFKC').toLowerCase().charCodeAt(0) < 128
+            ? ch.normalize('NFKC').toLowerCase()
+            : ch.toLowerCase().length === 1 && ch.toLowerCase().charCodeAt(0) < 128
+              ? ch.toLowerCase()
+              : ch.charCodeAt(0) < 128
               ? ch
               : '\uffff',
       )
@@ -75,6 +77,21 @@ describe('NeedleIndex', () => {
     expect(idx.find('\u0130key-0123456789')).toEqual([[1, 15]]);
     expect(idx.find('k\u00e9y-0123456789')).toEqual([]);
     expect(idx.find('xx KEY-0123456789 KEY-0123456789', true)).toEqual([[3, 17]]);
+  });
+
+  it('folds compatibility forms alone: full-width and circled letters are the letters, at their own positions', () => {
+    const idx = new NeedleIndex(['key-0123456789'], []);
+    const fullWidth = (t: string): string => t.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+    expect(idx.find(`ab ${fullWidth('KEY-0123456789')}`)).toEqual([[3, 17]]);
+    expect(idx.find('\u24da\u24d4\u24e8-0123456789')).toEqual([[0, 14]]);
+    const s = new Scrubber();
+    s.addSecrets('CANARYrunwareKEY-5f1c9e27a0b84d3c', 'pässwörd-redis-1234');
+    // The index (an ASCII secret alone) and the scan per form (a secret that is not ASCII) alike.
+    for (const sc of [s, new Scrubber()]) {
+      if (sc !== s) sc.addSecrets('CANARYrunwareKEY-5f1c9e27a0b84d3c');
+      expect(sc.text(`key: ${fullWidth('CANARYrunwareKEY-5f1c9e27a0b84d3c')}!`)).toBe('key: [REDACTED]!');
+    }
+    expect(s.text(`x ${fullWidth('PÄSSWÖRD-REDIS-1234')} y`)).toBe('x [REDACTED] y');
   });
 
   it('refuses needles it cannot hold: short, or not ASCII (the scrubber then scans each)', () => {
