@@ -41,8 +41,9 @@ const PRODUCT_NAME_TEXT = /runware-/gi;
 export function safeBasename(name: string, fallback = 'output'): string {
   // A secret is looked for in what the name carries besides the product's own text; a whole
   // FRAGMENT of a secret in that part is still found, so nothing real is missed.
-  if (scrubber.containsSecret(name.replace(PRODUCT_NAME_TEXT, '\n')))
-    return `output-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+  const holdsSecret = (n: string): boolean => scrubber.containsSecret(n.replace(PRODUCT_NAME_TEXT, '\n'));
+  const hashed = (): string => `output-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+  if (holdsSecret(name)) return hashed();
   let out = name
     .normalize('NFKC')
     // Bidirectional and other format controls (U+202E, U+2066-2069, U+200E/F, ...) and line separators spoof how a name reads.
@@ -53,6 +54,8 @@ export function safeBasename(name: string, fallback = 'output'): string {
     .replace(/\.{2,}/g, '.')
     .replace(/^[.-]+|[.-]+$/g, '');
   while (Buffer.byteLength(out) > MAX_NAME_BYTES) out = out.slice(0, -1);
+  // Looked for again in what is kept: NFKC turns full-width letters into the key's, and format controls between its pieces go.
+  if (holdsSecret(out)) return hashed();
   return out || fallback;
 }
 

@@ -51,6 +51,15 @@ describe('a saved file name', () => {
     expect(safeBasename(name)).toBe(name);
   });
 
+  it('is rewritten when the key shows only once the name is cleaned: format controls between its pieces, full-width letters', () => {
+    const key = 'CANARYrunwareKEY-5f1c9e27a0b84d3c';
+    scrubber.addSecrets(key);
+    const fullWidth = key.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+    for (const name of ['CANARYrun\u200EwareKEY-\u2066\u20695f1c9e27\u200Fa0b84d3c.png', `${fullWidth}.png`]) {
+      expect(safeBasename(name)).toMatch(/^output-[0-9a-f]{16}$/);
+    }
+  });
+
   it('is still rewritten when what it carries besides that text holds a run of a key', () => {
     scrubber.addSecrets('zz-0123456789abcdef-key');
     expect(safeBasename('runware-0123456789ab')).toMatch(/^output-[0-9a-f]{16}$/);
