@@ -102,6 +102,10 @@ interface Registered {
  */
 const SUSPECT = /bearer|basic|eyJ|pass|secret|api[-_]?key|token|authorization|cookie|jwt/i;
 
+/** Format characters (zero-width, bidi controls, soft hyphen, tags): invisible where text is shown. */
+const INVISIBLE = /\p{Cf}/u;
+const INVISIBLE_CHAR = /^\p{Cf}$/u;
+
 export class Scrubber {
   private readonly registered = new Map<string, Registered>();
   /** A registered secret that JSON escapes (a quote, a backslash, a control character) defeats the fast path. */
@@ -145,14 +149,30 @@ export class Scrubber {
   /** Whether `text` contains any registered secret, in any form. */
   containsSecret(text: string): boolean {
     const hit = this.index?.find(text, true);
-    if (hit) return hit.length > 0;
+    if (hit && (hit.length > 0 || !INVISIBLE.test(text))) return hit.length > 0;
     return this.ranges(text).length > 0;
   }
 
-  /** Character ranges of `text` that hold a secret in some form. */
+  /** Character ranges of `text` that hold a secret in some form, with or without invisible characters inside it. */
   private ranges(text: string): Array<[number, number]> {
     if (this.registered.size === 0 || text.length === 0) return [];
-    const found = this.index?.find(text) ?? this.scanEach(text);
+    const found = this.find(text);
+    if (INVISIBLE.test(text)) {
+      // Zero-width spaces, bidi controls, soft hyphens between a secret's pieces hide it from a search and not from a reader.
+      const kept: number[] = [];
+      let seen = '';
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        // A tag character (U+E0000 block) is a surrogate pair: both units go.
+        const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? text.slice(i, i + 2) : text[i]!;
+        if (INVISIBLE_CHAR.test(pair)) i += pair.length - 1;
+        else {
+          kept.push(i);
+          seen += text[i];
+        }
+      }
+      for (const [a, b] of this.find(seen)) found.push([kept[a]!, kept[b - 1]! + 1]);
+    }
     if (found.length === 0) return [];
     found.sort((a, b) => a[0] - b[0]);
     const merged: Array<[number, number]> = [found[0]!];
@@ -162,6 +182,10 @@ export class Scrubber {
       else merged.push([a, b]);
     }
     return merged;
+  }
+
+  private find(text: string): Array<[number, number]> {
+    return this.index?.find(text) ?? this.scanEach(text);
   }
 
   /** One indexOf pass per form: for secrets the index cannot hold (not ASCII), and texts it gives up on. */

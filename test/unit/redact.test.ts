@@ -62,6 +62,24 @@ describe('Scrubber', () => {
     }
   });
 
+  it('finds a secret with invisible characters between its pieces, and removes them with it', () => {
+    const key = 'CANARYrunwareKEY-5f1c9e27a0b84d3c';
+    const k = new Scrubber();
+    k.addSecrets(key);
+    const tag = String.fromCodePoint(0xe0041);
+    for (const hidden of [
+      'CANARYrun\u200bwareKEY-\u200b5f1c9e27\u200ba0b84d3c',
+      'CANARYr\u00adunwareK\u2066\u2069EY-5f1c9e2\ufeff7a0b84d3c',
+      `CANARYrun${tag}wareKEY-${tag}5f1c9e27${tag}a0b84d3c`,
+    ]) {
+      expect(k.containsSecret(`x ${hidden} y`), JSON.stringify(hidden)).toBe(true);
+      expect(k.text(`x ${hidden} y`), JSON.stringify(hidden)).toBe(`x ${REDACTED} y`);
+      expect(k.json({ m: `x ${hidden} y` }).text).toBe(`{"m":"x ${REDACTED} y"}`);
+    }
+    // Invisible characters elsewhere change nothing.
+    expect(k.text('a\u200bb CANARYrun')).toBe('a\u200bb CANARYrun');
+  });
+
   it('leaves ordinary words alone: "a basic watercolor", model ids', () => {
     const k = new Scrubber();
     k.addSecrets('runware-key-0123456789abcdef');
