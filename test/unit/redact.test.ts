@@ -210,3 +210,33 @@ describe('Scrubber.value on keys JSON allows', () => {
     expect(JSON.stringify(out)).toBe(`{"__proto__":0,"a":{"__proto__":{"x":"${REDACTED}"}}}`);
   });
 });
+
+describe('several secrets that share pieces', () => {
+  it('no 10-character run of any of them survives text() or json(), in texts built from their slices, in either case', async () => {
+    const fc = (await import('fast-check')).default;
+    // Quotes, backslashes, %, +, /, =, spaces and a letter that is not ASCII: the characters encoders treat apart.
+    const unit = fc.constantFrom(...'abAB01-_/+="%\\ é'.split(''));
+    const secret = fc.string({ unit, minLength: 12, maxLength: 24 });
+    const slice = fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.string({ unit, maxLength: 5 }));
+    fc.assert(
+      fc.property(fc.array(secret, { minLength: 1, maxLength: 3 }), fc.array(slice, { maxLength: 6 }), fc.boolean(), (secrets, slices, upper) => {
+        const registered = secrets.map((x) => x.trim()).filter((x) => x.length >= 12);
+        if (registered.length === 0) return;
+        const s = new Scrubber();
+        s.addSecrets(...registered);
+        let text = '';
+        for (const [i, a, b, glue] of slices) {
+          const from = a % registered[i % registered.length]!.length;
+          text += glue + registered[i % registered.length]!.slice(from, from + 10 + (b % 20));
+        }
+        text += registered[0];
+        if (upper) text = text.toUpperCase();
+        const outs = [s.text(text), (s.json({ t: text }).value as { t: string }).t].map((o) => o.toLowerCase());
+        for (const sec of registered)
+          for (let i = 0; i + 10 <= sec.length; i++)
+            for (const out of outs) expect(out, JSON.stringify([registered, text])).not.toContain(sec.slice(i, i + 10).toLowerCase());
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
