@@ -15,8 +15,8 @@ function naive(text: string, folded: string[], exact: string[]): string[] {
             : ch.toLowerCase().length === 1 && ch.toLowerCase().charCodeAt(0) < 128
               ? ch.toLowerCase()
               : ch.charCodeAt(0) < 128
-              ? ch
-              : '\uffff',
+                ? ch
+                : '\uffff',
       )
       .join('');
   const lower = fold(text);

@@ -41,7 +41,12 @@ describe('Scrubber', () => {
 
   it('catches a secret with reserved characters however a URL or a JSON encoder spells it', () => {
     // Passwords and tokens a user picks: quotes, backslashes, %, spaces, reserved URL characters.
-    const secrets = ['abc"def\\ghi%jk+l/m=n', "a~b!c(d)e*f'g~h!i(j)k", 'pass word with spaces', 'p@ss:w0rd/x+y=z&q?r#s'];
+    const secrets = [
+      'abc"def\\ghi%jk+l/m=n',
+      "a~b!c(d)e*f'g~h!i(j)k",
+      'pass word with spaces',
+      'p@ss:w0rd/x+y=z&q?r#s',
+    ];
     for (const secret of secrets) {
       const k = new Scrubber();
       k.addSecrets(secret);
@@ -57,7 +62,9 @@ describe('Scrubber', () => {
         expect(k.containsSecret(`before ${f} after`), `${secret} as ${f}`).toBe(true);
         expect(k.text(`before ${f} after`), `${secret} as ${f}`).not.toContain(f);
         expect(k.text(`before ${f} after`), `${secret} as ${f}`).toMatch(/^before \S*\[REDACTED\]\S* after$/);
-        expect(k.text(`before ${f} after`).length, `${secret} as ${f}`).toBeLessThanOrEqual(`before ${REDACTED} after`.length + 4); // the quotes around it, at most
+        expect(k.text(`before ${f} after`).length, `${secret} as ${f}`).toBeLessThanOrEqual(
+          `before ${REDACTED} after`.length + 4,
+        ); // the quotes around it, at most
       }
     }
   });
@@ -219,23 +226,29 @@ describe('several secrets that share pieces', () => {
     const secret = fc.string({ unit, minLength: 12, maxLength: 24 });
     const slice = fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.string({ unit, maxLength: 5 }));
     fc.assert(
-      fc.property(fc.array(secret, { minLength: 1, maxLength: 3 }), fc.array(slice, { maxLength: 6 }), fc.boolean(), (secrets, slices, upper) => {
-        const registered = secrets.map((x) => x.trim()).filter((x) => x.length >= 12);
-        if (registered.length === 0) return;
-        const s = new Scrubber();
-        s.addSecrets(...registered);
-        let text = '';
-        for (const [i, a, b, glue] of slices) {
-          const from = a % registered[i % registered.length]!.length;
-          text += glue + registered[i % registered.length]!.slice(from, from + 10 + (b % 20));
-        }
-        text += registered[0];
-        if (upper) text = text.toUpperCase();
-        const outs = [s.text(text), (s.json({ t: text }).value as { t: string }).t].map((o) => o.toLowerCase());
-        for (const sec of registered)
-          for (let i = 0; i + 10 <= sec.length; i++)
-            for (const out of outs) expect(out, JSON.stringify([registered, text])).not.toContain(sec.slice(i, i + 10).toLowerCase());
-      }),
+      fc.property(
+        fc.array(secret, { minLength: 1, maxLength: 3 }),
+        fc.array(slice, { maxLength: 6 }),
+        fc.boolean(),
+        (secrets, slices, upper) => {
+          const registered = secrets.map((x) => x.trim()).filter((x) => x.length >= 12);
+          if (registered.length === 0) return;
+          const s = new Scrubber();
+          s.addSecrets(...registered);
+          let text = '';
+          for (const [i, a, b, glue] of slices) {
+            const from = a % registered[i % registered.length]!.length;
+            text += glue + registered[i % registered.length]!.slice(from, from + 10 + (b % 20));
+          }
+          text += registered[0];
+          if (upper) text = text.toUpperCase();
+          const outs = [s.text(text), (s.json({ t: text }).value as { t: string }).t].map((o) => o.toLowerCase());
+          for (const sec of registered)
+            for (let i = 0; i + 10 <= sec.length; i++)
+              for (const out of outs)
+                expect(out, JSON.stringify([registered, text])).not.toContain(sec.slice(i, i + 10).toLowerCase());
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -118,7 +118,14 @@ describe('payload policy', () => {
   it.each([
     ['field names and their values', { 'split-sec': 'ret-valu', 'e-2xyzab': 'cdefgh' }],
     ['strings and a number', { a: 'sk_1234', b: 56789012, c: '34ab' }],
-    ['base64 broken into lines', { d: Buffer.from('hello split-secret-value-2xyzabcdefgh').toString('base64').replace(/(.{8})/g, '$1\r\n') }],
+    [
+      'base64 broken into lines',
+      {
+        d: Buffer.from('hello split-secret-value-2xyzabcdefgh')
+          .toString('base64')
+          .replace(/(.{8})/g, '$1\r\n'),
+      },
+    ],
   ])('refuses the key split across %s', (_how, settings) => {
     scrubber.addSecrets('split-secret-value-2xyzabcdefgh', 'sk_12345678901234ab');
     const e = refused(() => new Rules().prepare(img({ providerSettings: { x: settings } })));
