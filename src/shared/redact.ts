@@ -267,6 +267,8 @@ export class Scrubber {
   /** Copies `v`, passing strings through `onString`; under a secret-named key every string value goes. */
   private walk(v: unknown, onString: (s: string) => string, depth: number, redactAll = false): unknown {
     if (typeof v === 'string') return redactAll ? REDACTED : onString(v);
+    // A function is no data, and a copied own toJSON would print what it likes, unscrubbed, when the copy is serialised.
+    if (typeof v === 'function') return undefined;
     if (v === null || typeof v !== 'object') return v;
     if (depth > 64) return '[TOO DEEP]';
     if (v instanceof Error) return onString(v.message);

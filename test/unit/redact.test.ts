@@ -208,6 +208,16 @@ describe('Scrubber.json (the results fast path)', () => {
   });
 });
 
+describe('Scrubber.value on values JSON cannot hold', () => {
+  it('drops functions: an own toJSON in the copy would print the secret when it is serialised', () => {
+    const s = new Scrubber();
+    s.addSecrets('sk-live-abcdef123456');
+    const input = { a: 'sk-live-abcdef123456', toJSON: () => ({ a: 'sk-live-abcdef123456' }) };
+    expect(JSON.stringify(s.value(input))).toBe(`{"a":"${REDACTED}"}`);
+    expect(s.json(input).text).not.toContain('sk-live-abcdef123456');
+  });
+});
+
 describe('Scrubber.value on keys JSON allows', () => {
   it('keeps a "__proto__" key as an own property, as json() does', () => {
     const s = new Scrubber();
