@@ -31,6 +31,9 @@ const DRY_RUN_FACT_TTL_MS = 24 * 3_600_000;
 /** Rounds of read, build and write-if-unchanged before an outcome is written regardless (saved paths give up). */
 const WRITE_ROUNDS = 5;
 
+/** A task that delivered its results does not go back to running under the same UUID. */
+const DELIVERED: ReadonlySet<string> = new Set(['success', 'partial']);
+
 /** Lineages kept in memory; older ones are read from the store. */
 const RECENT = 10_000;
 
@@ -653,6 +656,10 @@ export class Journal implements ClientLedger {
         o.taskUUID;
       const at = stored?.root === root ? stored : await store.readTask(root);
       const prior = stored?.record ?? at?.record;
+      // A late "still running" (a wait that ran out, an older poll) of a task already recorded with its
+      // results changes nothing: its status, cost and results stay.
+      if (prior?.taskUUID === o.taskUUID && DELIVERED.has(prior.status) && !DELIVERED.has(o.status) && o.status !== 'error')
+        return [];
       const now = new Date().toISOString();
       const rec = this.toRecord(
         task ?? taskOf(prior!, o.taskUUID),
