@@ -654,8 +654,8 @@ export class Journal implements ClientLedger {
         stored?.record.attempts[0]?.taskUUID ??
         stored?.record.taskUUID ??
         o.taskUUID;
-      const at = stored?.root === root ? stored : await store.readTask(root);
-      const prior = stored?.record ?? at?.record;
+      const at = stored ?? (await store.readTask(root));
+      const prior = at?.record;
       // A late "still running" (a wait that ran out, an older poll) of a task already recorded with its
       // results changes nothing: its status, cost and results stay.
       if (prior?.taskUUID === o.taskUUID && DELIVERED.has(prior.status) && !DELIVERED.has(o.status) && o.status !== 'error')
@@ -685,12 +685,15 @@ export class Journal implements ClientLedger {
         settlements.push([o.taskUUID, rec.cost ?? 0]);
       else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
       // processing / unknown: the reservation stands until a poll settles it.
+      // Written where the record read is stored (a lineage another process began may be keyed by a UUID
+      // this one never saw): the text compared is then the text under that very key.
+      const key = at?.root ?? root;
       const over =
         round < WRITE_ROUNDS
-          ? await store.finishIfUnchanged(root, rec, settlements, at?.text ?? null)
-          : await store.finish(root, rec, settlements);
+          ? await store.finishIfUnchanged(key, rec, settlements, at?.text ?? null)
+          : await store.finish(key, rec, settlements);
       if (over === 'changed') continue;
-      this.changed(root, rec);
+      this.changed(key, rec);
       if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined))
         this.sessionSpend += rec.cost ?? 0;
       return over;

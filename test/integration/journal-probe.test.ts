@@ -159,3 +159,37 @@ describe.each(stores)('a late "still running" of a task another process finished
     await st.close();
   }, 30_000);
 });
+
+describe.each(stores)('a retry of another process\'s retry (its record is keyed by a UUID this process never saw), %s', (name, opener) => {
+  it('is written over the record where it is stored at the first try, not after rounds of "changed"', async () => {
+    if (name === 'redis' && !hasRedis) return;
+    const open = await opener();
+    const st = await open();
+    let changed = 0;
+    const counting: StateStore = Object.assign(Object.create(st) as StateStore, {
+      finishIfUnchanged: async (...a: Parameters<StateStore['finishIfUnchanged']>) => {
+        const r = await st.finishIfUnchanged(...a);
+        if (r === 'changed') changed++;
+        return r;
+      },
+    });
+    const a = new Journal({ open, logger: new Logger('error'), maxSpendUsd: 10 });
+    const b = new Journal({ open: async () => counting, logger: new Logger('error'), maxSpendUsd: 10 });
+    const [R, X, Y] = [randomUUID(), randomUUID(), randomUUID()];
+    const quote = (u: string) => new Map([[u, { usd: 0.5, units: 1, source: 'ceiling', how: 'x' }]]);
+    // Process a: R failed transiently, retried as X, which failed transiently too (its fate recorded under R).
+    await a.admit([mkTask(R, 1)], [], { quotes: quote(R) });
+    await a.admitRetry(mkTask(X, 1), R, quote(X).get(X));
+    const transient = [{ code: 'serverError', message: 'try again' }];
+    await a.recordOutcome(mkTask(X, 1), { taskUUID: X, status: 'error', outputs: [], costKnown: false, errors: transient, attempts: [{ taskUUID: R, outcome: 'serverError' }] });
+    // Process b polls X, reads the transient failure, and retries it as Y, which succeeds.
+    await b.admitRetry(mkTask(Y, 1), X, quote(Y).get(Y));
+    await b.recordOutcome(mkTask(Y, 1), { taskUUID: Y, status: 'success', outputs: outs(1), costKnown: true, cost: 0.25, errors: [], attempts: [{ taskUUID: X, outcome: 'serverError' }] });
+    expect(changed).toBe(0);
+    // One record for the lineage: whichever UUID asks, the success.
+    for (const u of [R, X, Y]) expect((await st.getTask(u))?.status, u === R ? 'R' : u === X ? 'X' : 'Y').toBe('success');
+    expect(await st.spend(utcDay())).toMatchObject({ today: 0.25, pendingToday: 0 });
+    for (const j of [a, b]) await j.close();
+    await st.close();
+  }, 30_000);
+});
