@@ -31,6 +31,15 @@ const DRY_RUN_FACT_TTL_MS = 24 * 3_600_000;
 /** Rounds of read, build and write-if-unchanged before an outcome is written regardless (saved paths give up). */
 const WRITE_ROUNDS = 5;
 
+/**
+ * A random pause before the next round, up to 2, 4, 8, 16 times what the round took (at least a
+ * millisecond): writers that collided spread out instead of colliding again, however slow the store.
+ */
+const backoff = (round: number, startedAt: number): Promise<void> =>
+  new Promise((r) =>
+    setTimeout(r, Math.random() * Math.max(1, Date.now() - startedAt) * 2 ** Math.min(round, 4)).unref(),
+  );
+
 /** A task that delivered its results does not go back to running under the same UUID. */
 const DELIVERED: ReadonlySet<string> = new Set(['success', 'partial']);
 
@@ -645,6 +654,7 @@ export class Journal implements ClientLedger {
     // (by this process or another) is read again and kept, never overwritten by an older copy. After a few
     // rounds of such races the outcome is written regardless: it must not be lost.
     for (let round = 1; ; round++) {
+      const startedAt = Date.now();
       // A task of another process: its stored record says what it is and which lineage it belongs to.
       const stored = task ? undefined : await store.readTask(o.taskUUID);
       if (!task && !stored) return [];
@@ -692,7 +702,10 @@ export class Journal implements ClientLedger {
         round < WRITE_ROUNDS
           ? await store.finishIfUnchanged(key, rec, settlements, at?.text ?? null)
           : await store.finish(key, rec, settlements);
-      if (over === 'changed') continue;
+      if (over === 'changed') {
+        await backoff(round, startedAt);
+        continue;
+      }
       this.changed(key, rec);
       if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined))
         this.sessionSpend += rec.cost ?? 0;
@@ -711,6 +724,7 @@ export class Journal implements ClientLedger {
     try {
       const store = await this.state();
       for (let round = 0; round < WRITE_ROUNDS; round++) {
+        const startedAt = Date.now();
         const found = await store.readTask(uuid);
         if (!found) return;
         const rec = found.record;
@@ -724,7 +738,10 @@ export class Journal implements ClientLedger {
           else if (rec.outputs[i]) rec.outputs[i]!.savedTo = p;
         });
         const updated = { ...rec, updatedAt: new Date().toISOString() };
-        if (!(await store.putTaskIfUnchanged(found.root, updated, found.text))) continue;
+        if (!(await store.putTaskIfUnchanged(found.root, updated, found.text))) {
+          if (round + 1 < WRITE_ROUNDS) await backoff(round + 1, startedAt);
+          continue;
+        }
         this.changed(found.root, updated);
         return;
       }
