@@ -40,7 +40,7 @@ const backoff = (round: number, startedAt: number): Promise<void> =>
     setTimeout(r, Math.random() * Math.max(1, Date.now() - startedAt) * 2 ** Math.min(round, 4)).unref(),
   );
 
-/** A task that delivered its results does not go back to running under the same UUID. */
+/** A task that delivered its results does not go back to running, or fail, under the same UUID. */
 const DELIVERED: ReadonlySet<string> = new Set(['success', 'partial']);
 
 /** Lineages kept in memory; older ones are read from the store. */
@@ -666,10 +666,10 @@ export class Journal implements ClientLedger {
         o.taskUUID;
       const at = stored ?? (await store.readTask(root));
       const prior = at?.record;
-      // A late "still running" (a wait that ran out, an older poll) of a task already recorded with its
-      // results changes nothing: its status, cost and results stay.
-      if (prior?.taskUUID === o.taskUUID && DELIVERED.has(prior.status) && !DELIVERED.has(o.status) && o.status !== 'error')
-        return [];
+      // A task already recorded with its results keeps them against a late "still running" (a wait that
+      // ran out, an older poll) or a failure (a poll after its results expired): its status, cost and
+      // files stay, and its settled charge is not settled again at 0.
+      if (prior?.taskUUID === o.taskUUID && DELIVERED.has(prior.status) && !DELIVERED.has(o.status)) return [];
       const now = new Date().toISOString();
       const rec = this.toRecord(
         task ?? taskOf(prior!, o.taskUUID),

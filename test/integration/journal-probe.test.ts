@@ -132,7 +132,7 @@ describe.each(stores)('a record whose text is hard to carry, %s', (name, opener)
   }, 30_000);
 });
 
-describe.each(stores)('a late "still running" of a task another process finished, %s', (name, opener) => {
+describe.each(stores)('a late "still running" or "expired" of a task another process finished, %s', (name, opener) => {
   it('leaves it finished, with its cost and saved files, and spend settled once', async () => {
     if (name === 'redis' && !hasRedis) return;
     const open = await opener();
@@ -144,11 +144,15 @@ describe.each(stores)('a late "still running" of a task another process finished
     const success: OutcomeRecord = { taskUUID: U, status: 'success', outputs: outs(1), costKnown: true, cost: 0.125, errors: [] };
     await b.recordOutcome(undefined, success);
     await b.recordSaves(U, ['/out/0.png'], ['out-0']);
-    // The sender's wait ran out, and another poll read "processing" before the task finished.
-    for (const status of ['processing', 'unknown'] as const) {
-      await a.recordOutcome(task, { taskUUID: U, status, outputs: [], costKnown: false, errors: [] });
-      await b.recordOutcome(undefined, { taskUUID: U, status, outputs: [], costKnown: false, errors: [] });
+    // The sender's wait ran out, another poll read "processing" before the task finished, and a
+    // poll long after found its results expired.
+    const expired = [{ code: 'taskExpired', message: 'expired' }];
+    for (const status of ['processing', 'unknown', 'error'] as const) {
+      const errors = status === 'error' ? expired : [];
+      await a.recordOutcome(task, { taskUUID: U, status, outputs: [], costKnown: false, errors });
+      await b.recordOutcome(undefined, { taskUUID: U, status, outputs: [], costKnown: false, errors });
     }
+    expect(await (await open()).spend(utcDay())).toMatchObject({ today: 0.125, pendingToday: 0 });
     const st = await open();
     const rec = await st.getTask(U);
     expect(rec?.status).toBe('success');
