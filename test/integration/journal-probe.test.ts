@@ -51,7 +51,14 @@ const mkTask = (U: string, n: number): LedgerTask => ({
   kept: true,
   model: 'runware:101@1',
   numberResults: n,
-  request: { taskType: 'imageInference', taskUUID: U, positivePrompt: 'caf\u00e9 \u{1F600} \ud800 \u2028 \u0000 "\\' + '\u00e9\u{1F600}'.repeat(20_000), n: 1e-7, big: 1.7976931348623157e308, neg: -0 },
+  request: {
+    taskType: 'imageInference',
+    taskUUID: U,
+    positivePrompt: 'caf\u00e9 \u{1F600} \ud800 \u2028 \u0000 "\\' + '\u00e9\u{1F600}'.repeat(20_000),
+    n: 1e-7,
+    big: 1.7976931348623157e308,
+    neg: -0,
+  },
 });
 const outs = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ uuid: `out-${i}`, url: `https://im.runware.ai/${i}.png`, kind: 'image' }));
@@ -71,8 +78,17 @@ describe.each(stores)('many writers of one task, %s', (name, opener) => {
     for (let rep = 0; rep < 4; rep++) {
       const U = randomUUID();
       const task = mkTask(U, N);
-      await journals[0]!.admit([task], [], { quotes: new Map([[U, { usd: 0.2, units: 1, source: 'ceiling', how: 'x' }]]) });
-      const success: OutcomeRecord = { taskUUID: U, status: 'success', outputs: outs(N), costKnown: true, cost: 0.012345, errors: [] };
+      await journals[0]!.admit([task], [], {
+        quotes: new Map([[U, { usd: 0.2, units: 1, source: 'ceiling', how: 'x' }]]),
+      });
+      const success: OutcomeRecord = {
+        taskUUID: U,
+        status: 'success',
+        outputs: outs(N),
+        costKnown: true,
+        cost: 0.012345,
+        errors: [],
+      };
       const work: Array<Promise<unknown>> = [];
       for (let i = 0; i < N; i++) {
         work.push(journals[(i + rep) % N]!.recordSaves(U, [`/out/${i}.png`], [`out-${i}`]));
@@ -118,9 +134,22 @@ describe.each(stores)('a record whose text is hard to carry, %s', (name, opener)
     const U = randomUUID();
     const task = mkTask(U, 2);
     await journal.admit([task], []);
-    await journal.recordOutcome(task, { taskUUID: U, status: 'processing', outputs: outs(1), costKnown: false, errors: [{ code: 'x', message: '\ud83d \u{1F600} \u00e9' }] });
+    await journal.recordOutcome(task, {
+      taskUUID: U,
+      status: 'processing',
+      outputs: outs(1),
+      costKnown: false,
+      errors: [{ code: 'x', message: '\ud83d \u{1F600} \u00e9' }],
+    });
     await journal.recordSaves(U, ['/out/\u00e9\u{1F600}\udc00.png'], ['out-0']);
-    await journal.recordOutcome(task, { taskUUID: U, status: 'success', outputs: outs(2), costKnown: true, cost: 1e-7, errors: [] });
+    await journal.recordOutcome(task, {
+      taskUUID: U,
+      status: 'success',
+      outputs: outs(2),
+      costKnown: true,
+      cost: 1e-7,
+      errors: [],
+    });
     await journal.recordSaves(U, [undefined, '/out/b.png'], [undefined, 'out-1']);
     expect(changed).toBe(0);
     const rec = await st.getTask(U);
@@ -141,7 +170,14 @@ describe.each(stores)('a late "still running" or "expired" of a task another pro
     const U = randomUUID();
     const task = mkTask(U, 1);
     await a.admit([task], [], { quotes: new Map([[U, { usd: 0.5, units: 1, source: 'ceiling', how: 'x' }]]) });
-    const success: OutcomeRecord = { taskUUID: U, status: 'success', outputs: outs(1), costKnown: true, cost: 0.125, errors: [] };
+    const success: OutcomeRecord = {
+      taskUUID: U,
+      status: 'success',
+      outputs: outs(1),
+      costKnown: true,
+      cost: 0.125,
+      errors: [],
+    };
     await b.recordOutcome(undefined, success);
     await b.recordSaves(U, ['/out/0.png'], ['out-0']);
     // The sender's wait ran out, another poll read "processing" before the task finished, and a
@@ -166,36 +202,55 @@ describe.each(stores)('a late "still running" or "expired" of a task another pro
   }, 30_000);
 });
 
-describe.each(stores)('a retry of another process\'s retry (its record is keyed by a UUID this process never saw), %s', (name, opener) => {
-  it('is written over the record where it is stored at the first try, not after rounds of "changed"', async () => {
-    if (name === 'redis' && !hasRedis) return;
-    const open = await opener();
-    const st = await open();
-    let changed = 0;
-    const counting: StateStore = Object.assign(Object.create(st) as StateStore, {
-      finishIfUnchanged: async (...a: Parameters<StateStore['finishIfUnchanged']>) => {
-        const r = await st.finishIfUnchanged(...a);
-        if (r === 'changed') changed++;
-        return r;
-      },
-    });
-    const a = new Journal({ open, logger: new Logger('error'), maxSpendUsd: 10 });
-    const b = new Journal({ open: async () => counting, logger: new Logger('error'), maxSpendUsd: 10 });
-    const [R, X, Y] = [randomUUID(), randomUUID(), randomUUID()];
-    const quote = (u: string) => new Map([[u, { usd: 0.5, units: 1, source: 'ceiling', how: 'x' }]]);
-    // Process a: R failed transiently, retried as X, which failed transiently too (its fate recorded under R).
-    await a.admit([mkTask(R, 1)], [], { quotes: quote(R) });
-    await a.admitRetry(mkTask(X, 1), R, quote(X).get(X));
-    const transient = [{ code: 'serverError', message: 'try again' }];
-    await a.recordOutcome(mkTask(X, 1), { taskUUID: X, status: 'error', outputs: [], costKnown: false, errors: transient, attempts: [{ taskUUID: R, outcome: 'serverError' }] });
-    // Process b polls X, reads the transient failure, and retries it as Y, which succeeds.
-    await b.admitRetry(mkTask(Y, 1), X, quote(Y).get(Y));
-    await b.recordOutcome(mkTask(Y, 1), { taskUUID: Y, status: 'success', outputs: outs(1), costKnown: true, cost: 0.25, errors: [], attempts: [{ taskUUID: X, outcome: 'serverError' }] });
-    expect(changed).toBe(0);
-    // One record for the lineage: whichever UUID asks, the success.
-    for (const u of [R, X, Y]) expect((await st.getTask(u))?.status, u === R ? 'R' : u === X ? 'X' : 'Y').toBe('success');
-    expect(await st.spend(utcDay())).toMatchObject({ today: 0.25, pendingToday: 0 });
-    for (const j of [a, b]) await j.close();
-    await st.close();
-  }, 30_000);
-});
+describe.each(stores)(
+  "a retry of another process's retry (its record is keyed by a UUID this process never saw), %s",
+  (name, opener) => {
+    it('is written over the record where it is stored at the first try, not after rounds of "changed"', async () => {
+      if (name === 'redis' && !hasRedis) return;
+      const open = await opener();
+      const st = await open();
+      let changed = 0;
+      const counting: StateStore = Object.assign(Object.create(st) as StateStore, {
+        finishIfUnchanged: async (...a: Parameters<StateStore['finishIfUnchanged']>) => {
+          const r = await st.finishIfUnchanged(...a);
+          if (r === 'changed') changed++;
+          return r;
+        },
+      });
+      const a = new Journal({ open, logger: new Logger('error'), maxSpendUsd: 10 });
+      const b = new Journal({ open: async () => counting, logger: new Logger('error'), maxSpendUsd: 10 });
+      const [R, X, Y] = [randomUUID(), randomUUID(), randomUUID()];
+      const quote = (u: string) => new Map([[u, { usd: 0.5, units: 1, source: 'ceiling', how: 'x' }]]);
+      // Process a: R failed transiently, retried as X, which failed transiently too (its fate recorded under R).
+      await a.admit([mkTask(R, 1)], [], { quotes: quote(R) });
+      await a.admitRetry(mkTask(X, 1), R, quote(X).get(X));
+      const transient = [{ code: 'serverError', message: 'try again' }];
+      await a.recordOutcome(mkTask(X, 1), {
+        taskUUID: X,
+        status: 'error',
+        outputs: [],
+        costKnown: false,
+        errors: transient,
+        attempts: [{ taskUUID: R, outcome: 'serverError' }],
+      });
+      // Process b polls X, reads the transient failure, and retries it as Y, which succeeds.
+      await b.admitRetry(mkTask(Y, 1), X, quote(Y).get(Y));
+      await b.recordOutcome(mkTask(Y, 1), {
+        taskUUID: Y,
+        status: 'success',
+        outputs: outs(1),
+        costKnown: true,
+        cost: 0.25,
+        errors: [],
+        attempts: [{ taskUUID: X, outcome: 'serverError' }],
+      });
+      expect(changed).toBe(0);
+      // One record for the lineage: whichever UUID asks, the success.
+      for (const u of [R, X, Y])
+        expect((await st.getTask(u))?.status, u === R ? 'R' : u === X ? 'X' : 'Y').toBe('success');
+      expect(await st.spend(utcDay())).toMatchObject({ today: 0.25, pendingToday: 0 });
+      for (const j of [a, b]) await j.close();
+      await st.close();
+    }, 30_000);
+  },
+);
