@@ -36,9 +36,8 @@ const WRITE_ROUNDS = 5;
  * millisecond): writers that collided spread out instead of colliding again, however slow the store.
  */
 const backoff = (round: number, startedAt: number): Promise<void> =>
-  new Promise((r) =>
-    setTimeout(r, Math.random() * Math.max(1, Date.now() - startedAt) * 2 ** Math.min(round, 4)).unref(),
-  );
+  // Not unref'd: a short-lived process (the CLI) must not exit in the pause with its write undone.
+  new Promise((r) => setTimeout(r, Math.random() * Math.max(1, Date.now() - startedAt) * 2 ** Math.min(round, 4)));
 
 /** A task that delivered its results does not go back to running, or fail, under the same UUID. */
 const DELIVERED: ReadonlySet<string> = new Set(['success', 'partial']);
