@@ -37,6 +37,25 @@ function foldWide(c: number): number {
 }
 const fold = (c: number): number => (c < 128 ? ASCII_FOLD[c]! : foldWide(c));
 
+/**
+ * Each UTF-16 unit lowercased alone, where that gives one unit (else kept): the same length as
+ * `s`, so a position found in it is the position in `s`. (toLowerCase on the whole text turns
+ * U+0130 into two units, and every range found after it would miss the text by one.)
+ */
+export function foldEach(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    const c = s.charCodeAt(i);
+    if (c < 128) out += String.fromCharCode(ASCII_FOLD[c]!);
+    else {
+      const l = ch.toLowerCase();
+      out += l.length === 1 ? l : ch;
+    }
+  }
+  return out;
+}
+
 /** Q folded codes at `at`, 7 bits each; -1 when one has no ASCII lowercase (then no needle is there). */
 function gram(s: string, at: number): number {
   let g = 0;
@@ -81,12 +100,19 @@ export class NeedleIndex {
     for (const t of new Set(exact)) add(t, false);
   }
 
-  /** Every [start, end) where a needle occurs, overlaps included, each once, in no order; with `first`, at most one. */
-  find(text: string, first = false): Array<[number, number]> {
+  /**
+   * Every [start, end) where a needle occurs, overlaps included, each once, in no order; with
+   * `first`, at most one. Undefined when the text holds so many near-copies of the needles that
+   * comparing them would cost more than a scan per needle (a secret of one repeated character,
+   * say): the caller scans instead.
+   */
+  find(text: string, first = false): Array<[number, number]> | undefined {
     const found: Array<[number, number]> = [];
     const n = text.length;
     if (n < WINDOW) return found;
     const flags = this.flags;
+    // Characters compared at candidates, at most: a few passes over the text.
+    let budget = 4 * n + 4096;
     for (let p = 0; p + Q <= n; p += STRIDE) {
       const g = gram(text, p);
       if (g < 0) continue;
@@ -96,6 +122,8 @@ export class NeedleIndex {
         // Each occurrence is found from exactly one sampled position: the one STRIDE-aligned within its first window.
         const start = p - e.offset;
         if (start < 0) continue;
+        budget -= e.text.length;
+        if (budget < 0) return undefined;
         if (e.folded ? foldedAt(text, start, e.text) : text.startsWith(e.text, start)) {
           found.push([start, start + e.text.length]);
           if (first) return found;

@@ -9,7 +9,7 @@
  * - `forLog`: all of the above, plus URL signatures and anything shaped like a
  *   JWT, because logs must never hold a working capability link.
  */
-import { indexable, NeedleIndex, WINDOW } from './needles.js';
+import { foldEach, indexable, NeedleIndex, WINDOW } from './needles.js';
 
 export const REDACTED = '[REDACTED]';
 
@@ -89,7 +89,7 @@ export class Scrubber {
       if (JSON.stringify(s) !== `"${s}"`) this.escapes = true;
       const forms = encodedForms(s);
       const windows = new Set<string>();
-      const lower = s.toLowerCase();
+      const lower = foldEach(s);
       if (lower.length > FRAGMENT)
         for (let i = 0; i + FRAGMENT <= lower.length; i++) windows.add(lower.slice(i, i + FRAGMENT));
       const b64 = new Set(
@@ -100,7 +100,7 @@ export class Scrubber {
       this.registered.set(s, {
         folded: forms
           .filter((f) => !b64.has(f))
-          .map((f) => f.toLowerCase())
+          .map((f) => foldEach(f))
           .sort((a, b) => b.length - a.length),
         exact: [...b64].sort((a, b) => b.length - a.length),
         windows: [...windows],
@@ -114,14 +114,15 @@ export class Scrubber {
 
   /** Whether `text` contains any registered secret, in any form. */
   containsSecret(text: string): boolean {
-    if (this.index) return this.index.find(text, true).length > 0;
+    const hit = this.index?.find(text, true);
+    if (hit) return hit.length > 0;
     return this.ranges(text).length > 0;
   }
 
   /** Character ranges of `text` that hold a secret in some form. */
   private ranges(text: string): Array<[number, number]> {
     if (this.registered.size === 0 || text.length === 0) return [];
-    const found = this.index ? this.index.find(text) : this.scanEach(text);
+    const found = this.index?.find(text) ?? this.scanEach(text);
     if (found.length === 0) return [];
     found.sort((a, b) => a[0] - b[0]);
     const merged: Array<[number, number]> = [found[0]!];
@@ -133,9 +134,9 @@ export class Scrubber {
     return merged;
   }
 
-  /** One indexOf pass per form: for secrets the index cannot hold (not ASCII). */
+  /** One indexOf pass per form: for secrets the index cannot hold (not ASCII), and texts it gives up on. */
   private scanEach(text: string): Array<[number, number]> {
-    const lower = text.toLowerCase();
+    const lower = foldEach(text);
     const found: Array<[number, number]> = [];
     const scan = (hay: string, needle: string): void => {
       for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + 1)) found.push([i, i + needle.length]);

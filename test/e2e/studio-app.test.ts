@@ -11,19 +11,18 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { STUDIO_URI } from '../../src/mcp/studio.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { launchChromium, needChromium } from '../browser.js';
 import { ROOT, simEnv, startSim } from '../helpers.js';
+import { serveInProcess } from '../in-process.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 /** The browser-side shapes the test reads (the tests compile without DOM types). */
@@ -83,11 +82,7 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
     sim = await startSim({ timeScale: 0.02 });
     const out = mkdtempSync(join(tmpdir(), 'rw-studio-out-'));
     app = new AppContext(loadConfig(simEnv(sim, { RUNWARE_OUTPUT_DIR: out })), new Logger('error'));
-    const { server } = createServer(app);
-    const [ct, st] = InMemoryTransport.createLinkedPair();
-    await server.connect(st);
-    client = new Client({ name: 'studio-host', version: '1' });
-    await client.connect(ct);
+    client = (await serveInProcess(app, { name: 'studio-host' })).client;
 
     const launched = await launchChromium();
     closeBrowser = launched.close;

@@ -8,12 +8,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { sniffFormat } from '../../src/media/formats.js';
 import { validateAgainst } from '../../src/runware/schemas/validate.js';
 import { AppContext } from '../../src/services/context.js';
@@ -23,6 +21,7 @@ import { renderImage } from '../../src/simulator/images.js';
 import { SCHEMAS } from '../../src/simulator/schemas.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { Capture, simEnv, startSim } from '../helpers.js';
+import { serveInProcess } from '../in-process.js';
 
 let sim: Simulator;
 let outDir: string;
@@ -45,14 +44,9 @@ async function connect(
   env: Record<string, string>,
 ): Promise<{ call: (name: string, args: S) => Promise<CallToolResult & { structuredContent?: S }>; client: Client }> {
   const app = new AppContext(loadConfig(env), new Logger('warning'));
-  const { server } = createServer(app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'discovery-test', version: '1.0.0' });
-  await Promise.all([server.connect(a), client.connect(b)]);
-  closers.push(async () => {
-    await client.close();
-    await server.close();
-  });
+  const served = await serveInProcess(app, { name: 'discovery-test' });
+  const client = served.client;
+  closers.push(served.close);
   const ajv = new Ajv({ strict: false, allErrors: true });
   const checks = new Map<string, ValidateFunction>();
   for (const t of (await client.listTools()).tools) if (t.outputSchema) checks.set(t.name, ajv.compile(t.outputSchema));

@@ -8,15 +8,14 @@ import { linkSync, mkdtempSync, readdirSync, existsSync, rmSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, withSimulator } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { startSim, waitFor } from '../helpers.js';
 import { durationKey } from '../../src/runware/delivery.js';
+import { serveInProcess } from '../in-process.js';
 
 const SCALE = 0.02;
 let sim: Simulator;
@@ -39,10 +38,7 @@ async function open(stateDir: string, env: Record<string, string> = {}): Promise
     ),
     new Logger('error'),
   );
-  const { server } = createServer(app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'early-save-attacks', version: '0' });
-  await Promise.all([server.connect(a), client.connect(b)]);
+  const { client } = await serveInProcess(app, { name: 'early-save-attacks' });
   opened.push({ app, client });
   return { client, app };
 }

@@ -10,15 +10,14 @@ import { createServer as createHttp, type Server } from 'node:http';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, withSimulator } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { CANARY, Capture, startSim } from '../helpers.js';
 import { durationKey } from '../../src/runware/delivery.js';
+import { serveInProcess } from '../in-process.js';
 
 const capture = new Capture();
 let sim: Simulator;
@@ -84,10 +83,7 @@ async function open(
     ),
     new Logger('error'),
   );
-  const { server } = createServer(app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'hostile', version: '0' });
-  await Promise.all([server.connect(a), client.connect(b)]);
+  const { client } = await serveInProcess(app, { name: 'hostile' });
   return {
     client,
     app,
@@ -208,10 +204,7 @@ describe('WebSocket frames sent twice or out of order', () => {
       ),
       new Logger('error'),
     );
-    const { server } = createServer(app);
-    const [a, b] = InMemoryTransport.createLinkedPair();
-    const client = new Client({ name: 'frames', version: '0' });
-    await Promise.all([server.connect(a), client.connect(b)]);
+    const { client } = await serveInProcess(app, { name: 'frames' });
     try {
       sim.state.addFaults({ kind, taskType: 'imageInference' });
       const r = await client.callTool(

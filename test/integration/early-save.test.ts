@@ -10,10 +10,8 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, withSimulator } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { durationKey } from '../../src/runware/delivery.js';
 import { oncePerResult, resultsOf } from '../../src/runware/early-results.js';
 import type { DataItem } from '../../src/runware/errors.js';
@@ -24,6 +22,7 @@ import { SqliteState } from '../../src/state/sqlite.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { startSim, waitFor } from '../helpers.js';
+import { serveInProcess } from '../in-process.js';
 
 const SCALE = 0.02;
 let sim: Simulator;
@@ -47,10 +46,7 @@ async function open(stateDir: string, env: Record<string, string> = {}): Promise
     ),
     new Logger('error'),
   );
-  const { server } = createServer(app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'early-save', version: '0' });
-  await Promise.all([server.connect(a), client.connect(b)]);
+  const { client } = await serveInProcess(app, { name: 'early-save' });
   opened.push({ app, client });
   return client;
 }

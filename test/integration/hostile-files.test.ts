@@ -8,16 +8,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import { linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { readLocalMedia } from '../../src/media/local.js';
 import { readRegularFileWithin, UnsafeFileError } from '../../src/media/safe-read.js';
-import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import type { TaskRecord } from '../../src/state/types.js';
 import { CANARY, Capture } from '../helpers.js';
+import { serveInProcess } from '../in-process.js';
 
 const capture = new Capture();
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -62,10 +61,7 @@ beforeAll(async () => {
     RUNWARE_CACHE_DIR: join(home, 'cache'),
   });
   app = new AppContext(config, new Logger('error'));
-  const { server } = createServer(app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  client = new Client({ name: 'test', version: '0' });
-  await Promise.all([server.connect(a), client.connect(b)]);
+  client = (await serveInProcess(app, { name: 'test' })).client;
 });
 afterAll(async () => {
   await client?.close();

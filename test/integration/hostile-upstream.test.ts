@@ -7,16 +7,15 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { maxAgeOf } from '../../src/runware/schemas/http-cache.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { Capture, simEnv, startSim } from '../helpers.js';
+import { serveInProcess } from '../in-process.js';
 
 const capture = new Capture();
 let sim: Simulator;
@@ -27,10 +26,7 @@ const opened: Array<{ client: Client; app: AppContext }> = [];
 /** A fresh server process, as far as state goes: its own AppContext, with its own schema cache unless given one. */
 async function connect(cacheDir = capture.tempDir('rw-cache-')): Promise<Client> {
   const app = new AppContext(loadConfig({ ...env, RUNWARE_CACHE_DIR: cacheDir }), new Logger('error'));
-  const { server } = createServer(app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: 'test', version: '0' });
-  await Promise.all([server.connect(a), client.connect(b)]);
+  const { client } = await serveInProcess(app, { name: 'test' });
   opened.push({ client, app });
   return client;
 }

@@ -6,16 +6,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger, type LogRecord } from '../../src/shared/log.js';
 import type { StateStore, TaskRecord } from '../../src/state/types.js';
 import { requireRedis, startRedis, type RedisHandle } from '../redis-server.js';
+import { serveInProcess } from '../in-process.js';
 
 let redis: RedisHandle | undefined;
 const hasRedis = requireRedis('junk records in Redis');
@@ -75,10 +73,7 @@ for (const [name, extraEnv, corrupt, available] of cases) {
         }),
         logger,
       );
-      const { server } = createServer(app);
-      const [a, b] = InMemoryTransport.createLinkedPair();
-      const client = new Client({ name: 'test', version: '0' });
-      await Promise.all([server.connect(a), client.connect(b)]);
+      const { client } = await serveInProcess(app, { name: 'test' });
       try {
         const store = await app.journal.state();
         for (const n of [1, 2, 3, 4]) await store.putTask(uuid(n), record(n));

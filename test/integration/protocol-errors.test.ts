@@ -3,12 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
+import { serveInProcess } from '../in-process.js';
 
 let client: Client;
 let app: AppContext;
@@ -19,11 +18,7 @@ beforeAll(async () => {
     loadConfig({ RUNWARE_STATE_DIR: join(dir, 'state'), RUNWARE_OUTPUT_DIR: dir, RUNWARE_LOG_LEVEL: 'error' }),
     new Logger('error'),
   );
-  const { server } = createServer(app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await server.connect(a);
-  client = new Client({ name: 'protocol-errors', version: '0' });
-  await client.connect(b);
+  client = (await serveInProcess(app, { name: 'protocol-errors' })).client;
 });
 afterAll(async () => {
   await client.close();

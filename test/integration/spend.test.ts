@@ -9,14 +9,12 @@
  * the cap except by the overruns it reports (spent <= cap + overruns).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import { Journal, utcDay } from '../../src/state/journal.js';
@@ -24,6 +22,7 @@ import { ledgerTask, outcomeRecord } from '../../src/runware/ledger-records.js';
 import { SqliteState } from '../../src/state/sqlite.js';
 import Database from 'better-sqlite3';
 import { simEnv, useSim } from '../helpers.js';
+import { serveInProcess } from '../in-process.js';
 
 const sim = useSim();
 
@@ -41,7 +40,6 @@ async function connect(
     ),
     new Logger('error'),
   );
-  const { server } = createServer(app);
   const client = new Client(
     { name: 'spend-test', version: '1' },
     { capabilities: opts.elicit ? { elicitation: {} } : {} },
@@ -53,8 +51,7 @@ async function connect(
       return opts.elicit!(String(req.params.message));
     });
   }
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await Promise.all([server.connect(a), client.connect(b)]);
+  await serveInProcess(app, { client });
   const call = async (name: string, args: Record<string, unknown>): Promise<Result> =>
     (await client.callTool({ name, arguments: args })) as Result;
   const ledger = async () => {

@@ -11,25 +11,20 @@ import {
 } from '@modelcontextprotocol/ext-apps/server';
 import { getToolUiResourceUri } from '@modelcontextprotocol/ext-apps/app-bridge';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { MCP_APP_MIME_TYPE, registerStudio, STUDIO_URI, studioToolMeta } from '../../src/mcp/studio.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
+import { serveInProcess } from '../in-process.js';
 
 let app: AppContext;
 let client: Client;
 
 beforeAll(async () => {
   app = new AppContext(loadConfig({ HOME: '/nonexistent', RUNWARE_SIMULATE: '0' }), new Logger('error'));
-  const { server } = createServer(app);
-  const [ct, st] = InMemoryTransport.createLinkedPair();
-  await server.connect(st);
-  client = new Client({ name: 'studio-surface', version: '1' });
-  await client.connect(ct);
+  client = (await serveInProcess(app, { name: 'studio-surface' })).client;
 });
 afterAll(async () => {
   await client.close();

@@ -3,16 +3,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { CreateTaskResultSchema, GetTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, withSimulator } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { progressStatus } from '../../src/mcp/tasks.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import type { Simulator } from '../../src/simulator/server.js';
 import { startSim } from '../helpers.js';
+import { serveInProcess } from '../in-process.js';
 
 let sim: Simulator;
 let app: AppContext;
@@ -33,11 +32,7 @@ beforeAll(async () => {
     ),
     new Logger('error'),
   );
-  const { server } = createServer(app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await server.connect(a);
-  client = new Client({ name: 'task-progress', version: '0' });
-  await client.connect(b);
+  client = (await serveInProcess(app, { name: 'task-progress' })).client;
 });
 afterAll(async () => {
   await client.close();

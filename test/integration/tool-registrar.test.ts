@@ -9,7 +9,6 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import {
   CallToolResultSchema,
   CreateTaskResultSchema,
@@ -20,13 +19,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../../src/config.js';
 import { icon } from '../../src/mcp/catalog.js';
-import { createServer } from '../../src/mcp/server.js';
 import { STUDIO_URI } from '../../src/mcp/studio.js';
 import { defineTool, inventory, type ToolDefinition } from '../../src/mcp/tools/define.js';
 import { TOOLS } from '../../src/mcp/tools/index.js';
 import { AppContext } from '../../src/services/context.js';
 import { ValidationError } from '../../src/shared/errors.js';
 import { Logger } from '../../src/shared/log.js';
+import { serveInProcess } from '../in-process.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const { toolIndex, TOOLS_DIR, INDEX_FILE } = (await import(join(ROOT, 'scripts', 'tool-index.mjs'))) as {
@@ -84,11 +83,10 @@ async function serve(tools?: readonly ToolDefinition[]): Promise<Served> {
     }),
     new Logger('error'),
   );
-  const { server } = createServer(app, { exclusive: true, ...(tools ? { tools } : {}) });
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await server.connect(a);
-  const client = new Client({ name: 'registrar', version: '0' });
-  await client.connect(b);
+  const { client } = await serveInProcess(app, {
+    name: 'registrar',
+    server: { exclusive: true, ...(tools ? { tools } : {}) },
+  });
   return { client, app, tools: (await client.listTools()).tools, instructions: client.getInstructions() ?? '' };
 }
 

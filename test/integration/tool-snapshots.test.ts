@@ -8,14 +8,13 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createServer } from '../../src/mcp/server.js';
 import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import { SNAPSHOT_DIR, toolSnapshot } from '../tool-snapshot.js';
+import { serveInProcess } from '../in-process.js';
 
 let app: AppContext;
 let client: Client;
@@ -23,11 +22,7 @@ let tools: Tool[];
 
 beforeAll(async () => {
   app = new AppContext(loadConfig({ HOME: '/nonexistent', RUNWARE_SIMULATE: '0' }), new Logger('error'));
-  const { server } = createServer(app);
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await server.connect(a);
-  client = new Client({ name: 'tool-snapshots', version: '0' });
-  await client.connect(b);
+  client = (await serveInProcess(app, { name: 'tool-snapshots' })).client;
   tools = (await client.listTools()).tools;
 });
 afterAll(async () => {

@@ -27,7 +27,7 @@ function naive(text: string, folded: string[], exact: string[]): string[] {
   return [...out].sort();
 }
 const found = (idx: NeedleIndex, text: string): string[] =>
-  [...new Set(idx.find(text).map(([a, b]) => `${a}:${b}`))].sort();
+  [...new Set(idx.find(text)!.map(([a, b]) => `${a}:${b}`))].sort();
 
 const ascii = fc.string({
   unit: fc.constantFrom(...'abcdefgABCDEFG0123-_+/=:'.split('')),
@@ -85,5 +85,38 @@ describe('NeedleIndex', () => {
     s.addSecrets('ключ-секрет-0123456789');
     expect(s.text('x ключ-секрет-0123456789 y')).toBe('x [REDACTED] y');
     expect(s.containsSecret('КЛЮЧ-СЕКРЕТ-0123456789')).toBe(true);
+  });
+
+  it('gives up on a text of near-copies, where comparing them would cost more than a scan per needle', () => {
+    const idx = new NeedleIndex(['a'.repeat(40)], []);
+    expect(idx.find('a'.repeat(100_000))).toBeUndefined();
+    expect(idx.find(`${'b'.repeat(1000)}${'a'.repeat(40)}`)).toEqual([[1000, 1040]]);
+    // The scrubber then scans: the whole run is one secret.
+    const s = new Scrubber();
+    s.addSecrets('a'.repeat(40));
+    expect(s.text(`x ${'A'.repeat(50_000)} y`)).toBe('x [REDACTED] y');
+    expect(s.containsSecret('a'.repeat(50_000))).toBe(true);
+  });
+});
+
+describe('the scan per form (secrets that are not ASCII)', () => {
+  it('finds a secret after a character whose lowercase is two (U+0130): the range is where the secret is', () => {
+    const key = 'CANARYrunwareKEY-5f1c9e27a0b84d3c';
+    const s = new Scrubber();
+    // A secret that is not ASCII sends every text through the scan per form.
+    s.addSecrets(key, 'pässwörd-redis-1234');
+    for (const text of [
+      `${'\u0130'.repeat(12)}${key}`,
+      `\u0130\u0130\u0130${key}\u0130`,
+      `${'\u0130'.repeat(3)}PÄSSWÖRD-REDIS-1234`,
+    ]) {
+      const out = s.text(text);
+      expect(out).toContain('[REDACTED]');
+      for (const secret of [key, 'pässwörd-redis-1234'])
+        for (let i = 0; i + 10 <= secret.length; i++)
+          expect(out.toLowerCase(), `${JSON.stringify(text)} -> ${out}`).not.toContain(
+            secret.slice(i, i + 10).toLowerCase(),
+          );
+    }
   });
 });
