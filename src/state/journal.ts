@@ -28,8 +28,10 @@ import { Durations } from './durations.js';
 const DRY_RUN_FACT = 'dryRun.mode';
 const DRY_RUN_FACT_TTL_MS = 24 * 3_600_000;
 
-/** Rounds of read, build and write-if-unchanged before an outcome is written regardless (saved paths give up). */
+/** Rounds of read, build and write-if-unchanged before an outcome is written regardless. */
 const WRITE_ROUNDS = 5;
+/** Rounds before saved paths give up (then a later poll saves those outputs again, under new names). */
+const SAVE_ROUNDS = 8;
 
 /**
  * A random pause before the next round, up to 2, 4, 8, 16 times what the round took (at least a
@@ -722,7 +724,7 @@ export class Journal implements ClientLedger {
   async recordSaves(uuid: string, paths: Array<string | undefined>, uuids?: Array<string | undefined>): Promise<void> {
     try {
       const store = await this.state();
-      for (let round = 0; round < WRITE_ROUNDS; round++) {
+      for (let round = 0; round < SAVE_ROUNDS; round++) {
         const startedAt = Date.now();
         const found = await store.readTask(uuid);
         if (!found) return;
@@ -738,7 +740,7 @@ export class Journal implements ClientLedger {
         });
         const updated = { ...rec, updatedAt: new Date().toISOString() };
         if (!(await store.putTaskIfUnchanged(found.root, updated, found.text))) {
-          if (round + 1 < WRITE_ROUNDS) await backoff(round + 1, startedAt);
+          if (round + 1 < SAVE_ROUNDS) await backoff(round + 1, startedAt);
           continue;
         }
         this.changed(found.root, updated);
