@@ -28,8 +28,21 @@ import { Durations } from './durations.js';
 const DRY_RUN_FACT = 'dryRun.mode';
 const DRY_RUN_FACT_TTL_MS = 24 * 3_600_000;
 
-/** Rounds of read, build and write-if-unchanged before an outcome is written regardless (saved paths give up). */
+/** Rounds of read, build and write-if-unchanged before an outcome is written regardless. */
 const WRITE_ROUNDS = 5;
+/** Rounds before saved paths give up (then a later poll saves those outputs again, under new names). */
+const SAVE_ROUNDS = 8;
+
+/**
+ * A random pause before the next round, up to 2, 4, 8, 16 times what the round took (at least a
+ * millisecond): writers that collided spread out instead of colliding again, however slow the store.
+ */
+const backoff = (round: number, startedAt: number): Promise<void> =>
+  // Not unref'd: a short-lived process (the CLI) must not exit in the pause with its write undone.
+  new Promise((r) => setTimeout(r, Math.random() * Math.max(1, Date.now() - startedAt) * 2 ** Math.min(round, 4)));
+
+/** A task that delivered its results does not go back to running, or fail, under the same UUID. */
+const DELIVERED: ReadonlySet<string> = new Set(['success', 'partial']);
 
 /** Lineages kept in memory; older ones are read from the store. */
 const RECENT = 10_000;
@@ -642,6 +655,7 @@ export class Journal implements ClientLedger {
     // (by this process or another) is read again and kept, never overwritten by an older copy. After a few
     // rounds of such races the outcome is written regardless: it must not be lost.
     for (let round = 1; ; round++) {
+      const startedAt = Date.now();
       // A task of another process: its stored record says what it is and which lineage it belongs to.
       const stored = task ? undefined : await store.readTask(o.taskUUID);
       if (!task && !stored) return [];
@@ -651,8 +665,12 @@ export class Journal implements ClientLedger {
         stored?.record.attempts[0]?.taskUUID ??
         stored?.record.taskUUID ??
         o.taskUUID;
-      const at = stored?.root === root ? stored : await store.readTask(root);
-      const prior = stored?.record ?? at?.record;
+      const at = stored ?? (await store.readTask(root));
+      const prior = at?.record;
+      // A task already recorded with its results keeps them against a late "still running" (a wait that
+      // ran out, an older poll) or a failure (a poll after its results expired): its status, cost and
+      // files stay, and its settled charge is not settled again at 0.
+      if (prior?.taskUUID === o.taskUUID && DELIVERED.has(prior.status) && !DELIVERED.has(o.status)) return [];
       const now = new Date().toISOString();
       const rec = this.toRecord(
         task ?? taskOf(prior!, o.taskUUID),
@@ -678,12 +696,18 @@ export class Journal implements ClientLedger {
         settlements.push([o.taskUUID, rec.cost ?? 0]);
       else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
       // processing / unknown: the reservation stands until a poll settles it.
+      // Written where the record read is stored (a lineage another process began may be keyed by a UUID
+      // this one never saw): the text compared is then the text under that very key.
+      const key = at?.root ?? root;
       const over =
         round < WRITE_ROUNDS
-          ? await store.finishIfUnchanged(root, rec, settlements, at?.text ?? null)
-          : await store.finish(root, rec, settlements);
-      if (over === 'changed') continue;
-      this.changed(root, rec);
+          ? await store.finishIfUnchanged(key, rec, settlements, at?.text ?? null)
+          : await store.finish(key, rec, settlements);
+      if (over === 'changed') {
+        await backoff(round, startedAt);
+        continue;
+      }
+      this.changed(key, rec);
       if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined))
         this.sessionSpend += rec.cost ?? 0;
       return over;
@@ -700,7 +724,8 @@ export class Journal implements ClientLedger {
   async recordSaves(uuid: string, paths: Array<string | undefined>, uuids?: Array<string | undefined>): Promise<void> {
     try {
       const store = await this.state();
-      for (let round = 0; round < WRITE_ROUNDS; round++) {
+      for (let round = 0; round < SAVE_ROUNDS; round++) {
+        const startedAt = Date.now();
         const found = await store.readTask(uuid);
         if (!found) return;
         const rec = found.record;
@@ -714,7 +739,10 @@ export class Journal implements ClientLedger {
           else if (rec.outputs[i]) rec.outputs[i]!.savedTo = p;
         });
         const updated = { ...rec, updatedAt: new Date().toISOString() };
-        if (!(await store.putTaskIfUnchanged(found.root, updated, found.text))) continue;
+        if (!(await store.putTaskIfUnchanged(found.root, updated, found.text))) {
+          if (round + 1 < SAVE_ROUNDS) await backoff(round + 1, startedAt);
+          continue;
+        }
         this.changed(found.root, updated);
         return;
       }
