@@ -126,6 +126,8 @@ describe('payload policy', () => {
           .replace(/(.{8})/g, '$1\r\n'),
       },
     ],
+    ['zero-width spaces', { p: 'split-sec\u200bret-valu\u200be-2xyzab\u200bcdefgh' }],
+    ['full-width letters', { p: 'ｓｐｌｉｔ－ｓｅｃｒｅｔ－ｖａｌｕｅ－２ｘｙｚａｂｃｄｅｆｇｈ' }],
   ])('refuses the key split across %s', (_how, settings) => {
     scrubber.addSecrets('split-secret-value-2xyzabcdefgh', 'sk_12345678901234ab');
     const e = refused(() => new Rules().prepare(img({ providerSettings: { x: settings } })));
