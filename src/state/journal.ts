@@ -692,8 +692,7 @@ export class Journal implements ClientLedger {
         .filter((a) => a.taskUUID !== o.taskUUID)
         .map((a) => [a.taskUUID, 0]);
       // Never settled at 0 because a field is missing: a result without its cost keeps its reservation (the estimate) as spent.
-      if ((o.status === 'success' || o.status === 'partial') && o.costKnown)
-        settlements.push([o.taskUUID, rec.cost ?? 0]);
+      if (DELIVERED.has(o.status) && o.costKnown) settlements.push([o.taskUUID, rec.cost ?? 0]);
       else if (o.status === 'error') settlements.push([o.taskUUID, 0]);
       // processing / unknown: the reservation stands until a poll settles it.
       // Written where the record read is stored (a lineage another process began may be keyed by a UUID
@@ -708,8 +707,7 @@ export class Journal implements ClientLedger {
         continue;
       }
       this.changed(key, rec);
-      if ((o.status === 'success' || o.status === 'partial') && (!prior || prior.cost === undefined))
-        this.sessionSpend += rec.cost ?? 0;
+      if (DELIVERED.has(o.status) && (!prior || prior.cost === undefined)) this.sessionSpend += rec.cost ?? 0;
       return over;
     }
   }

@@ -521,15 +521,12 @@ export class RedisState implements StateStore {
     return r;
   }
 
-  async finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<Overrun[]> {
-    const r = JSON.parse(
-      String(await this.script(FINISH, { root: rootUuid, record: recordArg(rootUuid, record), settlements })),
-    ) as unknown;
-    return Array.isArray(r) ? (r as Overrun[]).map(overrunFrom) : [];
+  finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<Overrun[]> {
+    return this.write(rootUuid, record, settlements) as Promise<Overrun[]>;
   }
 
   async putTaskIfUnchanged(rootUuid: string, record: TaskRecord, expected: string | null): Promise<boolean> {
-    return (await this.writeIfUnchanged(rootUuid, record, [], expected)) !== 'changed';
+    return (await this.write(rootUuid, record, [], expected)) !== 'changed';
   }
 
   finishIfUnchanged(
@@ -538,22 +535,22 @@ export class RedisState implements StateStore {
     settlements: Array<[string, number]>,
     expected: string | null,
   ): Promise<Overrun[] | 'changed'> {
-    return this.writeIfUnchanged(rootUuid, record, settlements, expected);
+    return this.write(rootUuid, record, settlements, expected);
   }
 
-  private async writeIfUnchanged(
+  /** The record written and the settlements made in one script; with `expected`, only over that stored text (null: none). */
+  private async write(
     rootUuid: string,
     record: TaskRecord,
     settlements: Array<[string, number]>,
-    expected: string | null,
+    expected?: string | null,
   ): Promise<Overrun[] | 'changed'> {
     const reply = String(
       await this.script(FINISH, {
         root: rootUuid,
         record: recordArg(rootUuid, record),
         settlements,
-        guarded: true,
-        expected,
+        ...(expected !== undefined ? { guarded: true, expected } : {}),
       }),
     );
     if (reply === 'changed') return 'changed';

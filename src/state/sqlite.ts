@@ -522,18 +522,11 @@ export class SqliteState implements StateStore {
   }
 
   finish(rootUuid: string, record: TaskRecord, settlements: Array<[string, number]>): Promise<Overrun[]> {
-    return this.run(() =>
-      this.db
-        .transaction((): Overrun[] => {
-          this.putRecord(rootUuid, record, Date.now());
-          return settlements.flatMap(([u, actual]) => this.settleOne(u, actual) ?? []);
-        })
-        .immediate(),
-    );
+    return this.write(rootUuid, record, settlements) as Promise<Overrun[]>;
   }
 
   async putTaskIfUnchanged(rootUuid: string, record: TaskRecord, expected: string | null): Promise<boolean> {
-    return (await this.writeIfUnchanged(rootUuid, record, [], expected)) !== 'changed';
+    return (await this.write(rootUuid, record, [], expected)) !== 'changed';
   }
 
   finishIfUnchanged(
@@ -542,20 +535,21 @@ export class SqliteState implements StateStore {
     settlements: Array<[string, number]>,
     expected: string | null,
   ): Promise<Overrun[] | 'changed'> {
-    return this.writeIfUnchanged(rootUuid, record, settlements, expected);
+    return this.write(rootUuid, record, settlements, expected);
   }
 
-  private writeIfUnchanged(
+  /** The record written and the settlements made in one step; with `expected`, only over that stored text (null: none). */
+  private write(
     rootUuid: string,
     record: TaskRecord,
     settlements: Array<[string, number]>,
-    expected: string | null,
+    expected?: string | null,
   ): Promise<Overrun[] | 'changed'> {
     return this.run(() =>
       this.db
         .transaction((): Overrun[] | 'changed' => {
           const current = (this.stmt.getTask!.get(rootUuid) as Row | undefined)?.record ?? null;
-          if (current !== expected) return 'changed';
+          if (expected !== undefined && current !== expected) return 'changed';
           this.putRecord(rootUuid, record, Date.now());
           return settlements.flatMap(([u, actual]) => this.settleOne(u, actual) ?? []);
         })
