@@ -572,7 +572,8 @@ export class RunwareClient {
     let reply: TransportReply;
     // A sync wait keeps back enough of the budget to look the task up if it outlives it (delivery.ts).
     const sync = slots.some((s) => waitsOnRequest(s.task));
-    const sentAt = Date.now();
+    // Set when the permit is held: time queued behind other calls is not the model's run time.
+    let sentAt = Date.now();
     const ticker =
       sync && ctx.onProgress && slots.length === 1
         ? syncProgress(await this.typicalMs(slots[0]!.task), ctx.onProgress)
@@ -580,8 +581,9 @@ export class RunwareClient {
     try {
       reply = await this.limiter.run(
         slots.length,
-        () =>
-          this.transport.send(
+        () => {
+          sentAt = Date.now();
+          return this.transport.send(
             slots.map((s) => s.task),
             {
               timeoutMs: sync
@@ -593,7 +595,8 @@ export class RunwareClient {
                 ? { onItem: resultsOf(slots[0]!.task, ctx.onResult) }
                 : {}),
             },
-          ),
+          );
+        },
         ctx.signal,
       );
     } catch (e) {

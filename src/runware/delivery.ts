@@ -72,7 +72,11 @@ export function syncProgress(
   onProgress: (p: Progress) => void,
   tickMs = 250,
 ): { stop: (done: boolean) => void } {
-  const expected = Math.max(1, expectedMs ?? GUESS_MS);
+  // An estimate that is not a positive number (junk from a store) is no estimate: NaN would tick every millisecond.
+  const expected =
+    typeof expectedMs === 'number' && Number.isFinite(expectedMs) && expectedMs > 0
+      ? Math.max(1, expectedMs)
+      : GUESS_MS;
   const started = Date.now();
   let last = -1;
   const report = (pct: number, message: string): void => {

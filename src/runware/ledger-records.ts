@@ -70,15 +70,18 @@ export interface ClientOutcome {
   attempts?: Array<{ taskUUID: string; outcome: string }>;
 }
 
+/** A charge as Runware states it: a finite amount, never below zero (a negative one would lower the day's spend under the cap). */
+const isCharge = (c: unknown): c is number => typeof c === 'number' && Number.isFinite(c) && c >= 0;
+
 export function outcomeRecord(o: ClientOutcome): OutcomeRecord {
-  const costs = o.results.map((r) => r?.cost).filter((c): c is number => typeof c === 'number');
+  const costs = o.results.map((r) => r?.cost).filter(isCharge);
   return {
     taskUUID: o.taskUUID,
     status: o.status,
     outputs: outputsOf(o.results),
     ...(costs.length ? { cost: Math.round(costs.reduce((a, b) => a + b, 0) * 1e6) / 1e6 } : {}),
     // Never settled at 0 because a field is missing: a result without its cost keeps its reservation (the estimate) as spent.
-    costKnown: o.results.length > 0 && o.results.every((x) => typeof x?.cost === 'number'),
+    costKnown: o.results.length > 0 && o.results.every((x) => isCharge(x?.cost)),
     errors: o.errors.map((e) => ({ code: e.code, message: e.message })),
     ...(o.attempts ? { attempts: o.attempts } : {}),
   };

@@ -11,6 +11,11 @@ import { DURATION_WEIGHT, type StateStore } from './types.js';
 const FRESH_MS = 30_000;
 /** Keys kept in memory; models in use are few. */
 const KEEP = 500;
+/** Longer than any task runs: a stored time past it (or not a positive number) is junk, read as "not learned". */
+const MAX_MS = 24 * 3600_000;
+
+const sane = (ms: unknown): number | undefined =>
+  typeof ms === 'number' && Number.isFinite(ms) && ms > 0 && ms <= MAX_MS ? ms : undefined;
 
 export class Durations {
   private readonly cache = new Map<string, { ms: number | undefined; n: number; at: number }>();
@@ -24,7 +29,7 @@ export class Durations {
     let ms: number | undefined;
     try {
       const st = await this.store();
-      ms = await st.typicalDuration?.(key);
+      ms = sane(await st.typicalDuration?.(key));
     } catch {
       ms = hit?.ms;
     }
@@ -34,7 +39,7 @@ export class Durations {
 
   /** Folds an observed run time in, here at once and in the store behind the call. */
   learn(key: string, ms: number): void {
-    if (!Number.isFinite(ms) || ms <= 0) return;
+    if (sane(ms) === undefined) return;
     const hit = this.cache.get(key);
     const n = hit?.ms !== undefined ? Math.max(1, hit.n) : 0;
     this.put(key, hit?.ms !== undefined ? hit.ms + (ms - hit.ms) * Math.max(DURATION_WEIGHT, 1 / (n + 1)) : ms, n + 1);

@@ -1,0 +1,216 @@
+/**
+ * Attacks on the speed work (#29), in process (real createServer() + SDK
+ * Client, against the simulator, REST through a rewriting proxy where the
+ * upstream lies): learned run times that are junk in the shared store, a
+ * burst of calls that would teach the queue as the run time, and a sync
+ * answer whose cost is negative. Each asserts the guarantee it attacks:
+ * no spinning or hanging wait (7), the day's spend never lowered by a lie (9).
+ */
+import { createServer as createHttp, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { durationKey, syncProgress } from '../../src/runware/delivery.js';
+import { AppContext } from '../../src/services/context.js';
+import { Logger } from '../../src/shared/log.js';
+import { utcDay } from '../../src/state/journal.js';
+import type { Simulator } from '../../src/simulator/server.js';
+import { simEnv, startSim } from '../helpers.js';
+import { serveInProcess } from '../in-process.js';
+
+let sim: Simulator;
+let proxy: Server;
+let proxyUrl: string;
+/** Rewrites the body of a Runware answer on its way back (REST only), when set. */
+let rewrite: ((body: { data?: Array<Record<string, unknown>> }) => unknown) | undefined;
+
+beforeAll(async () => {
+  sim = await startSim({ timeScale: 0.02 });
+  proxy = createHttp((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const up = await fetch(sim.info.runwareUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: String(req.headers.authorization) },
+          body: Buffer.concat(chunks).toString(),
+        });
+        const text = await up.text();
+        const out = rewrite
+          ? JSON.stringify(rewrite(JSON.parse(text) as { data?: Array<Record<string, unknown>> }))
+          : text;
+        res.writeHead(up.status, { 'content-type': 'application/json' }).end(out);
+      })();
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+});
+afterEach(() => {
+  rewrite = undefined;
+  sim.state.reset();
+});
+afterAll(async () => {
+  await new Promise((r) => proxy.close(r));
+  await sim.stop();
+});
+
+const KEY = durationKey({ taskType: 'imageInference', model: 'runware:101@1' });
+
+async function open(
+  env: Record<string, string> = {},
+): Promise<{ app: AppContext; client: Client; close: () => Promise<void> }> {
+  const app = new AppContext(
+    loadConfig(
+      simEnv(sim, {
+        RUNWARE_LOG_LEVEL: 'error',
+        RUNWARE_SIM_TIME_SCALE: '0.02',
+        RUNWARE_PREVIEW_MAX_BYTES: '0',
+        ...env,
+      }),
+    ),
+    new Logger('error'),
+  );
+  const { client, close } = await serveInProcess(app, { name: 'speed-attacks' });
+  return {
+    app,
+    client,
+    close: async () => {
+      await close();
+      await app.close();
+    },
+  };
+}
+
+const images = (): Array<{ taskUUID: string; deliveryMethod?: string }> =>
+  sim
+    .runwareRequests()
+    .flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : []))
+    .filter((t) => t.taskType === 'imageInference') as Array<{ taskUUID: string; deliveryMethod?: string }>;
+const polls = (): number =>
+  sim
+    .runwareRequests()
+    .flatMap((e) => (Array.isArray(e.body) ? (e.body as Array<Record<string, unknown>>) : []))
+    .filter((t) => t.taskType === 'getResponse' || t.taskType === 'getTaskDetails').length;
+
+describe('a learned run time that is junk in the shared store', () => {
+  // What another process, an older build or a hand edit could leave in the SQLite durations table.
+  it.each([
+    ["text ('abc')", "'abc'"],
+    ['infinite', '9e999'],
+    ['beyond any task (1e308 ms)', '1e308'],
+    ['negative', '-5'],
+  ])(
+    '%s is "not learned": the image goes out sync, progress stays numeric and paced, and nothing waits for it',
+    async (_name, junk) => {
+      const state = mkdtempSync(join(tmpdir(), 'rw-junk-durations-'));
+      const c = await open({ RUNWARE_STATE_DIR: state });
+      try {
+        await c.app.journal.state();
+        const db = new Database(join(state, 'journal.sqlite'));
+        db.prepare(`INSERT OR REPLACE INTO durations (key, ms, n, at) VALUES (?, ${junk}, 5, 0)`).run(KEY);
+        db.close();
+        sim.state.imageMs = 400;
+        const progress: unknown[] = [];
+        const errors: unknown[] = [];
+        c.client.onerror = (e) => errors.push(e);
+        const r = await c.client.callTool(
+          {
+            name: 'runware_text_to_image',
+            arguments: { prompt: 'a junk-timed castle', width: 512, height: 512, waitSeconds: 20 },
+          },
+          undefined,
+          { onprogress: (p) => progress.push(p.progress) },
+        );
+        expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
+        expect((r.structuredContent as { status: string }).status).toBe('success');
+        // Sent sync and handed back with the answer: no poll aimed at a time no task takes.
+        expect(images().map((t) => t.deliveryMethod)).toEqual(['sync']);
+        expect(polls()).toBe(0);
+        // Progress a client can parse, paced by the tick (a 400 ms wait is a handful of reports, not hundreds).
+        expect(errors).toEqual([]);
+        expect(progress.every((p) => typeof p === 'number' && Number.isFinite(p))).toBe(true);
+        expect(progress.at(-1)).toBe(100);
+        expect(progress.length).toBeLessThan(20);
+      } finally {
+        await c.close();
+      }
+    },
+  );
+
+  it('a sync wait reports at its tick whatever estimate it is given, and only numbers', async () => {
+    for (const expected of [Number.NaN, 'abc' as unknown as number, Infinity, -1, 0]) {
+      const seen: number[] = [];
+      const t = syncProgress(expected, (p) => seen.push(p.progress), 50);
+      await new Promise((r) => setTimeout(r, 200));
+      t.stop(true);
+      expect(seen.length, String(expected)).toBeLessThan(10);
+      expect(seen.every(Number.isFinite), String(expected)).toBe(true);
+    }
+  });
+});
+
+describe('a burst of calls through one permit', () => {
+  it('learns how long the image ran, not how long it queued for the permit', async () => {
+    const c = await open({ RUNWARE_MAX_CONCURRENCY: '1' });
+    try {
+      sim.state.imageMs = 300;
+      const calls = Array.from({ length: 4 }, (_, i) =>
+        c.client.callTool({
+          name: 'runware_text_to_image',
+          arguments: { prompt: `queued castle ${i}`, width: 512, height: 512, waitSeconds: 20 },
+        }),
+      );
+      const rs = await Promise.all(calls);
+      expect(rs.every((r) => !r.isError)).toBe(true);
+      expect(images().every((t) => t.deliveryMethod === 'sync')).toBe(true);
+      // One at a time: the last waited three runs for its permit. What is learned is one run and a request's
+      // overhead (counting the queue would learn 300, 600, 900 and 1200 ms: about 800).
+      const learned = await c.app.journal.durations.typical(KEY);
+      expect(learned).toBeGreaterThanOrEqual(300);
+      expect(learned).toBeLessThan(600);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('a sync answer whose cost is negative', () => {
+  it("does not lower the day's spend: the task keeps its reservation as spent, and the cap holds", async () => {
+    // A cap of a few images at the published price ($0.001 for 512x512 here).
+    const c = await open({ RUNWARE_API_URL: `${proxyUrl}/v1`, RUNWARE_MAX_SPEND_USD: '0.004' });
+    try {
+      const spent = async (): Promise<number> => (await (await c.app.journal.state()).spend(utcDay())).today;
+      rewrite = (body) => ({
+        ...body,
+        data: body.data?.map((d) => (d.taskType === 'imageInference' && 'cost' in d ? { ...d, cost: -1000 } : d)),
+      });
+      const liar = await c.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'a castle that pays you', width: 512, height: 512 },
+      });
+      expect(liar.isError, JSON.stringify(liar.structuredContent)).toBeFalsy();
+      const after = await spent();
+      expect(after).toBeGreaterThan(0);
+      rewrite = undefined;
+      let ran = 0;
+      for (let i = 0; i < 6; i++) {
+        const r = await c.client.callTool({
+          name: 'runware_text_to_image',
+          arguments: { prompt: `an honest castle ${i}`, width: 512, height: 512 },
+        });
+        if (!r.isError) ran++;
+        else expect((r.structuredContent as { error: { code: string } }).error.code).toBe('spend_cap');
+      }
+      expect(await spent()).toBeLessThanOrEqual(0.004);
+      expect(ran).toBeLessThan(6);
+    } finally {
+      await c.close();
+    }
+  });
+});
