@@ -214,3 +214,51 @@ describe('a sync answer whose cost is negative', () => {
     }
   });
 });
+
+describe('two calls sharing one schema lookup', () => {
+  it("one caller's cancellation leaves the other's lookup whole: its bad input is refused, nothing sent", async () => {
+    // A schema service that answers after 800 ms, so the second call joins the first one's lookup.
+    let asked = 0;
+    const slow = createHttp((req, res) => {
+      asked++;
+      setTimeout(() => {
+        void fetch(`${sim.info.schemasUrl}${req.url}`).then(async (up) =>
+          res
+            .writeHead(up.status, { 'content-type': 'application/json', 'cache-control': 'max-age=300' })
+            .end(await up.text()),
+        );
+      }, 800);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const c = await open({ RUNWARE_SCHEMAS_URL: `http://127.0.0.1:${(slow.address() as { port: number }).port}` });
+    const other = await serveInProcess(c.app, { name: 'other-session' });
+    try {
+      const ac = new AbortController();
+      const first = c.client.callTool(
+        { name: 'runware_text_to_image', arguments: { prompt: 'cancelled castle', width: 512, height: 512 } },
+        undefined,
+        { signal: ac.signal },
+      );
+      for (let i = 0; i < 200 && asked === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      // 520 is no multiple of 16: the live schema refuses it.
+      const second = other.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'a castle 520 wide', width: 520, height: 512 },
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      ac.abort();
+      await expect(first).rejects.toThrow();
+      const r = await second;
+      expect(r.isError).toBe(true);
+      expect((r.structuredContent as { error: { kind: string; field?: string } }).error).toMatchObject({
+        kind: 'validation',
+        field: 'width',
+      });
+      expect(images()).toEqual([]);
+    } finally {
+      await other.close();
+      await c.close();
+      await new Promise((r) => slow.close(r));
+    }
+  });
+});

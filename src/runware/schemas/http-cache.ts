@@ -103,14 +103,16 @@ export class HttpCache {
     const key = opts.revalidate ? `revalidate ${url}` : url;
     let p = this.inflight.get(key);
     if (!p) {
-      p = this.load(url, signal, opts.revalidate === true).finally(() => this.inflight.delete(key));
+      // Shared by every caller asking meanwhile, so bound by its own deadline only: one caller's
+      // cancellation (or budget) must not read as "the service did not answer" to the others.
+      p = this.load(url, opts.revalidate === true).finally(() => this.inflight.delete(key));
       this.inflight.set(key, p);
     }
-    return p;
+    return signal ? untilAborted(p, signal) : p;
   }
 
   /** `revalidate`: ask the service even when the copy is fresh (a cached answer just refused a task). */
-  private async load(url: string, signal?: AbortSignal, revalidate = false): Promise<Fetched> {
+  private async load(url: string, revalidate = false): Promise<Fetched> {
     // A copy written by an older process (or edited on disk) is clamped like a new answer.
     const now = revalidate ? Infinity : this.now();
     const miss = this.missing.get(url);
@@ -126,7 +128,7 @@ export class HttpCache {
     }
     const failed = this.failed.get(url);
     if (failed && failed.until > now) return this.stale(cached, failed.reason, failed.until);
-    const time = deadline(signal, this.opts.timeoutMs ?? FETCH_TIMEOUT_MS);
+    const time = deadline(undefined, this.opts.timeoutMs ?? FETCH_TIMEOUT_MS);
     try {
       const { request } = await undici();
       const res = await request(url, {
@@ -174,7 +176,6 @@ export class HttpCache {
       if (!noStore) await this.writeDisk(entry);
       return { status: 'ok', body, source: 'network' };
     } catch (e) {
-      if (signal?.aborted) throw new CancelledError();
       return this.fail(url, cached, causeOf(e));
     } finally {
       time.done();
@@ -251,4 +252,17 @@ async function boundedJson(
     chunks.push(c);
   }
   return JSON.parse(Buffer.concat(chunks, total).toString('utf8')) as unknown;
+}
+
+/** `p`, or CancelledError as soon as `signal` aborts (the work behind `p` goes on for whoever else awaits it). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new CancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new CancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e as Error)),
+    );
+  });
 }
