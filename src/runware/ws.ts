@@ -22,7 +22,8 @@ import type { DataItem } from './errors.js';
 import { resultKey } from './poll.js';
 import { isReadType, type Task } from './rules.js';
 import type { SendOptions, Transport, TransportReply } from './transport.js';
-import { expectedResults } from './verdicts.js';
+import { canonicalType } from './task-types.js';
+import { expectedResults, isFinished } from './verdicts.js';
 import { TUNABLE, WS } from './timing.js';
 
 export interface WsOptions {
@@ -64,6 +65,18 @@ export function expectedItems(t: Task): number {
 }
 
 const isObj = (v: unknown): v is Raw => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** An item or error naming `t`'s UUID is about `t` only if it names no other type. */
+const ofType = (t: Task, d: Raw): boolean =>
+  d.taskType === undefined || canonicalType(String(d.taskType)) === canonicalType(t.taskType);
+
+/**
+ * Whether a frame's item is `t`'s answer, counted towards completing it: of its type, and for
+ * sync work a result or a "success" (one with no output is looked up), never a marker such
+ * as "processing" (a batch would end a result short, the rest billed and never asked for).
+ */
+const answers = (t: Task, d: Raw): boolean =>
+  ofType(t, d) && (t.deliveryMethod !== 'sync' || d.status === 'success' || isFinished(d as DataItem, t.taskType));
 
 export class WsTransport implements Transport {
   readonly name = 'ws' as const;
@@ -302,6 +315,9 @@ export class WsTransport implements Transport {
       const uuid = typeof d.taskUUID === 'string' ? d.taskUUID : undefined;
       const g = uuid ? this.byUuid.get(uuid) : undefined;
       if (!g || !uuid) continue;
+      // Only the task's own answer completes it: not an item of another type, nor (sync) one that is no result.
+      const task = g.isRead ? undefined : g.tasks.find((t) => t.taskUUID === uuid);
+      if (task && !answers(task, d)) continue;
       const keys = g.seen.get(uuid) ?? new Set<string>();
       g.seen.set(uuid, keys);
       const key = resultKey(d);
@@ -317,6 +333,8 @@ export class WsTransport implements Transport {
     for (const e of errors) {
       const uuid = typeof e.taskUUID === 'string' ? e.taskUUID : undefined;
       const g = uuid ? this.byUuid.get(uuid) : this.soleRead();
+      const task = g && !g.isRead ? g.tasks.find((t) => t.taskUUID === uuid) : undefined;
+      if (task && !ofType(task, e)) continue;
       if (!g) {
         // An error that names no task belongs to no task: it never fails one in flight.
         this.log.warn('Runware sent an error that names no task; ignored', { code: String(e.code ?? '') });

@@ -262,3 +262,43 @@ describe('two calls sharing one schema lookup', () => {
     }
   });
 });
+
+describe('WebSocket frames naming a sync task that are not its results', () => {
+  // Injected before the simulator's real frames (its WebSocket endpoint's frames(), wrapped for this test).
+  const junk: Record<string, (uuid: string) => unknown[]> = {
+    'a "processing" marker': (uuid) => [
+      { data: [{ taskType: 'imageInference', taskUUID: uuid, status: 'processing', progress: 10 }] },
+    ],
+    'a result of another type': (uuid) => [
+      {
+        data: [
+          { taskType: 'videoInference', taskUUID: uuid, status: 'success', videoUUID: 'v', videoURL: `${proxyUrl}/v` },
+        ],
+      },
+    ],
+    'an item with nothing in it': (uuid) => [{ data: [{ taskType: 'imageInference', taskUUID: uuid }] }],
+  };
+  it.each(Object.keys(junk))('%s does not end a batch of two a result short', async (name) => {
+    const ws = (sim as unknown as { ws: { frames: (t: Array<Record<string, unknown>>, o: unknown) => unknown[] } }).ws;
+    const frames = ws.frames.bind(ws);
+    ws.frames = (tasks, o) => {
+      const t = tasks.find((x) => x.taskType === 'imageInference');
+      return [...(t ? junk[name]!(String(t.taskUUID)) : []), ...frames(tasks, o)];
+    };
+    const c = await open({ RUNWARE_TRANSPORT: 'ws' });
+    try {
+      const r = await c.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'two castles', width: 512, height: 512, numberResults: 2, waitSeconds: 20 },
+      });
+      const out = r.structuredContent as { status: string; images: Array<{ imageURL?: string }> };
+      expect(out.status).toBe('success');
+      expect(out.images).toHaveLength(2);
+      expect(out.images.every((i) => i.imageURL?.includes('/media/'))).toBe(true);
+      expect(images()).toHaveLength(1);
+    } finally {
+      ws.frames = frames;
+      await c.close();
+    }
+  });
+});
