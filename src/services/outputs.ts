@@ -15,7 +15,7 @@ import { BUDGETS, TUNABLE } from '../runware/timing.js';
 import { setMaxListeners } from 'node:events';
 import type { TaskLedger } from '../state/ledger.js';
 import { MEDIA_KINDS, outputFiles } from '../runware/task-types.js';
-import { resultKey } from '../runware/poll.js';
+import { resultKey, resultNames } from '../runware/poll.js';
 
 export interface MediaInfo {
   savedTo?: string;
@@ -116,6 +116,9 @@ export function materialize(
   return new OutputBatch(fallbackName, opts).finish(results);
 }
 
+/** Why an output was not fetched when its result is one more than the task makes. */
+const BEYOND_COUNT = 'not downloaded: Runware listed more results than the task makes; its URL is kept';
+
 /** Downloads listening on one call's signal at once, before Node warns of a leak (a batch is at most a few dozen). */
 const MAX_OUTPUTS_LISTENING = 256;
 
@@ -167,6 +170,8 @@ export class OutputBatch {
   private readonly previewMax: number;
   private unlink: () => void = () => undefined;
   private taskUUID: string | undefined;
+  /** Every name of the results whose outputs are fetched, and how many such results (at most `count`). */
+  private readonly counted = { names: new Set<string>(), results: 0 };
 
   constructor(
     private readonly fallbackName: string,
@@ -212,6 +217,7 @@ export class OutputBatch {
     if (typeof item.taskUUID === 'string') this.taskUUID ??= item.taskUUID;
     if (!this.wanted || this.call.signal.aborted) return;
     const sources = this.media([item]).map(mediaSource).filter(hasBytes);
+    if (sources.length && !this.withinCount(item)) return;
     const of = Math.max(this.opts.count ?? 1, this.slots.size + sources.length);
     // An output already begun (another result naming the same output) is not fetched again: one output, one file.
     for (const s of sources)
@@ -225,7 +231,15 @@ export class OutputBatch {
    */
   async finish(results: DataItem[]): Promise<Materialized> {
     try {
-      const sources = this.media(results).map(mediaSource);
+      const perResult = results.map((r) => this.media([r]).map(mediaSource));
+      const sources = perResult.flat();
+      // The outputs of results past the task's count (an answer listing more than it makes) are not fetched.
+      const beyond = new Set<number>();
+      if (this.wanted)
+        perResult.reduce((at, group, k) => {
+          if (group.some(hasBytes) && !this.withinCount(results[k]!)) group.forEach((_, j) => beyond.add(at + j));
+          return at + group.length;
+        }, 0);
       if (!this.wanted || !sources.some(hasBytes)) {
         await this.recordBegun();
         return { info: sources.map(() => ({})), previews: new Map() };
@@ -236,6 +250,7 @@ export class OutputBatch {
       const fetched = await Promise.all(
         sources.map((s, i): Promise<Fetched | undefined> | undefined => {
           if (!hasBytes(s)) return undefined;
+          if (beyond.has(i)) return Promise.resolve({ loadError: BEYOND_COUNT });
           const begun = this.started.get(sourceKey(s));
           if (begun) return begun.fetched;
           const earlier = this.isEarlier(s);
@@ -280,6 +295,20 @@ export class OutputBatch {
         saved,
         begun.map((b) => b.source.uuid),
       );
+  }
+
+  /**
+   * Whether a result's outputs may be fetched: one already counted (under any of its names,
+   * resultNames) is; a new one only while fewer than `count` are, so a hostile answer listing
+   * more results than the task makes cannot fill the folder (its results are still reported).
+   */
+  private withinCount(item: DataItem): boolean {
+    const names = resultNames(item);
+    if (names.some((n) => this.counted.names.has(n))) return true;
+    if (this.opts.count !== undefined && this.counted.results >= Math.max(1, this.opts.count)) return false;
+    this.counted.results++;
+    for (const n of names) this.counted.names.add(n);
+    return true;
   }
 
   private media(results: DataItem[]): DataItem[] {

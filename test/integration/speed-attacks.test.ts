@@ -7,7 +7,7 @@
  * no spinning or hanging wait (7), the day's spend never lowered by a lie (9).
  */
 import { createServer as createHttp, type Server } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -298,6 +298,38 @@ describe('WebSocket frames naming a sync task that are not its results', () => {
       expect(images()).toHaveLength(1);
     } finally {
       ws.frames = frames;
+      await c.close();
+    }
+  });
+});
+
+describe('an answer with more results than the task makes', () => {
+  it('saves files for as many results as the task makes; the rest are reported with their URLs, not fetched', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'rw-extra-results-'));
+    const c = await open({ RUNWARE_API_URL: `${proxyUrl}/v1`, RUNWARE_OUTPUT_DIR: out });
+    try {
+      // Thirty more "results" of the one image asked for, each a distinct output of the task's own type.
+      rewrite = (body) => {
+        const d = body.data?.find((x) => x.taskType === 'imageInference' && typeof x.imageURL === 'string');
+        if (!d) return body;
+        const extra = Array.from({ length: 30 }, (_, i) => ({
+          ...d,
+          imageUUID: `${String(d.imageUUID).slice(0, -4)}${String(i).padStart(4, '0')}`,
+        }));
+        return { ...body, data: [...(body.data ?? []), ...extra] };
+      };
+      const r = await c.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'one castle only', width: 512, height: 512, saveTo: 'one/' },
+      });
+      expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
+      const img = (r.structuredContent as { images: Array<{ savedTo?: string; imageURL?: string }> }).images;
+      // Partial success kept: every result is reported with its URL; one file is written, as asked.
+      expect(img).toHaveLength(31);
+      expect(img.every((i) => typeof i.imageURL === 'string')).toBe(true);
+      expect(img.filter((i) => i.savedTo)).toHaveLength(1);
+      expect(readdirSync(join(out, 'one'))).toHaveLength(1);
+    } finally {
       await c.close();
     }
   });
