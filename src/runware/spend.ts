@@ -42,6 +42,9 @@ const OUTPUT = /^(image|video|audio|media)(URL|UUID|Base64Data|DataURI)$|^(text|
 /** Whether an answer item is a real result (the task ran), not a dry run's price or acknowledgement. */
 const ran = (item: Item | undefined): boolean =>
   !!item && item.dryRun !== true && Object.keys(item).some((k) => OUTPUT.test(k));
+/** A stated cost that can be a charge: finite and not below zero (a negative one would lower the day's spend). */
+const chargeOf = (item: Item): number | undefined =>
+  typeof item.cost === 'number' && Number.isFinite(item.cost) && item.cost >= 0 ? item.cost : undefined;
 
 export interface DryRunOptions {
   /** Sends tasks with the dry-run header (REST only). */
@@ -78,16 +81,14 @@ export class DryRun {
     if (ran(item) || (item.dryRun !== true && typeof item.cost !== 'number')) {
       this.stopped = true;
       const charged =
-        typeof item.cost === 'number'
-          ? item.cost
-          : rowOf(t.taskType).ceilingUsd * Math.max(1, dimensionsOf(t).size) * dimensionsOf(t).results;
+        chargeOf(item) ?? rowOf(t.taskType).ceilingUsd * Math.max(1, dimensionsOf(t).size) * dimensionsOf(t).results;
       this.o.logger.warn(
         `a dry run of ${t.taskType} ran and was billed (${money(charged)}); dry runs are off for this process`,
       );
       await this.o.journal.chargeUnplanned(ledgerTask(t), charged);
       return undefined;
     }
-    return typeof item.cost === 'number' && item.cost >= 0 ? item.cost : undefined;
+    return chargeOf(item);
   }
 
   /**
@@ -130,7 +131,7 @@ export class DryRun {
     const item = await this.ask(t);
     if (item === undefined) return 'unanswered';
     if (ran(item)) {
-      await this.o.journal.settleAlone(ledgerTask(t), typeof item.cost === 'number' ? item.cost : reserve);
+      await this.o.journal.settleAlone(ledgerTask(t), chargeOf(item) ?? reserve);
       this.o.logger.info(
         'the dry-run header is ignored by this endpoint (the probe ran); quotes come from pricing and the ledger',
       );

@@ -37,7 +37,13 @@ beforeAll(async () => {
       void (async () => {
         const up = await fetch(sim.info.runwareUrl, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: String(req.headers.authorization) },
+          headers: {
+            'content-type': 'application/json',
+            authorization: String(req.headers.authorization),
+            ...(req.headers['x-runware-dry-run']
+              ? { 'x-runware-dry-run': String(req.headers['x-runware-dry-run']) }
+              : {}),
+          },
           body: Buffer.concat(chunks).toString(),
         });
         const text = await up.text();
@@ -209,6 +215,29 @@ describe('a sync answer whose cost is negative', () => {
       }
       expect(await spent()).toBeLessThanOrEqual(0.004);
       expect(ran).toBeLessThan(6);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('a dry-run probe whose answer states a negative cost', () => {
+  it("does not lower the day's spend either", async () => {
+    // A model without published pricing is quoted by the dry run first; the simulator ignores the header, so the probe runs.
+    const c = await open({ RUNWARE_API_URL: `${proxyUrl}/v1`, RUNWARE_MAX_SPEND_USD: '0.5' });
+    try {
+      rewrite = (body) => ({ ...body, data: body.data?.map((d) => ('cost' in d ? { ...d, cost: -1000 } : d)) });
+      const r = await c.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'a castle', model: 'civitai:4384@128713', width: 512, height: 512 },
+      });
+      expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
+      const probes = sim
+        .runwareRequests()
+        .filter((e) => e.headers['x-runware-dry-run'])
+        .flatMap((e) => e.body as Array<{ taskType: string }>);
+      expect(probes.map((t) => t.taskType)).toContain('promptEnhance');
+      expect((await (await c.app.journal.state()).spend(utcDay())).today).toBeGreaterThan(0);
     } finally {
       await c.close();
     }
