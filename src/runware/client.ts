@@ -7,7 +7,7 @@
 import { CancelledError, NetworkError, UpstreamError } from '../shared/errors.js';
 import { FairLimiter, type Limiter } from '../shared/limiter.js';
 import type { Logger } from '../shared/log.js';
-import { sleep } from '../shared/time.js';
+import { deadline, sleep } from '../shared/time.js';
 import { parseEnvelope, type ApiErrorItem, type Envelope } from './errors.js';
 import { DEFAULT_POLL_SCHEDULE, pollTask, type PollSchedule, type PollState, type Progress } from './poll.js';
 import { isReadType } from './rules.js';
@@ -579,7 +579,7 @@ export class RunwareClient {
         ? syncProgress(await this.typicalMs(slots[0]!.task), ctx.onProgress)
         : undefined;
     try {
-      reply = await this.limiter.run(
+      reply = await this.permitted(
         slots.length,
         () => {
           sentAt = Date.now();
@@ -597,7 +597,7 @@ export class RunwareClient {
             },
           );
         },
-        ctx.signal,
+        ctx,
       );
     } catch (e) {
       ticker?.stop(false);
@@ -652,6 +652,39 @@ export class RunwareClient {
     for (const s of slots)
       if (s.task.deliveryMethod === 'sync' && s.outcome?.status === 'success')
         this.journal?.durations.learn(durationKey(s.task), Date.now() - sentAt);
+  }
+
+  /**
+   * Runs `fn` under `n` request permits, waiting for them no longer than the call's deadline: a
+   * sync wait holds its permit until the result, so a call queued behind such waits ends in time,
+   * its task not sent (NetworkError, not sent), rather than sending it after its deadline.
+   */
+  private async permitted<T>(n: number, fn: () => Promise<T>, ctx: DriveContext): Promise<T> {
+    const l = this.limiter;
+    // Free permits are granted at once: no timer on the common path.
+    if (l instanceof FairLimiter && l.waiting === 0 && l.capacity - l.inFlight >= Math.min(n, l.capacity))
+      return l.run(n, fn, ctx.signal);
+    const wait = deadline(ctx.signal, ctx.deadline - Date.now());
+    try {
+      return await l.run(
+        n,
+        () => {
+          wait.done();
+          return fn();
+        },
+        wait.signal,
+      );
+    } catch (e) {
+      if (e instanceof CancelledError && wait.expired && !ctx.signal?.aborted)
+        throw new NetworkError(
+          `No request slot came free before the call's deadline (${l.capacity} requests in flight); the task was not sent.`,
+          false,
+          'QUEUED',
+        );
+      throw e;
+    } finally {
+      wait.done();
+    }
   }
 
   /** The learned run time of a task's model, if any (never a gate: no journal, no answer). */

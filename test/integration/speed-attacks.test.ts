@@ -363,3 +363,30 @@ describe('an answer with more results than the task makes', () => {
     }
   });
 });
+
+describe('a call queued behind a sync wait that holds the only request slot', () => {
+  it('ends within its own wait, and its task is not sent after its deadline', async () => {
+    const c = await open({ RUNWARE_MAX_CONCURRENCY: '1' });
+    try {
+      sim.state.imageMs = 3000;
+      const long = c.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'a slow castle', width: 512, height: 512, waitSeconds: 20 },
+      });
+      for (let i = 0; i < 300 && images().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const t0 = Date.now();
+      const short = await c.client.callTool({
+        name: 'runware_text_to_image',
+        arguments: { prompt: 'a quick castle', width: 512, height: 512, waitSeconds: 1 },
+      });
+      const took = Date.now() - t0;
+      // The slot is held for 3 s: a 1 s wait cannot have it, and says so in time rather than sending late.
+      expect(took).toBeLessThan(2500);
+      expect(JSON.stringify(short.structuredContent)).toMatch(/not sent|did not run/);
+      expect((await long).isError).toBeFalsy();
+      expect(images().map((t) => (t as { positivePrompt?: string }).positivePrompt)).toEqual(['a slow castle']);
+    } finally {
+      await c.close();
+    }
+  });
+});
