@@ -156,15 +156,23 @@ export class WsTransport implements Transport {
     });
   }
 
-  /** Connects and authenticates once; concurrent callers share the attempt. */
+  /**
+   * Connects and authenticates once; concurrent callers share the attempt. The attempt has its
+   * own deadline (the authentication timeout), each caller waits for it within its own budget:
+   * one call with little time left must not fail the connection every other call is waiting for.
+   */
   private async connect(signal?: AbortSignal, budgetMs?: number): Promise<UndiciWebSocket> {
     if (this.socket && this.socket.readyState === 1) return this.socket;
     // A refused key stays refused: every later call gets the same answer without a new connection.
     if (this.keyRefused) throw this.keyRefused;
-    this.connecting ??= this.open(budgetMs).finally(() => {
-      this.connecting = undefined;
-    });
-    const ws = await this.connecting;
+    if (!this.connecting) {
+      this.connecting = this.open().finally(() => {
+        this.connecting = undefined;
+      });
+      // Its failure is each waiting caller's to report; one that no caller waits for any more is no crash.
+      this.connecting.catch(() => undefined);
+    }
+    const ws = await waitWithin(this.connecting, signal, budgetMs, this.opts.url);
     if (signal?.aborted) throw new CancelledError();
     return ws;
   }
@@ -451,6 +459,39 @@ export class WsTransport implements Transport {
     this.socket = undefined;
     ws?.close();
   }
+}
+
+/** `p` for a caller with `budgetMs` to spare: its cancellation or its budget ends its wait, not `p`. */
+function waitWithin<T>(
+  p: Promise<T>,
+  signal: AbortSignal | undefined,
+  budgetMs: number | undefined,
+  url: string,
+): Promise<T> {
+  if (budgetMs === undefined && !signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => (done(), reject(new CancelledError()));
+    const timer =
+      budgetMs === undefined
+        ? undefined
+        : setTimeout(
+            () => (
+              done(),
+              reject(new NetworkError(`Runware WebSocket: authentication at ${url} timed out.`, false, 'AUTH_TIMEOUT'))
+            ),
+            Math.max(1, budgetMs),
+          );
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => (done(), resolve(v)),
+      (e: unknown) => (done(), reject(e as Error)),
+    );
+  });
 }
 
 const resumeIdTimedOut = (e: unknown, sessionUUID: string | undefined): boolean =>

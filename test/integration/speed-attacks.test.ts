@@ -19,7 +19,9 @@ import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import { utcDay } from '../../src/state/journal.js';
 import type { Simulator } from '../../src/simulator/server.js';
-import { simEnv, startSim } from '../helpers.js';
+import { CANARY, imageTask, simEnv, startSim } from '../helpers.js';
+import { Rules } from '../../src/runware/rules.js';
+import { WsTransport } from '../../src/runware/ws.js';
 import { serveInProcess } from '../in-process.js';
 
 let sim: Simulator;
@@ -387,6 +389,26 @@ describe('a call queued behind a sync wait that holds the only request slot', ()
       expect(images().map((t) => (t as { positivePrompt?: string }).positivePrompt)).toEqual(['a slow castle']);
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe('two sync sends over a WebSocket not yet connected', () => {
+  it("share the connection, each within its own budget: the one with no time left does not fail the other's", async () => {
+    const logger = new Logger('error');
+    const ws = new WsTransport({ url: sim.info.wsUrl, apiKey: CANARY.apiKey, logger });
+    const rules = new Rules();
+    const task = (prompt: string) =>
+      rules.prepare({ ...imageTask({ positivePrompt: prompt }), deliveryMethod: 'sync' })[0]!;
+    try {
+      const hurried = ws.send([task('a hurried castle')], { timeoutMs: 1 });
+      const patient = ws.send([task('a patient castle')], { timeoutMs: 10_000 });
+      await expect(hurried).rejects.toMatchObject({ causeCode: 'AUTH_TIMEOUT', sent: false });
+      const r = await patient;
+      expect(r.status).toBe(200);
+      expect((r.body as { data: Array<{ imageURL?: string }> }).data[0]?.imageURL).toBeTruthy();
+    } finally {
+      await ws.close();
     }
   });
 });
