@@ -22,6 +22,13 @@ const SYNC_SHARE = 0.8;
 /** Without a learned time: what a sync wait's progress assumes. */
 const GUESS_MS = 5000;
 
+/**
+ * The shortest sync wait worth sending: below it (after the landing check's reserve, syncWaitMs)
+ * the request would be cut before any answer, its task's fate unknown; such a wait goes async,
+ * where the taskUUID comes back with the acknowledgement.
+ */
+const MIN_SYNC_WAIT_MS = 250;
+
 /** The key a run time is learned under: the model (and task type, as one AIR may serve several). */
 export function durationKey(task: { taskType?: unknown; model?: unknown }): string {
   return `${String(task.taskType ?? '')}|${typeof task.model === 'string' ? task.model : ''}`;
@@ -42,6 +49,7 @@ export function deliveryFor(
   if (!allowed.includes('sync')) return 'async';
   if (!allowed.includes('async')) return 'sync';
   if (waitMs <= 0 || isLongType(taskType)) return 'async';
+  if (syncWaitMs(waitMs, Infinity) < MIN_SYNC_WAIT_MS) return 'async';
   if (typicalMs !== undefined && typicalMs > waitMs * SYNC_SHARE) return 'async';
   return 'sync';
 }

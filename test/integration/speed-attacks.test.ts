@@ -412,3 +412,25 @@ describe('two sync sends over a WebSocket not yet connected', () => {
     }
   });
 });
+
+describe('a wait too short to hold a sync request', () => {
+  it.each(['rest', 'ws'] as const)(
+    'over %s: the task goes out async and its taskUUID comes back, not an unknown fate for a task never sent',
+    async (transport) => {
+      const c = await open({ RUNWARE_TRANSPORT: transport });
+      try {
+        // The model's facts cached first, so the call's 0.3 s is the wait itself.
+        await c.client.callTool({ name: 'runware_model_info', arguments: { model: 'runware:101@1' } });
+        const r = await c.client.callTool({
+          name: 'runware_text_to_image',
+          arguments: { prompt: 'a castle in a hurry', width: 512, height: 512, waitSeconds: 0.3 },
+        });
+        const out = r.structuredContent as { status: string; taskUUID: string };
+        expect(['processing', 'success']).toContain(out.status);
+        expect(images().map((t) => [t.taskUUID, t.deliveryMethod])).toEqual([[out.taskUUID, 'async']]);
+      } finally {
+        await c.close();
+      }
+    },
+  );
+});

@@ -39,6 +39,9 @@ describe('deliveryFor', () => {
     for (const t of ['videoInference', 'audioInference', '3dInference'])
       expect(deliveryFor(both, t, 45_000, 500)).toBe('async');
     expect(deliveryFor(both, 'imageInference', 0, 500)).toBe('async');
+    // A wait that leaves no room for a sync request once the landing check's reserve is kept: async.
+    expect(deliveryFor(both, 'imageInference', 300, undefined)).toBe('async');
+    expect(deliveryFor(both, 'imageInference', 1000, undefined)).toBe('sync');
     // What the model allows wins.
     expect(deliveryFor(['async'], 'imageInference', 45_000, 500)).toBe('async');
     expect(deliveryFor(['sync'], 'videoInference', 45_000, 90_000)).toBe('sync');
