@@ -79,10 +79,12 @@ function beaten(st: StateStore, times: number, meanwhile: (k: number) => Promise
   };
   const store: StateStore = Object.assign(Object.create(st) as StateStore, {
     finishIfUnchanged: async (...a: Parameters<StateStore['finishIfUnchanged']>) => (
-      await first(), st.finishIfUnchanged(...a)
+      await first(),
+      st.finishIfUnchanged(...a)
     ),
     putTaskIfUnchanged: async (...a: Parameters<StateStore['putTaskIfUnchanged']>) => (
-      await first(), st.putTaskIfUnchanged(...a)
+      await first(),
+      st.putTaskIfUnchanged(...a)
     ),
     finish: async (...a: Parameters<StateStore['finish']>) => (await first(), st.finish(...a)),
     putTask: async (...a: Parameters<StateStore['putTask']>) => (await first(), st.putTask(...a)),
