@@ -177,6 +177,28 @@ describe.each(stores)('writers of one task record colliding round after round, %
   });
 
   run(
+    'a stored text that is not a record (a hand edit) is written over at once, not waited on to its deadline',
+    async () => {
+      const s = await setup(opener, 0, async () => undefined);
+      const st = s.check;
+      const raw =
+        st instanceof SqliteState
+          ? (st as unknown as { db: { prepare(q: string): { run(...a: unknown[]): unknown } } }).db
+              .prepare('UPDATE tasks SET record = ? WHERE root = ?')
+              .run('{"taskUUID": not json', s.U)
+          : await (st as RedisState).redis.sendCommand(['SET', `${(st as RedisState).prefix}task:${s.U}`, 'junk']);
+      expect(raw).toBeTruthy();
+      expect(await s.check.getTask(s.U)).toBeUndefined();
+      const began = Date.now();
+      expect((await s.journal.recordOutcome(s.task, success(s.U))).written).toBe(true);
+      expect(Date.now() - began).toBeLessThan(2_000);
+      expect((await s.check.getTask(s.U))?.status).toBe('success');
+      expect(await s.check.spend(utcDay())).toMatchObject({ today: 0.25, pendingToday: 0 });
+      await s.close();
+    },
+  );
+
+  run(
     'a record that never stops changing: the outcome ends at its deadline, writes nothing over it, says so, and its charge is counted once',
     async () => {
       const s = await setup(
