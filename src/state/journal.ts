@@ -42,15 +42,19 @@ const DRY_RUN_FACT_TTL_MS = 24 * 3_600_000;
  */
 const WRITE_DEADLINE_MS = 10_000;
 
+/** The longest pause between rounds: with no round limit a pause only spreads writers out, and a longer one only spends the deadline. */
+const PAUSE_MAX_MS = 1000;
+
 /**
  * A random pause before the next round, up to 2, 4, 8, 16 times what the round took (at least a
- * millisecond), never past the deadline: writers that collided spread out instead of colliding
- * again, however slow the store. False when the deadline has passed (no round is left).
+ * millisecond, at most PAUSE_MAX_MS), never past the deadline: writers that collided spread out
+ * instead of colliding again, however slow the store. False when the deadline has passed (no round is left).
  */
 const backoff = (round: number, startedAt: number, deadline: number): Promise<boolean> => {
   const left = deadline - Date.now();
   if (left <= 0) return Promise.resolve(false);
-  const pause = Math.min(left, Math.random() * Math.max(1, Date.now() - startedAt) * 2 ** Math.min(round, 4));
+  const spread = Math.random() * Math.max(1, Date.now() - startedAt) * 2 ** Math.min(round, 4);
+  const pause = Math.min(left, PAUSE_MAX_MS, spread);
   // Not unref'd: a short-lived process (the CLI) must not exit in the pause with its write undone.
   return new Promise((r) => setTimeout(() => r(true), pause));
 };
