@@ -717,8 +717,11 @@ export class Journal implements ClientLedger {
       const prior = at?.record;
       // A task already recorded with its results keeps them against a late "still running" (a wait that
       // ran out, an older poll) or a failure (a poll after its results expired): its status, cost and
-      // files stay, and its settled charge is not settled again at 0.
-      if (prior?.taskUUID === o.taskUUID && DELIVERED.has(prior.status) && !DELIVERED.has(o.status)) return [];
+      // files stay, and its settled charge is not settled again at 0. So does a lineage whose retry delivered
+      // against a late outcome of an earlier UUID (a poll of the one that failed), which would name the record
+      // after that UUID and leave the retry's unfindable.
+      const ours = prior?.taskUUID === o.taskUUID || prior?.attempts.some((a) => a.taskUUID === o.taskUUID);
+      if (prior && ours && DELIVERED.has(prior.status) && !DELIVERED.has(o.status)) return [];
       const now = new Date().toISOString();
       const rec = this.toRecord(
         task ?? taskOf(prior!, o.taskUUID),

@@ -198,6 +198,26 @@ describe.each(stores)('writers of one task record colliding round after round, %
     },
   );
 
+  run("a late failure of an earlier UUID (a poll of the one that was retried) leaves the retry's result", async () => {
+    const s = await setup(opener, 0, async () => undefined);
+    const Y = randomUUID();
+    const transient = [{ code: 'serverError', message: 'try again' }];
+    await s.journal.recordOutcome(s.task, { ...success(s.U), status: 'error', costKnown: false, errors: transient });
+    await s.journal.admitRetry(mkTask(Y), s.U, quote(Y).get(Y));
+    await s.journal.recordOutcome(mkTask(Y), {
+      ...success(Y),
+      attempts: [{ taskUUID: s.U, outcome: 'serverError' }],
+    });
+    await s.other.recordOutcome(undefined, { ...success(s.U), status: 'error', costKnown: false, errors: transient });
+    const rec = await s.check.getTask(Y);
+    expect(rec?.taskUUID).toBe(Y);
+    expect(rec?.status).toBe('success');
+    expect(rec?.cost).toBe(0.25);
+    expect((await s.check.getTask(s.U))?.taskUUID).toBe(Y);
+    expect(await s.check.spend(utcDay())).toMatchObject({ today: 0.25, pendingToday: 0 });
+    await s.close();
+  });
+
   run(
     'a record that never stops changing: the outcome ends at its deadline, writes nothing over it, says so, and its charge is counted once',
     async () => {
