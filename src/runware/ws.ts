@@ -66,7 +66,7 @@ export function expectedItems(t: Task): number {
 
 const isObj = (v: unknown): v is Raw => !!v && typeof v === 'object' && !Array.isArray(v);
 
-/** An item or error naming `t`'s UUID is about `t` only if it names no other type. */
+/** An item or error naming `t`'s UUID is about `t` only if it names no other type (a read's answer names the task it read, so reads are not asked). */
 const ofType = (t: Task, d: Raw): boolean =>
   d.taskType === undefined || canonicalType(String(d.taskType)) === canonicalType(t.taskType);
 
@@ -324,7 +324,7 @@ export class WsTransport implements Transport {
       const g = uuid ? this.byUuid.get(uuid) : undefined;
       if (!g || !uuid) continue;
       // Only the task's own answer completes it: not an item of another type, nor (sync) one that is no result.
-      const task = g.isRead ? undefined : g.tasks.find((t) => t.taskUUID === uuid);
+      const task = g.isRead ? undefined : g.tasks.find((t) => t.taskUUID === uuid && !isReadType(t.taskType));
       if (task && !answers(task, d)) continue;
       const keys = g.seen.get(uuid) ?? new Set<string>();
       g.seen.set(uuid, keys);
@@ -341,7 +341,7 @@ export class WsTransport implements Transport {
     for (const e of errors) {
       const uuid = typeof e.taskUUID === 'string' ? e.taskUUID : undefined;
       const g = uuid ? this.byUuid.get(uuid) : this.soleRead();
-      const task = g && !g.isRead ? g.tasks.find((t) => t.taskUUID === uuid) : undefined;
+      const task = g && !g.isRead ? g.tasks.find((t) => t.taskUUID === uuid && !isReadType(t.taskType)) : undefined;
       if (task && !ofType(task, e)) continue;
       if (!g) {
         // An error that names no task belongs to no task: it never fails one in flight.

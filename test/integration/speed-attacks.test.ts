@@ -19,7 +19,7 @@ import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import { utcDay } from '../../src/state/journal.js';
 import type { Simulator } from '../../src/simulator/server.js';
-import { CANARY, imageTask, simEnv, startSim } from '../helpers.js';
+import { CANARY, clientFor, imageTask, simEnv, startSim } from '../helpers.js';
 import { Rules } from '../../src/runware/rules.js';
 import { WsTransport } from '../../src/runware/ws.js';
 import { serveInProcess } from '../in-process.js';
@@ -433,4 +433,28 @@ describe('a wait too short to hold a sync request', () => {
       }
     },
   );
+});
+
+describe('a WebSocket message with a task and a read of an earlier one', () => {
+  it("completes with both answers: the read's answer names the task it read, not the read's type", async () => {
+    const { client } = clientFor(sim, { transport: 'ws' });
+    try {
+      const first = await client.submit(imageTask({ deliveryMethod: 'async' }));
+      const uuid = first.tasks[0]!.taskUUID;
+      await client.poll(uuid, { waitMs: 5000 });
+      const t0 = Date.now();
+      const r = await client.submit([
+        imageTask({ deliveryMethod: 'sync' }),
+        { taskType: 'getResponse', taskUUID: uuid },
+      ]);
+      expect(r.tasks.map((t) => [t.taskType, t.status])).toEqual([
+        ['imageInference', 'success'],
+        ['getResponse', 'success'],
+      ]);
+      // Answered, not found by a landing check after the request's timeout (5 s here).
+      expect(Date.now() - t0).toBeLessThan(3000);
+    } finally {
+      await client.close();
+    }
+  });
 });
