@@ -22,6 +22,8 @@ import type { Simulator } from '../../src/simulator/server.js';
 import { CANARY, clientFor, imageTask, simEnv, startSim } from '../helpers.js';
 import { Rules } from '../../src/runware/rules.js';
 import { WsTransport } from '../../src/runware/ws.js';
+import { HttpCache } from '../../src/runware/schemas/http-cache.js';
+import { CancelledError } from '../../src/shared/errors.js';
 import { serveInProcess } from '../in-process.js';
 
 let sim: Simulator;
@@ -455,6 +457,34 @@ describe('a WebSocket message with a task and a read of an earlier one', () => {
       expect(Date.now() - t0).toBeLessThan(3000);
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe('a catalogue lookup its only caller leaves', () => {
+  it('is ended with it (nothing fetched behind a finished call), and the service is not remembered as down', async () => {
+    let answered = 0;
+    const slow = createHttp((_req, res) => {
+      setTimeout(() => {
+        if (!res.destroyed) (answered++, res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":1}'));
+      }, 400);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(slow.address() as { port: number }).port}/registry.json`;
+    const cache = new HttpCache({ userAgent: 'test', logger: new Logger('error') });
+    try {
+      const ac = new AbortController();
+      const left = cache.get(url, ac.signal);
+      setTimeout(() => ac.abort(), 100);
+      await expect(left).rejects.toBeInstanceOf(CancelledError);
+      // Past the moment the service would have answered: the request was dropped with its caller.
+      await new Promise((r) => setTimeout(r, 600));
+      expect(answered).toBe(0);
+      // Asked again, not answered "unavailable" from a failure nobody saw.
+      expect(await cache.get(url)).toMatchObject({ status: 'ok' });
+      expect(answered).toBe(1);
+    } finally {
+      await new Promise((r) => slow.close(r));
     }
   });
 });

@@ -75,7 +75,8 @@ function causeOf(e: unknown): string {
 export class HttpCache {
   private readonly memory = new Map<string, Entry>();
   private readonly missing = new Map<string, number>();
-  private readonly inflight = new Map<string, Promise<Fetched>>();
+  /** Loads in flight, shared by every caller asking meanwhile; aborted only when every caller has left. */
+  private readonly inflight = new Map<string, { p: Promise<Fetched>; waiting: number; ctl: AbortController }>();
   /** A short negative cache of failures: url -> when to ask again, and why it failed. */
   private readonly failed = new Map<string, { until: number; reason: string }>();
   private readonly now: () => number;
@@ -102,18 +103,29 @@ export class HttpCache {
         ),
       );
     const key = opts.revalidate ? `revalidate ${url}` : url;
-    let p = this.inflight.get(key);
-    if (!p) {
-      // Shared by every caller asking meanwhile, so bound by its own deadline only: one caller's
-      // cancellation (or budget) must not read as "the service did not answer" to the others.
-      p = this.load(url, opts.revalidate === true).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, p);
+    let f = this.inflight.get(key);
+    if (!f) {
+      const ctl = new AbortController();
+      const p = this.load(url, opts.revalidate === true, ctl.signal).finally(() => this.inflight.delete(key));
+      // Its failure is each caller's to see; one no caller waits for any more is no unhandled rejection.
+      p.catch(() => undefined);
+      f = { p, waiting: 0, ctl };
+      this.inflight.set(key, f);
     }
-    return signal ? untilAborted(p, signal) : p;
+    // One caller's cancellation (or budget) ends its own wait, never the load the others wait on:
+    // it must not read as "the service did not answer" to them. The last one to leave ends it.
+    const shared = f;
+    shared.waiting++;
+    if (!signal) return shared.p.finally(() => shared.waiting--);
+    return untilAborted(shared.p, signal, () => {
+      if (--shared.waiting === 0) shared.ctl.abort();
+    }).finally(() => {
+      if (!signal.aborted) shared.waiting--;
+    });
   }
 
   /** `revalidate`: ask the service even when the copy is fresh (a cached answer just refused a task). */
-  private async load(url: string, revalidate = false): Promise<Fetched> {
+  private async load(url: string, revalidate = false, signal?: AbortSignal): Promise<Fetched> {
     // A copy written by an older process (or edited on disk) is clamped like a new answer.
     const now = revalidate ? Infinity : this.now();
     const miss = this.missing.get(url);
@@ -129,7 +141,7 @@ export class HttpCache {
     }
     const failed = this.failed.get(url);
     if (failed && failed.until > now) return this.stale(cached, failed.reason, failed.until);
-    const time = deadline(undefined, this.opts.timeoutMs ?? FETCH_TIMEOUT_MS);
+    const time = deadline(signal, this.opts.timeoutMs ?? FETCH_TIMEOUT_MS);
     try {
       const { request } = await undici();
       const res = await request(url, {
@@ -177,6 +189,8 @@ export class HttpCache {
       if (!noStore) this.writeBeside(entry);
       return { status: 'ok', body, source: 'network' };
     } catch (e) {
+      // Every caller left: nothing was learned about the service.
+      if (signal?.aborted) throw new CancelledError();
       return this.fail(url, cached, causeOf(e));
     } finally {
       time.done();
@@ -286,11 +300,11 @@ async function boundedJson(
   return JSON.parse(Buffer.concat(chunks, total).toString('utf8')) as unknown;
 }
 
-/** `p`, or CancelledError as soon as `signal` aborts (the work behind `p` goes on for whoever else awaits it). */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new CancelledError());
+/** `p`, or CancelledError as soon as `signal` aborts (then `left()`; the work behind `p` goes on for whoever else awaits it). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal, left: () => void): Promise<T> {
+  if (signal.aborted) return (left(), Promise.reject(new CancelledError()));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new CancelledError());
+    const onAbort = (): void => (left(), reject(new CancelledError()));
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
       (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
