@@ -466,7 +466,9 @@ describe('a catalogue lookup its only caller leaves', () => {
     let answered = 0;
     const slow = createHttp((_req, res) => {
       setTimeout(() => {
-        if (!res.destroyed) (answered++, res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":1}'));
+        if (res.destroyed) return;
+        answered++;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":1}');
       }, 400);
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
