@@ -153,16 +153,20 @@ export class Scrubber {
         exact: [...b64].sort((a, b) => b.length - a.length),
         windows: [...windows],
       });
+      this.want(ESCAPE_PARTS + forms.join(''));
     }
     const all = [...this.registered.values()];
     const folded = all.flatMap((r) => [...r.folded, ...r.windows]);
     const exact = all.flatMap((r) => r.exact);
-    for (const ch of [...ESCAPE_PARTS, ...folded.join(''), ...exact.join('')]) {
-      for (const c of [ch, ch.toLowerCase(), ch.toUpperCase()].map((x) => x.charCodeAt(0)))
-        if (c < 128) this.wantedAscii[c] = 1;
-        else this.wantsWide = true;
-    }
     this.index = indexable([...folded, ...exact]) ? new NeedleIndex(folded, exact) : undefined;
+  }
+
+  /** Marks the characters of `chars`, in either case, as wanted. */
+  private want(chars: string): void {
+    for (const c of [...new Set(chars + chars.toLowerCase() + chars.toUpperCase())].map((x) => x.charCodeAt(0))) {
+      if (c < 128) this.wantedAscii[c] = 1;
+      else this.wantsWide = true;
+    }
   }
 
   /** Whether `text` contains any registered secret, in any form. */
