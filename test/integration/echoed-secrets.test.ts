@@ -1,6 +1,6 @@
 /**
  * An upstream that echoes the key in odd spellings (hex, base64 off its
- * alignment, URL-encoded, JSON of JSON, in halves, as an object key, escaped byte by byte)
+ * alignment, URL-encoded, JSON of JSON, in halves, as an object key, escaped byte by byte) in its
  * error messages and result fields: through the real server (in process, SDK
  * client) over REST and WebSocket, no spelling of any canary reaches a tool
  * result or a log line.
