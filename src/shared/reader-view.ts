@@ -18,11 +18,12 @@ export const mayEscape = (text: string): boolean => text.includes('%') || text.i
 
 /**
  * One escape: a run of percent bytes (UTF-8 decoded together), `%uXXXX`, an HTML numeric reference (semicolon
- * optional, as browsers read it), `&amp;` (an escaped `&#`), or a JS/JSON escape after any run of backslashes
- * (`\\u0062` is how JSON text spells a string holding `\u0062`).
+ * optional, as browsers read it), `&amp;` (an escaped `&#`), or a JS/JSON escape. The backslashes before a JS/JSON
+ * escape belong to it (`\\u0062` is how JSON text spells a string holding `\u0062`): they are taken in code, as
+ * `\\+` in the pattern would go back over a long run of them from every position of it.
  */
 const ESCAPE =
-  /(?:%[0-9a-f]{2})+|%u[0-9a-f]{4}|&#(?:x[0-9a-f]+|[0-9]+);?|&amp;|\\+(?:u[0-9a-f]{4}|u\{[0-9a-f]{1,6}\}|x[0-9a-f]{2})/gi;
+  /(?:%[0-9a-f]{2})+|%u[0-9a-f]{4}|&#(?:x[0-9a-f]+|[0-9]+);?|&amp;|\\(?:u[0-9a-f]{4}|u\{[0-9a-f]{1,6}\}|x[0-9a-f]{2})/gi;
 
 /** How many rounds of decoding: `%2562` is `%62` after one, `b` after two. */
 const ROUNDS = 3;
@@ -150,7 +151,7 @@ function decodeOnce(text: string, hides: boolean, wanted: Wanted): ReaderView | 
     const probe = new Probe(wanted);
     ESCAPE.lastIndex = 0;
     for (let m = ESCAPE.exec(text); m && !probe.matters; m = ESCAPE.exec(text))
-      decodeEscape(text, m.index, m[0], probe);
+      decodeEscape(text, m.index, m.index, m[0], probe);
     if (!probe.matters) return undefined;
   }
   // Decoding never lengthens: every escape is at least as long as the units it stands for.
@@ -158,20 +159,22 @@ function decodeOnce(text: string, hides: boolean, wanted: Wanted): ReaderView | 
   let at = 0;
   ESCAPE.lastIndex = 0;
   for (let m = ESCAPE.exec(text); m; m = ESCAPE.exec(text)) {
-    out.plain(text, at, m.index, hides);
-    decodeEscape(text, m.index, m[0], out);
+    let start = m.index;
+    if (m[0][0] === '\\') while (start > at && text.charCodeAt(start - 1) === 0x5c) start--;
+    out.plain(text, at, start, hides);
+    decodeEscape(text, start, m.index, m[0], out);
     at = m.index + m[0].length;
   }
   out.plain(text, at, text.length, hides);
   return out.changed ? out.view() : undefined;
 }
 
-/** Decodes `esc`, one match of ESCAPE found in `text` at `start`, into `out`. */
-function decodeEscape(text: string, start: number, esc: string, out: Sink): void {
-  const end = start + esc.length;
+/** Decodes `esc`, one match of ESCAPE found in `text` at `at` (spelled from `start`, its backslashes), into `out`. */
+function decodeEscape(text: string, start: number, at: number, esc: string, out: Sink): void {
+  const end = at + esc.length;
   if (esc[0] === '%') {
     if (esc[1] === 'u' || esc[1] === 'U') out.decoded(parseInt(esc.slice(2), 16), start, end);
-    else decodePercentBytes(esc, start, out);
+    else decodePercentBytes(esc, at, out);
     return;
   }
   if (esc[0] === '&') {
@@ -184,7 +187,7 @@ function decodeEscape(text: string, start: number, esc: string, out: Sink): void
     else out.plain(text, start, end, false);
     return;
   }
-  const body = esc.slice(esc.lastIndexOf('\\') + 1);
+  const body = esc.slice(1);
   const hex = body[0] === 'x' || body[0] === 'X' ? body.slice(1) : body[1] === '{' ? body.slice(2, -1) : body.slice(1);
   const cp = parseInt(hex, 16);
   if (cp <= 0x10ffff) out.decoded(cp, start, end);
