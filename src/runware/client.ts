@@ -728,12 +728,40 @@ export class RunwareClient {
    * first for async work; where it does not know the UUID (or for sync work),
    * getTaskDetails. `unknown` is true when neither knows it.
    */
-  /** A getResponse or getTaskDetails, through the read permits. */
-  private readSend(
+  /**
+   * A getResponse or getTaskDetails, through the read permits, all within `timeoutMs`: the wait
+   * for a permit (a slow read may hold one for its whole timeout) counts, so a read queued
+   * behind others ends in time, unsent (NetworkError, not sent), instead of after its caller's wait.
+   */
+  private async readSend(
     tasks: Task[],
     opts: { timeoutMs: number; signal?: AbortSignal; dryRun?: boolean },
   ): Promise<TransportReply> {
-    return this.reads.run(1, () => this.transport.send(tasks, opts), opts.signal);
+    const r = this.reads;
+    // A free permit is granted at once: no timer on the common path.
+    if (r.waiting === 0 && r.inFlight < r.capacity)
+      return r.run(1, () => this.transport.send(tasks, opts), opts.signal);
+    const queued = Date.now();
+    const wait = deadline(opts.signal, opts.timeoutMs);
+    try {
+      return await r.run(
+        1,
+        () => {
+          wait.done();
+          return this.transport.send(tasks, {
+            ...opts,
+            timeoutMs: Math.max(1, opts.timeoutMs - (Date.now() - queued)),
+          });
+        },
+        wait.signal,
+      );
+    } catch (e) {
+      if (e instanceof CancelledError && wait.expired && !opts.signal?.aborted)
+        throw new NetworkError('No read slot came free in time (reads in flight); nothing was sent.', false, 'QUEUED');
+      throw e;
+    } finally {
+      wait.done();
+    }
   }
 
   private async read(

@@ -490,3 +490,29 @@ describe('a catalogue lookup its only caller leaves', () => {
     }
   });
 });
+
+describe('a poll queued behind a slow read that holds the only read slot', () => {
+  it('ends within its own wait', async () => {
+    const c = await open({ RUNWARE_MAX_CONCURRENCY: '1' });
+    try {
+      const submit = async (prompt: string): Promise<string> => {
+        const r = await c.client.callTool({
+          name: 'runware_text_to_image',
+          arguments: { prompt, width: 512, height: 512, waitSeconds: 0 },
+        });
+        return (r.structuredContent as { taskUUID: string }).taskUUID;
+      };
+      const [a, b] = [await submit('a castle read slowly'), await submit('a castle read quickly')];
+      // The next getResponse is held 4 s before it is answered.
+      sim.state.addFaults({ kind: 'latency', ms: 4000, taskType: 'getResponse' });
+      const slow = c.client.callTool({ name: 'runware_poll', arguments: { taskUUID: a, waitSeconds: 0 } });
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = Date.now();
+      await c.client.callTool({ name: 'runware_poll', arguments: { taskUUID: b, waitSeconds: 1 } });
+      expect(Date.now() - t0).toBeLessThan(3000);
+      await slow;
+    } finally {
+      await c.close();
+    }
+  });
+});
