@@ -26,8 +26,12 @@ const simLog = async (): Promise<Array<{ surface: string; path: string; status?:
     }
   ).requests;
 const runwayRequests = async () => (await simLog()).filter((e) => ['runway', 'useapi', 'makevid'].includes(e.surface));
-const newTask = async (provider: string, scenario = 'success', durationMs = 30_000): Promise<string> =>
-  String((await post('/runway/tasks', { provider, scenario, durationMs })).id);
+const newTask = async (
+  provider: string,
+  scenario = 'success',
+  durationMs = 30_000,
+  clockAt?: number,
+): Promise<string> => String((await post('/runway/tasks', { provider, scenario, durationMs, clockAt })).id);
 
 async function call(
   name: string,
@@ -65,10 +69,17 @@ afterAll(async () => {
 
 describe.each(['runway', 'useapi', 'makevid'] as const)('%s', (provider) => {
   it('a task moves PENDING -> RUNNING -> SUCCEEDED while waiting, with monotonic progress', async () => {
-    // Long enough that the first poll sees PENDING even on a loaded machine.
-    const id = await newTask(provider, 'success', 80_000);
+    // The task's clock is the test's: queued until the wait has reported it queued, then running
+    // until it has reported that, then finished. Each phase is seen whatever the machine's load.
+    const id = await newTask(provider, 'success', 80_000, 0);
     const seen: Array<{ progress: number; message?: string }> = [];
-    const r = await call('runway_get_task', { id, waitSeconds: 30 }, (p) => seen.push(p));
+    const moves: Array<Promise<unknown>> = [];
+    const r = await call('runway_get_task', { id, waitSeconds: 30 }, (p) => {
+      seen.push(p);
+      if (/^queued/.test(p.message ?? '')) moves.push(post('/runway/clock', { id, at: 0.5 }));
+      if (/^running/.test(p.message ?? '')) moves.push(post('/runway/clock', { id, at: 1 }));
+    });
+    await Promise.all(moves);
     expect(r.isError, text(r)).toBeFalsy();
     const v = r.structuredContent as {
       id: string;
