@@ -277,7 +277,7 @@ describe('simulator subcommand', () => {
     const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 100 && !out.trim().endsWith('}'); i++) await sleep(30);
+    await waitFor(() => out.trim().endsWith('}'), { timeoutMs: 15_000, what: "the simulator's address" });
     const info = JSON.parse(out) as { simulator: { runwareUrl: string }; env: Record<string, string> };
     const res = await fetch(info.simulator.runwareUrl, {
       method: 'POST',
