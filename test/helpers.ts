@@ -105,6 +105,28 @@ export function clientFor(
 }
 
 /** Everything a test file captured, checked for canaries at the end. */
+/**
+ * Escapes of single characters decoded, once (percent bytes, HTML references, JSON/JS escapes): a
+ * secret spelled one escaped character at a time reads plainly here. Written apart from the
+ * scrubber's reader view on purpose, so a test's verdict does not share the scrubber's mistakes.
+ */
+export function decodeEscapes(text: string): string {
+  const ch = (code: number): string => (code >= 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '');
+  return text
+    .replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run.replace(/%([0-9a-f]{2})/gi, (_, h: string) => ch(parseInt(h, 16)));
+      }
+    })
+    .replace(/&#x([0-9a-f]{1,6});?/gi, (_, h: string) => ch(parseInt(h, 16)))
+    .replace(/&#([0-9]{1,7});?/g, (_, d: string) => ch(parseInt(d, 10)))
+    .replace(/\\+u\{([0-9a-f]{1,6})\}/gi, (_, h: string) => ch(parseInt(h, 16)))
+    .replace(/\\+u([0-9a-f]{4})/gi, (_, h: string) => ch(parseInt(h, 16)))
+    .replace(/\\+x([0-9a-f]{2})/gi, (_, h: string) => ch(parseInt(h, 16)));
+}
+
 export class Capture {
   readonly texts: string[] = [];
   readonly dirs: string[] = [];
@@ -143,13 +165,18 @@ export class Capture {
         if (!hit.has(n.c) && (n.folded ? lower.includes(n.f.toLowerCase()) : text.includes(n.f))) hit.add(n.c);
       for (const c of hit) found.push(`${where}: ${c}`);
     };
-    this.texts.forEach((t, i) => scan(t, `capture #${i}`));
+    const scanBoth = (text: string, where: string): void => {
+      scan(text, where);
+      const decoded = decodeEscapes(text);
+      if (decoded !== text) scan(decoded, `${where} (escapes decoded)`);
+    };
+    this.texts.forEach((t, i) => scanBoth(t, `capture #${i}`));
     const walk = (d: string): void => {
       for (const f of readdirSync(d)) {
         const p = join(d, f);
-        scan(f, `file name in ${d}`);
+        scanBoth(f, `file name in ${d}`);
         if (statSync(p).isDirectory()) walk(p);
-        else scan(readFileSync(p, 'latin1'), p);
+        else scanBoth(readFileSync(p, 'latin1'), p);
       }
     };
     this.dirs.forEach(walk);

@@ -208,6 +208,8 @@ export function describeSaveError(e: unknown): string {
     ENAMETOOLONG: 'the file name is too long',
     EISDIR: 'the target is a directory',
   };
-  const base = code && why[code] ? why[code] : e instanceof Error ? e.message : String(e);
+  // A name created through a held directory reads /proc/self/fd/N/name: the name alone says more.
+  const message = (e instanceof Error ? e.message : String(e)).replace(/\/proc\/self\/fd\/\d+\//g, '');
+  const base = code && why[code] ? why[code] : message;
   return `not saved: ${base}. The task ran; use its URL, or poll it again with another saveTo.`;
 }

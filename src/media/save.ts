@@ -149,44 +149,47 @@ export async function writeNew(
   bytes: Uint8Array,
   roots: string[],
 ): Promise<string> {
-  const { realDir, realRoots } = await checkedDir(dir, roots);
-  const stem = safeBasename(name);
-  const safeExt = safeBasename(ext, 'bin');
-  for (let i = 0; i < 1000; i++) {
-    const path = join(realDir, `${stem}${i === 0 ? '' : `-${i}`}.${safeExt}`);
-    // Checked at the moment of writing, whatever the name's origin.
-    if (dirname(path) !== realDir || !realRoots.some((r) => inside(path, r)))
-      throw new PolicyError('saveTo', 'the file name would land outside the allowed output directories');
-    let handle;
-    try {
-      handle = await open(
-        path,
-        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
-        0o644,
-      );
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST' || (e as NodeJS.ErrnoException).code === 'ELOOP') continue;
-      throw e;
+  const held = await holdDir(dir, roots);
+  try {
+    const stem = safeBasename(name);
+    const safeExt = safeBasename(ext, 'bin');
+    for (let i = 0; i < 1000; i++) {
+      const file = `${stem}${i === 0 ? '' : `-${i}`}.${safeExt}`;
+      let handle;
+      try {
+        handle = await open(
+          held.at(file),
+          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
+          0o644,
+        );
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST' || (e as NodeJS.ErrnoException).code === 'ELOOP') continue;
+        throw e;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      let path: string;
+      try {
+        path = await held.settle(file, handle);
+        // A write has a deadline too (a hung network file system must not hold the call for ever).
+        await Promise.race([
+          handle.writeFile(bytes),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`writing ${path} took over ${WRITE_TIMEOUT_MS / 1000} s`)),
+              WRITE_TIMEOUT_MS,
+            );
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+        await handle.close();
+      }
+      return path;
     }
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // A write has a deadline too (a hung network file system must not hold the call for ever).
-      await Promise.race([
-        handle.writeFile(bytes),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`writing ${path} took over ${WRITE_TIMEOUT_MS / 1000} s`)),
-            WRITE_TIMEOUT_MS,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-      await handle.close();
-    }
-    return path;
+    throw new PolicyError('saveTo', `too many files named ${name} already exist in ${dir}`);
+  } finally {
+    await held.release();
   }
-  throw new PolicyError('saveTo', `too many files named ${name} already exist in ${dir}`);
 }
 
 /** `dir` made, then proved (by its real path, after mkdir) to lie inside a root. */
@@ -195,9 +198,89 @@ async function checkedDir(dir: string, roots: string[]): Promise<{ realDir: stri
   // Re-check after mkdir: a directory swapped for a symlink must not move the write outside.
   const realDir = await realpath(dir);
   const realRoots = await Promise.all(roots.map((r) => realAncestor(resolve(r))));
-  if (!realRoots.some((r) => inside(realDir, r)))
-    throw new PolicyError('saveTo', 'the target directory resolves outside the allowed output directories');
+  if (!realRoots.some((r) => inside(realDir, r))) throw outsideRoots();
   return { realDir, realRoots };
+}
+
+const outsideRoots = (): PolicyError =>
+  new PolicyError('saveTo', 'the target directory resolves outside the allowed output directories');
+
+/**
+ * The directory files are created in, held open from its check to the last write. On Linux every
+ * name is created through the held descriptor (`/proc/self/fd/N/name`, the kernel's openat): a
+ * directory on the way swapped for a symlink after the check cannot move a write elsewhere, and
+ * each file opened is checked again where the kernel says it is. Elsewhere, names go by the real
+ * path checked just before.
+ */
+interface HeldDir {
+  /** The directory, for messages. */
+  readonly shown: string;
+  /** The name as opened. */
+  at(file: string): string;
+  /**
+   * Where a file just created really is (by its own descriptor when given, else the held directory's),
+   * to report; one found outside every root is removed and refused.
+   */
+  settle(file: string, handle?: FileHandle): Promise<string>;
+  release(): Promise<void>;
+}
+
+/** Where the kernel says an open descriptor is; undefined without /proc. */
+const whereIs = (fd: number): Promise<string | undefined> =>
+  process.platform === 'linux' ? realpath(`/proc/self/fd/${fd}`).catch(() => undefined) : Promise.resolve(undefined);
+
+/** A name made by safeBasename is one path component; anything else would leave the directory. */
+function oneComponent(file: string): string {
+  if (
+    file === '' ||
+    file === '.' ||
+    file === '..' ||
+    basename(file) !== file ||
+    file.includes('/') ||
+    file.includes(sep)
+  )
+    throw new PolicyError('saveTo', 'the file name would land outside the allowed output directories');
+  return file;
+}
+
+async function holdDir(dir: string, roots: string[]): Promise<HeldDir> {
+  const { realDir, realRoots } = await checkedDir(dir, roots);
+  const byPath: HeldDir = {
+    shown: realDir,
+    at: (file) => join(realDir, oneComponent(file)),
+    settle: async (file) => join(realDir, file),
+    release: async () => undefined,
+  };
+  if (process.platform !== 'linux' || constants.O_DIRECTORY === undefined) return byPath;
+  const dirHandle = await open(realDir, constants.O_RDONLY | constants.O_DIRECTORY | (constants.O_NOFOLLOW ?? 0));
+  let released = false;
+  const release = async (): Promise<void> => {
+    if (released) return;
+    released = true;
+    await dirHandle.close().catch(() => undefined);
+  };
+  const heldAt = await whereIs(dirHandle.fd);
+  if (heldAt === undefined) {
+    // No /proc: the real path checked a moment ago is all there is.
+    await release();
+    return byPath;
+  }
+  if (!realRoots.some((r) => inside(heldAt, r))) {
+    await release();
+    throw outsideRoots();
+  }
+  const at = (file: string): string => `/proc/self/fd/${dirHandle.fd}/${oneComponent(file)}`;
+  return {
+    shown: heldAt,
+    at,
+    settle: async (file, handle) => {
+      const where = handle ? await whereIs(handle.fd) : await whereIs(dirHandle.fd).then((d) => d && join(d, file));
+      if (where !== undefined && realRoots.some((r) => inside(where, r))) return where;
+      await unlink(at(file)).catch(() => undefined);
+      throw outsideRoots();
+    },
+    release,
+  };
 }
 
 /** A hidden file being written as it downloads, committed under its final name once the bytes say what it is. */
@@ -221,13 +304,24 @@ export interface PartFile {
  * copy), so streaming keeps every guarantee of writeNew.
  */
 export async function openPart(dir: string, roots: string[]): Promise<PartFile> {
-  const { realDir, realRoots } = await checkedDir(dir, roots);
-  const partPath = join(realDir, `.runware-${randomBytes(8).toString('hex')}.part`);
-  const handle: FileHandle = await open(
-    partPath,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
-    0o644,
-  );
+  const held = await holdDir(dir, roots);
+  const partName = `.runware-${randomBytes(8).toString('hex')}.part`;
+  const partPath = held.at(partName);
+  let handle: FileHandle;
+  try {
+    handle = await open(
+      partPath,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
+      0o644,
+    );
+    await held.settle(partName, handle).catch(async (e: unknown) => {
+      await handle.close().catch(() => undefined);
+      throw e;
+    });
+  } catch (e) {
+    await held.release();
+    throw e;
+  }
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -237,12 +331,13 @@ export async function openPart(dir: string, roots: string[]): Promise<PartFile> 
   const discard = async (): Promise<void> => {
     await close();
     await unlink(partPath).catch(() => undefined);
+    await held.release();
   };
   return {
     write: (chunk, signal) => {
       if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
       return new Promise<void>((resolveWrite, reject) => {
-        const onAbort = (): void => reject(new Error(`writing under ${realDir} did not finish in time`));
+        const onAbort = (): void => reject(new Error(`writing under ${held.shown} did not finish in time`));
         signal.addEventListener('abort', onAbort, { once: true });
         handle.write(chunk).then(
           () => {
@@ -263,30 +358,30 @@ export async function openPart(dir: string, roots: string[]): Promise<PartFile> 
       const safeExt = safeBasename(ext, 'bin');
       try {
         for (let i = 0; i < 1000; i++) {
-          const path = join(realDir, `${stem}${i === 0 ? '' : `-${i}`}.${safeExt}`);
-          if (dirname(path) !== realDir || !realRoots.some((r) => inside(path, r)))
-            throw new PolicyError('saveTo', 'the file name would land outside the allowed output directories');
+          const file = `${stem}${i === 0 ? '' : `-${i}`}.${safeExt}`;
           try {
-            await link(partPath, path);
-            return path;
+            await link(partPath, held.at(file));
+            return await held.settle(file);
           } catch (e) {
             const code = (e as NodeJS.ErrnoException).code;
-            if (code === 'EEXIST' && i === 0 && isSame && (await isSame(path))) return path;
+            if (code === 'EEXIST' && i === 0 && isSame && (await isSame(join(held.shown, file))))
+              return join(held.shown, file);
             if (code === 'EEXIST') continue;
             if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
           }
           // No hard links here (some network and FAT file systems): an exclusive copy, which also fails rather than replaces.
           try {
-            await copyFile(partPath, path, constants.COPYFILE_EXCL);
-            return path;
+            await copyFile(partPath, held.at(file), constants.COPYFILE_EXCL);
+            return await held.settle(file);
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-            if (i === 0 && isSame && (await isSame(path))) return path;
+            if (i === 0 && isSame && (await isSame(join(held.shown, file)))) return join(held.shown, file);
           }
         }
-        throw new PolicyError('saveTo', `too many files named ${name} already exist in ${realDir}`);
+        throw new PolicyError('saveTo', `too many files named ${name} already exist in ${held.shown}`);
       } finally {
         await unlink(partPath).catch(() => undefined);
+        await held.release();
       }
     },
   };

@@ -86,3 +86,5 @@ export const FILES = {
 
 /** Runware's public schema, registry and content services. */
 export const CATALOG_FETCH_MS = 5000;
+/** How long a closing context waits for the catalogue's disk copies (written beside the calls) to land. */
+export const CATALOG_FLUSH_MS = 2000;

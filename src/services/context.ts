@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { MISSING_KEY_HINT, MISSING_KEY_HINT_CLI, type Config } from '../config.js';
 import { RunwareClient, createRunwareClient } from '../runware/index.js';
 import { scaledRetry } from '../runware/retry.js';
-import { POLL, RESERVATION_GRACE_MS } from '../runware/timing.js';
+import { CATALOG_FLUSH_MS, POLL, RESERVATION_GRACE_MS } from '../runware/timing.js';
 import { Rules } from '../runware/rules.js';
 import { RunwayLookup } from '../runway/lookup.js';
 import { ModelCatalog } from '../runware/schemas/catalog.js';
@@ -19,6 +19,7 @@ import type { SharedSessions } from '../state/sessions.js';
 import type { Limiter } from '../shared/limiter.js';
 import { GlobalLimiter } from '../state/leases.js';
 import type { Logger } from '../shared/log.js';
+import { settledWithin } from '../shared/time.js';
 
 /** Who reads the results (its setup hints differ); next steps are data that each front-end words itself. */
 export type Frontend = 'mcp' | 'cli';
@@ -178,6 +179,8 @@ export class AppContext {
 
   async close(): Promise<void> {
     this.globalLimiter?.close();
+    // A one-shot command keeps the catalogue copies it fetched for the next run, if the disk is quick about it.
+    if (this.modelCatalog) await settledWithin(this.modelCatalog.whenWritten(), CATALOG_FLUSH_MS);
     // The journal closes the shared Redis connection when it holds it.
     await this.journal.close();
     await this.runwareClient?.close();

@@ -9,7 +9,8 @@
  * - `forLog`: all of the above, plus URL signatures and anything shaped like a
  *   JWT, because logs must never hold a working capability link.
  */
-import { foldEach, indexable, NeedleIndex, WINDOW } from './needles.js';
+import { foldEach, foldUnit, indexable, NeedleIndex, WINDOW } from './needles.js';
+import { mayEscape, mayHide, readerView } from './reader-view.js';
 
 export const REDACTED = '[REDACTED]';
 
@@ -102,11 +103,11 @@ interface Registered {
  */
 const SUSPECT = /bearer|basic|eyJ|pass|secret|api[-_]?key|token|authorization|cookie|jwt/i;
 
-/** Format characters (zero-width, bidi controls, soft hyphen, tags): invisible where text is shown. */
-const INVISIBLE = /\p{Cf}/u;
-const INVISIBLE_CHAR = /^\p{Cf}$/u;
-/** Whether `text` holds a format character; an ASCII text (as most are) is told apart first, four times as fast. */
-const mayHide = (text: string): boolean => Buffer.byteLength(text) !== text.length && INVISIBLE.test(text);
+/** Whether a search of `text` as it is may miss what a reader sees: escapes to decode, invisible characters. */
+const mayDisguise = (text: string): boolean => mayEscape(text) || mayHide(text);
+
+/** What escapes are made of: an escape decoded to one of these may be half of another (`%2562` is `%62`, then `b`). */
+const ESCAPE_PARTS = '%&#;\\{}0123456789abcdefABCDEFuUxXamp';
 
 export class Scrubber {
   private readonly registered = new Map<string, Registered>();
@@ -114,6 +115,17 @@ export class Scrubber {
   private escapes = false;
   /** Every form of every secret, searched in one pass; undefined when one is not ASCII (then one indexOf per form). */
   private index: NeedleIndex | undefined;
+  /** ASCII characters, by code, that some form holds (either case) or that escapes are made of. */
+  private readonly wantedAscii = new Uint8Array(128);
+  /** Whether some form holds a character that is not ASCII. */
+  private wantsWide = false;
+  /** Whether an escape decoded to `cp` can be part of a form: else the reader's view of a text is not worth a search. */
+  private readonly wanted = (cp: number): boolean => {
+    if (cp < 128) return this.wantedAscii[cp] === 1;
+    if (cp > 0xffff) return true;
+    const f = foldUnit(String.fromCharCode(cp)).charCodeAt(0);
+    return f < 128 ? this.wantedAscii[f] === 1 : this.wantsWide;
+  };
 
   /** Registers secret values (keys, tokens, passwords) to scrub everywhere. */
   addSecrets(...values: Array<string | undefined | null>): void {
@@ -141,6 +153,7 @@ export class Scrubber {
         exact: [...b64].sort((a, b) => b.length - a.length),
         windows: [...windows],
       });
+      this.want(ESCAPE_PARTS + forms.join(''));
     }
     const all = [...this.registered.values()];
     const folded = all.flatMap((r) => [...r.folded, ...r.windows]);
@@ -148,33 +161,30 @@ export class Scrubber {
     this.index = indexable([...folded, ...exact]) ? new NeedleIndex(folded, exact) : undefined;
   }
 
+  /** Marks the characters of `chars`, in either case, as wanted. */
+  private want(chars: string): void {
+    for (const c of [...new Set(chars + chars.toLowerCase() + chars.toUpperCase())].map((x) => x.charCodeAt(0))) {
+      if (c < 128) this.wantedAscii[c] = 1;
+      else this.wantsWide = true;
+    }
+  }
+
   /** Whether `text` contains any registered secret, in any form. */
   containsSecret(text: string): boolean {
     const hit = this.index?.find(text, true);
-    if (hit && (hit.length > 0 || !mayHide(text))) return hit.length > 0;
+    if (hit && (hit.length > 0 || !mayDisguise(text))) return hit.length > 0;
     return this.ranges(text).length > 0;
   }
 
-  /** Character ranges of `text` that hold a secret in some form, with or without invisible characters inside it. */
+  /**
+   * Character ranges of `text` that hold a secret in some form: as it is, and as a reader takes it (escapes such as
+   * `%62`, `&#98;`, `\u0062` decoded, invisible characters between its pieces dropped), each escape replaced whole.
+   */
   private ranges(text: string): Array<[number, number]> {
     if (this.registered.size === 0 || text.length === 0) return [];
     const found = this.find(text);
-    if (mayHide(text)) {
-      // Zero-width spaces, bidi controls, soft hyphens between a secret's pieces hide it from a search and not from a reader.
-      const kept: number[] = [];
-      let seen = '';
-      for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        // A tag character (U+E0000 block) is a surrogate pair: both units go.
-        const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? text.slice(i, i + 2) : text[i]!;
-        if (INVISIBLE_CHAR.test(pair)) i += pair.length - 1;
-        else {
-          kept.push(i);
-          seen += text[i];
-        }
-      }
-      for (const [a, b] of this.find(seen)) found.push([kept[a]!, kept[b - 1]! + 1]);
-    }
+    const view = readerView(text, this.wanted);
+    if (view) for (const [a, b] of this.find(view.text)) found.push([view.from[a]!, view.to[b - 1]!]);
     if (found.length === 0) return [];
     found.sort((a, b) => a[0] - b[0]);
     const merged: Array<[number, number]> = [found[0]!];

@@ -19,6 +19,22 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Waits for `p` (whose failure is ignored), but no longer than `ms`; the timer does not hold the process. */
+export function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    late,
+  ]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Resolves two turns of the event loop from now: undici writes a request from an
  * immediate, so work begun after this runs while the request is on the wire.

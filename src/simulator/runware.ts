@@ -187,14 +187,20 @@ class TaskFailure extends Error {
   }
 }
 
-/** Hostile mode: the key as other encoders spell it (hex, base64 off its alignment, in a URL, in JSON of JSON, halved). */
+/**
+ * Hostile mode: the key as other encoders spell it (hex, base64 off its alignment, in a URL, in JSON of JSON, halved,
+ * percent-encoded byte by byte in mixed-case hex, as HTML references).
+ */
 export function keyInOddSpellings(key: string): string {
+  const bytes = [...Buffer.from(key)];
   return [
     Buffer.from(key).toString('hex').toUpperCase(),
     Buffer.from(`:${key}`).toString('base64url'),
     `https://runware.test/v1?key=${encodeURIComponent(key)}&x=1`,
     JSON.stringify(JSON.stringify({ auth: key })),
     `${key.slice(0, key.length >> 1)} / ${key.slice(key.length >> 1)}`,
+    bytes.map((b, i) => `%${i % 2 ? b.toString(16).toUpperCase() : b.toString(16)}`).join(''),
+    bytes.map((b) => `&#${b};`).join(''),
   ].join('; ');
 }
 

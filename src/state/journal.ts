@@ -28,18 +28,36 @@ import { Durations } from './durations.js';
 const DRY_RUN_FACT = 'dryRun.mode';
 const DRY_RUN_FACT_TTL_MS = 24 * 3_600_000;
 
-/** Rounds of read, build and write-if-unchanged before an outcome is written regardless. */
-const WRITE_ROUNDS = 5;
-/** Rounds before saved paths give up (then a later poll saves those outputs again, under new names). */
-const SAVE_ROUNDS = 8;
+/**
+ * How long a writer of a task record (an outcome, saved paths) keeps reading, building and writing
+ * over the very text it read while other writers change it. No round count ends it, and no write is
+ * ever made regardless: an unconditional write drops what another writer recorded in between (its
+ * saved files, a delivered status, a settled cost). Unbounded rounds end on their own: a compare
+ * fails only because another call's write landed, and each call writes once and is done, so a writer
+ * collides at most once per write made during its life. The deadline bounds only a record rewritten
+ * without pause (a store at fault); past it nothing is written over the record and the caller is
+ * told (recordOutcome's note, recordSaves' warning). A merge inside the store would do without it,
+ * but would have to be written twice, once in Lua, whose cjson does not carry a record faithfully
+ * (empty arrays come back as objects, lone surrogates are refused, numbers are cut to 14 digits).
+ */
+const WRITE_DEADLINE_MS = 10_000;
+
+/** The longest pause between rounds: with no round limit a pause only spreads writers out, and a longer one only spends the deadline. */
+const PAUSE_MAX_MS = 1000;
 
 /**
  * A random pause before the next round, up to 2, 4, 8, 16 times what the round took (at least a
- * millisecond): writers that collided spread out instead of colliding again, however slow the store.
+ * millisecond, at most PAUSE_MAX_MS), never past the deadline: writers that collided spread out
+ * instead of colliding again, however slow the store. False when the deadline has passed (no round is left).
  */
-const backoff = (round: number, startedAt: number): Promise<void> =>
+const backoff = (round: number, startedAt: number, deadline: number): Promise<boolean> => {
+  const left = deadline - Date.now();
+  if (left <= 0) return Promise.resolve(false);
+  const spread = Math.random() * Math.max(1, Date.now() - startedAt) * 2 ** Math.min(round, 4);
+  const pause = Math.min(left, PAUSE_MAX_MS, spread);
   // Not unref'd: a short-lived process (the CLI) must not exit in the pause with its write undone.
-  new Promise((r) => setTimeout(r, Math.random() * Math.max(1, Date.now() - startedAt) * 2 ** Math.min(round, 4)));
+  return new Promise((r) => setTimeout(() => r(true), pause));
+};
 
 /** A task that delivered its results does not go back to running, or fail, under the same UUID. */
 const DELIVERED: ReadonlySet<string> = new Set(['success', 'partial']);
@@ -87,6 +105,8 @@ export interface JournalOptions {
    * may be released (see docs/recovery.md). Default 90 s.
    */
   leaseMs?: number;
+  /** How long a writer of one task record keeps trying while others change it (default 10 s; see WRITE_DEADLINE_MS). */
+  writeDeadlineMs?: number;
 }
 
 /** Why the store is down, since when, and when it is tried again. */
@@ -622,6 +642,7 @@ export class Journal implements ClientLedger {
       try {
         const over = await this.write(store, task, o, callFields(call).saveTo);
         this.healthy();
+        if (over === 'unwritten') return { written: false, note: this.unwrittenNote(o) };
         for (const x of over)
           this.opts.logger.warn(
             `task ${x.taskUUID} cost ${money(x.chargedUsd)}, ${money(x.usd)} more than its reservation of ${money(x.reservedUsd)} (quoted from ${x.source}); recorded as an overrun`,
@@ -644,16 +665,43 @@ export class Journal implements ClientLedger {
     }
   }
 
+  private get writeDeadlineMs(): number {
+    return this.opts.writeDeadlineMs ?? WRITE_DEADLINE_MS;
+  }
+
+  /** The result's line about an outcome that met its deadline unwritten (see WRITE_DEADLINE_MS). */
+  private unwrittenNote(o: OutcomeRecord): string {
+    return `Not recorded in the task journal: other writers kept changing this task's record for ${this.writeDeadlineMs / 1000} s, so nothing was written over what they recorded${DELIVERED.has(o.status) && o.costKnown ? ' (its charge is counted)' : ''}. The result here is complete; poll taskUUID ${o.taskUUID} again to record it.`;
+  }
+
+  /**
+   * An outcome whose record kept changing past the deadline: the record is left as the other writers
+   * made it. A known charge is still settled on its own (a settlement replaces the reservation, so
+   * settling the same charge again changes nothing): the day's spend never misses it.
+   */
+  private async unwritten(store: StateStore, o: OutcomeRecord, prior: TaskRecord | undefined): Promise<'unwritten'> {
+    this.opts.logger.warn(
+      `the outcome of task ${o.taskUUID} was not journaled: its record kept changing for ${this.writeDeadlineMs / 1000} s`,
+    );
+    if (DELIVERED.has(o.status) && o.costKnown) {
+      await store.settle(o.taskUUID, o.cost ?? 0);
+      // Counted as a written outcome is: once, unless the record read already had a cost.
+      if (!prior || prior.cost === undefined) this.sessionSpend += o.cost ?? 0;
+    }
+    return 'unwritten';
+  }
+
   private async write(
     store: StateStore,
     task: LedgerTask | undefined,
     o: OutcomeRecord,
     saveTo: string | undefined,
-  ): Promise<Overrun[]> {
+  ): Promise<Overrun[] | 'unwritten'> {
     const known = this.roots.get(o.taskUUID) ?? (task ? this.roots.get(task.taskUUID) : undefined);
+    const deadline = Date.now() + this.writeDeadlineMs;
     // Read, build, and write over the very record that was read: a save or an outcome recorded in between
-    // (by this process or another) is read again and kept, never overwritten by an older copy. After a few
-    // rounds of such races the outcome is written regardless: it must not be lost.
+    // (by this process or another) is read again and kept, never overwritten by an older copy; rounds go
+    // on until the write lands or the deadline passes (WRITE_DEADLINE_MS says why nothing is written regardless).
     for (let round = 1; ; round++) {
       const startedAt = Date.now();
       // A task of another process: its stored record says what it is and which lineage it belongs to.
@@ -669,8 +717,11 @@ export class Journal implements ClientLedger {
       const prior = at?.record;
       // A task already recorded with its results keeps them against a late "still running" (a wait that
       // ran out, an older poll) or a failure (a poll after its results expired): its status, cost and
-      // files stay, and its settled charge is not settled again at 0.
-      if (prior?.taskUUID === o.taskUUID && DELIVERED.has(prior.status) && !DELIVERED.has(o.status)) return [];
+      // files stay, and its settled charge is not settled again at 0. So does a lineage whose retry delivered
+      // against a late outcome of an earlier UUID (a poll of the one that failed), which would name the record
+      // after that UUID and leave the retry's unfindable.
+      const ours = prior?.taskUUID === o.taskUUID || prior?.attempts.some((a) => a.taskUUID === o.taskUUID);
+      if (prior && ours && DELIVERED.has(prior.status) && !DELIVERED.has(o.status)) return [];
       const now = new Date().toISOString();
       const rec = this.toRecord(
         task ?? taskOf(prior!, o.taskUUID),
@@ -698,13 +749,10 @@ export class Journal implements ClientLedger {
       // Written where the record read is stored (a lineage another process began may be keyed by a UUID
       // this one never saw): the text compared is then the text under that very key.
       const key = at?.root ?? root;
-      const over =
-        round < WRITE_ROUNDS
-          ? await store.finishIfUnchanged(key, rec, settlements, at?.text ?? null)
-          : await store.finish(key, rec, settlements);
+      const over = await store.finishIfUnchanged(key, rec, settlements, at?.text ?? null);
       if (over === 'changed') {
-        await backoff(round, startedAt);
-        continue;
+        if (await backoff(round, startedAt, deadline)) continue;
+        return this.unwritten(store, o, prior);
       }
       this.changed(key, rec);
       if (DELIVERED.has(o.status) && (!prior || prior.cost === undefined)) this.sessionSpend += rec.cost ?? 0;
@@ -718,11 +766,12 @@ export class Journal implements ClientLedger {
     await (await this.store.catch(() => undefined))?.close().catch(() => undefined);
   }
 
-  /** Saved paths for a task's outputs, by output index; written over the very record read, as write() is. */
+  /** Saved paths for a task's outputs, by output index; written over the very record read, as write() is, until the deadline. */
   async recordSaves(uuid: string, paths: Array<string | undefined>, uuids?: Array<string | undefined>): Promise<void> {
     try {
       const store = await this.state();
-      for (let round = 0; round < SAVE_ROUNDS; round++) {
+      const deadline = Date.now() + this.writeDeadlineMs;
+      for (let round = 1; ; round++) {
         const startedAt = Date.now();
         const found = await store.readTask(uuid);
         if (!found) return;
@@ -738,13 +787,16 @@ export class Journal implements ClientLedger {
         });
         const updated = { ...rec, updatedAt: new Date().toISOString() };
         if (!(await store.putTaskIfUnchanged(found.root, updated, found.text))) {
-          if (round + 1 < SAVE_ROUNDS) await backoff(round + 1, startedAt);
-          continue;
+          if (await backoff(round, startedAt, deadline)) continue;
+          break;
         }
         this.changed(found.root, updated);
         return;
       }
-      this.opts.logger.warn(`the saved files of task ${uuid} were not recorded: its record kept changing`);
+      // Only a record rewritten without pause gets here (see WRITE_DEADLINE_MS); the files stay where they are.
+      this.opts.logger.warn(
+        `the saved files of task ${uuid} were not recorded: its record kept changing for ${this.writeDeadlineMs / 1000} s (a later poll with saveTo saves those outputs again, under new names)`,
+      );
     } catch {
       // The journal is a record, not a gate: a failure here never loses the result.
     }

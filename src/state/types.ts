@@ -162,7 +162,8 @@ export interface StateStore {
   finish(rootUuid: string, record: TaskRecord, settlements: Array<[uuid: string, actual: number]>): Promise<Overrun[]>;
   /**
    * finish, in the same atomic step only if the record stored under `rootUuid` is still the text
-   * `expected` (null: still none). Otherwise nothing is written or settled, and it says `changed`.
+   * `expected` (null: still none; a stored text that is not a record, which readTask skips, counts as
+   * none). Otherwise nothing is written or settled, and it says `changed`.
    */
   finishIfUnchanged(
     rootUuid: string,

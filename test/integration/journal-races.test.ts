@@ -102,23 +102,28 @@ describe('two writers of one task record', () => {
 });
 
 describe('a record that keeps changing under every write', () => {
-  it('still gets its outcome (written regardless after a few rounds); its saved files give up, saying so', async () => {
+  it('is never written over: the outcome and the saved files end at their deadline, saying so', async () => {
     const state = SqliteState.open(mkdtempSync(join(tmpdir(), 'rw-races-')));
     let conditional = 0;
+    let regardless = 0;
     const spied: StateStore = Object.assign(Object.create(state) as StateStore, {
       finishIfUnchanged: async () => (conditional++, 'changed' as const),
       putTaskIfUnchanged: async () => false,
+      finish: async () => (regardless++, []),
     });
     const warnings: string[] = [];
     const logger = new Logger('warning');
     logger.warn = (m: string) => void warnings.push(m);
-    const journal = new Journal({ open: async () => spied, logger, maxSpendUsd: undefined });
+    const journal = new Journal({ open: async () => spied, logger, maxSpendUsd: undefined, writeDeadlineMs: 200 });
     await journal.admit([task], []);
-    expect((await journal.recordOutcome(task, outcome('success'))).written).toBe(true);
-    expect((await state.getTask(U))?.status).toBe('success');
-    expect(conditional).toBe(4);
+    const r = await journal.recordOutcome(task, outcome('success'));
+    expect(r).toMatchObject({ written: false, note: expect.stringMatching(`poll taskUUID ${U} again`) });
+    expect((await state.getTask(U))?.status).toBe('submitted');
+    expect(conditional).toBeGreaterThan(4);
+    expect(regardless).toBe(0);
     await journal.recordSaves(U, ['/out/a.png'], ['out-1']);
-    expect((await state.getTask(U))?.outputs[0]?.savedTo).toBeUndefined();
+    expect((await state.getTask(U))?.outputs).toEqual([]);
+    expect(warnings.join('\n')).toMatch(/outcome of task .* was not journaled: its record kept changing for 0.2 s/);
     expect(warnings.join('\n')).toMatch(/saved files of task .* were not recorded: its record kept changing/);
     await journal.close();
   });

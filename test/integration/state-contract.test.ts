@@ -246,6 +246,28 @@ for (const [name, open, available] of stores) {
       await s.close();
     });
 
+    it('writes over a stored text that is not a record as over none, and only while it is still that text', async () => {
+      const s = await open();
+      await s.putTask('junk', record('junk'));
+      // A hand edit or another program's value: readTask skips it, so a writer that read nothing expects none.
+      const raw = (text: string): Promise<unknown> =>
+        s instanceof SqliteState
+          ? Promise.resolve(
+              (s as unknown as { db: { prepare(q: string): { run(...a: unknown[]): unknown } } }).db
+                .prepare('UPDATE tasks SET record = ? WHERE root = ?')
+                .run(text, 'junk'),
+            )
+          : (s as RedisState).redis.sendCommand(['SET', `${(s as RedisState).prefix}task:junk`, text]);
+      await raw('{"taskUUID": not json');
+      expect(await s.readTask('junk')).toBeUndefined();
+      expect(await s.finishIfUnchanged('junk', record('junk', { status: 'success' }), [], null)).toEqual([]);
+      expect((await s.readTask('junk'))?.record.status).toBe('success');
+      // A readable record is never taken for none.
+      expect(await s.putTaskIfUnchanged('junk', record('junk', { status: 'error' }), null)).toBe(false);
+      expect((await s.getTask('junk'))?.status).toBe('success');
+      await s.close();
+    });
+
     it('never answers for a task of the same batch: each admitted UUID is its own lineage', async () => {
       const s = await open();
       const image = record('img', { numberResults: 2, request: { taskUUID: 'img' } });

@@ -60,6 +60,18 @@ describe('a saved file name', () => {
     }
   });
 
+  it('is rewritten when it holds the key escaped one character at a time', () => {
+    const key = 'CANARYrunwareKEY-5f1c9e27a0b84d3c';
+    scrubber.addSecrets(key);
+    const codes = [...key].map((c) => c.charCodeAt(0));
+    for (const name of [
+      `${codes.map((c) => `%${c.toString(16)}`).join('')}.png`,
+      `${codes.map((c) => `&#${c};`).join('')}.png`,
+      `img-${codes.map((c, i) => (i % 2 ? String.fromCharCode(c) : `\\u00${c.toString(16)}`)).join('')}.png`,
+    ])
+      expect(safeBasename(name), name).toMatch(/^output-[0-9a-f]{16}$/);
+  });
+
   it('is still rewritten when what it carries besides that text holds a run of a key', () => {
     scrubber.addSecrets('zz-0123456789abcdef-key');
     expect(safeBasename('runware-0123456789ab')).toMatch(/^output-[0-9a-f]{16}$/);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { indexable, NeedleIndex, WINDOW } from '../../src/shared/needles.js';
+import { readerView } from '../../src/shared/reader-view.js';
 import { Scrubber } from '../../src/shared/redact.js';
 
 /** What the index must find: every occurrence of every needle, one indexOf at a time, each character folded alone (NFKC, then lowercase). */
@@ -135,5 +136,47 @@ describe('the scan per form (secrets that are not ASCII)', () => {
             secret.slice(i, i + 10).toLowerCase(),
           );
     }
+  });
+});
+
+describe("the reader's view (escapes decoded, invisible characters dropped)", () => {
+  /** Each unit of the view with the original text that spells it. */
+  const spans = (text: string): Array<[string, string]> => {
+    const v = readerView(text)!;
+    return [...v.text].map((c, i) => [c, text.slice(v.from[i], v.to[i])]);
+  };
+
+  it('maps each decoded character to its whole escape, and plain ones to themselves', () => {
+    expect(spans('a%62&#99;&#x064;\\u0065\\\\x66\\u{67}%u0068')).toEqual([
+      ['a', 'a'],
+      ['b', '%62'],
+      ['c', '&#99;'],
+      ['d', '&#x064;'],
+      ['e', '\\u0065'],
+      // A run of backslashes is one escape: JSON text spells a string's `\x66` as `\\x66`.
+      ['f', '\\\\x66'],
+      ['g', '\\u{67}'],
+      ['h', '%u0068'],
+    ]);
+    // UTF-8 in percent bytes is one character; a zero-width space, escaped or not, is gone.
+    expect(spans('%EF%BD%82\u200b\\u200Bc%E2%80%8Bd')).toEqual([
+      ['ｂ', '%EF%BD%82'],
+      ['c', 'c'],
+      ['d', 'd'],
+    ]);
+    // Escaped twice: the character stands for both levels.
+    expect(spans('%2562&amp;#99;')).toEqual([
+      ['b', '%2562'],
+      ['c', '&amp;#99;'],
+    ]);
+  });
+
+  it('is not made when a search of it would find nothing new', () => {
+    expect(readerView('plain ASCII, no escape')).toBeUndefined();
+    expect(readerView('a&b c%zz d\\n &#; \\u12')).toBeUndefined();
+    // `%20` decodes to a space: with no secret holding one, there is nothing to look for in the view.
+    const noSpace = (cp: number): boolean => cp !== 0x20;
+    expect(readerView('a%20fox%20in%20snow', noSpace)).toBeUndefined();
+    expect(readerView('a%20fox%62', noSpace)!.text).toBe('a foxb');
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { REDACTED, Scrubber, encodedForms, isSignedUrl, stripUrlSignature } from '../../src/shared/redact.js';
 import { Logger, type LogRecord } from '../../src/shared/log.js';
@@ -171,6 +172,11 @@ describe('Scrubber.json (the results fast path)', () => {
       'https://x.test/a.png?sig=abc',
       slashy,
       ...encodedForms(slashy),
+      // Escaped one character at a time: found in the JSON text as in each string.
+      [...key].map((c) => `%${c.charCodeAt(0).toString(16)}`).join(''),
+      [...key.slice(0, 12)].map((c) => `&#${c.charCodeAt(0)};`).join(''),
+      [...key.slice(5)].map((c) => `\\u00${c.charCodeAt(0).toString(16)}`).join(''),
+      'a%20fox &amp; \\u00e9',
     );
     const str = fc.oneof(
       fc.string(),
@@ -260,6 +266,175 @@ describe('several secrets that share pieces', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('a secret spelled one escaped character at a time', () => {
+  const key = 'bench-key-0123456789abcdef';
+  const s = new Scrubber();
+  s.addSecrets(key);
+  const hex = (c: string): string => c.charCodeAt(0).toString(16).padStart(2, '0');
+  const each = (f: (c: string, i: number) => string, text = key): string => [...text].map(f).join('');
+  const fullWidth = (c: string): string => String.fromCharCode(c.charCodeAt(0) + 0xfee0);
+
+  it.each([
+    ['percent, every byte, upper-case hex', each((c) => `%${hex(c).toUpperCase()}`)],
+    ['percent, every byte, lower-case hex', each((c) => `%${hex(c)}`)],
+    ['percent, mixed-case hex', each((c, i) => `%${i % 2 ? hex(c).toUpperCase() : hex(c)}`.replace('e', 'E'))],
+    ['percent, some bytes, among plain characters', each((c, i) => (i % 3 ? c : `%${hex(c)}`))],
+    ['percent, upper-case letters of the key', each((c) => `%${hex(c.toUpperCase())}`)],
+    ['percent, UTF-8 of full-width letters', each((c) => encodeURIComponent(fullWidth(c)))],
+    ['percent, twice (%25)', each((c) => `%25${hex(c)}`)],
+    ['%u, as escape() spells it', each((c) => `%u00${hex(c).toUpperCase()}`)],
+    ['HTML decimal references', each((c) => `&#${c.charCodeAt(0)};`)],
+    ['HTML decimal references with leading zeros', each((c) => `&#000${c.charCodeAt(0)};`)],
+    ['HTML hex references', each((c) => `&#x${hex(c)};`)],
+    ['HTML hex references, upper case and leading zeros', each((c) => `&#X00${hex(c).toUpperCase()};`)],
+    ['HTML references among plain characters', each((c, i) => (i % 2 ? c : `&#${c.charCodeAt(0)};`))],
+    ['HTML references without semicolons, where a browser still reads them', each((c) => `&#${c.charCodeAt(0)}`)],
+    ['HTML references escaped once more (&amp;#)', each((c) => `&amp;#${c.charCodeAt(0)};`)],
+    ['HTML references to full-width letters', each((c) => `&#x${(c.charCodeAt(0) + 0xfee0).toString(16)};`)],
+    ['JSON \\u escapes', each((c) => `\\u00${hex(c)}`)],
+    ['JSON \\u escapes, upper-case hex', each((c) => `\\u00${hex(c).toUpperCase()}`)],
+    ['JSON \\u escapes as JSON text spells them (\\\\u)', each((c) => `\\\\u00${hex(c)}`)],
+    ['JS \\x escapes', each((c) => `\\x${hex(c)}`)],
+    ['JS \\u{} escapes', each((c) => `\\u{${hex(c)}}`)],
+    [
+      'every form mixed, with case, full-width letters and zero-width characters',
+      each(
+        (c, i) =>
+          [
+            `%${hex(c)}`,
+            c.toUpperCase(),
+            `&#${c.charCodeAt(0)};`,
+            `\\u00${hex(c).toUpperCase()}\u200b`,
+            fullWidth(c),
+            `&#x${hex(c)};&#x200B;`,
+            `\\x${hex(c)}`,
+            `%E2%80%8B${c}`,
+          ][i % 8]!,
+      ),
+    ],
+  ])('%s: found, and replaced whole', (_how, spelled) => {
+    const text = `key: ${spelled} (echoed)`;
+    expect(s.containsSecret(text)).toBe(true);
+    expect(s.text(text)).toBe(`key: ${REDACTED} (echoed)`);
+    expect(s.json({ m: text }).text).toBe(JSON.stringify({ m: `key: ${REDACTED} (echoed)` }));
+  });
+
+  it('finds a run of 10 characters of it escaped, as it finds one plain; a shorter run is no secret', () => {
+    const run = each((c) => `%${hex(c)}`, key.slice(3, 13));
+    expect(s.text(`a ${run} b`)).toBe(`a ${REDACTED} b`);
+    const short = each((c) => `&#${c.charCodeAt(0)};`, key.slice(3, 12));
+    expect(s.text(`a ${short} b`)).toBe(`a ${short} b`);
+    // Escapes that spell no secret stay as they are.
+    for (const text of [
+      'https://x.test/a%20fox.png?q=a%26b&amp;c=%E2%9C%93',
+      'line\\nnext \\u00e9t\\u00e9 &#x1F600; &#9999999999; %zz &# \\u{110000}',
+      // Each run of the key between two wrong characters is shorter than 10.
+      `${key.slice(0, 9)}%3d${each((c) => `&#${c.charCodeAt(0)};`, key.slice(10, 19))}&#33;${key.slice(20)}`,
+    ])
+      expect(s.text(text)).toBe(text);
+  });
+
+  it('finds a secret that is not ASCII in percent-encoded UTF-8 (the scan per form)', () => {
+    const k = new Scrubber();
+    k.addSecrets('pässwörd-redis-1234');
+    expect(k.text(`x ${encodeURIComponent('pässwörd-redis-1234')} y`)).toBe(`x ${REDACTED} y`);
+    expect(k.text(`x ${each((c) => `&#${c.charCodeAt(0)};`, 'PÄSSWÖRD-REDIS-1234')} y`)).toBe(`x ${REDACTED} y`);
+  });
+});
+
+describe('escaped spellings, at random', () => {
+  const key = 'bench-key-0123456789abcdef';
+  const s = new Scrubber();
+  s.addSecrets(key);
+  interface Choice {
+    how: number;
+    upper: boolean;
+    zeros: number;
+    semi: boolean;
+    wide: boolean;
+    zeroWidth: string;
+  }
+  const choice: fc.Arbitrary<Choice> = fc.record({
+    how: fc.nat(),
+    upper: fc.boolean(),
+    zeros: fc.nat(3),
+    semi: fc.boolean(),
+    wide: fc.boolean(),
+    zeroWidth: fc.constantFrom('', '', '', '\u200b', '&#8203;', '%E2%80%8B', '\\u200B'),
+  });
+  const hex = (n: number, o: Choice, width = 0): string => {
+    const h = n.toString(16).padStart(width, '0');
+    return o.upper ? h.toUpperCase() : h;
+  };
+  /** One character in one of the spellings a reader decodes; `semi` false drops an HTML reference's semicolon. */
+  const spell = (ch: string, o: Choice, semi: boolean): string => {
+    const cp = ch.codePointAt(0)!;
+    const bytes = [...Buffer.from(ch)].map((b) => `%${hex(b, o, 2)}`).join('');
+    const end = semi ? ';' : '';
+    const forms = [
+      ch,
+      o.upper ? ch.toUpperCase() : ch.toLowerCase(),
+      bytes,
+      `&#${'0'.repeat(o.zeros)}${cp}${end}`,
+      `&#${o.upper ? 'X' : 'x'}${'0'.repeat(o.zeros)}${hex(cp, o)}${end}`,
+      `\\u${hex(cp, o, 4)}`,
+      cp < 0x100 ? `\\x${hex(cp, o, 2)}` : bytes,
+      `\\u{${'0'.repeat(o.zeros % 3)}${hex(cp, o)}}`,
+      `%u${hex(cp, o, 4)}`,
+      `&amp;#${cp};`,
+      cp < 0x80 ? `%25${hex(cp, o, 2)}` : bytes,
+    ];
+    return forms[o.how % forms.length]!;
+  };
+  const fullWidth = (c: string): string => String.fromCharCode(c.charCodeAt(0) + 0xfee0);
+  /** `text` spelled one character at a time; an HTML reference loses its semicolon only where a browser ends it anyway. */
+  const build = (text: string, cs: Choice[]): string => {
+    const chars = [...text];
+    let out = '';
+    for (let i = chars.length - 1; i >= 0; i--) {
+      const o = cs[i % cs.length]!;
+      const c = o.wide && chars[i]! < '\u0080' ? fullWidth(chars[i]!) : chars[i]!;
+      const rest = i + 1 < chars.length ? o.zeroWidth + out : '';
+      out = spell(c, o, o.semi || !/^[^0-9a-f]/i.test(rest)) + rest;
+    }
+    return out;
+  };
+  /** Text around the key that cannot extend it: no escape characters, none of its characters. */
+  const around = fc.string({
+    unit: fc.constantFrom(' ', '.', ',', ':', '"', 'x', 'w', 'z', '\n', '(', ')', 'é'),
+    maxLength: 6,
+  });
+
+  it('a random mixture of plain and escaped characters of the key is replaced whole; a text without it stays as it is', () => {
+    fc.assert(
+      fc.property(around, fc.array(choice, { minLength: 1, maxLength: 8 }), around, (before, cs, after) => {
+        const text = `${before}${build(key, cs)}${after}`;
+        expect(s.containsSecret(text), text).toBe(true);
+        expect(s.text(text), text).toBe(`${before}${REDACTED}${after}`);
+        expect((s.json({ t: text }).value as { t: string }).t, text).toBe(`${before}${REDACTED}${after}`);
+      }),
+      { numRuns: 1500 },
+    );
+    // Characters that are none of the key's, in any case, plain or escaped; pieces of the key shorter than 10, each
+    // between spaces (an escape just before one could spell its first character: `%5b` then `ench-...`).
+    const others = [...'gijlmopqrstuvwxzGIJLMOPQRSTUVWXZ !"\'()*,./:;<=>?@[]^`{|}~#%&\\éß中\u200b'];
+    const piece = fc.oneof(
+      fc.tuple(fc.constantFrom(...others), choice).map(([c, o]) => build(c, [o])),
+      fc
+        .tuple(fc.nat(key.length - 1), fc.integer({ min: 1, max: 9 }), fc.array(choice, { minLength: 1, maxLength: 4 }))
+        .map(([from, n, cs]) => ` ${build(key.slice(from, from + n), cs)} `),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const text = pieces.join('');
+        expect(s.containsSecret(text), text).toBe(false);
+        expect(s.text(text), text).toBe(text);
+      }),
+      { numRuns: 1500 },
     );
   });
 });

@@ -83,6 +83,10 @@ describe('fresh UUIDs', () => {
   });
 });
 
+/** `text` with each character escaped by `spell` (given its hex and its code). */
+const escapeEach = (text: string, spell: (hex: string, code: number) => string): string =>
+  [...text].map((c) => spell(c.charCodeAt(0).toString(16), c.charCodeAt(0))).join('');
+
 describe('payload policy', () => {
   it('refuses apiKey at any depth, naming the path', () => {
     const rules = new Rules();
@@ -128,6 +132,19 @@ describe('payload policy', () => {
     ],
     ['zero-width spaces', { p: 'split-sec\u200bret-valu\u200be-2xyzab\u200bcdefgh' }],
     ['full-width letters', { p: 'ｓｐｌｉｔ－ｓｅｃｒｅｔ－ｖａｌｕｅ－２ｘｙｚａｂｃｄｅｆｇｈ' }],
+    ['percent escapes of every byte', { p: escapeEach('split-secret-value-2xyzabcdefgh', (h) => `%${h}`) }],
+    ['HTML references', { p: escapeEach('split-secret-value-2xyzabcdefgh', (_h, c) => `&#${c};`) }],
+    ['JSON escapes', { p: escapeEach('split-secret-value-2xyzabcdefgh', (h) => `\\u00${h.toUpperCase()}`) }],
+    [
+      'fields, each escaped its own way',
+      // Each under 10 characters once decoded.
+      {
+        a: escapeEach('split-sec', (h) => `%${h}`),
+        b: escapeEach('ret-valu', (_h, c) => `&#x${c.toString(16)};`),
+        c: `e-2x${escapeEach('yzab', (h) => `\\x${h}`)}`,
+        d: 'cdefgh',
+      },
+    ],
   ])('refuses the key split across %s', (_how, settings) => {
     scrubber.addSecrets('split-secret-value-2xyzabcdefgh', 'sk_12345678901234ab');
     const e = refused(() => new Rules().prepare(img({ providerSettings: { x: settings } })));

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -260,6 +261,7 @@ describe('the catalogue cache', () => {
     now += 301_000;
     expect(await cache.get(`${base}/a`)).toMatchObject({ status: 'ok', body: { ok: '/a' } });
     expect(hits).toBe(2); // a 304
+    await cache.whenWritten();
     expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toHaveLength(1);
     // A new process, the service down, the copy stale: the disk copy still answers.
     down = true;
@@ -280,7 +282,36 @@ describe('the catalogue cache', () => {
     cacheControl = 'no-store';
     await cache.get(`${base}/private`);
     cacheControl = 'public, max-age=300';
+    await cache.whenWritten();
     expect(readdirSync(dir)).toHaveLength(0);
+  });
+
+  it('a link planted in the cache folder is never written through, and nothing but the copy is left', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-http-cache-'));
+    const victim = join(mkdtempSync(join(tmpdir(), 'rw-victim-')), 'precious.txt');
+    writeFileSync(victim, 'keep me');
+    const name = `${createHash('sha256').update(`${base}/planted`).digest('hex').slice(0, 32)}.json`;
+    // Every name a temporary copy could once be predicted by (the process id), and the final name, point at the victim.
+    symlinkSync(victim, join(dir, `${name}.${process.pid}.tmp`));
+    symlinkSync(victim, join(dir, name));
+    const cache = new HttpCache({ dir, userAgent: 't', logger });
+    expect(await cache.get(`${base}/planted`)).toMatchObject({ status: 'ok', source: 'network' });
+    await cache.whenWritten();
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    // The final name is now the copy itself (the link replaced, not followed); no temporary file remains.
+    expect(lstatSync(join(dir, name)).isFile()).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp') && !f.includes(`.${process.pid}.`))).toEqual([]);
+  });
+
+  it('a call does not wait for the disk copy: the answer comes from memory while the write is still going', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rw-http-cache-'));
+    const cache = new HttpCache({ dir, userAgent: 't', logger });
+    const got = await cache.get(`${base}/beside`);
+    expect(got).toMatchObject({ status: 'ok', source: 'network' });
+    // Nothing on disk yet in this very turn: the write was begun beside the call, not awaited by it.
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toHaveLength(0);
+    await cache.whenWritten();
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toHaveLength(1);
   });
 });
 

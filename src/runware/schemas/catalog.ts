@@ -86,6 +86,11 @@ export class ModelCatalog {
     });
   }
 
+  /** Resolves once every disk copy begun so far is written or given up (they are written beside the calls). */
+  whenWritten(): Promise<void> {
+    return this.cache.whenWritten();
+  }
+
   /** `revalidate`: ask the service even if a copy is fresh (a cached schema just refused a task). */
   async schema(air: string, signal?: AbortSignal, opts: { revalidate?: boolean } = {}): Promise<SchemaLookup> {
     // Whatever the front-end checked: what is not an AIR never goes into a URL.

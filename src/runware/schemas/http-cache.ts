@@ -4,8 +4,9 @@
  * the service cannot be reached, a stale copy (memory or disk) still answers,
  * so an offline restart keeps its schemas.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readRegularFileWithin } from '../../media/safe-read.js';
 import { undici } from '../../shared/undici.js';
@@ -147,7 +148,7 @@ export class HttpCache {
       if (res.statusCode === 304 && cached) {
         await res.body.dump();
         cached.freshUntil = this.now() + maxAgeS * 1000;
-        if (!noStore) await this.writeDisk(cached);
+        if (!noStore) this.writeBeside(cached);
         return { status: 'ok', body: cached.body, source: fromDisk ? 'disk' : 'memory' };
       }
       if (res.statusCode === 404) {
@@ -171,7 +172,7 @@ export class HttpCache {
       this.memory.set(url, entry);
       this.missing.delete(url);
       this.failed.delete(url);
-      if (!noStore) await this.writeDisk(entry);
+      if (!noStore) this.writeBeside(entry);
       return { status: 'ok', body, source: 'network' };
     } catch (e) {
       if (signal?.aborted) throw new CancelledError();
@@ -220,16 +221,47 @@ export class HttpCache {
     }
   }
 
+  private readonly writing = new Set<Promise<void>>();
+
+  /**
+   * The disk copy is written beside the call, not on its path: the answer is already in memory, and a
+   * slow or hung disk must not hold a call (a copy not written is only a copy not kept).
+   */
+  private writeBeside(e: Entry): void {
+    const w = this.writeDisk(e).finally(() => this.writing.delete(w));
+    this.writing.add(w);
+  }
+
+  /** Resolves once every disk copy begun so far is written or given up. */
+  async whenWritten(): Promise<void> {
+    while (this.writing.size) await Promise.all([...this.writing]);
+  }
+
   /** Written whole or not at all (a temporary file renamed), scrubbed like every other saved file. */
   private async writeDisk(e: Entry): Promise<void> {
     const file = this.fileFor(e.url);
     if (!file) return;
+    // An unguessable name, created exclusively: a link planted at the temporary name is never followed
+    // (and a file there never truncated); the rename replaces a link at the final name, not its target.
+    const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+    let created = false;
     try {
       await mkdir(this.opts.dir!, { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(scrubber.value(e)), { mode: 0o600 });
+      const handle = await open(
+        tmp,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
+        0o600,
+      );
+      created = true;
+      try {
+        await handle.writeFile(JSON.stringify(scrubber.value(e)));
+      } finally {
+        await handle.close();
+      }
       await rename(tmp, file);
+      created = false;
     } catch (err) {
+      if (created) await unlink(tmp).catch(() => undefined);
       this.opts.logger.debug(`schema cache not written: ${(err as Error).message}`);
     }
   }
