@@ -361,7 +361,7 @@ describe.skipIf(!hasRedis)('Redis away', () => {
     await expect(
       s.admit({ uuids: ['during'], callerUuids: [], day: utcDay(), cap: undefined, reservations: [], records: [] }),
     ).rejects.toThrow(/unreachable/);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(3000);
     expect(await s.ping()).toBe(false);
     await redis!.start();
     const back = Date.now();
