@@ -281,3 +281,26 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 20));
   }
 }
+
+/**
+ * Waits until `count` has held still for `quietMs` (a request already on the wire when something
+ * was stopped has landed, however slow the machine), and returns it; fails after `timeoutMs` if it
+ * never does (it keeps moving). A test then asserts it stays there across a further window.
+ */
+export async function settledCount(
+  count: () => number | Promise<number>,
+  opts: { quietMs?: number; timeoutMs?: number; what?: string } = {},
+): Promise<number> {
+  const quietMs = opts.quietMs ?? 500;
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  let last = await count();
+  let since = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 25));
+    const now = await count();
+    if (now !== last) [last, since] = [now, Date.now()];
+    else if (Date.now() - since >= quietMs) return now;
+    if (Date.now() >= deadline)
+      throw new Error(`${opts.what ?? 'the count'} was still moving after ${opts.timeoutMs ?? 15_000} ms`);
+  }
+}

@@ -25,7 +25,9 @@ Runway task ids that always work (here and with --simulate):
 
 Control endpoints (JSON):
   POST /__sim/runway/tasks     {"provider":"runway|useapi|makevid","scenario":"success|throttled|safety|badOutput","durationMs":12000}
-                               makes a Runway task whose clock starts now; answers {"id"}
+                               makes a Runway task whose clock starts now (or, with "clockAt":
+                               0..1, stays frozen at that share of its duration); answers {"id"}
+  POST /__sim/runway/clock     {"id","at":0..1} freezes a task's clock there; without "at" it runs on
   POST /__sim/runway/accounts  {"email","password","maxJobs","jwtToken"} adds a useapi.net account
   POST /__sim/faults           queue faults for the next Runware requests (see docs/recovery.md)
   POST /__sim/options          the UNKNOWN-behaviour switches (see docs/recovery.md)

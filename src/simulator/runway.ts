@@ -20,6 +20,10 @@ interface RunwayTask {
   model: string;
   /** Fixed snapshot (the documented example), bypassing the lifecycle. */
   fixed?: Record<string, unknown>;
+  /** A test's hand on the task's clock: its elapsed time frozen at this share of its duration. */
+  frozenAt?: number;
+  /** Where elapsed time counts from once the clock runs again (createdAt until then). */
+  clockFrom?: number;
 }
 
 export interface SimAccount {
@@ -70,12 +74,16 @@ export class RunwaySim {
     this.accounts.set(a.email, a);
   }
 
-  /** Creates a task; its clock starts now. Returns the id the provider uses. */
+  /**
+   * Creates a task; its clock starts now, or stays frozen at `clockAt` (a share of its
+   * duration: 0 queued, 0.5 running, 1 finished) until setClock moves it. Returns the id the provider uses.
+   */
   create(
     provider: RunwayProvider,
     scenario: Scenario = 'success',
     durationMs = 12_000,
     email = 'creator@example.com',
+    clockAt?: number,
   ): string {
     const uuid = randomUUID();
     this.tasks.set(uuid, {
@@ -87,8 +95,25 @@ export class RunwaySim {
       email,
       prompt: 'a lighthouse in a storm, cinematic',
       model: 'gen4_turbo',
+      ...(clockAt === undefined ? {} : { frozenAt: share(clockAt) }),
     });
     return provider === 'useapi' ? useapiTaskId(email, uuid) : uuid;
+  }
+
+  /**
+   * Freezes a task's clock at `at` (a share of its duration), or with `at` undefined lets it run
+   * on from there: tests move a task through its phases on events, not on the wall clock.
+   * Takes the id any provider gave; false when there is no such task.
+   */
+  setClock(id: string, at: number | undefined): boolean {
+    const t = this.tasks.get(id.includes('-task:') ? id.split('-task:')[1]! : id);
+    if (!t) return false;
+    if (at !== undefined) t.frozenAt = share(at);
+    else if (t.frozenAt !== undefined) {
+      t.clockFrom = Date.now() - t.frozenAt * t.durationMs;
+      delete t.frozenAt;
+    }
+    return true;
   }
 
   /** Seeds EXAMPLE_TASKS: finished a few minutes before the simulator started, so they answer at once with real dates. */
@@ -180,8 +205,8 @@ export class RunwaySim {
   }
 
   private phase(t: RunwayTask): { status: string; ratio: number | null } {
-    const el = Date.now() - t.createdAt;
     const D = Math.max(1, t.durationMs);
+    const el = t.frozenAt !== undefined ? t.frozenAt * D : Date.now() - (t.clockFrom ?? t.createdAt);
     if (el >= D)
       return { status: t.scenario === 'safety' || t.scenario === 'badOutput' ? 'FAILED' : 'SUCCEEDED', ratio: 1 };
     if (el < 0.15 * D) return { status: 'PENDING', ratio: null };
@@ -286,6 +311,8 @@ export class RunwaySim {
     return task;
   }
 }
+
+const share = (at: number): number => Math.min(1, Math.max(0, Number.isFinite(at) ? at : 0));
 
 export function useapiTaskId(email: string, uuid: string): string {
   return `user:1-runwayml:${email}-task:${uuid}`;

@@ -606,9 +606,14 @@ export class Simulator {
           (data.scenario as Scenario) ?? 'success',
           Number(data.durationMs ?? 12_000),
           (data.email as string) ?? 'creator@example.com',
+          typeof data.clockAt === 'number' ? data.clockAt : undefined,
         );
         return json(res, 200, { id });
       }
+      case 'POST /__sim/runway/clock':
+        return this.runway.setClock(String(data.id), typeof data.at === 'number' ? data.at : undefined)
+          ? json(res, 200, { ok: true })
+          : json(res, 404, { error: 'no such Runway task' });
       case 'POST /__sim/runway/accounts':
         this.runway.addAccount({
           email: String(data.email),

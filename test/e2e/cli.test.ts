@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sniffFormat } from '../../src/media/formats.js';
 import type { Simulator } from '../../src/simulator/server.js';
-import { CANARY, CLI, Capture, runCli, simEnv, startSim } from '../helpers.js';
+import { CANARY, CLI, Capture, runCli, simEnv, startSim, waitFor } from '../helpers.js';
 
 let sim: Simulator;
 const capture = new Capture();
@@ -399,7 +399,7 @@ describe('the simulator, as documented', () => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
-      for (let i = 0; i < 100 && !out.trim().endsWith('}'); i++) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => out.trim().endsWith('}'), { timeoutMs: 15_000, what: "the simulator's address" });
       const env = JSON.parse(out).env as Record<string, string>;
       for (const k of [
         'RUNWARE_API_URL',

@@ -12,7 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/server.js';
-import { CLI, Capture, simEnv, sleep, startSim } from '../helpers.js';
+import { CLI, Capture, simEnv, sleep, startSim, waitFor } from '../helpers.js';
 import { requireRedis, startRedis, type RedisHandle } from '../redis-server.js';
 
 const capture = new Capture();
@@ -349,11 +349,12 @@ describe.skipIf(!hasRedis)('three instances sharing one Redis', () => {
     });
     const uuid = String(started.structuredContent!.taskUUID);
     // The victim fills the global limit with requests held upstream, then dies holding them.
-    sim.state.holdMs = 4000;
+    // Held longer than the wait for all four to arrive may take on a busy machine.
+    sim.state.holdMs = 15_000;
     const held = Array.from({ length: 4 }, (_, k) =>
       cv.callTool({ name: 'runware_model_search', arguments: { search: `held ${k}` } }).catch(() => undefined),
     );
-    for (let i = 0; i < 200 && sim.state.inFlight < 4; i++) await sleep(10);
+    await waitFor(() => sim.state.inFlight >= 4, { timeoutMs: 10_000, what: 'four requests held upstream' });
     expect(sim.state.inFlight).toBe(4);
     victim.child.kill('SIGKILL');
     void Promise.all(held);

@@ -371,7 +371,7 @@ describe('6. the HTTP boundary', () => {
     children.push(child);
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    for (let i = 0; i < 100 && !/Streamable HTTP at (\S+)/.test(err); i++) await sleep(30);
+    await waitFor(() => /Streamable HTTP at (\S+)/.test(err), { timeoutMs: 15_000, what: 'the HTTP server to start' });
     capture.add(err);
     return /Streamable HTTP at (\S+)/.exec(err)![1]!;
   }

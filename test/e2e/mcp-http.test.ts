@@ -6,7 +6,7 @@ import { ListRootsRequestSchema, type CallToolResult } from '@modelcontextprotoc
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, Capture, runCli, sleep } from '../helpers.js';
+import { CLI, Capture, runCli, sleep, waitFor } from '../helpers.js';
 
 const capture = new Capture();
 const TOKEN = 'CANARYhttpToken-0a9b8c7d6e5f';
@@ -25,7 +25,8 @@ async function startHttp(
   let out = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 100 && !/Streamable HTTP at (\S+)/.test(err); i++) await sleep(30);
+  // A process start on a busy machine: waited for with a generous deadline.
+  await waitFor(() => /Streamable HTTP at (\S+)/.test(err), { timeoutMs: 15_000 }).catch(() => undefined);
   const url = /Streamable HTTP at (\S+)/.exec(err)?.[1];
   if (!url) throw new Error(`server did not start: ${err}`);
   return { url, stderr: () => (capture.add(err, out), err) };

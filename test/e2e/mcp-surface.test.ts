@@ -17,7 +17,7 @@ import {
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, Capture, connectStdio, simEnv, sleep, startSim } from '../helpers.js';
+import { CLI, Capture, connectStdio, settledCount, simEnv, sleep, startSim } from '../helpers.js';
 import type { Simulator } from '../../src/simulator/server.js';
 
 const capture = new Capture();
@@ -296,9 +296,8 @@ describe.each(['stdio', 'http'] as const)('over %s', (kind) => {
       );
       expect(cancelled.status).toBe('cancelled');
       expect(cancelled.statusMessage).toMatch(/polling stopped.*runware_poll/);
-      // A poll already on the wire may still land; then no more across several poll intervals.
-      await sleep(300);
-      const after = polls();
+      // A poll already on the wire may still land (however slow the machine); then no more across several poll intervals.
+      const after = await settledCount(polls, { quietMs: 300, what: 'the polls of the cancelled task' });
       await sleep(800);
       expect(polls()).toBe(after);
       const result = await client.request({ method: 'tasks/result', params: { taskId: id } }, CallToolResultSchema);

@@ -2,7 +2,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Capture, connectStdio, runCli, sleep, waitFor } from '../helpers.js';
+import { Capture, connectStdio, runCli, settledCount, sleep, waitFor } from '../helpers.js';
 
 const capture = new Capture();
 let client: Client;
@@ -26,8 +26,12 @@ const simLog = async (): Promise<Array<{ surface: string; path: string; status?:
     }
   ).requests;
 const runwayRequests = async () => (await simLog()).filter((e) => ['runway', 'useapi', 'makevid'].includes(e.surface));
-const newTask = async (provider: string, scenario = 'success', durationMs = 30_000): Promise<string> =>
-  String((await post('/runway/tasks', { provider, scenario, durationMs })).id);
+const newTask = async (
+  provider: string,
+  scenario = 'success',
+  durationMs = 30_000,
+  clockAt?: number,
+): Promise<string> => String((await post('/runway/tasks', { provider, scenario, durationMs, clockAt })).id);
 
 async function call(
   name: string,
@@ -56,8 +60,11 @@ beforeAll(async () => {
   );
   client = c.client;
   close = c.close;
-  for (let i = 0; i < 50 && !/simulator running at (\S+);/.test(c.stderr()); i++) await sleep(20);
-  control = `${/simulator running at (\S+);/.exec(c.stderr())![1]}/__sim`;
+  const line = await waitFor(() => /simulator running at (\S+);/.exec(c.stderr()), {
+    timeoutMs: 15_000,
+    what: "the simulator's address on stderr",
+  });
+  control = `${line[1]}/__sim`;
 });
 afterAll(async () => {
   await close?.();
@@ -65,10 +72,17 @@ afterAll(async () => {
 
 describe.each(['runway', 'useapi', 'makevid'] as const)('%s', (provider) => {
   it('a task moves PENDING -> RUNNING -> SUCCEEDED while waiting, with monotonic progress', async () => {
-    // Long enough that the first poll sees PENDING even on a loaded machine.
-    const id = await newTask(provider, 'success', 80_000);
+    // The task's clock is the test's: queued until the wait has reported it queued, then running
+    // until it has reported that, then finished. Each phase is seen whatever the machine's load.
+    const id = await newTask(provider, 'success', 80_000, 0);
     const seen: Array<{ progress: number; message?: string }> = [];
-    const r = await call('runway_get_task', { id, waitSeconds: 30 }, (p) => seen.push(p));
+    const moves: Array<Promise<unknown>> = [];
+    const r = await call('runway_get_task', { id, waitSeconds: 30 }, (p) => {
+      seen.push(p);
+      if (/^queued/.test(p.message ?? '')) moves.push(post('/runway/clock', { id, at: 0.5 }));
+      if (/^running/.test(p.message ?? '')) moves.push(post('/runway/clock', { id, at: 1 }));
+    });
+    await Promise.all(moves);
     expect(r.isError, text(r)).toBeFalsy();
     const v = r.structuredContent as {
       id: string;
@@ -215,9 +229,8 @@ describe('cancellation', () => {
     });
     ac.abort();
     await expect(p).rejects.toThrow();
-    // A request already on the wire may still land; after that, an absence window.
-    await sleep(100);
-    const after = await count();
+    // A request already on the wire may still land (however slow the machine); after that, an absence window.
+    const after = await settledCount(count, { what: 'the polls of the cancelled task' });
     expect(after).toBeGreaterThanOrEqual(2);
     await sleep(1000);
     expect(await count()).toBe(after);

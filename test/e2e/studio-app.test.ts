@@ -155,7 +155,9 @@ describe.skipIf(!ok)('studio MCP App in Chromium', () => {
     await expect.poll(() => video.getAttribute('src'), { timeout: 15_000 }).toMatch(/^blob:/);
     const played = await video.evaluate(async (v: VideoLike) => {
       await v.play();
-      await new Promise((r) => setTimeout(r, 300));
+      // Playing shows once the time moves: waited for with a deadline, as a busy machine may take a while.
+      const until = Date.now() + 10_000;
+      while (v.currentTime === 0 && !v.error && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       return { paused: v.paused, time: v.currentTime, error: v.error?.code ?? null };
     });
     expect(played.error).toBeNull();

@@ -135,7 +135,8 @@ describe('3. reads have a deadline and refuse what is not a regular file before 
     const errs = await Promise.all([1, 2, 3, 4].map(() => read(uri).catch((e: Error) => e)));
     rmSync(join(out, 'e.png'));
     for (const e of errs) expect(String(e)).toMatch(/not a regular file/);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // A read that blocked on the FIFO would end only at its 30 s deadline; the bound is wide for a busy machine.
+    expect(Date.now() - t0).toBeLessThan(5000);
     await client.ping();
   });
 

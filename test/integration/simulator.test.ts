@@ -205,6 +205,42 @@ describe('faults and the control endpoint', () => {
   });
 });
 
+describe('Runway task clocks', () => {
+  it('a task frozen by /__sim/runway/clock stays in its phase until moved; without "at" it runs on from there', async () => {
+    const control = sim.info.controlUrl;
+    const task = async (id: string): Promise<Record<string, unknown>> =>
+      (await (
+        await fetch(`${sim.info.runwayUrl}/v1/tasks/${id}`, {
+          headers: { authorization: `Bearer ${CANARY.runwaySecret}`, 'x-runway-version': '2024-11-06' },
+        })
+      ).json()) as Record<string, unknown>;
+    const clock = (body: Record<string, unknown>): Promise<Response> =>
+      fetch(`${control}/runway/clock`, { method: 'POST', body: JSON.stringify(body) });
+    // 10 s of task time (0.2 s at this scale), frozen at the start: queued however long it is watched.
+    const { id } = (await (
+      await fetch(`${control}/runway/tasks`, {
+        method: 'POST',
+        body: JSON.stringify({ provider: 'runway', durationMs: 10_000, clockAt: 0 }),
+      })
+    ).json()) as { id: string };
+    expect(await task(id)).toMatchObject({ status: 'PENDING' });
+    await sleep(300);
+    expect(await task(id)).toMatchObject({ status: 'PENDING' });
+    expect((await clock({ id, at: 0.575 })).status).toBe(200);
+    const running = async (): Promise<void> => {
+      const t = await task(id);
+      expect(t.status).toBe('RUNNING');
+      expect(t.progress).toBeCloseTo(0.5, 6);
+    };
+    await running();
+    await sleep(300);
+    await running();
+    expect((await clock({ id })).status).toBe(200);
+    await waitFor(async () => (await task(id)).status === 'SUCCEEDED', { what: 'the released task to finish' });
+    expect((await clock({ id: randomUUID(), at: 1 })).status).toBe(404);
+  });
+});
+
 describe('dry runs (UNKNOWN: every possibility)', () => {
   const dry = async (): Promise<Body> => {
     const res = await fetch(sim.info.runwareUrl, {
@@ -241,7 +277,7 @@ describe('simulator subcommand', () => {
     const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 100 && !out.trim().endsWith('}'); i++) await sleep(30);
+    await waitFor(() => out.trim().endsWith('}'), { timeoutMs: 15_000, what: "the simulator's address" });
     const info = JSON.parse(out) as { simulator: { runwareUrl: string }; env: Record<string, string> };
     const res = await fetch(info.simulator.runwareUrl, {
       method: 'POST',

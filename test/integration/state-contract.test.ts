@@ -361,7 +361,8 @@ describe.skipIf(!hasRedis)('Redis away', () => {
     await expect(
       s.admit({ uuids: ['during'], callerUuids: [], day: utcDay(), cap: undefined, reservations: [], records: [] }),
     ).rejects.toThrow(/unreachable/);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // Under the 2 s connect timeout: a client that queued the commands until a reconnect would wait that out.
+    expect(Date.now() - t0).toBeLessThan(1900);
     expect(await s.ping()).toBe(false);
     await redis!.start();
     const back = Date.now();

@@ -39,7 +39,9 @@ describe('a failed catalogue fetch', () => {
     now += 30_000;
     const t0 = performance.now();
     expect(await cache.get(`${base}/resolve/x`)).toMatchObject({ status: 'unavailable' });
-    expect(performance.now() - t0).toBeLessThan(50);
+    // No connection is the proof it did not ask; the bound only says it did not wait on a deadline
+    // (seconds), and is wide for a busy machine.
+    expect(performance.now() - t0).toBeLessThan(1000);
     expect(connections).toBe(1);
     // A 5xx is remembered the same way.
     answer = '503';
