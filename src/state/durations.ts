@@ -5,17 +5,13 @@
  * pays for a store read at most once in a while. Never a gate: a store that
  * cannot answer means "not learned yet".
  */
-import { DURATION_WEIGHT, type StateStore } from './types.js';
+import { DURATION_WEIGHT, saneDuration, type StateStore } from './types.js';
 
 /** How long a read is trusted before the store is asked again (another process may have learned since). */
 const FRESH_MS = 30_000;
 /** Keys kept in memory; models in use are few. */
 const KEEP = 500;
-/** Longer than any task runs: a stored time past it (or not a positive number) is junk, read as "not learned". */
-const MAX_MS = 24 * 3600_000;
-
-const sane = (ms: unknown): number | undefined =>
-  typeof ms === 'number' && Number.isFinite(ms) && ms > 0 && ms <= MAX_MS ? ms : undefined;
+const sane = saneDuration;
 
 export class Durations {
   private readonly cache = new Map<string, { ms: number | undefined; n: number; at: number }>();

@@ -14,6 +14,7 @@ import type { Logger } from '../shared/log.js';
 import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
 import {
   DURATION_WEIGHT,
+  saneDuration,
   inLineage,
   lineageUuids,
   type AdmitBatch,
@@ -477,9 +478,10 @@ export class RedisState implements StateStore {
   async learnDuration(key: string, ms: number): Promise<void> {
     const v = (await this.cmd(['HGET', `${this.prefix}durations`, key])) as string | null;
     const old = parseDuration(v);
-    const n = Number(old?.n ?? 0);
-    const prev = Number(old?.ms);
-    const next = n > 0 && Number.isFinite(prev) ? prev + (ms - prev) * Math.max(DURATION_WEIGHT, 1 / (n + 1)) : ms;
+    const prev = saneDuration(Number(old?.ms));
+    // A stored time that is junk is learned over, not folded into.
+    const n = prev === undefined ? 0 : Math.max(0, Number(old?.n ?? 0) || 0);
+    const next = n > 0 && prev !== undefined ? prev + (ms - prev) * Math.max(DURATION_WEIGHT, 1 / (n + 1)) : ms;
     await this.cmd(['HSET', `${this.prefix}durations`, key, JSON.stringify({ ms: next, n: n + 1, at: Date.now() })]);
   }
 

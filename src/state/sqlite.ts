@@ -11,6 +11,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../shared/errors.js';
 import { jobRecordOf, readAll, taskRecordOf, type Listed } from './records.js';
 import {
+  DURATION_MAX_MS,
   DURATION_WEIGHT,
   inLineage,
   lineageUuids,
@@ -78,7 +79,10 @@ function durationStatements(db: BetterSqlite3.Database): Record<string, BetterSq
   return {
     getDuration: db.prepare('SELECT ms FROM durations WHERE key = ?'),
     learnDuration: db.prepare(`INSERT INTO durations (key, ms, n, at) VALUES (@key, @ms, 1, @at)
-      ON CONFLICT (key) DO UPDATE SET ms = ms + (excluded.ms - ms) * MAX(@weight, 1.0 / (n + 1)), n = n + 1, at = excluded.at`),
+      ON CONFLICT (key) DO UPDATE SET
+        ms = CASE WHEN typeof(ms) IN ('real', 'integer') AND ms > 0 AND ms <= @max THEN ms + (excluded.ms - ms) * MAX(@weight, 1.0 / (n + 1)) ELSE excluded.ms END,
+        n = CASE WHEN typeof(ms) IN ('real', 'integer') AND ms > 0 AND ms <= @max THEN n + 1 ELSE 1 END,
+        at = excluded.at`),
   };
 }
 
@@ -640,7 +644,8 @@ export class SqliteState implements StateStore {
 
   learnDuration(key: string, ms: number): Promise<void> {
     return this.run(() => {
-      this.stmt.learnDuration!.run({ key, ms, at: Date.now(), weight: DURATION_WEIGHT });
+      // A stored time that is junk (a hand edit, an older bug) is learned over, not folded into.
+      this.stmt.learnDuration!.run({ key, ms, at: Date.now(), weight: DURATION_WEIGHT, max: DURATION_MAX_MS });
     });
   }
 

@@ -188,6 +188,11 @@ export interface StateStore {
 
 /** How much one new observation moves a typical duration (after the first few, which count more). */
 export const DURATION_WEIGHT = 0.3;
+/** Longer than any task runs: a stored time past it (or not a positive number) is junk, read as "not learned" and learned over. */
+export const DURATION_MAX_MS = 24 * 3600_000;
+/** A learned run time worth trusting, or undefined. */
+export const saneDuration = (ms: unknown): number | undefined =>
+  typeof ms === 'number' && Number.isFinite(ms) && ms > 0 && ms <= DURATION_MAX_MS ? ms : undefined;
 
 /** Jobs are kept this long unless the client asked for less. */
 export const JOB_TTL_MS = 24 * 3_600_000;

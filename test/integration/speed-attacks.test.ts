@@ -19,7 +19,7 @@ import { AppContext } from '../../src/services/context.js';
 import { Logger } from '../../src/shared/log.js';
 import { utcDay } from '../../src/state/journal.js';
 import type { Simulator } from '../../src/simulator/server.js';
-import { CANARY, clientFor, imageTask, simEnv, startSim } from '../helpers.js';
+import { CANARY, clientFor, imageTask, simEnv, startSim, waitFor } from '../helpers.js';
 import { Rules } from '../../src/runware/rules.js';
 import { WsTransport } from '../../src/runware/ws.js';
 import { HttpCache } from '../../src/runware/schemas/http-cache.js';
@@ -147,6 +147,17 @@ describe('a learned run time that is junk in the shared store', () => {
         expect(progress.every((p) => typeof p === 'number' && Number.isFinite(p))).toBe(true);
         expect(progress.at(-1)).toBe(100);
         expect(progress.length).toBeLessThan(20);
+        // The junk is learned over, not folded into (an infinite mean would stay infinite for ever).
+        const row = await waitFor(() => {
+          const db2 = new Database(join(state, 'journal.sqlite'), { readonly: true });
+          try {
+            const r2 = db2.prepare('SELECT ms, n FROM durations WHERE key = ?').get(KEY) as { ms: unknown; n: number };
+            return r2.n === 1 ? r2 : undefined;
+          } finally {
+            db2.close();
+          }
+        });
+        expect(typeof row.ms === 'number' && row.ms > 0 && row.ms < 60_000, JSON.stringify(row)).toBe(true);
       } finally {
         await c.close();
       }
