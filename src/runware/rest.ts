@@ -18,6 +18,8 @@ export interface RestOptions {
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /** The largest answer read (REST.maxReplyBytes). */
+  maxReplyBytes?: number;
   /** Sockets kept to the API: at least twice the concurrency limit, so submissions and reads never wait for one. */
   connections?: number;
 }
@@ -43,11 +45,22 @@ function errorCode(e: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-export function toNetworkError(e: unknown, signal?: AbortSignal, timeout?: { readonly expired: boolean }): Error {
+export function toNetworkError(
+  e: unknown,
+  signal?: AbortSignal,
+  timeout?: { readonly expired: boolean },
+  maxBytes?: number,
+): Error {
   if (signal?.aborted) return new CancelledError();
   if (timeout?.expired)
     return new NetworkError('Runware API: no answer before the deadline (the request was sent).', true, 'TIMEOUT');
   const code = errorCode(e) ?? 'UNKNOWN';
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE')
+    return new NetworkError(
+      `Runware API: the answer was over ${maxBytes === undefined ? 'the size limit' : `${Math.round(maxBytes / 1048576)} MiB`} and was not read (the request was sent).`,
+      true,
+      'TOO_LARGE',
+    );
   const sent = !NOT_SENT.has(code);
   const what = sent ? 'the connection failed after the request was sent' : 'could not connect';
   return new NetworkError(`Runware API: ${what} (${code}).`, sent, code);
@@ -60,6 +73,10 @@ export class RestTransport implements Transport {
 
   constructor(private readonly opts: RestOptions) {}
 
+  private get maxReplyBytes(): number {
+    return this.opts.maxReplyBytes ?? REST.maxReplyBytes;
+  }
+
   private async dispatcher(): Promise<Agent> {
     const { Agent } = await undici();
     this.agent ??= new Agent({
@@ -68,6 +85,8 @@ export class RestTransport implements Transport {
       keepAliveMaxTimeout: REST.keepAliveMaxMs,
       headersTimeout: this.opts.headersTimeoutMs ?? TUNABLE.requestTimeoutMs,
       bodyTimeout: this.opts.bodyTimeoutMs ?? REST.bodyTimeoutMs,
+      // undici stops reading at the limit (its own count, no cost on the call path).
+      maxResponseSize: this.maxReplyBytes,
       connections: this.opts.connections ?? 16,
     });
     return this.agent;
@@ -97,7 +116,7 @@ export class RestTransport implements Transport {
       });
       text = await res.body.text();
     } catch (e) {
-      throw toNetworkError(e, signal, timeout);
+      throw toNetworkError(e, signal, timeout, this.maxReplyBytes);
     } finally {
       timeout?.done();
     }

@@ -41,6 +41,12 @@ export const REST = {
   keepAliveMs: 30_000,
   keepAliveMaxMs: 120_000,
   bodyTimeoutMs: 60_000,
+  /**
+   * The largest answer read (a sync answer carrying base64 images of a big batch stays well under it): past
+   * it the rest is not read, so a hostile or broken upstream cannot fill the memory, and the tasks' fate is
+   * unknown (the request was sent), which the landing check settles.
+   */
+  maxReplyBytes: 256 * 1024 * 1024,
 } as const;
 
 /** The unit of the settle window (checks across 8 units, at most 30): the lag getTaskDetails is allowed. */
