@@ -13,5 +13,7 @@ export const ciOnly = [
   // Fault fuzzing beside the matrix; the studio in Debian's chromium (a browser and a server per run).
   'test/faults/fuzz.test.ts',
   'test/e2e/studio-app.test.ts',
+  // The attacks on the speed paths: slot holders and reads held for seconds, beside the matrix they extend.
+  'test/integration/speed-attacks.test.ts',
   'test/ci/**/*.test.ts',
 ];
