@@ -13,7 +13,7 @@ import { constants } from 'node:fs';
 import { lstat, open, realpath, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CancelledError, PolicyError } from '../shared/errors.js';
-import { inside } from './save.js';
+import { inside, whereIs } from './save.js';
 
 export type UnsafeFileReason =
   'missing' | 'outside' | 'link' | 'notRegular' | 'changed' | 'tooLarge' | 'timeout' | 'unreadable';
@@ -53,12 +53,6 @@ const CHUNK = 1 << 20;
 async function realDirs(dirs: readonly string[]): Promise<string[]> {
   const out = await Promise.all(dirs.map((d) => realpath(resolve(d)).catch(() => undefined)));
   return out.filter((d): d is string => d !== undefined);
-}
-
-/** Where the kernel says an open descriptor is (Linux); undefined where it cannot say. */
-async function locationOf(handle: FileHandle): Promise<string | undefined> {
-  if (process.platform !== 'linux') return undefined;
-  return realpath(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
 }
 
 /**
@@ -161,7 +155,7 @@ async function readChecked(
         `${path} has ${st.nlink} hard links; a saved output has one, so this may be a file from elsewhere`,
         real,
       );
-    const at = await locationOf(handle);
+    const at = await whereIs(handle.fd);
     if (at !== undefined && !roots.some((r) => inside(at, r)))
       throw new UnsafeFileError('outside', path, `${path} resolves outside the allowed directories`, at);
     if (st.size > maxBytes)

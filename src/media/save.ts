@@ -225,8 +225,8 @@ interface HeldDir {
   release(): Promise<void>;
 }
 
-/** Where the kernel says an open descriptor is; undefined without /proc. */
-const whereIs = (fd: number): Promise<string | undefined> =>
+/** Where the kernel says an open descriptor is (Linux); undefined where it cannot say. Reads and saves both check this. */
+export const whereIs = (fd: number): Promise<string | undefined> =>
   process.platform === 'linux' ? realpath(`/proc/self/fd/${fd}`).catch(() => undefined) : Promise.resolve(undefined);
 
 /** A name made by safeBasename is one path component; anything else would leave the directory. */

@@ -11,8 +11,6 @@ import { DURATION_WEIGHT, saneDuration, type StateStore } from './types.js';
 const FRESH_MS = 30_000;
 /** Keys kept in memory; models in use are few. */
 const KEEP = 500;
-const sane = saneDuration;
-
 export class Durations {
   private readonly cache = new Map<string, { ms: number | undefined; n: number; at: number }>();
 
@@ -25,7 +23,7 @@ export class Durations {
     let ms: number | undefined;
     try {
       const st = await this.store();
-      ms = sane(await st.typicalDuration?.(key));
+      ms = saneDuration(await st.typicalDuration?.(key));
     } catch {
       ms = hit?.ms;
     }
@@ -35,7 +33,7 @@ export class Durations {
 
   /** Folds an observed run time in, here at once and in the store behind the call. */
   learn(key: string, ms: number): void {
-    if (sane(ms) === undefined) return;
+    if (saneDuration(ms) === undefined) return;
     const hit = this.cache.get(key);
     const n = hit?.ms !== undefined ? Math.max(1, hit.n) : 0;
     this.put(key, hit?.ms !== undefined ? hit.ms + (ms - hit.ms) * Math.max(DURATION_WEIGHT, 1 / (n + 1)) : ms, n + 1);
